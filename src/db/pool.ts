@@ -1,0 +1,32 @@
+import pg from 'pg';
+import type { Logger } from '../logger.ts';
+
+// Postgres int8 (bigint) comes back as a string: event ids and counts stay exact.
+
+export function createPool(connectionString: string, max: number, logger: Logger): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max, application_name: 'jobwire' });
+  // An idle client losing its connection must not crash the process.
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection failed'));
+  pool.on('connect', (client) => {
+    client.on('error', (error) => logger.warn({ err: error }, 'database connection failed'));
+  });
+  return pool;
+}
+
+/** Runs fn in a transaction on one client of the pool. */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const result = await fn(client);
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;

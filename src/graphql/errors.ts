@@ -1,0 +1,38 @@
+// Expected failures as GraphQL types: mutations return a union of their success
+// payload and the errors they can raise, so clients switch on __typename.
+import { InvalidTransitionError, JobNotFoundError, ValidationError } from '../jobs/errors.ts';
+import { JobStatusEnum } from '../jobs/schema-enums.ts';
+import { builder } from './builder.ts';
+
+export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
+  description: 'An expected failure: the operation changed nothing.',
+  fields: (t) => ({ message: t.exposeString('message') }),
+});
+
+builder.objectType(ValidationError, {
+  name: 'ValidationError',
+  description: 'The input is invalid; `field` is a dotted path into it (e.g. `jobs.2.payload.url`).',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof ValidationError,
+  fields: (t) => ({ field: t.exposeString('field') }),
+});
+
+builder.objectType(JobNotFoundError, {
+  name: 'JobNotFoundError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof JobNotFoundError,
+  fields: (t) => ({ jobId: t.exposeID('jobId') }),
+});
+
+builder.objectType(InvalidTransitionError, {
+  name: 'InvalidTransitionError',
+  description: "The job's status does not allow the operation.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof InvalidTransitionError,
+  fields: (t) => ({
+    jobId: t.exposeID('jobId'),
+    action: t.exposeString('action'),
+    status: t.field({ type: JobStatusEnum, resolve: (error) => error.status }),
+    allowedStatuses: t.field({ type: [JobStatusEnum], resolve: (error) => [...error.allowedStatuses] }),
+  }),
+});

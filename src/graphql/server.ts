@@ -1,0 +1,87 @@
+// HTTP + websocket server: graphql-yoga (GraphiQL at /graphql) and graphql-ws
+// (graphql-transport-ws protocol) on the same path.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { GraphQLError } from 'graphql';
+import { JobwireError } from '../jobs/errors.ts';
+import { resolveCaller, type ApiServices, type GraphQLContext } from './context.ts';
+import { schema } from './schema.ts';
+
+export const GRAPHQL_PATH = '/graphql';
+
+export function createYogaApp(services: ApiServices): YogaServerInstance<Record<string, unknown>, GraphQLContext> {
+  return createYoga<Record<string, unknown>, GraphQLContext>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    landingPage: false,
+    graphiql: { subscriptionsProtocol: 'WS', title: 'jobwire' },
+    logging: services.logger.child({ component: 'graphql' }),
+    context: ({ request }) => ({ ...services, caller: resolveCaller(request) }),
+    maskedErrors: {
+      // Our expected errors reach the client with their message; anything else is masked.
+      maskError: (error, message) => {
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        if (original instanceof JobwireError) {
+          return new GraphQLError(original.message, { extensions: { code: original.name } });
+        }
+        if (error instanceof GraphQLError && !error.originalError) return error;
+        services.logger.error({ err: original }, 'unexpected error in a GraphQL request');
+        return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+      },
+    },
+  });
+}
+
+export interface ApiServer {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export async function startApiServer(services: ApiServices, host: string, port: number): Promise<ApiServer> {
+  const yoga = createYogaApp(services);
+  const server = createServer(yoga);
+  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH });
+  const wsHandle = useServer(
+    {
+      execute: (args: any) => args.rootValue.execute(args),
+      subscribe: (args: any) => args.rootValue.subscribe(args),
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+        });
+        const args = {
+          schema,
+          operationName: params.operationName,
+          document: parse(params.query),
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+        const errors = validate(args.schema, args.document);
+        if (errors.length) return errors;
+        return args;
+      },
+    },
+    wsServer,
+  );
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  const address = server.address() as AddressInfo;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${urlHost}:${address.port}${GRAPHQL_PATH}`,
+    server,
+    async close() {
+      await wsHandle.dispose();
+      wsServer.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,41 @@
+// Cancel: a queued job leaves the queue and is CANCELLED at once; a running
+// job is asked to stop (its worker's AbortSignal fires) and ends CANCELLED.
+import type pg from 'pg';
+import { withTransaction } from '../db/pool.ts';
+import { InvalidTransitionError, JobNotFoundError } from './errors.ts';
+import type { Caller } from './create.ts';
+import { setEventMessage, lockJob } from './sql/job-status.ts';
+import { removeRunJobTask } from './sql/queue.ts';
+import { ACTIVE_STATUSES, JobStatus } from './status.ts';
+
+export const CANCEL_CHANNEL = 'jobwire_cancel';
+
+export type CancelOutcome = 'cancelled' | 'cancel_requested' | 'already_cancelled';
+
+/** Idempotent: cancelling a cancelled job, or one already asked to stop, changes nothing. */
+export async function cancelJob(pool: pg.Pool, caller: Caller, jobId: string): Promise<CancelOutcome> {
+  return withTransaction(pool, async (client) => {
+    const job = await lockJob(client, jobId);
+    if (!job) throw new JobNotFoundError(jobId);
+    switch (job.status) {
+      case JobStatus.CANCELLED:
+        return 'already_cancelled';
+      case JobStatus.PENDING:
+      case JobStatus.SCHEDULED:
+      case JobStatus.RETRYING:
+        await setEventMessage(client, `cancelled by ${caller.principalId}`);
+        await client.query(`update job set status = 'CANCELLED', worker_id = null where id = $1`, [jobId]);
+        await removeRunJobTask(client, jobId);
+        return 'cancelled';
+      case JobStatus.RUNNING:
+        if (job.cancelRequestedAt === null) {
+          await client.query('update job set cancel_requested_at = now() where id = $1', [jobId]);
+          // Reaches every worker on commit; the one running the job aborts it.
+          await client.query('select pg_notify($1, $2)', [CANCEL_CHANNEL, jobId]);
+        }
+        return 'cancel_requested';
+      default:
+        throw new InvalidTransitionError(jobId, 'cancel', job.status, ACTIVE_STATUSES);
+    }
+  });
+}

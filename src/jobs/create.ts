@@ -1,0 +1,128 @@
+// Creating jobs: validate at the edge, then insert job rows, steps and queue
+// entries in one transaction.
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type pg from 'pg';
+import type { Config } from '../config.ts';
+import { withTransaction, type Queryable } from '../db/pool.ts';
+import { JobKind } from '../generated/prisma/enums.ts';
+import type { HandlerRegistry } from '../worker/registry.ts';
+import { ValidationError } from './errors.ts';
+import { insertJobs, type NewJob } from './sql/insert-jobs.ts';
+import { QUEUE_NAME_FORMAT, jsonObject, parseInput } from './validation.ts';
+
+/** Who asks: every request resolves to one (see graphql/context.ts). */
+export interface Caller {
+  principalId: string;
+}
+
+export interface CreateJobInput {
+  jobType: string;
+  payload?: unknown;
+  queueName?: string | null;
+  priority?: number | null;
+  maxRetries?: number | null;
+  /** ISO 8601 with an offset, e.g. 2026-01-31T09:00:00Z. */
+  scheduledAt?: string | null;
+  parentJobId?: string | null;
+  metadata?: unknown;
+}
+
+export interface CreateJobsDeps {
+  pool: pg.Pool;
+  registry: HandlerRegistry;
+  config: Pick<Config, 'JOB_PAYLOAD_MAX_BYTES' | 'CREATE_JOBS_MAX'>;
+}
+
+function createJobSchema(maxBytes: number) {
+  return z.object({
+    jobType: z.string().min(1, 'must not be empty'),
+    payload: jsonObject(maxBytes).default({}),
+    queueName: z
+      .string()
+      .regex(QUEUE_NAME_FORMAT, 'must be 1-64 letters, digits or _.:- and start with a letter or digit')
+      .nullish(),
+    priority: z.number().int().min(-1000, 'must be at least -1000').max(1000, 'must be at most 1000').nullish(),
+    maxRetries: z.number().int().min(0, 'must not be negative').max(100, 'must be at most 100').nullish(),
+    scheduledAt: z.iso
+      .datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset, e.g. 2026-01-31T09:00:00Z' })
+      .nullish(),
+    parentJobId: z.uuid('must be a job id (UUID)').nullish(),
+    metadata: jsonObject(maxBytes).default({}),
+  });
+}
+
+/**
+ * Validates one input against the registry and returns the row to insert.
+ * `expectedKind` guards kind-specific types: they are created through their own API.
+ */
+export function prepareJob(
+  deps: Pick<CreateJobsDeps, 'registry' | 'config'>,
+  caller: Caller,
+  input: CreateJobInput,
+  options: { path?: (string | number)[]; kind?: JobKind } = {},
+): NewJob {
+  const path = options.path ?? [];
+  const kind = options.kind ?? JobKind.PLAIN;
+  const parsed = parseInput(createJobSchema(deps.config.JOB_PAYLOAD_MAX_BYTES), input, path);
+  const handler = deps.registry.get(parsed.jobType);
+  const field = (name: string) => [...path, name].join('.');
+  if (!handler) {
+    throw new ValidationError(
+      field('jobType'),
+      `unknown job type "${parsed.jobType}"; known types: ${deps.registry.jobTypes.join(', ')}`,
+    );
+  }
+  if ((handler.kind ?? JobKind.PLAIN) !== kind) {
+    throw new ValidationError(field('jobType'), `jobs of type "${parsed.jobType}" are ${handler.kind} jobs and have their own create mutation`);
+  }
+  const payload = parseInput(handler.payload, parsed.payload, [...path, 'payload']) as Record<string, unknown>;
+  return {
+    id: randomUUID(),
+    kind,
+    jobType: parsed.jobType,
+    payload,
+    queueName: parsed.queueName ?? handler.defaults?.queueName ?? 'default',
+    priority: parsed.priority ?? handler.defaults?.priority ?? 0,
+    maxRetries: parsed.maxRetries ?? handler.defaults?.maxRetries ?? 3,
+    scheduledAt: parsed.scheduledAt ? new Date(parsed.scheduledAt) : null,
+    parentJobId: parsed.parentJobId ?? null,
+    createdBy: caller.principalId,
+    metadata: parsed.metadata,
+    steps: handler.steps ?? [],
+  };
+}
+
+/** Checks that every referenced parent job exists (inside the creating transaction). */
+export async function assertParentsExist(db: Queryable, jobs: readonly NewJob[], path: (index: number) => string): Promise<void> {
+  const parentIds = [...new Set(jobs.map((job) => job.parentJobId).filter((id): id is string => id !== null))];
+  if (parentIds.length === 0) return;
+  const found = await db.query<{ id: string }>('select id from job where id = any($1::uuid[])', [parentIds]);
+  const existing = new Set(found.rows.map((row) => row.id));
+  const index = jobs.findIndex((job) => job.parentJobId !== null && !existing.has(job.parentJobId));
+  if (index >= 0) throw new ValidationError(path(index), `no job with id ${jobs[index]!.parentJobId}`);
+}
+
+/**
+ * Creates plain jobs all-or-nothing; returns their ids in input order. With a
+ * `listField` (e.g. "jobs"), error fields are prefixed with it and the index.
+ */
+export async function createJobs(
+  deps: CreateJobsDeps,
+  caller: Caller,
+  inputs: readonly CreateJobInput[],
+  listField?: string,
+): Promise<string[]> {
+  const list = listField ?? 'input';
+  if (inputs.length === 0) throw new ValidationError(list, 'must contain at least one job');
+  if (inputs.length > deps.config.CREATE_JOBS_MAX) {
+    throw new ValidationError(list, `must contain at most ${deps.config.CREATE_JOBS_MAX} jobs (got ${inputs.length})`);
+  }
+  const pathOf = (index: number) => (listField ? [listField, index] : []);
+  const jobs = inputs.map((input, index) => prepareJob(deps, caller, input, { path: pathOf(index) }));
+  await withTransaction(deps.pool, async (client) => {
+    await assertParentsExist(client, jobs, (index) => [...pathOf(index), 'parentJobId'].join('.'));
+    await insertJobs(client, jobs);
+  });
+  return jobs.map((job) => job.id);
+}

@@ -1,0 +1,165 @@
+// Live job updates for one API process: follows the job_event log (woken by
+// NOTIFY, re-read after a reconnect) and fans events out in-process to
+// subscribers. A notification is only a hint; the log is the data.
+import type pg from 'pg';
+import type { Listener } from '../db/listener.ts';
+import type { Logger } from '../logger.ts';
+import {
+  compareCursors,
+  matchesFilter,
+  readEventRange,
+  readSettledEvents,
+  readSettledHead,
+  type EventCursor,
+  type JobEventFilter,
+  type JobEventRecord,
+} from './event-log.ts';
+
+export const EVENT_CHANNEL = 'jobwire_event';
+export const JOB_CHANNEL = 'jobwire_job';
+
+const READ_BATCH = 1000;
+/** Re-read delays while unsettled events are behind the head (a transaction still open). */
+const UNSETTLED_RETRY_MS = [2, 5, 10, 20, 50, 100];
+/** A safety read in case a notification was lost. */
+const SAFETY_READ_MS = 2000;
+
+type EventSink = (event: JobEventRecord) => void;
+
+interface EventSubscriber {
+  filter: JobEventFilter;
+  sink: EventSink;
+}
+
+export class LiveEvents {
+  #head: EventCursor | null = null;
+  #subscribers = new Set<EventSubscriber>();
+  #jobWatchers = new Map<string, Set<() => void>>();
+  #reading = false;
+  #readAgain = false;
+  #unsettledAttempt = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #safetyTimer: NodeJS.Timeout | null = null;
+  #stopped = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly listener: Listener,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.listener.on('notification', this.#onNotification);
+    this.listener.on('reconnected', this.#onReconnected);
+    await this.listener.listen(EVENT_CHANNEL);
+    await this.listener.listen(JOB_CHANNEL);
+    this.#head = await readSettledHead(this.pool);
+    this.#safetyTimer = setInterval(() => this.#read(), SAFETY_READ_MS);
+    this.#safetyTimer.unref();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.listener.off('notification', this.#onNotification);
+    this.listener.off('reconnected', this.#onReconnected);
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#safetyTimer) clearInterval(this.#safetyTimer);
+  }
+
+  #onNotification = (channel: string, payload: string) => {
+    if (channel === EVENT_CHANNEL) this.#read();
+    else if (channel === JOB_CHANNEL) this.#jobWatchers.get(payload)?.forEach((notify) => notify());
+  };
+
+  #onReconnected = () => {
+    this.#read();
+    // Job updates may have been missed while disconnected: every watcher reloads.
+    for (const watchers of this.#jobWatchers.values()) watchers.forEach((notify) => notify());
+  };
+
+  /** Reads the log past the head and delivers it; coalesces concurrent wake-ups. */
+  #read(): void {
+    if (this.#stopped || !this.#head) return;
+    if (this.#reading) {
+      this.#readAgain = true;
+      return;
+    }
+    this.#reading = true;
+    void this.#readLoop()
+      .catch((error) => this.logger.warn({ err: error }, 'reading the job event log failed'))
+      .finally(() => {
+        this.#reading = false;
+        if (this.#readAgain) {
+          this.#readAgain = false;
+          this.#read();
+        }
+      });
+  }
+
+  async #readLoop(): Promise<void> {
+    for (;;) {
+      const { events, unsettledBehind } = await readSettledEvents(this.pool, this.#head!, READ_BATCH);
+      for (const event of events) {
+        this.#head = { txId: event.txId, id: event.id };
+        for (const subscriber of this.#subscribers) {
+          if (matchesFilter(event, subscriber.filter)) subscriber.sink(event);
+        }
+      }
+      if (unsettledBehind) {
+        const delay = UNSETTLED_RETRY_MS[Math.min(this.#unsettledAttempt++, UNSETTLED_RETRY_MS.length - 1)]!;
+        if (this.#timer) clearTimeout(this.#timer);
+        this.#timer = setTimeout(() => this.#read(), delay);
+        return;
+      }
+      this.#unsettledAttempt = 0;
+      if (events.length < READ_BATCH) return;
+    }
+  }
+
+  /**
+   * Subscribes to events matching a filter. With `after`, the events after that
+   * cursor are replayed first, then live ones follow: none missed, none twice.
+   */
+  subscribeEvents(filter: JobEventFilter, after: EventCursor | null, sink: EventSink): () => void {
+    if (!this.#head) throw new Error('LiveEvents is not started');
+    const buffered: JobEventRecord[] = [];
+    let replaying = after !== null && compareCursors(after, this.#head) < 0;
+    const subscriber: EventSubscriber = { filter, sink: (event) => (replaying ? buffered.push(event) : sink(event)) };
+    // Everything after `upTo` reaches the subscriber live; everything up to it is replayed.
+    const upTo = this.#head;
+    this.#subscribers.add(subscriber);
+    if (replaying) {
+      void (async () => {
+        let from = after!;
+        for (;;) {
+          const events = await readEventRange(this.pool, from, upTo, filter, READ_BATCH);
+          events.forEach(sink);
+          if (events.length < READ_BATCH) break;
+          const last = events[events.length - 1]!;
+          from = { txId: last.txId, id: last.id };
+        }
+        replaying = false;
+        buffered.splice(0).forEach(sink);
+      })().catch((error) => {
+        this.logger.error({ err: error }, 'replaying job events failed');
+        this.#subscribers.delete(subscriber);
+      });
+    }
+    return () => this.#subscribers.delete(subscriber);
+  }
+
+  /** Calls `notify` whenever the job (or a step or kind row of it) changes. */
+  watchJob(jobId: string, notify: () => void): () => void {
+    let watchers = this.#jobWatchers.get(jobId);
+    if (!watchers) this.#jobWatchers.set(jobId, (watchers = new Set()));
+    watchers.add(notify);
+    return () => {
+      watchers.delete(notify);
+      if (watchers.size === 0) this.#jobWatchers.delete(jobId);
+    };
+  }
+
+  get subscriberCount(): number {
+    return this.#subscribers.size;
+  }
+}

@@ -1,0 +1,54 @@
+// Seed 003's QueueStats, for every queue at once (one grouped query).
+import type { Queryable } from '../db/pool.ts';
+
+export interface QueueStats {
+  queueName: string;
+  pendingCount: number;
+  scheduledCount: number;
+  runningCount: number;
+  retryingCount: number;
+  completedCount: number;
+  failedCount: number;
+  deadLetterCount: number;
+  cancelledCount: number;
+}
+
+const emptyStats = (queueName: string): QueueStats => ({
+  queueName,
+  pendingCount: 0,
+  scheduledCount: 0,
+  runningCount: 0,
+  retryingCount: 0,
+  completedCount: 0,
+  failedCount: 0,
+  deadLetterCount: 0,
+  cancelledCount: 0,
+});
+
+const FIELD_BY_STATUS: Record<string, keyof Omit<QueueStats, 'queueName'>> = {
+  PENDING: 'pendingCount',
+  SCHEDULED: 'scheduledCount',
+  RUNNING: 'runningCount',
+  RETRYING: 'retryingCount',
+  COMPLETED: 'completedCount',
+  FAILED: 'failedCount',
+  DEAD_LETTER: 'deadLetterCount',
+  CANCELLED: 'cancelledCount',
+};
+
+/** Stats of the named queues (all queues when null), sorted by name. */
+export async function readQueueStats(db: Queryable, queueNames: readonly string[] | null): Promise<QueueStats[]> {
+  const result = await db.query<{ queue_name: string; status: string; count: string }>(
+    `select queue_name, status, count(*) as count from job
+      where $1::text[] is null or queue_name = any($1)
+      group by queue_name, status`,
+    [queueNames],
+  );
+  const byQueue = new Map<string, QueueStats>((queueNames ?? []).map((name) => [name, emptyStats(name)]));
+  for (const row of result.rows) {
+    let stats = byQueue.get(row.queue_name);
+    if (!stats) byQueue.set(row.queue_name, (stats = emptyStats(row.queue_name)));
+    stats[FIELD_BY_STATUS[row.status]!] = Number(row.count);
+  }
+  return [...byQueue.values()].sort((a, b) => a.queueName.localeCompare(b.queueName));
+}

@@ -1,0 +1,374 @@
+// The GraphQL surface of the core job model: the Job interface and PlainJob,
+// steps, events, queue stats; job/jobs/queues queries; create, cancel and retry
+// mutations; jobUpdated and jobEvents subscriptions.
+import { decodeGlobalID } from '@pothos/plugin-relay';
+import { Repeater } from 'graphql-yoga';
+import { builder } from '../graphql/builder.ts';
+import { ErrorInterface } from '../graphql/errors.ts';
+import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
+import type { Job as JobRow } from '../generated/prisma/client.ts';
+import { cancelJob } from './cancel.ts';
+import { createJobs } from './create.ts';
+import { InvalidTransitionError, JobNotFoundError, ValidationError } from './errors.ts';
+import { decodeCursor, encodeCursor, type JobEventRecord } from './event-log.ts';
+import { readQueueStats, type QueueStats } from './queue-stats.ts';
+import { retryJob } from './retry.ts';
+import { JobKindEnum, JobStatusEnum } from './schema-enums.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** GraphQL type name of each kind; a kind's folder adds its own (registerJobKindType). */
+const typeNameByKind = new Map<JobKind, string>([[JobKind.PLAIN, 'PlainJob']]);
+
+export function registerJobKindType(kind: JobKind, typeName: string) {
+  typeNameByKind.set(kind, typeName);
+}
+
+/** Accepts a Job's global ID or its bare UUID. */
+export function parseJobId(value: string, field = 'id'): string {
+  if (UUID.test(value)) return value.toLowerCase();
+  try {
+    const { typename, id } = decodeGlobalID(value);
+    if ([...typeNameByKind.values()].includes(typename) && UUID.test(id)) return id.toLowerCase();
+  } catch {
+    // not a global ID: reported below
+  }
+  throw new ValidationError(field, `"${value}" is not a job id (a Job's global ID or its UUID)`);
+}
+
+export const JobRef = builder.prismaInterface('Job', {
+  name: 'Job',
+  description: 'A background job of any kind. Every status change is recorded in `events`.',
+  interfaces: [builder.nodeInterfaceRef()],
+  resolveType: (job) => typeNameByKind.get(job.kind) ?? 'PlainJob',
+  fields: (t) => ({
+    kind: t.expose('kind', { type: JobKindEnum }),
+    queueName: t.exposeString('queueName'),
+    jobType: t.exposeString('jobType'),
+    payload: t.field({ type: 'JSONObject', resolve: (job) => job.payload as Record<string, unknown> }),
+    priority: t.exposeInt('priority', { description: 'Higher runs first.' }),
+    maxRetries: t.exposeInt('maxRetries'),
+    retryCount: t.exposeInt('retryCount', { description: 'Retries so far; attempts = retryCount + 1.' }),
+    scheduledAt: t.expose('scheduledAt', { type: 'DateTime', nullable: true }),
+    status: t.expose('status', { type: JobStatusEnum }),
+    errorMessage: t.exposeString('errorMessage', { nullable: true, description: 'Why the last attempt failed (the failure reason).' }),
+    result: t.field({
+      type: 'JSONObject',
+      nullable: true,
+      description: "The handler's JobResult.resultData.",
+      resolve: (job) => job.result as Record<string, unknown> | null,
+    }),
+    progress: t.exposeFloat('progress', { description: '0–100.' }),
+    progressMessage: t.exposeString('progressMessage', { nullable: true }),
+    createdBy: t.exposeString('createdBy', { nullable: true }),
+    metadata: t.field({ type: 'JSONObject', resolve: (job) => job.metadata as Record<string, unknown> }),
+    workerId: t.exposeString('workerId', { nullable: true, description: 'The worker running it, while RUNNING.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+    completedAt: t.expose('completedAt', { type: 'DateTime', nullable: true }),
+    failedAt: t.expose('failedAt', { type: 'DateTime', nullable: true }),
+    cancelRequestedAt: t.expose('cancelRequestedAt', { type: 'DateTime', nullable: true }),
+    cancelledAt: t.expose('cancelledAt', { type: 'DateTime', nullable: true }),
+    parentJob: t.relation('parentJob', { nullable: true }),
+    steps: t.relatedConnection('steps', { cursor: 'id', totalCount: true, query: { orderBy: { position: 'asc' } } }),
+    events: t.relatedConnection('events', {
+      cursor: 'id',
+      totalCount: true,
+      description: 'Status changes of the job and its steps, oldest first.',
+      query: { orderBy: [{ txId: 'asc' }, { id: 'asc' }] },
+    }),
+  }),
+});
+
+builder.prismaNode('Job', {
+  variant: 'PlainJob',
+  description: 'A job of a registered job type (createJob), e.g. webhook.send.',
+  interfaces: [JobRef],
+  id: { field: 'id' },
+  fields: () => ({}),
+});
+
+builder.prismaObject('JobStep', {
+  description: 'One ordered step of a job. A retried job resumes at its first step that did not complete.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    position: t.exposeInt('position'),
+    status: t.expose('status', { type: JobStatusEnum }),
+    errorMessage: t.exposeString('errorMessage', { nullable: true }),
+    result: t.field({ type: 'JSONObject', nullable: true, resolve: (step) => step.result as Record<string, unknown> | null }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+    completedAt: t.expose('completedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+export const JobEventRef = builder.prismaObject('JobEvent', {
+  description: 'One status change of a job or of one of its steps (append-only history).',
+  fields: (t) => ({
+    id: t.string({ resolve: (event) => event.id.toString() }),
+    cursor: t.string({
+      description: 'Pass as `after` to jobEvents to resume right after this event.',
+      resolve: (event) => encodeCursor({ txId: event.txId.toString(), id: event.id.toString() }),
+    }),
+    status: t.expose('status', { type: JobStatusEnum }),
+    previousStatus: t.expose('previousStatus', { type: JobStatusEnum, nullable: true }),
+    message: t.exposeString('message', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    job: t.relation('job'),
+    step: t.relation('step', { nullable: true }),
+  }),
+});
+
+const QueueStatsRef = builder.objectRef<QueueStats>('QueueStats').implement({
+  description: "Seed 003's QueueStats: how many jobs of a queue are in each status.",
+  fields: (t) => ({
+    queueName: t.exposeString('queueName'),
+    pendingCount: t.exposeInt('pendingCount'),
+    scheduledCount: t.exposeInt('scheduledCount'),
+    runningCount: t.exposeInt('runningCount'),
+    retryingCount: t.exposeInt('retryingCount'),
+    completedCount: t.exposeInt('completedCount'),
+    failedCount: t.exposeInt('failedCount'),
+    deadLetterCount: t.exposeInt('deadLetterCount'),
+    cancelledCount: t.exposeInt('cancelledCount'),
+  }),
+});
+
+const JobTypeRef = builder.objectRef<{ jobType: string; description: string; kind: JobKind; steps: readonly string[] }>('JobType').implement({
+  description: 'A registered job type and the steps each of its jobs goes through.',
+  fields: (t) => ({
+    jobType: t.exposeString('jobType'),
+    description: t.exposeString('description'),
+    kind: t.expose('kind', { type: JobKindEnum }),
+    steps: t.stringList({ resolve: (type) => [...type.steps] }),
+  }),
+});
+
+// ---------------------------------------------------------------------------
+// Queries
+
+const JobFilter = builder.inputType('JobFilter', {
+  fields: (t) => ({
+    statuses: t.field({ type: [JobStatusEnum], required: false }),
+    kinds: t.field({ type: [JobKindEnum], required: false }),
+    queueNames: t.stringList({ required: false }),
+    jobTypes: t.stringList({ required: false }),
+    createdAfter: t.field({ type: 'DateTime', required: false }),
+    createdBefore: t.field({ type: 'DateTime', required: false }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  job: t.prismaField({
+    type: JobRef,
+    nullable: true,
+    description: "A job by its global ID or its UUID; null when there is none.",
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.prisma.job.findUnique({ ...query, where: { id: parseJobId(String(args.id)) } }),
+  }),
+  jobs: t.prismaConnection({
+    type: JobRef,
+    cursor: 'id',
+    description: 'Jobs, newest first.',
+    args: { filter: t.arg({ type: JobFilter, required: false }) },
+    totalCount: (_parent, args, ctx) => ctx.prisma.job.count({ where: jobWhere(args.filter) }),
+    resolve: (query, _root, args, ctx) =>
+      ctx.prisma.job.findMany({ ...query, where: jobWhere(args.filter), orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+  }),
+  queueStats: t.field({
+    type: QueueStatsRef,
+    args: { queueName: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => (await readQueueStats(ctx.pool, [args.queueName]))[0]!,
+  }),
+  queues: t.field({
+    type: [QueueStatsRef],
+    description: 'Stats of every queue that has jobs, by name.',
+    resolve: (_root, _args, ctx) => readQueueStats(ctx.pool, null),
+  }),
+  jobTypes: t.field({
+    type: [JobTypeRef],
+    resolve: (_root, _args, ctx) =>
+      ctx.registry.jobTypes.map((jobType) => {
+        const handler = ctx.registry.get(jobType)!;
+        return { jobType, description: handler.description, kind: handler.kind ?? JobKind.PLAIN, steps: handler.steps ?? [] };
+      }),
+  }),
+}));
+
+function jobWhere(filter: typeof JobFilter.$inferInput | null | undefined) {
+  if (!filter) return {};
+  return {
+    ...(filter.statuses?.length ? { status: { in: filter.statuses } } : {}),
+    ...(filter.kinds?.length ? { kind: { in: filter.kinds } } : {}),
+    ...(filter.queueNames?.length ? { queueName: { in: filter.queueNames } } : {}),
+    ...(filter.jobTypes?.length ? { jobType: { in: filter.jobTypes } } : {}),
+    ...(filter.createdAfter || filter.createdBefore
+      ? { createdAt: { ...(filter.createdAfter ? { gte: filter.createdAfter } : {}), ...(filter.createdBefore ? { lt: filter.createdBefore } : {}) } }
+      : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Mutations
+
+const CreateJobInput = builder.inputType('CreateJobInput', {
+  fields: (t) => ({
+    jobType: t.string({ required: true, description: 'A registered job type (see the jobTypes query).' }),
+    payload: t.field({ type: 'JSON', required: false, description: "A JSON object the job type's schema accepts. Default {}." }),
+    queueName: t.string({ required: false, description: 'Grouping for stats and routing. Default: the job type\'s, else "default".' }),
+    priority: t.int({ required: false, description: '-1000..1000, higher runs first. Default 0.' }),
+    maxRetries: t.int({ required: false, description: '0..100 automatic retries before DEAD_LETTER. Default 3.' }),
+    scheduledAt: t.string({ required: false, description: 'ISO 8601 date-time with offset; the job waits as SCHEDULED until then.' }),
+    parentJobId: t.id({ required: false }),
+    metadata: t.field({ type: 'JSON', required: false, description: 'A JSON object of context for people and tools; not read by handlers.' }),
+  }),
+});
+
+
+function toCreateInput(input: typeof CreateJobInput.$inferInput, field: string) {
+  return { ...input, parentJobId: input.parentJobId == null ? null : parseJobId(String(input.parentJobId), `${field}parentJobId`) };
+}
+
+builder.mutationFields((t) => ({
+  createJob: t.prismaField({
+    type: JobRef,
+    description: 'Creates one job and queues it (in one transaction).',
+    errors: { types: [ValidationError], directResult: false },
+    args: { input: t.arg({ type: CreateJobInput, required: true }) },
+    resolve: async (query, _root, args, ctx) => {
+      const [id] = await createJobs(ctx, ctx.caller, [toCreateInput(args.input, '')]);
+      return ctx.prisma.job.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+  createJobs: t.prismaField({
+    type: [JobRef],
+    description: 'Creates many jobs all-or-nothing, in input order.',
+    errors: { types: [ValidationError], directResult: false },
+    args: { jobs: t.arg({ type: [CreateJobInput], required: true }) },
+    resolve: async (query, _root, args, ctx) => {
+      const ids = await createJobs(
+        ctx,
+        ctx.caller,
+        args.jobs.map((input, index) => toCreateInput(input, `jobs.${index}.`)),
+        'jobs',
+      );
+      const rows = await ctx.prisma.job.findMany({ ...query, where: { id: { in: ids } } });
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return ids.map((id) => byId.get(id)!);
+    },
+  }),
+  cancelJob: t.prismaField({
+    type: JobRef,
+    description: 'Cancels a queued job at once, or asks a running one to stop (it ends CANCELLED). Idempotent.',
+    errors: { types: [ValidationError, JobNotFoundError, InvalidTransitionError], directResult: false },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (query, _root, args, ctx) => {
+      const id = parseJobId(String(args.id));
+      await cancelJob(ctx.pool, ctx.caller, id);
+      return ctx.prisma.job.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+  retryJob: t.prismaField({
+    type: JobRef,
+    description: 'Queues a FAILED, DEAD_LETTER or CANCELLED job again; it resumes at its first unfinished step. Idempotent.',
+    errors: { types: [ValidationError, JobNotFoundError, InvalidTransitionError], directResult: false },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (query, _root, args, ctx) => {
+      const id = parseJobId(String(args.id));
+      await retryJob(ctx.pool, ctx.caller, id);
+      return ctx.prisma.job.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+}));
+
+// ---------------------------------------------------------------------------
+// Subscriptions
+
+const JobEventFilter = builder.inputType('JobEventFilter', {
+  fields: (t) => ({
+    jobIds: t.idList({ required: false }),
+    kinds: t.field({ type: [JobKindEnum], required: false }),
+    queueNames: t.stringList({ required: false }),
+    jobTypes: t.stringList({ required: false }),
+    statuses: t.field({ type: [JobStatusEnum], required: false }),
+  }),
+});
+
+/** Pull-based: wake-ups while a load is under way fold into one reload. */
+function coalescingTicks(watch: (notify: () => void) => () => void) {
+  return new Repeater<true>(async (push, stop) => {
+    let dirty = true; // the current state first
+    let wake: (() => void) | null = null;
+    const unwatch = watch(() => {
+      dirty = true;
+      wake?.();
+    });
+    stop.then(() => wake?.());
+    let stopped = false;
+    void stop.then(() => (stopped = true));
+    while (!stopped) {
+      if (!dirty) await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
+      if (stopped) break;
+      dirty = false;
+      await push(true);
+    }
+    unwatch();
+  });
+}
+
+builder.subscriptionFields((t) => ({
+  jobUpdated: t.prismaField({
+    type: JobRef,
+    description: "The job's current state at once, then again after every change (status, progress, steps, kind counters).",
+    args: { id: t.arg.id({ required: true }) },
+    subscribe: (_root, args, ctx) => {
+      const id = parseJobId(String(args.id));
+      return coalescingTicks((notify) => ctx.live.watchJob(id, notify));
+    },
+    resolve: async (query, _tick, args, ctx) => {
+      const id = parseJobId(String(args.id));
+      const job = await ctx.prisma.job.findUnique({ ...query, where: { id } });
+      if (!job) throw new JobNotFoundError(id);
+      return job;
+    },
+  }),
+  jobEvents: t.field({
+    type: JobEventRef,
+    description:
+      'Job events matching the filter, live. With `after` (an event cursor), the events after it are replayed first: none missed, none twice.',
+    args: {
+      filter: t.arg({ type: JobEventFilter, required: false }),
+      after: t.arg.string({ required: false }),
+    },
+    subscribe: (_root, args, ctx) => {
+      const after = args.after ? decodeCursor(args.after) : null;
+      const filter = {
+        ...args.filter,
+        jobIds: args.filter?.jobIds?.map((id, index) => parseJobId(String(id), `filter.jobIds.${index}`)),
+      };
+      return new Repeater<JobEventRecord>(async (push, stop) => {
+        const unsubscribe = ctx.live.subscribeEvents(filter, after, (event) => void push(event));
+        await stop;
+        unsubscribe();
+      });
+    },
+    resolve: (event: JobEventRecord) => ({
+      id: BigInt(event.id),
+      txId: BigInt(event.txId),
+      jobId: event.jobId,
+      stepId: event.stepId,
+      status: event.status,
+      previousStatus: event.previousStatus,
+      message: event.message,
+      createdAt: event.createdAt,
+    }),
+  }),
+}));
+
+export type { JobRow };
+void ErrorInterface;
+void JobStatus;

@@ -1,0 +1,28 @@
+import type { Queryable } from '../../db/pool.ts';
+import type { JobStatus } from '../status.ts';
+
+/**
+ * Sets the message of the event that this transaction's next status change
+ * writes (read by the job_after_write trigger).
+ */
+export async function setEventMessage(db: Queryable, message: string): Promise<void> {
+  await db.query(`select set_config('jobwire.event_message', $1, true)`, [message]);
+}
+
+export interface LockedJob {
+  id: string;
+  status: JobStatus;
+  cancelRequestedAt: Date | null;
+  priority: number;
+  maxRetries: number;
+}
+
+/** Locks a job row for a status change; null when there is no such job. */
+export async function lockJob(db: Queryable, jobId: string): Promise<LockedJob | null> {
+  const result = await db.query<LockedJob>(
+    `select id, status, cancel_requested_at as "cancelRequestedAt", priority, max_retries as "maxRetries"
+       from job where id = $1 for update`,
+    [jobId],
+  );
+  return result.rows[0] ?? null;
+}

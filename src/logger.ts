@@ -1,0 +1,24 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/** One logger for the process: JSON, or human-readable when run in a terminal. */
+export function createLogger(level: string): Logger {
+  const pretty = process.stdout.isTTY && !process.env.CI;
+  return pino({
+    level,
+    base: { pid: process.pid },
+    // pg errors carry their client; keep what a reader needs.
+    serializers: {
+      err: (error: Error & { code?: string; detail?: string }) => ({
+        type: error.name,
+        message: error.message,
+        code: error.code,
+        detail: error.detail,
+        stack: error.stack,
+      }),
+      error: (error: unknown) => (error instanceof Error ? { type: error.name, message: error.message } : error),
+    },
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
+  });
+}

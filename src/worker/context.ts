@@ -1,0 +1,80 @@
+// The JobContext a handler gets: abort signal, throttled progress, durable
+// steps and a logger carrying the job id.
+import type pg from 'pg';
+import type { Logger } from '../logger.ts';
+import type { JobContext, ProgressUpdate } from './handler.ts';
+import { findStep, finishStep, startStep, writeProgress } from './sql.ts';
+
+export interface ContextOptions {
+  pool: pg.Pool;
+  jobId: string;
+  workerId: string;
+  signal: AbortSignal;
+  logger: Logger;
+  progressThrottleMs: number;
+}
+
+export interface ManagedContext extends JobContext {
+  /** Writes the last progress update that the throttle held back. */
+  flush(): Promise<void>;
+}
+
+export function createJobContext(options: ContextOptions): ManagedContext {
+  const { pool, jobId, workerId, signal, logger, progressThrottleMs } = options;
+  let pending: ProgressUpdate | null = null;
+  let lastWrite = 0;
+  let timer: NodeJS.Timeout | null = null;
+  let writing: Promise<void> = Promise.resolve();
+
+  const write = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    const update = pending;
+    pending = null;
+    if (!update) return writing;
+    lastWrite = Date.now();
+    // Writes are chained so they land in the order they were reported.
+    writing = writing
+      .then(() => writeProgress(pool, jobId, workerId, update.percent, update.message ?? null))
+      .catch((error) => logger.warn({ err: error }, 'progress write failed'));
+    return writing;
+  };
+
+  return {
+    signal,
+    logger,
+    progress(update) {
+      if (!(update.percent >= 0 && update.percent <= 100)) {
+        throw new RangeError(`progress percent must be between 0 and 100, got ${update.percent}`);
+      }
+      pending = update;
+      const wait = lastWrite + progressThrottleMs - Date.now();
+      if (wait <= 0) void write();
+      else timer ??= setTimeout(write, wait);
+    },
+    async step(name, fn) {
+      signal.throwIfAborted();
+      const existing = await findStep(pool, jobId, name);
+      if (existing?.status === 'COMPLETED') {
+        logger.debug({ step: name }, 'step completed in an earlier attempt; skipped');
+        return (existing.result ?? undefined) as Awaited<ReturnType<typeof fn>>;
+      }
+      const stepId = await startStep(pool, jobId, name, existing);
+      try {
+        const result = await fn();
+        await finishStep(pool, stepId, 'COMPLETED', (result ?? null) as Record<string, unknown> | null, null);
+        return result;
+      } catch (error) {
+        const cancelled = signal.aborted;
+        await finishStep(pool, stepId, cancelled ? 'CANCELLED' : 'FAILED', null, cancelled ? null : errorMessage(error));
+        throw error;
+      }
+    },
+    flush: write,
+  };
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}

@@ -1,0 +1,73 @@
+// The JobHandler port: what a job type provides to run. Each capability folder
+// registers its handlers on the registry (src/worker/registry.ts).
+import type { z } from 'zod';
+import type { Logger } from '../logger.ts';
+import type { JobKind } from '../generated/prisma/enums.ts';
+
+/** Seed 003's JobResult: what a handler returns. */
+export interface JobResult {
+  success: boolean;
+  /** Saved as job.result (JSON object). */
+  resultData?: Record<string, unknown>;
+  /** With success=false: why. A NonRetriableError fails the job at once. */
+  error?: Error;
+}
+
+/** The job as a handler sees it. */
+export interface RunningJob<Payload> {
+  id: string;
+  kind: JobKind;
+  jobType: string;
+  queueName: string;
+  payload: Payload;
+  metadata: Record<string, unknown>;
+  priority: number;
+  maxRetries: number;
+  /** Retries so far: 0 on the first attempt. */
+  retryCount: number;
+  parentJobId: string | null;
+  createdBy: string | null;
+  createdAt: Date;
+}
+
+export interface ProgressUpdate {
+  /** 0–100. */
+  percent: number;
+  message?: string;
+}
+
+export interface JobContext {
+  /** Fires on cancel (reason 'cancelled') and on worker shutdown (reason 'shutdown'). */
+  signal: AbortSignal;
+  /** Carries the job id and type. */
+  logger: Logger;
+  /**
+   * Reports progress. Writes are throttled (JOB_PROGRESS_THROTTLE_MS); the
+   * last value is always written before the job ends.
+   */
+  progress(update: ProgressUpdate): void;
+  /**
+   * Runs one named step. A step that completed in an earlier attempt is not run
+   * again: its saved result is returned. Steps run in order.
+   */
+  step<T extends Record<string, unknown> | void>(name: string, fn: () => Promise<T>): Promise<T>;
+}
+
+export interface JobHandler<Payload = Record<string, unknown>> {
+  /** Dotted lower-case name, e.g. `webhook.send`. */
+  jobType: string;
+  description: string;
+  /** Validates a payload when the job is created and again when it runs. */
+  payload: z.ZodType<Payload>;
+  /** Steps created with every job of this type, so clients see the plan. */
+  steps?: readonly string[];
+  /** Kinds other than PLAIN are created through their own API only. */
+  kind?: JobKind;
+  defaults?: { queueName?: string; maxRetries?: number; priority?: number };
+  handle(job: RunningJob<Payload>, ctx: JobContext): Promise<JobResult>;
+}
+
+/** Throw (or return as JobResult.error) to fail a job without retrying it. */
+export class NonRetriableError extends Error {
+  override name = 'NonRetriableError';
+}

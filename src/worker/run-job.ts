@@ -1,0 +1,171 @@
+// The `run_job` graphile-worker task: runs one job row through its handler.
+//
+// Tasks must be idempotent: graphile-worker runs a task again after its worker
+// died. A job already finished is skipped; a job still RUNNING here was held by
+// a dead worker, so that attempt is counted as failed and recorded as such.
+import type pg from 'pg';
+import type { Task } from 'graphile-worker';
+import { z } from 'zod';
+import type { Config } from '../config.ts';
+import { withTransaction } from '../db/pool.ts';
+import type { Logger } from '../logger.ts';
+import { setEventMessage } from '../jobs/sql/job-status.ts';
+import { addRunJobTasks } from '../jobs/sql/queue.ts';
+import { isTerminal, JobStatus } from '../jobs/status.ts';
+import { createJobContext, errorMessage } from './context.ts';
+import { NonRetriableError, type JobResult } from './handler.ts';
+import type { HandlerRegistry } from './registry.ts';
+import { selectJobForUpdate, updateHeldJob, type ClaimedJobRow } from './sql.ts';
+
+export interface RunJobDeps {
+  pool: pg.Pool;
+  registry: HandlerRegistry;
+  logger: Logger;
+  config: Pick<Config, 'JOB_RETRY_BASE_DELAY_MS' | 'JOB_RETRY_MAX_DELAY_MS' | 'JOB_PROGRESS_THROTTLE_MS'>;
+  /** Abort controllers of the jobs this process runs, by job id (for cancel and shutdown). */
+  running: Map<string, AbortController>;
+}
+
+export const CANCELLED_REASON = 'cancelled';
+export const SHUTDOWN_REASON = 'shutdown';
+
+const runJobPayload = z.object({ jobId: z.uuid() });
+
+/** Exponential backoff with jitter: base·2^retry, capped, then between half and all of it. */
+export function retryDelayMs(retryCount: number, baseMs: number, maxMs: number): number {
+  const delay = Math.min(maxMs, baseMs * 2 ** retryCount);
+  return Math.round(delay / 2 + (Math.random() * delay) / 2);
+}
+
+export function createRunJobTask(deps: RunJobDeps): Task {
+  return async (rawPayload, helpers) => {
+    const { jobId } = runJobPayload.parse(rawPayload);
+    const workerId = helpers.job.locked_by;
+    if (!workerId) throw new Error(`run_job for ${jobId} is not locked by a worker`);
+    const logger = deps.logger.child({ jobId, workerId });
+
+    // Registered before the claim commits, so a cancel right after it is not missed.
+    const controller = new AbortController();
+    deps.running.set(jobId, controller);
+    try {
+      const job = await claim(deps, jobId, workerId, logger);
+      if (!job) return;
+      if (job.cancelRequestedAt) controller.abort(CANCELLED_REASON);
+      await execute(deps, job, workerId, controller.signal, logger.child({ jobType: job.jobType }));
+    } finally {
+      if (deps.running.get(jobId) === controller) deps.running.delete(jobId);
+    }
+  };
+}
+
+/** Marks the job RUNNING for this worker; null when there is nothing to run. */
+async function claim(deps: RunJobDeps, jobId: string, workerId: string, logger: Logger): Promise<ClaimedJobRow | null> {
+  return withTransaction(deps.pool, async (client) => {
+    const job = await selectJobForUpdate(client, jobId);
+    if (!job) {
+      logger.info('job no longer exists; nothing to run');
+      return null;
+    }
+    if (isTerminal(job.status)) {
+      logger.info({ status: job.status }, 'job already finished; not run again');
+      return null;
+    }
+    if (job.status === JobStatus.RUNNING) {
+      // Its previous worker died (graphile-worker handed us its lock).
+      const lost = `worker ${job.workerId ?? 'unknown'} stopped while running the job`;
+      if (job.cancelRequestedAt) {
+        await setEventMessage(client, `${lost}; cancelled as requested`);
+        await client.query(`update job set status = 'CANCELLED', worker_id = null where id = $1`, [jobId]);
+        return null;
+      }
+      if (job.retryCount >= job.maxRetries) {
+        await client.query(`update job set status = 'DEAD_LETTER', error_message = $2, worker_id = null where id = $1`, [
+          jobId,
+          `${lost}; no retries left`,
+        ]);
+        return null;
+      }
+      job.retryCount += 1;
+      await client.query(`update job set status = 'RETRYING', error_message = $2, retry_count = $3 where id = $1`, [
+        jobId,
+        lost,
+        job.retryCount,
+      ]);
+      await setEventMessage(client, `taken over by worker ${workerId}`);
+      logger.warn({ previousWorker: job.workerId }, 'taking over a job from a dead worker');
+    }
+    await client.query(`update job set status = 'RUNNING', worker_id = $2 where id = $1`, [jobId, workerId]);
+    return job;
+  });
+}
+
+async function execute(deps: RunJobDeps, job: ClaimedJobRow, workerId: string, signal: AbortSignal, logger: Logger) {
+  const handler = deps.registry.get(job.jobType);
+  const finish = async (change: Parameters<typeof updateHeldJob>[3], extra?: (client: pg.PoolClient) => Promise<void>) => {
+    const applied = await withTransaction(deps.pool, async (client) => {
+      const ok = await updateHeldJob(client, job.id, workerId, change);
+      if (ok && extra) await extra(client);
+      return ok;
+    });
+    if (!applied) logger.warn({ status: change.status }, 'job was taken over by another worker; outcome dropped');
+    else logger.info({ status: change.status }, 'job finished');
+  };
+
+  if (!handler) {
+    await finish({ status: JobStatus.FAILED, errorMessage: `no handler is registered for job type "${job.jobType}"`, workerId: null });
+    return;
+  }
+  const payload = handler.payload.safeParse(job.payload);
+  if (!payload.success) {
+    const issue = payload.error.issues[0]!;
+    await finish({ status: JobStatus.FAILED, errorMessage: `invalid payload: ${['payload', ...issue.path].join('.')}: ${issue.message}`, workerId: null });
+    return;
+  }
+
+  const ctx = createJobContext({
+    pool: deps.pool,
+    jobId: job.id,
+    workerId,
+    signal,
+    logger,
+    progressThrottleMs: deps.config.JOB_PROGRESS_THROTTLE_MS,
+  });
+  let outcome: JobResult;
+  try {
+    outcome = await handler.handle({ ...job, payload: payload.data }, ctx);
+  } catch (error) {
+    outcome = { success: false, error: error instanceof Error ? error : new Error(String(error)) };
+  }
+  await ctx.flush();
+
+  if (outcome.success) {
+    await finish({ status: JobStatus.COMPLETED, result: outcome.resultData ?? {}, progress: 100, errorMessage: null, workerId: null });
+    return;
+  }
+  const error = outcome.error ?? new Error('handler reported failure without an error');
+  if (signal.aborted && signal.reason === CANCELLED_REASON) {
+    await finish({ status: JobStatus.CANCELLED, workerId: null });
+    return;
+  }
+  if (signal.aborted && signal.reason === SHUTDOWN_REASON) {
+    // Not the job's fault: back to the queue at once, without spending a retry.
+    await finish({ status: JobStatus.RETRYING, errorMessage: 'worker shut down while running the job; re-queued', workerId: null }, (client) =>
+      addRunJobTasks(client, [{ jobId: job.id, runAt: null, priority: job.priority, maxRetries: job.maxRetries }]),
+    );
+    return;
+  }
+  const message = errorMessage(error);
+  if (error instanceof NonRetriableError) {
+    await finish({ status: JobStatus.FAILED, errorMessage: message, workerId: null });
+    return;
+  }
+  if (job.retryCount >= job.maxRetries) {
+    await finish({ status: JobStatus.DEAD_LETTER, errorMessage: `${message} (after ${job.retryCount + 1} attempts)`, workerId: null });
+    return;
+  }
+  const delay = retryDelayMs(job.retryCount, deps.config.JOB_RETRY_BASE_DELAY_MS, deps.config.JOB_RETRY_MAX_DELAY_MS);
+  logger.info({ err: error, retryInMs: delay }, 'job failed; will retry');
+  await finish({ status: JobStatus.RETRYING, errorMessage: message, retryCount: job.retryCount + 1, workerId: null }, (client) =>
+    addRunJobTasks(client, [{ jobId: job.id, runAt: new Date(Date.now() + delay), priority: job.priority, maxRetries: job.maxRetries }]),
+  );
+}

@@ -1,0 +1,139 @@
+// A worker process: graphile-worker running `run_job` and the retention cron,
+// heartbeats so that a live worker can release the jobs of a dead one (instead
+// of graphile-worker's 4-hour lock timeout), and cancel delivery over LISTEN.
+import { EventEmitter } from 'node:events';
+import os from 'node:os';
+import type pg from 'pg';
+import { run, type Runner, type WorkerEvents } from 'graphile-worker';
+import type { Config } from '../config.ts';
+import { workerLogger } from '../db/migrate.ts';
+import type { Listener } from '../db/listener.ts';
+import type { Logger } from '../logger.ts';
+import { CANCEL_CHANNEL } from '../jobs/cancel.ts';
+import { RUN_JOB_TASK } from '../jobs/sql/queue.ts';
+import { createPurgeTask, PURGE_TASK } from '../jobs/retention.ts';
+import type { HandlerRegistry } from './registry.ts';
+import { CANCELLED_REASON, createRunJobTask, SHUTDOWN_REASON } from './run-job.ts';
+
+export interface WorkerDeps {
+  config: Config;
+  pool: pg.Pool;
+  listener: Listener;
+  registry: HandlerRegistry;
+  logger: Logger;
+}
+
+export interface WorkerHandle {
+  /** graphile-worker's pool id: job.worker_id of the jobs this process runs. */
+  readonly workerId: string;
+  stop(): Promise<void>;
+}
+
+export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
+  const { config, pool, listener, registry } = deps;
+  const logger = deps.logger.child({ component: 'worker' });
+  const running = new Map<string, AbortController>();
+
+  const onNotification = (channel: string, jobId: string) => {
+    if (channel !== CANCEL_CHANNEL) return;
+    const controller = running.get(jobId);
+    if (controller && !controller.signal.aborted) {
+      logger.info({ jobId }, 'cancel requested; aborting the job');
+      controller.abort(CANCELLED_REASON);
+    }
+  };
+  listener.on('notification', onNotification);
+  await listener.listen(CANCEL_CHANNEL);
+
+  const events: WorkerEvents = new EventEmitter();
+  let workerId: string | undefined;
+  events.on('pool:create', ({ workerPool }) => {
+    workerId = workerPool.id;
+  });
+
+  const runner: Runner = await run({
+    pgPool: pool,
+    concurrency: config.WORKER_CONCURRENCY,
+    pollInterval: config.WORKER_POLL_INTERVAL_MS,
+    noHandleSignals: true,
+    logger: workerLogger(logger),
+    events,
+    taskList: {
+      [RUN_JOB_TASK]: createRunJobTask({ pool, registry, logger, config, running }),
+      [PURGE_TASK]: createPurgeTask({ pool, logger, retentionDays: config.JOB_RETENTION_DAYS }),
+    },
+    // Daily at 03:00; one run per day across all workers (graphile-worker's cron is distributed).
+    crontab: `0 3 * * * ${PURGE_TASK} ?max=1`,
+  });
+  if (!workerId) throw new Error('graphile-worker started without a worker pool');
+  const id = workerId;
+
+  const heartbeat = new Heartbeat(pool, id, config, logger);
+  await heartbeat.beat();
+  heartbeat.start();
+  logger.info({ workerId: id, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+
+  return {
+    workerId: id,
+    async stop() {
+      // Running handlers get their signal; their jobs are re-queued (see run-job.ts).
+      for (const controller of running.values()) controller.abort(SHUTDOWN_REASON);
+      await runner.stop();
+      await heartbeat.stop();
+      listener.off('notification', onNotification);
+      logger.info({ workerId: id }, 'worker stopped');
+    },
+  };
+}
+
+class Heartbeat {
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly workerId: string,
+    private readonly config: Pick<Config, 'WORKER_HEARTBEAT_INTERVAL_MS' | 'WORKER_DEAD_AFTER_MS'>,
+    private readonly logger: Logger,
+  ) {}
+
+  start() {
+    this.#timer = setInterval(() => {
+      this.beat().catch((error) => this.logger.warn({ err: error }, 'heartbeat failed'));
+    }, this.config.WORKER_HEARTBEAT_INTERVAL_MS);
+    this.#timer.unref();
+  }
+
+  /** Records this worker alive, then releases the jobs of workers that are not. */
+  async beat() {
+    await this.pool.query(
+      `insert into worker (id, hostname, pid) values ($1, $2, $3)
+       on conflict (id) do update set last_heartbeat_at = now()`,
+      [this.workerId, os.hostname(), process.pid],
+    );
+    const released = await this.pool.query<{ worker_id: string }>(
+      `with dead as (
+         delete from worker where last_heartbeat_at < now() - make_interval(secs => $1 / 1000.0) returning id
+       ), silent as (
+         select distinct locked_by as worker_id from graphile_worker._private_jobs
+          where locked_by is not null
+            and locked_at < now() - make_interval(secs => $1 / 1000.0)
+            and not exists (
+              select 1 from worker
+               where worker.id = locked_by and last_heartbeat_at >= now() - make_interval(secs => $1 / 1000.0))
+         union select id from dead
+       ), unlocked as (
+         select graphile_worker.force_unlock_workers(array(select worker_id from silent))
+       )
+       select worker_id from silent, unlocked`,
+      [this.config.WORKER_DEAD_AFTER_MS],
+    );
+    if (released.rowCount) {
+      this.logger.warn({ deadWorkers: released.rows.map((row) => row.worker_id) }, 'released the jobs of dead workers');
+    }
+  }
+
+  async stop() {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.pool.query('delete from worker where id = $1', [this.workerId]).catch(() => undefined);
+  }
+}

@@ -1,0 +1,123 @@
+// The status writes of a running job. Every write after the claim is guarded
+// by worker_id: a worker that was taken for dead and lost the job cannot
+// overwrite what the worker that took it over writes.
+import type { Queryable } from '../db/pool.ts';
+import type { JobKind, JobStatus } from '../generated/prisma/enums.ts';
+
+export interface ClaimedJobRow {
+  id: string;
+  kind: JobKind;
+  jobType: string;
+  queueName: string;
+  payload: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  priority: number;
+  maxRetries: number;
+  retryCount: number;
+  parentJobId: string | null;
+  createdBy: string | null;
+  createdAt: Date;
+  status: JobStatus;
+  workerId: string | null;
+  cancelRequestedAt: Date | null;
+}
+
+export async function selectJobForUpdate(db: Queryable, jobId: string): Promise<ClaimedJobRow | null> {
+  const result = await db.query<ClaimedJobRow>(
+    `select id, kind, job_type as "jobType", queue_name as "queueName", payload, metadata, priority,
+            max_retries as "maxRetries", retry_count as "retryCount", parent_job_id as "parentJobId",
+            created_by as "createdBy", created_at as "createdAt", status, worker_id as "workerId",
+            cancel_requested_at as "cancelRequestedAt"
+       from job where id = $1 for update`,
+    [jobId],
+  );
+  return result.rows[0] ?? null;
+}
+
+export interface StatusChange {
+  status: JobStatus;
+  errorMessage?: string | null;
+  result?: Record<string, unknown> | null;
+  retryCount?: number;
+  progress?: number;
+  workerId?: string | null;
+}
+
+/** Applies a status change to a job this worker holds; false when it no longer does. */
+export async function updateHeldJob(db: Queryable, jobId: string, workerId: string, change: StatusChange): Promise<boolean> {
+  const result = await db.query(
+    `update job set status = $3,
+                    error_message = case when $4::boolean then $5 else error_message end,
+                    result = case when $6::boolean then $7::jsonb else result end,
+                    retry_count = coalesce($8, retry_count),
+                    progress = coalesce($9, progress),
+                    worker_id = case when $10::boolean then $11 else worker_id end
+      where id = $1 and worker_id = $2 and status = 'RUNNING'`,
+    [
+      jobId,
+      workerId,
+      change.status,
+      change.errorMessage !== undefined,
+      change.errorMessage ?? null,
+      change.result !== undefined,
+      change.result === undefined ? null : JSON.stringify(change.result),
+      change.retryCount ?? null,
+      change.progress ?? null,
+      change.workerId !== undefined,
+      change.workerId ?? null,
+    ],
+  );
+  return result.rowCount === 1;
+}
+
+export async function writeProgress(db: Queryable, jobId: string, workerId: string, percent: number, message: string | null): Promise<void> {
+  await db.query(
+    `update job set progress = $3, progress_message = $4 where id = $1 and worker_id = $2 and status = 'RUNNING'`,
+    [jobId, workerId, percent, message],
+  );
+}
+
+export interface StepRow {
+  id: string;
+  position: number;
+  status: JobStatus;
+  result: Record<string, unknown> | null;
+}
+
+export async function findStep(db: Queryable, jobId: string, name: string): Promise<StepRow | null> {
+  const result = await db.query<StepRow>(
+    'select id, position, status, result from job_step where job_id = $1 and name = $2',
+    [jobId, name],
+  );
+  return result.rows[0] ?? null;
+}
+
+/** Starts a step: an existing one moves to RUNNING, a new one is appended. */
+export async function startStep(db: Queryable, jobId: string, name: string, existing: StepRow | null): Promise<string> {
+  if (existing) {
+    await db.query(`update job_step set status = 'RUNNING', error_message = null where id = $1`, [existing.id]);
+    return existing.id;
+  }
+  const result = await db.query<{ id: string }>(
+    `insert into job_step (job_id, name, position, status)
+     select $1, $2, coalesce(max(position) + 1, 0), 'RUNNING' from job_step where job_id = $1
+     returning id`,
+    [jobId, name],
+  );
+  return result.rows[0]!.id;
+}
+
+export async function finishStep(
+  db: Queryable,
+  stepId: string,
+  status: 'COMPLETED' | 'FAILED' | 'CANCELLED',
+  result: Record<string, unknown> | null,
+  errorMessage: string | null,
+): Promise<void> {
+  await db.query('update job_step set status = $2, result = $3, error_message = $4 where id = $1', [
+    stepId,
+    status,
+    result === null ? null : JSON.stringify(result),
+    errorMessage,
+  ]);
+}
