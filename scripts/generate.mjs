@@ -31,10 +31,5 @@ function run(bin, args) {
 run(require.resolve('prisma/build/index.js'), ['generate']);
 
 // codegen is a dev dependency: skip it in production installs.
-let codegen;
-try {
-  codegen = require.resolve('@graphql-codegen/cli/cjs/bin.js');
-} catch {
-  codegen = undefined;
-}
-if (codegen && existsSync('codegen.ts')) run(codegen, ['--config', 'codegen.ts', '--silent']);
+const codegen = path.resolve('node_modules/@graphql-codegen/cli/esm/bin.js');
+if (existsSync(codegen) && existsSync('codegen.ts')) run(codegen, ['--config', 'codegen.ts', '--silent']);

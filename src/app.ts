@@ -10,6 +10,7 @@ import { startApiServer, type ApiServer } from './graphql/server.ts';
 import { createRegistry } from './handlers.ts';
 import { LiveEvents } from './jobs/live.ts';
 import type { Logger } from './logger.ts';
+import type { HandlerRegistry } from './worker/registry.ts';
 import { startWorker, type WorkerHandle } from './worker/runner.ts';
 
 export interface Roles {
@@ -36,7 +37,12 @@ export async function resolveDatabase(config: Config, logger: Logger): Promise<{
   return { url: embedded.connectionString, embedded };
 }
 
-export async function startApp(config: Config, logger: Logger, roles: Roles): Promise<App> {
+export interface AppOptions {
+  /** Job types to run; defaults to every built-in one (handlers.ts). */
+  registry?: HandlerRegistry;
+}
+
+export async function startApp(config: Config, logger: Logger, roles: Roles, options: AppOptions = {}): Promise<App> {
   const database = await resolveDatabase(config, logger);
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -52,7 +58,7 @@ export async function startApp(config: Config, logger: Logger, roles: Roles): Pr
     const listener = new Listener(database.url, logger);
     await listener.start();
     stops.push(() => listener.stop());
-    const registry = createRegistry();
+    const registry = options.registry ?? createRegistry();
 
     let api: ApiServer | undefined;
     let worker: WorkerHandle | undefined;

@@ -1,7 +1,8 @@
 // Every job type this service runs. A new capability registers its handlers here.
-import { HandlerRegistry } from './worker/registry.ts';
+import { noopHandler, sleepHandler } from './system/handlers.ts';
 import { webhookSendHandler } from './webhooks/send.ts';
+import { HandlerRegistry } from './worker/registry.ts';
 
 export function createRegistry(): HandlerRegistry {
-  return new HandlerRegistry().register(webhookSendHandler);
+  return new HandlerRegistry().register(webhookSendHandler).register(noopHandler).register(sleepHandler);
 }

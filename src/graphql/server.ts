@@ -12,6 +12,10 @@ import { schema } from './schema.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
+function isGraphQLError(value: unknown): value is GraphQLError {
+  return value instanceof Error && value.name === 'GraphQLError';
+}
+
 export function createYogaApp(services: ApiServices): YogaServerInstance<Record<string, unknown>, GraphQLContext> {
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
@@ -23,11 +27,14 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
     maskedErrors: {
       // Our expected errors reach the client with their message; anything else is masked.
       maskError: (error, message) => {
-        const original = error instanceof GraphQLError ? error.originalError : error;
+        // Duck-typed: graphql can be loaded twice (ESM and CJS), defeating instanceof.
+        let original: unknown = error;
+        while (isGraphQLError(original) && original.originalError) original = original.originalError;
         if (original instanceof JobwireError) {
           return new GraphQLError(original.message, { extensions: { code: original.name } });
         }
-        if (error instanceof GraphQLError && !error.originalError) return error;
+        // Errors in the request itself (syntax, validation, variables) are for the client.
+        if (isGraphQLError(error) && !error.originalError) return error;
         services.logger.error({ err: original }, 'unexpected error in a GraphQL request');
         return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
       },

@@ -1,0 +1,160 @@
+// Starts the service (or parts of it) against a test database, in-process or
+// as a child process, with typed GraphQL over HTTP and graphql-ws.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+import { startApp, type App, type Roles } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import type { HandlerRegistry } from '../../src/worker/registry.ts';
+import { deferred } from './wait.ts';
+
+/** Settings that make tests quick: short retry delays, fast dead-worker detection. */
+export const TEST_ENV: Record<string, string> = {
+  HOST: '127.0.0.1',
+  PORT: '0',
+  LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+  JOB_RETRY_BASE_DELAY_MS: '20',
+  JOB_RETRY_MAX_DELAY_MS: '200',
+  JOB_PROGRESS_THROTTLE_MS: '0',
+  WORKER_POLL_INTERVAL_MS: '200',
+  WORKER_HEARTBEAT_INTERVAL_MS: '250',
+  WORKER_DEAD_AFTER_MS: '2000',
+};
+
+type Document<Result, Variables> = DocumentTypeDecoration<Result, Variables> & { toString(): string };
+
+export class GraphQLTestClient {
+  #ws: Client | null = null;
+
+  constructor(readonly url: string) {}
+
+  /** Runs a query or mutation over HTTP; GraphQL errors fail the test. */
+  async request<Result, Variables>(document: Document<Result, Variables>, variables?: Variables): Promise<Result> {
+    const response = await fetch(this.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      body: JSON.stringify({ query: document.toString(), variables }),
+    });
+    const body = (await response.json()) as { data?: Result; errors?: unknown[] };
+    if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
+    return body.data!;
+  }
+
+  /** A live subscription over graphql-ws: collects what arrives and lets tests await it. */
+  subscribe<Result, Variables>(document: Document<Result, Variables>, variables?: Variables): Subscription<Result> {
+    this.#ws ??= createClient({ url: this.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, lazy: true, retryAttempts: 0 });
+    return new Subscription<Result>(this.#ws, document.toString(), variables as Record<string, unknown> | undefined);
+  }
+
+  async close() {
+    await this.#ws?.dispose();
+  }
+}
+
+export class Subscription<Result> {
+  readonly received: Result[] = [];
+  #waiters: Array<{ until: (received: Result[]) => boolean; resolve: () => void }> = [];
+  #error: unknown = null;
+  readonly #unsubscribe: () => void;
+
+  constructor(client: Client, query: string, variables?: Record<string, unknown>) {
+    this.#unsubscribe = client.subscribe<Result>(
+      { query, variables },
+      {
+        next: (message) => {
+          if (message.errors?.length) this.#error = new Error(JSON.stringify(message.errors));
+          else this.received.push(message.data as Result);
+          this.#check();
+        },
+        error: (error) => {
+          this.#error = error;
+          this.#check();
+        },
+        complete: () => undefined,
+      },
+    );
+  }
+
+  #check() {
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (this.#error || waiter.until(this.received)) {
+        waiter.resolve();
+        return false;
+      }
+      return true;
+    });
+  }
+
+  /** Resolves once `until` holds for what has arrived; fails with `what` after a timeout. */
+  async waitFor(what: string, until: (received: Result[]) => boolean, timeoutMs = 20_000): Promise<Result[]> {
+    const done = deferred<void>(`${what} (received so far: ${JSON.stringify(this.received)})`, timeoutMs);
+    this.#waiters.push({ until, resolve: () => done.resolve() });
+    this.#check();
+    await done.promise;
+    if (this.#error) throw this.#error instanceof Error ? this.#error : new Error(JSON.stringify(this.#error));
+    return this.received;
+  }
+
+  close() {
+    this.#unsubscribe();
+  }
+}
+
+export interface TestApp {
+  app: App;
+  client: GraphQLTestClient;
+  stop(): Promise<void>;
+}
+
+export async function startTestApp(
+  databaseUrl: string,
+  options: { roles?: Roles; registry?: HandlerRegistry; env?: Record<string, string> } = {},
+): Promise<TestApp> {
+  const config = loadConfig({ ...TEST_ENV, ...options.env, DATABASE_URL: databaseUrl });
+  const app = await startApp(config, createLogger(config.LOG_LEVEL), options.roles ?? { api: true, worker: true }, {
+    registry: options.registry,
+  });
+  const client = new GraphQLTestClient(app.api?.url ?? '');
+  return {
+    app,
+    client,
+    async stop() {
+      await client.close();
+      await app.stop();
+    },
+  };
+}
+
+export interface ChildWorker {
+  workerId: string;
+  process: ChildProcess;
+  /** Resolves with the exit code or signal. */
+  exited: Promise<number | string>;
+  /** Log lines it printed (JSON). */
+  logs: Array<Record<string, unknown>>;
+}
+
+/** Runs `jobwire work` in its own process (the real CLI), resolved once it runs jobs. */
+export async function spawnWorker(databaseUrl: string, env: Record<string, string> = {}): Promise<ChildWorker> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'work'], {
+    env: { ...process.env, ...TEST_ENV, LOG_LEVEL: 'info', CI: '1', ...env, DATABASE_URL: databaseUrl },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  const started = deferred<string>('a child worker to start', 30_000);
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      logs.push(entry);
+      if (entry.msg === 'worker started') started.resolve(String(entry.workerId));
+    } catch {
+      // not a log line
+    }
+  });
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code ?? 0)));
+  void exited.then((how) => started.reject(new Error(`child worker exited (${how}) before it started`)));
+  return { workerId: await started.promise, process: child, exited, logs };
+}

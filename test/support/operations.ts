@@ -1,0 +1,131 @@
+// Every GraphQL operation the tests send; codegen.ts turns them into typed documents.
+import { graphql } from '../generated/gql.ts';
+
+export const JobFieldsFragment = graphql(`
+  fragment JobFields on Job {
+    __typename
+    id
+    kind
+    jobType
+    queueName
+    status
+    priority
+    maxRetries
+    retryCount
+    errorMessage
+    result
+    progress
+    progressMessage
+    createdBy
+    workerId
+    payload
+    metadata
+    scheduledAt
+    startedAt
+    completedAt
+    failedAt
+    cancelledAt
+  }
+`);
+
+export const CreateJob = graphql(`
+  mutation CreateJob($input: CreateJobInput!) {
+    createJob(input: $input) {
+      __typename
+      ... on MutationCreateJobSuccess { data { ...JobFields } }
+      ... on ValidationError { field message }
+    }
+  }
+`);
+
+export const CreateJobs = graphql(`
+  mutation CreateJobs($jobs: [CreateJobInput!]!) {
+    createJobs(jobs: $jobs) {
+      __typename
+      ... on MutationCreateJobsSuccess { data { ...JobFields } }
+      ... on ValidationError { field message }
+    }
+  }
+`);
+
+export const CancelJob = graphql(`
+  mutation CancelJob($id: ID!) {
+    cancelJob(id: $id) {
+      __typename
+      ... on MutationCancelJobSuccess { data { ...JobFields cancelRequestedAt } }
+      ... on Error { message }
+      ... on ValidationError { field }
+      ... on JobNotFoundError { jobId }
+      ... on InvalidTransitionError { jobId action status allowedStatuses }
+    }
+  }
+`);
+
+export const RetryJob = graphql(`
+  mutation RetryJob($id: ID!) {
+    retryJob(id: $id) {
+      __typename
+      ... on MutationRetryJobSuccess { data { ...JobFields } }
+      ... on Error { message }
+      ... on ValidationError { field }
+      ... on JobNotFoundError { jobId }
+      ... on InvalidTransitionError { jobId action status allowedStatuses }
+    }
+  }
+`);
+
+export const JobWithHistory = graphql(`
+  query JobWithHistory($id: ID!) {
+    job(id: $id) {
+      ...JobFields
+      steps(first: 100) { totalCount edges { node { name position status errorMessage result } } }
+      events(first: 100) { totalCount edges { node { status previousStatus message cursor step { name } } } }
+    }
+  }
+`);
+
+export const JobsPage = graphql(`
+  query JobsPage($filter: JobFilter, $first: Int, $after: String) {
+    jobs(filter: $filter, first: $first, after: $after) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      edges {
+        node {
+          id
+          status
+          jobType
+          steps(first: 10) { edges { node { name status } } }
+          events(first: 10) { edges { node { status } } }
+        }
+      }
+    }
+  }
+`);
+
+export const Queues = graphql(`
+  query Queues($queueName: String!) {
+    queueStats(queueName: $queueName) {
+      queueName pendingCount scheduledCount runningCount retryingCount completedCount failedCount deadLetterCount cancelledCount
+    }
+    queues { queueName pendingCount completedCount }
+  }
+`);
+
+export const JobEvents = graphql(`
+  subscription JobEvents($filter: JobEventFilter, $after: String) {
+    jobEvents(filter: $filter, after: $after) {
+      id
+      cursor
+      status
+      previousStatus
+      message
+      job { id }
+    }
+  }
+`);
+
+export const JobUpdated = graphql(`
+  subscription JobUpdated($id: ID!) {
+    jobUpdated(id: $id) { id status progress progressMessage retryCount }
+  }
+`);
