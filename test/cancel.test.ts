@@ -1,0 +1,88 @@
+// Cancel reaches the process that runs the job; retry re-queues it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { spawnWorker, startTestApp, type ChildWorker, type TestApp } from './support/app.ts';
+import { createJob } from './support/jobs.ts';
+import { CancelJob, JobUpdated, JobWithHistory, RetryJob } from './support/operations.ts';
+
+let db: TestDatabase;
+let api: TestApp;
+let worker: ChildWorker;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  // The API runs here; the only worker is another process.
+  api = await startTestApp(db.url, { roles: { api: true, worker: false } });
+  worker = await spawnWorker(db.url);
+});
+afterAll(async () => {
+  worker?.process.kill('SIGTERM');
+  await worker?.exited;
+  await api?.stop();
+  await db?.drop();
+});
+
+describe('cancelJob', () => {
+  it('stops a running job in another process within a second; it ends CANCELLED', async () => {
+    const job = await createJob(api.client, { jobType: 'system.sleep', payload: { ms: 60_000, ticks: 600 } });
+    const updates = api.client.subscribe(JobUpdated, { id: job.id });
+    await updates.waitFor('RUNNING with progress', (r) => r.some((u) => u.jobUpdated.status === 'RUNNING' && u.jobUpdated.progress > 0));
+
+    const requestedAt = Date.now();
+    const result = await api.client.request(CancelJob, { id: job.id });
+    expect(result.cancelJob.__typename).toBe('MutationCancelJobSuccess');
+    await updates.waitFor('CANCELLED', (r) => r.some((u) => u.jobUpdated.status === 'CANCELLED'));
+    expect(Date.now() - requestedAt).toBeLessThan(1000);
+
+    // Idempotent: cancelling again changes nothing and is not an error.
+    const again = await api.client.request(CancelJob, { id: job.id });
+    expect(again.cancelJob.__typename).toBe('MutationCancelJobSuccess');
+    const history = await api.client.request(JobWithHistory, { id: job.id });
+    expect(history.job!.events.edges.map((e) => e.node.status)).toEqual(['PENDING', 'RUNNING', 'CANCELLED']);
+    updates.close();
+  });
+
+  it('takes a queued job off the queue at once', async () => {
+    const job = await createJob(api.client, { jobType: 'system.noop', scheduledAt: new Date(Date.now() + 3_600_000).toISOString() });
+    expect(job.status).toBe('SCHEDULED');
+    const result = await api.client.request(CancelJob, { id: job.id });
+    if (result.cancelJob.__typename !== 'MutationCancelJobSuccess') throw new Error(JSON.stringify(result));
+    expect(result.cancelJob.data.status).toBe('CANCELLED');
+    const queued = await db.pool.query(`select 1 from graphile_worker._private_jobs where key = $1`, [uuidOf(job.id)]);
+    expect(queued.rowCount).toBe(0);
+  });
+
+  it('refuses to cancel a finished job, naming its status', async () => {
+    const job = await createJob(api.client, { jobType: 'system.noop' });
+    const updates = api.client.subscribe(JobUpdated, { id: job.id });
+    await updates.waitFor('COMPLETED', (r) => r.some((u) => u.jobUpdated.status === 'COMPLETED'));
+    const result = await api.client.request(CancelJob, { id: job.id });
+    expect(result.cancelJob).toMatchObject({
+      __typename: 'InvalidTransitionError',
+      action: 'cancel',
+      status: 'COMPLETED',
+      allowedStatuses: ['PENDING', 'SCHEDULED', 'RUNNING', 'RETRYING'],
+    });
+    updates.close();
+  });
+});
+
+describe('retryJob', () => {
+  it('brings a cancelled job back and it completes', async () => {
+    const job = await createJob(api.client, { jobType: 'system.sleep', payload: { ms: 50 }, scheduledAt: new Date(Date.now() + 3_600_000).toISOString() });
+    await api.client.request(CancelJob, { id: job.id });
+    const updates = api.client.subscribe(JobUpdated, { id: job.id });
+    const retried = await api.client.request(RetryJob, { id: job.id });
+    expect(retried.retryJob.__typename).toBe('MutationRetryJobSuccess');
+    await updates.waitFor('COMPLETED', (r) => r.some((u) => u.jobUpdated.status === 'COMPLETED'));
+    const history = await api.client.request(JobWithHistory, { id: job.id });
+    expect(history.job!.events.edges.map((e) => e.node.status)).toEqual(['SCHEDULED', 'CANCELLED', 'PENDING', 'RUNNING', 'COMPLETED']);
+    expect(history.job!.events.edges[2]!.node.message).toBe('retried by local-dev');
+    updates.close();
+  });
+});
+
+/** The UUID inside a Job's global ID (base64 of "PlainJob:<uuid>"). */
+function uuidOf(globalId: string) {
+  return Buffer.from(globalId, 'base64').toString().split(':')[1]!;
+}
