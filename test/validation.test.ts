@@ -1,0 +1,112 @@
+// Bad input gets a typed error naming the problem, and changes nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { startTestApp, type TestApp } from './support/app.ts';
+import { createJob } from './support/jobs.ts';
+import { CancelJob, CreateJob, CreateJobs, RetryJob } from './support/operations.ts';
+import type { CreateJobInput } from './generated/graphql.ts';
+
+let db: TestDatabase;
+let service: TestApp;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  // No worker: nothing moves while we compare before and after.
+  service = await startTestApp(db.url, { roles: { api: true, worker: false } });
+});
+afterAll(async () => {
+  await service?.stop();
+  await db?.drop();
+});
+
+async function snapshot() {
+  const { rows } = await db.pool.query(`select
+    (select count(*) from job) as jobs, (select count(*) from job_event) as events,
+    (select count(*) from job_step) as steps, (select count(*) from graphile_worker._private_jobs) as queued`);
+  return rows[0];
+}
+
+const valid: CreateJobInput = { jobType: 'webhook.send', payload: { url: 'http://127.0.0.1:9/hook' } };
+
+describe('createJob rejects bad input and changes nothing', () => {
+  const cases: Array<[string, CreateJobInput, string, RegExp]> = [
+    ['an unknown job type', { ...valid, jobType: 'email.send' }, 'jobType', /unknown job type "email.send"; known types: .*webhook.send/],
+    ['a payload that is not an object', { ...valid, payload: [1, 2] }, 'payload', /must be a JSON object/],
+    ['a payload the job type rejects', { ...valid, payload: { url: 'ftp://example.com' } }, 'payload.url', /http\(s\) URL/],
+    ['negative retries', { ...valid, maxRetries: -1 }, 'maxRetries', /must not be negative/],
+    ['scheduledAt in an invalid format', { ...valid, scheduledAt: 'next tuesday' }, 'scheduledAt', /ISO 8601/],
+    ['a priority out of range', { ...valid, priority: 5000 }, 'priority', /at most 1000/],
+    ['a malformed queue name', { ...valid, queueName: 'no spaces please' }, 'queueName', /letters, digits/],
+    ['metadata that is not an object', { ...valid, metadata: 'x' }, 'metadata', /must be a JSON object/],
+    ['an unknown parent job', { ...valid, parentJobId: '00000000-0000-4000-8000-000000000000' }, 'parentJobId', /no job with id/],
+  ];
+  it.each(cases)('%s', async (_name, input, field, message) => {
+    const before = await snapshot();
+    const result = await service.client.request(CreateJob, { input });
+    expect(result.createJob).toMatchObject({ __typename: 'ValidationError', field });
+    expect((result.createJob as { message: string }).message).toMatch(message);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('createJobs is all-or-nothing and names the bad entry', async () => {
+    const before = await snapshot();
+    const result = await service.client.request(CreateJobs, { jobs: [valid, valid, { ...valid, payload: { url: 42 } }] });
+    expect(result.createJobs).toMatchObject({ __typename: 'ValidationError', field: 'jobs.2.payload.url' });
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('createJobs creates many in input order', async () => {
+    const result = await service.client.request(CreateJobs, {
+      jobs: [{ jobType: 'system.noop', priority: 1 }, { jobType: 'system.noop', priority: 2 }, { jobType: 'system.noop', priority: 3 }],
+    });
+    if (result.createJobs.__typename !== 'MutationCreateJobsSuccess') throw new Error(JSON.stringify(result));
+    expect(result.createJobs.data.map((job) => job.priority)).toEqual([1, 2, 3]);
+    expect(result.createJobs.data.every((job) => job.status === 'PENDING' && job.createdBy === 'local-dev')).toBe(true);
+  });
+});
+
+describe('cancelJob and retryJob', () => {
+  it('answer JobNotFoundError for an unknown id', async () => {
+    const id = '00000000-0000-4000-8000-000000000000';
+    expect((await service.client.request(CancelJob, { id })).cancelJob).toMatchObject({ __typename: 'JobNotFoundError', jobId: id });
+    expect((await service.client.request(RetryJob, { id })).retryJob).toMatchObject({ __typename: 'JobNotFoundError', jobId: id });
+  });
+
+  it('answer ValidationError for something that is not a job id', async () => {
+    expect((await service.client.request(CancelJob, { id: 'hello' })).cancelJob).toMatchObject({ __typename: 'ValidationError', field: 'id' });
+  });
+
+  it('retrying a job that is still queued changes nothing (idempotent)', async () => {
+    const job = await createJob(service.client, valid);
+    const before = await snapshot();
+    const result = await service.client.request(RetryJob, { id: job.id });
+    expect(result.retryJob).toMatchObject({ __typename: 'MutationRetryJobSuccess', data: { status: 'PENDING' } });
+    expect(await snapshot()).toEqual(before);
+  });
+});
+
+describe('the database enforces the status machine', () => {
+  it('rejects an illegal transition whatever the code path', async () => {
+    const job = await createJob(service.client, valid);
+    const id = Buffer.from(job.id, 'base64').toString().split(':')[1];
+    await expect(db.pool.query(`update job set status = 'COMPLETED' where id = $1`, [id])).rejects.toMatchObject({
+      code: 'JW001',
+      message: expect.stringMatching(/cannot go from PENDING to COMPLETED/),
+    });
+  });
+
+  it('requires a reason for FAILED and keeps completed_at after started_at', async () => {
+    await expect(
+      db.pool.query(`insert into job (job_type, status) values ('system.noop', 'RUNNING')`),
+    ).rejects.toMatchObject({ code: 'JW001' });
+    const { rows } = await db.pool.query(`insert into job (job_type) values ('system.noop') returning id`);
+    await db.pool.query(`update job set status = 'RUNNING' where id = $1`, [rows[0].id]);
+    await expect(db.pool.query(`update job set status = 'FAILED' where id = $1`, [rows[0].id])).rejects.toMatchObject({
+      constraint: 'job_failure_has_reason',
+    });
+  });
+
+  it('keeps job_event append-only', async () => {
+    await expect(db.pool.query(`update job_event set message = 'rewritten'`)).rejects.toMatchObject({ code: 'JW003' });
+  });
+});
