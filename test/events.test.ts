@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
-import { CreateJob, JobEvents, JobUpdated } from './support/operations.ts';
+import { createJob as createJobVia } from './support/jobs.ts';
+import { JobEvents, JobUpdated } from './support/operations.ts';
+import type { CreateJobInput } from './generated/graphql.ts';
 
 let db: TestDatabase;
 let service: TestApp;
@@ -19,20 +21,28 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function createJob(input: Parameters<typeof service.client.request<unknown, { input: any }>>[1]['input']) {
-  const result = await service.client.request(CreateJob, { input });
-  if (result.createJob.__typename !== 'MutationCreateJobSuccess') throw new Error(JSON.stringify(result.createJob));
-  return result.createJob.data;
+const createJob = (input: CreateJobInput) => createJobVia(service.client, input);
+
+/**
+ * Subscribes and returns once the subscription is live: graphql-ws does not
+ * acknowledge a subscribe, so a probe job (matching the filter) shows it.
+ */
+async function liveEvents(variables: { filter?: Record<string, unknown>; after?: string }, probe: CreateJobInput) {
+  const subscription = service.client.subscribe(JobEvents, variables);
+  const job = await createJob(probe);
+  await subscription.waitFor('the probe job', (received) => received.some((e) => e.jobEvents.job.id === job.id));
+  return subscription;
 }
 
 describe('jobEvents', () => {
   it('shows PENDING → RUNNING → COMPLETED of a job created by someone else, in order, each once', async () => {
-    const watcher = service.client.subscribe(JobEvents, { filter: { jobTypes: ['system.sleep'] } });
-    // Subscribed first: the create below is another client's request.
-    await watcher.waitFor('the subscription to start', () => true).catch(() => undefined);
+    const watcher = await liveEvents({ filter: { jobTypes: ['system.sleep'] } }, { jobType: 'system.sleep', payload: { ms: 0 } });
+    // The create below is another client's request (HTTP), not this subscriber's.
     const job = await createJob({ jobType: 'system.sleep', payload: { ms: 50, ticks: 2 } });
 
-    const events = await watcher.waitFor('COMPLETED', (received) => received.some((e) => e.jobEvents.status === 'COMPLETED'));
+    const events = await watcher.waitFor('COMPLETED', (received) =>
+      received.some((e) => e.jobEvents.job.id === job.id && e.jobEvents.status === 'COMPLETED'),
+    );
     const ofJob = events.filter((e) => e.jobEvents.job.id === job.id).map((e) => e.jobEvents);
     expect(ofJob.map((e) => e.status)).toEqual(['PENDING', 'RUNNING', 'COMPLETED']);
     expect(ofJob.map((e) => e.previousStatus)).toEqual([null, 'PENDING', 'RUNNING']);
@@ -41,19 +51,20 @@ describe('jobEvents', () => {
   });
 
   it('replays exactly the events after a cursor, then continues live', async () => {
-    const live = service.client.subscribe(JobEvents, {});
-    const jobs = [];
-    for (let i = 0; i < 3; i++) jobs.push(await createJob({ jobType: 'system.noop', payload: {} }));
-    const all = await live.waitFor('3 jobs to complete', (received) => received.filter((e) => e.jobEvents.status === 'COMPLETED').length >= 3);
+    const live = await liveEvents({ filter: { queueNames: ['replay'] } }, { jobType: 'system.noop', queueName: 'replay' });
+    const jobs = await Promise.all([1, 2, 3].map(() => createJob({ jobType: 'system.noop', queueName: 'replay' })));
+    const all = await live.waitFor('3 jobs to complete', (received) =>
+      jobs.every((job) => received.some((e) => e.jobEvents.job.id === job.id && e.jobEvents.status === 'COMPLETED')),
+    );
     const cursors = all.map((e) => e.jobEvents.cursor);
     const middle = 4;
 
-    const resumed = service.client.subscribe(JobEvents, { after: cursors[middle] });
+    const resumed = service.client.subscribe(JobEvents, { filter: { queueNames: ['replay'] }, after: cursors[middle] });
     const replayed = await resumed.waitFor('the replay', (received) => received.length >= cursors.length - middle - 1);
     expect(replayed.map((e) => e.jobEvents.cursor)).toEqual(cursors.slice(middle + 1));
 
     // ...and live events follow the replay without a gap.
-    const next = await createJob({ jobType: 'system.noop', payload: {} });
+    const next = await createJob({ jobType: 'system.noop', queueName: 'replay' });
     await resumed.waitFor('the new job to complete', (received) => received.some((e) => e.jobEvents.job.id === next.id && e.jobEvents.status === 'COMPLETED'));
     await live.waitFor('the new job on the first subscription', (received) =>
       received.some((e) => e.jobEvents.job.id === next.id && e.jobEvents.status === 'COMPLETED'),
@@ -64,10 +75,10 @@ describe('jobEvents', () => {
   });
 
   it('delivers events that commit out of id order once each, and a cursor never passes them', async () => {
-    const watcher = service.client.subscribe(JobEvents, { filter: { queueNames: ['out-of-order'] } });
-    // A cursor seen before any of the jobs below exist.
-    const earlier = await createJob({ jobType: 'system.noop', payload: {}, queueName: 'out-of-order' });
-    const seen = [...(await watcher.waitFor('the earlier job to complete', (r) => r.some((e) => e.jobEvents.job.id === earlier.id && e.jobEvents.status === 'COMPLETED')))];
+    // Its probe job gives a cursor seen before any of the jobs below exist.
+    const earlier = { jobType: 'system.noop', queueName: 'out-of-order' };
+    const watcher = await liveEvents({ filter: { queueNames: ['out-of-order'] } }, earlier);
+    const seen = [...(await watcher.waitFor('the probe job to complete', (r) => r.some((e) => e.jobEvents.status === 'COMPLETED')))];
     const cursorBefore = seen.at(-1)!.jobEvents.cursor;
 
     // This transaction takes its event id first and commits last.
