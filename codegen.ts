@@ -4,7 +4,8 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
 
 const config: CodegenConfig = {
   schema: 'schema.graphql',
-  documents: ['test/support/operations.ts'],
+  // One operations file per capability: test/support/operations*.ts
+  documents: ['test/support/operations*.ts'],
   ignoreNoDocuments: false,
   emitLegacyCommonJSImports: false,
   generates: {

@@ -52,13 +52,15 @@ async function main() {
   const app = await startApp(config, logger, ROLES[command]!);
   if (app.api) logger.info(`GraphiQL: ${app.api.url}`);
 
-  let stopping = false;
+  let stoppingSince = 0;
   const shutdown = (signal: string) => {
-    if (stopping) {
+    if (stoppingSince) {
+      // npm and tsx relay the terminal's signal too: only a later one means "now".
+      if (Date.now() - stoppingSince < 2000) return;
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     logger.info({ signal }, 'shutting down');
     app.stop().then(
       () => process.exit(0),

@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { GraphQLError } from 'graphql';
@@ -22,6 +23,8 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
     graphiql: { subscriptionsProtocol: 'WS', title: 'jobwire' },
+    // Bundled GraphiQL: yoga's default loads it from a CDN, unreachable offline.
+    renderGraphiQL,
     logging: services.logger.child({ component: 'graphql' }),
     context: ({ request }) => ({ ...services, caller: resolveCaller(request) }),
     maskedErrors: {
