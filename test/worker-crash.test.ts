@@ -45,3 +45,23 @@ it('hands the job of a SIGKILLed worker to a live one, which completes it once',
   expect(done!.result).toEqual({ sleptMs: 3000 });
   updates.close();
 });
+
+it('on SIGTERM a worker aborts its running job and re-queues it without spending a retry', async () => {
+  const leaving = await spawnWorker(db.url);
+  workers.push(leaving);
+  const job = await createJob(api.client, { jobType: 'system.sleep', maxRetries: 0, payload: { ms: 2000, ticks: 20 } });
+  const updates = api.client.subscribe(JobUpdated, { id: job.id });
+  await updates.waitFor('RUNNING with progress', (r) => r.some((u) => u.jobUpdated.status === 'RUNNING' && u.jobUpdated.progress > 0));
+
+  leaving.process.kill('SIGTERM');
+  expect(await leaving.exited).toBe(0);
+  workers.push(await spawnWorker(db.url));
+  await updates.waitFor('COMPLETED', (r) => r.some((u) => u.jobUpdated.status === 'COMPLETED'));
+
+  const { job: done } = await api.client.request(JobWithHistory, { id: job.id });
+  const events = done!.events.edges.map((e) => e.node);
+  expect(events.map((e) => e.status)).toEqual(['PENDING', 'RUNNING', 'RETRYING', 'RUNNING', 'COMPLETED']);
+  expect(events[2]!.message).toBe('worker shut down while running the job; re-queued');
+  expect(done!.retryCount).toBe(0);
+  updates.close();
+});
