@@ -22,6 +22,10 @@ const configSchema = z.object({
   WORKER_CONCURRENCY: int(1, 1000).default(4),
   /** How often an idle worker looks for due jobs (new jobs arrive by NOTIFY at once). */
   WORKER_POLL_INTERVAL_MS: int(50, 60_000).default(2000),
+  /** graphile-worker's local queue: jobs fetched ahead per batch (0: off, fetch one at a time). */
+  WORKER_LOCAL_QUEUE_SIZE: int(0, 10_000).default(0),
+  /** Batch job completions for this long (ms; -1: complete each job at once). */
+  WORKER_COMPLETE_BATCH_DELAY_MS: int(-1, 1000).default(-1),
   /** How often a worker process records that it is alive. */
   WORKER_HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(5000),
   /** A worker silent for this long is dead: a live worker releases its jobs. */

@@ -44,9 +44,12 @@ it('hands the job of a SIGKILLed worker to a live one, which completes it once',
   expect(done!.retryCount).toBe(1);
   expect(done!.result).toEqual({ sleptMs: 3000 });
   updates.close();
+  survivor.process.kill('SIGTERM');
+  await survivor.exited;
 });
 
 it('on SIGTERM a worker aborts its running job and re-queues it without spending a retry', async () => {
+  // The only worker while the job starts, so it is the one that runs it.
   const leaving = await spawnWorker(db.url);
   workers.push(leaving);
   const job = await createJob(api.client, { jobType: 'system.sleep', maxRetries: 0, payload: { ms: 2000, ticks: 20 } });

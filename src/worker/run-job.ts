@@ -15,7 +15,7 @@ import { isTerminal, JobStatus } from '../jobs/status.ts';
 import { createJobContext, errorMessage } from './context.ts';
 import { NonRetriableError, type JobResult } from './handler.ts';
 import type { HandlerRegistry } from './registry.ts';
-import { selectJobForUpdate, updateHeldJob, type ClaimedJobRow } from './sql.ts';
+import { claimQueuedJob, selectJobForUpdate, updateHeldJob, type ClaimedJobRow } from './sql.ts';
 
 export interface RunJobDeps {
   pool: pg.Pool;
@@ -60,6 +60,9 @@ export function createRunJobTask(deps: RunJobDeps): Task {
 
 /** Marks the job RUNNING for this worker; null when there is nothing to run. */
 async function claim(deps: RunJobDeps, jobId: string, workerId: string, logger: Logger): Promise<ClaimedJobRow | null> {
+  const queued = await claimQueuedJob(deps.pool, jobId, workerId);
+  if (queued) return queued;
+  // Not queued: finished, gone, or still RUNNING under a worker that died.
   return withTransaction(deps.pool, async (client) => {
     const job = await selectJobForUpdate(client, jobId);
     if (!job) {
@@ -85,28 +88,29 @@ async function claim(deps: RunJobDeps, jobId: string, workerId: string, logger: 
         ]);
         return null;
       }
-      job.retryCount += 1;
-      await client.query(`update job set status = 'RETRYING', error_message = $2, retry_count = $3 where id = $1`, [
+      await client.query(`update job set status = 'RETRYING', error_message = $2, retry_count = retry_count + 1 where id = $1`, [
         jobId,
         lost,
-        job.retryCount,
       ]);
       await setEventMessage(client, `taken over by worker ${workerId}`);
       logger.warn({ previousWorker: job.workerId }, 'taking over a job from a dead worker');
     }
-    await client.query(`update job set status = 'RUNNING', worker_id = $2 where id = $1`, [jobId, workerId]);
-    return job;
+    // RETRYING after a take-over, or queued again since the first statement.
+    return claimQueuedJob(client, jobId, workerId);
   });
 }
 
 async function execute(deps: RunJobDeps, job: ClaimedJobRow, workerId: string, signal: AbortSignal, logger: Logger) {
   const handler = deps.registry.get(job.jobType);
   const finish = async (change: Parameters<typeof updateHeldJob>[3], extra?: (client: pg.PoolClient) => Promise<void>) => {
-    const applied = await withTransaction(deps.pool, async (client) => {
-      const ok = await updateHeldJob(client, job.id, workerId, change);
-      if (ok && extra) await extra(client);
-      return ok;
-    });
+    // One statement unless the queue entry changes with it (then one transaction).
+    const applied = extra
+      ? await withTransaction(deps.pool, async (client) => {
+          const ok = await updateHeldJob(client, job.id, workerId, change);
+          if (ok) await extra(client);
+          return ok;
+        })
+      : await updateHeldJob(deps.pool, job.id, workerId, change);
     if (!applied) logger.warn({ status: change.status }, 'job was taken over by another worker; outcome dropped');
     else logger.info({ status: change.status }, 'job finished');
   };

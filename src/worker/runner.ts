@@ -53,8 +53,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
 
   const runner: Runner = await run({
     pgPool: pool,
-    concurrency: config.WORKER_CONCURRENCY,
-    pollInterval: config.WORKER_POLL_INTERVAL_MS,
+    ...graphileWorkerSettings(config),
     noHandleSignals: true,
     logger: workerLogger(logger),
     events,
@@ -82,6 +81,22 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       await heartbeat.stop();
       listener.off('notification', onNotification);
       logger.info({ workerId: id }, 'worker stopped');
+    },
+  };
+}
+
+/** The graphile-worker settings we expose (also used by the benchmark's raw runs). */
+export function graphileWorkerSettings(
+  config: Pick<Config, 'WORKER_CONCURRENCY' | 'WORKER_POLL_INTERVAL_MS' | 'WORKER_LOCAL_QUEUE_SIZE' | 'WORKER_COMPLETE_BATCH_DELAY_MS'>,
+) {
+  return {
+    concurrency: config.WORKER_CONCURRENCY,
+    pollInterval: config.WORKER_POLL_INTERVAL_MS,
+    preset: {
+      worker: {
+        ...(config.WORKER_LOCAL_QUEUE_SIZE > 0 ? { localQueue: { size: config.WORKER_LOCAL_QUEUE_SIZE } } : {}),
+        completeJobBatchDelay: config.WORKER_COMPLETE_BATCH_DELAY_MS,
+      },
     },
   };
 }

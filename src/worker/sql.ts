@@ -22,13 +22,28 @@ export interface ClaimedJobRow {
   cancelRequestedAt: Date | null;
 }
 
+const CLAIMED_COLUMNS = `id, kind, job_type as "jobType", queue_name as "queueName", payload, metadata, priority,
+  max_retries as "maxRetries", retry_count as "retryCount", parent_job_id as "parentJobId",
+  created_by as "createdBy", created_at as "createdAt", status, worker_id as "workerId",
+  cancel_requested_at as "cancelRequestedAt"`;
+
+/**
+ * The common case in one statement: a queued job becomes RUNNING for this
+ * worker. Null when the job is in any other state (see run-job.ts's claim).
+ */
+export async function claimQueuedJob(db: Queryable, jobId: string, workerId: string): Promise<ClaimedJobRow | null> {
+  const result = await db.query<ClaimedJobRow>(
+    `update job set status = 'RUNNING', worker_id = $2
+      where id = $1 and status in ('PENDING', 'SCHEDULED', 'RETRYING')
+      returning ${CLAIMED_COLUMNS}`,
+    [jobId, workerId],
+  );
+  return result.rows[0] ?? null;
+}
+
 export async function selectJobForUpdate(db: Queryable, jobId: string): Promise<ClaimedJobRow | null> {
   const result = await db.query<ClaimedJobRow>(
-    `select id, kind, job_type as "jobType", queue_name as "queueName", payload, metadata, priority,
-            max_retries as "maxRetries", retry_count as "retryCount", parent_job_id as "parentJobId",
-            created_by as "createdBy", created_at as "createdAt", status, worker_id as "workerId",
-            cancel_requested_at as "cancelRequestedAt"
-       from job where id = $1 for update`,
+    `select ${CLAIMED_COLUMNS} from job where id = $1 for update`,
     [jobId],
   );
   return result.rows[0] ?? null;

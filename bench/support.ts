@@ -1,0 +1,119 @@
+// Shared by the benchmark scripts: a real Postgres (embedded unless
+// BENCH_DATABASE_URL names a server), fresh migrated databases, child processes
+// of the real CLI, percentiles, and a table + JSON report under bench/results/.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { migrateDatabase } from '../src/db/migrate.ts';
+import { createLogger } from '../src/logger.ts';
+
+export const logger = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn');
+
+export interface BenchServer {
+  /** A fresh, migrated database on the server. */
+  database(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startBenchServer(): Promise<BenchServer> {
+  let adminUrl: string;
+  let stop = async () => {};
+  if (process.env.BENCH_DATABASE_URL) {
+    const url = new URL(process.env.BENCH_DATABASE_URL);
+    url.pathname = '/postgres';
+    adminUrl = url.toString();
+  } else {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'jobwire-bench-'));
+    await chmod(dataDir, 0o755);
+    const embedded = await startEmbeddedPostgres({ dataDir, port: 55000 + Math.floor(Math.random() * 5000), database: 'postgres', logger, persistent: false });
+    adminUrl = embedded.connectionString;
+    stop = async () => {
+      await embedded.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    };
+  }
+  return {
+    async database(name) {
+      const admin = new pg.Client({ connectionString: adminUrl });
+      await admin.connect();
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.query(`create database ${name}`);
+      await admin.end();
+      const url = new URL(adminUrl);
+      url.pathname = `/${name}`;
+      await migrateDatabase(url.toString(), logger);
+      if (process.env.BENCH_ASYNC_COMMIT) {
+        const c = new pg.Client({ connectionString: url.toString() });
+        await c.connect();
+        await c.query(`alter database ${name} set synchronous_commit = off`);
+        await c.end();
+      }
+      return url.toString();
+    },
+    stop,
+  };
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+export function median(values: readonly number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+export const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** Prints a table and writes the same rows as JSON to bench/results/<name>.json. */
+export async function report(name: string, rows: Array<Record<string, unknown>>, extra: Record<string, unknown> = {}) {
+  console.log(`\n${name}`);
+  console.table(rows);
+  await mkdir('bench/results', { recursive: true });
+  const file = path.join('bench/results', `${name}.json`);
+  await writeFile(file, `${JSON.stringify({ name, at: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.version }, ...extra, rows }, null, 2)}\n`);
+  console.log(`written to ${file}`);
+}
+
+export interface Child {
+  process: ChildProcess;
+  url?: string;
+  stop(): Promise<void>;
+  /** Peak resident set size so far (VmHWM), in MB. */
+  peakRssMb(): Promise<number>;
+}
+
+/** Runs the real CLI (`serve` or `work`) and waits until it is up. */
+export async function spawnCli(command: 'serve' | 'work', env: Record<string, string>): Promise<Child> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', command], {
+    env: { ...process.env, LOG_LEVEL: 'info', CI: '1', HOST: '127.0.0.1', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const ready = new Promise<string | undefined>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${command} exited with ${code} before it was ready`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const url = /GraphiQL: (\S+)/.exec(line)?.[1];
+      if (url) resolve(url);
+      else if (command === 'work' && line.includes('"worker started"')) resolve(undefined);
+    });
+  });
+  const url = await ready;
+  return {
+    process: child,
+    url,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+    async peakRssMb() {
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+      return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+    },
+  };
+}

@@ -1,0 +1,118 @@
+// Throughput: N no-op jobs created in bulk and run to COMPLETED with their full
+// event history, against raw graphile-worker running N no-op tasks with the
+// same settings on the same server, side by side in each round.
+//   npm run bench:throughput   (BENCH_JOBS, BENCH_ROUNDS, BENCH_CONCURRENCY, BENCH_LOCAL_QUEUE, BENCH_COMPLETE_BATCH_DELAY_MS)
+import { setTimeout as delay } from 'node:timers/promises';
+import { run } from 'graphile-worker';
+import { loadConfig, type Config } from '../src/config.ts';
+import { Listener } from '../src/db/listener.ts';
+import { workerLogger } from '../src/db/migrate.ts';
+import { createPool } from '../src/db/pool.ts';
+import { createRegistry } from '../src/handlers.ts';
+import { createJobs } from '../src/jobs/create.ts';
+import { graphileWorkerSettings, startWorker } from '../src/worker/runner.ts';
+import { logger, median, report, round, startBenchServer } from './support.ts';
+
+const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const BATCH = 1000;
+
+export function benchConfig(databaseUrl: string, extra: Record<string, string> = {}): Config {
+  return loadConfig({
+    DATABASE_URL: databaseUrl,
+    LOG_LEVEL: 'warn',
+    DATABASE_POOL_SIZE: '20',
+    WORKER_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? '10',
+    WORKER_LOCAL_QUEUE_SIZE: process.env.BENCH_LOCAL_QUEUE ?? '50',
+    WORKER_COMPLETE_BATCH_DELAY_MS: process.env.BENCH_COMPLETE_BATCH_DELAY_MS ?? '0',
+    WORKER_POLL_INTERVAL_MS: '1000',
+    CREATE_JOBS_MAX: String(BATCH),
+    ...extra,
+  });
+}
+
+async function untilCount(pool: ReturnType<typeof createPool>, sql: string, target: number) {
+  for (;;) {
+    const { rows } = await pool.query<{ n: string }>(sql);
+    if (Number(rows[0]!.n) === target) return;
+    await delay(20);
+  }
+}
+
+async function raw(databaseUrl: string, config: Config) {
+  const pool = createPool(databaseUrl, config.DATABASE_POOL_SIZE, logger);
+  for (let i = 0; i < JOBS; i += BATCH) {
+    await pool.query(
+      `select graphile_worker.add_jobs(array(select row('noop', '{}'::json, null, null, null, null, null, null)::graphile_worker.job_spec from generate_series(1, $1)))`,
+      [Math.min(BATCH, JOBS - i)],
+    );
+  }
+  const started = performance.now();
+  const runner = await run({ pgPool: pool, ...graphileWorkerSettings(config), noHandleSignals: true, logger: workerLogger(logger), taskList: { noop: async () => {} } });
+  await untilCount(pool, 'select count(*) as n from graphile_worker._private_jobs', 0);
+  const seconds = (performance.now() - started) / 1000;
+  await runner.stop();
+  await pool.end();
+  return JOBS / seconds;
+}
+
+async function ours(databaseUrl: string, config: Config) {
+  const pool = createPool(databaseUrl, config.DATABASE_POOL_SIZE, logger);
+  const registry = createRegistry();
+  const createStarted = performance.now();
+  for (let i = 0; i < JOBS; i += BATCH) {
+    const inputs = Array.from({ length: Math.min(BATCH, JOBS - i) }, () => ({ jobType: 'system.noop' }));
+    await createJobs({ pool, registry, config }, { principalId: 'bench' }, inputs, 'jobs');
+  }
+  const createPerSecond = JOBS / ((performance.now() - createStarted) / 1000);
+  const listener = new Listener(databaseUrl, logger);
+  await listener.start();
+  const started = performance.now();
+  const worker = await startWorker({ config, pool, listener, registry, logger });
+  await untilCount(pool, `select count(*) as n from job where status = 'COMPLETED'`, JOBS);
+  const seconds = (performance.now() - started) / 1000;
+  await worker.stop();
+  const events = await pool.query<{ n: string }>('select count(*) as n from job_event');
+  if (Number(events.rows[0]!.n) !== 3 * JOBS) throw new Error(`expected ${3 * JOBS} events, found ${events.rows[0]!.n}`);
+  await listener.stop();
+  await pool.end();
+  return { perSecond: JOBS / seconds, createPerSecond };
+}
+
+const server = await startBenchServer();
+try {
+  const rows = [];
+  for (let round_ = 1; round_ <= ROUNDS; round_++) {
+    const rawUrl = await server.database(`bench_raw_${round_}`);
+    const oursUrl = await server.database(`bench_ours_${round_}`);
+    const rawPerSecond = await raw(rawUrl, benchConfig(rawUrl));
+    const result = await ours(oursUrl, benchConfig(oursUrl));
+    rows.push({
+      round: round_,
+      'raw jobs/s': round(rawPerSecond),
+      'ours jobs/s': round(result.perSecond),
+      'ours/raw': round(result.perSecond / rawPerSecond, 2),
+      'createJobs jobs/s': round(result.createPerSecond),
+    });
+    console.log(rows.at(-1));
+  }
+  const settings = benchConfig('postgres://x');
+  const summary = {
+    'median raw jobs/s': round(median(rows.map((r) => r['raw jobs/s']))),
+    'median ours jobs/s': round(median(rows.map((r) => r['ours jobs/s']))),
+    'median ours/raw': round(median(rows.map((r) => r['ours/raw'])), 2),
+  };
+  await report('throughput', rows, {
+    jobs: JOBS,
+    settings: {
+      concurrency: settings.WORKER_CONCURRENCY,
+      localQueueSize: settings.WORKER_LOCAL_QUEUE_SIZE,
+      completeJobBatchDelayMs: settings.WORKER_COMPLETE_BATCH_DELAY_MS,
+      pollIntervalMs: settings.WORKER_POLL_INTERVAL_MS,
+    },
+    summary,
+  });
+  console.log(summary);
+} finally {
+  await server.stop();
+}
