@@ -104,6 +104,8 @@ export class LiveEvents {
         for (const subscriber of this.#subscribers) {
           if (matchesFilter(event, subscriber.filter)) subscriber.sink(event);
         }
+        // Status changes reach jobUpdated through the log (no jobwire_job notification for them).
+        this.#jobWatchers.get(event.jobId)?.forEach((notify) => notify());
       }
       if (unsettledBehind) {
         const delay = UNSETTLED_RETRY_MS[Math.min(this.#unsettledAttempt++, UNSETTLED_RETRY_MS.length - 1)]!;
@@ -148,7 +150,10 @@ export class LiveEvents {
     return () => this.#subscribers.delete(subscriber);
   }
 
-  /** Calls `notify` whenever the job (or a step or kind row of it) changes. */
+  /**
+   * Calls `notify` whenever the job (or a step or kind row of it) changes:
+   * status changes come from the event log, other changes by jobwire_job.
+   */
   watchJob(jobId: string, notify: () => void): () => void {
     let watchers = this.#jobWatchers.get(jobId);
     if (!watchers) this.#jobWatchers.set(jobId, (watchers = new Set()));

@@ -16,6 +16,7 @@ import { createJobContext, errorMessage } from './context.ts';
 import { NonRetriableError, type JobResult } from './handler.ts';
 import type { HandlerRegistry } from './registry.ts';
 import { claimQueuedJob, selectJobForUpdate, updateHeldJob, type ClaimedJobRow } from './sql.ts';
+import { StatusBatcher } from './status-batcher.ts';
 
 export interface RunJobDeps {
   pool: pg.Pool;
@@ -38,6 +39,7 @@ export function retryDelayMs(retryCount: number, baseMs: number, maxMs: number):
 }
 
 export function createRunJobTask(deps: RunJobDeps): Task {
+  const batcher = new StatusBatcher(deps.pool);
   return async (rawPayload, helpers) => {
     const { jobId } = runJobPayload.parse(rawPayload);
     const workerId = helpers.job.locked_by;
@@ -48,10 +50,10 @@ export function createRunJobTask(deps: RunJobDeps): Task {
     const controller = new AbortController();
     deps.running.set(jobId, controller);
     try {
-      const job = await claim(deps, jobId, workerId, logger);
+      const job = await claim(deps, batcher, jobId, workerId, logger);
       if (!job) return;
       if (job.cancelRequestedAt) controller.abort(CANCELLED_REASON);
-      await execute(deps, job, workerId, controller.signal, logger.child({ jobType: job.jobType }));
+      await execute(deps, batcher, job, workerId, controller.signal, logger.child({ jobType: job.jobType }));
     } finally {
       if (deps.running.get(jobId) === controller) deps.running.delete(jobId);
     }
@@ -59,8 +61,14 @@ export function createRunJobTask(deps: RunJobDeps): Task {
 }
 
 /** Marks the job RUNNING for this worker; null when there is nothing to run. */
-async function claim(deps: RunJobDeps, jobId: string, workerId: string, logger: Logger): Promise<ClaimedJobRow | null> {
-  const queued = await claimQueuedJob(deps.pool, jobId, workerId);
+async function claim(
+  deps: RunJobDeps,
+  batcher: StatusBatcher,
+  jobId: string,
+  workerId: string,
+  logger: Logger,
+): Promise<ClaimedJobRow | null> {
+  const queued = await batcher.claim(jobId, workerId);
   if (queued) return queued;
   // Not queued: finished, gone, or still RUNNING under a worker that died.
   return withTransaction(deps.pool, async (client) => {
@@ -100,7 +108,14 @@ async function claim(deps: RunJobDeps, jobId: string, workerId: string, logger: 
   });
 }
 
-async function execute(deps: RunJobDeps, job: ClaimedJobRow, workerId: string, signal: AbortSignal, logger: Logger) {
+async function execute(
+  deps: RunJobDeps,
+  batcher: StatusBatcher,
+  job: ClaimedJobRow,
+  workerId: string,
+  signal: AbortSignal,
+  logger: Logger,
+) {
   const handler = deps.registry.get(job.jobType);
   const finish = async (change: Parameters<typeof updateHeldJob>[3], extra?: (client: pg.PoolClient) => Promise<void>) => {
     // One statement unless the queue entry changes with it (then one transaction).
@@ -143,7 +158,9 @@ async function execute(deps: RunJobDeps, job: ClaimedJobRow, workerId: string, s
   await ctx.flush();
 
   if (outcome.success) {
-    await finish({ status: JobStatus.COMPLETED, result: outcome.resultData ?? {}, progress: 100, errorMessage: null, workerId: null });
+    const applied = await batcher.complete(job.id, workerId, outcome.resultData ?? {});
+    if (!applied) logger.warn({ status: JobStatus.COMPLETED }, 'job was taken over by another worker; outcome dropped');
+    else logger.info({ status: JobStatus.COMPLETED }, 'job finished');
     return;
   }
   const error = outcome.error ?? new Error('handler reported failure without an error');

@@ -41,6 +41,33 @@ export async function claimQueuedJob(db: Queryable, jobId: string, workerId: str
   return result.rows[0] ?? null;
 }
 
+/** claimQueuedJob for many jobs in one statement; returns the rows claimed. */
+export async function claimQueuedJobs(db: Queryable, jobIds: string[], workerId: string): Promise<ClaimedJobRow[]> {
+  const result = await db.query<ClaimedJobRow>(
+    `update job set status = 'RUNNING', worker_id = $2
+      where id = any($1::uuid[]) and status in ('PENDING', 'SCHEDULED', 'RETRYING')
+      returning ${CLAIMED_COLUMNS}`,
+    [jobIds, workerId],
+  );
+  return result.rows;
+}
+
+/** Completes many jobs this worker holds in one statement; returns the ids completed. */
+export async function completeHeldJobs(
+  db: Queryable,
+  jobs: Array<{ jobId: string; result: Record<string, unknown> }>,
+  workerId: string,
+): Promise<string[]> {
+  const result = await db.query<{ id: string }>(
+    `update job set status = 'COMPLETED', result = done.result, progress = 100, error_message = null, worker_id = null
+       from unnest($1::uuid[], $2::jsonb[]) as done(id, result)
+      where job.id = done.id and job.worker_id = $3 and job.status = 'RUNNING'
+      returning job.id`,
+    [jobs.map((job) => job.jobId), jobs.map((job) => JSON.stringify(job.result)), workerId],
+  );
+  return result.rows.map((row) => row.id);
+}
+
 export async function selectJobForUpdate(db: Queryable, jobId: string): Promise<ClaimedJobRow | null> {
   const result = await db.query<ClaimedJobRow>(
     `select ${CLAIMED_COLUMNS} from job where id = $1 for update`,
