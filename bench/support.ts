@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
+import { createServer } from 'node:net';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
@@ -87,33 +87,54 @@ export interface Child {
   peakRssMb(): Promise<number>;
 }
 
-/** Runs the real CLI (`serve` or `work`) and waits until it is up. */
-export async function spawnCli(command: 'serve' | 'work', env: Record<string, string>): Promise<Child> {
+/**
+ * Runs the real CLI (`serve` or `work`) and waits until it is up: the API
+ * answers HTTP, the worker has written its first heartbeat.
+ */
+export async function spawnCli(command: 'serve' | 'work', env: Record<string, string> & { DATABASE_URL: string }): Promise<Child> {
+  const port = await freePort();
+  const db = new pg.Client({ connectionString: env.DATABASE_URL });
+  await db.connect();
+  const workersBefore = Number((await db.query('select count(*) as n from worker')).rows[0].n);
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', command], {
-    env: { ...process.env, LOG_LEVEL: 'info', CI: '1', HOST: '127.0.0.1', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: 'warn', CI: '1', HOST: '127.0.0.1', PORT: String(port), ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
   });
-  const ready = new Promise<string | undefined>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${command} exited with ${code} before it was ready`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const url = /GraphiQL: (\S+)/.exec(line)?.[1];
-      if (url) resolve(url);
-      else if (command === 'work' && line.includes('"worker started"')) resolve(undefined);
-    });
-  });
-  const url = await ready;
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  const url = command === 'serve' ? `http://127.0.0.1:${port}/graphql` : undefined;
+  for (;;) {
+    if (exited) throw new Error(`${command} exited before it was ready`);
+    const up = url
+      ? await fetch(`${url}?query=${encodeURIComponent('{__typename}')}`).then((r) => r.ok, () => false)
+      : Number((await db.query('select count(*) as n from worker')).rows[0].n) > workersBefore;
+    if (up) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await db.end();
   return {
     process: child,
     url,
     async stop() {
       if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const done = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
-      await exited;
+      await done;
     },
     async peakRssMb() {
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
     },
   };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -68,15 +68,18 @@ async function ours(databaseUrl: string, config: Config) {
   const listener = new Listener(databaseUrl, logger);
   await listener.start();
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const worker = await startWorker({ config, pool, listener, registry, logger });
   await untilCount(pool, `select count(*) as n from job where status = 'COMPLETED'`, JOBS);
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const workerCpuShare = (cpu.user + cpu.system) / 1e6 / seconds;
   await worker.stop();
   const events = await pool.query<{ n: string }>('select count(*) as n from job_event');
   if (Number(events.rows[0]!.n) !== 3 * JOBS) throw new Error(`expected ${3 * JOBS} events, found ${events.rows[0]!.n}`);
   await listener.stop();
   await pool.end();
-  return { perSecond: JOBS / seconds, createPerSecond };
+  return { perSecond: JOBS / seconds, createPerSecond, workerCpuShare };
 }
 
 const server = await startBenchServer();
@@ -93,6 +96,7 @@ try {
       'ours jobs/s': round(result.perSecond),
       'ours/raw': round(result.perSecond / rawPerSecond, 2),
       'createJobs jobs/s': round(result.createPerSecond),
+      'worker CPU (cores)': round(result.workerCpuShare, 2),
     });
     console.log(rows.at(-1));
   }

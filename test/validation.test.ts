@@ -110,3 +110,14 @@ describe('the database enforces the status machine', () => {
     await expect(db.pool.query(`update job_event set message = 'rewritten'`)).rejects.toMatchObject({ code: 'JW003' });
   });
 });
+
+describe('selections', () => {
+  it('createJob answers a client that selects only __typename', async () => {
+    const response = await fetch(service.client.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'mutation { createJob(input: { jobType: "system.noop" }) { __typename } }' }),
+    });
+    expect(await response.json()).toEqual({ data: { createJob: { __typename: 'MutationCreateJobSuccess' } } });
+  });
+});

@@ -15,6 +15,14 @@ import { readQueueStats, type QueueStats } from './queue-stats.ts';
 import { retryJob } from './retry.ts';
 import { JobKindEnum, JobStatusEnum } from './schema-enums.ts';
 
+/**
+ * Pothos' selection for a query, never empty: a client that asks for
+ * `__typename` only would otherwise make Prisma reject `select: {}`.
+ */
+export function withId<Q extends object>(query: Q): Q {
+  return 'select' in query ? { ...query, select: { id: true, ...(query.select as object) } } : query;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** GraphQL type name of each kind; a kind's folder adds its own (registerJobKindType). */
@@ -167,7 +175,7 @@ builder.queryFields((t) => ({
     description: "A job by its global ID or its UUID; null when there is none.",
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.prisma.job.findUnique({ ...query, where: { id: parseJobId(String(args.id)) } }),
+      ctx.prisma.job.findUnique({ ...withId(query), where: { id: parseJobId(String(args.id)) } }),
   }),
   jobs: t.prismaConnection({
     type: JobRef,
@@ -240,7 +248,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateJobInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const [id] = await createJobs(ctx, ctx.caller, [toCreateInput(args.input, '')]);
-      return ctx.prisma.job.findUniqueOrThrow({ ...query, where: { id } });
+      return ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id } });
     },
   }),
   createJobs: t.prismaField({
@@ -255,7 +263,7 @@ builder.mutationFields((t) => ({
         args.jobs.map((input, index) => toCreateInput(input, `jobs.${index}.`)),
         'jobs',
       );
-      const rows = await ctx.prisma.job.findMany({ ...query, where: { id: { in: ids } } });
+      const rows = await ctx.prisma.job.findMany({ ...withId(query), where: { id: { in: ids } } });
       const byId = new Map(rows.map((row) => [row.id, row]));
       return ids.map((id) => byId.get(id)!);
     },
@@ -268,7 +276,7 @@ builder.mutationFields((t) => ({
     resolve: async (query, _root, args, ctx) => {
       const id = parseJobId(String(args.id));
       await cancelJob(ctx.pool, ctx.caller, id);
-      return ctx.prisma.job.findUniqueOrThrow({ ...query, where: { id } });
+      return ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id } });
     },
   }),
   retryJob: t.prismaField({
@@ -279,7 +287,7 @@ builder.mutationFields((t) => ({
     resolve: async (query, _root, args, ctx) => {
       const id = parseJobId(String(args.id));
       await retryJob(ctx.pool, ctx.caller, id);
-      return ctx.prisma.job.findUniqueOrThrow({ ...query, where: { id } });
+      return ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id } });
     },
   }),
 }));
@@ -331,7 +339,7 @@ builder.subscriptionFields((t) => ({
     },
     resolve: async (query, _tick, args, ctx) => {
       const id = parseJobId(String(args.id));
-      const job = await ctx.prisma.job.findUnique({ ...query, where: { id } });
+      const job = await ctx.prisma.job.findUnique({ ...withId(query), where: { id } });
       if (!job) throw new JobNotFoundError(id);
       return job;
     },
