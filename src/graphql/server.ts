@@ -3,7 +3,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { GraphQLError } from 'graphql';
@@ -24,7 +23,8 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
     landingPage: false,
     graphiql: { subscriptionsProtocol: 'WS', title: 'jobwire' },
     // Bundled GraphiQL: yoga's default loads it from a CDN, unreachable offline.
-    renderGraphiQL,
+    // Imported on the first page view: the bundle costs ~80 MB of memory.
+    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     logging: services.logger.child({ component: 'graphql' }),
     context: ({ request }) => ({ ...services, caller: resolveCaller(request) }),
     maskedErrors: {
