@@ -126,3 +126,20 @@ describe('jobUpdated', () => {
     updates.close();
   });
 });
+
+describe('a dropped LISTEN connection', () => {
+  it('loses no event: the API reconnects and reads the log from where it was', async () => {
+    const watcher = await liveEvents({ filter: { queueNames: ['reconnect'] } }, { jobType: 'system.noop', queueName: 'reconnect' });
+    const { rowCount } = await db.pool.query(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'jobwire-listener'`);
+    expect(rowCount).toBeGreaterThan(0);
+    // Created while the API has no LISTEN connection.
+    const jobs = await Promise.all([1, 2, 3].map(() => createJob({ jobType: 'system.noop', queueName: 'reconnect' })));
+    const received = await watcher.waitFor('the 3 jobs to complete', (r) =>
+      jobs.every((job) => r.some((e) => e.jobEvents.job.id === job.id && e.jobEvents.status === 'COMPLETED')),
+    );
+    const ids = received.filter((e) => jobs.some((job) => job.id === e.jobEvents.job.id)).map((e) => e.jobEvents.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toHaveLength(9);
+    watcher.close();
+  });
+});

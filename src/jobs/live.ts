@@ -122,7 +122,12 @@ export class LiveEvents {
    * Subscribes to events matching a filter. With `after`, the events after that
    * cursor are replayed first, then live ones follow: none missed, none twice.
    */
-  subscribeEvents(filter: JobEventFilter, after: EventCursor | null, sink: EventSink): () => void {
+  subscribeEvents(
+    filter: JobEventFilter,
+    after: EventCursor | null,
+    sink: EventSink,
+    onError: (error: unknown) => void,
+  ): () => void {
     if (!this.#head) throw new Error('LiveEvents is not started');
     const buffered: JobEventRecord[] = [];
     let replaying = after !== null && compareCursors(after, this.#head) < 0;
@@ -145,6 +150,7 @@ export class LiveEvents {
       })().catch((error) => {
         this.logger.error({ err: error }, 'replaying job events failed');
         this.#subscribers.delete(subscriber);
+        onError(error);
       });
     }
     return () => this.#subscribers.delete(subscriber);

@@ -359,7 +359,12 @@ builder.subscriptionFields((t) => ({
         jobIds: args.filter?.jobIds?.map((id, index) => parseJobId(String(id), `filter.jobIds.${index}`)),
       };
       return new Repeater<JobEventRecord>(async (push, stop) => {
-        const unsubscribe = ctx.live.subscribeEvents(filter, after, (event) => void push(event));
+        const unsubscribe = ctx.live.subscribeEvents(
+          filter,
+          after,
+          (event) => void push(event),
+          (error) => stop(error instanceof Error ? error : new Error(String(error))),
+        );
         await stop;
         unsubscribe();
       });
