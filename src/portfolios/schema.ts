@@ -273,7 +273,6 @@ interface PortfolioImportEvent {
   portfolioId: string;
   error: string | null;
   timestamp: Date;
-  cursor: string;
 }
 
 const PortfolioImportEventInterface = builder.interfaceRef<PortfolioImportEvent>('PortfolioImportEvent').implement({
@@ -321,7 +320,6 @@ builder.subscriptionFields((t) => ({
               portfolioId: job.portfolioId,
               error: event.status === JobStatus.COMPLETED ? null : event.message,
               timestamp: event.createdAt,
-              cursor: `${event.txId}:${event.id}`,
             });
           });
         };

@@ -6,7 +6,7 @@
 // the error message); the core writes the job_event rows.
 import type { DatabaseError } from 'pg';
 import { z } from 'zod';
-import { assertParentsExist, prepareJob, type Caller, type CreateJobsDeps } from '../jobs/create.ts';
+import { prepareJob, type Caller, type CreateJobsDeps } from '../jobs/create.ts';
 import { insertJobs } from '../jobs/sql/insert-jobs.ts';
 import { withTransaction } from '../db/pool.ts';
 import { JobKind, PortfolioImportSource } from '../generated/prisma/enums.ts';
@@ -56,7 +56,6 @@ export async function createPortfolioImportJob(deps: CreateJobsDeps, caller: Cal
   );
   try {
     await withTransaction(deps.pool, async (client) => {
-      await assertParentsExist(client, [job], () => 'parentJobId');
       await insertJobs(client, [job]);
       await saveImportJob(client, {
         jobId: job.id,
