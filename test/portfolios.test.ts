@@ -161,6 +161,17 @@ describe('one active import per portfolio and interval', () => {
     events.close();
   });
 
+  it('the database refuses to re-activate a FAILED import (manual retry) once another import holds its interval', async () => {
+    const portfolioId = randomUUID();
+    const failed = created(await createImport(service.client, { portfolioId, accountId: ACCOUNT, source: 'IBKR', interval: INTERVAL }, 'not xml'));
+    expect((await finished(failed.id)).status).toBe('FAILED');
+    created(await createImport(service.client, { portfolioId, accountId: ACCOUNT, source: 'IBKR', interval: INTERVAL }, flexStatement()));
+    await expect(db.pool.query(`update job set status = 'PENDING' where id = $1`, [uuidOf(failed.id)])).rejects.toMatchObject({
+      code: '23P01',
+      constraint: 'portfolio_import_job_no_overlap',
+    });
+  });
+
   it('rejects start after end and a malformed date with a ValidationError, creating nothing', async () => {
     const portfolioId = randomUUID();
     const before = await db.pool.query('select count(*)::int as n from job');
