@@ -11,8 +11,10 @@ import type { JobEventRecord } from '../jobs/event-log.ts';
 import { JobRef, parseJobId, registerJobKindType } from '../jobs/schema.ts';
 import { parseInput } from '../jobs/validation.ts';
 import { PortfolioImportOverlapError } from './errors.ts';
-import { INTERVAL_COLUMNS, parseInterval, type DateInterval } from './interval.ts';
+import { parseInterval, type DateInterval } from './interval.ts';
 import { existsForInterval, findImportJobById } from './repository.ts';
+
+const day = (value: Date) => value.toISOString().slice(0, 10);
 import { createPortfolioImportJob, STATEMENT_MAX_BYTES } from './service.ts';
 import { z } from 'zod';
 
@@ -52,16 +54,20 @@ const DateIntervalInput = builder.inputType('DateIntervalInput', {
 const portfolioId = z.uuid('must be a portfolio id (UUID)');
 const parsePortfolioId = (value: string, field = 'portfolioId') => parseInput(portfolioId, value, [field]).toLowerCase();
 
-async function readInterval(pool: Parameters<typeof findImportJobById>[0], jobId: string): Promise<DateInterval> {
-  const { rows } = await pool.query<DateInterval>(`select ${INTERVAL_COLUMNS('interval')} from portfolio_import_job where job_id = $1`, [jobId]);
-  return rows[0]!;
-}
-
 // The kind row's columns without the statement (it can be large).
 const kindRow = {
   select: {
     portfolioImport: {
-      select: { portfolioId: true, accountId: true, source: true, tradeCount: true, cashTransactionCount: true, positionCount: true },
+      select: {
+        portfolioId: true,
+        accountId: true,
+        source: true,
+        intervalStart: true,
+        intervalEnd: true,
+        tradeCount: true,
+        cashTransactionCount: true,
+        positionCount: true,
+      },
     },
   },
 } as const;
@@ -75,14 +81,17 @@ export const PortfolioImportJobRef = builder.prismaNode('Job', {
     portfolioId: t.id({ ...kindRow, resolve: (job) => job.portfolioImport!.portfolioId }),
     accountId: t.string({ ...kindRow, description: 'The broker account the statement must belong to.', resolve: (job) => job.portfolioImport!.accountId }),
     source: t.field({ ...kindRow, type: SourceEnum, resolve: (job) => job.portfolioImport!.source }),
-    interval: t.field({ type: DateIntervalRef, resolve: (job, _args, ctx) => readInterval(ctx.pool, job.id) }),
+    interval: t.field({
+      ...kindRow,
+      type: DateIntervalRef,
+      resolve: (job) => ({ start: day(job.portfolioImport!.intervalStart!), end: day(job.portfolioImport!.intervalEnd!) }),
+    }),
     tradeCount: t.int({ ...kindRow, description: 'Trades this import stored (not already present).', resolve: (job) => job.portfolioImport!.tradeCount }),
     cashTransactionCount: t.int({ ...kindRow, resolve: (job) => job.portfolioImport!.cashTransactionCount }),
     positionCount: t.int({ ...kindRow, resolve: (job) => job.portfolioImport!.positionCount }),
   }),
 });
 
-const day = (value: Date) => value.toISOString().slice(0, 10);
 
 builder.prismaObject('PortfolioTrade', {
   fields: (t) => ({
