@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTransaction } from '../src/db/pool.ts';
 import { createPortfolioImportHandler } from '../src/portfolios/handler.ts';
 import { parseFlexStatement } from '../src/portfolios/ibkr/flex-statement.ts';
+import { fetchFlexStatement } from '../src/portfolios/ibkr/flex-web-service.ts';
 import { saveActivity } from '../src/portfolios/repository.ts';
 import { noopHandler } from '../src/system/handlers.ts';
 import { HandlerRegistry } from '../src/worker/registry.ts';
@@ -253,5 +254,11 @@ describe('importing an IBKR Flex statement', () => {
       '/AccountManagement/FlexWebService/GetStatement?t=secret-token&q=777&v=3',
     ]);
     expect(await rowCounts(portfolioId)).toEqual({ trades: 1, cash: 1, positions: 1 });
+  });
+
+  it('reports a refused Flex request with IBKR\'s code and message (a retriable failure of the attempt)', async () => {
+    const baseUrl = `http://127.0.0.1:${(flexServer.address() as AddressInfo).port}/AccountManagement/FlexWebService`;
+    const options = { baseUrl, token: 'expired', queryId: '4242', pollIntervalMs: 10, maxPolls: 3 };
+    await expect(fetchFlexStatement(options, new AbortController().signal)).rejects.toThrow(/refused the request: 1012 Token has expired/);
   });
 });
