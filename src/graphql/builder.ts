@@ -18,6 +18,8 @@ export const builder = new SchemaBuilder<{
     DateTime: { Input: Date; Output: Date };
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
     JSON: { Input: unknown; Output: unknown };
+    /** A multipart upload (GraphQL multipart request spec); registered by the modules that take files. */
+    File: { Input: File; Output: never };
   };
   DefaultFieldNullability: false;
 }>({

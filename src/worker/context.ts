@@ -41,6 +41,7 @@ export function createJobContext(options: ContextOptions): ManagedContext {
   };
 
   return {
+    db: pool,
     signal,
     logger,
     progress(update) {

@@ -1,5 +1,6 @@
 // The JobHandler port: what a job type provides to run. Each capability folder
 // registers its handlers on the registry (src/worker/registry.ts).
+import type pg from 'pg';
 import type { z } from 'zod';
 import type { Logger } from '../logger.ts';
 import type { JobKind } from '../generated/prisma/enums.ts';
@@ -37,6 +38,8 @@ export interface ProgressUpdate {
 }
 
 export interface JobContext {
+  /** The service's database pool: for kinds that read their kind row and store what they produce. */
+  db: pg.Pool;
   /** Fires on cancel (reason 'cancelled') and on worker shutdown (reason 'shutdown'). */
   signal: AbortSignal;
   /** Carries the job id and type. */

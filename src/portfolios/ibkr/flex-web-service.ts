@@ -1,0 +1,61 @@
+// IBKR's Flex Web Service: SendRequest (token + query id) answers a reference
+// code; GetStatement with that code answers the statement once it is ready
+// (until then a FlexStatementResponse with ErrorCode 1019 "generation in progress").
+import { setTimeout as delay } from 'node:timers/promises';
+import { XMLParser } from 'fast-xml-parser';
+
+export interface FlexWebServiceOptions {
+  /** e.g. https://ndcdyn.interactivebrokers.com/AccountManagement/FlexWebService */
+  baseUrl: string;
+  token: string;
+  queryId: string;
+  /** Wait between two GetStatement polls. */
+  pollIntervalMs: number;
+  /** Polls before giving up (the job then retries). */
+  maxPolls: number;
+}
+
+/** Statement not ready yet: IBKR's codes for "try again shortly". */
+const IN_PROGRESS_CODES = new Set(['1019', '1018', '1009']);
+
+const parser = new XMLParser({ parseTagValue: false });
+
+function serviceResponse(xml: string): { status?: string; referenceCode?: string; errorCode?: string; errorMessage?: string } | null {
+  const response = (parser.parse(xml) as Record<string, any>).FlexStatementResponse;
+  if (!response) return null;
+  return {
+    status: response.Status,
+    referenceCode: response.ReferenceCode,
+    errorCode: response.ErrorCode,
+    errorMessage: response.ErrorMessage,
+  };
+}
+
+async function get(url: URL, signal: AbortSignal): Promise<string> {
+  const response = await fetch(url, { signal, headers: { 'user-agent': 'jobwire' } });
+  if (!response.ok) throw new Error(`Flex Web Service answered HTTP ${response.status} for ${url.pathname}`);
+  return response.text();
+}
+
+/** Requests a statement and polls until it is ready; answers its XML. */
+export async function fetchFlexStatement(options: FlexWebServiceOptions, signal: AbortSignal): Promise<string> {
+  const base = options.baseUrl.replace(/\/$/, '');
+  const send = new URL(`${base}/SendRequest`);
+  send.search = new URLSearchParams({ t: options.token, q: options.queryId, v: '3' }).toString();
+  const sent = serviceResponse(await get(send, signal));
+  if (!sent || sent.status !== 'Success' || !sent.referenceCode) {
+    throw new Error(`Flex Web Service refused the request: ${sent?.errorCode ?? '?'} ${sent?.errorMessage ?? 'unexpected answer'}`);
+  }
+  const statementUrl = new URL(`${base}/GetStatement`);
+  statementUrl.search = new URLSearchParams({ t: options.token, q: sent.referenceCode, v: '3' }).toString();
+  for (let poll = 1; poll <= options.maxPolls; poll++) {
+    const body = await get(statementUrl, signal);
+    const answer = body.includes('<FlexStatementResponse') ? serviceResponse(body) : null;
+    if (!answer) return body;
+    if (!answer.errorCode || !IN_PROGRESS_CODES.has(String(answer.errorCode))) {
+      throw new Error(`Flex Web Service could not deliver the statement: ${answer.errorCode ?? '?'} ${answer.errorMessage ?? ''}`.trim());
+    }
+    await delay(options.pollIntervalMs, undefined, { signal });
+  }
+  throw new Error(`Flex Web Service statement not ready after ${options.maxPolls} polls`);
+}
