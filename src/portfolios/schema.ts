@@ -8,7 +8,7 @@ import { ErrorInterface } from '../graphql/errors.ts';
 import { JobKind, JobStatus, PortfolioImportSource } from '../generated/prisma/enums.ts';
 import { ValidationError } from '../jobs/errors.ts';
 import type { JobEventRecord } from '../jobs/event-log.ts';
-import { JobRef, parseJobId, registerJobKindType } from '../jobs/schema.ts';
+import { JobRef, parseJobId, registerJobKindType, withId } from '../jobs/schema.ts';
 import { parseInput } from '../jobs/validation.ts';
 import { PortfolioImportOverlapError } from './errors.ts';
 import { parseInterval, type DateInterval } from './interval.ts';
@@ -171,7 +171,7 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.prisma.job.findFirst({ ...query, where: { id: parseJobId(String(args.id)), kind: JobKind.PORTFOLIO_IMPORT } }),
+      ctx.prisma.job.findFirst({ ...withId(query), where: { id: parseJobId(String(args.id)), kind: JobKind.PORTFOLIO_IMPORT } }),
   }),
   portfolioImportJobs: t.prismaConnection({
     type: PortfolioImportJobRef,
@@ -268,7 +268,7 @@ builder.mutationFields((t) => ({
         portfolioId: String(input.portfolioId),
         statement: file ? await file.text() : null,
       });
-      return ctx.prisma.job.findUniqueOrThrow({ ...query, where: { id } });
+      return ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id } });
     },
   }),
 }));
@@ -332,7 +332,9 @@ builder.subscriptionFields((t) => ({
             });
           });
         };
-        const unsubscribe = ctx.live.subscribeEvents({ kinds: [JobKind.PORTFOLIO_IMPORT], statuses: TERMINAL }, null, onEvent);
+        const unsubscribe = ctx.live.subscribeEvents({ kinds: [JobKind.PORTFOLIO_IMPORT], statuses: TERMINAL }, null, onEvent, (error) =>
+          stop(error instanceof Error ? error : new Error(String(error))),
+        );
         await stop;
         unsubscribe();
       });

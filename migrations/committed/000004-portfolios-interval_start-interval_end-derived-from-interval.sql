@@ -1,5 +1,5 @@
---! Previous: sha1:f9dd07581440f5b734003e6e0780e6fdad318756
---! Hash: sha1:6e6aa1f24ff422b2bc09e8dc3d3560020d7f8f89
+--! Previous: sha1:41fd9e3c49e5fa7d1579d0c19598015db67dccc6
+--! Hash: sha1:972e2e7b16f3fe9d4e3ce8b07854d42da5d78a09
 --! Message: portfolios: interval_start/interval_end derived from interval, so Prisma reads the interval
 
 -- The interval's days as plain dates, for readers without daterange support

@@ -1,5 +1,5 @@
---! Previous: sha1:6df9f66eb4d46c32e0c9bbb67fefd8b7779dc971
---! Hash: sha1:f9dd07581440f5b734003e6e0780e6fdad318756
+--! Previous: sha1:5a525938cfc34ab93d0acae8cd335b0456293d4f
+--! Hash: sha1:41fd9e3c49e5fa7d1579d0c19598015db67dccc6
 --! Message: portfolios: PortfolioImportJob, one active import per portfolio and interval; imported trades, cash transactions, positions
 
 -- PortfolioImportJob (seed 000): importing a portfolio's broker activity for a
