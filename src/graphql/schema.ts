@@ -3,6 +3,7 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { builder } from './builder.ts';
 import './errors.ts';
 import '../jobs/schema.ts';
+import '../collections/schema.ts';
 
 export const schema: GraphQLSchema = builder.toSchema();
 
