@@ -47,7 +47,12 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 function parseTimestamp(value: string): Date | null {
   const text = value.trim();
   // A bare date is a daily candle at midnight UTC; anything else must carry its time.
-  const time = DAY.test(text) ? Date.parse(`${text}T00:00:00Z`) : /T|\s/.test(text) ? Date.parse(text) : NaN;
+  if (DAY.test(text)) {
+    const day = new Date(`${text}T00:00:00Z`);
+    // Date rolls 2025-02-30 over to March: a day that does not round-trip does not exist.
+    return Number.isFinite(day.getTime()) && day.toISOString().startsWith(text) ? day : null;
+  }
+  const time = /T|\s/.test(text) ? Date.parse(text) : NaN;
   return Number.isFinite(time) ? new Date(time) : null;
 }
 
