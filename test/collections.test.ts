@@ -14,6 +14,7 @@ import {
   GetCollectionJob,
   ListCollectionJobs,
 } from './support/operations-collections.ts';
+import { CancelJob, RetryJob } from './support/operations.ts';
 import type { CreateCollectionJobInput } from './generated/graphql.ts';
 
 const SYMBOLS = Array.from({ length: 50 }, (_, i) => `S${String(i).padStart(2, '0')}`);
@@ -39,6 +40,9 @@ let server: http.Server;
 let openGate!: () => void;
 const gate = new Promise<void>((resolve) => (openGate = resolve));
 const requests = new Map<string, number>();
+/** Symbols starting with H are held until the cancel test releases them. */
+let releaseHeld!: () => void;
+const held = new Promise<void>((resolve) => (releaseHeld = resolve));
 
 beforeAll(async () => {
   server = http.createServer(async (request, response) => {
@@ -46,6 +50,7 @@ beforeAll(async () => {
     const count = (requests.get(symbol) ?? 0) + 1;
     requests.set(symbol, count);
     await gate; // held until the test's subscriber is live
+    if (symbol.startsWith('H')) await held;
     if (ALWAYS_FAIL.has(symbol)) return void response.writeHead(500).end('boom');
     if (FAIL_TWICE.has(symbol) && count <= 2) return void response.writeHead(count === 1 ? 503 : 429).end('busy');
     if (symbol === 'NOPE') return void response.writeHead(404).end('no such symbol');
@@ -187,5 +192,64 @@ describe('bad requests get a ValidationError naming the field and store nothing'
     expect(result).toMatchObject({ __typename: 'ValidationError', field, message: expect.stringMatching(message) });
     const after = await db.pool.query('select count(*)::int as n from job');
     expect(after.rows[0].n).toBe(before.rows[0].n);
+  });
+});
+
+describe('cancel and retry', () => {
+  it('cancel stops between symbols and keeps what was stored; retry collects only the unfinished symbols', async () => {
+    const symbols = ['C0', 'C1', 'H2', 'H3', 'H4', 'H5', 'H6', 'H7'];
+    const created = await create({ ...request2025, symbols });
+    if (created.__typename !== 'MutationCreateCollectionJobSuccess') throw new Error(JSON.stringify(created));
+    const id = created.data.id;
+    const updates = service.client.subscribe(CollectionJobUpdated, { id });
+    const stats = (u: (typeof updates.received)[number]) => (u.jobUpdated.__typename === 'CollectionJob' ? u.jobUpdated.stats : null);
+    await updates.waitFor('C0 and C1 stored', (r) => r.some((u) => stats(u)?.completed === 2));
+
+    const cancelled = await service.client.request(CancelJob, { id });
+    expect(cancelled.cancelJob.__typename).toBe('MutationCancelJobSuccess');
+    await updates.waitFor('CANCELLED', (r) => r.some((u) => u.jobUpdated.status === 'CANCELLED'));
+    const stored = await db.pool.query(`select symbol, count(*)::int as n from candle where symbol = any($1) group by symbol order by symbol`, [symbols]);
+    expect(stored.rows).toEqual([{ symbol: 'C0', n: CANDLES_PER_SYMBOL }, { symbol: 'C1', n: CANDLES_PER_SYMBOL }]);
+    // Lanes stop after their current symbol: H6 and H7 were never asked for.
+    expect(requests.get('H6')).toBeUndefined();
+    expect(requests.get('H7')).toBeUndefined();
+
+    releaseHeld();
+    const retried = await service.client.request(RetryJob, { id });
+    expect(retried.retryJob.__typename).toBe('MutationRetryJobSuccess');
+    await updates.waitFor('COMPLETED', (r) => r.some((u) => u.jobUpdated.status === 'COMPLETED'));
+    updates.close();
+    const job = (await service.client.request(GetCollectionJob, { id })).collectionJob!;
+    expect(job.stats).toEqual({ total: 8, completed: 8, failed: 0, totalCandles: 8 * CANDLES_PER_SYMBOL });
+    expect(requests.get('C0')).toBe(1);
+    expect(requests.get('C1')).toBe(1);
+    expect(requests.get('H6')).toBe(1);
+    expect(requests.get('H7')).toBe(1);
+  });
+});
+
+describe('csv-dir with the sample data', () => {
+  it('collects the shipped files; collecting the same range again changes nothing', async () => {
+    const input = { symbols: ['AAPL', 'MSFT', 'SPY', 'MISSING'], timeframe: '1d', from: '2024-01-01T00:00:00Z', to: '2024-02-29T00:00:00Z', provider: 'csv-dir' };
+    const runOnce = async () => {
+      const created = await create(input);
+      if (created.__typename !== 'MutationCreateCollectionJobSuccess') throw new Error(JSON.stringify(created));
+      const updates = service.client.subscribe(CollectionJobUpdated, { id: created.data.id });
+      await updates.waitFor('COMPLETED', (r) => r.some((u) => u.jobUpdated.status === 'COMPLETED'));
+      updates.close();
+      return (await service.client.request(GetCollectionJob, { id: created.data.id })).collectionJob!;
+    };
+    const count = async () =>
+      (await db.pool.query(`select count(*)::int as n, sum(close)::float8 as closes from candle where symbol in ('AAPL', 'MSFT', 'SPY')`)).rows[0];
+    const first = await runOnce();
+    expect(first.stats).toMatchObject({ total: 4, completed: 3, failed: 1 });
+    expect(first.failedSymbols).toEqual([{ symbol: 'MISSING', error: expect.stringMatching(/no file MISSING\.csv/), failedAt: expect.any(String) }]);
+    const afterFirst = await count();
+    expect(afterFirst.n).toBe(first.stats.totalCandles);
+    expect(afterFirst.n).toBeGreaterThan(100);
+
+    const second = await runOnce();
+    expect(second.stats).toEqual(first.stats);
+    expect(await count()).toEqual(afterFirst);
   });
 });
