@@ -41,6 +41,7 @@ function toCollectionJob(row: JobRow): CollectionJob {
 export class PrismaCollectionJobRepository implements ICollectionJobRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
+  /** Persists only: queuing a new job for a worker is createCollectionJob's (create.ts). */
   async save(job: CollectionJob): Promise<void> {
     const counters = {
       completedSymbols: job.completedSymbols,
