@@ -58,7 +58,7 @@ async function raw(databaseUrl: string, config: Config) {
 
 async function ours(databaseUrl: string, config: Config) {
   const pool = createPool(databaseUrl, config.DATABASE_POOL_SIZE, logger);
-  const registry = createRegistry();
+  const registry = createRegistry({ pool, config });
   const createStarted = performance.now();
   for (let i = 0; i < JOBS; i += BATCH) {
     const inputs = Array.from({ length: Math.min(BATCH, JOBS - i) }, () => ({ jobType: 'system.noop' }));

@@ -58,7 +58,7 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     const listener = new Listener(database.url, logger);
     await listener.start();
     stops.push(() => listener.stop());
-    const registry = options.registry ?? createRegistry();
+    const registry = options.registry ?? createRegistry({ pool, config });
 
     let api: ApiServer | undefined;
     let worker: WorkerHandle | undefined;

@@ -1,13 +1,23 @@
 // Every job type this service runs. A new capability registers its handlers here.
+import type pg from 'pg';
+import { createCollectionHandler } from './collections/handler.ts';
+import type { Config } from './config.ts';
 import { createPortfolioImportHandler, flexOptionsFromEnv } from './portfolios/handler.ts';
 import { noopHandler, sleepHandler } from './system/handlers.ts';
 import { webhookSendHandler } from './webhooks/send.ts';
 import { HandlerRegistry } from './worker/registry.ts';
 
-export function createRegistry(): HandlerRegistry {
+/** Handlers that read or write the database get the process's pool. */
+export interface RegistryDeps {
+  pool: pg.Pool;
+  config: Config;
+}
+
+export function createRegistry(deps: RegistryDeps): HandlerRegistry {
   return new HandlerRegistry()
     .register(webhookSendHandler)
     .register(noopHandler)
     .register(sleepHandler)
-    .register(createPortfolioImportHandler({ flex: flexOptionsFromEnv() }));
+    .register(createPortfolioImportHandler({ flex: flexOptionsFromEnv() }))
+    .register(createCollectionHandler(deps));
 }

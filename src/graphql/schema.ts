@@ -4,6 +4,7 @@ import { builder } from './builder.ts';
 import './errors.ts';
 import '../jobs/schema.ts';
 import '../portfolios/schema.ts';
+import '../collections/schema.ts';
 
 export const schema: GraphQLSchema = builder.toSchema();
 

@@ -38,7 +38,7 @@ export class InvalidTransitionError extends JobwireError {
 }
 
 function pastTense(action: string) {
-  return action === 'cancel' ? 'cancelled' : action === 'retry' ? 'retried' : `${action}ed`;
+  return action === 'cancel' ? 'cancelled' : action === 'retry' ? 'retried' : action.endsWith('e') ? `${action}d` : `${action}ed`;
 }
 
 /** Postgres raises these SQLSTATEs from our triggers (migrations/). */

@@ -1,0 +1,80 @@
+// Creating a CollectionJob: validate the request at the edge, then insert the
+// job, its collection_job row, one collection_symbol row per symbol and the
+// queue entry in one transaction. Bad input changes nothing.
+import type { CreateJobsDeps, Caller } from '../jobs/create.ts';
+import { prepareJob } from '../jobs/create.ts';
+import { ValidationError } from '../jobs/errors.ts';
+import { insertJobs } from '../jobs/sql/insert-jobs.ts';
+import { withTransaction } from '../db/pool.ts';
+import { JobKind } from '../generated/prisma/enums.ts';
+import { SYMBOL_FORMAT } from './candles.ts';
+import { COLLECTION_JOB_TYPE } from './prisma-repository.ts';
+import { PROVIDER_NAMES, type CollectionConfig } from './providers.ts';
+import { TIMEFRAMES } from './repository.ts';
+
+export interface CreateCollectionJobInput {
+  symbols: readonly string[];
+  timeframe: string;
+  from: Date;
+  to: Date;
+  provider: string;
+  maxRetries?: number | null;
+  priority?: number | null;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Throws a ValidationError naming the first bad field. */
+export function validateCollectionRequest(config: CollectionConfig, input: CreateCollectionJobInput): void {
+  if (input.symbols.length === 0) throw new ValidationError('symbols', 'must contain at least one symbol');
+  if (input.symbols.length > config.COLLECTION_SYMBOLS_MAX) {
+    throw new ValidationError('symbols', `must contain at most ${config.COLLECTION_SYMBOLS_MAX} symbols (got ${input.symbols.length})`);
+  }
+  const seen = new Set<string>();
+  input.symbols.forEach((symbol, index) => {
+    if (!SYMBOL_FORMAT.test(symbol)) {
+      throw new ValidationError(`symbols.${index}`, `"${symbol}" is not a symbol: 1-32 letters, digits or . - ^ = _`);
+    }
+    if (seen.has(symbol)) throw new ValidationError(`symbols.${index}`, `"${symbol}" appears twice`);
+    seen.add(symbol);
+  });
+  if (!(TIMEFRAMES as readonly string[]).includes(input.timeframe)) {
+    throw new ValidationError('timeframe', `unknown timeframe "${input.timeframe}"; known: ${TIMEFRAMES.join(', ')}`);
+  }
+  if (!(PROVIDER_NAMES as readonly string[]).includes(input.provider)) {
+    throw new ValidationError('provider', `unknown provider "${input.provider}"; known: ${PROVIDER_NAMES.join(', ')}`);
+  }
+  if (input.from.getTime() > input.to.getTime()) throw new ValidationError('from', 'must not be after to');
+  const days = (input.to.getTime() - input.from.getTime()) / DAY_MS;
+  if (days > config.COLLECTION_MAX_RANGE_DAYS) {
+    throw new ValidationError('to', `the range from..to must span at most ${config.COLLECTION_MAX_RANGE_DAYS} days (got ${Math.ceil(days)})`);
+  }
+}
+
+/** Creates and queues one CollectionJob; returns its id. */
+export async function createCollectionJob(
+  deps: CreateJobsDeps & { config: CollectionConfig },
+  caller: Caller,
+  input: CreateCollectionJobInput,
+): Promise<string> {
+  validateCollectionRequest(deps.config, input);
+  const job = prepareJob(
+    deps,
+    caller,
+    { jobType: COLLECTION_JOB_TYPE, payload: {}, maxRetries: input.maxRetries, priority: input.priority },
+    { kind: JobKind.COLLECTION },
+  );
+  await withTransaction(deps.pool, async (client) => {
+    await insertJobs(client, [job]);
+    await client.query(
+      `insert into collection_job (job_id, symbols, timeframe, range_from, range_to, provider)
+       values ($1, $2, $3, $4, $5, $6)`,
+      [job.id, input.symbols, input.timeframe, input.from, input.to, input.provider],
+    );
+    await client.query(
+      `insert into collection_symbol (job_id, symbol) select $1, unnest($2::text[])`,
+      [job.id, input.symbols],
+    );
+  });
+  return job.id;
+}

@@ -1,0 +1,193 @@
+// The GraphQL surface of CollectionJob: the type (a Job with symbols, range,
+// provider, stats and failed symbols), its queries and mutations, and candles.
+import { builder } from '../graphql/builder.ts';
+import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
+import { InvalidTransitionError, JobNotFoundError, ValidationError } from '../jobs/errors.ts';
+import { JobRef, parseJobId, registerJobKindType, withId } from '../jobs/schema.ts';
+import { JobStatusEnum } from '../jobs/schema-enums.ts';
+import { TERMINAL_STATUSES } from '../jobs/status.ts';
+import { createCollectionJob } from './create.ts';
+
+registerJobKindType(JobKind.COLLECTION, 'CollectionJob');
+
+interface Stats {
+  total: number;
+  completed: number;
+  failed: number;
+  totalCandles: number;
+}
+
+const CollectionStatsRef = builder.objectRef<Stats>('CollectionStats').implement({
+  description: "Seed 002's JobStats: symbols asked for, collected and failed, and candles stored.",
+  fields: (t) => ({
+    total: t.exposeInt('total'),
+    completed: t.exposeInt('completed'),
+    failed: t.exposeInt('failed'),
+    totalCandles: t.exposeInt('totalCandles'),
+  }),
+});
+
+const CollectionFailedSymbolRef = builder.prismaObject('CollectionFailedSymbol', {
+  description: 'A symbol that failed after its retries, and why.',
+  fields: (t) => ({
+    symbol: t.exposeString('symbol'),
+    error: t.exposeString('error'),
+    failedAt: t.expose('failedAt', { type: 'DateTime' }),
+  }),
+});
+
+const withCollection = { collectionJob: true } as const;
+
+export const CollectionJobRef = builder.prismaNode('Job', {
+  variant: 'CollectionJob',
+  description: 'Collects OHLCV candles of many symbols from a provider (createCollectionJob).',
+  interfaces: [JobRef],
+  id: { field: 'id' },
+  fields: (t) => ({
+    symbols: t.stringList({ select: withCollection, resolve: (job) => job.collectionJob!.symbols }),
+    timeframe: t.string({ select: withCollection, resolve: (job) => job.collectionJob!.timeframe }),
+    from: t.field({ type: 'DateTime', select: withCollection, resolve: (job) => job.collectionJob!.rangeFrom }),
+    to: t.field({ type: 'DateTime', select: withCollection, resolve: (job) => job.collectionJob!.rangeTo }),
+    provider: t.string({ select: withCollection, resolve: (job) => job.collectionJob!.provider }),
+    stats: t.field({
+      type: CollectionStatsRef,
+      description: 'Counts move live as symbols finish (jobUpdated).',
+      select: withCollection,
+      resolve: ({ collectionJob: row }) => ({
+        total: row!.symbols.length,
+        completed: row!.completedSymbols,
+        failed: row!.failedSymbols,
+        totalCandles: row!.totalCandles,
+      }),
+    }),
+    failedSymbols: t.field({
+      type: [CollectionFailedSymbolRef],
+      description: 'Symbols that failed in the latest attempt, in the order they failed.',
+      select: { collectionJob: { select: { failedSymbolsList: { orderBy: { id: 'asc' } } } } },
+      resolve: (job) => job.collectionJob?.failedSymbolsList ?? [],
+    }),
+  }),
+});
+
+const CandleRef = builder.prismaObject('Candle', {
+  description: 'One OHLCV candle; (symbol, timeframe, ts) is unique.',
+  fields: (t) => ({
+    symbol: t.exposeString('symbol'),
+    timeframe: t.exposeString('timeframe'),
+    ts: t.expose('ts', { type: 'DateTime' }),
+    open: t.exposeFloat('open'),
+    high: t.exposeFloat('high'),
+    low: t.exposeFloat('low'),
+    close: t.exposeFloat('close'),
+    volume: t.exposeFloat('volume'),
+  }),
+});
+
+const collectionWhere = (id: string) => ({ id, kind: JobKind.COLLECTION });
+
+builder.queryFields((t) => ({
+  collectionJob: t.prismaField({
+    type: CollectionJobRef,
+    nullable: true,
+    description: 'A CollectionJob by its global ID or UUID; null when there is none.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, ctx) => ctx.prisma.job.findFirst({ ...withId(query), where: collectionWhere(parseJobId(String(args.id))) }),
+  }),
+  collectionJobs: t.prismaConnection({
+    type: CollectionJobRef,
+    cursor: 'id',
+    description: 'CollectionJobs, newest first; optionally of one status, created at or after `since`.',
+    args: {
+      status: t.arg({ type: JobStatusEnum, required: false }),
+      since: t.arg({ type: 'DateTime', required: false }),
+    },
+    resolve: (query, _root, args, ctx) =>
+      ctx.prisma.job.findMany({
+        ...query,
+        where: {
+          kind: JobKind.COLLECTION,
+          ...(args.status ? { status: args.status } : {}),
+          ...(args.since ? { createdAt: { gte: args.since } } : {}),
+        },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      }),
+  }),
+  runningCollectionJobs: t.prismaField({
+    type: [CollectionJobRef],
+    description: 'CollectionJobs a worker runs now, newest first.',
+    resolve: (query, _root, _args, ctx) =>
+      ctx.prisma.job.findMany({
+        ...query,
+        where: { kind: JobKind.COLLECTION, status: JobStatus.RUNNING },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      }),
+  }),
+  candles: t.prismaConnection({
+    type: CandleRef,
+    cursor: 'symbol_timeframe_ts',
+    description: 'Stored candles of one symbol and timeframe, oldest first, optionally within from..to.',
+    args: {
+      symbol: t.arg.string({ required: true }),
+      timeframe: t.arg.string({ required: true }),
+      from: t.arg({ type: 'DateTime', required: false }),
+      to: t.arg({ type: 'DateTime', required: false }),
+    },
+    resolve: (query, _root, args, ctx) =>
+      ctx.prisma.candle.findMany({
+        ...query,
+        where: {
+          symbol: args.symbol,
+          timeframe: args.timeframe,
+          ...(args.from || args.to ? { ts: { ...(args.from ? { gte: args.from } : {}), ...(args.to ? { lte: args.to } : {}) } } : {}),
+        },
+        orderBy: { ts: 'asc' },
+      }),
+  }),
+}));
+
+const CreateCollectionJobInput = builder.inputType('CreateCollectionJobInput', {
+  fields: (t) => ({
+    symbols: t.stringList({ required: true, description: 'Tickers, e.g. ["AAPL", "MSFT"]; at least one, no repeats.' }),
+    timeframe: t.string({ required: true, description: 'One of 1m, 5m, 15m, 1h, 4h, 1d, 1w.' }),
+    from: t.field({ type: 'DateTime', required: true, description: 'First candle time (inclusive).' }),
+    to: t.field({ type: 'DateTime', required: true, description: 'Last candle time (inclusive); the range is bounded by COLLECTION_MAX_RANGE_DAYS.' }),
+    provider: t.string({ required: true, description: 'csv-dir or http-csv.' }),
+    maxRetries: t.int({ required: false, description: '0..100 automatic retries of the job. Default 3.' }),
+    priority: t.int({ required: false, description: '-1000..1000, higher runs first. Default 0.' }),
+  }),
+});
+
+const DeletedCollectionJobRef = builder.objectRef<{ id: string }>('DeletedCollectionJob').implement({
+  fields: (t) => ({ id: t.exposeID('id', { description: "The deleted job's UUID." }) }),
+});
+
+builder.mutationFields((t) => ({
+  createCollectionJob: t.prismaField({
+    type: CollectionJobRef,
+    description: 'Creates a CollectionJob and queues it (in one transaction). Bad input changes nothing.',
+    errors: { types: [ValidationError], directResult: false },
+    args: { input: t.arg({ type: CreateCollectionJobInput, required: true }) },
+    resolve: async (query, _root, args, ctx) => {
+      const id = await createCollectionJob(ctx, ctx.caller, args.input);
+      return ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id } });
+    },
+  }),
+  deleteCollectionJob: t.field({
+    type: DeletedCollectionJobRef,
+    description: 'Deletes a finished CollectionJob with its history; its stored candles stay.',
+    errors: { types: [ValidationError, JobNotFoundError, InvalidTransitionError], directResult: false },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const id = parseJobId(String(args.id));
+      // Only a finished job: a queued or running one still has a worker or queue entry.
+      const deleted = await ctx.pool.query<{ id: string }>(
+        `delete from job where id = $1 and kind = 'COLLECTION' and status = any($2::job_status[]) returning id`,
+        [id, TERMINAL_STATUSES],
+      );
+      if (deleted.rowCount) return { id };
+      const existing = await ctx.prisma.job.findFirst({ where: collectionWhere(id), select: { status: true } });
+      if (!existing) throw new JobNotFoundError(id);
+      throw new InvalidTransitionError(id, 'delete', existing.status, TERMINAL_STATUSES);
+    },
+  }),
+}));
