@@ -17,6 +17,7 @@ import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { PortfolioActivity, PortfolioImportEvents, PortfolioImportExists, PortfolioImportJob, PortfolioImportJobs } from './support/operations-portfolios.ts';
 import { ACCOUNT, createImport, created, flexStatement } from './support/portfolios.ts';
 import { eventually } from './support/wait.ts';
+import { RetryJob } from './support/operations.ts';
 
 let db: TestDatabase;
 let service: TestApp;
@@ -162,15 +163,17 @@ describe('one active import per portfolio and interval', () => {
     events.close();
   });
 
-  it('the database refuses to re-activate a FAILED import (manual retry) once another import holds its interval', async () => {
+  it('retryJob answers JobConflictError for a FAILED import once another import holds its interval', async () => {
     const portfolioId = randomUUID();
     const failed = created(await createImport(service.client, { portfolioId, accountId: ACCOUNT, source: 'IBKR', interval: INTERVAL }, 'not xml'));
     expect((await finished(failed.id)).status).toBe('FAILED');
     created(await createImport(service.client, { portfolioId, accountId: ACCOUNT, source: 'IBKR', interval: INTERVAL }, flexStatement()));
-    await expect(db.pool.query(`update job set status = 'PENDING' where id = $1`, [uuidOf(failed.id)])).rejects.toMatchObject({
-      code: '23P01',
-      constraint: 'portfolio_import_job_no_overlap',
-    });
+    const eventsOf = (id: string) => db.pool.query('select count(*)::int as n from job_event where job_id = $1', [uuidOf(id)]);
+    const before = await eventsOf(failed.id);
+    const retried = await service.client.request(RetryJob, { id: failed.id });
+    expect(retried.retryJob).toMatchObject({ __typename: 'JobConflictError', action: 'retry', constraint: 'portfolio_import_job_no_overlap' });
+    expect((await finished(failed.id)).status).toBe('FAILED');
+    expect((await eventsOf(failed.id)).rows).toEqual(before.rows);
   });
 
   it('rejects start after end and a malformed date with a ValidationError, creating nothing', async () => {

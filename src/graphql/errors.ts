@@ -1,6 +1,6 @@
 // Expected failures as GraphQL types: mutations return a union of their success
 // payload and the errors they can raise, so clients switch on __typename.
-import { InvalidTransitionError, JobNotFoundError, ValidationError } from '../jobs/errors.ts';
+import { InvalidTransitionError, JobConflictError, JobNotFoundError, ValidationError } from '../jobs/errors.ts';
 import { JobStatusEnum } from '../jobs/schema-enums.ts';
 import { builder } from './builder.ts';
 
@@ -34,5 +34,17 @@ builder.objectType(InvalidTransitionError, {
     action: t.exposeString('action'),
     status: t.field({ type: JobStatusEnum, resolve: (error) => error.status }),
     allowedStatuses: t.field({ type: [JobStatusEnum], resolve: (error) => [...error.allowedStatuses] }),
+  }),
+});
+
+builder.objectType(JobConflictError, {
+  name: 'JobConflictError',
+  description: 'Another job holds what this one needs; `constraint` names the rule.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof JobConflictError,
+  fields: (t) => ({
+    jobId: t.exposeID('jobId'),
+    action: t.exposeString('action'),
+    constraint: t.exposeString('constraint'),
   }),
 });

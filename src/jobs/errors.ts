@@ -37,6 +37,28 @@ export class InvalidTransitionError extends JobwireError {
   }
 }
 
+/**
+ * Another job holds what this one needs (a constraint of its kind, e.g. one
+ * active portfolio import per interval): names the constraint and why.
+ */
+export class JobConflictError extends JobwireError {
+  override name = 'JobConflictError';
+  constructor(
+    readonly jobId: string,
+    readonly action: string,
+    readonly constraint: string,
+    detail: string,
+  ) {
+    super(`cannot ${action} job ${jobId}: it conflicts with another job (${constraint}${detail ? `: ${detail}` : ''})`);
+  }
+}
+
+/** Postgres' unique and exclusion violations, which a kind's constraints raise. */
+export function isConflict(error: unknown): error is { code: string; constraint?: string; detail?: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23505' || code === '23P01';
+}
+
 function pastTense(action: string) {
   return action === 'cancel' ? 'cancelled' : action === 'retry' ? 'retried' : action.endsWith('e') ? `${action}d` : `${action}ed`;
 }

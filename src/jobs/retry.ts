@@ -2,7 +2,7 @@
 // fresh retry budget. Completed steps stay completed, so it resumes where it stopped.
 import type pg from 'pg';
 import { withTransaction } from '../db/pool.ts';
-import { InvalidTransitionError, JobNotFoundError } from './errors.ts';
+import { InvalidTransitionError, isConflict, JobConflictError, JobNotFoundError } from './errors.ts';
 import type { Caller } from './create.ts';
 import { lockJob, setEventMessage } from './sql/job-status.ts';
 import { addRunJobTasks } from './sql/queue.ts';
@@ -20,12 +20,18 @@ export async function retryJob(pool: pg.Pool, caller: Caller, jobId: string): Pr
     }
     if (!RETRIABLE_STATUSES.includes(job.status)) return 'already_active';
     await setEventMessage(client, `retried by ${caller.principalId}`);
-    await client.query(
+    await client
+      .query(
       `update job set status = 'PENDING', retry_count = 0, error_message = null, result = null,
                       worker_id = null, scheduled_at = null
         where id = $1`,
-      [jobId],
-    );
+        [jobId],
+      )
+      .catch((error: unknown) => {
+        // A kind's constraint refuses the job back (e.g. its interval is taken meanwhile).
+        if (isConflict(error)) throw new JobConflictError(jobId, 'retry', error.constraint ?? 'unknown constraint', error.detail ?? '');
+        throw error;
+      });
     await addRunJobTasks(client, [{ jobId, runAt: null, priority: job.priority, maxRetries: job.maxRetries }]);
     return 'requeued';
   });

@@ -9,7 +9,7 @@ import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 import type { Job as JobRow } from '../generated/prisma/client.ts';
 import { cancelJob } from './cancel.ts';
 import { createJobs } from './create.ts';
-import { InvalidTransitionError, JobNotFoundError, ValidationError } from './errors.ts';
+import { InvalidTransitionError, JobConflictError, JobNotFoundError, ValidationError } from './errors.ts';
 import { decodeCursor, encodeCursor, type JobEventRecord } from './event-log.ts';
 import { readQueueStats, type QueueStats } from './queue-stats.ts';
 import { retryJob } from './retry.ts';
@@ -282,7 +282,7 @@ builder.mutationFields((t) => ({
   retryJob: t.prismaField({
     type: JobRef,
     description: 'Queues a FAILED, DEAD_LETTER or CANCELLED job again; it resumes at its first unfinished step. Idempotent.',
-    errors: { types: [ValidationError, JobNotFoundError, InvalidTransitionError], directResult: false },
+    errors: { types: [ValidationError, JobNotFoundError, InvalidTransitionError, JobConflictError], directResult: false },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const id = parseJobId(String(args.id));

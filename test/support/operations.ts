@@ -70,6 +70,7 @@ export const RetryJob = graphql(`
       ... on ValidationError { field }
       ... on JobNotFoundError { jobId }
       ... on InvalidTransitionError { jobId action status allowedStatuses }
+      ... on JobConflictError { jobId action constraint }
     }
   }
 `);
