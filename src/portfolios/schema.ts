@@ -57,7 +57,7 @@ const parsePortfolioId = (value: string, field = 'portfolioId') => parseInput(po
 // The kind row's columns without the statement (it can be large).
 const kindRow = {
   select: {
-    portfolioImport: {
+    portfolioImportJob: {
       select: {
         portfolioId: true,
         accountId: true,
@@ -78,17 +78,17 @@ export const PortfolioImportJobRef = builder.prismaNode('Job', {
   interfaces: [JobRef],
   id: { field: 'id' },
   fields: (t) => ({
-    portfolioId: t.id({ ...kindRow, resolve: (job) => job.portfolioImport!.portfolioId }),
-    accountId: t.string({ ...kindRow, description: 'The broker account the statement must belong to.', resolve: (job) => job.portfolioImport!.accountId }),
-    source: t.field({ ...kindRow, type: SourceEnum, resolve: (job) => job.portfolioImport!.source }),
+    portfolioId: t.id({ ...kindRow, resolve: (job) => job.portfolioImportJob!.portfolioId }),
+    accountId: t.string({ ...kindRow, description: 'The broker account the statement must belong to.', resolve: (job) => job.portfolioImportJob!.accountId }),
+    source: t.field({ ...kindRow, type: SourceEnum, resolve: (job) => job.portfolioImportJob!.source }),
     interval: t.field({
       ...kindRow,
       type: DateIntervalRef,
-      resolve: (job) => ({ start: day(job.portfolioImport!.intervalStart!), end: day(job.portfolioImport!.intervalEnd!) }),
+      resolve: (job) => ({ start: day(job.portfolioImportJob!.intervalStart!), end: day(job.portfolioImportJob!.intervalEnd!) }),
     }),
-    tradeCount: t.int({ ...kindRow, description: 'Trades this import stored (not already present).', resolve: (job) => job.portfolioImport!.tradeCount }),
-    cashTransactionCount: t.int({ ...kindRow, resolve: (job) => job.portfolioImport!.cashTransactionCount }),
-    positionCount: t.int({ ...kindRow, resolve: (job) => job.portfolioImport!.positionCount }),
+    tradeCount: t.int({ ...kindRow, description: 'Trades this import stored (not already present).', resolve: (job) => job.portfolioImportJob!.tradeCount }),
+    cashTransactionCount: t.int({ ...kindRow, resolve: (job) => job.portfolioImportJob!.cashTransactionCount }),
+    positionCount: t.int({ ...kindRow, resolve: (job) => job.portfolioImportJob!.positionCount }),
   }),
 });
 
@@ -163,7 +163,7 @@ builder.objectType(PortfolioImportOverlapError, {
 // ---------------------------------------------------------------------------
 // Queries
 
-const portfolioImportWhere = (id: string) => ({ kind: JobKind.PORTFOLIO_IMPORT, portfolioImport: { portfolioId: id } });
+const portfolioImportWhere = (id: string) => ({ kind: JobKind.PORTFOLIO_IMPORT, portfolioImportJob: { portfolioId: id } });
 
 builder.queryFields((t) => ({
   portfolioImportJob: t.prismaField({
