@@ -60,6 +60,12 @@ const configSchema = z.object({
   COLLECTION_MAX_RANGE_DAYS: int(1, 36_500).default(3660),
   /** Most symbols in one CollectionJob. */
   COLLECTION_SYMBOLS_MAX: int(1, 100_000).default(1000),
+  /** Largest file createImportJob accepts, in bytes; a larger upload is refused before anything is stored. */
+  IMPORT_UPLOAD_MAX_BYTES: int(1, 1024 * 1024 * 1024).default(20 * 1024 * 1024),
+  /** Rows an import writes per transaction; cancel takes effect between batches. */
+  IMPORT_BATCH_SIZE: int(1, 10_000).default(500),
+  /** pg_trgm similarity (0-1] of normalised questions at or above which a row is a near duplicate. */
+  IMPORT_SIMILARITY_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.8),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,6 +1,7 @@
 // Every job type this service runs. A new capability registers its handlers here.
 import type pg from 'pg';
 import { createCollectionHandler } from './collections/handler.ts';
+import { createImportHandler } from './imports/handler.ts';
 import type { Config } from './config.ts';
 import { createPortfolioImportHandler, flexOptionsFromEnv } from './portfolios/handler.ts';
 import { noopHandler, sleepHandler } from './system/handlers.ts';
@@ -19,5 +20,6 @@ export function createRegistry(deps: RegistryDeps): HandlerRegistry {
     .register(noopHandler)
     .register(sleepHandler)
     .register(createPortfolioImportHandler({ flex: flexOptionsFromEnv() }))
-    .register(createCollectionHandler(deps));
+    .register(createCollectionHandler(deps))
+    .register(createImportHandler(deps));
 }

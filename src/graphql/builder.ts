@@ -5,6 +5,7 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { GraphQLError, GraphQLScalarType } from 'graphql';
 import { DateTimeResolver, JSONObjectResolver, JSONResolver } from 'graphql-scalars';
 import type PrismaTypes from '../generated/pothos-prisma-types.ts';
 import { getDatamodel } from '../generated/pothos-prisma-types.ts';
@@ -18,7 +19,7 @@ export const builder = new SchemaBuilder<{
     DateTime: { Input: Date; Output: Date };
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
     JSON: { Input: unknown; Output: unknown };
-    /** A multipart upload (GraphQL multipart request spec); registered by the modules that take files. */
+    /** A multipart upload (GraphQL multipart request spec). */
     File: { Input: File; Output: never };
   };
   DefaultFieldNullability: false;
@@ -51,6 +52,22 @@ builder.addScalarType('JSONObject', JSONObjectResolver);
 // Inputs that must be objects (payload, metadata) take JSON and are checked in
 // jobs/validation.ts, so a wrong shape is a ValidationError naming the field.
 builder.addScalarType('JSON', JSONResolver);
+// Uploads (portfolio statements, import files): several capabilities take files.
+builder.addScalarType(
+  'File',
+  new GraphQLScalarType<File, never>({
+    name: 'File',
+    description: 'A file sent as a multipart request (GraphQL multipart request spec).',
+    parseValue: (value) => {
+      // Duck-typed: yoga hands over its fetch ponyfill's File, not Node's.
+      if (typeof value === 'object' && value !== null && typeof (value as File).text === 'function') return value as File;
+      throw new GraphQLError('File must be a multipart upload');
+    },
+    serialize: () => {
+      throw new GraphQLError('File is input only');
+    },
+  }),
+);
 
 builder.queryType({});
 builder.mutationType({});

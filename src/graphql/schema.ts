@@ -5,6 +5,7 @@ import './errors.ts';
 import '../jobs/schema.ts';
 import '../portfolios/schema.ts';
 import '../collections/schema.ts';
+import '../imports/schema.ts';
 
 export const schema: GraphQLSchema = builder.toSchema();
 

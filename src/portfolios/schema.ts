@@ -1,7 +1,6 @@
 // The GraphQL surface of portfolio imports: PortfolioImportJob (a Job), its
 // create mutation, queries for jobs and imported activity, and the
 // portfolioImportEvents subscription (PortfolioImportJobSucceeded / Failed).
-import { GraphQLError, GraphQLScalarType } from 'graphql';
 import { Repeater } from 'graphql-yoga';
 import { builder } from '../graphql/builder.ts';
 import { ErrorInterface } from '../graphql/errors.ts';
@@ -19,22 +18,6 @@ import { createPortfolioImportJob, STATEMENT_MAX_BYTES } from './service.ts';
 import { z } from 'zod';
 
 registerJobKindType(JobKind.PORTFOLIO_IMPORT, 'PortfolioImportJob');
-
-builder.addScalarType(
-  'File',
-  new GraphQLScalarType<File, never>({
-    name: 'File',
-    description: 'A file sent as a multipart request (GraphQL multipart request spec).',
-    parseValue: (value) => {
-      // Duck-typed: yoga hands over its fetch ponyfill's File, not Node's.
-      if (typeof value === 'object' && value !== null && typeof (value as File).text === 'function') return value as File;
-      throw new GraphQLError('File must be a multipart upload');
-    },
-    serialize: () => {
-      throw new GraphQLError('File is input only');
-    },
-  }),
-);
 
 const SourceEnum = builder.enumType(PortfolioImportSource, {
   name: 'PortfolioImportSource',

@@ -1,0 +1,100 @@
+// The import.qa_pairs job: reads the stored file with its format's parser,
+// validates each record and writes the rows in batches (batch.ts). Counters
+// move with every batch, so jobUpdated subscribers see them live. A bad row is
+// counted and recorded, never stops the import; a file that cannot be read at
+// all (e.g. a CSV header without the required columns) fails the job with the
+// reason. Cancel and shutdown take effect between batches; a retry resumes
+// after the last committed batch.
+import type pg from 'pg';
+import { z } from 'zod';
+import type { Config } from '../config.ts';
+import { JobKind } from '../generated/prisma/enums.ts';
+import { NonRetriableError, type JobContext, type JobHandler } from '../worker/handler.ts';
+import { writeBatch, type BatchRow, type BatchResult } from './batch.ts';
+import { toErrorRecord } from './errors.ts';
+import { readFileText } from './file-store.ts';
+import { PARSERS, UnreadableFileError, type SourceRecord } from './parsers/index.ts';
+import { IMPORT_JOB_TYPE, ImportJobRepository } from './repository.ts';
+import { validatePair } from './validation.ts';
+
+export type ImportConfig = Pick<Config, 'IMPORT_UPLOAD_MAX_BYTES' | 'IMPORT_BATCH_SIZE' | 'IMPORT_SIMILARITY_THRESHOLD'>;
+
+export interface ImportHandlerDeps {
+  pool: pg.Pool;
+  config: ImportConfig;
+  /** Called after each committed batch, before the cancel check (tests pause imports here). */
+  onBatchCommitted?: (jobId: string, result: BatchResult, signal: AbortSignal) => Promise<void>;
+}
+
+function toBatchRow(record: SourceRecord): BatchRow {
+  const { row, line } = record;
+  if (record.error) return { row, line, error: toErrorRecord(record.error, row, line) };
+  const pair = validatePair(row, record.pair);
+  return 'question' in pair ? { row, line, pair } : { row, line, error: toErrorRecord(pair, row, line) };
+}
+
+/** Runs the format's parser over the stored file; a file-level failure fails the job (retrying cannot help). */
+async function* recordsOf(pool: pg.Pool, jobId: string, sourceType: keyof typeof PARSERS): AsyncGenerator<SourceRecord> {
+  try {
+    yield* PARSERS[sourceType](readFileText(pool, jobId));
+  } catch (error) {
+    if (error instanceof UnreadableFileError) throw new NonRetriableError(error.message);
+    throw error;
+  }
+}
+
+function reportProgress(ctx: JobContext, processed: number, total: number) {
+  ctx.progress({ percent: total === 0 ? 100 : Math.min(100, (100 * processed) / total), message: `${processed} of ${total} rows` });
+}
+
+export function createImportHandler(deps: ImportHandlerDeps): JobHandler<Record<string, never>> {
+  const repository = new ImportJobRepository(deps.pool);
+  const batchSize = deps.config.IMPORT_BATCH_SIZE;
+
+  return {
+    jobType: IMPORT_JOB_TYPE,
+    description: 'Imports question/answer pairs from an uploaded CSV, JSON or text file (createImportJob).',
+    kind: JobKind.IMPORT,
+    // The request lives in the import_job row and the file in import_file, not in the payload.
+    payload: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
+    async handle(job, ctx) {
+      const importJob = await repository.get_by_id(job.id);
+      if (!importJob) throw new NonRetriableError(`job ${job.id} has no import_job row`);
+
+      // Counted first so that progress means something from the first batch on.
+      let total = 0;
+      for await (const _record of recordsOf(deps.pool, job.id, importJob.sourceType)) total++;
+      if (total !== importJob.totalRows) await repository.set_total_rows(job.id, total);
+      ctx.signal.throwIfAborted();
+
+      let progress: BatchResult = {
+        processedRows: importJob.processedRows,
+        successCount: importJob.successCount,
+        errorCount: importJob.errorCount,
+      };
+      if (progress.processedRows > 0) ctx.logger.info({ resumeAfterRow: progress.processedRows }, 'resuming after the last committed batch');
+      reportProgress(ctx, progress.processedRows, total);
+
+      let batch: BatchRow[] = [];
+      const commit = async () => {
+        progress = await writeBatch(deps.pool, job.id, batch, { similarityThreshold: deps.config.IMPORT_SIMILARITY_THRESHOLD });
+        batch = [];
+        reportProgress(ctx, progress.processedRows, total);
+        await deps.onBatchCommitted?.(job.id, progress, ctx.signal);
+        // Committed rows stay; cancel (or shutdown) ends the attempt here.
+        ctx.signal.throwIfAborted();
+      };
+      for await (const record of recordsOf(deps.pool, job.id, importJob.sourceType)) {
+        if (record.row <= progress.processedRows) continue;
+        batch.push(toBatchRow(record));
+        if (batch.length >= batchSize) await commit();
+      }
+      if (batch.length > 0) await commit();
+
+      return {
+        success: true,
+        resultData: { totalRows: total, successCount: progress.successCount, errorCount: progress.errorCount },
+      };
+    },
+  };
+}

@@ -1,0 +1,206 @@
+// Seed 001's ImportJobRepository over Postgres. The job row is the core's
+// (status machine, history, queue entry); the import_job row holds what is
+// particular to imports. Method names are the seed's own, so the contract
+// reads one-to-one against the specification. Counters move in single SQL
+// statements so concurrent writers cannot lose updates.
+import type { Queryable } from '../db/pool.ts';
+import { JobKind, type JobStatus } from '../generated/prisma/enums.ts';
+import type { NewJob } from '../jobs/sql/insert-jobs.ts';
+import { insertJobs } from '../jobs/sql/insert-jobs.ts';
+import { ImportJobNotFoundError, type ImportErrorRecord } from './errors.ts';
+import type { SourceType } from './parsers/index.ts';
+import { importStatusOf, JOB_STATUSES_OF, jobStatusFor, type ImportJobStatus } from './status.ts';
+
+/** The job_type of every ImportJob (its handler in handler.ts). */
+export const IMPORT_JOB_TYPE = 'import.qa_pairs';
+/** import_job.errors keeps this many records; error_count and import_error have them all. */
+export const ERRORS_KEPT = 1000;
+export const DEFAULT_LIST_LIMIT = 50;
+
+/** An ImportJob as the domain sees it: the job row plus its import_job row. */
+export interface ImportJob {
+  id: string;
+  status: ImportJobStatus;
+  jobStatus: JobStatus;
+  errorMessage: string | null;
+  sourceType: SourceType;
+  filename: string;
+  fileSize: number;
+  totalRows: number;
+  /** Also the resume point: rows 1..processedRows are written. */
+  processedRows: number;
+  successCount: number;
+  errorCount: number;
+  errors: ImportErrorRecord[];
+  committedBatches: number;
+  createdAt: Date;
+  startedAt: Date | null;
+  completedAt: Date | null;
+}
+
+export interface NewImportJob {
+  /** The job row, from prepareJob (kind IMPORT). */
+  job: NewJob;
+  sourceType: SourceType;
+  filename: string;
+  fileSize: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const SELECT = `
+  select j.id, j.status, j.error_message, j.created_at, j.started_at, j.completed_at,
+         i.source_type, i.filename, i.file_size, i.total_rows, i.processed_rows, i.success_count,
+         i.error_count, i.errors, i.committed_batches
+    from job j join import_job i on i.job_id = j.id`;
+
+interface Row {
+  id: string;
+  status: JobStatus;
+  error_message: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
+  source_type: SourceType;
+  filename: string;
+  file_size: string;
+  total_rows: number;
+  processed_rows: number;
+  success_count: number;
+  error_count: number;
+  errors: ImportErrorRecord[];
+  committed_batches: number;
+}
+
+function toImportJob(row: Row): ImportJob {
+  return {
+    id: row.id,
+    status: importStatusOf(row.status),
+    jobStatus: row.status,
+    errorMessage: row.error_message,
+    sourceType: row.source_type,
+    filename: row.filename,
+    fileSize: Number(row.file_size),
+    totalRows: row.total_rows,
+    processedRows: row.processed_rows,
+    successCount: row.success_count,
+    errorCount: row.error_count,
+    errors: row.errors,
+    committedBatches: row.committed_batches,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    completedAt: row.completed_at,
+  };
+}
+
+/**
+ * Records bad rows: every one as an import_error row, and the first
+ * ERRORS_KEPT of the job in import_job.errors. Counters are not touched.
+ */
+export async function appendErrors(db: Queryable, jobId: string, records: readonly ImportErrorRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  const json = JSON.stringify(records);
+  await db.query(
+    `insert into import_error (job_id, type, "row", line, field, message, raw_data, existing_id, similarity)
+     select $1, type, "row", line, field, message, raw_data, existing_id, similarity
+       from jsonb_to_recordset($2::jsonb) as x(type text, "row" int, line int, field text, message text,
+                                               raw_data text, existing_id uuid, similarity real)`,
+    [jobId, json],
+  );
+  await db.query(
+    `update import_job
+        set errors = errors || coalesce((
+              select jsonb_agg(e.value order by e.ordinality)
+                from jsonb_array_elements($2::jsonb) with ordinality as e
+               where e.ordinality <= $3 - jsonb_array_length(errors)), '[]')
+      where job_id = $1 and jsonb_array_length(errors) < $3`,
+    [jobId, json, ERRORS_KEPT],
+  );
+}
+
+export class ImportJobRepository {
+  constructor(private readonly db: Queryable) {}
+
+  /**
+   * Inserts the job (with its queue entry) and its import_job row. Run it in
+   * the transaction that also stores the file (createImportJob does).
+   */
+  async create(input: NewImportJob): Promise<ImportJob> {
+    if (input.job.kind !== JobKind.IMPORT) throw new Error(`an import job must be of kind IMPORT, not ${input.job.kind}`);
+    await insertJobs(this.db, [input.job]);
+    await this.db.query('insert into import_job (job_id, source_type, filename, file_size) values ($1, $2, $3, $4)', [
+      input.job.id,
+      input.sourceType,
+      input.filename,
+      input.fileSize,
+    ]);
+    return (await this.get_by_id(input.job.id))!;
+  }
+
+  async get_by_id(job_id: string): Promise<ImportJob | null> {
+    if (!UUID.test(job_id)) return null;
+    const { rows } = await this.db.query<Row>(`${SELECT} where j.id = $1`, [job_id]);
+    return rows[0] ? toImportJob(rows[0]) : null;
+  }
+
+  /** Sets the counters (processed = success + errors, the database checks it). */
+  async update_progress(job_id: string, processed: number, success: number, errors: number): Promise<void> {
+    const updated = await this.db.query(
+      'update import_job set processed_rows = $2, success_count = $3, error_count = $4 where job_id = $1',
+      [job_id, processed, success, errors],
+    );
+    if (updated.rowCount === 0) throw new ImportJobNotFoundError(job_id);
+  }
+
+  /**
+   * Moves the job to the job status that stands for `status` (PROCESSING:
+   * RUNNING, ...) when the core's status machine allows it from where the job
+   * is, in one statement. Returns whether it applied. Workers do not call this:
+   * the core's run_job task moves the job through its statuses.
+   */
+  async update_status(job_id: string, status: ImportJobStatus, error_message: string | null = null): Promise<boolean> {
+    if (!UUID.test(job_id)) throw new ImportJobNotFoundError(job_id);
+    const target = jobStatusFor(status);
+    const updated = await this.db.query(
+      `update job
+          set status = $2::job_status,
+              error_message = coalesce($3::text, error_message)
+        where id = $1 and kind = 'IMPORT'
+          and job_status_transition_allowed(status, $2::job_status)
+          and ($2::job_status not in ('FAILED', 'DEAD_LETTER') or coalesce($3::text, error_message) is not null)`,
+      [job_id, target, error_message],
+    );
+    if (updated.rowCount) return true;
+    if (!(await this.get_by_id(job_id))) throw new ImportJobNotFoundError(job_id);
+    return false;
+  }
+
+  /** Appends one bad row to the job's errors (the list keeps the first ERRORS_KEPT). */
+  async add_error(job_id: string, error: ImportErrorRecord): Promise<void> {
+    if (!UUID.test(job_id) || !(await this.#exists(job_id))) throw new ImportJobNotFoundError(job_id);
+    await appendErrors(this.db, job_id, [error]);
+  }
+
+  /** Newest first; reads ix_import_job_status. */
+  async list_by_status(status: ImportJobStatus, limit = DEFAULT_LIST_LIMIT): Promise<ImportJob[]> {
+    const { rows } = await this.db.query<Row>(
+      `${SELECT} where j.kind = 'IMPORT' and j.status = any($1::job_status[])
+        order by j.created_at desc, j.id desc limit $2`,
+      [JOB_STATUSES_OF[status], limit],
+    );
+    return rows.map(toImportJob);
+  }
+
+  // Beyond the seed: what streaming imports need.
+
+  /** Sets total_rows once the file's records are counted. */
+  async set_total_rows(job_id: string, total: number): Promise<void> {
+    const updated = await this.db.query('update import_job set total_rows = $2 where job_id = $1', [job_id, total]);
+    if (updated.rowCount === 0) throw new ImportJobNotFoundError(job_id);
+  }
+
+  async #exists(job_id: string): Promise<boolean> {
+    const { rowCount } = await this.db.query('select 1 from import_job where job_id = $1', [job_id]);
+    return (rowCount ?? 0) > 0;
+  }
+}
