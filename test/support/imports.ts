@@ -1,0 +1,79 @@
+// Import files for the ImportJob tests, and createImportJob as a GraphQL
+// multipart request (the file in a form part).
+import type { GraphQLTestClient } from './app.ts';
+import { CreateImportJob } from './operations-imports.ts';
+import type { CreateImportJobMutation, ImportSourceType } from '../generated/graphql.ts';
+
+export type CreateImportResult = CreateImportJobMutation['createImportJob'];
+
+export async function uploadImport(
+  client: GraphQLTestClient,
+  file: { name: string; content: string | Uint8Array<ArrayBuffer>; type?: string },
+  input: { sourceType?: ImportSourceType; maxRetries?: number } = {},
+): Promise<CreateImportResult> {
+  const form = new FormData();
+  form.set('operations', JSON.stringify({ query: CreateImportJob.toString(), variables: { input: { ...input, file: null } } }));
+  form.set('map', JSON.stringify({ 0: ['variables.input.file'] }));
+  form.set('0', new Blob([file.content], { type: file.type ?? 'application/octet-stream' }), file.name);
+  const response = await fetch(client.url, { method: 'POST', body: form });
+  const body = (await response.json()) as { data?: CreateImportJobMutation; errors?: unknown[] };
+  if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
+  return body.data!.createImportJob;
+}
+
+/** The created job, or the test fails with the typed error. */
+export function createdImport(result: CreateImportResult) {
+  if (result.__typename !== 'MutationCreateImportJobSuccess') throw new Error(`expected a created import: ${JSON.stringify(result)}`);
+  return result.data;
+}
+
+export interface Pair {
+  question: string;
+  answer: string;
+  tags: string[];
+}
+
+/** A small deterministic random source, so generated files are the same on every run. */
+export function seededRandom(seed: number) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+const SYLLABLES = ['ka', 'lo', 'mi', 'ne', 'su', 'ta', 'vo', 'ri', 'pe', 'do', 'gu', 'ba', 'ze', 'fi', 'ho', 'ju', 'wy', 'qu', 'xe', 'ly'];
+
+/**
+ * Questions made of random made-up words: two of them share few trigrams,
+ * so only the near duplicates a test writes on purpose are similar.
+ */
+export function randomQuestion(random: () => number): string {
+  const words = Array.from({ length: 7 }, () =>
+    Array.from({ length: 3 + Math.floor(random() * 2) }, () => SYLLABLES[Math.floor(random() * SYLLABLES.length)]).join(''),
+  );
+  return `${words.join(' ')}?`;
+}
+
+/** A question that pg_trgm finds similar (about 0.85) but not equal after normalising. */
+export function nearDuplicateOf(question: string): string {
+  return question.replace(/\?$/, ' zo?');
+}
+
+const csvField = (value: string) => (/[",\n\r]/.test(value) || value !== value.trim() ? `"${value.replaceAll('"', '""')}"` : value);
+
+export function toCsv(pairs: readonly Pair[], header = 'question,answer,tags'): string {
+  return `${header}\r\n${pairs.map((p) => [p.question, p.answer, p.tags.join(';')].map(csvField).join(',')).join('\r\n')}\r\n`;
+}
+
+export function toJsonArray(pairs: readonly Pair[]): string {
+  return `[\n${pairs.map((p) => `  ${JSON.stringify(p)}`).join(',\n')}\n]\n`;
+}
+
+export function toJsonLines(pairs: readonly Pair[]): string {
+  return `${pairs.map((p) => JSON.stringify(p)).join('\n')}\n`;
+}
+
+export function toText(pairs: readonly Pair[]): string {
+  return pairs.map((p) => `Q: ${p.question}\nA: ${p.answer}${p.tags.length ? `\nTags: ${p.tags.join(', ')}` : ''}\n`).join('\n');
+}
