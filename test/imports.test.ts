@@ -5,12 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { createImportHandler } from '../src/imports/handler.ts';
+import { STATEMENT_MAX_BYTES } from '../src/portfolios/service.ts';
 import { HandlerRegistry } from '../src/worker/registry.ts';
 import { startTestApp, TEST_ENV, type TestApp } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import {
   createdImport,
   nearDuplicateOf,
+  postImport,
   randomQuestion,
   seededRandom,
   toCsv,
@@ -310,6 +312,15 @@ describe('bad files get a clear error and change nothing', () => {
     const before = await counts();
     const result = await uploadImport(service.client, file);
     expect(result).toMatchObject({ __typename: 'ValidationError', field, message: expect.stringMatching(message) });
+    expect(await counts()).toEqual(before);
+  });
+
+  it('a file over the largest upload limit is cut off while it streams in: HTTP 413', async () => {
+    const before = await counts();
+    const tooLarge = STATEMENT_MAX_BYTES + 1;
+    const { status, body } = await postImport(service.client, { name: 'huge.csv', content: `question,answer\n${'q'.repeat(tooLarge)}` });
+    expect(status).toBe(413);
+    expect(body.errors).toEqual([expect.objectContaining({ message: `File size limit exceeded: ${STATEMENT_MAX_BYTES} bytes` })]);
     expect(await counts()).toEqual(before);
   });
 });

@@ -1,5 +1,5 @@
---! Previous: sha1:8f0a30df83ed507b93d3f2aaef1f5ce7aa66a2af
---! Hash: sha1:4b1039806897c2866dc069d1a1a19be91f5b5353
+--! Previous: sha1:8eae562ff91ae166e1bf7d6ee3b12a44f4bbb8fb
+--! Hash: sha1:9f26f7adacc1c5d496929994cd370719def3fa32
 --! Message: imports: ix_import_job_status, the status index of import jobs
 
 -- ix_import_job_status (seed 001's status index). An import's status is

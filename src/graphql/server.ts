@@ -2,11 +2,13 @@
 // (graphql-transport-ws protocol) on the same path.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createFetch } from '@whatwg-node/fetch';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { GraphQLError } from 'graphql';
 import { JobwireError } from '../jobs/errors.ts';
+import { STATEMENT_MAX_BYTES } from '../portfolios/service.ts';
 import { resolveCaller, type ApiServices, type GraphQLContext } from './context.ts';
 import { schema } from './schema.ts';
 
@@ -26,6 +28,12 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
     // Imported on the first page view: the bundle costs ~80 MB of memory.
     renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     logging: services.logger.child({ component: 'graphql' }),
+    // Multipart uploads are cut off while they stream in: a file over the
+    // largest limit any mutation accepts is answered 413 before it is buffered
+    // whole. Each mutation still checks its own, smaller limit.
+    fetchAPI: createFetch({
+      formDataLimits: { fileSize: Math.max(services.config.IMPORT_UPLOAD_MAX_BYTES, STATEMENT_MAX_BYTES), files: 1 },
+    }),
     context: ({ request }) => ({ ...services, caller: resolveCaller(request) }),
     maskedErrors: {
       // Our expected errors reach the client with their message; anything else is masked.

@@ -6,7 +6,7 @@
 //
 // Duplicates are found by the database, after normalising the question
 // (qa_normalise_question): exact ones by qa_pair's unique index, near ones by
-// pg_trgm similarity (GiST index) against stored pairs and the batch's earlier
+// pg_trgm similarity (GIN index) against stored pairs and the batch's earlier
 // rows. The batch is inserted first so one query compares it with both; rows
 // found to be near duplicates are deleted again before the commit.
 import { randomUUID } from 'node:crypto';
@@ -96,7 +96,7 @@ export async function writeBatch(
                 where b.question_normalised % a.question_normalised
                   and b.id <> a.id
                   and (b.import_job_id is distinct from $1 or b.import_row < a.import_row)
-                order by b.question_normalised <-> a.question_normalised
+                order by similarity desc, b.id
                 limit ${MATCHES_PER_ROW}
              ) m
             where a.id = any($2::uuid[])`,
