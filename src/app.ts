@@ -21,6 +21,8 @@ export interface Roles {
 export interface App {
   databaseUrl: string;
   api?: ApiServer;
+  /** The API's event fan-out (its subscriber count shows what is live). */
+  live?: LiveEvents;
   worker?: WorkerHandle;
   stop(): Promise<void>;
 }
@@ -61,6 +63,7 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     const registry = options.registry ?? createRegistry({ pool, config });
 
     let api: ApiServer | undefined;
+    let live: LiveEvents | undefined;
     let worker: WorkerHandle | undefined;
     if (roles.worker) {
       worker = await startWorker({ config, pool, listener, registry, logger });
@@ -69,13 +72,13 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     if (roles.api) {
       const prisma = createPrisma(pool);
       stops.push(() => prisma.$disconnect());
-      const live = new LiveEvents(pool, listener, logger);
+      live = new LiveEvents(pool, listener, logger);
       await live.start();
-      stops.push(async () => live.stop());
+      stops.push(async () => live!.stop());
       api = await startApiServer({ config, pool, prisma, registry, live, logger }, config.HOST, config.PORT);
       stops.push(() => api!.close());
     }
-    return { databaseUrl: database.url, api, worker, stop };
+    return { databaseUrl: database.url, api, live, worker, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
 import { createJob as createJobVia } from './support/jobs.ts';
+import { eventually } from './support/wait.ts';
 import { JobEvents, JobUpdated } from './support/operations.ts';
 import type { CreateJobInput } from './generated/graphql.ts';
 
@@ -24,11 +25,16 @@ afterAll(async () => {
 const createJob = (input: CreateJobInput) => createJobVia(service.client, input);
 
 /**
- * Subscribes and returns once the subscription is live: graphql-ws does not
- * acknowledge a subscribe, so a probe job (matching the filter) shows it.
+ * Subscribes and returns once the subscription is live. graphql-ws does not
+ * acknowledge a subscribe, so the API's subscriber count shows when it is
+ * registered (every earlier subscription of this file is closed by then); a
+ * probe job created after that gives the tests their first events and cursors.
  */
 async function liveEvents(variables: { filter?: Record<string, unknown>; after?: string }, probe: CreateJobInput) {
+  const live = service.app.live!;
+  await eventually('the earlier subscriptions to end', async () => (live.subscriberCount === 0 ? true : undefined));
   const subscription = service.client.subscribe(JobEvents, variables);
+  await eventually('the subscription to be registered', async () => (live.subscriberCount === 1 ? true : undefined));
   const job = await createJob(probe);
   await subscription.waitFor('the probe job', (received) => received.some((e) => e.jobEvents.job.id === job.id));
   return subscription;
@@ -116,7 +122,7 @@ describe('jobEvents', () => {
 
 describe('jobUpdated', () => {
   it('sends the current state, then progress rising to COMPLETED', async () => {
-    const job = await createJob({ jobType: 'system.sleep', payload: { ms: 300, ticks: 5 }, scheduledAt: new Date(Date.now() + 500).toISOString() });
+    const job = await createJob({ jobType: 'system.sleep', payload: { ms: 300, ticks: 5 }, scheduledAt: new Date(Date.now() + 2000).toISOString() });
     const updates = service.client.subscribe(JobUpdated, { id: job.id });
     const received = await updates.waitFor('COMPLETED', (r) => r.some((u) => u.jobUpdated.status === 'COMPLETED'));
     expect(received[0]!.jobUpdated.status).toBe('SCHEDULED');
