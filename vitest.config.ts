@@ -17,5 +17,15 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     env: { NODE_ENV: 'test' },
+    // Vitest's own teardown race (vitest-dev/vitest#11153, open): a test file's
+    // worker is closed while one of its RPC calls is still pending, and the run
+    // fails with every test passed. Only that error is let through, and it is
+    // still printed; any other unhandled error fails the run.
+    onUnhandledError(error) {
+      if (error.name === 'EnvironmentTeardownError' && /Closing rpc while/.test(error.message)) {
+        console.warn(`ignored vitest teardown race: ${error.message}`);
+        return false;
+      }
+    },
   },
 });
