@@ -3,7 +3,7 @@ import type { JobStatus } from '../status.ts';
 
 /**
  * Sets the message of the event that this transaction's next status change
- * writes (read by the job_after_write trigger).
+ * writes (read by the job_after_insert and job_after_update triggers).
  */
 export async function setEventMessage(db: Queryable, message: string): Promise<void> {
   await db.query(`select set_config('jobwire.event_message', $1, true)`, [message]);
