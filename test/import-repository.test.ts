@@ -1,0 +1,150 @@
+// Seed 001's ImportJobRepository against Postgres: what each method stores and
+// answers, what the database refuses, and ImportJobNotFoundError for ids it
+// does not know.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.ts';
+import { JobKind } from '../src/generated/prisma/enums.ts';
+import { prepareJob } from '../src/jobs/create.ts';
+import { ImportJobNotFoundError, type ImportErrorRecord } from '../src/imports/errors.ts';
+import { createImportHandler } from '../src/imports/handler.ts';
+import { appendErrors, ERRORS_KEPT, IMPORT_JOB_TYPE, ImportJobRepository } from '../src/imports/repository.ts';
+import { HandlerRegistry } from '../src/worker/registry.ts';
+import { createTestDatabase, type TestDatabase } from './support/database.ts';
+
+let db: TestDatabase;
+let repository: ImportJobRepository;
+let create: (filename?: string) => ReturnType<ImportJobRepository['create']>;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  repository = new ImportJobRepository(db.pool);
+  const config = loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent' });
+  const registry = new HandlerRegistry().register(createImportHandler({ pool: db.pool, config }));
+  create = (filename = 'pairs.csv') =>
+    repository.create({
+      job: prepareJob({ registry, config }, { principalId: 'test' }, { jobType: IMPORT_JOB_TYPE, payload: {} }, { kind: JobKind.IMPORT }),
+      sourceType: 'csv',
+      filename,
+      fileSize: 123,
+    });
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+const record = (row: number): ImportErrorRecord => ({
+  type: 'ImportValidationError',
+  row,
+  line: row + 1,
+  field: 'answer',
+  message: 'answer is required',
+  raw_data: null,
+  existing_id: null,
+  similarity: null,
+});
+
+describe('ImportJobRepository', () => {
+  it('creates a PENDING import with zero counters and reads it back; an unknown or malformed id reads as null', async () => {
+    const created = await create('faq.csv');
+    expect(created).toMatchObject({
+      status: 'PENDING',
+      jobStatus: 'PENDING',
+      sourceType: 'csv',
+      filename: 'faq.csv',
+      fileSize: 123,
+      totalRows: 0,
+      processedRows: 0,
+      successCount: 0,
+      errorCount: 0,
+      errors: [],
+      startedAt: null,
+    });
+    expect(await repository.get_by_id(created.id)).toEqual(created);
+    expect(await repository.get_by_id(randomUUID())).toBeNull();
+    expect(await repository.get_by_id('not-a-uuid')).toBeNull();
+  });
+
+  it('update_progress sets the counters; the database refuses counters that do not add up and keeps the old ones', async () => {
+    const { id } = await create();
+    await repository.update_progress(id, 10, 7, 3);
+    expect(await repository.get_by_id(id)).toMatchObject({ processedRows: 10, successCount: 7, errorCount: 3 });
+    await expect(repository.update_progress(id, 12, 7, 3)).rejects.toThrow(/import_job_counts_add_up/);
+    expect(await repository.get_by_id(id)).toMatchObject({ processedRows: 10, successCount: 7, errorCount: 3 });
+  });
+
+  it('add_error records a structured error; the job keeps the first 1,000 while import_error keeps them all', async () => {
+    const { id } = await create();
+    await repository.add_error(id, record(1));
+    expect((await repository.get_by_id(id))!.errors).toEqual([record(1)]);
+
+    await appendErrors(db.pool, id, Array.from({ length: ERRORS_KEPT + 50 }, (_, i) => record(i + 2)));
+    await repository.add_error(id, record(ERRORS_KEPT + 52));
+    const errors = (await repository.get_by_id(id))!.errors;
+    expect(errors).toHaveLength(ERRORS_KEPT);
+    expect(errors.map((e) => e.row)).toEqual(Array.from({ length: ERRORS_KEPT }, (_, i) => i + 1));
+    const { rows } = await db.pool.query<{ n: number; last: number }>('select count(*)::int as n, max("row") as last from import_error where job_id = $1', [id]);
+    expect(rows[0]).toEqual({ n: ERRORS_KEPT + 52, last: ERRORS_KEPT + 52 });
+  });
+
+  it('update_status applies a move the job status machine allows, answers false for one it does not, and FAILED needs a reason', async () => {
+    const cancelled = await create();
+    expect(await repository.update_status(cancelled.id, 'CANCELLED')).toBe(true);
+    expect(await repository.get_by_id(cancelled.id)).toMatchObject({ status: 'CANCELLED', jobStatus: 'CANCELLED' });
+
+    const done = await create();
+    expect(await repository.update_status(done.id, 'PROCESSING')).toBe(true);
+    expect(await repository.get_by_id(done.id)).toMatchObject({ status: 'PROCESSING', jobStatus: 'RUNNING', startedAt: expect.any(Date) });
+    expect(await repository.update_status(done.id, 'COMPLETED')).toBe(true);
+    expect(await repository.update_status(done.id, 'PROCESSING')).toBe(false);
+    expect(await repository.get_by_id(done.id)).toMatchObject({ status: 'COMPLETED' });
+
+    const failing = await create();
+    await repository.update_status(failing.id, 'PROCESSING');
+    expect(await repository.update_status(failing.id, 'FAILED')).toBe(false);
+    expect(await repository.get_by_id(failing.id)).toMatchObject({ status: 'PROCESSING' });
+    expect(await repository.update_status(failing.id, 'FAILED', 'the file is not UTF-8')).toBe(true);
+    expect(await repository.get_by_id(failing.id)).toMatchObject({ status: 'FAILED', jobStatus: 'FAILED', errorMessage: 'the file is not UTF-8' });
+  });
+
+  it('answers ImportJobNotFoundError for an id it does not know, and changes nothing', async () => {
+    const unknown = randomUUID();
+    await expect(repository.update_progress(unknown, 1, 1, 0)).rejects.toThrow(ImportJobNotFoundError);
+    await expect(repository.update_status(unknown, 'CANCELLED')).rejects.toThrow(ImportJobNotFoundError);
+    await expect(repository.update_status('not-a-uuid', 'CANCELLED')).rejects.toThrow(`no import job with id not-a-uuid`);
+    await expect(repository.add_error(unknown, record(1))).rejects.toThrow(ImportJobNotFoundError);
+    const { rows } = await db.pool.query<{ n: number }>('select count(*)::int as n from import_error where job_id = $1', [unknown]);
+    expect(rows[0]!.n).toBe(0);
+  });
+
+  it('list_by_status lists the imports of one status, newest first, up to the limit, and no other kind of job', async () => {
+    await db.pool.query(`insert into job (job_type, queue_name, status) values ('system.noop', 'default', 'PENDING')`);
+    const before = (await repository.list_by_status('PENDING', 1000)).map((j) => j.id);
+    const created = [];
+    for (let i = 0; i < 3; i++) created.push((await create(`new-${i}.csv`)).id);
+    await repository.update_status(created[1]!, 'CANCELLED');
+
+    const pending = await repository.list_by_status('PENDING', 1000);
+    expect(pending.every((j) => j.status === 'PENDING')).toBe(true);
+    expect(pending.map((j) => j.id)).toEqual([created[2], created[0], ...before]);
+    expect((await repository.list_by_status('PENDING', 1)).map((j) => j.id)).toEqual([created[2]]);
+    expect((await repository.list_by_status('CANCELLED', 1000)).map((j) => j.id)).toContain(created[1]);
+  });
+
+  it('list_by_status reads the status index ix_import_job_status', async () => {
+    const client = await db.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query('set local enable_seqscan = off');
+      const { rows } = await client.query<{ 'QUERY PLAN': string }>(
+        `explain select j.id from job j join import_job i on i.job_id = j.id
+          where j.kind = 'IMPORT' and j.status = any('{PENDING,SCHEDULED}'::job_status[])
+          order by j.created_at desc, j.id desc limit 50`,
+      );
+      expect(rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/ix_import_job_status/);
+    } finally {
+      await client.query('rollback');
+      client.release();
+    }
+  });
+});
