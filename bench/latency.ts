@@ -2,7 +2,8 @@
 // from its COMPLETED event's insert (in the completing transaction, just before
 // commit) to its arrival at graphql-ws subscribers of jobEvents, with 1, 100 and
 // 1,000 subscribers; the API process's peak RSS; lost or duplicated events.
-//   npm run bench:latency   (BENCH_SIZES=1,100,1000 BENCH_LATENCY_JOBS=100 BENCH_RATE=20)
+//   npm run bench:latency   (BENCH_SIZES=1,100,1000 BENCH_LATENCY_JOBS=100 BENCH_RATE=20;
+//   BENCH_API_NODE_OPTIONS: Node flags for the API process only, e.g. V8 heap limits)
 import { setTimeout as delay } from 'node:timers/promises';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -32,7 +33,7 @@ async function createJob(url: string, queue: string) {
 const server = await startBenchServer();
 const databaseUrl = await server.database('bench_latency');
 const env = { DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', JOB_PROGRESS_THROTTLE_MS: '0' };
-const api = await spawnCli('serve', env);
+const api = await spawnCli('serve', { ...env, ...(process.env.BENCH_API_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS } : {}) });
 const worker = await spawnCli('work', { ...env, WORKER_CONCURRENCY: '10' });
 const rows = [];
 try {
@@ -92,7 +93,7 @@ try {
     console.log(rows.at(-1));
     await Promise.all(clients.map((client) => client.dispose()));
   }
-  await report('latency', rows, { jobsPerSize: JOBS, ratePerSecond: RATE });
+  await report('latency', rows, { jobsPerSize: JOBS, ratePerSecond: RATE, apiNodeOptions: process.env.BENCH_API_NODE_OPTIONS ?? null });
 } finally {
   await worker.stop();
   await api.stop();
