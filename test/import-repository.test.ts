@@ -8,6 +8,7 @@ import { JobKind } from '../src/generated/prisma/enums.ts';
 import { prepareJob } from '../src/jobs/create.ts';
 import { ImportJobNotFoundError, type ImportErrorRecord } from '../src/imports/errors.ts';
 import { createImportHandler } from '../src/imports/handler.ts';
+import { readFileText } from '../src/imports/file-store.ts';
 import { appendErrors, ERRORS_KEPT, IMPORT_JOB_TYPE, ImportJobRepository } from '../src/imports/repository.ts';
 import { HandlerRegistry } from '../src/worker/registry.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
@@ -146,5 +147,22 @@ describe('ImportJobRepository', () => {
       await client.query('rollback');
       client.release();
     }
+  });
+});
+
+describe('the stored file', () => {
+  it('reads back as text across parts: a character or a CRLF split between two parts, and a BOM, come out right', async () => {
+    const { id } = await create();
+    const bytes = Buffer.from('\uFEFFquestion,answer\r\nCafé — ok?,yes\r\n', 'utf8');
+    const splitInE = bytes.indexOf(Buffer.from('é')) + 1; // inside the two bytes of "é"
+    const splitInDash = bytes.indexOf(Buffer.from('—')) + 2; // inside the three bytes of "—"
+    const splitInCrlf = bytes.indexOf(Buffer.from('\r\n')) + 1; // between CR and LF
+    const cuts = [0, splitInCrlf, splitInE, splitInDash, bytes.length];
+    for (let part = 0; part < cuts.length - 1; part++) {
+      await db.pool.query('insert into import_file (job_id, part, content) values ($1, $2, $3)', [id, part, bytes.subarray(cuts[part], cuts[part + 1])]);
+    }
+    let text = '';
+    for await (const chunk of readFileText(db.pool, id)) text += chunk;
+    expect(text).toBe('question,answer\nCafé — ok?,yes\n');
   });
 });
