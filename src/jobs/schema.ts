@@ -5,6 +5,7 @@ import { decodeGlobalID } from '@pothos/plugin-relay';
 import { Repeater } from 'graphql-yoga';
 import { builder } from '../graphql/builder.ts';
 import { ErrorInterface } from '../graphql/errors.ts';
+import { pushStream } from '../graphql/push-stream.ts';
 import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 import type { Job as JobRow } from '../generated/prisma/client.ts';
 import { cancelJob } from './cancel.ts';
@@ -358,16 +359,10 @@ builder.subscriptionFields((t) => ({
         ...args.filter,
         jobIds: args.filter?.jobIds?.map((id, index) => parseJobId(String(id), `filter.jobIds.${index}`)),
       };
-      return new Repeater<JobEventRecord>(async (push, stop) => {
-        const unsubscribe = ctx.live.subscribeEvents(
-          filter,
-          after,
-          (event) => void push(event),
-          (error) => stop(error instanceof Error ? error : new Error(String(error))),
-        );
-        await stop;
-        unsubscribe();
-      });
+      // Every event reaches every matching subscriber: a light iterator, not a Repeater.
+      return pushStream<JobEventRecord>((push, fail) =>
+        ctx.live.subscribeEvents(filter, after, push, (error) => fail(error instanceof Error ? error : new Error(String(error)))),
+      );
     },
     resolve: (event: JobEventRecord) => ({
       id: BigInt(event.id),
