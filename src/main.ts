@@ -1,4 +1,5 @@
 // jobwire CLI: `start` (API + worker), `serve` (API only), `work` (worker only), `migrate`.
+import './v8-flags.ts';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.ts';
 import { resolveDatabase, startApp, type Roles } from './app.ts';
