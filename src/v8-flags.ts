@@ -8,7 +8,15 @@
 // generation, where they pile up as garbage until the next full GC. Measured
 // with 1,000 subscribers (bench:latency): peak RSS ~320-430 MB with
 // pretenuring, ~240-260 MB without, and less CPU.
+//
+// WebAssembly at its baseline tier (Liftoff) only: the one sizeable module is
+// Prisma's query compiler, which plans a query (a small part of its time next
+// to the database round trip); optimising it in the background costs 11-15 MB
+// of memory for no measurable gain per query.
 import v8 from 'node:v8';
 
 const command = process.argv.slice(2).find((arg) => !arg.startsWith('-')) ?? 'start';
-if (command === 'serve' || command === 'start') v8.setFlagsFromString('--no-allocation-site-pretenuring');
+if (command === 'serve' || command === 'start') {
+  v8.setFlagsFromString('--no-allocation-site-pretenuring');
+  v8.setFlagsFromString('--liftoff-only');
+}
