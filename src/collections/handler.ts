@@ -4,10 +4,9 @@
 // job goes on. Cancel stops between symbols; a retry collects only the symbols
 // that did not complete.
 import type pg from 'pg';
-import { z } from 'zod';
 import { createPrisma } from '../db/prisma.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
-import { NonRetriableError, type JobHandler } from '../worker/handler.ts';
+import { EMPTY_PAYLOAD, NonRetriableError, type JobHandler } from '../worker/handler.ts';
 import type { RejectedRow } from './candles.ts';
 import { upsertCandles } from './candle-store.ts';
 import { COLLECTION_JOB_TYPE, PrismaCollectionJobRepository } from './prisma-repository.ts';
@@ -34,7 +33,7 @@ export function createCollectionHandler(deps: CollectionHandlerDeps): JobHandler
     description: 'Collects OHLCV candles of many symbols from a provider into the candle table.',
     kind: JobKind.COLLECTION,
     // The request lives in the collection_job row, not in the payload.
-    payload: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
+    payload: EMPTY_PAYLOAD,
     async handle(job, ctx) {
       const collection = await repository.get_by_id(job.id);
       if (!collection) throw new NonRetriableError(`job ${job.id} has no collection_job row`);

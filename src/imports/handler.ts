@@ -6,10 +6,9 @@
 // reason. Cancel and shutdown take effect between batches; a retry resumes
 // after the last committed batch.
 import type pg from 'pg';
-import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
-import { NonRetriableError, type JobContext, type JobHandler } from '../worker/handler.ts';
+import { EMPTY_PAYLOAD, NonRetriableError, type JobContext, type JobHandler } from '../worker/handler.ts';
 import { writeBatch, type BatchRow, type BatchResult } from './batch.ts';
 import { toErrorRecord } from './errors.ts';
 import { readFileText } from './file-store.ts';
@@ -56,15 +55,18 @@ export function createImportHandler(deps: ImportHandlerDeps): JobHandler<Record<
     description: 'Imports question/answer pairs from an uploaded CSV, JSON or text file (createImportJob).',
     kind: JobKind.IMPORT,
     // The request lives in the import_job row and the file in import_file, not in the payload.
-    payload: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
+    payload: EMPTY_PAYLOAD,
     async handle(job, ctx) {
       const importJob = await repository.get_by_id(job.id);
       if (!importJob) throw new NonRetriableError(`job ${job.id} has no import_job row`);
 
-      // Counted first so that progress means something from the first batch on.
-      let total = 0;
-      for await (const _record of recordsOf(deps.pool, job.id, importJob.sourceType)) total++;
-      if (total !== importJob.totalRows) await repository.set_total_rows(job.id, total);
+      // Counted first so that progress means something from the first batch on;
+      // a retry knows the total already (the stored file does not change).
+      let total = importJob.totalRows;
+      if (total === 0) {
+        for await (const _record of recordsOf(deps.pool, job.id, importJob.sourceType)) total++;
+        if (total > 0) await repository.set_total_rows(job.id, total);
+      }
       ctx.signal.throwIfAborted();
 
       let progress: BatchResult = {

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { withTransaction } from '../db/pool.ts';
 import { JobKind, PortfolioImportSource } from '../generated/prisma/enums.ts';
-import { NonRetriableError, type JobHandler } from '../worker/handler.ts';
+import { EMPTY_PAYLOAD, NonRetriableError, type JobHandler } from '../worker/handler.ts';
 import { createIbkrAdapter } from './ibkr/adapter.ts';
 import type { FlexWebServiceOptions } from './ibkr/flex-web-service.ts';
 import { findImportJobById, saveActivity } from './repository.ts';
@@ -43,7 +43,7 @@ export function createPortfolioImportHandler(options: PortfolioImportOptions): J
     jobType: PORTFOLIO_IMPORT_JOB_TYPE,
     kind: JobKind.PORTFOLIO_IMPORT,
     description: "Imports a portfolio's broker activity (trades, cash transactions, open positions) for a date interval.",
-    payload: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
+    payload: EMPTY_PAYLOAD,
     defaults: { maxRetries: 3 },
     async handle(job, ctx) {
       const pool = ctx.db;

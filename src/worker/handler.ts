@@ -1,7 +1,7 @@
 // The JobHandler port: what a job type provides to run. Each capability folder
 // registers its handlers on the registry (src/worker/registry.ts).
 import type pg from 'pg';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Logger } from '../logger.ts';
 import type { JobKind } from '../generated/prisma/enums.ts';
 
@@ -69,6 +69,12 @@ export interface JobHandler<Payload = Record<string, unknown>> {
   defaults?: { queueName?: string; maxRetries?: number; priority?: number };
   handle(job: RunningJob<Payload>, ctx: JobContext): Promise<JobResult>;
 }
+
+/**
+ * The payload of a job type whose request lives in its kind's own table (an
+ * import, a collection): nothing, and nothing else is accepted.
+ */
+export const EMPTY_PAYLOAD = z.object({}).strict() as unknown as z.ZodType<Record<string, never>>;
 
 /** Throw (or return as JobResult.error) to fail a job without retrying it. */
 export class NonRetriableError extends Error {
