@@ -26,6 +26,12 @@ const configSchema = z.object({
   WORKER_LOCAL_QUEUE_SIZE: int(0, 10_000).default(0),
   /** Batch job completions for this long (ms; -1: complete each job at once). */
   WORKER_COMPLETE_BATCH_DELAY_MS: int(-1, 1000).default(-1),
+  /**
+   * How long a job runs before its worker writes RUNNING (0: before the handler
+   * starts). A job done sooner is written once, queued → COMPLETED, with its
+   * RUNNING event dated when it started; progress and steps write RUNNING at once.
+   */
+  WORKER_RUNNING_WRITE_DELAY_MS: int(0, 60_000).default(50),
   /** How often a worker process records that it is alive. */
   WORKER_HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(5000),
   /** A worker silent for this long is dead: a live worker releases its jobs. */

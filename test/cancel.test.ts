@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { spawnWorker, startTestApp, type ChildWorker, type TestApp } from './support/app.ts';
-import { createJob } from './support/jobs.ts';
+import { createJob, eventually } from './support/jobs.ts';
 import { CancelJob, JobUpdated, JobWithHistory, RetryJob } from './support/operations.ts';
 
 let db: TestDatabase;
@@ -13,7 +13,9 @@ beforeAll(async () => {
   db = await createTestDatabase();
   // The API runs here; the only worker is another process.
   api = await startTestApp(db.url, { roles: { api: true, worker: false } });
-  worker = await spawnWorker(db.url);
+  // RUNNING is written only when a job reports progress (or after a minute), so
+  // a job can be seen running while its row is still PENDING.
+  worker = await spawnWorker(db.url, { WORKER_RUNNING_WRITE_DELAY_MS: '60000' });
 });
 afterAll(async () => {
   worker?.process.kill('SIGTERM');
@@ -37,6 +39,26 @@ describe('cancelJob', () => {
     // Idempotent: cancelling again changes nothing and is not an error.
     const again = await api.client.request(CancelJob, { id: job.id });
     expect(again.cancelJob.__typename).toBe('MutationCancelJobSuccess');
+    const history = await api.client.request(JobWithHistory, { id: job.id });
+    expect(history.job!.events.edges.map((e) => e.node.status)).toEqual(['PENDING', 'RUNNING', 'CANCELLED']);
+    updates.close();
+  });
+
+  it('stops a job its worker runs before writing RUNNING; it ends CANCELLED, not unrun', async () => {
+    const job = await createJob(api.client, { jobType: 'system.sleep', payload: { ms: 60_000, ticks: 1 } });
+    await eventually('the worker to take the job', async () => {
+      const { rows } = await db.pool.query(`select 1 from graphile_worker.jobs where key = $1 and locked_at is not null`, [uuidOf(job.id)]);
+      return rows.length === 1;
+    });
+    const updates = api.client.subscribe(JobUpdated, { id: job.id });
+    await updates.waitFor('the current state', (r) => r.length > 0);
+    expect(updates.received[0]!.jobUpdated.status).toBe('PENDING');
+
+    const result = await api.client.request(CancelJob, { id: job.id });
+    if (result.cancelJob.__typename !== 'MutationCancelJobSuccess') throw new Error(JSON.stringify(result));
+    // Asked of the worker, not cancelled outright under a running handler.
+    expect(result.cancelJob.data.cancelRequestedAt).not.toBeNull();
+    await updates.waitFor('CANCELLED', (r) => r.some((u) => u.jobUpdated.status === 'CANCELLED'));
     const history = await api.client.request(JobWithHistory, { id: job.id });
     expect(history.job!.events.edges.map((e) => e.node.status)).toEqual(['PENDING', 'RUNNING', 'CANCELLED']);
     updates.close();

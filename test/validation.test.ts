@@ -93,6 +93,34 @@ describe('the database enforces the status machine', () => {
       code: 'JW001',
       message: expect.stringMatching(/cannot go from PENDING to COMPLETED/),
     });
+    await expect(
+      db.pool.query(`update job set status = 'COMPLETED', started_at = now() + interval '1 minute' where id = $1`, [id]),
+    ).rejects.toMatchObject({ code: 'JW001' });
+    await expect(db.pool.query(`update job set status = 'FAILED', error_message = 'x' where id = $1`, [id])).rejects.toMatchObject({
+      code: 'JW001',
+      message: expect.stringMatching(/cannot go from PENDING to FAILED/),
+    });
+  });
+
+  it('lets a queued job complete in one write only through RUNNING, with both events', async () => {
+    const { rows } = await db.pool.query(`insert into job (job_type) values ('system.noop') returning id, created_at`);
+    const { id } = rows[0];
+    const started = await db.pool.query(`select clock_timestamp()::text as at`);
+    await db.pool.query(`update job set status = 'COMPLETED', started_at = $2 where id = $1`, [id, started.rows[0].at]);
+    const job = await db.pool.query(`select status, started_at = $2::timestamptz as started, completed_at >= started_at as ordered from job where id = $1`, [
+      id,
+      started.rows[0].at,
+    ]);
+    expect(job.rows[0]).toEqual({ status: 'COMPLETED', started: true, ordered: true });
+    const events = await db.pool.query(
+      `select previous_status, status, created_at = $2::timestamptz as dated_start from job_event where job_id = $1 order by id`,
+      [id, started.rows[0].at],
+    );
+    expect(events.rows).toEqual([
+      { previous_status: null, status: 'PENDING', dated_start: false },
+      { previous_status: 'PENDING', status: 'RUNNING', dated_start: true },
+      { previous_status: 'RUNNING', status: 'COMPLETED', dated_start: false },
+    ]);
   });
 
   it('requires a reason for FAILED and keeps completed_at after started_at', async () => {

@@ -1,11 +1,11 @@
 // Cancel: a queued job leaves the queue and is CANCELLED at once; a running
 // job is asked to stop (its worker's AbortSignal fires) and ends CANCELLED.
 import type pg from 'pg';
-import { withTransaction } from '../db/pool.ts';
+import { withTransaction, type Queryable } from '../db/pool.ts';
 import { InvalidTransitionError, JobNotFoundError } from './errors.ts';
 import type { Caller } from './create.ts';
-import { setEventMessage, lockJob } from './sql/job-status.ts';
-import { removeRunJobTask } from './sql/queue.ts';
+import { setEventMessage, lockJob, type LockedJob } from './sql/job-status.ts';
+import { isRunJobTaskLocked, removeRunJobTask } from './sql/queue.ts';
 import { ACTIVE_STATUSES, JobStatus } from './status.ts';
 
 export const CANCEL_CHANNEL = 'jobwire_cancel';
@@ -23,19 +23,27 @@ export async function cancelJob(pool: pg.Pool, caller: Caller, jobId: string): P
       case JobStatus.PENDING:
       case JobStatus.SCHEDULED:
       case JobStatus.RETRYING:
+        // A worker that holds the task may be running the job before it shows
+        // RUNNING (worker/run-job.ts): that worker is asked, as for RUNNING.
+        if (await isRunJobTaskLocked(client, jobId)) return requestCancel(client, job);
         await setEventMessage(client, `cancelled by ${caller.principalId}`);
         await client.query(`update job set status = 'CANCELLED', worker_id = null where id = $1`, [jobId]);
         await removeRunJobTask(client, jobId);
         return 'cancelled';
       case JobStatus.RUNNING:
-        if (job.cancelRequestedAt === null) {
-          await client.query('update job set cancel_requested_at = now() where id = $1', [jobId]);
-          // Reaches every worker on commit; the one running the job aborts it.
-          await client.query('select pg_notify($1, $2)', [CANCEL_CHANNEL, jobId]);
-        }
-        return 'cancel_requested';
+        return requestCancel(client, job);
       default:
         throw new InvalidTransitionError(jobId, 'cancel', job.status, ACTIVE_STATUSES);
     }
   });
+}
+
+/** Asks the worker that runs the job to stop (its AbortSignal fires); the job ends CANCELLED when it does. */
+async function requestCancel(db: Queryable, job: LockedJob): Promise<CancelOutcome> {
+  if (job.cancelRequestedAt === null) {
+    await db.query('update job set cancel_requested_at = now() where id = $1', [job.id]);
+    // Reaches every worker on commit; the one running the job aborts it.
+    await db.query('select pg_notify($1, $2)', [CANCEL_CHANNEL, job.id]);
+  }
+  return 'cancel_requested';
 }

@@ -271,7 +271,8 @@ builder.mutationFields((t) => ({
   }),
   cancelJob: t.prismaField({
     type: JobRef,
-    description: 'Cancels a queued job at once, or asks a running one to stop (it ends CANCELLED). Idempotent.',
+    description:
+      'Cancels a queued job at once, or asks the worker running it to stop (it ends CANCELLED), also when the job does not show RUNNING yet. Idempotent.',
     errors: { types: [ValidationError, JobNotFoundError, InvalidTransitionError], directResult: false },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {

@@ -12,6 +12,8 @@ export interface ContextOptions {
   signal: AbortSignal;
   logger: Logger;
   progressThrottleMs: number;
+  /** Writes the job's RUNNING if not yet (run-job.ts); false when the job is no longer this worker's. */
+  ensureRunning(): Promise<boolean>;
 }
 
 export interface ManagedContext extends JobContext {
@@ -20,7 +22,7 @@ export interface ManagedContext extends JobContext {
 }
 
 export function createJobContext(options: ContextOptions): ManagedContext {
-  const { pool, jobId, workerId, signal, logger, progressThrottleMs } = options;
+  const { pool, jobId, workerId, signal, logger, progressThrottleMs, ensureRunning } = options;
   let pending: ProgressUpdate | null = null;
   let lastWrite = 0;
   let timer: NodeJS.Timeout | null = null;
@@ -35,7 +37,9 @@ export function createJobContext(options: ContextOptions): ManagedContext {
     lastWrite = Date.now();
     // Writes are chained so they land in the order they were reported.
     writing = writing
-      .then(() => writeProgress(pool, jobId, workerId, update.percent, update.message ?? null))
+      .then(async () => {
+        if (await ensureRunning()) await writeProgress(pool, jobId, workerId, update.percent, update.message ?? null);
+      })
       .catch((error) => logger.warn({ err: error }, 'progress write failed'));
     return writing;
   };
@@ -54,6 +58,8 @@ export function createJobContext(options: ContextOptions): ManagedContext {
       else timer ??= setTimeout(write, wait);
     },
     async step(name, fn) {
+      signal.throwIfAborted();
+      await ensureRunning();
       signal.throwIfAborted();
       const existing = await findStep(pool, jobId, name);
       if (existing?.status === 'COMPLETED') {

@@ -3,6 +3,14 @@
 // Tasks must be idempotent: graphile-worker runs a task again after its worker
 // died. A job already finished is skipped; a job still RUNNING here was held by
 // a dead worker, so that attempt is counted as failed and recorded as such.
+//
+// A queued job is taken by reading it, and RUNNING is written only once the
+// handler has run for WORKER_RUNNING_WRITE_DELAY_MS, or reports progress, or
+// starts a step, or fails. A job done before that is written once, queued →
+// COMPLETED, and the database records the RUNNING it passed through (dated when
+// it was taken). Short jobs thus cost one job write instead of two. While the
+// job is still queued in the database its graphile-worker task is locked, which
+// is how cancelJob knows to ask this worker instead of cancelling it outright.
 import type pg from 'pg';
 import type { Task } from 'graphile-worker';
 import { z } from 'zod';
@@ -22,13 +30,15 @@ export interface RunJobDeps {
   pool: pg.Pool;
   registry: HandlerRegistry;
   logger: Logger;
-  config: Pick<Config, 'JOB_RETRY_BASE_DELAY_MS' | 'JOB_RETRY_MAX_DELAY_MS' | 'JOB_PROGRESS_THROTTLE_MS'>;
+  config: Pick<Config, 'JOB_RETRY_BASE_DELAY_MS' | 'JOB_RETRY_MAX_DELAY_MS' | 'JOB_PROGRESS_THROTTLE_MS' | 'WORKER_RUNNING_WRITE_DELAY_MS'>;
   /** Abort controllers of the jobs this process runs, by job id (for cancel and shutdown). */
   running: Map<string, AbortController>;
 }
 
 export const CANCELLED_REASON = 'cancelled';
 export const SHUTDOWN_REASON = 'shutdown';
+/** The job left its queued status before RUNNING was written (another worker took it over). */
+export const LOST_REASON = 'lost';
 
 const runJobPayload = z.object({ jobId: z.uuid() });
 
@@ -46,32 +56,46 @@ export function createRunJobTask(deps: RunJobDeps): Task {
     if (!workerId) throw new Error(`run_job for ${jobId} is not locked by a worker`);
     const logger = deps.logger.child({ jobId, workerId });
 
-    // Registered before the claim commits, so a cancel right after it is not missed.
+    // Registered before the job is read, so a cancel right after it is not missed.
     const controller = new AbortController();
     deps.running.set(jobId, controller);
     try {
-      const job = await claim(deps, batcher, jobId, workerId, logger);
-      if (!job) return;
-      if (job.cancelRequestedAt) controller.abort(CANCELLED_REASON);
-      await execute(deps, batcher, job, workerId, controller.signal, logger.child({ jobType: job.jobType }));
+      const taken = await take(deps, batcher, jobId, workerId, logger);
+      if (!taken) return;
+      if (taken.unstarted && taken.job.cancelRequestedAt) {
+        await cancelUnstarted(deps.pool, jobId, logger);
+        return;
+      }
+      if (taken.job.cancelRequestedAt) controller.abort(CANCELLED_REASON);
+      const running = new RunningWrite(batcher, jobId, workerId, taken.unstarted, controller);
+      await execute(deps, batcher, taken.job, running, workerId, controller.signal, logger.child({ jobType: taken.job.jobType }));
     } finally {
       if (deps.running.get(jobId) === controller) deps.running.delete(jobId);
     }
   };
 }
 
-/** Marks the job RUNNING for this worker; null when there is nothing to run. */
-async function claim(
+interface TakenJob {
+  job: ClaimedJobRow;
+  /** Set while RUNNING is not written: the database time the job was read. */
+  unstarted: { takenAt: string } | null;
+}
+
+/** Reads the queued job to run, or takes over a dead worker's; null when there is nothing to run. */
+async function take(
   deps: RunJobDeps,
   batcher: StatusBatcher,
   jobId: string,
   workerId: string,
   logger: Logger,
-): Promise<ClaimedJobRow | null> {
-  const queued = await batcher.claim(jobId, workerId);
-  if (queued) return queued;
+): Promise<TakenJob | null> {
+  const queued = await batcher.read(jobId);
+  if (queued) {
+    const { takenAt, ...job } = queued;
+    return { job, unstarted: { takenAt } };
+  }
   // Not queued: finished, gone, or still RUNNING under a worker that died.
-  return withTransaction(deps.pool, async (client) => {
+  const job = await withTransaction(deps.pool, async (client) => {
     const job = await selectJobForUpdate(client, jobId);
     if (!job) {
       logger.info('job no longer exists; nothing to run');
@@ -103,29 +127,75 @@ async function claim(
       await setEventMessage(client, `taken over by worker ${workerId}`);
       logger.warn({ previousWorker: job.workerId }, 'taking over a job from a dead worker');
     }
-    // RETRYING after a take-over, or queued again since the first statement.
+    // RETRYING after a take-over, or queued again since the read.
     return claimQueuedJob(client, jobId, workerId);
   });
+  return job ? { job, unstarted: null } : null;
+}
+
+/** A cancel asked for while the job was handed to this worker but not yet started: it ends here, unrun. */
+async function cancelUnstarted(pool: pg.Pool, jobId: string, logger: Logger) {
+  await withTransaction(pool, async (client) => {
+    await setEventMessage(client, 'cancelled before it started');
+    await client.query(
+      `update job set status = 'CANCELLED', worker_id = null where id = $1 and status in ('PENDING', 'SCHEDULED', 'RETRYING')`,
+      [jobId],
+    );
+  });
+  logger.info({ status: JobStatus.CANCELLED }, 'cancel requested before the job started; not run');
+}
+
+/** The job's RUNNING write: done once, when first needed; aborts the handler if the job was lost meanwhile. */
+class RunningWrite {
+  #written: Promise<boolean> | null;
+
+  constructor(
+    private readonly batcher: StatusBatcher,
+    private readonly jobId: string,
+    private readonly workerId: string,
+    private readonly unstarted: { takenAt: string } | null,
+    private readonly controller: AbortController,
+  ) {
+    this.#written = unstarted ? null : Promise.resolve(true);
+  }
+
+  /** While RUNNING is neither written nor being written: the database time the job was taken. */
+  get unstartedSince(): string | null {
+    return this.#written === null ? this.unstarted!.takenAt : null;
+  }
+
+  /** Writes RUNNING unless done already; false when the job is no longer this worker's to run. */
+  ensure(): Promise<boolean> {
+    this.#written ??= this.batcher.claim(this.jobId, this.workerId).then((row) => {
+      if (!row && !this.controller.signal.aborted) this.controller.abort(LOST_REASON);
+      return row !== null;
+    });
+    return this.#written;
+  }
 }
 
 async function execute(
   deps: RunJobDeps,
   batcher: StatusBatcher,
   job: ClaimedJobRow,
+  running: RunningWrite,
   workerId: string,
   signal: AbortSignal,
   logger: Logger,
 ) {
   const handler = deps.registry.get(job.jobType);
   const finish = async (change: Parameters<typeof updateHeldJob>[3], extra?: (client: pg.PoolClient) => Promise<void>) => {
-    // One statement unless the queue entry changes with it (then one transaction).
-    const applied = extra
-      ? await withTransaction(deps.pool, async (client) => {
-          const ok = await updateHeldJob(client, job.id, workerId, change);
-          if (ok) await extra(client);
-          return ok;
-        })
-      : await updateHeldJob(deps.pool, job.id, workerId, change);
+    // Every outcome but success goes through RUNNING, written first if it is not yet.
+    const applied =
+      (await running.ensure()) &&
+      // One statement unless the queue entry changes with it (then one transaction).
+      (extra
+        ? await withTransaction(deps.pool, async (client) => {
+            const ok = await updateHeldJob(client, job.id, workerId, change);
+            if (ok) await extra(client);
+            return ok;
+          })
+        : await updateHeldJob(deps.pool, job.id, workerId, change));
     if (!applied) logger.warn({ status: change.status }, 'job was taken over by another worker; outcome dropped');
     else logger.info({ status: change.status }, 'job finished');
   };
@@ -148,17 +218,27 @@ async function execute(
     signal,
     logger,
     progressThrottleMs: deps.config.JOB_PROGRESS_THROTTLE_MS,
+    ensureRunning: () => running.ensure(),
   });
+  const runningDelay = deps.config.WORKER_RUNNING_WRITE_DELAY_MS;
+  if (runningDelay === 0) await running.ensure();
+  const runningTimer = running.unstartedSince ? setTimeout(() => void running.ensure(), runningDelay) : null;
   let outcome: JobResult;
   try {
     outcome = await handler.handle({ ...job, payload: payload.data }, ctx);
   } catch (error) {
     outcome = { success: false, error: error instanceof Error ? error : new Error(String(error)) };
+  } finally {
+    if (runningTimer) clearTimeout(runningTimer);
   }
   await ctx.flush();
 
   if (outcome.success) {
-    const applied = await batcher.complete(job.id, workerId, outcome.resultData ?? {});
+    const unstartedSince = running.unstartedSince;
+    const result = outcome.resultData ?? {};
+    const applied = unstartedSince
+      ? await batcher.completeUnstarted(job.id, unstartedSince, result)
+      : (await running.ensure()) && (await batcher.complete(job.id, workerId, result));
     if (!applied) logger.warn({ status: JobStatus.COMPLETED }, 'job was taken over by another worker; outcome dropped');
     else logger.info({ status: JobStatus.COMPLETED }, 'job finished');
     return;

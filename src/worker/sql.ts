@@ -52,6 +52,46 @@ export async function claimQueuedJobs(db: Queryable, jobIds: string[], workerId:
   return result.rows;
 }
 
+/** A queued job as a worker first reads it, before anything is written. */
+export interface TakenJobRow extends ClaimedJobRow {
+  /** The database's clock when it was read, in full precision (the job's started_at if it finishes unstarted). */
+  takenAt: string;
+}
+
+/**
+ * The queued jobs among these ids, read without writing anything: the worker
+ * runs them and writes RUNNING only if they take a while (see run-job.ts).
+ */
+export async function readQueuedJobs(db: Queryable, jobIds: string[]): Promise<TakenJobRow[]> {
+  const result = await db.query<TakenJobRow>(
+    `select ${CLAIMED_COLUMNS}, clock_timestamp()::text as "takenAt"
+       from job where id = any($1::uuid[]) and status in ('PENDING', 'SCHEDULED', 'RETRYING')`,
+    [jobIds],
+  );
+  return result.rows;
+}
+
+/**
+ * Completes many jobs that finished before RUNNING was written, each passing
+ * through RUNNING from when it was taken (the database writes both events);
+ * returns the ids completed. A job that left its queued status meanwhile is
+ * not touched.
+ */
+export async function completeUnstartedJobs(
+  db: Queryable,
+  jobs: Array<{ jobId: string; takenAt: string; result: Record<string, unknown> }>,
+): Promise<string[]> {
+  const result = await db.query<{ id: string }>(
+    `update job set status = 'COMPLETED', started_at = done.started_at, result = done.result, progress = 100,
+                    error_message = null, worker_id = null
+       from unnest($1::uuid[], $2::timestamptz[], $3::jsonb[]) as done(id, started_at, result)
+      where job.id = done.id and job.status in ('PENDING', 'SCHEDULED', 'RETRYING')
+      returning job.id`,
+    [jobs.map((job) => job.jobId), jobs.map((job) => job.takenAt), jobs.map((job) => JSON.stringify(job.result))],
+  );
+  return result.rows.map((row) => row.id);
+}
+
 /** Completes many jobs this worker holds in one statement; returns the ids completed. */
 export async function completeHeldJobs(
   db: Queryable,

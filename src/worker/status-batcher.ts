@@ -1,10 +1,17 @@
-// Batches the hot path's status writes of one worker process: the claims
-// (→ RUNNING) and completions (→ COMPLETED) requested in the same tick go to
-// Postgres as one statement each, one commit for many jobs, as graphile-worker
-// batches its own job fetches and completions. Per-row triggers still write
-// each job's event.
+// Batches the hot path's reads and status writes of one worker process: the
+// reads of jobs taken, claims (→ RUNNING) and completions (→ COMPLETED)
+// requested in the same tick go to Postgres as one statement each, one commit
+// for many jobs, as graphile-worker batches its own job fetches and
+// completions. The triggers still write each job's events.
 import type pg from 'pg';
-import { claimQueuedJobs, completeHeldJobs, type ClaimedJobRow } from './sql.ts';
+import {
+  claimQueuedJobs,
+  completeHeldJobs,
+  completeUnstartedJobs,
+  readQueuedJobs,
+  type ClaimedJobRow,
+  type TakenJobRow,
+} from './sql.ts';
 
 interface Pending<Input, Output> {
   input: Input;
@@ -42,10 +49,16 @@ class Batch<Input, Output> {
 }
 
 export class StatusBatcher {
+  readonly #reads: Batch<string, TakenJobRow | null>;
   readonly #claims: Batch<{ jobId: string; workerId: string }, ClaimedJobRow | null>;
   readonly #completions: Batch<{ jobId: string; workerId: string; result: Record<string, unknown> }, boolean>;
+  readonly #unstartedCompletions: Batch<{ jobId: string; takenAt: string; result: Record<string, unknown> }, boolean>;
 
   constructor(pool: pg.Pool) {
+    this.#reads = new Batch(async (jobIds) => {
+      const rows = new Map((await readQueuedJobs(pool, jobIds)).map((row) => [row.id, row]));
+      return jobIds.map((jobId) => rows.get(jobId) ?? null);
+    });
     this.#claims = new Batch(async (inputs) => {
       const rows = new Map<string, ClaimedJobRow>();
       for (const [workerId, jobIds] of groupBy(inputs, (input) => input.workerId)) {
@@ -60,6 +73,15 @@ export class StatusBatcher {
       }
       return inputs.map((input) => done.has(input.jobId));
     });
+    this.#unstartedCompletions = new Batch(async (inputs) => {
+      const done = new Set(await completeUnstartedJobs(pool, inputs));
+      return inputs.map((input) => done.has(input.jobId));
+    });
+  }
+
+  /** The job if it is queued (PENDING/SCHEDULED/RETRYING), read without a write; null otherwise. */
+  read(jobId: string): Promise<TakenJobRow | null> {
+    return this.#reads.add(jobId);
   }
 
   /** PENDING/SCHEDULED/RETRYING → RUNNING for this worker; null when not queued. */
@@ -71,10 +93,19 @@ export class StatusBatcher {
   complete(jobId: string, workerId: string, result: Record<string, unknown>): Promise<boolean> {
     return this.#completions.add({ jobId, workerId, result });
   }
+
+  /** Queued → COMPLETED through RUNNING, for a job finished before RUNNING was written; false when it is no longer queued. */
+  completeUnstarted(jobId: string, takenAt: string, result: Record<string, unknown>): Promise<boolean> {
+    return this.#unstartedCompletions.add({ jobId, takenAt, result });
+  }
 }
 
 function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
-  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group) group.push(item);
+    else groups.set(key(item), [item]);
+  }
   return groups;
 }

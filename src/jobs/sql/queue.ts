@@ -42,3 +42,15 @@ export async function addRunJobTasks(db: Queryable, entries: readonly QueueEntry
 export async function removeRunJobTask(db: Queryable, jobId: string): Promise<void> {
   await db.query('select graphile_worker.remove_job($1)', [jobId]);
 }
+
+/**
+ * Whether a worker holds the job's task: it is about to run the job or runs
+ * it already, though the job may not show RUNNING yet (see worker/run-job.ts).
+ */
+export async function isRunJobTaskLocked(db: Queryable, jobId: string): Promise<boolean> {
+  const result = await db.query<{ locked: boolean }>(
+    `select exists (select 1 from graphile_worker.jobs where key = $1 and locked_at is not null) as locked`,
+    [jobId],
+  );
+  return result.rows[0]!.locked;
+}
