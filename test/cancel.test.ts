@@ -2,8 +2,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { spawnWorker, startTestApp, type ChildWorker, type TestApp } from './support/app.ts';
-import { createJob, eventually } from './support/jobs.ts';
-import { CancelJob, JobUpdated, JobWithHistory, RetryJob } from './support/operations.ts';
+import { createJob } from './support/jobs.ts';
+import { eventually } from './support/wait.ts';
+import { CancelJob, CreateJobs, JobUpdated, JobWithHistory, RetryJob } from './support/operations.ts';
 
 let db: TestDatabase;
 let api: TestApp;
@@ -14,8 +15,9 @@ beforeAll(async () => {
   // The API runs here; the only worker is another process.
   api = await startTestApp(db.url, { roles: { api: true, worker: false } });
   // RUNNING is written only when a job reports progress (or after a minute), so
-  // a job can be seen running while its row is still PENDING.
-  worker = await spawnWorker(db.url, { WORKER_RUNNING_WRITE_DELAY_MS: '60000' });
+  // a job can be seen running while its row is still PENDING; one job at a
+  // time, with a local queue, so a job can wait in the worker unstarted.
+  worker = await spawnWorker(db.url, { WORKER_RUNNING_WRITE_DELAY_MS: '60000', WORKER_CONCURRENCY: '1', WORKER_LOCAL_QUEUE_SIZE: '10' });
 });
 afterAll(async () => {
   worker?.process.kill('SIGTERM');
@@ -46,10 +48,7 @@ describe('cancelJob', () => {
 
   it('stops a job its worker runs before writing RUNNING; it ends CANCELLED, not unrun', async () => {
     const job = await createJob(api.client, { jobType: 'system.sleep', payload: { ms: 60_000, ticks: 1 } });
-    await eventually('the worker to take the job', async () => {
-      const { rows } = await db.pool.query(`select 1 from graphile_worker.jobs where key = $1 and locked_at is not null`, [uuidOf(job.id)]);
-      return rows.length === 1;
-    });
+    await untilTaken(job.id);
     const updates = api.client.subscribe(JobUpdated, { id: job.id });
     await updates.waitFor('the current state', (r) => r.length > 0);
     expect(updates.received[0]!.jobUpdated.status).toBe('PENDING');
@@ -62,6 +61,36 @@ describe('cancelJob', () => {
     const history = await api.client.request(JobWithHistory, { id: job.id });
     expect(history.job!.events.edges.map((e) => e.node.status)).toEqual(['PENDING', 'RUNNING', 'CANCELLED']);
     updates.close();
+  });
+
+  it('keeps a job waiting in a worker\'s local queue from running; it ends CANCELLED unrun', async () => {
+    const created = await api.client.request(CreateJobs, {
+      jobs: [
+        { jobType: 'system.sleep', payload: { ms: 60_000, ticks: 600 }, priority: 10 },
+        { jobType: 'system.noop', priority: 0 },
+      ],
+    });
+    if (created.createJobs.__typename !== 'MutationCreateJobsSuccess') throw new Error(JSON.stringify(created));
+    const [busy, waiting] = created.createJobs.data;
+    const busyUpdates = api.client.subscribe(JobUpdated, { id: busy!.id });
+    await busyUpdates.waitFor('the first job RUNNING', (r) => r.some((u) => u.jobUpdated.status === 'RUNNING'));
+    await untilTaken(waiting!.id);
+
+    const updates = api.client.subscribe(JobUpdated, { id: waiting!.id });
+    await updates.waitFor('the current state', (r) => r.length > 0);
+    await api.client.request(CancelJob, { id: waiting!.id });
+    // At once, while the worker's only slot is still busy with the first job.
+    await updates.waitFor('CANCELLED', (r) => r.some((u) => u.jobUpdated.status === 'CANCELLED'));
+    expect(busyUpdates.received.at(-1)!.jobUpdated.status).toBe('RUNNING');
+    const history = await api.client.request(JobWithHistory, { id: waiting!.id });
+    expect(history.job!.events.edges.map((e) => [e.node.status, e.node.message])).toEqual([
+      ['PENDING', null],
+      ['CANCELLED', 'cancelled before it started'],
+    ]);
+    await api.client.request(CancelJob, { id: busy!.id });
+    await busyUpdates.waitFor('the first job CANCELLED', (r) => r.some((u) => u.jobUpdated.status === 'CANCELLED'));
+    updates.close();
+    busyUpdates.close();
   });
 
   it('takes a queued job off the queue at once', async () => {
@@ -107,4 +136,12 @@ describe('retryJob', () => {
 /** The UUID inside a Job's global ID (base64 of "PlainJob:<uuid>"). */
 function uuidOf(globalId: string) {
   return Buffer.from(globalId, 'base64').toString().split(':')[1]!;
+}
+
+/** Waits until a worker holds the job's queue entry (running it, or about to). */
+async function untilTaken(id: string) {
+  await eventually('a worker to take the job', async () => {
+    const { rows } = await db.pool.query(`select 1 from graphile_worker.jobs where key = $1 and locked_at is not null`, [uuidOf(id)]);
+    return rows.length === 1 ? true : undefined;
+  });
 }

@@ -12,18 +12,18 @@
 // job is still queued in the database its graphile-worker task is locked, which
 // is how cancelJob knows to ask this worker instead of cancelling it outright.
 import type pg from 'pg';
-import type { Task } from 'graphile-worker';
+import type { Job, Task } from 'graphile-worker';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { withTransaction } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
 import { setEventMessage } from '../jobs/sql/job-status.ts';
-import { addRunJobTasks } from '../jobs/sql/queue.ts';
+import { addRunJobTasks, RUN_JOB_TASK } from '../jobs/sql/queue.ts';
 import { isTerminal, JobStatus } from '../jobs/status.ts';
 import { createJobContext, errorMessage } from './context.ts';
 import { NonRetriableError, type JobResult } from './handler.ts';
 import type { HandlerRegistry } from './registry.ts';
-import { claimQueuedJob, selectJobForUpdate, updateHeldJob, type ClaimedJobRow } from './sql.ts';
+import { claimQueuedJob, selectJobForUpdate, updateHeldJob, type ClaimedJobRow, type TakenJobRow } from './sql.ts';
 import { StatusBatcher } from './status-batcher.ts';
 
 export interface RunJobDeps {
@@ -48,21 +48,37 @@ export function retryDelayMs(retryCount: number, baseMs: number, maxMs: number):
   return Math.round(delay / 2 + (Math.random() * delay) / 2);
 }
 
-export function createRunJobTask(deps: RunJobDeps): Task {
+export interface RunJobTask {
+  task: Task;
+  /**
+   * graphile-worker's local queue fetched these queue entries: their jobs are
+   * read now, in one statement, and their cancels caught from here on.
+   */
+  prefetch(jobs: readonly Job[]): void;
+  /** graphile-worker gave these queue entries back unrun. */
+  forget(jobs: readonly Job[]): void;
+}
+
+export function createRunJobTask(deps: RunJobDeps): RunJobTask {
   const batcher = new StatusBatcher(deps.pool);
-  return async (rawPayload, helpers) => {
+  const prefetched = new Map<string, Promise<TakenJobRow | null>>();
+  const jobIdOf = (job: Job) => (job.task_identifier === RUN_JOB_TASK ? runJobPayload.safeParse(job.payload).data?.jobId : undefined);
+
+  const task: Task = async (rawPayload, helpers) => {
     const { jobId } = runJobPayload.parse(rawPayload);
     const workerId = helpers.job.locked_by;
     if (!workerId) throw new Error(`run_job for ${jobId} is not locked by a worker`);
     const logger = deps.logger.child({ jobId, workerId });
 
-    // Registered before the job is read, so a cancel right after it is not missed.
-    const controller = new AbortController();
+    // Registered before the job is read (by prefetch, or here), so a cancel right after it is not missed.
+    const controller = deps.running.get(jobId) ?? new AbortController();
     deps.running.set(jobId, controller);
+    const read = prefetched.get(jobId) ?? batcher.read(jobId);
+    prefetched.delete(jobId);
     try {
-      const taken = await take(deps, batcher, jobId, workerId, logger);
+      const taken = await take(deps, read, jobId, workerId, logger);
       if (!taken) return;
-      if (taken.unstarted && taken.job.cancelRequestedAt) {
+      if (taken.unstarted && (taken.job.cancelRequestedAt || controller.signal.reason === CANCELLED_REASON)) {
         await cancelUnstarted(deps.pool, jobId, logger);
         return;
       }
@@ -72,6 +88,44 @@ export function createRunJobTask(deps: RunJobDeps): Task {
     } finally {
       if (deps.running.get(jobId) === controller) deps.running.delete(jobId);
     }
+  };
+
+  return {
+    task,
+    prefetch(jobs) {
+      for (const job of jobs) {
+        const jobId = jobIdOf(job);
+        if (!jobId || prefetched.has(jobId) || deps.running.has(jobId)) continue;
+        const controller = new AbortController();
+        deps.running.set(jobId, controller);
+        // A failed read sends the task down the locking path (take), which reads again.
+        prefetched.set(jobId, batcher.read(jobId).catch(() => null));
+        controller.signal.addEventListener(
+          'abort',
+          () => {
+            // Cancelled while it waits here: cancelled now, not once a slot frees up.
+            // Its task then finds it finished and does not run it.
+            if (controller.signal.reason !== CANCELLED_REASON || !prefetched.has(jobId)) return;
+            const logger = deps.logger.child({ jobId });
+            prefetched.set(jobId, cancelUnstarted(deps.pool, jobId, logger).then(
+              () => null,
+              (error) => {
+                logger.warn({ err: error }, 'could not cancel a job waiting in the local queue; its task will');
+                return null;
+              },
+            ));
+          },
+          { once: true },
+        );
+      }
+    },
+    forget(jobs) {
+      for (const job of jobs) {
+        const jobId = jobIdOf(job);
+        if (!jobId || !prefetched.delete(jobId)) continue;
+        deps.running.delete(jobId);
+      }
+    },
   };
 }
 
@@ -84,12 +138,12 @@ interface TakenJob {
 /** Reads the queued job to run, or takes over a dead worker's; null when there is nothing to run. */
 async function take(
   deps: RunJobDeps,
-  batcher: StatusBatcher,
+  read: Promise<TakenJobRow | null>,
   jobId: string,
   workerId: string,
   logger: Logger,
 ): Promise<TakenJob | null> {
-  const queued = await batcher.read(jobId);
+  const queued = await read;
   if (queued) {
     const { takenAt, ...job } = queued;
     return { job, unstarted: { takenAt } };

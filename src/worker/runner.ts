@@ -45,11 +45,14 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   listener.on('notification', onNotification);
   await listener.listen(CANCEL_CHANNEL);
 
+  const runJob = createRunJobTask({ pool, registry, logger, config, running });
   const events: WorkerEvents = new EventEmitter();
   let workerId: string | undefined;
   events.on('pool:create', ({ workerPool }) => {
     workerId = workerPool.id;
   });
+  events.on('localQueue:getJobs:complete', ({ jobs }) => runJob.prefetch(jobs));
+  events.on('localQueue:returnJobs', ({ jobs }) => runJob.forget(jobs));
 
   const runner: Runner = await run({
     pgPool: pool,
@@ -58,7 +61,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     logger: workerLogger(logger),
     events,
     taskList: {
-      [RUN_JOB_TASK]: createRunJobTask({ pool, registry, logger, config, running }),
+      [RUN_JOB_TASK]: runJob.task,
       [PURGE_TASK]: createPurgeTask({ pool, logger, retentionDays: config.JOB_RETENTION_DAYS }),
     },
     // Daily at 03:00; one run per day across all workers (graphile-worker's cron is distributed).

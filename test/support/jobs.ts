@@ -10,15 +10,3 @@ export async function createJob(client: GraphQLTestClient, input: CreateJobInput
   }
   return result.createJob.data;
 }
-
-/**
- * Waits for a condition that no event announces (e.g. a worker locking a
- * queue entry), checking it every 10 ms.
- */
-export async function eventually(what: string, condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
