@@ -1,6 +1,7 @@
 // API: createJob mutations per second over HTTP with concurrent clients
 // (autocannon), and jobs(first: 50) with steps and events: latency percentiles
-// and SQL statements per request for 10 and 50 jobs.
+// of one client alone (the target) and under concurrent clients, and SQL
+// statements per request for 10 and 50 jobs.
 //   npm run bench:api   (BENCH_CONNECTIONS=10 BENCH_SECONDS=10)
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -19,8 +20,8 @@ const list = (first: number) =>
     query: `{ jobs(first: ${first}) { edges { node { id status jobType steps(first: 10) { edges { node { name status } } } events(first: 10) { edges { node { status createdAt } } } } } } }`,
   });
 
-async function load(url: string, body: string) {
-  const result = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: CONNECTIONS, duration: SECONDS });
+async function load(url: string, body: string, connections = CONNECTIONS) {
+  const result = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: SECONDS });
   if (result.non2xx || result.errors) throw new Error(`${result.non2xx} non-2xx answers, ${result.errors} errors`);
   return result;
 }
@@ -54,6 +55,7 @@ try {
   await db.connect();
   await db.query(`insert into job_step (job_id, name, position) select id, 'only', 0 from job`);
   await db.end();
+  const listedAlone = await load(api.url!, list(50), 1);
   const listed = await load(api.url!, list(50));
   const rows = [
     {
@@ -61,6 +63,12 @@ try {
       'requests/s': round(created.requests.average),
       'p50 ms': created.latency.p50,
       'p99 ms': created.latency.p99,
+    },
+    {
+      request: 'jobs(first: 50) + steps + events (1 connection)',
+      'requests/s': round(listedAlone.requests.average),
+      'p50 ms': listedAlone.latency.p50,
+      'p99 ms': listedAlone.latency.p99,
     },
     {
       request: `jobs(first: 50) + steps + events (${CONNECTIONS} connections)`,

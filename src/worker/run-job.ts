@@ -61,7 +61,8 @@ export interface RunJobTask {
 
 export function createRunJobTask(deps: RunJobDeps): RunJobTask {
   const batcher = new StatusBatcher(deps.pool);
-  const prefetched = new Map<string, Promise<TakenJobRow | null>>();
+  /** Jobs fetched into the local queue whose tasks have not started: their read, and their controller. */
+  const prefetched = new Map<string, { read: Promise<TakenJobRow | null>; controller: AbortController }>();
   const jobIdOf = (job: Job) => (job.task_identifier === RUN_JOB_TASK ? runJobPayload.safeParse(job.payload).data?.jobId : undefined);
 
   const task: Task = async (rawPayload, helpers) => {
@@ -71,10 +72,11 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
     const logger = deps.logger.child({ jobId, workerId });
 
     // Registered before the job is read (by prefetch, or here), so a cancel right after it is not missed.
-    const controller = deps.running.get(jobId) ?? new AbortController();
-    deps.running.set(jobId, controller);
-    const read = prefetched.get(jobId) ?? batcher.read(jobId);
+    const ahead = prefetched.get(jobId);
     prefetched.delete(jobId);
+    const controller = ahead?.controller ?? new AbortController();
+    deps.running.set(jobId, controller);
+    const read = ahead?.read ?? batcher.read(jobId);
     try {
       const taken = await take(deps, read, jobId, workerId, logger);
       if (!taken) return;
@@ -95,25 +97,26 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
     prefetch(jobs) {
       for (const job of jobs) {
         const jobId = jobIdOf(job);
-        if (!jobId || prefetched.has(jobId) || deps.running.has(jobId)) continue;
+        if (!jobId || prefetched.has(jobId)) continue;
         const controller = new AbortController();
         deps.running.set(jobId, controller);
         // A failed read sends the task down the locking path (take), which reads again.
-        prefetched.set(jobId, batcher.read(jobId).catch(() => null));
+        const entry = { read: batcher.read(jobId).catch(() => null), controller };
+        prefetched.set(jobId, entry);
         controller.signal.addEventListener(
           'abort',
           () => {
             // Cancelled while it waits here: cancelled now, not once a slot frees up.
             // Its task then finds it finished and does not run it.
-            if (controller.signal.reason !== CANCELLED_REASON || !prefetched.has(jobId)) return;
+            if (controller.signal.reason !== CANCELLED_REASON || prefetched.get(jobId) !== entry) return;
             const logger = deps.logger.child({ jobId });
-            prefetched.set(jobId, cancelUnstarted(deps.pool, jobId, logger).then(
+            entry.read = cancelUnstarted(deps.pool, jobId, logger).then(
               () => null,
               (error) => {
                 logger.warn({ err: error }, 'could not cancel a job waiting in the local queue; its task will');
                 return null;
               },
-            ));
+            );
           },
           { once: true },
         );
@@ -122,8 +125,10 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
     forget(jobs) {
       for (const job of jobs) {
         const jobId = jobIdOf(job);
-        if (!jobId || !prefetched.delete(jobId)) continue;
-        deps.running.delete(jobId);
+        const entry = jobId && prefetched.get(jobId);
+        if (!jobId || !entry) continue;
+        prefetched.delete(jobId);
+        if (deps.running.get(jobId) === entry.controller) deps.running.delete(jobId);
       }
     },
   };
