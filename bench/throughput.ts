@@ -71,8 +71,10 @@ async function ours(databaseUrl: string, config: Config) {
   const cpuBefore = process.cpuUsage();
   const worker = await startWorker({ config, pool, listener, registry, logger });
   // Polled like the raw run (a count over a shrinking queue), so the polling
-  // costs both sides the same; a job's queue entry goes once it is COMPLETED.
+  // costs both sides the same; then until no job is active, as a worker writes
+  // a job's outcome just after graphile-worker removes its queue entry.
   await untilCount(pool, 'select count(*) as n from graphile_worker._private_jobs', 0);
+  await untilCount(pool, `select count(*) as n from job where status in ('PENDING', 'SCHEDULED', 'RUNNING', 'RETRYING')`, 0);
   const seconds = (performance.now() - started) / 1000;
   const completed = await pool.query<{ n: string }>(`select count(*) as n from job where status = 'COMPLETED'`);
   if (Number(completed.rows[0]!.n) !== JOBS) throw new Error(`expected ${JOBS} COMPLETED jobs, found ${completed.rows[0]!.n}`);

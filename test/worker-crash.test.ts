@@ -1,10 +1,13 @@
 // A worker killed with SIGKILL mid-job: a live worker takes the job over
 // within a minute, it completes once, and the history says what happened.
+// Jobs a dead worker left without a queue entry are queued again.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { spawnWorker, startTestApp, type ChildWorker, type TestApp } from './support/app.ts';
 import { createJob } from './support/jobs.ts';
 import { JobUpdated, JobWithHistory } from './support/operations.ts';
+import { createLogger } from '../src/logger.ts';
+import { OrphanSweep } from '../src/worker/orphans.ts';
 
 let db: TestDatabase;
 let api: TestApp;
@@ -68,3 +71,57 @@ it('on SIGTERM a worker aborts its running job and re-queues it without spending
   expect(done!.retryCount).toBe(0);
   updates.close();
 });
+
+it('queues again the jobs a dead worker left without a queue entry (it died before writing their outcome); each completes once', async () => {
+  // What a worker killed between graphile-worker removing the queue entries and
+  // its own write of the outcomes leaves behind: a job still PENDING (taken by a
+  // read, RUNNING not yet written) and one RUNNING, neither with a queue entry.
+  for (const earlier of workers.splice(0)) {
+    if (earlier.process.exitCode === null && earlier.process.signalCode === null) earlier.process.kill('SIGTERM');
+    await earlier.exited;
+  }
+  const pending = await createJob(api.client, { jobType: 'system.noop' });
+  const running = await createJob(api.client, { jobType: 'system.noop', maxRetries: 3 });
+  await db.pool.query(`update job set status = 'RUNNING', worker_id = 'worker-killed' where id = $1`, [uuidOf(running.id)]);
+  for (const job of [pending, running]) await db.pool.query('select graphile_worker.remove_job($1)', [uuidOf(job.id)]);
+  const updates = [pending, running].map((job) => api.client.subscribe(JobUpdated, { id: job.id }));
+
+  const worker = await spawnWorker(db.url);
+  workers.push(worker);
+  for (const stream of updates) {
+    await stream.waitFor('COMPLETED', (r) => r.some((u) => u.jobUpdated.status === 'COMPLETED'));
+    stream.close();
+  }
+  expect(worker.logs.some((entry) => entry.msg?.toString().startsWith('queued again jobs left without a queue entry'))).toBe(true);
+
+  const histories = await Promise.all([pending, running].map((job) => api.client.request(JobWithHistory, { id: job.id })));
+  expect(histories[0]!.job!.events.edges.map((e) => e.node.status)).toEqual(['PENDING', 'RUNNING', 'COMPLETED']);
+  const events = histories[1]!.job!.events.edges.map((e) => e.node);
+  expect(events.map((e) => e.status)).toEqual(['PENDING', 'RUNNING', 'RETRYING', 'RUNNING', 'COMPLETED']);
+  expect(events[2]!.message).toBe('worker worker-killed stopped while running the job');
+  const queued = await db.pool.query('select count(*)::int as n from graphile_worker.jobs');
+  expect(queued.rows[0].n).toBe(0);
+  worker.process.kill('SIGTERM');
+  await worker.exited;
+});
+
+it('the orphan sweep queues a job again only when it finds it twice in a row, unchanged', async () => {
+  const sweep = new OrphanSweep(db.pool, createLogger('silent'));
+  const runAt = new Date(Date.now() + 3_600_000);
+  const job = await createJob(api.client, { jobType: 'system.noop', scheduledAt: runAt.toISOString() });
+  const id = uuidOf(job.id);
+  await db.pool.query('select graphile_worker.remove_job($1)', [id]);
+
+  expect(await sweep.sweep()).toEqual([]);
+  // Written to in between, as an outcome on its way would be: not an orphan yet.
+  await db.pool.query(`update job set metadata = '{"touched": true}' where id = $1`, [id]);
+  expect(await sweep.sweep()).toEqual([]);
+  expect(await sweep.sweep()).toEqual([id]);
+  const entry = await db.pool.query('select run_at from graphile_worker.jobs where key = $1', [id]);
+  expect(entry.rows.map((row) => row.run_at.getTime())).toEqual([runAt.getTime()]);
+  expect(await sweep.sweep()).toEqual([]);
+});
+
+function uuidOf(globalId: string) {
+  return Buffer.from(globalId, 'base64').toString().split(':')[1]!;
+}

@@ -11,6 +11,7 @@
 // it was taken). Short jobs thus cost one job write instead of two. While the
 // job is still queued in the database its graphile-worker task is locked, which
 // is how cancelJob knows to ask this worker instead of cancelling it outright.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import type { Job, Task } from 'graphile-worker';
 import { z } from 'zod';
@@ -57,10 +58,13 @@ export interface RunJobTask {
   prefetch(jobs: readonly Job[]): void;
   /** graphile-worker gave these queue entries back unrun. */
   forget(jobs: readonly Job[]): void;
+  /** Resolves once every outcome written in the background has committed (shutdown). */
+  drain(): Promise<void>;
 }
 
 export function createRunJobTask(deps: RunJobDeps): RunJobTask {
   const batcher = new StatusBatcher(deps.pool);
+  const completions = new BackgroundWrites();
   /** Jobs fetched into the local queue whose tasks have not started: their read, and their controller. */
   const prefetched = new Map<string, { read: Promise<TakenJobRow | null>; controller: AbortController }>();
   const jobIdOf = (job: Job) => (job.task_identifier === RUN_JOB_TASK ? runJobPayload.safeParse(job.payload).data?.jobId : undefined);
@@ -86,7 +90,7 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
       }
       if (taken.job.cancelRequestedAt) controller.abort(CANCELLED_REASON);
       const running = new RunningWrite(batcher, jobId, workerId, taken.unstarted, controller);
-      await execute(deps, batcher, taken.job, running, workerId, controller.signal, logger.child({ jobType: taken.job.jobType }));
+      await execute(deps, batcher, completions, taken.job, running, workerId, controller.signal, logger.child({ jobType: taken.job.jobType }));
     } finally {
       if (deps.running.get(jobId) === controller) deps.running.delete(jobId);
     }
@@ -131,7 +135,36 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
         if (deps.running.get(jobId) === entry.controller) deps.running.delete(jobId);
       }
     },
+    drain: () => completions.drain(),
   };
+}
+
+/** Writes that finish after their task returned, retried a few times, and awaited at shutdown. */
+class BackgroundWrites {
+  static readonly ATTEMPTS = 4;
+  readonly #inFlight = new Set<Promise<void>>();
+
+  add(write: () => Promise<void>, logger: Logger) {
+    const attempt = async (): Promise<void> => {
+      for (let n = 1; ; n++) {
+        try {
+          return await write();
+        } catch (error) {
+          if (n >= BackgroundWrites.ATTEMPTS) {
+            logger.error({ err: error }, 'could not write the job outcome; the orphan sweep will run the job again');
+            return;
+          }
+          await sleep(100 * 4 ** (n - 1));
+        }
+      }
+    };
+    const promise = attempt().finally(() => this.#inFlight.delete(promise));
+    this.#inFlight.add(promise);
+  }
+
+  async drain() {
+    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
+  }
 }
 
 interface TakenJob {
@@ -236,6 +269,7 @@ class RunningWrite {
 async function execute(
   deps: RunJobDeps,
   batcher: StatusBatcher,
+  completions: BackgroundWrites,
   job: ClaimedJobRow,
   running: RunningWrite,
   workerId: string,
@@ -295,11 +329,17 @@ async function execute(
   if (outcome.success) {
     const unstartedSince = running.unstartedSince;
     const result = outcome.resultData ?? {};
-    const applied = unstartedSince
-      ? await batcher.completeUnstarted(job.id, unstartedSince, result)
-      : (await running.ensure()) && (await batcher.complete(job.id, workerId, result));
-    if (!applied) logger.warn({ status: JobStatus.COMPLETED }, 'job was taken over by another worker; outcome dropped');
-    else logger.info({ status: JobStatus.COMPLETED }, 'job finished');
+    // Written off the task's path, as graphile-worker completes its own queue
+    // entries: the worker takes its next job while this commits. Should the
+    // process die first, the job is left without a queue entry and the orphan
+    // sweep (orphans.ts) queues it again.
+    completions.add(async () => {
+      const applied = unstartedSince
+        ? await batcher.completeUnstarted(job.id, unstartedSince, result)
+        : (await running.ensure()) && (await batcher.complete(job.id, workerId, result));
+      if (!applied) logger.warn({ status: JobStatus.COMPLETED }, 'job was taken over by another worker; outcome dropped');
+      else logger.info({ status: JobStatus.COMPLETED }, 'job finished');
+    }, logger);
     return;
   }
   const error = outcome.error ?? new Error('handler reported failure without an error');

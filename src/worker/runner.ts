@@ -1,6 +1,7 @@
 // A worker process: graphile-worker running `run_job` and the retention cron,
 // heartbeats so that a live worker can release the jobs of a dead one (instead
-// of graphile-worker's 4-hour lock timeout), and cancel delivery over LISTEN.
+// of graphile-worker's 4-hour lock timeout) and queue again the jobs a dead one
+// left without a queue entry (orphans.ts), and cancel delivery over LISTEN.
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import type pg from 'pg';
@@ -12,6 +13,7 @@ import type { Logger } from '../logger.ts';
 import { CANCEL_CHANNEL } from '../jobs/cancel.ts';
 import { RUN_JOB_TASK } from '../jobs/sql/queue.ts';
 import { createPurgeTask, PURGE_TASK } from '../jobs/retention.ts';
+import { OrphanSweep } from './orphans.ts';
 import type { HandlerRegistry } from './registry.ts';
 import { CANCELLED_REASON, createRunJobTask, SHUTDOWN_REASON } from './run-job.ts';
 
@@ -81,6 +83,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       // Running handlers get their signal; their jobs are re-queued (see run-job.ts).
       for (const controller of running.values()) controller.abort(SHUTDOWN_REASON);
       await runner.stop();
+      await runJob.drain();
       await heartbeat.stop();
       listener.off('notification', onNotification);
       logger.info({ workerId: id }, 'worker stopped');
@@ -106,13 +109,17 @@ export function graphileWorkerSettings(
 
 class Heartbeat {
   #timer: NodeJS.Timeout | null = null;
+  readonly #orphans: OrphanSweep;
+  #lastSweepAt = 0;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly workerId: string,
     private readonly config: Pick<Config, 'WORKER_HEARTBEAT_INTERVAL_MS' | 'WORKER_DEAD_AFTER_MS'>,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.#orphans = new OrphanSweep(pool, logger);
+  }
 
   start() {
     this.#timer = setInterval(() => {
@@ -147,6 +154,12 @@ class Heartbeat {
     );
     if (released.rowCount) {
       this.logger.warn({ deadWorkers: released.rows.map((row) => row.worker_id) }, 'released the jobs of dead workers');
+    }
+    // As often as a worker may be declared dead: an orphan is queued again on
+    // its second sighting, so within about twice that.
+    if (Date.now() - this.#lastSweepAt >= this.config.WORKER_DEAD_AFTER_MS) {
+      this.#lastSweepAt = Date.now();
+      await this.#orphans.sweep();
     }
   }
 

@@ -1,0 +1,60 @@
+// The orphan sweep: jobs left active without a queue entry are queued again.
+//
+// A worker writes a job's outcome after the job's task has returned (see
+// run-job.ts), so graphile-worker may remove the queue entry before that write
+// commits. If the process dies in between, the job stays PENDING (or RUNNING)
+// with nothing left to run it. Every worker sweeps for such jobs now and then;
+// one found on two sweeps in a row, unchanged, is queued again (it runs once
+// more: delivery is at least once). The second look keeps a write that is still
+// on its way from being taken for a lost one.
+import type pg from 'pg';
+import { withTransaction } from '../db/pool.ts';
+import type { Logger } from '../logger.ts';
+import { addRunJobTasks } from '../jobs/sql/queue.ts';
+
+/** At most this many jobs are looked at, and queued again, per sweep. */
+const SWEEP_LIMIT = 1000;
+
+/** Active jobs without a queue entry (a job and its entry are otherwise written in one transaction). */
+const IS_ORPHAN = `job.status in ('PENDING', 'SCHEDULED', 'RETRYING', 'RUNNING')
+   and not exists (select 1 from graphile_worker.jobs as entry where entry.key = job.id::text)`;
+
+export class OrphanSweep {
+  /** Job id → row version (xmin) of the orphans the last sweep found. */
+  #suspects = new Map<string, string>();
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Returns the ids of the jobs queued again. */
+  async sweep(): Promise<string[]> {
+    const found = await this.pool.query<{ id: string; version: string }>(
+      `select job.id, job.xmin::text as version from job where ${IS_ORPHAN} limit ${SWEEP_LIMIT}`,
+    );
+    const confirmed = found.rows.filter((row) => this.#suspects.get(row.id) === row.version).map((row) => row.id);
+    this.#suspects = new Map(found.rows.map((row) => [row.id, row.version]));
+    if (confirmed.length === 0) return [];
+
+    const requeued = await withTransaction(this.pool, async (client) => {
+      // Locked and checked again: another worker's sweep, or a late write, may have got there first.
+      const { rows } = await client.query<{ id: string; runAt: Date | null; priority: number; maxRetries: number }>(
+        `select job.id, case when job.status = 'SCHEDULED' then job.scheduled_at end as "runAt",
+                job.priority, job.max_retries as "maxRetries"
+           from job join unnest($1::uuid[], $2::text[]) as seen (id, version)
+                  on seen.id = job.id and seen.version = job.xmin::text
+          where ${IS_ORPHAN}
+            for update of job skip locked`,
+        [confirmed, confirmed.map((id) => this.#suspects.get(id)!)],
+      );
+      await addRunJobTasks(client, rows.map((row) => ({ jobId: row.id, runAt: row.runAt, priority: row.priority, maxRetries: row.maxRetries })));
+      return rows.map((row) => row.id);
+    });
+    for (const id of requeued) this.#suspects.delete(id);
+    if (requeued.length > 0) {
+      this.logger.warn({ jobIds: requeued }, 'queued again jobs left without a queue entry (their worker stopped before writing the outcome)');
+    }
+    return requeued;
+  }
+}
