@@ -106,7 +106,7 @@ it('queues again the jobs a dead worker left without a queue entry (it died befo
 });
 
 it('the orphan sweep queues a job again only when it finds it twice in a row, unchanged', async () => {
-  const sweep = new OrphanSweep(db.pool, createLogger('silent'));
+  const sweep = new OrphanSweep(db.pool, createLogger('silent'), 2000);
   const runAt = new Date(Date.now() + 3_600_000);
   const job = await createJob(api.client, { jobType: 'system.noop', scheduledAt: runAt.toISOString() });
   const id = uuidOf(job.id);

@@ -3,17 +3,21 @@
 // A worker writes a job's outcome after the job's task has returned (see
 // run-job.ts), so graphile-worker may remove the queue entry before that write
 // commits. If the process dies in between, the job stays PENDING (or RUNNING)
-// with nothing left to run it. Every worker sweeps for such jobs now and then;
-// one found on two sweeps in a row, unchanged, is queued again (it runs once
-// more: delivery is at least once). The second look keeps a write that is still
-// on its way from being taken for a lost one.
+// with nothing left to run it. A worker sweeps for such jobs when it starts and
+// after it finds a worker dead (and hourly regardless); one found on two sweeps
+// in a row, unchanged, is queued again (it runs once more: delivery is at least
+// once). The second look keeps a write still on its way from being taken for a
+// lost one. A sweep reads every active job's queue entry, so it runs only when
+// orphans can exist.
 import type pg from 'pg';
 import { withTransaction } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
 import { addRunJobTasks } from '../jobs/sql/queue.ts';
 
-/** At most this many jobs are looked at, and queued again, per sweep. */
+/** At most this many orphans are queued again per sweep. */
 const SWEEP_LIMIT = 1000;
+/** For orphans from causes not seen coming (an outcome write that failed for good). */
+const BACKSTOP_INTERVAL_MS = 3_600_000;
 
 /** Active jobs without a queue entry (a job and its entry are otherwise written in one transaction). */
 const IS_ORPHAN = `job.status in ('PENDING', 'SCHEDULED', 'RETRYING', 'RUNNING')
@@ -22,11 +26,30 @@ const IS_ORPHAN = `job.status in ('PENDING', 'SCHEDULED', 'RETRYING', 'RUNNING')
 export class OrphanSweep {
   /** Job id → row version (xmin) of the orphans the last sweep found. */
   #suspects = new Map<string, string>();
+  /** A sweep is wanted: this worker started, a worker died, or suspects wait for their second look. */
+  #due = true;
+  #lastSweepAt = 0;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly logger: Logger,
+    /** Time between two sweeps: an orphan is queued again about this long after it was first seen. */
+    private readonly intervalMs: number,
   ) {}
+
+  /** A worker was found dead: its orphans, if any, are looked for. */
+  expect() {
+    this.#due = true;
+  }
+
+  /** Called on every heartbeat: sweeps when a sweep is due and the interval has passed. */
+  async tick() {
+    const since = Date.now() - this.#lastSweepAt;
+    if (since < this.intervalMs || (!this.#due && since < BACKSTOP_INTERVAL_MS)) return;
+    this.#lastSweepAt = Date.now();
+    await this.sweep();
+    this.#due = this.#suspects.size > 0;
+  }
 
   /** Returns the ids of the jobs queued again. */
   async sweep(): Promise<string[]> {

@@ -151,7 +151,7 @@ class BackgroundWrites {
           return await write();
         } catch (error) {
           if (n >= BackgroundWrites.ATTEMPTS) {
-            logger.error({ err: error }, 'could not write the job outcome; the orphan sweep will run the job again');
+            logger.error({ err: error }, 'could not write the job outcome; the hourly orphan sweep will queue the job again');
             return;
           }
           await sleep(100 * 4 ** (n - 1));

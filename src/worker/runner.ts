@@ -110,7 +110,6 @@ export function graphileWorkerSettings(
 class Heartbeat {
   #timer: NodeJS.Timeout | null = null;
   readonly #orphans: OrphanSweep;
-  #lastSweepAt = 0;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -118,7 +117,7 @@ class Heartbeat {
     private readonly config: Pick<Config, 'WORKER_HEARTBEAT_INTERVAL_MS' | 'WORKER_DEAD_AFTER_MS'>,
     private readonly logger: Logger,
   ) {
-    this.#orphans = new OrphanSweep(pool, logger);
+    this.#orphans = new OrphanSweep(pool, logger, config.WORKER_DEAD_AFTER_MS);
   }
 
   start() {
@@ -154,13 +153,9 @@ class Heartbeat {
     );
     if (released.rowCount) {
       this.logger.warn({ deadWorkers: released.rows.map((row) => row.worker_id) }, 'released the jobs of dead workers');
+      this.#orphans.expect();
     }
-    // As often as a worker may be declared dead: an orphan is queued again on
-    // its second sighting, so within about twice that.
-    if (Date.now() - this.#lastSweepAt >= this.config.WORKER_DEAD_AFTER_MS) {
-      this.#lastSweepAt = Date.now();
-      await this.#orphans.sweep();
-    }
+    await this.#orphans.tick();
   }
 
   async stop() {
