@@ -34,7 +34,16 @@ export interface CreateJobsDeps {
   config: Pick<Config, 'JOB_PAYLOAD_MAX_BYTES' | 'CREATE_JOBS_MAX'>;
 }
 
+/** One schema per payload limit: building a zod schema (and compiling its fast path) costs far more than using it. */
+const createJobSchemas = new Map<number, ReturnType<typeof buildCreateJobSchema>>();
+
 function createJobSchema(maxBytes: number) {
+  let schema = createJobSchemas.get(maxBytes);
+  if (!schema) createJobSchemas.set(maxBytes, (schema = buildCreateJobSchema(maxBytes)));
+  return schema;
+}
+
+function buildCreateJobSchema(maxBytes: number) {
   return z.object({
     jobType: z.string().min(1, 'must not be empty'),
     payload: jsonObject(maxBytes).default({}),
