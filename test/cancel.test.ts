@@ -93,6 +93,14 @@ describe('cancelJob', () => {
     busyUpdates.close();
   });
 
+  it('asks, rather than cancels outright, a queued job whose task is gone (a worker is writing its outcome)', async () => {
+    const job = await createJob(api.client, { jobType: 'system.noop', scheduledAt: new Date(Date.now() + 3_600_000).toISOString() });
+    await db.pool.query('select graphile_worker.remove_job($1)', [uuidOf(job.id)]);
+    const result = await api.client.request(CancelJob, { id: job.id });
+    if (result.cancelJob.__typename !== 'MutationCancelJobSuccess') throw new Error(JSON.stringify(result));
+    expect(result.cancelJob.data).toMatchObject({ status: 'SCHEDULED', cancelRequestedAt: expect.any(String) });
+  });
+
   it('takes a queued job off the queue at once', async () => {
     const job = await createJob(api.client, { jobType: 'system.noop', scheduledAt: new Date(Date.now() + 3_600_000).toISOString() });
     expect(job.status).toBe('SCHEDULED');

@@ -5,7 +5,7 @@ import { withTransaction, type Queryable } from '../db/pool.ts';
 import { InvalidTransitionError, JobNotFoundError } from './errors.ts';
 import type { Caller } from './create.ts';
 import { setEventMessage, lockJob, type LockedJob } from './sql/job-status.ts';
-import { isRunJobTaskLocked, removeRunJobTask } from './sql/queue.ts';
+import { isRunJobTaskWaiting, removeRunJobTask } from './sql/queue.ts';
 import { ACTIVE_STATUSES, JobStatus } from './status.ts';
 
 export const CANCEL_CHANNEL = 'jobwire_cancel';
@@ -23,9 +23,10 @@ export async function cancelJob(pool: pg.Pool, caller: Caller, jobId: string): P
       case JobStatus.PENDING:
       case JobStatus.SCHEDULED:
       case JobStatus.RETRYING:
-        // A worker that holds the task may be running the job before it shows
-        // RUNNING (worker/run-job.ts): that worker is asked, as for RUNNING.
-        if (await isRunJobTaskLocked(client, jobId)) return requestCancel(client, job);
+        // Only a job whose task still waits is cancelled outright. Otherwise a
+        // worker may be running it before it shows RUNNING, or writing its
+        // outcome (worker/run-job.ts): it is asked, as for RUNNING.
+        if (!(await isRunJobTaskWaiting(client, jobId))) return requestCancel(client, job);
         await setEventMessage(client, `cancelled by ${caller.principalId}`);
         await client.query(`update job set status = 'CANCELLED', worker_id = null where id = $1`, [jobId]);
         await removeRunJobTask(client, jobId);

@@ -44,13 +44,15 @@ export async function removeRunJobTask(db: Queryable, jobId: string): Promise<vo
 }
 
 /**
- * Whether a worker holds the job's task: it is about to run the job or runs
- * it already, though the job may not show RUNNING yet (see worker/run-job.ts).
+ * Whether the job's task still waits in the queue, untaken. When a worker
+ * holds it, the worker may be running the job before it shows RUNNING; when it
+ * is gone, a worker ran the job and is writing its outcome (see
+ * worker/run-job.ts), or died doing so (worker/orphans.ts).
  */
-export async function isRunJobTaskLocked(db: Queryable, jobId: string): Promise<boolean> {
-  const result = await db.query<{ locked: boolean }>(
-    `select exists (select 1 from graphile_worker.jobs where key = $1 and locked_at is not null) as locked`,
+export async function isRunJobTaskWaiting(db: Queryable, jobId: string): Promise<boolean> {
+  const result = await db.query<{ waiting: boolean }>(
+    `select exists (select 1 from graphile_worker.jobs where key = $1 and locked_at is null) as waiting`,
     [jobId],
   );
-  return result.rows[0]!.locked;
+  return result.rows[0]!.waiting;
 }
