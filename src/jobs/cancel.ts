@@ -1,5 +1,6 @@
-// Cancel: a queued job leaves the queue and is CANCELLED at once; a running
-// job is asked to stop (its worker's AbortSignal fires) and ends CANCELLED.
+// Cancel: a queued job whose task still waits leaves the queue and is
+// CANCELLED at once; a running job (or a queued one a worker has taken) is
+// asked to stop (its worker's AbortSignal fires) and ends CANCELLED.
 import type pg from 'pg';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import { InvalidTransitionError, JobNotFoundError } from './errors.ts';
