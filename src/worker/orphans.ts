@@ -3,7 +3,7 @@
 // A worker writes a job's outcome after the job's task has returned (see
 // run-job.ts), so graphile-worker may remove the queue entry before that write
 // commits. If the process dies in between, the job stays PENDING (or RUNNING)
-// with nothing left to run it. A worker sweeps for such jobs when it starts and
+// with nothing left to run it. A worker sweeps for such jobs after it starts and
 // after it finds a worker dead (and hourly regardless); one found on two sweeps
 // in a row, unchanged, is queued again (it runs once more: delivery is at least
 // once). The second look keeps a write still on its way from being taken for a
@@ -28,7 +28,8 @@ export class OrphanSweep {
   #suspects = new Map<string, string>();
   /** A sweep is wanted: this worker started, a worker died, or suspects wait for their second look. */
   #due = true;
-  #lastSweepAt = 0;
+  /** The first sweep waits an interval too: a worker that starts often meets a backlog. */
+  #lastSweepAt = Date.now();
 
   constructor(
     private readonly pool: pg.Pool,
