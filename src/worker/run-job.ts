@@ -8,9 +8,9 @@
 // handler has run for WORKER_RUNNING_WRITE_DELAY_MS, or reports progress, or
 // starts a step, or fails. A job done before that is written once, queued →
 // COMPLETED, and the database records the RUNNING it passed through (dated when
-// it was taken). Short jobs thus cost one job write instead of two. While the
-// job is still queued in the database its graphile-worker task is locked, which
-// is how cancelJob knows to ask this worker instead of cancelling it outright.
+// it was taken). Short jobs thus cost one job write instead of two. While a
+// worker holds (or has just finished) a job's graphile-worker task, cancelJob
+// asks that worker instead of cancelling the job outright (jobs/cancel.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import type { Job, Task } from 'graphile-worker';
@@ -24,7 +24,7 @@ import { isTerminal, JobStatus } from '../jobs/status.ts';
 import { createJobContext, errorMessage } from './context.ts';
 import { NonRetriableError, type JobResult } from './handler.ts';
 import type { HandlerRegistry } from './registry.ts';
-import { claimQueuedJob, selectJobForUpdate, updateHeldJob, type ClaimedJobRow, type TakenJobRow } from './sql.ts';
+import { cancelQueuedJob, claimQueuedJob, selectJobForUpdate, updateHeldJob, type ClaimedJobRow, type TakenJobRow } from './sql.ts';
 import { StatusBatcher } from './status-batcher.ts';
 
 export interface RunJobDeps {
@@ -84,12 +84,12 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
     try {
       const taken = await take(deps, read, jobId, workerId, logger);
       if (!taken) return;
-      if (taken.unstarted && (taken.job.cancelRequestedAt || controller.signal.reason === CANCELLED_REASON)) {
+      if (taken.takenAt && (taken.job.cancelRequestedAt || controller.signal.reason === CANCELLED_REASON)) {
         await cancelUnstarted(deps.pool, jobId, logger);
         return;
       }
       if (taken.job.cancelRequestedAt) controller.abort(CANCELLED_REASON);
-      const running = new RunningWrite(batcher, jobId, workerId, taken.unstarted, controller);
+      const running = new RunningWrite(batcher, jobId, workerId, taken.takenAt, controller);
       await execute(deps, batcher, completions, taken.job, running, workerId, controller.signal, logger.child({ jobType: taken.job.jobType }));
     } finally {
       if (deps.running.get(jobId) === controller) deps.running.delete(jobId);
@@ -169,8 +169,8 @@ class BackgroundWrites {
 
 interface TakenJob {
   job: ClaimedJobRow;
-  /** Set while RUNNING is not written: the database time the job was read. */
-  unstarted: { takenAt: string } | null;
+  /** While RUNNING is not written: the database time the job was read; null once it is. */
+  takenAt: string | null;
 }
 
 /** Reads the queued job to run, or takes over a dead worker's; null when there is nothing to run. */
@@ -184,7 +184,7 @@ async function take(
   const queued = await read;
   if (queued) {
     const { takenAt, ...job } = queued;
-    return { job, unstarted: { takenAt } };
+    return { job, takenAt };
   }
   // Not queued: finished, gone, or still RUNNING under a worker that died.
   const job = await withTransaction(deps.pool, async (client) => {
@@ -222,17 +222,14 @@ async function take(
     // RETRYING after a take-over, or queued again since the read.
     return claimQueuedJob(client, jobId, workerId);
   });
-  return job ? { job, unstarted: null } : null;
+  return job ? { job, takenAt: null } : null;
 }
 
 /** A cancel asked for while the job was handed to this worker but not yet started: it ends here, unrun. */
 async function cancelUnstarted(pool: pg.Pool, jobId: string, logger: Logger) {
   await withTransaction(pool, async (client) => {
     await setEventMessage(client, 'cancelled before it started');
-    await client.query(
-      `update job set status = 'CANCELLED', worker_id = null where id = $1 and status in ('PENDING', 'SCHEDULED', 'RETRYING')`,
-      [jobId],
-    );
+    await cancelQueuedJob(client, jobId);
   });
   logger.info({ status: JobStatus.CANCELLED }, 'cancel requested before the job started; not run');
 }
@@ -245,15 +242,16 @@ class RunningWrite {
     private readonly batcher: StatusBatcher,
     private readonly jobId: string,
     private readonly workerId: string,
-    private readonly unstarted: { takenAt: string } | null,
+    /** Null when RUNNING is already written. */
+    private readonly takenAt: string | null,
     private readonly controller: AbortController,
   ) {
-    this.#written = unstarted ? null : Promise.resolve(true);
+    this.#written = takenAt ? null : Promise.resolve(true);
   }
 
   /** While RUNNING is neither written nor being written: the database time the job was taken. */
   get unstartedSince(): string | null {
-    return this.#written === null ? this.unstarted!.takenAt : null;
+    return this.#written === null ? this.takenAt : null;
   }
 
   /** Writes RUNNING unless done already; false when the job is no longer this worker's to run. */
@@ -289,8 +287,7 @@ async function execute(
             return ok;
           })
         : await updateHeldJob(deps.pool, job.id, workerId, change));
-    if (!applied) logger.warn({ status: change.status }, 'job was taken over by another worker; outcome dropped');
-    else logger.info({ status: change.status }, 'job finished');
+    logOutcome(logger, change.status, applied);
   };
 
   if (!handler) {
@@ -337,8 +334,7 @@ async function execute(
       const applied = unstartedSince
         ? await batcher.completeUnstarted(job.id, unstartedSince, result)
         : (await running.ensure()) && (await batcher.complete(job.id, workerId, result));
-      if (!applied) logger.warn({ status: JobStatus.COMPLETED }, 'job was taken over by another worker; outcome dropped');
-      else logger.info({ status: JobStatus.COMPLETED }, 'job finished');
+      logOutcome(logger, JobStatus.COMPLETED, applied);
     }, logger);
     return;
   }
@@ -368,4 +364,9 @@ async function execute(
   await finish({ status: JobStatus.RETRYING, errorMessage: message, retryCount: job.retryCount + 1, workerId: null }, (client) =>
     addRunJobTasks(client, [{ jobId: job.id, runAt: new Date(Date.now() + delay), priority: job.priority, maxRetries: job.maxRetries }]),
   );
+}
+
+function logOutcome(logger: Logger, status: JobStatus, applied: boolean) {
+  if (applied) logger.info({ status }, 'job finished');
+  else logger.warn({ status }, 'job was taken over by another worker; outcome dropped');
 }

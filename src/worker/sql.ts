@@ -22,6 +22,9 @@ export interface ClaimedJobRow {
   cancelRequestedAt: Date | null;
 }
 
+/** The statuses of a job waiting for a worker (the ones it can be taken from). */
+const QUEUED = `('PENDING', 'SCHEDULED', 'RETRYING')`;
+
 const CLAIMED_COLUMNS = `id, kind, job_type as "jobType", queue_name as "queueName", payload, metadata, priority,
   max_retries as "maxRetries", retry_count as "retryCount", parent_job_id as "parentJobId",
   created_by as "createdBy", created_at as "createdAt", status, worker_id as "workerId",
@@ -34,7 +37,7 @@ const CLAIMED_COLUMNS = `id, kind, job_type as "jobType", queue_name as "queueNa
 export async function claimQueuedJob(db: Queryable, jobId: string, workerId: string): Promise<ClaimedJobRow | null> {
   const result = await db.query<ClaimedJobRow>(
     `update job set status = 'RUNNING', worker_id = $2
-      where id = $1 and status in ('PENDING', 'SCHEDULED', 'RETRYING')
+      where id = $1 and status in ${QUEUED}
       returning ${CLAIMED_COLUMNS}`,
     [jobId, workerId],
   );
@@ -45,7 +48,7 @@ export async function claimQueuedJob(db: Queryable, jobId: string, workerId: str
 export async function claimQueuedJobs(db: Queryable, jobIds: string[], workerId: string): Promise<ClaimedJobRow[]> {
   const result = await db.query<ClaimedJobRow>(
     `update job set status = 'RUNNING', worker_id = $2
-      where id = any($1::uuid[]) and status in ('PENDING', 'SCHEDULED', 'RETRYING')
+      where id = any($1::uuid[]) and status in ${QUEUED}
       returning ${CLAIMED_COLUMNS}`,
     [jobIds, workerId],
   );
@@ -65,7 +68,7 @@ export interface TakenJobRow extends ClaimedJobRow {
 export async function readQueuedJobs(db: Queryable, jobIds: string[]): Promise<TakenJobRow[]> {
   const result = await db.query<TakenJobRow>(
     `select ${CLAIMED_COLUMNS}, clock_timestamp()::text as "takenAt"
-       from job where id = any($1::uuid[]) and status in ('PENDING', 'SCHEDULED', 'RETRYING')`,
+       from job where id = any($1::uuid[]) and status in ${QUEUED}`,
     [jobIds],
   );
   return result.rows;
@@ -85,11 +88,16 @@ export async function completeUnstartedJobs(
     `update job set status = 'COMPLETED', started_at = done.started_at, result = done.result, progress = 100,
                     error_message = null, worker_id = null
        from unnest($1::uuid[], $2::timestamptz[], $3::jsonb[]) as done(id, started_at, result)
-      where job.id = done.id and job.status in ('PENDING', 'SCHEDULED', 'RETRYING')
+      where job.id = done.id and job.status in ${QUEUED}
       returning job.id`,
     [jobs.map((job) => job.jobId), jobs.map((job) => job.takenAt), jobs.map((job) => JSON.stringify(job.result))],
   );
   return result.rows.map((row) => row.id);
+}
+
+/** A queued job the worker was asked to cancel before it started: CANCELLED, unrun. */
+export async function cancelQueuedJob(db: Queryable, jobId: string): Promise<void> {
+  await db.query(`update job set status = 'CANCELLED', worker_id = null where id = $1 and status in ${QUEUED}`, [jobId]);
 }
 
 /** Completes many jobs this worker holds in one statement; returns the ids completed. */
