@@ -22,3 +22,13 @@ export function createLogger(level: string): Logger {
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
   });
 }
+
+/**
+ * A child logger made on first use. pino serialises a child's bindings when it
+ * is made, which costs more than a short job itself, and most jobs log nothing
+ * at the configured level.
+ */
+export function lazyChild(parent: Logger, bindings: Record<string, unknown>): () => Logger {
+  let child: Logger | undefined;
+  return () => (child ??= parent.child(bindings));
+}

@@ -3,14 +3,16 @@
 import type pg from 'pg';
 import type { Logger } from '../logger.ts';
 import type { JobContext, ProgressUpdate } from './handler.ts';
+import type { JobAbort } from './job-abort.ts';
 import { findStep, finishStep, startStep, writeProgress } from './sql.ts';
 
 export interface ContextOptions {
   pool: pg.Pool;
   jobId: string;
   workerId: string;
-  signal: AbortSignal;
-  logger: Logger;
+  abort: JobAbort;
+  /** The job's logger, made on first use (see lazyChild). */
+  logger: () => Logger;
   progressThrottleMs: number;
   /** Writes the job's RUNNING if not yet (run-job.ts); false when the job is no longer this worker's. */
   ensureRunning(): Promise<boolean>;
@@ -22,7 +24,7 @@ export interface ManagedContext extends JobContext {
 }
 
 export function createJobContext(options: ContextOptions): ManagedContext {
-  const { pool, jobId, workerId, signal, logger, progressThrottleMs, ensureRunning } = options;
+  const { pool, jobId, workerId, abort, logger, progressThrottleMs, ensureRunning } = options;
   let pending: ProgressUpdate | null = null;
   let lastWrite = 0;
   let timer: NodeJS.Timeout | null = null;
@@ -40,14 +42,18 @@ export function createJobContext(options: ContextOptions): ManagedContext {
       .then(async () => {
         if (await ensureRunning()) await writeProgress(pool, jobId, workerId, update.percent, update.message ?? null);
       })
-      .catch((error) => logger.warn({ err: error }, 'progress write failed'));
+      .catch((error) => logger().warn({ err: error }, 'progress write failed'));
     return writing;
   };
 
   return {
     db: pool,
-    signal,
-    logger,
+    get signal() {
+      return abort.signal;
+    },
+    get logger() {
+      return logger();
+    },
     progress(update) {
       if (!(update.percent >= 0 && update.percent <= 100)) {
         throw new RangeError(`progress percent must be between 0 and 100, got ${update.percent}`);
@@ -58,12 +64,12 @@ export function createJobContext(options: ContextOptions): ManagedContext {
       else timer ??= setTimeout(write, wait);
     },
     async step(name, fn) {
-      signal.throwIfAborted();
+      abort.signal.throwIfAborted();
       await ensureRunning();
-      signal.throwIfAborted();
+      abort.signal.throwIfAborted();
       const existing = await findStep(pool, jobId, name);
       if (existing?.status === 'COMPLETED') {
-        logger.debug({ step: name }, 'step completed in an earlier attempt; skipped');
+        logger().debug({ step: name }, 'step completed in an earlier attempt; skipped');
         return (existing.result ?? undefined) as Awaited<ReturnType<typeof fn>>;
       }
       const stepId = await startStep(pool, jobId, name, existing);
@@ -72,7 +78,7 @@ export function createJobContext(options: ContextOptions): ManagedContext {
         await finishStep(pool, stepId, 'COMPLETED', (result ?? null) as Record<string, unknown> | null, null);
         return result;
       } catch (error) {
-        const cancelled = signal.aborted;
+        const cancelled = abort.aborted;
         await finishStep(pool, stepId, cancelled ? 'CANCELLED' : 'FAILED', null, cancelled ? null : errorMessage(error));
         throw error;
       }

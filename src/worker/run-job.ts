@@ -17,12 +17,13 @@ import type { Job, Task } from 'graphile-worker';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { withTransaction } from '../db/pool.ts';
-import type { Logger } from '../logger.ts';
+import { lazyChild, type Logger } from '../logger.ts';
 import { setEventMessage } from '../jobs/sql/job-status.ts';
 import { addRunJobTasks, RUN_JOB_TASK } from '../jobs/sql/queue.ts';
 import { isTerminal, JobStatus } from '../jobs/status.ts';
 import { createJobContext, errorMessage } from './context.ts';
 import { NonRetriableError, type JobResult } from './handler.ts';
+import { JobAbort } from './job-abort.ts';
 import type { HandlerRegistry } from './registry.ts';
 import { cancelQueuedJob, claimQueuedJob, selectJobForUpdate, updateHeldJob, type ClaimedJobRow, type TakenJobRow } from './sql.ts';
 import { StatusBatcher } from './status-batcher.ts';
@@ -32,8 +33,8 @@ export interface RunJobDeps {
   registry: HandlerRegistry;
   logger: Logger;
   config: Pick<Config, 'JOB_RETRY_BASE_DELAY_MS' | 'JOB_RETRY_MAX_DELAY_MS' | 'JOB_PROGRESS_THROTTLE_MS' | 'WORKER_RUNNING_WRITE_DELAY_MS'>;
-  /** Abort controllers of the jobs this process runs, by job id (for cancel and shutdown). */
-  running: Map<string, AbortController>;
+  /** Abort switches of the jobs this process runs or holds in its local queue, by job id (for cancel and shutdown). */
+  running: Map<string, JobAbort>;
 }
 
 export const CANCELLED_REASON = 'cancelled';
@@ -65,34 +66,35 @@ export interface RunJobTask {
 export function createRunJobTask(deps: RunJobDeps): RunJobTask {
   const batcher = new StatusBatcher(deps.pool);
   const completions = new BackgroundWrites();
-  /** Jobs fetched into the local queue whose tasks have not started: their read, and their controller. */
-  const prefetched = new Map<string, { read: Promise<TakenJobRow | null>; controller: AbortController }>();
+  /** Jobs fetched into the local queue whose tasks have not started: their read, and their abort switch. */
+  const prefetched = new Map<string, { read: Promise<TakenJobRow | null>; abort: JobAbort }>();
   const jobIdOf = (job: Job) => (job.task_identifier === RUN_JOB_TASK ? runJobPayload.safeParse(job.payload).data?.jobId : undefined);
 
   const task: Task = async (rawPayload, helpers) => {
     const { jobId } = runJobPayload.parse(rawPayload);
     const workerId = helpers.job.locked_by;
     if (!workerId) throw new Error(`run_job for ${jobId} is not locked by a worker`);
-    const logger = deps.logger.child({ jobId, workerId });
+    const logger = lazyChild(deps.logger, { jobId, workerId });
 
     // Registered before the job is read (by prefetch, or here), so a cancel right after it is not missed.
     const ahead = prefetched.get(jobId);
     prefetched.delete(jobId);
-    const controller = ahead?.controller ?? new AbortController();
-    deps.running.set(jobId, controller);
+    const abort = ahead?.abort ?? new JobAbort();
+    deps.running.set(jobId, abort);
     const read = ahead?.read ?? batcher.read(jobId);
     try {
       const taken = await take(deps, read, jobId, workerId, logger);
       if (!taken) return;
-      if (taken.takenAt && (taken.job.cancelRequestedAt || controller.signal.reason === CANCELLED_REASON)) {
+      if (taken.takenAt && (taken.job.cancelRequestedAt || abort.reason === CANCELLED_REASON)) {
         await cancelUnstarted(deps.pool, jobId, logger);
         return;
       }
-      if (taken.job.cancelRequestedAt) controller.abort(CANCELLED_REASON);
-      const running = new RunningWrite(batcher, jobId, workerId, taken.takenAt, controller);
-      await execute(deps, batcher, completions, taken.job, running, workerId, controller.signal, logger.child({ jobType: taken.job.jobType }));
+      if (taken.job.cancelRequestedAt) abort.abort(CANCELLED_REASON);
+      const running = new RunningWrite(batcher, jobId, workerId, taken.takenAt, abort);
+      const jobLogger = lazyChild(deps.logger, { jobId, workerId, jobType: taken.job.jobType });
+      await execute(deps, batcher, completions, taken.job, running, workerId, abort, jobLogger);
     } finally {
-      if (deps.running.get(jobId) === controller) deps.running.delete(jobId);
+      if (deps.running.get(jobId) === abort) deps.running.delete(jobId);
     }
   };
 
@@ -102,28 +104,24 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
       for (const job of jobs) {
         const jobId = jobIdOf(job);
         if (!jobId || prefetched.has(jobId)) continue;
-        const controller = new AbortController();
-        deps.running.set(jobId, controller);
+        const abort = new JobAbort();
+        deps.running.set(jobId, abort);
         // A failed read sends the task down the locking path (take), which reads again.
-        const entry = { read: batcher.read(jobId).catch(() => null), controller };
+        const entry = { read: batcher.read(jobId).catch(() => null), abort };
         prefetched.set(jobId, entry);
-        controller.signal.addEventListener(
-          'abort',
-          () => {
-            // Cancelled while it waits here: cancelled now, not once a slot frees up.
-            // Its task then finds it finished and does not run it.
-            if (controller.signal.reason !== CANCELLED_REASON || prefetched.get(jobId) !== entry) return;
-            const logger = deps.logger.child({ jobId });
-            entry.read = cancelUnstarted(deps.pool, jobId, logger).then(
-              () => null,
-              (error) => {
-                logger.warn({ err: error }, 'could not cancel a job waiting in the local queue; its task will');
-                return null;
-              },
-            );
-          },
-          { once: true },
-        );
+        abort.onAbort((reason) => {
+          // Cancelled while it waits here: cancelled now, not once a slot frees up.
+          // Its task then finds it finished and does not run it.
+          if (reason !== CANCELLED_REASON || prefetched.get(jobId) !== entry) return;
+          const logger = lazyChild(deps.logger, { jobId });
+          entry.read = cancelUnstarted(deps.pool, jobId, logger).then(
+            () => null,
+            (error) => {
+              logger().warn({ err: error }, 'could not cancel a job waiting in the local queue; its task will');
+              return null;
+            },
+          );
+        });
       }
     },
     forget(jobs) {
@@ -132,7 +130,7 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
         const entry = jobId && prefetched.get(jobId);
         if (!jobId || !entry) continue;
         prefetched.delete(jobId);
-        if (deps.running.get(jobId) === entry.controller) deps.running.delete(jobId);
+        if (deps.running.get(jobId) === entry.abort) deps.running.delete(jobId);
       }
     },
     drain: () => completions.drain(),
@@ -144,14 +142,14 @@ class BackgroundWrites {
   static readonly ATTEMPTS = 4;
   readonly #inFlight = new Set<Promise<void>>();
 
-  add(write: () => Promise<void>, logger: Logger) {
+  add(write: () => Promise<void>, logger: () => Logger) {
     const attempt = async (): Promise<void> => {
       for (let n = 1; ; n++) {
         try {
           return await write();
         } catch (error) {
           if (n >= BackgroundWrites.ATTEMPTS) {
-            logger.error({ err: error }, 'could not write the job outcome; the hourly orphan sweep will queue the job again');
+            logger().error({ err: error }, 'could not write the job outcome; the hourly orphan sweep will queue the job again');
             return;
           }
           await sleep(100 * 4 ** (n - 1));
@@ -179,7 +177,7 @@ async function take(
   read: Promise<TakenJobRow | null>,
   jobId: string,
   workerId: string,
-  logger: Logger,
+  logger: () => Logger,
 ): Promise<TakenJob | null> {
   const queued = await read;
   if (queued) {
@@ -190,11 +188,11 @@ async function take(
   const job = await withTransaction(deps.pool, async (client) => {
     const job = await selectJobForUpdate(client, jobId);
     if (!job) {
-      logger.info('job no longer exists; nothing to run');
+      logger().info('job no longer exists; nothing to run');
       return null;
     }
     if (isTerminal(job.status)) {
-      logger.info({ status: job.status }, 'job already finished; not run again');
+      logger().info({ status: job.status }, 'job already finished; not run again');
       return null;
     }
     if (job.status === JobStatus.RUNNING) {
@@ -217,7 +215,7 @@ async function take(
         lost,
       ]);
       await setEventMessage(client, `taken over by worker ${workerId}`);
-      logger.warn({ previousWorker: job.workerId }, 'taking over a job from a dead worker');
+      logger().warn({ previousWorker: job.workerId }, 'taking over a job from a dead worker');
     }
     // RETRYING after a take-over, or queued again since the read.
     return claimQueuedJob(client, jobId, workerId);
@@ -226,12 +224,12 @@ async function take(
 }
 
 /** A cancel asked for while the job was handed to this worker but not yet started: it ends here, unrun. */
-async function cancelUnstarted(pool: pg.Pool, jobId: string, logger: Logger) {
+async function cancelUnstarted(pool: pg.Pool, jobId: string, logger: () => Logger) {
   await withTransaction(pool, async (client) => {
     await setEventMessage(client, 'cancelled before it started');
     await cancelQueuedJob(client, jobId);
   });
-  logger.info({ status: JobStatus.CANCELLED }, 'cancel requested before the job started; not run');
+  logger().info({ status: JobStatus.CANCELLED }, 'cancel requested before the job started; not run');
 }
 
 /** The job's RUNNING write: done once, when first needed; aborts the handler if the job was lost meanwhile. */
@@ -244,7 +242,7 @@ class RunningWrite {
     private readonly workerId: string,
     /** Null when RUNNING is already written. */
     private readonly takenAt: string | null,
-    private readonly controller: AbortController,
+    private readonly abort: JobAbort,
   ) {
     this.#written = takenAt ? null : Promise.resolve(true);
   }
@@ -257,7 +255,7 @@ class RunningWrite {
   /** Writes RUNNING unless done already; false when the job is no longer this worker's to run. */
   ensure(): Promise<boolean> {
     this.#written ??= this.batcher.claim(this.jobId, this.workerId).then((row) => {
-      if (!row && !this.controller.signal.aborted) this.controller.abort(LOST_REASON);
+      if (!row) this.abort.abort(LOST_REASON);
       return row !== null;
     });
     return this.#written;
@@ -271,8 +269,8 @@ async function execute(
   job: ClaimedJobRow,
   running: RunningWrite,
   workerId: string,
-  signal: AbortSignal,
-  logger: Logger,
+  abort: JobAbort,
+  logger: () => Logger,
 ) {
   const handler = deps.registry.get(job.jobType);
   const finish = async (change: Parameters<typeof updateHeldJob>[3], extra?: (client: pg.PoolClient) => Promise<void>) => {
@@ -287,7 +285,7 @@ async function execute(
             return ok;
           })
         : await updateHeldJob(deps.pool, job.id, workerId, change));
-    logOutcome(logger, change.status, applied);
+    logOutcome(deps.logger, logger, change.status, applied);
   };
 
   if (!handler) {
@@ -305,7 +303,7 @@ async function execute(
     pool: deps.pool,
     jobId: job.id,
     workerId,
-    signal,
+    abort,
     logger,
     progressThrottleMs: deps.config.JOB_PROGRESS_THROTTLE_MS,
     ensureRunning: () => running.ensure(),
@@ -334,16 +332,16 @@ async function execute(
       const applied = unstartedSince
         ? await batcher.completeUnstarted(job.id, unstartedSince, result)
         : (await running.ensure()) && (await batcher.complete(job.id, workerId, result));
-      logOutcome(logger, JobStatus.COMPLETED, applied);
+      logOutcome(deps.logger, logger, JobStatus.COMPLETED, applied);
     }, logger);
     return;
   }
   const error = outcome.error ?? new Error('handler reported failure without an error');
-  if (signal.aborted && signal.reason === CANCELLED_REASON) {
+  if (abort.reason === CANCELLED_REASON) {
     await finish({ status: JobStatus.CANCELLED, workerId: null });
     return;
   }
-  if (signal.aborted && signal.reason === SHUTDOWN_REASON) {
+  if (abort.reason === SHUTDOWN_REASON) {
     // Not the job's fault: back to the queue at once, without spending a retry.
     await finish({ status: JobStatus.RETRYING, errorMessage: 'worker shut down while running the job; re-queued', workerId: null }, (client) =>
       addRunJobTasks(client, [{ jobId: job.id, runAt: null, priority: job.priority, maxRetries: job.maxRetries }]),
@@ -360,13 +358,14 @@ async function execute(
     return;
   }
   const delay = retryDelayMs(job.retryCount, deps.config.JOB_RETRY_BASE_DELAY_MS, deps.config.JOB_RETRY_MAX_DELAY_MS);
-  logger.info({ err: error, retryInMs: delay }, 'job failed; will retry');
+  logger().info({ err: error, retryInMs: delay }, 'job failed; will retry');
   await finish({ status: JobStatus.RETRYING, errorMessage: message, retryCount: job.retryCount + 1, workerId: null }, (client) =>
     addRunJobTasks(client, [{ jobId: job.id, runAt: new Date(Date.now() + delay), priority: job.priority, maxRetries: job.maxRetries }]),
   );
 }
 
-function logOutcome(logger: Logger, status: JobStatus, applied: boolean) {
-  if (applied) logger.info({ status }, 'job finished');
-  else logger.warn({ status }, 'job was taken over by another worker; outcome dropped');
+/** `base` is the process's logger: the job's own is made only when the line is written. */
+function logOutcome(base: Logger, logger: () => Logger, status: JobStatus, applied: boolean) {
+  if (!applied) logger().warn({ status }, 'job was taken over by another worker; outcome dropped');
+  else if (base.isLevelEnabled('info')) logger().info({ status }, 'job finished');
 }

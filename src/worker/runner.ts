@@ -13,6 +13,7 @@ import type { Logger } from '../logger.ts';
 import { CANCEL_CHANNEL } from '../jobs/cancel.ts';
 import { RUN_JOB_TASK } from '../jobs/sql/queue.ts';
 import { createPurgeTask, PURGE_TASK } from '../jobs/retention.ts';
+import { JobAbort } from './job-abort.ts';
 import { OrphanSweep } from './orphans.ts';
 import type { HandlerRegistry } from './registry.ts';
 import { CANCELLED_REASON, createRunJobTask, SHUTDOWN_REASON } from './run-job.ts';
@@ -34,14 +35,14 @@ export interface WorkerHandle {
 export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   const { config, pool, listener, registry } = deps;
   const logger = deps.logger.child({ component: 'worker' });
-  const running = new Map<string, AbortController>();
+  const running = new Map<string, JobAbort>();
 
   const onNotification = (channel: string, jobId: string) => {
     if (channel !== CANCEL_CHANNEL) return;
-    const controller = running.get(jobId);
-    if (controller && !controller.signal.aborted) {
+    const abort = running.get(jobId);
+    if (abort && !abort.aborted) {
       logger.info({ jobId }, 'cancel requested; aborting the job');
-      controller.abort(CANCELLED_REASON);
+      abort.abort(CANCELLED_REASON);
     }
   };
   listener.on('notification', onNotification);
@@ -81,7 +82,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     workerId: id,
     async stop() {
       // Running handlers get their signal; their jobs are re-queued (see run-job.ts).
-      for (const controller of running.values()) controller.abort(SHUTDOWN_REASON);
+      for (const abort of running.values()) abort.abort(SHUTDOWN_REASON);
       await runner.stop();
       await runJob.drain();
       await heartbeat.stop();
