@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { spawnWorker, startTestApp, type ChildWorker, type TestApp } from './support/app.ts';
-import { createJob } from './support/jobs.ts';
+import { createJob, queueEntryOf, removeQueueEntry, uuidOf } from './support/jobs.ts';
 import { eventually } from './support/wait.ts';
 import { CancelJob, CreateJobs, JobUpdated, JobWithHistory, RetryJob } from './support/operations.ts';
 
@@ -95,7 +95,7 @@ describe('cancelJob', () => {
 
   it('asks, rather than cancels outright, a queued job whose task is gone (a worker is writing its outcome)', async () => {
     const job = await createJob(api.client, { jobType: 'system.noop', scheduledAt: new Date(Date.now() + 3_600_000).toISOString() });
-    await db.pool.query('select graphile_worker.remove_job($1)', [uuidOf(job.id)]);
+    await removeQueueEntry(db.pool, uuidOf(job.id));
     const result = await api.client.request(CancelJob, { id: job.id });
     if (result.cancelJob.__typename !== 'MutationCancelJobSuccess') throw new Error(JSON.stringify(result));
     expect(result.cancelJob.data).toMatchObject({ status: 'SCHEDULED', cancelRequestedAt: expect.any(String) });
@@ -104,10 +104,12 @@ describe('cancelJob', () => {
   it('takes a queued job off the queue at once', async () => {
     const job = await createJob(api.client, { jobType: 'system.noop', scheduledAt: new Date(Date.now() + 3_600_000).toISOString() });
     expect(job.status).toBe('SCHEDULED');
+    const entry = await queueEntryOf(db.pool, uuidOf(job.id));
+    expect(entry).not.toBeNull();
     const result = await api.client.request(CancelJob, { id: job.id });
     if (result.cancelJob.__typename !== 'MutationCancelJobSuccess') throw new Error(JSON.stringify(result));
     expect(result.cancelJob.data.status).toBe('CANCELLED');
-    const queued = await db.pool.query(`select 1 from graphile_worker._private_jobs where key = $1`, [uuidOf(job.id)]);
+    const queued = await db.pool.query('select 1 from graphile_worker.jobs where id = $1', [entry!.id]);
     expect(queued.rowCount).toBe(0);
   });
 
@@ -141,15 +143,11 @@ describe('retryJob', () => {
   });
 });
 
-/** The UUID inside a Job's global ID (base64 of "PlainJob:<uuid>"). */
-function uuidOf(globalId: string) {
-  return Buffer.from(globalId, 'base64').toString().split(':')[1]!;
-}
 
 /** Waits until a worker holds the job's queue entry (running it, or about to). */
 async function untilTaken(id: string) {
   await eventually('a worker to take the job', async () => {
-    const { rows } = await db.pool.query(`select 1 from graphile_worker.jobs where key = $1 and locked_at is not null`, [uuidOf(id)]);
-    return rows.length === 1 ? true : undefined;
+    const entry = await queueEntryOf(db.pool, uuidOf(id));
+    return entry?.locked_at ? true : undefined;
   });
 }

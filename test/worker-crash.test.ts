@@ -4,10 +4,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { spawnWorker, startTestApp, type ChildWorker, type TestApp } from './support/app.ts';
-import { createJob } from './support/jobs.ts';
+import { createJob, queueEntryOf, removeQueueEntry, uuidOf } from './support/jobs.ts';
 import { JobUpdated, JobWithHistory } from './support/operations.ts';
 import { createLogger } from '../src/logger.ts';
 import { OrphanSweep } from '../src/worker/orphans.ts';
+import { eventually } from './support/wait.ts';
 
 let db: TestDatabase;
 let api: TestApp;
@@ -83,7 +84,7 @@ it('queues again the jobs a dead worker left without a queue entry (it died befo
   const pending = await createJob(api.client, { jobType: 'system.noop' });
   const running = await createJob(api.client, { jobType: 'system.noop', maxRetries: 3 });
   await db.pool.query(`update job set status = 'RUNNING', worker_id = 'worker-killed' where id = $1`, [uuidOf(running.id)]);
-  for (const job of [pending, running]) await db.pool.query('select graphile_worker.remove_job($1)', [uuidOf(job.id)]);
+  for (const job of [pending, running]) await removeQueueEntry(db.pool, uuidOf(job.id));
   const updates = [pending, running].map((job) => api.client.subscribe(JobUpdated, { id: job.id }));
 
   const worker = await spawnWorker(db.url);
@@ -105,23 +106,50 @@ it('queues again the jobs a dead worker left without a queue entry (it died befo
   await worker.exited;
 });
 
+it('a stale queue entry of a running job does not take the job over from its live worker', async () => {
+  // An entry the job has been queued past (as a retry leaves one behind while
+  // its old holder still runs): its task must not take the job for a dead
+  // worker's and run it a second time.
+  for (const earlier of workers.splice(0)) {
+    if (earlier.process.exitCode === null && earlier.process.signalCode === null) earlier.process.kill('SIGTERM');
+    await earlier.exited;
+  }
+  const worker = await spawnWorker(db.url);
+  workers.push(worker);
+  const job = await createJob(api.client, { jobType: 'system.sleep', maxRetries: 3, payload: { ms: 1500, ticks: 15 } });
+  const id = uuidOf(job.id);
+  const updates = api.client.subscribe(JobUpdated, { id: job.id });
+  await updates.waitFor('RUNNING with progress', (r) => r.some((u) => u.jobUpdated.status === 'RUNNING' && u.jobUpdated.progress > 0));
+
+  const stale = await db.pool.query<{ id: string }>(`select id from graphile_worker.add_job('run_job', json_build_object('jobId', $1::uuid))`, [id]);
+  await eventually('the worker to drop the stale entry', async () => {
+    const { rowCount } = await db.pool.query('select 1 from graphile_worker.jobs where id = $1', [stale.rows[0]!.id]);
+    return rowCount === 0 ? true : undefined;
+  });
+  await updates.waitFor('COMPLETED', (r) => r.some((u) => u.jobUpdated.status === 'COMPLETED'));
+
+  const { job: done } = await api.client.request(JobWithHistory, { id: job.id });
+  expect(done!.events.edges.map((e) => e.node.status)).toEqual(['PENDING', 'RUNNING', 'COMPLETED']);
+  expect(done!.retryCount).toBe(0);
+  expect(worker.logs.some((entry) => entry.msg === 'the job was queued again under another entry; this one is stale')).toBe(true);
+  updates.close();
+  worker.process.kill('SIGTERM');
+  await worker.exited;
+});
+
 it('the orphan sweep queues a job again only when it finds it twice in a row, unchanged', async () => {
   const sweep = new OrphanSweep(db.pool, createLogger('silent'), 2000);
   const runAt = new Date(Date.now() + 3_600_000);
   const job = await createJob(api.client, { jobType: 'system.noop', scheduledAt: runAt.toISOString() });
   const id = uuidOf(job.id);
-  await db.pool.query('select graphile_worker.remove_job($1)', [id]);
+  await removeQueueEntry(db.pool, id);
 
   expect(await sweep.sweep()).toEqual([]);
   // Written to in between, as an outcome on its way would be: not an orphan yet.
   await db.pool.query(`update job set metadata = '{"touched": true}' where id = $1`, [id]);
   expect(await sweep.sweep()).toEqual([]);
   expect(await sweep.sweep()).toEqual([id]);
-  const entry = await db.pool.query('select run_at from graphile_worker.jobs where key = $1', [id]);
-  expect(entry.rows.map((row) => row.run_at.getTime())).toEqual([runAt.getTime()]);
+  expect((await queueEntryOf(db.pool, id))?.run_at.getTime()).toBe(runAt.getTime());
   expect(await sweep.sweep()).toEqual([]);
 });
 
-function uuidOf(globalId: string) {
-  return Buffer.from(globalId, 'base64').toString().split(':')[1]!;
-}

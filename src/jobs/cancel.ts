@@ -6,7 +6,7 @@ import { withTransaction, type Queryable } from '../db/pool.ts';
 import { InvalidTransitionError, JobNotFoundError } from './errors.ts';
 import type { Caller } from './create.ts';
 import { setEventMessage, lockJob, type LockedJob } from './sql/job-status.ts';
-import { isRunJobTaskWaiting, removeRunJobTask } from './sql/queue.ts';
+import { removeWaitingRunJobTask } from './sql/queue.ts';
 import { ACTIVE_STATUSES, JobStatus } from './status.ts';
 
 export const CANCEL_CHANNEL = 'jobwire_cancel';
@@ -27,10 +27,9 @@ export async function cancelJob(pool: pg.Pool, caller: Caller, jobId: string): P
         // Only a job whose task still waits is cancelled outright. Otherwise a
         // worker may be running it before it shows RUNNING, or writing its
         // outcome (worker/run-job.ts): it is asked, as for RUNNING.
-        if (!(await isRunJobTaskWaiting(client, jobId))) return requestCancel(client, job);
+        if (!(await removeWaitingRunJobTask(client, job.queueEntryId))) return requestCancel(client, job);
         await setEventMessage(client, `cancelled by ${caller.principalId}`);
         await client.query(`update job set status = 'CANCELLED', worker_id = null where id = $1`, [jobId]);
-        await removeRunJobTask(client, jobId);
         return 'cancelled';
       case JobStatus.RUNNING:
         return requestCancel(client, job);

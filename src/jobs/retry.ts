@@ -5,7 +5,7 @@ import { withTransaction } from '../db/pool.ts';
 import { InvalidTransitionError, isConflict, JobConflictError, JobNotFoundError } from './errors.ts';
 import type { Caller } from './create.ts';
 import { lockJob, setEventMessage } from './sql/job-status.ts';
-import { addRunJobTasks } from './sql/queue.ts';
+import { queueJobsAgain } from './sql/queue.ts';
 import { JobStatus, RETRIABLE_STATUSES } from './status.ts';
 
 export type RetryOutcome = 'requeued' | 'already_active';
@@ -32,7 +32,7 @@ export async function retryJob(pool: pg.Pool, caller: Caller, jobId: string): Pr
         if (isConflict(error)) throw new JobConflictError(jobId, 'retry', error.constraint ?? 'unknown constraint', error.detail ?? '');
         throw error;
       });
-    await addRunJobTasks(client, [{ jobId, runAt: null, priority: job.priority, maxRetries: job.maxRetries }]);
+    await queueJobsAgain(client, [{ jobId, runAt: null, priority: job.priority, maxRetries: job.maxRetries }]);
     return 'requeued';
   });
 }

@@ -12,7 +12,7 @@
 import type pg from 'pg';
 import { withTransaction } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
-import { addRunJobTasks } from '../jobs/sql/queue.ts';
+import { queueJobsAgain } from '../jobs/sql/queue.ts';
 
 /** At most this many orphans are queued again per sweep. */
 const SWEEP_LIMIT = 1000;
@@ -21,7 +21,7 @@ const BACKSTOP_INTERVAL_MS = 3_600_000;
 
 /** Active jobs without a queue entry (a job and its entry are otherwise written in one transaction). */
 const IS_ORPHAN = `job.status in ('PENDING', 'SCHEDULED', 'RETRYING', 'RUNNING')
-   and not exists (select 1 from graphile_worker.jobs as entry where entry.key = job.id::text)`;
+   and not exists (select 1 from graphile_worker.jobs as entry where entry.id = job.queue_entry_id)`;
 
 export class OrphanSweep {
   /** Job id → row version (xmin) of the orphans the last sweep found. */
@@ -72,7 +72,7 @@ export class OrphanSweep {
             for update of job skip locked`,
         [confirmed, confirmed.map((id) => this.#suspects.get(id)!)],
       );
-      await addRunJobTasks(client, rows.map((row) => ({ jobId: row.id, runAt: row.runAt, priority: row.priority, maxRetries: row.maxRetries })));
+      await queueJobsAgain(client, rows.map((row) => ({ jobId: row.id, runAt: row.runAt, priority: row.priority, maxRetries: row.maxRetries })));
       return rows.map((row) => row.id);
     });
     for (const id of requeued) this.#suspects.delete(id);

@@ -19,7 +19,7 @@ import type { Config } from '../config.ts';
 import { withTransaction } from '../db/pool.ts';
 import { lazyChild, type Logger } from '../logger.ts';
 import { setEventMessage } from '../jobs/sql/job-status.ts';
-import { addRunJobTasks, RUN_JOB_TASK } from '../jobs/sql/queue.ts';
+import { queueJobsAgain, RUN_JOB_TASK } from '../jobs/sql/queue.ts';
 import { isTerminal, JobStatus } from '../jobs/status.ts';
 import { createJobContext, errorMessage } from './context.ts';
 import { NonRetriableError, type JobResult } from './handler.ts';
@@ -83,7 +83,7 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
     deps.running.set(jobId, abort);
     const read = ahead?.read ?? batcher.read(jobId);
     try {
-      const taken = await take(deps, read, jobId, workerId, logger);
+      const taken = await take(deps, read, jobId, helpers.job.id, workerId, logger);
       if (!taken) return;
       if (taken.takenAt && (taken.job.cancelRequestedAt || abort.reason === CANCELLED_REASON)) {
         await cancelUnstarted(deps.pool, jobId, logger);
@@ -171,16 +171,27 @@ interface TakenJob {
   takenAt: string | null;
 }
 
-/** Reads the queued job to run, or takes over a dead worker's; null when there is nothing to run. */
+/**
+ * Reads the queued job to run, or takes over a dead worker's; null when there
+ * is nothing to run, or when the job has been queued again under a newer queue
+ * entry than this task's (that entry's task runs it).
+ */
 async function take(
   deps: RunJobDeps,
   read: Promise<TakenJobRow | null>,
   jobId: string,
+  queueEntryId: string,
   workerId: string,
   logger: () => Logger,
 ): Promise<TakenJob | null> {
+  const stale = (job: ClaimedJobRow) => {
+    if (job.queueEntryId === queueEntryId) return false;
+    logger().info({ queueEntryId, currentQueueEntryId: job.queueEntryId }, 'the job was queued again under another entry; this one is stale');
+    return true;
+  };
   const queued = await read;
   if (queued) {
+    if (stale(queued)) return null;
     const { takenAt, ...job } = queued;
     return { job, takenAt };
   }
@@ -191,6 +202,7 @@ async function take(
       logger().info('job no longer exists; nothing to run');
       return null;
     }
+    if (stale(job)) return null;
     if (isTerminal(job.status)) {
       logger().info({ status: job.status }, 'job already finished; not run again');
       return null;
@@ -344,7 +356,7 @@ async function execute(
   if (abort.reason === SHUTDOWN_REASON) {
     // Not the job's fault: back to the queue at once, without spending a retry.
     await finish({ status: JobStatus.RETRYING, errorMessage: 'worker shut down while running the job; re-queued', workerId: null }, (client) =>
-      addRunJobTasks(client, [{ jobId: job.id, runAt: null, priority: job.priority, maxRetries: job.maxRetries }]),
+      queueJobsAgain(client, [{ jobId: job.id, runAt: null, priority: job.priority, maxRetries: job.maxRetries }]),
     );
     return;
   }
@@ -360,7 +372,7 @@ async function execute(
   const delay = retryDelayMs(job.retryCount, deps.config.JOB_RETRY_BASE_DELAY_MS, deps.config.JOB_RETRY_MAX_DELAY_MS);
   logger().info({ err: error, retryInMs: delay }, 'job failed; will retry');
   await finish({ status: JobStatus.RETRYING, errorMessage: message, retryCount: job.retryCount + 1, workerId: null }, (client) =>
-    addRunJobTasks(client, [{ jobId: job.id, runAt: new Date(Date.now() + delay), priority: job.priority, maxRetries: job.maxRetries }]),
+    queueJobsAgain(client, [{ jobId: job.id, runAt: new Date(Date.now() + delay), priority: job.priority, maxRetries: job.maxRetries }]),
   );
 }
 

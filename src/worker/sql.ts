@@ -20,6 +20,8 @@ export interface ClaimedJobRow {
   status: JobStatus;
   workerId: string | null;
   cancelRequestedAt: Date | null;
+  /** graphile-worker's queue entry that runs the job (bigint as text); a task of another entry is stale. */
+  queueEntryId: string | null;
 }
 
 /** The statuses of a job waiting for a worker (the ones it can be taken from). */
@@ -28,7 +30,7 @@ const QUEUED = `('PENDING', 'SCHEDULED', 'RETRYING')`;
 const CLAIMED_COLUMNS = `id, kind, job_type as "jobType", queue_name as "queueName", payload, metadata, priority,
   max_retries as "maxRetries", retry_count as "retryCount", parent_job_id as "parentJobId",
   created_by as "createdBy", created_at as "createdAt", status, worker_id as "workerId",
-  cancel_requested_at as "cancelRequestedAt"`;
+  cancel_requested_at as "cancelRequestedAt", queue_entry_id as "queueEntryId"`;
 
 /**
  * The common case in one statement: a queued job becomes RUNNING for this

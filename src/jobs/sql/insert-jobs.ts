@@ -26,15 +26,20 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
   if (jobs.length === 0) return;
   const now = Date.now();
   const scheduled = (job: NewJob) => job.scheduledAt !== null && job.scheduledAt.getTime() > now;
+  // The entries first, so each job row is written once, with its entry's id.
+  const queueEntryIds = await addRunJobTasks(
+    db,
+    jobs.map((job) => ({ jobId: job.id, runAt: job.scheduledAt, priority: job.priority, maxRetries: job.maxRetries })),
+  );
   await db.query(
     `insert into job (id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
-                      status, parent_job_id, created_by, metadata)
+                      status, parent_job_id, created_by, metadata, queue_entry_id)
      select id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
-            status, parent_job_id, created_by, metadata
+            status, parent_job_id, created_by, metadata, queue_entry_id
        from jsonb_to_recordset($1::jsonb) as x(
               id uuid, kind job_kind, queue_name text, job_type text, payload jsonb, priority int,
               max_retries int, scheduled_at timestamptz, status job_status, parent_job_id uuid,
-              created_by text, metadata jsonb)`,
+              created_by text, metadata jsonb, queue_entry_id bigint)`,
     [
       JSON.stringify(
         jobs.map((job) => ({
@@ -50,6 +55,7 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
           parent_job_id: job.parentJobId,
           created_by: job.createdBy,
           metadata: job.metadata,
+          queue_entry_id: queueEntryIds.get(job.id),
         })),
       ),
     ],
@@ -62,8 +68,4 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
       [JSON.stringify(steps)],
     );
   }
-  await addRunJobTasks(
-    db,
-    jobs.map((job) => ({ jobId: job.id, runAt: job.scheduledAt, priority: job.priority, maxRetries: job.maxRetries })),
-  );
 }

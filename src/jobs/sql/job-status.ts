@@ -15,12 +15,15 @@ export interface LockedJob {
   cancelRequestedAt: Date | null;
   priority: number;
   maxRetries: number;
+  /** graphile-worker's queue entry that runs the job (job.queue_entry_id; bigint as text). */
+  queueEntryId: string | null;
 }
 
 /** Locks a job row for a status change; null when there is no such job. */
 export async function lockJob(db: Queryable, jobId: string): Promise<LockedJob | null> {
   const result = await db.query<LockedJob>(
-    `select id, status, cancel_requested_at as "cancelRequestedAt", priority, max_retries as "maxRetries"
+    `select id, status, cancel_requested_at as "cancelRequestedAt", priority, max_retries as "maxRetries",
+            queue_entry_id as "queueEntryId"
        from job where id = $1 for update`,
     [jobId],
   );

@@ -1,5 +1,5 @@
-// The job row's entry in graphile-worker's queue: one `run_job` task keyed by
-// the job id, so adding it again replaces it and removing it is by key.
+// The job row's entry in graphile-worker's queue: one `run_job` task, whose
+// id the job row keeps (job.queue_entry_id).
 import type { Queryable } from '../../db/pool.ts';
 
 export const RUN_JOB_TASK = 'run_job';
@@ -19,40 +19,67 @@ export interface QueueEntry {
   maxRetries: number;
 }
 
-/** Adds (or replaces) the run_job tasks of these jobs, in the caller's transaction. */
-export async function addRunJobTasks(db: Queryable, entries: readonly QueueEntry[]): Promise<void> {
-  if (entries.length === 0) return;
-  await db.query(
-    `select graphile_worker.add_jobs(array(
-       select row($1::text, json_build_object('jobId', e.job_id), null, e.run_at, e.max_attempts, e.job_id::text, e.priority, null)::graphile_worker.job_spec
-         from unnest($2::uuid[], $3::timestamptz[], $4::int[], $5::int[]) as e(job_id, run_at, max_attempts, priority)
-     ))`,
-    [
-      RUN_JOB_TASK,
-      entries.map((e) => e.jobId),
-      entries.map((e) => e.runAt),
-      entries.map((e) => queueAttempts(e.maxRetries)),
-      // graphile-worker runs lower numbers first; our priority is higher-first.
-      entries.map((e) => -e.priority),
-    ],
-  );
-}
+/** The job_spec[] of these entries' run_job tasks, from parameters $1-$5. */
+const RUN_JOB_SPECS = `array(
+  select row($1::text, json_build_object('jobId', e.job_id), null, e.run_at, e.max_attempts, null, e.priority, null)::graphile_worker.job_spec
+    from unnest($2::uuid[], $3::timestamptz[], $4::int[], $5::int[]) as e(job_id, run_at, max_attempts, priority)
+)`;
 
-/** Removes a job's queued task (a locked one is kept from running again). */
-export async function removeRunJobTask(db: Queryable, jobId: string): Promise<void> {
-  await db.query('select graphile_worker.remove_job($1)', [jobId]);
+function runJobSpecParameters(entries: readonly QueueEntry[]) {
+  return [
+    RUN_JOB_TASK,
+    entries.map((e) => e.jobId),
+    entries.map((e) => e.runAt),
+    entries.map((e) => queueAttempts(e.maxRetries)),
+    // graphile-worker runs lower numbers first; our priority is higher-first.
+    entries.map((e) => -e.priority),
+  ];
 }
 
 /**
- * Whether the job's task still waits in the queue, untaken. When a worker
- * holds it, the worker may be running the job before it shows RUNNING; when it
- * is gone, a worker ran the job and is writing its outcome (see
- * worker/run-job.ts), or died doing so (worker/orphans.ts).
+ * Adds the run_job tasks of new jobs, in the caller's transaction; returns
+ * each job's queue entry id (job.queue_entry_id) by job id. The entries carry
+ * no job key: a key costs every fetch and completion of the entry an index
+ * write, and job.queue_entry_id already ties a job to its entry.
  */
-export async function isRunJobTaskWaiting(db: Queryable, jobId: string): Promise<boolean> {
-  const result = await db.query<{ waiting: boolean }>(
-    `select exists (select 1 from graphile_worker.jobs where key = $1 and locked_at is null) as waiting`,
-    [jobId],
+export async function addRunJobTasks(db: Queryable, entries: readonly QueueEntry[]): Promise<Map<string, string>> {
+  if (entries.length === 0) return new Map();
+  const result = await db.query<{ id: string; jobId: string }>(
+    `select id, payload->>'jobId' as "jobId" from graphile_worker.add_jobs(${RUN_JOB_SPECS})`,
+    runJobSpecParameters(entries),
   );
-  return result.rows[0]!.waiting;
+  return new Map(result.rows.map((row) => [row.jobId, row.id]));
+}
+
+/**
+ * Queues existing jobs again (a retry, a shutdown, an orphan): a new run_job
+ * task each, recorded as the job's queue entry. An older entry a worker still
+ * holds is thereby stale, and its task does not run the job (worker/run-job.ts).
+ */
+export async function queueJobsAgain(db: Queryable, entries: readonly QueueEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await db.query(
+    `update job set queue_entry_id = entry.id
+       from graphile_worker.add_jobs(${RUN_JOB_SPECS}) as entry
+      where job.id = (entry.payload->>'jobId')::uuid`,
+    runJobSpecParameters(entries),
+  );
+}
+
+/**
+ * Removes a job's queue entry if it still waits, untaken; false when a worker
+ * holds it (the worker may be running the job before it shows RUNNING) or it
+ * is gone (a worker ran the job and is writing its outcome, see
+ * worker/run-job.ts, or died doing so, see worker/orphans.ts).
+ */
+export async function removeWaitingRunJobTask(db: Queryable, queueEntryId: string | null): Promise<boolean> {
+  if (queueEntryId === null) return false;
+  // complete_jobs removes entries unlocked (or locked for over 4 hours: a job
+  // still queued that long after it was taken has no live worker).
+  const result = await db.query(
+    `select id from graphile_worker.complete_jobs(array(
+       select id from graphile_worker.jobs where id = $1 and locked_at is null))`,
+    [queueEntryId],
+  );
+  return result.rowCount === 1;
 }
