@@ -1,6 +1,7 @@
 // The status writes of a running job. Every write after the claim is guarded
 // by worker_id: a worker that was taken for dead and lost the job cannot
-// overwrite what the worker that took it over writes.
+// overwrite what the worker that took it over writes. The batched statements
+// of the hot path are named (prepared once per connection, not planned per batch).
 import type { Queryable } from '../db/pool.ts';
 import type { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 
@@ -48,12 +49,13 @@ export async function claimQueuedJob(db: Queryable, jobId: string, workerId: str
 
 /** claimQueuedJob for many jobs in one statement; returns the rows claimed. */
 export async function claimQueuedJobs(db: Queryable, jobIds: string[], workerId: string): Promise<ClaimedJobRow[]> {
-  const result = await db.query<ClaimedJobRow>(
-    `update job set status = 'RUNNING', worker_id = $2
+  const result = await db.query<ClaimedJobRow>({
+    name: 'jobwire-claim-queued-jobs',
+    text: `update job set status = 'RUNNING', worker_id = $2
       where id = any($1::uuid[]) and status in ${QUEUED}
       returning ${CLAIMED_COLUMNS}`,
-    [jobIds, workerId],
-  );
+    values: [jobIds, workerId],
+  });
   return result.rows;
 }
 
@@ -68,11 +70,12 @@ export interface TakenJobRow extends ClaimedJobRow {
  * runs them and writes RUNNING only if they take a while (see run-job.ts).
  */
 export async function readQueuedJobs(db: Queryable, jobIds: string[]): Promise<TakenJobRow[]> {
-  const result = await db.query<TakenJobRow>(
-    `select ${CLAIMED_COLUMNS}, clock_timestamp()::text as "takenAt"
+  const result = await db.query<TakenJobRow>({
+    name: 'jobwire-read-queued-jobs',
+    text: `select ${CLAIMED_COLUMNS}, clock_timestamp()::text as "takenAt"
        from job where id = any($1::uuid[]) and status in ${QUEUED}`,
-    [jobIds],
-  );
+    values: [jobIds],
+  });
   return result.rows;
 }
 
@@ -86,14 +89,15 @@ export async function completeUnstartedJobs(
   db: Queryable,
   jobs: Array<{ jobId: string; takenAt: string; result: Record<string, unknown> }>,
 ): Promise<string[]> {
-  const result = await db.query<{ id: string }>(
-    `update job set status = 'COMPLETED', started_at = done.started_at, result = done.result, progress = 100,
+  const result = await db.query<{ id: string }>({
+    name: 'jobwire-complete-unstarted-jobs',
+    text: `update job set status = 'COMPLETED', started_at = done.started_at, result = done.result, progress = 100,
                     error_message = null, worker_id = null
        from unnest($1::uuid[], $2::timestamptz[], $3::jsonb[]) as done(id, started_at, result)
       where job.id = done.id and job.status in ${QUEUED}
       returning job.id`,
-    [jobs.map((job) => job.jobId), jobs.map((job) => job.takenAt), jobs.map((job) => JSON.stringify(job.result))],
-  );
+    values: [jobs.map((job) => job.jobId), jobs.map((job) => job.takenAt), jobs.map((job) => JSON.stringify(job.result))],
+  });
   return result.rows.map((row) => row.id);
 }
 
@@ -108,13 +112,14 @@ export async function completeHeldJobs(
   jobs: Array<{ jobId: string; result: Record<string, unknown> }>,
   workerId: string,
 ): Promise<string[]> {
-  const result = await db.query<{ id: string }>(
-    `update job set status = 'COMPLETED', result = done.result, progress = 100, error_message = null, worker_id = null
+  const result = await db.query<{ id: string }>({
+    name: 'jobwire-complete-held-jobs',
+    text: `update job set status = 'COMPLETED', result = done.result, progress = 100, error_message = null, worker_id = null
        from unnest($1::uuid[], $2::jsonb[]) as done(id, result)
       where job.id = done.id and job.worker_id = $3 and job.status = 'RUNNING'
       returning job.id`,
-    [jobs.map((job) => job.jobId), jobs.map((job) => JSON.stringify(job.result)), workerId],
-  );
+    values: [jobs.map((job) => job.jobId), jobs.map((job) => JSON.stringify(job.result)), workerId],
+  });
   return result.rows.map((row) => row.id);
 }
 
