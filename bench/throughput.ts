@@ -2,8 +2,9 @@
 // event history, against raw graphile-worker running N no-op tasks with the
 // same settings on the same server, side by side in each round.
 //   npm run bench:throughput   (BENCH_JOBS, BENCH_ROUNDS, BENCH_CONCURRENCY, BENCH_LOCAL_QUEUE, BENCH_COMPLETE_BATCH_DELAY_MS)
+import { EventEmitter } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
-import { run } from 'graphile-worker';
+import { run, type WorkerEvents } from 'graphile-worker';
 import { loadConfig, type Config } from '../src/config.ts';
 import { Listener } from '../src/db/listener.ts';
 import { workerLogger } from '../src/db/migrate.ts';
@@ -31,6 +32,22 @@ export function benchConfig(databaseUrl: string, extra: Record<string, string> =
   });
 }
 
+/**
+ * graphile-worker's events, resolving `allTasksDone` once `count` tasks have
+ * finished: the run is then polled for its last writes only, so polling does
+ * not load the database while the jobs run.
+ */
+function countTasks(count: number) {
+  const events: WorkerEvents = new EventEmitter();
+  let done = 0;
+  const allTasksDone = new Promise<void>((resolve) => {
+    events.on('job:complete', () => {
+      if (++done === count) resolve();
+    });
+  });
+  return { events, allTasksDone };
+}
+
 async function untilCount(pool: ReturnType<typeof createPool>, sql: string, target: number) {
   for (;;) {
     const { rows } = await pool.query<{ n: string }>(sql);
@@ -47,8 +64,10 @@ async function raw(databaseUrl: string, config: Config) {
       [Math.min(BATCH, JOBS - i)],
     );
   }
+  const { events, allTasksDone } = countTasks(JOBS);
   const started = performance.now();
-  const runner = await run({ pgPool: pool, ...graphileWorkerSettings(config), noHandleSignals: true, logger: workerLogger(logger), taskList: { noop: async () => {} } });
+  const runner = await run({ pgPool: pool, ...graphileWorkerSettings(config), noHandleSignals: true, logger: workerLogger(logger), events, taskList: { noop: async () => {} } });
+  await allTasksDone;
   await untilCount(pool, 'select count(*) as n from graphile_worker._private_jobs', 0);
   const seconds = (performance.now() - started) / 1000;
   await runner.stop();
@@ -67,12 +86,13 @@ async function ours(databaseUrl: string, config: Config) {
   const createPerSecond = JOBS / ((performance.now() - createStarted) / 1000);
   const listener = new Listener(databaseUrl, logger);
   await listener.start();
+  const { events, allTasksDone } = countTasks(JOBS);
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
-  const worker = await startWorker({ config, pool, listener, registry, logger });
-  // Polled like the raw run (a count over a shrinking queue), so the polling
-  // costs both sides the same; then until no job is active, as a worker writes
-  // a job's outcome just after graphile-worker removes its queue entry.
+  const worker = await startWorker({ config, pool, listener, registry, logger, events });
+  // As the raw run, then until no job is active: a worker writes a job's
+  // outcome just after graphile-worker removes its queue entry.
+  await allTasksDone;
   await untilCount(pool, 'select count(*) as n from graphile_worker._private_jobs', 0);
   await untilCount(pool, `select count(*) as n from job where status in ('PENDING', 'SCHEDULED', 'RUNNING', 'RETRYING')`, 0);
   const seconds = (performance.now() - started) / 1000;
@@ -81,8 +101,8 @@ async function ours(databaseUrl: string, config: Config) {
   const cpu = process.cpuUsage(cpuBefore);
   const workerCpuShare = (cpu.user + cpu.system) / 1e6 / seconds;
   await worker.stop();
-  const events = await pool.query<{ n: string }>('select count(*) as n from job_event');
-  if (Number(events.rows[0]!.n) !== 3 * JOBS) throw new Error(`expected ${3 * JOBS} events, found ${events.rows[0]!.n}`);
+  const history = await pool.query<{ n: string }>('select count(*) as n from job_event');
+  if (Number(history.rows[0]!.n) !== 3 * JOBS) throw new Error(`expected ${3 * JOBS} events, found ${history.rows[0]!.n}`);
   await listener.stop();
   await pool.end();
   return { perSecond: JOBS / seconds, createPerSecond, workerCpuShare };

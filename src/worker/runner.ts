@@ -24,6 +24,8 @@ export interface WorkerDeps {
   listener: Listener;
   registry: HandlerRegistry;
   logger: Logger;
+  /** graphile-worker's events, for an observer (bench:throughput counts finished tasks); one is made if absent. */
+  events?: WorkerEvents;
 }
 
 export interface WorkerHandle {
@@ -49,7 +51,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   await listener.listen(CANCEL_CHANNEL);
 
   const runJob = createRunJobTask({ pool, registry, logger, config, running });
-  const events: WorkerEvents = new EventEmitter();
+  const events: WorkerEvents = deps.events ?? new EventEmitter();
   let workerId: string | undefined;
   events.on('pool:create', ({ workerPool }) => {
     workerId = workerPool.id;
