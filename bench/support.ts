@@ -46,12 +46,6 @@ export async function startBenchServer(): Promise<BenchServer> {
       const url = new URL(adminUrl);
       url.pathname = `/${name}`;
       await migrateDatabase(url.toString(), logger);
-      if (process.env.BENCH_ASYNC_COMMIT) {
-        const c = new pg.Client({ connectionString: url.toString() });
-        await c.connect();
-        await c.query(`alter database ${name} set synchronous_commit = off`);
-        await c.end();
-      }
       return url.toString();
     },
     stop,
