@@ -1,5 +1,5 @@
 // Brings a database to the current schema: graphile-worker's own schema first
-// (our create path calls graphile_worker.add_job), then our committed
+// (our create path calls graphile_worker.add_jobs), then our committed
 // graphile-migrate migrations.
 import { migrate as graphileMigrate } from 'graphile-migrate';
 import { runMigrations } from 'graphile-worker';
