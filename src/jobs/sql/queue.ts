@@ -74,8 +74,8 @@ export async function queueJobsAgain(db: Queryable, entries: readonly QueueEntry
  */
 export async function removeWaitingRunJobTask(db: Queryable, queueEntryId: string | null): Promise<boolean> {
   if (queueEntryId === null) return false;
-  // complete_jobs removes entries unlocked (or locked for over 4 hours: a job
-  // still queued that long after it was taken has no live worker).
+  // complete_jobs checks the lock again as it deletes: an entry a worker locks
+  // in between is kept (and this answers false).
   const result = await db.query(
     `select id from graphile_worker.complete_jobs(array(
        select id from graphile_worker.jobs where id = $1 and locked_at is null))`,
