@@ -25,7 +25,7 @@ import { createJobContext, errorMessage } from './context.ts';
 import { NonRetriableError, type JobResult } from './handler.ts';
 import { JobAbort } from './job-abort.ts';
 import type { HandlerRegistry } from './registry.ts';
-import { cancelQueuedJob, claimQueuedJob, selectJobForUpdate, updateHeldJob, type ClaimedJobRow, type TakenJobRow } from './sql.ts';
+import { cancelQueuedJob, claimQueuedJobs, selectJobForUpdate, updateHeldJob, type ClaimedJobRow, type TakenJobRow } from './sql.ts';
 import { StatusBatcher } from './status-batcher.ts';
 
 export interface RunJobDeps {
@@ -230,7 +230,7 @@ async function take(
       logger().warn({ previousWorker: job.workerId }, 'taking over a job from a dead worker');
     }
     // RETRYING after a take-over, or queued again since the read.
-    return claimQueuedJob(client, jobId, workerId);
+    return (await claimQueuedJobs(client, [jobId], workerId))[0] ?? null;
   });
   return job ? { job, takenAt: null } : null;
 }

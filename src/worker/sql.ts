@@ -34,20 +34,9 @@ const CLAIMED_COLUMNS = `id, kind, job_type as "jobType", queue_name as "queueNa
   cancel_requested_at as "cancelRequestedAt", queue_entry_id as "queueEntryId"`;
 
 /**
- * The common case in one statement: a queued job becomes RUNNING for this
- * worker. Null when the job is in any other state (see run-job.ts's claim).
+ * Queued jobs become RUNNING for this worker, in one statement; returns the
+ * rows claimed (a job in any other state is left as it is).
  */
-export async function claimQueuedJob(db: Queryable, jobId: string, workerId: string): Promise<ClaimedJobRow | null> {
-  const result = await db.query<ClaimedJobRow>(
-    `update job set status = 'RUNNING', worker_id = $2
-      where id = $1 and status in ${QUEUED}
-      returning ${CLAIMED_COLUMNS}`,
-    [jobId, workerId],
-  );
-  return result.rows[0] ?? null;
-}
-
-/** claimQueuedJob for many jobs in one statement; returns the rows claimed. */
 export async function claimQueuedJobs(db: Queryable, jobIds: string[], workerId: string): Promise<ClaimedJobRow[]> {
   const result = await db.query<ClaimedJobRow>({
     name: 'jobwire-claim-queued-jobs',
