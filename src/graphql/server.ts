@@ -7,6 +7,7 @@ import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { GraphQLError, subscribe } from 'graphql';
+import { createDashboardHandler } from '../http/dashboard.ts';
 import { JobwireError } from '../jobs/errors.ts';
 import { STATEMENT_MAX_BYTES } from '../portfolios/service.ts';
 import { resolveCaller, type ApiServices, type GraphQLContext } from './context.ts';
@@ -76,7 +77,10 @@ export interface ApiServer {
 
 export async function startApiServer(services: ApiServices, host: string, port: number): Promise<ApiServer> {
   const yoga = createYogaApp(services);
-  const server = createServer(yoga);
+  const dashboard = createDashboardHandler();
+  const server = createServer((request, response) => {
+    if (!dashboard(request, response)) void yoga(request, response);
+  });
   const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH });
   const wsHandle = useServer(
     {

@@ -15,6 +15,7 @@ import { InvalidTransitionError, JobConflictError, JobNotFoundError, ValidationE
 import { decodeCursor, encodeCursor, type JobEventRecord } from './event-log.ts';
 import { readQueueStats, type QueueStats } from './queue-stats.ts';
 import { retryJob } from './retry.ts';
+import { readThroughput } from './throughput.ts';
 import { JobKindEnum, JobStatusEnum } from './schema-enums.ts';
 
 /**
@@ -238,6 +239,32 @@ builder.queryField('bulkJobCount', (t) =>
   }),
 );
 
+const ThroughputMinuteRef = builder.objectRef<{ minute: Date; completedCount: number; failedCount: number }>('JobThroughputMinute').implement({
+  description: 'Jobs that finished in one minute.',
+  fields: (t) => ({
+    minute: t.expose('minute', { type: 'DateTime', description: 'Start of the minute.' }),
+    completedCount: t.exposeInt('completedCount'),
+    failedCount: t.exposeInt('failedCount', { description: 'Jobs that ended FAILED or DEAD_LETTER.' }),
+  }),
+});
+
+const THROUGHPUT_MINUTES_MAX = 1440;
+
+builder.queryField('jobThroughput', (t) =>
+  t.field({
+    type: [ThroughputMinuteRef],
+    description: `Jobs completed and failed per minute over the last \`minutes\` (the current minute included), oldest first; at most ${THROUGHPUT_MINUTES_MAX}.`,
+    args: { minutes: t.arg.int({ required: false, defaultValue: 60 }) },
+    resolve: (_root, args, ctx) => {
+      const minutes = args.minutes ?? 60;
+      if (minutes < 1 || minutes > THROUGHPUT_MINUTES_MAX) {
+        throw new ValidationError('minutes', `must be between 1 and ${THROUGHPUT_MINUTES_MAX}, got ${minutes}`);
+      }
+      return readThroughput(ctx.pool, minutes);
+    },
+  }),
+);
+
 function jobWhere(filter: typeof JobFilter.$inferInput | null | undefined) {
   if (!filter) return {};
   return {
@@ -401,7 +428,46 @@ function coalescingTicks(watch: (notify: () => void) => () => void) {
   });
 }
 
+/** Queue stats are re-read at most this often per subscriber, however busy the queues are. */
+const QUEUES_UPDATED_INTERVAL_MS = 500;
+
+/** Calls fn at most once per interval, and once more after the last call (none lost). */
+function atMostEvery(intervalMs: number, fn: () => void) {
+  let last = 0;
+  let timer: NodeJS.Timeout | null = null;
+  return {
+    call() {
+      const wait = last + intervalMs - Date.now();
+      if (wait <= 0) {
+        last = Date.now();
+        fn();
+      } else {
+        timer ??= setTimeout(() => {
+          timer = null;
+          last = Date.now();
+          fn();
+        }, wait);
+      }
+    },
+    cancel: () => timer && clearTimeout(timer),
+  };
+}
+
 builder.subscriptionFields((t) => ({
+  queuesUpdated: t.field({
+    type: [QueueStatsRef],
+    description: `Stats of every queue at once, then again after jobs change status (at most every ${QUEUES_UPDATED_INTERVAL_MS} ms).`,
+    subscribe: (_root, _args, ctx) =>
+      coalescingTicks((notify) => {
+        const throttled = atMostEvery(QUEUES_UPDATED_INTERVAL_MS, notify);
+        const unsubscribe = ctx.live.subscribeEvents({}, null, () => throttled.call(), () => undefined);
+        return () => {
+          unsubscribe();
+          throttled.cancel();
+        };
+      }),
+    resolve: (_tick, _args, ctx) => readQueueStats(ctx.pool, null),
+  }),
   jobUpdated: t.prismaField({
     type: JobRef,
     description: "The job's current state at once, then again after every change (status, progress, steps, kind counters).",

@@ -1,0 +1,38 @@
+// Jobs finished per minute (the dashboard's chart), counted from the event log:
+// one COMPLETED, FAILED or DEAD_LETTER event per job outcome. The BRIN index
+// job_event_created_brin_idx (migration 000060) keeps this to the last
+// minutes' rows, whatever the size of the log.
+import type { Queryable } from '../db/pool.ts';
+
+export interface ThroughputMinute {
+  /** Start of the minute. */
+  minute: Date;
+  completedCount: number;
+  /** FAILED and DEAD_LETTER outcomes (a retried attempt is not counted until the job gives up). */
+  failedCount: number;
+}
+
+/** The last `minutes` whole minutes up to now (the current one included), oldest first, zeros filled in. */
+export async function readThroughput(db: Queryable, minutes: number): Promise<ThroughputMinute[]> {
+  const result = await db.query<{ minute: Date; completed: string; failed: string }>(
+    `with bounds as (select date_trunc('minute', now()) - ($1::int - 1) * interval '1 minute' as first_minute)
+     select minutes.minute,
+            coalesce(counted.completed, 0) as completed,
+            coalesce(counted.failed, 0) as failed
+       from bounds,
+            generate_series(bounds.first_minute, date_trunc('minute', now()), interval '1 minute') as minutes (minute)
+       left join (
+         select date_trunc('minute', event.created_at) as minute,
+                count(*) filter (where event.status = 'COMPLETED') as completed,
+                count(*) filter (where event.status in ('FAILED', 'DEAD_LETTER')) as failed
+           from job_event as event, bounds
+          where event.created_at >= bounds.first_minute
+            and event.step_id is null
+            and event.status in ('COMPLETED', 'FAILED', 'DEAD_LETTER')
+          group by 1
+       ) as counted on counted.minute = minutes.minute
+      order by minutes.minute`,
+    [minutes],
+  );
+  return result.rows.map((row) => ({ minute: row.minute, completedCount: Number(row.completed), failedCount: Number(row.failed) }));
+}
