@@ -2,15 +2,22 @@
 // finish live, cancel, retry and bulk actions work from the page, a job's page
 // shows its kind's detail and a timeline that grows live. Screenshots are left
 // in test-results/dashboard/.
+import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { loadConfig } from '../src/config.ts';
+import { createRegistry } from '../src/handlers.ts';
 import { DASHBOARD_PATH } from '../src/http/dashboard.ts';
+import { NonRetriableError } from '../src/worker/handler.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
+import { startTestApp, TEST_ENV, type TestApp } from './support/app.ts';
 import { launchBrowser, type TestBrowser } from './support/browser.ts';
+import { createdImport, uploadImport } from './support/imports.ts';
 import { createJob, uuidOf } from './support/jobs.ts';
 import { CreateCollectionJob } from './support/operations-collections.ts';
+import { ACCOUNT, created, createImport, flexStatement } from './support/portfolios.ts';
 
 const SCREENSHOTS = 'test-results/dashboard';
 
@@ -25,7 +32,21 @@ const requested: string[] = [];
 beforeAll(async () => {
   await mkdir(SCREENSHOTS, { recursive: true });
   db = await createTestDatabase();
-  api = await startTestApp(db.url, { env: { WORKER_CONCURRENCY: '4' } });
+  // Every built-in job type, and one with steps whose second step fails.
+  const registry = createRegistry({ pool: db.pool, config: loadConfig({ ...TEST_ENV, DATABASE_URL: db.url }) }).register({
+    jobType: 'report.publish',
+    description: 'builds a report, then publishes it',
+    payload: z.object({}),
+    steps: ['build', 'publish'],
+    async handle(_job, ctx) {
+      await ctx.step('build', async () => ({ pages: 3 }));
+      await ctx.step('publish', async () => {
+        throw new NonRetriableError('printer on fire');
+      });
+      return { success: true };
+    },
+  });
+  api = await startTestApp(db.url, { registry, env: { WORKER_CONCURRENCY: '4' } });
   origin = new URL(api.app.api!.url).origin;
   browser = await launchBrowser();
   page = await browser.context.newPage();
@@ -159,6 +180,39 @@ describe('the dashboard', () => {
     await page.locator('.symbols li.failed[data-symbol="MISSING"]', { hasText: 'no file MISSING.csv' }).waitFor();
     await page.locator('.fact', { hasText: 'Symbols done' }).getByText('3 / 4').waitFor();
     await shot('08-collection-job-page');
+  });
+
+  it("shows a failed job's steps and error", async () => {
+    const job = await createJob(api.client, { jobType: 'report.publish', queueName: 'reports', maxRetries: 0 });
+    await page.goto(`${origin}${DASHBOARD_PATH}/jobs/${uuidOf(job.id)}`);
+    await page.locator('.timeline [data-event-status="DEAD_LETTER"], .timeline [data-event-status="FAILED"]').first().waitFor();
+    await page.locator('.steps [data-step="build"] [data-status="COMPLETED"]').waitFor();
+    await page.locator('.steps [data-step="publish"]', { hasText: 'printer on fire' }).waitFor();
+    await page.locator('.error-card', { hasText: 'printer on fire' }).waitFor();
+    await page.locator('[data-action="retry"]').waitFor();
+    await shot('09-job-page-steps-and-error');
+  });
+
+  it("shows an import's rows and bad rows", async () => {
+    const csv = 'question,answer,tags\nWhat is the capital of France?,Paris,geo\n,an answer without a question,\nHow many legs has a spider?,8,nature\n';
+    const job = createdImport(await uploadImport(api.client, { name: 'pairs.csv', content: csv, type: 'text/csv' }));
+    await page.goto(`${origin}${DASHBOARD_PATH}/jobs/${uuidOf(job.id)}`);
+    await page.locator('.timeline [data-event-status="COMPLETED"]').waitFor();
+    await page.locator('.fact', { hasText: 'Stored' }).getByText('2', { exact: true }).waitFor();
+    await page.locator('.fact', { hasText: 'Bad rows' }).getByText('1', { exact: true }).waitFor();
+    await page.locator('table[aria-label="Import errors"] tbody tr').first().waitFor();
+    await shot('10-import-job-page');
+  });
+
+  it("shows a portfolio import's interval and counts", async () => {
+    const interval = { start: '2026-01-10', end: '2026-01-20' };
+    const job = created(await createImport(api.client, { portfolioId: randomUUID(), accountId: ACCOUNT, source: 'IBKR', interval }, flexStatement()));
+    await page.goto(`${origin}${DASHBOARD_PATH}/jobs/${uuidOf(job.id)}`);
+    await page.locator('.timeline [data-event-status="COMPLETED"]').waitFor();
+    await page.locator('.fact', { hasText: 'Interval' }).getByText('2026-01-10 → 2026-01-20').waitFor();
+    await page.locator('.fact', { hasText: 'Trades' }).getByText('1', { exact: true }).waitFor();
+    await page.locator('.fact', { hasText: 'Positions' }).getByText('1', { exact: true }).waitFor();
+    await shot('11-portfolio-import-job-page');
   });
 
   it('sends the saved token over HTTP and in connection_init', async () => {

@@ -236,7 +236,7 @@ export function JobPage({ id }: { id: string }) {
               <JsonView value={job.payload} empty="{}" />
             </Card>
             <Card title="Result">
-              <JsonView value={job.result} empty={job.status === 'COMPLETED' ? 'no result data' : 'not finished'} />
+              <JsonView value={job.result} empty={finishedAt(job) ? 'no result data' : 'not finished'} />
             </Card>
           </div>
           {Object.keys(job.metadata).length > 0 && (
