@@ -1,13 +1,15 @@
 // Bulk cancel and retry: every job a filter selects, up to a bound, goes
-// through the same single-job operation (cancel.ts, retry.ts) in its own
-// transaction, so each job's history records it exactly as a single cancel or
-// retry would, and one job that cannot change does not hold back the others.
+// through the same single-job operation (cancel.ts, retry.ts), so each job's
+// history records it exactly as a single cancel or retry would. Jobs change
+// in batches of one transaction each (one commit per batch, not per job), and
+// each job in its own savepoint, so one job that cannot change does not hold
+// back the others.
 import type pg from 'pg';
-import type { Queryable } from '../db/pool.ts';
-import { cancelJob } from './cancel.ts';
+import { withTransaction, type Queryable } from '../db/pool.ts';
+import { cancelJobInTransaction } from './cancel.ts';
 import type { Caller } from './create.ts';
 import { JobwireError, ValidationError } from './errors.ts';
-import { retryJob } from './retry.ts';
+import { retryJobInTransaction } from './retry.ts';
 import { ACTIVE_STATUSES, JobStatus, RETRIABLE_STATUSES } from './status.ts';
 import type { JobKind } from '../generated/prisma/enums.ts';
 
@@ -108,9 +110,10 @@ function resolveLimit(options: BulkJobOptions): number {
 
 /**
  * Applies cancel or retry to the jobs a selection matches, oldest first, up to
- * the limit. Each job changes in its own transaction through the single-job
- * operation; a job that cannot change (it finished meanwhile, a constraint
- * refuses it) is reported in `skipped`, the others go ahead.
+ * the limit, through the single-job operation. A job that cannot change (it
+ * finished meanwhile, a constraint refuses it) is reported in `skipped`, the
+ * others go ahead. A batch is all or nothing only on unexpected errors (the
+ * database going away): batches committed before stay committed.
  */
 export async function bulkJobAction(
   pool: pg.Pool,
@@ -128,22 +131,40 @@ export async function bulkJobAction(
   const ids = selected.rows.map((row) => row.id);
   const moreMatching = ids.length > limit;
   const outcome: BulkJobOutcome = { affectedJobIds: [], skipped: [], moreMatching };
-  for (const jobId of ids.slice(0, limit)) {
+  const targets = ids.slice(0, limit);
+  for (let start = 0; start < targets.length; start += BULK_BATCH_SIZE) {
+    const batch = await withTransaction(pool, (client) => applyToBatch(client, caller, action, targets.slice(start, start + BULK_BATCH_SIZE)));
+    outcome.affectedJobIds.push(...batch.affectedJobIds);
+    outcome.skipped.push(...batch.skipped);
+  }
+  return outcome;
+}
+
+/** Jobs changed per transaction: a commit waits for the disk, so 1,000 single-job commits took seconds. */
+const BULK_BATCH_SIZE = 100;
+
+async function applyToBatch(client: pg.PoolClient, caller: Caller, action: BulkJobAction, jobIds: readonly string[]) {
+  const affectedJobIds: string[] = [];
+  const skipped: BulkJobSkip[] = [];
+  for (const jobId of jobIds) {
+    await client.query('savepoint bulk_job');
     try {
       if (action === 'cancel') {
-        const result = await cancelJob(pool, caller, jobId);
-        if (result === 'already_cancelled') outcome.skipped.push({ jobId, message: 'already cancelled' });
-        else outcome.affectedJobIds.push(jobId);
+        const result = await cancelJobInTransaction(client, caller, jobId);
+        if (result === 'already_cancelled') skipped.push({ jobId, message: 'already cancelled' });
+        else affectedJobIds.push(jobId);
       } else {
-        const result = await retryJob(pool, caller, jobId);
-        if (result === 'already_active') outcome.skipped.push({ jobId, message: 'already queued or running' });
-        else outcome.affectedJobIds.push(jobId);
+        const result = await retryJobInTransaction(client, caller, jobId);
+        if (result === 'already_active') skipped.push({ jobId, message: 'already queued or running' });
+        else affectedJobIds.push(jobId);
       }
+      await client.query('release savepoint bulk_job');
     } catch (error) {
       // Expected refusals (finished meanwhile, purged, a kind's constraint) are this job's alone.
       if (!(error instanceof JobwireError)) throw error;
-      outcome.skipped.push({ jobId, message: error.message });
+      await client.query('rollback to savepoint bulk_job');
+      skipped.push({ jobId, message: error.message });
     }
   }
-  return outcome;
+  return { affectedJobIds, skipped };
 }

@@ -1,7 +1,7 @@
 // Manual retry: a FAILED, DEAD_LETTER or CANCELLED job is queued again with a
 // fresh retry budget. Completed steps stay completed, so it resumes where it stopped.
 import type pg from 'pg';
-import { withTransaction } from '../db/pool.ts';
+import { withTransaction, type Queryable } from '../db/pool.ts';
 import { InvalidTransitionError, isConflict, JobConflictError, JobNotFoundError } from './errors.ts';
 import type { Caller } from './create.ts';
 import { lockJob, setEventMessage } from './sql/job-status.ts';
@@ -12,27 +12,30 @@ export type RetryOutcome = 'requeued' | 'already_active';
 
 /** Idempotent: retrying a job that is already queued or running changes nothing. */
 export async function retryJob(pool: pg.Pool, caller: Caller, jobId: string): Promise<RetryOutcome> {
-  return withTransaction(pool, async (client) => {
-    const job = await lockJob(client, jobId);
-    if (!job) throw new JobNotFoundError(jobId);
-    if (job.status === JobStatus.COMPLETED) {
-      throw new InvalidTransitionError(jobId, 'retry', job.status, RETRIABLE_STATUSES);
-    }
-    if (!RETRIABLE_STATUSES.includes(job.status)) return 'already_active';
-    await setEventMessage(client, `retried by ${caller.principalId}`);
-    await client
-      .query(
-      `update job set status = 'PENDING', retry_count = 0, error_message = null, result = null,
-                      worker_id = null, scheduled_at = null
-        where id = $1`,
-        [jobId],
-      )
-      .catch((error: unknown) => {
-        // A kind's constraint refuses the job back (e.g. its interval is taken meanwhile).
-        if (isConflict(error)) throw new JobConflictError(jobId, 'retry', error.constraint ?? 'unknown constraint', error.detail ?? '');
-        throw error;
-      });
-    await queueJobsAgain(client, [{ jobId, runAt: null, priority: job.priority, maxRetries: job.maxRetries }]);
-    return 'requeued';
-  });
+  return withTransaction(pool, (client) => retryJobInTransaction(client, caller, jobId));
+}
+
+/** retryJob inside a transaction the caller holds (bulk.ts retries many in one). */
+export async function retryJobInTransaction(client: Queryable, caller: Caller, jobId: string): Promise<RetryOutcome> {
+  const job = await lockJob(client, jobId);
+  if (!job) throw new JobNotFoundError(jobId);
+  if (job.status === JobStatus.COMPLETED) {
+    throw new InvalidTransitionError(jobId, 'retry', job.status, RETRIABLE_STATUSES);
+  }
+  if (!RETRIABLE_STATUSES.includes(job.status)) return 'already_active';
+  await setEventMessage(client, `retried by ${caller.principalId}`);
+  await client
+    .query(
+    `update job set status = 'PENDING', retry_count = 0, error_message = null, result = null,
+                    worker_id = null, scheduled_at = null
+      where id = $1`,
+      [jobId],
+    )
+    .catch((error: unknown) => {
+      // A kind's constraint refuses the job back (e.g. its interval is taken meanwhile).
+      if (isConflict(error)) throw new JobConflictError(jobId, 'retry', error.constraint ?? 'unknown constraint', error.detail ?? '');
+      throw error;
+    });
+  await queueJobsAgain(client, [{ jobId, runAt: null, priority: job.priority, maxRetries: job.maxRetries }]);
+  return 'requeued';
 }
