@@ -16,7 +16,9 @@ import { startTestApp, TEST_ENV, type TestApp } from './support/app.ts';
 import { launchBrowser, type TestBrowser } from './support/browser.ts';
 import { createdImport, uploadImport } from './support/imports.ts';
 import { createJob, uuidOf } from './support/jobs.ts';
+import { CreateJobs } from './support/operations.ts';
 import { CreateCollectionJob } from './support/operations-collections.ts';
+import { CancelJobs } from './support/operations-bulk.ts';
 import { ACCOUNT, created, createImport, flexStatement } from './support/portfolios.ts';
 
 const SCREENSHOTS = 'test-results/dashboard';
@@ -180,6 +182,38 @@ describe('the dashboard', () => {
     await page.locator('.symbols li.failed[data-symbol="MISSING"]', { hasText: 'no file MISSING.csv' }).waitFor();
     await page.locator('.fact', { hasText: 'Symbols done' }).getByText('3 / 4').waitFor();
     await shot('08-collection-job-page');
+  });
+
+  it('filters the list by kind, job type and creation time', async () => {
+    await page.goto(`${origin}${DASHBOARD_PATH}/`);
+    await page.locator('select[name="kind"]').selectOption('COLLECTION');
+    await page.locator('[data-total-count="1"]').waitFor();
+    expect(await page.locator('table[aria-label="Jobs"] tbody tr .job-type').allTextContents()).toEqual(['collection.collect']);
+    await page.locator('select[name="kind"]').selectOption('');
+    await page.locator('select[name="jobType"]').selectOption('webhook.send');
+    await page.locator('[data-total-count="1"]').waitFor();
+    expect(await page.locator('table[aria-label="Jobs"] tbody tr .job-type').allTextContents()).toEqual(['webhook.send']);
+    // Created after tomorrow: nothing yet.
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 16);
+    await page.locator('input[name="createdAfter"]').fill(tomorrow);
+    await page.locator('[data-total-count="0"]').waitFor();
+    await page.getByText('No jobs match these filters.').waitFor();
+    expect(new URL(page.url()).searchParams.get('after')).toBe(tomorrow);
+  });
+
+  it('pages through the list, 25 jobs a page', async () => {
+    const jobs = Array.from({ length: 30 }, () => ({ jobType: 'system.noop', queueName: 'paging', scheduledAt: inAnHour() }));
+    const result = await api.client.request(CreateJobs, { jobs });
+    if (result.createJobs.__typename !== 'MutationCreateJobsSuccess') throw new Error(JSON.stringify(result));
+    await page.goto(`${origin}${DASHBOARD_PATH}/?queue=paging`);
+    await page.getByText('1–25 of 30').waitFor();
+    expect(await page.locator('table[aria-label="Jobs"] tbody tr').count()).toBe(25);
+    await page.getByRole('button', { name: 'Older →' }).click();
+    await page.getByText('26–30 of 30').waitFor();
+    expect(await page.locator('table[aria-label="Jobs"] tbody tr').count()).toBe(5);
+    await page.getByRole('button', { name: '← Newer' }).click();
+    await page.getByText('1–25 of 30').waitFor();
+    await api.client.request(CancelJobs, { filter: { queueNames: ['paging'] } });
   });
 
   it("shows a failed job's steps and error", async () => {
