@@ -149,6 +149,7 @@ describe('the dashboard', () => {
     await page.locator('[data-confirm="retry"]').click();
     await page.getByText('Retried 3 jobs').waitFor();
     await page.locator('[data-total-count="0"]').waitFor();
+    await page.locator('tr[data-queue="nightly"] td[data-count="CANCELLED"]', { hasText: /^0$/ }).waitFor();
     await shot('05-bulk-retry-done');
   });
 

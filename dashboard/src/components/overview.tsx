@@ -114,11 +114,12 @@ export function QueueTable({ queues, selected, onSelect }: { queues: QueueStats[
 
 const CHART = { width: 640, height: 180, left: 36, right: 8, top: 10, bottom: 22 };
 
+/** The axis' top: four equal steps of a round, whole size (1, 2, 2.5, 5 times a power of ten). */
 function niceMax(value: number): number {
-  if (value <= 4) return 4;
-  const magnitude = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 2.5, 5, 10]) if (step * magnitude >= value) return step * magnitude;
-  return 10 * magnitude;
+  const rough = Math.max(1, value / 4);
+  const magnitude = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 2.5, 5, 10].map((factor) => factor * magnitude).find((size) => size >= rough && Number.isInteger(size)) ?? 10 * magnitude;
+  return step * 4;
 }
 
 /** Jobs completed and failed per minute, last hour: stacked SVG bars, reloaded as jobs finish. */
