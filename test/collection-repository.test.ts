@@ -41,7 +41,7 @@ function newJob(overrides: Partial<CollectionJob> = {}): CollectionJob {
 }
 
 const implementations: Array<[string, () => ICollectionJobRepository]> = [
-  ['Prisma/Postgres', () => new PrismaCollectionJobRepository(prisma)],
+  ['Prisma/Postgres', () => new PrismaCollectionJobRepository(prisma, db.pool)],
   ['in-memory', () => new InMemoryCollectionJobRepository()],
 ];
 

@@ -4,7 +4,7 @@
 import type { CreateJobsDeps, Caller } from '../jobs/create.ts';
 import { prepareJob } from '../jobs/create.ts';
 import { ValidationError } from '../jobs/errors.ts';
-import { insertJobs } from '../jobs/sql/insert-jobs.ts';
+import { insertJobs } from '../job-state/insert.ts';
 import { withTransaction } from '../db/pool.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import { SYMBOL_FORMAT } from './candles.ts';

@@ -25,7 +25,7 @@ export interface CollectionHandlerDeps {
 }
 
 export function createCollectionHandler(deps: CollectionHandlerDeps): JobHandler<Record<string, never>> {
-  const repository = deps.repository ?? new PrismaCollectionJobRepository(createPrisma(deps.pool));
+  const repository = deps.repository ?? new PrismaCollectionJobRepository(createPrisma(deps.pool), deps.pool);
   const providers = createProviders(deps.config);
 
   return {

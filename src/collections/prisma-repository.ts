@@ -1,7 +1,9 @@
 // PrismaCollectionJobRepository: the contract on Postgres. The job row goes
 // through the core's status machine (its triggers write history and notify);
 // counters move in single SQL statements so concurrent writers cannot lose updates.
+import type { Queryable } from '../db/pool.ts';
 import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
+import { applyTransition } from '../job-state/transition.ts';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
 import {
   DEFAULT_LIST_LIMIT,
@@ -39,7 +41,11 @@ function toCollectionJob(row: JobRow): CollectionJob {
 }
 
 export class PrismaCollectionJobRepository implements ICollectionJobRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    /** The pool under `prisma`: status writes go through the job-state module's SQL. */
+    private readonly db: Queryable,
+  ) {}
 
   /** Persists only: queuing a new job for a worker is createCollectionJob's (create.ts). */
   async save(job: CollectionJob): Promise<void> {
@@ -104,17 +110,7 @@ export class PrismaCollectionJobRepository implements ICollectionJobRepository {
 
   async update_status(job_id: string, status: JobStatus, error_message: string | null = null): Promise<boolean> {
     if (!UUID.test(job_id)) return false;
-    // One statement: the transition check and the write cannot be separated by another writer.
-    const applied = await this.prisma.$executeRaw`
-      update job
-         set status = ${status}::job_status,
-             error_message = coalesce(${error_message}::text, error_message)
-       where id = ${job_id}::uuid
-         and kind = 'COLLECTION'
-         and job_status_transition_allowed(status, ${status}::job_status)
-         and (${status}::job_status not in ('FAILED', 'DEAD_LETTER')
-              or coalesce(${error_message}::text, error_message) is not null)`;
-    return applied > 0;
+    return applyTransition(this.db, job_id, JobKind.COLLECTION, status, error_message);
   }
 
   async add_failed_symbol(job_id: string, symbol: string, error: string): Promise<void> {

@@ -5,7 +5,7 @@ import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 import { InvalidTransitionError, JobNotFoundError, ValidationError } from '../jobs/errors.ts';
 import { JobRef, parseJobId, registerJobKindType, withId } from '../jobs/schema.ts';
 import { JobStatusEnum } from '../jobs/schema-enums.ts';
-import { TERMINAL_STATUSES } from '../jobs/status.ts';
+import { TERMINAL_STATUSES } from '../job-state/statuses.ts';
 import { createCollectionJob } from './create.ts';
 
 registerJobKindType(JobKind.COLLECTION, 'CollectionJob');

@@ -5,8 +5,9 @@
 // statements so concurrent writers cannot lose updates.
 import type { Queryable } from '../db/pool.ts';
 import { JobKind, type JobStatus } from '../generated/prisma/enums.ts';
-import type { NewJob } from '../jobs/sql/insert-jobs.ts';
-import { insertJobs } from '../jobs/sql/insert-jobs.ts';
+import type { NewJob } from '../job-state/insert.ts';
+import { insertJobs } from '../job-state/insert.ts';
+import { applyTransition } from '../job-state/transition.ts';
 import { ImportJobNotFoundError, type ImportErrorRecord } from './errors.ts';
 import type { SourceType } from './parsers/index.ts';
 import { importStatusOf, JOB_STATUSES_OF, jobStatusFor, type ImportJobStatus } from './status.ts';
@@ -160,17 +161,8 @@ export class ImportJobRepository {
    */
   async update_status(job_id: string, status: ImportJobStatus, error_message: string | null = null): Promise<boolean> {
     if (!UUID.test(job_id)) throw new ImportJobNotFoundError(job_id);
-    const target = jobStatusFor(status);
-    const updated = await this.db.query(
-      `update job
-          set status = $2::job_status,
-              error_message = coalesce($3::text, error_message)
-        where id = $1 and kind = 'IMPORT'
-          and job_status_transition_allowed(status, $2::job_status)
-          and ($2::job_status not in ('FAILED', 'DEAD_LETTER') or coalesce($3::text, error_message) is not null)`,
-      [job_id, target, error_message],
-    );
-    if (updated.rowCount) return true;
+    const updated = await applyTransition(this.db, job_id, JobKind.IMPORT, jobStatusFor(status), error_message);
+    if (updated) return true;
     if (!(await this.get_by_id(job_id))) throw new ImportJobNotFoundError(job_id);
     return false;
   }

@@ -8,7 +8,7 @@ import { withTransaction, type Queryable } from '../db/pool.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import type { HandlerRegistry } from '../worker/registry.ts';
 import { ValidationError } from './errors.ts';
-import { insertJobs, type NewJob } from './sql/insert-jobs.ts';
+import { insertJobs, type NewJob } from '../job-state/insert.ts';
 import { QUEUE_NAME_FORMAT, jsonObject, parseInput } from './validation.ts';
 
 /** Who asks: every request resolves to one (see graphql/context.ts). */

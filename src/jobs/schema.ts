@@ -8,12 +8,12 @@ import { ErrorInterface } from '../graphql/errors.ts';
 import { pushStream } from '../graphql/push-stream.ts';
 import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 import type { Job as JobRow } from '../generated/prisma/client.ts';
-import { cancelJob } from './cancel.ts';
+import { cancelJob } from '../job-state/cancel.ts';
 import { createJobs } from './create.ts';
 import { InvalidTransitionError, JobConflictError, JobNotFoundError, ValidationError } from './errors.ts';
 import { decodeCursor, encodeCursor, type JobEventRecord } from './event-log.ts';
 import { readQueueStats, type QueueStats } from './queue-stats.ts';
-import { retryJob } from './retry.ts';
+import { retryJob } from '../job-state/retry.ts';
 import { JobKindEnum, JobStatusEnum } from './schema-enums.ts';
 
 /**

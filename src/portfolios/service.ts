@@ -7,7 +7,7 @@
 import type { DatabaseError } from 'pg';
 import { z } from 'zod';
 import { prepareJob, type Caller, type CreateJobsDeps } from '../jobs/create.ts';
-import { insertJobs } from '../jobs/sql/insert-jobs.ts';
+import { insertJobs } from '../job-state/insert.ts';
 import { withTransaction } from '../db/pool.ts';
 import { JobKind, PortfolioImportSource } from '../generated/prisma/enums.ts';
 import { parseInput } from '../jobs/validation.ts';

@@ -4,14 +4,10 @@
 // for many jobs, as graphile-worker batches its own job fetches and
 // completions. The triggers still write each job's events.
 import type pg from 'pg';
-import {
-  claimQueuedJobs,
-  completeHeldJobs,
-  completeUnstartedJobs,
-  readQueuedJobs,
-  type ClaimedJobRow,
-  type TakenJobRow,
-} from './sql.ts';
+import { completeRunningJobs, completeTakenJobs } from '../job-state/complete.ts';
+import type { JobRow } from '../job-state/job-row.ts';
+import { markJobsRunning } from '../job-state/mark-running.ts';
+import { takeQueuedJobs, type TakenJob } from '../job-state/take.ts';
 
 interface Pending<Input, Output> {
   input: Input;
@@ -49,43 +45,43 @@ class Batch<Input, Output> {
 }
 
 export class StatusBatcher {
-  readonly #reads: Batch<string, TakenJobRow | null>;
-  readonly #claims: Batch<{ jobId: string; workerId: string }, ClaimedJobRow | null>;
+  readonly #reads: Batch<string, TakenJob | null>;
+  readonly #claims: Batch<{ jobId: string; workerId: string }, JobRow | null>;
   readonly #completions: Batch<{ jobId: string; workerId: string; result: Record<string, unknown> }, boolean>;
   readonly #unstartedCompletions: Batch<{ jobId: string; takenAt: string; result: Record<string, unknown> }, boolean>;
 
   constructor(pool: pg.Pool) {
     this.#reads = new Batch(async (jobIds) => {
-      const rows = new Map((await readQueuedJobs(pool, jobIds)).map((row) => [row.id, row]));
+      const rows = new Map((await takeQueuedJobs(pool, jobIds)).map((row) => [row.id, row]));
       return jobIds.map((jobId) => rows.get(jobId) ?? null);
     });
     this.#claims = new Batch(async (inputs) => {
-      const rows = new Map<string, ClaimedJobRow>();
+      const rows = new Map<string, JobRow>();
       for (const [workerId, jobIds] of groupBy(inputs, (input) => input.workerId)) {
-        for (const row of await claimQueuedJobs(pool, jobIds.map((input) => input.jobId), workerId)) rows.set(row.id, row);
+        for (const row of await markJobsRunning(pool, jobIds.map((input) => input.jobId), workerId)) rows.set(row.id, row);
       }
       return inputs.map((input) => rows.get(input.jobId) ?? null);
     });
     this.#completions = new Batch(async (inputs) => {
       const done = new Set<string>();
       for (const [workerId, items] of groupBy(inputs, (input) => input.workerId)) {
-        for (const id of await completeHeldJobs(pool, items, workerId)) done.add(id);
+        for (const id of await completeRunningJobs(pool, items, workerId)) done.add(id);
       }
       return inputs.map((input) => done.has(input.jobId));
     });
     this.#unstartedCompletions = new Batch(async (inputs) => {
-      const done = new Set(await completeUnstartedJobs(pool, inputs));
+      const done = new Set(await completeTakenJobs(pool, inputs));
       return inputs.map((input) => done.has(input.jobId));
     });
   }
 
   /** The job if it is queued (PENDING/SCHEDULED/RETRYING), read without a write; null otherwise. */
-  read(jobId: string): Promise<TakenJobRow | null> {
+  read(jobId: string): Promise<TakenJob | null> {
     return this.#reads.add(jobId);
   }
 
   /** PENDING/SCHEDULED/RETRYING → RUNNING for this worker; null when not queued. */
-  claim(jobId: string, workerId: string): Promise<ClaimedJobRow | null> {
+  claim(jobId: string, workerId: string): Promise<JobRow | null> {
     return this.#claims.add({ jobId, workerId });
   }
 

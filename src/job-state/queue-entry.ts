@@ -1,6 +1,6 @@
 // The job row's entry in graphile-worker's queue: one `run_job` task, whose
 // id the job row keeps (job.queue_entry_id).
-import type { Queryable } from '../../db/pool.ts';
+import type { Queryable } from '../db/pool.ts';
 
 export const RUN_JOB_TASK = 'run_job';
 

@@ -2,11 +2,11 @@
 // fresh retry budget. Completed steps stay completed, so it resumes where it stopped.
 import type pg from 'pg';
 import { withTransaction } from '../db/pool.ts';
-import { InvalidTransitionError, isConflict, JobConflictError, JobNotFoundError } from './errors.ts';
-import type { Caller } from './create.ts';
-import { lockJob, setEventMessage } from './sql/job-status.ts';
-import { queueJobsAgain } from './sql/queue.ts';
-import { JobStatus, RETRIABLE_STATUSES } from './status.ts';
+import { InvalidTransitionError, isConflict, JobConflictError, JobNotFoundError } from '../jobs/errors.ts';
+import type { Caller } from '../jobs/create.ts';
+import { lockJob, setEventMessage } from './job-row.ts';
+import { queueJobsAgain } from './queue-entry.ts';
+import { JobStatus, RETRIABLE_STATUSES } from './statuses.ts';
 
 export type RetryOutcome = 'requeued' | 'already_active';
 

@@ -1,6 +1,8 @@
-import type { Queryable } from '../../db/pool.ts';
-import type { JobKind } from '../../generated/prisma/enums.ts';
-import { addRunJobTasks } from './queue.ts';
+// Insert: new jobs enter the status machine as PENDING (or SCHEDULED when due
+// later), each with its steps and its queue entry.
+import type { Queryable } from '../db/pool.ts';
+import type { JobKind } from '../generated/prisma/enums.ts';
+import { addRunJobTasks } from './queue-entry.ts';
 
 export interface NewJob {
   id: string;
