@@ -60,15 +60,15 @@ try {
   const id = await createCollectionJob({ pool, registry: createRegistry({ pool, config }), config }, { principalId: 'bench' }, {
     symbols,
     timeframe: '1d',
-    from: new Date(Date.UTC(2000, 0, 1)),
-    to: new Date(Date.UTC(2000, 0, 1) + CANDLES * 86_400_000),
+    rangeFrom: new Date(Date.UTC(2000, 0, 1)),
+    rangeTo: new Date(Date.UTC(2000, 0, 1) + CANDLES * 86_400_000),
     provider: 'csv-dir',
   });
-  type Progress = { status: string; total_candles: number; completed_symbols: number };
+  type Progress = { status: string; total_candles: number; completed_symbol_count: number };
   let row: Progress;
   for (;;) {
     const result = await pool.query<Progress>(
-      `select status, total_candles, completed_symbols from job join collection_job on job_id = id where id = $1`,
+      `select status, total_candles, completed_symbol_count from job join collection_job on job_id = id where id = $1`,
       [id],
     );
     row = result.rows[0]!;
@@ -78,7 +78,7 @@ try {
   const seconds = (performance.now() - started) / 1000;
   const stored = (await pool.query<{ n: number }>('select count(*)::int as n from candle')).rows[0]!.n;
   console.log(`collection: ${SYMBOLS} symbols x ${CANDLES} daily candles from csv-dir -> ${row.status}`);
-  console.log(`candles stored: ${stored} (job counted ${row.total_candles}, ${row.completed_symbols} symbols)`);
+  console.log(`candles stored: ${stored} (job counted ${row.total_candles}, ${row.completed_symbol_count} symbols)`);
   console.log(`time: ${seconds.toFixed(2)} s (create to COMPLETED, worker in-process)`);
   console.log(`candles stored per second: ${Math.round(stored / seconds)}`);
 } finally {

@@ -4,9 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrisma, type PrismaClient } from '../src/db/prisma.ts';
 import { JobStatus } from '../src/generated/prisma/enums.ts';
-import { InMemoryCollectionJobRepository } from '../src/collections/in-memory-repository.ts';
-import { PrismaCollectionJobRepository } from '../src/collections/prisma-repository.ts';
-import type { CollectionJob, ICollectionJobRepository } from '../src/collections/repository.ts';
+import type { CollectionJob, ICollectionJobRepository } from '../src/collections/kind.ts';
+import { CollectionJobRepository } from '../src/collections/repository.ts';
+import { InMemoryCollectionJobRepository } from './support/in-memory-collection-repository.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 
 let db: TestDatabase;
@@ -32,8 +32,8 @@ function newJob(overrides: Partial<CollectionJob> = {}): CollectionJob {
     rangeFrom: new Date('2025-01-01T00:00:00Z'),
     rangeTo: new Date('2025-06-30T00:00:00Z'),
     provider: 'csv-dir',
-    completedSymbols: 0,
-    failedSymbols: 0,
+    completedSymbolCount: 0,
+    failedSymbolCount: 0,
     totalCandles: 0,
     createdAt: new Date(clock),
     ...overrides,
@@ -41,7 +41,7 @@ function newJob(overrides: Partial<CollectionJob> = {}): CollectionJob {
 }
 
 const implementations: Array<[string, () => ICollectionJobRepository]> = [
-  ['Prisma/Postgres', () => new PrismaCollectionJobRepository(prisma, db.pool)],
+  ['Prisma/Postgres', () => new CollectionJobRepository(prisma, db.pool)],
   ['in-memory', () => new InMemoryCollectionJobRepository()],
 ];
 
@@ -62,8 +62,8 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
   it('saving an existing job updates its counters', async () => {
     const job = newJob();
     await repo.save(job);
-    await repo.save({ ...job, completedSymbols: 2, failedSymbols: 1, totalCandles: 300 });
-    expect(await repo.get_stats(job.id)).toEqual({ total: 3, completed: 2, failed: 1, total_candles: 300 });
+    await repo.save({ ...job, completedSymbolCount: 2, failedSymbolCount: 1, totalCandles: 300 });
+    expect(await repo.get_stats(job.id)).toEqual({ total: 3, completed: 2, failed: 1, totalCandles: 300 });
   });
 
   it('deletes a job once', async () => {
@@ -132,11 +132,11 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
     await repo.save(job);
     await repo.mark_symbol_completed(job.id, 'AAPL', 120);
     await repo.add_failed_symbol(job.id, 'MSFT', 'HTTP 500 after 3 attempts');
-    expect(await repo.get_stats(job.id)).toEqual({ total: 3, completed: 1, failed: 1, total_candles: 120 });
+    expect(await repo.get_stats(job.id)).toEqual({ total: 3, completed: 1, failed: 1, totalCandles: 120 });
     expect(await repo.list_failed_symbols(job.id)).toEqual([
       { symbol: 'MSFT', error: 'HTTP 500 after 3 attempts', failedAt: expect.any(Date) },
     ]);
-    expect(await repo.get_by_id(job.id)).toMatchObject({ completedSymbols: 1, failedSymbols: 1, totalCandles: 120 });
+    expect(await repo.get_by_id(job.id)).toMatchObject({ completedSymbolCount: 1, failedSymbolCount: 1, totalCandles: 120 });
   });
 
   it('counts a completed symbol once, however often it is reported', async () => {
@@ -144,7 +144,7 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
     await repo.save(job);
     await Promise.all([repo.mark_symbol_completed(job.id, 'GOOG', 50), repo.mark_symbol_completed(job.id, 'GOOG', 50)]);
     await repo.mark_symbol_completed(job.id, 'GOOG', 50);
-    expect(await repo.get_stats(job.id)).toEqual({ total: 3, completed: 1, failed: 0, total_candles: 50 });
+    expect(await repo.get_stats(job.id)).toEqual({ total: 3, completed: 1, failed: 0, totalCandles: 50 });
   });
 
   it('a new attempt collects only unfinished symbols, failed ones included', async () => {
@@ -154,7 +154,7 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
     await repo.mark_symbol_completed(job.id, 'B', 10);
     await repo.add_failed_symbol(job.id, 'C', 'timeout');
     expect(await repo.begin_attempt(job.id)).toEqual(['A', 'C', 'D']);
-    expect(await repo.get_stats(job.id)).toEqual({ total: 4, completed: 1, failed: 0, total_candles: 10 });
+    expect(await repo.get_stats(job.id)).toEqual({ total: 4, completed: 1, failed: 0, totalCandles: 10 });
     expect(await repo.list_failed_symbols(job.id)).toEqual([]);
   });
 });

@@ -83,8 +83,8 @@ async function create(input: CreateCollectionJobInput) {
 const request2025: CreateCollectionJobInput = {
   symbols: SYMBOLS,
   timeframe: '1d',
-  from: '2025-01-01T00:00:00Z',
-  to: '2025-12-31T00:00:00Z',
+  rangeFrom: '2025-01-01T00:00:00Z',
+  rangeTo: '2025-12-31T00:00:00Z',
   provider: 'http-csv',
 };
 
@@ -183,8 +183,8 @@ describe('bad requests get a ValidationError naming the field and store nothing'
     ['a repeated symbol', { symbols: ['AAPL', 'AAPL'] }, 'symbols.1', /appears twice/],
     ['an unknown provider', { provider: 'ftp' }, 'provider', /unknown provider "ftp"; known: csv-dir, http-csv/],
     ['an unknown timeframe', { timeframe: '2d' }, 'timeframe', /unknown timeframe "2d"/],
-    ['from after to', { from: '2025-02-01T00:00:00Z', to: '2025-01-01T00:00:00Z' }, 'from', /must not be after to/],
-    ['a range beyond the maximum', { from: '2020-01-01T00:00:00Z' }, 'to', /at most 400 days/],
+    ['rangeFrom after rangeTo', { rangeFrom: '2025-02-01T00:00:00Z', rangeTo: '2025-01-01T00:00:00Z' }, 'rangeFrom', /must not be after rangeTo/],
+    ['a range beyond the maximum', { rangeFrom: '2020-01-01T00:00:00Z' }, 'rangeTo', /at most 400 days/],
   ];
   it.each(cases)('%s', async (_name, change, field, message) => {
     const before = await db.pool.query('select count(*)::int as n from job');
@@ -230,7 +230,7 @@ describe('cancel and retry', () => {
 
 describe('csv-dir with the sample data', () => {
   it('collects the shipped files; collecting the same range again changes nothing', async () => {
-    const input = { symbols: ['AAPL', 'MSFT', 'SPY', 'MISSING'], timeframe: '1d', from: '2024-01-01T00:00:00Z', to: '2024-02-29T00:00:00Z', provider: 'csv-dir' };
+    const input = { symbols: ['AAPL', 'MSFT', 'SPY', 'MISSING'], timeframe: '1d', rangeFrom: '2024-01-01T00:00:00Z', rangeTo: '2024-02-29T00:00:00Z', provider: 'csv-dir' };
     const runOnce = async () => {
       const created = await create(input);
       if (created.__typename !== 'MutationCreateCollectionJobSuccess') throw new Error(JSON.stringify(created));

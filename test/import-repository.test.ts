@@ -9,7 +9,8 @@ import { prepareJob } from '../src/jobs/create.ts';
 import { ImportJobNotFoundError, type ImportErrorRecord } from '../src/imports/errors.ts';
 import { createImportHandler } from '../src/imports/handler.ts';
 import { readFileText } from '../src/imports/file-store.ts';
-import { appendErrors, ERRORS_KEPT, IMPORT_JOB_TYPE, ImportJobRepository } from '../src/imports/repository.ts';
+import { IMPORT_JOB_TYPE } from '../src/imports/kind.ts';
+import { appendErrors, ERRORS_KEPT, ImportJobRepository } from '../src/imports/repository.ts';
 import { HandlerRegistry } from '../src/worker/registry.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { createImportHandler } from '../src/imports/handler.ts';
-import { STATEMENT_MAX_BYTES } from '../src/portfolios/service.ts';
+import { STATEMENT_MAX_BYTES } from '../src/portfolios/kind.ts';
 import { HandlerRegistry } from '../src/worker/registry.ts';
 import { startTestApp, TEST_ENV, type TestApp } from './support/app.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';

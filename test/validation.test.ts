@@ -34,7 +34,6 @@ describe('createJob rejects bad input and changes nothing', () => {
     ['a payload that is not an object', { ...valid, payload: [1, 2] }, 'payload', /must be a JSON object/],
     ['a payload the job type rejects', { ...valid, payload: { url: 'ftp://example.com' } }, 'payload.url', /http\(s\) URL/],
     ['negative retries', { ...valid, maxRetries: -1 }, 'maxRetries', /must not be negative/],
-    ['scheduledAt in an invalid format', { ...valid, scheduledAt: 'next tuesday' }, 'scheduledAt', /ISO 8601/],
     ['a priority out of range', { ...valid, priority: 5000 }, 'priority', /at most 1000/],
     ['a malformed queue name', { ...valid, queueName: 'no spaces please' }, 'queueName', /letters, digits/],
     ['metadata that is not an object', { ...valid, metadata: 'x' }, 'metadata', /must be a JSON object/],
@@ -45,6 +44,19 @@ describe('createJob rejects bad input and changes nothing', () => {
     const result = await service.client.request(CreateJob, { input });
     expect(result.createJob).toMatchObject({ __typename: 'ValidationError', field });
     expect((result.createJob as { message: string }).message).toMatch(message);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('a scheduledAt that is no date-time is refused by the DateTime scalar, naming the variable', async () => {
+    const before = await snapshot();
+    const response = await fetch(service.client.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      body: JSON.stringify({ query: CreateJob.toString(), variables: { input: { ...valid, scheduledAt: 'next tuesday' } } }),
+    });
+    const body = (await response.json()) as { data?: unknown; errors?: Array<{ message: string }> };
+    expect(body.data ?? null).toBeNull();
+    expect(body.errors).toHaveLength(1);
     expect(await snapshot()).toEqual(before);
   });
 

@@ -9,9 +9,9 @@ import { JobKind } from '../generated/prisma/enums.ts';
 import { EMPTY_PAYLOAD, NonRetriableError, type JobHandler } from '../worker/handler.ts';
 import type { RejectedRow } from './candles.ts';
 import { upsertCandles } from './candle-store.ts';
-import { COLLECTION_JOB_TYPE, PrismaCollectionJobRepository } from './prisma-repository.ts';
+import { COLLECTION_JOB_TYPE, type ICollectionJobRepository } from './kind.ts';
+import { CollectionJobRepository } from './repository.ts';
 import { createProviders, type CollectionConfig, type ProviderName } from './providers.ts';
-import type { ICollectionJobRepository } from './repository.ts';
 
 /** Symbols collected at once within one job (the http-csv provider bounds its requests itself). */
 const SYMBOL_LANES = 4;
@@ -25,7 +25,7 @@ export interface CollectionHandlerDeps {
 }
 
 export function createCollectionHandler(deps: CollectionHandlerDeps): JobHandler<Record<string, never>> {
-  const repository = deps.repository ?? new PrismaCollectionJobRepository(createPrisma(deps.pool), deps.pool);
+  const repository = deps.repository ?? new CollectionJobRepository(createPrisma(deps.pool), deps.pool);
   const providers = createProviders(deps.config);
 
   return {
@@ -88,7 +88,7 @@ export function createCollectionHandler(deps: CollectionHandlerDeps): JobHandler
           total: stats.total,
           completed: stats.completed,
           failed: stats.failed,
-          totalCandles: stats.total_candles,
+          totalCandles: stats.totalCandles,
           failedSymbols: failed.map((f) => f.symbol),
           rejectedRows: rejected,
         },

@@ -9,6 +9,7 @@ import { GraphQLError, GraphQLScalarType } from 'graphql';
 import { DateTimeResolver, JSONObjectResolver, JSONResolver } from 'graphql-scalars';
 import type PrismaTypes from '../generated/pothos-prisma-types.ts';
 import { getDatamodel } from '../generated/pothos-prisma-types.ts';
+import { JobwireError } from '../jobs/errors.ts';
 import type { GraphQLContext } from './context.ts';
 
 export const builder = new SchemaBuilder<{
@@ -43,7 +44,9 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
   },
   errors: {
-    defaultTypes: [],
+    // Every mutation's union ends with BaseError (graphql/errors.ts): an expected
+    // failure that no listed type names still reaches the client as a typed error.
+    defaultTypes: [JobwireError],
   },
 });
 

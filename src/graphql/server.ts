@@ -8,7 +8,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { GraphQLError, subscribe } from 'graphql';
 import { JobwireError } from '../jobs/errors.ts';
-import { STATEMENT_MAX_BYTES } from '../portfolios/service.ts';
+import { STATEMENT_MAX_BYTES } from '../portfolios/kind.ts';
 import { resolveCaller, type ApiServices, type GraphQLContext } from './context.ts';
 import { schema } from './schema.ts';
 

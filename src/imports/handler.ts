@@ -13,7 +13,8 @@ import { writeBatch, type BatchRow, type BatchResult } from './batch.ts';
 import { toErrorRecord } from './errors.ts';
 import { readFileText } from './file-store.ts';
 import { PARSERS, UnreadableFileError, type SourceRecord } from './parsers/index.ts';
-import { IMPORT_JOB_TYPE, ImportJobRepository } from './repository.ts';
+import { IMPORT_JOB_TYPE } from './kind.ts';
+import { ImportJobRepository } from './repository.ts';
 import { validatePair } from './validation.ts';
 
 export type ImportConfig = Pick<Config, 'IMPORT_UPLOAD_MAX_BYTES' | 'IMPORT_BATCH_SIZE' | 'IMPORT_SIMILARITY_THRESHOLD'>;

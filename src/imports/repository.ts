@@ -10,10 +10,8 @@ import { insertJobs } from '../job-state/insert.ts';
 import { applyTransition } from '../job-state/transition.ts';
 import { ImportJobNotFoundError, type ImportErrorRecord } from './errors.ts';
 import type { SourceType } from './parsers/index.ts';
-import { importStatusOf, JOB_STATUSES_OF, jobStatusFor, type ImportJobStatus } from './status.ts';
+import { importStatusOf, JOB_STATUSES_OF, jobStatusFor, type ImportJobStatus } from './kind.ts';
 
-/** The job_type of every ImportJob (its handler in handler.ts). */
-export const IMPORT_JOB_TYPE = 'import.qa_pairs';
 /** import_job.errors keeps this many records; error_count and import_error have them all. */
 export const ERRORS_KEPT = 1000;
 export const DEFAULT_LIST_LIMIT = 50;
@@ -127,15 +125,20 @@ export class ImportJobRepository {
    * the transaction that also stores the file (createImportJob does).
    */
   async create(input: NewImportJob): Promise<ImportJob> {
-    if (input.job.kind !== JobKind.IMPORT) throw new Error(`an import job must be of kind IMPORT, not ${input.job.kind}`);
     await insertJobs(this.db, [input.job]);
+    await this.insertKindRow(input);
+    return (await this.get_by_id(input.job.id))!;
+  }
+
+  /** Inserts the import_job row of a job inserted in the same transaction (createKindJob). */
+  async insertKindRow(input: NewImportJob): Promise<void> {
+    if (input.job.kind !== JobKind.IMPORT) throw new Error(`an import job must be of kind IMPORT, not ${input.job.kind}`);
     await this.db.query('insert into import_job (job_id, source_type, filename, file_size) values ($1, $2, $3, $4)', [
       input.job.id,
       input.sourceType,
       input.filename,
       input.fileSize,
     ]);
-    return (await this.get_by_id(input.job.id))!;
   }
 
   async get_by_id(job_id: string): Promise<ImportJob | null> {

@@ -10,7 +10,7 @@ import { parseInput } from '../jobs/validation.ts';
 import { z } from 'zod';
 import { createImportJob } from './create.ts';
 import type { SourceType } from './parsers/index.ts';
-import { importStatusOf, ImportJobStatus } from './status.ts';
+import { importStatusOf, ImportJobStatus } from './kind.ts';
 
 registerJobKindType(JobKind.IMPORT, 'ImportJob');
 

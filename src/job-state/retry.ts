@@ -2,7 +2,7 @@
 // fresh retry budget. Completed steps stay completed, so it resumes where it stopped.
 import type pg from 'pg';
 import { withTransaction } from '../db/pool.ts';
-import { InvalidTransitionError, isConflict, JobConflictError, JobNotFoundError } from '../jobs/errors.ts';
+import { conflictOf, InvalidTransitionError, JobConflictError, JobNotFoundError } from '../jobs/errors.ts';
 import type { Caller } from '../jobs/create.ts';
 import { lockJob, setEventMessage } from './job-row.ts';
 import { queueJobsAgain } from './queue-entry.ts';
@@ -29,7 +29,8 @@ export async function retryJob(pool: pg.Pool, caller: Caller, jobId: string): Pr
       )
       .catch((error: unknown) => {
         // A kind's constraint refuses the job back (e.g. its interval is taken meanwhile).
-        if (isConflict(error)) throw new JobConflictError(jobId, 'retry', error.constraint ?? 'unknown constraint', error.detail ?? '');
+        const conflict = conflictOf(error);
+        if (conflict) throw new JobConflictError(jobId, 'retry', conflict.constraint ?? 'unknown constraint', conflict.detail ?? '');
         throw error;
       });
     await queueJobsAgain(client, [{ jobId, runAt: null, priority: job.priority, maxRetries: job.maxRetries }]);

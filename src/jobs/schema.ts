@@ -230,7 +230,7 @@ const CreateJobInput = builder.inputType('CreateJobInput', {
     queueName: t.string({ required: false, description: 'Grouping for stats and routing. Default: the job type\'s, else "default".' }),
     priority: t.int({ required: false, description: '-1000..1000, higher runs first. Default 0.' }),
     maxRetries: t.int({ required: false, description: '0..100 automatic retries before DEAD_LETTER. Default 3.' }),
-    scheduledAt: t.string({ required: false, description: 'ISO 8601 date-time with offset; the job waits as SCHEDULED until then.' }),
+    scheduledAt: t.field({ type: 'DateTime', required: false, description: 'When the job may run (ISO 8601 date-time with an offset); it waits as SCHEDULED until then.' }),
     parentJobId: t.id({ required: false }),
     metadata: t.field({ type: 'JSON', required: false, description: 'A JSON object of context for people and tools; not read by handlers.' }),
   }),

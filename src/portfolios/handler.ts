@@ -8,7 +8,7 @@ import { EMPTY_PAYLOAD, NonRetriableError, type JobHandler } from '../worker/han
 import { createIbkrAdapter } from './ibkr/adapter.ts';
 import type { FlexWebServiceOptions } from './ibkr/flex-web-service.ts';
 import { findImportJobById, saveActivity } from './repository.ts';
-import { PORTFOLIO_IMPORT_JOB_TYPE } from './service.ts';
+import { PORTFOLIO_IMPORT_JOB_TYPE } from './kind.ts';
 import type { PortfolioSourceAdapter } from './source.ts';
 
 export interface PortfolioImportOptions {

@@ -14,7 +14,8 @@ import { parseInterval, type DateInterval } from './interval.ts';
 import { existsForInterval, findImportJobById } from './repository.ts';
 
 const day = (value: Date) => value.toISOString().slice(0, 10);
-import { createPortfolioImportJob, STATEMENT_MAX_BYTES } from './service.ts';
+import { createPortfolioImportJob } from './create.ts';
+import { STATEMENT_MAX_BYTES } from './kind.ts';
 import { z } from 'zod';
 
 registerJobKindType(JobKind.PORTFOLIO_IMPORT, 'PortfolioImportJob');

@@ -1,4 +1,5 @@
-// Seed 001's ImportJobStatus over the core's job statuses. An import's status
+// The import kind: its job type, and seed 001's ImportJobStatus over the core's
+// job statuses. An import's status
 // is job.status (the core's status machine, shared by every kind); the seed's
 // five values are a view of it:
 //
@@ -9,6 +10,9 @@
 //   FAILED           FAILED, DEAD_LETTER      not retried automatically
 //   CANCELLED        CANCELLED
 import { JobStatus } from '../generated/prisma/enums.ts';
+
+/** The job_type of every ImportJob (its handler in handler.ts). */
+export const IMPORT_JOB_TYPE = 'import.qa_pairs';
 
 export const ImportJobStatus = {
   PENDING: 'PENDING',

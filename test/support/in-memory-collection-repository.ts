@@ -1,14 +1,15 @@
 // InMemoryCollectionJobRepository (seed 002): the contract over plain maps, for
 // tests of code that needs a repository but not a database. The contract suite
-// (test/collection-repository.test.ts) holds it to the Postgres behaviour.
-import { JobStatus } from '../generated/prisma/enums.ts';
+// (test/collection-repository.test.ts) holds it to the Postgres behaviour; its
+// status moves follow the core's table (src/job-state/statuses.ts).
+import { isTransitionAllowed, JobStatus } from '../../src/job-state/statuses.ts';
 import {
   DEFAULT_LIST_LIMIT,
   type CollectionJob,
   type FailedSymbol,
   type ICollectionJobRepository,
-  type JobStats,
-} from './repository.ts';
+  type CollectionStats,
+} from '../../src/collections/kind.ts';
 
 type SymbolStatus = 'PENDING' | 'COMPLETED' | 'FAILED';
 
@@ -17,18 +18,6 @@ interface Entry {
   symbols: Map<string, { status: SymbolStatus; candles: number }>;
   failed: FailedSymbol[];
 }
-
-// The database's job_status_transition_allowed, restated for the in-memory store.
-const ALLOWED: Record<JobStatus, readonly JobStatus[]> = {
-  PENDING: ['RUNNING', 'CANCELLED'],
-  SCHEDULED: ['PENDING', 'RUNNING', 'CANCELLED'],
-  RUNNING: ['COMPLETED', 'FAILED', 'RETRYING', 'DEAD_LETTER', 'CANCELLED'],
-  RETRYING: ['RUNNING', 'CANCELLED'],
-  FAILED: ['PENDING'],
-  DEAD_LETTER: ['PENDING'],
-  CANCELLED: ['PENDING'],
-  COMPLETED: [],
-};
 
 const copy = (job: CollectionJob): CollectionJob => ({ ...job, symbols: [...job.symbols] });
 const newestFirst = (a: CollectionJob, b: CollectionJob) =>
@@ -40,8 +29,8 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
   async save(job: CollectionJob): Promise<void> {
     const existing = this.#entries.get(job.id);
     if (existing) {
-      const { completedSymbols, failedSymbols, totalCandles } = job;
-      Object.assign(existing.job, { completedSymbols, failedSymbols, totalCandles });
+      const { completedSymbolCount, failedSymbolCount, totalCandles } = job;
+      Object.assign(existing.job, { completedSymbolCount, failedSymbolCount, totalCandles });
       return;
     }
     this.#entries.set(job.id, {
@@ -78,7 +67,7 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
 
   async update_status(job_id: string, status: JobStatus, error_message: string | null = null): Promise<boolean> {
     const job = this.#entries.get(job_id)?.job;
-    if (!job || !ALLOWED[job.status].includes(status)) return false;
+    if (!job || !isTransitionAllowed(job.status, status)) return false;
     const errorMessage = error_message ?? job.errorMessage;
     if ((status === JobStatus.FAILED || status === JobStatus.DEAD_LETTER) && errorMessage === null) return false;
     job.status = status;
@@ -93,18 +82,18 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
     const progress = entry.symbols.get(symbol);
     if (progress?.status === 'PENDING') {
       progress.status = 'FAILED';
-      entry.job.failedSymbols += 1;
+      entry.job.failedSymbolCount += 1;
     }
   }
 
-  async get_stats(job_id: string): Promise<JobStats | null> {
+  async get_stats(job_id: string): Promise<CollectionStats | null> {
     const job = this.#entries.get(job_id)?.job;
     if (!job) return null;
     return {
       total: job.symbols.length,
-      completed: job.completedSymbols,
-      failed: job.failedSymbols,
-      total_candles: job.totalCandles,
+      completed: job.completedSymbolCount,
+      failed: job.failedSymbolCount,
+      totalCandles: job.totalCandles,
     };
   }
 
@@ -116,10 +105,10 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
     const entry = this.#entries.get(job_id);
     const progress = entry?.symbols.get(symbol);
     if (!entry || !progress || progress.status === 'COMPLETED') return;
-    if (progress.status === 'FAILED') entry.job.failedSymbols -= 1;
+    if (progress.status === 'FAILED') entry.job.failedSymbolCount -= 1;
     progress.status = 'COMPLETED';
     progress.candles = candles;
-    entry.job.completedSymbols += 1;
+    entry.job.completedSymbolCount += 1;
     entry.job.totalCandles += candles;
   }
 
@@ -130,7 +119,7 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
       if (progress.status === 'FAILED') progress.status = 'PENDING';
     }
     entry.failed = [];
-    entry.job.failedSymbols = 0;
+    entry.job.failedSymbolCount = 0;
     return entry.job.symbols.filter((symbol) => entry.symbols.get(symbol)?.status !== 'COMPLETED');
   }
 
