@@ -9,6 +9,7 @@ import { startApp } from '../src/app.ts';
 import { createCollectionJob } from '../src/collections/create.ts';
 import { loadConfig } from '../src/config.ts';
 import { createPool } from '../src/db/pool.ts';
+import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { createLogger } from '../src/logger.ts';
 import { freePort } from '../test/support/ports.ts';
@@ -57,7 +58,7 @@ const app = await startApp(config, logger, { api: false, worker: true });
 const pool = createPool(app.databaseUrl, 4, logger);
 try {
   const started = performance.now();
-  const id = await createCollectionJob({ pool, registry: createRegistry({ pool, config }), config }, { principalId: 'bench' }, {
+  const id = await createCollectionJob({ pool, registry: createRegistry({ pool, prisma: createPrisma(pool), config }), config }, { principalId: 'bench' }, {
     symbols,
     timeframe: '1d',
     rangeFrom: new Date(Date.UTC(2000, 0, 1)),

@@ -60,7 +60,10 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     const listener = new Listener(database.url, logger);
     await listener.start();
     stops.push(() => listener.stop());
-    const registry = options.registry ?? createRegistry({ pool, config });
+    // One Prisma client per process, over its one pool (the API's reads, the collection kind's repository).
+    const prisma = createPrisma(pool);
+    stops.push(() => prisma.$disconnect());
+    const registry = options.registry ?? createRegistry({ pool, prisma, config });
 
     let api: ApiServer | undefined;
     let live: LiveEvents | undefined;
@@ -70,8 +73,6 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
       stops.push(() => worker!.stop());
     }
     if (roles.api) {
-      const prisma = createPrisma(pool);
-      stops.push(() => prisma.$disconnect());
       live = new LiveEvents(pool, listener, logger);
       await live.start();
       stops.push(async () => live!.stop());

@@ -1,6 +1,7 @@
 // CollectionJobRepository: the contract on Postgres. The job row goes
 // through the core's status machine (its triggers write history and notify);
 // counters move in single SQL statements so concurrent writers cannot lose updates.
+import { NEWEST_FIRST } from '../jobs/order.ts';
 import type { Queryable } from '../db/pool.ts';
 import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 import { applyTransition } from '../job-state/transition.ts';
@@ -179,7 +180,7 @@ export class CollectionJobRepository implements ICollectionJobRepository {
     const rows = await this.prisma.job.findMany({
       where: { ...where, kind: JobKind.COLLECTION },
       include: withCollection,
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      orderBy: NEWEST_FIRST,
       take: limit,
       skip: offset,
     });

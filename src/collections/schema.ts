@@ -1,5 +1,6 @@
 // The GraphQL surface of CollectionJob: the type (a Job with symbols, range,
 // provider, stats and failed symbols), its queries and mutations, and candles.
+import { NEWEST_FIRST } from '../jobs/order.ts';
 import { builder } from '../graphql/builder.ts';
 import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 import { InvalidTransitionError, JobNotFoundError, ValidationError } from '../jobs/errors.ts';
@@ -109,7 +110,7 @@ builder.queryFields((t) => ({
           ...(args.status ? { status: args.status } : {}),
           ...(args.since ? { createdAt: { gte: args.since } } : {}),
         },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        orderBy: NEWEST_FIRST,
       }),
   }),
   runningCollectionJobs: t.prismaField({
@@ -119,7 +120,7 @@ builder.queryFields((t) => ({
       ctx.prisma.job.findMany({
         ...query,
         where: { kind: JobKind.COLLECTION, status: JobStatus.RUNNING },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        orderBy: NEWEST_FIRST,
       }),
   }),
   candles: t.prismaConnection({

@@ -1,4 +1,4 @@
-// Cancel: a queued job whose task still waits leaves the queue and is
+// Cancel: a queued job whose queue entry still waits leaves the queue and is
 // CANCELLED at once; a running job (or a queued one a worker has taken) is
 // asked to stop (its worker's AbortSignal fires) and ends CANCELLED.
 //
@@ -12,7 +12,7 @@ import { InvalidTransitionError, JobNotFoundError } from '../jobs/errors.ts';
 import type { Caller } from '../jobs/create.ts';
 import { endRunningJob } from './end-running.ts';
 import { lockJob, setEventMessage, type JobRow } from './job-row.ts';
-import { removeWaitingRunJobTask } from './queue-entry.ts';
+import { removeWaitingQueueEntry } from './queue-entry.ts';
 import { ACTIVE_STATUSES, JobStatus, QUEUED_SQL } from './statuses.ts';
 
 export const CANCEL_CHANNEL = 'jobwire_cancel';
@@ -30,10 +30,10 @@ export async function cancelJob(pool: pg.Pool, caller: Caller, jobId: string): P
       case JobStatus.PENDING:
       case JobStatus.SCHEDULED:
       case JobStatus.RETRYING:
-        // Only a job whose task still waits is cancelled outright. Otherwise a
+        // Only a job whose queue entry still waits is cancelled outright. Otherwise a
         // worker may be running it before it shows RUNNING, or writing its
         // outcome (worker/run-job.ts): it is asked, as for RUNNING.
-        if (!(await removeWaitingRunJobTask(client, job.queueEntryId))) return requestCancel(client, job);
+        if (!(await removeWaitingQueueEntry(client, job.queueEntryId))) return requestCancel(client, job);
         await setEventMessage(client, `cancelled by ${caller.principalId}`);
         await client.query(`update job set status = 'CANCELLED', worker_id = null where id = $1`, [jobId]);
         return 'cancelled';
@@ -64,7 +64,7 @@ export async function cancelTakenJob(pool: pg.Pool, jobId: string, message: stri
   });
 }
 
-/** A RUNNING job whose handler stopped on its cancel signal ends CANCELLED; false when the worker no longer holds it. */
+/** A RUNNING job whose handler stopped on its cancel signal ends CANCELLED; false when the job no longer runs on this worker. */
 export function cancelRunningJob(db: Queryable, jobId: string, workerId: string): Promise<boolean> {
   return endRunningJob(db, jobId, workerId, { status: JobStatus.CANCELLED });
 }

@@ -3,7 +3,7 @@
 import type { Queryable } from '../db/pool.ts';
 import { QUEUED_SQL } from './statuses.ts';
 
-/** Completes many RUNNING jobs this worker runs, in one statement; returns the ids completed. */
+/** Completes many RUNNING jobs of this worker, in one statement; returns the ids completed. */
 export async function completeRunningJobs(
   db: Queryable,
   jobs: Array<{ jobId: string; result: Record<string, unknown> }>,

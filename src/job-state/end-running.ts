@@ -1,5 +1,5 @@
-// The one statement that ends (or re-queues) the attempt of a RUNNING job held
-// by a worker: fail.ts, cancel.ts and requeue.ts call it with their status.
+// The one statement that ends (or re-queues) the attempt of a RUNNING job on
+// the worker that runs it (job.worker_id): fail.ts, cancel.ts and requeue.ts call it with their status.
 import type { Queryable } from '../db/pool.ts';
 import type { JobStatus } from './statuses.ts';
 
@@ -9,7 +9,7 @@ export interface AttemptEnd {
   retryCount?: number;
 }
 
-/** Moves a RUNNING job this worker holds to `end.status` and releases it; false when the worker no longer holds it. */
+/** Moves a RUNNING job of this worker to `end.status` and releases it; false when the job no longer runs on this worker. */
 export async function endRunningJob(db: Queryable, jobId: string, workerId: string, end: AttemptEnd): Promise<boolean> {
   const result = await db.query(
     `update job set status = $3,

@@ -11,7 +11,7 @@ export type AttemptFailure =
   | { status: typeof JobStatus.FAILED | typeof JobStatus.DEAD_LETTER; errorMessage: string }
   | { status: typeof JobStatus.RETRYING; errorMessage: string; retryCount: number; runAt: Date };
 
-/** Ends a RUNNING job's failed attempt; false when the worker no longer holds it. */
+/** Ends a RUNNING job's failed attempt; false when the job no longer runs on this worker. */
 export async function failRunningJob(
   pool: pg.Pool,
   job: Pick<JobRow, 'id' | 'priority' | 'maxRetries'>,

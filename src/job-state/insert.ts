@@ -2,7 +2,7 @@
 // later), each with its steps and its queue entry.
 import type { Queryable } from '../db/pool.ts';
 import type { JobKind } from '../generated/prisma/enums.ts';
-import { addRunJobTasks } from './queue-entry.ts';
+import { addQueueEntries } from './queue-entry.ts';
 
 export interface NewJob {
   id: string;
@@ -29,7 +29,7 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
   const now = Date.now();
   const scheduled = (job: NewJob) => job.scheduledAt !== null && job.scheduledAt.getTime() > now;
   // The entries first, so each job row is written once, with its entry's id.
-  const queueEntryIds = await addRunJobTasks(
+  const queueEntryIds = await addQueueEntries(
     db,
     jobs.map((job) => ({ jobId: job.id, runAt: job.scheduledAt, priority: job.priority, maxRetries: job.maxRetries })),
   );

@@ -1,4 +1,4 @@
-// Mark running: queued jobs a worker runs become RUNNING, held by that worker
+// Mark running: taken jobs become RUNNING on the worker that took them
 // (job.worker_id). Every later write of the attempt is guarded by worker_id: a
 // worker taken for dead cannot overwrite what the worker that took over writes.
 import type { Queryable } from '../db/pool.ts';

@@ -1,4 +1,5 @@
-// The job row's entry in graphile-worker's queue: one `run_job` task, whose
+// The job row's queue entry: one row in graphile-worker's queue, run by our
+// `run_job` task (graphile-worker's word for the function that runs an entry), whose
 // id the job row keeps (job.queue_entry_id).
 import type { Queryable } from '../db/pool.ts';
 
@@ -19,7 +20,7 @@ export interface QueueEntry {
   maxRetries: number;
 }
 
-/** The job_spec[] of these entries' run_job tasks, from parameters $1-$5. */
+/** The job_spec[] of these queue entries (task run_job), from parameters $1-$5. */
 const RUN_JOB_SPECS = `array(
   select row($1::text, json_build_object('jobId', e.job_id), null, e.run_at, e.max_attempts, null, e.priority, null)::graphile_worker.job_spec
     from unnest($2::uuid[], $3::timestamptz[], $4::int[], $5::int[]) as e(job_id, run_at, max_attempts, priority)
@@ -37,12 +38,12 @@ function runJobSpecParameters(entries: readonly QueueEntry[]) {
 }
 
 /**
- * Adds the run_job tasks of new jobs, in the caller's transaction; returns
+ * Adds the queue entries of new jobs, in the caller's transaction; returns
  * each job's queue entry id (job.queue_entry_id) by job id. The entries carry
  * no job key: a key costs every fetch and completion of the entry an index
  * write, and job.queue_entry_id already ties a job to its entry.
  */
-export async function addRunJobTasks(db: Queryable, entries: readonly QueueEntry[]): Promise<Map<string, string>> {
+export async function addQueueEntries(db: Queryable, entries: readonly QueueEntry[]): Promise<Map<string, string>> {
   if (entries.length === 0) return new Map();
   const result = await db.query<{ id: string; jobId: string }>(
     `select id, payload->>'jobId' as "jobId" from graphile_worker.add_jobs(${RUN_JOB_SPECS})`,
@@ -53,8 +54,8 @@ export async function addRunJobTasks(db: Queryable, entries: readonly QueueEntry
 
 /**
  * Queues existing jobs again (a retry, a shutdown, an orphan): a new run_job
- * task each, recorded as the job's queue entry. An older entry a worker still
- * holds is thereby stale, and its task does not run the job (worker/run-job.ts).
+ * queue entry each, recorded as the job's. An older entry a worker still
+ * holds is thereby stale, and run_job does not run the job for it (worker/run-job.ts).
  */
 export async function queueJobsAgain(db: Queryable, entries: readonly QueueEntry[]): Promise<void> {
   if (entries.length === 0) return;
@@ -72,7 +73,7 @@ export async function queueJobsAgain(db: Queryable, entries: readonly QueueEntry
  * is gone (a worker ran the job and is writing its outcome, see
  * worker/run-job.ts, or died doing so, see worker/orphans.ts).
  */
-export async function removeWaitingRunJobTask(db: Queryable, queueEntryId: string | null): Promise<boolean> {
+export async function removeWaitingQueueEntry(db: Queryable, queueEntryId: string | null): Promise<boolean> {
   if (queueEntryId === null) return false;
   // complete_jobs checks the lock again as it deletes: an entry a worker locks
   // in between is kept (and this answers false).

@@ -11,7 +11,7 @@ import { JobStatus } from './statuses.ts';
 
 type QueuedAgain = Pick<JobRow, 'id' | 'priority' | 'maxRetries'>;
 
-/** Ends a RUNNING attempt as RETRYING and queues the job again for `runAt`, in one transaction; false when the worker no longer holds it. */
+/** Ends a RUNNING attempt as RETRYING and queues the job again for `runAt`, in one transaction; false when the job no longer runs on this worker. */
 export async function endAttemptAndQueueAgain(
   pool: pg.Pool,
   job: QueuedAgain,

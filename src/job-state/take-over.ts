@@ -1,5 +1,5 @@
 // Take-over: a job still RUNNING when a live worker is handed its queue entry
-// was held by a worker that died (graphile-worker released its lock). That
+// was running on a worker that died (graphile-worker released its lock). That
 // attempt counts as failed: the job is cancelled if a cancel was asked,
 // dead-lettered if no retry is left, and otherwise moved to RETRYING for the
 // new worker, which then marks it running.

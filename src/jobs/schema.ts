@@ -1,6 +1,7 @@
 // The GraphQL surface of the core job model: the Job interface and PlainJob,
 // steps, events, queue stats; job/jobs/queues queries; create, cancel and retry
 // mutations; jobUpdated and jobEvents subscriptions.
+import { NEWEST_FIRST } from './order.ts';
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { Repeater } from 'graphql-yoga';
 import { builder } from '../graphql/builder.ts';
@@ -185,7 +186,7 @@ builder.queryFields((t) => ({
     args: { filter: t.arg({ type: JobFilter, required: false }) },
     totalCount: (_parent, args, ctx) => ctx.prisma.job.count({ where: jobWhere(args.filter) }),
     resolve: (query, _root, args, ctx) =>
-      ctx.prisma.job.findMany({ ...query, where: jobWhere(args.filter), orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+      ctx.prisma.job.findMany({ ...query, where: jobWhere(args.filter), orderBy: NEWEST_FIRST }),
   }),
   queueStats: t.field({
     type: QueueStatsRef,

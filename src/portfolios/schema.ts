@@ -1,6 +1,7 @@
 // The GraphQL surface of portfolio imports: PortfolioImportJob (a Job), its
 // create mutation, queries for jobs and imported activity, and the
 // portfolioImportEvents subscription (PortfolioImportJobSucceeded / Failed).
+import { NEWEST_FIRST } from '../jobs/order.ts';
 import { Repeater } from 'graphql-yoga';
 import { builder } from '../graphql/builder.ts';
 import { ErrorInterface } from '../graphql/errors.ts';
@@ -167,7 +168,7 @@ builder.queryFields((t) => ({
       ctx.prisma.job.findMany({
         ...query,
         where: portfolioImportWhere(parsePortfolioId(String(args.portfolioId))),
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        orderBy: NEWEST_FIRST,
       }),
   }),
   portfolioImportExists: t.boolean({

@@ -1,8 +1,8 @@
 // The `run_job` graphile-worker task: runs one job row through its handler.
 //
 // Tasks must be idempotent: graphile-worker runs a task again after its worker
-// died. A job already finished is skipped; a job still RUNNING here was held by
-// a dead worker, so that attempt is counted as failed and recorded as such.
+// died. A job already finished is skipped; a job still RUNNING here was running
+// on a worker that died, so that attempt is counted as failed and recorded as such.
 //
 // A queued job is taken by reading it, and RUNNING is written only once the
 // handler has run for WORKER_RUNNING_WRITE_DELAY_MS, or reports progress, or
@@ -91,7 +91,7 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
       const taken = await take(deps, read, jobId, helpers.job.id, workerId, logger);
       if (!taken) return;
       if (taken.takenAt && (taken.job.cancelRequestedAt || abort.reason === CANCELLED_REASON)) {
-        await cancelUnstarted(deps.pool, jobId, logger);
+        await cancelTaken(deps.pool, jobId, logger);
         return;
       }
       if (taken.job.cancelRequestedAt) abort.abort(CANCELLED_REASON);
@@ -119,7 +119,7 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
           // Its task then finds it finished and does not run it.
           if (reason !== CANCELLED_REASON || prefetched.get(jobId) !== entry) return;
           const logger = lazyChild(deps.logger, { jobId });
-          entry.read = cancelUnstarted(deps.pool, jobId, logger).then(
+          entry.read = cancelTaken(deps.pool, jobId, logger).then(
             () => null,
             (error) => {
               logger().warn({ err: error }, 'could not cancel a job waiting in the local queue; its task will');
@@ -225,7 +225,7 @@ async function take(
 }
 
 /** A cancel asked for while the job was handed to this worker but not yet started: it ends here, unrun. */
-async function cancelUnstarted(pool: pg.Pool, jobId: string, logger: () => Logger) {
+async function cancelTaken(pool: pg.Pool, jobId: string, logger: () => Logger) {
   await cancelTakenJob(pool, jobId, 'cancelled before it started');
   logger().info({ status: JobStatus.CANCELLED }, 'cancel requested before the job started; not run');
 }
@@ -246,13 +246,13 @@ class RunningWrite {
   }
 
   /** While RUNNING is neither written nor being written: the database time the job was taken. */
-  get unstartedSince(): string | null {
+  get takenSince(): string | null {
     return this.#written === null ? this.takenAt : null;
   }
 
   /** Writes RUNNING unless done already; false when the job is no longer this worker's to run. */
   ensure(): Promise<boolean> {
-    this.#written ??= this.batcher.claim(this.jobId, this.workerId).then((row) => {
+    this.#written ??= this.batcher.markRunning(this.jobId, this.workerId).then((row) => {
       if (!row) this.abort.abort(LOST_REASON);
       return row !== null;
     });
@@ -300,7 +300,7 @@ async function execute(
   });
   const runningDelay = deps.config.WORKER_RUNNING_WRITE_DELAY_MS;
   if (runningDelay === 0) await running.ensure();
-  const runningTimer = running.unstartedSince ? setTimeout(() => void running.ensure(), runningDelay) : null;
+  const runningTimer = running.takenSince ? setTimeout(() => void running.ensure(), runningDelay) : null;
   let outcome: JobResult;
   try {
     outcome = await handler.handle({ ...job, payload: payload.data }, ctx);
@@ -312,15 +312,15 @@ async function execute(
   await ctx.flush();
 
   if (outcome.success) {
-    const unstartedSince = running.unstartedSince;
+    const takenSince = running.takenSince;
     const result = outcome.resultData ?? {};
     // Written off the task's path, as graphile-worker completes its own queue
     // entries: the worker takes its next job while this commits. Should the
     // process die first, the job is left without a queue entry and the orphan
     // sweep (orphans.ts) queues it again.
     completions.add(async () => {
-      const applied = unstartedSince
-        ? await batcher.completeUnstarted(job.id, unstartedSince, result)
+      const applied = takenSince
+        ? await batcher.completeTaken(job.id, takenSince, result)
         : (await running.ensure()) && (await batcher.complete(job.id, workerId, result));
       logOutcome(deps.logger, logger, JobStatus.COMPLETED, applied);
     }, logger);

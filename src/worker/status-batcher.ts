@@ -1,5 +1,5 @@
 // Batches the hot path's reads and status writes of one worker process: the
-// reads of jobs taken, claims (→ RUNNING) and completions (→ COMPLETED)
+// reads of jobs taken, RUNNING writes and completions (→ COMPLETED)
 // requested in the same tick go to Postgres as one statement each, one commit
 // for many jobs, as graphile-worker batches its own job fetches and
 // completions. The triggers still write each job's events.
@@ -46,16 +46,16 @@ class Batch<Input, Output> {
 
 export class StatusBatcher {
   readonly #reads: Batch<string, TakenJob | null>;
-  readonly #claims: Batch<{ jobId: string; workerId: string }, JobRow | null>;
+  readonly #runningWrites: Batch<{ jobId: string; workerId: string }, JobRow | null>;
   readonly #completions: Batch<{ jobId: string; workerId: string; result: Record<string, unknown> }, boolean>;
-  readonly #unstartedCompletions: Batch<{ jobId: string; takenAt: string; result: Record<string, unknown> }, boolean>;
+  readonly #takenCompletions: Batch<{ jobId: string; takenAt: string; result: Record<string, unknown> }, boolean>;
 
   constructor(pool: pg.Pool) {
     this.#reads = new Batch(async (jobIds) => {
       const rows = new Map((await takeQueuedJobs(pool, jobIds)).map((row) => [row.id, row]));
       return jobIds.map((jobId) => rows.get(jobId) ?? null);
     });
-    this.#claims = new Batch(async (inputs) => {
+    this.#runningWrites = new Batch(async (inputs) => {
       const rows = new Map<string, JobRow>();
       for (const [workerId, jobIds] of groupBy(inputs, (input) => input.workerId)) {
         for (const row of await markJobsRunning(pool, jobIds.map((input) => input.jobId), workerId)) rows.set(row.id, row);
@@ -69,7 +69,7 @@ export class StatusBatcher {
       }
       return inputs.map((input) => done.has(input.jobId));
     });
-    this.#unstartedCompletions = new Batch(async (inputs) => {
+    this.#takenCompletions = new Batch(async (inputs) => {
       const done = new Set(await completeTakenJobs(pool, inputs));
       return inputs.map((input) => done.has(input.jobId));
     });
@@ -81,8 +81,8 @@ export class StatusBatcher {
   }
 
   /** PENDING/SCHEDULED/RETRYING → RUNNING for this worker; null when not queued. */
-  claim(jobId: string, workerId: string): Promise<JobRow | null> {
-    return this.#claims.add({ jobId, workerId });
+  markRunning(jobId: string, workerId: string): Promise<JobRow | null> {
+    return this.#runningWrites.add({ jobId, workerId });
   }
 
   /** RUNNING → COMPLETED for a job this worker holds; false when it no longer does. */
@@ -91,8 +91,8 @@ export class StatusBatcher {
   }
 
   /** Queued → COMPLETED through RUNNING, for a job finished before RUNNING was written; false when it is no longer queued. */
-  completeUnstarted(jobId: string, takenAt: string, result: Record<string, unknown>): Promise<boolean> {
-    return this.#unstartedCompletions.add({ jobId, takenAt, result });
+  completeTaken(jobId: string, takenAt: string, result: Record<string, unknown>): Promise<boolean> {
+    return this.#takenCompletions.add({ jobId, takenAt, result });
   }
 }
 
