@@ -54,16 +54,16 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
   it('saves a job and reads it back; an unknown id reads as null', async () => {
     const job = newJob();
     await repo.save(job);
-    expect(await repo.get_by_id(job.id)).toEqual(job);
-    expect(await repo.get_by_id(randomUUID())).toBeNull();
-    expect(await repo.get_by_id('not-a-uuid')).toBeNull();
+    expect(await repo.getById(job.id)).toEqual(job);
+    expect(await repo.getById(randomUUID())).toBeNull();
+    expect(await repo.getById('not-a-uuid')).toBeNull();
   });
 
   it('saving an existing job updates its counters', async () => {
     const job = newJob();
     await repo.save(job);
     await repo.save({ ...job, completedSymbolCount: 2, failedSymbolCount: 1, totalCandles: 300 });
-    expect(await repo.get_stats(job.id)).toEqual({ total: 3, completed: 2, failed: 1, totalCandles: 300 });
+    expect(await repo.getStats(job.id)).toEqual({ total: 3, completed: 2, failed: 1, totalCandles: 300 });
   });
 
   it('deletes a job once', async () => {
@@ -71,20 +71,20 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
     await repo.save(job);
     expect(await repo.delete(job.id)).toBe(true);
     expect(await repo.delete(job.id)).toBe(false);
-    expect(await repo.get_by_id(job.id)).toBeNull();
-    expect(await repo.get_stats(job.id)).toBeNull();
+    expect(await repo.getById(job.id)).toBeNull();
+    expect(await repo.getStats(job.id)).toBeNull();
   });
 
   it('lists by status newest first, with limit and offset', async () => {
     const jobs = [newJob(), newJob(), newJob()];
     for (const job of jobs) {
       await repo.save(job);
-      expect(await repo.update_status(job.id, JobStatus.CANCELLED)).toBe(true);
+      expect(await repo.updateStatus(job.id, JobStatus.CANCELLED)).toBe(true);
     }
     const ids = (list: CollectionJob[]) => list.map((job) => job.id);
-    expect(ids(await repo.list_by_status(JobStatus.CANCELLED, 2, 0))).toEqual([jobs[2]!.id, jobs[1]!.id]);
-    expect(ids(await repo.list_by_status(JobStatus.CANCELLED, 2, 2))).toEqual([jobs[0]!.id]);
-    expect((await repo.list_by_status(JobStatus.CANCELLED)).every((job) => job.status === JobStatus.CANCELLED)).toBe(true);
+    expect(ids(await repo.listByStatus(JobStatus.CANCELLED, 2, 0))).toEqual([jobs[2]!.id, jobs[1]!.id]);
+    expect(ids(await repo.listByStatus(JobStatus.CANCELLED, 2, 2))).toEqual([jobs[0]!.id]);
+    expect((await repo.listByStatus(JobStatus.CANCELLED)).every((job) => job.status === JobStatus.CANCELLED)).toBe(true);
   });
 
   it('lists recent jobs newest first, since a time', async () => {
@@ -92,9 +92,9 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
     const newer = newJob();
     await repo.save(older);
     await repo.save(newer);
-    const recent = await repo.list_recent(10, newer.createdAt);
+    const recent = await repo.listRecent(10, newer.createdAt);
     expect(recent.map((job) => job.id)).toEqual([newer.id]);
-    expect((await repo.list_recent(2)).map((job) => job.id)).toEqual([newer.id, older.id]);
+    expect((await repo.listRecent(2)).map((job) => job.id)).toEqual([newer.id, older.id]);
   });
 
   it('lists running jobs', async () => {
@@ -102,59 +102,59 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
     const waiting = newJob();
     await repo.save(running);
     await repo.save(waiting);
-    expect(await repo.update_status(running.id, JobStatus.RUNNING)).toBe(true);
-    const ids = (await repo.get_running_jobs()).map((job) => job.id);
+    expect(await repo.updateStatus(running.id, JobStatus.RUNNING)).toBe(true);
+    const ids = (await repo.getRunningJobs()).map((job) => job.id);
     expect(ids).toContain(running.id);
     expect(ids).not.toContain(waiting.id);
   });
 
-  it('update_status applies allowed transitions only and says whether it applied', async () => {
+  it('updateStatus applies allowed transitions only and says whether it applied', async () => {
     const job = newJob();
     await repo.save(job);
-    expect(await repo.update_status(job.id, JobStatus.COMPLETED)).toBe(false);
-    expect(await repo.update_status(job.id, JobStatus.RUNNING)).toBe(true);
-    expect(await repo.update_status(job.id, JobStatus.FAILED)).toBe(false); // a failure needs a reason
-    expect(await repo.update_status(job.id, JobStatus.FAILED, 'no symbol collected')).toBe(true);
-    expect(await repo.get_by_id(job.id)).toMatchObject({ status: JobStatus.FAILED, errorMessage: 'no symbol collected' });
-    expect(await repo.update_status(job.id, JobStatus.COMPLETED)).toBe(false);
-    expect(await repo.update_status(randomUUID(), JobStatus.RUNNING)).toBe(false);
+    expect(await repo.updateStatus(job.id, JobStatus.COMPLETED)).toBe(false);
+    expect(await repo.updateStatus(job.id, JobStatus.RUNNING)).toBe(true);
+    expect(await repo.updateStatus(job.id, JobStatus.FAILED)).toBe(false); // a failure needs a reason
+    expect(await repo.updateStatus(job.id, JobStatus.FAILED, 'no symbol collected')).toBe(true);
+    expect(await repo.getById(job.id)).toMatchObject({ status: JobStatus.FAILED, errorMessage: 'no symbol collected' });
+    expect(await repo.updateStatus(job.id, JobStatus.COMPLETED)).toBe(false);
+    expect(await repo.updateStatus(randomUUID(), JobStatus.RUNNING)).toBe(false);
   });
 
-  it('update_status is atomic: of concurrent identical transitions exactly one applies', async () => {
+  it('updateStatus is atomic: of concurrent identical transitions exactly one applies', async () => {
     const job = newJob();
     await repo.save(job);
-    const applied = await Promise.all(Array.from({ length: 8 }, () => repo.update_status(job.id, JobStatus.RUNNING)));
+    const applied = await Promise.all(Array.from({ length: 8 }, () => repo.updateStatus(job.id, JobStatus.RUNNING)));
     expect(applied.filter(Boolean)).toHaveLength(1);
   });
 
   it('records failed symbols and counts them in the stats', async () => {
     const job = newJob();
     await repo.save(job);
-    await repo.mark_symbol_completed(job.id, 'AAPL', 120);
-    await repo.add_failed_symbol(job.id, 'MSFT', 'HTTP 500 after 3 attempts');
-    expect(await repo.get_stats(job.id)).toEqual({ total: 3, completed: 1, failed: 1, totalCandles: 120 });
-    expect(await repo.list_failed_symbols(job.id)).toEqual([
+    await repo.markSymbolCompleted(job.id, 'AAPL', 120);
+    await repo.addFailedSymbol(job.id, 'MSFT', 'HTTP 500 after 3 attempts');
+    expect(await repo.getStats(job.id)).toEqual({ total: 3, completed: 1, failed: 1, totalCandles: 120 });
+    expect(await repo.listFailedSymbols(job.id)).toEqual([
       { symbol: 'MSFT', error: 'HTTP 500 after 3 attempts', failedAt: expect.any(Date) },
     ]);
-    expect(await repo.get_by_id(job.id)).toMatchObject({ completedSymbolCount: 1, failedSymbolCount: 1, totalCandles: 120 });
+    expect(await repo.getById(job.id)).toMatchObject({ completedSymbolCount: 1, failedSymbolCount: 1, totalCandles: 120 });
   });
 
   it('counts a completed symbol once, however often it is reported', async () => {
     const job = newJob();
     await repo.save(job);
-    await Promise.all([repo.mark_symbol_completed(job.id, 'GOOG', 50), repo.mark_symbol_completed(job.id, 'GOOG', 50)]);
-    await repo.mark_symbol_completed(job.id, 'GOOG', 50);
-    expect(await repo.get_stats(job.id)).toEqual({ total: 3, completed: 1, failed: 0, totalCandles: 50 });
+    await Promise.all([repo.markSymbolCompleted(job.id, 'GOOG', 50), repo.markSymbolCompleted(job.id, 'GOOG', 50)]);
+    await repo.markSymbolCompleted(job.id, 'GOOG', 50);
+    expect(await repo.getStats(job.id)).toEqual({ total: 3, completed: 1, failed: 0, totalCandles: 50 });
   });
 
   it('a new attempt collects only unfinished symbols, failed ones included', async () => {
     const job = newJob({ symbols: ['A', 'B', 'C', 'D'] });
     await repo.save(job);
-    expect(await repo.begin_attempt(job.id)).toEqual(['A', 'B', 'C', 'D']);
-    await repo.mark_symbol_completed(job.id, 'B', 10);
-    await repo.add_failed_symbol(job.id, 'C', 'timeout');
-    expect(await repo.begin_attempt(job.id)).toEqual(['A', 'C', 'D']);
-    expect(await repo.get_stats(job.id)).toEqual({ total: 4, completed: 1, failed: 0, totalCandles: 10 });
-    expect(await repo.list_failed_symbols(job.id)).toEqual([]);
+    expect(await repo.beginAttempt(job.id)).toEqual(['A', 'B', 'C', 'D']);
+    await repo.markSymbolCompleted(job.id, 'B', 10);
+    await repo.addFailedSymbol(job.id, 'C', 'timeout');
+    expect(await repo.beginAttempt(job.id)).toEqual(['A', 'C', 'D']);
+    expect(await repo.getStats(job.id)).toEqual({ total: 4, completed: 1, failed: 0, totalCandles: 10 });
+    expect(await repo.listFailedSymbols(job.id)).toEqual([]);
   });
 });

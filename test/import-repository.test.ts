@@ -62,78 +62,78 @@ describe('ImportJobRepository', () => {
       errors: [],
       startedAt: null,
     });
-    expect(await repository.get_by_id(created.id)).toEqual(created);
-    expect(await repository.get_by_id(randomUUID())).toBeNull();
-    expect(await repository.get_by_id('not-a-uuid')).toBeNull();
+    expect(await repository.getById(created.id)).toEqual(created);
+    expect(await repository.getById(randomUUID())).toBeNull();
+    expect(await repository.getById('not-a-uuid')).toBeNull();
   });
 
-  it('update_progress sets the counters; the database refuses counters that do not add up and keeps the old ones', async () => {
+  it('updateProgress sets the counters; the database refuses counters that do not add up and keeps the old ones', async () => {
     const { id } = await create();
-    await repository.update_progress(id, 10, 7, 3);
-    expect(await repository.get_by_id(id)).toMatchObject({ processedRows: 10, successCount: 7, errorCount: 3 });
-    await expect(repository.update_progress(id, 12, 7, 3)).rejects.toThrow(/import_job_counts_add_up/);
-    expect(await repository.get_by_id(id)).toMatchObject({ processedRows: 10, successCount: 7, errorCount: 3 });
+    await repository.updateProgress(id, 10, 7, 3);
+    expect(await repository.getById(id)).toMatchObject({ processedRows: 10, successCount: 7, errorCount: 3 });
+    await expect(repository.updateProgress(id, 12, 7, 3)).rejects.toThrow(/import_job_counts_add_up/);
+    expect(await repository.getById(id)).toMatchObject({ processedRows: 10, successCount: 7, errorCount: 3 });
   });
 
-  it('add_error records a structured error; the job keeps the first 1,000 while import_error keeps them all', async () => {
+  it('addError records a structured error; the job keeps the first 1,000 while import_error keeps them all', async () => {
     const { id } = await create();
-    await repository.add_error(id, record(1));
-    expect((await repository.get_by_id(id))!.errors).toEqual([record(1)]);
+    await repository.addError(id, record(1));
+    expect((await repository.getById(id))!.errors).toEqual([record(1)]);
 
     await appendErrors(db.pool, id, Array.from({ length: ERRORS_KEPT + 50 }, (_, i) => record(i + 2)));
-    await repository.add_error(id, record(ERRORS_KEPT + 52));
-    const errors = (await repository.get_by_id(id))!.errors;
+    await repository.addError(id, record(ERRORS_KEPT + 52));
+    const errors = (await repository.getById(id))!.errors;
     expect(errors).toHaveLength(ERRORS_KEPT);
     expect(errors.map((e) => e.row)).toEqual(Array.from({ length: ERRORS_KEPT }, (_, i) => i + 1));
     const { rows } = await db.pool.query<{ n: number; last: number }>('select count(*)::int as n, max("row") as last from import_error where job_id = $1', [id]);
     expect(rows[0]).toEqual({ n: ERRORS_KEPT + 52, last: ERRORS_KEPT + 52 });
   });
 
-  it('update_status applies a move the job status machine allows, answers false for one it does not, and FAILED needs a reason', async () => {
+  it('updateStatus applies a move the job status machine allows, answers false for one it does not, and FAILED needs a reason', async () => {
     const cancelled = await create();
-    expect(await repository.update_status(cancelled.id, 'CANCELLED')).toBe(true);
-    expect(await repository.get_by_id(cancelled.id)).toMatchObject({ status: 'CANCELLED', jobStatus: 'CANCELLED' });
+    expect(await repository.updateStatus(cancelled.id, 'CANCELLED')).toBe(true);
+    expect(await repository.getById(cancelled.id)).toMatchObject({ status: 'CANCELLED', jobStatus: 'CANCELLED' });
 
     const done = await create();
-    expect(await repository.update_status(done.id, 'PROCESSING')).toBe(true);
-    expect(await repository.get_by_id(done.id)).toMatchObject({ status: 'PROCESSING', jobStatus: 'RUNNING', startedAt: expect.any(Date) });
-    expect(await repository.update_status(done.id, 'COMPLETED')).toBe(true);
-    expect(await repository.update_status(done.id, 'PROCESSING')).toBe(false);
-    expect(await repository.get_by_id(done.id)).toMatchObject({ status: 'COMPLETED' });
+    expect(await repository.updateStatus(done.id, 'PROCESSING')).toBe(true);
+    expect(await repository.getById(done.id)).toMatchObject({ status: 'PROCESSING', jobStatus: 'RUNNING', startedAt: expect.any(Date) });
+    expect(await repository.updateStatus(done.id, 'COMPLETED')).toBe(true);
+    expect(await repository.updateStatus(done.id, 'PROCESSING')).toBe(false);
+    expect(await repository.getById(done.id)).toMatchObject({ status: 'COMPLETED' });
 
     const failing = await create();
-    await repository.update_status(failing.id, 'PROCESSING');
-    expect(await repository.update_status(failing.id, 'FAILED')).toBe(false);
-    expect(await repository.get_by_id(failing.id)).toMatchObject({ status: 'PROCESSING' });
-    expect(await repository.update_status(failing.id, 'FAILED', 'the file is not UTF-8')).toBe(true);
-    expect(await repository.get_by_id(failing.id)).toMatchObject({ status: 'FAILED', jobStatus: 'FAILED', errorMessage: 'the file is not UTF-8' });
+    await repository.updateStatus(failing.id, 'PROCESSING');
+    expect(await repository.updateStatus(failing.id, 'FAILED')).toBe(false);
+    expect(await repository.getById(failing.id)).toMatchObject({ status: 'PROCESSING' });
+    expect(await repository.updateStatus(failing.id, 'FAILED', 'the file is not UTF-8')).toBe(true);
+    expect(await repository.getById(failing.id)).toMatchObject({ status: 'FAILED', jobStatus: 'FAILED', errorMessage: 'the file is not UTF-8' });
   });
 
   it('answers ImportJobNotFoundError for an id it does not know, and changes nothing', async () => {
     const unknown = randomUUID();
-    await expect(repository.update_progress(unknown, 1, 1, 0)).rejects.toThrow(ImportJobNotFoundError);
-    await expect(repository.update_status(unknown, 'CANCELLED')).rejects.toThrow(ImportJobNotFoundError);
-    await expect(repository.update_status('not-a-uuid', 'CANCELLED')).rejects.toThrow(`no import job with id not-a-uuid`);
-    await expect(repository.add_error(unknown, record(1))).rejects.toThrow(ImportJobNotFoundError);
+    await expect(repository.updateProgress(unknown, 1, 1, 0)).rejects.toThrow(ImportJobNotFoundError);
+    await expect(repository.updateStatus(unknown, 'CANCELLED')).rejects.toThrow(ImportJobNotFoundError);
+    await expect(repository.updateStatus('not-a-uuid', 'CANCELLED')).rejects.toThrow(`no import job with id not-a-uuid`);
+    await expect(repository.addError(unknown, record(1))).rejects.toThrow(ImportJobNotFoundError);
     const { rows } = await db.pool.query<{ n: number }>('select count(*)::int as n from import_error where job_id = $1', [unknown]);
     expect(rows[0]!.n).toBe(0);
   });
 
-  it('list_by_status lists the imports of one status, newest first, up to the limit, and no other kind of job', async () => {
+  it('listByStatus lists the imports of one status, newest first, up to the limit, and no other kind of job', async () => {
     await db.pool.query(`insert into job (job_type, queue_name, status) values ('system.noop', 'default', 'PENDING')`);
-    const before = (await repository.list_by_status('PENDING', 1000)).map((j) => j.id);
+    const before = (await repository.listByStatus('PENDING', 1000)).map((j) => j.id);
     const created = [];
     for (let i = 0; i < 3; i++) created.push((await create(`new-${i}.csv`)).id);
-    await repository.update_status(created[1]!, 'CANCELLED');
+    await repository.updateStatus(created[1]!, 'CANCELLED');
 
-    const pending = await repository.list_by_status('PENDING', 1000);
+    const pending = await repository.listByStatus('PENDING', 1000);
     expect(pending.every((j) => j.status === 'PENDING')).toBe(true);
     expect(pending.map((j) => j.id)).toEqual([created[2], created[0], ...before]);
-    expect((await repository.list_by_status('PENDING', 1)).map((j) => j.id)).toEqual([created[2]]);
-    expect((await repository.list_by_status('CANCELLED', 1000)).map((j) => j.id)).toContain(created[1]);
+    expect((await repository.listByStatus('PENDING', 1)).map((j) => j.id)).toEqual([created[2]]);
+    expect((await repository.listByStatus('CANCELLED', 1000)).map((j) => j.id)).toContain(created[1]);
   });
 
-  it('list_by_status reads the status index ix_import_job_status', async () => {
+  it('listByStatus reads the status index ix_import_job_status', async () => {
     const client = await db.pool.connect();
     try {
       await client.query('begin');

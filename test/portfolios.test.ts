@@ -9,7 +9,7 @@ import { withTransaction } from '../src/db/pool.ts';
 import { createPortfolioImportHandler } from '../src/portfolios/handler.ts';
 import { parseFlexStatement } from '../src/portfolios/ibkr/flex-statement.ts';
 import { fetchFlexStatement } from '../src/portfolios/ibkr/flex-web-service.ts';
-import { saveActivity } from '../src/portfolios/repository.ts';
+import { PortfolioImportRepository } from '../src/portfolios/repository.ts';
 import { noopHandler } from '../src/system/handlers.ts';
 import { HandlerRegistry } from '../src/worker/registry.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
@@ -214,7 +214,7 @@ describe('importing an IBKR Flex statement', () => {
 
     // Storing the same statement's activity again (as a retried job would) adds nothing.
     const everything = parseFlexStatement(flexStatement(), ACCOUNT, { start: '2026-01-01', end: '2026-01-31' });
-    const stored = await withTransaction(db.pool, (client) => saveActivity(client, uuidOf(job.id), portfolioId, everything));
+    const stored = await withTransaction(db.pool, (client) => new PortfolioImportRepository(client).saveActivity(uuidOf(job.id), portfolioId, everything));
     expect(stored).toEqual({ trades: 0, cashTransactions: 0, positions: 0 });
     expect(await rowCounts(portfolioId)).toEqual({ trades: 3, cash: 3, positions: 2 });
 

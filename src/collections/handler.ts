@@ -36,12 +36,12 @@ export function createCollectionHandler(deps: CollectionHandlerDeps): JobHandler
     // The request lives in the collection_job row, not in the payload.
     payload: EMPTY_PAYLOAD,
     async handle(job, ctx) {
-      const collection = await repository.get_by_id(job.id);
+      const collection = await repository.getById(job.id);
       if (!collection) throw new NonRetriableError(`job ${job.id} has no collection_job row`);
       const provider = providers.get(collection.provider as ProviderName);
       if (!provider) throw new NonRetriableError(`unknown provider "${collection.provider}"`);
 
-      const queue = await repository.begin_attempt(job.id);
+      const queue = await repository.beginAttempt(job.id);
       const total = collection.symbols.length;
       let finished = total - queue.length;
       const rejected: Record<string, { count: number; rows: RejectedRow[] }> = {};
@@ -55,12 +55,12 @@ export function createCollectionHandler(deps: CollectionHandlerDeps): JobHandler
             rejected[symbol] = { count: fetched.rejectedRows.length, rows: fetched.rejectedRows.slice(0, REJECTED_ROWS_SHOWN) };
             ctx.logger.warn({ symbol, rejectedRows: rejected[symbol] }, 'malformed CSV rows were not stored');
           }
-          await repository.mark_symbol_completed(job.id, symbol, stored);
+          await repository.markSymbolCompleted(job.id, symbol, stored);
         } catch (error) {
           if (ctx.signal.aborted) throw error;
           const message = error instanceof Error ? error.message : String(error);
           ctx.logger.warn({ symbol, err: error }, 'symbol failed');
-          await repository.add_failed_symbol(job.id, symbol, message);
+          await repository.addFailedSymbol(job.id, symbol, message);
         }
         finished += 1;
         ctx.progress({ percent: (100 * finished) / total, message: `${finished} of ${total} symbols` });
@@ -77,8 +77,8 @@ export function createCollectionHandler(deps: CollectionHandlerDeps): JobHandler
       // A lane fails only when the database does: the job retries and resumes.
       for (const outcome of lanes) if (outcome.status === 'rejected') throw outcome.reason;
 
-      const stats = (await repository.get_stats(job.id))!;
-      const failed = await repository.list_failed_symbols(job.id);
+      const stats = (await repository.getStats(job.id))!;
+      const failed = await repository.listFailedSymbols(job.id);
       if (stats.completed === 0) {
         const reasons = failed.slice(0, 5).map((f) => `${f.symbol}: ${f.error}`).join('; ');
         throw new NonRetriableError(`no symbol was collected (${stats.failed} failed${reasons ? `: ${reasons}` : ''})`);

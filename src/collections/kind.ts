@@ -44,34 +44,34 @@ export interface CollectionStats {
 export interface ICollectionJobRepository {
   /** Inserts the job, or updates its counters when it exists. */
   save(job: CollectionJob): Promise<void>;
-  get_by_id(job_id: string): Promise<CollectionJob | null>;
+  getById(jobId: string): Promise<CollectionJob | null>;
   /** Whether a job was deleted. */
-  delete(job_id: string): Promise<boolean>;
+  delete(jobId: string): Promise<boolean>;
   /** Newest first. */
-  list_by_status(status: JobStatus, limit?: number, offset?: number): Promise<CollectionJob[]>;
+  listByStatus(status: JobStatus, limit?: number, offset?: number): Promise<CollectionJob[]>;
   /** Newest first; created at or after `since` when given. */
-  list_recent(limit?: number, since?: Date | null): Promise<CollectionJob[]>;
-  get_running_jobs(): Promise<CollectionJob[]>;
+  listRecent(limit?: number, since?: Date | null): Promise<CollectionJob[]>;
+  getRunningJobs(): Promise<CollectionJob[]>;
   /**
    * Moves the job to `status` if the status machine allows it from the job's
    * current status, in one atomic step. Returns whether it applied.
    */
-  update_status(job_id: string, status: JobStatus, error_message?: string | null): Promise<boolean>;
+  updateStatus(jobId: string, status: JobStatus, errorMessage?: string | null): Promise<boolean>;
   /** Records a symbol that failed after its retries and counts it. */
-  add_failed_symbol(job_id: string, symbol: string, error: string): Promise<void>;
-  get_stats(job_id: string): Promise<CollectionStats | null>;
+  addFailedSymbol(jobId: string, symbol: string, error: string): Promise<void>;
+  getStats(jobId: string): Promise<CollectionStats | null>;
 
   // Beyond the seed: what per-symbol progress and resumable retries need.
   /** Failed symbols of the job, oldest first. */
-  list_failed_symbols(job_id: string): Promise<FailedSymbol[]>;
+  listFailedSymbols(jobId: string): Promise<FailedSymbol[]>;
   /** Counts a symbol as collected with `candles` candles stored. */
-  mark_symbol_completed(job_id: string, symbol: string, candles: number): Promise<void>;
+  markSymbolCompleted(jobId: string, symbol: string, candles: number): Promise<void>;
   /**
    * Symbols still to collect, in the job's order. Failed symbols count as
    * unfinished: their failure records and counts are cleared, so a retry
    * collects them again and nothing else.
    */
-  begin_attempt(job_id: string): Promise<string[]>;
+  beginAttempt(jobId: string): Promise<string[]>;
 }
 
 export const DEFAULT_LIST_LIMIT = 50;

@@ -80,56 +80,56 @@ export class CollectionJobRepository implements ICollectionJobRepository {
     });
   }
 
-  async get_by_id(job_id: string): Promise<CollectionJob | null> {
-    if (!UUID.test(job_id)) return null;
+  async getById(jobId: string): Promise<CollectionJob | null> {
+    if (!UUID.test(jobId)) return null;
     const row = await this.prisma.job.findFirst({
-      where: { id: job_id, kind: JobKind.COLLECTION },
+      where: { id: jobId, kind: JobKind.COLLECTION },
       include: withCollection,
     });
     return row ? toCollectionJob(row) : null;
   }
 
-  async delete(job_id: string): Promise<boolean> {
-    if (!UUID.test(job_id)) return false;
-    const deleted = await this.prisma.job.deleteMany({ where: { id: job_id, kind: JobKind.COLLECTION } });
+  async delete(jobId: string): Promise<boolean> {
+    if (!UUID.test(jobId)) return false;
+    const deleted = await this.prisma.job.deleteMany({ where: { id: jobId, kind: JobKind.COLLECTION } });
     return deleted.count > 0;
   }
 
-  async list_by_status(status: JobStatus, limit = DEFAULT_LIST_LIMIT, offset = 0): Promise<CollectionJob[]> {
+  async listByStatus(status: JobStatus, limit = DEFAULT_LIST_LIMIT, offset = 0): Promise<CollectionJob[]> {
     return this.#list({ status }, limit, offset);
   }
 
-  async list_recent(limit = DEFAULT_LIST_LIMIT, since: Date | null = null): Promise<CollectionJob[]> {
+  async listRecent(limit = DEFAULT_LIST_LIMIT, since: Date | null = null): Promise<CollectionJob[]> {
     return this.#list(since ? { createdAt: { gte: since } } : {}, limit, 0);
   }
 
-  async get_running_jobs(): Promise<CollectionJob[]> {
+  async getRunningJobs(): Promise<CollectionJob[]> {
     return this.#list({ status: JobStatus.RUNNING }, undefined, 0);
   }
 
-  async update_status(job_id: string, status: JobStatus, error_message: string | null = null): Promise<boolean> {
-    if (!UUID.test(job_id)) return false;
-    return applyTransition(this.db, job_id, JobKind.COLLECTION, status, error_message);
+  async updateStatus(jobId: string, status: JobStatus, errorMessage: string | null = null): Promise<boolean> {
+    if (!UUID.test(jobId)) return false;
+    return applyTransition(this.db, jobId, JobKind.COLLECTION, status, errorMessage);
   }
 
-  async add_failed_symbol(job_id: string, symbol: string, error: string): Promise<void> {
-    if (!UUID.test(job_id)) return;
+  async addFailedSymbol(jobId: string, symbol: string, error: string): Promise<void> {
+    if (!UUID.test(jobId)) return;
     await this.prisma.$executeRaw`
       with recorded as (
         insert into collection_failed_symbol (job_id, symbol, error)
-        select job_id, ${symbol}, ${error} from collection_job where job_id = ${job_id}::uuid
+        select job_id, ${symbol}, ${error} from collection_job where job_id = ${jobId}::uuid
       ), marked as (
         update collection_symbol set status = 'FAILED', error = ${error}, updated_at = now()
-         where job_id = ${job_id}::uuid and symbol = ${symbol} and status = 'PENDING'
+         where job_id = ${jobId}::uuid and symbol = ${symbol} and status = 'PENDING'
         returning 1
       )
       update collection_job set failed_symbol_count = failed_symbol_count + (select count(*) from marked)
-       where job_id = ${job_id}::uuid`;
+       where job_id = ${jobId}::uuid`;
   }
 
-  async get_stats(job_id: string): Promise<CollectionStats | null> {
-    if (!UUID.test(job_id)) return null;
-    const row = await this.prisma.collectionJob.findUnique({ where: { jobId: job_id } });
+  async getStats(jobId: string): Promise<CollectionStats | null> {
+    if (!UUID.test(jobId)) return null;
+    const row = await this.prisma.collectionJob.findUnique({ where: { jobId } });
     if (!row) return null;
     return {
       total: row.symbols.length,
@@ -139,38 +139,38 @@ export class CollectionJobRepository implements ICollectionJobRepository {
     };
   }
 
-  async list_failed_symbols(job_id: string): Promise<FailedSymbol[]> {
-    if (!UUID.test(job_id)) return [];
-    const rows = await this.prisma.collectionFailedSymbol.findMany({ where: { jobId: job_id }, orderBy: { id: 'asc' } });
+  async listFailedSymbols(jobId: string): Promise<FailedSymbol[]> {
+    if (!UUID.test(jobId)) return [];
+    const rows = await this.prisma.collectionFailedSymbol.findMany({ where: { jobId }, orderBy: { id: 'asc' } });
     return rows.map(({ symbol, error, failedAt }) => ({ symbol, error, failedAt }));
   }
 
-  async mark_symbol_completed(job_id: string, symbol: string, candles: number): Promise<void> {
+  async markSymbolCompleted(jobId: string, symbol: string, candles: number): Promise<void> {
     await this.prisma.$executeRaw`
       with previous as (
         select status from collection_symbol
-         where job_id = ${job_id}::uuid and symbol = ${symbol} and status <> 'COMPLETED'
+         where job_id = ${jobId}::uuid and symbol = ${symbol} and status <> 'COMPLETED'
          for update
       ), done as (
         update collection_symbol set status = 'COMPLETED', candles = ${candles}, error = null, updated_at = now()
-         where job_id = ${job_id}::uuid and symbol = ${symbol} and status <> 'COMPLETED'
+         where job_id = ${jobId}::uuid and symbol = ${symbol} and status <> 'COMPLETED'
         returning candles
       )
       update collection_job
          set completed_symbol_count = completed_symbol_count + (select count(*) from done),
              failed_symbol_count = failed_symbol_count - (select count(*) from previous where status = 'FAILED'),
              total_candles = total_candles + coalesce((select sum(candles) from done), 0)
-       where job_id = ${job_id}::uuid`;
+       where job_id = ${jobId}::uuid`;
   }
 
-  async begin_attempt(job_id: string): Promise<string[]> {
-    if (!UUID.test(job_id)) return [];
+  async beginAttempt(jobId: string): Promise<string[]> {
+    if (!UUID.test(jobId)) return [];
     const [, , , pending, job] = await this.prisma.$transaction([
-      this.prisma.collectionSymbol.updateMany({ where: { jobId: job_id, status: 'FAILED' }, data: { status: 'PENDING', error: null } }),
-      this.prisma.collectionFailedSymbol.deleteMany({ where: { jobId: job_id } }),
-      this.prisma.collectionJob.updateMany({ where: { jobId: job_id }, data: { failedSymbolCount: 0 } }),
-      this.prisma.collectionSymbol.findMany({ where: { jobId: job_id, status: { not: 'COMPLETED' } }, select: { symbol: true } }),
-      this.prisma.collectionJob.findUnique({ where: { jobId: job_id }, select: { symbols: true } }),
+      this.prisma.collectionSymbol.updateMany({ where: { jobId, status: 'FAILED' }, data: { status: 'PENDING', error: null } }),
+      this.prisma.collectionFailedSymbol.deleteMany({ where: { jobId } }),
+      this.prisma.collectionJob.updateMany({ where: { jobId }, data: { failedSymbolCount: 0 } }),
+      this.prisma.collectionSymbol.findMany({ where: { jobId, status: { not: 'COMPLETED' } }, select: { symbol: true } }),
+      this.prisma.collectionJob.findUnique({ where: { jobId }, select: { symbols: true } }),
     ]);
     const unfinished = new Set(pending.map((row) => row.symbol));
     return (job?.symbols ?? []).filter((symbol) => unfinished.has(symbol));

@@ -58,7 +58,7 @@ export function createImportHandler(deps: ImportHandlerDeps): JobHandler<Record<
     // The request lives in the import_job row and the file in import_file, not in the payload.
     payload: EMPTY_PAYLOAD,
     async handle(job, ctx) {
-      const importJob = await repository.get_by_id(job.id);
+      const importJob = await repository.getById(job.id);
       if (!importJob) throw new NonRetriableError(`job ${job.id} has no import_job row`);
 
       // Counted first so that progress means something from the first batch on;
@@ -66,7 +66,7 @@ export function createImportHandler(deps: ImportHandlerDeps): JobHandler<Record<
       let total = importJob.totalRows;
       if (total === 0) {
         for await (const _record of recordsOf(deps.pool, job.id, importJob.sourceType)) total++;
-        if (total > 0) await repository.set_total_rows(job.id, total);
+        if (total > 0) await repository.setTotalRows(job.id, total);
       }
       ctx.signal.throwIfAborted();
 

@@ -39,7 +39,7 @@ export function importStatusOf(status: JobStatus): ImportJobStatus {
   throw new Error(`job status ${status} has no import status`);
 }
 
-/** The job status update_status writes for an import status (the first of its statuses). */
+/** The job status updateStatus writes for an import status (the first of its statuses). */
 export function jobStatusFor(status: ImportJobStatus): JobStatus {
   return JOB_STATUSES_OF[status][0]!;
 }

@@ -1,4 +1,4 @@
-// A checked transition for the seeds' repositories (update_status of seeds 001
+// A checked transition for the seeds' repositories (updateStatus, seeds 001
 // and 002): the job moves to `to` only if the status machine allows it from
 // where it is, in one statement, so the check and the write cannot be split
 // by another writer. The run path (worker/run-job.ts) does not use it.

@@ -12,7 +12,7 @@ import { parseInput } from '../jobs/validation.ts';
 import { PortfolioImportOverlapError } from './errors.ts';
 import { parseInterval, type DateInterval } from './interval.ts';
 import { PORTFOLIO_IMPORT_JOB_TYPE, STATEMENT_MAX_BYTES } from './kind.ts';
-import { findActiveOverlapping, saveImportJob } from './repository.ts';
+import { PortfolioImportRepository } from './repository.ts';
 
 
 export interface CreatePortfolioImportInput {
@@ -44,7 +44,7 @@ export async function createPortfolioImportJob(deps: CreateJobsDeps, caller: Cal
   const kindJob = { kind: JobKind.PORTFOLIO_IMPORT, jobType: PORTFOLIO_IMPORT_JOB_TYPE, priority: input.priority, maxRetries: input.maxRetries };
   try {
     return await createKindJob(deps, caller, kindJob, (client, job) =>
-      saveImportJob(client, {
+      new PortfolioImportRepository(client).save({
         jobId: job.id,
         portfolioId,
         accountId: parsed.accountId,
@@ -56,7 +56,7 @@ export async function createPortfolioImportJob(deps: CreateJobsDeps, caller: Cal
   } catch (error) {
     if (conflictOf(error)?.code !== SQLSTATE.EXCLUSION_VIOLATION) throw error;
     // The winner has committed (the constraint waited for it): name it.
-    const existing = await findActiveOverlapping(deps.pool, portfolioId, interval);
+    const existing = await new PortfolioImportRepository(deps.pool).findActiveOverlapping(portfolioId, interval);
     throw new PortfolioImportOverlapError(portfolioId, existing?.jobId ?? 'unknown', existing?.interval ?? interval);
   }
 }

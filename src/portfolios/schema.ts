@@ -12,7 +12,7 @@ import { JobRef, parseJobId, registerJobKindType, withId } from '../jobs/schema.
 import { parseInput } from '../jobs/validation.ts';
 import { PortfolioImportOverlapError } from './errors.ts';
 import { parseInterval, type DateInterval } from './interval.ts';
-import { existsForInterval, findImportJobById } from './repository.ts';
+import { PortfolioImportRepository } from './repository.ts';
 
 const day = (value: Date) => value.toISOString().slice(0, 10);
 import { createPortfolioImportJob } from './create.ts';
@@ -174,7 +174,7 @@ builder.queryFields((t) => ({
   portfolioImportExists: t.boolean({
     description: 'exists_for_interval: whether an active import of the portfolio overlaps the interval.',
     args: { portfolioId: t.arg.id({ required: true }), interval: t.arg({ type: DateIntervalInput, required: true }) },
-    resolve: (_root, args, ctx) => existsForInterval(ctx.pool, parsePortfolioId(String(args.portfolioId)), parseInterval(args.interval)),
+    resolve: (_root, args, ctx) => new PortfolioImportRepository(ctx.pool).existsForInterval(parsePortfolioId(String(args.portfolioId)), parseInterval(args.interval)),
   }),
   portfolioTrades: t.prismaConnection({
     type: 'PortfolioTrade',
@@ -306,7 +306,7 @@ builder.subscriptionFields((t) => ({
         const onEvent = (event: JobEventRecord) => {
           if (event.stepId !== null) return;
           chain = chain.then(async () => {
-            const job = await findImportJobById(ctx.pool, event.jobId);
+            const job = await new PortfolioImportRepository(ctx.pool).findById(event.jobId);
             if (!job || job.portfolioId !== wanted) return;
             await push({
               name: event.status === JobStatus.COMPLETED ? 'PortfolioImportJobSucceeded' : 'PortfolioImportJobFailed',

@@ -2,7 +2,7 @@
 // tests of code that needs a repository but not a database. The contract suite
 // (test/collection-repository.test.ts) holds it to the Postgres behaviour; its
 // status moves follow the core's table (src/job-state/statuses.ts).
-import { isTransitionAllowed, JobStatus } from '../../src/job-state/statuses.ts';
+import { FAILURE_STATUSES, isTransitionAllowed, JobStatus } from '../../src/job-state/statuses.ts';
 import {
   DEFAULT_LIST_LIMIT,
   type CollectionJob,
@@ -40,43 +40,43 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
     });
   }
 
-  async get_by_id(job_id: string): Promise<CollectionJob | null> {
-    const entry = this.#entries.get(job_id);
+  async getById(jobId: string): Promise<CollectionJob | null> {
+    const entry = this.#entries.get(jobId);
     return entry ? copy(entry.job) : null;
   }
 
-  async delete(job_id: string): Promise<boolean> {
-    return this.#entries.delete(job_id);
+  async delete(jobId: string): Promise<boolean> {
+    return this.#entries.delete(jobId);
   }
 
-  async list_by_status(status: JobStatus, limit = DEFAULT_LIST_LIMIT, offset = 0): Promise<CollectionJob[]> {
+  async listByStatus(status: JobStatus, limit = DEFAULT_LIST_LIMIT, offset = 0): Promise<CollectionJob[]> {
     return this.#jobs()
       .filter((job) => job.status === status)
       .slice(offset, offset + limit);
   }
 
-  async list_recent(limit = DEFAULT_LIST_LIMIT, since: Date | null = null): Promise<CollectionJob[]> {
+  async listRecent(limit = DEFAULT_LIST_LIMIT, since: Date | null = null): Promise<CollectionJob[]> {
     return this.#jobs()
       .filter((job) => !since || job.createdAt >= since)
       .slice(0, limit);
   }
 
-  async get_running_jobs(): Promise<CollectionJob[]> {
+  async getRunningJobs(): Promise<CollectionJob[]> {
     return this.#jobs().filter((job) => job.status === JobStatus.RUNNING);
   }
 
-  async update_status(job_id: string, status: JobStatus, error_message: string | null = null): Promise<boolean> {
-    const job = this.#entries.get(job_id)?.job;
+  async updateStatus(jobId: string, status: JobStatus, errorMessage: string | null = null): Promise<boolean> {
+    const job = this.#entries.get(jobId)?.job;
     if (!job || !isTransitionAllowed(job.status, status)) return false;
-    const errorMessage = error_message ?? job.errorMessage;
-    if ((status === JobStatus.FAILED || status === JobStatus.DEAD_LETTER) && errorMessage === null) return false;
+    const reason = errorMessage ?? job.errorMessage;
+    if (FAILURE_STATUSES.includes(status) && reason === null) return false;
     job.status = status;
-    job.errorMessage = errorMessage;
+    job.errorMessage = reason;
     return true;
   }
 
-  async add_failed_symbol(job_id: string, symbol: string, error: string): Promise<void> {
-    const entry = this.#entries.get(job_id);
+  async addFailedSymbol(jobId: string, symbol: string, error: string): Promise<void> {
+    const entry = this.#entries.get(jobId);
     if (!entry) return;
     entry.failed.push({ symbol, error, failedAt: new Date() });
     const progress = entry.symbols.get(symbol);
@@ -86,8 +86,8 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
     }
   }
 
-  async get_stats(job_id: string): Promise<CollectionStats | null> {
-    const job = this.#entries.get(job_id)?.job;
+  async getStats(jobId: string): Promise<CollectionStats | null> {
+    const job = this.#entries.get(jobId)?.job;
     if (!job) return null;
     return {
       total: job.symbols.length,
@@ -97,12 +97,12 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
     };
   }
 
-  async list_failed_symbols(job_id: string): Promise<FailedSymbol[]> {
-    return (this.#entries.get(job_id)?.failed ?? []).map((failed) => ({ ...failed }));
+  async listFailedSymbols(jobId: string): Promise<FailedSymbol[]> {
+    return (this.#entries.get(jobId)?.failed ?? []).map((failed) => ({ ...failed }));
   }
 
-  async mark_symbol_completed(job_id: string, symbol: string, candles: number): Promise<void> {
-    const entry = this.#entries.get(job_id);
+  async markSymbolCompleted(jobId: string, symbol: string, candles: number): Promise<void> {
+    const entry = this.#entries.get(jobId);
     const progress = entry?.symbols.get(symbol);
     if (!entry || !progress || progress.status === 'COMPLETED') return;
     if (progress.status === 'FAILED') entry.job.failedSymbolCount -= 1;
@@ -112,8 +112,8 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
     entry.job.totalCandles += candles;
   }
 
-  async begin_attempt(job_id: string): Promise<string[]> {
-    const entry = this.#entries.get(job_id);
+  async beginAttempt(jobId: string): Promise<string[]> {
+    const entry = this.#entries.get(jobId);
     if (!entry) return [];
     for (const progress of entry.symbols.values()) {
       if (progress.status === 'FAILED') progress.status = 'PENDING';
