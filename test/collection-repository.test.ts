@@ -55,6 +55,10 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
     const job = newJob();
     await repo.save(job);
     expect(await repo.getById(job.id)).toEqual(job);
+    // A new job is PENDING whatever it says: only updateStatus moves a status.
+    const claimsToBeDone = newJob({ status: JobStatus.COMPLETED });
+    await repo.save(claimsToBeDone);
+    expect(await repo.getById(claimsToBeDone.id)).toEqual({ ...claimsToBeDone, status: JobStatus.PENDING });
     expect(await repo.getById(randomUUID())).toBeNull();
     expect(await repo.getById('not-a-uuid')).toBeNull();
   });

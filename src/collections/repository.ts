@@ -46,7 +46,11 @@ export class CollectionJobRepository implements ICollectionJobRepository {
     private readonly db: Queryable,
   ) {}
 
-  /** Persists only: queuing a new job for a worker is createCollectionJob's (create.ts). */
+  /**
+   * Persists only: queuing a new job for a worker is createCollectionJob's
+   * (create.ts). A new job enters the status machine as PENDING (the column's
+   * default); its status then moves only through updateStatus (job-state).
+   */
   async save(job: CollectionJob): Promise<void> {
     const counters = {
       completedSymbolCount: job.completedSymbolCount,
@@ -61,7 +65,6 @@ export class CollectionJobRepository implements ICollectionJobRepository {
           id: job.id,
           kind: JobKind.COLLECTION,
           jobType: COLLECTION_JOB_TYPE,
-          status: job.status,
           errorMessage: job.errorMessage,
           createdAt: job.createdAt,
           collectionJob: {

@@ -34,7 +34,8 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
       return;
     }
     this.#entries.set(job.id, {
-      job: copy(job),
+      // A new job enters as PENDING, as the Postgres implementation's does.
+      job: { ...copy(job), status: JobStatus.PENDING },
       symbols: new Map(job.symbols.map((symbol) => [symbol, { status: 'PENDING' as SymbolStatus, candles: 0 }])),
       failed: [],
     });
