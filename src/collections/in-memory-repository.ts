@@ -1,6 +1,6 @@
 // InMemoryCollectionJobRepository (seed 002): the contract over plain maps, for
 // tests of code that needs a repository but not a database. The contract suite
-// (test/collection-repository.test.ts) holds it to the Postgres behaviour.
+// (test/collections/repository.test.ts) holds it to the Postgres behaviour.
 import { JobStatus } from '../generated/prisma/enums.ts';
 import {
   DEFAULT_LIST_LIMIT,

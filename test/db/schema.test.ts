@@ -2,9 +2,9 @@
 // the migrated database (graphile-migrate owns the DDL; Prisma mirrors it).
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { printSortedSchema } from '../src/graphql/schema.ts';
-import { createPrisma } from '../src/db/prisma.ts';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { printSortedSchema } from '../../src/graphql/schema.ts';
+import { createPrisma } from '../../src/db/prisma.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {

@@ -4,8 +4,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
 import {
   Candles,
   CollectionJobUpdated,
@@ -13,9 +13,9 @@ import {
   DeleteCollectionJob,
   GetCollectionJob,
   ListCollectionJobs,
-} from './support/operations-collections.ts';
-import { CancelJob, RetryJob } from './support/operations.ts';
-import type { CreateCollectionJobInput } from './generated/graphql.ts';
+} from '../support/operations-collections.ts';
+import { CancelJob, RetryJob } from '../support/operations.ts';
+import type { CreateCollectionJobInput } from '../generated/graphql.ts';
 
 const SYMBOLS = Array.from({ length: 50 }, (_, i) => `S${String(i).padStart(2, '0')}`);
 const ALWAYS_FAIL = new Set(SYMBOLS.slice(0, 3));

@@ -1,10 +1,10 @@
 // Cancel reaches the process that runs the job; retry re-queues it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { spawnWorker, startTestApp, type ChildWorker, type TestApp } from './support/app.ts';
-import { createJob, queueEntryOf, removeQueueEntry, uuidOf } from './support/jobs.ts';
-import { eventually } from './support/wait.ts';
-import { CancelJob, CreateJobs, JobUpdated, JobWithHistory, RetryJob } from './support/operations.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { spawnWorker, startTestApp, type ChildWorker, type TestApp } from '../support/app.ts';
+import { createJob, queueEntryOf, removeQueueEntry, uuidOf } from '../support/jobs.ts';
+import { eventually } from '../support/wait.ts';
+import { CancelJob, CreateJobs, JobUpdated, JobWithHistory, RetryJob } from '../support/operations.ts';
 
 let db: TestDatabase;
 let api: TestApp;

@@ -3,10 +3,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
-import { createJob } from './support/jobs.ts';
-import { JobUpdated, JobWithHistory, RetryJob } from './support/operations.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { createJob } from '../support/jobs.ts';
+import { JobUpdated, JobWithHistory, RetryJob } from '../support/operations.ts';
 
 let db: TestDatabase;
 let service: TestApp;

@@ -3,15 +3,15 @@
 // does not know.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.ts';
-import { JobKind } from '../src/generated/prisma/enums.ts';
-import { prepareJob } from '../src/jobs/create.ts';
-import { ImportJobNotFoundError, type ImportErrorRecord } from '../src/imports/errors.ts';
-import { createImportHandler } from '../src/imports/handler.ts';
-import { readFileText } from '../src/imports/file-store.ts';
-import { appendErrors, ERRORS_KEPT, IMPORT_JOB_TYPE, ImportJobRepository } from '../src/imports/repository.ts';
-import { HandlerRegistry } from '../src/worker/registry.ts';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { loadConfig } from '../../src/config.ts';
+import { JobKind } from '../../src/generated/prisma/enums.ts';
+import { prepareJob } from '../../src/jobs/create.ts';
+import { ImportJobNotFoundError, type ImportErrorRecord } from '../../src/imports/errors.ts';
+import { createImportHandler } from '../../src/imports/handler.ts';
+import { readFileText } from '../../src/imports/file-store.ts';
+import { appendErrors, ERRORS_KEPT, IMPORT_JOB_TYPE, ImportJobRepository } from '../../src/imports/repository.ts';
+import { HandlerRegistry } from '../../src/worker/registry.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 let db: TestDatabase;
 let repository: ImportJobRepository;

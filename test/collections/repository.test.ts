@@ -2,12 +2,12 @@
 // implementations: Postgres through Prisma, and the in-memory one.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPrisma, type PrismaClient } from '../src/db/prisma.ts';
-import { JobStatus } from '../src/generated/prisma/enums.ts';
-import { InMemoryCollectionJobRepository } from '../src/collections/in-memory-repository.ts';
-import { PrismaCollectionJobRepository } from '../src/collections/prisma-repository.ts';
-import type { CollectionJob, ICollectionJobRepository } from '../src/collections/repository.ts';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { createPrisma, type PrismaClient } from '../../src/db/prisma.ts';
+import { JobStatus } from '../../src/generated/prisma/enums.ts';
+import { InMemoryCollectionJobRepository } from '../../src/collections/in-memory-repository.ts';
+import { PrismaCollectionJobRepository } from '../../src/collections/prisma-repository.ts';
+import type { CollectionJob, ICollectionJobRepository } from '../../src/collections/repository.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 let db: TestDatabase;
 let prisma: PrismaClient;

@@ -1,12 +1,12 @@
 // Ordered steps: a retried job resumes at its first step that did not complete.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
-import { createJob } from './support/jobs.ts';
-import { JobUpdated, JobWithHistory, RetryJob } from './support/operations.ts';
-import { HandlerRegistry } from '../src/worker/registry.ts';
-import { NonRetriableError } from '../src/worker/handler.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { createJob } from '../support/jobs.ts';
+import { JobUpdated, JobWithHistory, RetryJob } from '../support/operations.ts';
+import { HandlerRegistry } from '../../src/worker/registry.ts';
+import { NonRetriableError } from '../../src/worker/handler.ts';
 
 let db: TestDatabase;
 let service: TestApp;

@@ -1,10 +1,10 @@
 // Bad input gets a typed error naming the problem, and changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
-import { createJob } from './support/jobs.ts';
-import { CancelJob, CreateJob, CreateJobs, RetryJob } from './support/operations.ts';
-import type { CreateJobInput } from './generated/graphql.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { createJob } from '../support/jobs.ts';
+import { CancelJob, CreateJob, CreateJobs, RetryJob } from '../support/operations.ts';
+import type { CreateJobInput } from '../generated/graphql.ts';
 
 let db: TestDatabase;
 let service: TestApp;

@@ -2,13 +2,13 @@
 // within a minute, it completes once, and the history says what happened.
 // Jobs a dead worker left without a queue entry are queued again.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { spawnWorker, startTestApp, type ChildWorker, type TestApp } from './support/app.ts';
-import { createJob, queueEntryOf, removeQueueEntry, uuidOf } from './support/jobs.ts';
-import { JobUpdated, JobWithHistory } from './support/operations.ts';
-import { createLogger } from '../src/logger.ts';
-import { OrphanSweep } from '../src/worker/orphans.ts';
-import { eventually } from './support/wait.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { spawnWorker, startTestApp, type ChildWorker, type TestApp } from '../support/app.ts';
+import { createJob, queueEntryOf, removeQueueEntry, uuidOf } from '../support/jobs.ts';
+import { JobUpdated, JobWithHistory } from '../support/operations.ts';
+import { createLogger } from '../../src/logger.ts';
+import { OrphanSweep } from '../../src/worker/orphans.ts';
+import { eventually } from '../support/wait.ts';
 
 let db: TestDatabase;
 let api: TestApp;

@@ -2,10 +2,10 @@
 // listing jobs with steps and events costs the same statements for 5 or 50 jobs.
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { purgeFinishedJobs } from '../src/jobs/retention.ts';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
-import { JobsPage, Queues } from './support/operations.ts';
+import { purgeFinishedJobs } from '../../src/jobs/retention.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { JobsPage, Queues } from '../support/operations.ts';
 
 let db: TestDatabase;
 let api: TestApp;

@@ -3,12 +3,12 @@
 // also while other transactions insert events concurrently and commit out of order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
-import { createJob as createJobVia } from './support/jobs.ts';
-import { eventually } from './support/wait.ts';
-import { JobEvents, JobUpdated } from './support/operations.ts';
-import type { CreateJobInput } from './generated/graphql.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { createJob as createJobVia } from '../support/jobs.ts';
+import { eventually } from '../support/wait.ts';
+import { JobEvents, JobUpdated } from '../support/operations.ts';
+import type { CreateJobInput } from '../generated/graphql.ts';
 
 let db: TestDatabase;
 let service: TestApp;

@@ -4,8 +4,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCandleCsv } from '../src/collections/candles.ts';
-import { HttpCsvProvider, type HttpCsvOptions } from '../src/collections/http-csv-provider.ts';
+import { parseCandleCsv } from '../../src/collections/candles.ts';
+import { HttpCsvProvider, type HttpCsvOptions } from '../../src/collections/http-csv-provider.ts';
 
 const range = { from: new Date('2025-01-01T00:00:00Z'), to: new Date('2025-12-31T00:00:00Z') };
 const signal = new AbortController().signal;

@@ -3,12 +3,12 @@
 // batch until the test lets it go on (so a subscriber or a cancel is in place
 // before the rest runs), through the handler's onBatchCommitted hook.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.ts';
-import { createImportHandler } from '../src/imports/handler.ts';
-import { STATEMENT_MAX_BYTES } from '../src/portfolios/service.ts';
-import { HandlerRegistry } from '../src/worker/registry.ts';
-import { startTestApp, TEST_ENV, type TestApp } from './support/app.ts';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createImportHandler } from '../../src/imports/handler.ts';
+import { STATEMENT_MAX_BYTES } from '../../src/portfolios/service.ts';
+import { HandlerRegistry } from '../../src/worker/registry.ts';
+import { startTestApp, TEST_ENV, type TestApp } from '../support/app.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import {
   createdImport,
   nearDuplicateOf,
@@ -21,10 +21,10 @@ import {
   toText,
   uploadImport,
   type Pair,
-} from './support/imports.ts';
-import { GetImportJob, ImportJobUpdated, ListImportJobs, QaPairs } from './support/operations-imports.ts';
-import { CancelJob, RetryJob } from './support/operations.ts';
-import { deferred } from './support/wait.ts';
+} from '../support/imports.ts';
+import { GetImportJob, ImportJobUpdated, ListImportJobs, QaPairs } from '../support/operations-imports.ts';
+import { CancelJob, RetryJob } from '../support/operations.ts';
+import { deferred } from '../support/wait.ts';
 
 const BATCH_SIZE = 500;
 const UPLOAD_MAX_BYTES = 4 * 1024 * 1024;
