@@ -11,7 +11,7 @@ import { loadConfig } from '../src/config.ts';
 import { createPool } from '../src/db/pool.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { createLogger } from '../src/logger.ts';
-import { freePort } from '../test/support/ports.ts';
+import { freePort } from '../src/testing/ports.ts';
 
 const SYMBOLS = Number(process.argv[2] ?? 100);
 const CANDLES = Number(process.argv[3] ?? 2500);

@@ -17,7 +17,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await prisma?.$disconnect();
-  await db?.drop();
 });
 
 let clock = Date.parse('2026-01-01T00:00:00Z');

@@ -2,7 +2,7 @@
 // answers, what the database refuses, and ImportJobNotFoundError for ids it
 // does not know.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { JobKind } from '../../src/generated/prisma/enums.ts';
 import { prepareJob } from '../../src/jobs/create.ts';
@@ -29,9 +29,6 @@ beforeAll(async () => {
       filename,
       fileSize: 123,
     });
-});
-afterAll(async () => {
-  await db?.drop();
 });
 
 const record = (row: number): ImportErrorRecord => ({
