@@ -18,8 +18,13 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await onServer(adminUrl, `create database ${name} template ${TEMPLATE_DATABASE}`);
   const url = databaseUrl(adminUrl, name);
   const pool = new pg.Pool({ connectionString: url, max: 5 });
+  // pool.end() resolves before its connections have closed; the drop below
+  // waits for them, so that `with (force)` has none left to cut mid-close.
+  const closed: Array<Promise<unknown>> = [];
+  pool.on('connect', (client) => closed.push(new Promise((resolve) => client.once('end', resolve))));
   const drop = once(async () => {
     await pool.end();
+    await Promise.all(closed);
     await onServer(adminUrl, `drop database if exists ${name} with (force)`);
   });
   dispose(drop);
