@@ -5,7 +5,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { Listener } from './db/listener.ts';
 import { migrateDatabase } from './db/migrate.ts';
 import { createPool } from './db/pool.ts';
-import { createPrisma } from './db/prisma.ts';
+import { createPrisma, type PrismaClient } from './db/prisma.ts';
 import { startApiServer, type ApiServer } from './graphql/server.ts';
 import { createRegistry } from './handlers.ts';
 import { LiveEvents } from './jobs/live.ts';
@@ -42,6 +42,8 @@ export async function resolveDatabase(config: Config, logger: Logger): Promise<{
 export interface AppOptions {
   /** Job types to run; defaults to every built-in one (handlers.ts). */
   registry?: HandlerRegistry;
+  /** Wraps the API's Prisma client, e.g. to record its queries (tests, bench:api); default: none. */
+  wrapPrisma?: (prisma: PrismaClient) => PrismaClient;
 }
 
 export async function startApp(config: Config, logger: Logger, roles: Roles, options: AppOptions = {}): Promise<App> {
@@ -73,10 +75,11 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
       stops.push(() => worker!.stop());
     }
     if (roles.api) {
+      const apiPrisma = options.wrapPrisma?.(prisma) ?? prisma;
       live = new LiveEvents(pool, listener, logger);
       await live.start();
       stops.push(async () => live!.stop());
-      api = await startApiServer({ config, pool, prisma, registry, live, logger }, config.HOST, config.PORT);
+      api = await startApiServer({ config, pool, prisma: apiPrisma, registry, live, logger }, config.HOST, config.PORT);
       stops.push(() => api!.close());
     }
     return { databaseUrl: database.url, api, live, worker, stop };

@@ -1,6 +1,6 @@
 // InMemoryCollectionJobRepository (seed 002): the contract over plain maps, for
 // tests of code that needs a repository but not a database. The contract suite
-// (test/collection-repository.test.ts) holds it to the Postgres behaviour; its
+// (test/collections/repository.test.ts) holds it to the Postgres behaviour; its
 // status moves follow the core's table (src/job-state/statuses.ts).
 import { FAILURE_STATUSES, isTransitionAllowed, JobStatus } from '../../src/job-state/statuses.ts';
 import {

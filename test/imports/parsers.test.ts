@@ -2,8 +2,8 @@
 // record reports, and that none of it depends on where the stored file's text
 // was cut into chunks (the worker reads it in 1 MiB parts).
 import { describe, expect, it } from 'vitest';
-import { newlineNormaliser } from '../src/imports/file-store.ts';
-import { detectSourceType, PARSERS, UnreadableFileError, type SourceRecord, type SourceType } from '../src/imports/parsers/index.ts';
+import { newlineNormaliser } from '../../src/imports/file-store.ts';
+import { detectSourceType, PARSERS, UnreadableFileError, type SourceRecord, type SourceType } from '../../src/imports/parsers/index.ts';
 
 /** The text as the worker hands it to a parser: line ends normalised, cut into chunks of `size` characters. */
 async function* chunks(text: string, size: number): AsyncGenerator<string> {

@@ -1,11 +1,10 @@
 // CollectionJob end to end: a real worker collects candles over HTTP from a
 // local server (some symbols failing for good, some only twice), a jobUpdated
 // subscriber watches the counters, and bad requests change nothing.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startHttpServer } from '../support/http-server.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
 import {
   Candles,
   CollectionJobUpdated,
@@ -13,9 +12,9 @@ import {
   DeleteCollectionJob,
   GetCollectionJob,
   ListCollectionJobs,
-} from './support/operations-collections.ts';
-import { CancelJob, RetryJob } from './support/operations.ts';
-import type { CreateCollectionJobInput } from './generated/graphql.ts';
+} from '../support/operations-collections.ts';
+import { CancelJob, RetryJob } from '../support/operations.ts';
+import type { CreateCollectionJobInput } from '../generated/graphql.ts';
 
 const SYMBOLS = Array.from({ length: 50 }, (_, i) => `S${String(i).padStart(2, '0')}`);
 const ALWAYS_FAIL = new Set(SYMBOLS.slice(0, 3));
@@ -36,7 +35,6 @@ function csvFor(symbol: string): string {
 
 let db: TestDatabase;
 let service: TestApp;
-let server: http.Server;
 let openGate!: () => void;
 const gate = new Promise<void>((resolve) => (openGate = resolve));
 const requests = new Map<string, number>();
@@ -45,7 +43,7 @@ let releaseHeld!: () => void;
 const held = new Promise<void>((resolve) => (releaseHeld = resolve));
 
 beforeAll(async () => {
-  server = http.createServer(async (request, response) => {
+  const candleServer = await startHttpServer(async (request, response) => {
     const symbol = new URL(request.url!, 'http://x').searchParams.get('s')!;
     const count = (requests.get(symbol) ?? 0) + 1;
     requests.set(symbol, count);
@@ -56,24 +54,16 @@ beforeAll(async () => {
     if (symbol === 'NOPE') return void response.writeHead(404).end('no such symbol');
     response.writeHead(200, { 'content-type': 'text/csv' }).end(csvFor(symbol));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
   db = await createTestDatabase();
   service = await startTestApp(db.url, {
     env: {
-      COLLECTION_HTTP_URL_TEMPLATE: `http://127.0.0.1:${port}/q/d/l/?s={symbol}&i=d`,
+      COLLECTION_HTTP_URL_TEMPLATE: `${candleServer.url}/q/d/l/?s={symbol}&i=d`,
       COLLECTION_HTTP_RETRIES: '2',
       COLLECTION_HTTP_RETRY_BASE_DELAY_MS: '1',
       COLLECTION_HTTP_CONCURRENCY: '4',
       COLLECTION_MAX_RANGE_DAYS: '400',
     },
   });
-});
-afterAll(async () => {
-  await service?.stop();
-  await db?.drop();
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
 });
 
 async function create(input: CreateCollectionJobInput) {

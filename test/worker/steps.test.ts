@@ -1,12 +1,13 @@
 // Ordered steps: a retried job resumes at its first step that did not complete.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
-import { createJob } from './support/jobs.ts';
-import { JobUpdated, JobWithHistory, RetryJob } from './support/operations.ts';
-import { HandlerRegistry } from '../src/worker/registry.ts';
-import { NonRetriableError } from '../src/worker/handler.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { uuidOf } from '../../src/testing/global-id.ts';
+import { createJob } from '../support/jobs.ts';
+import { JobUpdated, JobWithHistory, RetryJob } from '../support/operations.ts';
+import { HandlerRegistry } from '../../src/worker/registry.ts';
+import { NonRetriableError } from '../../src/worker/handler.ts';
 
 let db: TestDatabase;
 let service: TestApp;
@@ -33,10 +34,6 @@ beforeAll(async () => {
     },
   });
   service = await startTestApp(db.url, { registry });
-});
-afterAll(async () => {
-  await service?.stop();
-  await db?.drop();
 });
 
 async function waitForStatus(id: string, status: string) {
@@ -70,7 +67,7 @@ it('creates the declared steps, and a retry skips the completed ones', async () 
 
 it('the database refuses to start a step before the ones ahead of it complete', async () => {
   const job = await createJob(service.client, { jobType: 'report.publish', scheduledAt: new Date(Date.now() + 3_600_000).toISOString() });
-  const id = Buffer.from(job.id, 'base64').toString().split(':')[1];
+  const id = uuidOf(job.id);
   await expect(db.pool.query(`update job_step set status = 'RUNNING' where job_id = $1 and name = 'publish'`, [id])).rejects.toMatchObject({
     code: 'JW002',
     message: expect.stringMatching(/cannot start before build/),

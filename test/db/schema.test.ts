@@ -1,21 +1,25 @@
-// The committed schema.graphql matches the code, and Prisma's schema matches
-// the migrated database (graphile-migrate owns the DDL; Prisma mirrors it).
+// The committed schema.graphql matches the code, db/schema.sql is the schema
+// the migrations build, and Prisma's schema matches the migrated database
+// (graphile-migrate owns the DDL; Prisma mirrors it).
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { printSortedSchema } from '../src/graphql/schema.ts';
-import { createPrisma } from '../src/db/prisma.ts';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { beforeAll, expect, it } from 'vitest';
+import { printSortedSchema } from '../../src/graphql/schema.ts';
+import { createPrisma } from '../../src/db/prisma.ts';
+import { dumpSchema } from '../../src/testing/schema-dump.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
 });
-afterAll(async () => {
-  await db?.drop();
-});
 
 it('schema.graphql is up to date (run `npm run schema:print`)', () => {
   expect(readFileSync('schema.graphql', 'utf8')).toBe(printSortedSchema());
+});
+
+it('db/schema.sql is the schema of a freshly migrated database (run `npm run db:dump`)', async () => {
+  // The test database is a clone of the template that global-setup migrated from nothing.
+  expect(await dumpSchema(db.url), 'db/schema.sql is stale: run `npm run db:dump`').toBe(readFileSync('db/schema.sql', 'utf8'));
 });
 
 it('every Prisma model and field is a table and column of the migrated database, and the reverse', async () => {

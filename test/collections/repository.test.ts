@@ -2,12 +2,12 @@
 // implementations: Postgres through Prisma, and the in-memory one.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPrisma, type PrismaClient } from '../src/db/prisma.ts';
-import { JobStatus } from '../src/generated/prisma/enums.ts';
-import type { CollectionJob, ICollectionJobRepository } from '../src/collections/kind.ts';
-import { CollectionJobRepository } from '../src/collections/repository.ts';
-import { InMemoryCollectionJobRepository } from './support/in-memory-collection-repository.ts';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { createPrisma, type PrismaClient } from '../../src/db/prisma.ts';
+import { JobStatus } from '../../src/generated/prisma/enums.ts';
+import type { CollectionJob, ICollectionJobRepository } from '../../src/collections/kind.ts';
+import { CollectionJobRepository } from '../../src/collections/repository.ts';
+import { InMemoryCollectionJobRepository } from '../support/in-memory-collection-repository.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 let db: TestDatabase;
 let prisma: PrismaClient;
@@ -17,7 +17,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await prisma?.$disconnect();
-  await db?.drop();
 });
 
 let clock = Date.parse('2026-01-01T00:00:00Z');

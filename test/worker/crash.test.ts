@@ -1,14 +1,15 @@
 // A worker killed with SIGKILL mid-job: a live worker takes the job over
 // within a minute, it completes once, and the history says what happened.
 // Jobs a dead worker left without a queue entry are queued again.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { spawnWorker, startTestApp, type ChildWorker, type TestApp } from './support/app.ts';
-import { createJob, queueEntryOf, removeQueueEntry, uuidOf } from './support/jobs.ts';
-import { JobUpdated, JobWithHistory } from './support/operations.ts';
-import { createLogger } from '../src/logger.ts';
-import { OrphanSweep } from '../src/worker/orphans.ts';
-import { eventually } from './support/wait.ts';
+import { beforeAll, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { spawnWorker, startTestApp, type ChildWorker, type TestApp } from '../support/app.ts';
+import { uuidOf } from '../../src/testing/global-id.ts';
+import { createJob, queueEntryOf, removeQueueEntry } from '../support/jobs.ts';
+import { JobUpdated, JobWithHistory } from '../support/operations.ts';
+import { createLogger } from '../../src/logger.ts';
+import { OrphanSweep } from '../../src/worker/orphans.ts';
+import { eventually } from '../support/wait.ts';
 
 let db: TestDatabase;
 let api: TestApp;
@@ -17,11 +18,6 @@ const workers: ChildWorker[] = [];
 beforeAll(async () => {
   db = await createTestDatabase();
   api = await startTestApp(db.url, { roles: { api: true, worker: false } });
-});
-afterAll(async () => {
-  for (const worker of workers) worker.process.kill('SIGKILL');
-  await api?.stop();
-  await db?.drop();
 });
 
 it('hands the job of a SIGKILLed worker to a live one, which completes it once', async () => {

@@ -2,17 +2,17 @@
 // answers, what the database refuses, and ImportJobNotFoundError for ids it
 // does not know.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.ts';
-import { JobKind } from '../src/generated/prisma/enums.ts';
-import { prepareJob } from '../src/jobs/create.ts';
-import { ImportJobNotFoundError, type ImportErrorRecord } from '../src/imports/errors.ts';
-import { createImportHandler } from '../src/imports/handler.ts';
-import { readFileText } from '../src/imports/file-store.ts';
-import { IMPORT_JOB_TYPE } from '../src/imports/kind.ts';
-import { appendErrors, ERRORS_KEPT, ImportJobRepository } from '../src/imports/repository.ts';
-import { HandlerRegistry } from '../src/worker/registry.ts';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { JobKind } from '../../src/generated/prisma/enums.ts';
+import { prepareJob } from '../../src/jobs/create.ts';
+import { ImportJobNotFoundError, type ImportErrorRecord } from '../../src/imports/errors.ts';
+import { createImportHandler } from '../../src/imports/handler.ts';
+import { readFileText } from '../../src/imports/file-store.ts';
+import { IMPORT_JOB_TYPE } from '../../src/imports/kind.ts';
+import { appendErrors, ERRORS_KEPT, ImportJobRepository } from '../../src/imports/repository.ts';
+import { HandlerRegistry } from '../../src/worker/registry.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 let db: TestDatabase;
 let repository: ImportJobRepository;
@@ -30,9 +30,6 @@ beforeAll(async () => {
       filename,
       fileSize: 123,
     });
-});
-afterAll(async () => {
-  await db?.drop();
 });
 
 const record = (row: number): ImportErrorRecord => ({

@@ -2,36 +2,35 @@
 // API processes), only the interval's activity, nothing twice, and bad
 // statements fail clearly with nothing half-imported.
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withTransaction } from '../src/db/pool.ts';
-import { createPortfolioImportHandler } from '../src/portfolios/handler.ts';
-import { parseFlexStatement } from '../src/portfolios/ibkr/flex-statement.ts';
-import { fetchFlexStatement } from '../src/portfolios/ibkr/flex-web-service.ts';
-import { PortfolioImportRepository } from '../src/portfolios/repository.ts';
-import { noopHandler } from '../src/system/handlers.ts';
-import { HandlerRegistry } from '../src/worker/registry.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { PortfolioActivity, PortfolioImportEvents, PortfolioImportExists, PortfolioImportJob, PortfolioImportJobs } from './support/operations-portfolios.ts';
-import { ACCOUNT, createImport, created, flexStatement } from './support/portfolios.ts';
-import { eventually } from './support/wait.ts';
-import { RetryJob } from './support/operations.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { withTransaction } from '../../src/db/pool.ts';
+import { createPortfolioImportHandler } from '../../src/portfolios/handler.ts';
+import { parseFlexStatement } from '../../src/portfolios/ibkr/flex-statement.ts';
+import { fetchFlexStatement } from '../../src/portfolios/ibkr/flex-web-service.ts';
+import { PortfolioImportRepository } from '../../src/portfolios/repository.ts';
+import { noopHandler } from '../../src/system/handlers.ts';
+import { uuidOf } from '../../src/testing/global-id.ts';
+import { HandlerRegistry } from '../../src/worker/registry.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { startHttpServer } from '../support/http-server.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { PortfolioActivity, PortfolioImportEvents, PortfolioImportExists, PortfolioImportJob, PortfolioImportJobs } from '../support/operations-portfolios.ts';
+import { ACCOUNT, createImport, created, flexStatement } from '../support/portfolios.ts';
+import { eventually } from '../support/wait.ts';
+import { RetryJob } from '../support/operations.ts';
 
 let db: TestDatabase;
 let service: TestApp;
+let flexServer: { url: string };
 let secondApi: TestApp;
-let flexServer: Server;
 const flexCalls: string[] = [];
 
 const INTERVAL = { start: '2026-01-10', end: '2026-01-20' };
-const uuidOf = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1]!;
 
 /** Plays IBKR's Flex Web Service: a reference code, one "in progress" answer, then the statement. */
-function startFlexServer(): Promise<Server> {
+function startFlexServer() {
   let polls = 0;
-  const server = createServer((request, response) => {
+  return startHttpServer((request, response) => {
     const url = new URL(request.url!, 'http://localhost');
     flexCalls.push(`${url.pathname}?${url.searchParams.toString()}`);
     response.setHeader('content-type', 'text/xml');
@@ -52,7 +51,6 @@ function startFlexServer(): Promise<Server> {
       response.end();
     }
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
 beforeAll(async () => {
@@ -61,7 +59,7 @@ beforeAll(async () => {
   const registry = new HandlerRegistry().register(noopHandler).register(
     createPortfolioImportHandler({
       flex: {
-        baseUrl: `http://127.0.0.1:${(flexServer.address() as AddressInfo).port}/AccountManagement/FlexWebService`,
+        baseUrl: `${flexServer.url}/AccountManagement/FlexWebService`,
         token: 'secret-token',
         queryId: '4242',
         pollIntervalMs: 20,
@@ -72,12 +70,6 @@ beforeAll(async () => {
   service = await startTestApp(db.url, { registry });
   // A second API process on the same database, without a worker.
   secondApi = await startTestApp(db.url, { registry, roles: { api: true, worker: false } });
-});
-afterAll(async () => {
-  await secondApi?.stop();
-  await service?.stop();
-  await new Promise((resolve) => flexServer?.close(resolve));
-  await db?.drop();
 });
 
 async function finished(globalId: string) {
@@ -260,7 +252,7 @@ describe('importing an IBKR Flex statement', () => {
   });
 
   it('reports a refused Flex request with IBKR\'s code and message (a retriable failure of the attempt)', async () => {
-    const baseUrl = `http://127.0.0.1:${(flexServer.address() as AddressInfo).port}/AccountManagement/FlexWebService`;
+    const baseUrl = `${flexServer.url}/AccountManagement/FlexWebService`;
     const options = { baseUrl, token: 'expired', queryId: '4242', pollIntervalMs: 10, maxPolls: 3 };
     await expect(fetchFlexStatement(options, new AbortController().signal)).rejects.toThrow(/refused the request: 1012 Token has expired/);
   });

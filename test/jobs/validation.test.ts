@@ -1,10 +1,11 @@
 // Bad input gets a typed error naming the problem, and changes nothing.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
-import { createJob } from './support/jobs.ts';
-import { CancelJob, CreateJob, CreateJobs, RetryJob } from './support/operations.ts';
-import type { CreateJobInput } from './generated/graphql.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { uuidOf } from '../../src/testing/global-id.ts';
+import { createJob } from '../support/jobs.ts';
+import { CancelJob, CreateJob, CreateJobs, RetryJob } from '../support/operations.ts';
+import type { CreateJobInput } from '../generated/graphql.ts';
 
 let db: TestDatabase;
 let service: TestApp;
@@ -13,10 +14,6 @@ beforeAll(async () => {
   db = await createTestDatabase();
   // No worker: nothing moves while we compare before and after.
   service = await startTestApp(db.url, { roles: { api: true, worker: false } });
-});
-afterAll(async () => {
-  await service?.stop();
-  await db?.drop();
 });
 
 async function snapshot() {
@@ -100,7 +97,7 @@ describe('cancelJob and retryJob', () => {
 describe('the database enforces the status machine', () => {
   it('rejects an illegal transition whatever the code path', async () => {
     const job = await createJob(service.client, valid);
-    const id = Buffer.from(job.id, 'base64').toString().split(':')[1];
+    const id = uuidOf(job.id);
     await expect(db.pool.query(`update job set status = 'COMPLETED' where id = $1`, [id])).rejects.toMatchObject({
       code: 'JW001',
       message: expect.stringMatching(/cannot go from PENDING to COMPLETED/),
@@ -144,6 +141,18 @@ describe('the database enforces the status machine', () => {
     await expect(db.pool.query(`update job set status = 'FAILED' where id = $1`, [rows[0].id])).rejects.toMatchObject({
       constraint: 'job_failure_has_reason',
     });
+
+    await db.pool.query(`update job set status = 'COMPLETED' where id = $1`, [rows[0].id]);
+    const times = `select status, started_at, completed_at, completed_at >= started_at as ordered from job where id = $1`;
+    const completed = (await db.pool.query(times, [rows[0].id])).rows[0];
+    expect(completed).toMatchObject({ status: 'COMPLETED', ordered: true });
+    await expect(
+      db.pool.query(`update job set completed_at = started_at - interval '1 second' where id = $1`, [rows[0].id]),
+    ).rejects.toMatchObject({ constraint: 'job_completed_after_started' });
+    await expect(
+      db.pool.query(`update job set started_at = completed_at + interval '1 second' where id = $1`, [rows[0].id]),
+    ).rejects.toMatchObject({ constraint: 'job_completed_after_started' });
+    expect((await db.pool.query(times, [rows[0].id])).rows[0]).toEqual(completed);
   });
 
   it('keeps job_event append-only', async () => {

@@ -1,11 +1,10 @@
 // The candle providers on their own: CSV rows that are not candles are rejected
 // with their line, http-csv bounds requests in flight, gives up on a slow server
 // after its timeout, and does not retry answers that retrying cannot fix.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCandleCsv } from '../src/collections/candles.ts';
-import { HttpCsvProvider, type HttpCsvOptions } from '../src/collections/http-csv-provider.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startHttpServer } from '../support/http-server.ts';
+import { parseCandleCsv } from '../../src/collections/candles.ts';
+import { HttpCsvProvider, type HttpCsvOptions } from '../../src/collections/http-csv-provider.ts';
 
 const range = { from: new Date('2025-01-01T00:00:00Z'), to: new Date('2025-12-31T00:00:00Z') };
 const signal = new AbortController().signal;
@@ -37,7 +36,6 @@ describe('parseCandleCsv', () => {
 });
 
 describe('http-csv', () => {
-  let server: http.Server;
   let base: string;
   let inFlight = 0;
   let maxInFlight = 0;
@@ -45,7 +43,7 @@ describe('http-csv', () => {
   const hits = new Map<string, number>();
 
   beforeAll(async () => {
-    server = http.createServer(async (request, response) => {
+    ({ url: base } = await startHttpServer(async (request, response) => {
       const symbol = new URL(request.url!, 'http://x').searchParams.get('s')!;
       hits.set(symbol, (hits.get(symbol) ?? 0) + 1);
       if (symbol.startsWith('OK')) {
@@ -60,13 +58,7 @@ describe('http-csv', () => {
       if (symbol === 'SLOW') return; // never answers
       if (symbol === 'FORBIDDEN') return void response.writeHead(403).end();
       response.writeHead(200).end('Date,Open,High,Low,Close,Volume\n2025-01-02,10,12,9,11,100\n');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    }));
   });
 
   const provider = (options: Partial<HttpCsvOptions> = {}) =>

@@ -1,14 +1,14 @@
 // Live history: a subscriber sees every status change of a job it did not
 // create, in order and once; resuming from a cursor gives exactly what follows,
 // also while other transactions insert events concurrently and commit out of order.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
-import { createJob as createJobVia } from './support/jobs.ts';
-import { eventually } from './support/wait.ts';
-import { JobEvents, JobUpdated } from './support/operations.ts';
-import type { CreateJobInput } from './generated/graphql.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { createJob as createJobVia } from '../support/jobs.ts';
+import { eventually } from '../support/wait.ts';
+import { JobEvents, JobUpdated } from '../support/operations.ts';
+import type { CreateJobInput } from '../generated/graphql.ts';
 
 let db: TestDatabase;
 let service: TestApp;
@@ -16,10 +16,6 @@ let service: TestApp;
 beforeAll(async () => {
   db = await createTestDatabase();
   service = await startTestApp(db.url);
-});
-afterAll(async () => {
-  await service?.stop();
-  await db?.drop();
 });
 
 const createJob = (input: CreateJobInput) => createJobVia(service.client, input);
@@ -122,14 +118,19 @@ describe('jobEvents', () => {
 
 describe('jobUpdated', () => {
   it('sends the current state, then progress rising to COMPLETED', async () => {
-    const job = await createJob({ jobType: 'system.sleep', payload: { ms: 300, ticks: 5 }, scheduledAt: new Date(Date.now() + 2000).toISOString() });
+    // Progress 20, 40, 60, 80, 100, one step every 250 ms.
+    const job = await createJob({ jobType: 'system.sleep', payload: { ms: 1250, ticks: 5 }, scheduledAt: new Date(Date.now() + 2000).toISOString() });
     const updates = service.client.subscribe(JobUpdated, { id: job.id });
     const received = await updates.waitFor('COMPLETED', (r) => r.some((u) => u.jobUpdated.status === 'COMPLETED'));
-    expect(received[0]!.jobUpdated.status).toBe('SCHEDULED');
-    const progress = received.map((u) => u.jobUpdated.progress);
-    expect(progress).toEqual([...progress].sort((a, b) => a - b));
-    expect(progress.at(-1)).toBe(100);
-    updates.close();
+    expect(received[0]!.jobUpdated).toMatchObject({ status: 'SCHEDULED', progress: 0 });
+    expect(received.at(-1)!.jobUpdated).toMatchObject({ status: 'COMPLETED', progress: 100 });
+    // Updates that change only the status repeat the progress; the values seen
+    // one after another rise strictly, through values reported on the way.
+    const progress = received.map((u) => u.jobUpdated.progress).filter((value, i, all) => i === 0 || value !== all[i - 1]);
+    for (let i = 1; i < progress.length; i++) expect(progress[i]!, `progress seen: ${progress.join(', ')}`).toBeGreaterThan(progress[i - 1]!);
+    const onTheWay = progress.filter((value) => value > 0 && value < 100);
+    expect(onTheWay.every((value) => [20, 40, 60, 80].includes(value)), `progress seen: ${progress.join(', ')}`).toBe(true);
+    expect(onTheWay.length, `progress seen: ${progress.join(', ')}`).toBeGreaterThanOrEqual(2);
   });
 });
 

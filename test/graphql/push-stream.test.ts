@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pushStream } from '../src/graphql/push-stream.ts';
+import { pushStream } from '../../src/graphql/push-stream.ts';
 
 describe('pushStream', () => {
   it('delivers values pushed before and while waiting, in order', async () => {

@@ -1,23 +1,23 @@
 // webhook.send against a local HTTP server: retries with backoff, DEAD_LETTER
 // after max_retries + 1 attempts, FAILED at once on a 4xx, and a manual retry.
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
-import { createJob } from './support/jobs.ts';
-import { JobUpdated, JobWithHistory, RetryJob } from './support/operations.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startHttpServer } from '../support/http-server.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { createJob } from '../support/jobs.ts';
+import { JobUpdated, JobWithHistory, RetryJob } from '../support/operations.ts';
 
 let db: TestDatabase;
 let service: TestApp;
-let server: Server;
 let baseUrl: string;
 /** Status each path answers with; requests seen per path. */
 const answers = new Map<string, number>();
 const requests = new Map<string, Array<{ body: unknown; jobId: string }>>();
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
+  ({ url: baseUrl } = await startHttpServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => {
@@ -26,16 +26,9 @@ beforeAll(async () => {
       requests.set(req.url!, seen);
       res.writeHead(answers.get(req.url!) ?? 200, { 'content-type': 'application/json' }).end('{"ok":true}');
     });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }));
   db = await createTestDatabase();
   service = await startTestApp(db.url);
-});
-afterAll(async () => {
-  await service?.stop();
-  await db?.drop();
-  server?.close();
 });
 
 async function runUntil(jobId: string, status: string) {

@@ -2,29 +2,28 @@
 // worker, a live jobUpdated subscriber. Each import pauses after its first
 // batch until the test lets it go on (so a subscriber or a cancel is in place
 // before the rest runs), through the handler's onBatchCommitted hook.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.ts';
-import { createImportHandler } from '../src/imports/handler.ts';
-import { STATEMENT_MAX_BYTES } from '../src/portfolios/kind.ts';
-import { HandlerRegistry } from '../src/worker/registry.ts';
-import { startTestApp, TEST_ENV, type TestApp } from './support/app.ts';
-import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { createImportHandler } from '../../src/imports/handler.ts';
+import { uuidOf } from '../../src/testing/global-id.ts';
+import { STATEMENT_MAX_BYTES } from '../../src/portfolios/kind.ts';
+import { HandlerRegistry } from '../../src/worker/registry.ts';
+import { startTestApp, TEST_ENV, type TestApp } from '../support/app.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { nearDuplicateOf, randomQuestion, seededRandom } from '../../src/testing/qa-pairs.ts';
 import {
   createdImport,
-  nearDuplicateOf,
   postImport,
-  randomQuestion,
-  seededRandom,
   toCsv,
   toJsonArray,
   toJsonLines,
   toText,
   uploadImport,
   type Pair,
-} from './support/imports.ts';
-import { GetImportJob, ImportJobUpdated, ListImportJobs, QaPairs } from './support/operations-imports.ts';
-import { CancelJob, RetryJob } from './support/operations.ts';
-import { deferred } from './support/wait.ts';
+} from '../support/imports.ts';
+import { GetImportJob, ImportJobUpdated, ListImportJobs, QaPairs } from '../support/operations-imports.ts';
+import { CancelJob, RetryJob } from '../support/operations.ts';
+import { deferred } from '../support/wait.ts';
 
 const BATCH_SIZE = 500;
 const UPLOAD_MAX_BYTES = 4 * 1024 * 1024;
@@ -40,7 +39,6 @@ const gateOf = (jobId: string) => {
 };
 const letGo = (jobId: string) => gateOf(jobId).resolve();
 /** The UUID inside a Job's global ID. */
-const uuidOf = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1]!;
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -58,10 +56,6 @@ beforeAll(async () => {
     }),
   );
   service = await startTestApp(db.url, { registry, env });
-});
-afterAll(async () => {
-  await service?.stop();
-  await db?.drop();
 });
 
 type Update = { status: string; totalRows: number; processedRows: number; successCount: number; errorCount: number };
