@@ -48,8 +48,14 @@ const configSchema = z.object({
   JOB_PAYLOAD_MAX_BYTES: int(1, 10_000_000).default(256 * 1024),
   /** Most jobs one createJobs call may create. */
   CREATE_JOBS_MAX: int(1, 100_000).default(1000),
-  /** Largest page (first) of any connection. */
+  /** Largest page (first or last) of any connection; a larger one is refused, naming this bound. */
   PAGE_SIZE_MAX: int(1, 10_000).default(100),
+  /**
+   * Deepest nesting of an input value (a JSON payload included), in variables or
+   * in the query text; deeper input is refused before anything recurses into it.
+   * At most 200: graphql-js parses a document recursively.
+   */
+  INPUT_MAX_DEPTH: int(2, 200).default(100),
   /** Directory of <SYMBOL>.csv files for the csv-dir candle provider (a sample ships in data/candles). */
   COLLECTION_CSV_DIR: z.string().min(1).default('./data/candles'),
   /** URL of the http-csv candle provider; {symbol} and {timeframe} are filled in. */
