@@ -98,20 +98,18 @@ function placeOf(ancestors: ReadonlyArray<ASTNode | ReadonlyArray<ASTNode>>, pat
 /** The first problem in the values written into a document (literals). */
 export function checkLiterals(document: DocumentNode, maxDepth: number): GraphQLError | null {
   let found: GraphQLError | null = null;
-  const containers = (ancestors: ReadonlyArray<ASTNode | ReadonlyArray<ASTNode>>) =>
-    ancestors.filter((node) => !Array.isArray(node) && ((node as ASTNode).kind === Kind.OBJECT || (node as ASTNode).kind === Kind.LIST)).length;
-  const enterContainer = (node: ASTNode, _key: unknown, _parent: unknown, path: ReadonlyArray<string | number>, ancestors: ReadonlyArray<ASTNode | ReadonlyArray<ASTNode>>) => {
-    if (containers(ancestors) + 1 > maxDepth) {
-      found = refuse(placeOf([...ancestors, node], path), `is nested more than ${maxDepth} levels deep (INPUT_MAX_DEPTH)`, { bound: maxDepth });
-    }
-  };
+  const isContainer = (node: ASTNode | ReadonlyArray<ASTNode>) =>
+    !Array.isArray(node) && ((node as ASTNode).kind === Kind.OBJECT || (node as ASTNode).kind === Kind.LIST);
   visit(document, {
-    enter(node, key, parent, path, ancestors) {
+    enter(node, _key, parent, path, ancestors) {
       if (found) return false;
-      if (node.kind === Kind.OBJECT || node.kind === Kind.LIST) enterContainer(node, key, parent, path, ancestors);
-      else if (node.kind === Kind.STRING) {
+      // visit's ancestors stop short of the parent; with it, chain[i][path[i]] is chain[i + 1].
+      const chain = parent ? [...ancestors, parent as ASTNode | ReadonlyArray<ASTNode>] : [...ancestors];
+      if (isContainer(node) && chain.filter(isContainer).length + 1 > maxDepth) {
+        found = refuse(placeOf([...chain, node], path), `is nested more than ${maxDepth} levels deep (INPUT_MAX_DEPTH)`, { bound: maxDepth });
+      } else if (node.kind === Kind.STRING) {
         const problem = unstorableText(node.value);
-        if (problem) found = refuse(placeOf(ancestors, path), problem);
+        if (problem) found = refuse(placeOf(chain, path), problem);
       }
       return undefined;
     },
@@ -165,6 +163,12 @@ export function inputGuard(maxDepth: number, logger: Logger): Plugin {
   };
   return {
     onParse: ({ setParseFn }) => setParseFn(parse),
+    // yoga answers validation errors without masking them: logged here.
+    onValidate: () => ({ valid, result }) => {
+      if (!valid) {
+        logger.info({ code: 'GRAPHQL_VALIDATION_FAILED', error: result.map((error) => error.message).join('; ') }, 'client error in a GraphQL request');
+      }
+    },
     onExecute: ({ args, setResultAndStopExecution }) => {
       const error = check(args.document, args.variableValues as Record<string, unknown> | null | undefined);
       if (error) setResultAndStopExecution({ errors: [error] });
