@@ -16,6 +16,8 @@ const configSchema = z.object({
   PORT: int(0, 65535).default(4000),
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** How long a process waits for an unreachable DATABASE_URL (at start) before it exits with a message. */
+  DATABASE_UNAVAILABLE_EXIT_AFTER_MS: int(0, 86_400_000).default(60_000),
   /** Size of each process's Postgres pool. */
   DATABASE_POOL_SIZE: int(2, 200).default(10),
   /** Jobs one worker process runs at once. */

@@ -63,6 +63,16 @@ export interface ApiServer {
 export async function startApiServer(services: ApiServices, host: string, port: number): Promise<ApiServer> {
   const yoga = createYogaApp(services);
   const server = createServer(yoga);
+  // Listening first: a port in use fails the start (main.ts says so in one
+  // line). Attached before, the websocket server would take the error as its
+  // own, print it and leave the process running without its API.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH });
   const wsHandle = useServer(
     {
@@ -90,7 +100,6 @@ export async function startApiServer(services: ApiServices, host: string, port: 
     },
     wsServer,
   );
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
   const address = server.address() as AddressInfo;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
