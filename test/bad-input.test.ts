@@ -4,7 +4,9 @@
 // logged at error level, and each GraphQL error is logged once below it. A real
 // fault is "Unexpected error." with a correlation id, logged once at error level.
 import { Writable } from 'node:stream';
+import { createClient } from 'graphql-ws';
 import { pino } from 'pino';
+import WebSocket from 'ws';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../src/app.ts';
@@ -229,6 +231,40 @@ describe('bad input', () => {
     const named = new Set(cases.map(([name]) => name.split(':')[0]!));
     expect(mutations.filter((mutation) => !named.has(mutation))).toEqual([]);
     expect(cases.length).toBeGreaterThanOrEqual(40);
+  });
+});
+
+describe('over websockets', () => {
+  /** The first thing a subscription answers: a result, or the error it fails with. */
+  async function firstAnswer(query: string, variables: Record<string, unknown>) {
+    const client = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, lazy: true, retryAttempts: 0 });
+    try {
+      return await new Promise<{ errors?: ReadonlyArray<{ message: string; extensions?: Record<string, unknown> }> }>((resolve, reject) => {
+        client.subscribe({ query, variables }, { next: resolve, error: (error) => resolve({ errors: error as never }), complete: () => reject(new Error('completed with nothing')) });
+      });
+    } finally {
+      await client.dispose();
+    }
+  }
+
+  const cases: Array<[string, string, Record<string, unknown>, ErrorExpectation]> = [
+    [
+      'a NUL in a subscription variable',
+      'subscription ($filter: JobEventFilter) { jobEvents(filter: $filter) { cursor } }',
+      { filter: { queueNames: ['q\u0000'] } },
+      { code: 'BAD_USER_INPUT', message: /^\$filter\.queueNames\.0: contains a NUL/ },
+    ],
+    ['a resume cursor that is not one', 'subscription ($after: String) { jobEvents(after: $after) { cursor } }', { after: 'zzz' }, { code: 'BAD_USER_INPUT', message: /^after: / }],
+    ['not a job id', 'subscription ($id: ID!) { jobUpdated(id: $id) { id } }', { id: 'zzz' }, { code: 'BAD_USER_INPUT', message: /^id: "zzz" is not a job id/ }],
+  ];
+  it.each(cases)('%s', async (_name, query, variables, expected) => {
+    const firstLog = logs.length;
+    const answer = await firstAnswer(query, variables);
+    expect(answer.errors, JSON.stringify(answer)).toHaveLength(1);
+    expect(answer.errors![0]).toMatchObject({ extensions: { code: expected.code } });
+    expect(answer.errors![0]!.message).toMatch(expected.message);
+    expect(logs.slice(firstLog).filter((entry) => entry.msg === 'client error in a GraphQL request')).toHaveLength(1);
+    expect(logs.filter((entry) => entry.level >= 50)).toEqual([]);
   });
 });
 

@@ -103,9 +103,11 @@ export function checkLiterals(document: DocumentNode, maxDepth: number): GraphQL
   visit(document, {
     enter(node, _key, parent, path, ancestors) {
       if (found) return false;
+      const container = isContainer(node);
+      if (!container && node.kind !== Kind.STRING) return undefined;
       // visit's ancestors stop short of the parent; with it, chain[i][path[i]] is chain[i + 1].
       const chain = parent ? [...ancestors, parent as ASTNode | ReadonlyArray<ASTNode>] : [...ancestors];
-      if (isContainer(node) && chain.filter(isContainer).length + 1 > maxDepth) {
+      if (container && chain.filter(isContainer).length + 1 > maxDepth) {
         found = refuse(placeOf([...chain, node], path), `is nested more than ${maxDepth} levels deep (INPUT_MAX_DEPTH)`, { bound: maxDepth });
       } else if (node.kind === Kind.STRING) {
         const problem = unstorableText(node.value);
@@ -156,8 +158,14 @@ export function guardedParse(maxNesting: number): typeof graphqlParse {
  */
 export function inputGuard(maxDepth: number, logger: Logger): Plugin {
   const parse = guardedParse(documentNestingBound(maxDepth));
+  // yoga reuses the parsed document of a query it has seen: its literals are checked once.
+  const literalProblems = new WeakMap<DocumentNode, GraphQLError | null>();
+  const checkDocument = (document: DocumentNode) => {
+    if (!literalProblems.has(document)) literalProblems.set(document, checkLiterals(document, maxDepth));
+    return literalProblems.get(document)!;
+  };
   const check = (document: DocumentNode, variables: Record<string, unknown> | null | undefined) => {
-    const error = checkLiterals(document, maxDepth) ?? checkVariables(variables, maxDepth);
+    const error = checkDocument(document) ?? checkVariables(variables, maxDepth);
     if (error) logger.info({ code: BAD_USER_INPUT, error: error.message }, 'client error in a GraphQL request');
     return error;
   };
