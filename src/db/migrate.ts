@@ -37,7 +37,11 @@ async function withMigrationLock(connectionString: string, logger: Logger, fn: (
   client.on('error', (error) => logger.warn({ err: error }, 'migration lock connection failed'));
   await client.connect();
   try {
-    await client.query('select pg_advisory_lock(hashtext($1))', [MIGRATION_LOCK_KEY]);
+    const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock(hashtext($1)) as locked', [MIGRATION_LOCK_KEY]);
+    if (!rows[0]!.locked) {
+      logger.info('another process is migrating the database; waiting for it');
+      await client.query('select pg_advisory_lock(hashtext($1))', [MIGRATION_LOCK_KEY]);
+    }
     await fn();
   } finally {
     // Closing the session releases the lock, also when fn failed.

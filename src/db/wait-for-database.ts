@@ -82,7 +82,8 @@ export async function waitForDatabase(connectionString: string, waitMs: number, 
             'Check that Postgres runs there, or wait longer with DATABASE_UNAVAILABLE_EXIT_AFTER_MS.',
         );
       }
-      logger.warn({ database: describeDatabase(connectionString), attempt, err: error }, 'database not reachable yet; retrying');
+      const reason = (error as Error).message || (error as { code?: string }).code;
+      logger.warn({ database: describeDatabase(connectionString), attempt, reason }, 'database not reachable yet; retrying');
       await delay(Math.min(left, backoffMs / 2 + Math.random() * backoffMs));
     } finally {
       await client.end().catch(() => undefined);
