@@ -256,6 +256,9 @@ describe('over websockets', () => {
     ],
     ['a resume cursor that is not one', 'subscription ($after: String) { jobEvents(after: $after) { cursor } }', { after: 'zzz' }, { code: 'BAD_USER_INPUT', message: /^after: / }],
     ['not a job id', 'subscription ($id: ID!) { jobUpdated(id: $id) { id } }', { id: 'zzz' }, { code: 'BAD_USER_INPUT', message: /^id: "zzz" is not a job id/ }],
+    ['a syntax error', 'subscription { jobEvents { cursor }', {}, { code: 'GRAPHQL_PARSE_FAILED', message: /Syntax Error/ }],
+    ['a document nested 10,000 levels', `subscription { jobEvents(filter: ${nestedLiteral(10_000)}) { cursor } }`, {}, { code: 'GRAPHQL_PARSE_FAILED', message: /jobEvents\.filter\.a.* nests more than 200 levels/ }],
+    ['an unknown field', 'subscription { jobEvents { nope } }', {}, { code: 'GRAPHQL_VALIDATION_FAILED', message: /Cannot query field "nope"/ }],
   ];
   it.each(cases)('%s', async (_name, query, variables, expected) => {
     const firstLog = logs.length;

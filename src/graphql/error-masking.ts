@@ -117,6 +117,18 @@ export function createMaskError(logger: Logger) {
 }
 
 /**
+ * A document graphql-ws could not parse: yoga codes and logs parse errors of
+ * HTTP requests, graphql-ws would close the socket as if we had failed. The
+ * client gets the error in an `error` message instead, and it is logged once.
+ */
+export function parseFailure(error: unknown, logger: Logger): GraphQLError {
+  if (!isGraphQLError(error)) throw error;
+  const answer = error.extensions?.code ? error : withExtensions(error, { code: 'GRAPHQL_PARSE_FAILED' });
+  logger.info({ code: answer.extensions.code, error: answer.message }, 'client error in a GraphQL request');
+  return answer;
+}
+
+/**
  * yoga's own logger. yoga logs every error that maskError replaced, at error
  * level, once per layer that masks (twice per error): maskError has already
  * logged it once at the right level, so yoga's copies go to debug.

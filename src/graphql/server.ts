@@ -9,7 +9,7 @@ import { WebSocketServer } from 'ws';
 import { subscribe } from 'graphql';
 import { STATEMENT_MAX_BYTES } from '../portfolios/service.ts';
 import { resolveCaller, type ApiServices, type GraphQLContext } from './context.ts';
-import { createMaskError, yogaLogger } from './error-masking.ts';
+import { createMaskError, parseFailure, yogaLogger } from './error-masking.ts';
 import { inputGuard } from './input-guard.ts';
 import { schema } from './schema.ts';
 
@@ -85,10 +85,16 @@ export async function startApiServer(services: ApiServices, host: string, port: 
           socket: ctx.extra.socket,
           params,
         });
+        let document;
+        try {
+          document = parse(params.query);
+        } catch (error) {
+          return [parseFailure(error, services.logger.child({ component: 'graphql' }))];
+        }
         const args = {
           schema,
           operationName: params.operationName,
-          document: parse(params.query),
+          document,
           variableValues: params.variables,
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe },
