@@ -6,6 +6,7 @@ import { Listener } from './db/listener.ts';
 import { migrateDatabase } from './db/migrate.ts';
 import { createPool } from './db/pool.ts';
 import { createPrisma, type PrismaClient } from './db/prisma.ts';
+import { waitForDatabase } from './db/wait-for-database.ts';
 import { startApiServer, type ApiServer } from './graphql/server.ts';
 import { createRegistry } from './handlers.ts';
 import { LiveEvents } from './jobs/live.ts';
@@ -28,7 +29,10 @@ export interface App {
 }
 
 export async function resolveDatabase(config: Config, logger: Logger): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
-  if (config.DATABASE_URL) return { url: config.DATABASE_URL };
+  if (config.DATABASE_URL) {
+    await waitForDatabase(config.DATABASE_URL, config.DATABASE_UNAVAILABLE_EXIT_AFTER_MS, logger);
+    return { url: config.DATABASE_URL };
+  }
   const embedded = await startEmbeddedPostgres({
     dataDir: config.DATA_DIR,
     port: config.EMBEDDED_POSTGRES_PORT,

@@ -11,6 +11,7 @@ import type PrismaTypes from '../generated/pothos-prisma-types.ts';
 import { getDatamodel } from '../generated/pothos-prisma-types.ts';
 import { JobwireError } from '../jobs/errors.ts';
 import type { GraphQLContext } from './context.ts';
+import { connectionMaxSize } from './page-size.ts';
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
@@ -36,7 +37,9 @@ export const builder = new SchemaBuilder<{
     exposeDescriptions: false,
     filterConnectionTotalCount: true,
     onUnusedQuery: process.env.NODE_ENV === 'test' ? 'error' : null,
-    maxConnectionSize: 100,
+    // Typed as a number, but plugin-prisma hands it to every connection as its
+    // maxSize, which may be a function of (args, ctx): that checks the page.
+    maxConnectionSize: connectionMaxSize as unknown as number,
     defaultConnectionSize: 20,
   },
   relay: {

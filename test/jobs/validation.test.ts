@@ -54,6 +54,7 @@ describe('createJob rejects bad input and changes nothing', () => {
     const body = (await response.json()) as { data?: unknown; errors?: Array<{ message: string }> };
     expect(body.data ?? null).toBeNull();
     expect(body.errors).toHaveLength(1);
+    expect(body.errors?.[0]?.message).toMatch(/scheduledAt/);
     expect(await snapshot()).toEqual(before);
   });
 

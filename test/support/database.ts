@@ -11,11 +11,14 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh database for one test file, cloned from the migrated template; dropped when the file (or test) ends. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/**
+ * A fresh database for one test file, cloned from the migrated template
+ * (`empty`: with no schema at all, as a first start finds it); dropped when the file (or test) ends.
+ */
+export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<TestDatabase> {
   const adminUrl = inject('adminDatabaseUrl');
   const name = `jobwire_test_${randomBytes(6).toString('hex')}`;
-  await onServer(adminUrl, `create database ${name} template ${TEMPLATE_DATABASE}`);
+  await onServer(adminUrl, options.empty ? `create database ${name}` : `create database ${name} template ${TEMPLATE_DATABASE}`);
   const url = databaseUrl(adminUrl, name);
   const pool = new pg.Pool({ connectionString: url, max: 5 });
   // pool.end() resolves before its connections have closed; the drop below
