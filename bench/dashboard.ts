@@ -1,57 +1,48 @@
 // What the dashboard costs the database: a bulk cancel and a bulk retry of
 // BULK_JOBS_MAX jobs, one jobThroughput(60) read over a large event log, and one
 // queue stats read (what each queuesUpdated tick runs) over many stored jobs.
-// Against an embedded Postgres (its own data dir). Run: npm run bench:dashboard
+// Against a real Postgres (embedded, or BENCH_DATABASE_URL). Run: npm run bench:dashboard
 // [bulk jobs, default 1000] [old events, default 1000000] [stored jobs, default 100000]
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { startApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createPool } from '../src/db/pool.ts';
+import { createPrisma } from '../src/db/prisma.ts';
 import { bulkJobAction } from '../src/jobs/bulk.ts';
 import { createJobs } from '../src/jobs/create.ts';
 import { readQueueStats } from '../src/jobs/queue-stats.ts';
 import { readThroughput } from '../src/jobs/throughput.ts';
 import { createRegistry } from '../src/handlers.ts';
-import { createLogger } from '../src/logger.ts';
-import { freePort } from '../test/support/ports.ts';
+import { logger, median, report, round, startBenchServer } from './support.ts';
 
 const BULK_JOBS = Number(process.argv[2] ?? 1000);
 const OLD_EVENTS = Number(process.argv[3] ?? 1_000_000);
 const STORED_JOBS = Number(process.argv[4] ?? 100_000);
 const caller = { principalId: 'bench' };
 
-async function median(times: number, fn: () => Promise<unknown>): Promise<number> {
+/** Milliseconds of each of `times` runs of `fn`. */
+async function timings(times: number, fn: () => Promise<unknown>): Promise<number[]> {
   const samples: number[] = [];
   for (let i = 0; i < times; i++) {
     const started = performance.now();
     await fn();
     samples.push(performance.now() - started);
   }
-  return samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
+  return samples;
 }
 
-const work = await mkdtemp(path.join(os.tmpdir(), 'jobwire-bench-dashboard-'));
-// The embedded Postgres runs as another user when started as root: it must reach its data dir.
-await chmod(work, 0o755);
-const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+const server = await startBenchServer();
+const databaseUrl = await server.database('bench_dashboard');
 const config = loadConfig({
   ...process.env,
-  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-  DATA_DIR: path.join(work, 'pg'),
-  EMBEDDED_POSTGRES_PORT: String(await freePort()),
-  PORT: '0',
-  HOST: '127.0.0.1',
+  DATABASE_URL: databaseUrl,
   BULK_JOBS_MAX: String(Math.max(BULK_JOBS, 1)),
   CREATE_JOBS_MAX: String(Math.max(BULK_JOBS, 1)),
 });
-const app = await startApp(config, logger, { api: false, worker: false });
-const pool = createPool(app.databaseUrl, 4, logger);
+const pool = createPool(databaseUrl, 4, logger);
+const prisma = createPrisma(pool);
 try {
-  const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
+  const inAnHour = new Date(Date.now() + 3_600_000);
   await createJobs(
-    { pool, registry: createRegistry({ pool, config }), config },
+    { pool, registry: createRegistry({ pool, prisma, config }), config },
     caller,
     Array.from({ length: BULK_JOBS }, () => ({ jobType: 'system.noop', queueName: 'bench-bulk', scheduledAt: inAnHour })),
   );
@@ -81,20 +72,21 @@ try {
   await pool.query(`update job set status = 'COMPLETED', started_at = now() where queue_name like 'bench-q%' and random() < 0.9`);
   await pool.query('vacuum analyze job_event');
   await pool.query('vacuum analyze job');
-  const throughputMs = await median(9, () => readThroughput(pool, 60));
-  const queueStatsMs = await median(9, () => readQueueStats(pool, null));
+  const throughputMs = median(await timings(9, () => readThroughput(pool, 60)));
+  const queueStatsMs = median(await timings(9, () => readQueueStats(pool, null)));
   const { rows } = await pool.query<{ events: number; jobs: number }>(
     'select (select count(*) from job_event)::int as events, (select count(*) from job)::int as jobs',
   );
 
-  console.table([
-    { measure: `cancelJobs over ${BULK_JOBS} scheduled jobs`, result: `${cancelled.affectedJobIds.length} cancelled in ${cancelMs.toFixed(0)} ms (${((cancelled.affectedJobIds.length / cancelMs) * 1000).toFixed(0)} jobs/s)` },
-    { measure: `retryJobs over ${BULK_JOBS} cancelled jobs`, result: `${retried.affectedJobIds.length} retried in ${retryMs.toFixed(0)} ms (${((retried.affectedJobIds.length / retryMs) * 1000).toFixed(0)} jobs/s)` },
-    { measure: `jobThroughput(60), ${rows[0]!.events} events stored`, result: `${throughputMs.toFixed(1)} ms (median of 9)` },
-    { measure: `queue stats (a queuesUpdated tick), ${rows[0]!.jobs} jobs stored`, result: `${queueStatsMs.toFixed(1)} ms (median of 9)` },
+  const perSecond = (jobs: number, ms: number) => Math.round((jobs / ms) * 1000);
+  await report('dashboard', [
+    { measure: `cancelJobs over ${BULK_JOBS} scheduled jobs`, jobs: cancelled.affectedJobIds.length, ms: round(cancelMs, 0), jobsPerSecond: perSecond(cancelled.affectedJobIds.length, cancelMs) },
+    { measure: `retryJobs over ${BULK_JOBS} cancelled jobs`, jobs: retried.affectedJobIds.length, ms: round(retryMs, 0), jobsPerSecond: perSecond(retried.affectedJobIds.length, retryMs) },
+    { measure: `jobThroughput(60), ${rows[0]!.events} events stored (median of 9)`, ms: round(throughputMs) },
+    { measure: `queue stats (a queuesUpdated tick), ${rows[0]!.jobs} jobs stored (median of 9)`, ms: round(queueStatsMs) },
   ]);
 } finally {
+  await prisma.$disconnect();
   await pool.end();
-  await app.stop();
-  await rm(work, { recursive: true, force: true });
+  await server.stop();
 }

@@ -123,8 +123,8 @@ export interface JobDetail extends JobSummary {
   // CollectionJob
   symbols?: string[];
   timeframe?: string;
-  from?: string;
-  to?: string;
+  rangeFrom?: string;
+  rangeTo?: string;
   provider?: string;
   stats?: { total: number; completed: number; failed: number; totalCandles: number };
   failedSymbols?: Array<{ symbol: string; error: string; failedAt: string }>;
@@ -146,7 +146,7 @@ const DETAIL_FIELDS = `__typename ${SUMMARY_FIELDS} payload result metadata prio
     importErrors: errors(first: 50) { totalCount edges { node { row line type field message similarity } } }
   }
   ... on CollectionJob {
-    symbols timeframe from to provider
+    symbols timeframe rangeFrom rangeTo provider
     stats { total completed failed totalCandles }
     failedSymbols { symbol error failedAt }
   }

@@ -1,16 +1,16 @@
 // Bulk cancel and retry: every job a filter selects, up to a bound, goes
-// through the same single-job operation (cancel.ts, retry.ts), so each job's
+// through the same single-job transition (job-state/cancel.ts, retry.ts), so each job's
 // history records it exactly as a single cancel or retry would. Jobs change
 // in batches of one transaction each (one commit per batch, not per job), and
 // each job in its own savepoint, so one job that cannot change does not hold
 // back the others.
 import type pg from 'pg';
 import { withTransaction, type Queryable } from '../db/pool.ts';
-import { cancelJobInTransaction } from './cancel.ts';
+import { cancelJobInTransaction } from '../job-state/cancel.ts';
+import { retryJobInTransaction } from '../job-state/retry.ts';
+import { ACTIVE_STATUSES, JobStatus, RETRIABLE_STATUSES } from '../job-state/statuses.ts';
 import type { Caller } from './create.ts';
 import { JobwireError, ValidationError } from './errors.ts';
-import { retryJobInTransaction } from './retry.ts';
-import { ACTIVE_STATUSES, JobStatus, RETRIABLE_STATUSES } from './status.ts';
 import type { JobKind } from '../generated/prisma/enums.ts';
 
 export type BulkJobAction = 'cancel' | 'retry';

@@ -1,8 +1,9 @@
 // Jobs finished per minute (the dashboard's chart), counted from the event log:
 // one COMPLETED, FAILED or DEAD_LETTER event per job outcome. The BRIN index
-// job_event_created_brin_idx (migration 000060) keeps this to the last
+// job_event_created_brin_idx (migration 000022) keeps this to the last
 // minutes' rows, whatever the size of the log.
 import type { Queryable } from '../db/pool.ts';
+import { FAILURE_STATUSES, JobStatus } from '../job-state/statuses.ts';
 
 export interface ThroughputMinute {
   /** Start of the minute. */
@@ -23,16 +24,16 @@ export async function readThroughput(db: Queryable, minutes: number): Promise<Th
             generate_series(bounds.first_minute, date_trunc('minute', now()), interval '1 minute') as minutes (minute)
        left join (
          select date_trunc('minute', event.created_at) as minute,
-                count(*) filter (where event.status = 'COMPLETED') as completed,
-                count(*) filter (where event.status in ('FAILED', 'DEAD_LETTER')) as failed
+                count(*) filter (where event.status = $2::job_status) as completed,
+                count(*) filter (where event.status = any($3::job_status[])) as failed
            from job_event as event, bounds
           where event.created_at >= bounds.first_minute
             and event.step_id is null
-            and event.status in ('COMPLETED', 'FAILED', 'DEAD_LETTER')
+            and (event.status = $2::job_status or event.status = any($3::job_status[]))
           group by 1
        ) as counted on counted.minute = minutes.minute
       order by minutes.minute`,
-    [minutes],
+    [minutes, JobStatus.COMPLETED, FAILURE_STATUSES],
   );
   return result.rows.map((row) => ({ minute: row.minute, completedCount: Number(row.completed), failedCount: Number(row.failed) }));
 }

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { dispose, once } from './dispose.ts';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -31,11 +32,11 @@ export async function launchBrowser(): Promise<TestBrowser> {
     locale: 'en-US',
     timezoneId: 'UTC',
   });
-  return {
-    context,
-    async close() {
-      await context.close();
-      await rm(userDataDir, { recursive: true, force: true });
-    },
-  };
+  const close = once(async () => {
+    await context.close();
+    await rm(userDataDir, { recursive: true, force: true });
+  });
+  // Closed when the test (or, from a beforeAll, the file) ends, before the app and database opened earlier.
+  dispose(close);
+  return { context, close };
 }

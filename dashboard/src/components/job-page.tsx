@@ -102,8 +102,8 @@ function KindDetail({ job }: { job: JobDetail }) {
         <dl class="facts">
           <Fact label="Provider">{job.provider}</Fact>
           <Fact label="Timeframe">{job.timeframe}</Fact>
-          <Fact label="From">{formatDate(job.from)}</Fact>
-          <Fact label="To">{formatDate(job.to)}</Fact>
+          <Fact label="From">{formatDate(job.rangeFrom)}</Fact>
+          <Fact label="To">{formatDate(job.rangeTo)}</Fact>
           <Fact label="Symbols done">
             {formatCount(job.stats?.completed ?? 0)} / {formatCount(job.stats?.total ?? 0)}
           </Fact>
