@@ -154,10 +154,12 @@ const DETAIL_FIELDS = `__typename ${SUMMARY_FIELDS} payload result metadata prio
     portfolioId accountId interval { start end } source tradeCount positionCount cashTransactionCount
   }`;
 
+// Pages are at most PAGE_SIZE_MAX (100 by default): the first 100 events come
+// with the job, jobEvents(after: the last one's cursor) replays the rest.
 export const JobPageQuery = `query JobPage($id: ID!) {
   job(id: $id) {
     ${DETAIL_FIELDS}
-    events(first: 500) { edges { node { id cursor status previousStatus message createdAt step { name } } } }
+    events(first: 100) { edges { node { id cursor status previousStatus message createdAt step { name } } } }
   }
 }`;
 

@@ -2,8 +2,10 @@
 // finish live, cancel, retry and bulk actions work from the page, a job's page
 // shows its kind's detail and a timeline that grows live. Screenshots are left
 // in test-results/dashboard/.
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -35,6 +37,8 @@ const requested: string[] = [];
 
 beforeAll(async () => {
   await mkdir(SCREENSHOTS, { recursive: true });
+  // The pages under test are those of the current source, not of the last install's build.
+  await promisify(execFile)(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'dashboard/vite.config.ts']);
   db = await createTestDatabase();
   // Every built-in job type, and one with steps whose second step fails.
   const registry = createRegistry({ pool: db.pool, prisma: createPrisma(db.pool), config: loadConfig({ ...TEST_ENV, DATABASE_URL: db.url }) }).register({
