@@ -12,6 +12,7 @@ import { createPool } from '../src/db/pool.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { createLogger } from '../src/logger.ts';
 import { freePort } from '../test/support/ports.ts';
+import { LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
 
 const SYMBOLS = Number(process.argv[2] ?? 100);
 const CANDLES = Number(process.argv[3] ?? 2500);
@@ -57,7 +58,7 @@ const app = await startApp(config, logger, { api: false, worker: true });
 const pool = createPool(app.databaseUrl, 4, logger);
 try {
   const started = performance.now();
-  const id = await createCollectionJob({ pool, registry: createRegistry({ pool, config }), config }, { principalId: 'bench' }, {
+  const id = await createCollectionJob({ pool, registry: createRegistry({ pool, config }), config }, LOCAL_PRINCIPAL, {
     symbols,
     timeframe: '1d',
     from: new Date(Date.UTC(2000, 0, 1)),

@@ -1,5 +1,7 @@
 // Wires a process together: database (embedded unless DATABASE_URL), schema
 // migration, the API and/or a worker, and an orderly stop.
+import { createAuthenticator } from './auth/authenticate.ts';
+import { checkListenPolicy } from './auth/listen-policy.ts';
 import type { Config } from './config.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { Listener } from './db/listener.ts';
@@ -70,12 +72,14 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
       stops.push(() => worker!.stop());
     }
     if (roles.api) {
+      await checkListenPolicy(config, logger);
       const prisma = createPrisma(pool);
       stops.push(() => prisma.$disconnect());
       live = new LiveEvents(pool, listener, logger);
       await live.start();
       stops.push(async () => live!.stop());
-      api = await startApiServer({ config, pool, prisma, registry, live, logger }, config.HOST, config.PORT);
+      const authenticator = createAuthenticator(config, pool);
+      api = await startApiServer({ config, pool, prisma, registry, live, logger, authenticator }, config.HOST, config.PORT);
       stops.push(() => api!.close());
     }
     return { databaseUrl: database.url, api, live, worker, stop };

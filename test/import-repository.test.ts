@@ -12,6 +12,7 @@ import { readFileText } from '../src/imports/file-store.ts';
 import { appendErrors, ERRORS_KEPT, IMPORT_JOB_TYPE, ImportJobRepository } from '../src/imports/repository.ts';
 import { HandlerRegistry } from '../src/worker/registry.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
+import { LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
 
 let db: TestDatabase;
 let repository: ImportJobRepository;
@@ -24,7 +25,7 @@ beforeAll(async () => {
   const registry = new HandlerRegistry().register(createImportHandler({ pool: db.pool, config }));
   create = (filename = 'pairs.csv') =>
     repository.create({
-      job: prepareJob({ registry, config }, { principalId: 'test' }, { jobType: IMPORT_JOB_TYPE, payload: {} }, { kind: JobKind.IMPORT }),
+      job: prepareJob({ registry, config }, LOCAL_PRINCIPAL, { jobType: IMPORT_JOB_TYPE, payload: {} }, { kind: JobKind.IMPORT }),
       sourceType: 'csv',
       filename,
       fileSize: 123,

@@ -77,7 +77,8 @@ export async function writeBatch(
         const found = await client.query<{ row: number; id: string; import_row: number | null; in_batch: boolean }>(
           `select x.row, p.id, p.import_row, (p.import_job_id = $1 and p.import_row >= $3) as in_batch
              from jsonb_to_recordset($2::jsonb) as x("row" int, question text)
-             join qa_pair p on p.question_normalised = qa_normalise_question(x.question)`,
+             join qa_pair p on p.question_normalised = qa_normalise_question(x.question)
+                           and p.tenant_id = (select tenant_id from job where id = $1)`,
           [jobId, JSON.stringify(refused), first],
         );
         for (const f of found.rows) conflicts.set(f.row, { id: f.id, row: f.import_row, in_batch: f.in_batch });
@@ -95,6 +96,7 @@ export async function writeBatch(
                  from qa_pair b
                 where b.question_normalised % a.question_normalised
                   and b.id <> a.id
+                  and b.tenant_id = a.tenant_id
                   and (b.import_job_id is distinct from $1 or b.import_row < a.import_row)
                 order by similarity desc, b.id
                 limit ${MATCHES_PER_ROW}

@@ -4,6 +4,7 @@
 import type pg from 'pg';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import { InvalidTransitionError, JobNotFoundError } from './errors.ts';
+import { visibleTenant } from '../auth/principal.ts';
 import type { Caller } from './create.ts';
 import { setEventMessage, lockJob, type LockedJob } from './sql/job-status.ts';
 import { removeWaitingRunJobTask } from './sql/queue.ts';
@@ -16,7 +17,7 @@ export type CancelOutcome = 'cancelled' | 'cancel_requested' | 'already_cancelle
 /** Idempotent: cancelling a cancelled job, or one already asked to stop, changes nothing. */
 export async function cancelJob(pool: pg.Pool, caller: Caller, jobId: string): Promise<CancelOutcome> {
   return withTransaction(pool, async (client) => {
-    const job = await lockJob(client, jobId);
+    const job = await lockJob(client, jobId, visibleTenant(caller));
     if (!job) throw new JobNotFoundError(jobId);
     switch (job.status) {
       case JobStatus.CANCELLED:

@@ -5,6 +5,7 @@
 // older than its own has ended (tx_id < the snapshot's xmin): no event can
 // appear later at or before it. Readers deliver settled events only, so a
 // cursor never passes a row that is still invisible.
+import { tenantCondition } from '../auth/tenant-scope.ts';
 import type { Queryable } from '../db/pool.ts';
 import type { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 import { ValidationError } from './errors.ts';
@@ -46,9 +47,12 @@ export interface JobEventRecord {
   kind: JobKind;
   queueName: string;
   jobType: string;
+  tenantId: string;
 }
 
 export interface JobEventFilter {
+  /** Required, so no subscription can forget it: the caller's visibleTenant (null: admin, every tenant). */
+  tenantId: string | null;
   jobIds?: readonly string[] | null;
   kinds?: readonly JobKind[] | null;
   queueNames?: readonly string[] | null;
@@ -58,6 +62,7 @@ export interface JobEventFilter {
 
 export function matchesFilter(event: JobEventRecord, filter: JobEventFilter): boolean {
   return (
+    (filter.tenantId === null || filter.tenantId === event.tenantId) &&
     (!filter.jobIds?.length || filter.jobIds.includes(event.jobId)) &&
     (!filter.kinds?.length || filter.kinds.includes(event.kind)) &&
     (!filter.queueNames?.length || filter.queueNames.includes(event.queueName)) &&
@@ -68,7 +73,7 @@ export function matchesFilter(event: JobEventRecord, filter: JobEventFilter): bo
 
 const EVENT_COLUMNS = `e.id::text as id, e.tx_id::text as "txId", e.job_id as "jobId", e.step_id as "stepId",
   e.status, e.previous_status as "previousStatus", e.message, e.created_at as "createdAt",
-  j.kind, j.queue_name as "queueName", j.job_type as "jobType"`;
+  j.kind, j.queue_name as "queueName", j.job_type as "jobType", j.tenant_id as "tenantId"`;
 
 /**
  * The settled events after a cursor, oldest first, and whether unsettled ones
@@ -120,6 +125,7 @@ export async function readEventRange(
         and ($7::text[] is null or j.queue_name = any($7))
         and ($8::text[] is null or j.job_type = any($8))
         and ($9::job_status[] is null or e.status = any($9))
+        and ${tenantCondition('j', 11)}
       order by e.tx_id, e.id
       limit $10`,
     [
@@ -133,6 +139,7 @@ export async function readEventRange(
       filter.jobTypes?.length ? filter.jobTypes : null,
       filter.statuses?.length ? filter.statuses : null,
       limit,
+      filter.tenantId,
     ],
   );
   return result.rows;

@@ -3,6 +3,7 @@
 import type pg from 'pg';
 import { withTransaction } from '../db/pool.ts';
 import { InvalidTransitionError, isConflict, JobConflictError, JobNotFoundError } from './errors.ts';
+import { visibleTenant } from '../auth/principal.ts';
 import type { Caller } from './create.ts';
 import { lockJob, setEventMessage } from './sql/job-status.ts';
 import { queueJobsAgain } from './sql/queue.ts';
@@ -13,7 +14,7 @@ export type RetryOutcome = 'requeued' | 'already_active';
 /** Idempotent: retrying a job that is already queued or running changes nothing. */
 export async function retryJob(pool: pg.Pool, caller: Caller, jobId: string): Promise<RetryOutcome> {
   return withTransaction(pool, async (client) => {
-    const job = await lockJob(client, jobId);
+    const job = await lockJob(client, jobId, visibleTenant(caller));
     if (!job) throw new JobNotFoundError(jobId);
     if (job.status === JobStatus.COMPLETED) {
       throw new InvalidTransitionError(jobId, 'retry', job.status, RETRIABLE_STATUSES);

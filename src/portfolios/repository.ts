@@ -1,5 +1,6 @@
 // PortfolioImportJobRepository (seed 000) and the writes of imported activity.
 // The daterange and the exclusion constraint live in SQL, so this is raw SQL.
+import { tenantCondition } from '../auth/tenant-scope.ts';
 import type { Queryable } from '../db/pool.ts';
 import type { PortfolioImportSource } from '../generated/prisma/enums.ts';
 import { INTERVAL_COLUMNS, toDateRange, type DateInterval } from './interval.ts';
@@ -35,20 +36,25 @@ export async function findImportJobById(db: Queryable, jobId: string): Promise<P
   return result.rows[0] ? toJob(result.rows[0]) : null;
 }
 
-/** The active import of the portfolio whose interval overlaps this one, if any. */
-export async function findActiveOverlapping(db: Queryable, portfolioId: string, interval: DateInterval): Promise<PortfolioImportJobRow | null> {
+/** The active import of the portfolio (in the tenant; null: any) whose interval overlaps this one, if any. */
+export async function findActiveOverlapping(
+  db: Queryable,
+  tenantId: string | null,
+  portfolioId: string,
+  interval: DateInterval,
+): Promise<PortfolioImportJobRow | null> {
   const result = await db.query<Row>(
-    `select ${COLUMNS} from portfolio_import_job
-      where portfolio_id = $1 and interval && $2::daterange and active
+    `select ${COLUMNS} from portfolio_import_job p
+      where portfolio_id = $1 and interval && $2::daterange and active and ${tenantCondition('p', 3)}
       order by lower(interval) limit 1`,
-    [portfolioId, toDateRange(interval)],
+    [portfolioId, toDateRange(interval), tenantId],
   );
   return result.rows[0] ? toJob(result.rows[0]) : null;
 }
 
 /** exists_for_interval: an active import of the portfolio overlaps the interval. */
-export async function existsForInterval(db: Queryable, portfolioId: string, interval: DateInterval): Promise<boolean> {
-  return (await findActiveOverlapping(db, portfolioId, interval)) !== null;
+export async function existsForInterval(db: Queryable, tenantId: string | null, portfolioId: string, interval: DateInterval): Promise<boolean> {
+  return (await findActiveOverlapping(db, tenantId, portfolioId, interval)) !== null;
 }
 
 /**

@@ -2,6 +2,7 @@
 // create mutation, queries for jobs and imported activity, and the
 // portfolioImportEvents subscription (PortfolioImportJobSucceeded / Failed).
 import { Repeater } from 'graphql-yoga';
+import { visibleTenant } from '../auth/principal.ts';
 import { builder } from '../graphql/builder.ts';
 import { ErrorInterface } from '../graphql/errors.ts';
 import { JobKind, JobStatus, PortfolioImportSource } from '../generated/prisma/enums.ts';
@@ -172,7 +173,7 @@ builder.queryFields((t) => ({
   portfolioImportExists: t.boolean({
     description: 'exists_for_interval: whether an active import of the portfolio overlaps the interval.',
     args: { portfolioId: t.arg.id({ required: true }), interval: t.arg({ type: DateIntervalInput, required: true }) },
-    resolve: (_root, args, ctx) => existsForInterval(ctx.pool, parsePortfolioId(String(args.portfolioId)), parseInterval(args.interval)),
+    resolve: (_root, args, ctx) => existsForInterval(ctx.pool, visibleTenant(ctx.caller), parsePortfolioId(String(args.portfolioId)), parseInterval(args.interval)),
   }),
   portfolioTrades: t.prismaConnection({
     type: 'PortfolioTrade',
@@ -315,7 +316,7 @@ builder.subscriptionFields((t) => ({
             });
           });
         };
-        const unsubscribe = ctx.live.subscribeEvents({ kinds: [JobKind.PORTFOLIO_IMPORT], statuses: TERMINAL }, null, onEvent, (error) =>
+        const unsubscribe = ctx.live.subscribeEvents({ tenantId: visibleTenant(ctx.caller), kinds: [JobKind.PORTFOLIO_IMPORT], statuses: TERMINAL }, null, onEvent, (error) =>
           stop(error instanceof Error ? error : new Error(String(error))),
         );
         await stop;

@@ -69,7 +69,7 @@ export async function createPortfolioImportJob(deps: CreateJobsDeps, caller: Cal
   } catch (error) {
     if (!isExclusionViolation(error)) throw error;
     // The winner has committed (the constraint waited for it): name it.
-    const existing = await findActiveOverlapping(deps.pool, parsed.portfolioId.toLowerCase(), interval);
+    const existing = await findActiveOverlapping(deps.pool, caller.tenantId, parsed.portfolioId.toLowerCase(), interval);
     throw new PortfolioImportOverlapError(parsed.portfolioId.toLowerCase(), existing?.jobId ?? 'unknown', existing?.interval ?? interval);
   }
   return job.id;

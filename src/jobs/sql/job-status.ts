@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/pool.ts';
+import { tenantCondition } from '../../auth/tenant-scope.ts';
 import type { JobStatus } from '../status.ts';
 
 /**
@@ -19,13 +20,13 @@ export interface LockedJob {
   queueEntryId: string | null;
 }
 
-/** Locks a job row for a status change; null when there is no such job. */
-export async function lockJob(db: Queryable, jobId: string): Promise<LockedJob | null> {
+/** Locks a job row for a status change; null when there is no such job in the tenant (null: any tenant). */
+export async function lockJob(db: Queryable, jobId: string, tenantId: string | null): Promise<LockedJob | null> {
   const result = await db.query<LockedJob>(
     `select id, status, cancel_requested_at as "cancelRequestedAt", priority, max_retries as "maxRetries",
             queue_entry_id as "queueEntryId"
-       from job where id = $1 for update`,
-    [jobId],
+       from job j where id = $1 and ${tenantCondition('j', 2)} for update`,
+    [jobId, tenantId],
   );
   return result.rows[0] ?? null;
 }
