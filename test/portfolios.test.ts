@@ -18,6 +18,7 @@ import { PortfolioActivity, PortfolioImportEvents, PortfolioImportExists, Portfo
 import { ACCOUNT, createImport, created, flexStatement } from './support/portfolios.ts';
 import { eventually } from './support/wait.ts';
 import { RetryJob } from './support/operations.ts';
+import { createOutboundFetch } from '../src/net/outbound.ts';
 
 let db: TestDatabase;
 let service: TestApp;
@@ -66,6 +67,8 @@ beforeAll(async () => {
         queryId: '4242',
         pollIntervalMs: 20,
         maxPolls: 10,
+        // The fake Flex Web Service listens on loopback, which outbound HTTP refuses unless allow-listed.
+        fetch: createOutboundFetch({ allowList: ['127.0.0.1'], maxRedirects: 0 }),
       },
     }),
   );
@@ -261,7 +264,7 @@ describe('importing an IBKR Flex statement', () => {
 
   it('reports a refused Flex request with IBKR\'s code and message (a retriable failure of the attempt)', async () => {
     const baseUrl = `http://127.0.0.1:${(flexServer.address() as AddressInfo).port}/AccountManagement/FlexWebService`;
-    const options = { baseUrl, token: 'expired', queryId: '4242', pollIntervalMs: 10, maxPolls: 3 };
+    const options = { baseUrl, token: 'expired', queryId: '4242', pollIntervalMs: 10, maxPolls: 3, fetch: createOutboundFetch({ allowList: ['127.0.0.1'], maxRedirects: 0 }) };
     await expect(fetchFlexStatement(options, new AbortController().signal)).rejects.toThrow(/refused the request: 1012 Token has expired/);
   });
 });

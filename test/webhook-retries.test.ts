@@ -30,7 +30,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   db = await createTestDatabase();
-  service = await startTestApp(db.url);
+  service = await startTestApp(db.url, { env: { OUTBOUND_ALLOW_LIST: '127.0.0.1' } });
 });
 afterAll(async () => {
   await service?.stop();

@@ -1,5 +1,5 @@
 --! Previous: sha1:c689f2e3503dadb8327b28e96eaafe5dcde565f1
---! Hash: sha1:d61333ded0b376ca5d7d43269d5809a06aacc82e
+--! Hash: sha1:e655915ad5c9efc363f5795fbf59d241fe61d75d
 --! Message: security: every job, kind row and imported record belongs to a tenant; API keys
 
 -- A tenant owns jobs and what they import. Rows from before tenants belong to
@@ -19,22 +19,26 @@ alter table portfolio_position add column tenant_id text not null default 'defau
 alter table qa_pair add column tenant_id text not null default 'default';
 
 create function tenant_of_job() returns trigger language plpgsql as $$
-declare
-  owner_job uuid := case when tg_argv[0] = 'job_id' then new.job_id else new.import_job_id end;
 begin
-  if owner_job is not null then
-    select tenant_id into new.tenant_id from job where id = owner_job;
+  select tenant_id into new.tenant_id from job where id = new.job_id;
+  return new;
+end $$;
+
+create function tenant_of_import_job() returns trigger language plpgsql as $$
+begin
+  if new.import_job_id is not null then
+    select tenant_id into new.tenant_id from job where id = new.import_job_id;
   end if;
   return new;
 end $$;
 
-create trigger portfolio_import_job_tenant before insert on portfolio_import_job for each row execute function tenant_of_job('job_id');
-create trigger collection_job_tenant before insert on collection_job for each row execute function tenant_of_job('job_id');
-create trigger import_job_tenant before insert on import_job for each row execute function tenant_of_job('job_id');
-create trigger portfolio_trade_tenant before insert on portfolio_trade for each row execute function tenant_of_job('import_job_id');
-create trigger portfolio_cash_transaction_tenant before insert on portfolio_cash_transaction for each row execute function tenant_of_job('import_job_id');
-create trigger portfolio_position_tenant before insert on portfolio_position for each row execute function tenant_of_job('import_job_id');
-create trigger qa_pair_tenant before insert on qa_pair for each row execute function tenant_of_job('import_job_id');
+create trigger portfolio_import_job_tenant before insert on portfolio_import_job for each row execute function tenant_of_job();
+create trigger collection_job_tenant before insert on collection_job for each row execute function tenant_of_job();
+create trigger import_job_tenant before insert on import_job for each row execute function tenant_of_job();
+create trigger portfolio_trade_tenant before insert on portfolio_trade for each row execute function tenant_of_import_job();
+create trigger portfolio_cash_transaction_tenant before insert on portfolio_cash_transaction for each row execute function tenant_of_import_job();
+create trigger portfolio_position_tenant before insert on portfolio_position for each row execute function tenant_of_import_job();
+create trigger qa_pair_tenant before insert on qa_pair for each row execute function tenant_of_import_job();
 
 -- A portfolio's records and its one-active-import rule are per tenant: another
 -- tenant using the same portfolio id neither collides with nor learns of them.

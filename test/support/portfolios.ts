@@ -44,7 +44,8 @@ export async function createImport(
   form.set('operations', JSON.stringify({ query: CreatePortfolioImportJob.toString(), variables: { input: { ...input, statement: null } } }));
   form.set('map', JSON.stringify({ 0: ['variables.input.statement'] }));
   form.set('0', new Blob([statement], { type: 'application/xml' }), 'statement.xml');
-  const response = await fetch(client.url, { method: 'POST', body: form });
+  // A multipart post is a "simple" request: CSRF prevention wants its header.
+  const response = await fetch(client.url, { method: 'POST', body: form, headers: { 'x-graphql-yoga-csrf': '1' } });
   const body = (await response.json()) as { data?: CreateJobData; errors?: unknown[] };
   if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
   return body.data!.createPortfolioImportJob;
