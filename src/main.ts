@@ -1,10 +1,11 @@
-// jobwire CLI: `start` (API + worker), `serve` (API only), `work` (worker only), `migrate`.
+// jobwire CLI: `start` (API + worker), `serve` (API only), `work` (worker only), `migrate`, `keys`.
 import './v8-flags.ts';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.ts';
 import { resolveDatabase, startApp, type Roles } from './app.ts';
 import { migrateDatabase } from './db/migrate.ts';
 import { createLogger } from './logger.ts';
+import { createKey, formatKey, listKeys, revokeKey } from './cli/keys.ts';
 
 const USAGE = `usage: jobwire <command>
 
@@ -13,6 +14,10 @@ commands:
   serve     API only (GraphQL over HTTP and websockets)
   work      worker only
   migrate   bring the database to the current schema and exit
+  keys create --name NAME --tenant TENANT --scopes jobs:read,jobs:write[,admin] [--expires 30d|ISO date]
+            create an API key (printed once: only its hash is stored)
+  keys list           list API keys (never their secrets)
+  keys revoke ID      revoke an API key
 
 Configuration comes from environment variables; see README.md.`;
 
@@ -23,9 +28,18 @@ const ROLES: Record<string, Roles> = {
 };
 
 async function main() {
-  const { positionals, values } = parseArgs({ allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      name: { type: 'string' },
+      tenant: { type: 'string' },
+      scopes: { type: 'string' },
+      expires: { type: 'string' },
+    },
+  });
   const command = positionals[0] ?? 'start';
-  if (values.help || !(command in ROLES || command === 'migrate')) {
+  if (values.help || !(command in ROLES || command === 'migrate' || command === 'keys')) {
     console.log(USAGE);
     process.exit(values.help ? 0 : 2);
   }
@@ -41,6 +55,17 @@ async function main() {
     throw error;
   }
   const logger = createLogger(config.LOG_LEVEL);
+
+  if (command === 'keys') {
+    const database = await resolveDatabase(config, logger);
+    try {
+      await migrateDatabase(database.url, logger);
+      await runKeysCommand(database.url, positionals.slice(1), values);
+    } finally {
+      await database.embedded?.stop();
+    }
+    return;
+  }
 
   if (command === 'migrate') {
     const database = await resolveDatabase(config, logger);
@@ -75,7 +100,33 @@ async function main() {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
+async function runKeysCommand(databaseUrl: string, args: string[], values: { name?: string; tenant?: string; scopes?: string; expires?: string }) {
+  const [action, id] = args;
+  try {
+    if (action === 'create') {
+      if (!values.name || !values.tenant || !values.scopes) throw new Error('keys create needs --name, --tenant and --scopes');
+      const { key, record } = await createKey(databaseUrl, { name: values.name, tenant: values.tenant, scopes: values.scopes, expires: values.expires });
+      console.log(formatKey(record));
+      console.log(`\n${key}\n\nThis is the only time the key is shown; store it now.`);
+    } else if (action === 'list') {
+      for (const record of await listKeys(databaseUrl)) console.log(formatKey(record));
+    } else if (action === 'revoke' && id) {
+      await revokeKey(databaseUrl, id);
+      console.log(`revoked ${id}`);
+    } else {
+      throw new Error('usage: jobwire keys create|list|revoke ID');
+    }
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exitCode = 2;
+  }
+}
+
 main().catch((error) => {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(2);
+  }
   console.error(error);
   process.exit(1);
 });

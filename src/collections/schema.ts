@@ -41,6 +41,8 @@ const CollectionFailedSymbolRef = builder.prismaObject('CollectionFailedSymbol',
 const withCollection = { collectionJob: true } as const;
 
 export const CollectionJobRef = builder.prismaNode('Job', {
+  // node/nodes answer null for a missing id (or another tenant's), not an error.
+  nullable: true,
   variant: 'CollectionJob',
   description: 'Collects OHLCV candles of many symbols from a provider (createCollectionJob).',
   interfaces: [JobRef],

@@ -92,6 +92,8 @@ export const JobRef = builder.prismaInterface('Job', {
 });
 
 builder.prismaNode('Job', {
+  // node/nodes answer null for a missing id (or another tenant's), not an error.
+  nullable: true,
   variant: 'PlainJob',
   description: 'A job of a registered job type (createJob), e.g. webhook.send.',
   interfaces: [JobRef],

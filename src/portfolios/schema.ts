@@ -57,6 +57,8 @@ const kindRow = {
 } as const;
 
 export const PortfolioImportJobRef = builder.prismaNode('Job', {
+  // node/nodes answer null for a missing id (or another tenant's), not an error.
+  nullable: true,
   variant: 'PortfolioImportJob',
   description: "Imports a portfolio's broker activity for a date interval (createPortfolioImportJob).",
   interfaces: [JobRef],

@@ -17,7 +17,7 @@ export async function postImport(
   form.set('map', JSON.stringify({ 0: ['variables.input.file'] }));
   form.set('0', new Blob([file.content], { type: file.type ?? 'application/octet-stream' }), file.name);
   // A multipart post is a "simple" request: CSRF prevention wants its header.
-  const response = await fetch(client.url, { method: 'POST', body: form, headers: { 'x-graphql-yoga-csrf': '1' } });
+  const response = await fetch(client.url, { method: 'POST', body: form, headers: { 'x-graphql-yoga-csrf': '1', ...(client.token ? { authorization: `Bearer ${client.token}` } : {}) } });
   return { status: response.status, body: await response.json() };
 }
 

@@ -45,7 +45,7 @@ export async function createImport(
   form.set('map', JSON.stringify({ 0: ['variables.input.statement'] }));
   form.set('0', new Blob([statement], { type: 'application/xml' }), 'statement.xml');
   // A multipart post is a "simple" request: CSRF prevention wants its header.
-  const response = await fetch(client.url, { method: 'POST', body: form, headers: { 'x-graphql-yoga-csrf': '1' } });
+  const response = await fetch(client.url, { method: 'POST', body: form, headers: { 'x-graphql-yoga-csrf': '1', ...(client.token ? { authorization: `Bearer ${client.token}` } : {}) } });
   const body = (await response.json()) as { data?: CreateJobData; errors?: unknown[] };
   if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
   return body.data!.createPortfolioImportJob;
