@@ -47,6 +47,8 @@ export interface AppOptions {
 }
 
 export async function startApp(config: Config, logger: Logger, roles: Roles, options: AppOptions = {}): Promise<App> {
+  // Before anything starts: an API that would be open to others without authentication does not.
+  if (roles.api) await checkListenPolicy(config, logger);
   const database = await resolveDatabase(config, logger);
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -72,7 +74,6 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
       stops.push(() => worker!.stop());
     }
     if (roles.api) {
-      await checkListenPolicy(config, logger);
       const prisma = createPrisma(pool);
       stops.push(() => prisma.$disconnect());
       live = new LiveEvents(pool, listener, logger);

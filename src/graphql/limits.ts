@@ -43,19 +43,22 @@ type LimitConfig = Pick<
   'GRAPHQL_MAX_DEPTH' | 'GRAPHQL_MAX_ALIASES' | 'GRAPHQL_MAX_TOKENS' | 'GRAPHQL_MAX_COST' | 'MUTATION_RATE_LIMIT_PER_MINUTE' | 'GRAPHQL_INTROSPECTION'
 >;
 
-/** graphql-armor's messages name the bound; ours add the setting that raises it. */
+/**
+ * graphql-armor's messages name the bound; ours add the setting that raises it.
+ * Its rules throw out of validation, so the server's error masking calls this.
+ */
 const SETTING_BY_MESSAGE: Array<[RegExp, string]> = [
   [/Query depth limit of/, 'GRAPHQL_MAX_DEPTH'],
   [/Aliases limit of/, 'GRAPHQL_MAX_ALIASES'],
   [/Token limit of/, 'GRAPHQL_MAX_TOKENS'],
 ];
 
-function nameSetting<E extends Error>(error: E): E | GraphQLError {
+export function nameLimitSetting<E extends Error>(error: E): E | GraphQLError {
   const setting = SETTING_BY_MESSAGE.find(([pattern]) => pattern.test(error.message))?.[1];
   if (!setting) return error;
   return new GraphQLError(`${error.message.replace(/^Syntax Error: /, '')} (${setting})`, {
     nodes: error instanceof GraphQLError ? error.nodes : undefined,
-    extensions: { code: 'QUERY_LIMIT_EXCEEDED', setting },
+    extensions: { ...(error instanceof GraphQLError ? error.extensions : {}), code: 'QUERY_LIMIT_EXCEEDED', setting, http: { status: 400 } },
   });
 }
 
@@ -73,15 +76,6 @@ export function createLimitPlugins(config: LimitConfig): Plugin<GraphQLContext>[
     maxDirectives: { n: 50, exposeLimits: true },
     blockFieldSuggestion: { enabled: !introspectionEnabled(config) },
   }).protect().plugins as Plugin<GraphQLContext>[];
-
-  const renameLimitErrors: Plugin<GraphQLContext> = {
-    onParse: () => ({ result, replaceParseResult }) => {
-      if (result instanceof GraphQLError) replaceParseResult(nameSetting(result));
-    },
-    onValidate: () => ({ result, setResult }) => {
-      if (result.length) setResult(result.map(nameSetting));
-    },
-  };
 
   const introspection: Plugin<GraphQLContext> = {
     onValidate: ({ addValidationRule }) => {
@@ -135,7 +129,7 @@ export function createLimitPlugins(config: LimitConfig): Plugin<GraphQLContext>[
     },
   };
 
-  return [...armor, renameLimitErrors, introspection, checks];
+  return [...armor, introspection, checks];
 }
 
 /** A token bucket per principal: `perMinute` mutations, refilled evenly. 0: no limit. */

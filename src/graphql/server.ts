@@ -14,7 +14,7 @@ import { bearerToken, connectionToken, TokenError } from '../auth/authenticate.t
 import type { Principal } from '../auth/principal.ts';
 import { createContext, type ApiServices, type GraphQLContext } from './context.ts';
 import { guardRequest, originAllowed } from './http-guard.ts';
-import { createLimitPlugins } from './limits.ts';
+import { createLimitPlugins, nameLimitSetting } from './limits.ts';
 import { schema } from './schema.ts';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -101,8 +101,13 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
         if (original instanceof JobwireError) {
           return new GraphQLError(original.message, { extensions: { code: original.name } });
         }
-        // Errors in the request itself (syntax, validation, variables) are for the client.
-        if (isGraphQLError(error) && !error.originalError) return error;
+        // Errors in the request itself (syntax, validation, variables) are for the client,
+        // without the parser's own error (it quotes the body).
+        if (isGraphQLError(error) && !error.originalError) {
+          if (!error.extensions?.originalError) return nameLimitSetting(error);
+          const { originalError: _parserError, ...extensions } = error.extensions;
+          return new GraphQLError(error.message, { nodes: error.nodes, extensions });
+        }
         services.logger.error({ err: original }, 'unexpected error in a GraphQL request');
         return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
       },
