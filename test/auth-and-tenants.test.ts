@@ -326,6 +326,12 @@ describe('subscriptions', () => {
     await bob.close();
   });
 
+  it('GraphiQL (on outside production) loads without a token or CSRF header; its page holds no data', async () => {
+    const page = await fetch(service.client.url, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/graphiql/i);
+  });
+
   it('createdBy is the principal and the job belongs to its tenant', async () => {
     const { body } = await service.client.as(tokens.bobJwt).send(`mutation { createJob(input: { jobType: "system.noop" }) { ... on MutationCreateJobSuccess { data { id createdBy } } } }`);
     const job = (body.data as any).createJob.data;

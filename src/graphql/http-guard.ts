@@ -22,16 +22,25 @@ export function originAllowed(request: IncomingMessage, allowedOrigins: readonly
   }
 }
 
-function refuse(response: ServerResponse, status: number, message: string) {
+/** A refused body up to this size is read and dropped, so the client sees the answer instead of a broken pipe; a larger one is cut off. */
+const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+
+function refuse(request: IncomingMessage, response: ServerResponse, status: number, message: string) {
   const body = JSON.stringify({ errors: [{ message, extensions: { code: status === 403 ? 'FORBIDDEN' : 'BAD_REQUEST' } }] });
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  const drain = Number(request.headers['content-length'] ?? 0) <= DRAIN_MAX_BYTES;
+  if (drain) request.resume();
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    ...(drain ? {} : { connection: 'close' }),
+  });
   response.end(body);
 }
 
 /** false when the request was answered (refused) here. */
 export function guardRequest(request: IncomingMessage, response: ServerResponse, options: HttpGuardOptions): boolean {
   if (!originAllowed(request, options.allowedOrigins)) {
-    refuse(response, 403, `origin ${request.headers.origin} is not allowed (CORS_ALLOWED_ORIGINS)`);
+    refuse(request, response, 403, `origin ${request.headers.origin} is not allowed (CORS_ALLOWED_ORIGINS)`);
     return false;
   }
   if (request.method !== 'POST') return true;
@@ -41,11 +50,11 @@ export function guardRequest(request: IncomingMessage, response: ServerResponse,
   const declared = request.headers['content-length'];
   if (declared === undefined) {
     // A chunked body would have to be read to learn its size; clients send a length.
-    refuse(response, 411, 'a POST needs a Content-Length header');
+    refuse(request, response, 411, 'a POST needs a Content-Length header');
     return false;
   }
   if (Number(declared) > limit) {
-    refuse(response, 413, `request body of ${declared} bytes is over the limit of ${limit} bytes (${setting})`);
+    refuse(request, response, 413, `request body of ${declared} bytes is over the limit of ${limit} bytes (${setting})`);
     return false;
   }
   return true;

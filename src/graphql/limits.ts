@@ -53,13 +53,13 @@ const SETTING_BY_MESSAGE: Array<[RegExp, string]> = [
   [/Token limit of/, 'GRAPHQL_MAX_TOKENS'],
 ];
 
-export function nameLimitSetting<E extends Error>(error: E): E | GraphQLError {
+export function nameLimitSetting(error: GraphQLError): GraphQLError {
   const setting = SETTING_BY_MESSAGE.find(([pattern]) => pattern.test(error.message))?.[1];
   if (!setting) return error;
-  return new GraphQLError(`${error.message.replace(/^Syntax Error: /, '')} (${setting})`, {
-    nodes: error instanceof GraphQLError ? error.nodes : undefined,
-    extensions: { ...(error instanceof GraphQLError ? error.extensions : {}), code: 'QUERY_LIMIT_EXCEEDED', setting, http: { status: 400 } },
-  });
+  // Changed in place: yoga logs a masked error that is a new object as an unexpected one.
+  error.message = `${error.message.replace(/^Syntax Error: /, '')} (${setting})`;
+  Object.assign(error.extensions, { code: 'QUERY_LIMIT_EXCEEDED', setting, http: { status: 400 } });
+  return error;
 }
 
 export function introspectionEnabled(config: Pick<Config, 'GRAPHQL_INTROSPECTION'>): boolean {

@@ -104,9 +104,9 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
         // Errors in the request itself (syntax, validation, variables) are for the client,
         // without the parser's own error (it quotes the body).
         if (isGraphQLError(error) && !error.originalError) {
-          if (!error.extensions?.originalError) return nameLimitSetting(error);
-          const { originalError: _parserError, ...extensions } = error.extensions;
-          return new GraphQLError(error.message, { nodes: error.nodes, extensions });
+          // In place, as a new object would be logged as unexpected.
+          delete (error.extensions as Record<string, unknown>).originalError;
+          return nameLimitSetting(error);
         }
         services.logger.error({ err: original }, 'unexpected error in a GraphQL request');
         return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
