@@ -94,7 +94,7 @@ export function createLimitPlugins(config: LimitConfig): Plugin<GraphQLContext>[
           if (complexity > config.GRAPHQL_MAX_COST) {
             reportError(
               new GraphQLError(`Query cost ${complexity} exceeds the limit of ${config.GRAPHQL_MAX_COST} (GRAPHQL_MAX_COST)`, {
-                extensions: { code: 'QUERY_LIMIT_EXCEEDED', setting: 'GRAPHQL_MAX_COST' },
+                extensions: { code: 'QUERY_LIMIT_EXCEEDED', setting: 'GRAPHQL_MAX_COST', http: { status: 400 } },
               }),
             );
           }
