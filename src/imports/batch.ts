@@ -96,7 +96,9 @@ export async function writeBatch(
                  from qa_pair b
                 where b.question_normalised % a.question_normalised
                   and b.id <> a.id
-                  and b.tenant_id = a.tenant_id
+                  -- Per tenant, compared as an expression: as a plain column the planner
+                  -- walks qa_pair_question_normalised_key over the whole tenant instead of the trigram index.
+                  and b.tenant_id || '' = a.tenant_id
                   and (b.import_job_id is distinct from $1 or b.import_row < a.import_row)
                 order by similarity desc, b.id
                 limit ${MATCHES_PER_ROW}
