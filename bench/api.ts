@@ -1,7 +1,7 @@
 // API: createJob mutations per second over HTTP with concurrent clients
 // (autocannon), and jobs(first: 50) with steps and events: latency percentiles
-// of one client alone (the target) and under concurrent clients, and SQL
-// statements per request for 10 and 50 jobs. createJob runs against two API
+// of one client alone (the target) and under concurrent clients, and Prisma
+// queries per request for 10 and 50 jobs. createJob runs against two API
 // processes on the same database, one without authentication and one with an
 // API key, alternating, in the same run. Last, how long the query bombs of
 // issue 13 take to be refused, and the API's peak memory before and after.
@@ -11,6 +11,7 @@ import pg from 'pg';
 import { startApp } from '../src/app.ts';
 import { createApiKey } from '../src/auth/api-keys.ts';
 import { loadConfig } from '../src/config.ts';
+import { recordingQueries, type RecordedQuery } from '../src/testing/prisma-queries.ts';
 import { logger, report, round, spawnCli, startBenchServer } from './support.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -32,23 +33,18 @@ async function load(url: string, body: string, connections = CONNECTIONS, header
   return result;
 }
 
-/** Statements the API sends for one request, counted in-process. */
-async function statementsPerRequest(databaseUrl: string, first: number) {
-  const app = await startApp(loadConfig({ DATABASE_URL: databaseUrl, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn' }), logger, { api: true, worker: false });
-  const original = pg.Client.prototype.query;
-  let count = 0;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const text = typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string })?.text ?? '');
-    if (!/job_event_settled_before|LISTEN/i.test(text)) count++;
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof original;
+/** Prisma queries the API makes for one request, recorded in-process through a `$extends` hook. */
+async function queriesPerRequest(databaseUrl: string, first: number) {
+  const queries: RecordedQuery[] = [];
+  const app = await startApp(loadConfig({ DATABASE_URL: databaseUrl, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn' }), logger, { api: true, worker: false }, {
+    wrapPrisma: (prisma) => recordingQueries(prisma, queries),
+  });
   try {
     await fetch(app.api!.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: list(first) });
   } finally {
-    pg.Client.prototype.query = original;
     await app.stop();
   }
-  return count;
+  return queries.length;
 }
 
 /** Milliseconds until the API answers a refused query bomb, and the refusal. */
@@ -131,9 +127,9 @@ try {
   console.table(bombRows);
   console.log(`API peak RSS before the bombs: ${round(rssBefore)} MB, after: ${round(await api.peakRssMb())} MB`);
 
-  const statements = { 'jobs(first: 10)': await statementsPerRequest(databaseUrl, 10), 'jobs(first: 50)': await statementsPerRequest(databaseUrl, 50) };
-  await report('api', rows, { connections: CONNECTIONS, seconds: SECONDS, sqlStatementsPerRequest: statements, jobsCreated: created.requests.total });
-  console.log('SQL statements per request:', statements);
+  const queries = { 'jobs(first: 10)': await queriesPerRequest(databaseUrl, 10), 'jobs(first: 50)': await queriesPerRequest(databaseUrl, 50) };
+  await report('api', rows, { connections: CONNECTIONS, seconds: SECONDS, prismaQueriesPerRequest: queries, jobsCreated: created.requests.total });
+  console.log('Prisma queries per request:', queries);
 } finally {
   await api.stop();
   await authApi.stop();

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { resolveDatabase, startApp, type Roles } from './app.ts';
 import { migrateDatabase } from './db/migrate.ts';
 import { createLogger } from './logger.ts';
+import { EXIT_USAGE, exitOnStartupFailure, StartupError } from './startup-errors.ts';
 import { createKey, formatKey, listKeys, revokeKey } from './cli/keys.ts';
 
 const USAGE = `usage: jobwire <command>
@@ -39,9 +40,14 @@ async function main() {
     },
   });
   const command = positionals[0] ?? 'start';
-  if (values.help || !(command in ROLES || command === 'migrate' || command === 'keys')) {
+  if (values.help) {
     console.log(USAGE);
-    process.exit(values.help ? 0 : 2);
+    process.exit(0);
+  }
+  // `keys` takes its action (and an id) as further words; the others take none.
+  if (!(command in ROLES || command === 'migrate' || command === 'keys') || (command !== 'keys' && positionals.length > 1)) {
+    const unknown = command in ROLES || command === 'migrate' ? positionals[1] : command;
+    throw new StartupError(`unknown command "${unknown}": commands are start, serve, work, migrate, keys; see jobwire --help`, EXIT_USAGE);
   }
 
   let config;
@@ -122,11 +128,5 @@ async function runKeysCommand(databaseUrl: string, args: string[], values: { nam
   }
 }
 
-main().catch((error) => {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-    process.exit(2);
-  }
-  console.error(error);
-  process.exit(1);
-});
+// A failed start is one line on stderr and a non-zero exit (startup-errors.ts).
+main().catch((error) => exitOnStartupFailure(error, { printStack: /^(debug|trace)$/.test(process.env.LOG_LEVEL ?? '') }));

@@ -2,15 +2,16 @@
 // listens on a loopback address only, unless explicitly allowed elsewhere.
 import { lookup } from 'node:dns/promises';
 import ipaddr from 'ipaddr.js';
-import { ConfigError, type Config } from '../config.ts';
+import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { EXIT_USAGE, StartupError } from '../startup-errors.ts';
 
 async function isLoopbackHost(host: string): Promise<boolean> {
   const addresses = ipaddr.isValid(host) ? [host] : (await lookup(host, { all: true }).catch(() => [])).map((entry) => entry.address);
   return addresses.length > 0 && addresses.every((address) => ipaddr.process(address).range() === 'loopback');
 }
 
-/** Throws a ConfigError naming the setting when the API would listen beyond loopback without authentication. */
+/** Throws a StartupError (exit 2, a configuration mistake) naming the setting when the API would listen beyond loopback without authentication. */
 export async function checkListenPolicy(config: Pick<Config, 'AUTH_ENABLED' | 'AUTH_DISABLED_ALLOW_NON_LOOPBACK' | 'HOST'>, logger: Logger) {
   if (config.AUTH_ENABLED) return;
   if (await isLoopbackHost(config.HOST)) {
@@ -27,8 +28,9 @@ export async function checkListenPolicy(config: Pick<Config, 'AUTH_ENABLED' | 'A
     );
     return;
   }
-  throw new ConfigError(
+  throw new StartupError(
     `refusing to listen on ${config.HOST} without authentication: set AUTH_ENABLED=true (and create API keys with \`jobwire keys create\`), ` +
       'or use a loopback HOST, or set AUTH_DISABLED_ALLOW_NON_LOOPBACK=true to allow it anyway',
+    EXIT_USAGE,
   );
 }

@@ -11,9 +11,10 @@ import { DateTimeResolver, JSONObjectResolver, JSONResolver } from 'graphql-scal
 import type PrismaTypes from '../generated/pothos-prisma-types.ts';
 import { getDatamodel } from '../generated/pothos-prisma-types.ts';
 import { hasScope } from '../auth/principal.ts';
-import { NotAuthorizedError } from '../jobs/errors.ts';
+import { JobwireError, NotAuthorizedError } from '../jobs/errors.ts';
 import type { GraphQLContext } from './context.ts';
 import { fieldCost } from './limits.ts';
+import { connectionMaxSize } from './page-size.ts';
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
@@ -51,7 +52,9 @@ export const builder = new SchemaBuilder<{
     exposeDescriptions: false,
     filterConnectionTotalCount: true,
     onUnusedQuery: process.env.NODE_ENV === 'test' ? 'error' : null,
-    maxConnectionSize: 100,
+    // Typed as a number, but plugin-prisma hands it to every connection as its
+    // maxSize, which may be a function of (args, ctx): that checks the page.
+    maxConnectionSize: connectionMaxSize as unknown as number,
     defaultConnectionSize: 20,
   },
   relay: {
@@ -59,7 +62,9 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
   },
   errors: {
-    defaultTypes: [],
+    // Every mutation's union ends with BaseError (graphql/errors.ts): an expected
+    // failure that no listed type names still reaches the client as a typed error.
+    defaultTypes: [JobwireError],
   },
   // Costs only; the limit is applied per request in graphql/limits.ts (GRAPHQL_MAX_COST).
   complexity: { fieldComplexity: fieldCost },

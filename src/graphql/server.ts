@@ -8,12 +8,13 @@ import { createGraphQLError, createYoga, type Plugin, type YogaServerInstance } 
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { GraphQLError, subscribe } from 'graphql';
-import { JobwireError } from '../jobs/errors.ts';
-import { STATEMENT_MAX_BYTES } from '../portfolios/service.ts';
+import { STATEMENT_MAX_BYTES } from '../portfolios/kind.ts';
 import { bearerToken, connectionToken, TokenError } from '../auth/authenticate.ts';
 import type { Principal } from '../auth/principal.ts';
 import { createContext, type ApiServices, type GraphQLContext } from './context.ts';
+import { createMaskError, parseFailure, yogaLogger } from './error-masking.ts';
 import { guardRequest, originAllowed } from './http-guard.ts';
+import { inputGuard } from './input-guard.ts';
 import { createLimitPlugins, nameLimitSetting } from './limits.ts';
 import { schema } from './schema.ts';
 
@@ -61,6 +62,8 @@ export function graphiqlEnabled(config: ApiServices['config']): boolean {
 
 export function createYogaApp(services: ApiServices): YogaServerInstance<Record<string, unknown>, GraphQLContext> {
   const { config } = services;
+  const graphqlLogger = services.logger.child({ component: 'graphql' });
+  const maskError = createMaskError(graphqlLogger);
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -70,7 +73,7 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
     // Bundled GraphiQL: yoga's default loads it from a CDN, unreachable offline.
     // Imported on the first page view: the bundle costs ~80 MB of memory.
     renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
-    logging: services.logger.child({ component: 'graphql' }),
+    logging: yogaLogger(graphqlLogger),
     // Multipart uploads are cut off while they stream in: a file over the
     // largest limit any mutation accepts is answered 413 before it is buffered
     // whole. Each mutation still checks its own, smaller limit.
@@ -90,26 +93,20 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
     plugins: [
       subscribeWithGraphQLJs,
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
+      inputGuard(config.INPUT_MAX_DEPTH, graphqlLogger),
       ...createLimitPlugins(config),
     ],
+    // Client mistakes reach the client with their message and a code; anything
+    // else is "Unexpected error." with a correlation id (error-masking.ts).
     maskedErrors: {
-      // Our expected errors reach the client with their message; anything else is masked.
       maskError: (error, message) => {
-        // Duck-typed: graphql can be loaded twice (ESM and CJS), defeating instanceof.
-        let original: unknown = error;
-        while (isGraphQLError(original) && original.originalError) original = original.originalError;
-        if (original instanceof JobwireError) {
-          return new GraphQLError(original.message, { extensions: { code: original.name } });
-        }
-        // Errors in the request itself (syntax, validation, variables) are for the client,
-        // without the parser's own error (it quotes the body).
+        // Errors in the request itself (syntax, validation, limits) lose the
+        // parser's own error (it quotes the body), and limit errors name their setting.
         if (isGraphQLError(error) && !error.originalError) {
-          // In place, as a new object would be logged as unexpected.
           delete (error.extensions as Record<string, unknown>).originalError;
-          return nameLimitSetting(error);
+          nameLimitSetting(error);
         }
-        services.logger.error({ err: original }, 'unexpected error in a GraphQL request');
-        return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+        return maskError(error, message);
       },
     },
   });
@@ -135,6 +132,16 @@ export async function startApiServer(services: ApiServices, host: string, port: 
   };
   const server = createServer((request, response) => {
     if (guardRequest(request, response, guard)) void yoga(request, response);
+  });
+  // Listening first: a port in use fails the start (main.ts says so in one
+  // line). Attached before, the websocket server would take the error as its
+  // own, print it and leave the process running without its API.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const wsServer = new WebSocketServer({
     server,
@@ -206,8 +213,7 @@ export async function startApiServer(services: ApiServices, host: string, port: 
         try {
           document = parse(params.query);
         } catch (error) {
-          if (isGraphQLError(error)) return [error];
-          throw error;
+          return [parseFailure(error, services.logger.child({ component: 'graphql' }))];
         }
         const args = {
           schema,
@@ -224,7 +230,6 @@ export async function startApiServer(services: ApiServices, host: string, port: 
     },
     wsServer,
   );
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
   const address = server.address() as AddressInfo;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
