@@ -68,7 +68,7 @@ beforeAll(async () => {
   const job = await alice.send(`mutation { createJob(input: { jobType: "system.noop" }) { ... on MutationCreateJobSuccess { data { id } } ... on Error { message } } }`);
   a.jobId = (job.body.data as any).createJob.data.id;
   const collection = await alice.send(
-    `mutation { createCollectionJob(input: { symbols: ["AAPL"], timeframe: "1d", from: "2024-01-01T00:00:00Z", to: "2024-01-10T00:00:00Z", provider: "csv-dir" }) { ... on MutationCreateCollectionJobSuccess { data { id } } } }`,
+    `mutation { createCollectionJob(input: { symbols: ["AAPL"], timeframe: "1d", rangeFrom: "2024-01-01T00:00:00Z", rangeTo: "2024-01-10T00:00:00Z", provider: "csv-dir" }) { ... on MutationCreateCollectionJobSuccess { data { id } } } }`,
   );
   a.collectionJobId = (collection.body.data as any).createCollectionJob.data.id;
   const imported = await uploadImport(alice, { name: 'pairs.csv', content: 'question,answer\nWhat is tenant A?,Its own pairs\n' });
@@ -129,7 +129,7 @@ const ROWS: Row[] = [
   {
     field: 'createCollectionJob',
     write: true,
-    document: 'mutation { createCollectionJob(input: { symbols: [], timeframe: "1d", from: "2024-01-01T00:00:00Z", to: "2024-01-02T00:00:00Z", provider: "csv-dir" }) { __typename ... on Error { message } } }',
+    document: 'mutation { createCollectionJob(input: { symbols: [], timeframe: "1d", rangeFrom: "2024-01-01T00:00:00Z", rangeTo: "2024-01-02T00:00:00Z", provider: "csv-dir" }) { __typename ... on Error { message } } }',
     variables: () => ({}),
   },
   {

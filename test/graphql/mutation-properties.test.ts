@@ -90,8 +90,8 @@ const MUTATIONS: Record<string, { document: string; variables: (ids: string[]) =
             {
               symbols: maybe(fc.array(fc.oneof(fc.constantFrom('AAPL', 'MSFT'), fc.string()), { maxLength: 4 })),
               timeframe: maybe(fc.constantFrom('1d', '1h', 'x')),
-              from: maybe(fc.oneof(isoDate, fc.string())),
-              to: maybe(fc.oneof(isoDate, fc.string())),
+              rangeFrom: maybe(fc.oneof(isoDate, fc.string())),
+              rangeTo: maybe(fc.oneof(isoDate, fc.string())),
               provider: maybe(fc.constantFrom('csv-dir', 'http-csv', 'ftp')),
               maxRetries: maybe(fc.integer()),
               priority: maybe(fc.integer()),
