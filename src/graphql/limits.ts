@@ -101,7 +101,9 @@ export function createLimitPlugins(config: LimitConfig): Plugin<GraphQLContext>[
         },
       }),
     ]);
-    return errors[0] ?? null;
+    // Only the cost refusal: variables that do not fit their types are
+    // execution's to report (with its codes), not this check's.
+    return errors.find((error) => error.extensions?.setting === 'GRAPHQL_MAX_COST') ?? null;
   };
 
   const rateLimiter = new MutationRateLimiter(config.MUTATION_RATE_LIMIT_PER_MINUTE);

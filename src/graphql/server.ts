@@ -93,8 +93,9 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
     plugins: [
       subscribeWithGraphQLJs,
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
-      inputGuard(config.INPUT_MAX_DEPTH, graphqlLogger),
       ...createLimitPlugins(config),
+      // After the limits: it wraps graphql-armor's token-limited parse (input-guard.ts).
+      inputGuard(config.INPUT_MAX_DEPTH, graphqlLogger),
     ],
     // Client mistakes reach the client with their message and a code; anything
     // else is "Unexpected error." with a correlation id (error-masking.ts).

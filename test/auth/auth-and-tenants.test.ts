@@ -195,6 +195,7 @@ describe('every query and mutation field', () => {
         const before = await rowCounts();
         const { body } = await send(service.client.as(undefined), row, a);
         expect(body.errors?.[0]?.message ?? '').toMatch(/needs a token/);
+        expect(body.errors?.[0]?.extensions?.code).toBe('NotAuthorizedError');
         expect(JSON.stringify(body.data ?? null)).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}/);
         expect(await rowCounts()).toEqual(before);
       });
@@ -204,6 +205,7 @@ describe('every query and mutation field', () => {
         const expired = await send(service.client.as(tokens.expired), row, a);
         expect(expired.status).toBe(401);
         expect(expired.body.errors?.[0]?.message).toBe('token expired');
+        expect(expired.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
         const forged = await send(service.client.as(tokens.wrongSignature), row, a);
         expect(forged.status).toBe(401);
         expect(forged.body.errors?.[0]?.message).toBe('invalid token (signature or format)');
@@ -214,6 +216,7 @@ describe('every query and mutation field', () => {
         const before = await rowCounts();
         const { body } = await send(service.client.as(row.write ? tokens.readOnly : tokens.writeOnly), row, a);
         expect(body.errors?.[0]?.message ?? '').toMatch(row.write ? /needs the scope jobs:write/ : /needs the scope jobs:read/);
+        expect(body.errors?.[0]?.extensions?.code).toBe('NotAuthorizedError');
         expect(await rowCounts()).toEqual(before);
       });
 

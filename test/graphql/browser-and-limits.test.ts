@@ -97,6 +97,7 @@ describe('limits name their bound', () => {
     const { status, body } = await service.client.send(`{ jobs(first: 3) { edges { node { events(first: 3) { edges { node { ${selection} } } } } } } }`);
     expect(status).toBe(400);
     expect(body.errors?.[0]?.message).toMatch(/^Query depth limit of 12 exceeded, found \d+\. \(GRAPHQL_MAX_DEPTH\)$/);
+    expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_LIMIT_EXCEEDED', setting: 'GRAPHQL_MAX_DEPTH' });
   });
 
   it('1,000 aliases of jobs(first: 100) are refused naming GRAPHQL_MAX_ALIASES', async () => {
@@ -124,6 +125,7 @@ describe('limits name their bound', () => {
       '{ jobs(first: 100) { edges { node { events(first: 100) { edges { node { job { events(first: 100) { edges { node { id } } } } } } } } } } }',
     );
     expect(body.errors?.[0]?.message).toMatch(/^Query cost \d+ exceeds the limit of 50000 \(GRAPHQL_MAX_COST\)$/);
+    expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_LIMIT_EXCEEDED', setting: 'GRAPHQL_MAX_COST' });
   });
 
   it('mutations over the per-principal rate limit are refused with 429 naming MUTATION_RATE_LIMIT_PER_MINUTE, creating nothing', async () => {
@@ -132,6 +134,7 @@ describe('limits name their bound', () => {
     const limited = answers.filter((answer) => answer.status === 429);
     expect(limited.length).toBeGreaterThanOrEqual(2);
     expect(limited[0]!.body.errors?.[0]?.message).toBe('Too many mutations: at most 5 per minute per principal (MUTATION_RATE_LIMIT_PER_MINUTE)');
+    expect(limited[0]!.body.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', setting: 'MUTATION_RATE_LIMIT_PER_MINUTE' });
     expect(await jobCount()).toBe(answers.filter((answer) => answer.status === 200).length);
   });
 
