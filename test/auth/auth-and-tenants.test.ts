@@ -342,4 +342,21 @@ describe('subscriptions', () => {
     const row = await db.pool.query(`select distinct tenant_id from job where created_by = 'bob@b'`);
     expect(row.rows).toEqual([{ tenant_id: 'tenant-b' }]);
   });
+
+  it("every kind row (created through createKindJob) and every imported record has its job's tenant", async () => {
+    const tenantsOf = async (table: string, jobColumn: string) =>
+      (
+        await db.pool.query<{ tenant_id: string; rows: string }>(
+          `select t.tenant_id, count(*) as rows from ${table} t join job j on j.id = t.${jobColumn} where j.tenant_id = 'tenant-a' group by t.tenant_id`,
+        )
+      ).rows.map((row) => ({ tenant: row.tenant_id, some: Number(row.rows) > 0 }));
+    for (const kindTable of ['collection_job', 'import_job', 'portfolio_import_job']) {
+      expect(await tenantsOf(kindTable, 'job_id'), kindTable).toEqual([{ tenant: 'tenant-a', some: true }]);
+    }
+    expect(await tenantsOf('qa_pair', 'import_job_id')).toEqual([{ tenant: 'tenant-a', some: true }]);
+    // Tenant A's statement has no activity inside its interval; any row there must still be tenant A's.
+    for (const recordTable of ['portfolio_trade', 'portfolio_cash_transaction', 'portfolio_position']) {
+      for (const found of await tenantsOf(recordTable, 'import_job_id')) expect(found.tenant, recordTable).toBe('tenant-a');
+    }
+  });
 });
