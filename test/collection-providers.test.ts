@@ -27,12 +27,50 @@ describe('parseCandleCsv', () => {
     const { candles, rejectedRows } = parseCandleCsv(csv, range);
     expect(candles.map((c) => c.ts.toISOString().slice(0, 10))).toEqual(['2025-01-02', '2025-01-03']);
     expect(rejectedRows.map((r) => r.line)).toEqual([5, 6, 7, 8, 9, 10]);
-    expect(rejectedRows[0]!.reason).toMatch(/expected 6 fields, got 5/);
+    expect(rejectedRows[0]!.reason).toMatch(/expected 6 fields as in the header, got 5/);
     expect(rejectedRows[5]!.reason).toMatch(/appears twice/);
   });
 
-  it('fails the whole file when the header is not Date,Open,High,Low,Close,Volume', () => {
-    expect(() => parseCandleCsv('<html>rate limited</html>\n', range)).toThrow(/expected the CSV header/);
+  it('fails the whole file when the header lacks a price column, naming what is missing', () => {
+    expect(() => parseCandleCsv('<html>rate limited</html>\n', range)).toThrow(/missing date, open, high, low, close/);
+    expect(() => parseCandleCsv('Date,Open,High,Close,Volume\n2025-01-02,1,2,1,5\n', range)).toThrow(/missing low;/);
+  });
+
+  it('finds columns by name in any order and case, and rejects null or empty prices per row with their line', () => {
+    // Yahoo writes null for every value of a day it has no prices for.
+    const csv = [
+      'volume,CLOSE,adj close,Low,high,Open,date',
+      '100,11,10.5,9,12,10,2025-01-02',
+      'null,null,null,null,null,null,2025-01-03',
+      '100,11,10.5,,12,10,2025-01-06',
+      '200,12,11.5,10,13,11,2025-01-07',
+    ].join('\r\n');
+    const { candles, rejectedRows } = parseCandleCsv(csv, range);
+    expect(candles).toEqual([
+      { ts: new Date('2025-01-02T00:00:00Z'), open: 10, high: 12, low: 9, close: 11, volume: 100 },
+      { ts: new Date('2025-01-07T00:00:00Z'), open: 11, high: 13, low: 10, close: 12, volume: 200 },
+    ]);
+    expect(rejectedRows).toEqual([
+      { line: 3, reason: 'open is missing ("null")' },
+      { line: 4, reason: 'low is missing ("")' },
+    ]);
+  });
+
+  it("reads stooq's bulk layout (<DATE> as YYYYMMDD, <TIME>) and date-times in UTC", () => {
+    const stooq = [
+      '<TICKER>,<PER>,<DATE>,<TIME>,<OPEN>,<HIGH>,<LOW>,<CLOSE>,<VOL>,<OPENINT>',
+      'AAPL.US,D,20250102,000000,248.93,249.10,241.82,243.85,55740731,0',
+      'AAPL.US,5,20250102,153500,244.1,244.3,243.9,244.2,120000,0',
+    ].join('\n');
+    expect(parseCandleCsv(stooq, range).candles.map((c) => [c.ts.toISOString(), c.close, c.volume])).toEqual([
+      ['2025-01-02T00:00:00.000Z', 243.85, 55740731],
+      ['2025-01-02T15:35:00.000Z', 244.2, 120000],
+    ]);
+    const dateTimes = 'Datetime,Open,High,Low,Close\n2025-01-02 09:30:00,1,2,1,2\n2025-01-02T09:31:00+01:00,1,2,1,2\n';
+    expect(parseCandleCsv(dateTimes, range).candles.map((c) => [c.ts.toISOString(), c.volume])).toEqual([
+      ['2025-01-02T08:31:00.000Z', 0],
+      ['2025-01-02T09:30:00.000Z', 0],
+    ]);
   });
 });
 

@@ -35,6 +35,7 @@ function newJob(overrides: Partial<CollectionJob> = {}): CollectionJob {
     completedSymbols: 0,
     failedSymbols: 0,
     totalCandles: 0,
+    newCandles: 0,
     createdAt: new Date(clock),
     ...overrides,
   };
@@ -62,8 +63,8 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
   it('saving an existing job updates its counters', async () => {
     const job = newJob();
     await repo.save(job);
-    await repo.save({ ...job, completedSymbols: 2, failedSymbols: 1, totalCandles: 300 });
-    expect(await repo.get_stats(job.id)).toEqual({ total: 3, completed: 2, failed: 1, total_candles: 300 });
+    await repo.save({ ...job, completedSymbols: 2, failedSymbols: 1, totalCandles: 300, newCandles: 200 });
+    expect(await repo.get_stats(job.id)).toEqual({ total: 3, completed: 2, failed: 1, total_candles: 300, new_candles: 200 });
   });
 
   it('deletes a job once', async () => {
@@ -130,31 +131,31 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
   it('records failed symbols and counts them in the stats', async () => {
     const job = newJob();
     await repo.save(job);
-    await repo.mark_symbol_completed(job.id, 'AAPL', 120);
+    await repo.mark_symbol_completed(job.id, 'AAPL', 120, 100);
     await repo.add_failed_symbol(job.id, 'MSFT', 'HTTP 500 after 3 attempts');
-    expect(await repo.get_stats(job.id)).toEqual({ total: 3, completed: 1, failed: 1, total_candles: 120 });
+    expect(await repo.get_stats(job.id)).toEqual({ total: 3, completed: 1, failed: 1, total_candles: 120, new_candles: 100 });
     expect(await repo.list_failed_symbols(job.id)).toEqual([
       { symbol: 'MSFT', error: 'HTTP 500 after 3 attempts', failedAt: expect.any(Date) },
     ]);
-    expect(await repo.get_by_id(job.id)).toMatchObject({ completedSymbols: 1, failedSymbols: 1, totalCandles: 120 });
+    expect(await repo.get_by_id(job.id)).toMatchObject({ completedSymbols: 1, failedSymbols: 1, totalCandles: 120, newCandles: 100 });
   });
 
   it('counts a completed symbol once, however often it is reported', async () => {
     const job = newJob();
     await repo.save(job);
-    await Promise.all([repo.mark_symbol_completed(job.id, 'GOOG', 50), repo.mark_symbol_completed(job.id, 'GOOG', 50)]);
-    await repo.mark_symbol_completed(job.id, 'GOOG', 50);
-    expect(await repo.get_stats(job.id)).toEqual({ total: 3, completed: 1, failed: 0, total_candles: 50 });
+    await Promise.all([repo.mark_symbol_completed(job.id, 'GOOG', 50, 50), repo.mark_symbol_completed(job.id, 'GOOG', 50, 50)]);
+    await repo.mark_symbol_completed(job.id, 'GOOG', 50, 0);
+    expect(await repo.get_stats(job.id)).toEqual({ total: 3, completed: 1, failed: 0, total_candles: 50, new_candles: 50 });
   });
 
   it('a new attempt collects only unfinished symbols, failed ones included', async () => {
     const job = newJob({ symbols: ['A', 'B', 'C', 'D'] });
     await repo.save(job);
     expect(await repo.begin_attempt(job.id)).toEqual(['A', 'B', 'C', 'D']);
-    await repo.mark_symbol_completed(job.id, 'B', 10);
+    await repo.mark_symbol_completed(job.id, 'B', 10, 10);
     await repo.add_failed_symbol(job.id, 'C', 'timeout');
     expect(await repo.begin_attempt(job.id)).toEqual(['A', 'C', 'D']);
-    expect(await repo.get_stats(job.id)).toEqual({ total: 4, completed: 1, failed: 0, total_candles: 10 });
+    expect(await repo.get_stats(job.id)).toEqual({ total: 4, completed: 1, failed: 0, total_candles: 10, new_candles: 10 });
     expect(await repo.list_failed_symbols(job.id)).toEqual([]);
   });
 });

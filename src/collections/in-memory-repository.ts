@@ -40,8 +40,8 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
   async save(job: CollectionJob): Promise<void> {
     const existing = this.#entries.get(job.id);
     if (existing) {
-      const { completedSymbols, failedSymbols, totalCandles } = job;
-      Object.assign(existing.job, { completedSymbols, failedSymbols, totalCandles });
+      const { completedSymbols, failedSymbols, totalCandles, newCandles } = job;
+      Object.assign(existing.job, { completedSymbols, failedSymbols, totalCandles, newCandles });
       return;
     }
     this.#entries.set(job.id, {
@@ -105,6 +105,7 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
       completed: job.completedSymbols,
       failed: job.failedSymbols,
       total_candles: job.totalCandles,
+      new_candles: job.newCandles,
     };
   }
 
@@ -112,7 +113,7 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
     return (this.#entries.get(job_id)?.failed ?? []).map((failed) => ({ ...failed }));
   }
 
-  async mark_symbol_completed(job_id: string, symbol: string, candles: number): Promise<void> {
+  async mark_symbol_completed(job_id: string, symbol: string, candles: number, new_candles: number): Promise<void> {
     const entry = this.#entries.get(job_id);
     const progress = entry?.symbols.get(symbol);
     if (!entry || !progress || progress.status === 'COMPLETED') return;
@@ -121,6 +122,7 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
     progress.candles = candles;
     entry.job.completedSymbols += 1;
     entry.job.totalCandles += candles;
+    entry.job.newCandles += new_candles;
   }
 
   async begin_attempt(job_id: string): Promise<string[]> {

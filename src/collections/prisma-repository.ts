@@ -34,6 +34,7 @@ function toCollectionJob(row: JobRow): CollectionJob {
     completedSymbols: collection.completedSymbols,
     failedSymbols: collection.failedSymbols,
     totalCandles: collection.totalCandles,
+    newCandles: collection.newCandles,
     createdAt: row.createdAt,
   };
 }
@@ -47,6 +48,7 @@ export class PrismaCollectionJobRepository implements ICollectionJobRepository {
       completedSymbols: job.completedSymbols,
       failedSymbols: job.failedSymbols,
       totalCandles: job.totalCandles,
+      newCandles: job.newCandles,
     };
     await this.prisma.$transaction(async (tx) => {
       const updated = await tx.collectionJob.updateMany({ where: { jobId: job.id }, data: counters });
@@ -141,6 +143,7 @@ export class PrismaCollectionJobRepository implements ICollectionJobRepository {
       completed: row.completedSymbols,
       failed: row.failedSymbols,
       total_candles: row.totalCandles,
+      new_candles: row.newCandles,
     };
   }
 
@@ -150,21 +153,22 @@ export class PrismaCollectionJobRepository implements ICollectionJobRepository {
     return rows.map(({ symbol, error, failedAt }) => ({ symbol, error, failedAt }));
   }
 
-  async mark_symbol_completed(job_id: string, symbol: string, candles: number): Promise<void> {
+  async mark_symbol_completed(job_id: string, symbol: string, candles: number, new_candles: number): Promise<void> {
     await this.prisma.$executeRaw`
       with previous as (
         select status from collection_symbol
          where job_id = ${job_id}::uuid and symbol = ${symbol} and status <> 'COMPLETED'
          for update
       ), done as (
-        update collection_symbol set status = 'COMPLETED', candles = ${candles}, error = null, updated_at = now()
+        update collection_symbol set status = 'COMPLETED', candles = ${candles}, new_candles = ${new_candles}, error = null, updated_at = now()
          where job_id = ${job_id}::uuid and symbol = ${symbol} and status <> 'COMPLETED'
-        returning candles
+        returning candles, new_candles
       )
       update collection_job
          set completed_symbols = completed_symbols + (select count(*) from done),
              failed_symbols = failed_symbols - (select count(*) from previous where status = 'FAILED'),
-             total_candles = total_candles + coalesce((select sum(candles) from done), 0)
+             total_candles = total_candles + coalesce((select sum(candles) from done), 0),
+             new_candles = new_candles + coalesce((select sum(new_candles) from done), 0)
        where job_id = ${job_id}::uuid`;
   }
 

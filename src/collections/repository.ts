@@ -24,7 +24,10 @@ export interface CollectionJob {
   provider: string;
   completedSymbols: number;
   failedSymbols: number;
+  /** Candles fetched within the range. */
   totalCandles: number;
+  /** Candles the candle table did not have before (fetched again: 0). */
+  newCandles: number;
   createdAt: Date;
 }
 
@@ -34,7 +37,10 @@ export interface JobStats {
   total: number;
   completed: number;
   failed: number;
+  /** Candles fetched within the range. */
   total_candles: number;
+  /** Of those, candles the candle table did not have before. */
+  new_candles: number;
 }
 
 export interface ICollectionJobRepository {
@@ -60,8 +66,8 @@ export interface ICollectionJobRepository {
   // Beyond the seed: what per-symbol progress and resumable retries need.
   /** Failed symbols of the job, oldest first. */
   list_failed_symbols(job_id: string): Promise<FailedSymbol[]>;
-  /** Counts a symbol as collected with `candles` candles stored. */
-  mark_symbol_completed(job_id: string, symbol: string, candles: number): Promise<void>;
+  /** Counts a symbol as collected: `candles` fetched, `new_candles` of them new to the candle table. */
+  mark_symbol_completed(job_id: string, symbol: string, candles: number, new_candles: number): Promise<void>;
   /**
    * Symbols still to collect, in the job's order. Failed symbols count as
    * unfinished: their failure records and counts are cleared, so a retry

@@ -15,6 +15,7 @@ interface Stats {
   completed: number;
   failed: number;
   totalCandles: number;
+  newCandles: number;
 }
 
 const CollectionStatsRef = builder.objectRef<Stats>('CollectionStats').implement({
@@ -23,7 +24,8 @@ const CollectionStatsRef = builder.objectRef<Stats>('CollectionStats').implement
     total: t.exposeInt('total'),
     completed: t.exposeInt('completed'),
     failed: t.exposeInt('failed'),
-    totalCandles: t.exposeInt('totalCandles'),
+    totalCandles: t.exposeInt('totalCandles', { description: 'Candles fetched within the range, new or not.' }),
+    newCandles: t.exposeInt('newCandles', { description: 'Of those, candles the candle table did not have before (0 when a range is collected again).' }),
   }),
 });
 
@@ -58,6 +60,7 @@ export const CollectionJobRef = builder.prismaNode('Job', {
         completed: row!.completedSymbols,
         failed: row!.failedSymbols,
         totalCandles: row!.totalCandles,
+        newCandles: row!.newCandles,
       }),
     }),
     failedSymbols: t.field({
