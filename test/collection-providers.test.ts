@@ -3,6 +3,7 @@
 // after its timeout, and does not retry answers that retrying cannot fix.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCandleCsv } from '../src/collections/candles.ts';
 import { HttpCsvProvider, type HttpCsvOptions } from '../src/collections/http-csv-provider.ts';
@@ -71,6 +72,31 @@ describe('parseCandleCsv', () => {
       ['2025-01-02T08:31:00.000Z', 0],
       ['2025-01-02T09:30:00.000Z', 0],
     ]);
+  });
+});
+
+describe('real candle files (test/fixtures/README.md)', () => {
+  const all = { from: new Date('2000-01-01T00:00:00Z'), to: new Date('2030-01-01T00:00:00Z') };
+  const read = (name: string) => readFileSync(`test/fixtures/candles/${name}`, 'utf8');
+  /** Data lines of the file (after the header, not empty), counted without the parser. */
+  const dataLines = (text: string) => text.split(/\r?\n/).slice(1).filter((line) => line.trim() !== '');
+
+  it.each([
+    ['ORCL.csv', 'Yahoo (Date,Open,High,Low,Close,Adj Close,Volume)', 61, '2014-01-02', { open: 37.779999, close: 37.84, volume: 18162100 }],
+    ['SPY.csv', 'stooq (Date,Open,High,Low,Close,Volume)', 60, '2018-02-26', { open: 245.63, close: 247.373, volume: 96911825 }],
+    ['BTIDX.csv', 'a vendor with OpenInterest and indicator columns', 60, '2006-01-02', { open: 3578.73, close: 3604.33, volume: 0 }],
+  ])('%s, %s: every row a candle, the first as written', (name, _layout, rows, firstDay, first) => {
+    const text = read(name);
+    expect(dataLines(text)).toHaveLength(rows);
+    const { candles, rejectedRows } = parseCandleCsv(text, all);
+    expect(rejectedRows).toEqual([]);
+    expect(candles).toHaveLength(rows);
+    expect(candles[0]).toMatchObject({ ts: new Date(`${firstDay}T00:00:00Z`), ...first });
+  });
+
+  it("keeps Yahoo's Close, not its Adj Close", () => {
+    // ORCL 2014-01-02: Close 37.840000, Adj Close 35.166069.
+    expect(parseCandleCsv(read('ORCL.csv'), all).candles[0]!.close).toBe(37.84);
   });
 });
 
