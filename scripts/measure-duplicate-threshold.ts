@@ -47,9 +47,11 @@ try {
   await db.query('create temporary table q (n int primary key, question text)');
   await db.query('insert into q select n, qa_normalise_question(question) from unnest($1::text[]) with ordinality as x(question, n)', [questions]);
   // Per question, its greatest similarity to an earlier question of the file.
-  const { rows: nearest } = await db.query<{ best: number }>(
-    `select coalesce(max(similarity(a.question, b.question)), 0) as best
-       from q a left join q b on b.n < a.n group by a.n`,
+  const { rows: nearest } = await db.query<{ n: number; best: number; earlier: number | null }>(
+    `select a.n, coalesce(m.best, 0) as best, m.earlier
+       from q a left join lateral (
+         select similarity(a.question, b.question) as best, b.n as earlier from q b where b.n < a.n
+          order by 1 desc limit 1) m on true`,
   );
   const pairs = Object.entries(EDITS).flatMap(([edit, change]) => questions.map((question) => ({ edit, question, duplicate: change(question) })));
   const { rows: duplicates } = await db.query<{ edit: string; similarity: number }>(
@@ -58,6 +60,10 @@ try {
     [JSON.stringify(pairs)],
   );
   console.log(`${questions.length} distinct GSM8K test questions; ${duplicates.length} true duplicates (${Object.keys(EDITS).join(', ')})\n`);
+  console.log('distinct questions at least 0.8 similar to an earlier one:');
+  for (const r of nearest.filter((r) => r.best >= 0.8)) {
+    console.log(`  ${r.best.toFixed(3)}  #${r.n} ${JSON.stringify(questions[r.n - 1])}\n         #${r.earlier} ${JSON.stringify(questions[r.earlier! - 1])}`);
+  }
   console.table(
     THRESHOLDS.map((t) => {
       const row: Record<string, string | number> = {

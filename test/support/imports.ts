@@ -2,7 +2,7 @@
 // multipart request (the file in a form part).
 import type { GraphQLTestClient } from './app.ts';
 import { CreateImportJob } from './operations-imports.ts';
-import type { CreateImportJobMutation, ImportSourceType } from '../generated/graphql.ts';
+import type { CreateImportJobMutation, DuplicatePolicyInput, ImportSourceType } from '../generated/graphql.ts';
 
 export type CreateImportResult = CreateImportJobMutation['createImportJob'];
 
@@ -10,7 +10,7 @@ export type CreateImportResult = CreateImportJobMutation['createImportJob'];
 export async function postImport(
   client: GraphQLTestClient,
   file: { name: string; content: string | Uint8Array<ArrayBuffer>; type?: string },
-  input: { sourceType?: ImportSourceType; maxRetries?: number } = {},
+  input: { sourceType?: ImportSourceType; maxRetries?: number; duplicatePolicy?: DuplicatePolicyInput } = {},
 ): Promise<{ status: number; body: { data?: CreateImportJobMutation; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> } }> {
   const form = new FormData();
   form.set('operations', JSON.stringify({ query: CreateImportJob.toString(), variables: { input: { ...input, file: null } } }));
