@@ -8,7 +8,9 @@
 //   BENCH_IMPORT_ROWS=10000 BENCH_STORED_PAIRS=100000,300000 npm run bench:imports   (smaller)
 import pg from 'pg';
 import { questionBands } from '../src/imports/question-bands.ts';
-import { nearDuplicateOf, randomQuestion, seededRandom } from '../test/support/imports.ts';
+import { uuidOf } from '../src/testing/global-id.ts';
+import { postMultipart } from '../src/testing/multipart.ts';
+import { nearDuplicateOf, randomQuestion, seededRandom } from '../src/testing/qa-pairs.ts';
 import { report, round, spawnCli, startBenchServer } from './support.ts';
 
 const ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 50_000);
@@ -66,18 +68,18 @@ function csvFile(stored: readonly string[]): string {
 type JobRow = { status: string; started_at: Date | null; completed_at: Date | null; success_count: number; error_count: number };
 
 async function runImport(apiUrl: string, csv: string): Promise<{ uploadMs: number; job: JobRow }> {
-  const form = new FormData();
   const mutation = 'mutation ($input: CreateImportJobInput!) { createImportJob(input: $input) { __typename ... on MutationCreateImportJobSuccess { data { id } } ... on ValidationError { message } } }';
-  form.set('operations', JSON.stringify({ query: mutation, variables: { input: { file: null } } }));
-  form.set('map', JSON.stringify({ 0: ['variables.input.file'] }));
-  form.set('0', new Blob([csv], { type: 'text/csv' }), 'bench.csv');
   const uploadStarted = performance.now();
-  const response = await fetch(apiUrl, { method: 'POST', body: form });
-  const body = (await response.json()) as { data?: { createImportJob: { __typename: string; data?: { id: string }; message?: string } } };
+  const { body } = await postMultipart<{ data?: { createImportJob: { __typename: string; data?: { id: string }; message?: string } } }>(
+    apiUrl,
+    mutation,
+    { input: { file: null } },
+    [{ at: 'variables.input.file', name: 'bench.csv', content: csv, type: 'text/csv' }],
+  );
   const created = body.data?.createImportJob;
   if (created?.__typename !== 'MutationCreateImportJobSuccess') throw new Error(`upload refused: ${JSON.stringify(body)}`);
   const uploadMs = performance.now() - uploadStarted;
-  const jobId = Buffer.from(created.data!.id, 'base64').toString().split(':')[1]!;
+  const jobId = uuidOf(created.data!.id);
 
   // The job's own timestamps give the import's duration; LISTEN wakes the wait.
   const read = async () =>

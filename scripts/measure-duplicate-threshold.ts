@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { startBenchServer } from '../bench/support.ts';
-import { seededRandom } from '../test/support/imports.ts';
+import { seededRandom } from '../src/testing/qa-pairs.ts';
 
 const THRESHOLDS = [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95];
 const questions = readFileSync('test/fixtures/qa/gsm8k_test.jsonl', 'utf8')

@@ -8,11 +8,11 @@ export const CollectionJobFieldsFragment = graphql(`
     errorMessage
     symbols
     timeframe
-    from
-    to
+    rangeFrom
+    rangeTo
     provider
     result
-    stats { total completed failed totalCandles newCandles }
+    stats { total completed failed totalCandles newCandleCount }
     failedSymbols { symbol error failedAt }
   }
 `);
@@ -69,7 +69,7 @@ export const CollectionJobUpdated = graphql(`
       __typename
       id
       status
-      ... on CollectionJob { stats { total completed failed totalCandles newCandles } }
+      ... on CollectionJob { stats { total completed failed totalCandles newCandleCount } }
     }
   }
 `);
