@@ -1,6 +1,7 @@
 // Wires a process together: database (embedded unless DATABASE_URL), schema
 // migration, the API and/or a worker, and an orderly stop.
 import type { Config } from './config.ts';
+import { DatabaseAvailability } from './db/availability.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { Listener } from './db/listener.ts';
 import { migrateDatabase } from './db/migrate.ts';
@@ -8,6 +9,7 @@ import { createPool } from './db/pool.ts';
 import { createPrisma } from './db/prisma.ts';
 import { startApiServer, type ApiServer } from './graphql/server.ts';
 import { createRegistry } from './handlers.ts';
+import { Health } from './health.ts';
 import { LiveEvents } from './jobs/live.ts';
 import type { Logger } from './logger.ts';
 import type { HandlerRegistry } from './worker/registry.ts';
@@ -24,6 +26,8 @@ export interface App {
   /** The API's event fan-out (its subscriber count shows what is live). */
   live?: LiveEvents;
   worker?: WorkerHandle;
+  /** Readiness of the process (also served at /health/ready by the API). */
+  health: Health;
   stop(): Promise<void>;
 }
 
@@ -42,6 +46,11 @@ export async function resolveDatabase(config: Config, logger: Logger): Promise<{
 export interface AppOptions {
   /** Job types to run; defaults to every built-in one (handlers.ts). */
   registry?: HandlerRegistry;
+  /**
+   * Called once the database has been unreachable for DATABASE_UNAVAILABLE_EXIT_AFTER_MS,
+   * with the reason. The CLI exits; the default logs the reason at fatal level only.
+   */
+  onDatabaseGone?: (message: string) => void;
 }
 
 export async function startApp(config: Config, logger: Logger, roles: Roles, options: AppOptions = {}): Promise<App> {
@@ -57,28 +66,45 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     await migrateDatabase(database.url, logger);
     const pool = createPool(database.url, config.DATABASE_POOL_SIZE, logger);
     stops.push(() => pool.end());
+    const availability = new DatabaseAvailability({
+      connectionString: database.url,
+      logger,
+      exitAfterMs: config.DATABASE_UNAVAILABLE_EXIT_AFTER_MS,
+      onGiveUp: options.onDatabaseGone ?? ((message) => logger.fatal(message)),
+    });
+    await availability.start();
+    stops.push(() => availability.stop());
     const listener = new Listener(database.url, logger);
     await listener.start();
     stops.push(() => listener.stop());
+    const health = new Health({
+      pool,
+      availability,
+      listener,
+      logger,
+      heartbeatFreshMs: Math.min(config.WORKER_DEAD_AFTER_MS, 2 * config.WORKER_HEARTBEAT_INTERVAL_MS + 1000),
+    });
+    await health.checkMigrations();
     const registry = options.registry ?? createRegistry({ pool, config });
 
     let api: ApiServer | undefined;
     let live: LiveEvents | undefined;
     let worker: WorkerHandle | undefined;
     if (roles.worker) {
-      worker = await startWorker({ config, pool, listener, registry, logger });
+      worker = await startWorker({ config, connectionString: database.url, pool, listener, registry, logger });
       stops.push(() => worker!.stop());
+      health.setWorker(worker);
     }
     if (roles.api) {
       const prisma = createPrisma(pool);
       stops.push(() => prisma.$disconnect());
-      live = new LiveEvents(pool, listener, logger);
+      live = new LiveEvents(pool, listener, logger, (jobIds) => prisma.job.findMany({ where: { id: { in: jobIds } } }));
       await live.start();
       stops.push(async () => live!.stop());
-      api = await startApiServer({ config, pool, prisma, registry, live, logger }, config.HOST, config.PORT);
+      api = await startApiServer({ config, pool, prisma, registry, live, logger, health }, config.HOST, config.PORT);
       stops.push(() => api!.close());
     }
-    return { databaseUrl: database.url, api, live, worker, stop };
+    return { databaseUrl: database.url, api, live, worker, health, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -36,6 +36,12 @@ const configSchema = z.object({
   WORKER_HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(5000),
   /** A worker silent for this long is dead: a live worker releases its jobs. */
   WORKER_DEAD_AFTER_MS: int(500, 3_600_000).default(30_000),
+  /** How often a worker checks its own database session and the session locks of the others (ms). */
+  WORKER_LIVENESS_INTERVAL_MS: int(100, 60_000).default(1000),
+  /** A worker whose session lock has been free this long is dead: a live worker releases its jobs at once. */
+  WORKER_TAKE_OVER_AFTER_MS: int(0, 3_600_000).default(2000),
+  /** A process without its database this long exits (code 1) so that a supervisor restarts it; 0: never. */
+  DATABASE_UNAVAILABLE_EXIT_AFTER_MS: int(0, 86_400_000).default(60_000),
   /** Delay before the first automatic retry; doubles per retry, with jitter. */
   JOB_RETRY_BASE_DELAY_MS: int(0, 3_600_000).default(1000),
   /** Upper bound of the retry delay. */

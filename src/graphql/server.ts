@@ -7,6 +7,7 @@ import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { GraphQLError, subscribe } from 'graphql';
+import { isConnectionError } from '../db/retry.ts';
 import { JobwireError } from '../jobs/errors.ts';
 import { STATEMENT_MAX_BYTES } from '../portfolios/service.ts';
 import { resolveCaller, type ApiServices, type GraphQLContext } from './context.ts';
@@ -28,6 +29,27 @@ function isGraphQLError(value: unknown): value is GraphQLError {
  * errors and plugin hooks (masking, logging) are unchanged; queries and
  * mutations keep the default executor.
  */
+/** The answer to a request that needed the database while it was unreachable. */
+export const DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE';
+const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable right now; nothing was changed by this request. Retry in a few seconds.';
+
+/**
+ * /health/live: the process runs. /health/ready: it can serve (health.ts),
+ * 503 with the failing checks otherwise. Answered before GraphQL, without a query.
+ */
+function healthEndpoints(services: ApiServices): Plugin {
+  return {
+    onRequest({ url, endResponse, fetchAPI }) {
+      if (url.pathname === '/health/live') {
+        endResponse(fetchAPI.Response.json({ live: true }));
+      } else if (url.pathname === '/health/ready') {
+        const report = services.health?.readiness() ?? { ready: true, checks: {} };
+        endResponse(fetchAPI.Response.json(report, { status: report.ready ? 200 : 503 }));
+      }
+    },
+  };
+}
+
 const subscribeWithGraphQLJs: Plugin = {
   onSubscribe: ({ setSubscribeFn }) => setSubscribeFn(subscribe),
 };
@@ -49,7 +71,7 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
       formDataLimits: { fileSize: Math.max(services.config.IMPORT_UPLOAD_MAX_BYTES, STATEMENT_MAX_BYTES), files: 1 },
     }),
     context: ({ request }) => ({ ...services, caller: resolveCaller(request) }),
-    plugins: [subscribeWithGraphQLJs],
+    plugins: [healthEndpoints(services), subscribeWithGraphQLJs],
     maskedErrors: {
       // Our expected errors reach the client with their message; anything else is masked.
       maskError: (error, message) => {
@@ -61,6 +83,13 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
         }
         // Errors in the request itself (syntax, validation, variables) are for the client.
         if (isGraphQLError(error) && !error.originalError) return error;
+        // A restart or failover in progress: a stable code and a 503, not "Unexpected error.".
+        if (isConnectionError(original)) {
+          services.logger.warn({ err: original }, 'a GraphQL request needed the database while it was unreachable');
+          return new GraphQLError(DATABASE_UNAVAILABLE_MESSAGE, {
+            extensions: { code: DATABASE_UNAVAILABLE, http: { status: 503, headers: { 'retry-after': '2' } } },
+          });
+        }
         services.logger.error({ err: original }, 'unexpected error in a GraphQL request');
         return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
       },

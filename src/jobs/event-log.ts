@@ -46,6 +46,11 @@ export interface JobEventRecord {
   kind: JobKind;
   queueName: string;
   jobType: string;
+  /**
+   * The job's row, read once per batch of live events for every subscriber
+   * (live.ts), so that `job { ... }` costs no query per event and subscriber.
+   */
+  job?: unknown;
 }
 
 export interface JobEventFilter {

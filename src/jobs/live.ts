@@ -46,6 +46,13 @@ export class LiveEvents {
     private readonly pool: pg.Pool,
     private readonly listener: Listener,
     private readonly logger: Logger,
+    /**
+     * Reads the rows of these jobs (Prisma's shape), attached to their events
+     * before delivery. A subscription executes its events one after another,
+     * so a query per event (for `job { ... }`) capped a subscriber at one event
+     * per round trip, far behind a busy log; one read per batch is not.
+     */
+    private readonly loadJobs?: (jobIds: string[]) => Promise<Array<{ id: string }>>,
   ) {}
 
   async start(): Promise<void> {
@@ -99,6 +106,7 @@ export class LiveEvents {
   async #readLoop(): Promise<void> {
     for (;;) {
       const { events, unsettledBehind } = await readSettledEvents(this.pool, this.#head!, READ_BATCH);
+      if (this.#subscribers.size > 0) await this.#attachJobs(events);
       for (const event of events) {
         this.#head = { txId: event.txId, id: event.id };
         for (const subscriber of this.#subscribers) {
@@ -116,6 +124,12 @@ export class LiveEvents {
       this.#unsettledAttempt = 0;
       if (events.length < READ_BATCH) return;
     }
+  }
+
+  async #attachJobs(events: JobEventRecord[]): Promise<void> {
+    if (!this.loadJobs || events.length === 0) return;
+    const rows = new Map((await this.loadJobs([...new Set(events.map((event) => event.jobId))])).map((row) => [row.id, row]));
+    for (const event of events) event.job = rows.get(event.jobId);
   }
 
   /**
@@ -140,6 +154,7 @@ export class LiveEvents {
         let from = after!;
         for (;;) {
           const events = await readEventRange(this.pool, from, upTo, filter, READ_BATCH);
+          await this.#attachJobs(events);
           events.forEach(sink);
           if (events.length < READ_BATCH) break;
           const last = events[events.length - 1]!;

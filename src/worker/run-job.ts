@@ -17,6 +17,7 @@ import type { Job, Task } from 'graphile-worker';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { withTransaction } from '../db/pool.ts';
+import { retryOnConnectionError } from '../db/retry.ts';
 import { lazyChild, type Logger } from '../logger.ts';
 import { setEventMessage } from '../jobs/sql/job-status.ts';
 import { queueJobsAgain, RUN_JOB_TASK } from '../jobs/sql/queue.ts';
@@ -39,6 +40,8 @@ export interface RunJobDeps {
 
 export const CANCELLED_REASON = 'cancelled';
 export const SHUTDOWN_REASON = 'shutdown';
+/** The worker lost its database session: its jobs may be taken over (liveness.ts), so their handlers stop. */
+export const SESSION_LOST_REASON = 'session-lost';
 /** The job left its queued status before RUNNING was written (another worker took it over). */
 export const LOST_REASON = 'lost';
 
@@ -196,7 +199,8 @@ async function take(
     return { job, takenAt };
   }
   // Not queued: finished, gone, or still RUNNING under a worker that died.
-  const job = await withTransaction(deps.pool, async (client) => {
+  // Retried through a lost connection: the transaction re-reads what it decides on.
+  const job = await retryOnConnectionError(() => withTransaction(deps.pool, async (client) => {
     const job = await selectJobForUpdate(client, jobId);
     if (!job) {
       logger().info('job no longer exists; nothing to run');
@@ -231,16 +235,16 @@ async function take(
     }
     // RETRYING after a take-over, or queued again since the read.
     return (await claimQueuedJobs(client, [jobId], workerId))[0] ?? null;
-  });
+  }));
   return job ? { job, takenAt: null } : null;
 }
 
 /** A cancel asked for while the job was handed to this worker but not yet started: it ends here, unrun. */
 async function cancelUnstarted(pool: pg.Pool, jobId: string, logger: () => Logger) {
-  await withTransaction(pool, async (client) => {
+  await retryOnConnectionError(() => withTransaction(pool, async (client) => {
     await setEventMessage(client, 'cancelled before it started');
     await cancelQueuedJob(client, jobId);
-  });
+  }));
   logger().info({ status: JobStatus.CANCELLED }, 'cancel requested before the job started; not run');
 }
 
@@ -287,16 +291,19 @@ async function execute(
   const handler = deps.registry.get(job.jobType);
   const finish = async (change: Parameters<typeof updateHeldJob>[3], extra?: (client: pg.PoolClient) => Promise<void>) => {
     // Every outcome but success goes through RUNNING, written first if it is not yet.
+    // Retried through a lost connection: the write is guarded (worker_id, RUNNING), so it applies once.
     const applied =
       (await running.ensure()) &&
-      // One statement unless the queue entry changes with it (then one transaction).
-      (extra
-        ? await withTransaction(deps.pool, async (client) => {
-            const ok = await updateHeldJob(client, job.id, workerId, change);
-            if (ok) await extra(client);
-            return ok;
-          })
-        : await updateHeldJob(deps.pool, job.id, workerId, change));
+      (await retryOnConnectionError(() =>
+        // One statement unless the queue entry changes with it (then one transaction).
+        extra
+          ? withTransaction(deps.pool, async (client) => {
+              const ok = await updateHeldJob(client, job.id, workerId, change);
+              if (ok) await extra(client);
+              return ok;
+            })
+          : updateHeldJob(deps.pool, job.id, workerId, change),
+      ));
     logOutcome(deps.logger, logger, change.status, applied);
   };
 
@@ -353,9 +360,10 @@ async function execute(
     await finish({ status: JobStatus.CANCELLED, workerId: null });
     return;
   }
-  if (abort.reason === SHUTDOWN_REASON) {
+  if (abort.reason === SHUTDOWN_REASON || abort.reason === SESSION_LOST_REASON) {
     // Not the job's fault: back to the queue at once, without spending a retry.
-    await finish({ status: JobStatus.RETRYING, errorMessage: 'worker shut down while running the job; re-queued', workerId: null }, (client) =>
+    const why = abort.reason === SHUTDOWN_REASON ? 'worker shut down' : 'worker lost its database session';
+    await finish({ status: JobStatus.RETRYING, errorMessage: `${why} while running the job; re-queued`, workerId: null }, (client) =>
       queueJobsAgain(client, [{ jobId: job.id, runAt: null, priority: job.priority, maxRetries: job.maxRetries }]),
     );
     return;

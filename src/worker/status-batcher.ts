@@ -4,6 +4,8 @@
 // for many jobs, as graphile-worker batches its own job fetches and
 // completions. The triggers still write each job's events.
 import type pg from 'pg';
+import { retryOnConnectionError } from '../db/retry.ts';
+import { readHeldJobs } from './held-jobs.ts';
 import {
   claimQueuedJobs,
   completeHeldJobs,
@@ -23,7 +25,8 @@ class Batch<Input, Output> {
   #pending: Array<Pending<Input, Output>> = [];
   #scheduled = false;
 
-  constructor(private readonly flush: (inputs: Input[]) => Promise<Output[]>) {}
+  /** `retried`: an earlier attempt of this batch lost its connection and may have committed. */
+  constructor(private readonly flush: (inputs: Input[], retried: boolean) => Promise<Output[]>) {}
 
   add(input: Input): Promise<Output> {
     return new Promise<Output>((resolve, reject) => {
@@ -40,7 +43,9 @@ class Batch<Input, Output> {
     this.#pending = [];
     this.#scheduled = false;
     try {
-      const outputs = await this.flush(batch.map((item) => item.input));
+      // Through a database restart: an outcome computed meanwhile is written once it is back.
+      let attempt = 0;
+      const outputs = await retryOnConnectionError(() => this.flush(batch.map((item) => item.input), attempt++ > 0));
       batch.forEach((item, index) => item.resolve(outputs[index]!));
     } catch (error) {
       batch.forEach((item) => item.reject(error));
@@ -59,10 +64,13 @@ export class StatusBatcher {
       const rows = new Map((await readQueuedJobs(pool, jobIds)).map((row) => [row.id, row]));
       return jobIds.map((jobId) => rows.get(jobId) ?? null);
     });
-    this.#claims = new Batch(async (inputs) => {
+    this.#claims = new Batch(async (inputs, retried) => {
       const rows = new Map<string, ClaimedJobRow>();
       for (const [workerId, jobIds] of groupBy(inputs, (input) => input.workerId)) {
-        for (const row of await claimQueuedJobs(pool, jobIds.map((input) => input.jobId), workerId)) rows.set(row.id, row);
+        const ids = jobIds.map((input) => input.jobId);
+        for (const row of await claimQueuedJobs(pool, ids, workerId)) rows.set(row.id, row);
+        // The lost attempt's claims, if it committed.
+        if (retried) for (const row of await readHeldJobs(pool, ids.filter((id) => !rows.has(id)), workerId)) rows.set(row.id, row);
       }
       return inputs.map((input) => rows.get(input.jobId) ?? null);
     });
