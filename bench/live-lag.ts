@@ -4,7 +4,8 @@
 // README's selection (status, message, cursor, job { id jobType }). For each
 // event: the time from its insert (created_at, in the committing transaction)
 // to its arrival at the subscriber. Also lost and duplicated events.
-//   npm run bench:live-lag   (BENCH_LAG_RATE jobs/s, default 1000; BENCH_LAG_SECONDS, default 10)
+//   npm run bench:live-lag   (BENCH_LAG_RATE jobs/s, default 1000; BENCH_LAG_SECONDS, default 10;
+//   BENCH_API_NODE_OPTIONS: Node flags for the API process only, e.g. --cpu-prof)
 import { setTimeout as delay } from 'node:timers/promises';
 import { createClient } from 'graphql-ws';
 import pg from 'pg';
@@ -32,7 +33,7 @@ const settings = {
   WORKER_POLL_INTERVAL_MS: '1000',
   CREATE_JOBS_MAX: '1000',
 };
-const api = await spawnCli('serve', settings);
+const api = await spawnCli('serve', { ...settings, ...(process.env.BENCH_API_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS } : {}) });
 const worker = await spawnCli('work', settings);
 const db = new pg.Client({ connectionString: databaseUrl });
 await db.connect();

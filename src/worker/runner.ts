@@ -192,16 +192,21 @@ class Heartbeat {
       [this.workerId, os.hostname(), process.pid],
     );
     this.lastBeatAt = Date.now();
+    // Silence is counted from the server's start at the earliest: no worker can beat while the
+    // database is down, so a restart does not make every worker look dead.
     const released = await this.pool.query<{ worker_id: string }>(
       `with dead as (
-         delete from worker where last_heartbeat_at < now() - make_interval(secs => $1 / 1000.0) returning id
+         delete from worker
+          where greatest(last_heartbeat_at, pg_postmaster_start_time()) < now() - make_interval(secs => $1 / 1000.0)
+          returning id
        ), silent as (
          select distinct locked_by as worker_id from graphile_worker._private_jobs
           where locked_by is not null
-            and locked_at < now() - make_interval(secs => $1 / 1000.0)
+            and greatest(locked_at, pg_postmaster_start_time()) < now() - make_interval(secs => $1 / 1000.0)
             and not exists (
               select 1 from worker
-               where worker.id = locked_by and last_heartbeat_at >= now() - make_interval(secs => $1 / 1000.0))
+               where worker.id = locked_by
+                 and greatest(last_heartbeat_at, pg_postmaster_start_time()) >= now() - make_interval(secs => $1 / 1000.0))
          union select id from dead
        ), unlocked as (
          select graphile_worker.force_unlock_workers(array(select worker_id from silent))

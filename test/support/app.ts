@@ -158,3 +158,33 @@ export async function spawnWorker(databaseUrl: string, env: Record<string, strin
   void exited.then((how) => started.reject(new Error(`child worker exited (${how}) before it started`)));
   return { workerId: await started.promise, process: child, exited, logs };
 }
+
+export interface ChildApi {
+  url: string;
+  process: ChildProcess;
+  exited: Promise<number | string>;
+  logs: Array<Record<string, unknown>>;
+}
+
+/** Runs `jobwire serve` in its own process (the real CLI), resolved once it listens. */
+export async function spawnApi(databaseUrl: string, env: Record<string, string> = {}): Promise<ChildApi> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+    env: { ...process.env, ...TEST_ENV, LOG_LEVEL: 'info', CI: '1', ...env, DATABASE_URL: databaseUrl },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  const started = deferred<string>('a child API to listen', 30_000);
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      logs.push(entry);
+      const url = /^GraphiQL: (\S+)/.exec(String(entry.msg))?.[1];
+      if (url) started.resolve(url);
+    } catch {
+      // not a log line
+    }
+  });
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code ?? 0)));
+  void exited.then((how) => started.reject(new Error(`child API exited (${how}) before it listened`)));
+  return { url: await started.promise, process: child, exited, logs };
+}
