@@ -138,8 +138,13 @@ export interface ChildWorker {
 }
 
 /** Runs `jobwire work` in its own process (the real CLI), resolved once it runs jobs. */
-export async function spawnWorker(databaseUrl: string, env: Record<string, string> = {}): Promise<ChildWorker> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'work'], {
+export async function spawnWorker(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  /** Another entry point than the CLI's `work` (e.g. test/support/worker-process.ts). */
+  script: string[] = ['src/main.ts', 'work'],
+): Promise<ChildWorker> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...script], {
     env: { ...process.env, ...TEST_ENV, LOG_LEVEL: 'info', CI: '1', ...env, DATABASE_URL: databaseUrl },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
