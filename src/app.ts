@@ -5,6 +5,7 @@ import { DatabaseAvailability } from './db/availability.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { Listener } from './db/listener.ts';
 import { migrateDatabase } from './db/migrate.ts';
+import { releaseMigrationPools } from './db/migrate-pools.ts';
 import { createPool } from './db/pool.ts';
 import { createPrisma } from './db/prisma.ts';
 import { startApiServer, type ApiServer } from './graphql/server.ts';
@@ -64,6 +65,7 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
   if (database.embedded) stops.push(database.embedded.stop);
   try {
     await migrateDatabase(database.url, logger);
+    releaseMigrationPools();
     const pool = createPool(database.url, config.DATABASE_POOL_SIZE, logger);
     stops.push(() => pool.end());
     const availability = new DatabaseAvailability({

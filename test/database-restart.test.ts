@@ -233,3 +233,25 @@ describe('Postgres restarted under load', () => {
     await restartUnderLoad('restart-30s', 'fast', 30_000);
   }, 300_000);
 });
+
+it('a process without its database for DATABASE_UNAVAILABLE_EXIT_AFTER_MS exits with code 1 and says why, once', async () => {
+  const impatient = { ...ENV, DATABASE_UNAVAILABLE_EXIT_AFTER_MS: '3000' };
+  const apiOnly = await spawnApi(databaseUrl, impatient);
+  const worker = await spawnWorker(databaseUrl, impatient);
+  await server.stop('fast');
+  try {
+    for (const child of [apiOnly, worker]) {
+      expect(await child.exited).toBe(1);
+      // Its output is read to the end (the exit can be seen first).
+      if (!child.process.stdout!.closed) await new Promise((resolve) => child.process.stdout!.once('close', resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      const fatal = child.logs.filter((line) => Number(line.level) >= 60);
+      expect(fatal).toHaveLength(1);
+      expect(fatal[0]!.msg).toMatch(/^database unreachable for \d+ s \(DATABASE_UNAVAILABLE_EXIT_AFTER_MS=3000\): .+; exiting so that a supervisor restarts the process$/);
+    }
+  } finally {
+    await server.start();
+  }
+  // The long-running processes of the other tests waited instead (their limit is the default 60 s).
+  for (const child of [api, ...workers]) expect(child.process.exitCode).toBeNull();
+}, 120_000);
