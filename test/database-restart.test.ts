@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { spawnApi, spawnWorker, type ChildApi, type ChildWorker } from './support/app.ts';
 import { createDatabase, createPostgresServer, type PostgresServer } from './support/postgres-server.ts';
 import { eventually } from './support/wait.ts';
-import { CreateJobs, JobEvents } from './support/operations.ts';
+import { CreateJobs, JobEvents, JobsPage } from './support/operations.ts';
 
 /** Production timings for the heartbeat: the restart, not the test's short settings, is under test. */
 const ENV = { WORKER_HEARTBEAT_INTERVAL_MS: '5000', WORKER_DEAD_AFTER_MS: '30000' };
@@ -125,15 +125,18 @@ async function createJobsThrough(queue: string, count: number, afterBatch: (crea
   return outcome;
 }
 
-async function createOnce(queue: string) {
+async function graphql(request: { query: string; variables: Record<string, unknown> }) {
   const response = await fetch(api.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
-    body: JSON.stringify({ query: CreateJobs.toString(), variables: { jobs: [{ jobType: 'system.noop', queueName: queue }] } }),
+    body: JSON.stringify(request),
   });
   const body = (await response.json()) as { errors: Array<{ message: string; extensions?: Record<string, unknown> }> };
   return { status: response.status, errors: body.errors };
 }
+
+const createOnce = (queue: string) =>
+  graphql({ query: CreateJobs.toString(), variables: { jobs: [{ jobType: 'system.noop', queueName: queue }] } });
 
 async function readiness(): Promise<number | null> {
   const response = await fetch(new URL('/health/ready', api.url)).catch(() => null);
@@ -146,14 +149,16 @@ async function restartUnderLoad(queue: string, mode: 'fast' | 'immediate', downM
   let restarted: { stoppedAt: number; startedAt: number } | null = null;
   let sawNotReady = false;
   let outage: Awaited<ReturnType<typeof createOnce>> | null = null;
+  let listing: Awaited<ReturnType<typeof graphql>> | null = null;
   const created = await createJobsThrough(queue, JOBS_PER_RESTART, async (count) => {
     if (count !== 3 * BATCH) return;
     // Jobs are queued and running: Postgres goes away.
     await server.stop(mode);
     const stoppedAt = Date.now();
     sawNotReady = (await eventually('/health/ready to answer 503 while the database is down', async () => ((await readiness()) === 503 ? true : undefined))) === true;
-    // A create now is answered with the outage's code, not "Unexpected error.".
+    // A create (pg) and a listing (Prisma) now are answered with the outage's code, not "Unexpected error.".
     outage = await createOnce(queue);
+    listing = await graphql({ query: JobsPage.toString(), variables: { first: 1 } });
     const left = downMs - (Date.now() - stoppedAt);
     if (left > 0) await delay(left);
     await server.start();
@@ -163,6 +168,7 @@ async function restartUnderLoad(queue: string, mode: 'fast' | 'immediate', downM
   expect(sawNotReady).toBe(true);
   expect(outage).toMatchObject({ status: 503, errors: [{ extensions: { code: 'DATABASE_UNAVAILABLE' } }] });
   expect(outage!.errors[0]!.message).toMatch(/unavailable.*retry/i);
+  expect(listing).toMatchObject({ status: 503, errors: [{ extensions: { code: 'DATABASE_UNAVAILABLE' } }] });
 
   // Every job ends COMPLETED; none is left RUNNING or PENDING.
   await eventually(

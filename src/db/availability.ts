@@ -21,6 +21,9 @@ export interface AvailabilityOptions {
   onGiveUp: (message: string) => void;
 }
 
+/** Named so that a reader of pg_stat_activity (or a test counting statements) can tell it apart. */
+export const PROBE = 'select 1 as jobwire_availability_probe';
+
 export class DatabaseAvailability {
   #client: pg.Client | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -83,7 +86,7 @@ export class DatabaseAvailability {
   async #probe(): Promise<void> {
     try {
       const client = await this.#connected();
-      await withTimeout(client.query('select 1'), this.#probeTimeoutMs, 'database probe');
+      await withTimeout(client.query(PROBE), this.#probeTimeoutMs, 'database probe');
       this.#succeeded();
     } catch (error) {
       this.#failed(error);

@@ -34,9 +34,10 @@ export const CONNECTION_FAILURE = '08006';
 
 /** Gives a code to codeless lost-connection errors of this client's queries (see above). */
 export function tagConnectionErrors(client: pg.PoolClient | pg.Client): void {
-  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-  (client as { query: unknown }).query = (...args: unknown[]) => {
-    const result = query(...args);
+  // The prototype's query is looked up at each call, not captured: whoever wraps it later is still called.
+  const prototype = Object.getPrototypeOf(client) as { query: (...args: unknown[]) => unknown };
+  (client as { query: unknown }).query = function (this: unknown, ...args: unknown[]) {
+    const result = prototype.query.apply(client, args);
     if (result && typeof (result as Promise<unknown>).then === 'function' && typeof (result as { submit?: unknown }).submit !== 'function') {
       return (result as Promise<unknown>).catch((error: unknown) => {
         if (error instanceof Error && !(error as { code?: string }).code && isConnectionError(error)) {

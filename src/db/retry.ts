@@ -32,6 +32,10 @@ const CONNECTION_CODES = new Set([
   'ENETUNREACH',
   'ENOTFOUND',
   'EAI_AGAIN',
+  // Prisma: can't reach the server, timed out reaching it, server closed the connection
+  'P1001',
+  'P1002',
+  'P1017',
 ]);
 
 /** What node-postgres and Prisma's adapter say when a socket closes under them. */

@@ -3,6 +3,7 @@
 // subscribers. A notification is only a hint; the log is the data.
 import type pg from 'pg';
 import type { Listener } from '../db/listener.ts';
+import { retryOnConnectionError } from '../db/retry.ts';
 import type { Logger } from '../logger.ts';
 import {
   compareCursors,
@@ -19,8 +20,12 @@ export const EVENT_CHANNEL = 'jobwire_event';
 export const JOB_CHANNEL = 'jobwire_job';
 
 const READ_BATCH = 1000;
-/** Re-read delays while unsettled events are behind the head (a transaction still open). */
-const UNSETTLED_RETRY_MS = [2, 5, 10, 20, 50, 100];
+/**
+ * Re-read delays while unsettled events are behind the head (a transaction
+ * still open). Kept short: under steady load some transaction is nearly always
+ * open, and a read fetches only settled rows, so it is cheap.
+ */
+const UNSETTLED_RETRY_MS = [2, 5, 10, 20];
 /** A safety read in case a notification was lost. */
 const SAFETY_READ_MS = 2000;
 
@@ -153,8 +158,12 @@ export class LiveEvents {
       void (async () => {
         let from = after!;
         for (;;) {
-          const events = await readEventRange(this.pool, from, upTo, filter, READ_BATCH);
-          await this.#attachJobs(events);
+          // Through a database restart: the subscription waits for the log rather than failing.
+          const events = await retryOnConnectionError(() => readEventRange(this.pool, from, upTo, filter, READ_BATCH), {
+            maxMs: 2000,
+            stopped: () => !this.#subscribers.has(subscriber) || this.#stopped,
+          });
+          await retryOnConnectionError(() => this.#attachJobs(events), { maxMs: 2000, stopped: () => this.#stopped });
           events.forEach(sink);
           if (events.length < READ_BATCH) break;
           const last = events[events.length - 1]!;
