@@ -200,7 +200,19 @@ async function restartUnderLoad(queue: string, mode: 'fast' | 'immediate', downM
   const expected = new Set(logged.map((row) => row.id));
   await eventually(`the subscriber to have all ${expected.size} events of ${queue}`, async () =>
     new Set(subscriber.received.map((event) => event.id)).size >= expected.size ? true : undefined,
-  );
+  ).catch(async (error: Error) => {
+    // What a reader of a failure needs: which events are missing and what holds the log's barrier.
+    const got = new Set(subscriber.received.map((event) => event.id));
+    const missing = [...expected].filter((id) => !got.has(id));
+    const { rows: missed } = await db.query(
+      `select id, tx_id, status, created_at, job_event_settled_before() as barrier from job_event where id = any($1::bigint[]) order by tx_id, id limit 10`,
+      [missing],
+    );
+    const { rows: sessions } = await db.query(
+      `select application_name, state, backend_xid::text, xact_start, left(query, 100) as query from pg_stat_activity where datname = current_database()`,
+    );
+    throw new Error(`${error.message}; ${missing.length} missing, first: ${JSON.stringify(missed)}; resumes: ${subscriber.resumes}; sessions: ${JSON.stringify(sessions)}`);
+  });
   const ids = subscriber.received.map((event) => event.id);
   expect(ids.length - new Set(ids).size).toBe(0);
   expect(new Set(ids)).toEqual(expected);
