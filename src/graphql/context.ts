@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/prisma.ts';
 import type { Caller } from '../jobs/create.ts';
 import type { LiveEvents } from '../jobs/live.ts';
+import type { Health } from '../health.ts';
 import type { Logger } from '../logger.ts';
 import type { HandlerRegistry } from '../worker/registry.ts';
 
@@ -19,6 +20,8 @@ export interface ApiServices {
   live: LiveEvents;
   logger: Logger;
   authenticator: Authenticator;
+  /** Readiness for /health/ready; absent in tests that build the API alone. */
+  health?: Health;
 }
 
 export interface GraphQLContext extends ApiServices {

@@ -25,6 +25,23 @@ function isGraphQLError(value: unknown): value is GraphQLError {
 }
 
 /**
+ * /health/live: the process runs. /health/ready: it can serve (health.ts),
+ * 503 with the failing checks otherwise. Answered before GraphQL, without a query.
+ */
+function healthEndpoints(services: ApiServices): Plugin {
+  return {
+    onRequest({ url, endResponse, fetchAPI }) {
+      if (url.pathname === '/health/live') {
+        endResponse(fetchAPI.Response.json({ live: true }));
+      } else if (url.pathname === '/health/ready') {
+        const report = services.health?.readiness() ?? { ready: true, checks: {} };
+        endResponse(fetchAPI.Response.json(report, { status: report.ready ? 200 : 503 }));
+      }
+    },
+  };
+}
+
+/**
  * Subscriptions run on graphql-js's `subscribe` instead of yoga's default
  * executor (@graphql-tools/executor, which adds @defer/@stream support that no
  * subscription here uses). Each event of a subscription is one execution, and
@@ -91,14 +108,17 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
       }
     },
     plugins: [
+      // First: probes answer before CSRF prevention (a plain GET) and without a token.
+      healthEndpoints(services),
       subscribeWithGraphQLJs,
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       ...createLimitPlugins(config),
       // After the limits: it wraps graphql-armor's token-limited parse (input-guard.ts).
       inputGuard(config.INPUT_MAX_DEPTH, graphqlLogger),
     ],
-    // Client mistakes reach the client with their message and a code; anything
-    // else is "Unexpected error." with a correlation id (error-masking.ts).
+    // Client mistakes reach the client with their message and a code; a lost
+    // database answers DATABASE_UNAVAILABLE (503); anything else is
+    // "Unexpected error." with a correlation id (error-masking.ts).
     maskedErrors: {
       maskError: (error, message) => {
         // Errors in the request itself (syntax, validation, limits) lose the

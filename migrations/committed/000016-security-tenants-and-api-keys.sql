@@ -1,5 +1,5 @@
---! Previous: sha1:f9fd4a6e56d5370564f1ad0e105602a553e67631
---! Hash: sha1:c9e1d316aee861d553d06127886d62184115b9ce
+--! Previous: sha1:1d97863b7a9200d57e0ce4cb6e57398c0b9a9ff7
+--! Hash: sha1:7ff6a705ee2fccebdb98c620b65d8ca4a8c42389
 --! Message: security: every job, kind row and imported record belongs to a tenant; API keys
 
 -- A tenant owns jobs and what they import. Rows from before tenants belong to
