@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import type { YogaLogger } from 'graphql-yoga';
 import { isConnectionError } from '../db/retry.ts';
+import { CSRF_HEADER, CSRF_REFUSAL } from './csrf.ts';
 import { JobwireError, ValidationError } from '../jobs/errors.ts';
 import type { Logger } from '../logger.ts';
 
@@ -97,6 +98,11 @@ function clientError(error: unknown): GraphQLError | null {
   // Our own edge checks (input-guard, page sizes) throw GraphQLErrors that carry their code.
   if (isGraphQLError(original) && typeof original.extensions?.code === 'string' && original.extensions.code !== INTERNAL_SERVER_ERROR) {
     return located && located !== original ? withExtensions(located, original.extensions) : original;
+  }
+  if (isRequestError(error) && error.message === CSRF_REFUSAL) {
+    return new GraphQLError(`${CSRF_REFUSAL}: a form or text/plain request needs the header ${CSRF_HEADER} (or send Content-Type: application/json)`, {
+      extensions: { ...error.extensions, code: 'CSRF_HEADER_REQUIRED' },
+    });
   }
   if (isRequestError(error)) return error.extensions?.code ? error : withExtensions(error, { code: BAD_USER_INPUT });
   return null;

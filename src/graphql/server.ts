@@ -12,6 +12,7 @@ import { STATEMENT_MAX_BYTES } from '../portfolios/kind.ts';
 import { bearerToken, connectionToken, TokenError } from '../auth/authenticate.ts';
 import type { Principal } from '../auth/principal.ts';
 import { createContext, type ApiServices, type GraphQLContext } from './context.ts';
+import { CSRF_HEADER } from './csrf.ts';
 import { createMaskError, parseFailure, yogaLogger } from './error-masking.ts';
 import { guardRequest, originAllowed } from './http-guard.ts';
 import { inputGuard } from './input-guard.ts';
@@ -55,8 +56,7 @@ const subscribeWithGraphQLJs: Plugin = {
   onSubscribe: ({ setSubscribeFn }) => setSubscribeFn(subscribe),
 };
 
-/** The request header browsers must send with a simple (form or text/plain) request: CSRF prevention. */
-export const CSRF_HEADER = 'x-graphql-yoga-csrf';
+export { CSRF_HEADER };
 
 function unauthenticated(message: string) {
   return createGraphQLError(message, {

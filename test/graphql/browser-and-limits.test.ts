@@ -54,7 +54,10 @@ describe('browser safety', () => {
     ]);
     for (const response of answers) {
       expect(response.status).toBe(403);
-      expect((await response.json()).errors[0].message).toBe('Required CSRF header(s) not present');
+      expect((await response.json()).errors[0]).toEqual({
+        message: 'Required CSRF header(s) not present: a form or text/plain request needs the header x-graphql-yoga-csrf (or send Content-Type: application/json)',
+        extensions: { code: 'CSRF_HEADER_REQUIRED' },
+      });
     }
     expect(await jobCount()).toBe(before);
   });
