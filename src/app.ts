@@ -1,14 +1,19 @@
 // Wires a process together: database (embedded unless DATABASE_URL), schema
 // migration, the API and/or a worker, and an orderly stop.
+import { createAuthenticator } from './auth/authenticate.ts';
+import { checkListenPolicy } from './auth/listen-policy.ts';
 import type { Config } from './config.ts';
+import { DatabaseAvailability } from './db/availability.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { Listener } from './db/listener.ts';
 import { migrateDatabase } from './db/migrate.ts';
+import { releaseMigrationPools } from './db/migrate-pools.ts';
 import { createPool } from './db/pool.ts';
 import { createPrisma, type PrismaClient } from './db/prisma.ts';
 import { waitForDatabase } from './db/wait-for-database.ts';
 import { startApiServer, type ApiServer } from './graphql/server.ts';
 import { createRegistry } from './handlers.ts';
+import { Health } from './health.ts';
 import { LiveEvents } from './jobs/live.ts';
 import type { Logger } from './logger.ts';
 import type { HandlerRegistry } from './worker/registry.ts';
@@ -25,6 +30,8 @@ export interface App {
   /** The API's event fan-out (its subscriber count shows what is live). */
   live?: LiveEvents;
   worker?: WorkerHandle;
+  /** Readiness of the process (also served at /health/ready by the API). */
+  health: Health;
   stop(): Promise<void>;
 }
 
@@ -48,9 +55,18 @@ export interface AppOptions {
   registry?: HandlerRegistry;
   /** Wraps the API's Prisma client, e.g. to record its queries (tests, bench:api); default: none. */
   wrapPrisma?: (prisma: PrismaClient) => PrismaClient;
+  /**
+   * Called when the process cannot go on, with the reason: the database has been
+   * unreachable for DATABASE_UNAVAILABLE_EXIT_AFTER_MS, or graphile-worker's pool
+   * stopped on its own. The CLI exits (for a supervisor to restart it); the
+   * default logs the reason at fatal level only.
+   */
+  onFatal?: (message: string) => void;
 }
 
 export async function startApp(config: Config, logger: Logger, roles: Roles, options: AppOptions = {}): Promise<App> {
+  // Before anything starts: an API that would be open to others without authentication does not.
+  if (roles.api) await checkListenPolicy(config, logger);
   const database = await resolveDatabase(config, logger);
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -59,34 +75,54 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     }
   };
   if (database.embedded) stops.push(database.embedded.stop);
+  const onFatal = options.onFatal ?? ((message: string) => logger.fatal(message));
   try {
     await migrateDatabase(database.url, logger);
+    releaseMigrationPools();
     const pool = createPool(database.url, config.DATABASE_POOL_SIZE, logger);
     stops.push(() => pool.end());
+    const availability = new DatabaseAvailability({
+      connectionString: database.url,
+      logger,
+      exitAfterMs: config.DATABASE_UNAVAILABLE_EXIT_AFTER_MS,
+      onGiveUp: onFatal,
+    });
+    await availability.start();
+    stops.push(() => availability.stop());
     const listener = new Listener(database.url, logger);
     await listener.start();
     stops.push(() => listener.stop());
     // One Prisma client per process, over its one pool (the API's reads, the collection kind's repository).
     const prisma = createPrisma(pool);
     stops.push(() => prisma.$disconnect());
+    const health = new Health({
+      pool,
+      availability,
+      listener,
+      logger,
+      heartbeatFreshMs: Math.min(config.WORKER_DEAD_AFTER_MS, 2 * config.WORKER_HEARTBEAT_INTERVAL_MS + 1000),
+    });
+    await health.checkMigrations();
     const registry = options.registry ?? createRegistry({ pool, prisma, config });
 
     let api: ApiServer | undefined;
     let live: LiveEvents | undefined;
     let worker: WorkerHandle | undefined;
     if (roles.worker) {
-      worker = await startWorker({ config, pool, listener, registry, logger });
+      worker = await startWorker({ config, connectionString: database.url, pool, listener, registry, logger, onFatal });
       stops.push(() => worker!.stop());
+      health.setWorker(worker);
     }
     if (roles.api) {
       const apiPrisma = options.wrapPrisma?.(prisma) ?? prisma;
-      live = new LiveEvents(pool, listener, logger);
+      live = new LiveEvents(pool, listener, logger, (jobIds) => prisma.job.findMany({ where: { id: { in: jobIds } } }));
       await live.start();
       stops.push(async () => live!.stop());
-      api = await startApiServer({ config, pool, prisma: apiPrisma, registry, live, logger }, config.HOST, config.PORT);
+      const authenticator = createAuthenticator(config, pool);
+      api = await startApiServer({ config, pool, prisma: apiPrisma, registry, live, logger, health, authenticator }, config.HOST, config.PORT);
       stops.push(() => api!.close());
     }
-    return { databaseUrl: database.url, api, live, worker, stop };
+    return { databaseUrl: database.url, api, live, worker, health, stop };
   } catch (error) {
     await stop();
     throw error;

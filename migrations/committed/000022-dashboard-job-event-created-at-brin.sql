@@ -1,5 +1,5 @@
---! Previous: sha1:f9fd4a6e56d5370564f1ad0e105602a553e67631
---! Hash: sha1:323ef5e326741b3993c126c4d709588e7b7cb314
+--! Previous: sha1:7ff6a705ee2fccebdb98c620b65d8ca4a8c42389
+--! Hash: sha1:25231b3935d4f9df1e849801f0c8b60e33ef6342
 --! Message: dashboard: job_event_created_brin_idx, so jobThroughput reads only the last hour's events
 
 -- jobThroughput (the dashboard's chart) counts the COMPLETED, FAILED and

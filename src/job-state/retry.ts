@@ -2,6 +2,7 @@
 // fresh retry budget. Completed steps stay completed, so it resumes where it stopped.
 import type pg from 'pg';
 import { withTransaction, type Queryable } from '../db/pool.ts';
+import { visibleTenant } from '../auth/principal.ts';
 import { conflictOf, InvalidTransitionError, JobConflictError, JobNotFoundError } from '../jobs/errors.ts';
 import type { Caller } from '../jobs/create.ts';
 import { lockJob, setEventMessage } from './job-row.ts';
@@ -17,7 +18,7 @@ export async function retryJob(pool: pg.Pool, caller: Caller, jobId: string): Pr
 
 /** retryJob inside a transaction the caller holds (jobs/bulk.ts retries many in one). */
 export async function retryJobInTransaction(client: Queryable, caller: Caller, jobId: string): Promise<RetryOutcome> {
-  const job = await lockJob(client, jobId);
+  const job = await lockJob(client, jobId, visibleTenant(caller));
   if (!job) throw new JobNotFoundError(jobId);
   if (job.status === JobStatus.COMPLETED) {
     throw new InvalidTransitionError(jobId, 'retry', job.status, RETRIABLE_STATUSES);

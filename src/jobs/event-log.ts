@@ -5,6 +5,7 @@
 // older than its own has ended (tx_id < the snapshot's xmin): no event can
 // appear later at or before it. Readers deliver settled events only, so a
 // cursor never passes a row that is still invisible.
+import { tenantCondition } from '../auth/tenant-scope.ts';
 import type { Queryable } from '../db/pool.ts';
 import type { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 import { ValidationError } from './errors.ts';
@@ -46,9 +47,17 @@ export interface JobEventRecord {
   kind: JobKind;
   queueName: string;
   jobType: string;
+  tenantId: string;
+  /**
+   * The job's row, read once per batch of live events for every subscriber
+   * (live.ts), so that `job { ... }` costs no query per event and subscriber.
+   */
+  job?: unknown;
 }
 
 export interface JobEventFilter {
+  /** Required, so no subscription can forget it: the caller's visibleTenant (null: admin, every tenant). */
+  tenantId: string | null;
   jobIds?: readonly string[] | null;
   kinds?: readonly JobKind[] | null;
   queueNames?: readonly string[] | null;
@@ -58,6 +67,7 @@ export interface JobEventFilter {
 
 export function matchesFilter(event: JobEventRecord, filter: JobEventFilter): boolean {
   return (
+    (filter.tenantId === null || filter.tenantId === event.tenantId) &&
     (!filter.jobIds?.length || filter.jobIds.includes(event.jobId)) &&
     (!filter.kinds?.length || filter.kinds.includes(event.kind)) &&
     (!filter.queueNames?.length || filter.queueNames.includes(event.queueName)) &&
@@ -68,28 +78,42 @@ export function matchesFilter(event: JobEventRecord, filter: JobEventFilter): bo
 
 const EVENT_COLUMNS = `e.id::text as id, e.tx_id::text as "txId", e.job_id as "jobId", e.step_id as "stepId",
   e.status, e.previous_status as "previousStatus", e.message, e.created_at as "createdAt",
-  j.kind, j.queue_name as "queueName", j.job_type as "jobType"`;
+  j.kind, j.queue_name as "queueName", j.job_type as "jobType", j.tenant_id as "tenantId"`;
 
 /**
  * The settled events after a cursor, oldest first, and whether unsettled ones
- * were seen behind them (then read again soon).
+ * are behind them (then read again soon). Settled events sort before every
+ * unsettled one (their tx_id is below the barrier), so only the settled prefix
+ * is read: under load, the rows of transactions still open are not fetched
+ * again and again on every wake-up.
  */
 export async function readSettledEvents(
   db: Queryable,
   after: EventCursor,
   limit: number,
 ): Promise<{ events: JobEventRecord[]; unsettledBehind: boolean }> {
-  const result = await db.query<JobEventRecord & { settled: boolean }>(
-    `select ${EVENT_COLUMNS}, e.tx_id < job_event_settled_before() as settled
-       from job_event e join job j on j.id = e.job_id
-      where (e.tx_id, e.id) > ($1::bigint, $2::bigint)
-      order by e.tx_id, e.id
-      limit $3`,
-    [after.txId, after.id, limit],
-  );
-  const firstUnsettled = result.rows.findIndex((row) => !row.settled);
-  const rows = firstUnsettled < 0 ? result.rows : result.rows.slice(0, firstUnsettled);
-  return { events: rows.map(({ settled: _settled, ...event }) => event), unsettledBehind: firstUnsettled >= 0 };
+  const result = await db.query<JobEventRecord & { unsettledBehind: boolean; id: string | null }>({
+    name: 'jobwire-read-settled-events',
+    text: `with barrier as materialized (select job_event_settled_before() as tx_id)
+      select settled.*, exists (
+               select 1 from job_event u
+                where (u.tx_id, u.id) > ($1::bigint, $2::bigint) and u.tx_id >= (select tx_id from barrier)
+             ) as "unsettledBehind"
+        from (select 1) as one
+        left join lateral (
+          select ${EVENT_COLUMNS}
+            from job_event e join job j on j.id = e.job_id
+           where (e.tx_id, e.id) > ($1::bigint, $2::bigint) and e.tx_id < (select tx_id from barrier)
+           order by e.tx_id, e.id
+           limit $3
+        ) as settled on true`,
+    values: [after.txId, after.id, limit],
+  });
+  const unsettledBehind = result.rows[0]?.unsettledBehind ?? false;
+  const events = result.rows
+    .filter((row) => row.id !== null)
+    .map(({ unsettledBehind: _behind, ...event }) => event as JobEventRecord);
+  return { events, unsettledBehind };
 }
 
 /** The newest settled cursor: everything at or before it is final. */
@@ -120,6 +144,7 @@ export async function readEventRange(
         and ($7::text[] is null or j.queue_name = any($7))
         and ($8::text[] is null or j.job_type = any($8))
         and ($9::job_status[] is null or e.status = any($9))
+        and ${tenantCondition('j', 11)}
       order by e.tx_id, e.id
       limit $10`,
     [
@@ -133,6 +158,7 @@ export async function readEventRange(
       filter.jobTypes?.length ? filter.jobTypes : null,
       filter.statuses?.length ? filter.statuses : null,
       limit,
+      filter.tenantId,
     ],
   );
   return result.rows;

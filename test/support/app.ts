@@ -30,23 +30,55 @@ type Document<Result, Variables> = DocumentTypeDecoration<Result, Variables> & {
 export class GraphQLTestClient {
   #ws: Client | null = null;
 
-  constructor(readonly url: string) {}
+  /** With a token (API key or JWT), requests send `Authorization: Bearer` and websockets put it in connection_init. */
+  constructor(
+    readonly url: string,
+    readonly token?: string,
+  ) {}
+
+  /** The same server as another caller. */
+  as(token: string | undefined): GraphQLTestClient {
+    return new GraphQLTestClient(this.url, token);
+  }
+
+  /** The headers that carry this client's token (none without one). */
+  authHeaders(): Record<string, string> {
+    return this.token ? { authorization: `Bearer ${this.token}` } : {};
+  }
+
+  /** Runs a query or mutation over HTTP; answers the status and body as they came (errors included). */
+  async send<Result, Variables>(
+    document: Document<Result, Variables> | string,
+    variables?: Variables,
+  ): Promise<{ status: number; headers: Headers; body: { data?: Result | null; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> } }> {
+    const response = await fetch(this.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json',
+        ...this.authHeaders(),
+      },
+      body: JSON.stringify({ query: document.toString(), variables }),
+    });
+    return { status: response.status, headers: response.headers, body: (await response.json()) as never };
+  }
 
   /** Runs a query or mutation over HTTP; GraphQL errors fail the test. */
   async request<Result, Variables>(document: Document<Result, Variables>, variables?: Variables): Promise<Result> {
-    const response = await fetch(this.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
-      body: JSON.stringify({ query: document.toString(), variables }),
-    });
-    const body = (await response.json()) as { data?: Result; errors?: unknown[] };
+    const { body } = await this.send(document, variables);
     if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
     return body.data!;
   }
 
   /** A live subscription over graphql-ws: collects what arrives and lets tests await it; closed when the test (or file) ends. */
   subscribe<Result, Variables>(document: Document<Result, Variables>, variables?: Variables): Subscription<Result> {
-    this.#ws ??= createClient({ url: this.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, lazy: true, retryAttempts: 0 });
+    this.#ws ??= createClient({
+      url: this.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      lazy: true,
+      retryAttempts: 0,
+      connectionParams: this.token ? { authorization: `Bearer ${this.token}` } : undefined,
+    });
     const subscription = new Subscription<Result>(this.#ws, document.toString(), variables as Record<string, unknown> | undefined);
     dispose(() => subscription.close());
     return subscription;
@@ -147,8 +179,13 @@ export interface ChildWorker {
  * Runs `jobwire work` in its own process (the real CLI), resolved once it runs
  * jobs. When the test (or file) ends, a worker still running gets SIGTERM and is awaited.
  */
-export async function spawnWorker(databaseUrl: string, env: Record<string, string> = {}): Promise<ChildWorker> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'work'], {
+export async function spawnWorker(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  /** Another entry point than the CLI's `work` (e.g. test/support/worker-process.ts). */
+  script: string[] = ['src/main.ts', 'work'],
+): Promise<ChildWorker> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...script], {
     env: { ...process.env, ...TEST_ENV, LOG_LEVEL: 'info', CI: '1', ...env, DATABASE_URL: databaseUrl },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -170,4 +207,38 @@ export async function spawnWorker(databaseUrl: string, env: Record<string, strin
     await exited;
   });
   return { workerId: await started.promise, process: child, exited, logs };
+}
+
+export interface ChildApi {
+  url: string;
+  process: ChildProcess;
+  exited: Promise<number | string>;
+  logs: Array<Record<string, unknown>>;
+}
+
+/** Runs `jobwire serve` in its own process (the real CLI), resolved once it listens. */
+export async function spawnApi(databaseUrl: string, env: Record<string, string> = {}): Promise<ChildApi> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+    env: { ...process.env, ...TEST_ENV, LOG_LEVEL: 'info', CI: '1', ...env, DATABASE_URL: databaseUrl },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  const started = deferred<string>('a child API to listen', 30_000);
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      logs.push(entry);
+      const url = /^GraphiQL: (\S+)/.exec(String(entry.msg))?.[1];
+      if (url) started.resolve(url);
+    } catch {
+      // not a log line
+    }
+  });
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code ?? 0)));
+  void exited.then((how) => started.reject(new Error(`child API exited (${how}) before it listened`)));
+  dispose(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  });
+  return { url: await started.promise, process: child, exited, logs };
 }
