@@ -3,6 +3,7 @@
 // queue stats read (what each queuesUpdated tick runs) over many stored jobs.
 // Against a real Postgres (embedded, or BENCH_DATABASE_URL). Run: npm run bench:dashboard
 // [bulk jobs, default 1000] [old events, default 1000000] [stored jobs, default 100000]
+import { DEFAULT_TENANT, LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
 import { loadConfig } from '../src/config.ts';
 import { createPool } from '../src/db/pool.ts';
 import { createPrisma } from '../src/db/prisma.ts';
@@ -16,7 +17,8 @@ import { logger, median, report, round, startBenchServer } from './support.ts';
 const BULK_JOBS = Number(process.argv[2] ?? 1000);
 const OLD_EVENTS = Number(process.argv[3] ?? 1_000_000);
 const STORED_JOBS = Number(process.argv[4] ?? 100_000);
-const caller = { principalId: 'bench' };
+/** An admin (every tenant), as the dashboard with authentication off. */
+const caller = { ...LOCAL_PRINCIPAL, principalId: 'bench' };
 
 /** Milliseconds of each of `times` runs of `fn`. */
 async function timings(times: number, fn: () => Promise<unknown>): Promise<number[]> {
@@ -72,8 +74,10 @@ try {
   await pool.query(`update job set status = 'COMPLETED', started_at = now() where queue_name like 'bench-q%' and random() < 0.9`);
   await pool.query('vacuum analyze job_event');
   await pool.query('vacuum analyze job');
-  const throughputMs = median(await timings(9, () => readThroughput(pool, 60)));
-  const queueStatsMs = median(await timings(9, () => readQueueStats(pool, null)));
+  const throughputMs = median(await timings(9, () => readThroughput(pool, null, 60)));
+  // One tenant's: each of the last hour's outcome events is checked against its job's tenant.
+  const tenantThroughputMs = median(await timings(9, () => readThroughput(pool, DEFAULT_TENANT, 60)));
+  const queueStatsMs = median(await timings(9, () => readQueueStats(pool, null, null)));
   const { rows } = await pool.query<{ events: number; jobs: number }>(
     'select (select count(*) from job_event)::int as events, (select count(*) from job)::int as jobs',
   );
@@ -83,6 +87,7 @@ try {
     { measure: `cancelJobs over ${BULK_JOBS} scheduled jobs`, jobs: cancelled.affectedJobIds.length, ms: round(cancelMs, 0), jobsPerSecond: perSecond(cancelled.affectedJobIds.length, cancelMs) },
     { measure: `retryJobs over ${BULK_JOBS} cancelled jobs`, jobs: retried.affectedJobIds.length, ms: round(retryMs, 0), jobsPerSecond: perSecond(retried.affectedJobIds.length, retryMs) },
     { measure: `jobThroughput(60), ${rows[0]!.events} events stored (median of 9)`, ms: round(throughputMs) },
+    { measure: `jobThroughput(60) of one tenant, same events (median of 9)`, ms: round(tenantThroughputMs) },
     { measure: `queue stats (a queuesUpdated tick), ${rows[0]!.jobs} jobs stored (median of 9)`, ms: round(queueStatsMs) },
   ]);
 } finally {

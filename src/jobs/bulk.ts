@@ -1,10 +1,12 @@
-// Bulk cancel and retry: every job a filter selects, up to a bound, goes
+// Bulk cancel and retry: every job of the caller's tenant a filter selects, up to a bound, goes
 // through the same single-job transition (job-state/cancel.ts, retry.ts), so each job's
 // history records it exactly as a single cancel or retry would. Jobs change
 // in batches of one transaction each (one commit per batch, not per job), and
 // each job in its own savepoint, so one job that cannot change does not hold
 // back the others.
 import type pg from 'pg';
+import { visibleTenant } from '../auth/principal.ts';
+import { tenantCondition } from '../auth/tenant-scope.ts';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import { cancelJobInTransaction } from '../job-state/cancel.ts';
 import { retryJobInTransaction } from '../job-state/retry.ts';
@@ -70,8 +72,11 @@ function targetStatuses(action: BulkJobAction, selection: JobSelection): JobStat
   return [...new Set(selection.statuses)];
 }
 
-/** One statement for the selection; parameters are typed so the status and list indexes apply. */
-function selectionSql(action: BulkJobAction, selection: JobSelection) {
+/**
+ * One statement for the selection, within the caller's tenant (admin: every
+ * tenant); parameters are typed so the status and list indexes apply.
+ */
+function selectionSql(caller: Caller, action: BulkJobAction, selection: JobSelection) {
   const params = [
     targetStatuses(action, selection),
     selection.kinds?.length ? selection.kinds : null,
@@ -79,21 +84,32 @@ function selectionSql(action: BulkJobAction, selection: JobSelection) {
     selection.jobTypes?.length ? selection.jobTypes : null,
     selection.createdAfter ?? null,
     selection.createdBefore ?? null,
+    visibleTenant(caller),
   ];
   const where = `status = any($1::job_status[])
      and ($2::job_kind[] is null or kind = any($2))
      and ($3::text[] is null or queue_name = any($3))
      and ($4::text[] is null or job_type = any($4))
      and ($5::timestamptz is null or created_at >= $5)
-     and ($6::timestamptz is null or created_at < $6)`;
+     and ($6::timestamptz is null or created_at < $6)
+     and ${tenantCondition('job', 7)}`;
   return { where, params };
 }
 
-/** How many jobs a bulk action over this selection would take now (at most `max` + 1, to keep the count cheap). */
-export async function countBulkTargets(db: Queryable, action: BulkJobAction, selection: JobSelection, max: number): Promise<{ count: number; moreThanMax: boolean }> {
-  const { where, params } = selectionSql(action, selection);
+/**
+ * How many jobs a bulk action over this selection would take now, among the
+ * caller's tenant's jobs (at most `max` + 1, to keep the count cheap).
+ */
+export async function countBulkTargets(
+  db: Queryable,
+  caller: Caller,
+  action: BulkJobAction,
+  selection: JobSelection,
+  max: number,
+): Promise<{ count: number; moreThanMax: boolean }> {
+  const { where, params } = selectionSql(caller, action, selection);
   const result = await db.query<{ count: string }>(
-    `select count(*) as count from (select 1 from job where ${where} limit $7) as selected`,
+    `select count(*) as count from (select 1 from job where ${where} limit $8) as selected`,
     [...params, max + 1],
   );
   const count = Number(result.rows[0]!.count);
@@ -109,8 +125,10 @@ function resolveLimit(options: BulkJobOptions): number {
 }
 
 /**
- * Applies cancel or retry to the jobs a selection matches, oldest first, up to
- * the limit, through the single-job operation. A job that cannot change (it
+ * Applies cancel or retry to the jobs a selection matches among the caller's
+ * tenant's jobs (admin: every tenant's), oldest first, up to the limit,
+ * through the single-job operation, which checks the tenant again as it locks
+ * each job (job-state's lockJob). A job that cannot change (it
  * finished meanwhile, a constraint refuses it) is reported in `skipped`, the
  * others go ahead. A batch is all or nothing only on unexpected errors (the
  * database going away): batches committed before stay committed.
@@ -123,9 +141,9 @@ export async function bulkJobAction(
   options: BulkJobOptions,
 ): Promise<BulkJobOutcome> {
   const limit = resolveLimit(options);
-  const { where, params } = selectionSql(action, selection);
+  const { where, params } = selectionSql(caller, action, selection);
   const selected = await pool.query<{ id: string }>(
-    `select id from job where ${where} order by created_at, id limit $7`,
+    `select id from job where ${where} order by created_at, id limit $8`,
     [...params, limit + 1],
   );
   const ids = selected.rows.map((row) => row.id);

@@ -243,7 +243,7 @@ builder.queryField('bulkJobCount', (t) =>
     args: { action: t.arg({ type: BulkJobActionEnum, required: true }), filter: t.arg({ type: JobFilter, required: true }) },
     resolve: async (_root, args, ctx) => {
       const max = ctx.config.BULK_JOBS_MAX;
-      return { ...(await countBulkTargets(ctx.pool, args.action as BulkJobAction, args.filter, max)), max };
+      return { ...(await countBulkTargets(ctx.pool, ctx.caller, args.action as BulkJobAction, args.filter, max)), max };
     },
   }),
 );
@@ -269,7 +269,7 @@ builder.queryField('jobThroughput', (t) =>
       if (minutes < 1 || minutes > THROUGHPUT_MINUTES_MAX) {
         throw new ValidationError('minutes', `must be between 1 and ${THROUGHPUT_MINUTES_MAX}, got ${minutes}`);
       }
-      return readThroughput(ctx.pool, minutes);
+      return readThroughput(ctx.pool, visibleTenant(ctx.caller), minutes);
     },
   }),
 );
@@ -469,13 +469,14 @@ builder.subscriptionFields((t) => ({
     subscribe: (_root, _args, ctx) =>
       coalescingTicks((notify) => {
         const throttled = atMostEvery(QUEUES_UPDATED_INTERVAL_MS, notify);
-        const unsubscribe = ctx.live.subscribeEvents({}, null, () => throttled.call(), () => undefined);
+        // Woken by the caller's tenant's events only (admin: every tenant's).
+        const unsubscribe = ctx.live.subscribeEvents({ tenantId: visibleTenant(ctx.caller) }, null, () => throttled.call(), () => undefined);
         return () => {
           unsubscribe();
           throttled.cancel();
         };
       }),
-    resolve: (_tick, _args, ctx) => readQueueStats(ctx.pool, null),
+    resolve: (_tick, _args, ctx) => readQueueStats(ctx.pool, visibleTenant(ctx.caller), null),
   }),
   jobUpdated: t.prismaField({
     type: JobRef,

@@ -2,6 +2,7 @@
 // one COMPLETED, FAILED or DEAD_LETTER event per job outcome. The BRIN index
 // job_event_created_brin_idx (migration 000022) keeps this to the last
 // minutes' rows, whatever the size of the log.
+import { tenantCondition } from '../auth/tenant-scope.ts';
 import type { Queryable } from '../db/pool.ts';
 import { FAILURE_STATUSES, JobStatus } from '../job-state/statuses.ts';
 
@@ -13,8 +14,12 @@ export interface ThroughputMinute {
   failedCount: number;
 }
 
-/** The last `minutes` whole minutes up to now (the current one included), oldest first, zeros filled in. */
-export async function readThroughput(db: Queryable, minutes: number): Promise<ThroughputMinute[]> {
+/**
+ * The last `minutes` whole minutes up to now (the current one included), oldest
+ * first, zeros filled in: the jobs of one tenant (null: every tenant, without
+ * reading the job table).
+ */
+export async function readThroughput(db: Queryable, tenantId: string | null, minutes: number): Promise<ThroughputMinute[]> {
   const result = await db.query<{ minute: Date; completed: string; failed: string }>(
     `with bounds as (select date_trunc('minute', now()) - ($1::int - 1) * interval '1 minute' as first_minute)
      select minutes.minute,
@@ -30,10 +35,11 @@ export async function readThroughput(db: Queryable, minutes: number): Promise<Th
           where event.created_at >= bounds.first_minute
             and event.step_id is null
             and (event.status = $2::job_status or event.status = any($3::job_status[]))
+            and ($4::text is null or exists (select 1 from job as j where j.id = event.job_id and ${tenantCondition('j', 4)}))
           group by 1
        ) as counted on counted.minute = minutes.minute
       order by minutes.minute`,
-    [minutes, JobStatus.COMPLETED, FAILURE_STATUSES],
+    [minutes, JobStatus.COMPLETED, FAILURE_STATUSES, tenantId],
   );
   return result.rows.map((row) => ({ minute: row.minute, completedCount: Number(row.completed), failedCount: Number(row.failed) }));
 }
