@@ -123,6 +123,11 @@ const ROWS: Row[] = [
   { field: 'portfolioPositions', document: 'query($p: ID!) { portfolioPositions(portfolioId: $p) { totalCount edges { node { id } } } }', variables: (ids) => ({ p: ids.portfolioId }) },
   { field: 'cancelJob', write: true, document: 'mutation($id: ID!) { cancelJob(id: $id) { __typename ... on Error { message } } }', variables: (ids) => ({ id: ids.jobId }) },
   { field: 'retryJob', write: true, document: 'mutation($id: ID!) { retryJob(id: $id) { __typename ... on Error { message } } }', variables: (ids) => ({ id: ids.collectionJobId }) },
+  // Before the create rows: tenant B has no jobs yet, so B's two callers see the same (empty) selection.
+  { field: 'bulkJobCount', document: '{ bulkJobCount(action: RETRY, filter: {}) { __typename ... on QueryBulkJobCountSuccess { data { count } } } }', variables: () => ({}) },
+  { field: 'jobThroughput', document: '{ jobThroughput(minutes: 60) { completedCount failedCount } }', variables: () => ({}) },
+  { field: 'cancelJobs', write: true, document: 'mutation { cancelJobs(filter: {}) { __typename ... on MutationCancelJobsSuccess { data { affectedCount affectedJobIds } } ... on Error { message } } }', variables: () => ({}) },
+  { field: 'retryJobs', write: true, document: 'mutation { retryJobs(filter: {}) { __typename ... on MutationRetryJobsSuccess { data { affectedCount affectedJobIds } } ... on Error { message } } }', variables: () => ({}) },
   { field: 'deleteCollectionJob', write: true, document: 'mutation($id: ID!) { deleteCollectionJob(id: $id) { __typename ... on Error { message } } }', variables: (ids) => ({ id: ids.collectionJobId }) },
   { field: 'createJob', write: true, document: 'mutation($p: ID) { createJob(input: { jobType: "system.noop", parentJobId: $p }) { __typename ... on Error { message } } }', variables: (ids) => ({ p: ids.jobId }) },
   { field: 'createJobs', write: true, document: 'mutation($p: ID) { createJobs(jobs: [{ jobType: "system.noop", parentJobId: $p }]) { __typename ... on Error { message } } }', variables: (ids) => ({ p: ids.jobId }) },
@@ -149,6 +154,7 @@ const ROWS: Row[] = [
 const SUBSCRIPTION_ROWS: Row[] = [
   { field: 'jobUpdated', document: 'subscription($id: ID!) { jobUpdated(id: $id) { id status } }', variables: (ids) => ({ id: ids.jobId }) },
   { field: 'jobEvents', document: 'subscription { jobEvents { cursor status } }', variables: () => ({}) },
+  { field: 'queuesUpdated', document: 'subscription { queuesUpdated { queueName } }', variables: () => ({}) },
   { field: 'portfolioImportEvents', document: 'subscription($p: ID!) { portfolioImportEvents(portfolioId: $p) { jobId } }', variables: (ids) => ({ p: ids.portfolioId }) },
 ];
 
