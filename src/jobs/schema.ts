@@ -238,7 +238,7 @@ const BulkJobCountRef = builder.objectRef<{ count: number; moreThanMax: boolean;
 builder.queryField('bulkJobCount', (t) =>
   t.field({
     type: BulkJobCountRef,
-    description: 'How many jobs cancelJobs or retryJobs would act on for this filter (only the statuses the action applies to count).',
+    description: "How many jobs cancelJobs or retryJobs would act on for this filter (only the statuses the action applies to count, only the caller's tenant's jobs).",
     errors: { types: [ValidationError], directResult: false },
     args: { action: t.arg({ type: BulkJobActionEnum, required: true }), filter: t.arg({ type: JobFilter, required: true }) },
     resolve: async (_root, args, ctx) => {
@@ -262,7 +262,7 @@ const THROUGHPUT_MINUTES_MAX = 1440;
 builder.queryField('jobThroughput', (t) =>
   t.field({
     type: [ThroughputMinuteRef],
-    description: `Jobs completed and failed per minute over the last \`minutes\` (the current minute included), oldest first; at most ${THROUGHPUT_MINUTES_MAX}.`,
+    description: `The caller's tenant's jobs (admin: every tenant's) completed and failed per minute over the last \`minutes\` (the current minute included), oldest first; at most ${THROUGHPUT_MINUTES_MAX}.`,
     args: { minutes: t.arg.int({ required: false, defaultValue: 60 }) },
     resolve: (_root, args, ctx) => {
       const minutes = args.minutes ?? 60;
@@ -398,8 +398,8 @@ function bulkMutation(action: BulkJobAction, description: string) {
   );
 }
 
-bulkMutation('cancel', 'Cancels every PENDING, SCHEDULED, RUNNING or RETRYING job the filter matches (up to the limit), each as cancelJob does.');
-bulkMutation('retry', 'Retries every FAILED, DEAD_LETTER or CANCELLED job the filter matches (up to the limit), each as retryJob does.');
+bulkMutation('cancel', "Cancels every PENDING, SCHEDULED, RUNNING or RETRYING job of the caller's tenant (admin: any) the filter matches (up to the limit), each as cancelJob does.");
+bulkMutation('retry', "Retries every FAILED, DEAD_LETTER or CANCELLED job of the caller's tenant (admin: any) the filter matches (up to the limit), each as retryJob does.");
 
 // ---------------------------------------------------------------------------
 // Subscriptions
@@ -465,7 +465,7 @@ function atMostEvery(intervalMs: number, fn: () => void) {
 builder.subscriptionFields((t) => ({
   queuesUpdated: t.field({
     type: [QueueStatsRef],
-    description: `Stats of every queue at once, then again after jobs change status (at most every ${QUEUES_UPDATED_INTERVAL_MS} ms).`,
+    description: `Stats of every queue of the caller's tenant's jobs (admin: every tenant's) at once, then again after they change status (at most every ${QUEUES_UPDATED_INTERVAL_MS} ms).`,
     subscribe: (_root, _args, ctx) =>
       coalescingTicks((notify) => {
         const throttled = atMostEvery(QUEUES_UPDATED_INTERVAL_MS, notify);
