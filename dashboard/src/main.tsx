@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { getToken, setToken, watchConnection, type ConnectionState } from './api.ts';
+import { AuthGate } from './components/auth-gate.tsx';
 import { JobList, type ListFilter } from './components/job-list.tsx';
 import { JobPage } from './components/job-page.tsx';
 import { QueueTable, StatusTiles, ThroughputChart } from './components/overview.tsx';
@@ -72,7 +73,7 @@ function Home({ route }: { route: Route }) {
 function ConnectionBadge() {
   const [state, setState] = useState<ConnectionState>('connecting');
   useEffect(() => watchConnection(setState), []);
-  const label = { connecting: 'Connecting…', live: 'Live', offline: 'Reconnecting…' }[state];
+  const label = { connecting: 'Connecting…', live: 'Live', offline: 'Reconnecting…', unauthorized: 'No access' }[state];
   return (
     <span class={`connection ${state}`} data-connection={state} title="graphql-ws connection to /graphql">
       <i /> {label}
@@ -86,7 +87,7 @@ function TokenSettings() {
   return (
     <div class="token">
       <button type="button" class="button ghost small" onClick={() => setOpen(!open)} aria-expanded={open}>
-        {getToken() ? 'Token set' : 'Token'}
+        {getToken() ? 'API key set' : 'API key'}
       </button>
       {open && (
         <form
@@ -97,7 +98,9 @@ function TokenSettings() {
           }}
         >
           <label>
-            API token (sent as <code>Authorization: Bearer …</code>, kept in this browser)
+            <span>
+              API key or JWT (sent as <code>Authorization: Bearer …</code>; kept in this tab only, until it closes)
+            </span>
             <input type="password" name="token" value={value} onInput={(event) => setValue(event.currentTarget.value)} autoComplete="off" />
           </label>
           <div class="dialog-actions">
@@ -135,7 +138,9 @@ function App() {
         <ConnectionBadge />
         <TokenSettings />
       </header>
-      <main class="content">{jobMatch ? <JobPage key={jobMatch[1]} id={decodeURIComponent(jobMatch[1]!)} /> : <Home route={route} />}</main>
+      <main class="content">
+        <AuthGate>{jobMatch ? <JobPage key={jobMatch[1]} id={decodeURIComponent(jobMatch[1]!)} /> : <Home route={route} />}</AuthGate>
+      </main>
       <Toasts />
     </>
   );

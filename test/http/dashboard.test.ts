@@ -1,7 +1,8 @@
 // The dashboard in a real browser against a real service: jobs appear and
 // finish live, cancel, retry and bulk actions work from the page, a job's page
-// shows its kind's detail and a timeline that grows live. Screenshots are left
-// in test-results/dashboard/.
+// shows its kind's detail and a timeline that grows live. Authentication off
+// (loopback), then on: the page asks for a key, says why one is refused, and
+// shows the key's tenant only. Screenshots are left in test-results/dashboard/.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -9,10 +10,12 @@ import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { createApiKey } from '../../src/auth/api-keys.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createPrisma } from '../../src/db/prisma.ts';
 import { createRegistry } from '../../src/handlers.ts';
-import { DASHBOARD_PATH } from '../../src/http/dashboard.ts';
+import { CSRF_HEADER } from '../../src/graphql/csrf.ts';
+import { DASHBOARD_PATH, DASHBOARD_SECURITY_HEADERS } from '../../src/http/dashboard.ts';
 import { NonRetriableError } from '../../src/worker/handler.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestApp, TEST_ENV, type TestApp } from '../support/app.ts';
@@ -34,6 +37,8 @@ let page: Page;
 let origin: string;
 /** Every URL the page asked for: all must be the service's own (offline, no CDN). */
 const requested: string[] = [];
+/** Console messages about the Content-Security-Policy: there must be none. */
+const cspViolations: string[] = [];
 
 beforeAll(async () => {
   await mkdir(SCREENSHOTS, { recursive: true });
@@ -59,6 +64,7 @@ beforeAll(async () => {
   browser = await launchBrowser();
   page = await browser.context.newPage();
   page.on('request', (request) => requested.push(request.url()));
+  page.on('console', (message) => /Content[- ]Security[- ]Policy/i.test(message.text()) && cspViolations.push(message.text()));
 });
 
 const inAnHour = () => new Date(Date.now() + 3_600_000).toISOString();
@@ -73,6 +79,10 @@ describe('the dashboard', () => {
     const index = await fetch(`${origin}${DASHBOARD_PATH}/`);
     expect(index.status).toBe(200);
     expect(index.headers.get('cache-control')).toBe('no-cache');
+    for (const [name, value] of Object.entries(DASHBOARD_SECURITY_HEADERS)) expect(index.headers.get(name)).toBe(value);
+    // Another site's page asking for it (a cross-origin fetch) is refused like an API request.
+    const foreign = await fetch(`${origin}${DASHBOARD_PATH}/`, { headers: { origin: 'https://evil.example' } });
+    expect(foreign.status).toBe(403);
     const html = await index.text();
     const asset = /src="(\/dashboard\/assets\/[^"]+\.js)"/.exec(html)?.[1];
     expect(asset).toBeDefined();
@@ -251,23 +261,59 @@ describe('the dashboard', () => {
     await shot('11-portfolio-import-job-page');
   });
 
-  it('sends the saved token over HTTP and in connection_init', async () => {
+  it('sends the saved key over HTTP (with the CSRF header) and in connection_init, kept in sessionStorage', async () => {
     await page.goto(`${origin}${DASHBOARD_PATH}/`);
     const authorized = page.waitForRequest((request) => request.url().endsWith('/graphql') && request.headers().authorization === 'Bearer test-token');
-    await page.getByRole('button', { name: 'Token' }).click();
+    await page.getByRole('button', { name: 'API key' }).click();
     await page.locator('input[name="token"]').fill('test-token');
-    // Saving reloads the page, which opens a new websocket with the token.
+    // Saving reloads the page, which opens a new websocket with the key.
     const socket = page.waitForEvent('websocket');
     await page.getByRole('button', { name: 'Save' }).click();
-    await authorized;
+    expect((await authorized).headers()[CSRF_HEADER]).toBe('1');
     const init = await (await socket).waitForEvent('framesent', { predicate: (frame) => String(frame.payload).includes('connection_init') });
     expect(JSON.parse(String(init.payload))).toEqual({ type: 'connection_init', payload: { authorization: 'Bearer test-token' } });
     await page.locator('[data-connection="live"]').waitFor();
-    await page.evaluate(() => localStorage.removeItem('jobwire.token'));
+    expect(await page.evaluate(() => [sessionStorage.getItem('jobwire.token'), localStorage.getItem('jobwire.token')])).toEqual(['test-token', null]);
+    await page.evaluate(() => sessionStorage.removeItem('jobwire.token'));
+  });
+
+  it('with authentication on: asks for a key, says why one is refused, then shows that key\'s tenant only', async () => {
+    const secured = await startTestApp(db.url, { roles: { api: true, worker: false }, env: { AUTH_ENABLED: 'true', AUTH_API_KEY_CACHE_MS: '0' } });
+    const securedOrigin = new URL(secured.app.api!.url).origin;
+    const { key } = await createApiKey(db.pool, { name: 'dashboard test', tenantId: 'tenant-dash', scopes: ['jobs:read', 'jobs:write'] });
+    const job = await createJob(secured.client.as(key), { jobType: 'system.noop', queueName: 'tenant-dash-queue', scheduledAt: inAnHour() });
+    // The page itself needs no key: it holds no data.
+    expect((await fetch(`${securedOrigin}${DASHBOARD_PATH}/`)).status).toBe(200);
+
+    const tab = await browser.context.newPage();
+    tab.on('console', (message) => /Content[- ]Security[- ]Policy/i.test(message.text()) && cspViolations.push(message.text()));
+    await tab.goto(`${securedOrigin}${DASHBOARD_PATH}/`);
+    await tab.locator('[data-auth-problem="needs-key"]', { hasText: 'needs an API key' }).waitFor();
+    await tab.screenshot({ path: `${SCREENSHOTS}/12-auth-needs-key.png`, fullPage: true });
+
+    await tab.locator('input[name="apiKey"]').fill('not-a-key');
+    await tab.getByRole('button', { name: 'Use this key' }).click();
+    await tab.locator('[data-auth-problem="refused"]', { hasText: 'invalid API key' }).waitFor();
+    await tab.screenshot({ path: `${SCREENSHOTS}/13-auth-key-refused.png`, fullPage: true });
+
+    const authorized = tab.waitForRequest((request) => request.url().endsWith('/graphql') && request.headers().authorization === `Bearer ${key}`);
+    await tab.locator('input[name="apiKey"]').fill(key);
+    await tab.getByRole('button', { name: 'Use this key instead' }).click();
+    expect((await authorized).headers()[CSRF_HEADER]).toBe('1');
+    await tab.locator('[data-connection="live"]').waitFor();
+    await tab.locator(`tr[data-job-id="${uuidOf(job.id)}"][data-status="SCHEDULED"]`).waitFor();
+    await tab.locator('[data-total-count="1"]').waitFor();
+    // The default tenant's queues (every job created above with authentication off) are not this key's.
+    await tab.locator('tr[data-queue="tenant-dash-queue"]').waitFor();
+    expect(await tab.locator('tr[data-queue]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-queue')))).toEqual(['tenant-dash-queue']);
+    await tab.screenshot({ path: `${SCREENSHOTS}/14-auth-tenant-view.png`, fullPage: true });
+    await tab.close();
+    await secured.stop();
   });
 
   it('asked for nothing but the service itself', () => {
     expect(requested.length).toBeGreaterThan(0);
     expect(requested.filter((url) => !url.startsWith(origin) && !url.startsWith(origin.replace('http', 'ws')))).toEqual([]);
+    expect(cspViolations).toEqual([]);
   });
 });
