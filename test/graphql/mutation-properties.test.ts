@@ -39,6 +39,22 @@ const maybe = <T>(arbitrary: fc.Arbitrary<T>) => fc.oneof(arbitrary, anyJson, fc
 const idLike = (ids: string[]) => fc.oneof(fc.constantFrom(...ids), fc.uuid(), fc.string(), fc.integer(), fc.constant(Buffer.from('PlainJob:x').toString('base64')));
 const isoDate = fc.date({ noInvalidDate: true }).map((date) => date.toISOString());
 
+/** A JobFilter (of cancelJobs and retryJobs), or anything else in its place. */
+const jobFilter = fc.oneof(
+  anyJson,
+  fc.record(
+    {
+      statuses: maybe(fc.array(fc.constantFrom('PENDING', 'SCHEDULED', 'RUNNING', 'FAILED', 'CANCELLED', 'DEAD_LETTER', 'COMPLETED', 'NOPE'), { maxLength: 3 })),
+      kinds: maybe(fc.array(fc.constantFrom('PLAIN', 'IMPORT', 'COLLECTION', 'PORTFOLIO_IMPORT', 'OTHER'), { maxLength: 2 })),
+      queueNames: maybe(fc.array(fc.string(), { maxLength: 2 })),
+      jobTypes: maybe(fc.array(fc.constantFrom('system.noop', 'system.sleep', ''), { maxLength: 2 })),
+      createdAfter: maybe(fc.oneof(isoDate, fc.string())),
+      createdBefore: maybe(fc.oneof(isoDate, fc.string())),
+    },
+    { requiredKeys: [] },
+  ),
+);
+
 /** A mutation, and arbitrary variables for it. */
 const MUTATIONS: Record<string, { document: string; variables: (ids: string[]) => fc.Arbitrary<Record<string, unknown>> }> = {
   createJob: {
@@ -75,6 +91,14 @@ const MUTATIONS: Record<string, { document: string; variables: (ids: string[]) =
   retryJob: {
     document: 'mutation($id: ID!) { retryJob(id: $id) { __typename ... on Error { message } } }',
     variables: (ids) => fc.record({ id: idLike(ids) }),
+  },
+  cancelJobs: {
+    document: 'mutation($filter: JobFilter!, $limit: Int) { cancelJobs(filter: $filter, limit: $limit) { __typename ... on Error { message } } }',
+    variables: () => fc.record({ filter: jobFilter, limit: maybe(fc.integer({ min: -5, max: 2000 })) }, { requiredKeys: ['filter'] }),
+  },
+  retryJobs: {
+    document: 'mutation($filter: JobFilter!, $limit: Int) { retryJobs(filter: $filter, limit: $limit) { __typename ... on Error { message } } }',
+    variables: () => fc.record({ filter: jobFilter, limit: maybe(fc.integer({ min: -5, max: 2000 })) }, { requiredKeys: ['filter'] }),
   },
   deleteCollectionJob: {
     document: 'mutation($id: ID!) { deleteCollectionJob(id: $id) { __typename ... on Error { message } } }',
