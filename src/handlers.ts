@@ -4,7 +4,7 @@ import { createCollectionHandler } from './collections/handler.ts';
 import { createImportHandler } from './imports/handler.ts';
 import type { Config } from './config.ts';
 import { createPortfolioImportHandler, flexOptionsFromEnv } from './portfolios/handler.ts';
-import { noopHandler, sleepHandler } from './system/handlers.ts';
+import { failHandler, noopHandler, sleepHandler } from './system/handlers.ts';
 import { webhookSendHandler } from './webhooks/send.ts';
 import { HandlerRegistry } from './worker/registry.ts';
 
@@ -19,6 +19,7 @@ export function createRegistry(deps: RegistryDeps): HandlerRegistry {
     .register(webhookSendHandler)
     .register(noopHandler)
     .register(sleepHandler)
+    .register(failHandler)
     .register(createPortfolioImportHandler({ flex: flexOptionsFromEnv() }))
     .register(createCollectionHandler(deps))
     .register(createImportHandler(deps));

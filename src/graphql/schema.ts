@@ -3,6 +3,7 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { builder } from './builder.ts';
 import './errors.ts';
 import '../jobs/schema.ts';
+import '../flow/schema.ts';
 import '../portfolios/schema.ts';
 import '../collections/schema.ts';
 import '../imports/schema.ts';

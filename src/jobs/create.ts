@@ -10,13 +10,15 @@ import type { HandlerRegistry } from '../worker/registry.ts';
 import { ValidationError } from './errors.ts';
 import { insertJobs, type NewJob } from './sql/insert-jobs.ts';
 import { QUEUE_NAME_FORMAT, jsonObject, parseInput } from './validation.ts';
+import { afterInsertJobs, beforeInsertJobs, type CreatedJob } from '../flow/create.ts';
+import { parseFlowOptions, type FlowInput } from '../flow/options.ts';
 
 /** Who asks: every request resolves to one (see graphql/context.ts). */
 export interface Caller {
   principalId: string;
 }
 
-export interface CreateJobInput {
+export interface CreateJobInput extends FlowInput {
   jobType: string;
   payload?: unknown;
   queueName?: string | null;
@@ -99,6 +101,7 @@ export function prepareJob(
     createdBy: caller.principalId,
     metadata: parsed.metadata,
     steps: handler.steps ?? [],
+    flow: parseFlowOptions(input, path, handler.defaults),
   };
 }
 
@@ -122,6 +125,16 @@ export async function createJobs(
   inputs: readonly CreateJobInput[],
   listField?: string,
 ): Promise<string[]> {
+  return (await createJobsReporting(deps, caller, inputs, listField)).map((job) => job.id);
+}
+
+/** createJobs, answering for each input whether it made its job or found one by its idempotency key. */
+export async function createJobsReporting(
+  deps: CreateJobsDeps,
+  caller: Caller,
+  inputs: readonly CreateJobInput[],
+  listField?: string,
+): Promise<CreatedJob[]> {
   const list = listField ?? 'input';
   if (inputs.length === 0) throw new ValidationError(list, 'must contain at least one job');
   if (inputs.length > deps.config.CREATE_JOBS_MAX) {
@@ -129,9 +142,11 @@ export async function createJobs(
   }
   const pathOf = (index: number) => (listField ? [listField, index] : []);
   const jobs = inputs.map((input, index) => prepareJob(deps, caller, input, { path: pathOf(index) }));
-  await withTransaction(deps.pool, async (client) => {
+  return withTransaction(deps.pool, async (client) => {
     await assertParentsExist(client, jobs, (index) => [...pathOf(index), 'parentJobId'].join('.'));
-    await insertJobs(client, jobs);
+    const { toInsert, answers } = await beforeInsertJobs(client, jobs, (index, name) => [...pathOf(index), name].join('.'));
+    await insertJobs(client, toInsert);
+    await afterInsertJobs(client, toInsert);
+    return answers;
   });
-  return jobs.map((job) => job.id);
 }

@@ -34,3 +34,19 @@ export const sleepHandler: JobHandler<z.infer<typeof sleepPayload>> = {
     return { success: true, resultData: { sleptMs: ms } };
   },
 };
+
+const failPayload = z.object({
+  message: z.string().min(1).max(1000).default('failed on purpose'),
+  /** Time to wait before failing. */
+  afterMs: z.number().int().min(0).max(3_600_000).default(0),
+});
+
+export const failHandler: JobHandler<z.infer<typeof failPayload>> = {
+  jobType: 'system.fail',
+  description: 'Fails with `message` after `afterMs` (retried per maxRetries): for checking retries, dead letters and what depends on a job.',
+  payload: failPayload,
+  async handle(job, ctx) {
+    await delay(job.payload.afterMs, undefined, { signal: ctx.signal });
+    return { success: false, error: new Error(job.payload.message) };
+  },
+};

@@ -130,3 +130,45 @@ export const JobUpdated = graphql(`
     jobUpdated(id: $id) { id status progress progressMessage retryCount }
   }
 `);
+
+// Flow control (src/flow/)
+
+export const CreateJobFlow = graphql(`
+  mutation CreateJobFlow($input: CreateJobInput!) {
+    createJob(input: $input) {
+      __typename
+      ... on MutationCreateJobSuccess { created data { id status waitingReason errorMessage dependsOn timeoutMs concurrencyKey concurrencyLimit } }
+      ... on ValidationError { field message }
+    }
+  }
+`);
+
+export const CreateJobsFlow = graphql(`
+  mutation CreateJobsFlow($jobs: [CreateJobInput!]!) {
+    createJobs(jobs: $jobs) {
+      __typename
+      ... on MutationCreateJobsSuccess { created data { id status waitingReason } }
+      ... on ValidationError { field message }
+    }
+  }
+`);
+
+export const JobFlowState = graphql(`
+  query JobFlowState($id: ID!) {
+    job(id: $id) {
+      id
+      status
+      waitingReason
+      errorMessage
+      retryCount
+      result
+      events { edges { node { status previousStatus message } } }
+    }
+  }
+`);
+
+export const JobFlowUpdated = graphql(`
+  subscription JobFlowUpdated($id: ID!) {
+    jobUpdated(id: $id) { id status waitingReason errorMessage startedAt }
+  }
+`);
