@@ -75,7 +75,7 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
       live = new LiveEvents(pool, listener, logger);
       await live.start();
       stops.push(async () => live!.stop());
-      api = await startApiServer({ config, pool, prisma, registry, live, logger }, config.HOST, config.PORT);
+      api = await startApiServer({ config, pool, prisma, registry, live, listener, logger }, config.HOST, config.PORT);
       stops.push(() => api!.close());
     }
     return { databaseUrl: database.url, api, live, worker, stop };

@@ -1,82 +1,13 @@
-// The GraphQL surface of flow control: the create options every job accepts,
-// why a job waits, and whether a create made its job or found it by its key.
+// The GraphQL surface of flow control: why a job waits and what it waits for,
+// pausing and resuming queues (QueueStats.paused, live via queueUpdated).
+import { Repeater } from 'graphql-yoga';
 import { builder } from '../graphql/builder.ts';
-import { JobWaitingReason } from '../generated/prisma/enums.ts';
-import type { CreatedJob } from './create.ts';
-
-type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
-
-export const DependencyFailureEnum = builder.enumType('DependencyFailure', {
-  description: 'What a job does when a job it depends on ends FAILED, DEAD_LETTER or CANCELLED.',
-  values: {
-    CANCEL: { description: 'It ends CANCELLED, its errorMessage naming that job (the default).' },
-    RUN: { description: 'It runs anyway once every job it depends on has finished.' },
-  },
-});
-
-export const JobWaitingReasonEnum = builder.enumType(JobWaitingReason, {
-  name: 'JobWaitingReason',
-  description: 'Why a queued job does not run yet. Each change is also an event of the job.',
-});
-
-/** The flow-control fields of every create input (spread into CreateJobInput). */
-export function flowInputFields(t: PothosSchemaTypes.InputFieldBuilder<Types, 'InputObject'>) {
-  return {
-    idempotencyKey: t.string({
-      required: false,
-      description: 'At most one job per key: a create with a key an existing job holds returns that job (`created: false`). 1-200 characters.',
-    }),
-    idempotencyKeyFreeAfterMs: t.int({
-      required: false,
-      description: "When the key is free again after its job finished: 0 at once (unique while active only), n ms later; default never (while the job exists).",
-    }),
-    dependsOn: t.idList({
-      required: false,
-      description: 'Jobs (ids) that must COMPLETE before this one runs; it waits with waitingReason DEPENDENCIES. At most 100.',
-    }),
-    dependencyFailure: t.field({ type: DependencyFailureEnum, required: false, description: 'Default CANCEL.' }),
-    timeoutMs: t.int({
-      required: false,
-      description: "An attempt running longer fails with a TimeoutError (retried per maxRetries); its signal is aborted with reason 'timeout'. Default: the job type's.",
-    }),
-    concurrencyKey: t.string({
-      required: false,
-      description: 'At most concurrencyLimit jobs with this key run at once, across all workers; the others wait (waitingReason CONCURRENCY_LIMIT) without spending a retry.',
-    }),
-    concurrencyLimit: t.int({ required: false, description: "1..10000; needs concurrencyKey. Default: the job type's, else 1." }),
-  };
-}
-
-/** Whether each answered job row was made by this create (read by the `created` fields). */
-const createdRows = new WeakMap<object, boolean | boolean[]>();
-
-export function markCreated<T extends object>(row: T, created: CreatedJob | CreatedJob[]): T {
-  createdRows.set(row, Array.isArray(created) ? created.map((c) => c.created) : created.created);
-  return row;
-}
-
-/** The success type of createJob: the job and whether this create made it. */
-export const createdResultOptions = {
-  fields: (t: PothosSchemaTypes.ObjectFieldBuilder<Types, any>) => ({
-    created: t.boolean({
-      description: 'False when an existing job was returned because it holds the idempotency key.',
-      resolve: (row: object) => createdRows.get(row) === true,
-    }),
-  }),
-};
-
-/** The success type of createJobs: per input, in order, whether this create made the job. */
-export const createdListResultOptions = {
-  fields: (t: PothosSchemaTypes.ObjectFieldBuilder<Types, any>) => ({
-    created: t.booleanList({
-      description: 'Per input, in order: false when an existing job was returned because it holds the idempotency key.',
-      resolve: (rows: object) => {
-        const created = createdRows.get(rows);
-        return Array.isArray(created) ? created : [];
-      },
-    }),
-  }),
-};
+import type { GraphQLContext } from '../graphql/context.ts';
+import { ValidationError } from '../jobs/errors.ts';
+import { readQueueStats } from '../jobs/queue-stats.ts';
+import { QueueStatsRef } from '../jobs/schema.ts';
+import { pauseQueue, QUEUE_CHANNEL, readPausedQueues, resumeQueue } from './pause.ts';
+import { JobWaitingReasonEnum } from './schema-inputs.ts';
 
 builder.prismaInterfaceFields('Job', (t) => ({
   waitingReason: t.field({
@@ -94,5 +25,73 @@ builder.prismaInterfaceFields('Job', (t) => ({
     description: 'The UUIDs of the jobs it depends on.',
     select: { dependencies: { select: { dependsOnJobId: true } } },
     resolve: (job) => job.dependencies.map((d) => d.dependsOnJobId),
+  }),
+}));
+
+// ---------------------------------------------------------------------------
+// Paused queues
+
+/** All paused queues, read once per request (QueueStats.paused of a list of queues costs one query). */
+const pausedPerRequest = new WeakMap<object, Promise<Set<string>>>();
+const pausedQueues = (ctx: GraphQLContext) => {
+  let paused = pausedPerRequest.get(ctx);
+  if (!paused) pausedPerRequest.set(ctx, (paused = readPausedQueues(ctx.pool, null)));
+  return paused;
+};
+
+builder.objectField(QueueStatsRef, 'paused', (t) =>
+  t.boolean({
+    description: 'A paused queue starts no job (running ones finish) until resumed; its jobs wait with waitingReason QUEUE_PAUSED.',
+    resolve: async (stats, _args, ctx) => (await pausedQueues(ctx)).has(stats.queueName),
+  }),
+);
+
+async function statsOf(ctx: GraphQLContext, queueName: string) {
+  return (await readQueueStats(ctx.pool, [queueName]))[0]!;
+}
+
+builder.mutationFields((t) => ({
+  pauseQueue: t.field({
+    type: QueueStatsRef,
+    description: 'Pauses a queue (also one without jobs yet): no job of it starts until resumeQueue; running ones finish. Kept across restarts. Idempotent.',
+    errors: { types: [ValidationError], directResult: false },
+    args: { queueName: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      await pauseQueue(ctx.pool, ctx.caller, args.queueName);
+      return statsOf(ctx, args.queueName);
+    },
+  }),
+  resumeQueue: t.field({
+    type: QueueStatsRef,
+    description: 'Resumes a paused queue: the jobs that waited for it start. Idempotent.',
+    errors: { types: [ValidationError], directResult: false },
+    args: { queueName: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      await resumeQueue(ctx.pool, ctx.caller, args.queueName);
+      return statsOf(ctx, args.queueName);
+    },
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  queueUpdated: t.field({
+    type: QueueStatsRef,
+    description: "The queue's stats at once, then again each time it is paused or resumed.",
+    args: { queueName: t.arg.string({ required: true }) },
+    subscribe: (_root, args, ctx) =>
+      new Repeater<true>(async (push, stop) => {
+        const onNotification = (channel: string, payload: string) => {
+          if (channel === QUEUE_CHANNEL && payload === args.queueName) void push(true);
+        };
+        ctx.listener.on('notification', onNotification);
+        await ctx.listener.listen(QUEUE_CHANNEL);
+        await push(true);
+        await stop;
+        ctx.listener.off('notification', onNotification);
+      }),
+    resolve: (_tick, args, ctx) => {
+      pausedPerRequest.delete(ctx);
+      return statsOf(ctx, args.queueName);
+    },
   }),
 }));

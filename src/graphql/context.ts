@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/prisma.ts';
 import type { Caller } from '../jobs/create.ts';
 import type { LiveEvents } from '../jobs/live.ts';
+import type { Listener } from '../db/listener.ts';
 import type { Logger } from '../logger.ts';
 import type { HandlerRegistry } from '../worker/registry.ts';
 
@@ -13,6 +14,8 @@ export interface ApiServices {
   prisma: PrismaClient;
   registry: HandlerRegistry;
   live: LiveEvents;
+  /** The process's LISTEN connection (flow/schema.ts: queue pause and resume, live). */
+  listener: Listener;
   logger: Logger;
 }
 

@@ -10,7 +10,7 @@ import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 import type { Job as JobRow } from '../generated/prisma/client.ts';
 import { cancelJob } from './cancel.ts';
 import { createJobsReporting } from './create.ts';
-import { createdListResultOptions, createdResultOptions, flowInputFields, markCreated } from '../flow/schema.ts';
+import { createdListResultOptions, createdResultOptions, flowInputFields, markCreated } from '../flow/schema-inputs.ts';
 import { InvalidTransitionError, JobConflictError, JobNotFoundError, ValidationError } from './errors.ts';
 import { decodeCursor, encodeCursor, type JobEventRecord } from './event-log.ts';
 import { readQueueStats, type QueueStats } from './queue-stats.ts';
@@ -131,7 +131,7 @@ export const JobEventRef = builder.prismaObject('JobEvent', {
   }),
 });
 
-const QueueStatsRef = builder.objectRef<QueueStats>('QueueStats').implement({
+export const QueueStatsRef = builder.objectRef<QueueStats>('QueueStats').implement({
   description: "Seed 003's QueueStats: how many jobs of a queue are in each status.",
   fields: (t) => ({
     queueName: t.exposeString('queueName'),

@@ -27,6 +27,7 @@ import { JobAbort } from './job-abort.ts';
 import type { HandlerRegistry } from './registry.ts';
 import { cancelQueuedJob, claimQueuedJobs, selectJobForUpdate, updateHeldJob, type ClaimedJobRow, type TakenJobRow } from './sql.ts';
 import { StatusBatcher } from './status-batcher.ts';
+import { needsGate, passGates } from '../flow/gates.ts';
 
 export interface RunJobDeps {
   pool: pg.Pool;
@@ -90,6 +91,12 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
         return;
       }
       if (taken.job.cancelRequestedAt) abort.abort(CANCELLED_REASON);
+      // Flow control (src/flow/gates.ts): a paused queue or a concurrency limit holds a job not yet started.
+      if (taken.takenAt && needsGate(taken.job)) {
+        const gate = await passGates(deps.pool, taken.job, helpers.job.id, workerId);
+        if (!gate.passed) return;
+        if (gate.claimed) Object.assign(taken, { job: gate.claimed, takenAt: null });
+      }
       const running = new RunningWrite(batcher, jobId, workerId, taken.takenAt, abort);
       const jobLogger = lazyChild(deps.logger, { jobId, workerId, jobType: taken.job.jobType });
       await execute(deps, batcher, completions, taken.job, running, workerId, abort, jobLogger);

@@ -23,6 +23,12 @@ export interface ClaimedJobRow {
   cancelRequestedAt: Date | null;
   /** graphile-worker's queue entry that runs the job (bigint as text); a task of another entry is stale. */
   queueEntryId: string | null;
+  /** Flow control (src/flow/). */
+  timeoutMs: number | null;
+  concurrencyKey: string | null;
+  concurrencyLimit: number | null;
+  /** Read with a queued job only: its queue was paused then (src/flow/gates.ts holds it). */
+  queuePaused?: boolean;
 }
 
 /** The statuses of a job waiting for a worker (the ones it can be taken from). */
@@ -31,7 +37,8 @@ const QUEUED = `('PENDING', 'SCHEDULED', 'RETRYING')`;
 const CLAIMED_COLUMNS = `id, kind, job_type as "jobType", queue_name as "queueName", payload, metadata, priority,
   max_retries as "maxRetries", retry_count as "retryCount", parent_job_id as "parentJobId",
   created_by as "createdBy", created_at as "createdAt", status, worker_id as "workerId",
-  cancel_requested_at as "cancelRequestedAt", queue_entry_id as "queueEntryId"`;
+  cancel_requested_at as "cancelRequestedAt", queue_entry_id as "queueEntryId",
+  timeout_ms as "timeoutMs", concurrency_key as "concurrencyKey", concurrency_limit as "concurrencyLimit"`;
 
 /**
  * Queued jobs become RUNNING for this worker, in one statement; returns the
@@ -61,7 +68,8 @@ export interface TakenJobRow extends ClaimedJobRow {
 export async function readQueuedJobs(db: Queryable, jobIds: string[]): Promise<TakenJobRow[]> {
   const result = await db.query<TakenJobRow>({
     name: 'jobwire-read-queued-jobs',
-    text: `select ${CLAIMED_COLUMNS}, clock_timestamp()::text as "takenAt"
+    text: `select ${CLAIMED_COLUMNS}, clock_timestamp()::text as "takenAt",
+              exists (select 1 from paused_queue where paused_queue.queue_name = job.queue_name) as "queuePaused"
        from job where id = any($1::uuid[]) and status in ${QUEUED}`,
     values: [jobIds],
   });

@@ -172,3 +172,35 @@ export const JobFlowUpdated = graphql(`
     jobUpdated(id: $id) { id status waitingReason errorMessage startedAt }
   }
 `);
+
+export const PauseQueue = graphql(`
+  mutation PauseQueue($queueName: String!) {
+    pauseQueue(queueName: $queueName) {
+      __typename
+      ... on MutationPauseQueueSuccess { data { queueName paused pendingCount } }
+      ... on ValidationError { field message }
+    }
+  }
+`);
+
+export const ResumeQueue = graphql(`
+  mutation ResumeQueue($queueName: String!) {
+    resumeQueue(queueName: $queueName) {
+      __typename
+      ... on MutationResumeQueueSuccess { data { queueName paused } }
+      ... on ValidationError { field message }
+    }
+  }
+`);
+
+export const QueueUpdated = graphql(`
+  subscription QueueUpdated($queueName: String!) {
+    queueUpdated(queueName: $queueName) { queueName paused pendingCount runningCount completedCount }
+  }
+`);
+
+export const FlowJobEvents = graphql(`
+  subscription FlowJobEvents($filter: JobEventFilter) {
+    jobEvents(filter: $filter) { status previousStatus message job { id } }
+  }
+`);

@@ -1,0 +1,78 @@
+// Gates a queued job passes before its handler runs (worker/run-job.ts calls
+// passGates): a paused queue and a concurrency key at its limit hold the job.
+// A held job waits with a waiting_reason (an event) under a new queue entry,
+// so graphile-worker counts no attempt: the task that found it held returns
+// as done. Everything is decided in Postgres, under row and advisory locks, so
+// it holds across any number of workers. Jobs that need no gate (no paused
+// queue, no key: the read tells) pay nothing beyond that read.
+import type pg from 'pg';
+import { withTransaction, type Queryable } from '../db/pool.ts';
+import type { JobWaitingReason } from '../generated/prisma/enums.ts';
+import { queueJobsAgain } from '../jobs/sql/queue.ts';
+import { claimQueuedJobs, type ClaimedJobRow } from '../worker/sql.ts';
+import { PARKED_UNTIL } from './dependencies.ts';
+
+/** A job at its concurrency limit is looked at again after this long, unless a slot frees up first (which wakes it). */
+export const CONCURRENCY_RECHECK_MS = 2000;
+
+export interface GatedJob {
+  id: string;
+  queueName: string;
+  priority: number;
+  maxRetries: number;
+  concurrencyKey: string | null;
+  concurrencyLimit: number | null;
+  /** From the worker's read: the job's queue was paused then. */
+  queuePaused?: boolean;
+}
+
+export function needsGate(job: GatedJob): boolean {
+  return job.queuePaused === true || job.concurrencyKey !== null;
+}
+
+export type GateOutcome =
+  /** Passed; RUNNING is written when the job has a concurrency key (it must count at once). */
+  | { passed: true; claimed: ClaimedJobRow | null }
+  /** Held (waiting) or no longer this task's to run. */
+  | { passed: false };
+
+/**
+ * Decides, in one transaction, whether the job may start now. `queueEntryId`
+ * is the task's entry: a job queued again meanwhile is not this task's.
+ */
+export async function passGates(pool: pg.Pool, job: GatedJob, queueEntryId: string, workerId: string): Promise<GateOutcome> {
+  return withTransaction(pool, async (client) => {
+    const { rows } = await client.query<{ queueEntryId: string | null }>(
+      `select queue_entry_id as "queueEntryId" from job
+        where id = $1 and status in ('PENDING', 'SCHEDULED', 'RETRYING') for update`,
+      [job.id],
+    );
+    if (rows[0]?.queueEntryId !== queueEntryId) return { passed: false };
+    // Shared lock: a resume waits for this hold to commit, then releases it.
+    const paused = await client.query(`select 1 from paused_queue where queue_name = $1 for share`, [job.queueName]);
+    if (paused.rowCount) {
+      await hold(client, job, 'QUEUE_PAUSED', PARKED_UNTIL);
+      return { passed: false };
+    }
+    if (job.concurrencyKey === null) return { passed: true, claimed: null };
+    // One starter per key at a time; RUNNING is written before the lock goes.
+    await client.query(`select pg_advisory_xact_lock(hashtextextended('jobwire.concurrency:' || $1, 0))`, [job.concurrencyKey]);
+    const running = await client.query<{ n: number }>(
+      `select count(*)::int as n from job where concurrency_key = $1 and status = 'RUNNING'`,
+      [job.concurrencyKey],
+    );
+    if (running.rows[0]!.n >= job.concurrencyLimit!) {
+      const jitter = Math.random() * CONCURRENCY_RECHECK_MS * 0.2;
+      await hold(client, job, 'CONCURRENCY_LIMIT', new Date(Date.now() + CONCURRENCY_RECHECK_MS + jitter));
+      return { passed: false };
+    }
+    const [claimed] = await claimQueuedJobs(client, [job.id], workerId);
+    return claimed ? { passed: true, claimed } : { passed: false };
+  });
+}
+
+/** The job waits, with its reason (an event when the reason changes), under a new queue entry due at `until`. */
+async function hold(db: Queryable, job: GatedJob, reason: JobWaitingReason, until: Date): Promise<void> {
+  await db.query(`update job set waiting_reason = $2 where id = $1 and waiting_reason is distinct from $2`, [job.id, reason]);
+  await queueJobsAgain(db, [{ jobId: job.id, runAt: until, priority: job.priority, maxRetries: job.maxRetries }]);
+}
