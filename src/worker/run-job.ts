@@ -28,6 +28,7 @@ import type { HandlerRegistry } from './registry.ts';
 import { cancelQueuedJob, claimQueuedJobs, selectJobForUpdate, updateHeldJob, type ClaimedJobRow, type TakenJobRow } from './sql.ts';
 import { StatusBatcher } from './status-batcher.ts';
 import { needsGate, passGates } from '../flow/gates.ts';
+import { TIMEOUT_REASON, withTimeout } from '../flow/timeout.ts';
 
 export interface RunJobDeps {
   pool: pg.Pool;
@@ -325,14 +326,17 @@ async function execute(
     abort,
     logger,
     progressThrottleMs: deps.config.JOB_PROGRESS_THROTTLE_MS,
-    ensureRunning: () => running.ensure(),
+    // A timed-out attempt writes nothing more (flow/timeout.ts): the next attempt may run under this worker id.
+    ensureRunning: () => (abort.reason === TIMEOUT_REASON ? Promise.resolve(false) : running.ensure()),
   });
   const runningDelay = deps.config.WORKER_RUNNING_WRITE_DELAY_MS;
-  if (runningDelay === 0) await running.ensure();
+  // A job with a timeout shows RUNNING before its clock starts (flow/timeout.ts), so started_at is when it was timed from.
+  if (runningDelay === 0 || job.timeoutMs) await running.ensure();
   const runningTimer = running.unstartedSince ? setTimeout(() => void running.ensure(), runningDelay) : null;
   let outcome: JobResult;
   try {
-    outcome = await handler.handle({ ...job, payload: payload.data }, ctx);
+    const attempt = handler.handle({ ...job, payload: payload.data }, ctx);
+    outcome = await (job.timeoutMs ? withTimeout(attempt, job.timeoutMs, abort) : attempt);
   } catch (error) {
     outcome = { success: false, error: error instanceof Error ? error : new Error(String(error)) };
   } finally {
