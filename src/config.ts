@@ -48,6 +48,10 @@ const configSchema = z.object({
   JOB_PAYLOAD_MAX_BYTES: int(1, 10_000_000).default(256 * 1024),
   /** Most jobs one createJobs call may create. */
   CREATE_JOBS_MAX: int(1, 100_000).default(1000),
+  /** How often a worker process looks for due schedule ticks (flow/schedules.ts). */
+  SCHEDULE_POLL_INTERVAL_MS: int(50, 60_000).default(1000),
+  /** A schedule tick found this much later than due counts as missed (its schedule's missedTickPolicy applies). */
+  SCHEDULE_MISSED_AFTER_MS: int(0, 86_400_000).default(60_000),
   /** Largest page (first) of any connection. */
   PAGE_SIZE_MAX: int(1, 10_000).default(100),
   /** Directory of <SYMBOL>.csv files for the csv-dir candle provider (a sample ships in data/candles). */

@@ -4,6 +4,7 @@ import { builder } from './builder.ts';
 import './errors.ts';
 import '../jobs/schema.ts';
 import '../flow/schema.ts';
+import '../flow/schedule-schema.ts';
 import '../portfolios/schema.ts';
 import '../collections/schema.ts';
 import '../imports/schema.ts';

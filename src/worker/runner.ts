@@ -17,6 +17,7 @@ import { JobAbort } from './job-abort.ts';
 import { OrphanSweep } from './orphans.ts';
 import type { HandlerRegistry } from './registry.ts';
 import { CANCELLED_REASON, createRunJobTask, SHUTDOWN_REASON } from './run-job.ts';
+import { Scheduler } from '../flow/schedules.ts';
 
 export interface WorkerDeps {
   config: Config;
@@ -75,6 +76,10 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   if (!workerId) throw new Error('graphile-worker started without a worker pool');
   const id = workerId;
 
+  // Flow control: recurring schedules make their jobs from every worker process (flow/schedules.ts).
+  const scheduler = new Scheduler({ pool, registry, config, logger });
+  scheduler.start();
+
   const heartbeat = new Heartbeat(pool, id, config, logger);
   await heartbeat.beat();
   heartbeat.start();
@@ -84,6 +89,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     workerId: id,
     async stop() {
       // Running handlers get their signal; their jobs are re-queued (see run-job.ts).
+      await scheduler.stop();
       for (const abort of running.values()) abort.abort(SHUTDOWN_REASON);
       await runner.stop();
       await runJob.drain();

@@ -204,3 +204,47 @@ export const FlowJobEvents = graphql(`
     jobEvents(filter: $filter) { status previousStatus message job { id } }
   }
 `);
+
+export const CreateSchedule = graphql(`
+  mutation CreateSchedule($input: CreateScheduleInput!) {
+    createSchedule(input: $input) {
+      __typename
+      ... on MutationCreateScheduleSuccess { data { id cron timezone paused nextRunAt missedTickPolicy } }
+      ... on ValidationError { field message }
+    }
+  }
+`);
+
+export const PauseSchedule = graphql(`
+  mutation PauseSchedule($id: ID!) {
+    pauseSchedule(id: $id) {
+      __typename
+      ... on MutationPauseScheduleSuccess { data { id paused nextRunAt nextRunTimes } }
+      ... on ScheduleNotFoundError { scheduleId message }
+      ... on ValidationError { field message }
+    }
+  }
+`);
+
+export const DeleteSchedule = graphql(`
+  mutation DeleteSchedule($id: ID!) {
+    deleteSchedule(id: $id) {
+      __typename
+      ... on MutationDeleteScheduleSuccess { data }
+      ... on ScheduleNotFoundError { scheduleId message }
+      ... on ValidationError { field message }
+    }
+  }
+`);
+
+export const Schedules = graphql(`
+  query Schedules {
+    schedules {
+      id
+      cron
+      paused
+      nextRunTimes(count: 3)
+      recentTicks(last: 3) { tickAt job { id status } }
+    }
+  }
+`);
