@@ -1,5 +1,5 @@
 // The GraphQL surface of flow control: why a job waits and what it waits for,
-// pausing and resuming queues (QueueStats.paused, live via queueUpdated).
+// pausing and resuming queues (QueueStats.paused, live via queueUpdated), queue rate limits.
 import { Repeater } from 'graphql-yoga';
 import { builder } from '../graphql/builder.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
@@ -8,12 +8,13 @@ import { readQueueStats } from '../jobs/queue-stats.ts';
 import { QueueStatsRef } from '../jobs/schema.ts';
 import { pauseQueue, QUEUE_CHANNEL, readPausedQueues, resumeQueue } from './pause.ts';
 import { JobWaitingReasonEnum } from './schema-inputs.ts';
+import { clearQueueRateLimit, readQueueRateLimits, setQueueRateLimit, type QueueRateLimit } from './rate-limit.ts';
 
 builder.prismaInterfaceFields('Job', (t) => ({
   waitingReason: t.field({
     type: JobWaitingReasonEnum,
     nullable: true,
-    description: 'Why it does not run yet while queued (a dependency, a paused queue, a concurrency limit); null otherwise.',
+    description: 'Why it does not run yet while queued (a dependency, a paused queue, a concurrency or rate limit); null otherwise.',
     select: { waitingReason: true },
     resolve: (job) => job.waitingReason,
   }),
@@ -33,6 +34,7 @@ builder.prismaInterfaceFields('Job', (t) => ({
 
 /** All paused queues, read once per request (QueueStats.paused of a list of queues costs one query). */
 const pausedPerRequest = new WeakMap<object, Promise<Set<string>>>();
+const limitsPerRequest = new WeakMap<object, Promise<Map<string, QueueRateLimit>>>();
 const pausedQueues = (ctx: GraphQLContext) => {
   let paused = pausedPerRequest.get(ctx);
   if (!paused) pausedPerRequest.set(ctx, (paused = readPausedQueues(ctx.pool, null)));
@@ -90,7 +92,60 @@ builder.subscriptionFields((t) => ({
         ctx.listener.off('notification', onNotification);
       }),
     resolve: (_tick, args, ctx) => {
+      // One subscription keeps its context: each push reads afresh.
       pausedPerRequest.delete(ctx);
+      limitsPerRequest.delete(ctx);
+      return statsOf(ctx, args.queueName);
+    },
+  }),
+}));
+
+// ---------------------------------------------------------------------------
+// Queue rate limits
+
+const QueueRateLimitRef = builder.objectRef<QueueRateLimit>('QueueRateLimit').implement({
+  description: 'At most maxStarts job starts per intervalMs (a sliding window), across all workers.',
+  fields: (t) => ({
+    maxStarts: t.exposeInt('maxStarts'),
+    intervalMs: t.exposeInt('intervalMs'),
+  }),
+});
+
+builder.objectField(QueueStatsRef, 'rateLimit', (t) =>
+  t.field({
+    type: QueueRateLimitRef,
+    nullable: true,
+    description: "The queue's rate limit; its jobs beyond it wait with waitingReason RATE_LIMIT.",
+    resolve: async (stats, _args, ctx) => {
+      let limits = limitsPerRequest.get(ctx);
+      if (!limits) limitsPerRequest.set(ctx, (limits = readQueueRateLimits(ctx.pool)));
+      return (await limits).get(stats.queueName) ?? null;
+    },
+  }),
+);
+
+builder.mutationFields((t) => ({
+  setQueueRateLimit: t.field({
+    type: QueueStatsRef,
+    description: 'Limits a queue to maxStarts job starts per intervalMs across all workers (replacing its limit).',
+    errors: { types: [ValidationError], directResult: false },
+    args: {
+      queueName: t.arg.string({ required: true }),
+      maxStarts: t.arg.int({ required: true, description: '1..100000' }),
+      intervalMs: t.arg.int({ required: true, description: '1..86400000' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      await setQueueRateLimit(ctx.pool, args);
+      return statsOf(ctx, args.queueName);
+    },
+  }),
+  clearQueueRateLimit: t.field({
+    type: QueueStatsRef,
+    description: "Removes a queue's rate limit. Idempotent.",
+    errors: { types: [ValidationError], directResult: false },
+    args: { queueName: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      await clearQueueRateLimit(ctx.pool, args.queueName);
       return statsOf(ctx, args.queueName);
     },
   }),

@@ -27,8 +27,9 @@ export interface ClaimedJobRow {
   timeoutMs: number | null;
   concurrencyKey: string | null;
   concurrencyLimit: number | null;
-  /** Read with a queued job only: its queue was paused then (src/flow/gates.ts holds it). */
+  /** Read with a queued job only: its queue was paused then / has a rate limit (src/flow/gates.ts). */
   queuePaused?: boolean;
+  queueRateLimited?: boolean;
 }
 
 /** The statuses of a job waiting for a worker (the ones it can be taken from). */
@@ -69,7 +70,8 @@ export async function readQueuedJobs(db: Queryable, jobIds: string[]): Promise<T
   const result = await db.query<TakenJobRow>({
     name: 'jobwire-read-queued-jobs',
     text: `select ${CLAIMED_COLUMNS}, clock_timestamp()::text as "takenAt",
-              exists (select 1 from paused_queue where paused_queue.queue_name = job.queue_name) as "queuePaused"
+              exists (select 1 from paused_queue where paused_queue.queue_name = job.queue_name) as "queuePaused",
+              exists (select 1 from queue_rate_limit where queue_rate_limit.queue_name = job.queue_name) as "queueRateLimited"
        from job where id = any($1::uuid[]) and status in ${QUEUED}`,
     values: [jobIds],
   });

@@ -248,3 +248,13 @@ export const Schedules = graphql(`
     }
   }
 `);
+
+export const SetQueueRateLimit = graphql(`
+  mutation SetQueueRateLimit($queueName: String!, $maxStarts: Int!, $intervalMs: Int!) {
+    setQueueRateLimit(queueName: $queueName, maxStarts: $maxStarts, intervalMs: $intervalMs) {
+      __typename
+      ... on MutationSetQueueRateLimitSuccess { data { queueName rateLimit { maxStarts intervalMs } } }
+      ... on ValidationError { field message }
+    }
+  }
+`);
