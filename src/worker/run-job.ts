@@ -92,7 +92,7 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
         return;
       }
       if (taken.job.cancelRequestedAt) abort.abort(CANCELLED_REASON);
-      // Flow control (src/flow/gates.ts): a paused queue or a concurrency limit holds a job not yet started.
+      // Flow control (src/flow/gates.ts): a paused queue, a rate limit or a concurrency limit holds a job not yet started.
       if (taken.takenAt && needsGate(taken.job)) {
         const gate = await passGates(deps.pool, taken.job, helpers.job.id, workerId);
         if (!gate.passed) return;
