@@ -26,7 +26,10 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const startWorkers = async () => (workers = await Promise.all([1, 2, 3].map(() => spawnWorker(db.url, WORKER_ENV))));
+// One after the other: processes that start at the same moment can fail graphile-migrate's lock (a known issue of startup).
+const startWorkers = async () => {
+  for (let i = 0; i < 3; i++) workers.push(await spawnWorker(db.url, WORKER_ENV));
+};
 const stopWorkers = async () => {
   for (const worker of workers) worker.process.kill('SIGTERM');
   await Promise.all(workers.map((worker) => worker.exited));
