@@ -16,6 +16,8 @@ const configSchema = z.object({
   PORT: int(0, 65535).default(4000),
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** How long a process waits for an unreachable DATABASE_URL (at start) before it exits with a message. */
+  DATABASE_UNAVAILABLE_EXIT_AFTER_MS: int(0, 86_400_000).default(60_000),
   /** Size of each process's Postgres pool. */
   DATABASE_POOL_SIZE: int(2, 200).default(10),
   /** Jobs one worker process runs at once. */
@@ -52,8 +54,14 @@ const configSchema = z.object({
   SCHEDULE_POLL_INTERVAL_MS: int(50, 60_000).default(1000),
   /** A schedule tick found this much later than due counts as missed (its schedule's missedTickPolicy applies). */
   SCHEDULE_MISSED_AFTER_MS: int(0, 86_400_000).default(60_000),
-  /** Largest page (first) of any connection. */
+  /** Largest page (first or last) of any connection; a larger one is refused, naming this bound. */
   PAGE_SIZE_MAX: int(1, 10_000).default(100),
+  /**
+   * Deepest nesting of an input value (a JSON payload included), in variables or
+   * in the query text; deeper input is refused before anything recurses into it.
+   * At most 200: graphql-js parses a document recursively.
+   */
+  INPUT_MAX_DEPTH: int(2, 200).default(100),
   /** Directory of <SYMBOL>.csv files for the csv-dir candle provider (a sample ships in data/candles). */
   COLLECTION_CSV_DIR: z.string().min(1).default('./data/candles'),
   /** URL of the http-csv candle provider; {symbol} and {timeframe} are filled in. */

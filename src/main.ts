@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { resolveDatabase, startApp, type Roles } from './app.ts';
 import { migrateDatabase } from './db/migrate.ts';
 import { createLogger } from './logger.ts';
+import { EXIT_USAGE, exitOnStartupFailure, StartupError } from './startup-errors.ts';
 
 const USAGE = `usage: jobwire <command>
 
@@ -25,9 +26,13 @@ const ROLES: Record<string, Roles> = {
 async function main() {
   const { positionals, values } = parseArgs({ allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
   const command = positionals[0] ?? 'start';
-  if (values.help || !(command in ROLES || command === 'migrate')) {
+  if (values.help) {
     console.log(USAGE);
-    process.exit(values.help ? 0 : 2);
+    process.exit(0);
+  }
+  if (!(command in ROLES || command === 'migrate') || positionals.length > 1) {
+    const unknown = command in ROLES || command === 'migrate' ? positionals[1] : command;
+    throw new StartupError(`unknown command "${unknown}": commands are start, serve, work, migrate; see jobwire --help`, EXIT_USAGE);
   }
 
   let config;
@@ -75,7 +80,5 @@ async function main() {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+// A failed start is one line on stderr and a non-zero exit (startup-errors.ts).
+main().catch((error) => exitOnStartupFailure(error, { printStack: /^(debug|trace)$/.test(process.env.LOG_LEVEL ?? '') }));

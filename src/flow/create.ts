@@ -2,7 +2,7 @@
 // in the creating transaction around the insert of the job rows
 // (jobs/create.ts calls these).
 import type { Queryable } from '../db/pool.ts';
-import type { NewJob } from '../jobs/sql/insert-jobs.ts';
+import type { NewJob } from '../job-state/insert.ts';
 import { insertDependencies, lockDependencies } from './dependencies.ts';
 import { claimIdempotencyKeys } from './idempotency.ts';
 

@@ -6,11 +6,8 @@
 // finished the dependency, whichever process wrote it.
 import type { Queryable } from '../db/pool.ts';
 import { ValidationError } from '../jobs/errors.ts';
-import { JobStatus } from '../jobs/status.ts';
+import { JobStatus } from '../job-state/statuses.ts';
 import { DependencyFailure, type FlowOptions } from './options.ts';
-
-/** A queue entry that no worker fetches until something sets its run_at (a release). */
-export const PARKED_UNTIL = new Date('2999-01-01T00:00:00Z');
 
 const UNSUCCESSFUL: readonly string[] = [JobStatus.FAILED, JobStatus.DEAD_LETTER, JobStatus.CANCELLED];
 

@@ -8,10 +8,9 @@
 // limited queue, no key: the read tells) pay nothing beyond that read.
 import type pg from 'pg';
 import { withTransaction, type Queryable } from '../db/pool.ts';
-import type { JobWaitingReason } from '../generated/prisma/enums.ts';
-import { queueJobsAgain } from '../jobs/sql/queue.ts';
-import { claimQueuedJobs, type ClaimedJobRow } from '../worker/sql.ts';
-import { PARKED_UNTIL } from './dependencies.ts';
+import type { JobRow } from '../job-state/job-row.ts';
+import { markJobsRunning } from '../job-state/mark-running.ts';
+import { countRunningWithKey, holdQueuedJob, lockQueuedJob, PARKED_UNTIL } from '../job-state/waiting.ts';
 
 /** A job at its concurrency limit is looked at again after this long, unless a slot frees up first (which wakes it). */
 export const CONCURRENCY_RECHECK_MS = 2000;
@@ -35,7 +34,7 @@ export function needsGate(job: GatedJob): boolean {
 
 export type GateOutcome =
   /** Passed; RUNNING is written when the job has a concurrency key (it must count at once). */
-  | { passed: true; claimed: ClaimedJobRow | null }
+  | { passed: true; claimed: JobRow | null }
   /** Held (waiting) or no longer this task's to run. */
   | { passed: false };
 
@@ -70,43 +69,34 @@ export async function passGates(pool: pg.Pool, job: GatedJob, queueEntryId: stri
 }
 
 async function gate(client: Queryable, job: GatedJob, queueEntryId: string, workerId: string): Promise<GateOutcome> {
-  const { rows } = await client.query<{ queueEntryId: string | null }>(
-    `select queue_entry_id as "queueEntryId" from job
-      where id = $1 and status in ('PENDING', 'SCHEDULED', 'RETRYING') for update`,
-    [job.id],
-  );
-  if (rows[0]?.queueEntryId !== queueEntryId) return { passed: false };
+  if ((await lockQueuedJob(client, job.id)) !== queueEntryId) return { passed: false };
   // Shared lock: a resume waits for this hold to commit, then releases it.
   const paused = await client.query(`select 1 from paused_queue where queue_name = $1 for share`, [job.queueName]);
   if (paused.rowCount) {
-    await hold(client, job, 'QUEUE_PAUSED', PARKED_UNTIL);
+    await holdQueuedJob(client, job, 'QUEUE_PAUSED', PARKED_UNTIL);
     return { passed: false };
   }
   if (job.queueRateLimited) {
     const freeAt = await takeRateLimitedStart(client, job.queueName);
     if (freeAt) {
-      await hold(client, job, 'RATE_LIMIT', freeAt);
+      await holdQueuedJob(client, job, 'RATE_LIMIT', freeAt);
       return { passed: false };
     }
   }
   if (job.concurrencyKey === null) {
     // A rate-limited start is written RUNNING now: its started_at is the start the window counted.
     if (!job.queueRateLimited) return { passed: true, claimed: null };
-    const [claimed] = await claimQueuedJobs(client, [job.id], workerId);
+    const [claimed] = await markJobsRunning(client, [job.id], workerId);
     return claimed ? { passed: true, claimed } : { passed: false };
   }
   // One starter per key at a time; RUNNING is written before the lock goes.
   await client.query(`select pg_advisory_xact_lock(hashtextextended('jobwire.concurrency:' || $1, 0))`, [job.concurrencyKey]);
-  const running = await client.query<{ n: number }>(
-    `select count(*)::int as n from job where concurrency_key = $1 and status = 'RUNNING'`,
-    [job.concurrencyKey],
-  );
-  if (running.rows[0]!.n >= job.concurrencyLimit!) {
+  if ((await countRunningWithKey(client, job.concurrencyKey)) >= job.concurrencyLimit!) {
     const jitter = Math.random() * CONCURRENCY_RECHECK_MS * 0.2;
-    await hold(client, job, 'CONCURRENCY_LIMIT', new Date(Date.now() + CONCURRENCY_RECHECK_MS + jitter));
+    await holdQueuedJob(client, job, 'CONCURRENCY_LIMIT', new Date(Date.now() + CONCURRENCY_RECHECK_MS + jitter));
     return { passed: false };
   }
-  const [claimed] = await claimQueuedJobs(client, [job.id], workerId);
+  const [claimed] = await markJobsRunning(client, [job.id], workerId);
   return claimed ? { passed: true, claimed } : { passed: false };
 }
 
@@ -135,10 +125,4 @@ async function takeRateLimitedStart(client: Queryable, queueName: string): Promi
     [queueName, limit.intervalMs],
   );
   return null;
-}
-
-/** The job waits, with its reason (an event when the reason changes), under a new queue entry due at `until`. */
-async function hold(db: Queryable, job: GatedJob, reason: JobWaitingReason, until: Date): Promise<void> {
-  await db.query(`update job set waiting_reason = $2 where id = $1 and waiting_reason is distinct from $2`, [job.id, reason]);
-  await queueJobsAgain(db, [{ jobId: job.id, runAt: until, priority: job.priority, maxRetries: job.maxRetries }]);
 }

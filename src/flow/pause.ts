@@ -4,7 +4,8 @@
 import type pg from 'pg';
 import { withTransaction } from '../db/pool.ts';
 import type { Caller } from '../jobs/create.ts';
-import { setEventMessage } from '../jobs/sql/job-status.ts';
+import { setEventMessage } from '../job-state/job-row.ts';
+import { releasePausedQueueJobs } from '../job-state/waiting.ts';
 import { QUEUE_NAME_FORMAT } from '../jobs/validation.ts';
 import { ValidationError } from '../jobs/errors.ts';
 
@@ -35,16 +36,7 @@ export async function resumeQueue(pool: pg.Pool, caller: Caller, queueName: stri
     const { rowCount } = await client.query(`delete from paused_queue where queue_name = $1`, [queueName]);
     if (!rowCount) return;
     await setEventMessage(client, `queue ${queueName} resumed by ${caller.principalId}`);
-    await client.query(
-      `with released as (
-         update job set waiting_reason = null
-          where queue_name = $1 and waiting_reason = 'QUEUE_PAUSED' and status in ('PENDING', 'SCHEDULED', 'RETRYING')
-          returning queue_entry_id, scheduled_at
-       )
-       update graphile_worker._private_jobs as entry set run_at = greatest(now(), coalesce(released.scheduled_at, now()))
-         from released where entry.id = released.queue_entry_id`,
-      [queueName],
-    );
+    await releasePausedQueueJobs(client, queueName);
     await client.query(`select pg_notify('jobs:insert', ''), pg_notify($1, $2)`, [QUEUE_CHANNEL, queueName]);
   });
 }

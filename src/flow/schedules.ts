@@ -11,8 +11,8 @@ import { withTransaction, type Queryable } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
 import { prepareJob, type Caller, type CreateJobInput } from '../jobs/create.ts';
 import { JobwireError, ValidationError } from '../jobs/errors.ts';
-import { setEventMessage } from '../jobs/sql/job-status.ts';
-import { insertJobs } from '../jobs/sql/insert-jobs.ts';
+import { setEventMessage } from '../job-state/job-row.ts';
+import { insertJobs } from '../job-state/insert.ts';
 import type { HandlerRegistry } from '../worker/registry.ts';
 import { afterInsertJobs, beforeInsertJobs } from './create.ts';
 

@@ -1,0 +1,22 @@
+--! Previous: sha1:f9fd4a6e56d5370564f1ad0e105602a553e67631
+--! Hash: sha1:9000f962690eb2265ef361550a8fc31659612887
+--! Message: flow: idempotency keys
+
+-- Unique jobs: a create that names an idempotency key already held by a job
+-- returns that job instead of creating another one. The key lives in its own
+-- table (one row per key, the primary key is what makes two racing API
+-- processes agree), so jobs without a key pay nothing. When the tenants
+-- branch lands, tenant_id joins the primary key: keys are per tenant.
+create table job_idempotency_key (
+  idempotency_key text        not null primary key,
+  -- Deferred: the key is claimed before its job row is inserted, in one transaction.
+  job_id          uuid        not null references job (id) on delete cascade deferrable initially deferred,
+  -- When the key is free again once its job finished: null = never (while the
+  -- job exists), 0 = at once ("while active only"), n = n ms after it finished.
+  free_after_ms   bigint,
+  created_at      timestamptz not null default now(),
+  constraint job_idempotency_key_format check (length(idempotency_key) between 1 and 200),
+  constraint job_idempotency_key_free_after_not_negative check (free_after_ms >= 0)
+);
+
+create index job_idempotency_key_job_idx on job_idempotency_key (job_id);

@@ -1,0 +1,40 @@
+--! Previous: sha1:8a0120a9d2f4a2e712a3e9d8a11dc5bd2a003904
+--! Hash: sha1:537c1c8769473b3b7d4430ced631306f6f92892e
+--! Message: flow: recurring schedules
+
+-- A schedule creates one ordinary job per tick of its cron expression. Workers
+-- take due schedules with FOR UPDATE SKIP LOCKED, and schedule_tick's primary
+-- key makes a second job for one tick impossible whatever the number of workers.
+create table schedule (
+  id                 uuid primary key default gen_random_uuid(),
+  cron               text        not null,
+  timezone           text        not null default 'UTC',
+  -- A createJob input (CreateJobInput), validated when the schedule is saved and again per tick.
+  job_template       jsonb       not null,
+  -- Ticks found more than SCHEDULE_MISSED_AFTER_MS late (nothing ran them):
+  -- SKIP none, RUN_ONCE one job for all of them, RUN_EACH one per tick (the latest missed_tick_limit).
+  missed_tick_policy text        not null default 'SKIP',
+  missed_tick_limit  integer     not null default 10,
+  paused             boolean     not null default false,
+  -- The next tick not yet run; null while paused.
+  next_run_at        timestamptz,
+  created_by         text,
+  created_at         timestamptz not null default now(),
+  updated_at         timestamptz not null default now(),
+  constraint schedule_missed_tick_policy check (missed_tick_policy in ('SKIP', 'RUN_ONCE', 'RUN_EACH')),
+  constraint schedule_missed_tick_limit_range check (missed_tick_limit between 1 and 1000),
+  constraint schedule_job_template_is_object check (jsonb_typeof(job_template) = 'object')
+);
+
+create index schedule_due_idx on schedule (next_run_at) where not paused;
+
+create table schedule_tick (
+  schedule_id uuid        not null references schedule (id) on delete cascade,
+  tick_at     timestamptz not null,
+  -- Null for a missed tick that was skipped (SKIP) or folded into another (RUN_ONCE).
+  job_id      uuid references job (id) on delete set null,
+  created_at  timestamptz not null default now(),
+  primary key (schedule_id, tick_at)
+);
+
+create index schedule_tick_job_idx on schedule_tick (job_id) where job_id is not null;
