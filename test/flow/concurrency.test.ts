@@ -1,27 +1,21 @@
 // Concurrency keys: at most `concurrencyLimit` jobs with one key RUNNING at
 // once across two worker processes; the others wait without spending retries.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { spawnWorker, startTestApp, type ChildWorker, type TestApp } from '../support/app.ts';
+import { spawnWorker, startTestApp, type TestApp } from '../support/app.ts';
 import { createFlowJob } from '../support/flow.ts';
 import { FlowJobEvents } from '../support/operations.ts';
 
 let db: TestDatabase;
 let api: TestApp;
-const workers: ChildWorker[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
   api = await startTestApp(db.url, { roles: { api: true, worker: false } });
-  workers.push(await spawnWorker(db.url), await spawnWorker(db.url));
+  // Two worker processes, stopped when the file ends.
+  await spawnWorker(db.url);
+  await spawnWorker(db.url);
 });
-afterAll(async () => {
-  for (const worker of workers) worker.process.kill('SIGTERM');
-  await Promise.all(workers.map((worker) => worker.exited));
-  await api?.stop();
-  await db?.drop();
-});
-
 it('20 jobs with a key limited to 2 over two workers: never more than 2 RUNNING (sampled), all complete, no retry spent', async () => {
   const events = api.client.subscribe(FlowJobEvents, { filter: { queueNames: ['keyed'] } });
   let most = 0;

@@ -1,28 +1,22 @@
 // Dependencies: a job waits until the jobs it depends on completed; one that
 // fails cancels it (or it runs anyway). Two worker processes on one database.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { spawnWorker, startTestApp, type ChildWorker, type TestApp } from '../support/app.ts';
+import { spawnWorker, startTestApp, type TestApp } from '../support/app.ts';
 import { createFlowJob } from '../support/flow.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
 import { CreateJobFlow, JobFlowState, JobFlowUpdated } from '../support/operations.ts';
 
 let db: TestDatabase;
 let api: TestApp;
-const workers: ChildWorker[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
   api = await startTestApp(db.url, { roles: { api: true, worker: false } });
-  workers.push(await spawnWorker(db.url), await spawnWorker(db.url));
+  // Two worker processes, stopped when the file ends.
+  await spawnWorker(db.url);
+  await spawnWorker(db.url);
 });
-afterAll(async () => {
-  for (const worker of workers) worker.process.kill('SIGTERM');
-  await Promise.all(workers.map((worker) => worker.exited));
-  await api?.stop();
-  await db?.drop();
-});
-
 const untilStatus = (status: string) => (updates: Array<{ jobUpdated: { status: string } }>) =>
   updates.some((u) => u.jobUpdated.status === status);
 

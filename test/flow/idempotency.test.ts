@@ -1,5 +1,5 @@
 // Unique jobs: one idempotency key, one job, also when two API processes race.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { spawnApi, type ChildApi } from '../support/processes.ts';
@@ -14,12 +14,6 @@ beforeAll(async () => {
   db = await createTestDatabase();
   api = await startTestApp(db.url, { roles: { api: true, worker: false } });
 });
-afterAll(async () => {
-  for (const child of children) await child.stop();
-  await api?.stop();
-  await db?.drop();
-});
-
 it('50 concurrent creates with one key from two API processes make one job; every answer names it, one says created', async () => {
   children.push(await spawnApi(db.url), await spawnApi(db.url));
   const input = { jobType: 'system.noop', idempotencyKey: 'order-42' };

@@ -1,7 +1,7 @@
 // Pausing a queue: none of its jobs starts while others run, the pause outlives
 // the workers, it is pushed live, and resumed, all its jobs complete.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { spawnWorker, startTestApp, type ChildWorker, type TestApp } from '../support/app.ts';
 import { createFlowJob } from '../support/flow.ts';
@@ -16,13 +16,6 @@ beforeAll(async () => {
   api = await startTestApp(db.url, { roles: { api: true, worker: false } });
   workers = [await spawnWorker(db.url), await spawnWorker(db.url)];
 });
-afterAll(async () => {
-  for (const worker of workers) worker.process.kill('SIGTERM');
-  await Promise.all(workers.map((worker) => worker.exited));
-  await api?.stop();
-  await db?.drop();
-});
-
 const WAITING = 'waiting: queue paused-q is paused';
 
 it('a paused queue starts none of its jobs while another queue runs; resumed, all complete', async () => {

@@ -1,26 +1,20 @@
 // Queue rate limits: 10 starts per second across two worker processes; 100
 // jobs, never more than 10 starts in any one-second window (from started_at).
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { spawnWorker, startTestApp, type ChildWorker, type TestApp } from '../support/app.ts';
+import { spawnWorker, startTestApp, type TestApp } from '../support/app.ts';
 import { CreateJobsFlow, FlowJobEvents, SetQueueRateLimit } from '../support/operations.ts';
 
 let db: TestDatabase;
 let api: TestApp;
-const workers: ChildWorker[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
   api = await startTestApp(db.url, { roles: { api: true, worker: false } });
-  workers.push(await spawnWorker(db.url, { WORKER_CONCURRENCY: '8' }), await spawnWorker(db.url, { WORKER_CONCURRENCY: '8' }));
+  // Two worker processes, stopped when the file ends.
+  await spawnWorker(db.url, { WORKER_CONCURRENCY: '8' });
+  await spawnWorker(db.url, { WORKER_CONCURRENCY: '8' });
 });
-afterAll(async () => {
-  for (const worker of workers) worker.process.kill('SIGTERM');
-  await Promise.all(workers.map((worker) => worker.exited));
-  await api?.stop();
-  await db?.drop();
-});
-
 it('100 jobs in a queue limited to 10 starts per second: never more than 10 in any second, all complete', async () => {
   const limit = await api.client.request(SetQueueRateLimit, { queueName: 'limited', maxStarts: 10, intervalMs: 1000 });
   expect(limit.setQueueRateLimit).toEqual({

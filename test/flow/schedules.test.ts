@@ -2,7 +2,7 @@
 // processes makes exactly one job per tick; after the workers were stopped for
 // 10 s, the missed ticks follow each schedule's policy.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { spawnWorker, startTestApp, type ChildWorker, type TestApp } from '../support/app.ts';
 import { CreateSchedule, DeleteSchedule, JobWithHistory, PauseSchedule, Schedules } from '../support/operations.ts';
@@ -19,13 +19,6 @@ beforeAll(async () => {
   db = await createTestDatabase();
   api = await startTestApp(db.url, { roles: { api: true, worker: false } });
 });
-afterAll(async () => {
-  for (const worker of workers) worker.process.kill('SIGTERM');
-  await Promise.all(workers.map((worker) => worker.exited));
-  await api?.stop();
-  await db?.drop();
-});
-
 // One after the other: processes that start at the same moment can fail graphile-migrate's lock (a known issue of startup).
 const startWorkers = async () => {
   for (let i = 0; i < 3; i++) workers.push(await spawnWorker(db.url, WORKER_ENV));

@@ -2,29 +2,23 @@
 // TimeoutError at the timeout, the retry runs, and the late result of the
 // first attempt is discarded. Two worker processes on one database.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { spawnWorker, startTestApp, type ChildWorker, type TestApp } from '../support/app.ts';
+import { spawnWorker, startTestApp, type TestApp } from '../support/app.ts';
 import { createFlowJob } from '../support/flow.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
 import { JobFlowState, JobFlowUpdated } from '../support/operations.ts';
 
 let db: TestDatabase;
 let api: TestApp;
-const workers: ChildWorker[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
   api = await startTestApp(db.url, { roles: { api: true, worker: false } });
-  workers.push(await spawnWorker(db.url), await spawnWorker(db.url));
+  // Two worker processes, stopped when the file ends.
+  await spawnWorker(db.url);
+  await spawnWorker(db.url);
 });
-afterAll(async () => {
-  for (const worker of workers) worker.process.kill('SIGTERM');
-  await Promise.all(workers.map((worker) => worker.exited));
-  await api?.stop();
-  await db?.drop();
-});
-
 it('an attempt past timeoutMs fails with TimeoutError, is retried, and its late result is discarded', async () => {
   const TIMEOUT = 1000;
   const SLEEP = 3000;

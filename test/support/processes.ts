@@ -1,8 +1,9 @@
 // Runs `jobwire serve` (API only) in its own process, for tests where two API
-// processes race on one database.
+// processes race on one database. Stopped when the test (or file) ends.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { GraphQLTestClient, TEST_ENV } from './app.ts';
+import { dispose, once } from './dispose.ts';
 import { deferred } from './wait.ts';
 
 export interface ChildApi {
@@ -29,15 +30,13 @@ export async function spawnApi(databaseUrl: string, env: Record<string, string> 
   });
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code ?? 0)));
   void exited.then((how) => started.reject(new Error(`child API exited (${how}) before it started`)));
-  const client = new GraphQLTestClient(await started.promise);
-  return {
-    client,
-    process: child,
-    exited,
-    async stop() {
-      await client.close();
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  const stop = once(async () => {
+    await client?.close();
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  });
+  dispose(stop);
+  let client: GraphQLTestClient | undefined;
+  client = new GraphQLTestClient(await started.promise);
+  return { client, process: child, exited, stop };
 }
