@@ -1,14 +1,17 @@
 // Wires a process together: database (embedded unless DATABASE_URL), schema
 // migration, the API and/or a worker, and an orderly stop.
 import type { Config } from './config.ts';
+import { DatabaseAvailability } from './db/availability.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { Listener } from './db/listener.ts';
 import { migrateDatabase } from './db/migrate.ts';
+import { releaseMigrationPools } from './db/migrate-pools.ts';
 import { createPool } from './db/pool.ts';
 import { createPrisma, type PrismaClient } from './db/prisma.ts';
 import { waitForDatabase } from './db/wait-for-database.ts';
 import { startApiServer, type ApiServer } from './graphql/server.ts';
 import { createRegistry } from './handlers.ts';
+import { Health } from './health.ts';
 import { LiveEvents } from './jobs/live.ts';
 import type { Logger } from './logger.ts';
 import type { HandlerRegistry } from './worker/registry.ts';
@@ -25,6 +28,8 @@ export interface App {
   /** The API's event fan-out (its subscriber count shows what is live). */
   live?: LiveEvents;
   worker?: WorkerHandle;
+  /** Readiness of the process (also served at /health/ready by the API). */
+  health: Health;
   stop(): Promise<void>;
 }
 
@@ -48,6 +53,11 @@ export interface AppOptions {
   registry?: HandlerRegistry;
   /** Wraps the API's Prisma client, e.g. to record its queries (tests, bench:api); default: none. */
   wrapPrisma?: (prisma: PrismaClient) => PrismaClient;
+  /**
+   * Called once the database has been unreachable for DATABASE_UNAVAILABLE_EXIT_AFTER_MS,
+   * with the reason. The CLI exits; the default logs the reason at fatal level only.
+   */
+  onDatabaseGone?: (message: string) => void;
 }
 
 export async function startApp(config: Config, logger: Logger, roles: Roles, options: AppOptions = {}): Promise<App> {
@@ -61,32 +71,50 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
   if (database.embedded) stops.push(database.embedded.stop);
   try {
     await migrateDatabase(database.url, logger);
+    releaseMigrationPools();
     const pool = createPool(database.url, config.DATABASE_POOL_SIZE, logger);
     stops.push(() => pool.end());
+    const availability = new DatabaseAvailability({
+      connectionString: database.url,
+      logger,
+      exitAfterMs: config.DATABASE_UNAVAILABLE_EXIT_AFTER_MS,
+      onGiveUp: options.onDatabaseGone ?? ((message) => logger.fatal(message)),
+    });
+    await availability.start();
+    stops.push(() => availability.stop());
     const listener = new Listener(database.url, logger);
     await listener.start();
     stops.push(() => listener.stop());
     // One Prisma client per process, over its one pool (the API's reads, the collection kind's repository).
     const prisma = createPrisma(pool);
     stops.push(() => prisma.$disconnect());
+    const health = new Health({
+      pool,
+      availability,
+      listener,
+      logger,
+      heartbeatFreshMs: Math.min(config.WORKER_DEAD_AFTER_MS, 2 * config.WORKER_HEARTBEAT_INTERVAL_MS + 1000),
+    });
+    await health.checkMigrations();
     const registry = options.registry ?? createRegistry({ pool, prisma, config });
 
     let api: ApiServer | undefined;
     let live: LiveEvents | undefined;
     let worker: WorkerHandle | undefined;
     if (roles.worker) {
-      worker = await startWorker({ config, pool, listener, registry, logger });
+      worker = await startWorker({ config, connectionString: database.url, pool, listener, registry, logger });
       stops.push(() => worker!.stop());
+      health.setWorker(worker);
     }
     if (roles.api) {
       const apiPrisma = options.wrapPrisma?.(prisma) ?? prisma;
-      live = new LiveEvents(pool, listener, logger);
+      live = new LiveEvents(pool, listener, logger, (jobIds) => prisma.job.findMany({ where: { id: { in: jobIds } } }));
       await live.start();
       stops.push(async () => live!.stop());
-      api = await startApiServer({ config, pool, prisma: apiPrisma, registry, live, listener, logger }, config.HOST, config.PORT);
+      api = await startApiServer({ config, pool, prisma: apiPrisma, registry, live, listener, logger, health }, config.HOST, config.PORT);
       stops.push(() => api!.close());
     }
-    return { databaseUrl: database.url, api, live, worker, stop };
+    return { databaseUrl: database.url, api, live, worker, health, stop };
   } catch (error) {
     await stop();
     throw error;

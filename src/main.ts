@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.ts';
 import { resolveDatabase, startApp, type Roles } from './app.ts';
 import { migrateDatabase } from './db/migrate.ts';
+import { isConnectionError } from './db/retry.ts';
 import { createLogger } from './logger.ts';
 import { EXIT_USAGE, exitOnStartupFailure, StartupError } from './startup-errors.ts';
 
@@ -55,7 +56,23 @@ async function main() {
     return;
   }
 
-  const app = await startApp(config, logger, ROLES[command]!);
+  const app = await startApp(config, logger, ROLES[command]!, {
+    onDatabaseGone: (message) => {
+      logger.fatal(message);
+      process.exit(1);
+    },
+  });
+  // A lost connection surfacing where nothing awaits it (a library's background
+  // write) is ridden out: the paths that matter retry, and DatabaseAvailability
+  // decides when to give up. Anything else still ends the process, as by default.
+  process.on('unhandledRejection', (reason) => {
+    if (isConnectionError(reason)) {
+      logger.warn({ err: reason }, 'a background database call failed on a lost connection');
+      return;
+    }
+    logger.fatal({ err: reason }, 'unhandled rejection');
+    process.exit(1);
+  });
   if (app.api) logger.info(`GraphiQL: ${app.api.url}`);
 
   let stoppingSince = 0;

@@ -4,6 +4,7 @@ import type { PrismaClient } from '../db/prisma.ts';
 import type { Caller } from '../jobs/create.ts';
 import type { LiveEvents } from '../jobs/live.ts';
 import type { Listener } from '../db/listener.ts';
+import type { Health } from '../health.ts';
 import type { Logger } from '../logger.ts';
 import type { HandlerRegistry } from '../worker/registry.ts';
 
@@ -17,6 +18,8 @@ export interface ApiServices {
   /** The process's LISTEN connection (flow/schema.ts: queue pause and resume, live). */
   listener: Listener;
   logger: Logger;
+  /** Readiness for /health/ready; absent in tests that build the API alone. */
+  health?: Health;
 }
 
 export interface GraphQLContext extends ApiServices {

@@ -17,6 +17,7 @@ import type { Job, Task } from 'graphile-worker';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { withTransaction } from '../db/pool.ts';
+import { retryOnConnectionError } from '../db/retry.ts';
 import { lazyChild, type Logger } from '../logger.ts';
 import { cancelRunningJob, cancelTakenJob } from '../job-state/cancel.ts';
 import { failRunningJob, type AttemptFailure } from '../job-state/fail.ts';
@@ -46,6 +47,8 @@ export interface RunJobDeps {
 
 export const CANCELLED_REASON = 'cancelled';
 export const SHUTDOWN_REASON = 'shutdown';
+/** The worker lost its database session: its jobs may be taken over (liveness.ts), so their handlers stop. */
+export const SESSION_LOST_REASON = 'session-lost';
 /** The job left its queued status before RUNNING was written (another worker took it over). */
 export const LOST_REASON = 'lost';
 
@@ -209,7 +212,8 @@ async function take(
     return { job, takenAt };
   }
   // Not queued: finished, gone, or still RUNNING under a worker that died.
-  const job = await withTransaction(deps.pool, async (client) => {
+  // Retried through a lost connection: the transaction re-reads what it decides on.
+  const job = await retryOnConnectionError(() => withTransaction(deps.pool, async (client) => {
     const job = await lockJob(client, jobId);
     if (!job) {
       logger().info('job no longer exists; nothing to run');
@@ -228,13 +232,13 @@ async function take(
     }
     // RETRYING after a take-over, or queued again since the read.
     return (await markJobsRunning(client, [jobId], workerId))[0] ?? null;
-  });
+  }));
   return job ? { job, takenAt: null } : null;
 }
 
 /** A cancel asked for while the job was handed to this worker but not yet started: it ends here, unrun. */
 async function cancelTaken(pool: pg.Pool, jobId: string, logger: () => Logger) {
-  await cancelTakenJob(pool, jobId, 'cancelled before it started');
+  await retryOnConnectionError(() => cancelTakenJob(pool, jobId, 'cancelled before it started'));
   logger().info({ status: JobStatus.CANCELLED }, 'cancel requested before the job started; not run');
 }
 
@@ -279,9 +283,12 @@ async function execute(
   logger: () => Logger,
 ) {
   const handler = deps.registry.get(job.jobType);
-  /** Every outcome but success goes through RUNNING, written first if it is not yet. */
+  /**
+   * Every outcome but success goes through RUNNING, written first if it is not yet.
+   * Retried through a lost connection: each write is guarded (worker_id, RUNNING), so it applies once.
+   */
   const finish = async (status: JobStatus, write: () => Promise<boolean>) => {
-    const applied = (await running.ensure()) && (await write());
+    const applied = (await running.ensure()) && (await retryOnConnectionError(write));
     logOutcome(deps.logger, logger, status, applied);
   };
   const fail = (failure: AttemptFailure) => finish(failure.status, () => failRunningJob(deps.pool, job, workerId, failure));
@@ -342,9 +349,10 @@ async function execute(
     await finish(JobStatus.CANCELLED, () => cancelRunningJob(deps.pool, job.id, workerId));
     return;
   }
-  if (abort.reason === SHUTDOWN_REASON) {
+  if (abort.reason === SHUTDOWN_REASON || abort.reason === SESSION_LOST_REASON) {
     // Not the job's fault: back to the queue at once, without spending a retry.
-    await finish(JobStatus.RETRYING, () => requeueRunningJob(deps.pool, job, workerId));
+    const why = abort.reason === SHUTDOWN_REASON ? 'worker shut down' : 'worker lost its database session';
+    await finish(JobStatus.RETRYING, () => requeueRunningJob(deps.pool, job, workerId, why));
     return;
   }
   const message = errorMessage(error);
