@@ -8,8 +8,9 @@
 // limited queue, no key: the read tells) pay nothing beyond that read.
 import type pg from 'pg';
 import { withTransaction, type Queryable } from '../db/pool.ts';
+import { retryOnConnectionError } from '../db/retry.ts';
 import type { JobRow } from '../job-state/job-row.ts';
-import { markJobsRunning } from '../job-state/mark-running.ts';
+import { markJobsRunning, readJobsRunningOn } from '../job-state/mark-running.ts';
 import { countRunningWithKey, holdQueuedJob, lockQueuedJob, PARKED_UNTIL } from '../job-state/waiting.ts';
 
 /** A job at its concurrency limit is looked at again after this long, unless a slot frees up first (which wakes it). */
@@ -43,6 +44,19 @@ export type GateOutcome =
  * is the task's entry: a job queued again meanwhile is not this task's.
  */
 export async function passGates(pool: pg.Pool, job: GatedJob, queueEntryId: string, workerId: string): Promise<GateOutcome> {
+  // Retried through a lost connection (as the rest of the run path): each try
+  // re-reads what it decides on. A lost commit that wrote RUNNING is read back.
+  let attempt = 0;
+  return retryOnConnectionError(async () => {
+    if (attempt++ > 0) {
+      const [started] = await readJobsRunningOn(pool, [job.id], workerId);
+      if (started) return { passed: true, claimed: started };
+    }
+    return passGatesOnce(pool, job, queueEntryId, workerId);
+  });
+}
+
+async function passGatesOnce(pool: pg.Pool, job: GatedJob, queueEntryId: string, workerId: string): Promise<GateOutcome> {
   if (!job.queueRateLimited) return withTransaction(pool, (client) => gate(client, job, queueEntryId, workerId));
   // A rate-limited queue: one starter at a time, under a session lock taken
   // before the transaction begins, so that each start's now() (its
