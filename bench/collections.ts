@@ -56,7 +56,7 @@ const app = await startApp(config, logger, { api: false, worker: true });
 const pool = createPool(app.databaseUrl, 4, logger);
 try {
   const started = performance.now();
-  const id = await createCollectionJob({ pool, registry: createRegistry({ pool, prisma: createPrisma(pool), config }), config }, { principalId: 'bench' }, {
+  const { id } = await createCollectionJob({ pool, registry: createRegistry({ pool, prisma: createPrisma(pool), config }), config }, { principalId: 'bench' }, {
     symbols,
     timeframe: '1d',
     rangeFrom: new Date(Date.UTC(2000, 0, 1)),

@@ -20,8 +20,8 @@ export const JobWaitingReasonEnum = builder.enumType(JobWaitingReason, {
   description: 'Why a queued job does not run yet. Each change is also an event of the job.',
 });
 
-/** The flow-control fields of every create input (spread into CreateJobInput). */
-export function flowInputFields(t: PothosSchemaTypes.InputFieldBuilder<Types, 'InputObject'>) {
+/** The idempotency fields of every create input: createJob's and each kind's. */
+export function idempotencyInputFields(t: PothosSchemaTypes.InputFieldBuilder<Types, 'InputObject'>) {
   return {
     idempotencyKey: t.string({
       required: false,
@@ -31,6 +31,13 @@ export function flowInputFields(t: PothosSchemaTypes.InputFieldBuilder<Types, 'I
       required: false,
       description: "When the key is free again after its job finished: 0 at once (unique while active only), n ms later; default never (while the job exists).",
     }),
+  };
+}
+
+/** The flow-control fields of createJob's input (spread into CreateJobInput). */
+export function flowInputFields(t: PothosSchemaTypes.InputFieldBuilder<Types, 'InputObject'>) {
+  return {
+    ...idempotencyInputFields(t),
     dependsOn: t.idList({
       required: false,
       description: 'Jobs (ids) that must COMPLETE before this one runs; it waits with waitingReason DEPENDENCIES. At most 100.',
@@ -56,7 +63,7 @@ export function markCreated<T extends object>(row: T, created: CreatedJob | Crea
   return row;
 }
 
-/** The success type of createJob: the job and whether this create made it. */
+/** The success type of createJob (and of each kind's create): the job and whether this create made it. */
 export const createdResultOptions = {
   fields: (t: PothosSchemaTypes.ObjectFieldBuilder<Types, any>) => ({
     created: t.boolean({

@@ -113,8 +113,14 @@ export async function assertParentsExist(db: Queryable, jobs: readonly NewJob[],
   if (index >= 0) throw new ValidationError(path(index), `no job with id ${jobs[index]!.parentJobId}`);
 }
 
+/** A kind's create input may name an idempotency key, as createJob's does (src/flow/idempotency.ts). */
+export interface IdempotencyInput {
+  idempotencyKey?: string | null;
+  idempotencyKeyFreeAfterMs?: number | null;
+}
+
 /** A job of a kind, as its create mutation asks for it; the request itself lives in the kind's rows. */
-export interface KindJobInput {
+export interface KindJobInput extends IdempotencyInput {
   kind: JobKind;
   jobType: string;
   priority?: number | null;
@@ -123,26 +129,46 @@ export interface KindJobInput {
 
 /**
  * Creates one job of a kind: the job row, its steps and queue entry, and the
- * kind's rows (`insertKindRows`, in the same transaction), all or nothing;
- * returns the job's id. Every kind's create.ts goes through here.
+ * kind's rows (`insertKindRows`, in the same transaction), all or nothing.
+ * Every kind's create.ts goes through here. With an idempotency key that a
+ * job of the same kind holds, it creates nothing and answers that job
+ * (`created: false`); a key held by a job of another kind is a ValidationError.
  */
 export async function createKindJob(
   deps: CreateJobsDeps,
   caller: Caller,
   input: KindJobInput,
   insertKindRows: (client: pg.PoolClient, job: NewJob) => Promise<void>,
-): Promise<string> {
+): Promise<CreatedJob> {
   const job = prepareJob(
     deps,
     caller,
-    { jobType: input.jobType, payload: {}, priority: input.priority, maxRetries: input.maxRetries },
+    {
+      jobType: input.jobType,
+      payload: {},
+      priority: input.priority,
+      maxRetries: input.maxRetries,
+      idempotencyKey: input.idempotencyKey,
+      idempotencyKeyFreeAfterMs: input.idempotencyKeyFreeAfterMs,
+    },
     { kind: input.kind },
   );
-  await withTransaction(deps.pool, async (client) => {
+  return withTransaction(deps.pool, async (client) => {
+    const [answer] = (await beforeInsertJobs(client, [job], (_index, name) => name)).answers;
+    if (!answer!.created) {
+      await assertHeldBySameKind(client, answer!.id, input.kind);
+      return answer!;
+    }
     await insertJobs(client, [job]);
     await insertKindRows(client, job);
+    return answer!;
   });
-  return job.id;
+}
+
+async function assertHeldBySameKind(db: Queryable, jobId: string, kind: JobKind): Promise<void> {
+  const { rows } = await db.query<{ kind: JobKind }>('select kind from job where id = $1', [jobId]);
+  const held = rows[0]?.kind;
+  if (held !== kind) throw new ValidationError('idempotencyKey', `is held by job ${jobId}, a ${held} job, not a ${kind} job`);
 }
 
 /**

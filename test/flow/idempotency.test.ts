@@ -3,7 +3,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { spawnApi, type ChildApi } from '../support/processes.ts';
-import { CreateJobFlow, CreateJobsFlow } from '../support/operations.ts';
+import { CreateCollectionJobKeyed, CreateJobFlow, CreateJobsFlow, CreatePortfolioImportJobKeyed } from '../support/operations.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
 
 let db: TestDatabase;
@@ -76,4 +76,58 @@ it('a bad key or option is a validation error naming the field, and creates noth
   const orphan = await api.client.request(CreateJobFlow, { input: { jobType: 'system.noop', idempotencyKeyFreeAfterMs: 5 } });
   expect(orphan.createJob).toMatchObject({ __typename: 'ValidationError', field: 'idempotencyKeyFreeAfterMs' });
   expect((await db.pool.query(`select count(*)::int as n from job`)).rows[0].n).toBe(before);
+});
+
+it("a kind's create takes a key too: the same key answers the job made first and stores nothing more", async () => {
+  const input = {
+    symbols: ['AAPL'],
+    timeframe: '1d',
+    rangeFrom: '2024-01-01T00:00:00Z',
+    rangeTo: '2024-01-31T00:00:00Z',
+    provider: 'csv-dir',
+    idempotencyKey: 'collect-aapl-january',
+  };
+  const first = await api.client.request(CreateCollectionJobKeyed, { input });
+  if (first.createCollectionJob.__typename !== 'MutationCreateCollectionJobSuccess') throw new Error(JSON.stringify(first.createCollectionJob));
+  expect(first.createCollectionJob.created).toBe(true);
+  // Another request under the same key: the first job, unchanged.
+  const again = await api.client.request(CreateCollectionJobKeyed, { input: { ...input, symbols: ['MSFT'] } });
+  expect(again.createCollectionJob).toEqual({
+    __typename: 'MutationCreateCollectionJobSuccess',
+    created: false,
+    data: { id: first.createCollectionJob.data.id, symbols: ['AAPL'] },
+  });
+  const { rows } = await db.pool.query(`select count(*)::int as jobs, sum(cardinality(symbols))::int as symbols from collection_job`);
+  expect(rows[0]).toEqual({ jobs: 1, symbols: 1 });
+
+  // A key held by a job of another kind names that job and creates nothing.
+  const plain = await api.client.request(CreateJobFlow, { input: { jobType: 'system.noop', idempotencyKey: 'held-by-plain' } });
+  if (plain.createJob.__typename !== 'MutationCreateJobSuccess') throw new Error(JSON.stringify(plain.createJob));
+  const clash = await api.client.request(CreateCollectionJobKeyed, { input: { ...input, idempotencyKey: 'held-by-plain' } });
+  expect(clash.createCollectionJob).toEqual({
+    __typename: 'ValidationError',
+    field: 'idempotencyKey',
+    message: `idempotencyKey: is held by job ${uuidOf(plain.createJob.data.id)}, a PLAIN job, not a COLLECTION job`,
+  });
+  expect((await db.pool.query(`select count(*)::int as n from collection_job`)).rows[0].n).toBe(1);
+});
+
+it('a repeated portfolio import under its key answers the first job instead of an overlap', async () => {
+  const input = {
+    portfolioId: '8a0f3c9e-2b5d-4c71-9e3a-6f1d2b4c8e01',
+    accountId: 'U1234567',
+    source: 'IBKR' as const,
+    interval: { start: '2026-01-10', end: '2026-01-20' },
+    idempotencyKey: 'import-jan-10-20',
+  };
+  const first = await api.client.request(CreatePortfolioImportJobKeyed, { input });
+  if (first.createPortfolioImportJob.__typename !== 'MutationCreatePortfolioImportJobSuccess') {
+    throw new Error(JSON.stringify(first.createPortfolioImportJob));
+  }
+  const again = await api.client.request(CreatePortfolioImportJobKeyed, { input });
+  expect(again.createPortfolioImportJob).toMatchObject({ created: false, data: { id: first.createPortfolioImportJob.data.id } });
+  // Without the key the same request overlaps the first import.
+  const { idempotencyKey: _key, ...unkeyed } = input;
+  const overlap = await api.client.request(CreatePortfolioImportJobKeyed, { input: unkeyed });
+  expect(overlap.createPortfolioImportJob).toMatchObject({ __typename: 'PortfolioImportOverlapError' });
 });

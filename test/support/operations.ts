@@ -258,3 +258,24 @@ export const SetQueueRateLimit = graphql(`
     }
   }
 `);
+
+export const CreateCollectionJobKeyed = graphql(`
+  mutation CreateCollectionJobKeyed($input: CreateCollectionJobInput!) {
+    createCollectionJob(input: $input) {
+      __typename
+      ... on MutationCreateCollectionJobSuccess { created data { id symbols } }
+      ... on ValidationError { field message }
+    }
+  }
+`);
+
+export const CreatePortfolioImportJobKeyed = graphql(`
+  mutation CreatePortfolioImportJobKeyed($input: CreatePortfolioImportJobInput!) {
+    createPortfolioImportJob(input: $input) {
+      __typename
+      ... on MutationCreatePortfolioImportJobSuccess { created data { id interval { start end } } }
+      ... on PortfolioImportOverlapError { existingJobId }
+      ... on ValidationError { field message }
+    }
+  }
+`);
