@@ -54,10 +54,12 @@ export interface AppOptions {
   /** Wraps the API's Prisma client, e.g. to record its queries (tests, bench:api); default: none. */
   wrapPrisma?: (prisma: PrismaClient) => PrismaClient;
   /**
-   * Called once the database has been unreachable for DATABASE_UNAVAILABLE_EXIT_AFTER_MS,
-   * with the reason. The CLI exits; the default logs the reason at fatal level only.
+   * Called when the process cannot go on, with the reason: the database has been
+   * unreachable for DATABASE_UNAVAILABLE_EXIT_AFTER_MS, or graphile-worker's pool
+   * stopped on its own. The CLI exits (for a supervisor to restart it); the
+   * default logs the reason at fatal level only.
    */
-  onDatabaseGone?: (message: string) => void;
+  onFatal?: (message: string) => void;
 }
 
 export async function startApp(config: Config, logger: Logger, roles: Roles, options: AppOptions = {}): Promise<App> {
@@ -69,6 +71,7 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     }
   };
   if (database.embedded) stops.push(database.embedded.stop);
+  const onFatal = options.onFatal ?? ((message: string) => logger.fatal(message));
   try {
     await migrateDatabase(database.url, logger);
     releaseMigrationPools();
@@ -78,7 +81,7 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
       connectionString: database.url,
       logger,
       exitAfterMs: config.DATABASE_UNAVAILABLE_EXIT_AFTER_MS,
-      onGiveUp: options.onDatabaseGone ?? ((message) => logger.fatal(message)),
+      onGiveUp: onFatal,
     });
     await availability.start();
     stops.push(() => availability.stop());
@@ -102,7 +105,7 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     let live: LiveEvents | undefined;
     let worker: WorkerHandle | undefined;
     if (roles.worker) {
-      worker = await startWorker({ config, connectionString: database.url, pool, listener, registry, logger });
+      worker = await startWorker({ config, connectionString: database.url, pool, listener, registry, logger, onFatal });
       stops.push(() => worker!.stop());
       health.setWorker(worker);
     }

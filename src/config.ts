@@ -90,7 +90,7 @@ const configSchema = z.object({
   /** Rows an import writes per transaction; cancel takes effect between batches. */
   IMPORT_BATCH_SIZE: int(1, 10_000).default(500),
   /** pg_trgm similarity (0-1] of normalised questions at or above which a row is a near duplicate. */
-  IMPORT_SIMILARITY_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.8),
+  IMPORT_SIMILARITY_THRESHOLD: z.coerce.number().min(0.5).max(1).default(0.9),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -57,7 +57,7 @@ async function main() {
   }
 
   const app = await startApp(config, logger, ROLES[command]!, {
-    onDatabaseGone: (message) => {
+    onFatal: (message) => {
       logger.fatal(message);
       process.exit(1);
     },

@@ -1,5 +1,5 @@
---! Previous: sha1:f9fd4a6e56d5370564f1ad0e105602a553e67631
---! Hash: sha1:9000f962690eb2265ef361550a8fc31659612887
+--! Previous: sha1:1d97863b7a9200d57e0ce4cb6e57398c0b9a9ff7
+--! Hash: sha1:59941953ecb73af0da1c51b6f32d0ac23945081e
 --! Message: flow: idempotency keys
 
 -- Unique jobs: a create that names an idempotency key already held by a job

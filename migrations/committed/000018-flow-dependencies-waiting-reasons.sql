@@ -1,5 +1,5 @@
---! Previous: sha1:9000f962690eb2265ef361550a8fc31659612887
---! Hash: sha1:666bf2d4720116bfe59e16fa941e7811f2f0d450
+--! Previous: sha1:59941953ecb73af0da1c51b6f32d0ac23945081e
+--! Hash: sha1:5eee7df509c9250bd8747ac9361aa4dc9a7f9d5a
 --! Message: flow: dependencies, waiting reasons, per-job timeout and concurrency key
 
 -- Why a queued job does not run yet. A held job keeps its queue entry, parked

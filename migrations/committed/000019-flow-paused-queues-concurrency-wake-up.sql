@@ -1,5 +1,5 @@
---! Previous: sha1:666bf2d4720116bfe59e16fa941e7811f2f0d450
---! Hash: sha1:8a0120a9d2f4a2e712a3e9d8a11dc5bd2a003904
+--! Previous: sha1:5eee7df509c9250bd8747ac9361aa4dc9a7f9d5a
+--! Hash: sha1:93460f116919177c7db0a4fa3793230663295993
 --! Message: flow: paused queues; a concurrency slot that frees up wakes a waiting job
 
 -- A paused queue starts no job; its jobs wait (waiting_reason QUEUE_PAUSED,

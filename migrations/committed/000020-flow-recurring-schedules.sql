@@ -1,5 +1,5 @@
---! Previous: sha1:8a0120a9d2f4a2e712a3e9d8a11dc5bd2a003904
---! Hash: sha1:537c1c8769473b3b7d4430ced631306f6f92892e
+--! Previous: sha1:93460f116919177c7db0a4fa3793230663295993
+--! Hash: sha1:36bab1c15e79df6ce07910c4d6e13c6c42bba345
 --! Message: flow: recurring schedules
 
 -- A schedule creates one ordinary job per tick of its cron expression. Workers

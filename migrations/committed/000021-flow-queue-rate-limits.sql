@@ -1,5 +1,5 @@
---! Previous: sha1:537c1c8769473b3b7d4430ced631306f6f92892e
---! Hash: sha1:fa4d015346b0d402f00e9769e531e60cac90a516
+--! Previous: sha1:36bab1c15e79df6ce07910c4d6e13c6c42bba345
+--! Hash: sha1:616d47b49932c77f50be5c9d24d5afdc6aff4eb6
 --! Message: flow: queue rate limits
 
 -- At most max_starts job starts per interval_ms in a queue, across all

@@ -28,6 +28,8 @@ export interface WorkerDeps {
   pool: pg.Pool;
   listener: Listener;
   registry: HandlerRegistry;
+  /** graphile-worker's pool stopped on its own: this process runs no more jobs (app.ts: the CLI exits). */
+  onFatal?: (message: string) => void;
   logger: Logger;
   /** graphile-worker's events, for an observer (bench:throughput counts finished tasks); one is made if absent. */
   events?: WorkerEvents;
@@ -111,13 +113,19 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   heartbeat.start();
   let stopping = false;
   // graphile-worker stops its pool by itself only on an error it could not ride out; say so loudly.
+  // With batched completions (WORKER_COMPLETE_BATCH_DELAY_MS >= 0) graphile-worker
+  // 0.17 does not retry a lost connection: its pool shuts down, and the process
+  // exits for its supervisor to restart it rather than stay up without running jobs.
+  const fatal = (message: string, error?: unknown) => {
+    if (stopping) return;
+    if (deps.onFatal) {
+      if (error) logger.error({ err: error }, 'graphile-worker failed');
+      deps.onFatal(message);
+    } else logger.fatal({ err: error }, message);
+  };
   runner.promise.then(
-    () => {
-      if (!stopping) logger.fatal('graphile-worker stopped on its own; this process runs no more jobs');
-    },
-    (error) => {
-      if (!stopping) logger.fatal({ err: error }, 'graphile-worker failed; this process runs no more jobs');
-    },
+    () => fatal('graphile-worker stopped on its own; this process runs no more jobs'),
+    (error) => fatal('graphile-worker failed; this process runs no more jobs', error),
   );
   logger.info({ workerId: id, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
 
