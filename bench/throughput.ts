@@ -15,6 +15,7 @@ import { createRegistry } from '../src/handlers.ts';
 import { createJobs } from '../src/jobs/create.ts';
 import { graphileWorkerSettings, startWorker } from '../src/worker/runner.ts';
 import { logger, median, report, round, startBenchServer } from './support.ts';
+import { LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -87,7 +88,7 @@ async function ours(databaseUrl: string, config: Config) {
     const inputs = Array.from({ length: Math.min(BATCH, JOBS - i) }, (_, j) =>
       SCENARIO === 'concurrency-key' ? { jobType: 'system.noop', concurrencyKey: `bench-${i + j}` } : { jobType: 'system.noop' },
     );
-    await createJobs({ pool, registry, config }, { principalId: 'bench' }, inputs, 'jobs');
+    await createJobs({ pool, registry, config }, LOCAL_PRINCIPAL, inputs, 'jobs');
   }
   const createPerSecond = JOBS / ((performance.now() - createStarted) / 1000);
   const listener = new Listener(databaseUrl, logger);

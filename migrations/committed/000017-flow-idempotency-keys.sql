@@ -1,5 +1,5 @@
---! Previous: sha1:1d97863b7a9200d57e0ce4cb6e57398c0b9a9ff7
---! Hash: sha1:59941953ecb73af0da1c51b6f32d0ac23945081e
+--! Previous: sha1:7ff6a705ee2fccebdb98c620b65d8ca4a8c42389
+--! Hash: sha1:7c4fbda0dd73c4960ba7956b16f69dd04ce3bf37
 --! Message: flow: idempotency keys
 
 -- Unique jobs: a create that names an idempotency key already held by a job

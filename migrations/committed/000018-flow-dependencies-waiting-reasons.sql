@@ -1,5 +1,5 @@
---! Previous: sha1:59941953ecb73af0da1c51b6f32d0ac23945081e
---! Hash: sha1:5eee7df509c9250bd8747ac9361aa4dc9a7f9d5a
+--! Previous: sha1:7c4fbda0dd73c4960ba7956b16f69dd04ce3bf37
+--! Hash: sha1:7eee3d95d80194095191d8d2477ab85ed843a45c
 --! Message: flow: dependencies, waiting reasons, per-job timeout and concurrency key
 
 -- Why a queued job does not run yet. A held job keeps its queue entry, parked

@@ -1,5 +1,5 @@
---! Previous: sha1:5eee7df509c9250bd8747ac9361aa4dc9a7f9d5a
---! Hash: sha1:93460f116919177c7db0a4fa3793230663295993
+--! Previous: sha1:7eee3d95d80194095191d8d2477ab85ed843a45c
+--! Hash: sha1:c1279b2b9a4918f0b1c26e6a4666e53adaed90c3
 --! Message: flow: paused queues; a concurrency slot that frees up wakes a waiting job
 
 -- A paused queue starts no job; its jobs wait (waiting_reason QUEUE_PAUSED,

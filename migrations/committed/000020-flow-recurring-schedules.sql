@@ -1,5 +1,5 @@
---! Previous: sha1:93460f116919177c7db0a4fa3793230663295993
---! Hash: sha1:36bab1c15e79df6ce07910c4d6e13c6c42bba345
+--! Previous: sha1:c1279b2b9a4918f0b1c26e6a4666e53adaed90c3
+--! Hash: sha1:e87d5771e6248ff2f3440c33ce7f6c12b8d2edf4
 --! Message: flow: recurring schedules
 
 -- A schedule creates one ordinary job per tick of its cron expression. Workers

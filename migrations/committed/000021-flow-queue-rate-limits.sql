@@ -1,5 +1,5 @@
---! Previous: sha1:36bab1c15e79df6ce07910c4d6e13c6c42bba345
---! Hash: sha1:616d47b49932c77f50be5c9d24d5afdc6aff4eb6
+--! Previous: sha1:e87d5771e6248ff2f3440c33ce7f6c12b8d2edf4
+--! Hash: sha1:e55abfbf84866820cfe31c267a6aee7997efb64d
 --! Message: flow: queue rate limits
 
 -- At most max_starts job starts per interval_ms in a queue, across all

@@ -6,6 +6,7 @@
 // SCHEDULE_MISSED_AFTER_MS (nothing ran them) follow the schedule's policy.
 import { Cron } from 'croner';
 import type pg from 'pg';
+import { DEFAULT_TENANT } from '../auth/principal.ts';
 import type { Config } from '../config.ts';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
@@ -216,7 +217,8 @@ export class Scheduler {
       due.push(tick);
     }
     const run = ticksToRun(due, schedule.now, this.deps.config.SCHEDULE_MISSED_AFTER_MS, schedule.missedTickPolicy, schedule.missedTickLimit);
-    const caller = { principalId: schedule.createdBy ?? `schedule:${schedule.id}` };
+    // Schedules predate tenants on this branch: their jobs belong to the default tenant (adapted next).
+    const caller: Caller = { principalId: schedule.createdBy ?? `schedule:${schedule.id}`, tenantId: DEFAULT_TENANT, scopes: new Set(), expiresAt: null };
     let made = 0;
     for (const tick of run) {
       const claimed = await client.query(

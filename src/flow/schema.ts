@@ -1,6 +1,7 @@
 // The GraphQL surface of flow control: why a job waits and what it waits for,
 // pausing and resuming queues (QueueStats.paused, live via queueUpdated), queue rate limits.
 import { Repeater } from 'graphql-yoga';
+import { visibleTenant } from '../auth/principal.ts';
 import { builder } from '../graphql/builder.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
 import { ValidationError } from '../jobs/errors.ts';
@@ -49,7 +50,7 @@ builder.objectField(QueueStatsRef, 'paused', (t) =>
 );
 
 async function statsOf(ctx: GraphQLContext, queueName: string) {
-  return (await readQueueStats(ctx.pool, [queueName]))[0]!;
+  return (await readQueueStats(ctx.pool, visibleTenant(ctx.caller), [queueName]))[0]!;
 }
 
 builder.mutationFields((t) => ({

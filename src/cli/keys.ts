@@ -1,0 +1,65 @@
+// `jobwire keys create|list|revoke`: API key administration against a database
+// URL. Argument parsing stays in main.ts; these functions take plain values.
+import pg from 'pg';
+import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyRecord } from '../auth/api-keys.ts';
+import { parseScopes } from '../auth/principal.ts';
+
+export interface CreateKeyOptions {
+  name: string;
+  tenant: string;
+  /** Comma- or space-separated: jobs:read, jobs:write, admin. */
+  scopes: string;
+  /** ISO 8601 date-time, or a duration such as 30d, 12h, 90m. */
+  expires?: string;
+}
+
+/** `30d`, `12h`, `90m` from now, or an ISO 8601 date-time. */
+export function parseExpiry(value: string, now = Date.now()): Date {
+  const duration = /^(\d+)([dhm])$/.exec(value.trim());
+  if (duration) {
+    const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[duration[2] as 'd' | 'h' | 'm'];
+    return new Date(now + Number(duration[1]) * unit);
+  }
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(value)) {
+    throw new Error(`--expires: "${value}" is neither an ISO 8601 date-time nor a duration like 30d, 12h or 90m`);
+  }
+  return date;
+}
+
+async function withPool<T>(databaseUrl: string, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1, application_name: 'jobwire-keys' });
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Creates a key; the answer holds the key itself, which is never shown again. */
+export async function createKey(databaseUrl: string, options: CreateKeyOptions): Promise<{ key: string; record: ApiKeyRecord }> {
+  const scopes = [...parseScopes(options.scopes)];
+  const expiresAt = options.expires ? parseExpiry(options.expires) : null;
+  return withPool(databaseUrl, (pool) => createApiKey(pool, { name: options.name, tenantId: options.tenant, scopes, expiresAt }));
+}
+
+export async function listKeys(databaseUrl: string): Promise<ApiKeyRecord[]> {
+  return withPool(databaseUrl, listApiKeys);
+}
+
+export async function revokeKey(databaseUrl: string, id: string): Promise<void> {
+  const found = await withPool(databaseUrl, (pool) => revokeApiKey(pool, id));
+  if (!found) throw new Error(`no API key with id ${id}`);
+}
+
+/** One line per key, for `keys list`. */
+export function formatKey(record: ApiKeyRecord): string {
+  const state = record.revokedAt
+    ? `revoked ${record.revokedAt.toISOString()}`
+    : record.expiresAt && record.expiresAt.getTime() <= Date.now()
+      ? `expired ${record.expiresAt.toISOString()}`
+      : record.expiresAt
+        ? `expires ${record.expiresAt.toISOString()}`
+        : 'no expiry';
+  return [record.id, record.name, `tenant=${record.tenantId}`, `scopes=${record.scopes.join(',')}`, state].join('\t');
+}
