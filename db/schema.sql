@@ -217,7 +217,7 @@ create table job (
   constraint job_type_format CHECK (((length(job_type) <= 100) AND (job_type ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$'::text)))
 );
 CREATE INDEX ix_import_job_status ON public.job USING btree (status, created_at DESC, id DESC) WHERE (kind = 'IMPORT'::job_kind);
-CREATE INDEX job_concurrency_running_idx ON public.job USING btree (concurrency_key) WHERE ((concurrency_key IS NOT NULL) AND (status = 'RUNNING'::job_status));
+CREATE INDEX job_concurrency_running_idx ON public.job USING btree (tenant_id, concurrency_key) WHERE ((concurrency_key IS NOT NULL) AND (status = 'RUNNING'::job_status));
 CREATE INDEX job_list_idx ON public.job USING btree (created_at DESC, id DESC);
 CREATE INDEX job_parent_idx ON public.job USING btree (parent_job_id) WHERE (parent_job_id IS NOT NULL);
 CREATE INDEX job_queue_status_idx ON public.job USING btree (queue_name, status) WHERE (status <> 'COMPLETED'::job_status);
@@ -265,6 +265,7 @@ CREATE TRIGGER job_event_after_insert AFTER INSERT ON public.job_event FOR EACH 
 CREATE TRIGGER job_event_append_only BEFORE UPDATE ON public.job_event FOR EACH ROW EXECUTE FUNCTION job_event_append_only();
 
 create table job_idempotency_key (
+  tenant_id text not null,
   idempotency_key text not null,
   job_id uuid not null,
   free_after_ms bigint,
@@ -272,7 +273,7 @@ create table job_idempotency_key (
   constraint job_idempotency_key_format CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 200))),
   constraint job_idempotency_key_free_after_not_negative CHECK ((free_after_ms >= 0)),
   constraint job_idempotency_key_job_id_fkey FOREIGN KEY (job_id) REFERENCES job(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
-  constraint job_idempotency_key_pkey PRIMARY KEY (idempotency_key)
+  constraint job_idempotency_key_pkey PRIMARY KEY (tenant_id, idempotency_key)
 );
 CREATE INDEX job_idempotency_key_job_idx ON public.job_idempotency_key USING btree (job_id);
 
@@ -451,6 +452,7 @@ CREATE INDEX queue_rate_limit_start_idx ON public.queue_rate_limit_start USING b
 
 create table schedule (
   id uuid default gen_random_uuid() not null,
+  tenant_id text not null,
   cron text not null,
   timezone text default 'UTC'::text not null,
   job_template jsonb not null,
@@ -458,15 +460,17 @@ create table schedule (
   missed_tick_limit integer default 10 not null,
   paused boolean default false not null,
   next_run_at timestamp with time zone,
-  created_by text,
+  created_by text not null,
   created_at timestamp with time zone default now() not null,
   updated_at timestamp with time zone default now() not null,
   constraint schedule_job_template_is_object CHECK ((jsonb_typeof(job_template) = 'object'::text)),
   constraint schedule_missed_tick_limit_range CHECK (((missed_tick_limit >= 1) AND (missed_tick_limit <= 1000))),
   constraint schedule_missed_tick_policy CHECK ((missed_tick_policy = ANY (ARRAY['SKIP'::text, 'RUN_ONCE'::text, 'RUN_EACH'::text]))),
-  constraint schedule_pkey PRIMARY KEY (id)
+  constraint schedule_pkey PRIMARY KEY (id),
+  constraint schedule_tenant_not_empty CHECK ((tenant_id <> ''::text))
 );
 CREATE INDEX schedule_due_idx ON public.schedule USING btree (next_run_at) WHERE (NOT paused);
+CREATE INDEX schedule_tenant_created_idx ON public.schedule USING btree (tenant_id, created_at, id);
 
 create table schedule_tick (
   schedule_id uuid not null,
@@ -821,7 +825,7 @@ AS $function$
 begin
   update graphile_worker._private_jobs as entry set run_at = now()
     from (select queue_entry_id from job
-           where concurrency_key = old.concurrency_key and waiting_reason = 'CONCURRENCY_LIMIT'
+           where tenant_id = old.tenant_id and concurrency_key = old.concurrency_key and waiting_reason = 'CONCURRENCY_LIMIT'
              and status in ('PENDING', 'SCHEDULED', 'RETRYING')
            order by priority desc, created_at
            limit old.concurrency_limit) as waiting

@@ -1,5 +1,5 @@
---! Previous: sha1:7c4fbda0dd73c4960ba7956b16f69dd04ce3bf37
---! Hash: sha1:7eee3d95d80194095191d8d2477ab85ed843a45c
+--! Previous: sha1:454e2a2805acb1c47099c4f4e536eaab57adb0af
+--! Hash: sha1:40b19ef4e8a5730c5849ed0e03cfe83d37c2499e
 --! Message: flow: dependencies, waiting reasons, per-job timeout and concurrency key
 
 -- Why a queued job does not run yet. A held job keeps its queue entry, parked
@@ -18,11 +18,14 @@ alter table job
   add constraint job_concurrency_limit_with_key check ((concurrency_key is null) = (concurrency_limit is null) and concurrency_limit > 0);
 
 -- The RUNNING jobs of a concurrency key, counted when a keyed job starts.
-create index job_concurrency_running_idx on job (concurrency_key)
+-- Keys are per tenant: one tenant's jobs neither take nor reveal another's slots.
+create index job_concurrency_running_idx on job (tenant_id, concurrency_key)
   where concurrency_key is not null and status = 'RUNNING';
 -- Held jobs, found again when what holds them goes away (resume, a dependency).
 create index job_waiting_idx on job (waiting_reason, queue_name) where waiting_reason is not null;
 
+-- Both jobs belong to one tenant (the create path checks dependsOn ids within
+-- the caller's tenant), so a dependency never crosses tenants.
 create table job_dependency (
   job_id            uuid not null references job (id) on delete cascade,
   depends_on_job_id uuid not null references job (id) on delete cascade,

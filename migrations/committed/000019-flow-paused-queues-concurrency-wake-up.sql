@@ -1,5 +1,5 @@
---! Previous: sha1:7eee3d95d80194095191d8d2477ab85ed843a45c
---! Hash: sha1:c1279b2b9a4918f0b1c26e6a4666e53adaed90c3
+--! Previous: sha1:40b19ef4e8a5730c5849ed0e03cfe83d37c2499e
+--! Hash: sha1:0769d2804493b5ae85a4f64eda919739a09a1cb6
 --! Message: flow: paused queues; a concurrency slot that frees up wakes a waiting job
 
 -- A paused queue starts no job; its jobs wait (waiting_reason QUEUE_PAUSED,
@@ -12,13 +12,13 @@ create table paused_queue (
   constraint paused_queue_name_format check (queue_name ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$')
 );
 
--- A keyed job that stops RUNNING frees a slot of its key: the jobs waiting for
--- one are due at once instead of at their next re-check.
+-- A keyed job that stops RUNNING frees a slot of its key (in its tenant): the
+-- jobs waiting for one are due at once instead of at their next re-check.
 create function job_wake_concurrency_waiters() returns trigger language plpgsql as $$
 begin
   update graphile_worker._private_jobs as entry set run_at = now()
     from (select queue_entry_id from job
-           where concurrency_key = old.concurrency_key and waiting_reason = 'CONCURRENCY_LIMIT'
+           where tenant_id = old.tenant_id and concurrency_key = old.concurrency_key and waiting_reason = 'CONCURRENCY_LIMIT'
              and status in ('PENDING', 'SCHEDULED', 'RETRYING')
            order by priority desc, created_at
            limit old.concurrency_limit) as waiting

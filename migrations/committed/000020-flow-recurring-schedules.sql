@@ -1,5 +1,5 @@
---! Previous: sha1:c1279b2b9a4918f0b1c26e6a4666e53adaed90c3
---! Hash: sha1:e87d5771e6248ff2f3440c33ce7f6c12b8d2edf4
+--! Previous: sha1:0769d2804493b5ae85a4f64eda919739a09a1cb6
+--! Hash: sha1:c79d9882515f1a9c5ebd9edd5c4eaf8314397592
 --! Message: flow: recurring schedules
 
 -- A schedule creates one ordinary job per tick of its cron expression. Workers
@@ -7,6 +7,9 @@
 -- key makes a second job for one tick impossible whatever the number of workers.
 create table schedule (
   id                 uuid primary key default gen_random_uuid(),
+  -- The tenant that owns the schedule and every job it creates; only it (and
+  -- admin) sees or changes the schedule.
+  tenant_id          text        not null,
   cron               text        not null,
   timezone           text        not null default 'UTC',
   -- A createJob input (CreateJobInput), validated when the schedule is saved and again per tick.
@@ -18,15 +21,18 @@ create table schedule (
   paused             boolean     not null default false,
   -- The next tick not yet run; null while paused.
   next_run_at        timestamptz,
-  created_by         text,
+  -- The principal that created it; its jobs carry it as their created_by.
+  created_by         text        not null,
   created_at         timestamptz not null default now(),
   updated_at         timestamptz not null default now(),
   constraint schedule_missed_tick_policy check (missed_tick_policy in ('SKIP', 'RUN_ONCE', 'RUN_EACH')),
   constraint schedule_missed_tick_limit_range check (missed_tick_limit between 1 and 1000),
-  constraint schedule_job_template_is_object check (jsonb_typeof(job_template) = 'object')
+  constraint schedule_job_template_is_object check (jsonb_typeof(job_template) = 'object'),
+  constraint schedule_tenant_not_empty check (tenant_id <> '')
 );
 
 create index schedule_due_idx on schedule (next_run_at) where not paused;
+create index schedule_tenant_created_idx on schedule (tenant_id, created_at, id);
 
 create table schedule_tick (
   schedule_id uuid        not null references schedule (id) on delete cascade,

@@ -1,5 +1,5 @@
---! Previous: sha1:e87d5771e6248ff2f3440c33ce7f6c12b8d2edf4
---! Hash: sha1:e55abfbf84866820cfe31c267a6aee7997efb64d
+--! Previous: sha1:c79d9882515f1a9c5ebd9edd5c4eaf8314397592
+--! Hash: sha1:7b820d1e5b088080af6bcc635259e8492f0b092a
 --! Message: flow: queue rate limits
 
 -- At most max_starts job starts per interval_ms in a queue, across all

@@ -13,15 +13,19 @@ export interface CreatedJob {
 }
 
 /**
- * Before the insert: claims idempotency keys and checks dependencies. Returns
- * the jobs to insert (those whose key was free) and the answer for each input,
- * in input order. Inputs of one batch with the same key get one job.
+ * Before the insert: claims idempotency keys and checks dependencies, both
+ * within the jobs' tenant (every job of one call has the caller's tenant).
+ * Returns the jobs to insert (those whose key was free) and the answer for
+ * each input, in input order. Inputs of one batch with the same key get one job.
  */
 export async function beforeInsertJobs(
   db: Queryable,
   jobs: readonly NewJob[],
   fieldOf: (index: number, name: string) => string,
 ): Promise<{ toInsert: NewJob[]; answers: CreatedJob[] }> {
+  if (jobs.length === 0) return { toInsert: [], answers: [] };
+  const tenantId = jobs[0]!.tenantId;
+  if (jobs.some((job) => job.tenantId !== tenantId)) throw new Error('beforeInsertJobs: the jobs of one call belong to one tenant');
   const firstWithKey = new Map<string, NewJob>();
   for (const job of jobs) {
     const key = job.flow.idempotencyKey;
@@ -32,6 +36,7 @@ export async function beforeInsertJobs(
       ? new Map<string, string>()
       : await claimIdempotencyKeys(
           db,
+          tenantId,
           [...firstWithKey].map(([key, job]) => ({ key, jobId: job.id, freeAfterMs: job.flow.idempotencyKeyFreeAfterMs })),
         );
   const answers = jobs.map((job): CreatedJob => {
@@ -44,7 +49,7 @@ export async function beforeInsertJobs(
   });
   const toInsert = jobs.filter((_job, index) => answers[index]!.created);
   const indexOf = new Map(jobs.map((job, index) => [job.id, index]));
-  const waiting = await lockDependencies(db, toInsert, (index, position) =>
+  const waiting = await lockDependencies(db, tenantId, toInsert, (index, position) =>
     fieldOf(indexOf.get(toInsert[index]!.id)!, `dependsOn.${position}`),
   );
   for (const job of toInsert) if (waiting.has(job.id)) job.waitingReason = 'DEPENDENCIES';

@@ -20,12 +20,14 @@ interface DependentJob {
  * Checks and locks the jobs that new jobs depend on (in the creating
  * transaction: none of them can finish unseen before the dependency rows
  * commit) and marks them as depended on. Returns the ids of the new jobs that
- * must wait. Unknown ids, and jobs that already failed (unless the dependent
- * runs anyway), are validation errors naming the entry. A new job can only
- * depend on jobs that exist already, so dependencies never form a cycle.
+ * must wait. Unknown ids (another tenant's job is one), and jobs that
+ * already failed (unless the dependent runs anyway), are validation errors
+ * naming the entry. A new job can only depend on jobs that exist already, so
+ * dependencies never form a cycle.
  */
 export async function lockDependencies(
   db: Queryable,
+  tenantId: string,
   jobs: readonly DependentJob[],
   fieldOf: (index: number, dependency: number) => string,
 ): Promise<Set<string>> {
@@ -33,8 +35,8 @@ export async function lockDependencies(
   const waiting = new Set<string>();
   if (ids.length === 0) return waiting;
   const { rows } = await db.query<{ id: string; status: JobStatus }>(
-    `select id, status from job where id = any($1::uuid[]) order by id for update`,
-    [ids],
+    `select id, status from job where id = any($1::uuid[]) and tenant_id = $2 order by id for update`,
+    [ids, tenantId],
   );
   const status = new Map(rows.map((row) => [row.id, row.status]));
   jobs.forEach((job, index) => {

@@ -21,6 +21,8 @@ export interface GatedJob {
   queueName: string;
   priority: number;
   maxRetries: number;
+  /** A concurrency key counts the RUNNING jobs of its tenant only. */
+  tenantId: string;
   concurrencyKey: string | null;
   concurrencyLimit: number | null;
   /** From the worker's read: the job's queue was paused then. */
@@ -103,9 +105,12 @@ async function gate(client: Queryable, job: GatedJob, queueEntryId: string, work
     const [claimed] = await markJobsRunning(client, [job.id], workerId);
     return claimed ? { passed: true, claimed } : { passed: false };
   }
-  // One starter per key at a time; RUNNING is written before the lock goes.
-  await client.query(`select pg_advisory_xact_lock(hashtextextended('jobwire.concurrency:' || $1, 0))`, [job.concurrencyKey]);
-  if ((await countRunningWithKey(client, job.concurrencyKey)) >= job.concurrencyLimit!) {
+  // One starter per key (of a tenant) at a time; RUNNING is written before the lock goes.
+  await client.query(`select pg_advisory_xact_lock(hashtextextended('jobwire.concurrency:' || $1 || ':' || $2, 0))`, [
+    job.tenantId,
+    job.concurrencyKey,
+  ]);
+  if ((await countRunningWithKey(client, job.tenantId, job.concurrencyKey)) >= job.concurrencyLimit!) {
     const jitter = Math.random() * CONCURRENCY_RECHECK_MS * 0.2;
     await holdQueuedJob(client, job, 'CONCURRENCY_LIMIT', new Date(Date.now() + CONCURRENCY_RECHECK_MS + jitter));
     return { passed: false };

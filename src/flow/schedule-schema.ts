@@ -76,7 +76,7 @@ builder.prismaObject('Schedule', {
       args: { last: t.arg.int({ required: false, defaultValue: 5, description: '1..100' }) },
       query: (args) => ({ orderBy: { tickAt: 'desc' }, take: Math.min(Math.max(args.last ?? 5, 1), 100) }),
     }),
-    createdBy: t.exposeString('createdBy', { nullable: true }),
+    createdBy: t.exposeString('createdBy', { description: 'The principal that created it; the jobs it makes carry it as their createdBy.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
@@ -116,12 +116,13 @@ function toScheduleInput(input: Record<string, unknown>): ScheduleInput {
 builder.queryFields((t) => ({
   schedules: t.prismaField({
     type: ['Schedule'],
-    description: 'Every schedule, oldest first.',
+    description: "The caller's tenant's schedules (every tenant's for admin), oldest first.",
     resolve: (query, _root, _args, ctx) => ctx.prisma.schedule.findMany({ ...withId(query), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
   }),
   schedule: t.prismaField({
     type: 'Schedule',
     nullable: true,
+    description: "A schedule of the caller's tenant (any tenant's for admin); null for another tenant's, as for a missing one.",
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) => ctx.prisma.schedule.findUnique({ ...withId(query), where: { id: parseScheduleId(args.id) } }),
   }),
@@ -157,7 +158,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const id = parseScheduleId(args.id);
-      await pauseSchedule(ctx.pool, id);
+      await pauseSchedule(ctx.pool, ctx.caller, id);
       return ctx.prisma.schedule.findUniqueOrThrow({ ...withId(query), where: { id } });
     },
   }),
@@ -168,7 +169,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const id = parseScheduleId(args.id);
-      await resumeSchedule(ctx.pool, id);
+      await resumeSchedule(ctx.pool, ctx.caller, id);
       return ctx.prisma.schedule.findUniqueOrThrow({ ...withId(query), where: { id } });
     },
   }),
@@ -178,7 +179,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const id = parseScheduleId(args.id);
-      await deleteSchedule(ctx.pool, id);
+      await deleteSchedule(ctx.pool, ctx.caller, id);
       return id;
     },
   }),

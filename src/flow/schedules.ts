@@ -1,12 +1,15 @@
 // Recurring schedules: a cron expression (croner) in a time zone and a job
-// template. Every worker process runs a Scheduler; each tick becomes exactly
+// template. A schedule belongs to the tenant of the principal that created it:
+// only that tenant (and admin) sees or changes it, and its jobs carry its
+// tenant and its creator as their createdBy. Every worker process runs a Scheduler; each tick becomes exactly
 // one ordinary job, whatever the number of workers: due schedules are taken
 // with FOR UPDATE SKIP LOCKED and schedule_tick's primary key (schedule_id,
 // tick_at) refuses a second job for a tick. Ticks found later than
 // SCHEDULE_MISSED_AFTER_MS (nothing ran them) follow the schedule's policy.
 import { Cron } from 'croner';
 import type pg from 'pg';
-import { DEFAULT_TENANT } from '../auth/principal.ts';
+import { visibleTenant, type Principal } from '../auth/principal.ts';
+import { tenantCondition } from '../auth/tenant-scope.ts';
 import type { Config } from '../config.ts';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
@@ -88,9 +91,18 @@ export async function createSchedule(deps: ScheduleDeps, caller: Caller, input: 
   };
   const next = checkSchedule(deps, caller, schedule);
   const { rows } = await deps.pool.query<{ id: string }>(
-    `insert into schedule (cron, timezone, job_template, missed_tick_policy, missed_tick_limit, next_run_at, created_by)
-     values ($1, $2, $3, $4, $5, $6, $7) returning id`,
-    [schedule.cron, schedule.timezone, JSON.stringify(schedule.jobTemplate), schedule.missedTickPolicy, schedule.missedTickLimit, next, caller.principalId],
+    `insert into schedule (cron, timezone, job_template, missed_tick_policy, missed_tick_limit, next_run_at, created_by, tenant_id)
+     values ($1, $2, $3, $4, $5, $6, $7, $8) returning id`,
+    [
+      schedule.cron,
+      schedule.timezone,
+      JSON.stringify(schedule.jobTemplate),
+      schedule.missedTickPolicy,
+      schedule.missedTickLimit,
+      next,
+      caller.principalId,
+      caller.tenantId,
+    ],
   );
   return rows[0]!.id;
 }
@@ -104,22 +116,36 @@ interface ScheduleRow {
   missedTickLimit: number;
   paused: boolean;
   nextRunAt: Date | null;
-  createdBy: string | null;
+  tenantId: string;
+  createdBy: string;
 }
 
 const SCHEDULE_COLUMNS = `id, cron, timezone, job_template as "jobTemplate", missed_tick_policy as "missedTickPolicy",
-  missed_tick_limit as "missedTickLimit", paused, next_run_at as "nextRunAt", created_by as "createdBy"`;
+  missed_tick_limit as "missedTickLimit", paused, next_run_at as "nextRunAt", tenant_id as "tenantId", created_by as "createdBy"`;
 
-async function lockSchedule(db: Queryable, id: string): Promise<ScheduleRow> {
-  const { rows } = await db.query<ScheduleRow>(`select ${SCHEDULE_COLUMNS} from schedule where id = $1 for update`, [id]);
+/** Locks a schedule of the caller's tenant (any tenant for admin); another tenant's answers as a missing one. */
+async function lockSchedule(db: Queryable, caller: Caller, id: string): Promise<ScheduleRow> {
+  const { rows } = await db.query<ScheduleRow>(`select ${SCHEDULE_COLUMNS} from schedule s where id = $1 and ${tenantCondition('s', 2)} for update`, [
+    id,
+    visibleTenant(caller),
+  ]);
   if (!rows[0]) throw new ScheduleNotFoundError(id);
   return rows[0];
 }
 
-/** Changes what is given; a new cron or time zone counts from now. */
+/** The principal a schedule's jobs are created as: its creator, in its tenant. */
+function scheduleOwner(schedule: Pick<ScheduleRow, 'tenantId' | 'createdBy'>): Principal {
+  return { principalId: schedule.createdBy, tenantId: schedule.tenantId, scopes: new Set(), expiresAt: null };
+}
+
+/**
+ * Changes what is given; a new cron or time zone counts from now. The
+ * template is checked as the schedule's owner would make it (its tenant), also
+ * when an admin of another tenant updates it.
+ */
 export async function updateSchedule(deps: ScheduleDeps, caller: Caller, id: string, input: ScheduleInput): Promise<void> {
   await withTransaction(deps.pool, async (client) => {
-    const current = await lockSchedule(client, id);
+    const current = await lockSchedule(client, caller, id);
     const schedule = {
       cron: input.cron ?? current.cron,
       timezone: input.timezone ?? current.timezone,
@@ -127,7 +153,7 @@ export async function updateSchedule(deps: ScheduleDeps, caller: Caller, id: str
       missedTickPolicy: input.missedTickPolicy ?? current.missedTickPolicy,
       missedTickLimit: input.missedTickLimit ?? current.missedTickLimit,
     };
-    const next = checkSchedule(deps, caller, schedule);
+    const next = checkSchedule(deps, scheduleOwner(current), schedule);
     const retimed = schedule.cron !== current.cron || schedule.timezone !== current.timezone;
     await client.query(
       `update schedule set cron = $2, timezone = $3, job_template = $4, missed_tick_policy = $5, missed_tick_limit = $6,
@@ -139,17 +165,17 @@ export async function updateSchedule(deps: ScheduleDeps, caller: Caller, id: str
 }
 
 /** Idempotent. A paused schedule makes no job; its ticks meanwhile are not run later. */
-export async function pauseSchedule(pool: pg.Pool, id: string): Promise<void> {
+export async function pauseSchedule(pool: pg.Pool, caller: Caller, id: string): Promise<void> {
   await withTransaction(pool, async (client) => {
-    await lockSchedule(client, id);
+    await lockSchedule(client, caller, id);
     await client.query(`update schedule set paused = true, next_run_at = null, updated_at = now() where id = $1 and not paused`, [id]);
   });
 }
 
 /** Idempotent. Runs from the next tick after now. */
-export async function resumeSchedule(pool: pg.Pool, id: string): Promise<void> {
+export async function resumeSchedule(pool: pg.Pool, caller: Caller, id: string): Promise<void> {
   await withTransaction(pool, async (client) => {
-    const schedule = await lockSchedule(client, id);
+    const schedule = await lockSchedule(client, caller, id);
     if (!schedule.paused) return;
     const next = parseCron(schedule.cron, schedule.timezone).nextRun();
     await client.query(`update schedule set paused = false, next_run_at = $2, updated_at = now() where id = $1`, [id, next]);
@@ -157,8 +183,8 @@ export async function resumeSchedule(pool: pg.Pool, id: string): Promise<void> {
 }
 
 /** Its jobs stay (they are ordinary jobs); its tick records go. */
-export async function deleteSchedule(pool: pg.Pool, id: string): Promise<void> {
-  const { rowCount } = await pool.query(`delete from schedule where id = $1`, [id]);
+export async function deleteSchedule(pool: pg.Pool, caller: Caller, id: string): Promise<void> {
+  const { rowCount } = await pool.query(`delete from schedule s where id = $1 and ${tenantCondition('s', 2)}`, [id, visibleTenant(caller)]);
   if (!rowCount) throw new ScheduleNotFoundError(id);
 }
 
@@ -217,8 +243,7 @@ export class Scheduler {
       due.push(tick);
     }
     const run = ticksToRun(due, schedule.now, this.deps.config.SCHEDULE_MISSED_AFTER_MS, schedule.missedTickPolicy, schedule.missedTickLimit);
-    // Schedules predate tenants on this branch: their jobs belong to the default tenant (adapted next).
-    const caller: Caller = { principalId: schedule.createdBy ?? `schedule:${schedule.id}`, tenantId: DEFAULT_TENANT, scopes: new Set(), expiresAt: null };
+    const caller = scheduleOwner(schedule);
     let made = 0;
     for (const tick of run) {
       const claimed = await client.query(

@@ -1,5 +1,7 @@
 // The GraphQL surface of flow control: why a job waits and what it waits for,
 // pausing and resuming queues (QueueStats.paused, live via queueUpdated), queue rate limits.
+// Queues are shared by every tenant: pausing them and their rate limits are
+// operator actions (the admin scope); reading them is QueueStats' (jobs:read).
 import { Repeater } from 'graphql-yoga';
 import { visibleTenant } from '../auth/principal.ts';
 import { builder } from '../graphql/builder.ts';
@@ -56,7 +58,9 @@ async function statsOf(ctx: GraphQLContext, queueName: string) {
 builder.mutationFields((t) => ({
   pauseQueue: t.field({
     type: QueueStatsRef,
-    description: 'Pauses a queue (also one without jobs yet): no job of it starts until resumeQueue; running ones finish. Kept across restarts. Idempotent.',
+    // An operator action: queues are shared by every tenant.
+    authScopes: { admin: true },
+    description: 'Pauses a queue (also one without jobs yet) for every tenant: no job of it starts until resumeQueue; running ones finish. Kept across restarts. Idempotent. Needs the admin scope.',
     errors: { types: [ValidationError], directResult: false },
     args: { queueName: t.arg.string({ required: true }) },
     resolve: async (_root, args, ctx) => {
@@ -66,7 +70,9 @@ builder.mutationFields((t) => ({
   }),
   resumeQueue: t.field({
     type: QueueStatsRef,
-    description: 'Resumes a paused queue: the jobs that waited for it start. Idempotent.',
+    // An operator action: queues are shared by every tenant.
+    authScopes: { admin: true },
+    description: 'Resumes a paused queue: the jobs that waited for it start. Idempotent. Needs the admin scope.',
     errors: { types: [ValidationError], directResult: false },
     args: { queueName: t.arg.string({ required: true }) },
     resolve: async (_root, args, ctx) => {
@@ -128,7 +134,9 @@ builder.objectField(QueueStatsRef, 'rateLimit', (t) =>
 builder.mutationFields((t) => ({
   setQueueRateLimit: t.field({
     type: QueueStatsRef,
-    description: 'Limits a queue to maxStarts job starts per intervalMs across all workers (replacing its limit).',
+    // An operator action: queues are shared by every tenant.
+    authScopes: { admin: true },
+    description: 'Limits a queue to maxStarts job starts per intervalMs across all workers and tenants (replacing its limit). Needs the admin scope.',
     errors: { types: [ValidationError], directResult: false },
     args: {
       queueName: t.arg.string({ required: true }),
@@ -142,7 +150,9 @@ builder.mutationFields((t) => ({
   }),
   clearQueueRateLimit: t.field({
     type: QueueStatsRef,
-    description: "Removes a queue's rate limit. Idempotent.",
+    // An operator action: queues are shared by every tenant.
+    authScopes: { admin: true },
+    description: "Removes a queue's rate limit. Idempotent. Needs the admin scope.",
     errors: { types: [ValidationError], directResult: false },
     args: { queueName: t.arg.string({ required: true }) },
     resolve: async (_root, args, ctx) => {

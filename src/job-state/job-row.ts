@@ -16,6 +16,8 @@ export interface JobRow {
   retryCount: number;
   parentJobId: string | null;
   createdBy: string | null;
+  /** The tenant that owns the job (flow control counts a concurrency key within it). */
+  tenantId: string;
   createdAt: Date;
   status: JobStatus;
   workerId: string | null;
@@ -30,7 +32,7 @@ export interface JobRow {
 
 export const JOB_ROW_COLUMNS = `id, kind, job_type as "jobType", queue_name as "queueName", payload, metadata, priority,
   max_retries as "maxRetries", retry_count as "retryCount", parent_job_id as "parentJobId",
-  created_by as "createdBy", created_at as "createdAt", status, worker_id as "workerId",
+  created_by as "createdBy", tenant_id as "tenantId", created_at as "createdAt", status, worker_id as "workerId",
   cancel_requested_at as "cancelRequestedAt", queue_entry_id as "queueEntryId",
   timeout_ms as "timeoutMs", concurrency_key as "concurrencyKey", concurrency_limit as "concurrencyLimit"`;
 

@@ -47,11 +47,14 @@ export async function releasePausedQueueJobs(db: Queryable, queueName: string): 
   );
 }
 
-/** How many jobs with this concurrency key are RUNNING (read under the key's advisory lock, see src/flow/gates.ts). */
-export async function countRunningWithKey(db: Queryable, concurrencyKey: string): Promise<number> {
+/**
+ * How many of the tenant's jobs with this concurrency key are RUNNING (read
+ * under the key's advisory lock, see src/flow/gates.ts). Keys are per tenant.
+ */
+export async function countRunningWithKey(db: Queryable, tenantId: string, concurrencyKey: string): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
-    `select count(*)::int as n from job where concurrency_key = $1 and status = 'RUNNING'`,
-    [concurrencyKey],
+    `select count(*)::int as n from job where tenant_id = $1 and concurrency_key = $2 and status = 'RUNNING'`,
+    [tenantId, concurrencyKey],
   );
   return rows[0]!.n;
 }
