@@ -13,7 +13,7 @@ import { tenantCondition } from '../auth/tenant-scope.ts';
 import type { Config } from '../config.ts';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
-import { prepareJob, type Caller, type CreateJobInput } from '../jobs/create.ts';
+import { assertJobsExist, assertParentsExist, prepareJob, type Caller, type CreateJobInput } from '../jobs/create.ts';
 import { JobwireError, ValidationError } from '../jobs/errors.ts';
 import { setEventMessage } from '../job-state/job-row.ts';
 import { insertJobs } from '../job-state/insert.ts';
@@ -68,14 +68,26 @@ export function nextRunTimes(cron: string, timezone: string, count: number, afte
   return parseCron(cron, timezone).nextRuns(count, after);
 }
 
-function checkSchedule(deps: ScheduleDeps, caller: Caller, schedule: Required<{ [K in keyof ScheduleInput]: NonNullable<ScheduleInput[K]> }>) {
+/**
+ * Checks a schedule as its owner (`caller`) would make its jobs: the cron
+ * expression, and a template that makes a valid job now whose parentJobId and
+ * dependsOn name jobs of the owner's tenant (another tenant's id is unknown).
+ */
+async function checkSchedule(
+  db: Queryable,
+  deps: ScheduleDeps,
+  caller: Caller,
+  schedule: Required<{ [K in keyof ScheduleInput]: NonNullable<ScheduleInput[K]> }>,
+) {
   const next = parseCron(schedule.cron, schedule.timezone).nextRun();
   if (!next) throw new ValidationError('cron', `"${schedule.cron}" never runs again`);
   if (!Number.isInteger(schedule.missedTickLimit) || schedule.missedTickLimit < 1 || schedule.missedTickLimit > 1000) {
     throw new ValidationError('missedTickLimit', 'must be 1..1000');
   }
   // The template must make a valid job now (it is checked again at each tick).
-  prepareJob(deps, caller, schedule.jobTemplate, { path: ['jobTemplate'] });
+  const job = prepareJob(deps, caller, schedule.jobTemplate, { path: ['jobTemplate'] });
+  await assertParentsExist(db, [job], () => 'jobTemplate.parentJobId');
+  await assertJobsExist(db, job.tenantId, job.flow.dependsOn, (position) => `jobTemplate.dependsOn.${position}`);
   return next;
 }
 
@@ -89,7 +101,7 @@ export async function createSchedule(deps: ScheduleDeps, caller: Caller, input: 
     missedTickPolicy: input.missedTickPolicy ?? MissedTickPolicy.SKIP,
     missedTickLimit: input.missedTickLimit ?? 10,
   };
-  const next = checkSchedule(deps, caller, schedule);
+  const next = await checkSchedule(deps.pool, deps, caller, schedule);
   const { rows } = await deps.pool.query<{ id: string }>(
     `insert into schedule (cron, timezone, job_template, missed_tick_policy, missed_tick_limit, next_run_at, created_by, tenant_id)
      values ($1, $2, $3, $4, $5, $6, $7, $8) returning id`,
@@ -153,7 +165,7 @@ export async function updateSchedule(deps: ScheduleDeps, caller: Caller, id: str
       missedTickPolicy: input.missedTickPolicy ?? current.missedTickPolicy,
       missedTickLimit: input.missedTickLimit ?? current.missedTickLimit,
     };
-    const next = checkSchedule(deps, scheduleOwner(current), schedule);
+    const next = await checkSchedule(client, deps, scheduleOwner(current), schedule);
     const retimed = schedule.cron !== current.cron || schedule.timezone !== current.timezone;
     await client.query(
       `update schedule set cron = $2, timezone = $3, job_template = $4, missed_tick_policy = $5, missed_tick_limit = $6,
@@ -255,6 +267,7 @@ export class Scheduler {
         await client.query('savepoint schedule_tick');
         const job = prepareJob(this.deps, caller, schedule.jobTemplate, { path: ['jobTemplate'] });
         await setEventMessage(client, `created by schedule ${schedule.id} for its tick at ${tick.toISOString()}`);
+        await assertParentsExist(client, [job], () => 'jobTemplate.parentJobId');
         const { toInsert } = await beforeInsertJobs(client, [job], (_index, name) => `jobTemplate.${name}`);
         await insertJobs(client, toInsert);
         await afterInsertJobs(client, toInsert);

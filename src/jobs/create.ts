@@ -117,6 +117,15 @@ export async function assertParentsExist(db: Queryable, jobs: readonly NewJob[],
   if (index >= 0) throw new ValidationError(path(index), `no job with id ${jobs[index]!.parentJobId}`);
 }
 
+/** Checks that jobs named by id (e.g. a schedule template's dependsOn) exist in the tenant; another tenant's is "no job". */
+export async function assertJobsExist(db: Queryable, tenantId: string, ids: readonly string[], field: (position: number) => string): Promise<void> {
+  if (ids.length === 0) return;
+  const found = await db.query<{ id: string }>('select id from job where id = any($1::uuid[]) and tenant_id = $2', [ids, tenantId]);
+  const existing = new Set(found.rows.map((row) => row.id));
+  const position = ids.findIndex((id) => !existing.has(id));
+  if (position >= 0) throw new ValidationError(field(position), `no job with id ${ids[position]}`);
+}
+
 /** A kind's create input may name an idempotency key, as createJob's does (src/flow/idempotency.ts). */
 export interface IdempotencyInput {
   idempotencyKey?: string | null;
