@@ -119,7 +119,7 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
       await live.start();
       stops.push(async () => live!.stop());
       const authenticator = createAuthenticator(config, pool);
-      api = await startApiServer({ config, pool, prisma: apiPrisma, registry, live, logger, health, authenticator }, config.HOST, config.PORT);
+      api = await startApiServer({ config, pool, prisma: apiPrisma, registry, live, listener, logger, health, authenticator }, config.HOST, config.PORT);
       stops.push(() => api!.close());
     }
     return { databaseUrl: database.url, api, live, worker, health, stop };

@@ -59,6 +59,10 @@ const configSchema = z.object({
   JOB_PAYLOAD_MAX_BYTES: int(1, 10_000_000).default(256 * 1024),
   /** Most jobs one createJobs call may create. */
   CREATE_JOBS_MAX: int(1, 100_000).default(1000),
+  /** How often a worker process looks for due schedule ticks (flow/schedules.ts). */
+  SCHEDULE_POLL_INTERVAL_MS: int(50, 60_000).default(1000),
+  /** A schedule tick found this much later than due counts as missed (its schedule's missedTickPolicy applies). */
+  SCHEDULE_MISSED_AFTER_MS: int(0, 86_400_000).default(60_000),
   /** Largest page (first or last) of any connection; a larger one is refused, naming this bound. */
   PAGE_SIZE_MAX: int(1, 10_000).default(100),
   /**

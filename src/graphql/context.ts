@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/prisma.ts';
 import type { Caller } from '../jobs/create.ts';
 import type { LiveEvents } from '../jobs/live.ts';
+import type { Listener } from '../db/listener.ts';
 import type { Health } from '../health.ts';
 import type { Logger } from '../logger.ts';
 import type { HandlerRegistry } from '../worker/registry.ts';
@@ -18,6 +19,8 @@ export interface ApiServices {
   prisma: PrismaClient;
   registry: HandlerRegistry;
   live: LiveEvents;
+  /** The process's LISTEN connection (flow/schema.ts: queue pause and resume, live). */
+  listener: Listener;
   logger: Logger;
   authenticator: Authenticator;
   /** Readiness for /health/ready; absent in tests that build the API alone. */

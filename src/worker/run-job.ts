@@ -33,6 +33,8 @@ import { NonRetriableError, type JobResult } from './handler.ts';
 import { JobAbort } from './job-abort.ts';
 import type { HandlerRegistry } from './registry.ts';
 import { StatusBatcher } from './status-batcher.ts';
+import { needsGate, passGates } from '../flow/gates.ts';
+import { TIMEOUT_REASON, withTimeout } from '../flow/timeout.ts';
 
 export interface RunJobDeps {
   pool: pg.Pool;
@@ -98,6 +100,12 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
         return;
       }
       if (taken.job.cancelRequestedAt) abort.abort(CANCELLED_REASON);
+      // Flow control (src/flow/gates.ts): a paused queue, a rate limit or a concurrency limit holds a job not yet started.
+      if (taken.takenAt && needsGate(taken.job)) {
+        const gate = await passGates(deps.pool, taken.job, helpers.job.id, workerId);
+        if (!gate.passed) return;
+        if (gate.claimed) Object.assign(taken, { job: gate.claimed, takenAt: null });
+      }
       const running = new RunningWrite(batcher, jobId, workerId, taken.takenAt, abort);
       const jobLogger = lazyChild(deps.logger, { jobId, workerId, jobType: taken.job.jobType });
       await execute(deps, batcher, completions, taken.job, running, workerId, abort, jobLogger);
@@ -304,14 +312,17 @@ async function execute(
     abort,
     logger,
     progressThrottleMs: deps.config.JOB_PROGRESS_THROTTLE_MS,
-    ensureRunning: () => running.ensure(),
+    // A timed-out attempt writes nothing more (flow/timeout.ts): the next attempt may run under this worker id.
+    ensureRunning: () => (abort.reason === TIMEOUT_REASON ? Promise.resolve(false) : running.ensure()),
   });
   const runningDelay = deps.config.WORKER_RUNNING_WRITE_DELAY_MS;
-  if (runningDelay === 0) await running.ensure();
+  // A job with a timeout shows RUNNING before its clock starts (flow/timeout.ts), so started_at is when it was timed from.
+  if (runningDelay === 0 || job.timeoutMs) await running.ensure();
   const runningTimer = running.takenSince ? setTimeout(() => void running.ensure(), runningDelay) : null;
   let outcome: JobResult;
   try {
-    outcome = await handler.handle({ ...job, payload: payload.data }, ctx);
+    const attempt = handler.handle({ ...job, payload: payload.data }, ctx);
+    outcome = await (job.timeoutMs ? withTimeout(attempt, job.timeoutMs, abort) : attempt);
   } catch (error) {
     outcome = { success: false, error: error instanceof Error ? error : new Error(String(error)) };
   } finally {

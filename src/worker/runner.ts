@@ -19,6 +19,7 @@ import { OrphanSweep } from './orphans.ts';
 import type { HandlerRegistry } from './registry.ts';
 import { WorkerLiveness } from './liveness.ts';
 import { CANCELLED_REASON, createRunJobTask, SESSION_LOST_REASON, SHUTDOWN_REASON } from './run-job.ts';
+import { Scheduler } from '../flow/schedules.ts';
 
 export interface WorkerDeps {
   config: Config;
@@ -87,6 +88,10 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   if (!workerId) throw new Error('graphile-worker started without a worker pool');
   const id = workerId;
 
+  // Flow control: recurring schedules make their jobs from every worker process (flow/schedules.ts).
+  const scheduler = new Scheduler({ pool, registry, config, logger });
+  scheduler.start();
+
   const heartbeat = new Heartbeat(pool, id, config, logger);
   // The session lock first, then the heartbeat row: a worker seen in the table always had its lock.
   const liveness = new WorkerLiveness({
@@ -135,6 +140,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     async stop() {
       stopping = true;
       // Running handlers get their signal; their jobs are re-queued (see run-job.ts).
+      await scheduler.stop();
       for (const abort of running.values()) abort.abort(SHUTDOWN_REASON);
       await runner.stop();
       await runJob.drain();

@@ -8,12 +8,16 @@ import { startTestApp, type TestApp } from '../support/app.ts';
 
 let db: TestDatabase;
 let service: TestApp;
+let scheduleIds: string[] = [];
 
 async function rowCounts(): Promise<string> {
   const result = await db.pool.query(
     `select (select count(*) from job) as jobs, (select count(*) from job_step) as steps, (select count(*) from job_event) as events,
             (select count(*) from graphile_worker.jobs) as queue, (select count(*) from import_job) as imports,
             (select count(*) from collection_job) as collections, (select count(*) from portfolio_import_job) as portfolios,
+            (select string_agg(id::text || cron || timezone || paused || missed_tick_policy || missed_tick_limit, ',' order by id) from schedule) as schedules,
+            (select string_agg(queue_name, ',' order by queue_name) from paused_queue) as paused,
+            (select string_agg(queue_name || max_starts || '/' || interval_ms, ',' order by queue_name) from queue_rate_limit) as rate_limits,
             (select string_agg(id::text || status || retry_count || coalesce(cancel_requested_at::text, ''), ',' order by id) from job) as states`,
   );
   return JSON.stringify(result.rows[0]);
@@ -27,6 +31,11 @@ beforeAll(async () => {
   for (const jobType of ['system.noop', 'system.sleep']) {
     await service.client.send(`mutation { createJob(input: { jobType: "${jobType}" }) { __typename } }`);
   }
+  // And schedules for update, pause, resume and delete.
+  for (const cron of ['0 9 * * 1-5', '0 0 1 1 *']) {
+    await service.client.send(`mutation { createSchedule(input: { cron: "${cron}", jobTemplate: { jobType: "system.noop" } }) { __typename } }`);
+  }
+  scheduleIds = (await db.pool.query<{ id: string }>('select id from schedule')).rows.map((row) => row.id);
 });
 afterAll(async () => {
   await service?.stop();
@@ -38,6 +47,41 @@ const anyJson = fc.jsonValue({ maxDepth: 3 });
 const maybe = <T>(arbitrary: fc.Arbitrary<T>) => fc.oneof(arbitrary, anyJson, fc.constant(null));
 const idLike = (ids: string[]) => fc.oneof(fc.constantFrom(...ids), fc.uuid(), fc.string(), fc.integer(), fc.constant(Buffer.from('PlainJob:x').toString('base64')));
 const isoDate = fc.date({ noInvalidDate: true }).map((date) => date.toISOString());
+
+const scheduleIdLike = () => fc.oneof(fc.constantFrom(...scheduleIds), fc.uuid(), fc.string(), fc.integer());
+const queueName = maybe(fc.oneof(fc.constantFrom('default', 'emails'), fc.string()));
+const scheduleInput = (ids: string[]) =>
+  fc.oneof(
+    anyJson,
+    fc.record(
+      {
+        cron: maybe(fc.oneof(fc.constantFrom('* * * * *', '*/5 * * * * *', '0 9 * * 1-5', 'every day', ''), fc.string())),
+        timezone: maybe(fc.oneof(fc.constantFrom('UTC', 'Europe/Berlin', 'Mars/Olympus'), fc.string())),
+        jobTemplate: maybe(
+          fc.record(
+            {
+              jobType: maybe(fc.constantFrom('system.noop', 'collection.collect', 'nope')),
+              parentJobId: maybe(idLike(ids)),
+              dependsOn: maybe(fc.array(idLike(ids), { maxLength: 3 })),
+              idempotencyKey: maybe(fc.string()),
+            },
+            { requiredKeys: [] },
+          ),
+        ),
+        missedTickPolicy: maybe(fc.constantFrom('SKIP', 'RUN_ONCE', 'RUN_EACH', 'NEVER')),
+        missedTickLimit: maybe(fc.integer({ min: -10, max: 2000 })),
+      },
+      { requiredKeys: [] },
+    ),
+  );
+const scheduleById = (name: string) => ({
+  document: `mutation($id: ID!) { ${name}(id: $id) { __typename ... on Error { message } } }`,
+  variables: () => fc.record({ id: scheduleIdLike() }),
+});
+const byQueueName = (name: string) => ({
+  document: `mutation($queueName: String!) { ${name}(queueName: $queueName) { __typename ... on Error { message } } }`,
+  variables: () => fc.record({ queueName }),
+});
 
 /** A mutation, and arbitrary variables for it. */
 const MUTATIONS: Record<string, { document: string; variables: (ids: string[]) => fc.Arbitrary<Record<string, unknown>> }> = {
@@ -125,6 +169,25 @@ const MUTATIONS: Record<string, { document: string; variables: (ids: string[]) =
     // Its file travels as a multipart upload; sent as JSON, every input is refused.
     document: 'mutation($input: CreateImportJobInput!) { createImportJob(input: $input) { __typename ... on Error { message } } }',
     variables: () => fc.record({ input: fc.oneof(anyJson, fc.record({ file: anyJson, sourceType: maybe(fc.constantFrom('CSV', 'JSON', 'TEXT')) }, { requiredKeys: [] })) }),
+  },
+  createSchedule: {
+    document: 'mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { __typename ... on Error { message } } }',
+    variables: (ids) => fc.record({ input: scheduleInput(ids) }),
+  },
+  updateSchedule: {
+    document: 'mutation($id: ID!, $input: UpdateScheduleInput!) { updateSchedule(id: $id, input: $input) { __typename ... on Error { message } } }',
+    variables: (ids) => fc.record({ id: scheduleIdLike(), input: scheduleInput(ids) }),
+  },
+  pauseSchedule: scheduleById('pauseSchedule'),
+  resumeSchedule: scheduleById('resumeSchedule'),
+  deleteSchedule: scheduleById('deleteSchedule'),
+  pauseQueue: byQueueName('pauseQueue'),
+  resumeQueue: byQueueName('resumeQueue'),
+  clearQueueRateLimit: byQueueName('clearQueueRateLimit'),
+  setQueueRateLimit: {
+    document:
+      'mutation($queueName: String!, $maxStarts: Int!, $intervalMs: Int!) { setQueueRateLimit(queueName: $queueName, maxStarts: $maxStarts, intervalMs: $intervalMs) { __typename ... on Error { message } } }',
+    variables: () => fc.record({ queueName, maxStarts: maybe(fc.integer({ min: -10, max: 200_000 })), intervalMs: maybe(fc.integer({ min: -10, max: 100_000_000 })) }),
   },
 };
 
