@@ -10,6 +10,9 @@ import { startApiServer, type ApiServer } from './graphql/server.ts';
 import { createRegistry } from './handlers.ts';
 import { LiveEvents } from './jobs/live.ts';
 import type { Logger } from './logger.ts';
+import { JobCounts } from './metrics/job-counts.ts';
+import { Metrics } from './metrics/metrics.ts';
+import { startMetricsServer, type MetricsServer } from './metrics/server.ts';
 import type { HandlerRegistry } from './worker/registry.ts';
 import { startWorker, type WorkerHandle } from './worker/runner.ts';
 
@@ -24,6 +27,9 @@ export interface App {
   /** The API's event fan-out (its subscriber count shows what is live). */
   live?: LiveEvents;
   worker?: WorkerHandle;
+  metrics: Metrics;
+  /** The Prometheus endpoint, when METRICS_PORT is set. */
+  metricsServer?: MetricsServer;
   stop(): Promise<void>;
 }
 
@@ -61,24 +67,34 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     await listener.start();
     stops.push(() => listener.stop());
     const registry = options.registry ?? createRegistry({ pool, config });
+    const metrics = new Metrics();
+    listener.on('reconnected', () => metrics.listenReconnects.inc());
 
     let api: ApiServer | undefined;
     let live: LiveEvents | undefined;
     let worker: WorkerHandle | undefined;
     if (roles.worker) {
-      worker = await startWorker({ config, pool, listener, registry, logger });
+      worker = await startWorker({ config, pool, listener, registry, logger, metrics });
       stops.push(() => worker!.stop());
     }
     if (roles.api) {
       const prisma = createPrisma(pool);
       stops.push(() => prisma.$disconnect());
-      live = new LiveEvents(pool, listener, logger);
+      live = new LiveEvents(pool, listener, logger, metrics);
       await live.start();
       stops.push(async () => live!.stop());
-      api = await startApiServer({ config, pool, prisma, registry, live, logger }, config.HOST, config.PORT);
+      api = await startApiServer({ config, pool, prisma, registry, live, logger, metrics }, config.HOST, config.PORT);
       stops.push(() => api!.close());
+      const [liveEvents, apiServer] = [live, api];
+      metrics.observeSubscribers(() => ({ ...liveEvents.subscriptionCounts, websockets: apiServer.websocketCount }));
     }
-    return { databaseUrl: database.url, api, live, worker, stop };
+    let metricsServer: MetricsServer | undefined;
+    if (config.METRICS_PORT !== undefined) {
+      metrics.observeJobCounts(new JobCounts(pool, config.METRICS_JOB_COUNTS_MAX_AGE_MS, logger));
+      metricsServer = await startMetricsServer(metrics, config.METRICS_HOST, config.METRICS_PORT, logger);
+      stops.push(() => metricsServer!.close());
+    }
+    return { databaseUrl: database.url, api, live, worker, metrics, metricsServer, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -14,6 +14,18 @@ const configSchema = z.object({
   /** HTTP host and port of the API (GraphiQL and graphql-ws at /graphql). */
   HOST: z.string().min(1).default('localhost'),
   PORT: int(0, 65535).default(4000),
+  /**
+   * Port of the Prometheus endpoint (GET /metrics), served apart from the API so
+   * that it is not public with it. Unset: no metrics endpoint; 0: any free port.
+   */
+  METRICS_PORT: int(0, 65535).optional(),
+  /** Host of the metrics endpoint; loopback unless the scraper runs elsewhere. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * Jobs by queue and status are counted by one grouped query, at most this often
+   * (a scrape serves the last count and starts a fresh one when it is older).
+   */
+  METRICS_JOB_COUNTS_MAX_AGE_MS: int(0, 3_600_000).default(5000),
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Size of each process's Postgres pool. */

@@ -4,6 +4,7 @@ import type { PrismaClient } from '../db/prisma.ts';
 import type { Caller } from '../jobs/create.ts';
 import type { LiveEvents } from '../jobs/live.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { HandlerRegistry } from '../worker/registry.ts';
 
 /** What resolvers share for the life of the API process. */
@@ -14,6 +15,8 @@ export interface ApiServices {
   registry: HandlerRegistry;
   live: LiveEvents;
   logger: Logger;
+  /** GraphQL operation timings are recorded on its registry (yoga's Prometheus plugin). */
+  metrics?: Metrics;
 }
 
 export interface GraphQLContext extends ApiServices {

@@ -1,12 +1,15 @@
 // HTTP + websocket server: graphql-yoga (GraphiQL at /graphql) and graphql-ws
 // (graphql-transport-ws protocol) on the same path.
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createFetch } from '@whatwg-node/fetch';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { GraphQLError, subscribe } from 'graphql';
+import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { JobwireError } from '../jobs/errors.ts';
 import { STATEMENT_MAX_BYTES } from '../portfolios/service.ts';
 import { resolveCaller, type ApiServices, type GraphQLContext } from './context.ts';
@@ -49,7 +52,7 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
       formDataLimits: { fileSize: Math.max(services.config.IMPORT_UPLOAD_MAX_BYTES, STATEMENT_MAX_BYTES), files: 1 },
     }),
     context: ({ request }) => ({ ...services, caller: resolveCaller(request) }),
-    plugins: [subscribeWithGraphQLJs],
+    plugins: [subscribeWithGraphQLJs, ...(services.metrics ? [operationTimings(services.metrics)] : [])],
     maskedErrors: {
       // Our expected errors reach the client with their message; anything else is masked.
       maskError: (error, message) => {
@@ -68,15 +71,52 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
   });
 }
 
+/**
+ * GraphQL operation timings by operation name and type, on our registry and
+ * served by the metrics endpoint (metrics/server.ts), not on the API's port.
+ */
+function operationTimings(metrics: Metrics): Plugin {
+  return usePrometheus({
+    registry: metrics.registry,
+    endpoint: false,
+    metrics: {
+      graphql_envelop_request_duration: true,
+      graphql_envelop_phase_parse: true,
+      graphql_envelop_phase_validate: true,
+      graphql_envelop_phase_execute: true,
+      graphql_envelop_phase_subscribe: true,
+      graphql_envelop_error_result: true,
+      graphql_yoga_http_duration: true,
+    },
+  });
+}
+
+/** One debug line per HTTP request, once its response is sent (nothing is measured unless debug is on). */
+function logRequests(logger: Logger, handler: RequestListener): RequestListener {
+  if (!logger.isLevelEnabled('debug')) return handler;
+  return (request, response) => {
+    const started = performance.now();
+    response.once('close', () => {
+      logger.debug(
+        { method: request.method, url: request.url, status: response.statusCode, durationMs: Math.round((performance.now() - started) * 10) / 10 },
+        'http request',
+      );
+    });
+    return handler(request, response);
+  };
+}
+
 export interface ApiServer {
   url: string;
   server: Server;
+  /** graphql-ws connections open now. */
+  readonly websocketCount: number;
   close(): Promise<void>;
 }
 
 export async function startApiServer(services: ApiServices, host: string, port: number): Promise<ApiServer> {
   const yoga = createYogaApp(services);
-  const server = createServer(yoga);
+  const server = createServer(logRequests(services.logger.child({ component: 'http' }), yoga));
   const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH });
   const wsHandle = useServer(
     {
@@ -110,6 +150,9 @@ export async function startApiServer(services: ApiServices, host: string, port: 
   return {
     url: `http://${urlHost}:${address.port}${GRAPHQL_PATH}`,
     server,
+    get websocketCount() {
+      return wsServer.clients.size;
+    },
     async close() {
       await wsHandle.dispose();
       wsServer.close();

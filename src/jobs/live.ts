@@ -4,6 +4,7 @@
 import type pg from 'pg';
 import type { Listener } from '../db/listener.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import {
   compareCursors,
   matchesFilter,
@@ -46,6 +47,7 @@ export class LiveEvents {
     private readonly pool: pg.Pool,
     private readonly listener: Listener,
     private readonly logger: Logger,
+    private readonly metrics?: Pick<Metrics, 'countJobEvent'>,
   ) {}
 
   async start(): Promise<void> {
@@ -101,6 +103,7 @@ export class LiveEvents {
       const { events, unsettledBehind } = await readSettledEvents(this.pool, this.#head!, READ_BATCH);
       for (const event of events) {
         this.#head = { txId: event.txId, id: event.id };
+        this.metrics?.countJobEvent(event.status);
         for (const subscriber of this.#subscribers) {
           if (matchesFilter(event, subscriber.filter)) subscriber.sink(event);
         }
@@ -172,5 +175,12 @@ export class LiveEvents {
 
   get subscriberCount(): number {
     return this.#subscribers.size;
+  }
+
+  /** jobEvents subscriptions, and jobs watched by jobUpdated subscriptions. */
+  get subscriptionCounts(): { events: number; jobs: number } {
+    let jobs = 0;
+    for (const watchers of this.#jobWatchers.values()) jobs += watchers.size;
+    return { events: this.#subscribers.size, jobs };
   }
 }

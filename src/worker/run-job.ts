@@ -18,6 +18,7 @@ import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { withTransaction } from '../db/pool.ts';
 import { lazyChild, type Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { setEventMessage } from '../jobs/sql/job-status.ts';
 import { queueJobsAgain, RUN_JOB_TASK } from '../jobs/sql/queue.ts';
 import { isTerminal, JobStatus } from '../jobs/status.ts';
@@ -35,6 +36,7 @@ export interface RunJobDeps {
   config: Pick<Config, 'JOB_RETRY_BASE_DELAY_MS' | 'JOB_RETRY_MAX_DELAY_MS' | 'JOB_PROGRESS_THROTTLE_MS' | 'WORKER_RUNNING_WRITE_DELAY_MS'>;
   /** Abort switches of the jobs this process runs or holds in its local queue, by job id (for cancel and shutdown). */
   running: Map<string, JobAbort>;
+  metrics: Metrics;
 }
 
 export const CANCELLED_REASON = 'cancelled';
@@ -92,7 +94,8 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
       if (taken.job.cancelRequestedAt) abort.abort(CANCELLED_REASON);
       const running = new RunningWrite(batcher, jobId, workerId, taken.takenAt, abort);
       const jobLogger = lazyChild(deps.logger, { jobId, workerId, jobType: taken.job.jobType });
-      await execute(deps, batcher, completions, taken.job, running, workerId, abort, jobLogger);
+      const report = new JobReport(deps.logger, deps.metrics, taken.job, workerId);
+      await execute(deps, batcher, completions, taken.job, running, workerId, abort, jobLogger, report);
     } finally {
       if (deps.running.get(jobId) === abort) deps.running.delete(jobId);
     }
@@ -283,6 +286,7 @@ async function execute(
   workerId: string,
   abort: JobAbort,
   logger: () => Logger,
+  report: JobReport,
 ) {
   const handler = deps.registry.get(job.jobType);
   const finish = async (change: Parameters<typeof updateHeldJob>[3], extra?: (client: pg.PoolClient) => Promise<void>) => {
@@ -297,7 +301,7 @@ async function execute(
             return ok;
           })
         : await updateHeldJob(deps.pool, job.id, workerId, change));
-    logOutcome(deps.logger, logger, change.status, applied);
+    report.outcome(change.status, applied, change.errorMessage);
   };
 
   if (!handler) {
@@ -324,11 +328,13 @@ async function execute(
   if (runningDelay === 0) await running.ensure();
   const runningTimer = running.unstartedSince ? setTimeout(() => void running.ensure(), runningDelay) : null;
   let outcome: JobResult;
+  report.started();
   try {
     outcome = await handler.handle({ ...job, payload: payload.data }, ctx);
   } catch (error) {
     outcome = { success: false, error: error instanceof Error ? error : new Error(String(error)) };
   } finally {
+    report.ended();
     if (runningTimer) clearTimeout(runningTimer);
   }
   await ctx.flush();
@@ -344,7 +350,7 @@ async function execute(
       const applied = unstartedSince
         ? await batcher.completeUnstarted(job.id, unstartedSince, result)
         : (await running.ensure()) && (await batcher.complete(job.id, workerId, result));
-      logOutcome(deps.logger, logger, JobStatus.COMPLETED, applied);
+      report.outcome(JobStatus.COMPLETED, applied);
     }, logger);
     return;
   }
@@ -370,14 +376,79 @@ async function execute(
     return;
   }
   const delay = retryDelayMs(job.retryCount, deps.config.JOB_RETRY_BASE_DELAY_MS, deps.config.JOB_RETRY_MAX_DELAY_MS);
-  logger().info({ err: error, retryInMs: delay }, 'job failed; will retry');
+  report.retryInMs = delay;
   await finish({ status: JobStatus.RETRYING, errorMessage: message, retryCount: job.retryCount + 1, workerId: null }, (client) =>
     queueJobsAgain(client, [{ jobId: job.id, runAt: new Date(Date.now() + delay), priority: job.priority, maxRetries: job.maxRetries }]),
   );
 }
 
-/** `base` is the process's logger: the job's own is made only when the line is written. */
-function logOutcome(base: Logger, logger: () => Logger, status: JobStatus, applied: boolean) {
-  if (!applied) logger().warn({ status }, 'job was taken over by another worker; outcome dropped');
-  else if (base.isLevelEnabled('info')) logger().info({ status }, 'job finished');
+const OUTCOME_MESSAGES: Partial<Record<JobStatus, string>> = {
+  [JobStatus.COMPLETED]: 'job completed',
+  [JobStatus.FAILED]: 'job failed',
+  [JobStatus.DEAD_LETTER]: 'job failed; no retries left',
+  [JobStatus.RETRYING]: 'job failed; will retry',
+  [JobStatus.CANCELLED]: 'job cancelled',
+};
+
+/**
+ * One attempt's log lines (info: started, then its outcome, with the job's id,
+ * type, queue, attempt and run time) and its metrics. Lines go through the
+ * process's logger with the fields inline: a child logger per job costs more
+ * than a short job (see lazyChild).
+ */
+class JobReport {
+  readonly #info: boolean;
+  readonly #counters: ReturnType<Metrics['forJob']>;
+  #startedAt = 0;
+  #durationMs = 0;
+  /** Set when the attempt fails and will be retried. */
+  retryInMs: number | undefined;
+
+  constructor(
+    private readonly logger: Logger,
+    metrics: Metrics,
+    private readonly job: ClaimedJobRow,
+    private readonly workerId: string,
+  ) {
+    this.#info = logger.isLevelEnabled('info');
+    this.#counters = metrics.forJob(job.queueName, job.jobType);
+  }
+
+  #fields() {
+    const { job } = this;
+    return { jobId: job.id, jobType: job.jobType, queue: job.queueName, attempt: job.retryCount + 1, workerId: this.workerId };
+  }
+
+  /** The handler starts. */
+  started() {
+    this.#startedAt = performance.now();
+    this.#counters.started.inc();
+    if (this.#info) this.logger.info(this.#fields(), 'job started');
+  }
+
+  /** The handler returned or threw. */
+  ended() {
+    this.#durationMs = performance.now() - this.#startedAt;
+  }
+
+  outcome(status: JobStatus, applied: boolean, error?: string | null) {
+    if (!applied) {
+      this.logger.warn({ ...this.#fields(), status }, 'job was taken over by another worker; outcome dropped');
+      return;
+    }
+    const shutdown = status === JobStatus.RETRYING && this.retryInMs === undefined;
+    const counters = this.#counters;
+    if (this.#startedAt) counters.runSeconds(status).observe(this.#durationMs / 1000);
+    if (status === JobStatus.COMPLETED) counters.completed.inc();
+    else if (status === JobStatus.CANCELLED) counters.cancelled.inc();
+    else if (status === JobStatus.FAILED || status === JobStatus.DEAD_LETTER) counters.failed(status).inc();
+    else if (status === JobStatus.RETRYING && !shutdown) counters.retried.inc();
+    if (!this.#info) return;
+    const durationMs = Math.round(this.#durationMs * 10) / 10;
+    const message = shutdown ? 'job re-queued: the worker is shutting down' : (OUTCOME_MESSAGES[status] ?? 'job finished');
+    this.logger.info(
+      { ...this.#fields(), status, durationMs, ...(error ? { error } : {}), ...(this.retryInMs !== undefined ? { retryInMs: this.retryInMs } : {}) },
+      message,
+    );
+  }
 }

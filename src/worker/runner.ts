@@ -10,6 +10,7 @@ import type { Config } from '../config.ts';
 import { workerLogger } from '../db/migrate.ts';
 import type { Listener } from '../db/listener.ts';
 import type { Logger } from '../logger.ts';
+import { Metrics } from '../metrics/metrics.ts';
 import { CANCEL_CHANNEL } from '../jobs/cancel.ts';
 import { RUN_JOB_TASK } from '../jobs/sql/queue.ts';
 import { createPurgeTask, PURGE_TASK } from '../jobs/retention.ts';
@@ -24,6 +25,8 @@ export interface WorkerDeps {
   listener: Listener;
   registry: HandlerRegistry;
   logger: Logger;
+  /** Job counters and run times; one is made if absent. */
+  metrics?: Metrics;
   /** graphile-worker's events, for an observer (bench:throughput counts finished tasks); one is made if absent. */
   events?: WorkerEvents;
 }
@@ -50,7 +53,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   listener.on('notification', onNotification);
   await listener.listen(CANCEL_CHANNEL);
 
-  const runJob = createRunJobTask({ pool, registry, logger, config, running });
+  const runJob = createRunJobTask({ pool, registry, logger, config, running, metrics: deps.metrics ?? new Metrics() });
   const events: WorkerEvents = deps.events ?? new EventEmitter();
   let workerId: string | undefined;
   events.on('pool:create', ({ workerPool }) => {
