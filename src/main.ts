@@ -1,81 +1,11 @@
-// jobwire CLI: `start` (API + worker), `serve` (API only), `work` (worker only), `migrate`.
+// jobwire CLI: `start` (API + worker, the default), `serve` (API only), `work`
+// (worker only), `migrate`, and the operator's `jobs` commands (cli/program.ts).
 import './v8-flags.ts';
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config.ts';
-import { resolveDatabase, startApp, type Roles } from './app.ts';
-import { migrateDatabase } from './db/migrate.ts';
-import { createLogger } from './logger.ts';
+import { createProgram } from './cli/program.ts';
 
-const USAGE = `usage: jobwire <command>
-
-commands:
-  start     API and worker in one process (default)
-  serve     API only (GraphQL over HTTP and websockets)
-  work      worker only
-  migrate   bring the database to the current schema and exit
-
-Configuration comes from environment variables; see README.md.`;
-
-const ROLES: Record<string, Roles> = {
-  start: { api: true, worker: true },
-  serve: { api: true, worker: false },
-  work: { api: false, worker: true },
-};
-
-async function main() {
-  const { positionals, values } = parseArgs({ allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
-  const command = positionals[0] ?? 'start';
-  if (values.help || !(command in ROLES || command === 'migrate')) {
-    console.log(USAGE);
-    process.exit(values.help ? 0 : 2);
-  }
-
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(2);
-    }
-    throw error;
-  }
-  const logger = createLogger(config.LOG_LEVEL);
-
-  if (command === 'migrate') {
-    const database = await resolveDatabase(config, logger);
-    await migrateDatabase(database.url, logger);
-    await database.embedded?.stop();
-    logger.info('database is up to date');
-    return;
-  }
-
-  const app = await startApp(config, logger, ROLES[command]!);
-  if (app.api) logger.info(`GraphiQL: ${app.api.url}`);
-
-  let stoppingSince = 0;
-  const shutdown = (signal: string) => {
-    if (stoppingSince) {
-      // npm and tsx relay the terminal's signal too: only a later one means "now".
-      if (Date.now() - stoppingSince < 2000) return;
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stoppingSince = Date.now();
-    logger.info({ signal }, 'shutting down');
-    app.stop().then(
-      () => process.exit(0),
-      (error) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-}
-
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+createProgram()
+  .parseAsync(process.argv)
+  .catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });

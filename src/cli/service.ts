@@ -1,0 +1,59 @@
+// The service commands: start (API + worker), serve (API), work (worker), migrate.
+import type { Command } from 'commander';
+import { resolveDatabase, startApp, type Roles } from '../app.ts';
+import { migrateDatabase } from '../db/migrate.ts';
+import { createLogger } from '../logger.ts';
+import { addSettingFlags, configFromFlags } from './config.ts';
+
+const ROLES: Record<'start' | 'serve' | 'work', { roles: Roles; description: string }> = {
+  start: { roles: { api: true, worker: true }, description: 'run the API and a worker in one process (the default command)' },
+  serve: { roles: { api: true, worker: false }, description: 'run the API only: GraphQL over HTTP and websockets at /graphql' },
+  work: { roles: { api: false, worker: true }, description: 'run a worker only' },
+};
+
+export function addServiceCommands(program: Command) {
+  for (const [name, { roles, description }] of Object.entries(ROLES)) {
+    const command = program.command(name, { isDefault: name === 'start' }).description(description);
+    addSettingFlags(command, ['host', 'port', 'databaseUrl', 'metricsPort', 'metricsHost', 'logLevel']).action(async (options) => {
+      await runService(configFromFlags(options), roles);
+    });
+  }
+  addSettingFlags(program.command('migrate').description('bring the database to the current schema, then exit'), ['databaseUrl', 'logLevel']).action(
+    async (options) => {
+      const config = configFromFlags(options);
+      const logger = createLogger(config.LOG_LEVEL);
+      const database = await resolveDatabase(config, logger);
+      await migrateDatabase(database.url, logger);
+      await database.embedded?.stop();
+      logger.info('database is up to date');
+    },
+  );
+}
+
+async function runService(config: ReturnType<typeof configFromFlags>, roles: Roles) {
+  const logger = createLogger(config.LOG_LEVEL);
+  const app = await startApp(config, logger, roles);
+  if (app.api) logger.info(`GraphiQL: ${app.api.url}`);
+  if (app.metricsServer) logger.info(`metrics: ${app.metricsServer.url}`);
+
+  let stoppingSince = 0;
+  const shutdown = (signal: string) => {
+    if (stoppingSince) {
+      // npm and tsx relay the terminal's signal too: only a later one means "now".
+      if (Date.now() - stoppingSince < 2000) return;
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stoppingSince = Date.now();
+    logger.info({ signal }, 'shutting down');
+    app.stop().then(
+      () => process.exit(0),
+      (error) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
