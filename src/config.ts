@@ -60,6 +60,8 @@ const configSchema = z.object({
   JOB_PAYLOAD_MAX_BYTES: int(1, 10_000_000).default(256 * 1024),
   /** Most jobs one createJobs call may create. */
   CREATE_JOBS_MAX: int(1, 100_000).default(1000),
+  /** Most jobs one bulk cancel or retry (retryJobs, cancelJobs) acts on. */
+  BULK_JOBS_MAX: int(1, 100_000).default(1000),
   /** Largest page (first) of any connection. */
   PAGE_SIZE_MAX: int(1, 10_000).default(100),
   /** Directory of <SYMBOL>.csv files for the csv-dir candle provider (a sample ships in data/candles). */
