@@ -133,16 +133,16 @@ describe('jobs', () => {
 
     const cancelled = await runCli(['jobs', 'cancel', '--queue', 'cli-bulk', '--status', 'SCHEDULED', '--yes', '--database-url', db.url]);
     expect(cancelled.code).toBe(0);
-    expect(cancelled.stdout.trim()).toBe('3 job(s) matched: 3 cancelled');
+    expect(cancelled.stdout.trim()).toBe('cancelled: 3 job(s)');
     for (const id of ids) expect(await statusOf(id)).toBe('CANCELLED');
     expect(await statusOf(other)).toBe('SCHEDULED');
 
     const wrongStatus = await runCli(['jobs', 'retry', '--status', 'PENDING', '--yes', '--database-url', db.url]);
     expect(wrongStatus.code).toBe(1);
-    expect(wrongStatus.stderr).toContain('PENDING jobs cannot be retried; only FAILED, DEAD_LETTER, CANCELLED');
+    expect(wrongStatus.stderr).toContain('retry applies to FAILED, DEAD_LETTER, CANCELLED jobs only; PENDING jobs cannot be retried');
 
     const retried = await runCli(['jobs', 'retry', '--queue', 'cli-bulk', '-y', '--database-url', db.url]);
-    expect(retried.stdout.trim()).toBe('3 job(s) matched: 3 queued again');
+    expect(retried.stdout.trim()).toBe('queued again: 3 job(s)');
     for (const id of ids) await until(id, 'COMPLETED');
   });
 

@@ -10,11 +10,12 @@ import { createPool } from '../db/pool.ts';
 import { createPrisma, type PrismaClient } from '../db/prisma.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
+import { BULK_ACTION_STATUSES, bulkJobAction, countBulkTargets, type JobSelection } from '../jobs/bulk.ts';
 import { cancelJob } from '../jobs/cancel.ts';
 import type { Caller } from '../jobs/create.ts';
 import { JobwireError } from '../jobs/errors.ts';
 import { retryJob } from '../jobs/retry.ts';
-import { ACTIVE_STATUSES, JobStatus, RETRIABLE_STATUSES } from '../jobs/status.ts';
+import { JobStatus } from '../jobs/status.ts';
 import { createLogger } from '../logger.ts';
 import { addSettingFlags, configFromFlags } from './config.ts';
 import { CliError } from './errors.ts';
@@ -23,6 +24,8 @@ import { watchJob } from './watch.ts';
 
 interface Database {
   pool: pg.Pool;
+  /** The most jobs one bulk cancel or retry acts on (BULK_JOBS_MAX). */
+  bulkMax: number;
   prisma: PrismaClient;
   close(): Promise<void>;
 }
@@ -42,6 +45,7 @@ async function openDatabase(options: { databaseUrl?: string }): Promise<Database
   const prisma = createPrisma(pool);
   return {
     pool,
+    bulkMax: config.BULK_JOBS_MAX,
     prisma,
     async close() {
       await prisma.$disconnect();
@@ -251,7 +255,6 @@ export function addJobsCommands(program: Command) {
 
   addBulkCommand(jobs, 'cancel', {
     description: 'cancel a job, or every job matching a filter (queued ones at once; running ones are asked to stop)',
-    statuses: ACTIVE_STATUSES,
     apply: async (db, id) => {
       const outcome = await cancelJob(db.pool, operator(), id);
       return { cancelled: 'cancelled', cancel_requested: 'cancel requested (it stops when its worker sees it)', already_cancelled: 'already cancelled' }[outcome];
@@ -259,7 +262,6 @@ export function addJobsCommands(program: Command) {
   });
   addBulkCommand(jobs, 'retry', {
     description: 'queue again a FAILED, DEAD_LETTER or CANCELLED job, or every such job matching a filter',
-    statuses: RETRIABLE_STATUSES,
     apply: async (db, id) => {
       const outcome = await retryJob(db.pool, operator(), id);
       return { requeued: 'queued again', already_active: 'already queued or running' }[outcome];
@@ -281,58 +283,52 @@ function checkId(id: string): string {
   return id;
 }
 
-interface BulkAction {
+interface SingleAction {
   description: string;
-  /** The statuses the action applies to; a filter on any other status is refused. */
-  statuses: readonly JobStatus[];
   /** Applies the action to one job; returns what happened, in words. */
   apply(db: Database, id: string): Promise<string>;
 }
 
-function addBulkCommand(jobs: Command, name: 'cancel' | 'retry', action: BulkAction) {
+function selectionOf(filter: FilterOptions): JobSelection {
+  return { statuses: filter.status, queueNames: filter.queue, jobTypes: filter.jobType, kinds: filter.kind, createdAfter: filter.since };
+}
+
+/** `jobs cancel|retry [id]`: one job, or (jobs/bulk.ts, as the API's cancelJobs/retryJobs) every job a filter selects. */
+function addBulkCommand(jobs: Command, name: 'cancel' | 'retry', single: SingleAction) {
+  const statuses = BULK_ACTION_STATUSES[name];
+  const done = name === 'cancel' ? 'cancelled' : 'queued again';
   const command = jobs
     .command(name)
-    .description(action.description)
+    .description(single.description)
     .argument('[id]', 'job id; without it, every job matching the filter flags')
-    .addHelpText('after', `\nWith filters and no id: ${name}s every ${action.statuses.join(', ')} job that matches (at least one filter flag is required), after a confirmation (or --yes), and prints how many.`);
+    .addHelpText(
+      'after',
+      `\nWith filter flags and no id: ${name}s every ${statuses.join(', ')} job that matches (at least one filter flag is required; at most BULK_JOBS_MAX, oldest first), after a confirmation (or --yes), and prints how many.`,
+    );
   addFilterOptions(command).option('-y, --yes', 'do not ask for confirmation');
   addSettingFlags(command, ['databaseUrl']).action(
     withDatabase(async (db, id: string | undefined, options: FilterOptions & { yes?: boolean }) => {
       const filtered = Boolean(options.status || options.queue || options.jobType || options.kind || options.since);
       if (id) {
-        if (filtered) throw new CliError(`give a job id or filter flags, not both`);
-        console.log(`job ${id}: ${await action.apply(db, checkId(id))}`);
+        if (filtered) throw new CliError('give a job id or filter flags, not both');
+        console.log(`job ${id}: ${await single.apply(db, checkId(id))}`);
         return;
       }
       if (!filtered) throw new CliError(`give a job id, or filter flags (--status, --queue, --job-type, --kind, --since) to ${name} many jobs`);
-      const refused = options.status?.filter((status) => !action.statuses.includes(status)) ?? [];
-      if (refused.length) throw new CliError(`${refused.join(', ')} jobs cannot be ${name === 'cancel' ? 'cancelled' : 'retried'}; only ${action.statuses.join(', ')}`);
-      const matching = await db.prisma.job.findMany({
-        where: whereOf(options, options.status ?? action.statuses),
-        select: { id: true },
-        orderBy: { createdAt: 'asc' },
-      });
-      const what = `${describeFilter(options)}${options.status ? '' : `, status ${action.statuses.join('|')}`}`;
-      if (matching.length === 0) {
+      const selection = selectionOf(options);
+      const what = `${describeFilter(options)}${options.status ? '' : `, status ${statuses.join('|')}`}`;
+      const { count, moreThanMax } = await countBulkTargets(db.pool, name, selection, db.bulkMax);
+      if (count === 0) {
         console.log(`no jobs to ${name} (${what})`);
         return;
       }
-      if (!options.yes && !(await confirm(`${name} ${matching.length} job(s) (${what})? [y/N] `))) {
-        throw new CliError(`${matching.length} job(s) match (${what}); nothing done${process.stdin.isTTY ? '' : ' (pass --yes to confirm without a terminal)'}`);
+      const matching = moreThanMax ? `more than ${db.bulkMax} jobs match; the oldest ${db.bulkMax}` : `${count} job(s)`;
+      if (!options.yes && !(await confirm(`${name} ${matching} (${what})? [y/N] `))) {
+        throw new CliError(`${matching} match (${what}); nothing done${process.stdin.isTTY ? '' : ' (pass --yes to confirm without a terminal)'}`);
       }
-      const tally = new Map<string, number>();
-      for (const job of matching) {
-        let outcome: string;
-        try {
-          outcome = await action.apply(db, job.id);
-        } catch (error) {
-          // Moved on since it was listed (e.g. completed meanwhile): reported, not fatal.
-          if (!(error instanceof JobwireError)) throw error;
-          outcome = `not ${name === 'cancel' ? 'cancelled' : 'retried'} (${error.name})`;
-        }
-        tally.set(outcome, (tally.get(outcome) ?? 0) + 1);
-      }
-      console.log(`${matching.length} job(s) matched: ${[...tally].map(([outcome, count]) => `${count} ${outcome}`).join(', ')}`);
+      const outcome = await bulkJobAction(db.pool, operator(), name, selection, { max: db.bulkMax });
+      const skipped = outcome.skipped.length ? `, ${outcome.skipped.length} unchanged (${[...new Set(outcome.skipped.map((skip) => skip.message))].join('; ')})` : '';
+      console.log(`${done}: ${outcome.affectedJobIds.length} job(s)${skipped}${outcome.moreMatching ? `; more jobs match: run it again` : ''}`);
     }),
   );
 }

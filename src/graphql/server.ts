@@ -12,6 +12,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { JobwireError } from '../jobs/errors.ts';
 import { STATEMENT_MAX_BYTES } from '../portfolios/service.ts';
+import { EXAMPLE_TABS, GRAPHIQL_TITLE, graphiqlAssets } from './graphiql.ts';
 import { resolveCaller, type ApiServices, type GraphQLContext } from './context.ts';
 import { schema } from './schema.ts';
 
@@ -36,14 +37,15 @@ const subscribeWithGraphQLJs: Plugin = {
 };
 
 export function createYogaApp(services: ApiServices): YogaServerInstance<Record<string, unknown>, GraphQLContext> {
+  const graphiql = graphiqlAssets(GRAPHQL_PATH);
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    graphiql: { subscriptionsProtocol: 'WS', title: 'jobwire' },
-    // Bundled GraphiQL: yoga's default loads it from a CDN, unreachable offline.
-    // Imported on the first page view: the bundle costs ~80 MB of memory.
-    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
+    graphiql: { subscriptionsProtocol: 'WS', title: GRAPHIQL_TITLE, defaultTabs: EXAMPLE_TABS },
+    // Bundled GraphiQL (yoga's default loads it from a CDN, unreachable
+    // offline), its assets served as cached files (graphiql.ts).
+    renderGraphiQL: graphiql.render,
     logging: services.logger.child({ component: 'graphql' }),
     // Multipart uploads are cut off while they stream in: a file over the
     // largest limit any mutation accepts is answered 413 before it is buffered
@@ -52,7 +54,7 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
       formDataLimits: { fileSize: Math.max(services.config.IMPORT_UPLOAD_MAX_BYTES, STATEMENT_MAX_BYTES), files: 1 },
     }),
     context: ({ request }) => ({ ...services, caller: resolveCaller(request) }),
-    plugins: [subscribeWithGraphQLJs, ...(services.metrics ? [operationTimings(services.metrics)] : [])],
+    plugins: [subscribeWithGraphQLJs, graphiql.plugin, ...(services.metrics ? [operationTimings(services.metrics)] : [])],
     maskedErrors: {
       // Our expected errors reach the client with their message; anything else is masked.
       maskError: (error, message) => {
