@@ -4,8 +4,7 @@
 // URL carries the package's version). yoga's own renderer inlines all of them
 // into one 9 MB page per view. The page opens on tabs of example operations.
 import { createRequire } from 'node:module';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
+import { Worker } from 'node:worker_threads';
 import type { GraphiQLOptions, Plugin } from 'graphql-yoga';
 
 const require = createRequire(import.meta.url);
@@ -61,50 +60,68 @@ subscription WatchJobEvents {
 interface Asset {
   file: string;
   type: string;
-  /** The asset's content, from render-graphiql's bundle module (loaded on first use). */
-  read(module: GraphiQLBundle): Buffer;
+  /** Its export in render-graphiql's bundle module; the favicon is a data: URL there. */
+  source: 'js' | 'css' | 'editorWorkerService' | 'jsonWorker' | 'graphqlWorker' | 'favicon';
 }
 
-type GraphiQLBundle = typeof import('@graphql-yoga/render-graphiql/graphiql');
-
+const JS = 'text/javascript; charset=utf-8';
 const ASSETS: Record<string, Asset> = {
-  js: { file: 'graphiql.js', type: 'text/javascript; charset=utf-8', read: (m) => Buffer.from(m.js) },
-  css: { file: 'graphiql.css', type: 'text/css; charset=utf-8', read: (m) => Buffer.from(m.css) },
-  editorWorkerService: { file: 'editor.worker.js', type: 'text/javascript; charset=utf-8', read: (m) => Buffer.from(m.editorWorkerService) },
-  json: { file: 'json.worker.js', type: 'text/javascript; charset=utf-8', read: (m) => Buffer.from(m.jsonWorker) },
-  graphql: { file: 'graphql.worker.js', type: 'text/javascript; charset=utf-8', read: (m) => Buffer.from(m.graphqlWorker) },
-  favicon: {
-    file: 'favicon.ico',
-    type: 'image/x-icon',
-    read: (m) => Buffer.from(m.favicon.slice(m.favicon.indexOf(',') + 1), 'base64'),
-  },
+  js: { file: 'graphiql.js', type: JS, source: 'js' },
+  css: { file: 'graphiql.css', type: 'text/css; charset=utf-8', source: 'css' },
+  editorWorkerService: { file: 'editor.worker.js', type: JS, source: 'editorWorkerService' },
+  json: { file: 'json.worker.js', type: JS, source: 'jsonWorker' },
+  graphql: { file: 'graphql.worker.js', type: JS, source: 'graphqlWorker' },
+  favicon: { file: 'favicon.ico', type: 'image/x-icon', source: 'favicon' },
 };
-
-const gzip = promisify(zlib.gzip);
-const brotli = promisify(zlib.brotliCompress);
 
 type Encoding = 'br' | 'gzip' | 'identity';
 
-/** Each asset in each encoding, made once per process, on first request. */
-class AssetStore {
-  #bundle: Promise<GraphiQLBundle> | null = null;
-  readonly #bodies = new Map<string, Promise<Uint8Array<ArrayBuffer>>>();
+/**
+ * Reads the bundle module and compresses every asset, in a worker thread: the
+ * 9 MB module and the compressors' memory go when the thread ends, and only
+ * the results stay (about 2 MB per encoding; yoga's renderer kept ~80 MB).
+ * Plain JavaScript, run with eval, so it loads the same under tsx and from dist/.
+ */
+const PREPARE_ASSETS = `
+const { parentPort, workerData } = require('node:worker_threads');
+const zlib = require('node:zlib');
+import(workerData.moduleUrl).then((bundle) => {
+  const bodies = {};
+  for (const source of workerData.sources) {
+    const text = bundle[source];
+    const raw = source === 'favicon' ? Buffer.from(text.slice(text.indexOf(',') + 1), 'base64') : Buffer.from(text);
+    bodies[source] =
+      workerData.encoding === 'br' ? zlib.brotliCompressSync(raw, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 9, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: raw.length } })
+      : workerData.encoding === 'gzip' ? zlib.gzipSync(raw, { level: 9 })
+      : raw;
+  }
+  parentPort.postMessage(bodies);
+});
+`;
 
-  body(asset: Asset, encoding: Encoding): Promise<Uint8Array<ArrayBuffer>> {
-    const key = `${asset.file}:${encoding}`;
-    let body = this.#bodies.get(key);
-    if (!body) {
-      this.#bundle ??= import('@graphql-yoga/render-graphiql/graphiql');
-      body = this.#bundle.then(async (bundle) => {
-        const raw = asset.read(bundle);
-        if (encoding === 'br') return new Uint8Array(await brotli(raw, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 9, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: raw.length } }));
-        if (encoding === 'gzip') return new Uint8Array(await gzip(raw, { level: 9 }));
-        return new Uint8Array(raw);
+/** Every asset in one encoding, prepared once per process on the first request for that encoding. */
+class AssetStore {
+  readonly #byEncoding = new Map<Encoding, Promise<Record<string, Uint8Array<ArrayBuffer>>>>();
+
+  async body(asset: Asset, encoding: Encoding): Promise<Uint8Array<ArrayBuffer>> {
+    let bodies = this.#byEncoding.get(encoding);
+    if (!bodies) {
+      bodies = new Promise((resolve, reject) => {
+        const worker = new Worker(PREPARE_ASSETS, {
+          eval: true,
+          workerData: { moduleUrl: import.meta.resolve('@graphql-yoga/render-graphiql/graphiql'), sources: Object.values(ASSETS).map((a) => a.source), encoding },
+        });
+        worker.once('message', (result: Record<string, Uint8Array>) => {
+          resolve(Object.fromEntries(Object.entries(result).map(([source, body]) => [source, new Uint8Array(body)])));
+          void worker.terminate();
+        });
+        worker.once('error', reject);
+        worker.once('exit', (code) => reject(new Error(`preparing GraphiQL's assets stopped (exit ${code})`)));
       });
-      body.catch(() => this.#bodies.delete(key));
-      this.#bodies.set(key, body);
+      bodies.catch(() => this.#byEncoding.delete(encoding));
+      this.#byEncoding.set(encoding, bodies);
     }
-    return body;
+    return (await bodies)[asset.source]!;
   }
 }
 
