@@ -1,5 +1,6 @@
 // The operator CLI, each command run as its own process against a real
 // database where the service (API + worker) runs.
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
@@ -59,6 +60,30 @@ describe('service commands', () => {
     const result = await runCli(['migrate', '--database-url', db.url], { LOG_LEVEL: 'info' });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('database is up to date');
+  });
+});
+
+describe('production build', () => {
+  it('npm run build compiles the service to dist/, which serves without tsx', { timeout: 180_000 }, async () => {
+    const build = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
+      child.once('error', reject);
+      child.once('close', resolve);
+    });
+    expect(build).toBe(0);
+    const port = await freePort();
+    const serve = spawn(process.execPath, ['dist/main.js', 'serve', '--host', '127.0.0.1', '--port', String(port), '--database-url', db.url], {
+      env: { ...process.env, CI: '1', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<number | null>((resolve) => serve.once('exit', resolve));
+    let output = '';
+    serve.stdout.on('data', (chunk) => (output += chunk));
+    await eventually('the compiled API to print its URL', async () => (output.includes(`GraphiQL: http://127.0.0.1:${port}/graphql`) ? true : undefined), 60_000);
+    const response = await fetch(`http://127.0.0.1:${port}/graphql?query=${encodeURIComponent('{ __typename }')}`);
+    expect(await response.json()).toEqual({ data: { __typename: 'Query' } });
+    serve.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 });
 
