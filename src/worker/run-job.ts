@@ -89,6 +89,7 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
       if (!taken) return;
       if (taken.takenAt && (taken.job.cancelRequestedAt || abort.reason === CANCELLED_REASON)) {
         await cancelUnstarted(deps.pool, jobId, logger);
+        deps.metrics.forJob(taken.job.queueName, taken.job.jobType).cancelled.inc();
         return;
       }
       if (taken.job.cancelRequestedAt) abort.abort(CANCELLED_REASON);
