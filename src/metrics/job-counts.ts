@@ -25,9 +25,18 @@ export class JobCounts {
     private readonly logger: Logger,
   ) {}
 
-  /** The last count; the first call waits for it, later ones refresh it in the background when stale. */
-  async current(): Promise<JobCountsSnapshot> {
-    if (!this.#snapshot) return this.#count();
+  /**
+   * The last count; the first call waits for it, later ones refresh it in the
+   * background when stale. Null while no count has succeeded (the database is
+   * unreachable): the other metrics are still served.
+   */
+  async current(): Promise<JobCountsSnapshot | null> {
+    if (!this.#snapshot) {
+      return this.#count().catch((error) => {
+        this.logger.warn({ err: error }, 'counting jobs for /metrics failed');
+        return null;
+      });
+    }
     if (Date.now() - this.#snapshot.countedAt >= this.maxAgeMs) {
       this.#count().catch((error) => this.logger.warn({ err: error }, 'counting jobs for /metrics failed'));
     }

@@ -98,6 +98,7 @@ export class Metrics {
       async collect() {
         const snapshot = await counts.current();
         this.reset();
+        if (!snapshot) return;
         const queues = new Set(snapshot.jobs.map((row) => row.queueName));
         // Every status of every queue, so a series drops to 0 instead of vanishing.
         for (const queue of queues) for (const status of Object.values(JobStatus)) this.set({ queue, status }, 0);
@@ -109,7 +110,8 @@ export class Metrics {
       help: 'When the job counts of jobwire_jobs were taken (Unix time)',
       registers: [this.registry],
       async collect() {
-        this.set((await counts.current()).countedAt / 1000);
+        const snapshot = await counts.current();
+        if (snapshot) this.set(snapshot.countedAt / 1000);
       },
     });
     new Gauge<'worker_id'>({
@@ -119,8 +121,9 @@ export class Metrics {
       registers: [this.registry],
       async collect() {
         const snapshot = await counts.current();
-        const since = (Date.now() - snapshot.countedAt) / 1000;
         this.reset();
+        if (!snapshot) return;
+        const since = (Date.now() - snapshot.countedAt) / 1000;
         for (const worker of snapshot.workers) this.set({ worker_id: worker.workerId }, worker.heartbeatAgeSeconds + since);
       },
     });
