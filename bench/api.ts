@@ -1,12 +1,13 @@
 // API: createJob mutations per second over HTTP with concurrent clients
 // (autocannon), and jobs(first: 50) with steps and events: latency percentiles
-// of one client alone (the target) and under concurrent clients, and SQL
-// statements per request for 10 and 50 jobs.
+// of one client alone (the target) and under concurrent clients, and Prisma
+// queries per request for 10 and 50 jobs.
 //   npm run bench:api   (BENCH_CONNECTIONS=10 BENCH_SECONDS=10)
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { startApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
+import { recordingQueries, type RecordedQuery } from '../src/testing/prisma-queries.ts';
 import { logger, report, round, spawnCli, startBenchServer } from './support.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -26,23 +27,18 @@ async function load(url: string, body: string, connections = CONNECTIONS) {
   return result;
 }
 
-/** Statements the API sends for one request, counted in-process. */
-async function statementsPerRequest(databaseUrl: string, first: number) {
-  const app = await startApp(loadConfig({ DATABASE_URL: databaseUrl, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn' }), logger, { api: true, worker: false });
-  const original = pg.Client.prototype.query;
-  let count = 0;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const text = typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string })?.text ?? '');
-    if (!/job_event_settled_before|LISTEN/i.test(text)) count++;
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof original;
+/** Prisma queries the API makes for one request, recorded in-process through a `$extends` hook. */
+async function queriesPerRequest(databaseUrl: string, first: number) {
+  const queries: RecordedQuery[] = [];
+  const app = await startApp(loadConfig({ DATABASE_URL: databaseUrl, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn' }), logger, { api: true, worker: false }, {
+    wrapPrisma: (prisma) => recordingQueries(prisma, queries),
+  });
   try {
     await fetch(app.api!.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: list(first) });
   } finally {
-    pg.Client.prototype.query = original;
     await app.stop();
   }
-  return count;
+  return queries.length;
 }
 
 const server = await startBenchServer();
@@ -77,9 +73,9 @@ try {
       'p99 ms': listed.latency.p99,
     },
   ];
-  const statements = { 'jobs(first: 10)': await statementsPerRequest(databaseUrl, 10), 'jobs(first: 50)': await statementsPerRequest(databaseUrl, 50) };
-  await report('api', rows, { connections: CONNECTIONS, seconds: SECONDS, sqlStatementsPerRequest: statements, jobsCreated: created.requests.total });
-  console.log('SQL statements per request:', statements);
+  const queries = { 'jobs(first: 10)': await queriesPerRequest(databaseUrl, 10), 'jobs(first: 50)': await queriesPerRequest(databaseUrl, 50) };
+  await report('api', rows, { connections: CONNECTIONS, seconds: SECONDS, prismaQueriesPerRequest: queries, jobsCreated: created.requests.total });
+  console.log('Prisma queries per request:', queries);
 } finally {
   await api.stop();
   await server.stop();

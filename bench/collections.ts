@@ -1,6 +1,6 @@
 // Candles stored per second: one CollectionJob of 100 symbols x 2,500 daily
 // candles from csv-dir, run by a real worker against Postgres (embedded unless
-// DATABASE_URL is set). Run: npx tsx bench/collections.ts [symbols] [candles]
+// BENCH_DATABASE_URL is set). Run: npm run bench:collections [-- symbols candles]
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,9 +9,9 @@ import { startApp } from '../src/app.ts';
 import { createCollectionJob } from '../src/collections/create.ts';
 import { loadConfig } from '../src/config.ts';
 import { createPool } from '../src/db/pool.ts';
+import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
-import { createLogger } from '../src/logger.ts';
-import { freePort } from '../test/support/ports.ts';
+import { logger, report, round, startBenchServer } from './support.ts';
 
 const SYMBOLS = Number(process.argv[2] ?? 100);
 const CANDLES = Number(process.argv[3] ?? 2500);
@@ -40,12 +40,11 @@ await chmod(work, 0o755);
 const csvDir = path.join(work, 'candles');
 await import('node:fs/promises').then((fs) => fs.mkdir(csvDir));
 const symbols = await writeCsvFiles(csvDir);
-const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+const server = await startBenchServer();
 const config = loadConfig({
   ...process.env,
-  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-  DATA_DIR: path.join(work, 'pg'),
-  EMBEDDED_POSTGRES_PORT: String(await freePort()),
+  LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+  DATABASE_URL: await server.database('bench_collections'),
   PORT: '0',
   HOST: '127.0.0.1',
   WORKER_POLL_INTERVAL_MS: '100',
@@ -57,18 +56,18 @@ const app = await startApp(config, logger, { api: false, worker: true });
 const pool = createPool(app.databaseUrl, 4, logger);
 try {
   const started = performance.now();
-  const id = await createCollectionJob({ pool, registry: createRegistry({ pool, config }), config }, { principalId: 'bench' }, {
+  const id = await createCollectionJob({ pool, registry: createRegistry({ pool, prisma: createPrisma(pool), config }), config }, { principalId: 'bench' }, {
     symbols,
     timeframe: '1d',
-    from: new Date(Date.UTC(2000, 0, 1)),
-    to: new Date(Date.UTC(2000, 0, 1) + CANDLES * 86_400_000),
+    rangeFrom: new Date(Date.UTC(2000, 0, 1)),
+    rangeTo: new Date(Date.UTC(2000, 0, 1) + CANDLES * 86_400_000),
     provider: 'csv-dir',
   });
-  type Progress = { status: string; total_candles: number; completed_symbols: number };
+  type Progress = { status: string; total_candles: number; completed_symbol_count: number };
   let row: Progress;
   for (;;) {
     const result = await pool.query<Progress>(
-      `select status, total_candles, completed_symbols from job join collection_job on job_id = id where id = $1`,
+      `select status, total_candles, completed_symbol_count from job join collection_job on job_id = id where id = $1`,
       [id],
     );
     row = result.rows[0]!;
@@ -77,12 +76,22 @@ try {
   }
   const seconds = (performance.now() - started) / 1000;
   const stored = (await pool.query<{ n: number }>('select count(*)::int as n from candle')).rows[0]!.n;
-  console.log(`collection: ${SYMBOLS} symbols x ${CANDLES} daily candles from csv-dir -> ${row.status}`);
-  console.log(`candles stored: ${stored} (job counted ${row.total_candles}, ${row.completed_symbols} symbols)`);
-  console.log(`time: ${seconds.toFixed(2)} s (create to COMPLETED, worker in-process)`);
-  console.log(`candles stored per second: ${Math.round(stored / seconds)}`);
+  if (row.status !== 'COMPLETED') throw new Error(`the collection ended ${row.status}`);
+  await report('collections', [
+    {
+      symbols: SYMBOLS,
+      'candles/symbol': CANDLES,
+      'candles stored': stored,
+      'job counted': row.total_candles,
+      'symbols completed': row.completed_symbol_count,
+      // create to COMPLETED, worker in-process
+      seconds: round(seconds, 2),
+      'candles/s': Math.round(stored / seconds),
+    },
+  ]);
 } finally {
   await pool.end();
   await app.stop();
+  await server.stop();
   await rm(work, { recursive: true, force: true });
 }

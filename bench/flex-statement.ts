@@ -2,6 +2,7 @@
 // Usage: npx tsx bench/flex-statement.ts [trades=20000]
 import { performance } from 'node:perf_hooks';
 import { parseFlexStatement } from '../src/portfolios/ibkr/flex-statement.ts';
+import { median, report } from './support.ts';
 
 const trades = Number(process.argv[2] ?? 20_000);
 const rows: string[] = [];
@@ -21,8 +22,7 @@ for (let run = 0; run < runs; run++) {
   kept = parseFlexStatement(xml, 'U1', { start: '2026-01-08', end: '2026-01-21' }).trades.length;
   times.push(performance.now() - started);
 }
-times.sort((a, b) => a - b);
-const median = times[Math.floor(runs / 2)]!;
-console.log(
-  JSON.stringify({ trades, statementBytes: Buffer.byteLength(xml), keptInInterval: kept, medianMs: Math.round(median), tradesPerSecond: Math.round((trades / median) * 1000) }),
-);
+const medianMs = median(times);
+await report('flex-statement', [
+  { trades, 'statement bytes': Buffer.byteLength(xml), 'kept in interval': kept, 'median ms': Math.round(medianMs), 'trades/s': Math.round((trades / medianMs) * 1000) },
+], { runs });

@@ -4,7 +4,9 @@
 // them. Prints rows/second and the worker's peak RSS.
 //   npm run bench:imports   (BENCH_IMPORT_ROWS=10000 BENCH_STORED_PAIRS=100000)
 import pg from 'pg';
-import { nearDuplicateOf, randomQuestion, seededRandom } from '../test/support/imports.ts';
+import { uuidOf } from '../src/testing/global-id.ts';
+import { postMultipart } from '../src/testing/multipart.ts';
+import { nearDuplicateOf, randomQuestion, seededRandom } from '../src/testing/qa-pairs.ts';
 import { report, round, spawnCli, startBenchServer } from './support.ts';
 
 const ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 10_000);
@@ -45,18 +47,18 @@ const api = await spawnCli('serve', settings);
 const worker = await spawnCli('work', settings);
 try {
   const idleRssMb = await worker.peakRssMb();
-  const form = new FormData();
   const mutation = 'mutation ($input: CreateImportJobInput!) { createImportJob(input: $input) { __typename ... on MutationCreateImportJobSuccess { data { id } } ... on ValidationError { message } } }';
-  form.set('operations', JSON.stringify({ query: mutation, variables: { input: { file: null } } }));
-  form.set('map', JSON.stringify({ 0: ['variables.input.file'] }));
-  form.set('0', new Blob([csv], { type: 'text/csv' }), 'bench.csv');
   const uploadStarted = performance.now();
-  const response = await fetch(api.url!, { method: 'POST', body: form });
-  const body = (await response.json()) as { data?: { createImportJob: { __typename: string; data?: { id: string }; message?: string } } };
+  const { body } = await postMultipart<{ data?: { createImportJob: { __typename: string; data?: { id: string }; message?: string } } }>(
+    api.url!,
+    mutation,
+    { input: { file: null } },
+    [{ at: 'variables.input.file', name: 'bench.csv', content: csv, type: 'text/csv' }],
+  );
   const created = body.data?.createImportJob;
   if (created?.__typename !== 'MutationCreateImportJobSuccess') throw new Error(`upload refused: ${JSON.stringify(body)}`);
   const uploadMs = performance.now() - uploadStarted;
-  const jobId = Buffer.from(created.data!.id, 'base64').toString().split(':')[1]!;
+  const jobId = uuidOf(created.data!.id);
 
   // The job's own timestamps give the import's duration; LISTEN wakes the wait.
   await db.query('listen jobwire_job');

@@ -9,6 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { loadConfig } from '../src/config.ts';
 import { Listener } from '../src/db/listener.ts';
 import { createPool } from '../src/db/pool.ts';
+import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { createJobs } from '../src/jobs/create.ts';
 import { JobCounts } from '../src/metrics/job-counts.ts';
@@ -53,7 +54,7 @@ try {
     CREATE_JOBS_MAX: String(BATCH),
   });
   const pool = createPool(databaseUrl, config.DATABASE_POOL_SIZE, logger);
-  const registry = createRegistry({ pool, config });
+  const registry = createRegistry({ pool, prisma: createPrisma(pool), config });
   const create = async (count: number) => {
     for (let i = 0; i < count; i += BATCH) {
       const inputs = Array.from({ length: Math.min(BATCH, count - i) }, () => ({ jobType: 'system.noop' }));

@@ -4,7 +4,7 @@
 //   npm run bench:startup   (BENCH_STARTUP_RUNS, default 5 per side)
 import { spawn, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { freePort } from '../test/support/ports.ts';
+import { freePort } from '../src/testing/ports.ts';
 import { median, report, round, startBenchServer } from './support.ts';
 
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 5);

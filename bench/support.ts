@@ -2,14 +2,13 @@
 // BENCH_DATABASE_URL names a server), fresh migrated databases, child processes
 // of the real CLI, percentiles, and a table + JSON report under bench/results/.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../src/db/embedded.ts';
-import { migrateDatabase } from '../src/db/migrate.ts';
 import { createLogger } from '../src/logger.ts';
-import { freePort } from '../test/support/ports.ts';
+import { freePort } from '../src/testing/ports.ts';
+import { createMigratedDatabase, startPostgresServer } from '../src/testing/postgres-server.ts';
 
 export const logger = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn');
 
@@ -20,35 +19,10 @@ export interface BenchServer {
 }
 
 export async function startBenchServer(): Promise<BenchServer> {
-  let adminUrl: string;
-  let stop = async () => {};
-  if (process.env.BENCH_DATABASE_URL) {
-    const url = new URL(process.env.BENCH_DATABASE_URL);
-    url.pathname = '/postgres';
-    adminUrl = url.toString();
-  } else {
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'jobwire-bench-'));
-    await chmod(dataDir, 0o755);
-    const embedded = await startEmbeddedPostgres({ dataDir, port: 55000 + Math.floor(Math.random() * 5000), database: 'postgres', logger, persistent: false });
-    adminUrl = embedded.connectionString;
-    stop = async () => {
-      await embedded.stop();
-      await rm(dataDir, { recursive: true, force: true });
-    };
-  }
+  const server = await startPostgresServer({ url: process.env.BENCH_DATABASE_URL, logger, tmpPrefix: 'jobwire-bench-' });
   return {
-    async database(name) {
-      const admin = new pg.Client({ connectionString: adminUrl });
-      await admin.connect();
-      await admin.query(`drop database if exists ${name} with (force)`);
-      await admin.query(`create database ${name}`);
-      await admin.end();
-      const url = new URL(adminUrl);
-      url.pathname = `/${name}`;
-      await migrateDatabase(url.toString(), logger);
-      return url.toString();
-    },
-    stop,
+    database: (name) => createMigratedDatabase(server.adminUrl, name, logger),
+    stop: () => server.stop(),
   };
 }
 

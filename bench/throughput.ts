@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../src/config.ts';
 import { Listener } from '../src/db/listener.ts';
 import { workerLogger } from '../src/db/migrate.ts';
 import { createPool } from '../src/db/pool.ts';
+import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { createJobs } from '../src/jobs/create.ts';
 import { graphileWorkerSettings, startWorker } from '../src/worker/runner.ts';
@@ -77,7 +78,7 @@ async function raw(databaseUrl: string, config: Config) {
 
 async function ours(databaseUrl: string, config: Config) {
   const pool = createPool(databaseUrl, config.DATABASE_POOL_SIZE, logger);
-  const registry = createRegistry({ pool, config });
+  const registry = createRegistry({ pool, prisma: createPrisma(pool), config });
   const createStarted = performance.now();
   for (let i = 0; i < JOBS; i += BATCH) {
     const inputs = Array.from({ length: Math.min(BATCH, JOBS - i) }, () => ({ jobType: 'system.noop' }));

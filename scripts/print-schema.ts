@@ -1,5 +1,5 @@
 // Writes schema.graphql from the Pothos schema (sorted); then regenerates the
-// typed operations. test/schema.test.ts fails when the committed file is stale.
+// typed operations. test/db/schema.test.ts fails when the committed file is stale.
 import { writeFileSync } from 'node:fs';
 import { printSortedSchema } from '../src/graphql/schema.ts';
 

@@ -5,7 +5,8 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { Listener } from './db/listener.ts';
 import { migrateDatabase } from './db/migrate.ts';
 import { createPool } from './db/pool.ts';
-import { createPrisma } from './db/prisma.ts';
+import { createPrisma, type PrismaClient } from './db/prisma.ts';
+import { waitForDatabase } from './db/wait-for-database.ts';
 import { startApiServer, type ApiServer } from './graphql/server.ts';
 import { createRegistry } from './handlers.ts';
 import { LiveEvents } from './jobs/live.ts';
@@ -34,7 +35,10 @@ export interface App {
 }
 
 export async function resolveDatabase(config: Config, logger: Logger): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
-  if (config.DATABASE_URL) return { url: config.DATABASE_URL };
+  if (config.DATABASE_URL) {
+    await waitForDatabase(config.DATABASE_URL, config.DATABASE_UNAVAILABLE_EXIT_AFTER_MS, logger);
+    return { url: config.DATABASE_URL };
+  }
   const embedded = await startEmbeddedPostgres({
     dataDir: config.DATA_DIR,
     port: config.EMBEDDED_POSTGRES_PORT,
@@ -48,6 +52,8 @@ export async function resolveDatabase(config: Config, logger: Logger): Promise<{
 export interface AppOptions {
   /** Job types to run; defaults to every built-in one (handlers.ts). */
   registry?: HandlerRegistry;
+  /** Wraps the API's Prisma client, e.g. to record its queries (tests, bench:api); default: none. */
+  wrapPrisma?: (prisma: PrismaClient) => PrismaClient;
 }
 
 export async function startApp(config: Config, logger: Logger, roles: Roles, options: AppOptions = {}): Promise<App> {
@@ -66,7 +72,10 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     const listener = new Listener(database.url, logger);
     await listener.start();
     stops.push(() => listener.stop());
-    const registry = options.registry ?? createRegistry({ pool, config });
+    // One Prisma client per process, over its one pool (the API's reads, the collection kind's repository).
+    const prisma = createPrisma(pool);
+    stops.push(() => prisma.$disconnect());
+    const registry = options.registry ?? createRegistry({ pool, prisma, config });
     const metrics = new Metrics();
     listener.on('reconnected', () => metrics.listenReconnects.inc());
 
@@ -78,12 +87,11 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
       stops.push(() => worker!.stop());
     }
     if (roles.api) {
-      const prisma = createPrisma(pool);
-      stops.push(() => prisma.$disconnect());
+      const apiPrisma = options.wrapPrisma?.(prisma) ?? prisma;
       live = new LiveEvents(pool, listener, logger, metrics);
       await live.start();
       stops.push(async () => live!.stop());
-      api = await startApiServer({ config, pool, prisma, registry, live, logger, metrics }, config.HOST, config.PORT);
+      api = await startApiServer({ config, pool, prisma: apiPrisma, registry, live, logger, metrics }, config.HOST, config.PORT);
       stops.push(() => api!.close());
       const [liveEvents, apiServer] = [live, api];
       metrics.observeSubscribers(() => ({ ...liveEvents.subscriptionCounts, websockets: apiServer.websocketCount }));

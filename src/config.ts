@@ -28,6 +28,8 @@ const configSchema = z.object({
   METRICS_JOB_COUNTS_MAX_AGE_MS: int(0, 3_600_000).default(5000),
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** How long a process waits for an unreachable DATABASE_URL (at start) before it exits with a message. */
+  DATABASE_UNAVAILABLE_EXIT_AFTER_MS: int(0, 86_400_000).default(60_000),
   /** Size of each process's Postgres pool. */
   DATABASE_POOL_SIZE: int(2, 200).default(10),
   /** Jobs one worker process runs at once. */
@@ -62,8 +64,14 @@ const configSchema = z.object({
   CREATE_JOBS_MAX: int(1, 100_000).default(1000),
   /** Most jobs one bulk cancel or retry (retryJobs, cancelJobs) acts on. */
   BULK_JOBS_MAX: int(1, 100_000).default(1000),
-  /** Largest page (first) of any connection. */
+  /** Largest page (first or last) of any connection; a larger one is refused, naming this bound. */
   PAGE_SIZE_MAX: int(1, 10_000).default(100),
+  /**
+   * Deepest nesting of an input value (a JSON payload included), in variables or
+   * in the query text; deeper input is refused before anything recurses into it.
+   * At most 200: graphql-js parses a document recursively.
+   */
+  INPUT_MAX_DEPTH: int(2, 200).default(100),
   /** Directory of <SYMBOL>.csv files for the csv-dir candle provider (a sample ships in data/candles). */
   COLLECTION_CSV_DIR: z.string().min(1).default('./data/candles'),
   /** URL of the http-csv candle provider; {symbol} and {timeframe} are filled in. */

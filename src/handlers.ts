@@ -1,5 +1,6 @@
 // Every job type this service runs. A new capability registers its handlers here.
 import type pg from 'pg';
+import type { PrismaClient } from './db/prisma.ts';
 import { createCollectionHandler } from './collections/handler.ts';
 import { createImportHandler } from './imports/handler.ts';
 import type { Config } from './config.ts';
@@ -8,9 +9,10 @@ import { noopHandler, sleepHandler } from './system/handlers.ts';
 import { webhookSendHandler } from './webhooks/send.ts';
 import { HandlerRegistry } from './worker/registry.ts';
 
-/** Handlers that read or write the database get the process's pool. */
+/** Handlers that read or write the database get the process's pool (and its one Prisma client). */
 export interface RegistryDeps {
   pool: pg.Pool;
+  prisma: PrismaClient;
   config: Config;
 }
 

@@ -1,11 +1,8 @@
 // jobwire CLI: `start` (API + worker, the default), `serve` (API only), `work`
 // (worker only), `migrate`, and the operator's `jobs` commands (cli/program.ts).
 import './v8-flags.ts';
-import { createProgram } from './cli/program.ts';
+import { runProgram } from './cli/program.ts';
+import { exitOnStartupFailure } from './startup-errors.ts';
 
-createProgram()
-  .parseAsync(process.argv)
-  .catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
+// A failed start is one line on stderr and a non-zero exit (startup-errors.ts).
+runProgram(process.argv).catch((error) => exitOnStartupFailure(error, { printStack: /^(debug|trace)$/.test(process.env.LOG_LEVEL ?? '') }));

@@ -1,6 +1,6 @@
 // `jobwire jobs ...`: list, show, cancel, retry (one job, or every job matching
 // a filter) and watch jobs, working on the database directly with the same
-// service functions as the API (jobs/cancel.ts, jobs/retry.ts).
+// service functions as the API (job-state/cancel.ts, job-state/retry.ts).
 import os from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -11,11 +11,11 @@ import { createPrisma, type PrismaClient } from '../db/prisma.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import { BULK_ACTION_STATUSES, bulkJobAction, countBulkTargets, type JobSelection } from '../jobs/bulk.ts';
-import { cancelJob } from '../jobs/cancel.ts';
+import { cancelJob } from '../job-state/cancel.ts';
 import type { Caller } from '../jobs/create.ts';
 import { JobwireError } from '../jobs/errors.ts';
-import { retryJob } from '../jobs/retry.ts';
-import { JobStatus } from '../jobs/status.ts';
+import { retryJob } from '../job-state/retry.ts';
+import { JobStatus } from '../job-state/statuses.ts';
 import { createLogger } from '../logger.ts';
 import { addSettingFlags, configFromFlags } from './config.ts';
 import { CliError } from './errors.ts';

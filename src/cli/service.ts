@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { resolveDatabase, startApp, type Roles } from '../app.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { createLogger } from '../logger.ts';
+import { EXIT_USAGE, StartupError } from '../startup-errors.ts';
 import { addSettingFlags, configFromFlags } from './config.ts';
 
 const ROLES: Record<'start' | 'serve' | 'work', { roles: Roles; description: string }> = {
@@ -11,15 +12,25 @@ const ROLES: Record<'start' | 'serve' | 'work', { roles: Roles; description: str
   work: { roles: { api: false, worker: true }, description: 'run a worker only' },
 };
 
+export const SERVICE_COMMANDS: readonly string[] = [...Object.keys(ROLES), 'migrate'];
+
 export function addServiceCommands(program: Command) {
   for (const [name, { roles, description }] of Object.entries(ROLES)) {
-    const command = program.command(name, { isDefault: name === 'start' }).description(description);
-    addSettingFlags(command, ['host', 'port', 'databaseUrl', 'metricsPort', 'metricsHost', 'logLevel']).action(async (options) => {
+    const command = program
+      .command(name, { isDefault: name === 'start' })
+      .description(description)
+      // Extra words are checked in the action: `jobwire server` reaches the
+      // default command (start) with "server" as one, an unknown command.
+      .allowExcessArguments();
+    addSettingFlags(command, ['host', 'port', 'databaseUrl', 'metricsPort', 'metricsHost', 'logLevel']).action(async (options, self: Command) => {
+      refuseExtraWords(self);
       await runService(configFromFlags(options), roles);
     });
   }
-  addSettingFlags(program.command('migrate').description('bring the database to the current schema, then exit'), ['databaseUrl', 'logLevel']).action(
-    async (options) => {
+  const migrate = program.command('migrate').description('bring the database to the current schema, then exit').allowExcessArguments();
+  addSettingFlags(migrate, ['databaseUrl', 'logLevel']).action(
+    async (options, self: Command) => {
+      refuseExtraWords(self);
       const config = configFromFlags(options);
       const logger = createLogger(config.LOG_LEVEL);
       const database = await resolveDatabase(config, logger);
@@ -28,6 +39,13 @@ export function addServiceCommands(program: Command) {
       logger.info('database is up to date');
     },
   );
+}
+
+function refuseExtraWords(command: Command) {
+  const word = command.args[0];
+  if (word === undefined) return;
+  const commands = command.parent!.commands.map((sub) => sub.name()).join(', ');
+  throw new StartupError(`unknown command "${word}": commands are ${commands}; see jobwire --help`, EXIT_USAGE);
 }
 
 async function runService(config: ReturnType<typeof configFromFlags>, roles: Roles) {

@@ -5,7 +5,7 @@ import { SingleBar } from 'cli-progress';
 import { Listener } from '../db/listener.ts';
 import type { PrismaClient } from '../db/prisma.ts';
 import { EVENT_CHANNEL, JOB_CHANNEL } from '../jobs/live.ts';
-import { isTerminal, type JobStatus } from '../jobs/status.ts';
+import { isTerminal, type JobStatus } from '../job-state/statuses.ts';
 import { createLogger } from '../logger.ts';
 import { CliError } from './errors.ts';
 

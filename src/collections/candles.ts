@@ -1,7 +1,7 @@
 // Candles and the provider port: every source of candles (a directory of CSV
 // files, an HTTP endpoint) answers fetchCandles the same way.
 import { parse } from 'csv-parse/sync';
-import type { Timeframe } from './repository.ts';
+import type { Timeframe } from './kind.ts';
 
 export interface Candle {
   ts: Date;

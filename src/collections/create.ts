@@ -1,22 +1,18 @@
 // Creating a CollectionJob: validate the request at the edge, then insert the
 // job, its collection_job row, one collection_symbol row per symbol and the
 // queue entry in one transaction. Bad input changes nothing.
-import type { CreateJobsDeps, Caller } from '../jobs/create.ts';
-import { prepareJob } from '../jobs/create.ts';
+import { createKindJob, type Caller, type CreateJobsDeps } from '../jobs/create.ts';
 import { ValidationError } from '../jobs/errors.ts';
-import { insertJobs } from '../jobs/sql/insert-jobs.ts';
-import { withTransaction } from '../db/pool.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import { SYMBOL_FORMAT } from './candles.ts';
-import { COLLECTION_JOB_TYPE } from './prisma-repository.ts';
 import { PROVIDER_NAMES, type CollectionConfig } from './providers.ts';
-import { TIMEFRAMES } from './repository.ts';
+import { COLLECTION_JOB_TYPE, TIMEFRAMES } from './kind.ts';
 
 export interface CreateCollectionJobInput {
   symbols: readonly string[];
   timeframe: string;
-  from: Date;
-  to: Date;
+  rangeFrom: Date;
+  rangeTo: Date;
   provider: string;
   maxRetries?: number | null;
   priority?: number | null;
@@ -44,10 +40,10 @@ export function validateCollectionRequest(config: CollectionConfig, input: Creat
   if (!(PROVIDER_NAMES as readonly string[]).includes(input.provider)) {
     throw new ValidationError('provider', `unknown provider "${input.provider}"; known: ${PROVIDER_NAMES.join(', ')}`);
   }
-  if (input.from.getTime() > input.to.getTime()) throw new ValidationError('from', 'must not be after to');
-  const days = (input.to.getTime() - input.from.getTime()) / DAY_MS;
+  if (input.rangeFrom.getTime() > input.rangeTo.getTime()) throw new ValidationError('rangeFrom', 'must not be after rangeTo');
+  const days = (input.rangeTo.getTime() - input.rangeFrom.getTime()) / DAY_MS;
   if (days > config.COLLECTION_MAX_RANGE_DAYS) {
-    throw new ValidationError('to', `the range from..to must span at most ${config.COLLECTION_MAX_RANGE_DAYS} days (got ${Math.ceil(days)})`);
+    throw new ValidationError('rangeTo', `the range rangeFrom..rangeTo must span at most ${config.COLLECTION_MAX_RANGE_DAYS} days (got ${Math.ceil(days)})`);
   }
 }
 
@@ -58,23 +54,16 @@ export async function createCollectionJob(
   input: CreateCollectionJobInput,
 ): Promise<string> {
   validateCollectionRequest(deps.config, input);
-  const job = prepareJob(
-    deps,
-    caller,
-    { jobType: COLLECTION_JOB_TYPE, payload: {}, maxRetries: input.maxRetries, priority: input.priority },
-    { kind: JobKind.COLLECTION },
-  );
-  await withTransaction(deps.pool, async (client) => {
-    await insertJobs(client, [job]);
+  const kindJob = { kind: JobKind.COLLECTION, jobType: COLLECTION_JOB_TYPE, priority: input.priority, maxRetries: input.maxRetries };
+  return createKindJob(deps, caller, kindJob, async (client, job) => {
     await client.query(
       `insert into collection_job (job_id, symbols, timeframe, range_from, range_to, provider)
        values ($1, $2, $3, $4, $5, $6)`,
-      [job.id, input.symbols, input.timeframe, input.from, input.to, input.provider],
+      [job.id, input.symbols, input.timeframe, input.rangeFrom, input.rangeTo, input.provider],
     );
     await client.query(
       `insert into collection_symbol (job_id, symbol) select $1, unnest($2::text[])`,
       [job.id, input.symbols],
     );
   });
-  return job.id;
 }

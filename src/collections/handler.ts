@@ -4,14 +4,14 @@
 // job goes on. Cancel stops between symbols; a retry collects only the symbols
 // that did not complete.
 import type pg from 'pg';
-import { createPrisma } from '../db/prisma.ts';
+import type { PrismaClient } from '../db/prisma.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import { EMPTY_PAYLOAD, NonRetriableError, type JobHandler } from '../worker/handler.ts';
 import type { RejectedRow } from './candles.ts';
 import { upsertCandles } from './candle-store.ts';
-import { COLLECTION_JOB_TYPE, PrismaCollectionJobRepository } from './prisma-repository.ts';
+import { COLLECTION_JOB_TYPE, type ICollectionJobRepository } from './kind.ts';
+import { CollectionJobRepository } from './repository.ts';
 import { createProviders, type CollectionConfig, type ProviderName } from './providers.ts';
-import type { ICollectionJobRepository } from './repository.ts';
 
 /** Symbols collected at once within one job (the http-csv provider bounds its requests itself). */
 const SYMBOL_LANES = 4;
@@ -20,12 +20,13 @@ const REJECTED_ROWS_SHOWN = 20;
 
 export interface CollectionHandlerDeps {
   pool: pg.Pool;
+  prisma: PrismaClient;
   config: CollectionConfig;
   repository?: ICollectionJobRepository;
 }
 
 export function createCollectionHandler(deps: CollectionHandlerDeps): JobHandler<Record<string, never>> {
-  const repository = deps.repository ?? new PrismaCollectionJobRepository(createPrisma(deps.pool));
+  const repository = deps.repository ?? new CollectionJobRepository(deps.prisma, deps.pool);
   const providers = createProviders(deps.config);
 
   return {
@@ -35,12 +36,12 @@ export function createCollectionHandler(deps: CollectionHandlerDeps): JobHandler
     // The request lives in the collection_job row, not in the payload.
     payload: EMPTY_PAYLOAD,
     async handle(job, ctx) {
-      const collection = await repository.get_by_id(job.id);
+      const collection = await repository.getById(job.id);
       if (!collection) throw new NonRetriableError(`job ${job.id} has no collection_job row`);
       const provider = providers.get(collection.provider as ProviderName);
       if (!provider) throw new NonRetriableError(`unknown provider "${collection.provider}"`);
 
-      const queue = await repository.begin_attempt(job.id);
+      const queue = await repository.beginAttempt(job.id);
       const total = collection.symbols.length;
       let finished = total - queue.length;
       const rejected: Record<string, { count: number; rows: RejectedRow[] }> = {};
@@ -54,12 +55,12 @@ export function createCollectionHandler(deps: CollectionHandlerDeps): JobHandler
             rejected[symbol] = { count: fetched.rejectedRows.length, rows: fetched.rejectedRows.slice(0, REJECTED_ROWS_SHOWN) };
             ctx.logger.warn({ symbol, rejectedRows: rejected[symbol] }, 'malformed CSV rows were not stored');
           }
-          await repository.mark_symbol_completed(job.id, symbol, stored);
+          await repository.markSymbolCompleted(job.id, symbol, stored);
         } catch (error) {
           if (ctx.signal.aborted) throw error;
           const message = error instanceof Error ? error.message : String(error);
           ctx.logger.warn({ symbol, err: error }, 'symbol failed');
-          await repository.add_failed_symbol(job.id, symbol, message);
+          await repository.addFailedSymbol(job.id, symbol, message);
         }
         finished += 1;
         ctx.progress({ percent: (100 * finished) / total, message: `${finished} of ${total} symbols` });
@@ -76,8 +77,8 @@ export function createCollectionHandler(deps: CollectionHandlerDeps): JobHandler
       // A lane fails only when the database does: the job retries and resumes.
       for (const outcome of lanes) if (outcome.status === 'rejected') throw outcome.reason;
 
-      const stats = (await repository.get_stats(job.id))!;
-      const failed = await repository.list_failed_symbols(job.id);
+      const stats = (await repository.getStats(job.id))!;
+      const failed = await repository.listFailedSymbols(job.id);
       if (stats.completed === 0) {
         const reasons = failed.slice(0, 5).map((f) => `${f.symbol}: ${f.error}`).join('; ');
         throw new NonRetriableError(`no symbol was collected (${stats.failed} failed${reasons ? `: ${reasons}` : ''})`);
@@ -88,7 +89,7 @@ export function createCollectionHandler(deps: CollectionHandlerDeps): JobHandler
           total: stats.total,
           completed: stats.completed,
           failed: stats.failed,
-          totalCandles: stats.total_candles,
+          totalCandles: stats.totalCandles,
           failedSymbols: failed.map((f) => f.symbol),
           rejectedRows: rejected,
         },

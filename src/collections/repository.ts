@@ -1,73 +1,192 @@
-// Seed 002's ICollectionJobRepository: the persistence contract of CollectionJob.
-// Method names are the seed's own (snake_case) so the contract reads one-to-one
-// against the specification; every method is async.
-import type { JobStatus } from '../generated/prisma/enums.ts';
+// CollectionJobRepository: the contract on Postgres. The job row goes
+// through the core's status machine (its triggers write history and notify);
+// counters move in single SQL statements so concurrent writers cannot lose updates.
+import { NEWEST_FIRST } from '../jobs/order.ts';
+import type { Queryable } from '../db/pool.ts';
+import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
+import { applyTransition } from '../job-state/transition.ts';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
+import {
+  COLLECTION_JOB_TYPE,
+  DEFAULT_LIST_LIMIT,
+  type CollectionJob,
+  type FailedSymbol,
+  type ICollectionJobRepository,
+  type CollectionStats,
+  type Timeframe,
+} from './kind.ts';
 
-export const TIMEFRAMES = ['1m', '5m', '15m', '1h', '4h', '1d', '1w'] as const;
-export type Timeframe = (typeof TIMEFRAMES)[number];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export interface FailedSymbol {
-  symbol: string;
-  error: string;
-  failedAt: Date;
+const withCollection = { collectionJob: true } as const;
+type JobRow = Prisma.JobGetPayload<{ include: typeof withCollection }>;
+
+function toCollectionJob(row: JobRow): CollectionJob {
+  const collection = row.collectionJob!;
+  return {
+    id: row.id,
+    status: row.status,
+    errorMessage: row.errorMessage,
+    symbols: collection.symbols,
+    timeframe: collection.timeframe as Timeframe,
+    rangeFrom: collection.rangeFrom,
+    rangeTo: collection.rangeTo,
+    provider: collection.provider,
+    completedSymbolCount: collection.completedSymbolCount,
+    failedSymbolCount: collection.failedSymbolCount,
+    totalCandles: collection.totalCandles,
+    createdAt: row.createdAt,
+  };
 }
 
-/** A CollectionJob as the domain sees it: the job row plus its collection_job row. */
-export interface CollectionJob {
-  id: string;
-  status: JobStatus;
-  errorMessage: string | null;
-  symbols: string[];
-  timeframe: Timeframe;
-  rangeFrom: Date;
-  rangeTo: Date;
-  provider: string;
-  completedSymbols: number;
-  failedSymbols: number;
-  totalCandles: number;
-  createdAt: Date;
-}
+export class CollectionJobRepository implements ICollectionJobRepository {
+  constructor(
+    private readonly prisma: PrismaClient,
+    /** The pool under `prisma`: status writes go through the job-state module's SQL. */
+    private readonly db: Queryable,
+  ) {}
 
-/** Seed 002's JobStats: aggregated statistics of one job. */
-export interface JobStats {
-  /** Symbols the job was asked to collect. */
-  total: number;
-  completed: number;
-  failed: number;
-  total_candles: number;
-}
-
-export interface ICollectionJobRepository {
-  /** Inserts the job, or updates its counters when it exists. */
-  save(job: CollectionJob): Promise<void>;
-  get_by_id(job_id: string): Promise<CollectionJob | null>;
-  /** Whether a job was deleted. */
-  delete(job_id: string): Promise<boolean>;
-  /** Newest first. */
-  list_by_status(status: JobStatus, limit?: number, offset?: number): Promise<CollectionJob[]>;
-  /** Newest first; created at or after `since` when given. */
-  list_recent(limit?: number, since?: Date | null): Promise<CollectionJob[]>;
-  get_running_jobs(): Promise<CollectionJob[]>;
   /**
-   * Moves the job to `status` if the status machine allows it from the job's
-   * current status, in one atomic step. Returns whether it applied.
+   * Persists only: queuing a new job for a worker is createCollectionJob's
+   * (create.ts). A new job enters the status machine as PENDING (the column's
+   * default); its status then moves only through updateStatus (job-state).
    */
-  update_status(job_id: string, status: JobStatus, error_message?: string | null): Promise<boolean>;
-  /** Records a symbol that failed after its retries and counts it. */
-  add_failed_symbol(job_id: string, symbol: string, error: string): Promise<void>;
-  get_stats(job_id: string): Promise<JobStats | null>;
+  async save(job: CollectionJob): Promise<void> {
+    const counters = {
+      completedSymbolCount: job.completedSymbolCount,
+      failedSymbolCount: job.failedSymbolCount,
+      totalCandles: job.totalCandles,
+    };
+    await this.prisma.$transaction(async (tx) => {
+      const updated = await tx.collectionJob.updateMany({ where: { jobId: job.id }, data: counters });
+      if (updated.count > 0) return;
+      await tx.job.create({
+        data: {
+          id: job.id,
+          kind: JobKind.COLLECTION,
+          jobType: COLLECTION_JOB_TYPE,
+          errorMessage: job.errorMessage,
+          createdAt: job.createdAt,
+          collectionJob: {
+            create: {
+              symbols: job.symbols,
+              timeframe: job.timeframe,
+              rangeFrom: job.rangeFrom,
+              rangeTo: job.rangeTo,
+              provider: job.provider,
+              ...counters,
+              symbolProgress: { createMany: { data: job.symbols.map((symbol) => ({ symbol })) } },
+            },
+          },
+        },
+      });
+    });
+  }
 
-  // Beyond the seed: what per-symbol progress and resumable retries need.
-  /** Failed symbols of the job, oldest first. */
-  list_failed_symbols(job_id: string): Promise<FailedSymbol[]>;
-  /** Counts a symbol as collected with `candles` candles stored. */
-  mark_symbol_completed(job_id: string, symbol: string, candles: number): Promise<void>;
-  /**
-   * Symbols still to collect, in the job's order. Failed symbols count as
-   * unfinished: their failure records and counts are cleared, so a retry
-   * collects them again and nothing else.
-   */
-  begin_attempt(job_id: string): Promise<string[]>;
+  async getById(jobId: string): Promise<CollectionJob | null> {
+    if (!UUID.test(jobId)) return null;
+    const row = await this.prisma.job.findFirst({
+      where: { id: jobId, kind: JobKind.COLLECTION },
+      include: withCollection,
+    });
+    return row ? toCollectionJob(row) : null;
+  }
+
+  async delete(jobId: string): Promise<boolean> {
+    if (!UUID.test(jobId)) return false;
+    const deleted = await this.prisma.job.deleteMany({ where: { id: jobId, kind: JobKind.COLLECTION } });
+    return deleted.count > 0;
+  }
+
+  async listByStatus(status: JobStatus, limit = DEFAULT_LIST_LIMIT, offset = 0): Promise<CollectionJob[]> {
+    return this.#list({ status }, limit, offset);
+  }
+
+  async listRecent(limit = DEFAULT_LIST_LIMIT, since: Date | null = null): Promise<CollectionJob[]> {
+    return this.#list(since ? { createdAt: { gte: since } } : {}, limit, 0);
+  }
+
+  async getRunningJobs(): Promise<CollectionJob[]> {
+    return this.#list({ status: JobStatus.RUNNING }, undefined, 0);
+  }
+
+  async updateStatus(jobId: string, status: JobStatus, errorMessage: string | null = null): Promise<boolean> {
+    if (!UUID.test(jobId)) return false;
+    return applyTransition(this.db, jobId, JobKind.COLLECTION, status, errorMessage);
+  }
+
+  async addFailedSymbol(jobId: string, symbol: string, error: string): Promise<void> {
+    if (!UUID.test(jobId)) return;
+    await this.prisma.$executeRaw`
+      with recorded as (
+        insert into collection_failed_symbol (job_id, symbol, error)
+        select job_id, ${symbol}, ${error} from collection_job where job_id = ${jobId}::uuid
+      ), marked as (
+        update collection_symbol set status = 'FAILED', error = ${error}, updated_at = now()
+         where job_id = ${jobId}::uuid and symbol = ${symbol} and status = 'PENDING'
+        returning 1
+      )
+      update collection_job set failed_symbol_count = failed_symbol_count + (select count(*) from marked)
+       where job_id = ${jobId}::uuid`;
+  }
+
+  async getStats(jobId: string): Promise<CollectionStats | null> {
+    if (!UUID.test(jobId)) return null;
+    const row = await this.prisma.collectionJob.findUnique({ where: { jobId } });
+    if (!row) return null;
+    return {
+      total: row.symbols.length,
+      completed: row.completedSymbolCount,
+      failed: row.failedSymbolCount,
+      totalCandles: row.totalCandles,
+    };
+  }
+
+  async listFailedSymbols(jobId: string): Promise<FailedSymbol[]> {
+    if (!UUID.test(jobId)) return [];
+    const rows = await this.prisma.collectionFailedSymbol.findMany({ where: { jobId }, orderBy: { id: 'asc' } });
+    return rows.map(({ symbol, error, failedAt }) => ({ symbol, error, failedAt }));
+  }
+
+  async markSymbolCompleted(jobId: string, symbol: string, candles: number): Promise<void> {
+    await this.prisma.$executeRaw`
+      with previous as (
+        select status from collection_symbol
+         where job_id = ${jobId}::uuid and symbol = ${symbol} and status <> 'COMPLETED'
+         for update
+      ), done as (
+        update collection_symbol set status = 'COMPLETED', candles = ${candles}, error = null, updated_at = now()
+         where job_id = ${jobId}::uuid and symbol = ${symbol} and status <> 'COMPLETED'
+        returning candles
+      )
+      update collection_job
+         set completed_symbol_count = completed_symbol_count + (select count(*) from done),
+             failed_symbol_count = failed_symbol_count - (select count(*) from previous where status = 'FAILED'),
+             total_candles = total_candles + coalesce((select sum(candles) from done), 0)
+       where job_id = ${jobId}::uuid`;
+  }
+
+  async beginAttempt(jobId: string): Promise<string[]> {
+    if (!UUID.test(jobId)) return [];
+    const [, , , pending, job] = await this.prisma.$transaction([
+      this.prisma.collectionSymbol.updateMany({ where: { jobId, status: 'FAILED' }, data: { status: 'PENDING', error: null } }),
+      this.prisma.collectionFailedSymbol.deleteMany({ where: { jobId } }),
+      this.prisma.collectionJob.updateMany({ where: { jobId }, data: { failedSymbolCount: 0 } }),
+      this.prisma.collectionSymbol.findMany({ where: { jobId, status: { not: 'COMPLETED' } }, select: { symbol: true } }),
+      this.prisma.collectionJob.findUnique({ where: { jobId }, select: { symbols: true } }),
+    ]);
+    const unfinished = new Set(pending.map((row) => row.symbol));
+    return (job?.symbols ?? []).filter((symbol) => unfinished.has(symbol));
+  }
+
+  async #list(where: Prisma.JobWhereInput, limit = DEFAULT_LIST_LIMIT, offset: number): Promise<CollectionJob[]> {
+    const rows = await this.prisma.job.findMany({
+      where: { ...where, kind: JobKind.COLLECTION },
+      include: withCollection,
+      orderBy: NEWEST_FIRST,
+      take: limit,
+      skip: offset,
+    });
+    return rows.map(toCollectionJob);
+  }
 }
-
-export const DEFAULT_LIST_LIMIT = 50;

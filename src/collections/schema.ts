@@ -1,11 +1,12 @@
 // The GraphQL surface of CollectionJob: the type (a Job with symbols, range,
 // provider, stats and failed symbols), its queries and mutations, and candles.
+import { NEWEST_FIRST } from '../jobs/order.ts';
 import { builder } from '../graphql/builder.ts';
 import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 import { InvalidTransitionError, JobNotFoundError, ValidationError } from '../jobs/errors.ts';
 import { JobRef, parseJobId, registerJobKindType, withId } from '../jobs/schema.ts';
 import { JobStatusEnum } from '../jobs/schema-enums.ts';
-import { TERMINAL_STATUSES } from '../jobs/status.ts';
+import { TERMINAL_STATUSES } from '../job-state/statuses.ts';
 import { createCollectionJob } from './create.ts';
 
 registerJobKindType(JobKind.COLLECTION, 'CollectionJob');
@@ -46,8 +47,8 @@ export const CollectionJobRef = builder.prismaNode('Job', {
   fields: (t) => ({
     symbols: t.stringList({ select: withCollection, resolve: (job) => job.collectionJob!.symbols }),
     timeframe: t.string({ select: withCollection, resolve: (job) => job.collectionJob!.timeframe }),
-    from: t.field({ type: 'DateTime', select: withCollection, resolve: (job) => job.collectionJob!.rangeFrom }),
-    to: t.field({ type: 'DateTime', select: withCollection, resolve: (job) => job.collectionJob!.rangeTo }),
+    rangeFrom: t.field({ type: 'DateTime', select: withCollection, resolve: (job) => job.collectionJob!.rangeFrom }),
+    rangeTo: t.field({ type: 'DateTime', select: withCollection, resolve: (job) => job.collectionJob!.rangeTo }),
     provider: t.string({ select: withCollection, resolve: (job) => job.collectionJob!.provider }),
     stats: t.field({
       type: CollectionStatsRef,
@@ -55,16 +56,16 @@ export const CollectionJobRef = builder.prismaNode('Job', {
       select: withCollection,
       resolve: ({ collectionJob: row }) => ({
         total: row!.symbols.length,
-        completed: row!.completedSymbols,
-        failed: row!.failedSymbols,
+        completed: row!.completedSymbolCount,
+        failed: row!.failedSymbolCount,
         totalCandles: row!.totalCandles,
       }),
     }),
     failedSymbols: t.field({
       type: [CollectionFailedSymbolRef],
       description: 'Symbols that failed in the latest attempt, in the order they failed.',
-      select: { collectionJob: { select: { failedSymbolsList: { orderBy: { id: 'asc' } } } } },
-      resolve: (job) => job.collectionJob?.failedSymbolsList ?? [],
+      select: { collectionJob: { select: { failedSymbols: { orderBy: { id: 'asc' } } } } },
+      resolve: (job) => job.collectionJob?.failedSymbols ?? [],
     }),
   }),
 });
@@ -109,7 +110,7 @@ builder.queryFields((t) => ({
           ...(args.status ? { status: args.status } : {}),
           ...(args.since ? { createdAt: { gte: args.since } } : {}),
         },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        orderBy: NEWEST_FIRST,
       }),
   }),
   runningCollectionJobs: t.prismaField({
@@ -119,7 +120,7 @@ builder.queryFields((t) => ({
       ctx.prisma.job.findMany({
         ...query,
         where: { kind: JobKind.COLLECTION, status: JobStatus.RUNNING },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        orderBy: NEWEST_FIRST,
       }),
   }),
   candles: t.prismaConnection({
@@ -149,8 +150,8 @@ const CreateCollectionJobInput = builder.inputType('CreateCollectionJobInput', {
   fields: (t) => ({
     symbols: t.stringList({ required: true, description: 'Tickers, e.g. ["AAPL", "MSFT"]; at least one, no repeats.' }),
     timeframe: t.string({ required: true, description: 'One of 1m, 5m, 15m, 1h, 4h, 1d, 1w.' }),
-    from: t.field({ type: 'DateTime', required: true, description: 'First candle time (inclusive).' }),
-    to: t.field({ type: 'DateTime', required: true, description: 'Last candle time (inclusive); the range is bounded by COLLECTION_MAX_RANGE_DAYS.' }),
+    rangeFrom: t.field({ type: 'DateTime', required: true, description: 'First candle time of the collection range (inclusive).' }),
+    rangeTo: t.field({ type: 'DateTime', required: true, description: 'Last candle time of the collection range (inclusive); bounded by COLLECTION_MAX_RANGE_DAYS.' }),
     provider: t.string({ required: true, description: 'csv-dir or http-csv.' }),
     maxRetries: t.int({ required: false, description: '0..100 automatic retries of the job. Default 3.' }),
     priority: t.int({ required: false, description: '-1000..1000, higher runs first. Default 0.' }),
@@ -158,7 +159,9 @@ const CreateCollectionJobInput = builder.inputType('CreateCollectionJobInput', {
 });
 
 const DeletedCollectionJobRef = builder.objectRef<{ id: string }>('DeletedCollectionJob').implement({
-  fields: (t) => ({ id: t.exposeID('id', { description: "The deleted job's UUID." }) }),
+  fields: (t) => ({
+    id: t.globalID({ description: "The deleted job's global ID.", resolve: (deleted) => ({ type: 'CollectionJob', id: deleted.id }) }),
+  }),
 });
 
 builder.mutationFields((t) => ({

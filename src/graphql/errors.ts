@@ -1,12 +1,23 @@
-// Expected failures as GraphQL types: mutations return a union of their success
-// payload and the errors they can raise, so clients switch on __typename.
-import { InvalidTransitionError, JobConflictError, JobNotFoundError, ValidationError } from '../jobs/errors.ts';
+// Expected failures as GraphQL types, one closed set: every error type
+// implements the Error interface, mutations return a union of their success
+// payload, the errors they can raise and BaseError (the errors plugin's default
+// type), so clients switch on __typename. Error classes live beside their
+// capability (jobs/errors.ts, imports/errors.ts, portfolios/errors.ts), all
+// subclasses of JobwireError.
+import { InvalidTransitionError, JobConflictError, JobNotFoundError, JobwireError, ValidationError } from '../jobs/errors.ts';
 import { JobStatusEnum } from '../jobs/schema-enums.ts';
 import { builder } from './builder.ts';
 
 export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
   description: 'An expected failure: the operation changed nothing.',
   fields: (t) => ({ message: t.exposeString('message') }),
+});
+
+builder.objectType(JobwireError, {
+  name: 'BaseError',
+  description: 'An expected failure that no more specific error type describes; `message` says what happened.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof JobwireError,
 });
 
 builder.objectType(ValidationError, {

@@ -11,16 +11,14 @@ import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { JobwireError } from '../jobs/errors.ts';
-import { STATEMENT_MAX_BYTES } from '../portfolios/service.ts';
+import { STATEMENT_MAX_BYTES } from '../portfolios/kind.ts';
 import { EXAMPLE_TABS, GRAPHIQL_TITLE, graphiqlAssets } from './graphiql.ts';
 import { resolveCaller, type ApiServices, type GraphQLContext } from './context.ts';
+import { createMaskError, parseFailure, yogaLogger } from './error-masking.ts';
+import { inputGuard } from './input-guard.ts';
 import { schema } from './schema.ts';
 
 export const GRAPHQL_PATH = '/graphql';
-
-function isGraphQLError(value: unknown): value is GraphQLError {
-  return value instanceof Error && value.name === 'GraphQLError';
-}
 
 /**
  * Subscriptions run on graphql-js's `subscribe` instead of yoga's default
@@ -38,6 +36,7 @@ const subscribeWithGraphQLJs: Plugin = {
 
 export function createYogaApp(services: ApiServices): YogaServerInstance<Record<string, unknown>, GraphQLContext> {
   const graphiql = graphiqlAssets(GRAPHQL_PATH);
+  const graphqlLogger = services.logger.child({ component: 'graphql' });
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -46,7 +45,7 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
     // Bundled GraphiQL (yoga's default loads it from a CDN, unreachable
     // offline), its assets served as cached files (graphiql.ts).
     renderGraphiQL: graphiql.render,
-    logging: services.logger.child({ component: 'graphql' }),
+    logging: yogaLogger(graphqlLogger),
     // Multipart uploads are cut off while they stream in: a file over the
     // largest limit any mutation accepts is answered 413 before it is buffered
     // whole. Each mutation still checks its own, smaller limit.
@@ -54,22 +53,15 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
       formDataLimits: { fileSize: Math.max(services.config.IMPORT_UPLOAD_MAX_BYTES, STATEMENT_MAX_BYTES), files: 1 },
     }),
     context: ({ request }) => ({ ...services, caller: resolveCaller(request) }),
-    plugins: [subscribeWithGraphQLJs, graphiql.plugin, ...(services.metrics ? [operationTimings(services.metrics)] : [])],
-    maskedErrors: {
-      // Our expected errors reach the client with their message; anything else is masked.
-      maskError: (error, message) => {
-        // Duck-typed: graphql can be loaded twice (ESM and CJS), defeating instanceof.
-        let original: unknown = error;
-        while (isGraphQLError(original) && original.originalError) original = original.originalError;
-        if (original instanceof JobwireError) {
-          return new GraphQLError(original.message, { extensions: { code: original.name } });
-        }
-        // Errors in the request itself (syntax, validation, variables) are for the client.
-        if (isGraphQLError(error) && !error.originalError) return error;
-        services.logger.error({ err: original }, 'unexpected error in a GraphQL request');
-        return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
-      },
-    },
+    plugins: [
+      subscribeWithGraphQLJs,
+      inputGuard(services.config.INPUT_MAX_DEPTH, graphqlLogger),
+      graphiql.plugin,
+      ...(services.metrics ? [operationTimings(services.metrics)] : []),
+    ],
+    // Client mistakes reach the client with their message and a code; anything
+    // else is "Unexpected error." with a correlation id (error-masking.ts).
+    maskedErrors: { maskError: createMaskError(graphqlLogger) },
   });
 }
 
@@ -119,6 +111,16 @@ export interface ApiServer {
 export async function startApiServer(services: ApiServices, host: string, port: number): Promise<ApiServer> {
   const yoga = createYogaApp(services);
   const server = createServer(logRequests(services.logger.child({ component: 'http' }), yoga));
+  // Listening first: a port in use fails the start (main.ts says so in one
+  // line). Attached before, the websocket server would take the error as its
+  // own, print it and leave the process running without its API.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH });
   const wsHandle = useServer(
     {
@@ -131,10 +133,16 @@ export async function startApiServer(services: ApiServices, host: string, port: 
           socket: ctx.extra.socket,
           params,
         });
+        let document;
+        try {
+          document = parse(params.query);
+        } catch (error) {
+          return [parseFailure(error, services.logger.child({ component: 'graphql' }))];
+        }
         const args = {
           schema,
           operationName: params.operationName,
-          document: parse(params.query),
+          document,
           variableValues: params.variables,
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe },
@@ -146,7 +154,6 @@ export async function startApiServer(services: ApiServices, host: string, port: 
     },
     wsServer,
   );
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
   const address = server.address() as AddressInfo;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {

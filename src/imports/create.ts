@@ -3,14 +3,14 @@
 // file's parts and the queue entry in one transaction. A refused upload
 // stores nothing.
 import path from 'node:path';
-import { withTransaction } from '../db/pool.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
-import { prepareJob, type Caller, type CreateJobsDeps } from '../jobs/create.ts';
+import { createKindJob, type Caller, type CreateJobsDeps } from '../jobs/create.ts';
 import { ValidationError } from '../jobs/errors.ts';
 import { storeFileParts } from './file-store.ts';
 import type { ImportConfig } from './handler.ts';
 import { detectSourceType, PARSERS, UnreadableFileError, type SourceType } from './parsers/index.ts';
-import { IMPORT_JOB_TYPE, ImportJobRepository } from './repository.ts';
+import { IMPORT_JOB_TYPE } from './kind.ts';
+import { ImportJobRepository } from './repository.ts';
 
 /** Bytes read from the start of an upload to tell text from binary and to check its format. */
 const HEAD_BYTES = 64 * 1024;
@@ -91,15 +91,9 @@ export async function createImportJob(
   }
   await checkFormat(sourceType, head);
 
-  const job = prepareJob(
-    deps,
-    caller,
-    { jobType: IMPORT_JOB_TYPE, payload: {}, priority: input.priority, maxRetries: input.maxRetries },
-    { kind: JobKind.IMPORT },
-  );
-  await withTransaction(deps.pool, async (client) => {
-    await new ImportJobRepository(client).create({ job, sourceType, filename, fileSize: file.size });
+  const kindJob = { kind: JobKind.IMPORT, jobType: IMPORT_JOB_TYPE, priority: input.priority, maxRetries: input.maxRetries };
+  return createKindJob(deps, caller, kindJob, async (client, job) => {
+    await new ImportJobRepository(client).insertKindRow({ job, sourceType, filename, fileSize: file.size });
     await storeFileParts(client, job.id, file.stream());
   });
-  return job.id;
 }

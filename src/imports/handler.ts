@@ -13,7 +13,8 @@ import { writeBatch, type BatchRow, type BatchResult } from './batch.ts';
 import { toErrorRecord } from './errors.ts';
 import { readFileText } from './file-store.ts';
 import { PARSERS, UnreadableFileError, type SourceRecord } from './parsers/index.ts';
-import { IMPORT_JOB_TYPE, ImportJobRepository } from './repository.ts';
+import { IMPORT_JOB_TYPE } from './kind.ts';
+import { ImportJobRepository } from './repository.ts';
 import { validatePair } from './validation.ts';
 
 export type ImportConfig = Pick<Config, 'IMPORT_UPLOAD_MAX_BYTES' | 'IMPORT_BATCH_SIZE' | 'IMPORT_SIMILARITY_THRESHOLD'>;
@@ -57,7 +58,7 @@ export function createImportHandler(deps: ImportHandlerDeps): JobHandler<Record<
     // The request lives in the import_job row and the file in import_file, not in the payload.
     payload: EMPTY_PAYLOAD,
     async handle(job, ctx) {
-      const importJob = await repository.get_by_id(job.id);
+      const importJob = await repository.getById(job.id);
       if (!importJob) throw new NonRetriableError(`job ${job.id} has no import_job row`);
 
       // Counted first so that progress means something from the first batch on;
@@ -65,7 +66,7 @@ export function createImportHandler(deps: ImportHandlerDeps): JobHandler<Record<
       let total = importJob.totalRows;
       if (total === 0) {
         for await (const _record of recordsOf(deps.pool, job.id, importJob.sourceType)) total++;
-        if (total > 0) await repository.set_total_rows(job.id, total);
+        if (total > 0) await repository.setTotalRows(job.id, total);
       }
       ctx.signal.throwIfAborted();
 

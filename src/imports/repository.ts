@@ -5,14 +5,13 @@
 // statements so concurrent writers cannot lose updates.
 import type { Queryable } from '../db/pool.ts';
 import { JobKind, type JobStatus } from '../generated/prisma/enums.ts';
-import type { NewJob } from '../jobs/sql/insert-jobs.ts';
-import { insertJobs } from '../jobs/sql/insert-jobs.ts';
+import type { NewJob } from '../job-state/insert.ts';
+import { insertJobs } from '../job-state/insert.ts';
+import { applyTransition } from '../job-state/transition.ts';
 import { ImportJobNotFoundError, type ImportErrorRecord } from './errors.ts';
 import type { SourceType } from './parsers/index.ts';
-import { importStatusOf, JOB_STATUSES_OF, jobStatusFor, type ImportJobStatus } from './status.ts';
+import { importStatusOf, JOB_STATUSES_OF, jobStatusFor, type ImportJobStatus } from './kind.ts';
 
-/** The job_type of every ImportJob (its handler in handler.ts). */
-export const IMPORT_JOB_TYPE = 'import.qa_pairs';
 /** import_job.errors keeps this many records; error_count and import_error have them all. */
 export const ERRORS_KEPT = 1000;
 export const DEFAULT_LIST_LIMIT = 50;
@@ -126,30 +125,35 @@ export class ImportJobRepository {
    * the transaction that also stores the file (createImportJob does).
    */
   async create(input: NewImportJob): Promise<ImportJob> {
-    if (input.job.kind !== JobKind.IMPORT) throw new Error(`an import job must be of kind IMPORT, not ${input.job.kind}`);
     await insertJobs(this.db, [input.job]);
+    await this.insertKindRow(input);
+    return (await this.getById(input.job.id))!;
+  }
+
+  /** Inserts the import_job row of a job inserted in the same transaction (createKindJob). */
+  async insertKindRow(input: NewImportJob): Promise<void> {
+    if (input.job.kind !== JobKind.IMPORT) throw new Error(`an import job must be of kind IMPORT, not ${input.job.kind}`);
     await this.db.query('insert into import_job (job_id, source_type, filename, file_size) values ($1, $2, $3, $4)', [
       input.job.id,
       input.sourceType,
       input.filename,
       input.fileSize,
     ]);
-    return (await this.get_by_id(input.job.id))!;
   }
 
-  async get_by_id(job_id: string): Promise<ImportJob | null> {
-    if (!UUID.test(job_id)) return null;
-    const { rows } = await this.db.query<Row>(`${SELECT} where j.id = $1`, [job_id]);
+  async getById(jobId: string): Promise<ImportJob | null> {
+    if (!UUID.test(jobId)) return null;
+    const { rows } = await this.db.query<Row>(`${SELECT} where j.id = $1`, [jobId]);
     return rows[0] ? toImportJob(rows[0]) : null;
   }
 
   /** Sets the counters (processed = success + errors, the database checks it). */
-  async update_progress(job_id: string, processed: number, success: number, errors: number): Promise<void> {
+  async updateProgress(jobId: string, processed: number, success: number, errors: number): Promise<void> {
     const updated = await this.db.query(
       'update import_job set processed_rows = $2, success_count = $3, error_count = $4 where job_id = $1',
-      [job_id, processed, success, errors],
+      [jobId, processed, success, errors],
     );
-    if (updated.rowCount === 0) throw new ImportJobNotFoundError(job_id);
+    if (updated.rowCount === 0) throw new ImportJobNotFoundError(jobId);
   }
 
   /**
@@ -158,31 +162,22 @@ export class ImportJobRepository {
    * is, in one statement. Returns whether it applied. Workers do not call this:
    * the core's run_job task moves the job through its statuses.
    */
-  async update_status(job_id: string, status: ImportJobStatus, error_message: string | null = null): Promise<boolean> {
-    if (!UUID.test(job_id)) throw new ImportJobNotFoundError(job_id);
-    const target = jobStatusFor(status);
-    const updated = await this.db.query(
-      `update job
-          set status = $2::job_status,
-              error_message = coalesce($3::text, error_message)
-        where id = $1 and kind = 'IMPORT'
-          and job_status_transition_allowed(status, $2::job_status)
-          and ($2::job_status not in ('FAILED', 'DEAD_LETTER') or coalesce($3::text, error_message) is not null)`,
-      [job_id, target, error_message],
-    );
-    if (updated.rowCount) return true;
-    if (!(await this.get_by_id(job_id))) throw new ImportJobNotFoundError(job_id);
+  async updateStatus(jobId: string, status: ImportJobStatus, errorMessage: string | null = null): Promise<boolean> {
+    if (!UUID.test(jobId)) throw new ImportJobNotFoundError(jobId);
+    const updated = await applyTransition(this.db, jobId, JobKind.IMPORT, jobStatusFor(status), errorMessage);
+    if (updated) return true;
+    if (!(await this.getById(jobId))) throw new ImportJobNotFoundError(jobId);
     return false;
   }
 
   /** Appends one bad row to the job's errors (the list keeps the first ERRORS_KEPT). */
-  async add_error(job_id: string, error: ImportErrorRecord): Promise<void> {
-    if (!UUID.test(job_id) || !(await this.#exists(job_id))) throw new ImportJobNotFoundError(job_id);
-    await appendErrors(this.db, job_id, [error]);
+  async addError(jobId: string, error: ImportErrorRecord): Promise<void> {
+    if (!UUID.test(jobId) || !(await this.#exists(jobId))) throw new ImportJobNotFoundError(jobId);
+    await appendErrors(this.db, jobId, [error]);
   }
 
   /** Newest first; reads ix_import_job_status. */
-  async list_by_status(status: ImportJobStatus, limit = DEFAULT_LIST_LIMIT): Promise<ImportJob[]> {
+  async listByStatus(status: ImportJobStatus, limit = DEFAULT_LIST_LIMIT): Promise<ImportJob[]> {
     const { rows } = await this.db.query<Row>(
       `${SELECT} where j.kind = 'IMPORT' and j.status = any($1::job_status[])
         order by j.created_at desc, j.id desc limit $2`,
@@ -194,13 +189,13 @@ export class ImportJobRepository {
   // Beyond the seed: what streaming imports need.
 
   /** Sets total_rows once the file's records are counted. */
-  async set_total_rows(job_id: string, total: number): Promise<void> {
-    const updated = await this.db.query('update import_job set total_rows = $2 where job_id = $1', [job_id, total]);
-    if (updated.rowCount === 0) throw new ImportJobNotFoundError(job_id);
+  async setTotalRows(jobId: string, total: number): Promise<void> {
+    const updated = await this.db.query('update import_job set total_rows = $2 where job_id = $1', [jobId, total]);
+    if (updated.rowCount === 0) throw new ImportJobNotFoundError(jobId);
   }
 
-  async #exists(job_id: string): Promise<boolean> {
-    const { rowCount } = await this.db.query('select 1 from import_job where job_id = $1', [job_id]);
+  async #exists(jobId: string): Promise<boolean> {
+    const { rowCount } = await this.db.query('select 1 from import_job where job_id = $1', [jobId]);
     return (rowCount ?? 0) > 0;
   }
 }

@@ -1,6 +1,7 @@
 // The GraphQL surface of imports: ImportJob (a Job) with its counters and its
 // paginated errors, createImportJob (a multipart upload), importJob,
 // importJobs and qaPairs.
+import { NEWEST_FIRST } from '../jobs/order.ts';
 import { builder } from '../graphql/builder.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import { ValidationError } from '../jobs/errors.ts';
@@ -10,7 +11,7 @@ import { parseInput } from '../jobs/validation.ts';
 import { z } from 'zod';
 import { createImportJob } from './create.ts';
 import type { SourceType } from './parsers/index.ts';
-import { importStatusOf, ImportJobStatus } from './status.ts';
+import { importStatusOf, ImportJobStatus } from './kind.ts';
 
 registerJobKindType(JobKind.IMPORT, 'ImportJob');
 
@@ -130,7 +131,7 @@ builder.queryFields((t) => ({
       ctx.prisma.job.findMany({
         ...query,
         where: { kind: JobKind.IMPORT, ...(args.status ? { status: args.status } : {}) },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        orderBy: NEWEST_FIRST,
       }),
   }),
   qaPairs: t.prismaConnection({
@@ -144,7 +145,7 @@ builder.queryFields((t) => ({
       return ctx.prisma.qaPair.findMany({
         ...query,
         where: search ? { questionNormalised: { contains: search } } : {},
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        orderBy: NEWEST_FIRST,
       });
     },
   }),

@@ -1,14 +1,14 @@
 // Bulk cancel and retry: every job a filter selects, up to a bound, goes
-// through the same single-job operation (cancel.ts, retry.ts) in its own
+// through the same single-job operation (job-state/cancel.ts, job-state/retry.ts) in its own
 // transaction, so each job's history records it exactly as a single cancel or
 // retry would, and one job that cannot change does not hold back the others.
 import type pg from 'pg';
 import type { Queryable } from '../db/pool.ts';
-import { cancelJob } from './cancel.ts';
+import { cancelJob } from '../job-state/cancel.ts';
 import type { Caller } from './create.ts';
 import { JobwireError, ValidationError } from './errors.ts';
-import { retryJob } from './retry.ts';
-import { ACTIVE_STATUSES, JobStatus, RETRIABLE_STATUSES } from './status.ts';
+import { retryJob } from '../job-state/retry.ts';
+import { ACTIVE_STATUSES, JobStatus, RETRIABLE_STATUSES } from '../job-state/statuses.ts';
 import type { JobKind } from '../generated/prisma/enums.ts';
 
 export type BulkJobAction = 'cancel' | 'retry';

@@ -8,7 +8,7 @@ import { withTransaction, type Queryable } from '../db/pool.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import type { HandlerRegistry } from '../worker/registry.ts';
 import { ValidationError } from './errors.ts';
-import { insertJobs, type NewJob } from './sql/insert-jobs.ts';
+import { insertJobs, type NewJob } from '../job-state/insert.ts';
 import { QUEUE_NAME_FORMAT, jsonObject, parseInput } from './validation.ts';
 
 /** Who asks: every request resolves to one (see graphql/context.ts). */
@@ -22,8 +22,8 @@ export interface CreateJobInput {
   queueName?: string | null;
   priority?: number | null;
   maxRetries?: number | null;
-  /** ISO 8601 with an offset, e.g. 2026-01-31T09:00:00Z. */
-  scheduledAt?: string | null;
+  /** When the job may run; it waits as SCHEDULED until then. */
+  scheduledAt?: Date | null;
   parentJobId?: string | null;
   metadata?: unknown;
 }
@@ -53,9 +53,7 @@ function buildCreateJobSchema(maxBytes: number) {
       .nullish(),
     priority: z.number().int().min(-1000, 'must be at least -1000').max(1000, 'must be at most 1000').nullish(),
     maxRetries: z.number().int().min(0, 'must not be negative').max(100, 'must be at most 100').nullish(),
-    scheduledAt: z.iso
-      .datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset, e.g. 2026-01-31T09:00:00Z' })
-      .nullish(),
+    scheduledAt: z.date({ message: 'must be a date-time' }).nullish(),
     parentJobId: z.uuid('must be a job id (UUID)').nullish(),
     metadata: jsonObject(maxBytes).default({}),
   });
@@ -94,7 +92,7 @@ export function prepareJob(
     queueName: parsed.queueName ?? handler.defaults?.queueName ?? 'default',
     priority: parsed.priority ?? handler.defaults?.priority ?? 0,
     maxRetries: parsed.maxRetries ?? handler.defaults?.maxRetries ?? 3,
-    scheduledAt: parsed.scheduledAt ? new Date(parsed.scheduledAt) : null,
+    scheduledAt: parsed.scheduledAt ?? null,
     parentJobId: parsed.parentJobId ?? null,
     createdBy: caller.principalId,
     metadata: parsed.metadata,
@@ -110,6 +108,38 @@ export async function assertParentsExist(db: Queryable, jobs: readonly NewJob[],
   const existing = new Set(found.rows.map((row) => row.id));
   const index = jobs.findIndex((job) => job.parentJobId !== null && !existing.has(job.parentJobId));
   if (index >= 0) throw new ValidationError(path(index), `no job with id ${jobs[index]!.parentJobId}`);
+}
+
+/** A job of a kind, as its create mutation asks for it; the request itself lives in the kind's rows. */
+export interface KindJobInput {
+  kind: JobKind;
+  jobType: string;
+  priority?: number | null;
+  maxRetries?: number | null;
+}
+
+/**
+ * Creates one job of a kind: the job row, its steps and queue entry, and the
+ * kind's rows (`insertKindRows`, in the same transaction), all or nothing;
+ * returns the job's id. Every kind's create.ts goes through here.
+ */
+export async function createKindJob(
+  deps: CreateJobsDeps,
+  caller: Caller,
+  input: KindJobInput,
+  insertKindRows: (client: pg.PoolClient, job: NewJob) => Promise<void>,
+): Promise<string> {
+  const job = prepareJob(
+    deps,
+    caller,
+    { jobType: input.jobType, payload: {}, priority: input.priority, maxRetries: input.maxRetries },
+    { kind: input.kind },
+  );
+  await withTransaction(deps.pool, async (client) => {
+    await insertJobs(client, [job]);
+    await insertKindRows(client, job);
+  });
+  return job.id;
 }
 
 /**

@@ -1,6 +1,6 @@
 // Expected failures of job operations. Each is a GraphQL error type that
 // clients can switch on (see src/graphql/errors.ts).
-import type { JobStatus } from './status.ts';
+import type { JobStatus } from '../job-state/statuses.ts';
 
 export class JobwireError extends Error {
   override name = 'JobwireError';
@@ -53,16 +53,27 @@ export class JobConflictError extends JobwireError {
   }
 }
 
-/** Postgres' unique and exclusion violations, which a kind's constraints raise. */
-export function isConflict(error: unknown): error is { code: string; constraint?: string; detail?: string } {
+/** The SQLSTATEs our code tells apart (Postgres' own and our triggers', see db/schema.sql). */
+export const SQLSTATE = {
+  UNIQUE_VIOLATION: '23505',
+  EXCLUSION_VIOLATION: '23P01',
+  /** job_before_write / job_step_before_write: a status move the machine does not allow. */
+  INVALID_TRANSITION: 'JW001',
+} as const;
+
+/** A Postgres error raised by a constraint (unique or exclusion): a conflict with another row. */
+export interface ConflictError {
+  code: typeof SQLSTATE.UNIQUE_VIOLATION | typeof SQLSTATE.EXCLUSION_VIOLATION;
+  constraint?: string;
+  detail?: string;
+}
+
+/** The conflict this error is, or null: the one place that reads constraint violations. */
+export function conflictOf(error: unknown): ConflictError | null {
   const code = (error as { code?: unknown } | null)?.code;
-  return code === '23505' || code === '23P01';
+  return code === SQLSTATE.UNIQUE_VIOLATION || code === SQLSTATE.EXCLUSION_VIOLATION ? (error as ConflictError) : null;
 }
 
 function pastTense(action: string) {
   return action === 'cancel' ? 'cancelled' : action === 'retry' ? 'retried' : action.endsWith('e') ? `${action}d` : `${action}ed`;
 }
-
-/** Postgres raises these SQLSTATEs from our triggers (migrations/). */
-export const SQLSTATE_INVALID_TRANSITION = 'JW001';
-export const SQLSTATE_STEP_OUT_OF_ORDER = 'JW002';

@@ -1,6 +1,7 @@
 // The GraphQL surface of the core job model: the Job interface and PlainJob,
 // steps, events, queue stats; job/jobs/queues queries; create, cancel and retry
 // mutations; jobUpdated and jobEvents subscriptions.
+import { NEWEST_FIRST } from './order.ts';
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { Repeater } from 'graphql-yoga';
 import { builder } from '../graphql/builder.ts';
@@ -9,12 +10,12 @@ import { pushStream } from '../graphql/push-stream.ts';
 import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 import type { Job as JobRow } from '../generated/prisma/client.ts';
 import { bulkJobAction, countBulkTargets, type BulkJobAction, type BulkJobOutcome } from './bulk.ts';
-import { cancelJob } from './cancel.ts';
+import { cancelJob } from '../job-state/cancel.ts';
 import { createJobs } from './create.ts';
 import { InvalidTransitionError, JobConflictError, JobNotFoundError, ValidationError } from './errors.ts';
 import { decodeCursor, encodeCursor, type JobEventRecord } from './event-log.ts';
 import { readQueueStats, type QueueStats } from './queue-stats.ts';
-import { retryJob } from './retry.ts';
+import { retryJob } from '../job-state/retry.ts';
 import { JobKindEnum, JobStatusEnum } from './schema-enums.ts';
 
 /**
@@ -186,7 +187,7 @@ builder.queryFields((t) => ({
     args: { filter: t.arg({ type: JobFilter, required: false }) },
     totalCount: (_parent, args, ctx) => ctx.prisma.job.count({ where: jobWhere(args.filter) }),
     resolve: (query, _root, args, ctx) =>
-      ctx.prisma.job.findMany({ ...query, where: jobWhere(args.filter), orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+      ctx.prisma.job.findMany({ ...query, where: jobWhere(args.filter), orderBy: NEWEST_FIRST }),
   }),
   queueStats: t.field({
     type: QueueStatsRef,
@@ -261,7 +262,7 @@ const CreateJobInput = builder.inputType('CreateJobInput', {
     queueName: t.string({ required: false, description: 'Grouping for stats and routing. Default: the job type\'s, else "default".' }),
     priority: t.int({ required: false, description: '-1000..1000, higher runs first. Default 0.' }),
     maxRetries: t.int({ required: false, description: '0..100 automatic retries before DEAD_LETTER. Default 3.' }),
-    scheduledAt: t.string({ required: false, description: 'ISO 8601 date-time with offset; the job waits as SCHEDULED until then.' }),
+    scheduledAt: t.field({ type: 'DateTime', required: false, description: 'When the job may run (ISO 8601 date-time with an offset); it waits as SCHEDULED until then.' }),
     parentJobId: t.id({ required: false }),
     metadata: t.field({ type: 'JSON', required: false, description: 'A JSON object of context for people and tools; not read by handlers.' }),
   }),

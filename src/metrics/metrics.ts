@@ -2,7 +2,7 @@
 // that several apps in one process (tests) do not collide. GraphQL operation
 // timings come from yoga's Prometheus plugin on the same registry (graphql/server.ts).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { JobStatus } from '../jobs/status.ts';
+import { JobStatus } from '../job-state/statuses.ts';
 import type { JobCounts } from './job-counts.ts';
 
 type JobLabels = 'queue' | 'job_type';

@@ -15,6 +15,3 @@ export class PortfolioImportOverlapError extends JobwireError {
     );
   }
 }
-
-/** Postgres' exclusion_violation: portfolio_import_job_no_overlap fired. */
-export const SQLSTATE_EXCLUSION_VIOLATION = '23P01';

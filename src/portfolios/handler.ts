@@ -7,8 +7,8 @@ import { JobKind, PortfolioImportSource } from '../generated/prisma/enums.ts';
 import { EMPTY_PAYLOAD, NonRetriableError, type JobHandler } from '../worker/handler.ts';
 import { createIbkrAdapter } from './ibkr/adapter.ts';
 import type { FlexWebServiceOptions } from './ibkr/flex-web-service.ts';
-import { findImportJobById, saveActivity } from './repository.ts';
-import { PORTFOLIO_IMPORT_JOB_TYPE } from './service.ts';
+import { PortfolioImportRepository } from './repository.ts';
+import { PORTFOLIO_IMPORT_JOB_TYPE } from './kind.ts';
 import type { PortfolioSourceAdapter } from './source.ts';
 
 export interface PortfolioImportOptions {
@@ -47,14 +47,14 @@ export function createPortfolioImportHandler(options: PortfolioImportOptions): J
     defaults: { maxRetries: 3 },
     async handle(job, ctx) {
       const pool = ctx.db;
-      const importJob = await findImportJobById(pool, job.id);
+      const importJob = await new PortfolioImportRepository(pool).findById(job.id);
       if (!importJob) throw new NonRetriableError(`job ${job.id} has no portfolio_import_job row`);
       const adapter = adapters.get(importJob.source);
       if (!adapter) throw new NonRetriableError(`no adapter for source ${importJob.source}`);
       ctx.progress({ percent: 10, message: `loading the ${importJob.source} statement` });
       const activity = await adapter.load({ ...importJob, signal: ctx.signal });
       ctx.progress({ percent: 60, message: 'storing activity' });
-      const stored = await withTransaction(pool, (client) => saveActivity(client, job.id, importJob.portfolioId, activity));
+      const stored = await withTransaction(pool, (client) => new PortfolioImportRepository(client).saveActivity(job.id, importJob.portfolioId, activity));
       return {
         success: true,
         resultData: {

@@ -1,6 +1,7 @@
 // The GraphQL surface of portfolio imports: PortfolioImportJob (a Job), its
 // create mutation, queries for jobs and imported activity, and the
 // portfolioImportEvents subscription (PortfolioImportJobSucceeded / Failed).
+import { NEWEST_FIRST } from '../jobs/order.ts';
 import { Repeater } from 'graphql-yoga';
 import { builder } from '../graphql/builder.ts';
 import { ErrorInterface } from '../graphql/errors.ts';
@@ -11,10 +12,11 @@ import { JobRef, parseJobId, registerJobKindType, withId } from '../jobs/schema.
 import { parseInput } from '../jobs/validation.ts';
 import { PortfolioImportOverlapError } from './errors.ts';
 import { parseInterval, type DateInterval } from './interval.ts';
-import { existsForInterval, findImportJobById } from './repository.ts';
+import { PortfolioImportRepository } from './repository.ts';
 
 const day = (value: Date) => value.toISOString().slice(0, 10);
-import { createPortfolioImportJob, STATEMENT_MAX_BYTES } from './service.ts';
+import { createPortfolioImportJob } from './create.ts';
+import { STATEMENT_MAX_BYTES } from './kind.ts';
 import { z } from 'zod';
 
 registerJobKindType(JobKind.PORTFOLIO_IMPORT, 'PortfolioImportJob');
@@ -166,13 +168,13 @@ builder.queryFields((t) => ({
       ctx.prisma.job.findMany({
         ...query,
         where: portfolioImportWhere(parsePortfolioId(String(args.portfolioId))),
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        orderBy: NEWEST_FIRST,
       }),
   }),
   portfolioImportExists: t.boolean({
     description: 'exists_for_interval: whether an active import of the portfolio overlaps the interval.',
     args: { portfolioId: t.arg.id({ required: true }), interval: t.arg({ type: DateIntervalInput, required: true }) },
-    resolve: (_root, args, ctx) => existsForInterval(ctx.pool, parsePortfolioId(String(args.portfolioId)), parseInterval(args.interval)),
+    resolve: (_root, args, ctx) => new PortfolioImportRepository(ctx.pool).existsForInterval(parsePortfolioId(String(args.portfolioId)), parseInterval(args.interval)),
   }),
   portfolioTrades: t.prismaConnection({
     type: 'PortfolioTrade',
@@ -304,7 +306,7 @@ builder.subscriptionFields((t) => ({
         const onEvent = (event: JobEventRecord) => {
           if (event.stepId !== null) return;
           chain = chain.then(async () => {
-            const job = await findImportJobById(ctx.pool, event.jobId);
+            const job = await new PortfolioImportRepository(ctx.pool).findById(event.jobId);
             if (!job || job.portfolioId !== wanted) return;
             await push({
               name: event.status === JobStatus.COMPLETED ? 'PortfolioImportJobSucceeded' : 'PortfolioImportJobFailed',

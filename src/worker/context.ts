@@ -4,7 +4,8 @@ import type pg from 'pg';
 import type { Logger } from '../logger.ts';
 import type { JobContext, ProgressUpdate } from './handler.ts';
 import type { JobAbort } from './job-abort.ts';
-import { findStep, finishStep, startStep, writeProgress } from './sql.ts';
+import { writeProgress } from '../job-state/progress.ts';
+import { findStep, finishStep, startStep } from '../job-state/steps.ts';
 
 export interface ContextOptions {
   pool: pg.Pool;

@@ -12,16 +12,12 @@
 import type pg from 'pg';
 import { withTransaction } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
-import { queueJobsAgain } from '../jobs/sql/queue.ts';
+import { IS_ORPHAN, requeueOrphans } from '../job-state/requeue.ts';
 
 /** At most this many orphans are queued again per sweep. */
 const SWEEP_LIMIT = 1000;
 /** For orphans from causes not seen coming (an outcome write that failed for good). */
 const BACKSTOP_INTERVAL_MS = 3_600_000;
-
-/** Active jobs without a queue entry (a job and its entry are otherwise written in one transaction). */
-const IS_ORPHAN = `job.status in ('PENDING', 'SCHEDULED', 'RETRYING', 'RUNNING')
-   and not exists (select 1 from graphile_worker.jobs as entry where entry.id = job.queue_entry_id)`;
 
 export class OrphanSweep {
   /** Job id → row version (xmin) of the orphans the last sweep found. */
@@ -61,20 +57,9 @@ export class OrphanSweep {
     this.#suspects = new Map(found.rows.map((row) => [row.id, row.version]));
     if (confirmed.length === 0) return [];
 
-    const requeued = await withTransaction(this.pool, async (client) => {
-      // Locked and checked again: another worker's sweep, or a late write, may have got there first.
-      const { rows } = await client.query<{ id: string; runAt: Date | null; priority: number; maxRetries: number }>(
-        `select job.id, case when job.status = 'SCHEDULED' then job.scheduled_at end as "runAt",
-                job.priority, job.max_retries as "maxRetries"
-           from job join unnest($1::uuid[], $2::text[]) as seen (id, version)
-                  on seen.id = job.id and seen.version = job.xmin::text
-          where ${IS_ORPHAN}
-            for update of job skip locked`,
-        [confirmed, confirmed.map((id) => this.#suspects.get(id)!)],
-      );
-      await queueJobsAgain(client, rows.map((row) => ({ jobId: row.id, runAt: row.runAt, priority: row.priority, maxRetries: row.maxRetries })));
-      return rows.map((row) => row.id);
-    });
+    const requeued = await withTransaction(this.pool, (client) =>
+      requeueOrphans(client, confirmed.map((id) => ({ id, version: this.#suspects.get(id)! }))),
+    );
     for (const id of requeued) this.#suspects.delete(id);
     if (requeued.length > 0) {
       this.logger.warn({ jobIds: requeued }, 'queued again jobs left without a queue entry (their worker stopped before writing the outcome)');

@@ -1,8 +1,8 @@
 // The `run_job` graphile-worker task: runs one job row through its handler.
 //
 // Tasks must be idempotent: graphile-worker runs a task again after its worker
-// died. A job already finished is skipped; a job still RUNNING here was held by
-// a dead worker, so that attempt is counted as failed and recorded as such.
+// died. A job already finished is skipped; a job still RUNNING here was running
+// on a worker that died, so that attempt is counted as failed and recorded as such.
 //
 // A queued job is taken by reading it, and RUNNING is written only once the
 // handler has run for WORKER_RUNNING_WRITE_DELAY_MS, or reports progress, or
@@ -10,7 +10,7 @@
 // COMPLETED, and the database records the RUNNING it passed through (dated when
 // it was taken). Short jobs thus cost one job write instead of two. While a
 // worker holds (or has just finished) a job's graphile-worker task, cancelJob
-// asks that worker instead of cancelling the job outright (jobs/cancel.ts).
+// asks that worker instead of cancelling the job outright (job-state/cancel.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import type { Job, Task } from 'graphile-worker';
@@ -19,14 +19,19 @@ import type { Config } from '../config.ts';
 import { withTransaction } from '../db/pool.ts';
 import { lazyChild, type Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { setEventMessage } from '../jobs/sql/job-status.ts';
-import { queueJobsAgain, RUN_JOB_TASK } from '../jobs/sql/queue.ts';
-import { isTerminal, JobStatus } from '../jobs/status.ts';
+import { cancelRunningJob, cancelTakenJob } from '../job-state/cancel.ts';
+import { failRunningJob, type AttemptFailure } from '../job-state/fail.ts';
+import { lockJob, type JobRow } from '../job-state/job-row.ts';
+import { markJobsRunning } from '../job-state/mark-running.ts';
+import { RUN_JOB_TASK } from '../job-state/queue-entry.ts';
+import { requeueRunningJob } from '../job-state/requeue.ts';
+import { isTerminal, JobStatus } from '../job-state/statuses.ts';
+import type { TakenJob } from '../job-state/take.ts';
+import { takeOverJob } from '../job-state/take-over.ts';
 import { createJobContext, errorMessage } from './context.ts';
 import { NonRetriableError, type JobResult } from './handler.ts';
 import { JobAbort } from './job-abort.ts';
 import type { HandlerRegistry } from './registry.ts';
-import { cancelQueuedJob, claimQueuedJobs, selectJobForUpdate, updateHeldJob, type ClaimedJobRow, type TakenJobRow } from './sql.ts';
 import { StatusBatcher } from './status-batcher.ts';
 
 export interface RunJobDeps {
@@ -69,7 +74,7 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
   const batcher = new StatusBatcher(deps.pool);
   const completions = new BackgroundWrites();
   /** Jobs fetched into the local queue whose tasks have not started: their read, and their abort switch. */
-  const prefetched = new Map<string, { read: Promise<TakenJobRow | null>; abort: JobAbort }>();
+  const prefetched = new Map<string, { read: Promise<TakenJob | null>; abort: JobAbort }>();
   const jobIdOf = (job: Job) => (job.task_identifier === RUN_JOB_TASK ? runJobPayload.safeParse(job.payload).data?.jobId : undefined);
 
   const task: Task = async (rawPayload, helpers) => {
@@ -88,7 +93,7 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
       const taken = await take(deps, read, jobId, helpers.job.id, workerId, logger);
       if (!taken) return;
       if (taken.takenAt && (taken.job.cancelRequestedAt || abort.reason === CANCELLED_REASON)) {
-        await cancelUnstarted(deps.pool, jobId, logger);
+        await cancelTaken(deps.pool, jobId, logger);
         deps.metrics.forJob(taken.job.queueName, taken.job.jobType).cancelled.inc();
         return;
       }
@@ -118,7 +123,7 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
           // Its task then finds it finished and does not run it.
           if (reason !== CANCELLED_REASON || prefetched.get(jobId) !== entry) return;
           const logger = lazyChild(deps.logger, { jobId });
-          entry.read = cancelUnstarted(deps.pool, jobId, logger).then(
+          entry.read = cancelTaken(deps.pool, jobId, logger).then(
             () => null,
             (error) => {
               logger().warn({ err: error }, 'could not cancel a job waiting in the local queue; its task will');
@@ -169,8 +174,8 @@ class BackgroundWrites {
   }
 }
 
-interface TakenJob {
-  job: ClaimedJobRow;
+interface JobToRun {
+  job: JobRow;
   /** While RUNNING is not written: the database time the job was read; null once it is. */
   takenAt: string | null;
 }
@@ -182,13 +187,13 @@ interface TakenJob {
  */
 async function take(
   deps: RunJobDeps,
-  read: Promise<TakenJobRow | null>,
+  read: Promise<TakenJob | null>,
   jobId: string,
   queueEntryId: string,
   workerId: string,
   logger: () => Logger,
-): Promise<TakenJob | null> {
-  const stale = (job: ClaimedJobRow) => {
+): Promise<JobToRun | null> {
+  const stale = (job: JobRow) => {
     if (job.queueEntryId === queueEntryId) return false;
     logger().info({ queueEntryId, currentQueueEntryId: job.queueEntryId }, 'the job was queued again under another entry; this one is stale');
     return true;
@@ -201,7 +206,7 @@ async function take(
   }
   // Not queued: finished, gone, or still RUNNING under a worker that died.
   const job = await withTransaction(deps.pool, async (client) => {
-    const job = await selectJobForUpdate(client, jobId);
+    const job = await lockJob(client, jobId);
     if (!job) {
       logger().info('job no longer exists; nothing to run');
       return null;
@@ -213,38 +218,19 @@ async function take(
     }
     if (job.status === JobStatus.RUNNING) {
       // Its previous worker died (graphile-worker handed us its lock).
-      const lost = `worker ${job.workerId ?? 'unknown'} stopped while running the job`;
-      if (job.cancelRequestedAt) {
-        await setEventMessage(client, `${lost}; cancelled as requested`);
-        await client.query(`update job set status = 'CANCELLED', worker_id = null where id = $1`, [jobId]);
-        return null;
-      }
-      if (job.retryCount >= job.maxRetries) {
-        await client.query(`update job set status = 'DEAD_LETTER', error_message = $2, worker_id = null where id = $1`, [
-          jobId,
-          `${lost}; no retries left`,
-        ]);
-        return null;
-      }
-      await client.query(`update job set status = 'RETRYING', error_message = $2, retry_count = retry_count + 1 where id = $1`, [
-        jobId,
-        lost,
-      ]);
-      await setEventMessage(client, `taken over by worker ${workerId}`);
+      const outcome = await takeOverJob(client, job, workerId);
+      if (outcome !== 'retrying') return null;
       logger().warn({ previousWorker: job.workerId }, 'taking over a job from a dead worker');
     }
     // RETRYING after a take-over, or queued again since the read.
-    return (await claimQueuedJobs(client, [jobId], workerId))[0] ?? null;
+    return (await markJobsRunning(client, [jobId], workerId))[0] ?? null;
   });
   return job ? { job, takenAt: null } : null;
 }
 
 /** A cancel asked for while the job was handed to this worker but not yet started: it ends here, unrun. */
-async function cancelUnstarted(pool: pg.Pool, jobId: string, logger: () => Logger) {
-  await withTransaction(pool, async (client) => {
-    await setEventMessage(client, 'cancelled before it started');
-    await cancelQueuedJob(client, jobId);
-  });
+async function cancelTaken(pool: pg.Pool, jobId: string, logger: () => Logger) {
+  await cancelTakenJob(pool, jobId, 'cancelled before it started');
   logger().info({ status: JobStatus.CANCELLED }, 'cancel requested before the job started; not run');
 }
 
@@ -264,13 +250,13 @@ class RunningWrite {
   }
 
   /** While RUNNING is neither written nor being written: the database time the job was taken. */
-  get unstartedSince(): string | null {
+  get takenSince(): string | null {
     return this.#written === null ? this.takenAt : null;
   }
 
   /** Writes RUNNING unless done already; false when the job is no longer this worker's to run. */
   ensure(): Promise<boolean> {
-    this.#written ??= this.batcher.claim(this.jobId, this.workerId).then((row) => {
+    this.#written ??= this.batcher.markRunning(this.jobId, this.workerId).then((row) => {
       if (!row) this.abort.abort(LOST_REASON);
       return row !== null;
     });
@@ -282,7 +268,7 @@ async function execute(
   deps: RunJobDeps,
   batcher: StatusBatcher,
   completions: BackgroundWrites,
-  job: ClaimedJobRow,
+  job: JobRow,
   running: RunningWrite,
   workerId: string,
   abort: JobAbort,
@@ -290,29 +276,21 @@ async function execute(
   report: JobReport,
 ) {
   const handler = deps.registry.get(job.jobType);
-  const finish = async (change: Parameters<typeof updateHeldJob>[3], extra?: (client: pg.PoolClient) => Promise<void>) => {
-    // Every outcome but success goes through RUNNING, written first if it is not yet.
-    const applied =
-      (await running.ensure()) &&
-      // One statement unless the queue entry changes with it (then one transaction).
-      (extra
-        ? await withTransaction(deps.pool, async (client) => {
-            const ok = await updateHeldJob(client, job.id, workerId, change);
-            if (ok) await extra(client);
-            return ok;
-          })
-        : await updateHeldJob(deps.pool, job.id, workerId, change));
-    report.outcome(change.status, applied, change.errorMessage);
+  /** Every outcome but success goes through RUNNING, written first if it is not yet. */
+  const finish = async (status: JobStatus, write: () => Promise<boolean>, error?: string) => {
+    const applied = (await running.ensure()) && (await write());
+    report.outcome(status, applied, error);
   };
+  const fail = (failure: AttemptFailure) => finish(failure.status, () => failRunningJob(deps.pool, job, workerId, failure), failure.errorMessage);
 
   if (!handler) {
-    await finish({ status: JobStatus.FAILED, errorMessage: `no handler is registered for job type "${job.jobType}"`, workerId: null });
+    await fail({ status: JobStatus.FAILED, errorMessage: `no handler is registered for job type "${job.jobType}"` });
     return;
   }
   const payload = handler.payload.safeParse(job.payload);
   if (!payload.success) {
     const issue = payload.error.issues[0]!;
-    await finish({ status: JobStatus.FAILED, errorMessage: `invalid payload: ${['payload', ...issue.path].join('.')}: ${issue.message}`, workerId: null });
+    await fail({ status: JobStatus.FAILED, errorMessage: `invalid payload: ${['payload', ...issue.path].join('.')}: ${issue.message}` });
     return;
   }
 
@@ -327,7 +305,7 @@ async function execute(
   });
   const runningDelay = deps.config.WORKER_RUNNING_WRITE_DELAY_MS;
   if (runningDelay === 0) await running.ensure();
-  const runningTimer = running.unstartedSince ? setTimeout(() => void running.ensure(), runningDelay) : null;
+  const runningTimer = running.takenSince ? setTimeout(() => void running.ensure(), runningDelay) : null;
   let outcome: JobResult;
   report.started();
   try {
@@ -341,15 +319,15 @@ async function execute(
   await ctx.flush();
 
   if (outcome.success) {
-    const unstartedSince = running.unstartedSince;
+    const takenSince = running.takenSince;
     const result = outcome.resultData ?? {};
     // Written off the task's path, as graphile-worker completes its own queue
     // entries: the worker takes its next job while this commits. Should the
     // process die first, the job is left without a queue entry and the orphan
     // sweep (orphans.ts) queues it again.
     completions.add(async () => {
-      const applied = unstartedSince
-        ? await batcher.completeUnstarted(job.id, unstartedSince, result)
+      const applied = takenSince
+        ? await batcher.completeTaken(job.id, takenSince, result)
         : (await running.ensure()) && (await batcher.complete(job.id, workerId, result));
       report.outcome(JobStatus.COMPLETED, applied);
     }, logger);
@@ -357,30 +335,26 @@ async function execute(
   }
   const error = outcome.error ?? new Error('handler reported failure without an error');
   if (abort.reason === CANCELLED_REASON) {
-    await finish({ status: JobStatus.CANCELLED, workerId: null });
+    await finish(JobStatus.CANCELLED, () => cancelRunningJob(deps.pool, job.id, workerId));
     return;
   }
   if (abort.reason === SHUTDOWN_REASON) {
     // Not the job's fault: back to the queue at once, without spending a retry.
-    await finish({ status: JobStatus.RETRYING, errorMessage: 'worker shut down while running the job; re-queued', workerId: null }, (client) =>
-      queueJobsAgain(client, [{ jobId: job.id, runAt: null, priority: job.priority, maxRetries: job.maxRetries }]),
-    );
+    await finish(JobStatus.RETRYING, () => requeueRunningJob(deps.pool, job, workerId));
     return;
   }
   const message = errorMessage(error);
   if (error instanceof NonRetriableError) {
-    await finish({ status: JobStatus.FAILED, errorMessage: message, workerId: null });
+    await fail({ status: JobStatus.FAILED, errorMessage: message });
     return;
   }
   if (job.retryCount >= job.maxRetries) {
-    await finish({ status: JobStatus.DEAD_LETTER, errorMessage: `${message} (after ${job.retryCount + 1} attempts)`, workerId: null });
+    await fail({ status: JobStatus.DEAD_LETTER, errorMessage: `${message} (after ${job.retryCount + 1} attempts)` });
     return;
   }
   const delay = retryDelayMs(job.retryCount, deps.config.JOB_RETRY_BASE_DELAY_MS, deps.config.JOB_RETRY_MAX_DELAY_MS);
   report.retryInMs = delay;
-  await finish({ status: JobStatus.RETRYING, errorMessage: message, retryCount: job.retryCount + 1, workerId: null }, (client) =>
-    queueJobsAgain(client, [{ jobId: job.id, runAt: new Date(Date.now() + delay), priority: job.priority, maxRetries: job.maxRetries }]),
-  );
+  await fail({ status: JobStatus.RETRYING, errorMessage: message, retryCount: job.retryCount + 1, runAt: new Date(Date.now() + delay) });
 }
 
 const OUTCOME_MESSAGES: Partial<Record<JobStatus, string>> = {
@@ -408,7 +382,7 @@ class JobReport {
   constructor(
     private readonly logger: Logger,
     metrics: Metrics,
-    private readonly job: ClaimedJobRow,
+    private readonly job: JobRow,
     private readonly workerId: string,
   ) {
     this.#info = logger.isLevelEnabled('info');

@@ -1,17 +1,13 @@
 // Batches the hot path's reads and status writes of one worker process: the
-// reads of jobs taken, claims (→ RUNNING) and completions (→ COMPLETED)
+// reads of jobs taken, RUNNING writes and completions (→ COMPLETED)
 // requested in the same tick go to Postgres as one statement each, one commit
 // for many jobs, as graphile-worker batches its own job fetches and
 // completions. The triggers still write each job's events.
 import type pg from 'pg';
-import {
-  claimQueuedJobs,
-  completeHeldJobs,
-  completeUnstartedJobs,
-  readQueuedJobs,
-  type ClaimedJobRow,
-  type TakenJobRow,
-} from './sql.ts';
+import { completeRunningJobs, completeTakenJobs } from '../job-state/complete.ts';
+import type { JobRow } from '../job-state/job-row.ts';
+import { markJobsRunning } from '../job-state/mark-running.ts';
+import { takeQueuedJobs, type TakenJob } from '../job-state/take.ts';
 
 interface Pending<Input, Output> {
   input: Input;
@@ -49,44 +45,44 @@ class Batch<Input, Output> {
 }
 
 export class StatusBatcher {
-  readonly #reads: Batch<string, TakenJobRow | null>;
-  readonly #claims: Batch<{ jobId: string; workerId: string }, ClaimedJobRow | null>;
+  readonly #reads: Batch<string, TakenJob | null>;
+  readonly #runningWrites: Batch<{ jobId: string; workerId: string }, JobRow | null>;
   readonly #completions: Batch<{ jobId: string; workerId: string; result: Record<string, unknown> }, boolean>;
-  readonly #unstartedCompletions: Batch<{ jobId: string; takenAt: string; result: Record<string, unknown> }, boolean>;
+  readonly #takenCompletions: Batch<{ jobId: string; takenAt: string; result: Record<string, unknown> }, boolean>;
 
   constructor(pool: pg.Pool) {
     this.#reads = new Batch(async (jobIds) => {
-      const rows = new Map((await readQueuedJobs(pool, jobIds)).map((row) => [row.id, row]));
+      const rows = new Map((await takeQueuedJobs(pool, jobIds)).map((row) => [row.id, row]));
       return jobIds.map((jobId) => rows.get(jobId) ?? null);
     });
-    this.#claims = new Batch(async (inputs) => {
-      const rows = new Map<string, ClaimedJobRow>();
+    this.#runningWrites = new Batch(async (inputs) => {
+      const rows = new Map<string, JobRow>();
       for (const [workerId, jobIds] of groupBy(inputs, (input) => input.workerId)) {
-        for (const row of await claimQueuedJobs(pool, jobIds.map((input) => input.jobId), workerId)) rows.set(row.id, row);
+        for (const row of await markJobsRunning(pool, jobIds.map((input) => input.jobId), workerId)) rows.set(row.id, row);
       }
       return inputs.map((input) => rows.get(input.jobId) ?? null);
     });
     this.#completions = new Batch(async (inputs) => {
       const done = new Set<string>();
       for (const [workerId, items] of groupBy(inputs, (input) => input.workerId)) {
-        for (const id of await completeHeldJobs(pool, items, workerId)) done.add(id);
+        for (const id of await completeRunningJobs(pool, items, workerId)) done.add(id);
       }
       return inputs.map((input) => done.has(input.jobId));
     });
-    this.#unstartedCompletions = new Batch(async (inputs) => {
-      const done = new Set(await completeUnstartedJobs(pool, inputs));
+    this.#takenCompletions = new Batch(async (inputs) => {
+      const done = new Set(await completeTakenJobs(pool, inputs));
       return inputs.map((input) => done.has(input.jobId));
     });
   }
 
   /** The job if it is queued (PENDING/SCHEDULED/RETRYING), read without a write; null otherwise. */
-  read(jobId: string): Promise<TakenJobRow | null> {
+  read(jobId: string): Promise<TakenJob | null> {
     return this.#reads.add(jobId);
   }
 
   /** PENDING/SCHEDULED/RETRYING → RUNNING for this worker; null when not queued. */
-  claim(jobId: string, workerId: string): Promise<ClaimedJobRow | null> {
-    return this.#claims.add({ jobId, workerId });
+  markRunning(jobId: string, workerId: string): Promise<JobRow | null> {
+    return this.#runningWrites.add({ jobId, workerId });
   }
 
   /** RUNNING → COMPLETED for a job this worker holds; false when it no longer does. */
@@ -95,8 +91,8 @@ export class StatusBatcher {
   }
 
   /** Queued → COMPLETED through RUNNING, for a job finished before RUNNING was written; false when it is no longer queued. */
-  completeUnstarted(jobId: string, takenAt: string, result: Record<string, unknown>): Promise<boolean> {
-    return this.#unstartedCompletions.add({ jobId, takenAt, result });
+  completeTaken(jobId: string, takenAt: string, result: Record<string, unknown>): Promise<boolean> {
+    return this.#takenCompletions.add({ jobId, takenAt, result });
   }
 }
 

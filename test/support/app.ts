@@ -5,10 +5,11 @@ import { createInterface } from 'node:readline';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
-import { startApp, type App, type Roles } from '../../src/app.ts';
+import { startApp, type App, type AppOptions, type Roles } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { HandlerRegistry } from '../../src/worker/registry.ts';
+import { dispose, once } from './dispose.ts';
 import { deferred } from './wait.ts';
 
 /** Settings that make tests quick: short retry delays, fast dead-worker detection. */
@@ -43,10 +44,12 @@ export class GraphQLTestClient {
     return body.data!;
   }
 
-  /** A live subscription over graphql-ws: collects what arrives and lets tests await it. */
+  /** A live subscription over graphql-ws: collects what arrives and lets tests await it; closed when the test (or file) ends. */
   subscribe<Result, Variables>(document: Document<Result, Variables>, variables?: Variables): Subscription<Result> {
     this.#ws ??= createClient({ url: this.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, lazy: true, retryAttempts: 0 });
-    return new Subscription<Result>(this.#ws, document.toString(), variables as Record<string, unknown> | undefined);
+    const subscription = new Subscription<Result>(this.#ws, document.toString(), variables as Record<string, unknown> | undefined);
+    dispose(() => subscription.close());
+    return subscription;
   }
 
   async close() {
@@ -58,6 +61,7 @@ export class Subscription<Result> {
   readonly received: Result[] = [];
   #waiters: Array<{ until: (received: Result[]) => boolean; resolve: () => void }> = [];
   #error: unknown = null;
+  #closed = false;
   readonly #unsubscribe: () => void;
 
   constructor(client: Client, query: string, variables?: Record<string, unknown>) {
@@ -99,6 +103,8 @@ export class Subscription<Result> {
   }
 
   close() {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#unsubscribe();
   }
 }
@@ -109,23 +115,23 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
+/** Starts the service in-process; it stops when the test (or, from a beforeAll, the file) ends. */
 export async function startTestApp(
   databaseUrl: string,
-  options: { roles?: Roles; registry?: HandlerRegistry; env?: Record<string, string> } = {},
+  options: { roles?: Roles; registry?: HandlerRegistry; env?: Record<string, string>; wrapPrisma?: AppOptions['wrapPrisma'] } = {},
 ): Promise<TestApp> {
   const config = loadConfig({ ...TEST_ENV, ...options.env, DATABASE_URL: databaseUrl });
   const app = await startApp(config, createLogger(config.LOG_LEVEL), options.roles ?? { api: true, worker: true }, {
     registry: options.registry,
+    wrapPrisma: options.wrapPrisma,
   });
   const client = new GraphQLTestClient(app.api?.url ?? '');
-  return {
-    app,
-    client,
-    async stop() {
-      await client.close();
-      await app.stop();
-    },
-  };
+  const stop = once(async () => {
+    await client.close();
+    await app.stop();
+  });
+  dispose(stop);
+  return { app, client, stop };
 }
 
 export interface ChildWorker {
@@ -137,7 +143,10 @@ export interface ChildWorker {
   logs: Array<Record<string, unknown>>;
 }
 
-/** Runs `jobwire work` in its own process (the real CLI), resolved once it runs jobs. */
+/**
+ * Runs `jobwire work` in its own process (the real CLI), resolved once it runs
+ * jobs. When the test (or file) ends, a worker still running gets SIGTERM and is awaited.
+ */
 export async function spawnWorker(databaseUrl: string, env: Record<string, string> = {}): Promise<ChildWorker> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'work'], {
     env: { ...process.env, ...TEST_ENV, LOG_LEVEL: 'info', CI: '1', ...env, DATABASE_URL: databaseUrl },
@@ -156,5 +165,9 @@ export async function spawnWorker(databaseUrl: string, env: Record<string, strin
   });
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code ?? 0)));
   void exited.then((how) => started.reject(new Error(`child worker exited (${how}) before it started`)));
+  dispose(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  });
   return { workerId: await started.promise, process: child, exited, logs };
 }

@@ -1,5 +1,6 @@
 // Import files for the ImportJob tests, and createImportJob as a GraphQL
 // multipart request (the file in a form part).
+import { postMultipart } from '../../src/testing/multipart.ts';
 import type { GraphQLTestClient } from './app.ts';
 import { CreateImportJob } from './operations-imports.ts';
 import type { CreateImportJobMutation, ImportSourceType } from '../generated/graphql.ts';
@@ -12,12 +13,7 @@ export async function postImport(
   file: { name: string; content: string | Uint8Array<ArrayBuffer>; type?: string },
   input: { sourceType?: ImportSourceType; maxRetries?: number } = {},
 ): Promise<{ status: number; body: { data?: CreateImportJobMutation; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> } }> {
-  const form = new FormData();
-  form.set('operations', JSON.stringify({ query: CreateImportJob.toString(), variables: { input: { ...input, file: null } } }));
-  form.set('map', JSON.stringify({ 0: ['variables.input.file'] }));
-  form.set('0', new Blob([file.content], { type: file.type ?? 'application/octet-stream' }), file.name);
-  const response = await fetch(client.url, { method: 'POST', body: form });
-  return { status: response.status, body: await response.json() };
+  return postMultipart(client.url, CreateImportJob.toString(), { input: { ...input, file: null } }, [{ at: 'variables.input.file', ...file }]);
 }
 
 export async function uploadImport(...args: Parameters<typeof postImport>): Promise<CreateImportResult> {
@@ -36,31 +32,6 @@ export interface Pair {
   question: string;
   answer: string;
   tags: string[];
-}
-
-/** A small deterministic random source, so generated files are the same on every run. */
-export function seededRandom(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-
-const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
-
-/**
- * Questions of seven made-up words of random letters: two of them share few
- * trigrams, so only the near duplicates a test writes on purpose are similar.
- */
-export function randomQuestion(random: () => number): string {
-  const word = () => Array.from({ length: 4 + Math.floor(random() * 4) }, () => LETTERS[Math.floor(random() * LETTERS.length)]).join('');
-  return `${Array.from({ length: 7 }, word).join(' ')}?`;
-}
-
-/** A question that pg_trgm finds similar (about 0.85) but not equal after normalising. */
-export function nearDuplicateOf(question: string): string {
-  return question.replace(/\?$/, ' zo?');
 }
 
 const csvField = (value: string) => (/[",\n\r]/.test(value) || value !== value.trim() ? `"${value.replaceAll('"', '""')}"` : value);

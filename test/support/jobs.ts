@@ -12,11 +12,6 @@ export async function createJob(client: GraphQLTestClient, input: CreateJobInput
   return result.createJob.data;
 }
 
-/** The UUID inside a Job's global ID (base64 of "PlainJob:<uuid>"). */
-export function uuidOf(globalId: string): string {
-  return Buffer.from(globalId, 'base64').toString().split(':')[1]!;
-}
-
 /** The job's current graphile-worker queue entry (job.queue_entry_id), if it exists. */
 export async function queueEntryOf(pool: pg.Pool, jobId: string): Promise<{ id: string; run_at: Date; locked_at: Date | null } | null> {
   const { rows } = await pool.query(

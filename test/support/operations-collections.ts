@@ -8,8 +8,8 @@ export const CollectionJobFieldsFragment = graphql(`
     errorMessage
     symbols
     timeframe
-    from
-    to
+    rangeFrom
+    rangeTo
     provider
     result
     stats { total completed failed totalCandles }

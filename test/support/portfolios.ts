@@ -1,5 +1,6 @@
 // Flex Query statements for the portfolio import tests, and uploads as
 // GraphQL multipart requests.
+import { postMultipart } from '../../src/testing/multipart.ts';
 import type { GraphQLTestClient } from './app.ts';
 import { CreatePortfolioImportJob } from './operations-portfolios.ts';
 import type { CreatePortfolioImportJobInput, CreatePortfolioImportJobMutation } from '../generated/graphql.ts';
@@ -40,17 +41,15 @@ export async function createImport(
   statement?: string,
 ): Promise<CreateResult> {
   if (statement === undefined) return (await client.request(CreatePortfolioImportJob, { input })).createPortfolioImportJob;
-  const form = new FormData();
-  form.set('operations', JSON.stringify({ query: CreatePortfolioImportJob.toString(), variables: { input: { ...input, statement: null } } }));
-  form.set('map', JSON.stringify({ 0: ['variables.input.statement'] }));
-  form.set('0', new Blob([statement], { type: 'application/xml' }), 'statement.xml');
-  const response = await fetch(client.url, { method: 'POST', body: form });
-  const body = (await response.json()) as { data?: CreateJobData; errors?: unknown[] };
+  const { body } = await postMultipart<{ data?: CreatePortfolioImportJobMutation; errors?: unknown[] }>(
+    client.url,
+    CreatePortfolioImportJob.toString(),
+    { input: { ...input, statement: null } },
+    [{ at: 'variables.input.statement', name: 'statement.xml', content: statement, type: 'application/xml' }],
+  );
   if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
   return body.data!.createPortfolioImportJob;
 }
-
-type CreateJobData = CreatePortfolioImportJobMutation;
 
 /** The created job, or the test fails with the typed error. */
 export function created(result: CreateResult) {

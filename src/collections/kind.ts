@@ -1,0 +1,77 @@
+// The collection kind: its job type, what a CollectionJob is, and seed 002's
+// repository contract (ICollectionJobRepository; repository.ts implements it on
+// Postgres, test/support has an in-memory one). Method names are the seed's own
+// (snake_case) so the contract reads one-to-one against the specification.
+import type { JobStatus } from '../generated/prisma/enums.ts';
+
+/** The job_type of every CollectionJob (its handler in handler.ts). */
+export const COLLECTION_JOB_TYPE = 'collection.collect';
+
+export const TIMEFRAMES = ['1m', '5m', '15m', '1h', '4h', '1d', '1w'] as const;
+export type Timeframe = (typeof TIMEFRAMES)[number];
+
+export interface FailedSymbol {
+  symbol: string;
+  error: string;
+  failedAt: Date;
+}
+
+/** A CollectionJob as the domain sees it: the job row plus its collection_job row. */
+export interface CollectionJob {
+  id: string;
+  status: JobStatus;
+  errorMessage: string | null;
+  symbols: string[];
+  timeframe: Timeframe;
+  rangeFrom: Date;
+  rangeTo: Date;
+  provider: string;
+  completedSymbolCount: number;
+  failedSymbolCount: number;
+  totalCandles: number;
+  createdAt: Date;
+}
+
+/** Seed 002's JobStats: aggregated statistics of one collection job. */
+export interface CollectionStats {
+  /** Symbols the job was asked to collect. */
+  total: number;
+  completed: number;
+  failed: number;
+  totalCandles: number;
+}
+
+export interface ICollectionJobRepository {
+  /** Inserts the job, or updates its counters when it exists. */
+  save(job: CollectionJob): Promise<void>;
+  getById(jobId: string): Promise<CollectionJob | null>;
+  /** Whether a job was deleted. */
+  delete(jobId: string): Promise<boolean>;
+  /** Newest first. */
+  listByStatus(status: JobStatus, limit?: number, offset?: number): Promise<CollectionJob[]>;
+  /** Newest first; created at or after `since` when given. */
+  listRecent(limit?: number, since?: Date | null): Promise<CollectionJob[]>;
+  getRunningJobs(): Promise<CollectionJob[]>;
+  /**
+   * Moves the job to `status` if the status machine allows it from the job's
+   * current status, in one atomic step. Returns whether it applied.
+   */
+  updateStatus(jobId: string, status: JobStatus, errorMessage?: string | null): Promise<boolean>;
+  /** Records a symbol that failed after its retries and counts it. */
+  addFailedSymbol(jobId: string, symbol: string, error: string): Promise<void>;
+  getStats(jobId: string): Promise<CollectionStats | null>;
+
+  // Beyond the seed: what per-symbol progress and resumable retries need.
+  /** Failed symbols of the job, oldest first. */
+  listFailedSymbols(jobId: string): Promise<FailedSymbol[]>;
+  /** Counts a symbol as collected with `candles` candles stored. */
+  markSymbolCompleted(jobId: string, symbol: string, candles: number): Promise<void>;
+  /**
+   * Symbols still to collect, in the job's order. Failed symbols count as
+   * unfinished: their failure records and counts are cleared, so a retry
+   * collects them again and nothing else.
+   */
+  beginAttempt(jobId: string): Promise<string[]>;
+}
+
+export const DEFAULT_LIST_LIMIT = 50;

@@ -1,0 +1,45 @@
+// The import kind: its job type, and seed 001's ImportJobStatus over the core's
+// job statuses. An import's status
+// is job.status (the core's status machine, shared by every kind); the seed's
+// five values are a view of it:
+//
+//   ImportJobStatus  job statuses
+//   PENDING          PENDING, SCHEDULED       waiting for a worker
+//   PROCESSING       RUNNING, RETRYING        a worker holds it, or will again after a backoff
+//   COMPLETED        COMPLETED
+//   FAILED           FAILED, DEAD_LETTER      not retried automatically
+//   CANCELLED        CANCELLED
+import { JobStatus } from '../generated/prisma/enums.ts';
+
+/** The job_type of every ImportJob (its handler in handler.ts). */
+export const IMPORT_JOB_TYPE = 'import.qa_pairs';
+
+export const ImportJobStatus = {
+  PENDING: 'PENDING',
+  PROCESSING: 'PROCESSING',
+  COMPLETED: 'COMPLETED',
+  FAILED: 'FAILED',
+  CANCELLED: 'CANCELLED',
+} as const;
+export type ImportJobStatus = (typeof ImportJobStatus)[keyof typeof ImportJobStatus];
+
+/** The job statuses each import status stands for. */
+export const JOB_STATUSES_OF: Readonly<Record<ImportJobStatus, readonly JobStatus[]>> = {
+  PENDING: [JobStatus.PENDING, JobStatus.SCHEDULED],
+  PROCESSING: [JobStatus.RUNNING, JobStatus.RETRYING],
+  COMPLETED: [JobStatus.COMPLETED],
+  FAILED: [JobStatus.FAILED, JobStatus.DEAD_LETTER],
+  CANCELLED: [JobStatus.CANCELLED],
+};
+
+export function importStatusOf(status: JobStatus): ImportJobStatus {
+  for (const [importStatus, statuses] of Object.entries(JOB_STATUSES_OF)) {
+    if (statuses.includes(status)) return importStatus as ImportJobStatus;
+  }
+  throw new Error(`job status ${status} has no import status`);
+}
+
+/** The job status updateStatus writes for an import status (the first of its statuses). */
+export function jobStatusFor(status: ImportJobStatus): JobStatus {
+  return JOB_STATUSES_OF[status][0]!;
+}

@@ -1,0 +1,24 @@
+// Fail: a handler's failure ends its attempt. A retriable failure with
+// retries left → RETRYING, queued again after a backoff; none left →
+// DEAD_LETTER; a non-retriable error (or a job its worker cannot run) → FAILED.
+import type pg from 'pg';
+import { endRunningJob } from './end-running.ts';
+import type { JobRow } from './job-row.ts';
+import { endAttemptAndQueueAgain } from './requeue.ts';
+import { JobStatus } from './statuses.ts';
+
+export type AttemptFailure =
+  | { status: typeof JobStatus.FAILED | typeof JobStatus.DEAD_LETTER; errorMessage: string }
+  | { status: typeof JobStatus.RETRYING; errorMessage: string; retryCount: number; runAt: Date };
+
+/** Ends a RUNNING job's failed attempt; false when the job no longer runs on this worker. */
+export async function failRunningJob(
+  pool: pg.Pool,
+  job: Pick<JobRow, 'id' | 'priority' | 'maxRetries'>,
+  workerId: string,
+  failure: AttemptFailure,
+): Promise<boolean> {
+  if (failure.status !== JobStatus.RETRYING) return endRunningJob(pool, job.id, workerId, failure);
+  const { runAt, ...end } = failure;
+  return endAttemptAndQueueAgain(pool, job, workerId, end, runAt);
+}

@@ -1,0 +1,73 @@
+// Insert: new jobs enter the status machine as PENDING (or SCHEDULED when due
+// later), each with its steps and its queue entry.
+import type { Queryable } from '../db/pool.ts';
+import type { JobKind } from '../generated/prisma/enums.ts';
+import { addQueueEntries } from './queue-entry.ts';
+
+export interface NewJob {
+  id: string;
+  kind: JobKind;
+  queueName: string;
+  jobType: string;
+  payload: Record<string, unknown>;
+  priority: number;
+  maxRetries: number;
+  scheduledAt: Date | null;
+  parentJobId: string | null;
+  createdBy: string | null;
+  metadata: Record<string, unknown>;
+  /** Steps created with the job, in order. */
+  steps: readonly string[];
+}
+
+/**
+ * Inserts jobs with their steps and their queue entries in the caller's
+ * transaction: a job row without its queue entry never commits.
+ */
+export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promise<void> {
+  if (jobs.length === 0) return;
+  const now = Date.now();
+  const scheduled = (job: NewJob) => job.scheduledAt !== null && job.scheduledAt.getTime() > now;
+  // The entries first, so each job row is written once, with its entry's id.
+  const queueEntryIds = await addQueueEntries(
+    db,
+    jobs.map((job) => ({ jobId: job.id, runAt: job.scheduledAt, priority: job.priority, maxRetries: job.maxRetries })),
+  );
+  await db.query(
+    `insert into job (id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
+                      status, parent_job_id, created_by, metadata, queue_entry_id)
+     select id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
+            status, parent_job_id, created_by, metadata, queue_entry_id
+       from jsonb_to_recordset($1::jsonb) as x(
+              id uuid, kind job_kind, queue_name text, job_type text, payload jsonb, priority int,
+              max_retries int, scheduled_at timestamptz, status job_status, parent_job_id uuid,
+              created_by text, metadata jsonb, queue_entry_id bigint)`,
+    [
+      JSON.stringify(
+        jobs.map((job) => ({
+          id: job.id,
+          kind: job.kind,
+          queue_name: job.queueName,
+          job_type: job.jobType,
+          payload: job.payload,
+          priority: job.priority,
+          max_retries: job.maxRetries,
+          scheduled_at: job.scheduledAt?.toISOString() ?? null,
+          status: scheduled(job) ? 'SCHEDULED' : 'PENDING',
+          parent_job_id: job.parentJobId,
+          created_by: job.createdBy,
+          metadata: job.metadata,
+          queue_entry_id: queueEntryIds.get(job.id),
+        })),
+      ),
+    ],
+  );
+  const steps = jobs.flatMap((job) => job.steps.map((name, position) => ({ job_id: job.id, name, position })));
+  if (steps.length > 0) {
+    await db.query(
+      `insert into job_step (job_id, name, position)
+       select job_id, name, position from jsonb_to_recordset($1::jsonb) as x(job_id uuid, name text, position int)`,
+      [JSON.stringify(steps)],
+    );
+  }
+}

@@ -1,0 +1,43 @@
+// A job row as the status writes read it, and the row lock every
+// read-check-write transition takes.
+import type { Queryable } from '../db/pool.ts';
+import type { JobKind, JobStatus } from '../generated/prisma/enums.ts';
+
+export interface JobRow {
+  id: string;
+  kind: JobKind;
+  jobType: string;
+  queueName: string;
+  payload: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  priority: number;
+  maxRetries: number;
+  retryCount: number;
+  parentJobId: string | null;
+  createdBy: string | null;
+  createdAt: Date;
+  status: JobStatus;
+  workerId: string | null;
+  cancelRequestedAt: Date | null;
+  /** graphile-worker's queue entry that runs the job (bigint as text); a task of another entry is stale. */
+  queueEntryId: string | null;
+}
+
+export const JOB_ROW_COLUMNS = `id, kind, job_type as "jobType", queue_name as "queueName", payload, metadata, priority,
+  max_retries as "maxRetries", retry_count as "retryCount", parent_job_id as "parentJobId",
+  created_by as "createdBy", created_at as "createdAt", status, worker_id as "workerId",
+  cancel_requested_at as "cancelRequestedAt", queue_entry_id as "queueEntryId"`;
+
+/** Locks a job row for a status change; null when there is no such job. */
+export async function lockJob(db: Queryable, jobId: string): Promise<JobRow | null> {
+  const result = await db.query<JobRow>(`select ${JOB_ROW_COLUMNS} from job where id = $1 for update`, [jobId]);
+  return result.rows[0] ?? null;
+}
+
+/**
+ * Sets the message of the event that this transaction's next status change
+ * writes (read by the job_after_insert and job_after_update triggers).
+ */
+export async function setEventMessage(db: Queryable, message: string): Promise<void> {
+  await db.query(`select set_config('jobwire.event_message', $1, true)`, [message]);
+}

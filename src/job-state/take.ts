@@ -1,0 +1,24 @@
+// Take: a worker reads the queued jobs whose queue entries it fetched, without
+// writing anything. It writes RUNNING only if a job runs for a while
+// (mark-running.ts); a job done sooner goes from queued to COMPLETED in one
+// write (complete.ts, completeTakenJobs).
+import type { Queryable } from '../db/pool.ts';
+import { JOB_ROW_COLUMNS, type JobRow } from './job-row.ts';
+import { QUEUED_SQL } from './statuses.ts';
+
+/** A queued job as a worker first reads it, before anything is written. */
+export interface TakenJob extends JobRow {
+  /** The database's clock when it was read, in full precision (the job's started_at if it finishes before RUNNING is written). */
+  takenAt: string;
+}
+
+/** The queued jobs among these ids (PENDING, SCHEDULED, RETRYING), read without a write. */
+export async function takeQueuedJobs(db: Queryable, jobIds: string[]): Promise<TakenJob[]> {
+  const result = await db.query<TakenJob>({
+    name: 'jobwire-take-queued-jobs',
+    text: `select ${JOB_ROW_COLUMNS}, clock_timestamp()::text as "takenAt"
+       from job where id = any($1::uuid[]) and status in ${QUEUED_SQL}`,
+    values: [jobIds],
+  });
+  return result.rows;
+}

@@ -1,0 +1,85 @@
+// Retention purges old finished jobs with their steps and events, in batches;
+// listing jobs with steps and events costs the same queries for 5 or 50 jobs.
+import { beforeAll, expect, it } from 'vitest';
+import { purgeFinishedJobs } from '../../src/jobs/retention.ts';
+import { recordingQueries, type RecordedQuery } from '../../src/testing/prisma-queries.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { JobsPage, Queues } from '../support/operations.ts';
+
+let db: TestDatabase;
+let api: TestApp;
+/** Every Prisma query the API makes. */
+const queries: RecordedQuery[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  api = await startTestApp(db.url, { roles: { api: true, worker: false }, wrapPrisma: (prisma) => recordingQueries(prisma, queries) });
+});
+
+/** Jobs driven through the status machine by SQL, finished `daysAgo` days ago. */
+async function finishedJobs(count: number, status: 'COMPLETED' | 'CANCELLED', daysAgo: number) {
+  const { rows } = await db.pool.query<{ id: string }>(
+    `insert into job (job_type, queue_name, created_at) select 'system.noop', 'retention', now() - make_interval(days => $2)
+       from generate_series(1, $1) returning id`,
+    [count, daysAgo + 1],
+  );
+  const ids = rows.map((row) => row.id);
+  await db.pool.query(`insert into job_step (job_id, name, position) select id, 'only', 0 from unnest($1::uuid[]) as id`, [ids]);
+  if (status === 'COMPLETED') {
+    await db.pool.query(`update job set status = 'RUNNING' where id = any($1)`, [ids]);
+    await db.pool.query(`update job set status = 'COMPLETED' where id = any($1)`, [ids]);
+    await db.pool.query(`update job set started_at = now() - make_interval(days => $2), completed_at = now() - make_interval(days => $2) where id = any($1)`, [ids, daysAgo]);
+  } else {
+    await db.pool.query(`update job set status = 'CANCELLED' where id = any($1)`, [ids]);
+    await db.pool.query(`update job set cancelled_at = now() - make_interval(days => $2) where id = any($1)`, [ids, daysAgo]);
+  }
+  return ids;
+}
+
+it('purges finished jobs older than the cutoff with their steps and events, and nothing else', async () => {
+  const old = [...(await finishedJobs(1500, 'COMPLETED', 40)), ...(await finishedJobs(10, 'CANCELLED', 31))];
+  const recent = await finishedJobs(5, 'COMPLETED', 3);
+  const { rows: pending } = await db.pool.query<{ id: string }>(
+    `insert into job (job_type, queue_name, created_at) values ('system.noop', 'retention', now() - interval '90 days') returning id`,
+  );
+
+  const deleted = await purgeFinishedJobs(db.pool, new Date(Date.now() - 30 * 86_400_000));
+  expect(deleted).toBe(old.length);
+  const left = await db.pool.query<{ id: string }>(`select id from job where queue_name = 'retention'`);
+  expect(left.rows.map((row) => row.id).sort()).toEqual([...recent, pending[0]!.id].sort());
+  const orphans = await db.pool.query(
+    `select (select count(*) from job_event where job_id = any($1)) as events, (select count(*) from job_step where job_id = any($1)) as steps`,
+    [old],
+  );
+  expect(orphans.rows[0]).toEqual({ events: '0', steps: '0' });
+});
+
+it('lists jobs with their steps and events in a fixed set of queries, however many jobs', async () => {
+  await db.pool.query(`insert into job (job_type, queue_name) select 'system.noop', 'listing' from generate_series(1, 60)`);
+  // Each job: one step; two events (the job's PENDING and its step's).
+  await db.pool.query(`insert into job_step (job_id, name, position) select id, 'only', 0 from job where queue_name = 'listing'`);
+
+  const queriesFor = async (first: number) => {
+    queries.length = 0;
+    const page = await api.client.request(JobsPage, { filter: { queueNames: ['listing'] }, first });
+    expect(page.jobs.edges).toHaveLength(first);
+    expect(page.jobs.edges.every((edge) => edge.node.steps.edges.length === 1 && edge.node.events.edges.length === 2)).toBe(true);
+    // totalCount and edges resolve side by side: their order is not fixed.
+    return [...queries].sort((x, y) => `${x.model}.${x.operation}`.localeCompare(`${y.model}.${y.operation}`));
+  };
+  // The count, and one findMany that loads the jobs with their steps and events:
+  // no query per job (an N+1 would add one per row).
+  const forFive = await queriesFor(5);
+  expect(forFive).toEqual([
+    { model: 'Job', operation: 'count' },
+    { model: 'Job', operation: 'findMany' },
+  ]);
+  expect(await queriesFor(50)).toEqual(forFive);
+});
+
+it('counts jobs per status for a queue', async () => {
+  const stats = await api.client.request(Queues, { queueName: 'listing' });
+  expect(stats.queueStats).toMatchObject({ queueName: 'listing', pendingCount: 60, runningCount: 0, completedCount: 0, deadLetterCount: 0 });
+  expect((await api.client.request(Queues, { queueName: 'nothing-here' })).queueStats.pendingCount).toBe(0);
+});
