@@ -135,8 +135,8 @@ function withDatabase<A extends unknown[]>(action: (db: Database, ...args: A) =>
       db = await openDatabase(options);
       await action(db, ...args);
     } catch (error) {
-      if (!(error instanceof CliError || error instanceof JobwireError)) throw error;
-      console.error(`error: ${error.message}`);
+      // Expected failures in one line; anything else with its stack (a bug to report).
+      console.error(error instanceof CliError || error instanceof JobwireError ? `error: ${error.message}` : error);
       process.exitCode = 1;
     } finally {
       await db?.close();

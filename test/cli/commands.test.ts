@@ -110,8 +110,19 @@ describe('jobs', () => {
 
   it('list refuses an unknown status, naming it and the valid ones', async () => {
     const result = await runCli(['jobs', 'list', '--status', 'DONE', '--database-url', db.url]);
-    expect(result.code).not.toBe(0);
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain('unknown status "DONE"; one of PENDING, SCHEDULED, RUNNING');
+  });
+
+  it.each([
+    [['jobs', 'lst'], 'jobwire: unknown command "lst": commands are list, show, cancel, retry, watch (did you mean list?); see jobwire jobs --help'],
+    [['jobs', 'show'], "jobwire: missing required argument 'id'; see jobwire jobs show --help"],
+    [['jobs', 'list', '--limt', '5'], 'jobwire: unknown option --limt (did you mean --limit?); see jobwire jobs list --help'],
+  ])('a command-line mistake (jobwire %j) is one line on stderr and exit status 2', async (args, line) => {
+    const result = await runCli(args);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(`${line}\n`);
   });
 
   it("show prints a job's fields and its history", async () => {
