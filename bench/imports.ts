@@ -1,17 +1,22 @@
-// Import throughput: a 10,000-row CSV (1% malformed, 1% invalid, 1% near
-// duplicates) uploaded to an API process and imported by a worker process,
-// with 100,000 pairs already stored, so every row's duplicate check searches
-// them. Prints rows/second and the worker's peak RSS.
-//   npm run bench:imports   (BENCH_IMPORT_ROWS=10000 BENCH_STORED_PAIRS=100000)
+// Import throughput with near-duplicate checks on: a CSV (1% malformed, 1%
+// invalid, 1% near duplicates of stored pairs) uploaded to an API process and
+// imported by a worker process, once per scenario of stored pairs (by default
+// 50,000 rows against 100,000 stored pairs, then another 50,000 against
+// 1,000,000). Prints rows/second end to end (the job's started_at to
+// completed_at) and the worker's peak RSS.
+//   npm run bench:imports
+//   BENCH_IMPORT_ROWS=10000 BENCH_STORED_PAIRS=100000,300000 npm run bench:imports   (smaller)
 import pg from 'pg';
+import { questionBands } from '../src/imports/question-bands.ts';
 import { uuidOf } from '../src/testing/global-id.ts';
 import { postMultipart } from '../src/testing/multipart.ts';
 import { nearDuplicateOf, randomQuestion, seededRandom } from '../src/testing/qa-pairs.ts';
 import { report, round, spawnCli, startBenchServer } from './support.ts';
 
-const ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 10_000);
-const STORED = Number(process.env.BENCH_STORED_PAIRS ?? 100_000);
+const ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 50_000);
+const SCENARIOS = (process.env.BENCH_STORED_PAIRS ?? '100000,1000000').split(',').map(Number);
 const BATCH_SIZE = process.env.IMPORT_BATCH_SIZE ?? '500';
+const SEED_CHUNK = 20_000;
 
 const random = seededRandom(42);
 const server = await startBenchServer();
@@ -19,38 +24,54 @@ const databaseUrl = await server.database('bench_imports');
 const db = new pg.Client({ connectionString: databaseUrl });
 await db.connect();
 
-// The stored pairs, 20,000 an insert.
-const stored: string[] = [];
-const seedStarted = performance.now();
-for (let i = 0; i < STORED; i += 20_000) {
-  const questions = Array.from({ length: Math.min(20_000, STORED - i) }, () => randomQuestion(random));
-  stored.push(...questions);
-  await db.query(`insert into qa_pair (question, answer) select q, 'stored answer' from unnest($1::text[]) as q on conflict do nothing`, [questions]);
+/**
+ * Stores pairs as an import would (with their MinHash bands), the GIN
+ * indexes dropped meanwhile and built again after: seeding a million pairs
+ * row by row through them would take longer than the benchmark.
+ */
+async function seed(count: number, stored: string[]) {
+  const { rows: indexes } = await db.query<{ indexname: string; indexdef: string }>(
+    `select indexname, indexdef from pg_indexes where tablename = 'qa_pair' and indexdef like '%USING gin%'`,
+  );
+  for (const { indexname } of indexes) await db.query(`drop index ${indexname}`);
+  for (let i = 0; i < count; i += SEED_CHUNK) {
+    const questions = Array.from({ length: Math.min(SEED_CHUNK, count - i) }, () => randomQuestion(random));
+    stored.push(...questions);
+    const { rows } = await db.query<{ trigrams: string[] }>(
+      'select show_trgm(qa_normalise_question(q)) as trigrams from unnest($1::text[]) with ordinality as x(q, n) order by n',
+      [questions],
+    );
+    await db.query(
+      `insert into qa_pair (question, answer, question_bands)
+       select x.question, 'stored answer', x.bands from jsonb_to_recordset($1::jsonb) as x(question text, bands bigint[])
+       on conflict do nothing`,
+      [JSON.stringify(questions.map((question, n) => ({ question, bands: questionBands(rows[n]!.trigrams) })))],
+    );
+  }
+  for (const { indexdef } of indexes) await db.query(indexdef);
+  await db.query('vacuum analyze qa_pair');
 }
-await db.query('analyze qa_pair');
-const storedCount = Number((await db.query('select count(*) as n from qa_pair')).rows[0].n);
-console.log(`stored ${storedCount} pairs in ${round((performance.now() - seedStarted) / 1000)} s`);
 
-// The file: one malformed, one invalid and one near-duplicate row in every hundred.
-const lines = ['question,answer,tags'];
-for (let i = 0; i < ROWS; i++) {
-  const question = randomQuestion(random);
-  if (i % 100 === 37) lines.push(`${question},answer ${i},tags,one field too many`);
-  else if (i % 100 === 53) lines.push(`${question},,`);
-  else if (i % 100 === 71) lines.push(`${nearDuplicateOf(stored[i % stored.length]!)},answer ${i},`);
-  else lines.push(`${question},"answer ${i}, with a comma",bench;t${i % 7}`);
+/** One malformed, one invalid and one near-duplicate row in every hundred. */
+function csvFile(stored: readonly string[]): string {
+  const lines = ['question,answer,tags'];
+  for (let i = 0; i < ROWS; i++) {
+    const question = randomQuestion(random);
+    if (i % 100 === 37) lines.push(`${question},answer ${i},tags,one field too many`);
+    else if (i % 100 === 53) lines.push(`${question},,`);
+    else if (i % 100 === 71) lines.push(`${nearDuplicateOf(stored[Math.floor(random() * stored.length)]!)},answer ${i},`);
+    else lines.push(`${question},"answer ${i}, with a comma",bench;t${i % 7}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
-const csv = `${lines.join('\n')}\n`;
 
-const settings = { DATABASE_URL: databaseUrl, IMPORT_BATCH_SIZE: BATCH_SIZE };
-const api = await spawnCli('serve', settings);
-const worker = await spawnCli('work', settings);
-try {
-  const idleRssMb = await worker.peakRssMb();
+type JobRow = { status: string; started_at: Date | null; completed_at: Date | null; success_count: number; error_count: number };
+
+async function runImport(apiUrl: string, csv: string): Promise<{ uploadMs: number; job: JobRow }> {
   const mutation = 'mutation ($input: CreateImportJobInput!) { createImportJob(input: $input) { __typename ... on MutationCreateImportJobSuccess { data { id } } ... on ValidationError { message } } }';
   const uploadStarted = performance.now();
   const { body } = await postMultipart<{ data?: { createImportJob: { __typename: string; data?: { id: string }; message?: string } } }>(
-    api.url!,
+    apiUrl,
     mutation,
     { input: { file: null } },
     [{ at: 'variables.input.file', name: 'bench.csv', content: csv, type: 'text/csv' }],
@@ -61,18 +82,16 @@ try {
   const jobId = uuidOf(created.data!.id);
 
   // The job's own timestamps give the import's duration; LISTEN wakes the wait.
-  await db.query('listen jobwire_job');
-  type Row = { status: string; started_at: Date | null; completed_at: Date | null; success_count: number; error_count: number; processed_rows: number };
   const read = async () =>
     (
-      await db.query<Row>(
-        `select status, started_at, completed_at, success_count, error_count, processed_rows
+      await db.query<JobRow>(
+        `select status, started_at, completed_at, success_count, error_count
            from job join import_job on job_id = id where id = $1`,
         [jobId],
       )
     ).rows[0]!;
-  let row = await read();
-  while (!['COMPLETED', 'FAILED', 'DEAD_LETTER', 'CANCELLED'].includes(row.status)) {
+  let job = await read();
+  while (!['COMPLETED', 'FAILED', 'DEAD_LETTER', 'CANCELLED'].includes(job.status)) {
     await new Promise<void>((resolve) => {
       const wake = () => resolve();
       db.once('notification', wake);
@@ -81,14 +100,31 @@ try {
         resolve();
       }, 1000);
     });
-    row = await read();
+    job = await read();
   }
-  if (row.status !== 'COMPLETED') throw new Error(`the import ended ${row.status}`);
-  const importSeconds = (row.completed_at!.getTime() - row.started_at!.getTime()) / 1000;
-  const peakRssMb = await worker.peakRssMb();
+  if (job.status !== 'COMPLETED') throw new Error(`the import ended ${job.status}`);
+  return { uploadMs, job };
+}
 
-  await report('imports', [
-    {
+await db.query('listen jobwire_job');
+const settings = { DATABASE_URL: databaseUrl, IMPORT_BATCH_SIZE: BATCH_SIZE };
+const api = await spawnCli('serve', settings);
+const worker = await spawnCli('work', settings);
+const rows: Array<Record<string, unknown>> = [];
+try {
+  const idleRssMb = await worker.peakRssMb();
+  const stored: string[] = [];
+  for (const target of SCENARIOS) {
+    const seedStarted = performance.now();
+    const have = Number((await db.query('select count(*) as n from qa_pair')).rows[0].n);
+    if (target > have) await seed(target - have, stored);
+    const storedCount = Number((await db.query('select count(*) as n from qa_pair')).rows[0].n);
+    console.log(`${storedCount} pairs stored (seeding took ${round((performance.now() - seedStarted) / 1000)} s)`);
+
+    const csv = csvFile(stored);
+    const { uploadMs, job } = await runImport(api.url!, csv);
+    const importSeconds = (job.completed_at!.getTime() - job.started_at!.getTime()) / 1000;
+    rows.push({
       rows: ROWS,
       'stored pairs': storedCount,
       'file MB': round(csv.length / 1024 / 1024, 2),
@@ -96,12 +132,14 @@ try {
       'upload ms': Math.round(uploadMs),
       'import s': round(importSeconds, 2),
       'rows/s': Math.round(ROWS / importSeconds),
-      stored: row.success_count,
-      'bad rows': row.error_count,
+      stored: job.success_count,
+      'bad rows': job.error_count,
       'worker RSS idle MB': Math.round(idleRssMb),
-      'worker RSS peak MB': Math.round(peakRssMb),
-    },
-  ]);
+      'worker RSS peak MB': Math.round(await worker.peakRssMb()),
+    });
+    console.table(rows.slice(-1));
+  }
+  await report('imports', rows);
 } finally {
   await db.end();
   await worker.stop();

@@ -70,7 +70,7 @@ try {
   const endpoint = await startMetricsServer(metrics, '127.0.0.1', 0, logger);
   const listener = new Listener(databaseUrl, logger);
   await listener.start();
-  const worker = await startWorker({ config, pool, listener, registry, logger, metrics });
+  const worker = await startWorker({ config, connectionString: databaseUrl, pool, listener, registry, logger, metrics });
   const scrapeMs: number[] = [];
   let running = true;
   const scraper = (async () => {

@@ -90,7 +90,7 @@ async function ours(databaseUrl: string, config: Config) {
   const { events, allTasksDone } = countTasks(JOBS);
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
-  const worker = await startWorker({ config, pool, listener, registry, logger, events });
+  const worker = await startWorker({ config, connectionString: databaseUrl, pool, listener, registry, logger, events });
   // As the raw run, then until no job is active: a worker writes a job's
   // outcome just after graphile-worker removes its queue entry.
   await allTasksDone;

@@ -63,9 +63,11 @@ create table collection_job (
   completed_symbol_count integer default 0 not null,
   failed_symbol_count integer default 0 not null,
   total_candles integer default 0 not null,
+  new_candle_count integer default 0 not null,
   constraint collection_job_counts_not_negative CHECK (((completed_symbol_count >= 0) AND (failed_symbol_count >= 0) AND (total_candles >= 0))),
   constraint collection_job_has_symbols CHECK ((cardinality(symbols) > 0)),
   constraint collection_job_job_id_fkey FOREIGN KEY (job_id) REFERENCES job(id) ON DELETE CASCADE,
+  constraint collection_job_new_candle_count_within_total CHECK (((new_candle_count >= 0) AND (new_candle_count <= total_candles))),
   constraint collection_job_pkey PRIMARY KEY (job_id),
   constraint collection_job_range_ordered CHECK ((range_from <= range_to)),
   constraint collection_job_timeframe_known CHECK ((timeframe = ANY (ARRAY['1m'::text, '5m'::text, '15m'::text, '1h'::text, '4h'::text, '1d'::text, '1w'::text])))
@@ -79,6 +81,7 @@ create table collection_symbol (
   candles integer default 0 not null,
   error text,
   updated_at timestamp with time zone default now() not null,
+  new_candle_count integer default 0 not null,
   constraint collection_symbol_job_id_fkey FOREIGN KEY (job_id) REFERENCES collection_job(job_id) ON DELETE CASCADE,
   constraint collection_symbol_pkey PRIMARY KEY (job_id, symbol),
   constraint collection_symbol_status_allowed CHECK ((status = ANY (ARRAY['PENDING'::text, 'COMPLETED'::text, 'FAILED'::text])))
@@ -124,13 +127,17 @@ create table import_job (
   error_count integer default 0 not null,
   errors jsonb default '[]'::jsonb not null,
   committed_batches integer default 0 not null,
+  similarity_threshold real not null,
+  duplicate_action text not null,
   constraint import_job_counts_add_up CHECK ((processed_rows = (success_count + error_count))),
   constraint import_job_counts_not_negative CHECK (((total_rows >= 0) AND (success_count >= 0) AND (error_count >= 0) AND (committed_batches >= 0))),
+  constraint import_job_duplicate_action_known CHECK ((duplicate_action = ANY (ARRAY['REJECT'::text, 'FLAG'::text]))),
   constraint import_job_errors_is_array CHECK ((jsonb_typeof(errors) = 'array'::text)),
   constraint import_job_file_size_positive CHECK ((file_size > 0)),
   constraint import_job_filename_length CHECK (((length(filename) >= 1) AND (length(filename) <= 255))),
   constraint import_job_job_id_fkey FOREIGN KEY (job_id) REFERENCES job(id) ON DELETE CASCADE,
   constraint import_job_pkey PRIMARY KEY (job_id),
+  constraint import_job_similarity_threshold_range CHECK (((similarity_threshold >= (0.5)::double precision) AND (similarity_threshold <= (1)::double precision))),
   constraint import_job_source_type_known CHECK ((source_type = ANY (ARRAY['csv'::text, 'json'::text, 'text'::text])))
 );
 CREATE TRIGGER import_job_after_write AFTER INSERT OR UPDATE ON public.import_job FOR EACH ROW EXECUTE FUNCTION import_job_after_write();
@@ -325,7 +332,12 @@ create table qa_pair (
   import_row integer,
   question_normalised text generated always as (qa_normalise_question(question)) stored,
   created_at timestamp with time zone default now() not null,
+  duplicate_of uuid,
+  duplicate_similarity real,
+  question_bands bigint[],
   constraint qa_pair_answer_not_blank CHECK ((btrim(answer) <> ''::text)),
+  constraint qa_pair_duplicate_flag_complete CHECK (((duplicate_of IS NULL) OR (duplicate_similarity IS NOT NULL))),
+  constraint qa_pair_duplicate_of_fkey FOREIGN KEY (duplicate_of) REFERENCES qa_pair(id) ON DELETE SET NULL,
   constraint qa_pair_import_job_id_fkey FOREIGN KEY (import_job_id) REFERENCES import_job(job_id) ON DELETE SET NULL,
   constraint qa_pair_import_row_positive CHECK ((import_row >= 1)),
   constraint qa_pair_pkey PRIMARY KEY (id),
@@ -333,8 +345,10 @@ create table qa_pair (
 );
 CREATE UNIQUE INDEX qa_pair_import_row_key ON public.qa_pair USING btree (import_job_id, import_row);
 CREATE INDEX qa_pair_list_idx ON public.qa_pair USING btree (created_at DESC, id DESC);
+CREATE INDEX qa_pair_question_bands_idx ON public.qa_pair USING gin (question_bands) WITH (fastupdate=off);
 CREATE UNIQUE INDEX qa_pair_question_normalised_key ON public.qa_pair USING btree (question_normalised);
-CREATE INDEX qa_pair_question_trgm_idx ON public.qa_pair USING gin (question_normalised gin_trgm_ops) WITH (fastupdate=off);
+CREATE INDEX qa_pair_question_trgm_idx ON public.qa_pair USING gin (question_normalised gin_trgm_ops) WITH (fastupdate='on');
+CREATE INDEX qa_pair_unsigned_idx ON public.qa_pair USING btree (id) WHERE (question_bands IS NULL);
 
 create table worker (
   id text not null,

@@ -1,14 +1,17 @@
 // Wires a process together: database (embedded unless DATABASE_URL), schema
 // migration, the API and/or a worker, and an orderly stop.
 import type { Config } from './config.ts';
+import { DatabaseAvailability } from './db/availability.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { Listener } from './db/listener.ts';
 import { migrateDatabase } from './db/migrate.ts';
+import { releaseMigrationPools } from './db/migrate-pools.ts';
 import { createPool } from './db/pool.ts';
 import { createPrisma, type PrismaClient } from './db/prisma.ts';
 import { waitForDatabase } from './db/wait-for-database.ts';
 import { startApiServer, type ApiServer } from './graphql/server.ts';
 import { createRegistry } from './handlers.ts';
+import { Health } from './health.ts';
 import { LiveEvents } from './jobs/live.ts';
 import type { Logger } from './logger.ts';
 import { JobCounts } from './metrics/job-counts.ts';
@@ -31,6 +34,8 @@ export interface App {
   metrics: Metrics;
   /** The Prometheus endpoint, when METRICS_PORT is set. */
   metricsServer?: MetricsServer;
+  /** Readiness of the process (also served at /health/ready by the API). */
+  health: Health;
   stop(): Promise<void>;
 }
 
@@ -54,6 +59,13 @@ export interface AppOptions {
   registry?: HandlerRegistry;
   /** Wraps the API's Prisma client, e.g. to record its queries (tests, bench:api); default: none. */
   wrapPrisma?: (prisma: PrismaClient) => PrismaClient;
+  /**
+   * Called when the process cannot go on, with the reason: the database has been
+   * unreachable for DATABASE_UNAVAILABLE_EXIT_AFTER_MS, or graphile-worker's pool
+   * stopped on its own. The CLI exits (for a supervisor to restart it); the
+   * default logs the reason at fatal level only.
+   */
+  onFatal?: (message: string) => void;
 }
 
 export async function startApp(config: Config, logger: Logger, roles: Roles, options: AppOptions = {}): Promise<App> {
@@ -65,16 +77,34 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     }
   };
   if (database.embedded) stops.push(database.embedded.stop);
+  const onFatal = options.onFatal ?? ((message: string) => logger.fatal(message));
   try {
     await migrateDatabase(database.url, logger);
+    releaseMigrationPools();
     const pool = createPool(database.url, config.DATABASE_POOL_SIZE, logger);
     stops.push(() => pool.end());
+    const availability = new DatabaseAvailability({
+      connectionString: database.url,
+      logger,
+      exitAfterMs: config.DATABASE_UNAVAILABLE_EXIT_AFTER_MS,
+      onGiveUp: onFatal,
+    });
+    await availability.start();
+    stops.push(() => availability.stop());
     const listener = new Listener(database.url, logger);
     await listener.start();
     stops.push(() => listener.stop());
     // One Prisma client per process, over its one pool (the API's reads, the collection kind's repository).
     const prisma = createPrisma(pool);
     stops.push(() => prisma.$disconnect());
+    const health = new Health({
+      pool,
+      availability,
+      listener,
+      logger,
+      heartbeatFreshMs: Math.min(config.WORKER_DEAD_AFTER_MS, 2 * config.WORKER_HEARTBEAT_INTERVAL_MS + 1000),
+    });
+    await health.checkMigrations();
     const registry = options.registry ?? createRegistry({ pool, prisma, config });
     const metrics = new Metrics();
     listener.on('reconnected', () => metrics.listenReconnects.inc());
@@ -83,15 +113,16 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     let live: LiveEvents | undefined;
     let worker: WorkerHandle | undefined;
     if (roles.worker) {
-      worker = await startWorker({ config, pool, listener, registry, logger, metrics });
+      worker = await startWorker({ config, connectionString: database.url, pool, listener, registry, logger, onFatal, metrics });
       stops.push(() => worker!.stop());
+      health.setWorker(worker);
     }
     if (roles.api) {
       const apiPrisma = options.wrapPrisma?.(prisma) ?? prisma;
-      live = new LiveEvents(pool, listener, logger, metrics);
+      live = new LiveEvents(pool, listener, logger, (jobIds) => prisma.job.findMany({ where: { id: { in: jobIds } } }), metrics);
       await live.start();
       stops.push(async () => live!.stop());
-      api = await startApiServer({ config, pool, prisma: apiPrisma, registry, live, logger, metrics }, config.HOST, config.PORT);
+      api = await startApiServer({ config, pool, prisma: apiPrisma, registry, live, logger, health, metrics }, config.HOST, config.PORT);
       stops.push(() => api!.close());
       const [liveEvents, apiServer] = [live, api];
       metrics.observeSubscribers(() => ({ ...liveEvents.subscriptionCounts, websockets: apiServer.websocketCount }));
@@ -102,7 +133,7 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
       metricsServer = await startMetricsServer(metrics, config.METRICS_HOST, config.METRICS_PORT, logger);
       stops.push(() => metricsServer!.close());
     }
-    return { databaseUrl: database.url, api, live, worker, metrics, metricsServer, stop };
+    return { databaseUrl: database.url, api, live, worker, metrics, metricsServer, health, stop };
   } catch (error) {
     await stop();
     throw error;

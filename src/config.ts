@@ -28,8 +28,6 @@ const configSchema = z.object({
   METRICS_JOB_COUNTS_MAX_AGE_MS: int(0, 3_600_000).default(5000),
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** How long a process waits for an unreachable DATABASE_URL (at start) before it exits with a message. */
-  DATABASE_UNAVAILABLE_EXIT_AFTER_MS: int(0, 86_400_000).default(60_000),
   /** Size of each process's Postgres pool. */
   DATABASE_POOL_SIZE: int(2, 200).default(10),
   /** Jobs one worker process runs at once. */
@@ -50,6 +48,15 @@ const configSchema = z.object({
   WORKER_HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(5000),
   /** A worker silent for this long is dead: a live worker releases its jobs. */
   WORKER_DEAD_AFTER_MS: int(500, 3_600_000).default(30_000),
+  /** How often a worker checks its own database session and the session locks of the others (ms). */
+  WORKER_LIVENESS_INTERVAL_MS: int(100, 60_000).default(1000),
+  /** A worker whose session lock has been free this long is dead: a live worker releases its jobs at once. */
+  WORKER_TAKE_OVER_AFTER_MS: int(0, 3_600_000).default(2000),
+  /**
+   * A process without its database this long exits with one line (code 1) so that a supervisor
+   * restarts it: at start (an unreachable DATABASE_URL) and while running; 0: never while running.
+   */
+  DATABASE_UNAVAILABLE_EXIT_AFTER_MS: int(0, 86_400_000).default(60_000),
   /** Delay before the first automatic retry; doubles per retry, with jitter. */
   JOB_RETRY_BASE_DELAY_MS: int(0, 3_600_000).default(1000),
   /** Upper bound of the retry delay. */
@@ -93,7 +100,7 @@ const configSchema = z.object({
   /** Rows an import writes per transaction; cancel takes effect between batches. */
   IMPORT_BATCH_SIZE: int(1, 10_000).default(500),
   /** pg_trgm similarity (0-1] of normalised questions at or above which a row is a near duplicate. */
-  IMPORT_SIMILARITY_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.8),
+  IMPORT_SIMILARITY_THRESHOLD: z.coerce.number().min(0.5).max(1).default(0.9),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { resolveDatabase, startApp, type Roles } from '../app.ts';
 import { migrateDatabase } from '../db/migrate.ts';
+import { isConnectionError } from '../db/retry.ts';
 import { createLogger } from '../logger.ts';
 import { EXIT_USAGE, StartupError } from '../startup-errors.ts';
 import { addSettingFlags, configFromFlags } from './config.ts';
@@ -50,7 +51,23 @@ function refuseExtraWords(command: Command) {
 
 async function runService(config: ReturnType<typeof configFromFlags>, roles: Roles) {
   const logger = createLogger(config.LOG_LEVEL);
-  const app = await startApp(config, logger, roles);
+  const app = await startApp(config, logger, roles, {
+    onFatal: (message) => {
+      logger.fatal(message);
+      process.exit(1);
+    },
+  });
+  // A lost connection surfacing where nothing awaits it (a library's background
+  // write) is ridden out: the paths that matter retry, and DatabaseAvailability
+  // decides when to give up. Anything else still ends the process, as by default.
+  process.on('unhandledRejection', (reason) => {
+    if (isConnectionError(reason)) {
+      logger.warn({ err: reason }, 'a background database call failed on a lost connection');
+      return;
+    }
+    logger.fatal({ err: reason }, 'unhandled rejection');
+    process.exit(1);
+  });
   if (app.api) logger.info(`GraphiQL: ${app.api.url}`);
   if (app.metricsServer) logger.info(`metrics: ${app.metricsServer.url}`);
 

@@ -50,12 +50,12 @@ export function createCollectionHandler(deps: CollectionHandlerDeps): JobHandler
         try {
           const range = { from: collection.rangeFrom, to: collection.rangeTo };
           const fetched = await provider.fetchCandles(symbol, collection.timeframe, range, ctx.signal);
-          const stored = await upsertCandles(deps.pool, symbol, collection.timeframe, fetched.candles);
+          const newCandleCount = await upsertCandles(deps.pool, symbol, collection.timeframe, fetched.candles);
           if (fetched.rejectedRows.length > 0) {
             rejected[symbol] = { count: fetched.rejectedRows.length, rows: fetched.rejectedRows.slice(0, REJECTED_ROWS_SHOWN) };
             ctx.logger.warn({ symbol, rejectedRows: rejected[symbol] }, 'malformed CSV rows were not stored');
           }
-          await repository.markSymbolCompleted(job.id, symbol, stored);
+          await repository.markSymbolCompleted(job.id, symbol, fetched.candles.length, newCandleCount);
         } catch (error) {
           if (ctx.signal.aborted) throw error;
           const message = error instanceof Error ? error.message : String(error);
@@ -90,6 +90,7 @@ export function createCollectionHandler(deps: CollectionHandlerDeps): JobHandler
           completed: stats.completed,
           failed: stats.failed,
           totalCandles: stats.totalCandles,
+          newCandleCount: stats.newCandleCount,
           failedSymbols: failed.map((f) => f.symbol),
           rejectedRows: rejected,
         },

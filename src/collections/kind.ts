@@ -28,7 +28,10 @@ export interface CollectionJob {
   provider: string;
   completedSymbolCount: number;
   failedSymbolCount: number;
+  /** Candles fetched within the range. */
   totalCandles: number;
+  /** Candles the candle table did not have before (fetched again: 0). */
+  newCandleCount: number;
   createdAt: Date;
 }
 
@@ -38,7 +41,10 @@ export interface CollectionStats {
   total: number;
   completed: number;
   failed: number;
+  /** Candles fetched within the range. */
   totalCandles: number;
+  /** Of those, candles the candle table did not have before. */
+  newCandleCount: number;
 }
 
 export interface ICollectionJobRepository {
@@ -64,8 +70,8 @@ export interface ICollectionJobRepository {
   // Beyond the seed: what per-symbol progress and resumable retries need.
   /** Failed symbols of the job, oldest first. */
   listFailedSymbols(jobId: string): Promise<FailedSymbol[]>;
-  /** Counts a symbol as collected with `candles` candles stored. */
-  markSymbolCompleted(jobId: string, symbol: string, candles: number): Promise<void>;
+  /** Counts a symbol as collected: `candles` fetched, `newCandleCount` of them new to the candle table. */
+  markSymbolCompleted(jobId: string, symbol: string, candles: number, newCandleCount: number): Promise<void>;
   /**
    * Symbols still to collect, in the job's order. Failed symbols count as
    * unfinished: their failure records and counts are cleared, so a retry

@@ -35,6 +35,7 @@ function toCollectionJob(row: JobRow): CollectionJob {
     completedSymbolCount: collection.completedSymbolCount,
     failedSymbolCount: collection.failedSymbolCount,
     totalCandles: collection.totalCandles,
+    newCandleCount: collection.newCandleCount,
     createdAt: row.createdAt,
   };
 }
@@ -56,6 +57,7 @@ export class CollectionJobRepository implements ICollectionJobRepository {
       completedSymbolCount: job.completedSymbolCount,
       failedSymbolCount: job.failedSymbolCount,
       totalCandles: job.totalCandles,
+      newCandleCount: job.newCandleCount,
     };
     await this.prisma.$transaction(async (tx) => {
       const updated = await tx.collectionJob.updateMany({ where: { jobId: job.id }, data: counters });
@@ -139,6 +141,7 @@ export class CollectionJobRepository implements ICollectionJobRepository {
       completed: row.completedSymbolCount,
       failed: row.failedSymbolCount,
       totalCandles: row.totalCandles,
+      newCandleCount: row.newCandleCount,
     };
   }
 
@@ -148,21 +151,22 @@ export class CollectionJobRepository implements ICollectionJobRepository {
     return rows.map(({ symbol, error, failedAt }) => ({ symbol, error, failedAt }));
   }
 
-  async markSymbolCompleted(jobId: string, symbol: string, candles: number): Promise<void> {
+  async markSymbolCompleted(jobId: string, symbol: string, candles: number, newCandleCount: number): Promise<void> {
     await this.prisma.$executeRaw`
       with previous as (
         select status from collection_symbol
          where job_id = ${jobId}::uuid and symbol = ${symbol} and status <> 'COMPLETED'
          for update
       ), done as (
-        update collection_symbol set status = 'COMPLETED', candles = ${candles}, error = null, updated_at = now()
+        update collection_symbol set status = 'COMPLETED', candles = ${candles}, new_candle_count = ${newCandleCount}, error = null, updated_at = now()
          where job_id = ${jobId}::uuid and symbol = ${symbol} and status <> 'COMPLETED'
-        returning candles
+        returning candles, new_candle_count
       )
       update collection_job
          set completed_symbol_count = completed_symbol_count + (select count(*) from done),
              failed_symbol_count = failed_symbol_count - (select count(*) from previous where status = 'FAILED'),
-             total_candles = total_candles + coalesce((select sum(candles) from done), 0)
+             total_candles = total_candles + coalesce((select sum(candles) from done), 0),
+             new_candle_count = new_candle_count + coalesce((select sum(new_candle_count) from done), 0)
        where job_id = ${jobId}::uuid`;
   }
 

@@ -16,6 +16,7 @@ interface Stats {
   completed: number;
   failed: number;
   totalCandles: number;
+  newCandleCount: number;
 }
 
 const CollectionStatsRef = builder.objectRef<Stats>('CollectionStats').implement({
@@ -24,7 +25,8 @@ const CollectionStatsRef = builder.objectRef<Stats>('CollectionStats').implement
     total: t.exposeInt('total'),
     completed: t.exposeInt('completed'),
     failed: t.exposeInt('failed'),
-    totalCandles: t.exposeInt('totalCandles'),
+    totalCandles: t.exposeInt('totalCandles', { description: 'Candles fetched within the range, new or not.' }),
+    newCandleCount: t.exposeInt('newCandleCount', { description: 'Of those, candles the candle table did not have before (0 when a range is collected again).' }),
   }),
 });
 
@@ -59,6 +61,7 @@ export const CollectionJobRef = builder.prismaNode('Job', {
         completed: row!.completedSymbolCount,
         failed: row!.failedSymbolCount,
         totalCandles: row!.totalCandles,
+        newCandleCount: row!.newCandleCount,
       }),
     }),
     failedSymbols: t.field({

@@ -17,6 +17,8 @@ export class Listener extends EventEmitter<ListenerEvents> {
   #stopped = false;
   #attempt = 0;
   #reconnectTimer: NodeJS.Timeout | null = null;
+  /** #client is a stand-in while a reconnect waits (see #scheduleReconnect). */
+  #placeholder = false;
 
   constructor(
     private readonly connectionString: string,
@@ -24,6 +26,11 @@ export class Listener extends EventEmitter<ListenerEvents> {
   ) {
     super();
     this.setMaxListeners(0);
+  }
+
+  /** Whether the LISTEN connection is up now (readiness). */
+  get connected(): boolean {
+    return this.#client !== null && !this.#placeholder;
   }
 
   async listen(channel: string): Promise<void> {
@@ -43,17 +50,25 @@ export class Listener extends EventEmitter<ListenerEvents> {
       this.#scheduleReconnect(client);
     });
     client.on('end', () => this.#scheduleReconnect(client));
-    await client.connect();
-    for (const channel of this.#channels) await client.query(`listen "${channel}"`);
+    try {
+      await client.connect();
+      for (const channel of this.#channels) await client.query(`listen "${channel}"`);
+    } catch (error) {
+      client.end().catch(() => undefined);
+      throw error;
+    }
     this.#client = client;
+    this.#placeholder = false;
     this.#attempt = 0;
   }
 
   #scheduleReconnect(failed: pg.Client): void {
     if (this.#stopped || this.#client !== failed) return;
     this.#client = null;
+    this.#placeholder = false;
     failed.end().catch(() => undefined);
-    const delay = Math.min(30_000, 100 * 2 ** this.#attempt++) * (0.5 + Math.random() / 2);
+    // Capped low: after a database restart, live delivery and readiness wait for this reconnect.
+    const delay = Math.min(2000, 100 * 2 ** Math.min(this.#attempt++, 10)) * (0.5 + Math.random() / 2);
     this.#reconnectTimer = setTimeout(() => {
       this.#connect().then(
         () => {
@@ -64,6 +79,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
           this.logger.warn({ err: error, attempt: this.#attempt }, 'LISTEN reconnect failed');
           const placeholder = new pg.Client();
           this.#client = placeholder;
+          this.#placeholder = true;
           this.#scheduleReconnect(placeholder);
         },
       );

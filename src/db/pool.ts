@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
+import { tagConnectionErrors } from './connection-errors.ts';
 
 // Postgres int8 (bigint) comes back as a string: event ids and counts stay exact.
 
@@ -9,6 +10,7 @@ export function createPool(connectionString: string, max: number, logger: Logger
   pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection failed'));
   pool.on('connect', (client) => {
     client.on('error', (error) => logger.warn({ err: error }, 'database connection failed'));
+    tagConnectionErrors(client);
   });
   return pool;
 }

@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/prisma.ts';
 import type { Caller } from '../jobs/create.ts';
 import type { LiveEvents } from '../jobs/live.ts';
+import type { Health } from '../health.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { HandlerRegistry } from '../worker/registry.ts';
@@ -17,6 +18,8 @@ export interface ApiServices {
   logger: Logger;
   /** GraphQL operation timings are recorded on its registry (yoga's Prometheus plugin). */
   metrics?: Metrics;
+  /** Readiness for /health/ready; absent in tests that build the API alone. */
+  health?: Health;
 }
 
 export interface GraphQLContext extends ApiServices {

@@ -6,12 +6,16 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import type { YogaLogger } from 'graphql-yoga';
+import { isConnectionError } from '../db/retry.ts';
 import { JobwireError, ValidationError } from '../jobs/errors.ts';
 import type { Logger } from '../logger.ts';
 
 /** `extensions.code` of a request the client got wrong (bad variables, arguments, input values). */
 export const BAD_USER_INPUT = 'BAD_USER_INPUT';
 export const INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR';
+/** The answer to a request that needed the database while it was unreachable (HTTP 503). */
+export const DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE';
+const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable right now; nothing was changed by this request. Retry in a few seconds.';
 
 // Duck-typed: graphql can be loaded twice (ESM and CJS), defeating instanceof.
 function isGraphQLError(value: unknown): value is GraphQLError {
@@ -106,8 +110,17 @@ export function createMaskError(logger: Logger) {
       logger.info({ code: forClient.extensions.code, path: forClient.path, error: forClient.message }, 'client error in a GraphQL request');
       return forClient;
     }
+    // A restart or failover in progress: a stable code and a 503, not "Unexpected error.".
+    const original = innermost(error);
+    if (isConnectionError(original)) {
+      logger.warn({ err: original }, 'a GraphQL request needed the database while it was unreachable');
+      return new GraphQLError(DATABASE_UNAVAILABLE_MESSAGE, {
+        path: isGraphQLError(error) ? error.path : undefined,
+        extensions: { code: DATABASE_UNAVAILABLE, http: { status: 503, headers: { 'retry-after': '2' } } },
+      });
+    }
     const correlationId = randomUUID();
-    logger.error({ err: innermost(error), correlationId, path: isGraphQLError(error) ? error.path : undefined }, 'unexpected error in a GraphQL request');
+    logger.error({ err: original, correlationId, path: isGraphQLError(error) ? error.path : undefined }, 'unexpected error in a GraphQL request');
     return new GraphQLError(message, {
       nodes: isGraphQLError(error) ? error.nodes : undefined,
       path: isGraphQLError(error) ? error.path : undefined,

@@ -21,6 +21,23 @@ import { schema } from './schema.ts';
 export const GRAPHQL_PATH = '/graphql';
 
 /**
+ * /health/live: the process runs. /health/ready: it can serve (health.ts),
+ * 503 with the failing checks otherwise. Answered before GraphQL, without a query.
+ */
+function healthEndpoints(services: ApiServices): Plugin {
+  return {
+    onRequest({ url, endResponse, fetchAPI }) {
+      if (url.pathname === '/health/live') {
+        endResponse(fetchAPI.Response.json({ live: true }));
+      } else if (url.pathname === '/health/ready') {
+        const report = services.health?.readiness() ?? { ready: true, checks: {} };
+        endResponse(fetchAPI.Response.json(report, { status: report.ready ? 200 : 503 }));
+      }
+    },
+  };
+}
+
+/**
  * Subscriptions run on graphql-js's `subscribe` instead of yoga's default
  * executor (@graphql-tools/executor, which adds @defer/@stream support that no
  * subscription here uses). Each event of a subscription is one execution, and
@@ -54,13 +71,15 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
     }),
     context: ({ request }) => ({ ...services, caller: resolveCaller(request) }),
     plugins: [
+      healthEndpoints(services),
       subscribeWithGraphQLJs,
       inputGuard(services.config.INPUT_MAX_DEPTH, graphqlLogger),
       graphiql.plugin,
       ...(services.metrics ? [operationTimings(services.metrics)] : []),
     ],
-    // Client mistakes reach the client with their message and a code; anything
-    // else is "Unexpected error." with a correlation id (error-masking.ts).
+    // Client mistakes reach the client with their message and a code; a lost
+    // database answers DATABASE_UNAVAILABLE (503); anything else is
+    // "Unexpected error." with a correlation id (error-masking.ts).
     maskedErrors: { maskError: createMaskError(graphqlLogger) },
   });
 }

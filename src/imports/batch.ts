@@ -4,15 +4,25 @@
 // committed batch; a batch that does not follow it (another worker moved the
 // import on) is refused, so no row is imported twice.
 //
-// Duplicates are found by the database, after normalising the question
-// (qa_normalise_question): exact ones by qa_pair's unique index, near ones by
-// pg_trgm similarity (GIN index) against stored pairs and the batch's earlier
-// rows. The batch is inserted first so one query compares it with both; rows
-// found to be near duplicates are deleted again before the commit.
+// Duplicates, decided before anything is inserted, with a fixed number of
+// statements per batch whatever its size:
+// - exact: the question equals a stored one after qa_normalise_question (one
+//   lookup on the unique index for the whole batch), or an earlier row of the
+//   batch. Never stored, whatever the import's duplicate action;
+// - near: pg_trgm similarity at least the import's threshold, against stored
+//   pairs (one lateral query for the batch: candidates sharing a MinHash band,
+//   question-bands.ts, checked with similarity()) and against the batch's
+//   earlier rows (compared in memory over the same show_trgm trigrams).
+//   REJECT: a DuplicateDetectedError; FLAG: stored with duplicate_of and
+//   duplicate_similarity.
+// A concurrent import can store an equal question between the check and the
+// insert: the unique index turns the row away and it is reported as an exact
+// duplicate of what it collided with.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { withTransaction } from '../db/pool.ts';
 import { DuplicateDetectedError, toErrorRecord, type ImportErrorRecord } from './errors.ts';
+import { questionBands, trigramSimilarity } from './question-bands.ts';
 import { appendErrors } from './repository.ts';
 import type { QaPairInput } from './validation.ts';
 
@@ -26,23 +36,56 @@ export interface BatchResult {
   errorCount: number;
 }
 
-/** A near-duplicate candidate of an inserted row (up to this many each). */
-const MATCHES_PER_ROW = 5;
+/** What a near duplicate does: REJECT (not stored, an error) or FLAG (stored, marked). */
+export type DuplicateAction = 'REJECT' | 'FLAG';
 
-interface Match {
-  row: number;
-  id: string;
-  /** The match is a row of this batch (then it counts only if it was kept). */
-  in_batch: boolean;
-  similarity: number;
+export interface DuplicatePolicy {
+  /** pg_trgm similarity from which a question is a near duplicate (0.5..1). */
+  similarityThreshold: number;
+  action: DuplicateAction;
 }
 
-export async function writeBatch(
-  pool: pg.Pool,
-  jobId: string,
-  rows: readonly BatchRow[],
-  options: { similarityThreshold: number },
-): Promise<BatchResult> {
+interface Candidate {
+  id: string;
+  row: number;
+  line: number;
+  pair: QaPairInput;
+  normalised: string;
+  trigrams: string[];
+  bands: number[];
+  /** The pair it nearly repeats (FLAG), or null. */
+  duplicate: { id: string; similarity: number } | null;
+}
+
+type Decision = { keep: Candidate } | { error: ImportErrorRecord };
+
+/**
+ * Signs pairs stored without MinHash bands (inserted other than by an
+ * import), so near-duplicate lookups see them. Normally finds none.
+ */
+export async function signUnsignedPairs(pool: pg.Pool, chunk = 5000): Promise<number> {
+  let signed = 0;
+  for (;;) {
+    const done = await withTransaction(pool, async (client) => {
+      const { rows } = await client.query<{ id: string; trigrams: string[] }>(
+        `select id, show_trgm(question_normalised) as trigrams from qa_pair
+          where question_bands is null limit $1 for update skip locked`,
+        [chunk],
+      );
+      if (rows.length === 0) return 0;
+      await client.query(
+        `update qa_pair p set question_bands = x.bands
+           from jsonb_to_recordset($1::jsonb) as x(id uuid, bands bigint[]) where p.id = x.id`,
+        [JSON.stringify(rows.map((r) => ({ id: r.id, bands: questionBands(r.trigrams) })))],
+      );
+      return rows.length;
+    });
+    signed += done;
+    if (done < chunk) return signed;
+  }
+}
+
+export async function writeBatch(pool: pg.Pool, jobId: string, rows: readonly BatchRow[], policy: DuplicatePolicy): Promise<BatchResult> {
   const first = rows[0]!.row;
   return withTransaction(pool, async (client) => {
     const { rows: state } = await client.query<{ processed_rows: number }>(
@@ -54,94 +97,130 @@ export async function writeBatch(
       throw new Error(`import job ${jobId} is at row ${state[0]!.processed_rows}, not ${first - 1}: another attempt moved it on`);
     }
 
-    const candidates = rows.flatMap((r) => (r.pair ? [{ id: randomUUID(), row: r.row, line: r.line, ...r.pair }] : []));
+    const valid = rows.filter((r): r is BatchRow & { pair: QaPairInput } => r.pair !== undefined);
+    const candidates: Candidate[] = [];
+    const storedExact = new Map<string, string>(); // normalised question -> stored pair id
+    const storedNear = new Map<number, { id: string; similarity: number }>(); // row -> best stored match
+    if (valid.length > 0) {
+      const { rows: shapes } = await client.query<{ normalised: string; trigrams: string[] }>(
+        `select qa_normalise_question(q) as normalised, show_trgm(qa_normalise_question(q)) as trigrams
+           from unnest($1::text[]) with ordinality as x(q, n) order by n`,
+        [valid.map((r) => r.pair.question)],
+      );
+      valid.forEach((r, index) => {
+        const { normalised, trigrams } = shapes[index]!;
+        candidates.push({ id: randomUUID(), row: r.row, line: r.line, pair: r.pair, normalised, trigrams, bands: questionBands(trigrams), duplicate: null });
+      });
+
+      const exact = await client.query<{ id: string; question_normalised: string }>(
+        'select id, question_normalised from qa_pair where question_normalised = any($1::text[])',
+        [candidates.map((c) => c.normalised)],
+      );
+      for (const { id, question_normalised } of exact.rows) storedExact.set(question_normalised, id);
+
+      const probes = candidates.filter((c) => !storedExact.has(c.normalised) && c.bands.length > 0);
+      if (probes.length > 0) {
+        const near = await client.query<{ row: number; id: string; similarity: number }>(
+          `select x.row, m.id, m.similarity
+             from jsonb_to_recordset($1::jsonb) as x("row" int, normalised text, bands bigint[])
+             cross join lateral (
+               select p.id, similarity(p.question_normalised, x.normalised) as similarity
+                 from qa_pair p
+                where p.question_bands && x.bands
+                  and similarity(p.question_normalised, x.normalised) >= $2
+                order by similarity desc, p.id
+                limit 1
+             ) m`,
+          [JSON.stringify(probes.map(({ row, normalised, bands }) => ({ row, normalised, bands }))), policy.similarityThreshold],
+        );
+        for (const m of near.rows) storedNear.set(m.row, { id: m.id, similarity: m.similarity });
+      }
+    }
+
+    // Decide in row order against stored pairs and the batch's earlier kept rows.
+    const keptByQuestion = new Map<string, Candidate>();
+    const keptByBand = new Map<number, Candidate[]>();
+    const decisions = new Map<number, Decision>();
+    const duplicateError = (c: Candidate, id: string, similarity: number): Decision => ({
+      error: toErrorRecord(new DuplicateDetectedError(c.row, id, similarity), c.row, c.line),
+    });
+    for (const c of candidates) {
+      const exactId = storedExact.get(c.normalised) ?? keptByQuestion.get(c.normalised)?.id;
+      if (exactId) {
+        decisions.set(c.row, duplicateError(c, exactId, 1));
+        continue;
+      }
+      let best = storedNear.get(c.row) ?? null;
+      const seen = new Set<Candidate>();
+      for (const band of c.bands) {
+        for (const earlier of keptByBand.get(band) ?? []) {
+          if (seen.has(earlier)) continue;
+          seen.add(earlier);
+          const similarity = trigramSimilarity(c.trigrams, earlier.trigrams);
+          if (similarity >= policy.similarityThreshold && (!best || similarity > best.similarity)) best = { id: earlier.id, similarity };
+        }
+      }
+      if (best && policy.action === 'REJECT') {
+        decisions.set(c.row, duplicateError(c, best.id, best.similarity));
+        continue;
+      }
+      c.duplicate = best;
+      decisions.set(c.row, { keep: c });
+      keptByQuestion.set(c.normalised, c);
+      for (const band of c.bands) keptByBand.set(band, [...(keptByBand.get(band) ?? []), c]);
+    }
+
+    const kept = candidates.filter((c) => 'keep' in decisions.get(c.row)!);
     const inserted = new Set<string>();
-    const matches = new Map<number, Match[]>();
-    const conflicts = new Map<number, { id: string; row: number | null; in_batch: boolean }>();
-    if (candidates.length > 0) {
-      const json = JSON.stringify(candidates.map(({ id, row, question, answer, tags }) => ({ id, row, question, answer, tags })));
+    if (kept.length > 0) {
+      const json = JSON.stringify(
+        kept.map((c) => ({
+          id: c.id,
+          row: c.row,
+          question: c.pair.question,
+          answer: c.pair.answer,
+          tags: c.pair.tags,
+          bands: c.bands,
+          duplicate_of: c.duplicate?.id ?? null,
+          duplicate_similarity: c.duplicate?.similarity ?? null,
+        })),
+      );
       const insert = await client.query<{ id: string }>(
-        `insert into qa_pair (id, question, answer, tags, import_job_id, import_row)
-         select x.id, x.question, x.answer, array(select jsonb_array_elements_text(x.tags)), $1, x.row
-           from jsonb_to_recordset($2::jsonb) as x(id uuid, "row" int, question text, answer text, tags jsonb)
+        `insert into qa_pair (id, question, answer, tags, import_job_id, import_row, question_bands, duplicate_of, duplicate_similarity)
+         select x.id, x.question, x.answer, array(select jsonb_array_elements_text(x.tags)), $1, x.row, x.bands,
+                x.duplicate_of, x.duplicate_similarity
+           from jsonb_to_recordset($2::jsonb) as x(id uuid, "row" int, question text, answer text, tags jsonb, bands bigint[],
+                                                   duplicate_of uuid, duplicate_similarity real)
           order by x.row
          on conflict do nothing
          returning id`,
         [jobId, json],
       );
       for (const { id } of insert.rows) inserted.add(id);
-
-      // Exact duplicates: the rows the unique index turned away, and whom they collided with.
-      if (inserted.size < candidates.length) {
-        const refused = candidates.filter((c) => !inserted.has(c.id)).map(({ row, question }) => ({ row, question }));
-        const found = await client.query<{ row: number; id: string; import_row: number | null; in_batch: boolean }>(
-          `select x.row, p.id, p.import_row, (p.import_job_id = $1 and p.import_row >= $3) as in_batch
-             from jsonb_to_recordset($2::jsonb) as x("row" int, question text)
-             join qa_pair p on p.question_normalised = qa_normalise_question(x.question)`,
-          [jobId, JSON.stringify(refused), first],
+      // Turned away by the unique index: a concurrent import stored the same question first.
+      const refused = kept.filter((c) => !inserted.has(c.id));
+      if (refused.length > 0) {
+        const found = await client.query<{ id: string; question_normalised: string }>(
+          'select id, question_normalised from qa_pair where question_normalised = any($1::text[])',
+          [refused.map((c) => c.normalised)],
         );
-        for (const f of found.rows) conflicts.set(f.row, { id: f.id, row: f.import_row, in_batch: f.in_batch });
-      }
-
-      // Near duplicates of each inserted row among stored pairs and the batch's earlier rows.
-      if (inserted.size > 0) {
-        await client.query(`select set_config('pg_trgm.similarity_threshold', $1, true)`, [String(options.similarityThreshold)]);
-        const near = await client.query<Match>(
-          `select a.import_row as row, m.id, m.in_batch, m.similarity
-             from qa_pair a
-             cross join lateral (
-               select b.id, (b.import_job_id = $1 and b.import_row >= $3) as in_batch,
-                      similarity(b.question_normalised, a.question_normalised) as similarity
-                 from qa_pair b
-                where b.question_normalised % a.question_normalised
-                  and b.id <> a.id
-                  and (b.import_job_id is distinct from $1 or b.import_row < a.import_row)
-                order by similarity desc, b.id
-                limit ${MATCHES_PER_ROW}
-             ) m
-            where a.id = any($2::uuid[])`,
-          [jobId, [...inserted], first],
-        );
-        for (const m of near.rows) matches.set(m.row, [...(matches.get(m.row) ?? []), m]);
-      }
-    }
-
-    // Decide in row order: a row is a duplicate of a stored pair, or of an
-    // earlier row of this batch that was kept.
-    const kept = new Set(inserted);
-    const errors: ImportErrorRecord[] = [];
-    const duplicateOf = new Map<string, { id: string; similarity: number }>(); // rejected id -> what it duplicates
-    const candidateByRow = new Map(candidates.map((c) => [c.row, c]));
-    const idByRow = new Map(candidates.map((c) => [c.row, c.id]));
-    for (const r of rows) {
-      if (r.error) {
-        errors.push(r.error);
-        continue;
-      }
-      const candidate = candidateByRow.get(r.row)!;
-      let duplicate: { id: string; similarity: number } | null = null;
-      if (!inserted.has(candidate.id)) {
-        const conflict = conflicts.get(r.row);
-        if (!conflict) throw new Error(`row ${r.row} was neither stored nor found to be a duplicate`);
-        // Equal to an earlier row of this batch that was itself a near duplicate: a duplicate of what that was.
-        const earlierId = conflict.in_batch && conflict.row !== null ? idByRow.get(conflict.row) : undefined;
-        duplicate = earlierId && duplicateOf.has(earlierId) ? duplicateOf.get(earlierId)! : { id: conflict.id, similarity: 1 };
-      } else {
-        const valid = (matches.get(r.row) ?? []).filter((m) => !m.in_batch || kept.has(m.id));
-        const best = valid.reduce<Match | null>((top, m) => (top && top.similarity >= m.similarity ? top : m), null);
-        if (best) {
-          duplicate = { id: best.id, similarity: best.similarity };
-          kept.delete(candidate.id);
-          duplicateOf.set(candidate.id, duplicate);
+        const byQuestion = new Map(found.rows.map((f) => [f.question_normalised, f.id]));
+        for (const c of refused) {
+          const id = byQuestion.get(c.normalised);
+          if (!id) throw new Error(`row ${c.row} was neither stored nor found to be a duplicate`);
+          decisions.set(c.row, duplicateError(c, id, 1));
         }
       }
-      if (duplicate) {
-        errors.push(toErrorRecord(new DuplicateDetectedError(r.row, duplicate.id, duplicate.similarity), r.row, r.line));
+    }
+
+    const errors: ImportErrorRecord[] = [];
+    for (const r of rows) {
+      if (r.error) errors.push(r.error);
+      else {
+        const decision = decisions.get(r.row)!;
+        if ('error' in decision) errors.push(decision.error);
       }
     }
-    const rejected = [...inserted].filter((id) => !kept.has(id));
-    if (rejected.length > 0) await client.query('delete from qa_pair where id = any($1::uuid[])', [rejected]);
-
     await appendErrors(client, jobId, errors);
     const { rows: counters } = await client.query<{ processed_rows: number; success_count: number; error_count: number }>(
       `update import_job
@@ -149,7 +228,7 @@ export async function writeBatch(
               error_count = error_count + $4, committed_batches = committed_batches + 1
         where job_id = $1
         returning processed_rows, success_count, error_count`,
-      [jobId, rows.length, kept.size, errors.length],
+      [jobId, rows.length, inserted.size, errors.length],
     );
     const result = counters[0]!;
     return { processedRows: result.processed_rows, successCount: result.success_count, errorCount: result.error_count };

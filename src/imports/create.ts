@@ -6,10 +6,12 @@ import path from 'node:path';
 import { JobKind } from '../generated/prisma/enums.ts';
 import { createKindJob, type Caller, type CreateJobsDeps } from '../jobs/create.ts';
 import { ValidationError } from '../jobs/errors.ts';
+import type { DuplicateAction, DuplicatePolicy } from './batch.ts';
 import { storeFileParts } from './file-store.ts';
 import type { ImportConfig } from './handler.ts';
 import { detectSourceType, PARSERS, UnreadableFileError, type SourceType } from './parsers/index.ts';
 import { IMPORT_JOB_TYPE } from './kind.ts';
+import { MIN_SIMILARITY_THRESHOLD } from './question-bands.ts';
 import { ImportJobRepository } from './repository.ts';
 
 /** Bytes read from the start of an upload to tell text from binary and to check its format. */
@@ -21,6 +23,20 @@ export interface CreateImportJobInput {
   sourceType?: SourceType | null;
   priority?: number | null;
   maxRetries?: number | null;
+  /** Near-duplicate threshold and action; IMPORT_SIMILARITY_THRESHOLD and REJECT when absent. */
+  duplicatePolicy?: { similarityThreshold?: number | null; action?: DuplicateAction | null } | null;
+}
+
+/** The import's duplicate policy: the input's, else the defaults; a threshold out of range is a ValidationError. */
+function duplicatePolicyOf(input: CreateImportJobInput['duplicatePolicy'], config: ImportConfig): DuplicatePolicy {
+  const similarityThreshold = input?.similarityThreshold ?? config.IMPORT_SIMILARITY_THRESHOLD;
+  if (!(similarityThreshold >= MIN_SIMILARITY_THRESHOLD && similarityThreshold <= 1)) {
+    throw new ValidationError(
+      'duplicatePolicy.similarityThreshold',
+      `must be between ${MIN_SIMILARITY_THRESHOLD} and 1 (got ${similarityThreshold})`,
+    );
+  }
+  return { similarityThreshold, action: input?.action ?? 'REJECT' };
 }
 
 /** The file's base name as the client sent it, at most 255 characters. */
@@ -78,6 +94,7 @@ export async function createImportJob(
   input: CreateImportJobInput,
 ): Promise<string> {
   const { file } = input;
+  const duplicatePolicy = duplicatePolicyOf(input.duplicatePolicy, deps.config);
   const max = deps.config.IMPORT_UPLOAD_MAX_BYTES;
   if (file.size > max) throw new ValidationError('file', `must be at most ${max} bytes (got ${file.size})`);
   if (file.size === 0) throw new ValidationError('file', 'is empty');
@@ -93,7 +110,7 @@ export async function createImportJob(
 
   const kindJob = { kind: JobKind.IMPORT, jobType: IMPORT_JOB_TYPE, priority: input.priority, maxRetries: input.maxRetries };
   return createKindJob(deps, caller, kindJob, async (client, job) => {
-    await new ImportJobRepository(client).insertKindRow({ job, sourceType, filename, fileSize: file.size });
+    await new ImportJobRepository(client).insertKindRow({ job, sourceType, filename, fileSize: file.size, duplicatePolicy });
     await storeFileParts(client, job.id, file.stream());
   });
 }

@@ -9,7 +9,7 @@ import type pg from 'pg';
 import type { Config } from '../config.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import { EMPTY_PAYLOAD, NonRetriableError, type JobContext, type JobHandler } from '../worker/handler.ts';
-import { writeBatch, type BatchRow, type BatchResult } from './batch.ts';
+import { signUnsignedPairs, writeBatch, type BatchRow, type BatchResult } from './batch.ts';
 import { toErrorRecord } from './errors.ts';
 import { readFileText } from './file-store.ts';
 import { PARSERS, UnreadableFileError, type SourceRecord } from './parsers/index.ts';
@@ -70,6 +70,11 @@ export function createImportHandler(deps: ImportHandlerDeps): JobHandler<Record<
       }
       ctx.signal.throwIfAborted();
 
+      // Pairs stored other than by an import have no MinHash bands yet; sign
+      // them so this import's near-duplicate lookups see them.
+      const signed = await signUnsignedPairs(deps.pool);
+      if (signed > 0) ctx.logger.info({ signed }, 'signed stored pairs for near-duplicate lookups');
+
       let progress: BatchResult = {
         processedRows: importJob.processedRows,
         successCount: importJob.successCount,
@@ -80,7 +85,7 @@ export function createImportHandler(deps: ImportHandlerDeps): JobHandler<Record<
 
       let batch: BatchRow[] = [];
       const commit = async () => {
-        progress = await writeBatch(deps.pool, job.id, batch, { similarityThreshold: deps.config.IMPORT_SIMILARITY_THRESHOLD });
+        progress = await writeBatch(deps.pool, job.id, batch, importJob.duplicatePolicy);
         batch = [];
         reportProgress(ctx, progress.processedRows, total);
         await deps.onBatchCommitted?.(job.id, progress, ctx.signal);

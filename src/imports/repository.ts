@@ -8,6 +8,7 @@ import { JobKind, type JobStatus } from '../generated/prisma/enums.ts';
 import type { NewJob } from '../job-state/insert.ts';
 import { insertJobs } from '../job-state/insert.ts';
 import { applyTransition } from '../job-state/transition.ts';
+import type { DuplicateAction, DuplicatePolicy } from './batch.ts';
 import { ImportJobNotFoundError, type ImportErrorRecord } from './errors.ts';
 import type { SourceType } from './parsers/index.ts';
 import { importStatusOf, JOB_STATUSES_OF, jobStatusFor, type ImportJobStatus } from './kind.ts';
@@ -32,6 +33,8 @@ export interface ImportJob {
   errorCount: number;
   errors: ImportErrorRecord[];
   committedBatches: number;
+  /** What counts as a near duplicate and what it does, chosen at create. */
+  duplicatePolicy: DuplicatePolicy;
   createdAt: Date;
   startedAt: Date | null;
   completedAt: Date | null;
@@ -43,6 +46,7 @@ export interface NewImportJob {
   sourceType: SourceType;
   filename: string;
   fileSize: number;
+  duplicatePolicy: DuplicatePolicy;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -50,7 +54,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SELECT = `
   select j.id, j.status, j.error_message, j.created_at, j.started_at, j.completed_at,
          i.source_type, i.filename, i.file_size, i.total_rows, i.processed_rows, i.success_count,
-         i.error_count, i.errors, i.committed_batches
+         i.error_count, i.errors, i.committed_batches, i.similarity_threshold, i.duplicate_action
     from job j join import_job i on i.job_id = j.id`;
 
 interface Row {
@@ -69,6 +73,8 @@ interface Row {
   error_count: number;
   errors: ImportErrorRecord[];
   committed_batches: number;
+  similarity_threshold: number;
+  duplicate_action: DuplicateAction;
 }
 
 function toImportJob(row: Row): ImportJob {
@@ -86,6 +92,7 @@ function toImportJob(row: Row): ImportJob {
     errorCount: row.error_count,
     errors: row.errors,
     committedBatches: row.committed_batches,
+    duplicatePolicy: { similarityThreshold: row.similarity_threshold, action: row.duplicate_action },
     createdAt: row.created_at,
     startedAt: row.started_at,
     completedAt: row.completed_at,
@@ -133,12 +140,11 @@ export class ImportJobRepository {
   /** Inserts the import_job row of a job inserted in the same transaction (createKindJob). */
   async insertKindRow(input: NewImportJob): Promise<void> {
     if (input.job.kind !== JobKind.IMPORT) throw new Error(`an import job must be of kind IMPORT, not ${input.job.kind}`);
-    await this.db.query('insert into import_job (job_id, source_type, filename, file_size) values ($1, $2, $3, $4)', [
-      input.job.id,
-      input.sourceType,
-      input.filename,
-      input.fileSize,
-    ]);
+    await this.db.query(
+      `insert into import_job (job_id, source_type, filename, file_size, similarity_threshold, duplicate_action)
+       values ($1, $2, $3, $4, $5, $6)`,
+      [input.job.id, input.sourceType, input.filename, input.fileSize, input.duplicatePolicy.similarityThreshold, input.duplicatePolicy.action],
+    );
   }
 
   async getById(jobId: string): Promise<ImportJob | null> {

@@ -24,6 +24,33 @@ const ImportSourceTypeEnum = builder.enumType('ImportSourceType', {
   } as const,
 });
 
+const DuplicateActionEnum = builder.enumType('DuplicateAction', {
+  description: 'What an import does with a near duplicate (an exact duplicate is never stored).',
+  values: {
+    REJECT: { description: 'Not stored: a DuplicateDetectedError naming the pair it repeats and the similarity.' },
+    FLAG: { description: 'Stored, with `duplicateOfId` and `duplicateSimilarity` set on the QaPair.' },
+  } as const,
+});
+
+const DuplicatePolicyInput = builder.inputType('DuplicatePolicyInput', {
+  description: 'What counts as a near duplicate in this import and what it does.',
+  fields: (t) => ({
+    similarityThreshold: t.float({
+      required: false,
+      description: 'pg_trgm similarity (0.5..1) of normalised questions from which a row is a near duplicate. Default IMPORT_SIMILARITY_THRESHOLD.',
+    }),
+    action: t.field({ type: DuplicateActionEnum, required: false, description: 'Default REJECT.' }),
+  }),
+});
+
+const DuplicatePolicyRef = builder.objectRef<{ similarityThreshold: number; duplicateAction: string }>('DuplicatePolicy').implement({
+  description: "An import's near-duplicate threshold and action.",
+  fields: (t) => ({
+    similarityThreshold: t.exposeFloat('similarityThreshold'),
+    action: t.field({ type: DuplicateActionEnum, resolve: (policy) => policy.duplicateAction as 'REJECT' }),
+  }),
+});
+
 const ImportJobStatusEnum = builder.enumType('ImportJobStatus', {
   description:
     "Seed 001's import status, a view of the job's status: PENDING (PENDING, SCHEDULED), PROCESSING (RUNNING, RETRYING), COMPLETED, FAILED (FAILED, DEAD_LETTER), CANCELLED.",
@@ -65,6 +92,8 @@ const counters = {
         processedRows: true,
         successCount: true,
         errorCount: true,
+        similarityThreshold: true,
+        duplicateAction: true,
       },
     },
   },
@@ -88,6 +117,7 @@ export const ImportJobRef = builder.prismaNode('Job', {
     }),
     successCount: t.int({ ...counters, description: 'Rows stored as QaPairs.', resolve: (job) => job.importJob!.successCount }),
     errorCount: t.int({ ...counters, description: 'Bad rows (all of them are in `errors`).', resolve: (job) => job.importJob!.errorCount }),
+    duplicatePolicy: t.field({ ...counters, type: DuplicatePolicyRef, resolve: (job) => job.importJob! }),
     errors: t.relatedConnection('importErrors', {
       cursor: 'id',
       totalCount: true,
@@ -106,6 +136,11 @@ const QaPairRef = builder.prismaObject('QaPair', {
     tags: t.exposeStringList('tags'),
     importJobId: t.exposeID('importJobId', { nullable: true, description: 'The import that stored it (null once that job is purged).' }),
     importRow: t.exposeInt('importRow', { nullable: true, description: "Its row in that import's file." }),
+    duplicateOfId: t.exposeID('duplicateOf', {
+      nullable: true,
+      description: 'Set when an import with duplicate action FLAG stored it although it nearly repeats this pair.',
+    }),
+    duplicateSimilarity: t.exposeFloat('duplicateSimilarity', { nullable: true, description: 'pg_trgm similarity to `duplicateOfId`.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
@@ -157,6 +192,7 @@ const CreateImportJobInput = builder.inputType('CreateImportJobInput', {
     sourceType: t.field({ type: ImportSourceTypeEnum, required: false, description: "Detected from the file's name and content when absent." }),
     priority: t.int({ required: false, description: '-1000..1000, higher runs first. Default 0.' }),
     maxRetries: t.int({ required: false, description: '0..100 automatic retries of the job. Default 3.' }),
+    duplicatePolicy: t.field({ type: DuplicatePolicyInput, required: false, description: 'Near-duplicate threshold and action for this import.' }),
   }),
 });
 

@@ -16,3 +16,18 @@ export async function markJobsRunning(db: Queryable, jobIds: string[], workerId:
   });
   return result.rows;
 }
+
+/**
+ * The jobs among these ids that are RUNNING under this worker. After a lost
+ * connection a mark may have committed without its answer arriving: the
+ * retried mark then finds the job RUNNING under this very worker, and reads it
+ * back here instead of taking it for lost.
+ */
+export async function readJobsRunningOn(db: Queryable, jobIds: string[], workerId: string): Promise<JobRow[]> {
+  if (jobIds.length === 0) return [];
+  const result = await db.query<JobRow>(
+    `select ${JOB_ROW_COLUMNS} from job where id = any($1::uuid[]) and status = 'RUNNING' and worker_id = $2`,
+    [jobIds, workerId],
+  );
+  return result.rows;
+}

@@ -26,9 +26,12 @@ export async function endAttemptAndQueueAgain(
   });
 }
 
-/** A worker shutting down gives a RUNNING job back to the queue at once, without spending a retry. */
-export function requeueRunningJob(pool: pg.Pool, job: QueuedAgain, workerId: string): Promise<boolean> {
-  const end = { status: JobStatus.RETRYING, errorMessage: 'worker shut down while running the job; re-queued' };
+/**
+ * A worker shutting down, or one that lost its database session, gives a
+ * RUNNING job back to the queue at once, without spending a retry.
+ */
+export function requeueRunningJob(pool: pg.Pool, job: QueuedAgain, workerId: string, why = 'worker shut down'): Promise<boolean> {
+  const end = { status: JobStatus.RETRYING, errorMessage: `${why} while running the job; re-queued` };
   return endAttemptAndQueueAgain(pool, job, workerId, end, null);
 }
 

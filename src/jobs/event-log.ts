@@ -46,6 +46,11 @@ export interface JobEventRecord {
   kind: JobKind;
   queueName: string;
   jobType: string;
+  /**
+   * The job's row, read once per batch of live events for every subscriber
+   * (live.ts), so that `job { ... }` costs no query per event and subscriber.
+   */
+  job?: unknown;
 }
 
 export interface JobEventFilter {
@@ -72,24 +77,38 @@ const EVENT_COLUMNS = `e.id::text as id, e.tx_id::text as "txId", e.job_id as "j
 
 /**
  * The settled events after a cursor, oldest first, and whether unsettled ones
- * were seen behind them (then read again soon).
+ * are behind them (then read again soon). Settled events sort before every
+ * unsettled one (their tx_id is below the barrier), so only the settled prefix
+ * is read: under load, the rows of transactions still open are not fetched
+ * again and again on every wake-up.
  */
 export async function readSettledEvents(
   db: Queryable,
   after: EventCursor,
   limit: number,
 ): Promise<{ events: JobEventRecord[]; unsettledBehind: boolean }> {
-  const result = await db.query<JobEventRecord & { settled: boolean }>(
-    `select ${EVENT_COLUMNS}, e.tx_id < job_event_settled_before() as settled
-       from job_event e join job j on j.id = e.job_id
-      where (e.tx_id, e.id) > ($1::bigint, $2::bigint)
-      order by e.tx_id, e.id
-      limit $3`,
-    [after.txId, after.id, limit],
-  );
-  const firstUnsettled = result.rows.findIndex((row) => !row.settled);
-  const rows = firstUnsettled < 0 ? result.rows : result.rows.slice(0, firstUnsettled);
-  return { events: rows.map(({ settled: _settled, ...event }) => event), unsettledBehind: firstUnsettled >= 0 };
+  const result = await db.query<JobEventRecord & { unsettledBehind: boolean; id: string | null }>({
+    name: 'jobwire-read-settled-events',
+    text: `with barrier as materialized (select job_event_settled_before() as tx_id)
+      select settled.*, exists (
+               select 1 from job_event u
+                where (u.tx_id, u.id) > ($1::bigint, $2::bigint) and u.tx_id >= (select tx_id from barrier)
+             ) as "unsettledBehind"
+        from (select 1) as one
+        left join lateral (
+          select ${EVENT_COLUMNS}
+            from job_event e join job j on j.id = e.job_id
+           where (e.tx_id, e.id) > ($1::bigint, $2::bigint) and e.tx_id < (select tx_id from barrier)
+           order by e.tx_id, e.id
+           limit $3
+        ) as settled on true`,
+    values: [after.txId, after.id, limit],
+  });
+  const unsettledBehind = result.rows[0]?.unsettledBehind ?? false;
+  const events = result.rows
+    .filter((row) => row.id !== null)
+    .map(({ unsettledBehind: _behind, ...event }) => event as JobEventRecord);
+  return { events, unsettledBehind };
 }
 
 /** The newest settled cursor: everything at or before it is final. */

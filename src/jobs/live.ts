@@ -3,6 +3,7 @@
 // subscribers. A notification is only a hint; the log is the data.
 import type pg from 'pg';
 import type { Listener } from '../db/listener.ts';
+import { retryOnConnectionError } from '../db/retry.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import {
@@ -20,8 +21,12 @@ export const EVENT_CHANNEL = 'jobwire_event';
 export const JOB_CHANNEL = 'jobwire_job';
 
 const READ_BATCH = 1000;
-/** Re-read delays while unsettled events are behind the head (a transaction still open). */
-const UNSETTLED_RETRY_MS = [2, 5, 10, 20, 50, 100];
+/**
+ * Re-read delays while unsettled events are behind the head (a transaction
+ * still open). Kept short: under steady load some transaction is nearly always
+ * open, and a read fetches only settled rows, so it is cheap.
+ */
+const UNSETTLED_RETRY_MS = [2, 5, 10, 20];
 /** A safety read in case a notification was lost. */
 const SAFETY_READ_MS = 2000;
 
@@ -47,6 +52,14 @@ export class LiveEvents {
     private readonly pool: pg.Pool,
     private readonly listener: Listener,
     private readonly logger: Logger,
+    /**
+     * Reads the rows of these jobs (Prisma's shape), attached to their events
+     * before delivery. A subscription executes its events one after another,
+     * so a query per event (for `job { ... }`) capped a subscriber at one event
+     * per round trip, far behind a busy log; one read per batch is not.
+     */
+    private readonly loadJobs?: (jobIds: string[]) => Promise<Array<{ id: string }>>,
+    /** Counts the events published (jobwire_job_events_total). */
     private readonly metrics?: Pick<Metrics, 'countJobEvent'>,
   ) {}
 
@@ -101,6 +114,7 @@ export class LiveEvents {
   async #readLoop(): Promise<void> {
     for (;;) {
       const { events, unsettledBehind } = await readSettledEvents(this.pool, this.#head!, READ_BATCH);
+      if (this.#subscribers.size > 0) await this.#attachJobs(events);
       for (const event of events) {
         this.#head = { txId: event.txId, id: event.id };
         this.metrics?.countJobEvent(event.status);
@@ -119,6 +133,12 @@ export class LiveEvents {
       this.#unsettledAttempt = 0;
       if (events.length < READ_BATCH) return;
     }
+  }
+
+  async #attachJobs(events: JobEventRecord[]): Promise<void> {
+    if (!this.loadJobs || events.length === 0) return;
+    const rows = new Map((await this.loadJobs([...new Set(events.map((event) => event.jobId))])).map((row) => [row.id, row]));
+    for (const event of events) event.job = rows.get(event.jobId);
   }
 
   /**
@@ -142,7 +162,12 @@ export class LiveEvents {
       void (async () => {
         let from = after!;
         for (;;) {
-          const events = await readEventRange(this.pool, from, upTo, filter, READ_BATCH);
+          // Through a database restart: the subscription waits for the log rather than failing.
+          const events = await retryOnConnectionError(() => readEventRange(this.pool, from, upTo, filter, READ_BATCH), {
+            maxMs: 2000,
+            stopped: () => !this.#subscribers.has(subscriber) || this.#stopped,
+          });
+          await retryOnConnectionError(() => this.#attachJobs(events), { maxMs: 2000, stopped: () => this.#stopped });
           events.forEach(sink);
           if (events.length < READ_BATCH) break;
           const last = events[events.length - 1]!;

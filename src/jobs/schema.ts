@@ -127,7 +127,12 @@ export const JobEventRef = builder.prismaObject('JobEvent', {
     previousStatus: t.expose('previousStatus', { type: JobStatusEnum, nullable: true }),
     message: t.exposeString('message', { nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    job: t.relation('job'),
+    job: t.relation('job', {
+      // Events from a query come with their job (plugin-prisma's selection);
+      // live ones carry the row LiveEvents read for their batch (live.ts).
+      resolve: (query, event, _args, ctx) =>
+        (event as { job?: JobRow }).job ?? ctx.prisma.job.findUniqueOrThrow({ ...query, where: { id: event.jobId } }),
+    }),
     step: t.relation('step', { nullable: true }),
   }),
 });
@@ -438,6 +443,7 @@ builder.subscriptionFields((t) => ({
       );
     },
     resolve: (event: JobEventRecord) => ({
+      job: event.job as JobRow | undefined,
       id: BigInt(event.id),
       txId: BigInt(event.txId),
       jobId: event.jobId,

@@ -17,6 +17,7 @@ import type { Job, Task } from 'graphile-worker';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { withTransaction } from '../db/pool.ts';
+import { retryOnConnectionError } from '../db/retry.ts';
 import { lazyChild, type Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { cancelRunningJob, cancelTakenJob } from '../job-state/cancel.ts';
@@ -46,6 +47,8 @@ export interface RunJobDeps {
 
 export const CANCELLED_REASON = 'cancelled';
 export const SHUTDOWN_REASON = 'shutdown';
+/** The worker lost its database session: its jobs may be taken over (liveness.ts), so their handlers stop. */
+export const SESSION_LOST_REASON = 'session-lost';
 /** The job left its queued status before RUNNING was written (another worker took it over). */
 export const LOST_REASON = 'lost';
 
@@ -205,7 +208,8 @@ async function take(
     return { job, takenAt };
   }
   // Not queued: finished, gone, or still RUNNING under a worker that died.
-  const job = await withTransaction(deps.pool, async (client) => {
+  // Retried through a lost connection: the transaction re-reads what it decides on.
+  const job = await retryOnConnectionError(() => withTransaction(deps.pool, async (client) => {
     const job = await lockJob(client, jobId);
     if (!job) {
       logger().info('job no longer exists; nothing to run');
@@ -224,13 +228,13 @@ async function take(
     }
     // RETRYING after a take-over, or queued again since the read.
     return (await markJobsRunning(client, [jobId], workerId))[0] ?? null;
-  });
+  }));
   return job ? { job, takenAt: null } : null;
 }
 
 /** A cancel asked for while the job was handed to this worker but not yet started: it ends here, unrun. */
 async function cancelTaken(pool: pg.Pool, jobId: string, logger: () => Logger) {
-  await cancelTakenJob(pool, jobId, 'cancelled before it started');
+  await retryOnConnectionError(() => cancelTakenJob(pool, jobId, 'cancelled before it started'));
   logger().info({ status: JobStatus.CANCELLED }, 'cancel requested before the job started; not run');
 }
 
@@ -276,9 +280,12 @@ async function execute(
   report: JobReport,
 ) {
   const handler = deps.registry.get(job.jobType);
-  /** Every outcome but success goes through RUNNING, written first if it is not yet. */
+  /**
+   * Every outcome but success goes through RUNNING, written first if it is not yet.
+   * Retried through a lost connection: each write is guarded (worker_id, RUNNING), so it applies once.
+   */
   const finish = async (status: JobStatus, write: () => Promise<boolean>, error?: string) => {
-    const applied = (await running.ensure()) && (await write());
+    const applied = (await running.ensure()) && (await retryOnConnectionError(write));
     report.outcome(status, applied, error);
   };
   const fail = (failure: AttemptFailure) => finish(failure.status, () => failRunningJob(deps.pool, job, workerId, failure), failure.errorMessage);
@@ -338,9 +345,11 @@ async function execute(
     await finish(JobStatus.CANCELLED, () => cancelRunningJob(deps.pool, job.id, workerId));
     return;
   }
-  if (abort.reason === SHUTDOWN_REASON) {
+  if (abort.reason === SHUTDOWN_REASON || abort.reason === SESSION_LOST_REASON) {
     // Not the job's fault: back to the queue at once, without spending a retry.
-    await finish(JobStatus.RETRYING, () => requeueRunningJob(deps.pool, job, workerId));
+    const why = abort.reason === SHUTDOWN_REASON ? 'worker shut down' : 'worker lost its database session';
+    report.requeuedBecause = why;
+    await finish(JobStatus.RETRYING, () => requeueRunningJob(deps.pool, job, workerId, why));
     return;
   }
   const message = errorMessage(error);
@@ -378,6 +387,8 @@ class JobReport {
   #durationMs = 0;
   /** Set when the attempt fails and will be retried. */
   retryInMs: number | undefined;
+  /** Set when the attempt is given back to the queue, not the job's fault (shutdown, lost session). */
+  requeuedBecause: string | undefined;
 
   constructor(
     private readonly logger: Logger,
@@ -411,16 +422,16 @@ class JobReport {
       this.logger.warn({ ...this.#fields(), status }, 'job was taken over by another worker; outcome dropped');
       return;
     }
-    const shutdown = status === JobStatus.RETRYING && this.retryInMs === undefined;
+    const requeued = status === JobStatus.RETRYING && this.requeuedBecause !== undefined;
     const counters = this.#counters;
     if (this.#startedAt) counters.runSeconds(status).observe(this.#durationMs / 1000);
     if (status === JobStatus.COMPLETED) counters.completed.inc();
     else if (status === JobStatus.CANCELLED) counters.cancelled.inc();
     else if (status === JobStatus.FAILED || status === JobStatus.DEAD_LETTER) counters.failed(status).inc();
-    else if (status === JobStatus.RETRYING && !shutdown) counters.retried.inc();
+    else if (status === JobStatus.RETRYING && !requeued) counters.retried.inc();
     if (!this.#info) return;
     const durationMs = Math.round(this.#durationMs * 10) / 10;
-    const message = shutdown ? 'job re-queued: the worker is shutting down' : (OUTCOME_MESSAGES[status] ?? 'job finished');
+    const message = requeued ? `job re-queued: ${this.requeuedBecause}` : (OUTCOME_MESSAGES[status] ?? 'job finished');
     this.logger.info(
       { ...this.#fields(), status, durationMs, ...(error ? { error } : {}), ...(this.retryInMs !== undefined ? { retryInMs: this.retryInMs } : {}) },
       message,

@@ -7,6 +7,7 @@ import os from 'node:os';
 import type pg from 'pg';
 import { run, type Runner, type WorkerEvents } from 'graphile-worker';
 import type { Config } from '../config.ts';
+import { retryConnectionErrorsInGraphileWorker } from '../db/connection-errors.ts';
 import { workerLogger } from '../db/migrate.ts';
 import type { Listener } from '../db/listener.ts';
 import type { Logger } from '../logger.ts';
@@ -17,13 +18,18 @@ import { createPurgeTask, PURGE_TASK } from '../jobs/retention.ts';
 import { JobAbort } from './job-abort.ts';
 import { OrphanSweep } from './orphans.ts';
 import type { HandlerRegistry } from './registry.ts';
-import { CANCELLED_REASON, createRunJobTask, SHUTDOWN_REASON } from './run-job.ts';
+import { WorkerLiveness } from './liveness.ts';
+import { CANCELLED_REASON, createRunJobTask, SESSION_LOST_REASON, SHUTDOWN_REASON } from './run-job.ts';
 
 export interface WorkerDeps {
   config: Config;
+  /** For the worker's own session (liveness.ts), outside the pool. */
+  connectionString: string;
   pool: pg.Pool;
   listener: Listener;
   registry: HandlerRegistry;
+  /** graphile-worker's pool stopped on its own: this process runs no more jobs (app.ts: the CLI exits). */
+  onFatal?: (message: string) => void;
   logger: Logger;
   /** Job counters and run times; one is made if absent. */
   metrics?: Metrics;
@@ -34,6 +40,10 @@ export interface WorkerDeps {
 export interface WorkerHandle {
   /** graphile-worker's pool id: job.worker_id of the jobs this process runs. */
   readonly workerId: string;
+  /** When this worker last recorded itself alive (Date.now()); readiness wants it recent. */
+  readonly lastHeartbeatAt: number;
+  /** Whether it holds its session lock (liveness.ts) now. */
+  readonly holdsSessionLock: boolean;
   stop(): Promise<void>;
 }
 
@@ -62,6 +72,8 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   events.on('localQueue:getJobs:complete', ({ jobs }) => runJob.prefetch(jobs));
   events.on('localQueue:returnJobs', ({ jobs }) => runJob.forget(jobs));
 
+  // A Postgres restart must not kill the process through graphile-worker's own writes.
+  retryConnectionErrorsInGraphileWorker();
   const runner: Runner = await run({
     pgPool: pool,
     ...graphileWorkerSettings(config),
@@ -79,18 +91,59 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   const id = workerId;
 
   const heartbeat = new Heartbeat(pool, id, config, logger);
+  // The session lock first, then the heartbeat row: a worker seen in the table always had its lock.
+  const liveness = new WorkerLiveness({
+    connectionString: deps.connectionString,
+    workerId: id,
+    logger,
+    intervalMs: config.WORKER_LIVENESS_INTERVAL_MS,
+    takeOverAfterMs: config.WORKER_TAKE_OVER_AFTER_MS,
+    onSessionLost: () => {
+      for (const abort of running.values()) abort.abort(SESSION_LOST_REASON);
+    },
+    onWorkersReleased: (deadWorkers, entries) => {
+      logger.warn({ deadWorkers, entries }, 'released the jobs of dead workers (their session lock was free)');
+      heartbeat.expectOrphans();
+    },
+  });
+  await liveness.start();
   await heartbeat.beat();
   heartbeat.start();
+  let stopping = false;
+  // graphile-worker stops its pool by itself only on an error it could not ride out; say so loudly.
+  // With batched completions (WORKER_COMPLETE_BATCH_DELAY_MS >= 0) graphile-worker
+  // 0.17 does not retry a lost connection: its pool shuts down, and the process
+  // exits for its supervisor to restart it rather than stay up without running jobs.
+  const fatal = (message: string, error?: unknown) => {
+    if (stopping) return;
+    if (deps.onFatal) {
+      if (error) logger.error({ err: error }, 'graphile-worker failed');
+      deps.onFatal(message);
+    } else logger.fatal({ err: error }, message);
+  };
+  runner.promise.then(
+    () => fatal('graphile-worker stopped on its own; this process runs no more jobs'),
+    (error) => fatal('graphile-worker failed; this process runs no more jobs', error),
+  );
   logger.info({ workerId: id, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
 
   return {
     workerId: id,
+    get lastHeartbeatAt() {
+      return heartbeat.lastBeatAt;
+    },
+    get holdsSessionLock() {
+      return liveness.holdsLock;
+    },
     async stop() {
+      stopping = true;
       // Running handlers get their signal; their jobs are re-queued (see run-job.ts).
       for (const abort of running.values()) abort.abort(SHUTDOWN_REASON);
       await runner.stop();
       await runJob.drain();
       await heartbeat.stop();
+      // Released after the heartbeat row is gone, so no one takes this worker for dead while it stops.
+      await liveness.stop();
       listener.off('notification', onNotification);
       logger.info({ workerId: id }, 'worker stopped');
     },
@@ -126,11 +179,20 @@ class Heartbeat {
     this.#orphans = new OrphanSweep(pool, logger, config.WORKER_DEAD_AFTER_MS);
   }
 
+  /** When this worker last recorded itself alive (Date.now()). */
+  lastBeatAt = 0;
+
   start() {
     this.#timer = setInterval(() => {
+      // A failed beat (the database away) is simply tried again at the next interval.
       this.beat().catch((error) => this.logger.warn({ err: error }, 'heartbeat failed'));
     }, this.config.WORKER_HEARTBEAT_INTERVAL_MS);
     this.#timer.unref();
+  }
+
+  /** A worker was found dead by its session lock: its orphans, if any, are looked for. */
+  expectOrphans() {
+    this.#orphans.expect();
   }
 
   /** Records this worker alive, then releases the jobs of workers that are not. */
@@ -140,16 +202,22 @@ class Heartbeat {
        on conflict (id) do update set last_heartbeat_at = now()`,
       [this.workerId, os.hostname(), process.pid],
     );
+    this.lastBeatAt = Date.now();
+    // Silence is counted from the server's start at the earliest: no worker can beat while the
+    // database is down, so a restart does not make every worker look dead.
     const released = await this.pool.query<{ worker_id: string }>(
       `with dead as (
-         delete from worker where last_heartbeat_at < now() - make_interval(secs => $1 / 1000.0) returning id
+         delete from worker
+          where greatest(last_heartbeat_at, pg_postmaster_start_time()) < now() - make_interval(secs => $1 / 1000.0)
+          returning id
        ), silent as (
          select distinct locked_by as worker_id from graphile_worker._private_jobs
           where locked_by is not null
-            and locked_at < now() - make_interval(secs => $1 / 1000.0)
+            and greatest(locked_at, pg_postmaster_start_time()) < now() - make_interval(secs => $1 / 1000.0)
             and not exists (
               select 1 from worker
-               where worker.id = locked_by and last_heartbeat_at >= now() - make_interval(secs => $1 / 1000.0))
+               where worker.id = locked_by
+                 and greatest(last_heartbeat_at, pg_postmaster_start_time()) >= now() - make_interval(secs => $1 / 1000.0))
          union select id from dead
        ), unlocked as (
          select graphile_worker.force_unlock_workers(array(select worker_id from silent))

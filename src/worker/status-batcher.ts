@@ -4,9 +4,10 @@
 // for many jobs, as graphile-worker batches its own job fetches and
 // completions. The triggers still write each job's events.
 import type pg from 'pg';
+import { retryOnConnectionError } from '../db/retry.ts';
 import { completeRunningJobs, completeTakenJobs } from '../job-state/complete.ts';
 import type { JobRow } from '../job-state/job-row.ts';
-import { markJobsRunning } from '../job-state/mark-running.ts';
+import { markJobsRunning, readJobsRunningOn } from '../job-state/mark-running.ts';
 import { takeQueuedJobs, type TakenJob } from '../job-state/take.ts';
 
 interface Pending<Input, Output> {
@@ -19,7 +20,8 @@ class Batch<Input, Output> {
   #pending: Array<Pending<Input, Output>> = [];
   #scheduled = false;
 
-  constructor(private readonly flush: (inputs: Input[]) => Promise<Output[]>) {}
+  /** `retried`: an earlier attempt of this batch lost its connection and may have committed. */
+  constructor(private readonly flush: (inputs: Input[], retried: boolean) => Promise<Output[]>) {}
 
   add(input: Input): Promise<Output> {
     return new Promise<Output>((resolve, reject) => {
@@ -36,7 +38,9 @@ class Batch<Input, Output> {
     this.#pending = [];
     this.#scheduled = false;
     try {
-      const outputs = await this.flush(batch.map((item) => item.input));
+      // Through a database restart: an outcome computed meanwhile is written once it is back.
+      let attempt = 0;
+      const outputs = await retryOnConnectionError(() => this.flush(batch.map((item) => item.input), attempt++ > 0));
       batch.forEach((item, index) => item.resolve(outputs[index]!));
     } catch (error) {
       batch.forEach((item) => item.reject(error));
@@ -55,10 +59,13 @@ export class StatusBatcher {
       const rows = new Map((await takeQueuedJobs(pool, jobIds)).map((row) => [row.id, row]));
       return jobIds.map((jobId) => rows.get(jobId) ?? null);
     });
-    this.#runningWrites = new Batch(async (inputs) => {
+    this.#runningWrites = new Batch(async (inputs, retried) => {
       const rows = new Map<string, JobRow>();
       for (const [workerId, jobIds] of groupBy(inputs, (input) => input.workerId)) {
-        for (const row of await markJobsRunning(pool, jobIds.map((input) => input.jobId), workerId)) rows.set(row.id, row);
+        const ids = jobIds.map((input) => input.jobId);
+        for (const row of await markJobsRunning(pool, ids, workerId)) rows.set(row.id, row);
+        // The lost attempt's marks, if it committed.
+        if (retried) for (const row of await readJobsRunningOn(pool, ids.filter((id) => !rows.has(id)), workerId)) rows.set(row.id, row);
       }
       return inputs.map((input) => rows.get(input.jobId) ?? null);
     });

@@ -83,7 +83,7 @@ describe('collecting 50 symbols over http-csv', () => {
     const created = await create(request2025);
     if (created.__typename !== 'MutationCreateCollectionJobSuccess') throw new Error(JSON.stringify(created));
     const id = created.data.id;
-    expect(created.data.stats).toEqual({ total: 50, completed: 0, failed: 0, totalCandles: 0 });
+    expect(created.data.stats).toEqual({ total: 50, completed: 0, failed: 0, totalCandles: 0, newCandleCount: 0 });
 
     const updates = service.client.subscribe(CollectionJobUpdated, { id });
     await updates.waitFor('the current state', (received) => received.length > 0);
@@ -93,7 +93,7 @@ describe('collecting 50 symbols over http-csv', () => {
 
     const stored = 47 * CANDLES_PER_SYMBOL;
     const counters = received.map((u) => (u.jobUpdated.__typename === 'CollectionJob' ? u.jobUpdated.stats : null)!);
-    expect(counters.at(-1)).toEqual({ total: 50, completed: 47, failed: 3, totalCandles: stored });
+    expect(counters.at(-1)).toEqual({ total: 50, completed: 47, failed: 3, totalCandles: stored, newCandleCount: stored });
     expect(counters[0]!.completed).toBe(0);
     // Live: the counts only ever rise, through values in between.
     for (let i = 1; i < counters.length; i++) {
@@ -105,7 +105,7 @@ describe('collecting 50 symbols over http-csv', () => {
 
     const job = (await service.client.request(GetCollectionJob, { id })).collectionJob!;
     expect(job.status).toBe('COMPLETED');
-    expect(job.stats).toEqual({ total: 50, completed: 47, failed: 3, totalCandles: stored });
+    expect(job.stats).toEqual({ total: 50, completed: 47, failed: 3, totalCandles: stored, newCandleCount: stored });
     expect(job.failedSymbols.map((f) => f.symbol).sort()).toEqual([...ALWAYS_FAIL]);
     for (const failed of job.failedSymbols) expect(failed.error).toMatch(/HTTP 500 \(after 3 attempts\)/);
     expect(job.result).toMatchObject({
@@ -150,7 +150,7 @@ describe('collecting 50 symbols over http-csv', () => {
     expect(job.errorMessage).toMatch(/no symbol was collected \(2 failed/);
     expect(job.failedSymbols.map((f) => f.symbol).sort()).toEqual(['NOPE', 'S01']);
     expect(job.failedSymbols.find((f) => f.symbol === 'NOPE')!.error).toMatch(/HTTP 404/);
-    expect(job.stats).toEqual({ total: 2, completed: 0, failed: 2, totalCandles: 0 });
+    expect(job.stats).toEqual({ total: 2, completed: 0, failed: 2, totalCandles: 0, newCandleCount: 0 });
   });
 
   it('lists collection jobs by status and deletes finished ones only', async () => {
@@ -210,7 +210,7 @@ describe('cancel and retry', () => {
     await updates.waitFor('COMPLETED', (r) => r.some((u) => u.jobUpdated.status === 'COMPLETED'));
     updates.close();
     const job = (await service.client.request(GetCollectionJob, { id })).collectionJob!;
-    expect(job.stats).toEqual({ total: 8, completed: 8, failed: 0, totalCandles: 8 * CANDLES_PER_SYMBOL });
+    expect(job.stats).toEqual({ total: 8, completed: 8, failed: 0, totalCandles: 8 * CANDLES_PER_SYMBOL, newCandleCount: 8 * CANDLES_PER_SYMBOL });
     expect(requests.get('C0')).toBe(1);
     expect(requests.get('C1')).toBe(1);
     expect(requests.get('H6')).toBe(1);
@@ -236,10 +236,12 @@ describe('csv-dir with the sample data', () => {
     expect(first.failedSymbols).toEqual([{ symbol: 'MISSING', error: expect.stringMatching(/no file MISSING\.csv/), failedAt: expect.any(String) }]);
     const afterFirst = await count();
     expect(afterFirst.n).toBe(first.stats.totalCandles);
+    expect(first.stats.newCandleCount).toBe(afterFirst.n);
     expect(afterFirst.n).toBeGreaterThan(100);
 
+    // Fetched again, all of it; new, none of it.
     const second = await runOnce();
-    expect(second.stats).toEqual(first.stats);
+    expect(second.stats).toEqual({ ...first.stats, newCandleCount: 0 });
     expect(await count()).toEqual(afterFirst);
   });
 });

@@ -34,6 +34,7 @@ function newJob(overrides: Partial<CollectionJob> = {}): CollectionJob {
     completedSymbolCount: 0,
     failedSymbolCount: 0,
     totalCandles: 0,
+    newCandleCount: 0,
     createdAt: new Date(clock),
     ...overrides,
   };
@@ -65,8 +66,8 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
   it('saving an existing job updates its counters', async () => {
     const job = newJob();
     await repo.save(job);
-    await repo.save({ ...job, completedSymbolCount: 2, failedSymbolCount: 1, totalCandles: 300 });
-    expect(await repo.getStats(job.id)).toEqual({ total: 3, completed: 2, failed: 1, totalCandles: 300 });
+    await repo.save({ ...job, completedSymbolCount: 2, failedSymbolCount: 1, totalCandles: 300, newCandleCount: 200 });
+    expect(await repo.getStats(job.id)).toEqual({ total: 3, completed: 2, failed: 1, totalCandles: 300, newCandleCount: 200 });
   });
 
   it('deletes a job once', async () => {
@@ -133,31 +134,31 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
   it('records failed symbols and counts them in the stats', async () => {
     const job = newJob();
     await repo.save(job);
-    await repo.markSymbolCompleted(job.id, 'AAPL', 120);
+    await repo.markSymbolCompleted(job.id, 'AAPL', 120, 100);
     await repo.addFailedSymbol(job.id, 'MSFT', 'HTTP 500 after 3 attempts');
-    expect(await repo.getStats(job.id)).toEqual({ total: 3, completed: 1, failed: 1, totalCandles: 120 });
+    expect(await repo.getStats(job.id)).toEqual({ total: 3, completed: 1, failed: 1, totalCandles: 120, newCandleCount: 100 });
     expect(await repo.listFailedSymbols(job.id)).toEqual([
       { symbol: 'MSFT', error: 'HTTP 500 after 3 attempts', failedAt: expect.any(Date) },
     ]);
-    expect(await repo.getById(job.id)).toMatchObject({ completedSymbolCount: 1, failedSymbolCount: 1, totalCandles: 120 });
+    expect(await repo.getById(job.id)).toMatchObject({ completedSymbolCount: 1, failedSymbolCount: 1, totalCandles: 120, newCandleCount: 100 });
   });
 
   it('counts a completed symbol once, however often it is reported', async () => {
     const job = newJob();
     await repo.save(job);
-    await Promise.all([repo.markSymbolCompleted(job.id, 'GOOG', 50), repo.markSymbolCompleted(job.id, 'GOOG', 50)]);
-    await repo.markSymbolCompleted(job.id, 'GOOG', 50);
-    expect(await repo.getStats(job.id)).toEqual({ total: 3, completed: 1, failed: 0, totalCandles: 50 });
+    await Promise.all([repo.markSymbolCompleted(job.id, 'GOOG', 50, 50), repo.markSymbolCompleted(job.id, 'GOOG', 50, 50)]);
+    await repo.markSymbolCompleted(job.id, 'GOOG', 50, 0);
+    expect(await repo.getStats(job.id)).toEqual({ total: 3, completed: 1, failed: 0, totalCandles: 50, newCandleCount: 50 });
   });
 
   it('a new attempt collects only unfinished symbols, failed ones included', async () => {
     const job = newJob({ symbols: ['A', 'B', 'C', 'D'] });
     await repo.save(job);
     expect(await repo.beginAttempt(job.id)).toEqual(['A', 'B', 'C', 'D']);
-    await repo.markSymbolCompleted(job.id, 'B', 10);
+    await repo.markSymbolCompleted(job.id, 'B', 10, 10);
     await repo.addFailedSymbol(job.id, 'C', 'timeout');
     expect(await repo.beginAttempt(job.id)).toEqual(['A', 'C', 'D']);
-    expect(await repo.getStats(job.id)).toEqual({ total: 4, completed: 1, failed: 0, totalCandles: 10 });
+    expect(await repo.getStats(job.id)).toEqual({ total: 4, completed: 1, failed: 0, totalCandles: 10, newCandleCount: 10 });
     expect(await repo.listFailedSymbols(job.id)).toEqual([]);
   });
 });

@@ -72,6 +72,26 @@ describe('CSV', () => {
     ]);
   });
 
+  it('reports every kind of quote error once, on the line its record starts on', async () => {
+    // An unclosed quote runs to the end of the file: the parser notices it at
+    // the last line, but the record starts at line 5 (after a blank line).
+    const unclosed = await parseEveryWay('csv', 'question,answer\nq1,a1\nq2,a2\n\n"q3 never closed,a3\nq4,a4\nq5,a5\n');
+    expect(unclosed).toEqual([
+      { row: 1, line: 2, question: 'q1', answer: 'a1', tags: [] },
+      { row: 2, line: 3, question: 'q2', answer: 'a2', tags: [] },
+      { row: 3, line: 5, error: expect.stringMatching(/Quote Not Closed/) },
+    ]);
+    // A quote opening inside a field, and text after a closing quote (csv-parse
+    // then keeps the quote open: the rest of the file is that one bad record), each reported once.
+    const quotes = await parseEveryWay('csv', 'question,answer\nq "bad" quote,a1\n"ok\nmulti",a2\nq3,a3\nq4,"a4"x\nq5,a5\n');
+    expect(quotes.map((r) => [r.row, r.line, 'error' in r ? (r.error as string).split(':')[0] : r.question])).toEqual([
+      [1, 2, 'Invalid Opening Quote'],
+      [2, 3, 'ok\nmulti'],
+      [3, 5, 'q3'],
+      [4, 6, 'Invalid Closing Quote'],
+    ]);
+  });
+
   it('refuses a header without the required columns, naming what is missing', async () => {
     await expect(parse('csv', 'Question,Reply\nq,a\n')).rejects.toThrow(UnreadableFileError);
     await expect(parse('csv', 'Question,Reply\nq,a\n')).rejects.toThrow(/missing answer; found: "Question", "Reply"/);
@@ -112,6 +132,15 @@ describe('JSON', () => {
     ]);
   });
 
+  it('reports an element broken on its third line at the line the element starts on', async () => {
+    const json = '[\n{"question": "a?", "answer": "a"},\n{\n  "question": "b?",\n  "answer": "b" oops\n},\n{"question": "c?", "answer": "c"}\n]\n';
+    expect((await parseEveryWay('json', json)).map((r) => [r.row, r.line, 'error' in r])).toEqual([
+      [1, 2, false],
+      [2, 3, true],
+      [3, 7, false],
+    ]);
+  });
+
   it('reports an array that is not closed, and text after the array', async () => {
     expect(summary(await parse('json', '[\n{"question": "a?", "answer": "a"}\n'))).toEqual([
       { row: 1, line: 2, question: 'a?', answer: 'a', tags: undefined },
@@ -133,6 +162,16 @@ describe('JSON', () => {
       { row: 2, line: 3, question: 'b?', answer: 'b', tags: ['t'] },
       { row: 3, line: 4, error: expect.stringMatching(/^invalid JSON/) },
       { row: 4, line: 5, question: 'c?', answer: 'c', tags: undefined },
+    ]);
+  });
+
+  it('reports a JSON Lines line that is not an object on its own line', async () => {
+    const lines = '{"question": "a?", "answer": "a"}\n\n\n[1, 2]\n"text"\n{"question": "b?", "answer": "b"}\n';
+    expect(await parseEveryWay('json', lines)).toEqual([
+      { row: 1, line: 1, question: 'a?', answer: 'a', tags: undefined },
+      { row: 2, line: 4, error: 'expected an object with question and answer, got an array' },
+      { row: 3, line: 5, error: 'expected an object with question and answer, got string' },
+      { row: 4, line: 6, question: 'b?', answer: 'b', tags: undefined },
     ]);
   });
 

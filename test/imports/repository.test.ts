@@ -29,6 +29,7 @@ beforeAll(async () => {
       sourceType: 'csv',
       filename,
       fileSize: 123,
+      duplicatePolicy: { similarityThreshold: 0.8, action: 'REJECT' },
     });
 });
 

@@ -147,8 +147,13 @@ export interface ChildWorker {
  * Runs `jobwire work` in its own process (the real CLI), resolved once it runs
  * jobs. When the test (or file) ends, a worker still running gets SIGTERM and is awaited.
  */
-export async function spawnWorker(databaseUrl: string, env: Record<string, string> = {}): Promise<ChildWorker> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'work'], {
+export async function spawnWorker(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  /** Another entry point than the CLI's `work` (e.g. test/support/worker-process.ts). */
+  script: string[] = ['src/main.ts', 'work'],
+): Promise<ChildWorker> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...script], {
     env: { ...process.env, ...TEST_ENV, LOG_LEVEL: 'info', CI: '1', ...env, DATABASE_URL: databaseUrl },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -170,4 +175,38 @@ export async function spawnWorker(databaseUrl: string, env: Record<string, strin
     await exited;
   });
   return { workerId: await started.promise, process: child, exited, logs };
+}
+
+export interface ChildApi {
+  url: string;
+  process: ChildProcess;
+  exited: Promise<number | string>;
+  logs: Array<Record<string, unknown>>;
+}
+
+/** Runs `jobwire serve` in its own process (the real CLI), resolved once it listens. */
+export async function spawnApi(databaseUrl: string, env: Record<string, string> = {}): Promise<ChildApi> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+    env: { ...process.env, ...TEST_ENV, LOG_LEVEL: 'info', CI: '1', ...env, DATABASE_URL: databaseUrl },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  const started = deferred<string>('a child API to listen', 30_000);
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      logs.push(entry);
+      const url = /^GraphiQL: (\S+)/.exec(String(entry.msg))?.[1];
+      if (url) started.resolve(url);
+    } catch {
+      // not a log line
+    }
+  });
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code ?? 0)));
+  void exited.then((how) => started.reject(new Error(`child API exited (${how}) before it listened`)));
+  dispose(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  });
+  return { url: await started.promise, process: child, exited, logs };
 }

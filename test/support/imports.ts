@@ -3,7 +3,7 @@
 import { postMultipart } from '../../src/testing/multipart.ts';
 import type { GraphQLTestClient } from './app.ts';
 import { CreateImportJob } from './operations-imports.ts';
-import type { CreateImportJobMutation, ImportSourceType } from '../generated/graphql.ts';
+import type { CreateImportJobMutation, DuplicatePolicyInput, ImportSourceType } from '../generated/graphql.ts';
 
 export type CreateImportResult = CreateImportJobMutation['createImportJob'];
 
@@ -11,7 +11,7 @@ export type CreateImportResult = CreateImportJobMutation['createImportJob'];
 export async function postImport(
   client: GraphQLTestClient,
   file: { name: string; content: string | Uint8Array<ArrayBuffer>; type?: string },
-  input: { sourceType?: ImportSourceType; maxRetries?: number } = {},
+  input: { sourceType?: ImportSourceType; maxRetries?: number; duplicatePolicy?: DuplicatePolicyInput } = {},
 ): Promise<{ status: number; body: { data?: CreateImportJobMutation; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> } }> {
   return postMultipart(client.url, CreateImportJob.toString(), { input: { ...input, file: null } }, [{ at: 'variables.input.file', ...file }]);
 }

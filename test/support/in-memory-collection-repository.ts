@@ -29,8 +29,8 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
   async save(job: CollectionJob): Promise<void> {
     const existing = this.#entries.get(job.id);
     if (existing) {
-      const { completedSymbolCount, failedSymbolCount, totalCandles } = job;
-      Object.assign(existing.job, { completedSymbolCount, failedSymbolCount, totalCandles });
+      const { completedSymbolCount, failedSymbolCount, totalCandles, newCandleCount } = job;
+      Object.assign(existing.job, { completedSymbolCount, failedSymbolCount, totalCandles, newCandleCount });
       return;
     }
     this.#entries.set(job.id, {
@@ -95,6 +95,7 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
       completed: job.completedSymbolCount,
       failed: job.failedSymbolCount,
       totalCandles: job.totalCandles,
+      newCandleCount: job.newCandleCount,
     };
   }
 
@@ -102,7 +103,7 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
     return (this.#entries.get(jobId)?.failed ?? []).map((failed) => ({ ...failed }));
   }
 
-  async markSymbolCompleted(jobId: string, symbol: string, candles: number): Promise<void> {
+  async markSymbolCompleted(jobId: string, symbol: string, candles: number, newCandleCount: number): Promise<void> {
     const entry = this.#entries.get(jobId);
     const progress = entry?.symbols.get(symbol);
     if (!entry || !progress || progress.status === 'COMPLETED') return;
@@ -111,6 +112,7 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
     progress.candles = candles;
     entry.job.completedSymbolCount += 1;
     entry.job.totalCandles += candles;
+    entry.job.newCandleCount += newCandleCount;
   }
 
   async beginAttempt(jobId: string): Promise<string[]> {

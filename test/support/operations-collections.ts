@@ -12,7 +12,7 @@ export const CollectionJobFieldsFragment = graphql(`
     rangeTo
     provider
     result
-    stats { total completed failed totalCandles }
+    stats { total completed failed totalCandles newCandleCount }
     failedSymbols { symbol error failedAt }
   }
 `);
@@ -69,7 +69,7 @@ export const CollectionJobUpdated = graphql(`
       __typename
       id
       status
-      ... on CollectionJob { stats { total completed failed totalCandles } }
+      ... on CollectionJob { stats { total completed failed totalCandles newCandleCount } }
     }
   }
 `);

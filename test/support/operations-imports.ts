@@ -5,6 +5,7 @@ export const ImportJobFieldsFragment = graphql(`
   fragment ImportJobFields on ImportJob {
     id
     status
+    duplicatePolicy { similarityThreshold action }
     importStatus
     errorMessage
     result
@@ -53,7 +54,7 @@ export const ListImportJobs = graphql(`
 export const QaPairs = graphql(`
   query QaPairs($search: String, $first: Int, $after: String) {
     qaPairs(search: $search, first: $first, after: $after) {
-      edges { node { id question answer tags importJobId importRow } }
+      edges { node { id question answer tags importJobId importRow duplicateOfId duplicateSimilarity } }
       pageInfo { hasNextPage endCursor }
     }
   }

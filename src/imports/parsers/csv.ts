@@ -3,7 +3,8 @@
 // any case and order; other columns are ignored. A row with the wrong number
 // of fields, or a quote where none may be, is a ParseError and the rows after
 // it are read on. (An unterminated quoted field runs on, as RFC 4180 says,
-// until the next quote: the rows it swallows are reported as one bad row.)
+// until the next quote: the rows it swallows are reported as one bad row, on
+// the line where that record starts.)
 import { Readable, pipeline } from 'node:stream';
 import { parse, type CsvError } from 'csv-parse';
 import { ParseError } from '../errors.ts';
@@ -35,8 +36,14 @@ export async function* parseCsv(text: AsyncIterable<string>): AsyncGenerator<Sou
   // buffered: each waits for the first record that starts after it.
   const skipped: Skipped[] = [];
   parser.on('skip', (error: CsvError & { lines?: number; raw?: string }) => {
-    const line = error.lines ?? 1;
-    skipped.push({ line, error: new ParseError(line, error.message, error.raw ?? null) });
+    // error.lines is where the parser noticed the problem (for an unclosed
+    // quote, the end of the file); the record starts as many lines before as
+    // its raw text has line breaks. One broken record can raise several
+    // errors (e.g. a bad closing quote, then the quote left open): report it once.
+    const body = (error.raw ?? '').replace(/^\n+/, '').replace(/\n$/, '');
+    const line = Math.max(1, (error.lines ?? 1) - newlinesIn(body));
+    if (skipped.at(-1)?.line === line) return;
+    skipped.push({ line, error: new ParseError(line, error.message, body || null) });
   });
   pipeline(Readable.from(text), parser, () => undefined);
 

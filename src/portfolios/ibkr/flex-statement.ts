@@ -1,6 +1,7 @@
 // Parses an Interactive Brokers Flex Query statement (XML):
 // FlexQueryResponse/FlexStatements/FlexStatement with Trades/Trade,
 // CashTransactions/CashTransaction and OpenPositions/OpenPosition.
+import { createHash } from 'node:crypto';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { NonRetriableError } from '../../worker/handler.ts';
 import { contains, type DateInterval } from '../interval.ts';
@@ -48,6 +49,33 @@ function optionalDecimal(row: Attributes, name: string, what: string): string | 
   return optional(row, name) === null ? null : decimal(row, name, what);
 }
 
+/**
+ * Keys for rows the broker gives no id (older statements' CashTransactions,
+ * cancelled and some forex or futures Trades): "flex:" and a SHA-256 of the
+ * row's own identifying fields, then "#n" for the n-th row with the same
+ * fields in the statement (two equal fees on one day stay two rows). The
+ * same statement imported again gives the same keys, so nothing is stored
+ * twice. Rows are numbered over the whole statement, before the interval cut.
+ */
+function derivedKeys(rows: Attributes[], fields: readonly string[]): string[] {
+  const seen = new Map<string, number>();
+  return rows.map((row) => {
+    const digest = createHash('sha256')
+      .update(JSON.stringify(fields.map((name) => row[name] ?? '')))
+      .digest('hex')
+      .slice(0, 32);
+    const n = (seen.get(digest) ?? 0) + 1;
+    seen.set(digest, n);
+    return `flex:${digest}#${n}`;
+  });
+}
+
+const TRADE_KEY_FIELDS = ['accountId', 'tradeDate', 'dateTime', 'symbol', 'conid', 'buySell', 'quantity', 'tradePrice', 'price', 'currency', 'proceeds', 'ibCommission', 'orderID', 'execID'] as const;
+const CASH_KEY_FIELDS = ['accountId', 'dateTime', 'date', 'reportDate', 'settleDate', 'type', 'currency', 'amount', 'description', 'symbol', 'conid'] as const;
+
+/** Trade rows that are executions: Flex can add order and summary rows (levelOfDetail ORDER, SYMBOL_SUMMARY, ...). */
+const isExecution = (row: Attributes) => row.levelOfDetail === undefined || row.levelOfDetail === '' || row.levelOfDetail.toUpperCase() === 'EXECUTION';
+
 function rows(section: unknown, element: string): Attributes[] {
   if (!section || typeof section !== 'object') return [];
   const list = (section as Record<string, unknown>)[element];
@@ -74,10 +102,12 @@ export function parseFlexStatement(xml: string, accountId: string, interval: Dat
     throw new FlexStatementError(`the statement is for account ${accounts.join(', ')}, not for account ${accountId}`);
   }
 
-  const trades: ImportedTrade[] = rows(statement.Trades, 'Trade').map((row, index) => {
+  const tradeRows = rows(statement.Trades, 'Trade').filter(isExecution);
+  const tradeKeys = derivedKeys(tradeRows, TRADE_KEY_FIELDS);
+  const trades: ImportedTrade[] = tradeRows.map((row, index) => {
     const what = `Trade ${index + 1}`;
     return {
-      tradeId: required(row, 'tradeID', what),
+      tradeId: optional(row, 'tradeID') ?? tradeKeys[index]!,
       tradeDate: flexDate(row.tradeDate ?? row.dateTime, `${what} tradeDate`),
       symbol: required(row, 'symbol', what),
       conid: optional(row, 'conid'),
@@ -85,16 +115,21 @@ export function parseFlexStatement(xml: string, accountId: string, interval: Dat
       currency: required(row, 'currency', what),
       buySell: optional(row, 'buySell'),
       quantity: decimal(row, 'quantity', what),
-      tradePrice: decimal(row, 'tradePrice', what),
+      // Activity statements say tradePrice; trade confirmations and some queries say price.
+      tradePrice: decimal(row, row.tradePrice !== undefined && row.tradePrice !== '' ? 'tradePrice' : 'price', what),
       proceeds: optionalDecimal(row, 'proceeds', what),
       commission: optionalDecimal(row, 'ibCommission', what),
     };
   });
-  const cashTransactions: ImportedCashTransaction[] = rows(statement.CashTransactions, 'CashTransaction').map((row, index) => {
+  // BASE_SUMMARY rows are the broker's own totals in the base currency, not transactions.
+  const cashRows = rows(statement.CashTransactions, 'CashTransaction').filter((row) => row.currency !== 'BASE_SUMMARY');
+  const cashKeys = derivedKeys(cashRows, CASH_KEY_FIELDS);
+  const cashTransactions: ImportedCashTransaction[] = cashRows.map((row, index) => {
     const what = `CashTransaction ${index + 1}`;
+    const when = [row.dateTime, row.date, row.reportDate, row.settleDate].find((value) => value !== undefined && value !== '');
     return {
-      transactionId: required(row, 'transactionID', what),
-      date: flexDate(row.dateTime ?? row.reportDate ?? row.settleDate, `${what} dateTime`),
+      transactionId: optional(row, 'transactionID') ?? cashKeys[index]!,
+      date: flexDate(when, `${what} dateTime`),
       type: required(row, 'type', what),
       description: optional(row, 'description'),
       symbol: optional(row, 'symbol'),

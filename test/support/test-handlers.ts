@@ -1,0 +1,44 @@
+// Job types for tests only, registered in the in-process API and in the worker
+// processes that test/support/worker-process.ts starts.
+import { z } from 'zod';
+import { setTimeout as delay } from 'node:timers/promises';
+import { noopHandler, sleepHandler } from '../../src/system/handlers.ts';
+import type { JobHandler } from '../../src/worker/handler.ts';
+import { HandlerRegistry } from '../../src/worker/registry.ts';
+
+const blockPayload = z.object({ ms: z.number().int().min(0).max(600_000) });
+
+/** Runs a moment (RUNNING is written), then blocks its process's event loop for `ms`: a busy worker, not a dead one. */
+export const blockEventLoopHandler: JobHandler<z.infer<typeof blockPayload>> = {
+  jobType: 'test.block_event_loop',
+  description: 'Blocks the event loop of its worker process for `ms` milliseconds.',
+  payload: blockPayload,
+  async handle(job, ctx) {
+    ctx.progress({ percent: 1, message: 'about to block' });
+    await delay(300);
+    const until = Date.now() + job.payload.ms;
+    while (Date.now() < until) {
+      // busy: no timer, no I/O of this process runs meanwhile
+    }
+    return { success: true, resultData: { blockedMs: job.payload.ms } };
+  },
+};
+
+const slowFirstPayload = z.object({ firstAttemptMs: z.number().int().min(0), laterAttemptsMs: z.number().int().min(0) });
+
+/** Long on its first attempt (so its worker can be killed mid-run whatever the machine's speed), short after. */
+export const slowFirstAttemptHandler: JobHandler<z.infer<typeof slowFirstPayload>> = {
+  jobType: 'test.slow_first_attempt',
+  description: 'Sleeps firstAttemptMs on its first attempt, laterAttemptsMs on later ones; reports progress at once.',
+  payload: slowFirstPayload,
+  async handle(job, ctx) {
+    ctx.progress({ percent: 1, message: `attempt ${job.retryCount + 1}` });
+    const ms = job.retryCount === 0 ? job.payload.firstAttemptMs : job.payload.laterAttemptsMs;
+    await delay(ms, undefined, { signal: ctx.signal });
+    return { success: true, resultData: { attempt: job.retryCount + 1 } };
+  },
+};
+
+export function createTestRegistry(): HandlerRegistry {
+  return new HandlerRegistry().register(noopHandler).register(sleepHandler).register(blockEventLoopHandler).register(slowFirstAttemptHandler);
+}
