@@ -1,11 +1,15 @@
 // API: createJob mutations per second over HTTP with concurrent clients
 // (autocannon), and jobs(first: 50) with steps and events: latency percentiles
 // of one client alone (the target) and under concurrent clients, and Prisma
-// queries per request for 10 and 50 jobs.
-//   npm run bench:api   (BENCH_CONNECTIONS=10 BENCH_SECONDS=10)
+// queries per request for 10 and 50 jobs. createJob runs against two API
+// processes on the same database, one without authentication and one with an
+// API key, alternating, in the same run. Last, how long the query bombs of
+// issue 13 take to be refused, and the API's peak memory before and after.
+//   npm run bench:api   (BENCH_CONNECTIONS=10 BENCH_SECONDS=10 BENCH_AUTH_ROUNDS=2)
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { startApp } from '../src/app.ts';
+import { createApiKey } from '../src/auth/api-keys.ts';
 import { loadConfig } from '../src/config.ts';
 import { recordingQueries, type RecordedQuery } from '../src/testing/prisma-queries.ts';
 import { logger, report, round, spawnCli, startBenchServer } from './support.ts';
@@ -21,8 +25,10 @@ const list = (first: number) =>
     query: `{ jobs(first: ${first}) { edges { node { id status jobType steps(first: 10) { edges { node { name status } } } events(first: 10) { edges { node { status createdAt } } } } } } }`,
   });
 
-async function load(url: string, body: string, connections = CONNECTIONS) {
-  const result = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: SECONDS });
+const AUTH_ROUNDS = Number(process.env.BENCH_AUTH_ROUNDS ?? 2);
+
+async function load(url: string, body: string, connections = CONNECTIONS, headers: Record<string, string> = {}) {
+  const result = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, connections, duration: SECONDS });
   if (result.non2xx || result.errors) throw new Error(`${result.non2xx} non-2xx answers, ${result.errors} errors`);
   return result;
 }
@@ -41,10 +47,44 @@ async function queriesPerRequest(databaseUrl: string, first: number) {
   return queries.length;
 }
 
+/** Milliseconds until the API answers a refused query bomb, and the refusal. */
+async function refusal(url: string, query: string) {
+  const started = performance.now();
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' }, body: JSON.stringify({ query }) });
+  const body = (await response.json()) as { errors?: Array<{ message: string }> };
+  return { ms: round(performance.now() - started), status: response.status, refusal: body.errors?.[0]?.message ?? '(not refused)' };
+}
+
+function bombs() {
+  let nested = 'id';
+  for (let level = 0; level < 10; level++) nested = `job { events(first: 3) { edges { node { ${nested} } } } }`;
+  return {
+    'depth: job → events → job, 10 levels, 3 per level': `{ jobs(first: 3) { edges { node { events(first: 3) { edges { node { ${nested} } } } } } } }`,
+    'aliases: 1,000 × jobs(first: 100)': `{ ${Array.from({ length: 1000 }, (_, index) => `a${index}: jobs(first: 100) { totalCount }`).join(' ')} }`,
+    'size: 5 MB document of aliases': `{ ${'a: jobTypes { jobType } '.repeat((5 * 1024 * 1024) / 25)} }`,
+    'cost: three nested pages of 100': '{ jobs(first: 100) { edges { node { events(first: 100) { edges { node { job { events(first: 100) { edges { node { id } } } } } } } } } } }',
+  };
+}
+
 const server = await startBenchServer();
 const databaseUrl = await server.database('bench_api');
-const api = await spawnCli('serve', { DATABASE_URL: databaseUrl });
+const unlimited = { DATABASE_URL: databaseUrl, MUTATION_RATE_LIMIT_PER_MINUTE: '0' };
+const api = await spawnCli('serve', unlimited);
+const keyClient = new pg.Client({ connectionString: databaseUrl });
+await keyClient.connect();
+const { key } = await createApiKey(keyClient, { name: 'bench', tenantId: 'bench', scopes: ['jobs:read', 'jobs:write'] });
+await keyClient.end();
+const authApi = await spawnCli('serve', { ...unlimited, AUTH_ENABLED: 'true' });
 try {
+  // Same run, alternating which goes first: the machine's load moves both alike.
+  const withoutAuth: number[] = [];
+  const withKey: number[] = [];
+  for (let pass = 0; pass < AUTH_ROUNDS; pass++) {
+    const plain = () => load(api.url!, CREATE).then((result) => withoutAuth.push(result.requests.average));
+    const keyed = () => load(authApi.url!, CREATE, CONNECTIONS, { authorization: `Bearer ${key}` }).then((result) => withKey.push(result.requests.average));
+    if (pass % 2 === 0) await plain().then(keyed);
+    else await keyed().then(plain);
+  }
   const created = await load(api.url!, CREATE);
   // Give every job a step, so the listing loads steps and events for real.
   const db = new pg.Client({ connectionString: databaseUrl });
@@ -73,10 +113,25 @@ try {
       'p99 ms': listed.latency.p99,
     },
   ];
+  const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+  const authRows = [
+    { createJob: 'without authentication', 'requests/s (mean of rounds)': round(mean(withoutAuth)), rounds: withoutAuth.map((value) => round(value)).join(' / ') },
+    { createJob: 'with an API key', 'requests/s (mean of rounds)': round(mean(withKey)), rounds: withKey.map((value) => round(value)).join(' / ') },
+  ];
+  console.table(authRows);
+  console.log(`API key / no authentication: ${round((100 * mean(withKey)) / mean(withoutAuth))} %`);
+
+  const rssBefore = await api.peakRssMb();
+  const bombRows = [];
+  for (const [name, query] of Object.entries(bombs())) bombRows.push({ bomb: name, ...(await refusal(api.url!, query)) });
+  console.table(bombRows);
+  console.log(`API peak RSS before the bombs: ${round(rssBefore)} MB, after: ${round(await api.peakRssMb())} MB`);
+
   const queries = { 'jobs(first: 10)': await queriesPerRequest(databaseUrl, 10), 'jobs(first: 50)': await queriesPerRequest(databaseUrl, 50) };
   await report('api', rows, { connections: CONNECTIONS, seconds: SECONDS, prismaQueriesPerRequest: queries, jobsCreated: created.requests.total });
   console.log('Prisma queries per request:', queries);
 } finally {
   await api.stop();
+  await authApi.stop();
   await server.stop();
 }

@@ -12,6 +12,7 @@ import { createPool } from '../src/db/pool.ts';
 import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { logger, report, round, startBenchServer } from './support.ts';
+import { LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
 
 const SYMBOLS = Number(process.argv[2] ?? 100);
 const CANDLES = Number(process.argv[3] ?? 2500);
@@ -56,7 +57,7 @@ const app = await startApp(config, logger, { api: false, worker: true });
 const pool = createPool(app.databaseUrl, 4, logger);
 try {
   const started = performance.now();
-  const id = await createCollectionJob({ pool, registry: createRegistry({ pool, prisma: createPrisma(pool), config }), config }, { principalId: 'bench' }, {
+  const id = await createCollectionJob({ pool, registry: createRegistry({ pool, prisma: createPrisma(pool), config }), config }, LOCAL_PRINCIPAL, {
     symbols,
     timeframe: '1d',
     rangeFrom: new Date(Date.UTC(2000, 0, 1)),

@@ -6,6 +6,7 @@
 // serve the last count and refresh it in the background), and the count itself.
 //   npm run bench:metrics   (BENCH_JOBS=20000, BENCH_STORED_JOBS=100000, BENCH_SCRAPE_INTERVAL_MS=1000)
 import { setTimeout as delay } from 'node:timers/promises';
+import { LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
 import { loadConfig } from '../src/config.ts';
 import { Listener } from '../src/db/listener.ts';
 import { createPool } from '../src/db/pool.ts';
@@ -58,7 +59,7 @@ try {
   const create = async (count: number) => {
     for (let i = 0; i < count; i += BATCH) {
       const inputs = Array.from({ length: Math.min(BATCH, count - i) }, () => ({ jobType: 'system.noop' }));
-      await createJobs({ pool, registry, config }, { principalId: 'bench' }, inputs, 'jobs');
+      await createJobs({ pool, registry, config }, { ...LOCAL_PRINCIPAL, principalId: 'bench' }, inputs, 'jobs');
     }
   };
   const dbCount = async (sql: string) => Number((await pool.query<{ n: string }>(sql)).rows[0]!.n);

@@ -74,7 +74,7 @@ export async function spawnCli(command: 'serve' | 'work', env: Record<string, st
   for (;;) {
     if (exited) throw new Error(`${command} exited before it was ready`);
     const up = url
-      ? await fetch(`${url}?query=${encodeURIComponent('{__typename}')}`).then((r) => r.ok, () => false)
+      ? await fetch(`${url}?query=${encodeURIComponent('{__typename}')}`, { headers: { 'x-graphql-yoga-csrf': '1' } }).then((r) => r.ok, () => false)
       : Number((await db.query('select count(*) as n from worker')).rows[0].n) > workersBefore;
     if (up) break;
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -5,6 +5,7 @@
 //   npm run bench:take-over   (BENCH_TAKE_OVER_ROUNDS, default 5)
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
+import { LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
 import { loadConfig } from '../src/config.ts';
 import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
@@ -23,7 +24,7 @@ try {
   let holder = await spawnCli('work', env);
   children.push(holder);
   const config = loadConfig(env);
-  const [job] = await createJobs({ pool, registry: createRegistry({ pool, prisma: createPrisma(pool), config }), config }, { principalId: 'bench' }, [
+  const [job] = await createJobs({ pool, registry: createRegistry({ pool, prisma: createPrisma(pool), config }), config }, LOCAL_PRINCIPAL, [
     { jobType: 'system.sleep', payload: { ms: 3_600_000, ticks: 1000 } },
   ], 'jobs');
   const jobId = job!;

@@ -14,6 +14,7 @@ import { createRegistry } from '../src/handlers.ts';
 import { createJobs } from '../src/jobs/create.ts';
 import { graphileWorkerSettings, startWorker } from '../src/worker/runner.ts';
 import { logger, median, report, round, startBenchServer } from './support.ts';
+import { LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -82,7 +83,7 @@ async function ours(databaseUrl: string, config: Config) {
   const createStarted = performance.now();
   for (let i = 0; i < JOBS; i += BATCH) {
     const inputs = Array.from({ length: Math.min(BATCH, JOBS - i) }, () => ({ jobType: 'system.noop' }));
-    await createJobs({ pool, registry, config }, { principalId: 'bench' }, inputs, 'jobs');
+    await createJobs({ pool, registry, config }, LOCAL_PRINCIPAL, inputs, 'jobs');
   }
   const createPerSecond = JOBS / ((performance.now() - createStarted) / 1000);
   const listener = new Listener(databaseUrl, logger);

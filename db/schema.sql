@@ -28,6 +28,20 @@ create type portfolio_import_source as enum (
   'IBKR'
 );
 
+create table api_key (
+  id text not null,
+  name text not null,
+  tenant_id text not null,
+  scopes text[] not null,
+  secret_hash bytea not null,
+  created_at timestamp with time zone default now() not null,
+  expires_at timestamp with time zone,
+  revoked_at timestamp with time zone,
+  constraint api_key_name_not_empty CHECK ((name <> ''::text)),
+  constraint api_key_pkey PRIMARY KEY (id),
+  constraint api_key_tenant_not_empty CHECK ((tenant_id <> ''::text))
+);
+
 create table candle (
   symbol text not null,
   timeframe text not null,
@@ -64,6 +78,7 @@ create table collection_job (
   failed_symbol_count integer default 0 not null,
   total_candles integer default 0 not null,
   new_candle_count integer default 0 not null,
+  tenant_id text default 'default'::text not null,
   constraint collection_job_counts_not_negative CHECK (((completed_symbol_count >= 0) AND (failed_symbol_count >= 0) AND (total_candles >= 0))),
   constraint collection_job_has_symbols CHECK ((cardinality(symbols) > 0)),
   constraint collection_job_job_id_fkey FOREIGN KEY (job_id) REFERENCES job(id) ON DELETE CASCADE,
@@ -73,6 +88,7 @@ create table collection_job (
   constraint collection_job_timeframe_known CHECK ((timeframe = ANY (ARRAY['1m'::text, '5m'::text, '15m'::text, '1h'::text, '4h'::text, '1d'::text, '1w'::text])))
 );
 CREATE TRIGGER collection_job_after_write AFTER INSERT OR UPDATE ON public.collection_job FOR EACH ROW EXECUTE FUNCTION collection_job_after_write();
+CREATE TRIGGER collection_job_tenant BEFORE INSERT ON public.collection_job FOR EACH ROW EXECUTE FUNCTION tenant_of_job();
 
 create table collection_symbol (
   job_id uuid not null,
@@ -129,6 +145,7 @@ create table import_job (
   committed_batches integer default 0 not null,
   similarity_threshold real not null,
   duplicate_action text not null,
+  tenant_id text default 'default'::text not null,
   constraint import_job_counts_add_up CHECK ((processed_rows = (success_count + error_count))),
   constraint import_job_counts_not_negative CHECK (((total_rows >= 0) AND (success_count >= 0) AND (error_count >= 0) AND (committed_batches >= 0))),
   constraint import_job_duplicate_action_known CHECK ((duplicate_action = ANY (ARRAY['REJECT'::text, 'FLAG'::text]))),
@@ -141,6 +158,7 @@ create table import_job (
   constraint import_job_source_type_known CHECK ((source_type = ANY (ARRAY['csv'::text, 'json'::text, 'text'::text])))
 );
 CREATE TRIGGER import_job_after_write AFTER INSERT OR UPDATE ON public.import_job FOR EACH ROW EXECUTE FUNCTION import_job_after_write();
+CREATE TRIGGER import_job_tenant BEFORE INSERT ON public.import_job FOR EACH ROW EXECUTE FUNCTION tenant_of_job();
 
 create table job (
   id uuid default gen_random_uuid() not null,
@@ -169,6 +187,7 @@ create table job (
   cancel_requested_at timestamp with time zone,
   cancelled_at timestamp with time zone,
   queue_entry_id bigint,
+  tenant_id text default 'default'::text not null,
   constraint job_completed_after_started CHECK (((completed_at IS NULL) OR (completed_at >= started_at))),
   constraint job_failure_has_reason CHECK (((status <> ALL (ARRAY['FAILED'::job_status, 'DEAD_LETTER'::job_status])) OR (error_message IS NOT NULL))),
   constraint job_max_retries_range CHECK (((max_retries >= 0) AND (max_retries <= 100))),
@@ -188,6 +207,7 @@ CREATE INDEX job_list_idx ON public.job USING btree (created_at DESC, id DESC);
 CREATE INDEX job_parent_idx ON public.job USING btree (parent_job_id) WHERE (parent_job_id IS NOT NULL);
 CREATE INDEX job_queue_status_idx ON public.job USING btree (queue_name, status) WHERE (status <> 'COMPLETED'::job_status);
 CREATE INDEX job_status_idx ON public.job USING btree (status) WHERE (status <> 'COMPLETED'::job_status);
+CREATE INDEX job_tenant_created_idx ON public.job USING btree (tenant_id, created_at DESC, id DESC);
 CREATE INDEX job_type_idx ON public.job USING btree (job_type, created_at DESC);
 CREATE TRIGGER job_after_delete AFTER DELETE ON public.job REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION job_after_delete();
 CREATE TRIGGER job_after_insert AFTER INSERT ON public.job REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION job_after_insert();
@@ -251,11 +271,13 @@ create table portfolio_cash_transaction (
   currency text not null,
   amount numeric not null,
   created_at timestamp with time zone default now() not null,
+  tenant_id text default 'default'::text not null,
   constraint portfolio_cash_transaction_import_job_id_fkey FOREIGN KEY (import_job_id) REFERENCES job(id) ON DELETE SET NULL,
   constraint portfolio_cash_transaction_pkey PRIMARY KEY (id),
-  constraint portfolio_cash_transaction_unique UNIQUE (portfolio_id, account_id, transaction_id)
+  constraint portfolio_cash_transaction_unique UNIQUE (tenant_id, portfolio_id, account_id, transaction_id)
 );
 CREATE INDEX portfolio_cash_transaction_list_idx ON public.portfolio_cash_transaction USING btree (portfolio_id, date DESC, id DESC);
+CREATE TRIGGER portfolio_cash_transaction_tenant BEFORE INSERT ON public.portfolio_cash_transaction FOR EACH ROW EXECUTE FUNCTION tenant_of_import_job();
 
 create table portfolio_import_job (
   job_id uuid not null,
@@ -270,14 +292,16 @@ create table portfolio_import_job (
   position_count integer default 0 not null,
   interval_start date generated always as (lower("interval")) stored,
   interval_end date generated always as ((upper("interval") - 1)) stored,
+  tenant_id text default 'default'::text not null,
   constraint portfolio_import_job_account_format CHECK ((account_id ~ '^[A-Za-z0-9_-]{1,32}$'::text)),
   constraint portfolio_import_job_interval_bounded CHECK (((NOT isempty("interval")) AND (NOT lower_inf("interval")) AND (NOT upper_inf("interval")))),
   constraint portfolio_import_job_job_id_fkey FOREIGN KEY (job_id) REFERENCES job(id) ON DELETE CASCADE,
-  constraint portfolio_import_job_no_overlap EXCLUDE USING gist (portfolio_id WITH =, "interval" WITH &&) WHERE (active),
+  constraint portfolio_import_job_no_overlap EXCLUDE USING gist (tenant_id WITH =, portfolio_id WITH =, "interval" WITH &&) WHERE (active),
   constraint portfolio_import_job_pkey PRIMARY KEY (job_id)
 );
 CREATE INDEX portfolio_import_job_portfolio_idx ON public.portfolio_import_job USING gist (portfolio_id, "interval");
 CREATE TRIGGER portfolio_import_job_notify AFTER INSERT OR UPDATE ON public.portfolio_import_job FOR EACH ROW EXECUTE FUNCTION portfolio_import_job_notify();
+CREATE TRIGGER portfolio_import_job_tenant BEFORE INSERT ON public.portfolio_import_job FOR EACH ROW EXECUTE FUNCTION tenant_of_job();
 
 create table portfolio_position (
   id uuid default gen_random_uuid() not null,
@@ -294,11 +318,13 @@ create table portfolio_position (
   position_value numeric,
   cost_basis numeric,
   created_at timestamp with time zone default now() not null,
+  tenant_id text default 'default'::text not null,
   constraint portfolio_position_import_job_id_fkey FOREIGN KEY (import_job_id) REFERENCES job(id) ON DELETE SET NULL,
   constraint portfolio_position_pkey PRIMARY KEY (id),
-  constraint portfolio_position_unique UNIQUE (portfolio_id, account_id, report_date, conid)
+  constraint portfolio_position_unique UNIQUE (tenant_id, portfolio_id, account_id, report_date, conid)
 );
 CREATE INDEX portfolio_position_list_idx ON public.portfolio_position USING btree (portfolio_id, report_date DESC, id DESC);
+CREATE TRIGGER portfolio_position_tenant BEFORE INSERT ON public.portfolio_position FOR EACH ROW EXECUTE FUNCTION tenant_of_import_job();
 
 create table portfolio_trade (
   id uuid default gen_random_uuid() not null,
@@ -317,11 +343,13 @@ create table portfolio_trade (
   proceeds numeric,
   commission numeric,
   created_at timestamp with time zone default now() not null,
+  tenant_id text default 'default'::text not null,
   constraint portfolio_trade_import_job_id_fkey FOREIGN KEY (import_job_id) REFERENCES job(id) ON DELETE SET NULL,
   constraint portfolio_trade_pkey PRIMARY KEY (id),
-  constraint portfolio_trade_unique UNIQUE (portfolio_id, account_id, trade_id)
+  constraint portfolio_trade_unique UNIQUE (tenant_id, portfolio_id, account_id, trade_id)
 );
 CREATE INDEX portfolio_trade_list_idx ON public.portfolio_trade USING btree (portfolio_id, trade_date DESC, id DESC);
+CREATE TRIGGER portfolio_trade_tenant BEFORE INSERT ON public.portfolio_trade FOR EACH ROW EXECUTE FUNCTION tenant_of_import_job();
 
 create table qa_pair (
   id uuid default gen_random_uuid() not null,
@@ -335,6 +363,7 @@ create table qa_pair (
   duplicate_of uuid,
   duplicate_similarity real,
   question_bands bigint[],
+  tenant_id text default 'default'::text not null,
   constraint qa_pair_answer_not_blank CHECK ((btrim(answer) <> ''::text)),
   constraint qa_pair_duplicate_flag_complete CHECK (((duplicate_of IS NULL) OR (duplicate_similarity IS NOT NULL))),
   constraint qa_pair_duplicate_of_fkey FOREIGN KEY (duplicate_of) REFERENCES qa_pair(id) ON DELETE SET NULL,
@@ -346,9 +375,10 @@ create table qa_pair (
 CREATE UNIQUE INDEX qa_pair_import_row_key ON public.qa_pair USING btree (import_job_id, import_row);
 CREATE INDEX qa_pair_list_idx ON public.qa_pair USING btree (created_at DESC, id DESC);
 CREATE INDEX qa_pair_question_bands_idx ON public.qa_pair USING gin (question_bands) WITH (fastupdate=off);
-CREATE UNIQUE INDEX qa_pair_question_normalised_key ON public.qa_pair USING btree (question_normalised);
+CREATE UNIQUE INDEX qa_pair_question_normalised_key ON public.qa_pair USING btree (tenant_id, question_normalised);
 CREATE INDEX qa_pair_question_trgm_idx ON public.qa_pair USING gin (question_normalised gin_trgm_ops) WITH (fastupdate='on');
 CREATE INDEX qa_pair_unsigned_idx ON public.qa_pair USING btree (id) WHERE (question_bands IS NULL);
+CREATE TRIGGER qa_pair_tenant BEFORE INSERT ON public.qa_pair FOR EACH ROW EXECUTE FUNCTION tenant_of_import_job();
 
 create table worker (
   id text not null,
@@ -649,3 +679,23 @@ CREATE OR REPLACE FUNCTION public.qa_normalise_question(question text)
 AS $function$
   select lower(btrim(regexp_replace(question, '\s+', ' ', 'g')))
 $function$;
+
+CREATE OR REPLACE FUNCTION public.tenant_of_import_job()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  if new.import_job_id is not null then
+    select tenant_id into new.tenant_id from job where id = new.import_job_id;
+  end if;
+  return new;
+end $function$;
+
+CREATE OR REPLACE FUNCTION public.tenant_of_job()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  select tenant_id into new.tenant_id from job where id = new.job_id;
+  return new;
+end $function$;

@@ -1,5 +1,7 @@
 // Wires a process together: database (embedded unless DATABASE_URL), schema
 // migration, the API and/or a worker, and an orderly stop.
+import { createAuthenticator } from './auth/authenticate.ts';
+import { checkListenPolicy } from './auth/listen-policy.ts';
 import type { Config } from './config.ts';
 import { DatabaseAvailability } from './db/availability.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
@@ -69,6 +71,8 @@ export interface AppOptions {
 }
 
 export async function startApp(config: Config, logger: Logger, roles: Roles, options: AppOptions = {}): Promise<App> {
+  // Before anything starts: an API that would be open to others without authentication does not.
+  if (roles.api) await checkListenPolicy(config, logger);
   const database = await resolveDatabase(config, logger);
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -122,7 +126,8 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
       live = new LiveEvents(pool, listener, logger, (jobIds) => prisma.job.findMany({ where: { id: { in: jobIds } } }), metrics);
       await live.start();
       stops.push(async () => live!.stop());
-      api = await startApiServer({ config, pool, prisma: apiPrisma, registry, live, logger, health, metrics }, config.HOST, config.PORT);
+      const authenticator = createAuthenticator(config, pool);
+      api = await startApiServer({ config, pool, prisma: apiPrisma, registry, live, logger, health, authenticator, metrics }, config.HOST, config.PORT);
       stops.push(() => api!.close());
       const [liveEvents, apiServer] = [live, api];
       metrics.observeSubscribers(() => ({ ...liveEvents.subscriptionCounts, websockets: apiServer.websocketCount }));

@@ -3,6 +3,8 @@
 import { z } from 'zod';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+const commaList = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
 
 const configSchema = z.object({
   /** Postgres to use. Unset: an embedded Postgres under DATA_DIR. */
@@ -101,6 +103,54 @@ const configSchema = z.object({
   IMPORT_BATCH_SIZE: int(1, 10_000).default(500),
   /** pg_trgm similarity (0-1] of normalised questions at or above which a row is a near duplicate. */
   IMPORT_SIMILARITY_THRESHOLD: z.coerce.number().min(0.5).max(1).default(0.9),
+
+  // Security (src/auth, src/net, graphql/limits.ts). See README "Security".
+  /** Require a token (API key or JWT) on every request. Off: every caller is the local admin, on loopback only. */
+  AUTH_ENABLED: bool.default(false),
+  /** With AUTH_ENABLED off, allow HOST to be a non-loopback address anyway (anyone who reaches it is admin). */
+  AUTH_DISABLED_ALLOW_NON_LOOPBACK: bool.default(false),
+  /** HS256 secret of JWTs (at least 32 characters); or use AUTH_JWKS_URL. */
+  AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** JWKS URL of the identity provider whose JWTs are accepted (RS256/ES256...). */
+  AUTH_JWKS_URL: z.string().url().optional(),
+  /** Required `iss` of JWTs (required when JWTs are configured). */
+  AUTH_JWT_ISSUER: z.string().min(1).optional(),
+  /** Required `aud` of JWTs (required when JWTs are configured). */
+  AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
+  /** JWT claim naming the principal. */
+  AUTH_JWT_PRINCIPAL_CLAIM: z.string().min(1).default('sub'),
+  /** JWT claim naming the tenant. */
+  AUTH_JWT_TENANT_CLAIM: z.string().min(1).default('tenant'),
+  /** JWT claim with the scopes (space-separated string or array). */
+  AUTH_JWT_SCOPES_CLAIM: z.string().min(1).default('scope'),
+  /** How long a verified API key is trusted before it is looked up again (a revocation takes effect within this). */
+  AUTH_API_KEY_CACHE_MS: int(0, 600_000).default(5000),
+  /** Comma-separated origins (e.g. https://app.example.com) that browsers may call the API from; empty: same origin only. */
+  CORS_ALLOWED_ORIGINS: z.string().default('').transform(commaList),
+  /** Comma-separated CIDRs or host names that outbound HTTP (webhooks, http-csv, Flex) may reach although private or loopback. */
+  OUTBOUND_ALLOW_LIST: z.string().default('').transform(commaList),
+  /** Redirects one outbound request follows (each one checked again). */
+  OUTBOUND_MAX_REDIRECTS: int(0, 20).default(5),
+  /** GraphQL introspection; default: on unless NODE_ENV=production. */
+  GRAPHQL_INTROSPECTION: bool.optional(),
+  /** GraphiQL at /graphql; default: on unless NODE_ENV=production. */
+  GRAPHIQL_ENABLED: bool.optional(),
+  /** Deepest selection a query may nest. */
+  GRAPHQL_MAX_DEPTH: int(1, 1000).default(12),
+  /** Most aliases in one document. */
+  GRAPHQL_MAX_ALIASES: int(0, 10_000).default(30),
+  /** Most tokens in one document (parsing stops at the limit). */
+  GRAPHQL_MAX_TOKENS: int(10, 1_000_000).default(5000),
+  /** Highest estimated cost of one operation (each field 1, its sub-selection times first/last or 10 for a list). */
+  GRAPHQL_MAX_COST: int(1, 100_000_000).default(50_000),
+  /** Largest JSON request body, in bytes (uploads have IMPORT_UPLOAD_MAX_BYTES). */
+  REQUEST_JSON_MAX_BYTES: int(1, 100_000_000).default(1024 * 1024),
+  /** Subscriptions one websocket may have open at once. */
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: int(1, 100_000).default(100),
+  /** Websockets one principal may have open at once. */
+  WS_MAX_SOCKETS_PER_PRINCIPAL: int(1, 100_000).default(50),
+  /** Mutations one principal may run per minute (0: no limit). */
+  MUTATION_RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(6000),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -117,5 +167,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
-  return parsed.data;
+  const config = parsed.data;
+  const jwt = config.AUTH_JWT_SECRET || config.AUTH_JWKS_URL;
+  const problems: string[] = [];
+  if (config.AUTH_JWT_SECRET && config.AUTH_JWKS_URL) problems.push('AUTH_JWT_SECRET and AUTH_JWKS_URL: set one, not both');
+  if (jwt && !config.AUTH_JWT_ISSUER) problems.push('AUTH_JWT_ISSUER: required when JWTs are configured');
+  if (jwt && !config.AUTH_JWT_AUDIENCE) problems.push('AUTH_JWT_AUDIENCE: required when JWTs are configured');
+  if (jwt && !config.AUTH_ENABLED) problems.push('AUTH_ENABLED: must be true when JWTs are configured');
+  if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  return config;
 }

@@ -6,7 +6,8 @@ import { createImportHandler } from './imports/handler.ts';
 import type { Config } from './config.ts';
 import { createPortfolioImportHandler, flexOptionsFromEnv } from './portfolios/handler.ts';
 import { noopHandler, sleepHandler } from './system/handlers.ts';
-import { webhookSendHandler } from './webhooks/send.ts';
+import { createOutboundFetch, outboundOptions } from './net/outbound.ts';
+import { createWebhookSendHandler } from './webhooks/send.ts';
 import { HandlerRegistry } from './worker/registry.ts';
 
 /** Handlers that read or write the database get the process's pool (and its one Prisma client). */
@@ -17,11 +18,13 @@ export interface RegistryDeps {
 }
 
 export function createRegistry(deps: RegistryDeps): HandlerRegistry {
+  const outbound = createOutboundFetch(outboundOptions(deps.config));
+  const flex = flexOptionsFromEnv();
   return new HandlerRegistry()
-    .register(webhookSendHandler)
+    .register(createWebhookSendHandler(outbound))
     .register(noopHandler)
     .register(sleepHandler)
-    .register(createPortfolioImportHandler({ flex: flexOptionsFromEnv() }))
+    .register(createPortfolioImportHandler({ flex: flex && { ...flex, fetch: outbound } }))
     .register(createCollectionHandler(deps))
     .register(createImportHandler(deps));
 }

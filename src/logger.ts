@@ -8,6 +8,24 @@ export function createLogger(level: string): Logger {
   return pino({
     level,
     base: { pid: process.pid },
+    // Secrets never reach the log, whatever object carries them.
+    redact: {
+      paths: [
+        'authorization',
+        '*.authorization',
+        '*.headers.authorization',
+        '*.headers.cookie',
+        'token',
+        '*.token',
+        '*.connectionParams',
+        'connectionParams',
+        'payload.headers',
+        '*.payload.headers',
+        'flex.token',
+        '*.flex.token',
+      ],
+      censor: '[redacted]',
+    },
     // pg errors carry their client; keep what a reader needs.
     serializers: {
       err: (error: Error & { code?: string; detail?: string }) => ({

@@ -1,5 +1,6 @@
 // jobwire CLI: `start` (API + worker, the default), `serve` (API only), `work`
-// (worker only), `migrate`, and the operator's `jobs` commands (cli/program.ts).
+// (worker only), `migrate`, the operator's `jobs` commands and `keys`
+// (API keys) (cli/program.ts).
 import './v8-flags.ts';
 import { runProgram } from './cli/program.ts';
 import { exitOnStartupFailure } from './startup-errors.ts';

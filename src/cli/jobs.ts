@@ -12,7 +12,7 @@ import type { Prisma } from '../generated/prisma/client.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import { BULK_ACTION_STATUSES, bulkJobAction, countBulkTargets, type JobSelection } from '../jobs/bulk.ts';
 import { cancelJob } from '../job-state/cancel.ts';
-import type { Caller } from '../jobs/create.ts';
+import { DEFAULT_TENANT, type Principal } from '../auth/principal.ts';
 import { JobwireError } from '../jobs/errors.ts';
 import { retryJob } from '../job-state/retry.ts';
 import { JobStatus } from '../job-state/statuses.ts';
@@ -54,7 +54,13 @@ async function openDatabase(options: { databaseUrl?: string }): Promise<Database
   };
 }
 
-const operator = (): Caller => ({ principalId: `cli:${os.userInfo().username}` });
+/** Who the CLI acts as: an admin (every tenant), recorded in job histories as cli:<user>. */
+const operator = (): Principal => ({
+  principalId: `cli:${os.userInfo().username}`,
+  tenantId: DEFAULT_TENANT,
+  scopes: new Set(['admin', 'jobs:read', 'jobs:write']),
+  expiresAt: null,
+});
 
 function collect(parse: (value: string) => string) {
   return (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((part) => parse(part.trim()))];

@@ -1,9 +1,10 @@
 // The jobwire CLI (commander): the service commands, and the operator's `jobs`
-// commands, which work on the database directly (an operator who holds its
-// credentials is an admin).
+// and `keys` commands, which work on the database directly (an operator who
+// holds its credentials is an admin).
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE, StartupError } from '../startup-errors.ts';
 import { addJobsCommands } from './jobs.ts';
+import { addKeysCommands } from './keys.ts';
 import { addServiceCommands, SERVICE_COMMANDS } from './service.ts';
 
 export function createProgram(): Command {
@@ -12,7 +13,7 @@ export function createProgram(): Command {
     .configureHelp({ sortSubcommands: false });
   addServiceCommands(program);
   addJobsCommands(program);
-  // keys create|list|revoke (issue 13, API keys): src/cli/keys.ts adds its group here, e.g. addKeysCommands(program).
+  addKeysCommands(program);
   forEachCommand(program, (command) =>
     command
       // A mistake on the command line is one line on stderr and exit status 2,

@@ -3,6 +3,7 @@
 // limit on requests in flight; network errors, 5xx and 429 are retried with
 // exponential backoff, other 4xx answers fail the symbol at once.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { OutboundRefusedError, type OutboundFetch } from '../net/outbound.ts';
 import { SYMBOL_FORMAT, SymbolNotFoundError, parseCandleCsv, type CandleProvider } from './candles.ts';
 
 export interface HttpCsvOptions {
@@ -16,6 +17,8 @@ export interface HttpCsvOptions {
   retries: number;
   /** First backoff; doubles per retry (with jitter). */
   retryBaseDelayMs: number;
+  /** Outbound HTTP with the address checks (src/net/outbound.ts). */
+  fetch: OutboundFetch;
 }
 
 class RetriableHttpError extends Error {}
@@ -73,9 +76,10 @@ export class HttpCsvProvider implements CandleProvider {
     signal.throwIfAborted();
     let response: Response;
     try {
-      response = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs)]) });
+      response = await this.options.fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs)]) });
     } catch (error) {
       if (signal.aborted) throw error;
+      if (error instanceof OutboundRefusedError) throw new Error(`GET ${url} ${error.message}`);
       const reason = (error as Error).name === 'TimeoutError' ? `timed out after ${this.options.timeoutMs} ms` : (error as Error).message;
       throw new RetriableHttpError(`GET ${url} failed: ${reason}`);
     }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Config } from '../config.ts';
 import type { CandleProvider } from './candles.ts';
 import { CsvDirProvider } from './csv-dir-provider.ts';
+import { createOutboundFetch, outboundOptions } from '../net/outbound.ts';
 import { HttpCsvProvider } from './http-csv-provider.ts';
 
 export const PROVIDER_NAMES = ['csv-dir', 'http-csv'] as const;
@@ -18,6 +19,8 @@ export type CollectionConfig = Pick<
   | 'COLLECTION_HTTP_RETRY_BASE_DELAY_MS'
   | 'COLLECTION_MAX_RANGE_DAYS'
   | 'COLLECTION_SYMBOLS_MAX'
+  | 'OUTBOUND_ALLOW_LIST'
+  | 'OUTBOUND_MAX_REDIRECTS'
 >;
 
 export function createProviders(config: CollectionConfig): Map<ProviderName, CandleProvider> {
@@ -31,6 +34,7 @@ export function createProviders(config: CollectionConfig): Map<ProviderName, Can
         concurrency: config.COLLECTION_HTTP_CONCURRENCY,
         retries: config.COLLECTION_HTTP_RETRIES,
         retryBaseDelayMs: config.COLLECTION_HTTP_RETRY_BASE_DELAY_MS,
+        fetch: createOutboundFetch(outboundOptions(config)),
       }),
     ],
   ]);

@@ -1,5 +1,7 @@
 // The GraphQL surface of CollectionJob: the type (a Job with symbols, range,
 // provider, stats and failed symbols), its queries and mutations, and candles.
+import { visibleTenant } from '../auth/principal.ts';
+import { tenantCondition } from '../auth/tenant-scope.ts';
 import { NEWEST_FIRST } from '../jobs/order.ts';
 import { builder } from '../graphql/builder.ts';
 import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
@@ -42,6 +44,8 @@ const CollectionFailedSymbolRef = builder.prismaObject('CollectionFailedSymbol',
 const withCollection = { collectionJob: true } as const;
 
 export const CollectionJobRef = builder.prismaNode('Job', {
+  // node/nodes answer null for a missing id (or another tenant's), not an error.
+  nullable: true,
   variant: 'CollectionJob',
   description: 'Collects OHLCV candles of many symbols from a provider (createCollectionJob).',
   interfaces: [JobRef],
@@ -187,8 +191,8 @@ builder.mutationFields((t) => ({
       const id = parseJobId(String(args.id));
       // Only a finished job: a queued or running one still has a worker or queue entry.
       const deleted = await ctx.pool.query<{ id: string }>(
-        `delete from job where id = $1 and kind = 'COLLECTION' and status = any($2::job_status[]) returning id`,
-        [id, TERMINAL_STATUSES],
+        `delete from job j where id = $1 and kind = 'COLLECTION' and status = any($2::job_status[]) and ${tenantCondition('j', 3)} returning id`,
+        [id, TERMINAL_STATUSES, visibleTenant(ctx.caller)],
       );
       if (deleted.rowCount) return { id };
       const existing = await ctx.prisma.job.findFirst({ where: collectionWhere(id), select: { status: true } });

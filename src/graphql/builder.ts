@@ -1,6 +1,7 @@
 // The one SchemaBuilder: plugins, scalars, context and root types. Domain types
 // live in their capability folders and are assembled by schema.ts.
 import SchemaBuilder from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
@@ -9,14 +10,16 @@ import { GraphQLError, GraphQLScalarType } from 'graphql';
 import { DateTimeResolver, JSONObjectResolver, JSONResolver } from 'graphql-scalars';
 import type PrismaTypes from '../generated/pothos-prisma-types.ts';
 import { getDatamodel } from '../generated/pothos-prisma-types.ts';
-import { JobwireError } from '../jobs/errors.ts';
+import { hasScope } from '../auth/principal.ts';
+import { JobwireError, NotAuthorizedError } from '../jobs/errors.ts';
 import type { GraphQLContext } from './context.ts';
+import { fieldCost } from './limits.ts';
 import { connectionMaxSize } from './page-size.ts';
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
   PrismaTypes: PrismaTypes;
-  AuthScopes: { caller: boolean };
+  AuthScopes: { 'jobs:read': boolean; 'jobs:write': boolean; admin: boolean };
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
@@ -27,9 +30,21 @@ export const builder = new SchemaBuilder<{
   DefaultFieldNullability: false;
 }>({
   defaultFieldNullability: false,
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin],
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin, ComplexityPlugin],
+  // Every root field needs a scope (set on the root types below); `admin` implies the others.
   scopeAuth: {
-    authScopes: (context) => ({ caller: Boolean(context.caller) }),
+    authorizeOnSubscribe: true,
+    authScopes: (context) => ({
+      'jobs:read': hasScope(context.caller, 'jobs:read'),
+      'jobs:write': hasScope(context.caller, 'jobs:write'),
+      admin: hasScope(context.caller, 'admin'),
+    }),
+    unauthorizedError: (_parent, context, info) =>
+      new NotAuthorizedError(
+        context.caller.scopes.size === 0
+          ? `${info.parentType.name}.${info.fieldName} needs a token (Authorization: Bearer <API key or JWT>)`
+          : `${info.parentType.name}.${info.fieldName} needs the scope ${ROOT_SCOPE[info.parentType.name] ?? 'admin'}`,
+      ),
   },
   prisma: {
     client: (context) => context.prisma,
@@ -51,6 +66,8 @@ export const builder = new SchemaBuilder<{
     // failure that no listed type names still reaches the client as a typed error.
     defaultTypes: [JobwireError],
   },
+  // Costs only; the limit is applied per request in graphql/limits.ts (GRAPHQL_MAX_COST).
+  complexity: { fieldComplexity: fieldCost },
 });
 
 builder.addScalarType('DateTime', DateTimeResolver);
@@ -75,6 +92,7 @@ builder.addScalarType(
   }),
 );
 
-builder.queryType({});
-builder.mutationType({});
-builder.subscriptionType({});
+const ROOT_SCOPE: Record<string, string> = { Query: 'jobs:read', Mutation: 'jobs:write', Subscription: 'jobs:read' };
+builder.queryType({ authScopes: { 'jobs:read': true } });
+builder.mutationType({ authScopes: { 'jobs:write': true } });
+builder.subscriptionType({ authScopes: { 'jobs:read': true } });

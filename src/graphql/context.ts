@@ -1,4 +1,7 @@
 import type pg from 'pg';
+import type { Authenticator } from '../auth/authenticate.ts';
+import type { Principal } from '../auth/principal.ts';
+import { TenantScopedPrisma } from '../auth/tenant-scope.ts';
 import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/prisma.ts';
 import type { Caller } from '../jobs/create.ts';
@@ -12,10 +15,12 @@ import type { HandlerRegistry } from '../worker/registry.ts';
 export interface ApiServices {
   config: Config;
   pool: pg.Pool;
+  /** Unscoped: sees every tenant. Resolvers get a scoped one in GraphQLContext. */
   prisma: PrismaClient;
   registry: HandlerRegistry;
   live: LiveEvents;
   logger: Logger;
+  authenticator: Authenticator;
   /** GraphQL operation timings are recorded on its registry (yoga's Prometheus plugin). */
   metrics?: Metrics;
   /** Readiness for /health/ready; absent in tests that build the API alone. */
@@ -23,14 +28,17 @@ export interface ApiServices {
 }
 
 export interface GraphQLContext extends ApiServices {
-  /** Who is asking; `created_by` comes from here, never from input. */
+  /** Who is asking; `created_by` and the tenant of new rows come from here, never from input. */
   caller: Caller;
+  /** Scoped to the caller's tenant (src/auth/tenant-scope.ts); unscoped for admin. */
+  prisma: PrismaClient;
 }
 
-/**
- * Until authentication lands every request is the local development principal;
- * authorization rules live in scope-auth (builder.ts), so tokens change no resolver.
- */
-export function resolveCaller(_request?: Request | unknown): Caller {
-  return { principalId: 'local-dev' };
+const scopedClients = new WeakMap<PrismaClient, TenantScopedPrisma>();
+
+/** A request's context: authorization rules live in scope-auth (builder.ts), tenant rules in tenant-scope.ts. */
+export function createContext(services: ApiServices, caller: Principal): GraphQLContext {
+  let scoped = scopedClients.get(services.prisma);
+  if (!scoped) scopedClients.set(services.prisma, (scoped = new TenantScopedPrisma(services.prisma)));
+  return { ...services, caller, prisma: scoped.for(caller) };
 }

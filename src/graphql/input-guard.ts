@@ -124,8 +124,11 @@ export function documentNestingBound(maxDepth: number) {
   return maxDepth + 100;
 }
 
-/** graphql-js's parse, after counting the document's nesting without recursion. */
-export function guardedParse(maxNesting: number): typeof graphqlParse {
+/**
+ * `parse` (graphql-js's, or the one another plugin set, e.g. graphql-armor's
+ * token limit) after counting the document's nesting without recursion.
+ */
+export function guardedParse(maxNesting: number, parse: typeof graphqlParse = graphqlParse): typeof graphqlParse {
   return (source, options) => {
     const body = typeof source === 'string' ? new Source(source) : source;
     const lexer = new Lexer(body);
@@ -147,7 +150,7 @@ export function guardedParse(maxNesting: number): typeof graphqlParse {
         names.pop();
       }
     }
-    return graphqlParse(body, options);
+    return parse(body, options);
   };
 }
 
@@ -157,7 +160,8 @@ export function guardedParse(maxNesting: number): typeof graphqlParse {
  * logged here, once, as the client's mistake it is.
  */
 export function inputGuard(maxDepth: number, logger: Logger): Plugin {
-  const parse = guardedParse(documentNestingBound(maxDepth));
+  const maxNesting = documentNestingBound(maxDepth);
+  const guarded = new WeakMap<typeof graphqlParse, typeof graphqlParse>();
   // yoga reuses the parsed document of a query it has seen: its literals are checked once.
   const literalProblems = new WeakMap<DocumentNode, GraphQLError | null>();
   const checkDocument = (document: DocumentNode) => {
@@ -170,7 +174,13 @@ export function inputGuard(maxDepth: number, logger: Logger): Plugin {
     return error;
   };
   return {
-    onParse: ({ setParseFn }) => setParseFn(parse),
+    // Wraps the parse the plugins before it set (list this plugin after them):
+    // their parsers recurse too, so the nesting is counted first.
+    onParse: ({ parseFn, setParseFn }) => {
+      let parse = guarded.get(parseFn);
+      if (!parse) guarded.set(parseFn, (parse = guardedParse(maxNesting, parseFn)));
+      setParseFn(parse);
+    },
     // yoga answers validation errors without masking them: logged here.
     onValidate: () => ({ valid, result }) => {
       if (!valid) {

@@ -18,6 +18,8 @@
 // A concurrent import can store an equal question between the check and the
 // insert: the unique index turns the row away and it is reported as an exact
 // duplicate of what it collided with.
+// All of it within the import's tenant: another tenant's pairs neither block
+// nor are revealed (the unique index is per tenant too).
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { withTransaction } from '../db/pool.ts';
@@ -88,11 +90,12 @@ export async function signUnsignedPairs(pool: pg.Pool, chunk = 5000): Promise<nu
 export async function writeBatch(pool: pg.Pool, jobId: string, rows: readonly BatchRow[], policy: DuplicatePolicy): Promise<BatchResult> {
   const first = rows[0]!.row;
   return withTransaction(pool, async (client) => {
-    const { rows: state } = await client.query<{ processed_rows: number }>(
-      'select processed_rows from import_job where job_id = $1 for update',
+    const { rows: state } = await client.query<{ processed_rows: number; tenant_id: string }>(
+      'select processed_rows, tenant_id from import_job where job_id = $1 for update',
       [jobId],
     );
     if (state.length === 0) throw new Error(`import job ${jobId} no longer exists`);
+    const tenantId = state[0]!.tenant_id;
     if (state[0]!.processed_rows !== first - 1) {
       throw new Error(`import job ${jobId} is at row ${state[0]!.processed_rows}, not ${first - 1}: another attempt moved it on`);
     }
@@ -113,8 +116,8 @@ export async function writeBatch(pool: pg.Pool, jobId: string, rows: readonly Ba
       });
 
       const exact = await client.query<{ id: string; question_normalised: string }>(
-        'select id, question_normalised from qa_pair where question_normalised = any($1::text[])',
-        [candidates.map((c) => c.normalised)],
+        'select id, question_normalised from qa_pair where question_normalised = any($1::text[]) and tenant_id = $2',
+        [candidates.map((c) => c.normalised), tenantId],
       );
       for (const { id, question_normalised } of exact.rows) storedExact.set(question_normalised, id);
 
@@ -128,10 +131,13 @@ export async function writeBatch(pool: pg.Pool, jobId: string, rows: readonly Ba
                  from qa_pair p
                 where p.question_bands && x.bands
                   and similarity(p.question_normalised, x.normalised) >= $2
+                  -- Compared as an expression: as a plain column the planner may walk
+                  -- qa_pair_question_normalised_key over the whole tenant instead of the bands index.
+                  and p.tenant_id || '' = $3
                 order by similarity desc, p.id
                 limit 1
              ) m`,
-          [JSON.stringify(probes.map(({ row, normalised, bands }) => ({ row, normalised, bands }))), policy.similarityThreshold],
+          [JSON.stringify(probes.map(({ row, normalised, bands }) => ({ row, normalised, bands }))), policy.similarityThreshold, tenantId],
         );
         for (const m of near.rows) storedNear.set(m.row, { id: m.id, similarity: m.similarity });
       }
@@ -201,8 +207,8 @@ export async function writeBatch(pool: pg.Pool, jobId: string, rows: readonly Ba
       const refused = kept.filter((c) => !inserted.has(c.id));
       if (refused.length > 0) {
         const found = await client.query<{ id: string; question_normalised: string }>(
-          'select id, question_normalised from qa_pair where question_normalised = any($1::text[])',
-          [refused.map((c) => c.normalised)],
+          'select id, question_normalised from qa_pair where question_normalised = any($1::text[]) and tenant_id = $2',
+          [refused.map((c) => c.normalised), tenantId],
         );
         const byQuestion = new Map(found.rows.map((f) => [f.question_normalised, f.id]));
         for (const c of refused) {

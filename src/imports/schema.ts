@@ -100,6 +100,8 @@ const counters = {
 } as const;
 
 export const ImportJobRef = builder.prismaNode('Job', {
+  // node/nodes answer null for a missing id (or another tenant's), not an error.
+  nullable: true,
   variant: 'ImportJob',
   description: 'Imports question/answer pairs from an uploaded CSV, JSON or text file (createImportJob).',
   interfaces: [JobRef],

@@ -8,6 +8,7 @@
 // the worker over CANCEL_CHANNEL (worker/runner.ts → worker/job-abort.ts).
 import type pg from 'pg';
 import { withTransaction, type Queryable } from '../db/pool.ts';
+import { visibleTenant } from '../auth/principal.ts';
 import { InvalidTransitionError, JobNotFoundError } from '../jobs/errors.ts';
 import type { Caller } from '../jobs/create.ts';
 import { endRunningJob } from './end-running.ts';
@@ -22,7 +23,7 @@ export type CancelOutcome = 'cancelled' | 'cancel_requested' | 'already_cancelle
 /** Idempotent: cancelling a cancelled job, or one already asked to stop, changes nothing. */
 export async function cancelJob(pool: pg.Pool, caller: Caller, jobId: string): Promise<CancelOutcome> {
   return withTransaction(pool, async (client) => {
-    const job = await lockJob(client, jobId);
+    const job = await lockJob(client, jobId, visibleTenant(caller));
     if (!job) throw new JobNotFoundError(jobId);
     switch (job.status) {
       case JobStatus.CANCELLED:

@@ -15,6 +15,8 @@ export interface NewJob {
   scheduledAt: Date | null;
   parentJobId: string | null;
   createdBy: string | null;
+  /** The tenant that owns the job (its kind row and imported records follow it). */
+  tenantId: string;
   metadata: Record<string, unknown>;
   /** Steps created with the job, in order. */
   steps: readonly string[];
@@ -35,13 +37,13 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
   );
   await db.query(
     `insert into job (id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
-                      status, parent_job_id, created_by, metadata, queue_entry_id)
+                      status, parent_job_id, created_by, metadata, queue_entry_id, tenant_id)
      select id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
-            status, parent_job_id, created_by, metadata, queue_entry_id
+            status, parent_job_id, created_by, metadata, queue_entry_id, tenant_id
        from jsonb_to_recordset($1::jsonb) as x(
               id uuid, kind job_kind, queue_name text, job_type text, payload jsonb, priority int,
               max_retries int, scheduled_at timestamptz, status job_status, parent_job_id uuid,
-              created_by text, metadata jsonb, queue_entry_id bigint)`,
+              created_by text, metadata jsonb, queue_entry_id bigint, tenant_id text)`,
     [
       JSON.stringify(
         jobs.map((job) => ({
@@ -58,6 +60,7 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
           created_by: job.createdBy,
           metadata: job.metadata,
           queue_entry_id: queueEntryIds.get(job.id),
+          tenant_id: job.tenantId,
         })),
       ),
     ],

@@ -1,5 +1,6 @@
 // A job row as the status writes read it, and the row lock every
 // read-check-write transition takes.
+import { tenantCondition } from '../auth/tenant-scope.ts';
 import type { Queryable } from '../db/pool.ts';
 import type { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 
@@ -28,9 +29,16 @@ export const JOB_ROW_COLUMNS = `id, kind, job_type as "jobType", queue_name as "
   created_by as "createdBy", created_at as "createdAt", status, worker_id as "workerId",
   cancel_requested_at as "cancelRequestedAt", queue_entry_id as "queueEntryId"`;
 
-/** Locks a job row for a status change; null when there is no such job. */
-export async function lockJob(db: Queryable, jobId: string): Promise<JobRow | null> {
-  const result = await db.query<JobRow>(`select ${JOB_ROW_COLUMNS} from job where id = $1 for update`, [jobId]);
+/**
+ * Locks a job row for a status change; null when there is no such job in the
+ * tenant (null: any tenant, for the worker and admins), so another tenant's job
+ * answers exactly as a missing one.
+ */
+export async function lockJob(db: Queryable, jobId: string, tenantId: string | null): Promise<JobRow | null> {
+  const result = await db.query<JobRow>(
+    `select ${JOB_ROW_COLUMNS} from job j where id = $1 and ${tenantCondition('j', 2)} for update`,
+    [jobId, tenantId],
+  );
   return result.rows[0] ?? null;
 }
 

@@ -2,6 +2,7 @@
 // fresh retry budget. Completed steps stay completed, so it resumes where it stopped.
 import type pg from 'pg';
 import { withTransaction } from '../db/pool.ts';
+import { visibleTenant } from '../auth/principal.ts';
 import { conflictOf, InvalidTransitionError, JobConflictError, JobNotFoundError } from '../jobs/errors.ts';
 import type { Caller } from '../jobs/create.ts';
 import { lockJob, setEventMessage } from './job-row.ts';
@@ -13,7 +14,7 @@ export type RetryOutcome = 'requeued' | 'already_active';
 /** Idempotent: retrying a job that is already queued or running changes nothing. */
 export async function retryJob(pool: pg.Pool, caller: Caller, jobId: string): Promise<RetryOutcome> {
   return withTransaction(pool, async (client) => {
-    const job = await lockJob(client, jobId);
+    const job = await lockJob(client, jobId, visibleTenant(caller));
     if (!job) throw new JobNotFoundError(jobId);
     if (job.status === JobStatus.COMPLETED) {
       throw new InvalidTransitionError(jobId, 'retry', job.status, RETRIABLE_STATUSES);

@@ -6,15 +6,14 @@ import type pg from 'pg';
 import type { Config } from '../config.ts';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
+import type { Principal } from '../auth/principal.ts';
 import type { HandlerRegistry } from '../worker/registry.ts';
 import { ValidationError } from './errors.ts';
 import { insertJobs, type NewJob } from '../job-state/insert.ts';
 import { QUEUE_NAME_FORMAT, jsonObject, parseInput } from './validation.ts';
 
-/** Who asks: every request resolves to one (see graphql/context.ts). */
-export interface Caller {
-  principalId: string;
-}
+/** Who asks: every request resolves to one principal (src/auth/authenticate.ts). */
+export type Caller = Principal;
 
 export interface CreateJobInput {
   jobType: string;
@@ -95,16 +94,21 @@ export function prepareJob(
     scheduledAt: parsed.scheduledAt ?? null,
     parentJobId: parsed.parentJobId ?? null,
     createdBy: caller.principalId,
+    tenantId: caller.tenantId,
     metadata: parsed.metadata,
     steps: handler.steps ?? [],
   };
 }
 
-/** Checks that every referenced parent job exists (inside the creating transaction). */
+/** Checks that every referenced parent job exists in the job's tenant (inside the creating transaction). */
 export async function assertParentsExist(db: Queryable, jobs: readonly NewJob[], path: (index: number) => string): Promise<void> {
   const parentIds = [...new Set(jobs.map((job) => job.parentJobId).filter((id): id is string => id !== null))];
   if (parentIds.length === 0) return;
-  const found = await db.query<{ id: string }>('select id from job where id = any($1::uuid[])', [parentIds]);
+  // Every job of one call has the caller's tenant: another tenant's parent is "no job".
+  const found = await db.query<{ id: string }>('select id from job where id = any($1::uuid[]) and tenant_id = $2', [
+    parentIds,
+    jobs[0]!.tenantId,
+  ]);
   const existing = new Set(found.rows.map((row) => row.id));
   const index = jobs.findIndex((job) => job.parentJobId !== null && !existing.has(job.parentJobId));
   if (index >= 0) throw new ValidationError(path(index), `no job with id ${jobs[index]!.parentJobId}`);

@@ -6,6 +6,11 @@ export class JobwireError extends Error {
   override name = 'JobwireError';
 }
 
+/** The caller's token lacks the scope a field needs (or there is no token). */
+export class NotAuthorizedError extends JobwireError {
+  override name = 'NotAuthorizedError';
+}
+
 /** Bad input: names the field (a dotted path into the input) and what is wrong. */
 export class ValidationError extends JobwireError {
   override name = 'ValidationError';

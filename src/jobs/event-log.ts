@@ -5,6 +5,7 @@
 // older than its own has ended (tx_id < the snapshot's xmin): no event can
 // appear later at or before it. Readers deliver settled events only, so a
 // cursor never passes a row that is still invisible.
+import { tenantCondition } from '../auth/tenant-scope.ts';
 import type { Queryable } from '../db/pool.ts';
 import type { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 import { ValidationError } from './errors.ts';
@@ -46,6 +47,7 @@ export interface JobEventRecord {
   kind: JobKind;
   queueName: string;
   jobType: string;
+  tenantId: string;
   /**
    * The job's row, read once per batch of live events for every subscriber
    * (live.ts), so that `job { ... }` costs no query per event and subscriber.
@@ -54,6 +56,8 @@ export interface JobEventRecord {
 }
 
 export interface JobEventFilter {
+  /** Required, so no subscription can forget it: the caller's visibleTenant (null: admin, every tenant). */
+  tenantId: string | null;
   jobIds?: readonly string[] | null;
   kinds?: readonly JobKind[] | null;
   queueNames?: readonly string[] | null;
@@ -63,6 +67,7 @@ export interface JobEventFilter {
 
 export function matchesFilter(event: JobEventRecord, filter: JobEventFilter): boolean {
   return (
+    (filter.tenantId === null || filter.tenantId === event.tenantId) &&
     (!filter.jobIds?.length || filter.jobIds.includes(event.jobId)) &&
     (!filter.kinds?.length || filter.kinds.includes(event.kind)) &&
     (!filter.queueNames?.length || filter.queueNames.includes(event.queueName)) &&
@@ -73,7 +78,7 @@ export function matchesFilter(event: JobEventRecord, filter: JobEventFilter): bo
 
 const EVENT_COLUMNS = `e.id::text as id, e.tx_id::text as "txId", e.job_id as "jobId", e.step_id as "stepId",
   e.status, e.previous_status as "previousStatus", e.message, e.created_at as "createdAt",
-  j.kind, j.queue_name as "queueName", j.job_type as "jobType"`;
+  j.kind, j.queue_name as "queueName", j.job_type as "jobType", j.tenant_id as "tenantId"`;
 
 /**
  * The settled events after a cursor, oldest first, and whether unsettled ones
@@ -139,6 +144,7 @@ export async function readEventRange(
         and ($7::text[] is null or j.queue_name = any($7))
         and ($8::text[] is null or j.job_type = any($8))
         and ($9::job_status[] is null or e.status = any($9))
+        and ${tenantCondition('j', 11)}
       order by e.tx_id, e.id
       limit $10`,
     [
@@ -152,6 +158,7 @@ export async function readEventRange(
       filter.jobTypes?.length ? filter.jobTypes : null,
       filter.statuses?.length ? filter.statuses : null,
       limit,
+      filter.tenantId,
     ],
   );
   return result.rows;

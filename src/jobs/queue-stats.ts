@@ -1,4 +1,5 @@
 // Seed 003's QueueStats, for every queue at once (one grouped query).
+import { tenantCondition } from '../auth/tenant-scope.ts';
 import type { Queryable } from '../db/pool.ts';
 
 export interface QueueStats {
@@ -36,13 +37,13 @@ const FIELD_BY_STATUS: Record<string, keyof Omit<QueueStats, 'queueName'>> = {
   CANCELLED: 'cancelledCount',
 };
 
-/** Stats of the named queues (all queues when null), sorted by name. */
-export async function readQueueStats(db: Queryable, queueNames: readonly string[] | null): Promise<QueueStats[]> {
+/** Stats of the named queues (all queues when null) of a tenant (null: every tenant), sorted by name. */
+export async function readQueueStats(db: Queryable, tenantId: string | null, queueNames: readonly string[] | null): Promise<QueueStats[]> {
   const result = await db.query<{ queue_name: string; status: string; count: string }>(
-    `select queue_name, status, count(*) as count from job
-      where $1::text[] is null or queue_name = any($1)
+    `select queue_name, status, count(*) as count from job j
+      where ($1::text[] is null or queue_name = any($1)) and ${tenantCondition('j', 2)}
       group by queue_name, status`,
-    [queueNames],
+    [queueNames, tenantId],
   );
   const byQueue = new Map<string, QueueStats>((queueNames ?? []).map((name) => [name, emptyStats(name)]));
   for (const row of result.rows) {

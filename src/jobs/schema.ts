@@ -4,6 +4,7 @@
 import { NEWEST_FIRST } from './order.ts';
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { Repeater } from 'graphql-yoga';
+import { visibleTenant } from '../auth/principal.ts';
 import { builder } from '../graphql/builder.ts';
 import { ErrorInterface } from '../graphql/errors.ts';
 import { pushStream } from '../graphql/push-stream.ts';
@@ -93,6 +94,8 @@ export const JobRef = builder.prismaInterface('Job', {
 });
 
 builder.prismaNode('Job', {
+  // node/nodes answer null for a missing id (or another tenant's), not an error.
+  nullable: true,
   variant: 'PlainJob',
   description: 'A job of a registered job type (createJob), e.g. webhook.send.',
   interfaces: [JobRef],
@@ -197,12 +200,12 @@ builder.queryFields((t) => ({
   queueStats: t.field({
     type: QueueStatsRef,
     args: { queueName: t.arg.string({ required: true }) },
-    resolve: async (_root, args, ctx) => (await readQueueStats(ctx.pool, [args.queueName]))[0]!,
+    resolve: async (_root, args, ctx) => (await readQueueStats(ctx.pool, visibleTenant(ctx.caller), [args.queueName]))[0]!,
   }),
   queues: t.field({
     type: [QueueStatsRef],
     description: 'Stats of every queue that has jobs, by name.',
-    resolve: (_root, _args, ctx) => readQueueStats(ctx.pool, null),
+    resolve: (_root, _args, ctx) => readQueueStats(ctx.pool, visibleTenant(ctx.caller), null),
   }),
   jobTypes: t.field({
     type: [JobTypeRef],
@@ -435,6 +438,7 @@ builder.subscriptionFields((t) => ({
       const after = args.after ? decodeCursor(args.after) : null;
       const filter = {
         ...args.filter,
+        tenantId: visibleTenant(ctx.caller),
         jobIds: args.filter?.jobIds?.map((id, index) => parseJobId(String(id), `filter.jobIds.${index}`)),
       };
       // Every event reaches every matching subscriber: a light iterator, not a Repeater.

@@ -56,7 +56,7 @@ export async function createPortfolioImportJob(deps: CreateJobsDeps, caller: Cal
   } catch (error) {
     if (conflictOf(error)?.code !== SQLSTATE.EXCLUSION_VIOLATION) throw error;
     // The winner has committed (the constraint waited for it): name it.
-    const existing = await new PortfolioImportRepository(deps.pool).findActiveOverlapping(portfolioId, interval);
+    const existing = await new PortfolioImportRepository(deps.pool).findActiveOverlapping(caller.tenantId, portfolioId, interval);
     throw new PortfolioImportOverlapError(portfolioId, existing?.jobId ?? 'unknown', existing?.interval ?? interval);
   }
 }

@@ -25,7 +25,7 @@ const envSchema = z.object({
 });
 
 /** Flex Web Service settings from the environment; null without a token and query id. */
-export function flexOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): FlexWebServiceOptions | null {
+export function flexOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<FlexWebServiceOptions, 'fetch'> | null {
   const parsed = envSchema.parse(Object.fromEntries(Object.entries(env).filter(([key, value]) => key.startsWith('IBKR_FLEX_') && value !== '')));
   if (!parsed.IBKR_FLEX_TOKEN || !parsed.IBKR_FLEX_QUERY_ID) return null;
   return {

@@ -1,6 +1,7 @@
 // PortfolioImportRepository (seed 000's PortfolioImportJobRepository) and the
 // writes of imported activity.
 // The daterange and the exclusion constraint live in SQL, so this is raw SQL.
+import { tenantCondition } from '../auth/tenant-scope.ts';
 import type { Queryable } from '../db/pool.ts';
 import type { PortfolioImportSource } from '../generated/prisma/enums.ts';
 import { INTERVAL_COLUMNS, toDateRange, type DateInterval } from './interval.ts';
@@ -39,20 +40,20 @@ export class PortfolioImportRepository {
     return result.rows[0] ? toJob(result.rows[0]) : null;
   }
 
-  /** The active import of the portfolio whose interval overlaps this one, if any. */
-  async findActiveOverlapping(portfolioId: string, interval: DateInterval): Promise<PortfolioImportJobRow | null> {
+  /** The active import of the portfolio (in the tenant; null: any) whose interval overlaps this one, if any. */
+  async findActiveOverlapping(tenantId: string | null, portfolioId: string, interval: DateInterval): Promise<PortfolioImportJobRow | null> {
     const result = await this.db.query<Row>(
-      `select ${COLUMNS} from portfolio_import_job
-        where portfolio_id = $1 and interval && $2::daterange and active
+      `select ${COLUMNS} from portfolio_import_job p
+        where portfolio_id = $1 and interval && $2::daterange and active and ${tenantCondition('p', 3)}
         order by lower(interval) limit 1`,
-      [portfolioId, toDateRange(interval)],
+      [portfolioId, toDateRange(interval), tenantId],
     );
     return result.rows[0] ? toJob(result.rows[0]) : null;
   }
 
   /** Seed 000's exists_for_interval: an active import of the portfolio overlaps the interval. */
-  async existsForInterval(portfolioId: string, interval: DateInterval): Promise<boolean> {
-    return (await this.findActiveOverlapping(portfolioId, interval)) !== null;
+  async existsForInterval(tenantId: string | null, portfolioId: string, interval: DateInterval): Promise<boolean> {
+    return (await this.findActiveOverlapping(tenantId, portfolioId, interval)) !== null;
   }
 
   /**

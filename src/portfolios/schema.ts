@@ -3,6 +3,7 @@
 // portfolioImportEvents subscription (PortfolioImportJobSucceeded / Failed).
 import { NEWEST_FIRST } from '../jobs/order.ts';
 import { Repeater } from 'graphql-yoga';
+import { visibleTenant } from '../auth/principal.ts';
 import { builder } from '../graphql/builder.ts';
 import { ErrorInterface } from '../graphql/errors.ts';
 import { JobKind, JobStatus, PortfolioImportSource } from '../generated/prisma/enums.ts';
@@ -58,6 +59,8 @@ const kindRow = {
 } as const;
 
 export const PortfolioImportJobRef = builder.prismaNode('Job', {
+  // node/nodes answer null for a missing id (or another tenant's), not an error.
+  nullable: true,
   variant: 'PortfolioImportJob',
   description: "Imports a portfolio's broker activity for a date interval (createPortfolioImportJob).",
   interfaces: [JobRef],
@@ -174,7 +177,12 @@ builder.queryFields((t) => ({
   portfolioImportExists: t.boolean({
     description: 'exists_for_interval: whether an active import of the portfolio overlaps the interval.',
     args: { portfolioId: t.arg.id({ required: true }), interval: t.arg({ type: DateIntervalInput, required: true }) },
-    resolve: (_root, args, ctx) => new PortfolioImportRepository(ctx.pool).existsForInterval(parsePortfolioId(String(args.portfolioId)), parseInterval(args.interval)),
+    resolve: (_root, args, ctx) =>
+      new PortfolioImportRepository(ctx.pool).existsForInterval(
+        visibleTenant(ctx.caller),
+        parsePortfolioId(String(args.portfolioId)),
+        parseInterval(args.interval),
+      ),
   }),
   portfolioTrades: t.prismaConnection({
     type: 'PortfolioTrade',
@@ -317,7 +325,7 @@ builder.subscriptionFields((t) => ({
             });
           });
         };
-        const unsubscribe = ctx.live.subscribeEvents({ kinds: [JobKind.PORTFOLIO_IMPORT], statuses: TERMINAL }, null, onEvent, (error) =>
+        const unsubscribe = ctx.live.subscribeEvents({ tenantId: visibleTenant(ctx.caller), kinds: [JobKind.PORTFOLIO_IMPORT], statuses: TERMINAL }, null, onEvent, (error) =>
           stop(error instanceof Error ? error : new Error(String(error))),
         );
         await stop;

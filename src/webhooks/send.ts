@@ -1,6 +1,7 @@
 // `webhook.send`: POST a JSON body to a URL. 5xx, 429 and network errors are
 // retried (with the job's backoff); other 4xx are not: the request is wrong.
 import { z } from 'zod';
+import { OutboundRefusedError, type OutboundFetch } from '../net/outbound.ts';
 import { NonRetriableError, type JobHandler } from '../worker/handler.ts';
 
 const webhookPayload = z.object({
@@ -15,7 +16,8 @@ export type WebhookPayload = z.infer<typeof webhookPayload>;
 
 const RESPONSE_EXCERPT_BYTES = 1024;
 
-export const webhookSendHandler: JobHandler<WebhookPayload> = {
+/** Requests go through the outbound module: private and loopback addresses are refused (src/net/outbound.ts). */
+export const createWebhookSendHandler = (fetch: OutboundFetch): JobHandler<WebhookPayload> => ({
   jobType: 'webhook.send',
   description: 'POSTs `body` as JSON to `url` (with `headers`), within `timeoutMs`. 5xx, 429 and network errors are retried; other 4xx fail at once.',
   payload: webhookPayload,
@@ -33,6 +35,8 @@ export const webhookSendHandler: JobHandler<WebhookPayload> = {
       });
     } catch (error) {
       if (ctx.signal.aborted) throw error;
+      // Refused by policy: retrying cannot help.
+      if (error instanceof OutboundRefusedError) throw new NonRetriableError(`POST ${url} ${error.message}`);
       const reason = error instanceof Error && error.name === 'TimeoutError' ? `no response within ${timeoutMs} ms` : describeNetworkError(error);
       throw new Error(`POST ${url} failed: ${reason}`);
     }
@@ -47,7 +51,7 @@ export const webhookSendHandler: JobHandler<WebhookPayload> = {
     ctx.logger.info({ url, status: response.status, durationMs }, 'webhook delivered');
     return { success: true, resultData: { status: response.status, durationMs, responseBody: excerpt } };
   },
-};
+});
 
 function describeNetworkError(error: unknown): string {
   const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;

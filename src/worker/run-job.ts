@@ -210,7 +210,8 @@ async function take(
   // Not queued: finished, gone, or still RUNNING under a worker that died.
   // Retried through a lost connection: the transaction re-reads what it decides on.
   const job = await retryOnConnectionError(() => withTransaction(deps.pool, async (client) => {
-    const job = await lockJob(client, jobId);
+    // The worker runs every tenant's jobs.
+    const job = await lockJob(client, jobId, null);
     if (!job) {
       logger().info('job no longer exists; nothing to run');
       return null;

@@ -57,6 +57,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   service = await startTestApp(db.url, {
     env: {
+      OUTBOUND_ALLOW_LIST: '127.0.0.1',
       COLLECTION_HTTP_URL_TEMPLATE: `${candleServer.url}/q/d/l/?s={symbol}&i=d`,
       COLLECTION_HTTP_RETRIES: '2',
       COLLECTION_HTTP_RETRY_BASE_DELAY_MS: '1',

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { startHttpServer } from '../support/http-server.ts';
 import { parseCandleCsv } from '../../src/collections/candles.ts';
 import { HttpCsvProvider, type HttpCsvOptions } from '../../src/collections/http-csv-provider.ts';
+import { createOutboundFetch } from '../../src/net/outbound.ts';
 
 const range = { from: new Date('2025-01-01T00:00:00Z'), to: new Date('2025-12-31T00:00:00Z') };
 const signal = new AbortController().signal;
@@ -125,8 +126,10 @@ describe('http-csv', () => {
     }));
   });
 
+  // The test server listens on loopback, which outbound HTTP refuses unless allow-listed.
+  const loopbackAllowed = createOutboundFetch({ allowList: ['127.0.0.1'], maxRedirects: 0 });
   const provider = (options: Partial<HttpCsvOptions> = {}) =>
-    new HttpCsvProvider({ urlTemplate: `${base}/?s={symbol}&tf={timeframe}`, timeoutMs: 5000, concurrency: 3, retries: 2, retryBaseDelayMs: 1, ...options });
+    new HttpCsvProvider({ urlTemplate: `${base}/?s={symbol}&tf={timeframe}`, timeoutMs: 5000, concurrency: 3, retries: 2, retryBaseDelayMs: 1, fetch: loopbackAllowed, ...options });
 
   it('keeps at most `concurrency` requests in flight', async () => {
     const candles = provider();

@@ -3,6 +3,7 @@
 // does not know.
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_PRINCIPAL } from '../../src/auth/principal.ts';
 import { loadConfig } from '../../src/config.ts';
 import { JobKind } from '../../src/generated/prisma/enums.ts';
 import { prepareJob } from '../../src/jobs/create.ts';
@@ -25,7 +26,7 @@ beforeAll(async () => {
   const registry = new HandlerRegistry().register(createImportHandler({ pool: db.pool, config }));
   create = (filename = 'pairs.csv') =>
     repository.create({
-      job: prepareJob({ registry, config }, { principalId: 'test' }, { jobType: IMPORT_JOB_TYPE, payload: {} }, { kind: JobKind.IMPORT }),
+      job: prepareJob({ registry, config }, LOCAL_PRINCIPAL, { jobType: IMPORT_JOB_TYPE, payload: {} }, { kind: JobKind.IMPORT }),
       sourceType: 'csv',
       filename,
       fileSize: 123,

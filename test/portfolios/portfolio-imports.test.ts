@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { withTransaction } from '../../src/db/pool.ts';
+import { createOutboundFetch } from '../../src/net/outbound.ts';
 import { createPortfolioImportHandler } from '../../src/portfolios/handler.ts';
 import { parseFlexStatement } from '../../src/portfolios/ibkr/flex-statement.ts';
 import { fetchFlexStatement } from '../../src/portfolios/ibkr/flex-web-service.ts';
@@ -64,6 +65,8 @@ beforeAll(async () => {
         queryId: '4242',
         pollIntervalMs: 20,
         maxPolls: 10,
+        // The fake Flex Web Service listens on loopback, which outbound HTTP refuses unless allow-listed.
+        fetch: createOutboundFetch({ allowList: ['127.0.0.1'], maxRedirects: 0 }),
       },
     }),
   );
@@ -253,7 +256,7 @@ describe('importing an IBKR Flex statement', () => {
 
   it('reports a refused Flex request with IBKR\'s code and message (a retriable failure of the attempt)', async () => {
     const baseUrl = `${flexServer.url}/AccountManagement/FlexWebService`;
-    const options = { baseUrl, token: 'expired', queryId: '4242', pollIntervalMs: 10, maxPolls: 3 };
+    const options = { baseUrl, token: 'expired', queryId: '4242', pollIntervalMs: 10, maxPolls: 3, fetch: createOutboundFetch({ allowList: ['127.0.0.1'], maxRedirects: 0 }) };
     await expect(fetchFlexStatement(options, new AbortController().signal)).rejects.toThrow(/refused the request: 1012 Token has expired/);
   });
 });

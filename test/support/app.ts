@@ -30,23 +30,55 @@ type Document<Result, Variables> = DocumentTypeDecoration<Result, Variables> & {
 export class GraphQLTestClient {
   #ws: Client | null = null;
 
-  constructor(readonly url: string) {}
+  /** With a token (API key or JWT), requests send `Authorization: Bearer` and websockets put it in connection_init. */
+  constructor(
+    readonly url: string,
+    readonly token?: string,
+  ) {}
+
+  /** The same server as another caller. */
+  as(token: string | undefined): GraphQLTestClient {
+    return new GraphQLTestClient(this.url, token);
+  }
+
+  /** The headers that carry this client's token (none without one). */
+  authHeaders(): Record<string, string> {
+    return this.token ? { authorization: `Bearer ${this.token}` } : {};
+  }
+
+  /** Runs a query or mutation over HTTP; answers the status and body as they came (errors included). */
+  async send<Result, Variables>(
+    document: Document<Result, Variables> | string,
+    variables?: Variables,
+  ): Promise<{ status: number; headers: Headers; body: { data?: Result | null; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> } }> {
+    const response = await fetch(this.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json',
+        ...this.authHeaders(),
+      },
+      body: JSON.stringify({ query: document.toString(), variables }),
+    });
+    return { status: response.status, headers: response.headers, body: (await response.json()) as never };
+  }
 
   /** Runs a query or mutation over HTTP; GraphQL errors fail the test. */
   async request<Result, Variables>(document: Document<Result, Variables>, variables?: Variables): Promise<Result> {
-    const response = await fetch(this.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
-      body: JSON.stringify({ query: document.toString(), variables }),
-    });
-    const body = (await response.json()) as { data?: Result; errors?: unknown[] };
+    const { body } = await this.send(document, variables);
     if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
     return body.data!;
   }
 
   /** A live subscription over graphql-ws: collects what arrives and lets tests await it; closed when the test (or file) ends. */
   subscribe<Result, Variables>(document: Document<Result, Variables>, variables?: Variables): Subscription<Result> {
-    this.#ws ??= createClient({ url: this.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, lazy: true, retryAttempts: 0 });
+    this.#ws ??= createClient({
+      url: this.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      lazy: true,
+      retryAttempts: 0,
+      connectionParams: this.token ? { authorization: `Bearer ${this.token}` } : undefined,
+    });
     const subscription = new Subscription<Result>(this.#ws, document.toString(), variables as Record<string, unknown> | undefined);
     dispose(() => subscription.close());
     return subscription;

@@ -13,7 +13,7 @@ export async function postImport(
   file: { name: string; content: string | Uint8Array<ArrayBuffer>; type?: string },
   input: { sourceType?: ImportSourceType; maxRetries?: number; duplicatePolicy?: DuplicatePolicyInput } = {},
 ): Promise<{ status: number; body: { data?: CreateImportJobMutation; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> } }> {
-  return postMultipart(client.url, CreateImportJob.toString(), { input: { ...input, file: null } }, [{ at: 'variables.input.file', ...file }]);
+  return postMultipart(client.url, CreateImportJob.toString(), { input: { ...input, file: null } }, [{ at: 'variables.input.file', ...file }], client.authHeaders());
 }
 
 export async function uploadImport(...args: Parameters<typeof postImport>): Promise<CreateImportResult> {

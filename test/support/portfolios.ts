@@ -46,6 +46,7 @@ export async function createImport(
     CreatePortfolioImportJob.toString(),
     { input: { ...input, statement: null } },
     [{ at: 'variables.input.statement', name: 'statement.xml', content: statement, type: 'application/xml' }],
+    client.authHeaders(),
   );
   if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
   return body.data!.createPortfolioImportJob;

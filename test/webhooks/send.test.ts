@@ -28,7 +28,7 @@ beforeAll(async () => {
     });
   }));
   db = await createTestDatabase();
-  service = await startTestApp(db.url);
+  service = await startTestApp(db.url, { env: { OUTBOUND_ALLOW_LIST: '127.0.0.1' } });
 });
 
 async function runUntil(jobId: string, status: string) {

@@ -3,6 +3,7 @@
 // (until then a FlexStatementResponse with ErrorCode 1019 "generation in progress").
 import { setTimeout as delay } from 'node:timers/promises';
 import { XMLParser } from 'fast-xml-parser';
+import type { OutboundFetch } from '../../net/outbound.ts';
 
 export interface FlexWebServiceOptions {
   /** e.g. https://ndcdyn.interactivebrokers.com/AccountManagement/FlexWebService */
@@ -13,6 +14,8 @@ export interface FlexWebServiceOptions {
   pollIntervalMs: number;
   /** Polls before giving up (the job then retries). */
   maxPolls: number;
+  /** Outbound HTTP with the address checks (src/net/outbound.ts). */
+  fetch: OutboundFetch;
 }
 
 /** Statement not ready yet: IBKR's codes for "try again shortly". */
@@ -31,7 +34,7 @@ function serviceResponse(xml: string): { status?: string; referenceCode?: string
   };
 }
 
-async function get(url: URL, signal: AbortSignal): Promise<string> {
+async function get(fetch: OutboundFetch, url: URL, signal: AbortSignal): Promise<string> {
   const response = await fetch(url, { signal, headers: { 'user-agent': 'jobwire' } });
   if (!response.ok) throw new Error(`Flex Web Service answered HTTP ${response.status} for ${url.pathname}`);
   return response.text();
@@ -42,14 +45,14 @@ export async function fetchFlexStatement(options: FlexWebServiceOptions, signal:
   const base = options.baseUrl.replace(/\/$/, '');
   const send = new URL(`${base}/SendRequest`);
   send.search = new URLSearchParams({ t: options.token, q: options.queryId, v: '3' }).toString();
-  const sent = serviceResponse(await get(send, signal));
+  const sent = serviceResponse(await get(options.fetch, send, signal));
   if (!sent || sent.status !== 'Success' || !sent.referenceCode) {
     throw new Error(`Flex Web Service refused the request: ${sent?.errorCode ?? '?'} ${sent?.errorMessage ?? 'unexpected answer'}`);
   }
   const statementUrl = new URL(`${base}/GetStatement`);
   statementUrl.search = new URLSearchParams({ t: options.token, q: sent.referenceCode, v: '3' }).toString();
   for (let poll = 1; poll <= options.maxPolls; poll++) {
-    const body = await get(statementUrl, signal);
+    const body = await get(options.fetch, statementUrl, signal);
     const answer = body.includes('<FlexStatementResponse') ? serviceResponse(body) : null;
     if (!answer) return body;
     if (!answer.errorCode || !IN_PROGRESS_CODES.has(String(answer.errorCode))) {

@@ -1,0 +1,55 @@
+// Who is asking. Every request resolves to one principal (authenticate.ts);
+// its scopes decide which fields it may use (graphql/builder.ts, scope-auth)
+// and its tenant which rows it sees (tenant-scope.ts).
+
+/** The scopes a token may carry. `admin` implies the others and crosses tenants. */
+export const SCOPES = ['jobs:read', 'jobs:write', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export interface Principal {
+  /** Stored as a job's `createdBy`. */
+  principalId: string;
+  tenantId: string;
+  scopes: ReadonlySet<Scope>;
+  /** When the token stops being valid (websockets close then); null: never. */
+  expiresAt: Date | null;
+}
+
+/** The tenant of rows written before tenants existed, and of the local principal. */
+export const DEFAULT_TENANT = 'default';
+
+/** With authentication off (loopback only), every caller is this admin. */
+export const LOCAL_PRINCIPAL: Principal = {
+  principalId: 'local-dev',
+  tenantId: DEFAULT_TENANT,
+  scopes: new Set<Scope>(['admin', 'jobs:read', 'jobs:write']),
+  expiresAt: null,
+};
+
+/** A request without a token when authentication is on: no scope, so every field refuses it. */
+export const ANONYMOUS: Principal = {
+  principalId: 'anonymous',
+  tenantId: '',
+  scopes: new Set<Scope>(),
+  expiresAt: null,
+};
+
+export function hasScope(principal: Principal, scope: Scope): boolean {
+  return principal.scopes.has('admin') || principal.scopes.has(scope);
+}
+
+/** The tenant whose rows the principal may see; null for admin (every tenant). */
+export function visibleTenant(principal: Principal): string | null {
+  return principal.scopes.has('admin') ? null : principal.tenantId;
+}
+
+/** Parses scopes from a token claim or CLI flag; unknown names are an error naming them. */
+export function parseScopes(value: unknown): Set<Scope> {
+  const list = Array.isArray(value) ? value.map(String) : typeof value === 'string' ? value.split(/[\s,]+/) : [];
+  const scopes = new Set<Scope>();
+  for (const name of list.filter(Boolean)) {
+    if (!(SCOPES as readonly string[]).includes(name)) throw new Error(`unknown scope "${name}" (known: ${SCOPES.join(', ')})`);
+    scopes.add(name as Scope);
+  }
+  return scopes;
+}

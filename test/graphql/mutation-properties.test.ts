@@ -1,0 +1,153 @@
+// Property-based: whatever a client sends to a mutation, the answer is never
+// an HTTP 500 or "Unexpected error.", and an error answer changes nothing.
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { schema } from '../../src/graphql/schema.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+
+let db: TestDatabase;
+let service: TestApp;
+
+async function rowCounts(): Promise<string> {
+  const result = await db.pool.query(
+    `select (select count(*) from job) as jobs, (select count(*) from job_step) as steps, (select count(*) from job_event) as events,
+            (select count(*) from graphile_worker.jobs) as queue, (select count(*) from import_job) as imports,
+            (select count(*) from collection_job) as collections, (select count(*) from portfolio_import_job) as portfolios,
+            (select string_agg(id::text || status || retry_count || coalesce(cancel_requested_at::text, ''), ',' order by id) from job) as states`,
+  );
+  return JSON.stringify(result.rows[0]);
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  // API only: created jobs stay queued, so the only changes are the mutation's own.
+  service = await startTestApp(db.url, { roles: { api: true, worker: false }, env: { MUTATION_RATE_LIMIT_PER_MINUTE: '0' } });
+  // Some jobs for cancel, retry and delete to act on.
+  for (const jobType of ['system.noop', 'system.sleep']) {
+    await service.client.send(`mutation { createJob(input: { jobType: "${jobType}" }) { __typename } }`);
+  }
+});
+afterAll(async () => {
+  await service?.stop();
+  await db?.drop();
+});
+
+const existingIds = async () => (await db.pool.query<{ id: string }>('select id from job')).rows.map((row) => row.id);
+const anyJson = fc.jsonValue({ maxDepth: 3 });
+const maybe = <T>(arbitrary: fc.Arbitrary<T>) => fc.oneof(arbitrary, anyJson, fc.constant(null));
+const idLike = (ids: string[]) => fc.oneof(fc.constantFrom(...ids), fc.uuid(), fc.string(), fc.integer(), fc.constant(Buffer.from('PlainJob:x').toString('base64')));
+const isoDate = fc.date({ noInvalidDate: true }).map((date) => date.toISOString());
+
+/** A mutation, and arbitrary variables for it. */
+const MUTATIONS: Record<string, { document: string; variables: (ids: string[]) => fc.Arbitrary<Record<string, unknown>> }> = {
+  createJob: {
+    document: 'mutation($input: CreateJobInput!) { createJob(input: $input) { __typename ... on Error { message } } }',
+    variables: (ids) =>
+      fc.record({
+        input: fc.oneof(
+          anyJson,
+          fc.record(
+            {
+              jobType: maybe(fc.constantFrom('system.noop', 'system.sleep', 'webhook.send', 'collection.collect', '')),
+              payload: maybe(fc.record({ ms: fc.integer(), url: fc.webUrl() }, { requiredKeys: [] })),
+              queueName: maybe(fc.string()),
+              priority: maybe(fc.integer({ min: -3000, max: 3000 })),
+              maxRetries: maybe(fc.integer({ min: -10, max: 200 })),
+              scheduledAt: maybe(fc.oneof(isoDate, fc.string())),
+              parentJobId: maybe(idLike(ids)),
+              metadata: anyJson,
+            },
+            { requiredKeys: [] },
+          ),
+        ),
+      }),
+  },
+  createJobs: {
+    document: 'mutation($jobs: [CreateJobInput!]!) { createJobs(jobs: $jobs) { __typename ... on Error { message } } }',
+    variables: () =>
+      fc.record({ jobs: fc.oneof(anyJson, fc.array(fc.record({ jobType: maybe(fc.constantFrom('system.noop', 'nope')), priority: maybe(fc.integer()) }, { requiredKeys: [] }), { maxLength: 4 })) }),
+  },
+  cancelJob: {
+    document: 'mutation($id: ID!) { cancelJob(id: $id) { __typename ... on Error { message } } }',
+    variables: (ids) => fc.record({ id: idLike(ids) }),
+  },
+  retryJob: {
+    document: 'mutation($id: ID!) { retryJob(id: $id) { __typename ... on Error { message } } }',
+    variables: (ids) => fc.record({ id: idLike(ids) }),
+  },
+  deleteCollectionJob: {
+    document: 'mutation($id: ID!) { deleteCollectionJob(id: $id) { __typename ... on Error { message } } }',
+    variables: (ids) => fc.record({ id: idLike(ids) }),
+  },
+  createCollectionJob: {
+    document: 'mutation($input: CreateCollectionJobInput!) { createCollectionJob(input: $input) { __typename ... on Error { message } } }',
+    variables: () =>
+      fc.record({
+        input: fc.oneof(
+          anyJson,
+          fc.record(
+            {
+              symbols: maybe(fc.array(fc.oneof(fc.constantFrom('AAPL', 'MSFT'), fc.string()), { maxLength: 4 })),
+              timeframe: maybe(fc.constantFrom('1d', '1h', 'x')),
+              rangeFrom: maybe(fc.oneof(isoDate, fc.string())),
+              rangeTo: maybe(fc.oneof(isoDate, fc.string())),
+              provider: maybe(fc.constantFrom('csv-dir', 'http-csv', 'ftp')),
+              maxRetries: maybe(fc.integer()),
+              priority: maybe(fc.integer()),
+            },
+            { requiredKeys: [] },
+          ),
+        ),
+      }),
+  },
+  createPortfolioImportJob: {
+    document: 'mutation($input: CreatePortfolioImportJobInput!) { createPortfolioImportJob(input: $input) { __typename ... on Error { message } } }',
+    variables: () =>
+      fc.record({
+        input: fc.oneof(
+          anyJson,
+          fc.record(
+            {
+              portfolioId: maybe(fc.oneof(fc.uuid(), fc.string())),
+              accountId: maybe(fc.oneof(fc.constant('U1234567'), fc.string())),
+              interval: maybe(fc.record({ start: fc.oneof(fc.constant('2024-01-01'), fc.string()), end: fc.oneof(fc.constant('2024-02-01'), fc.string()) })),
+              source: maybe(fc.constantFrom('IBKR', 'OTHER')),
+              priority: maybe(fc.integer()),
+              maxRetries: maybe(fc.integer()),
+            },
+            { requiredKeys: [] },
+          ),
+        ),
+      }),
+  },
+  createImportJob: {
+    // Its file travels as a multipart upload; sent as JSON, every input is refused.
+    document: 'mutation($input: CreateImportJobInput!) { createImportJob(input: $input) { __typename ... on Error { message } } }',
+    variables: () => fc.record({ input: fc.oneof(anyJson, fc.record({ file: anyJson, sourceType: maybe(fc.constantFrom('CSV', 'JSON', 'TEXT')) }, { requiredKeys: [] })) }),
+  },
+};
+
+describe('every mutation, with arbitrary input', () => {
+  it('covers every mutation of the schema', () => {
+    expect(Object.keys(MUTATIONS).sort()).toEqual(Object.keys(schema.getMutationType()!.getFields()).sort());
+  });
+
+  for (const [name, mutation] of Object.entries(MUTATIONS)) {
+    it(`${name}: never HTTP 500, never "Unexpected error.", and an error answer changes nothing`, async () => {
+      const ids = await existingIds();
+      await fc.assert(
+        fc.asyncProperty(mutation.variables(ids), async (variables) => {
+          const before = await rowCounts();
+          const { status, body } = await service.client.send(mutation.document, variables);
+          expect(status).toBeLessThan(500);
+          expect(JSON.stringify(body)).not.toContain('Unexpected error.');
+          const answer = (body.data as Record<string, { __typename: string }> | null | undefined)?.[name];
+          const failed = Boolean(body.errors?.length) || !answer || !answer.__typename.endsWith('Success');
+          if (failed) expect(await rowCounts()).toBe(before);
+        }),
+        { numRuns: 40 },
+      );
+    });
+  }
+});
