@@ -4,9 +4,13 @@
 // database. Then the job table grows to BENCH_STORED_JOBS and the cost of one
 // scrape is measured: the first (which waits for the count), later ones (which
 // serve the last count and refresh it in the background), and the count itself.
+// Every scrape authenticates as a scraper does in production: AUTH_ENABLED and
+// an admin API key (verified keys are cached for AUTH_API_KEY_CACHE_MS).
 //   npm run bench:metrics   (BENCH_JOBS=20000, BENCH_STORED_JOBS=100000, BENCH_SCRAPE_INTERVAL_MS=1000)
 import { setTimeout as delay } from 'node:timers/promises';
-import { LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
+import { createApiKey } from '../src/auth/api-keys.ts';
+import { createAuthenticator } from '../src/auth/authenticate.ts';
+import { DEFAULT_TENANT, LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
 import { loadConfig } from '../src/config.ts';
 import { Listener } from '../src/db/listener.ts';
 import { createPool } from '../src/db/pool.ts';
@@ -35,9 +39,13 @@ function samples(text: string): Map<string, number> {
   return values;
 }
 
+let scrapeHeaders: Record<string, string> = {};
+
 async function timedScrape(url: string) {
   const started = performance.now();
-  const text = await (await fetch(url)).text();
+  const response = await fetch(url, { headers: scrapeHeaders });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`scrape answered ${response.status}: ${text}`);
   return { ms: performance.now() - started, values: samples(text) };
 }
 
@@ -53,9 +61,13 @@ try {
     WORKER_COMPLETE_BATCH_DELAY_MS: '0',
     WORKER_POLL_INTERVAL_MS: '1000',
     CREATE_JOBS_MAX: String(BATCH),
+    AUTH_ENABLED: 'true',
   });
   const pool = createPool(databaseUrl, config.DATABASE_POOL_SIZE, logger);
   const registry = createRegistry({ pool, prisma: createPrisma(pool), config });
+  const authenticator = createAuthenticator(config, pool);
+  const { key } = await createApiKey(pool, { name: 'bench-scraper', tenantId: DEFAULT_TENANT, scopes: ['admin'] });
+  scrapeHeaders = { authorization: `Bearer ${key}` };
   const create = async (count: number) => {
     for (let i = 0; i < count; i += BATCH) {
       const inputs = Array.from({ length: Math.min(BATCH, count - i) }, () => ({ jobType: 'system.noop' }));
@@ -68,7 +80,7 @@ try {
   await create(JOBS);
   const metrics = new Metrics();
   metrics.observeJobCounts(new JobCounts(pool, SCRAPE_INTERVAL_MS, logger));
-  const endpoint = await startMetricsServer(metrics, '127.0.0.1', 0, logger);
+  const endpoint = await startMetricsServer(metrics, authenticator, '127.0.0.1', 0, logger);
   const listener = new Listener(databaseUrl, logger);
   await listener.start();
   const worker = await startWorker({ config, connectionString: databaseUrl, pool, listener, registry, logger, metrics });
@@ -123,7 +135,7 @@ try {
   }
   const cold = new Metrics();
   cold.observeJobCounts(counts);
-  const coldEndpoint = await startMetricsServer(cold, '127.0.0.1', 0, logger);
+  const coldEndpoint = await startMetricsServer(cold, authenticator, '127.0.0.1', 0, logger);
   const first = await timedScrape(coldEndpoint.url);
   const later: number[] = [];
   for (let i = 0; i < 50; i++) later.push((await timedScrape(coldEndpoint.url)).ms);

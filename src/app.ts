@@ -1,7 +1,7 @@
 // Wires a process together: database (embedded unless DATABASE_URL), schema
 // migration, the API and/or a worker, and an orderly stop.
 import { createAuthenticator } from './auth/authenticate.ts';
-import { checkListenPolicy } from './auth/listen-policy.ts';
+import { checkListenPolicy, checkMetricsListenPolicy } from './auth/listen-policy.ts';
 import type { Config } from './config.ts';
 import { DatabaseAvailability } from './db/availability.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
@@ -73,6 +73,7 @@ export interface AppOptions {
 export async function startApp(config: Config, logger: Logger, roles: Roles, options: AppOptions = {}): Promise<App> {
   // Before anything starts: an API that would be open to others without authentication does not.
   if (roles.api) await checkListenPolicy(config, logger);
+  await checkMetricsListenPolicy(config, logger);
   const database = await resolveDatabase(config, logger);
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -112,6 +113,8 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     const registry = options.registry ?? createRegistry({ pool, prisma, config });
     const metrics = new Metrics();
     listener.on('reconnected', () => metrics.listenReconnects.inc());
+    // Tokens of API requests and of metrics scrapes (admin only).
+    const authenticator = createAuthenticator(config, pool);
 
     let api: ApiServer | undefined;
     let live: LiveEvents | undefined;
@@ -126,7 +129,6 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
       live = new LiveEvents(pool, listener, logger, (jobIds) => prisma.job.findMany({ where: { id: { in: jobIds } } }), metrics);
       await live.start();
       stops.push(async () => live!.stop());
-      const authenticator = createAuthenticator(config, pool);
       api = await startApiServer({ config, pool, prisma: apiPrisma, registry, live, logger, health, authenticator, metrics }, config.HOST, config.PORT);
       stops.push(() => api!.close());
       const [liveEvents, apiServer] = [live, api];
@@ -135,7 +137,7 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     let metricsServer: MetricsServer | undefined;
     if (config.METRICS_PORT !== undefined) {
       metrics.observeJobCounts(new JobCounts(pool, config.METRICS_JOB_COUNTS_MAX_AGE_MS, logger));
-      metricsServer = await startMetricsServer(metrics, config.METRICS_HOST, config.METRICS_PORT, logger);
+      metricsServer = await startMetricsServer(metrics, authenticator, config.METRICS_HOST, config.METRICS_PORT, logger);
       stops.push(() => metricsServer!.close());
     }
     return { databaseUrl: database.url, api, live, worker, metrics, metricsServer, health, stop };

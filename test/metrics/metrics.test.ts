@@ -1,6 +1,8 @@
-// Metrics: Prometheus text on METRICS_PORT, counted by the worker and the API.
+// Metrics: Prometheus text on METRICS_PORT, counted by the worker and the API,
+// readable with the admin scope only.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { createApiKey } from '../../src/auth/api-keys.ts';
 import { sleepHandler, noopHandler } from '../../src/system/handlers.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
 import { NonRetriableError } from '../../src/worker/handler.ts';
@@ -67,8 +69,9 @@ describe('metrics', () => {
     await db?.drop();
   });
 
-  it('are served on the metrics port only, not the API', async () => {
+  it('are served on the metrics port only, not the API; without authentication (loopback) a scrape needs no token', async () => {
     expect(service.app.metricsServer!.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    expect((await fetch(service.app.metricsServer!.url)).status).toBe(200);
     expect((await fetch(service.app.api!.url.replace('/graphql', '/metrics'))).status).toBe(404);
   });
 
@@ -139,5 +142,58 @@ describe('metrics', () => {
       return value(samples, 'jobwire_listen_reconnects_total') === 1 ? samples : undefined;
     });
     expect(value(samples, 'jobwire_subscribers', { subscription: 'job' })).toBe(0);
+  });
+});
+
+describe('metrics access', () => {
+  let db: TestDatabase;
+  let service: TestApp;
+  const scrape = (token?: string) => fetch(service.app.metricsServer!.url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    service = await startTestApp(db.url, { roles: { api: false, worker: true }, env: { AUTH_ENABLED: 'true', METRICS_PORT: '0' } });
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await db?.drop();
+  });
+
+  it('with authentication on, need a token with the admin scope: none 401, another scope 403, admin 200', async () => {
+    const key = async (scopes: Array<'jobs:read' | 'jobs:write' | 'admin'>) =>
+      (await createApiKey(db.pool, { name: scopes.join(' '), tenantId: 'team-a', scopes })).key;
+
+    const anonymous = await scrape();
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer');
+    expect(await anonymous.text()).toContain('metrics need a token');
+
+    const forged = await scrape('jw_0000000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+    expect(forged.status).toBe(401);
+    expect((await forged.text()).trim()).toBe('invalid API key');
+
+    const member = await scrape(await key(['jobs:read', 'jobs:write']));
+    expect(member.status).toBe(403);
+    expect((await member.text()).trim()).toBe('metrics need the scope admin');
+
+    const admin = await scrape(await key(['admin']));
+    expect(admin.status).toBe(200);
+    expect(parseMetrics(await admin.text()).some((sample) => sample.name === 'jobwire_jobs_counted_at_seconds')).toBe(true);
+  });
+
+  it('without authentication, a non-loopback METRICS_HOST stops the start, naming the settings', async () => {
+    const refused = startTestApp(db.url, { roles: { api: false, worker: true }, env: { METRICS_PORT: '0', METRICS_HOST: '0.0.0.0' } });
+    await expect(refused).rejects.toThrow(
+      'refusing to serve metrics on 0.0.0.0 without authentication: set AUTH_ENABLED=true (and scrape with an admin API key), or use a loopback METRICS_HOST, or set AUTH_DISABLED_ALLOW_NON_LOOPBACK=true to allow it anyway',
+    );
+    const allowed = await startTestApp(db.url, {
+      roles: { api: false, worker: true },
+      env: { METRICS_PORT: '0', METRICS_HOST: '0.0.0.0', AUTH_DISABLED_ALLOW_NON_LOOPBACK: 'true' },
+    });
+    try {
+      expect((await fetch(allowed.app.metricsServer!.url.replace('0.0.0.0', '127.0.0.1'))).status).toBe(200);
+    } finally {
+      await allowed.stop();
+    }
   });
 });
