@@ -323,7 +323,7 @@ function addBulkCommand(jobs: Command, name: 'cancel' | 'retry', single: SingleA
       if (!filtered) throw new CliError(`give a job id, or filter flags (--status, --queue, --job-type, --kind, --since) to ${name} many jobs`);
       const selection = selectionOf(options);
       const what = `${describeFilter(options)}${options.status ? '' : `, status ${statuses.join('|')}`}`;
-      const { count, moreThanMax } = await countBulkTargets(db.pool, name, selection, db.bulkMax);
+      const { count, moreThanMax } = await countBulkTargets(db.pool, operator(), name, selection, db.bulkMax);
       if (count === 0) {
         console.log(`no jobs to ${name} (${what})`);
         return;

@@ -2,7 +2,10 @@
 // through the same single-job operation (job-state/cancel.ts, job-state/retry.ts) in its own
 // transaction, so each job's history records it exactly as a single cancel or
 // retry would, and one job that cannot change does not hold back the others.
+// A caller selects only its tenant's jobs (admin: every tenant's).
 import type pg from 'pg';
+import { visibleTenant, type Principal } from '../auth/principal.ts';
+import { tenantCondition } from '../auth/tenant-scope.ts';
 import type { Queryable } from '../db/pool.ts';
 import { cancelJob } from '../job-state/cancel.ts';
 import type { Caller } from './create.ts';
@@ -21,6 +24,8 @@ export interface JobSelection {
   jobTypes?: readonly string[] | null;
   createdAfter?: Date | null;
   createdBefore?: Date | null;
+  /** Only these tenants' jobs; narrows what the caller may see (an admin's), never widens it. */
+  tenantIds?: readonly string[] | null;
 }
 
 /** The statuses each action applies to: cancel stops queued or running jobs, retry restarts finished ones that did not complete. */
@@ -68,8 +73,11 @@ function targetStatuses(action: BulkJobAction, selection: JobSelection): JobStat
   return [...new Set(selection.statuses)];
 }
 
-/** One statement for the selection; parameters are typed so the status and list indexes apply. */
-function selectionSql(action: BulkJobAction, selection: JobSelection) {
+/**
+ * One statement for the selection, within the caller's tenant (every tenant for
+ * admin); parameters are typed so the status and list indexes apply.
+ */
+function selectionSql(caller: Principal, action: BulkJobAction, selection: JobSelection) {
   const params = [
     targetStatuses(action, selection),
     selection.kinds?.length ? selection.kinds : null,
@@ -77,21 +85,31 @@ function selectionSql(action: BulkJobAction, selection: JobSelection) {
     selection.jobTypes?.length ? selection.jobTypes : null,
     selection.createdAfter ?? null,
     selection.createdBefore ?? null,
+    visibleTenant(caller),
+    selection.tenantIds?.length ? selection.tenantIds : null,
   ];
   const where = `status = any($1::job_status[])
      and ($2::job_kind[] is null or kind = any($2))
      and ($3::text[] is null or queue_name = any($3))
      and ($4::text[] is null or job_type = any($4))
      and ($5::timestamptz is null or created_at >= $5)
-     and ($6::timestamptz is null or created_at < $6)`;
+     and ($6::timestamptz is null or created_at < $6)
+     and ${tenantCondition('j', 7)}
+     and ($8::text[] is null or tenant_id = any($8))`;
   return { where, params };
 }
 
-/** How many jobs a bulk action over this selection would take now (at most `max` + 1, to keep the count cheap). */
-export async function countBulkTargets(db: Queryable, action: BulkJobAction, selection: JobSelection, max: number): Promise<{ count: number; moreThanMax: boolean }> {
-  const { where, params } = selectionSql(action, selection);
+/** How many of the caller's jobs a bulk action over this selection would take now (at most `max` + 1, to keep the count cheap). */
+export async function countBulkTargets(
+  db: Queryable,
+  caller: Principal,
+  action: BulkJobAction,
+  selection: JobSelection,
+  max: number,
+): Promise<{ count: number; moreThanMax: boolean }> {
+  const { where, params } = selectionSql(caller, action, selection);
   const result = await db.query<{ count: string }>(
-    `select count(*) as count from (select 1 from job where ${where} limit $7) as selected`,
+    `select count(*) as count from (select 1 from job j where ${where} limit $9) as selected`,
     [...params, max + 1],
   );
   const count = Number(result.rows[0]!.count);
@@ -107,7 +125,7 @@ function resolveLimit(options: BulkJobOptions): number {
 }
 
 /**
- * Applies cancel or retry to the jobs a selection matches, oldest first, up to
+ * Applies cancel or retry to the caller's jobs a selection matches, oldest first, up to
  * the limit. Each job changes in its own transaction through the single-job
  * operation; a job that cannot change (it finished meanwhile, a constraint
  * refuses it) is reported in `skipped`, the others go ahead.
@@ -120,9 +138,9 @@ export async function bulkJobAction(
   options: BulkJobOptions,
 ): Promise<BulkJobOutcome> {
   const limit = resolveLimit(options);
-  const { where, params } = selectionSql(action, selection);
+  const { where, params } = selectionSql(caller, action, selection);
   const selected = await pool.query<{ id: string }>(
-    `select id from job where ${where} order by created_at, id limit $7`,
+    `select id from job j where ${where} order by created_at, id limit $9`,
     [...params, limit + 1],
   );
   const ids = selected.rows.map((row) => row.id);

@@ -237,12 +237,12 @@ const BulkJobCountRef = builder.objectRef<{ count: number; moreThanMax: boolean;
 builder.queryField('bulkJobCount', (t) =>
   t.field({
     type: BulkJobCountRef,
-    description: 'How many jobs cancelJobs or retryJobs would act on for this filter (only the statuses the action applies to count).',
+    description: "How many of the caller's jobs (admin: every tenant's) cancelJobs or retryJobs would act on for this filter (only the statuses the action applies to count).",
     errors: { types: [ValidationError], directResult: false },
     args: { action: t.arg({ type: BulkJobActionEnum, required: true }), filter: t.arg({ type: JobFilter, required: true }) },
     resolve: async (_root, args, ctx) => {
       const max = ctx.config.BULK_JOBS_MAX;
-      return { ...(await countBulkTargets(ctx.pool, args.action as BulkJobAction, args.filter, max)), max };
+      return { ...(await countBulkTargets(ctx.pool, ctx.caller, args.action as BulkJobAction, args.filter, max)), max };
     },
   }),
 );
@@ -371,8 +371,8 @@ function bulkMutation(action: BulkJobAction, description: string) {
   );
 }
 
-bulkMutation('cancel', 'Cancels every PENDING, SCHEDULED, RUNNING or RETRYING job the filter matches (up to the limit), each as cancelJob does.');
-bulkMutation('retry', 'Retries every FAILED, DEAD_LETTER or CANCELLED job the filter matches (up to the limit), each as retryJob does.');
+bulkMutation('cancel', "Cancels every PENDING, SCHEDULED, RUNNING or RETRYING job of the caller's tenant (admin: of every tenant) the filter matches (up to the limit), each as cancelJob does.");
+bulkMutation('retry', "Retries every FAILED, DEAD_LETTER or CANCELLED job of the caller's tenant (admin: of every tenant) the filter matches (up to the limit), each as retryJob does.");
 
 // ---------------------------------------------------------------------------
 // Subscriptions
