@@ -1,6 +1,9 @@
 // `jobwire jobs ...`: list, show, cancel, retry (one job, or every job matching
 // a filter) and watch jobs, working on the database directly with the same
 // service functions as the API (job-state/cancel.ts, job-state/retry.ts).
+// An operator tool: it needs the database's credentials (DATABASE_URL) and acts
+// as an admin, across tenants (--tenant narrows to some); no API key is involved.
+// Apps and tenants use the GraphQL API, with their key's scopes and tenant.
 import os from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -100,6 +103,7 @@ interface FilterOptions {
   jobType?: string[];
   kind?: JobKind[];
   since?: Date;
+  tenant?: string[];
 }
 
 function addFilterOptions(command: Command): Command {
@@ -108,7 +112,8 @@ function addFilterOptions(command: Command): Command {
     .addOption(new Option('--queue <name>', 'only jobs of this queue (repeatable)').argParser(collect((value) => value)))
     .addOption(new Option('--job-type <type>', 'only jobs of this job type (repeatable)').argParser(collect((value) => value)))
     .addOption(new Option('--kind <kind>', `only jobs of this kind (${Object.values(JobKind).join(', ')})`).argParser(collect(enumValue('kind', Object.values(JobKind)))))
-    .addOption(new Option('--since <when>', 'only jobs created since: a date, or a duration back from now (30m, 2h, 7d)').argParser(parseSince));
+    .addOption(new Option('--since <when>', 'only jobs created since: a date, or a duration back from now (30m, 2h, 7d)').argParser(parseSince))
+    .addOption(new Option('--tenant <tenant>', 'only jobs of this tenant (repeatable; default: every tenant)').argParser(collect((value) => value)));
 }
 
 function whereOf(filter: FilterOptions, statuses?: readonly JobStatus[]): Prisma.JobWhereInput {
@@ -118,6 +123,7 @@ function whereOf(filter: FilterOptions, statuses?: readonly JobStatus[]): Prisma
     ...(filter.jobType ? { jobType: { in: filter.jobType } } : {}),
     ...(filter.kind ? { kind: { in: filter.kind } } : {}),
     ...(filter.since ? { createdAt: { gte: filter.since } } : {}),
+    ...(filter.tenant ? { tenantId: { in: filter.tenant } } : {}),
   };
 }
 
@@ -128,6 +134,7 @@ function describeFilter(filter: FilterOptions): string {
     filter.jobType && `job type ${filter.jobType.join('|')}`,
     filter.kind && `kind ${filter.kind.join('|')}`,
     filter.since && `created since ${filter.since.toISOString()}`,
+    filter.tenant && `tenant ${filter.tenant.join('|')}`,
   ].filter(Boolean);
   return parts.length ? parts.join(', ') : 'no filter';
 }
@@ -152,6 +159,7 @@ function withDatabase<A extends unknown[]>(action: (db: Database, ...args: A) =>
 
 const JOB_COLUMNS = {
   id: true,
+  tenantId: true,
   kind: true,
   queueName: true,
   jobType: true,
@@ -164,7 +172,9 @@ const JOB_COLUMNS = {
 } as const;
 
 export function addJobsCommands(program: Command) {
-  const jobs = program.command('jobs').description('list, inspect, cancel, retry and watch jobs (works on the database directly)');
+  const jobs = program
+    .command('jobs')
+    .description('list, inspect, cancel, retry and watch jobs of every tenant (works on the database directly, as an admin)');
 
   const list = jobs.command('list').description('list jobs, newest first');
   addFilterOptions(list)
@@ -188,7 +198,7 @@ export function addJobsCommands(program: Command) {
       }
       console.log(
         formatTable(
-          ['ID', 'STATUS', 'KIND', 'QUEUE', 'JOB TYPE', 'PROGRESS', 'ATTEMPT', 'CREATED'],
+          ['ID', 'STATUS', 'KIND', 'QUEUE', 'JOB TYPE', 'PROGRESS', 'ATTEMPT', 'CREATED', 'TENANT'],
           rows.map((job) => [
             job.id,
             job.status,
@@ -198,6 +208,7 @@ export function addJobsCommands(program: Command) {
             `${Math.round(job.progress)}%`,
             `${job.retryCount + 1}/${job.maxRetries + 1}`,
             job.createdAt.toISOString(),
+            job.tenantId,
           ]),
         ),
       );
@@ -219,6 +230,7 @@ export function addJobsCommands(program: Command) {
       }
       const fields: Array<[string, unknown]> = [
         ['id', job.id],
+        ['tenant', job.tenantId],
         ['status', job.status],
         ['kind', job.kind],
         ['queue', job.queueName],
@@ -296,7 +308,7 @@ interface SingleAction {
 }
 
 function selectionOf(filter: FilterOptions): JobSelection {
-  return { statuses: filter.status, queueNames: filter.queue, jobTypes: filter.jobType, kinds: filter.kind, createdAfter: filter.since };
+  return { statuses: filter.status, queueNames: filter.queue, jobTypes: filter.jobType, kinds: filter.kind, createdAfter: filter.since, tenantIds: filter.tenant };
 }
 
 /** `jobs cancel|retry [id]`: one job, or (jobs/bulk.ts, as the API's cancelJobs/retryJobs) every job a filter selects. */
@@ -314,13 +326,13 @@ function addBulkCommand(jobs: Command, name: 'cancel' | 'retry', single: SingleA
   addFilterOptions(command).option('-y, --yes', 'do not ask for confirmation');
   addSettingFlags(command, ['databaseUrl']).action(
     withDatabase(async (db, id: string | undefined, options: FilterOptions & { yes?: boolean }) => {
-      const filtered = Boolean(options.status || options.queue || options.jobType || options.kind || options.since);
+      const filtered = Boolean(options.status || options.queue || options.jobType || options.kind || options.since || options.tenant);
       if (id) {
         if (filtered) throw new CliError('give a job id or filter flags, not both');
         console.log(`job ${id}: ${await single.apply(db, checkId(id))}`);
         return;
       }
-      if (!filtered) throw new CliError(`give a job id, or filter flags (--status, --queue, --job-type, --kind, --since) to ${name} many jobs`);
+      if (!filtered) throw new CliError(`give a job id, or filter flags (--status, --queue, --job-type, --kind, --since, --tenant) to ${name} many jobs`);
       const selection = selectionOf(options);
       const what = `${describeFilter(options)}${options.status ? '' : `, status ${statuses.join('|')}`}`;
       const { count, moreThanMax } = await countBulkTargets(db.pool, operator(), name, selection, db.bulkMax);

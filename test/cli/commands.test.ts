@@ -29,7 +29,11 @@ const scheduledJob = async (queueName = 'default') =>
   uuidOf((await createJob(service.client, { jobType: 'system.noop', queueName, scheduledAt: new Date(Date.now() + 3_600_000).toISOString() })).id);
 
 describe('--help', () => {
-  const commands = [[], ['start'], ['serve'], ['work'], ['migrate'], ['jobs'], ['jobs', 'list'], ['jobs', 'show'], ['jobs', 'cancel'], ['jobs', 'retry'], ['jobs', 'watch']];
+  const commands = [
+    [], ['start'], ['serve'], ['work'], ['migrate'],
+    ['jobs'], ['jobs', 'list'], ['jobs', 'show'], ['jobs', 'cancel'], ['jobs', 'retry'], ['jobs', 'watch'],
+    ['keys'], ['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'],
+  ];
   it.each(commands.map((command) => [command.join(' ') || '(none)', command]))('jobwire %s --help describes the command', async (_name, command) => {
     const result = await runCli([...command, '--help']);
     expect(result.code).toBe(0);
@@ -43,7 +47,8 @@ describe('service commands', () => {
     const port = await freePort();
     const serve = startCli(['serve', '--host', '127.0.0.1', '--port', String(port), '--database-url', db.url, '--log-level', 'debug']);
     await serve.waitForLine('the GraphiQL URL', (line) => line.includes(`GraphiQL: http://127.0.0.1:${port}/graphql`));
-    const response = await fetch(`http://127.0.0.1:${port}/graphql?query=${encodeURIComponent('{ __typename }')}`);
+    // A GET needs the CSRF prevention header.
+    const response = await fetch(`http://127.0.0.1:${port}/graphql?query=${encodeURIComponent('{ __typename }')}`, { headers: { 'x-graphql-yoga-csrf': '1' } });
     expect(await response.json()).toEqual({ data: { __typename: 'Query' } });
     const line = await serve.waitForLine('the request logged', (text) => text.includes('"msg":"http request"'));
     expect(JSON.parse(line)).toMatchObject({ level: 20, method: 'GET', status: 200, url: expect.stringContaining('/graphql?query=') });
@@ -81,7 +86,8 @@ describe('production build', () => {
     let output = '';
     serve.stdout.on('data', (chunk) => (output += chunk));
     await eventually('the compiled API to print its URL', async () => (output.includes(`GraphiQL: http://127.0.0.1:${port}/graphql`) ? true : undefined), 60_000);
-    const response = await fetch(`http://127.0.0.1:${port}/graphql?query=${encodeURIComponent('{ __typename }')}`);
+    // A GET needs the CSRF prevention header.
+    const response = await fetch(`http://127.0.0.1:${port}/graphql?query=${encodeURIComponent('{ __typename }')}`, { headers: { 'x-graphql-yoga-csrf': '1' } });
     expect(await response.json()).toEqual({ data: { __typename: 'Query' } });
     serve.kill('SIGTERM');
     expect(await exited).toBe(0);
@@ -104,8 +110,29 @@ describe('jobs', () => {
     expect(JSON.parse(future.stdout)).toEqual([]);
 
     const table = await runCli(['jobs', 'list', '--queue', 'cli-list', '--database-url', db.url]);
-    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+STATUS\s+KIND\s+QUEUE\s+JOB TYPE\s+PROGRESS\s+ATTEMPT\s+CREATED$/);
-    expect(table.stdout).toMatch(new RegExp(`${done}\\s+COMPLETED\\s+PLAIN\\s+cli-list\\s+system.noop\\s+\\d+%\\s+1/4`));
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+STATUS\s+KIND\s+QUEUE\s+JOB TYPE\s+PROGRESS\s+ATTEMPT\s+CREATED\s+TENANT$/);
+    expect(table.stdout).toMatch(new RegExp(`${done}\\s+COMPLETED\\s+PLAIN\\s+cli-list\\s+system.noop\\s+\\d+%\\s+1/4\\s+\\S+\\s+default`));
+  });
+
+  it("acts as an admin across tenants: lists, shows and cancels another tenant's jobs; --tenant narrows", async () => {
+    const own = await scheduledJob('cli-tenants');
+    const other = await scheduledJob('cli-tenants');
+    await db.pool.query(`update job set tenant_id = 'tenant-b' where id = $1`, [other]);
+
+    const all = await runCli(['jobs', 'list', '--queue', 'cli-tenants', '--json', '--database-url', db.url]);
+    expect(JSON.parse(all.stdout).map((job: { id: string; tenantId: string }) => [job.id, job.tenantId])).toEqual([
+      [other, 'tenant-b'],
+      [own, 'default'],
+    ]);
+    const narrowed = await runCli(['jobs', 'list', '--queue', 'cli-tenants', '--tenant', 'tenant-b', '--json', '--database-url', db.url]);
+    expect(JSON.parse(narrowed.stdout).map((job: { id: string }) => job.id)).toEqual([other]);
+    expect((await runCli(['jobs', 'show', other, '--database-url', db.url])).stdout).toMatch(/^tenant:\s+tenant-b$/m);
+
+    const cancelled = await runCli(['jobs', 'cancel', '--queue', 'cli-tenants', '--tenant', 'tenant-b', '--yes', '--database-url', db.url]);
+    expect(cancelled.stdout.trim()).toBe('cancelled: 1 job(s)');
+    expect(await statusOf(other)).toBe('CANCELLED');
+    expect(await statusOf(own)).toBe('SCHEDULED');
+    expect((await runCli(['jobs', 'retry', other, '--database-url', db.url])).stdout.trim()).toBe(`job ${other}: queued again`);
   });
 
   it('list refuses an unknown status, naming it and the valid ones', async () => {
