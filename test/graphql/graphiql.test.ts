@@ -1,6 +1,8 @@
 // GraphiQL at /graphql: a small page opening on example tabs, its assets
-// served as separate, compressed, cached files; checked in a real browser.
+// served as separate, compressed, cached files; checked in a real browser,
+// where it sends the CSRF prevention header. Off with GRAPHIQL_ENABLED=false.
 import { spawn } from 'node:child_process';
+import type { IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -52,7 +54,12 @@ it('its assets are separate files, compressed, cached for good, and weigh under 
   expect((await fetch(`${origin}/graphql/graphiql/0.0.0/graphiql.js`)).status).toBe(404);
 });
 
-it('renders in a real browser (Debian chromium) with the example tabs, offline', async () => {
+it('renders in a real browser (Debian chromium) with the example tabs, offline, and its requests carry the CSRF header', async () => {
+  const posts: IncomingHttpHeaders[] = [];
+  const record = (request: { method?: string; url?: string; headers: IncomingHttpHeaders }) => {
+    if (request.method === 'POST' && request.url?.startsWith('/graphql')) posts.push(request.headers);
+  };
+  service.app.api!.server.on('request', record);
   // --dump-dom prints the DOM once the page has settled (virtual time lets its scripts run to rest).
   const chromium = spawn(
     'chromium',
@@ -69,4 +76,21 @@ it('renders in a real browser (Debian chromium) with the example tabs, offline',
   const tabs = [...dom.matchAll(/class="graphiql-un-styled graphiql-tab-button">([^<]+)</g)].map((match) => match[1]);
   expect(tabs).toEqual(['CreateJob', 'ListJobs', 'WatchJobEvents']);
   expect(dom).toContain('Welcome to jobwire');
+  service.app.api!.server.off('request', record);
+  // Its schema introspection, at least, went out as a POST with the header.
+  expect(posts.length).toBeGreaterThan(0);
+  expect(posts.every((headers) => headers['x-graphql-yoga-csrf'] === '1')).toBe(true);
+});
+
+it('with GRAPHIQL_ENABLED=false there is neither the page nor its assets', async () => {
+  const html = await page();
+  const asset = /src="([^"]+graphiql\.js)"/.exec(html)![1]!;
+  const off = await startTestApp(db.url, { roles: { api: true, worker: false }, env: { GRAPHIQL_ENABLED: 'false' } });
+  try {
+    const response = await fetch(off.app.api!.url, { headers: { accept: 'text/html' } });
+    expect(await response.text()).not.toContain('GraphiQL');
+    expect((await fetch(`${new URL(off.app.api!.url).origin}${asset}`)).status).toBe(404);
+  } finally {
+    await off.stop();
+  }
 });
