@@ -18,7 +18,8 @@ describe('logs', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     api = await startTestApp(db.url, { roles: { api: true, worker: false } });
-    worker = await spawnWorker(db.url);
+    // The webhook target is on loopback, which jobs may reach only when allowed (SSRF guard).
+    worker = await spawnWorker(db.url, { OUTBOUND_ALLOW_LIST: '127.0.0.1' });
     webhookTarget = createServer((_request, response) => response.writeHead(400).end('no'));
     await new Promise<void>((resolve) => webhookTarget.listen(0, '127.0.0.1', resolve));
   });
