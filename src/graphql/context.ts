@@ -9,6 +9,7 @@ import type { LiveEvents } from '../jobs/live.ts';
 import type { Listener } from '../db/listener.ts';
 import type { Health } from '../health.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { HandlerRegistry } from '../worker/registry.ts';
 
 /** What resolvers share for the life of the API process. */
@@ -23,6 +24,8 @@ export interface ApiServices {
   listener: Listener;
   logger: Logger;
   authenticator: Authenticator;
+  /** GraphQL operation timings are recorded on its registry (yoga's Prometheus plugin). */
+  metrics?: Metrics;
   /** Readiness for /health/ready; absent in tests that build the API alone. */
   health?: Health;
 }

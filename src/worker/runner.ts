@@ -11,6 +11,7 @@ import { retryConnectionErrorsInGraphileWorker } from '../db/connection-errors.t
 import { workerLogger } from '../db/migrate.ts';
 import type { Listener } from '../db/listener.ts';
 import type { Logger } from '../logger.ts';
+import { Metrics } from '../metrics/metrics.ts';
 import { CANCEL_CHANNEL } from '../job-state/cancel.ts';
 import { RUN_JOB_TASK } from '../job-state/queue-entry.ts';
 import { createPurgeTask, PURGE_TASK } from '../jobs/retention.ts';
@@ -31,6 +32,8 @@ export interface WorkerDeps {
   /** graphile-worker's pool stopped on its own: this process runs no more jobs (app.ts: the CLI exits). */
   onFatal?: (message: string) => void;
   logger: Logger;
+  /** Job counters and run times; one is made if absent. */
+  metrics?: Metrics;
   /** graphile-worker's events, for an observer (bench:throughput counts finished tasks); one is made if absent. */
   events?: WorkerEvents;
 }
@@ -61,7 +64,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   listener.on('notification', onNotification);
   await listener.listen(CANCEL_CHANNEL);
 
-  const runJob = createRunJobTask({ pool, registry, logger, config, running });
+  const runJob = createRunJobTask({ pool, registry, logger, config, running, metrics: deps.metrics ?? new Metrics() });
   const events: WorkerEvents = deps.events ?? new EventEmitter();
   let workerId: string | undefined;
   events.on('pool:create', ({ workerPool }) => {

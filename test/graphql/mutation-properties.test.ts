@@ -165,6 +165,36 @@ const MUTATIONS: Record<string, { document: string; variables: (ids: string[]) =
         ),
       }),
   },
+  // Last: a bulk action that succeeds changes the jobs the others act on.
+  ...Object.fromEntries(
+    (['cancelJobs', 'retryJobs'] as const).map((name) => [
+      name,
+      {
+        document: `mutation($filter: JobFilter!, $limit: Int) { ${name}(filter: $filter, limit: $limit) { __typename ... on Error { message } } }`,
+        variables: () =>
+          fc.record(
+            {
+              filter: fc.oneof(
+                anyJson,
+                fc.record(
+                  {
+                    statuses: maybe(fc.array(fc.constantFrom('PENDING', 'RUNNING', 'FAILED', 'CANCELLED', 'COMPLETED', 'DONE'), { maxLength: 3 })),
+                    kinds: maybe(fc.array(fc.constantFrom('PLAIN', 'COLLECTION', 'OTHER'), { maxLength: 2 })),
+                    queueNames: maybe(fc.array(fc.oneof(fc.constant('default'), fc.string()), { maxLength: 2 })),
+                    jobTypes: maybe(fc.array(fc.oneof(fc.constant('system.noop'), fc.string()), { maxLength: 2 })),
+                    createdAfter: maybe(fc.oneof(isoDate, fc.string())),
+                    createdBefore: maybe(fc.oneof(isoDate, fc.string())),
+                  },
+                  { requiredKeys: [] },
+                ),
+              ),
+              limit: maybe(fc.integer()),
+            },
+            { requiredKeys: ['filter'] },
+          ),
+      },
+    ]),
+  ),
   createImportJob: {
     // Its file travels as a multipart upload; sent as JSON, every input is refused.
     document: 'mutation($input: CreateImportJobInput!) { createImportJob(input: $input) { __typename ... on Error { message } } }',
