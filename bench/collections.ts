@@ -57,7 +57,7 @@ const app = await startApp(config, logger, { api: false, worker: true });
 const pool = createPool(app.databaseUrl, 4, logger);
 try {
   const started = performance.now();
-  const id = await createCollectionJob({ pool, registry: createRegistry({ pool, prisma: createPrisma(pool), config }), config }, LOCAL_PRINCIPAL, {
+  const { id } = await createCollectionJob({ pool, registry: createRegistry({ pool, prisma: createPrisma(pool), config }), config }, LOCAL_PRINCIPAL, {
     symbols,
     timeframe: '1d',
     rangeFrom: new Date(Date.UTC(2000, 0, 1)),

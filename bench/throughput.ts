@@ -2,6 +2,7 @@
 // event history, against raw graphile-worker running N no-op tasks with the
 // same settings on the same server, side by side in each round.
 //   npm run bench:throughput   (BENCH_JOBS, BENCH_ROUNDS, BENCH_CONCURRENCY, BENCH_LOCAL_QUEUE, BENCH_COMPLETE_BATCH_DELAY_MS)
+//   BENCH_SCENARIO=concurrency-key: each of our jobs has its own concurrencyKey (limit 1): the cost of the key's gate.
 import { EventEmitter } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { run, type WorkerEvents } from 'graphile-worker';
@@ -19,6 +20,8 @@ import { LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const BATCH = 1000;
+const SCENARIO = process.env.BENCH_SCENARIO ?? 'plain';
+if (!['plain', 'concurrency-key'].includes(SCENARIO)) throw new Error(`BENCH_SCENARIO must be plain or concurrency-key, not ${SCENARIO}`);
 
 export function benchConfig(databaseUrl: string, extra: Record<string, string> = {}): Config {
   return loadConfig({
@@ -82,7 +85,9 @@ async function ours(databaseUrl: string, config: Config) {
   const registry = createRegistry({ pool, prisma: createPrisma(pool), config });
   const createStarted = performance.now();
   for (let i = 0; i < JOBS; i += BATCH) {
-    const inputs = Array.from({ length: Math.min(BATCH, JOBS - i) }, () => ({ jobType: 'system.noop' }));
+    const inputs = Array.from({ length: Math.min(BATCH, JOBS - i) }, (_, j) =>
+      SCENARIO === 'concurrency-key' ? { jobType: 'system.noop', concurrencyKey: `bench-${i + j}` } : { jobType: 'system.noop' },
+    );
     await createJobs({ pool, registry, config }, LOCAL_PRINCIPAL, inputs, 'jobs');
   }
   const createPerSecond = JOBS / ((performance.now() - createStarted) / 1000);
@@ -143,8 +148,9 @@ try {
     'median ours jobs/s': round(median(rows.map((r) => r['ours jobs/s']))),
     'median ours/raw': round(median(rows.map((r) => r['ours/raw'])), 2),
   };
-  await report('throughput', rows, {
+  await report(SCENARIO === 'plain' ? 'throughput' : `throughput-${SCENARIO}`, rows, {
     jobs: JOBS,
+    scenario: SCENARIO,
     settings: {
       concurrency: settings.WORKER_CONCURRENCY,
       localQueueSize: settings.WORKER_LOCAL_QUEUE_SIZE,
@@ -153,7 +159,7 @@ try {
     },
     summary,
   });
-  console.log(summary);
+  console.log({ scenario: SCENARIO, ...summary });
 } finally {
   await server.stop();
 }

@@ -24,6 +24,13 @@ create type job_status as enum (
   'CANCELLED'
 );
 
+create type job_waiting_reason as enum (
+  'DEPENDENCIES',
+  'QUEUE_PAUSED',
+  'CONCURRENCY_LIMIT',
+  'RATE_LIMIT'
+);
+
 create type portfolio_import_source as enum (
   'IBKR'
 );
@@ -188,7 +195,13 @@ create table job (
   cancelled_at timestamp with time zone,
   queue_entry_id bigint,
   tenant_id text default 'default'::text not null,
+  waiting_reason job_waiting_reason,
+  has_dependents boolean default false not null,
+  timeout_ms integer,
+  concurrency_key text,
+  concurrency_limit integer,
   constraint job_completed_after_started CHECK (((completed_at IS NULL) OR (completed_at >= started_at))),
+  constraint job_concurrency_limit_with_key CHECK ((((concurrency_key IS NULL) = (concurrency_limit IS NULL)) AND (concurrency_limit > 0))),
   constraint job_failure_has_reason CHECK (((status <> ALL (ARRAY['FAILED'::job_status, 'DEAD_LETTER'::job_status])) OR (error_message IS NOT NULL))),
   constraint job_max_retries_range CHECK (((max_retries >= 0) AND (max_retries <= 100))),
   constraint job_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
@@ -200,20 +213,39 @@ create table job (
   constraint job_queue_name_format CHECK ((queue_name ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$'::text)),
   constraint job_retry_count_not_negative CHECK ((retry_count >= 0)),
   constraint job_started_after_created CHECK ((started_at >= created_at)),
+  constraint job_timeout_ms_positive CHECK ((timeout_ms > 0)),
   constraint job_type_format CHECK (((length(job_type) <= 100) AND (job_type ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$'::text)))
 );
 CREATE INDEX ix_import_job_status ON public.job USING btree (status, created_at DESC, id DESC) WHERE (kind = 'IMPORT'::job_kind);
+CREATE INDEX job_concurrency_running_idx ON public.job USING btree (tenant_id, concurrency_key) WHERE ((concurrency_key IS NOT NULL) AND (status = 'RUNNING'::job_status));
 CREATE INDEX job_list_idx ON public.job USING btree (created_at DESC, id DESC);
 CREATE INDEX job_parent_idx ON public.job USING btree (parent_job_id) WHERE (parent_job_id IS NOT NULL);
 CREATE INDEX job_queue_status_idx ON public.job USING btree (queue_name, status) WHERE (status <> 'COMPLETED'::job_status);
 CREATE INDEX job_status_idx ON public.job USING btree (status) WHERE (status <> 'COMPLETED'::job_status);
 CREATE INDEX job_tenant_created_idx ON public.job USING btree (tenant_id, created_at DESC, id DESC);
 CREATE INDEX job_type_idx ON public.job USING btree (job_type, created_at DESC);
+CREATE INDEX job_waiting_idx ON public.job USING btree (waiting_reason, queue_name) WHERE (waiting_reason IS NOT NULL);
 CREATE TRIGGER job_after_delete AFTER DELETE ON public.job REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION job_after_delete();
 CREATE TRIGGER job_after_insert AFTER INSERT ON public.job REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION job_after_insert();
 CREATE TRIGGER job_after_update AFTER UPDATE ON public.job REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION job_after_update();
+CREATE TRIGGER job_after_waiting_change AFTER UPDATE OF waiting_reason ON public.job FOR EACH ROW WHEN (((old.waiting_reason IS DISTINCT FROM new.waiting_reason) AND (old.status = new.status))) EXECUTE FUNCTION job_after_waiting_change();
 CREATE TRIGGER job_before_write BEFORE INSERT OR UPDATE ON public.job FOR EACH ROW EXECUTE FUNCTION job_before_write();
+CREATE TRIGGER job_clear_waiting_reason BEFORE UPDATE ON public.job FOR EACH ROW WHEN (((new.waiting_reason IS NOT NULL) AND (new.status <> ALL (ARRAY['PENDING'::job_status, 'SCHEDULED'::job_status, 'RETRYING'::job_status])))) EXECUTE FUNCTION job_clear_waiting_reason();
+CREATE TRIGGER job_settle_dependents AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN ((new.has_dependents AND (old.status IS DISTINCT FROM new.status) AND (new.status = ANY (ARRAY['COMPLETED'::job_status, 'FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])))) EXECUTE FUNCTION job_settle_dependents();
+CREATE TRIGGER job_wake_concurrency_waiters AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((old.concurrency_key IS NOT NULL) AND (old.status = 'RUNNING'::job_status) AND (new.status <> 'RUNNING'::job_status))) EXECUTE FUNCTION job_wake_concurrency_waiters();
 CREATE TRIGGER portfolio_import_job_follow_status AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) AND (new.kind = 'PORTFOLIO_IMPORT'::job_kind))) EXECUTE FUNCTION portfolio_import_job_follow_status();
+
+create table job_dependency (
+  job_id uuid not null,
+  depends_on_job_id uuid not null,
+  on_failure text default 'CANCEL'::text not null,
+  constraint job_dependency_depends_on_job_id_fkey FOREIGN KEY (depends_on_job_id) REFERENCES job(id) ON DELETE CASCADE,
+  constraint job_dependency_job_id_fkey FOREIGN KEY (job_id) REFERENCES job(id) ON DELETE CASCADE,
+  constraint job_dependency_not_self CHECK ((job_id <> depends_on_job_id)),
+  constraint job_dependency_on_failure CHECK ((on_failure = ANY (ARRAY['CANCEL'::text, 'RUN'::text]))),
+  constraint job_dependency_pkey PRIMARY KEY (job_id, depends_on_job_id)
+);
+CREATE INDEX job_dependency_depends_on_idx ON public.job_dependency USING btree (depends_on_job_id);
 
 create table job_event (
   id bigint generated always as identity not null,
@@ -232,6 +264,19 @@ CREATE INDEX job_event_job_idx ON public.job_event USING btree (job_id, tx_id, i
 CREATE INDEX job_event_log_idx ON public.job_event USING btree (tx_id, id);
 CREATE TRIGGER job_event_after_insert AFTER INSERT ON public.job_event FOR EACH STATEMENT EXECUTE FUNCTION job_event_after_insert();
 CREATE TRIGGER job_event_append_only BEFORE UPDATE ON public.job_event FOR EACH ROW EXECUTE FUNCTION job_event_append_only();
+
+create table job_idempotency_key (
+  tenant_id text not null,
+  idempotency_key text not null,
+  job_id uuid not null,
+  free_after_ms bigint,
+  created_at timestamp with time zone default now() not null,
+  constraint job_idempotency_key_format CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 200))),
+  constraint job_idempotency_key_free_after_not_negative CHECK ((free_after_ms >= 0)),
+  constraint job_idempotency_key_job_id_fkey FOREIGN KEY (job_id) REFERENCES job(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+  constraint job_idempotency_key_pkey PRIMARY KEY (tenant_id, idempotency_key)
+);
+CREATE INDEX job_idempotency_key_job_idx ON public.job_idempotency_key USING btree (job_id);
 
 create table job_step (
   id uuid default gen_random_uuid() not null,
@@ -258,6 +303,14 @@ create table job_step (
 );
 CREATE TRIGGER job_step_after_write AFTER INSERT OR UPDATE ON public.job_step FOR EACH ROW EXECUTE FUNCTION job_step_after_write();
 CREATE TRIGGER job_step_before_write BEFORE INSERT OR UPDATE ON public.job_step FOR EACH ROW EXECUTE FUNCTION job_step_before_write();
+
+create table paused_queue (
+  queue_name text not null,
+  paused_at timestamp with time zone default now() not null,
+  paused_by text,
+  constraint paused_queue_name_format CHECK ((queue_name ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$'::text)),
+  constraint paused_queue_pkey PRIMARY KEY (queue_name)
+);
 
 create table portfolio_cash_transaction (
   id uuid default gen_random_uuid() not null,
@@ -381,6 +434,56 @@ CREATE INDEX qa_pair_question_trgm_idx ON public.qa_pair USING gin (question_nor
 CREATE INDEX qa_pair_unsigned_idx ON public.qa_pair USING btree (id) WHERE (question_bands IS NULL);
 CREATE TRIGGER qa_pair_tenant BEFORE INSERT ON public.qa_pair FOR EACH ROW EXECUTE FUNCTION tenant_of_import_job();
 
+create table queue_rate_limit (
+  queue_name text not null,
+  max_starts integer not null,
+  interval_ms integer not null,
+  constraint queue_rate_limit_interval_range CHECK (((interval_ms >= 1) AND (interval_ms <= 86400000))),
+  constraint queue_rate_limit_max_starts_range CHECK (((max_starts >= 1) AND (max_starts <= 100000))),
+  constraint queue_rate_limit_name_format CHECK ((queue_name ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$'::text)),
+  constraint queue_rate_limit_pkey PRIMARY KEY (queue_name)
+);
+
+create table queue_rate_limit_start (
+  queue_name text not null,
+  started_at timestamp with time zone not null,
+  constraint queue_rate_limit_start_queue_name_fkey FOREIGN KEY (queue_name) REFERENCES queue_rate_limit(queue_name) ON DELETE CASCADE
+);
+CREATE INDEX queue_rate_limit_start_idx ON public.queue_rate_limit_start USING btree (queue_name, started_at);
+
+create table schedule (
+  id uuid default gen_random_uuid() not null,
+  tenant_id text not null,
+  cron text not null,
+  timezone text default 'UTC'::text not null,
+  job_template jsonb not null,
+  missed_tick_policy text default 'SKIP'::text not null,
+  missed_tick_limit integer default 10 not null,
+  paused boolean default false not null,
+  next_run_at timestamp with time zone,
+  created_by text not null,
+  created_at timestamp with time zone default now() not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint schedule_job_template_is_object CHECK ((jsonb_typeof(job_template) = 'object'::text)),
+  constraint schedule_missed_tick_limit_range CHECK (((missed_tick_limit >= 1) AND (missed_tick_limit <= 1000))),
+  constraint schedule_missed_tick_policy CHECK ((missed_tick_policy = ANY (ARRAY['SKIP'::text, 'RUN_ONCE'::text, 'RUN_EACH'::text]))),
+  constraint schedule_pkey PRIMARY KEY (id),
+  constraint schedule_tenant_not_empty CHECK ((tenant_id <> ''::text))
+);
+CREATE INDEX schedule_due_idx ON public.schedule USING btree (next_run_at) WHERE (NOT paused);
+CREATE INDEX schedule_tenant_created_idx ON public.schedule USING btree (tenant_id, created_at, id);
+
+create table schedule_tick (
+  schedule_id uuid not null,
+  tick_at timestamp with time zone not null,
+  job_id uuid,
+  created_at timestamp with time zone default now() not null,
+  constraint schedule_tick_job_id_fkey FOREIGN KEY (job_id) REFERENCES job(id) ON DELETE SET NULL,
+  constraint schedule_tick_pkey PRIMARY KEY (schedule_id, tick_at),
+  constraint schedule_tick_schedule_id_fkey FOREIGN KEY (schedule_id) REFERENCES schedule(id) ON DELETE CASCADE
+);
+CREATE INDEX schedule_tick_job_idx ON public.schedule_tick USING btree (job_id) WHERE (job_id IS NOT NULL);
+
 create table worker (
   id text not null,
   hostname text not null,
@@ -426,7 +529,9 @@ CREATE OR REPLACE FUNCTION public.job_after_insert()
 AS $function$
 begin
   insert into job_event (job_id, status, previous_status, message)
-  select n.id, n.status, null, job_event_message(null)
+  select n.id, n.status, null,
+         job_event_message(case when n.waiting_reason is not null
+                                then job_waiting_message(n.waiting_reason, n.queue_name, n.concurrency_key, n.concurrency_limit) end)
     from new_rows n;
   return null;
 end
@@ -459,6 +564,18 @@ begin
   perform pg_notify('jobwire_job', n.id::text)
      from new_rows n join old_rows o on o.id = n.id
     where n.status is not distinct from o.status;
+  return null;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.job_after_waiting_change()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  insert into job_event (job_id, status, previous_status, message)
+  values (new.id, new.status, old.status,
+          job_event_message(job_waiting_message(new.waiting_reason, new.queue_name, new.concurrency_key, new.concurrency_limit)));
   return null;
 end
 $function$;
@@ -507,6 +624,16 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION public.job_clear_waiting_reason()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  new.waiting_reason := null;
+  return new;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION public.job_event_after_insert()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -541,6 +668,54 @@ CREATE OR REPLACE FUNCTION public.job_event_settled_before()
  STABLE
 AS $function$
   select pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+$function$;
+
+CREATE OR REPLACE FUNCTION public.job_settle_dependents()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+declare
+  dependent record;
+  saved_message text := current_setting('jobwire.event_message', true);
+  reason text;
+  released boolean := false;
+begin
+  for dependent in
+    select job.id, job.queue_entry_id, job.scheduled_at, d.on_failure
+      from job_dependency as d join job on job.id = d.job_id
+     where d.depends_on_job_id = new.id
+       and job.waiting_reason = 'DEPENDENCIES'
+       and job.status in ('PENDING', 'SCHEDULED')
+     order by job.id
+       for update of job
+  loop
+    if new.status <> 'COMPLETED' and dependent.on_failure = 'CANCEL' then
+      reason := format('dependency %s ended %s', new.id, new.status);
+      perform set_config('jobwire.event_message', reason, true);
+      update job set status = 'CANCELLED', error_message = reason, worker_id = null where id = dependent.id;
+      if dependent.queue_entry_id is not null then
+        perform graphile_worker.complete_jobs(array[dependent.queue_entry_id]);
+      end if;
+    elsif not exists (
+      select 1 from job_dependency as d join job as dep on dep.id = d.depends_on_job_id
+       where d.job_id = dependent.id
+         and dep.status <> 'COMPLETED'
+         and not (d.on_failure = 'RUN' and dep.status in ('FAILED', 'DEAD_LETTER', 'CANCELLED'))
+    ) then
+      perform set_config('jobwire.event_message', 'the jobs it depends on finished; queued', true);
+      update job set waiting_reason = null where id = dependent.id;
+      update graphile_worker._private_jobs set run_at = greatest(now(), coalesce(dependent.scheduled_at, now()))
+       where id = dependent.queue_entry_id;
+      released := true;
+    end if;
+  end loop;
+  perform set_config('jobwire.event_message', coalesce(saved_message, ''), true);
+  if released then
+    -- graphile-worker's own wake-up for new work (its workers LISTEN on it).
+    perform pg_notify('jobs:insert', '');
+  end if;
+  return null;
+end
 $function$;
 
 CREATE OR REPLACE FUNCTION public.job_status_transition_allowed(from_status job_status, to_status job_status)
@@ -628,6 +803,39 @@ AS $function$
     when 'CANCELLED' then to_status = 'RUNNING'
     else false
   end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.job_waiting_message(reason job_waiting_reason, queue_name text, concurrency_key text, concurrency_limit integer)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$
+  select case reason::text
+    when 'DEPENDENCIES' then 'waiting for the jobs it depends on'
+    when 'QUEUE_PAUSED' then format('waiting: queue %s is paused', queue_name)
+    when 'CONCURRENCY_LIMIT' then format('waiting: concurrency key %s has %s running (its limit)', concurrency_key, concurrency_limit)
+    when 'RATE_LIMIT' then format('waiting: queue %s reached its rate limit', queue_name)
+    else 'no longer waiting'
+  end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.job_wake_concurrency_waiters()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  update graphile_worker._private_jobs as entry set run_at = now()
+    from (select queue_entry_id from job
+           where tenant_id = old.tenant_id and concurrency_key = old.concurrency_key and waiting_reason = 'CONCURRENCY_LIMIT'
+             and status in ('PENDING', 'SCHEDULED', 'RETRYING')
+           order by priority desc, created_at
+           limit old.concurrency_limit) as waiting
+   where entry.id = waiting.queue_entry_id and entry.locked_at is null and entry.run_at > now();
+  if found then
+    perform pg_notify('jobs:insert', '');
+  end if;
+  return null;
+end
 $function$;
 
 CREATE OR REPLACE FUNCTION public.portfolio_import_job_follow_status()

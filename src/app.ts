@@ -1,7 +1,7 @@
 // Wires a process together: database (embedded unless DATABASE_URL), schema
 // migration, the API and/or a worker, and an orderly stop.
 import { createAuthenticator } from './auth/authenticate.ts';
-import { checkListenPolicy } from './auth/listen-policy.ts';
+import { checkListenPolicy, checkMetricsListenPolicy } from './auth/listen-policy.ts';
 import type { Config } from './config.ts';
 import { DatabaseAvailability } from './db/availability.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
@@ -16,6 +16,9 @@ import { createRegistry } from './handlers.ts';
 import { Health } from './health.ts';
 import { LiveEvents } from './jobs/live.ts';
 import type { Logger } from './logger.ts';
+import { JobCounts } from './metrics/job-counts.ts';
+import { Metrics } from './metrics/metrics.ts';
+import { startMetricsServer, type MetricsServer } from './metrics/server.ts';
 import type { HandlerRegistry } from './worker/registry.ts';
 import { startWorker, type WorkerHandle } from './worker/runner.ts';
 
@@ -30,6 +33,9 @@ export interface App {
   /** The API's event fan-out (its subscriber count shows what is live). */
   live?: LiveEvents;
   worker?: WorkerHandle;
+  metrics: Metrics;
+  /** The Prometheus endpoint, when METRICS_PORT is set. */
+  metricsServer?: MetricsServer;
   /** Readiness of the process (also served at /health/ready by the API). */
   health: Health;
   stop(): Promise<void>;
@@ -67,6 +73,7 @@ export interface AppOptions {
 export async function startApp(config: Config, logger: Logger, roles: Roles, options: AppOptions = {}): Promise<App> {
   // Before anything starts: an API that would be open to others without authentication does not.
   if (roles.api) await checkListenPolicy(config, logger);
+  await checkMetricsListenPolicy(config, logger);
   const database = await resolveDatabase(config, logger);
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -104,25 +111,36 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     });
     await health.checkMigrations();
     const registry = options.registry ?? createRegistry({ pool, prisma, config });
+    const metrics = new Metrics();
+    listener.on('reconnected', () => metrics.listenReconnects.inc());
+    // Tokens of API requests and of metrics scrapes (admin only).
+    const authenticator = createAuthenticator(config, pool);
 
     let api: ApiServer | undefined;
     let live: LiveEvents | undefined;
     let worker: WorkerHandle | undefined;
     if (roles.worker) {
-      worker = await startWorker({ config, connectionString: database.url, pool, listener, registry, logger, onFatal });
+      worker = await startWorker({ config, connectionString: database.url, pool, listener, registry, logger, onFatal, metrics });
       stops.push(() => worker!.stop());
       health.setWorker(worker);
     }
     if (roles.api) {
       const apiPrisma = options.wrapPrisma?.(prisma) ?? prisma;
-      live = new LiveEvents(pool, listener, logger, (jobIds) => prisma.job.findMany({ where: { id: { in: jobIds } } }));
+      live = new LiveEvents(pool, listener, logger, (jobIds) => prisma.job.findMany({ where: { id: { in: jobIds } } }), metrics);
       await live.start();
       stops.push(async () => live!.stop());
-      const authenticator = createAuthenticator(config, pool);
-      api = await startApiServer({ config, pool, prisma: apiPrisma, registry, live, logger, health, authenticator }, config.HOST, config.PORT);
+      api = await startApiServer({ config, pool, prisma: apiPrisma, registry, live, listener, logger, health, authenticator, metrics }, config.HOST, config.PORT);
       stops.push(() => api!.close());
+      const [liveEvents, apiServer] = [live, api];
+      metrics.observeSubscribers(() => ({ ...liveEvents.subscriptionCounts, websockets: apiServer.websocketCount }));
     }
-    return { databaseUrl: database.url, api, live, worker, health, stop };
+    let metricsServer: MetricsServer | undefined;
+    if (config.METRICS_PORT !== undefined) {
+      metrics.observeJobCounts(new JobCounts(pool, config.METRICS_JOB_COUNTS_MAX_AGE_MS, logger));
+      metricsServer = await startMetricsServer(metrics, authenticator, config.METRICS_HOST, config.METRICS_PORT, logger);
+      stops.push(() => metricsServer!.close());
+    }
+    return { databaseUrl: database.url, api, live, worker, metrics, metricsServer, health, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -16,6 +16,18 @@ const configSchema = z.object({
   /** HTTP host and port of the API (GraphiQL and graphql-ws at /graphql). */
   HOST: z.string().min(1).default('localhost'),
   PORT: int(0, 65535).default(4000),
+  /**
+   * Port of the Prometheus endpoint (GET /metrics), served apart from the API so
+   * that it is not public with it. Unset: no metrics endpoint; 0: any free port.
+   */
+  METRICS_PORT: int(0, 65535).optional(),
+  /** Host of the metrics endpoint; loopback unless the scraper runs elsewhere. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * Jobs by queue and status are counted by one grouped query, at most this often
+   * (a scrape serves the last count and starts a fresh one when it is older).
+   */
+  METRICS_JOB_COUNTS_MAX_AGE_MS: int(0, 3_600_000).default(5000),
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Size of each process's Postgres pool. */
@@ -59,6 +71,10 @@ const configSchema = z.object({
   JOB_PAYLOAD_MAX_BYTES: int(1, 10_000_000).default(256 * 1024),
   /** Most jobs one createJobs call may create. */
   CREATE_JOBS_MAX: int(1, 100_000).default(1000),
+  /** How often a worker process looks for due schedule ticks (flow/schedules.ts). */
+  SCHEDULE_POLL_INTERVAL_MS: int(50, 60_000).default(1000),
+  /** A schedule tick found this much later than due counts as missed (its schedule's missedTickPolicy applies). */
+  SCHEDULE_MISSED_AFTER_MS: int(0, 86_400_000).default(60_000),
   /** Most jobs one bulk cancel or retry (retryJobs, cancelJobs) acts on. */
   BULK_JOBS_MAX: int(1, 100_000).default(1000),
   /** Largest page (first or last) of any connection; a larger one is refused, naming this bound. */

@@ -5,7 +5,7 @@ import { createCollectionHandler } from './collections/handler.ts';
 import { createImportHandler } from './imports/handler.ts';
 import type { Config } from './config.ts';
 import { createPortfolioImportHandler, flexOptionsFromEnv } from './portfolios/handler.ts';
-import { noopHandler, sleepHandler } from './system/handlers.ts';
+import { failHandler, noopHandler, sleepHandler } from './system/handlers.ts';
 import { createOutboundFetch, outboundOptions } from './net/outbound.ts';
 import { createWebhookSendHandler } from './webhooks/send.ts';
 import { HandlerRegistry } from './worker/registry.ts';
@@ -24,6 +24,7 @@ export function createRegistry(deps: RegistryDeps): HandlerRegistry {
     .register(createWebhookSendHandler(outbound))
     .register(noopHandler)
     .register(sleepHandler)
+    .register(failHandler)
     .register(createPortfolioImportHandler({ flex: flex && { ...flex, fetch: outbound } }))
     .register(createCollectionHandler(deps))
     .register(createImportHandler(deps));

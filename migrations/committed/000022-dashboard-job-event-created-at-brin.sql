@@ -1,5 +1,5 @@
---! Previous: sha1:7ff6a705ee2fccebdb98c620b65d8ca4a8c42389
---! Hash: sha1:25231b3935d4f9df1e849801f0c8b60e33ef6342
+--! Previous: sha1:7b820d1e5b088080af6bcc635259e8492f0b092a
+--! Hash: sha1:9fe3f8f7cc64b1420ae0f0d78a3c2893fa7398e0
 --! Message: dashboard: job_event_created_brin_idx, so jobThroughput reads only the last hour's events
 
 -- jobThroughput (the dashboard's chart) counts the COMPLETED, FAILED and

@@ -16,6 +16,7 @@ const TENANT_MODELS = new Set([
   'PortfolioCashTransaction',
   'PortfolioPosition',
   'QaPair',
+  'Schedule',
 ]);
 
 /** Operations whose `where` is narrowed (creates are stamped by SQL triggers and insertJobs). */

@@ -1,8 +1,16 @@
-// `jobwire keys create|list|revoke`: API key administration against a database
-// URL. Argument parsing stays in main.ts; these functions take plain values.
+// `jobwire keys create|list|revoke`: API key administration, on the database
+// directly (DATABASE_URL or --database-url; unset: the embedded Postgres under
+// DATA_DIR), which it brings to the current schema first. The commands (commander,
+// cli/program.ts) call the functions below, which take plain values.
+import type { Command } from 'commander';
 import pg from 'pg';
+import { resolveDatabase } from '../app.ts';
 import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyRecord } from '../auth/api-keys.ts';
-import { parseScopes } from '../auth/principal.ts';
+import { parseScopes, SCOPES } from '../auth/principal.ts';
+import { migrateDatabase } from '../db/migrate.ts';
+import { createLogger } from '../logger.ts';
+import { EXIT_USAGE } from '../startup-errors.ts';
+import { addSettingFlags, configFromFlags, type SettingFlag } from './config.ts';
 
 export interface CreateKeyOptions {
   name: string;
@@ -62,4 +70,64 @@ export function formatKey(record: ApiKeyRecord): string {
         ? `expires ${record.expiresAt.toISOString()}`
         : 'no expiry';
   return [record.id, record.name, `tenant=${record.tenantId}`, `scopes=${record.scopes.join(',')}`, state].join('\t');
+}
+
+const KEY_FLAGS: readonly SettingFlag[] = ['databaseUrl', 'logLevel'];
+
+/**
+ * Runs a keys command against the database, migrated first. A refusal (an
+ * unknown scope, a bad expiry, an unknown key) is its message on stderr and exit
+ * status 2; a database that cannot be reached or migrated fails as a start does.
+ */
+function withKeysDatabase<A extends unknown[]>(action: (databaseUrl: string, ...args: A) => Promise<void>) {
+  return async (...args: A) => {
+    const config = configFromFlags(args.at(-2) as Partial<Record<SettingFlag, string>>);
+    const logger = createLogger(config.LOG_LEVEL);
+    const database = await resolveDatabase(config, logger);
+    try {
+      await migrateDatabase(database.url, logger);
+      await action(database.url, ...args);
+    } catch (error) {
+      console.error((error as Error).message);
+      process.exitCode = EXIT_USAGE;
+    } finally {
+      await database.embedded?.stop();
+    }
+  };
+}
+
+export function addKeysCommands(program: Command) {
+  const keys = program
+    .command('keys')
+    .description('create, list and revoke API keys (works on the database directly: whoever holds its credentials is an admin)');
+
+  const create = keys
+    .command('create')
+    .description('create an API key; it is printed once (only its hash is stored)')
+    .requiredOption('--name <name>', 'what the key is for (shown by keys list)')
+    .requiredOption('--tenant <tenant>', 'the tenant whose jobs the key sees and creates')
+    .requiredOption('--scopes <scopes>', `comma-separated: ${SCOPES.join(', ')} (admin implies the others and crosses tenants)`)
+    .option('--expires <when>', 'a duration from now (30d, 12h, 90m) or an ISO 8601 date-time; default: never');
+  addSettingFlags(create, KEY_FLAGS).action(
+    withKeysDatabase(async (databaseUrl, options: { name: string; tenant: string; scopes: string; expires?: string }) => {
+      const { key, record } = await createKey(databaseUrl, options);
+      console.log(formatKey(record));
+      console.log(`\n${key}\n\nThis is the only time the key is shown; store it now.`);
+    }),
+  );
+
+  const list = keys.command('list').description('list API keys, one per line (never their secrets)');
+  addSettingFlags(list, KEY_FLAGS).action(
+    withKeysDatabase(async (databaseUrl) => {
+      for (const record of await listKeys(databaseUrl)) console.log(formatKey(record));
+    }),
+  );
+
+  const revoke = keys.command('revoke').description('revoke an API key (refused from then on)').argument('<id>', 'key id (the first column of keys list)');
+  addSettingFlags(revoke, KEY_FLAGS).action(
+    withKeysDatabase(async (databaseUrl, id: string) => {
+      await revokeKey(databaseUrl, id);
+      console.log(`revoked ${id}`);
+    }),
+  );
 }

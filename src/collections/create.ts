@@ -1,14 +1,15 @@
 // Creating a CollectionJob: validate the request at the edge, then insert the
 // job, its collection_job row, one collection_symbol row per symbol and the
 // queue entry in one transaction. Bad input changes nothing.
-import { createKindJob, type Caller, type CreateJobsDeps } from '../jobs/create.ts';
+import { createKindJob, type Caller, type CreateJobsDeps, type IdempotencyInput } from '../jobs/create.ts';
+import type { CreatedJob } from '../flow/create.ts';
 import { ValidationError } from '../jobs/errors.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import { SYMBOL_FORMAT } from './candles.ts';
 import { PROVIDER_NAMES, type CollectionConfig } from './providers.ts';
 import { COLLECTION_JOB_TYPE, TIMEFRAMES } from './kind.ts';
 
-export interface CreateCollectionJobInput {
+export interface CreateCollectionJobInput extends IdempotencyInput {
   symbols: readonly string[];
   timeframe: string;
   rangeFrom: Date;
@@ -47,14 +48,15 @@ export function validateCollectionRequest(config: CollectionConfig, input: Creat
   }
 }
 
-/** Creates and queues one CollectionJob; returns its id. */
+/** Creates and queues one CollectionJob (or finds the one its idempotency key names). */
 export async function createCollectionJob(
   deps: CreateJobsDeps & { config: CollectionConfig },
   caller: Caller,
   input: CreateCollectionJobInput,
-): Promise<string> {
+): Promise<CreatedJob> {
   validateCollectionRequest(deps.config, input);
-  const kindJob = { kind: JobKind.COLLECTION, jobType: COLLECTION_JOB_TYPE, priority: input.priority, maxRetries: input.maxRetries };
+  const { priority, maxRetries, idempotencyKey, idempotencyKeyFreeAfterMs } = input;
+  const kindJob = { kind: JobKind.COLLECTION, jobType: COLLECTION_JOB_TYPE, priority, maxRetries, idempotencyKey, idempotencyKeyFreeAfterMs };
   return createKindJob(deps, caller, kindJob, async (client, job) => {
     await client.query(
       `insert into collection_job (job_id, symbols, timeframe, range_from, range_to, provider)

@@ -10,6 +10,7 @@ import { JobRef, parseJobId, registerJobKindType, withId } from '../jobs/schema.
 import { JobStatusEnum } from '../jobs/schema-enums.ts';
 import { TERMINAL_STATUSES } from '../job-state/statuses.ts';
 import { createCollectionJob } from './create.ts';
+import { createdResultOptions, idempotencyInputFields, markCreated } from '../flow/schema-inputs.ts';
 
 registerJobKindType(JobKind.COLLECTION, 'CollectionJob');
 
@@ -162,6 +163,7 @@ const CreateCollectionJobInput = builder.inputType('CreateCollectionJobInput', {
     provider: t.string({ required: true, description: 'csv-dir or http-csv.' }),
     maxRetries: t.int({ required: false, description: '0..100 automatic retries of the job. Default 3.' }),
     priority: t.int({ required: false, description: '-1000..1000, higher runs first. Default 0.' }),
+    ...idempotencyInputFields(t),
   }),
 });
 
@@ -175,11 +177,11 @@ builder.mutationFields((t) => ({
   createCollectionJob: t.prismaField({
     type: CollectionJobRef,
     description: 'Creates a CollectionJob and queues it (in one transaction). Bad input changes nothing.',
-    errors: { types: [ValidationError], directResult: false },
+    errors: { types: [ValidationError], directResult: false, result: createdResultOptions },
     args: { input: t.arg({ type: CreateCollectionJobInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
-      const id = await createCollectionJob(ctx, ctx.caller, args.input);
-      return ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id } });
+      const answer = await createCollectionJob(ctx, ctx.caller, args.input);
+      return markCreated(await ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id: answer.id } }), answer);
     },
   }),
   deleteCollectionJob: t.field({

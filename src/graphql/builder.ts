@@ -5,7 +5,7 @@ import ComplexityPlugin from '@pothos/plugin-complexity';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
-import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
 import { GraphQLError, GraphQLScalarType } from 'graphql';
 import { DateTimeResolver, JSONObjectResolver, JSONResolver } from 'graphql-scalars';
 import type PrismaTypes from '../generated/pothos-prisma-types.ts';
@@ -39,11 +39,11 @@ export const builder = new SchemaBuilder<{
       'jobs:write': hasScope(context.caller, 'jobs:write'),
       admin: hasScope(context.caller, 'admin'),
     }),
-    unauthorizedError: (_parent, context, info) =>
+    unauthorizedError: (_parent, context, info, result) =>
       new NotAuthorizedError(
         context.caller.scopes.size === 0
           ? `${info.parentType.name}.${info.fieldName} needs a token (Authorization: Bearer <API key or JWT>)`
-          : `${info.parentType.name}.${info.fieldName} needs the scope ${ROOT_SCOPE[info.parentType.name] ?? 'admin'}`,
+          : `${info.parentType.name}.${info.fieldName} needs the scope ${missingScope(result.failure) ?? ROOT_SCOPE[info.parentType.name] ?? 'admin'}`,
       ),
   },
   prisma: {
@@ -91,6 +91,18 @@ builder.addScalarType(
     },
   }),
 );
+
+/** The scope a refusal names: the first one the failed check asked for (a root type's, or a field's own such as `admin`). */
+function missingScope(failure: AuthFailure): string | undefined {
+  if (failure.kind === AuthScopeFailureType.AuthScope) return failure.scope;
+  if (failure.kind === AuthScopeFailureType.AnyAuthScopes || failure.kind === AuthScopeFailureType.AllAuthScopes) {
+    for (const inner of failure.failures) {
+      const scope = missingScope(inner);
+      if (scope) return scope;
+    }
+  }
+  return undefined;
+}
 
 const ROOT_SCOPE: Record<string, string> = { Query: 'jobs:read', Mutation: 'jobs:write', Subscription: 'jobs:read' };
 builder.queryType({ authScopes: { 'jobs:read': true } });

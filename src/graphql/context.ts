@@ -6,8 +6,10 @@ import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/prisma.ts';
 import type { Caller } from '../jobs/create.ts';
 import type { LiveEvents } from '../jobs/live.ts';
+import type { Listener } from '../db/listener.ts';
 import type { Health } from '../health.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { HandlerRegistry } from '../worker/registry.ts';
 
 /** What resolvers share for the life of the API process. */
@@ -18,8 +20,12 @@ export interface ApiServices {
   prisma: PrismaClient;
   registry: HandlerRegistry;
   live: LiveEvents;
+  /** The process's LISTEN connection (flow/schema.ts: queue pause and resume, live). */
+  listener: Listener;
   logger: Logger;
   authenticator: Authenticator;
+  /** GraphQL operation timings are recorded on its registry (yoga's Prometheus plugin). */
+  metrics?: Metrics;
   /** Readiness for /health/ready; absent in tests that build the API alone. */
   health?: Health;
 }

@@ -3,6 +3,8 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { builder } from './builder.ts';
 import './errors.ts';
 import '../jobs/schema.ts';
+import '../flow/schema.ts';
+import '../flow/schedule-schema.ts';
 import '../portfolios/schema.ts';
 import '../collections/schema.ts';
 import '../imports/schema.ts';

@@ -1,6 +1,6 @@
 // HTTP + websocket server: graphql-yoga (GraphiQL at /graphql) and graphql-ws
 // (graphql-transport-ws protocol) on the same path.
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createFetch } from '@whatwg-node/fetch';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
@@ -8,10 +8,14 @@ import { createGraphQLError, createYoga, type Plugin, type YogaServerInstance } 
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { GraphQLError, subscribe } from 'graphql';
+import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { createDashboardHandler } from '../http/dashboard.ts';
 import { STATEMENT_MAX_BYTES } from '../portfolios/kind.ts';
 import { bearerToken, connectionToken, TokenError } from '../auth/authenticate.ts';
 import type { Principal } from '../auth/principal.ts';
+import { EXAMPLE_TABS, GRAPHIQL_TITLE, graphiqlAssets } from './graphiql.ts';
 import { createContext, type ApiServices, type GraphQLContext } from './context.ts';
 import { CSRF_HEADER } from './csrf.ts';
 import { createMaskError, parseFailure, yogaLogger } from './error-masking.ts';
@@ -80,17 +84,22 @@ export function graphiqlEnabled(config: ApiServices['config']): boolean {
 
 export function createYogaApp(services: ApiServices): YogaServerInstance<Record<string, unknown>, GraphQLContext> {
   const { config } = services;
+  const graphiql = graphiqlEnabled(config) ? graphiqlAssets(GRAPHQL_PATH) : undefined;
   const graphqlLogger = services.logger.child({ component: 'graphql' });
   const maskError = createMaskError(graphqlLogger);
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    graphiql: graphiqlEnabled(config) ? { subscriptionsProtocol: 'WS', title: 'jobwire' } : false,
+    // GraphiQL sends the CSRF header with every request it makes (it posts
+    // JSON, which CSRF prevention lets through anyway; a GET would need it).
+    graphiql: graphiql
+      ? { subscriptionsProtocol: 'WS', title: GRAPHIQL_TITLE, defaultTabs: EXAMPLE_TABS, additionalHeaders: { [CSRF_HEADER]: '1' } }
+      : false,
     cors: corsOptions(config.CORS_ALLOWED_ORIGINS),
-    // Bundled GraphiQL: yoga's default loads it from a CDN, unreachable offline.
-    // Imported on the first page view: the bundle costs ~80 MB of memory.
-    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
+    // Bundled GraphiQL (yoga's default loads it from a CDN, unreachable
+    // offline), its assets served as cached files (graphiql.ts).
+    ...(graphiql ? { renderGraphiQL: graphiql.render } : {}),
     logging: yogaLogger(graphqlLogger),
     // Multipart uploads are cut off while they stream in: a file over the
     // largest limit any mutation accepts is answered 413 before it is buffered
@@ -116,6 +125,9 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
       ...createLimitPlugins(config),
       // After the limits: it wraps graphql-armor's token-limited parse (input-guard.ts).
       inputGuard(config.INPUT_MAX_DEPTH, graphqlLogger),
+      // GraphiQL's assets: plain GETs of static files, answered before any GraphQL.
+      ...(graphiql ? [graphiql.plugin] : []),
+      ...(services.metrics ? [operationTimings(services.metrics)] : []),
     ],
     // Client mistakes reach the client with their message and a code; a lost
     // database answers DATABASE_UNAVAILABLE (503); anything else is
@@ -134,9 +146,46 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
   });
 }
 
+/**
+ * GraphQL operation timings by operation name and type, on our registry and
+ * served by the metrics endpoint (metrics/server.ts), not on the API's port.
+ */
+function operationTimings(metrics: Metrics): Plugin {
+  return usePrometheus({
+    registry: metrics.registry,
+    endpoint: false,
+    metrics: {
+      graphql_envelop_request_duration: true,
+      graphql_envelop_phase_parse: true,
+      graphql_envelop_phase_validate: true,
+      graphql_envelop_phase_execute: true,
+      graphql_envelop_phase_subscribe: true,
+      graphql_envelop_error_result: true,
+      graphql_yoga_http_duration: true,
+    },
+  });
+}
+
+/** One debug line per HTTP request, once its response is sent (nothing is measured unless debug is on). */
+function logRequests(logger: Logger, handler: RequestListener): RequestListener {
+  if (!logger.isLevelEnabled('debug')) return handler;
+  return (request, response) => {
+    const started = performance.now();
+    response.once('close', () => {
+      logger.debug(
+        { method: request.method, url: request.url, status: response.statusCode, durationMs: Math.round((performance.now() - started) * 10) / 10 },
+        'http request',
+      );
+    });
+    return handler(request, response);
+  };
+}
+
 export interface ApiServer {
   url: string;
   server: Server;
+  /** graphql-ws connections open now. */
+  readonly websocketCount: number;
   close(): Promise<void>;
 }
 
@@ -153,11 +202,13 @@ export async function startApiServer(services: ApiServices, host: string, port: 
     multipartMaxBytes: Math.max(config.IMPORT_UPLOAD_MAX_BYTES, STATEMENT_MAX_BYTES) + config.REQUEST_JSON_MAX_BYTES,
   };
   const dashboard = createDashboardHandler();
-  const server = createServer((request, response) => {
-    // The dashboard's static files pass the same origin guard as the API (dashboard.ts).
-    if (!guardRequest(request, response, guard)) return;
-    if (!dashboard(request, response)) void yoga(request, response);
-  });
+  const server = createServer(
+    logRequests(services.logger.child({ component: 'http' }), (request, response) => {
+      // The dashboard's static files pass the same origin guard as the API (dashboard.ts).
+      if (!guardRequest(request, response, guard)) return;
+      if (!dashboard(request, response)) void yoga(request, response);
+    }),
+  );
   // Listening first: a port in use fails the start (main.ts says so in one
   // line). Attached before, the websocket server would take the error as its
   // own, print it and leave the process running without its API.
@@ -260,6 +311,9 @@ export async function startApiServer(services: ApiServices, host: string, port: 
   return {
     url: `http://${urlHost}:${address.port}${GRAPHQL_PATH}`,
     server,
+    get websocketCount() {
+      return wsServer.clients.size;
+    },
     async close() {
       await wsHandle.dispose();
       wsServer.close();

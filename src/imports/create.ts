@@ -4,7 +4,8 @@
 // stores nothing.
 import path from 'node:path';
 import { JobKind } from '../generated/prisma/enums.ts';
-import { createKindJob, type Caller, type CreateJobsDeps } from '../jobs/create.ts';
+import { createKindJob, type Caller, type CreateJobsDeps, type IdempotencyInput } from '../jobs/create.ts';
+import type { CreatedJob } from '../flow/create.ts';
 import { ValidationError } from '../jobs/errors.ts';
 import type { DuplicateAction, DuplicatePolicy } from './batch.ts';
 import { storeFileParts } from './file-store.ts';
@@ -17,7 +18,7 @@ import { ImportJobRepository } from './repository.ts';
 /** Bytes read from the start of an upload to tell text from binary and to check its format. */
 const HEAD_BYTES = 64 * 1024;
 
-export interface CreateImportJobInput {
+export interface CreateImportJobInput extends IdempotencyInput {
   file: File;
   /** csv, json or text; detected from the file's name and content when absent. */
   sourceType?: SourceType | null;
@@ -87,12 +88,12 @@ async function checkFormat(sourceType: SourceType, head: string): Promise<void> 
   }
 }
 
-/** Creates and queues one ImportJob; returns its id. */
+/** Creates and queues one ImportJob (or finds the one its idempotency key names: then nothing is stored). */
 export async function createImportJob(
   deps: CreateJobsDeps & { config: ImportConfig },
   caller: Caller,
   input: CreateImportJobInput,
-): Promise<string> {
+): Promise<CreatedJob> {
   const { file } = input;
   const duplicatePolicy = duplicatePolicyOf(input.duplicatePolicy, deps.config);
   const max = deps.config.IMPORT_UPLOAD_MAX_BYTES;
@@ -108,7 +109,8 @@ export async function createImportJob(
   }
   await checkFormat(sourceType, head);
 
-  const kindJob = { kind: JobKind.IMPORT, jobType: IMPORT_JOB_TYPE, priority: input.priority, maxRetries: input.maxRetries };
+  const { priority, maxRetries, idempotencyKey, idempotencyKeyFreeAfterMs } = input;
+  const kindJob = { kind: JobKind.IMPORT, jobType: IMPORT_JOB_TYPE, priority, maxRetries, idempotencyKey, idempotencyKeyFreeAfterMs };
   return createKindJob(deps, caller, kindJob, async (client, job) => {
     await new ImportJobRepository(client).insertKindRow({ job, sourceType, filename, fileSize: file.size, duplicatePolicy });
     await storeFileParts(client, job.id, file.stream());

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { createImportJob } from './create.ts';
 import type { SourceType } from './parsers/index.ts';
 import { importStatusOf, ImportJobStatus } from './kind.ts';
+import { createdResultOptions, idempotencyInputFields, markCreated } from '../flow/schema-inputs.ts';
 
 registerJobKindType(JobKind.IMPORT, 'ImportJob');
 
@@ -195,6 +196,7 @@ const CreateImportJobInput = builder.inputType('CreateImportJobInput', {
     priority: t.int({ required: false, description: '-1000..1000, higher runs first. Default 0.' }),
     maxRetries: t.int({ required: false, description: '0..100 automatic retries of the job. Default 3.' }),
     duplicatePolicy: t.field({ type: DuplicatePolicyInput, required: false, description: 'Near-duplicate threshold and action for this import.' }),
+    ...idempotencyInputFields(t),
   }),
 });
 
@@ -203,11 +205,11 @@ builder.mutationFields((t) => ({
     type: ImportJobRef,
     description:
       'Stores the file and queues its import (in one transaction). An upload that is too large, empty, binary, of an unknown format or a CSV without the question and answer columns is refused and changes nothing.',
-    errors: { types: [ValidationError], directResult: false },
+    errors: { types: [ValidationError], directResult: false, result: createdResultOptions },
     args: { input: t.arg({ type: CreateImportJobInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
-      const id = await createImportJob(ctx, ctx.caller, args.input);
-      return ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id } });
+      const answer = await createImportJob(ctx, ctx.caller, args.input);
+      return markCreated(await ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id: answer.id } }), answer);
     },
   }),
 }));

@@ -1,8 +1,10 @@
 // Insert: new jobs enter the status machine as PENDING (or SCHEDULED when due
 // later), each with its steps and its queue entry.
 import type { Queryable } from '../db/pool.ts';
-import type { JobKind } from '../generated/prisma/enums.ts';
+import type { JobKind, JobWaitingReason } from '../generated/prisma/enums.ts';
 import { addQueueEntries } from './queue-entry.ts';
+import type { FlowOptions } from '../flow/options.ts';
+import { PARKED_UNTIL } from './waiting.ts';
 
 export interface NewJob {
   id: string;
@@ -20,6 +22,10 @@ export interface NewJob {
   metadata: Record<string, unknown>;
   /** Steps created with the job, in order. */
   steps: readonly string[];
+  /** Flow control (src/flow/): idempotency key, dependencies, timeout, concurrency key. */
+  flow: FlowOptions;
+  /** Set by src/flow/ when the job must wait: its queue entry is parked until released. */
+  waitingReason?: JobWaitingReason | null;
 }
 
 /**
@@ -33,17 +39,20 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
   // The entries first, so each job row is written once, with its entry's id.
   const queueEntryIds = await addQueueEntries(
     db,
-    jobs.map((job) => ({ jobId: job.id, runAt: job.scheduledAt, priority: job.priority, maxRetries: job.maxRetries })),
+    jobs.map((job) => ({ jobId: job.id, runAt: job.waitingReason ? PARKED_UNTIL : job.scheduledAt, priority: job.priority, maxRetries: job.maxRetries })),
   );
   await db.query(
     `insert into job (id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
-                      status, parent_job_id, created_by, metadata, queue_entry_id, tenant_id)
+                      status, parent_job_id, created_by, metadata, queue_entry_id, tenant_id,
+                      waiting_reason, timeout_ms, concurrency_key, concurrency_limit)
      select id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
-            status, parent_job_id, created_by, metadata, queue_entry_id, tenant_id
+            status, parent_job_id, created_by, metadata, queue_entry_id, tenant_id,
+            waiting_reason, timeout_ms, concurrency_key, concurrency_limit
        from jsonb_to_recordset($1::jsonb) as x(
               id uuid, kind job_kind, queue_name text, job_type text, payload jsonb, priority int,
               max_retries int, scheduled_at timestamptz, status job_status, parent_job_id uuid,
-              created_by text, metadata jsonb, queue_entry_id bigint, tenant_id text)`,
+              created_by text, metadata jsonb, queue_entry_id bigint, tenant_id text,
+              waiting_reason job_waiting_reason, timeout_ms int, concurrency_key text, concurrency_limit int)`,
     [
       JSON.stringify(
         jobs.map((job) => ({
@@ -61,6 +70,10 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
           metadata: job.metadata,
           queue_entry_id: queueEntryIds.get(job.id),
           tenant_id: job.tenantId,
+          waiting_reason: job.waitingReason ?? null,
+          timeout_ms: job.flow.timeoutMs,
+          concurrency_key: job.flow.concurrencyKey,
+          concurrency_limit: job.flow.concurrencyLimit,
         })),
       ),
     ],

@@ -16,18 +16,25 @@ export interface JobRow {
   retryCount: number;
   parentJobId: string | null;
   createdBy: string | null;
+  /** The tenant that owns the job (flow control counts a concurrency key within it). */
+  tenantId: string;
   createdAt: Date;
   status: JobStatus;
   workerId: string | null;
   cancelRequestedAt: Date | null;
   /** graphile-worker's queue entry that runs the job (bigint as text); a task of another entry is stale. */
   queueEntryId: string | null;
+  /** Flow control (src/flow/): the attempt's time limit, and the concurrency key the job counts against. */
+  timeoutMs: number | null;
+  concurrencyKey: string | null;
+  concurrencyLimit: number | null;
 }
 
 export const JOB_ROW_COLUMNS = `id, kind, job_type as "jobType", queue_name as "queueName", payload, metadata, priority,
   max_retries as "maxRetries", retry_count as "retryCount", parent_job_id as "parentJobId",
-  created_by as "createdBy", created_at as "createdAt", status, worker_id as "workerId",
-  cancel_requested_at as "cancelRequestedAt", queue_entry_id as "queueEntryId"`;
+  created_by as "createdBy", tenant_id as "tenantId", created_at as "createdAt", status, worker_id as "workerId",
+  cancel_requested_at as "cancelRequestedAt", queue_entry_id as "queueEntryId",
+  timeout_ms as "timeoutMs", concurrency_key as "concurrencyKey", concurrency_limit as "concurrencyLimit"`;
 
 /**
  * Locks a job row for a status change; null when there is no such job in the

@@ -10,13 +10,18 @@ import { QUEUED_SQL } from './statuses.ts';
 export interface TakenJob extends JobRow {
   /** The database's clock when it was read, in full precision (the job's started_at if it finishes before RUNNING is written). */
   takenAt: string;
+  /** Its queue was paused when read / has a rate limit: the flow gates decide whether it starts (src/flow/gates.ts). */
+  queuePaused: boolean;
+  queueRateLimited: boolean;
 }
 
 /** The queued jobs among these ids (PENDING, SCHEDULED, RETRYING), read without a write. */
 export async function takeQueuedJobs(db: Queryable, jobIds: string[]): Promise<TakenJob[]> {
   const result = await db.query<TakenJob>({
     name: 'jobwire-take-queued-jobs',
-    text: `select ${JOB_ROW_COLUMNS}, clock_timestamp()::text as "takenAt"
+    text: `select ${JOB_ROW_COLUMNS}, clock_timestamp()::text as "takenAt",
+              exists (select 1 from paused_queue where paused_queue.queue_name = job.queue_name) as "queuePaused",
+              exists (select 1 from queue_rate_limit where queue_rate_limit.queue_name = job.queue_name) as "queueRateLimited"
        from job where id = any($1::uuid[]) and status in ${QUEUED_SQL}`,
     values: [jobIds],
   });

@@ -11,11 +11,13 @@ import type { HandlerRegistry } from '../worker/registry.ts';
 import { ValidationError } from './errors.ts';
 import { insertJobs, type NewJob } from '../job-state/insert.ts';
 import { QUEUE_NAME_FORMAT, jsonObject, parseInput } from './validation.ts';
+import { afterInsertJobs, beforeInsertJobs, type CreatedJob } from '../flow/create.ts';
+import { parseFlowOptions, type FlowInput } from '../flow/options.ts';
 
 /** Who asks: every request resolves to one principal (src/auth/authenticate.ts). */
 export type Caller = Principal;
 
-export interface CreateJobInput {
+export interface CreateJobInput extends FlowInput {
   jobType: string;
   payload?: unknown;
   queueName?: string | null;
@@ -97,6 +99,7 @@ export function prepareJob(
     tenantId: caller.tenantId,
     metadata: parsed.metadata,
     steps: handler.steps ?? [],
+    flow: parseFlowOptions(input, path, handler.defaults),
   };
 }
 
@@ -114,8 +117,23 @@ export async function assertParentsExist(db: Queryable, jobs: readonly NewJob[],
   if (index >= 0) throw new ValidationError(path(index), `no job with id ${jobs[index]!.parentJobId}`);
 }
 
+/** Checks that jobs named by id (e.g. a schedule template's dependsOn) exist in the tenant; another tenant's is "no job". */
+export async function assertJobsExist(db: Queryable, tenantId: string, ids: readonly string[], field: (position: number) => string): Promise<void> {
+  if (ids.length === 0) return;
+  const found = await db.query<{ id: string }>('select id from job where id = any($1::uuid[]) and tenant_id = $2', [ids, tenantId]);
+  const existing = new Set(found.rows.map((row) => row.id));
+  const position = ids.findIndex((id) => !existing.has(id));
+  if (position >= 0) throw new ValidationError(field(position), `no job with id ${ids[position]}`);
+}
+
+/** A kind's create input may name an idempotency key, as createJob's does (src/flow/idempotency.ts). */
+export interface IdempotencyInput {
+  idempotencyKey?: string | null;
+  idempotencyKeyFreeAfterMs?: number | null;
+}
+
 /** A job of a kind, as its create mutation asks for it; the request itself lives in the kind's rows. */
-export interface KindJobInput {
+export interface KindJobInput extends IdempotencyInput {
   kind: JobKind;
   jobType: string;
   priority?: number | null;
@@ -124,26 +142,46 @@ export interface KindJobInput {
 
 /**
  * Creates one job of a kind: the job row, its steps and queue entry, and the
- * kind's rows (`insertKindRows`, in the same transaction), all or nothing;
- * returns the job's id. Every kind's create.ts goes through here.
+ * kind's rows (`insertKindRows`, in the same transaction), all or nothing.
+ * Every kind's create.ts goes through here. With an idempotency key that a
+ * job of the same kind holds, it creates nothing and answers that job
+ * (`created: false`); a key held by a job of another kind is a ValidationError.
  */
 export async function createKindJob(
   deps: CreateJobsDeps,
   caller: Caller,
   input: KindJobInput,
   insertKindRows: (client: pg.PoolClient, job: NewJob) => Promise<void>,
-): Promise<string> {
+): Promise<CreatedJob> {
   const job = prepareJob(
     deps,
     caller,
-    { jobType: input.jobType, payload: {}, priority: input.priority, maxRetries: input.maxRetries },
+    {
+      jobType: input.jobType,
+      payload: {},
+      priority: input.priority,
+      maxRetries: input.maxRetries,
+      idempotencyKey: input.idempotencyKey,
+      idempotencyKeyFreeAfterMs: input.idempotencyKeyFreeAfterMs,
+    },
     { kind: input.kind },
   );
-  await withTransaction(deps.pool, async (client) => {
+  return withTransaction(deps.pool, async (client) => {
+    const [answer] = (await beforeInsertJobs(client, [job], (_index, name) => name)).answers;
+    if (!answer!.created) {
+      await assertHeldBySameKind(client, answer!.id, input.kind);
+      return answer!;
+    }
     await insertJobs(client, [job]);
     await insertKindRows(client, job);
+    return answer!;
   });
-  return job.id;
+}
+
+async function assertHeldBySameKind(db: Queryable, jobId: string, kind: JobKind): Promise<void> {
+  const { rows } = await db.query<{ kind: JobKind }>('select kind from job where id = $1', [jobId]);
+  const held = rows[0]?.kind;
+  if (held !== kind) throw new ValidationError('idempotencyKey', `is held by job ${jobId}, a ${held} job, not a ${kind} job`);
 }
 
 /**
@@ -156,6 +194,16 @@ export async function createJobs(
   inputs: readonly CreateJobInput[],
   listField?: string,
 ): Promise<string[]> {
+  return (await createJobsReporting(deps, caller, inputs, listField)).map((job) => job.id);
+}
+
+/** createJobs, answering for each input whether it made its job or found one by its idempotency key. */
+export async function createJobsReporting(
+  deps: CreateJobsDeps,
+  caller: Caller,
+  inputs: readonly CreateJobInput[],
+  listField?: string,
+): Promise<CreatedJob[]> {
   const list = listField ?? 'input';
   if (inputs.length === 0) throw new ValidationError(list, 'must contain at least one job');
   if (inputs.length > deps.config.CREATE_JOBS_MAX) {
@@ -163,9 +211,11 @@ export async function createJobs(
   }
   const pathOf = (index: number) => (listField ? [listField, index] : []);
   const jobs = inputs.map((input, index) => prepareJob(deps, caller, input, { path: pathOf(index) }));
-  await withTransaction(deps.pool, async (client) => {
+  return withTransaction(deps.pool, async (client) => {
     await assertParentsExist(client, jobs, (index) => [...pathOf(index), 'parentJobId'].join('.'));
-    await insertJobs(client, jobs);
+    const { toInsert, answers } = await beforeInsertJobs(client, jobs, (index, name) => [...pathOf(index), name].join('.'));
+    await insertJobs(client, toInsert);
+    await afterInsertJobs(client, toInsert);
+    return answers;
   });
-  return jobs.map((job) => job.id);
 }

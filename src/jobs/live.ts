@@ -5,6 +5,7 @@ import type pg from 'pg';
 import type { Listener } from '../db/listener.ts';
 import { retryOnConnectionError } from '../db/retry.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import {
   compareCursors,
   matchesFilter,
@@ -58,6 +59,8 @@ export class LiveEvents {
      * per round trip, far behind a busy log; one read per batch is not.
      */
     private readonly loadJobs?: (jobIds: string[]) => Promise<Array<{ id: string }>>,
+    /** Counts the events published (jobwire_job_events_total). */
+    private readonly metrics?: Pick<Metrics, 'countJobEvent'>,
   ) {}
 
   async start(): Promise<void> {
@@ -114,6 +117,7 @@ export class LiveEvents {
       if (this.#subscribers.size > 0) await this.#attachJobs(events);
       for (const event of events) {
         this.#head = { txId: event.txId, id: event.id };
+        this.metrics?.countJobEvent(event.status);
         for (const subscriber of this.#subscribers) {
           if (matchesFilter(event, subscriber.filter)) subscriber.sink(event);
         }
@@ -196,5 +200,12 @@ export class LiveEvents {
 
   get subscriberCount(): number {
     return this.#subscribers.size;
+  }
+
+  /** jobEvents subscriptions, and jobs watched by jobUpdated subscriptions. */
+  get subscriptionCounts(): { events: number; jobs: number } {
+    let jobs = 0;
+    for (const watchers of this.#jobWatchers.values()) jobs += watchers.size;
+    return { events: this.#subscribers.size, jobs };
   }
 }

@@ -10,10 +10,11 @@ import { ErrorInterface } from '../graphql/errors.ts';
 import { pushStream } from '../graphql/push-stream.ts';
 import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 import type { Job as JobRow } from '../generated/prisma/client.ts';
+import { bulkJobAction, countBulkTargets, type BulkJobAction, type BulkJobOutcome } from './bulk.ts';
 import { cancelJob } from '../job-state/cancel.ts';
 import { retryJob } from '../job-state/retry.ts';
-import { bulkJobAction, countBulkTargets, type BulkJobAction, type BulkJobOutcome } from './bulk.ts';
-import { createJobs } from './create.ts';
+import { createJobsReporting } from './create.ts';
+import { createdListResultOptions, createdResultOptions, flowInputFields, markCreated } from '../flow/schema-inputs.ts';
 import { InvalidTransitionError, JobConflictError, JobNotFoundError, ValidationError } from './errors.ts';
 import { decodeCursor, encodeCursor, type JobEventRecord } from './event-log.ts';
 import { readQueueStats, type QueueStats } from './queue-stats.ts';
@@ -141,7 +142,7 @@ export const JobEventRef = builder.prismaObject('JobEvent', {
   }),
 });
 
-const QueueStatsRef = builder.objectRef<QueueStats>('QueueStats').implement({
+export const QueueStatsRef = builder.objectRef<QueueStats>('QueueStats').implement({
   description: "Seed 003's QueueStats: how many jobs of a queue are in each status.",
   fields: (t) => ({
     queueName: t.exposeString('queueName'),
@@ -300,40 +301,45 @@ const CreateJobInput = builder.inputType('CreateJobInput', {
     scheduledAt: t.field({ type: 'DateTime', required: false, description: 'When the job may run (ISO 8601 date-time with an offset); it waits as SCHEDULED until then.' }),
     parentJobId: t.id({ required: false }),
     metadata: t.field({ type: 'JSON', required: false, description: 'A JSON object of context for people and tools; not read by handlers.' }),
+    ...flowInputFields(t),
   }),
 });
 
 
 function toCreateInput(input: typeof CreateJobInput.$inferInput, field: string) {
-  return { ...input, parentJobId: input.parentJobId == null ? null : parseJobId(String(input.parentJobId), `${field}parentJobId`) };
+  return {
+    ...input,
+    parentJobId: input.parentJobId == null ? null : parseJobId(String(input.parentJobId), `${field}parentJobId`),
+    dependsOn: input.dependsOn?.map((id, index) => parseJobId(String(id), `${field}dependsOn.${index}`)),
+  };
 }
 
 builder.mutationFields((t) => ({
   createJob: t.prismaField({
     type: JobRef,
     description: 'Creates one job and queues it (in one transaction).',
-    errors: { types: [ValidationError], directResult: false },
+    errors: { types: [ValidationError], directResult: false, result: createdResultOptions },
     args: { input: t.arg({ type: CreateJobInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
-      const [id] = await createJobs(ctx, ctx.caller, [toCreateInput(args.input, '')]);
-      return ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id } });
+      const [answer] = await createJobsReporting(ctx, ctx.caller, [toCreateInput(args.input, '')]);
+      return markCreated(await ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id: answer!.id } }), answer!);
     },
   }),
   createJobs: t.prismaField({
     type: [JobRef],
     description: 'Creates many jobs all-or-nothing, in input order.',
-    errors: { types: [ValidationError], directResult: false },
+    errors: { types: [ValidationError], directResult: false, result: createdListResultOptions },
     args: { jobs: t.arg({ type: [CreateJobInput], required: true }) },
     resolve: async (query, _root, args, ctx) => {
-      const ids = await createJobs(
+      const answers = await createJobsReporting(
         ctx,
         ctx.caller,
         args.jobs.map((input, index) => toCreateInput(input, `jobs.${index}.`)),
         'jobs',
       );
-      const rows = await ctx.prisma.job.findMany({ ...withId(query), where: { id: { in: ids } } });
+      const rows = await ctx.prisma.job.findMany({ ...withId(query), where: { id: { in: answers.map((a) => a.id) } } });
       const byId = new Map(rows.map((row) => [row.id, row]));
-      return ids.map((id) => byId.get(id)!);
+      return markCreated(answers.map((a) => byId.get(a.id)!), answers);
     },
   }),
   cancelJob: t.prismaField({

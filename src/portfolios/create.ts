@@ -5,7 +5,8 @@
 // the handler returns success (COMPLETED) or throws NonRetriableError (FAILED
 // with the error message); the core writes the job_event rows.
 import { z } from 'zod';
-import { createKindJob, type Caller, type CreateJobsDeps } from '../jobs/create.ts';
+import { createKindJob, type Caller, type CreateJobsDeps, type IdempotencyInput } from '../jobs/create.ts';
+import type { CreatedJob } from '../flow/create.ts';
 import { conflictOf, SQLSTATE } from '../jobs/errors.ts';
 import { JobKind, PortfolioImportSource } from '../generated/prisma/enums.ts';
 import { parseInput } from '../jobs/validation.ts';
@@ -15,7 +16,7 @@ import { PORTFOLIO_IMPORT_JOB_TYPE, STATEMENT_MAX_BYTES } from './kind.ts';
 import { PortfolioImportRepository } from './repository.ts';
 
 
-export interface CreatePortfolioImportInput {
+export interface CreatePortfolioImportInput extends IdempotencyInput {
   portfolioId: string;
   accountId: string;
   interval: DateInterval;
@@ -36,12 +37,16 @@ const inputSchema = z.object({
     .nullish(),
 });
 
-/** create_job: answers the new job's id, or throws PortfolioImportOverlapError / ValidationError. */
-export async function createPortfolioImportJob(deps: CreateJobsDeps, caller: Caller, input: CreatePortfolioImportInput): Promise<string> {
+/**
+ * create_job: answers the new job (or the one its idempotency key names, checked
+ * before the overlap), or throws PortfolioImportOverlapError / ValidationError.
+ */
+export async function createPortfolioImportJob(deps: CreateJobsDeps, caller: Caller, input: CreatePortfolioImportInput): Promise<CreatedJob> {
   const parsed = parseInput(inputSchema, input);
   const interval = parseInterval(input.interval);
   const portfolioId = parsed.portfolioId.toLowerCase();
-  const kindJob = { kind: JobKind.PORTFOLIO_IMPORT, jobType: PORTFOLIO_IMPORT_JOB_TYPE, priority: input.priority, maxRetries: input.maxRetries };
+  const { priority, maxRetries, idempotencyKey, idempotencyKeyFreeAfterMs } = input;
+  const kindJob = { kind: JobKind.PORTFOLIO_IMPORT, jobType: PORTFOLIO_IMPORT_JOB_TYPE, priority, maxRetries, idempotencyKey, idempotencyKeyFreeAfterMs };
   try {
     return await createKindJob(deps, caller, kindJob, (client, job) =>
       new PortfolioImportRepository(client).save({

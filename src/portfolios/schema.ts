@@ -19,6 +19,7 @@ const day = (value: Date) => value.toISOString().slice(0, 10);
 import { createPortfolioImportJob } from './create.ts';
 import { STATEMENT_MAX_BYTES } from './kind.ts';
 import { z } from 'zod';
+import { createdResultOptions, idempotencyInputFields, markCreated } from '../flow/schema-inputs.ts';
 
 registerJobKindType(JobKind.PORTFOLIO_IMPORT, 'PortfolioImportJob');
 
@@ -242,6 +243,7 @@ const CreatePortfolioImportJobInput = builder.inputType('CreatePortfolioImportJo
     }),
     priority: t.int({ required: false }),
     maxRetries: t.int({ required: false }),
+    ...idempotencyInputFields(t),
   }),
 });
 
@@ -249,19 +251,19 @@ builder.mutationFields((t) => ({
   createPortfolioImportJob: t.prismaField({
     type: PortfolioImportJobRef,
     description: 'Creates a portfolio import; refused when an active import of the portfolio overlaps the interval.',
-    errors: { types: [ValidationError, PortfolioImportOverlapError], directResult: false },
+    errors: { types: [ValidationError, PortfolioImportOverlapError], directResult: false, result: createdResultOptions },
     args: { input: t.arg({ type: CreatePortfolioImportJobInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const { statement: file, ...input } = args.input;
       if (file && file.size > STATEMENT_MAX_BYTES) {
         throw new ValidationError('statement', `must be at most ${STATEMENT_MAX_BYTES} bytes (got ${file.size})`);
       }
-      const id = await createPortfolioImportJob(ctx, ctx.caller, {
+      const answer = await createPortfolioImportJob(ctx, ctx.caller, {
         ...input,
         portfolioId: String(input.portfolioId),
         statement: file ? await file.text() : null,
       });
-      return ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id } });
+      return markCreated(await ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id: answer.id } }), answer);
     },
   }),
 }));

@@ -19,18 +19,36 @@ const sleepPayload = z.object({
   ms: z.number().int().min(0).max(3_600_000),
   /** Progress reports spread over the sleep. */
   ticks: z.number().int().min(1).max(1000).default(10),
+  /** Keeps sleeping after its signal fired (for trying out timeouts): a handler that ignores its signal. */
+  ignoreSignal: z.boolean().default(false),
 });
 
 export const sleepHandler: JobHandler<z.infer<typeof sleepPayload>> = {
   jobType: 'system.sleep',
-  description: 'Sleeps `ms` milliseconds in `ticks` slices, reporting progress after each; stops at once when cancelled.',
+  description: 'Sleeps `ms` milliseconds in `ticks` slices, reporting progress after each; stops at once when cancelled (unless `ignoreSignal`).',
   payload: sleepPayload,
   async handle(job, ctx) {
-    const { ms, ticks } = job.payload;
+    const { ms, ticks, ignoreSignal } = job.payload;
     for (let tick = 1; tick <= ticks; tick++) {
-      await delay(ms / ticks, undefined, { signal: ctx.signal });
+      await delay(ms / ticks, undefined, ignoreSignal ? {} : { signal: ctx.signal });
       ctx.progress({ percent: (100 * tick) / ticks, message: `slept ${Math.round((ms * tick) / ticks)} of ${ms} ms` });
     }
     return { success: true, resultData: { sleptMs: ms } };
+  },
+};
+
+const failPayload = z.object({
+  message: z.string().min(1).max(1000).default('failed on purpose'),
+  /** Time to wait before failing. */
+  afterMs: z.number().int().min(0).max(3_600_000).default(0),
+});
+
+export const failHandler: JobHandler<z.infer<typeof failPayload>> = {
+  jobType: 'system.fail',
+  description: 'Fails with `message` after `afterMs` (retried per maxRetries): for checking retries, dead letters and what depends on a job.',
+  payload: failPayload,
+  async handle(job, ctx) {
+    await delay(job.payload.afterMs, undefined, { signal: ctx.signal });
+    return { success: false, error: new Error(job.payload.message) };
   },
 };

@@ -66,7 +66,15 @@ export interface JobHandler<Payload = Record<string, unknown>> {
   steps?: readonly string[];
   /** Kinds other than PLAIN are created through their own API only. */
   kind?: JobKind;
-  defaults?: { queueName?: string; maxRetries?: number; priority?: number };
+  defaults?: {
+    queueName?: string;
+    maxRetries?: number;
+    priority?: number;
+    /** Flow control (src/flow/): an attempt that runs longer fails with a TimeoutError. Default none. */
+    timeoutMs?: number;
+    /** Flow control: the limit of a job's concurrencyKey when the job names none. Default 1. */
+    concurrencyLimit?: number;
+  };
   handle(job: RunningJob<Payload>, ctx: JobContext): Promise<JobResult>;
 }
 

@@ -19,6 +19,7 @@ import type { Config } from '../config.ts';
 import { withTransaction } from '../db/pool.ts';
 import { retryOnConnectionError } from '../db/retry.ts';
 import { lazyChild, type Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { cancelRunningJob, cancelTakenJob } from '../job-state/cancel.ts';
 import { failRunningJob, type AttemptFailure } from '../job-state/fail.ts';
 import { lockJob, type JobRow } from '../job-state/job-row.ts';
@@ -33,6 +34,8 @@ import { NonRetriableError, type JobResult } from './handler.ts';
 import { JobAbort } from './job-abort.ts';
 import type { HandlerRegistry } from './registry.ts';
 import { StatusBatcher } from './status-batcher.ts';
+import { needsGate, passGates } from '../flow/gates.ts';
+import { TIMEOUT_REASON, withTimeout } from '../flow/timeout.ts';
 
 export interface RunJobDeps {
   pool: pg.Pool;
@@ -41,6 +44,7 @@ export interface RunJobDeps {
   config: Pick<Config, 'JOB_RETRY_BASE_DELAY_MS' | 'JOB_RETRY_MAX_DELAY_MS' | 'JOB_PROGRESS_THROTTLE_MS' | 'WORKER_RUNNING_WRITE_DELAY_MS'>;
   /** Abort switches of the jobs this process runs or holds in its local queue, by job id (for cancel and shutdown). */
   running: Map<string, JobAbort>;
+  metrics: Metrics;
 }
 
 export const CANCELLED_REASON = 'cancelled';
@@ -95,12 +99,20 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
       if (!taken) return;
       if (taken.takenAt && (taken.job.cancelRequestedAt || abort.reason === CANCELLED_REASON)) {
         await cancelTaken(deps.pool, jobId, logger);
+        deps.metrics.forJob(taken.job.queueName, taken.job.jobType).cancelled.inc();
         return;
       }
       if (taken.job.cancelRequestedAt) abort.abort(CANCELLED_REASON);
+      // Flow control (src/flow/gates.ts): a paused queue, a rate limit or a concurrency limit holds a job not yet started.
+      if (taken.takenAt && needsGate(taken.job)) {
+        const gate = await passGates(deps.pool, taken.job, helpers.job.id, workerId);
+        if (!gate.passed) return;
+        if (gate.claimed) Object.assign(taken, { job: gate.claimed, takenAt: null });
+      }
       const running = new RunningWrite(batcher, jobId, workerId, taken.takenAt, abort);
       const jobLogger = lazyChild(deps.logger, { jobId, workerId, jobType: taken.job.jobType });
-      await execute(deps, batcher, completions, taken.job, running, workerId, abort, jobLogger);
+      const report = new JobReport(deps.logger, deps.metrics, taken.job, workerId);
+      await execute(deps, batcher, completions, taken.job, running, workerId, abort, jobLogger, report);
     } finally {
       if (deps.running.get(jobId) === abort) deps.running.delete(jobId);
     }
@@ -274,17 +286,18 @@ async function execute(
   workerId: string,
   abort: JobAbort,
   logger: () => Logger,
+  report: JobReport,
 ) {
   const handler = deps.registry.get(job.jobType);
   /**
    * Every outcome but success goes through RUNNING, written first if it is not yet.
    * Retried through a lost connection: each write is guarded (worker_id, RUNNING), so it applies once.
    */
-  const finish = async (status: JobStatus, write: () => Promise<boolean>) => {
+  const finish = async (status: JobStatus, write: () => Promise<boolean>, error?: string) => {
     const applied = (await running.ensure()) && (await retryOnConnectionError(write));
-    logOutcome(deps.logger, logger, status, applied);
+    report.outcome(status, applied, error);
   };
-  const fail = (failure: AttemptFailure) => finish(failure.status, () => failRunningJob(deps.pool, job, workerId, failure));
+  const fail = (failure: AttemptFailure) => finish(failure.status, () => failRunningJob(deps.pool, job, workerId, failure), failure.errorMessage);
 
   if (!handler) {
     await fail({ status: JobStatus.FAILED, errorMessage: `no handler is registered for job type "${job.jobType}"` });
@@ -304,17 +317,22 @@ async function execute(
     abort,
     logger,
     progressThrottleMs: deps.config.JOB_PROGRESS_THROTTLE_MS,
-    ensureRunning: () => running.ensure(),
+    // A timed-out attempt writes nothing more (flow/timeout.ts): the next attempt may run under this worker id.
+    ensureRunning: () => (abort.reason === TIMEOUT_REASON ? Promise.resolve(false) : running.ensure()),
   });
   const runningDelay = deps.config.WORKER_RUNNING_WRITE_DELAY_MS;
-  if (runningDelay === 0) await running.ensure();
+  // A job with a timeout shows RUNNING before its clock starts (flow/timeout.ts), so started_at is when it was timed from.
+  if (runningDelay === 0 || job.timeoutMs) await running.ensure();
   const runningTimer = running.takenSince ? setTimeout(() => void running.ensure(), runningDelay) : null;
   let outcome: JobResult;
+  report.started();
   try {
-    outcome = await handler.handle({ ...job, payload: payload.data }, ctx);
+    const attempt = handler.handle({ ...job, payload: payload.data }, ctx);
+    outcome = await (job.timeoutMs ? withTimeout(attempt, job.timeoutMs, abort) : attempt);
   } catch (error) {
     outcome = { success: false, error: error instanceof Error ? error : new Error(String(error)) };
   } finally {
+    report.ended();
     if (runningTimer) clearTimeout(runningTimer);
   }
   await ctx.flush();
@@ -330,7 +348,7 @@ async function execute(
       const applied = takenSince
         ? await batcher.completeTaken(job.id, takenSince, result)
         : (await running.ensure()) && (await batcher.complete(job.id, workerId, result));
-      logOutcome(deps.logger, logger, JobStatus.COMPLETED, applied);
+      report.outcome(JobStatus.COMPLETED, applied);
     }, logger);
     return;
   }
@@ -342,6 +360,7 @@ async function execute(
   if (abort.reason === SHUTDOWN_REASON || abort.reason === SESSION_LOST_REASON) {
     // Not the job's fault: back to the queue at once, without spending a retry.
     const why = abort.reason === SHUTDOWN_REASON ? 'worker shut down' : 'worker lost its database session';
+    report.requeuedBecause = why;
     await finish(JobStatus.RETRYING, () => requeueRunningJob(deps.pool, job, workerId, why));
     return;
   }
@@ -355,12 +374,79 @@ async function execute(
     return;
   }
   const delay = retryDelayMs(job.retryCount, deps.config.JOB_RETRY_BASE_DELAY_MS, deps.config.JOB_RETRY_MAX_DELAY_MS);
-  logger().info({ err: error, retryInMs: delay }, 'job failed; will retry');
+  report.retryInMs = delay;
   await fail({ status: JobStatus.RETRYING, errorMessage: message, retryCount: job.retryCount + 1, runAt: new Date(Date.now() + delay) });
 }
 
-/** `base` is the process's logger: the job's own is made only when the line is written. */
-function logOutcome(base: Logger, logger: () => Logger, status: JobStatus, applied: boolean) {
-  if (!applied) logger().warn({ status }, 'job was taken over by another worker; outcome dropped');
-  else if (base.isLevelEnabled('info')) logger().info({ status }, 'job finished');
+const OUTCOME_MESSAGES: Partial<Record<JobStatus, string>> = {
+  [JobStatus.COMPLETED]: 'job completed',
+  [JobStatus.FAILED]: 'job failed',
+  [JobStatus.DEAD_LETTER]: 'job failed; no retries left',
+  [JobStatus.RETRYING]: 'job failed; will retry',
+  [JobStatus.CANCELLED]: 'job cancelled',
+};
+
+/**
+ * One attempt's log lines (info: started, then its outcome, with the job's id,
+ * type, queue, attempt and run time) and its metrics. Lines go through the
+ * process's logger with the fields inline: a child logger per job costs more
+ * than a short job (see lazyChild).
+ */
+class JobReport {
+  readonly #info: boolean;
+  readonly #counters: ReturnType<Metrics['forJob']>;
+  #startedAt = 0;
+  #durationMs = 0;
+  /** Set when the attempt fails and will be retried. */
+  retryInMs: number | undefined;
+  /** Set when the attempt is given back to the queue, not the job's fault (shutdown, lost session). */
+  requeuedBecause: string | undefined;
+
+  constructor(
+    private readonly logger: Logger,
+    metrics: Metrics,
+    private readonly job: JobRow,
+    private readonly workerId: string,
+  ) {
+    this.#info = logger.isLevelEnabled('info');
+    this.#counters = metrics.forJob(job.queueName, job.jobType);
+  }
+
+  #fields() {
+    const { job } = this;
+    return { jobId: job.id, jobType: job.jobType, queue: job.queueName, attempt: job.retryCount + 1, workerId: this.workerId };
+  }
+
+  /** The handler starts. */
+  started() {
+    this.#startedAt = performance.now();
+    this.#counters.started.inc();
+    if (this.#info) this.logger.info(this.#fields(), 'job started');
+  }
+
+  /** The handler returned or threw. */
+  ended() {
+    this.#durationMs = performance.now() - this.#startedAt;
+  }
+
+  outcome(status: JobStatus, applied: boolean, error?: string | null) {
+    if (!applied) {
+      this.logger.warn({ ...this.#fields(), status }, 'job was taken over by another worker; outcome dropped');
+      return;
+    }
+    const requeued = status === JobStatus.RETRYING && this.requeuedBecause !== undefined;
+    const counters = this.#counters;
+    if (this.#startedAt) counters.runSeconds(status).observe(this.#durationMs / 1000);
+    if (status === JobStatus.COMPLETED) counters.completed.inc();
+    else if (status === JobStatus.CANCELLED) counters.cancelled.inc();
+    else if (status === JobStatus.FAILED || status === JobStatus.DEAD_LETTER) counters.failed(status).inc();
+    else if (status === JobStatus.RETRYING && !requeued) counters.retried.inc();
+    if (!this.#info) return;
+    const durationMs = Math.round(this.#durationMs * 10) / 10;
+    const message = requeued ? `job re-queued: ${this.requeuedBecause}` : (OUTCOME_MESSAGES[status] ?? 'job finished');
+    this.logger.info(
+      { ...this.#fields(), status, durationMs, ...(error ? { error } : {}), ...(this.retryInMs !== undefined ? { retryInMs: this.retryInMs } : {}) },
+      message,
+    );
+  }
 }

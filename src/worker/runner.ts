@@ -11,6 +11,7 @@ import { retryConnectionErrorsInGraphileWorker } from '../db/connection-errors.t
 import { workerLogger } from '../db/migrate.ts';
 import type { Listener } from '../db/listener.ts';
 import type { Logger } from '../logger.ts';
+import { Metrics } from '../metrics/metrics.ts';
 import { CANCEL_CHANNEL } from '../job-state/cancel.ts';
 import { RUN_JOB_TASK } from '../job-state/queue-entry.ts';
 import { createPurgeTask, PURGE_TASK } from '../jobs/retention.ts';
@@ -19,6 +20,7 @@ import { OrphanSweep } from './orphans.ts';
 import type { HandlerRegistry } from './registry.ts';
 import { WorkerLiveness } from './liveness.ts';
 import { CANCELLED_REASON, createRunJobTask, SESSION_LOST_REASON, SHUTDOWN_REASON } from './run-job.ts';
+import { Scheduler } from '../flow/schedules.ts';
 
 export interface WorkerDeps {
   config: Config;
@@ -30,6 +32,8 @@ export interface WorkerDeps {
   /** graphile-worker's pool stopped on its own: this process runs no more jobs (app.ts: the CLI exits). */
   onFatal?: (message: string) => void;
   logger: Logger;
+  /** Job counters and run times; one is made if absent. */
+  metrics?: Metrics;
   /** graphile-worker's events, for an observer (bench:throughput counts finished tasks); one is made if absent. */
   events?: WorkerEvents;
 }
@@ -60,7 +64,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   listener.on('notification', onNotification);
   await listener.listen(CANCEL_CHANNEL);
 
-  const runJob = createRunJobTask({ pool, registry, logger, config, running });
+  const runJob = createRunJobTask({ pool, registry, logger, config, running, metrics: deps.metrics ?? new Metrics() });
   const events: WorkerEvents = deps.events ?? new EventEmitter();
   let workerId: string | undefined;
   events.on('pool:create', ({ workerPool }) => {
@@ -86,6 +90,10 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   });
   if (!workerId) throw new Error('graphile-worker started without a worker pool');
   const id = workerId;
+
+  // Flow control: recurring schedules make their jobs from every worker process (flow/schedules.ts).
+  const scheduler = new Scheduler({ pool, registry, config, logger });
+  scheduler.start();
 
   const heartbeat = new Heartbeat(pool, id, config, logger);
   // The session lock first, then the heartbeat row: a worker seen in the table always had its lock.
@@ -135,6 +143,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     async stop() {
       stopping = true;
       // Running handlers get their signal; their jobs are re-queued (see run-job.ts).
+      await scheduler.stop();
       for (const abort of running.values()) abort.abort(SHUTDOWN_REASON);
       await runner.stop();
       await runJob.drain();

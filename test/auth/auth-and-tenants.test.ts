@@ -25,7 +25,7 @@ let db: TestDatabase;
 let service: TestApp;
 const tokens: Record<string, string> = {};
 /** Tenant A's ids, used by tenant B. */
-const a = { jobId: '', collectionJobId: '', importJobId: '', portfolioImportJobId: '', portfolioId: randomUUID() };
+const a = { jobId: '', collectionJobId: '', importJobId: '', portfolioImportJobId: '', portfolioId: randomUUID(), scheduleId: '' };
 
 async function jwt(claims: Record<string, unknown>, options: { expiresIn?: string | number; secret?: string } = {}) {
   return new SignJWT(claims)
@@ -75,6 +75,9 @@ beforeAll(async () => {
   a.importJobId = (imported as any).data.id;
   const portfolio = created(await createImport(alice, { portfolioId: a.portfolioId, accountId: ACCOUNT, interval: { start: '2024-01-01', end: '2024-12-31' }, source: 'IBKR' }, flexStatement()));
   a.portfolioImportJobId = portfolio.id;
+  // A schedule that does not tick during the test (once a year, at New Year).
+  const schedule = await alice.send(`mutation { createSchedule(input: { cron: "0 0 1 1 *", jobTemplate: { jobType: "system.noop" } }) { ... on MutationCreateScheduleSuccess { data { id } } ... on Error { message } } }`);
+  a.scheduleId = (schedule.body.data as any).createSchedule.data.id;
   // Everything of tenant A has run, so its rows and imported records exist.
   const admin = service.client.as(tokens.admin);
   for (;;) {
@@ -97,6 +100,8 @@ interface Row {
   variables: (ids: typeof a) => Record<string, unknown>;
   /** Needs jobs:write (mutations) or jobs:read. */
   write?: boolean;
+  /** An operator action: needs admin (jobs:read and jobs:write are not enough). */
+  admin?: boolean;
 }
 
 const interval = { start: '2024-01-01', end: '2024-12-31' };
@@ -143,6 +148,28 @@ const ROWS: Row[] = [
     document: 'mutation($p: ID!, $i: DateIntervalInput!) { createPortfolioImportJob(input: { portfolioId: $p, accountId: "bad account!", interval: $i, source: IBKR }) { __typename ... on Error { message } } }',
     variables: (ids) => ({ p: ids.portfolioId, i: interval }),
   },
+  { field: 'schedule', document: 'query($id: ID!) { schedule(id: $id) { id cron } }', variables: (ids) => ({ id: ids.scheduleId }) },
+  { field: 'schedules', document: '{ schedules { id cron } }', variables: () => ({}) },
+  {
+    field: 'createSchedule',
+    write: true,
+    document: 'mutation($p: ID) { createSchedule(input: { cron: "0 0 1 1 *", jobTemplate: { jobType: "system.noop", parentJobId: $p } }) { __typename ... on Error { message } } }',
+    variables: (ids) => ({ p: ids.jobId }),
+  },
+  { field: 'updateSchedule', write: true, document: 'mutation($id: ID!) { updateSchedule(id: $id, input: { cron: "0 0 2 1 *" }) { __typename ... on Error { message } } }', variables: (ids) => ({ id: ids.scheduleId }) },
+  { field: 'pauseSchedule', write: true, document: 'mutation($id: ID!) { pauseSchedule(id: $id) { __typename ... on Error { message } } }', variables: (ids) => ({ id: ids.scheduleId }) },
+  { field: 'resumeSchedule', write: true, document: 'mutation($id: ID!) { resumeSchedule(id: $id) { __typename ... on Error { message } } }', variables: (ids) => ({ id: ids.scheduleId }) },
+  { field: 'deleteSchedule', write: true, document: 'mutation($id: ID!) { deleteSchedule(id: $id) { __typename ... on Error { message } } }', variables: (ids) => ({ id: ids.scheduleId }) },
+  { field: 'pauseQueue', write: true, admin: true, document: 'mutation { pauseQueue(queueName: "default") { __typename ... on Error { message } } }', variables: () => ({}) },
+  { field: 'resumeQueue', write: true, admin: true, document: 'mutation { resumeQueue(queueName: "default") { __typename ... on Error { message } } }', variables: () => ({}) },
+  {
+    field: 'setQueueRateLimit',
+    write: true,
+    admin: true,
+    document: 'mutation { setQueueRateLimit(queueName: "default", maxStarts: 1, intervalMs: 1000) { __typename ... on Error { message } } }',
+    variables: () => ({}),
+  },
+  { field: 'clearQueueRateLimit', write: true, admin: true, document: 'mutation { clearQueueRateLimit(queueName: "default") { __typename ... on Error { message } } }', variables: () => ({}) },
   {
     field: 'createImportJob',
     write: true,
@@ -156,6 +183,7 @@ const SUBSCRIPTION_ROWS: Row[] = [
   { field: 'jobEvents', document: 'subscription { jobEvents { cursor status } }', variables: () => ({}) },
   { field: 'queuesUpdated', document: 'subscription { queuesUpdated { queueName } }', variables: () => ({}) },
   { field: 'portfolioImportEvents', document: 'subscription($p: ID!) { portfolioImportEvents(portfolioId: $p) { jobId } }', variables: (ids) => ({ p: ids.portfolioId }) },
+  { field: 'queueUpdated', document: 'subscription { queueUpdated(queueName: "default") { queueName paused } }', variables: () => ({}) },
 ];
 
 /** Answers with ids replaced, so another tenant's id and a missing one compare equal. */
@@ -171,7 +199,14 @@ function missingIds(): typeof a {
     const [type] = Buffer.from(globalId, 'base64').toString().split(':');
     return Buffer.from(`${type}:${randomUUID()}`).toString('base64');
   };
-  return { jobId: like(a.jobId), collectionJobId: like(a.collectionJobId), importJobId: like(a.importJobId), portfolioImportJobId: like(a.portfolioImportJobId), portfolioId: randomUUID() };
+  return {
+    jobId: like(a.jobId),
+    collectionJobId: like(a.collectionJobId),
+    importJobId: like(a.importJobId),
+    portfolioImportJobId: like(a.portfolioImportJobId),
+    portfolioId: randomUUID(),
+    scheduleId: randomUUID(),
+  };
 }
 
 /** Sends a row's operation; createImportJob as a multipart upload (its file cannot travel in JSON). */
@@ -218,10 +253,12 @@ describe('every query and mutation field', () => {
         expect(await rowCounts()).toEqual(before);
       });
 
-      it(`without ${row.write ? 'jobs:write' : 'jobs:read'}: refused, naming the scope; nothing changes`, async () => {
+      const needed = row.admin ? 'admin' : row.write ? 'jobs:write' : 'jobs:read';
+      it(`without ${needed}: refused, naming the scope; nothing changes`, async () => {
         const before = await rowCounts();
-        const { body } = await send(service.client.as(row.write ? tokens.readOnly : tokens.writeOnly), row, a);
-        expect(body.errors?.[0]?.message ?? '').toMatch(row.write ? /needs the scope jobs:write/ : /needs the scope jobs:read/);
+        const token = row.admin ? tokens.bobKey : row.write ? tokens.readOnly : tokens.writeOnly;
+        const { body } = await send(service.client.as(token), row, a);
+        expect(body.errors?.[0]?.message ?? '').toMatch(new RegExp(`needs the scope ${needed}`));
         expect(body.errors?.[0]?.extensions?.code).toBe('NotAuthorizedError');
         expect(await rowCounts()).toEqual(before);
       });

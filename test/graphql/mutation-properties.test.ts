@@ -8,12 +8,16 @@ import { startTestApp, type TestApp } from '../support/app.ts';
 
 let db: TestDatabase;
 let service: TestApp;
+let scheduleIds: string[] = [];
 
 async function rowCounts(): Promise<string> {
   const result = await db.pool.query(
     `select (select count(*) from job) as jobs, (select count(*) from job_step) as steps, (select count(*) from job_event) as events,
             (select count(*) from graphile_worker.jobs) as queue, (select count(*) from import_job) as imports,
             (select count(*) from collection_job) as collections, (select count(*) from portfolio_import_job) as portfolios,
+            (select string_agg(id::text || cron || timezone || paused || missed_tick_policy || missed_tick_limit, ',' order by id) from schedule) as schedules,
+            (select string_agg(queue_name, ',' order by queue_name) from paused_queue) as paused,
+            (select string_agg(queue_name || max_starts || '/' || interval_ms, ',' order by queue_name) from queue_rate_limit) as rate_limits,
             (select string_agg(id::text || status || retry_count || coalesce(cancel_requested_at::text, ''), ',' order by id) from job) as states`,
   );
   return JSON.stringify(result.rows[0]);
@@ -27,6 +31,11 @@ beforeAll(async () => {
   for (const jobType of ['system.noop', 'system.sleep']) {
     await service.client.send(`mutation { createJob(input: { jobType: "${jobType}" }) { __typename } }`);
   }
+  // And schedules for update, pause, resume and delete.
+  for (const cron of ['0 9 * * 1-5', '0 0 1 1 *']) {
+    await service.client.send(`mutation { createSchedule(input: { cron: "${cron}", jobTemplate: { jobType: "system.noop" } }) { __typename } }`);
+  }
+  scheduleIds = (await db.pool.query<{ id: string }>('select id from schedule')).rows.map((row) => row.id);
 });
 afterAll(async () => {
   await service?.stop();
@@ -39,21 +48,40 @@ const maybe = <T>(arbitrary: fc.Arbitrary<T>) => fc.oneof(arbitrary, anyJson, fc
 const idLike = (ids: string[]) => fc.oneof(fc.constantFrom(...ids), fc.uuid(), fc.string(), fc.integer(), fc.constant(Buffer.from('PlainJob:x').toString('base64')));
 const isoDate = fc.date({ noInvalidDate: true }).map((date) => date.toISOString());
 
-/** A JobFilter (of cancelJobs and retryJobs), or anything else in its place. */
-const jobFilter = fc.oneof(
-  anyJson,
-  fc.record(
-    {
-      statuses: maybe(fc.array(fc.constantFrom('PENDING', 'SCHEDULED', 'RUNNING', 'FAILED', 'CANCELLED', 'DEAD_LETTER', 'COMPLETED', 'NOPE'), { maxLength: 3 })),
-      kinds: maybe(fc.array(fc.constantFrom('PLAIN', 'IMPORT', 'COLLECTION', 'PORTFOLIO_IMPORT', 'OTHER'), { maxLength: 2 })),
-      queueNames: maybe(fc.array(fc.string(), { maxLength: 2 })),
-      jobTypes: maybe(fc.array(fc.constantFrom('system.noop', 'system.sleep', ''), { maxLength: 2 })),
-      createdAfter: maybe(fc.oneof(isoDate, fc.string())),
-      createdBefore: maybe(fc.oneof(isoDate, fc.string())),
-    },
-    { requiredKeys: [] },
-  ),
-);
+const scheduleIdLike = () => fc.oneof(fc.constantFrom(...scheduleIds), fc.uuid(), fc.string(), fc.integer());
+const queueName = maybe(fc.oneof(fc.constantFrom('default', 'emails'), fc.string()));
+const scheduleInput = (ids: string[]) =>
+  fc.oneof(
+    anyJson,
+    fc.record(
+      {
+        cron: maybe(fc.oneof(fc.constantFrom('* * * * *', '*/5 * * * * *', '0 9 * * 1-5', 'every day', ''), fc.string())),
+        timezone: maybe(fc.oneof(fc.constantFrom('UTC', 'Europe/Berlin', 'Mars/Olympus'), fc.string())),
+        jobTemplate: maybe(
+          fc.record(
+            {
+              jobType: maybe(fc.constantFrom('system.noop', 'collection.collect', 'nope')),
+              parentJobId: maybe(idLike(ids)),
+              dependsOn: maybe(fc.array(idLike(ids), { maxLength: 3 })),
+              idempotencyKey: maybe(fc.string()),
+            },
+            { requiredKeys: [] },
+          ),
+        ),
+        missedTickPolicy: maybe(fc.constantFrom('SKIP', 'RUN_ONCE', 'RUN_EACH', 'NEVER')),
+        missedTickLimit: maybe(fc.integer({ min: -10, max: 2000 })),
+      },
+      { requiredKeys: [] },
+    ),
+  );
+const scheduleById = (name: string) => ({
+  document: `mutation($id: ID!) { ${name}(id: $id) { __typename ... on Error { message } } }`,
+  variables: () => fc.record({ id: scheduleIdLike() }),
+});
+const byQueueName = (name: string) => ({
+  document: `mutation($queueName: String!) { ${name}(queueName: $queueName) { __typename ... on Error { message } } }`,
+  variables: () => fc.record({ queueName }),
+});
 
 /** A mutation, and arbitrary variables for it. */
 const MUTATIONS: Record<string, { document: string; variables: (ids: string[]) => fc.Arbitrary<Record<string, unknown>> }> = {
@@ -91,14 +119,6 @@ const MUTATIONS: Record<string, { document: string; variables: (ids: string[]) =
   retryJob: {
     document: 'mutation($id: ID!) { retryJob(id: $id) { __typename ... on Error { message } } }',
     variables: (ids) => fc.record({ id: idLike(ids) }),
-  },
-  cancelJobs: {
-    document: 'mutation($filter: JobFilter!, $limit: Int) { cancelJobs(filter: $filter, limit: $limit) { __typename ... on Error { message } } }',
-    variables: () => fc.record({ filter: jobFilter, limit: maybe(fc.integer({ min: -5, max: 2000 })) }, { requiredKeys: ['filter'] }),
-  },
-  retryJobs: {
-    document: 'mutation($filter: JobFilter!, $limit: Int) { retryJobs(filter: $filter, limit: $limit) { __typename ... on Error { message } } }',
-    variables: () => fc.record({ filter: jobFilter, limit: maybe(fc.integer({ min: -5, max: 2000 })) }, { requiredKeys: ['filter'] }),
   },
   deleteCollectionJob: {
     document: 'mutation($id: ID!) { deleteCollectionJob(id: $id) { __typename ... on Error { message } } }',
@@ -145,10 +165,59 @@ const MUTATIONS: Record<string, { document: string; variables: (ids: string[]) =
         ),
       }),
   },
+  // Last: a bulk action that succeeds changes the jobs the others act on.
+  ...Object.fromEntries(
+    (['cancelJobs', 'retryJobs'] as const).map((name) => [
+      name,
+      {
+        document: `mutation($filter: JobFilter!, $limit: Int) { ${name}(filter: $filter, limit: $limit) { __typename ... on Error { message } } }`,
+        variables: () =>
+          fc.record(
+            {
+              filter: fc.oneof(
+                anyJson,
+                fc.record(
+                  {
+                    statuses: maybe(fc.array(fc.constantFrom('PENDING', 'RUNNING', 'FAILED', 'CANCELLED', 'COMPLETED', 'DONE'), { maxLength: 3 })),
+                    kinds: maybe(fc.array(fc.constantFrom('PLAIN', 'COLLECTION', 'OTHER'), { maxLength: 2 })),
+                    queueNames: maybe(fc.array(fc.oneof(fc.constant('default'), fc.string()), { maxLength: 2 })),
+                    jobTypes: maybe(fc.array(fc.oneof(fc.constant('system.noop'), fc.string()), { maxLength: 2 })),
+                    createdAfter: maybe(fc.oneof(isoDate, fc.string())),
+                    createdBefore: maybe(fc.oneof(isoDate, fc.string())),
+                  },
+                  { requiredKeys: [] },
+                ),
+              ),
+              limit: maybe(fc.integer()),
+            },
+            { requiredKeys: ['filter'] },
+          ),
+      },
+    ]),
+  ),
   createImportJob: {
     // Its file travels as a multipart upload; sent as JSON, every input is refused.
     document: 'mutation($input: CreateImportJobInput!) { createImportJob(input: $input) { __typename ... on Error { message } } }',
     variables: () => fc.record({ input: fc.oneof(anyJson, fc.record({ file: anyJson, sourceType: maybe(fc.constantFrom('CSV', 'JSON', 'TEXT')) }, { requiredKeys: [] })) }),
+  },
+  createSchedule: {
+    document: 'mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { __typename ... on Error { message } } }',
+    variables: (ids) => fc.record({ input: scheduleInput(ids) }),
+  },
+  updateSchedule: {
+    document: 'mutation($id: ID!, $input: UpdateScheduleInput!) { updateSchedule(id: $id, input: $input) { __typename ... on Error { message } } }',
+    variables: (ids) => fc.record({ id: scheduleIdLike(), input: scheduleInput(ids) }),
+  },
+  pauseSchedule: scheduleById('pauseSchedule'),
+  resumeSchedule: scheduleById('resumeSchedule'),
+  deleteSchedule: scheduleById('deleteSchedule'),
+  pauseQueue: byQueueName('pauseQueue'),
+  resumeQueue: byQueueName('resumeQueue'),
+  clearQueueRateLimit: byQueueName('clearQueueRateLimit'),
+  setQueueRateLimit: {
+    document:
+      'mutation($queueName: String!, $maxStarts: Int!, $intervalMs: Int!) { setQueueRateLimit(queueName: $queueName, maxStarts: $maxStarts, intervalMs: $intervalMs) { __typename ... on Error { message } } }',
+    variables: () => fc.record({ queueName, maxStarts: maybe(fc.integer({ min: -10, max: 200_000 })), intervalMs: maybe(fc.integer({ min: -10, max: 100_000_000 })) }),
   },
 };
 

@@ -1,6 +1,7 @@
 // Bulk cancel and retry over a filter: bounded, counted beforehand, recorded in each job's history.
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../src/auth/api-keys.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -133,5 +134,49 @@ describe('cancelJobs and retryJobs', () => {
     expect((await history(first.id)).status).toBe('CANCELLED');
     expect((await history(second.id)).status).toBe('PENDING');
     expect((await history(holder.id)).status).toBe('PENDING');
+  });
+});
+
+describe('tenants', () => {
+  it("a tenant's bulk actions count and change its own jobs only; admin's cross tenants", async () => {
+    const secured = await startTestApp(db.url, { roles: { api: true, worker: false }, env: { BULK_JOBS_MAX: '5', AUTH_ENABLED: 'true' } });
+    try {
+      const key = async (tenantId: string, scopes: Array<'jobs:read' | 'jobs:write' | 'admin'>) =>
+        secured.client.as((await createApiKey(db.pool, { name: tenantId, tenantId, scopes })).key);
+      const alice = await key('tenant-a', ['jobs:read', 'jobs:write']);
+      const bob = await key('tenant-b', ['jobs:read', 'jobs:write']);
+      const admin = await key('ops', ['admin']);
+      const queued = (client: typeof alice) => createJob(client, { jobType: 'system.noop', queueName: 'bulk-tenants', scheduledAt: inAnHour() });
+      const aliceJobs = [await queued(alice), await queued(alice)];
+      const bobJob = await queued(bob);
+      const filter = { queueNames: ['bulk-tenants'] };
+      const statuses = async () =>
+        (await db.pool.query<{ id: string; tenant_id: string; status: string }>(`select id, tenant_id, status from job where queue_name = 'bulk-tenants' order by created_at`)).rows.map(
+          (row) => [row.tenant_id, row.status],
+        );
+
+      expect((await alice.request(BulkJobCount, { action: 'CANCEL', filter })).bulkJobCount).toMatchObject({ data: { count: 2 } });
+      expect((await bob.request(BulkJobCount, { action: 'CANCEL', filter })).bulkJobCount).toMatchObject({ data: { count: 1 } });
+
+      // Bob's cancel takes his job, and says nothing of Alice's (not even as skipped).
+      expect((await bob.request(CancelJobs, { filter })).cancelJobs).toEqual({
+        __typename: 'MutationCancelJobsSuccess',
+        data: { affectedCount: 1, affectedJobIds: [uuidOf(bobJob.id)], moreMatching: false, skipped: [] },
+      });
+      expect(await statuses()).toEqual([
+        ['tenant-a', 'SCHEDULED'],
+        ['tenant-a', 'SCHEDULED'],
+        ['tenant-b', 'CANCELLED'],
+      ]);
+      // Alice cannot retry Bob's cancelled job.
+      expect((await alice.request(RetryJobs, { filter })).retryJobs).toMatchObject({ data: { affectedCount: 0, affectedJobIds: [], skipped: [] } });
+
+      // Admin sees every tenant's.
+      expect((await admin.request(BulkJobCount, { action: 'CANCEL', filter })).bulkJobCount).toMatchObject({ data: { count: 2 } });
+      expect((await admin.request(CancelJobs, { filter })).cancelJobs).toMatchObject({ data: { affectedJobIds: aliceJobs.map((job) => uuidOf(job.id)) } });
+      expect((await admin.request(RetryJobs, { filter })).retryJobs).toMatchObject({ data: { affectedCount: 3 } });
+    } finally {
+      await secured.stop();
+    }
   });
 });

@@ -130,3 +130,152 @@ export const JobUpdated = graphql(`
     jobUpdated(id: $id) { id status progress progressMessage retryCount }
   }
 `);
+
+// Flow control (src/flow/)
+
+export const CreateJobFlow = graphql(`
+  mutation CreateJobFlow($input: CreateJobInput!) {
+    createJob(input: $input) {
+      __typename
+      ... on MutationCreateJobSuccess { created data { id status waitingReason errorMessage dependsOn timeoutMs concurrencyKey concurrencyLimit } }
+      ... on ValidationError { field message }
+    }
+  }
+`);
+
+export const CreateJobsFlow = graphql(`
+  mutation CreateJobsFlow($jobs: [CreateJobInput!]!) {
+    createJobs(jobs: $jobs) {
+      __typename
+      ... on MutationCreateJobsSuccess { created data { id status waitingReason } }
+      ... on ValidationError { field message }
+    }
+  }
+`);
+
+export const JobFlowState = graphql(`
+  query JobFlowState($id: ID!) {
+    job(id: $id) {
+      id
+      status
+      waitingReason
+      errorMessage
+      retryCount
+      result
+      events { edges { node { status previousStatus message } } }
+    }
+  }
+`);
+
+export const JobFlowUpdated = graphql(`
+  subscription JobFlowUpdated($id: ID!) {
+    jobUpdated(id: $id) { id status waitingReason errorMessage startedAt }
+  }
+`);
+
+export const PauseQueue = graphql(`
+  mutation PauseQueue($queueName: String!) {
+    pauseQueue(queueName: $queueName) {
+      __typename
+      ... on MutationPauseQueueSuccess { data { queueName paused pendingCount } }
+      ... on ValidationError { field message }
+    }
+  }
+`);
+
+export const ResumeQueue = graphql(`
+  mutation ResumeQueue($queueName: String!) {
+    resumeQueue(queueName: $queueName) {
+      __typename
+      ... on MutationResumeQueueSuccess { data { queueName paused } }
+      ... on ValidationError { field message }
+    }
+  }
+`);
+
+export const QueueUpdated = graphql(`
+  subscription QueueUpdated($queueName: String!) {
+    queueUpdated(queueName: $queueName) { queueName paused pendingCount runningCount completedCount }
+  }
+`);
+
+export const FlowJobEvents = graphql(`
+  subscription FlowJobEvents($filter: JobEventFilter) {
+    jobEvents(filter: $filter) { status previousStatus message job { id } }
+  }
+`);
+
+export const CreateSchedule = graphql(`
+  mutation CreateSchedule($input: CreateScheduleInput!) {
+    createSchedule(input: $input) {
+      __typename
+      ... on MutationCreateScheduleSuccess { data { id cron timezone paused nextRunAt missedTickPolicy } }
+      ... on ValidationError { field message }
+    }
+  }
+`);
+
+export const PauseSchedule = graphql(`
+  mutation PauseSchedule($id: ID!) {
+    pauseSchedule(id: $id) {
+      __typename
+      ... on MutationPauseScheduleSuccess { data { id paused nextRunAt nextRunTimes } }
+      ... on ScheduleNotFoundError { scheduleId message }
+      ... on ValidationError { field message }
+    }
+  }
+`);
+
+export const DeleteSchedule = graphql(`
+  mutation DeleteSchedule($id: ID!) {
+    deleteSchedule(id: $id) {
+      __typename
+      ... on MutationDeleteScheduleSuccess { data }
+      ... on ScheduleNotFoundError { scheduleId message }
+      ... on ValidationError { field message }
+    }
+  }
+`);
+
+export const Schedules = graphql(`
+  query Schedules {
+    schedules {
+      id
+      cron
+      paused
+      nextRunTimes(count: 3)
+      recentTicks(last: 3) { tickAt job { id status } }
+    }
+  }
+`);
+
+export const SetQueueRateLimit = graphql(`
+  mutation SetQueueRateLimit($queueName: String!, $maxStarts: Int!, $intervalMs: Int!) {
+    setQueueRateLimit(queueName: $queueName, maxStarts: $maxStarts, intervalMs: $intervalMs) {
+      __typename
+      ... on MutationSetQueueRateLimitSuccess { data { queueName rateLimit { maxStarts intervalMs } } }
+      ... on ValidationError { field message }
+    }
+  }
+`);
+
+export const CreateCollectionJobKeyed = graphql(`
+  mutation CreateCollectionJobKeyed($input: CreateCollectionJobInput!) {
+    createCollectionJob(input: $input) {
+      __typename
+      ... on MutationCreateCollectionJobSuccess { created data { id symbols } }
+      ... on ValidationError { field message }
+    }
+  }
+`);
+
+export const CreatePortfolioImportJobKeyed = graphql(`
+  mutation CreatePortfolioImportJobKeyed($input: CreatePortfolioImportJobInput!) {
+    createPortfolioImportJob(input: $input) {
+      __typename
+      ... on MutationCreatePortfolioImportJobSuccess { created data { id interval { start end } } }
+      ... on PortfolioImportOverlapError { existingJobId }
+      ... on ValidationError { field message }
+    }
+  }
+`);

@@ -1,0 +1,147 @@
+// Gates a queued job passes before its handler runs (worker/run-job.ts calls
+// passGates): a paused queue, a queue at its rate limit and a concurrency key
+// at its limit hold the job.
+// A held job waits with a waiting_reason (an event) under a new queue entry,
+// so graphile-worker counts no attempt: the task that found it held returns
+// as done. Everything is decided in Postgres, under row and advisory locks, so
+// it holds across any number of workers. Jobs that need no gate (no paused or
+// limited queue, no key: the read tells) pay nothing beyond that read.
+import type pg from 'pg';
+import { withTransaction, type Queryable } from '../db/pool.ts';
+import { retryOnConnectionError } from '../db/retry.ts';
+import type { JobRow } from '../job-state/job-row.ts';
+import { markJobsRunning, readJobsRunningOn } from '../job-state/mark-running.ts';
+import { countRunningWithKey, holdQueuedJob, lockQueuedJob, PARKED_UNTIL } from '../job-state/waiting.ts';
+
+/** A job at its concurrency limit is looked at again after this long, unless a slot frees up first (which wakes it). */
+export const CONCURRENCY_RECHECK_MS = 2000;
+
+export interface GatedJob {
+  id: string;
+  queueName: string;
+  priority: number;
+  maxRetries: number;
+  /** A concurrency key counts the RUNNING jobs of its tenant only. */
+  tenantId: string;
+  concurrencyKey: string | null;
+  concurrencyLimit: number | null;
+  /** From the worker's read: the job's queue was paused then. */
+  queuePaused?: boolean;
+  /** From the worker's read: the job's queue has a rate limit. */
+  queueRateLimited?: boolean;
+}
+
+export function needsGate(job: GatedJob): boolean {
+  return job.queuePaused === true || job.queueRateLimited === true || job.concurrencyKey !== null;
+}
+
+export type GateOutcome =
+  /** Passed; RUNNING is written when the job has a concurrency key (it must count at once). */
+  | { passed: true; claimed: JobRow | null }
+  /** Held (waiting) or no longer this task's to run. */
+  | { passed: false };
+
+/**
+ * Decides, in one transaction, whether the job may start now. `queueEntryId`
+ * is the task's entry: a job queued again meanwhile is not this task's.
+ */
+export async function passGates(pool: pg.Pool, job: GatedJob, queueEntryId: string, workerId: string): Promise<GateOutcome> {
+  // Retried through a lost connection (as the rest of the run path): each try
+  // re-reads what it decides on. A lost commit that wrote RUNNING is read back.
+  let attempt = 0;
+  return retryOnConnectionError(async () => {
+    if (attempt++ > 0) {
+      const [started] = await readJobsRunningOn(pool, [job.id], workerId);
+      if (started) return { passed: true, claimed: started };
+    }
+    return passGatesOnce(pool, job, queueEntryId, workerId);
+  });
+}
+
+async function passGatesOnce(pool: pg.Pool, job: GatedJob, queueEntryId: string, workerId: string): Promise<GateOutcome> {
+  if (!job.queueRateLimited) return withTransaction(pool, (client) => gate(client, job, queueEntryId, workerId));
+  // A rate-limited queue: one starter at a time, under a session lock taken
+  // before the transaction begins, so that each start's now() (its
+  // started_at) follows the previous start's commit and the window counts
+  // exactly the starts before it.
+  const client = await pool.connect();
+  const lock = ['jobwire.rate:' + job.queueName];
+  try {
+    await client.query(`select pg_advisory_lock(hashtextextended($1, 0))`, lock);
+    try {
+      await client.query('begin');
+      const outcome = await gate(client, job, queueEntryId, workerId);
+      await client.query('commit');
+      return outcome;
+    } catch (error) {
+      await client.query('rollback');
+      throw error;
+    } finally {
+      await client.query(`select pg_advisory_unlock(hashtextextended($1, 0))`, lock);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+async function gate(client: Queryable, job: GatedJob, queueEntryId: string, workerId: string): Promise<GateOutcome> {
+  if ((await lockQueuedJob(client, job.id)) !== queueEntryId) return { passed: false };
+  // Shared lock: a resume waits for this hold to commit, then releases it.
+  const paused = await client.query(`select 1 from paused_queue where queue_name = $1 for share`, [job.queueName]);
+  if (paused.rowCount) {
+    await holdQueuedJob(client, job, 'QUEUE_PAUSED', PARKED_UNTIL);
+    return { passed: false };
+  }
+  if (job.queueRateLimited) {
+    const freeAt = await takeRateLimitedStart(client, job.queueName);
+    if (freeAt) {
+      await holdQueuedJob(client, job, 'RATE_LIMIT', freeAt);
+      return { passed: false };
+    }
+  }
+  if (job.concurrencyKey === null) {
+    // A rate-limited start is written RUNNING now: its started_at is the start the window counted.
+    if (!job.queueRateLimited) return { passed: true, claimed: null };
+    const [claimed] = await markJobsRunning(client, [job.id], workerId);
+    return claimed ? { passed: true, claimed } : { passed: false };
+  }
+  // One starter per key (of a tenant) at a time; RUNNING is written before the lock goes.
+  await client.query(`select pg_advisory_xact_lock(hashtextextended('jobwire.concurrency:' || $1 || ':' || $2, 0))`, [
+    job.tenantId,
+    job.concurrencyKey,
+  ]);
+  if ((await countRunningWithKey(client, job.tenantId, job.concurrencyKey)) >= job.concurrencyLimit!) {
+    const jitter = Math.random() * CONCURRENCY_RECHECK_MS * 0.2;
+    await holdQueuedJob(client, job, 'CONCURRENCY_LIMIT', new Date(Date.now() + CONCURRENCY_RECHECK_MS + jitter));
+    return { passed: false };
+  }
+  const [claimed] = await markJobsRunning(client, [job.id], workerId);
+  return claimed ? { passed: true, claimed } : { passed: false };
+}
+
+/**
+ * Records a start of the queue if its window has room (null), else answers
+ * when the window's oldest start leaves it. Called under the queue's lock.
+ */
+async function takeRateLimitedStart(client: Queryable, queueName: string): Promise<Date | null> {
+  const { rows } = await client.query<{ maxStarts: number; intervalMs: number; starts: number; oldest: Date | null }>(
+    `select l.max_starts as "maxStarts", l.interval_ms as "intervalMs", count(s.started_at)::int as starts, min(s.started_at) as oldest
+       from queue_rate_limit as l
+       left join queue_rate_limit_start as s
+         on s.queue_name = l.queue_name and s.started_at > now() - l.interval_ms * interval '1 millisecond'
+      where l.queue_name = $1
+      group by l.queue_name`,
+    [queueName],
+  );
+  const limit = rows[0];
+  if (!limit) return null; // the limit was removed since the read
+  if (limit.starts >= limit.maxStarts) return new Date(limit.oldest!.getTime() + limit.intervalMs + Math.random() * limit.intervalMs * 0.1);
+  await client.query(
+    `with pruned as (
+       delete from queue_rate_limit_start where queue_name = $1 and started_at <= now() - $2 * interval '1 millisecond'
+     )
+     insert into queue_rate_limit_start (queue_name, started_at) values ($1, now())`,
+    [queueName, limit.intervalMs],
+  );
+  return null;
+}

@@ -1,0 +1,75 @@
+// The flow-control options of a new job (idempotency key, dependencies,
+// timeout, concurrency key), validated at the edge with the rest of its input.
+import { z } from 'zod';
+import { parseInput } from '../jobs/validation.ts';
+
+export const DEPENDS_ON_MAX = 100;
+
+/** What a dependent does when a job it depends on ends FAILED, DEAD_LETTER or CANCELLED. */
+export const DependencyFailure = { CANCEL: 'CANCEL', RUN: 'RUN' } as const;
+export type DependencyFailure = (typeof DependencyFailure)[keyof typeof DependencyFailure];
+
+export interface FlowOptions {
+  idempotencyKey: string | null;
+  /** null: the key stays taken while its job exists; 0: free once it finished; n: free n ms after. */
+  idempotencyKeyFreeAfterMs: number | null;
+  /** Job ids (UUIDs) this job waits for. */
+  dependsOn: string[];
+  dependencyFailure: DependencyFailure;
+  timeoutMs: number | null;
+  concurrencyKey: string | null;
+  concurrencyLimit: number | null;
+}
+
+export const NO_FLOW_OPTIONS: FlowOptions = {
+  idempotencyKey: null,
+  idempotencyKeyFreeAfterMs: null,
+  dependsOn: [],
+  dependencyFailure: DependencyFailure.CANCEL,
+  timeoutMs: null,
+  concurrencyKey: null,
+  concurrencyLimit: null,
+};
+
+const flowOptionsSchema = z
+  .object({
+    idempotencyKey: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters').nullish(),
+    idempotencyKeyFreeAfterMs: z.number().int().min(0, 'must not be negative').nullish(),
+    dependsOn: z.array(z.string()).max(DEPENDS_ON_MAX, `must name at most ${DEPENDS_ON_MAX} jobs`).nullish(),
+    dependencyFailure: z.enum(['CANCEL', 'RUN']).nullish(),
+    timeoutMs: z.number().int().min(1, 'must be at least 1').max(86_400_000, 'must be at most 86400000 (a day)').nullish(),
+    concurrencyKey: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters').nullish(),
+    concurrencyLimit: z.number().int().min(1, 'must be at least 1').max(10_000, 'must be at most 10000').nullish(),
+  })
+  .refine((o) => o.idempotencyKeyFreeAfterMs == null || o.idempotencyKey != null, {
+    path: ['idempotencyKeyFreeAfterMs'],
+    message: 'needs an idempotencyKey',
+  })
+  .refine((o) => o.concurrencyLimit == null || o.concurrencyKey != null, {
+    path: ['concurrencyLimit'],
+    message: 'needs a concurrencyKey',
+  });
+
+export type FlowInput = z.input<typeof flowOptionsSchema>;
+
+/**
+ * The flow options of one create input. `dependsOn` ids must already be UUIDs
+ * (the GraphQL layer decodes global ids); defaults come from the job type.
+ */
+export function parseFlowOptions(
+  input: FlowInput,
+  path: (string | number)[],
+  defaults: { timeoutMs?: number; concurrencyLimit?: number } = {},
+): FlowOptions {
+  const parsed = parseInput(flowOptionsSchema, input, path);
+  const concurrencyKey = parsed.concurrencyKey ?? null;
+  return {
+    idempotencyKey: parsed.idempotencyKey ?? null,
+    idempotencyKeyFreeAfterMs: parsed.idempotencyKeyFreeAfterMs ?? null,
+    dependsOn: [...new Set(parsed.dependsOn ?? [])],
+    dependencyFailure: parsed.dependencyFailure ?? DependencyFailure.CANCEL,
+    timeoutMs: parsed.timeoutMs ?? defaults.timeoutMs ?? null,
+    concurrencyKey,
+    concurrencyLimit: concurrencyKey === null ? null : (parsed.concurrencyLimit ?? defaults.concurrencyLimit ?? 1),
+  };
+}

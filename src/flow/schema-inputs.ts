@@ -1,0 +1,88 @@
+// Flow-control parts of the core job mutations (CreateJobInput's fields, the
+// `created` answer), apart from flow/schema.ts so that jobs/schema.ts can use
+// them without an import cycle.
+import { builder } from '../graphql/builder.ts';
+import { JobWaitingReason } from '../generated/prisma/enums.ts';
+import type { CreatedJob } from './create.ts';
+
+type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
+
+export const DependencyFailureEnum = builder.enumType('DependencyFailure', {
+  description: 'What a job does when a job it depends on ends FAILED, DEAD_LETTER or CANCELLED.',
+  values: {
+    CANCEL: { description: 'It ends CANCELLED, its errorMessage naming that job (the default).' },
+    RUN: { description: 'It runs anyway once every job it depends on has finished.' },
+  },
+});
+
+export const JobWaitingReasonEnum = builder.enumType(JobWaitingReason, {
+  name: 'JobWaitingReason',
+  description: 'Why a queued job does not run yet. Each change is also an event of the job.',
+});
+
+/** The idempotency fields of every create input: createJob's and each kind's. */
+export function idempotencyInputFields(t: PothosSchemaTypes.InputFieldBuilder<Types, 'InputObject'>) {
+  return {
+    idempotencyKey: t.string({
+      required: false,
+      description: 'At most one job per key: a create with a key an existing job holds returns that job (`created: false`). 1-200 characters.',
+    }),
+    idempotencyKeyFreeAfterMs: t.int({
+      required: false,
+      description: "When the key is free again after its job finished: 0 at once (unique while active only), n ms later; default never (while the job exists).",
+    }),
+  };
+}
+
+/** The flow-control fields of createJob's input (spread into CreateJobInput). */
+export function flowInputFields(t: PothosSchemaTypes.InputFieldBuilder<Types, 'InputObject'>) {
+  return {
+    ...idempotencyInputFields(t),
+    dependsOn: t.idList({
+      required: false,
+      description: 'Jobs (ids) that must COMPLETE before this one runs; it waits with waitingReason DEPENDENCIES. At most 100.',
+    }),
+    dependencyFailure: t.field({ type: DependencyFailureEnum, required: false, description: 'Default CANCEL.' }),
+    timeoutMs: t.int({
+      required: false,
+      description: "An attempt running longer fails with a TimeoutError (retried per maxRetries); its signal is aborted with reason 'timeout'. Default: the job type's.",
+    }),
+    concurrencyKey: t.string({
+      required: false,
+      description: 'At most concurrencyLimit jobs with this key run at once, across all workers; the others wait (waitingReason CONCURRENCY_LIMIT) without spending a retry.',
+    }),
+    concurrencyLimit: t.int({ required: false, description: "1..10000; needs concurrencyKey. Default: the job type's, else 1." }),
+  };
+}
+
+/** Whether each answered job row was made by this create (read by the `created` fields). */
+const createdRows = new WeakMap<object, boolean | boolean[]>();
+
+export function markCreated<T extends object>(row: T, created: CreatedJob | CreatedJob[]): T {
+  createdRows.set(row, Array.isArray(created) ? created.map((c) => c.created) : created.created);
+  return row;
+}
+
+/** The success type of createJob (and of each kind's create): the job and whether this create made it. */
+export const createdResultOptions = {
+  fields: (t: PothosSchemaTypes.ObjectFieldBuilder<Types, any>) => ({
+    created: t.boolean({
+      description: 'False when an existing job was returned because it holds the idempotency key.',
+      resolve: (row: object) => createdRows.get(row) === true,
+    }),
+  }),
+};
+
+/** The success type of createJobs: per input, in order, whether this create made the job. */
+export const createdListResultOptions = {
+  fields: (t: PothosSchemaTypes.ObjectFieldBuilder<Types, any>) => ({
+    created: t.booleanList({
+      description: 'Per input, in order: false when an existing job was returned because it holds the idempotency key.',
+      resolve: (rows: object) => {
+        const created = createdRows.get(rows);
+        return Array.isArray(created) ? created : [];
+      },
+    }),
+  }),
+};
+

@@ -1,0 +1,48 @@
+// Queue rate limits: 10 starts per second across two worker processes; 100
+// jobs, never more than 10 starts in any one-second window (from started_at).
+import { beforeAll, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { spawnWorker, startTestApp, type TestApp } from '../support/app.ts';
+import { CreateJobsFlow, FlowJobEvents, SetQueueRateLimit } from '../support/operations.ts';
+
+let db: TestDatabase;
+let api: TestApp;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  api = await startTestApp(db.url, { roles: { api: true, worker: false } });
+  // Two worker processes, stopped when the file ends.
+  await spawnWorker(db.url, { WORKER_CONCURRENCY: '8' });
+  await spawnWorker(db.url, { WORKER_CONCURRENCY: '8' });
+});
+it('100 jobs in a queue limited to 10 starts per second: never more than 10 in any second, all complete', async () => {
+  const limit = await api.client.request(SetQueueRateLimit, { queueName: 'limited', maxStarts: 10, intervalMs: 1000 });
+  expect(limit.setQueueRateLimit).toEqual({
+    __typename: 'MutationSetQueueRateLimitSuccess',
+    data: { queueName: 'limited', rateLimit: { maxStarts: 10, intervalMs: 1000 } },
+  });
+  const events = api.client.subscribe(FlowJobEvents, { filter: { queueNames: ['limited'] } });
+  const created = await api.client.request(CreateJobsFlow, { jobs: Array.from({ length: 100 }, () => ({ jobType: 'system.noop', queueName: 'limited' })) });
+  expect(created.createJobs.__typename).toBe('MutationCreateJobsSuccess');
+  await events.waitFor('all 100 COMPLETED', (r) => r.filter((e) => e.jobEvents.status === 'COMPLETED').length === 100, 60_000);
+
+  const { rows } = await db.pool.query<{ at: number }>(
+    `select (extract(epoch from started_at) * 1000)::float8 as at from job where queue_name = 'limited' order by started_at`,
+  );
+  const starts = rows.map((row) => row.at);
+  expect(starts).toHaveLength(100);
+  // Any window [x, x + 1000) holds at most 10 starts: the 11th start after any start is at least 1 s later.
+  for (let i = 0; i + 10 < starts.length; i++) expect(starts[i + 10]! - starts[i]!, `start ${i + 10}`).toBeGreaterThanOrEqual(1000);
+  // Hence the 100 starts span at least 9 s.
+  expect(starts[99]! - starts[0]!).toBeGreaterThanOrEqual(9000);
+  const waiting = events.received.filter((e) => e.jobEvents.message === 'waiting: queue limited reached its rate limit');
+  expect(waiting.length).toBeGreaterThan(0);
+  const retries = await db.pool.query(`select count(*)::int as n from job where queue_name = 'limited' and retry_count > 0`);
+  expect(retries.rows[0].n).toBe(0);
+  events.close();
+}, 90_000);
+
+it('a bad limit is a validation error naming the field', async () => {
+  const result = await api.client.request(SetQueueRateLimit, { queueName: 'limited', maxStarts: 0, intervalMs: 1000 });
+  expect(result.setQueueRateLimit).toMatchObject({ __typename: 'ValidationError', field: 'maxStarts' });
+});
