@@ -53,7 +53,13 @@ interface Candidate {
   line: number;
   pair: QaPairInput;
   normalised: string;
-  trigrams: string[];
+  /**
+   * show_trgm of the normalised question, joined with commas (a trigram is
+   * letters, digits, spaces or a 0x... hash: never a comma). One string
+   * instead of ~45 per row: a batch's rows live while the previous batch is
+   * written, and what lives that long ends up in V8's old space.
+   */
+  trigrams: string;
   bands: number[];
   /** The pair it nearly repeats (FLAG), or null. */
   duplicate: { id: string; similarity: number } | null;
@@ -97,18 +103,20 @@ export interface PreparedBatch {
   candidates: readonly Candidate[];
 }
 
+const trigramsOf = (joined: string): string[] => (joined === '' ? [] : joined.split(','));
+
 /** One statement for the whole batch (qa_normalise_question and show_trgm are Postgres's), then the bands in memory. */
 export async function prepareBatch(db: Queryable, rows: readonly BatchRow[]): Promise<PreparedBatch> {
   const valid = rows.filter((r): r is BatchRow & { pair: QaPairInput } => r.pair !== undefined);
   if (valid.length === 0) return { rows, candidates: [] };
-  const { rows: shapes } = await db.query<{ normalised: string; trigrams: string[] }>(
-    `select qa_normalise_question(q) as normalised, show_trgm(qa_normalise_question(q)) as trigrams
+  const { rows: shapes } = await db.query<{ normalised: string; trigrams: string }>(
+    `select qa_normalise_question(q) as normalised, array_to_string(show_trgm(qa_normalise_question(q)), ',') as trigrams
        from unnest($1::text[]) with ordinality as x(q, n) order by n`,
     [valid.map((r) => r.pair.question)],
   );
   const candidates = valid.map((r, index): Candidate => {
     const { normalised, trigrams } = shapes[index]!;
-    return { id: randomUUID(), row: r.row, line: r.line, pair: r.pair, normalised, trigrams, bands: questionBands(trigrams), duplicate: null };
+    return { id: randomUUID(), row: r.row, line: r.line, pair: r.pair, normalised, trigrams, bands: questionBands(trigramsOf(trigrams)), duplicate: null };
   });
   return { rows, candidates };
 }
@@ -177,7 +185,7 @@ export async function writeBatch(pool: pg.Pool, jobId: string, batch: PreparedBa
         for (const earlier of keptByBand.get(band) ?? []) {
           if (seen.has(earlier)) continue;
           seen.add(earlier);
-          const similarity = trigramSimilarity(c.trigrams, earlier.trigrams);
+          const similarity = trigramSimilarity(trigramsOf(c.trigrams), trigramsOf(earlier.trigrams));
           if (similarity >= policy.similarityThreshold && (!best || similarity > best.similarity)) best = { id: earlier.id, similarity };
         }
       }
