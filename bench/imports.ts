@@ -15,7 +15,7 @@ import { report, round, spawnCli, startBenchServer } from './support.ts';
 
 const ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 50_000);
 const SCENARIOS = (process.env.BENCH_STORED_PAIRS ?? '100000,1000000').split(',').map(Number);
-const BATCH_SIZE = process.env.IMPORT_BATCH_SIZE ?? '2000'; // the default of IMPORT_BATCH_SIZE
+const BATCH_SIZE = process.env.IMPORT_BATCH_SIZE ?? '500';
 const SEED_CHUNK = 20_000;
 
 const random = seededRandom(42);

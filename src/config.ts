@@ -85,13 +85,8 @@ const configSchema = z.object({
   COLLECTION_SYMBOLS_MAX: int(1, 100_000).default(1000),
   /** Largest file createImportJob accepts, in bytes; a larger upload is refused before anything is stored. */
   IMPORT_UPLOAD_MAX_BYTES: int(1, 1024 * 1024 * 1024).default(20 * 1024 * 1024),
-  /**
-   * Rows an import writes per transaction; cancel takes effect between batches.
-   * 2000: a batch's statements (locks, lookups, insert, counters, commit) cost
-   * the same whatever its size, so larger batches spend less on them; two
-   * batches at a time stay a few MB.
-   */
-  IMPORT_BATCH_SIZE: int(1, 10_000).default(2000),
+  /** Rows an import writes per transaction; cancel takes effect between batches. */
+  IMPORT_BATCH_SIZE: int(1, 10_000).default(500),
   /** pg_trgm similarity (0-1] of normalised questions at or above which a row is a near duplicate. */
   IMPORT_SIMILARITY_THRESHOLD: z.coerce.number().min(0.5).max(1).default(0.9),
 
