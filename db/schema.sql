@@ -259,6 +259,7 @@ create table job_event (
   constraint job_event_pkey PRIMARY KEY (id),
   constraint job_event_step_id_fkey FOREIGN KEY (step_id) REFERENCES job_step(id) ON DELETE CASCADE
 );
+CREATE INDEX job_event_created_brin_idx ON public.job_event USING brin (created_at) WITH (autosummarize='on');
 CREATE INDEX job_event_job_idx ON public.job_event USING btree (job_id, tx_id, id);
 CREATE INDEX job_event_log_idx ON public.job_event USING btree (tx_id, id);
 CREATE TRIGGER job_event_after_insert AFTER INSERT ON public.job_event FOR EACH STATEMENT EXECUTE FUNCTION job_event_after_insert();

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Generates the Prisma client (and Pothos' Prisma types) offline, then the
-// typed GraphQL operations the tests use. Runs on `npm install`.
+// typed GraphQL operations the tests use, then builds the dashboard (a few
+// seconds). Runs on `npm install`.
 //
 // Prisma's CLI wants a schema-engine binary it downloads on first use; our
 // machines reach only the npm registry. `generate` never runs that engine, so
@@ -33,3 +34,8 @@ run(require.resolve('prisma/build/index.js'), ['generate']);
 // codegen is a dev dependency: skip it in production installs.
 const codegen = path.resolve('node_modules/@graphql-codegen/cli/esm/bin.js');
 if (existsSync(codegen) && existsSync('codegen.ts')) run(codegen, ['--config', 'codegen.ts', '--silent']);
+
+// The dashboard (dashboard/ → dashboard/dist, served at /dashboard). Vite is a
+// dev dependency: a production install without it serves a note instead.
+const vite = path.resolve('node_modules/vite/bin/vite.js');
+if (existsSync(vite) && existsSync('dashboard/vite.config.ts')) run(vite, ['build', '--config', 'dashboard/vite.config.ts']);

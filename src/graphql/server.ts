@@ -11,6 +11,7 @@ import { GraphQLError, subscribe } from 'graphql';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import { createDashboardHandler } from '../http/dashboard.ts';
 import { STATEMENT_MAX_BYTES } from '../portfolios/kind.ts';
 import { bearerToken, connectionToken, TokenError } from '../auth/authenticate.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -200,9 +201,12 @@ export async function startApiServer(services: ApiServices, host: string, port: 
     // The file plus its form fields (operations, map), which are small.
     multipartMaxBytes: Math.max(config.IMPORT_UPLOAD_MAX_BYTES, STATEMENT_MAX_BYTES) + config.REQUEST_JSON_MAX_BYTES,
   };
+  const dashboard = createDashboardHandler();
   const server = createServer(
     logRequests(services.logger.child({ component: 'http' }), (request, response) => {
-      if (guardRequest(request, response, guard)) void yoga(request, response);
+      // The dashboard's static files pass the same origin guard as the API (dashboard.ts).
+      if (!guardRequest(request, response, guard)) return;
+      if (!dashboard(request, response)) void yoga(request, response);
     }),
   );
   // Listening first: a port in use fails the start (main.ts says so in one

@@ -22,7 +22,7 @@
 // nor are revealed (the unique index is per tenant too).
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { withTransaction } from '../db/pool.ts';
+import { withTransaction, type Queryable } from '../db/pool.ts';
 import { DuplicateDetectedError, toErrorRecord, type ImportErrorRecord } from './errors.ts';
 import { questionBands, trigramSimilarity } from './question-bands.ts';
 import { appendErrors } from './repository.ts';
@@ -53,7 +53,13 @@ interface Candidate {
   line: number;
   pair: QaPairInput;
   normalised: string;
-  trigrams: string[];
+  /**
+   * show_trgm of the normalised question, joined with commas (a trigram is
+   * letters, digits, spaces or a 0x... hash: never a comma). One string
+   * instead of ~45 per row: a batch's rows live while the previous batch is
+   * written, and what lives that long ends up in V8's old space.
+   */
+  trigrams: string;
   bands: number[];
   /** The pair it nearly repeats (FLAG), or null. */
   duplicate: { id: string; similarity: number } | null;
@@ -87,7 +93,36 @@ export async function signUnsignedPairs(pool: pg.Pool, chunk = 5000): Promise<nu
   }
 }
 
-export async function writeBatch(pool: pg.Pool, jobId: string, rows: readonly BatchRow[], policy: DuplicatePolicy): Promise<BatchResult> {
+/**
+ * A batch with each valid row's normalised question, trigrams and MinHash
+ * bands worked out. Depends on the rows alone (not on what is stored), so the
+ * next batch is prepared while the previous one is written (handler.ts).
+ */
+export interface PreparedBatch {
+  rows: readonly BatchRow[];
+  candidates: readonly Candidate[];
+}
+
+const trigramsOf = (joined: string): string[] => (joined === '' ? [] : joined.split(','));
+
+/** One statement for the whole batch (qa_normalise_question and show_trgm are Postgres's), then the bands in memory. */
+export async function prepareBatch(db: Queryable, rows: readonly BatchRow[]): Promise<PreparedBatch> {
+  const valid = rows.filter((r): r is BatchRow & { pair: QaPairInput } => r.pair !== undefined);
+  if (valid.length === 0) return { rows, candidates: [] };
+  const { rows: shapes } = await db.query<{ normalised: string; trigrams: string }>(
+    `select qa_normalise_question(q) as normalised, array_to_string(show_trgm(qa_normalise_question(q)), ',') as trigrams
+       from unnest($1::text[]) with ordinality as x(q, n) order by n`,
+    [valid.map((r) => r.pair.question)],
+  );
+  const candidates = valid.map((r, index): Candidate => {
+    const { normalised, trigrams } = shapes[index]!;
+    return { id: randomUUID(), row: r.row, line: r.line, pair: r.pair, normalised, trigrams, bands: questionBands(trigramsOf(trigrams)), duplicate: null };
+  });
+  return { rows, candidates };
+}
+
+export async function writeBatch(pool: pg.Pool, jobId: string, batch: PreparedBatch, policy: DuplicatePolicy): Promise<BatchResult> {
+  const { rows, candidates } = batch;
   const first = rows[0]!.row;
   return withTransaction(pool, async (client) => {
     const { rows: state } = await client.query<{ processed_rows: number; tenant_id: string }>(
@@ -100,21 +135,9 @@ export async function writeBatch(pool: pg.Pool, jobId: string, rows: readonly Ba
       throw new Error(`import job ${jobId} is at row ${state[0]!.processed_rows}, not ${first - 1}: another attempt moved it on`);
     }
 
-    const valid = rows.filter((r): r is BatchRow & { pair: QaPairInput } => r.pair !== undefined);
-    const candidates: Candidate[] = [];
     const storedExact = new Map<string, string>(); // normalised question -> stored pair id
     const storedNear = new Map<number, { id: string; similarity: number }>(); // row -> best stored match
-    if (valid.length > 0) {
-      const { rows: shapes } = await client.query<{ normalised: string; trigrams: string[] }>(
-        `select qa_normalise_question(q) as normalised, show_trgm(qa_normalise_question(q)) as trigrams
-           from unnest($1::text[]) with ordinality as x(q, n) order by n`,
-        [valid.map((r) => r.pair.question)],
-      );
-      valid.forEach((r, index) => {
-        const { normalised, trigrams } = shapes[index]!;
-        candidates.push({ id: randomUUID(), row: r.row, line: r.line, pair: r.pair, normalised, trigrams, bands: questionBands(trigrams), duplicate: null });
-      });
-
+    if (candidates.length > 0) {
       const exact = await client.query<{ id: string; question_normalised: string }>(
         'select id, question_normalised from qa_pair where question_normalised = any($1::text[]) and tenant_id = $2',
         [candidates.map((c) => c.normalised), tenantId],
@@ -162,7 +185,7 @@ export async function writeBatch(pool: pg.Pool, jobId: string, rows: readonly Ba
         for (const earlier of keptByBand.get(band) ?? []) {
           if (seen.has(earlier)) continue;
           seen.add(earlier);
-          const similarity = trigramSimilarity(c.trigrams, earlier.trigrams);
+          const similarity = trigramSimilarity(trigramsOf(c.trigrams), trigramsOf(earlier.trigrams));
           if (similarity >= policy.similarityThreshold && (!best || similarity > best.similarity)) best = { id: earlier.id, similarity };
         }
       }

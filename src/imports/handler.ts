@@ -9,7 +9,7 @@ import type pg from 'pg';
 import type { Config } from '../config.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import { EMPTY_PAYLOAD, NonRetriableError, type JobContext, type JobHandler } from '../worker/handler.ts';
-import { signUnsignedPairs, writeBatch, type BatchRow, type BatchResult } from './batch.ts';
+import { prepareBatch, signUnsignedPairs, writeBatch, type BatchRow, type BatchResult } from './batch.ts';
 import { toErrorRecord } from './errors.ts';
 import { readFileText } from './file-store.ts';
 import { PARSERS, UnreadableFileError, type SourceRecord } from './parsers/index.ts';
@@ -83,21 +83,46 @@ export function createImportHandler(deps: ImportHandlerDeps): JobHandler<Record<
       if (progress.processedRows > 0) ctx.logger.info({ resumeAfterRow: progress.processedRows }, 'resuming after the last committed batch');
       reportProgress(ctx, progress.processedRows, total);
 
-      let batch: BatchRow[] = [];
-      const commit = async () => {
-        progress = await writeBatch(deps.pool, job.id, batch, importJob.duplicatePolicy);
-        batch = [];
-        reportProgress(ctx, progress.processedRows, total);
-        await deps.onBatchCommitted?.(job.id, progress, ctx.signal);
-        // Committed rows stay; cancel (or shutdown) ends the attempt here.
-        ctx.signal.throwIfAborted();
+      // Two batches at a time: while one is written (its transaction), the
+      // next is read from the file and prepared (prepareBatch: normalised
+      // questions, trigrams, MinHash bands), so parsing and hashing in this
+      // process overlap the database's work. Writes stay one after another,
+      // in row order, each after the previous one committed.
+      const resumeAfter = progress.processedRows;
+      let writing: Promise<void> = Promise.resolve();
+      let preparing: Promise<unknown> = Promise.resolve();
+      const write = async (rows: BatchRow[]) => {
+        const prepared = prepareBatch(deps.pool, rows);
+        preparing = prepared.catch(() => undefined);
+        // The previous batch commits first: one batch is written while at most one more is prepared.
+        await writing;
+        writing = (async () => {
+          progress = await writeBatch(deps.pool, job.id, await prepared, importJob.duplicatePolicy);
+          reportProgress(ctx, progress.processedRows, total);
+          await deps.onBatchCommitted?.(job.id, progress, ctx.signal);
+          // Committed rows stay; cancel (or shutdown) ends the attempt here.
+          ctx.signal.throwIfAborted();
+        })();
+        // Awaited at the next batch or at the end; until then, a failure is not unhandled.
+        writing.catch(() => undefined);
       };
-      for await (const record of recordsOf(deps.pool, job.id, importJob.sourceType)) {
-        if (record.row <= progress.processedRows) continue;
-        batch.push(toBatchRow(record));
-        if (batch.length >= batchSize) await commit();
+      try {
+        let batch: BatchRow[] = [];
+        for await (const record of recordsOf(deps.pool, job.id, importJob.sourceType)) {
+          if (record.row <= resumeAfter) continue;
+          batch.push(toBatchRow(record));
+          if (batch.length >= batchSize) {
+            await write(batch);
+            batch = [];
+          }
+        }
+        if (batch.length > 0) await write(batch);
+        await writing;
+      } finally {
+        // Nothing of this attempt runs on after it ends (a failed read, a
+        // failed write, cancel): the batch being written commits or fails first.
+        await Promise.allSettled([writing, preparing]);
       }
-      if (batch.length > 0) await commit();
 
       return {
         success: true,

@@ -22,28 +22,31 @@ export type CancelOutcome = 'cancelled' | 'cancel_requested' | 'already_cancelle
 
 /** Idempotent: cancelling a cancelled job, or one already asked to stop, changes nothing. */
 export async function cancelJob(pool: pg.Pool, caller: Caller, jobId: string): Promise<CancelOutcome> {
-  return withTransaction(pool, async (client) => {
-    const job = await lockJob(client, jobId, visibleTenant(caller));
-    if (!job) throw new JobNotFoundError(jobId);
-    switch (job.status) {
-      case JobStatus.CANCELLED:
-        return 'already_cancelled';
-      case JobStatus.PENDING:
-      case JobStatus.SCHEDULED:
-      case JobStatus.RETRYING:
-        // Only a job whose queue entry still waits is cancelled outright. Otherwise a
-        // worker may be running it before it shows RUNNING, or writing its
-        // outcome (worker/run-job.ts): it is asked, as for RUNNING.
-        if (!(await removeWaitingQueueEntry(client, job.queueEntryId))) return requestCancel(client, job);
-        await setEventMessage(client, `cancelled by ${caller.principalId}`);
-        await client.query(`update job set status = 'CANCELLED', worker_id = null where id = $1`, [jobId]);
-        return 'cancelled';
-      case JobStatus.RUNNING:
-        return requestCancel(client, job);
-      default:
-        throw new InvalidTransitionError(jobId, 'cancel', job.status, ACTIVE_STATUSES);
-    }
-  });
+  return withTransaction(pool, (client) => cancelJobInTransaction(client, caller, jobId));
+}
+
+/** cancelJob inside a transaction the caller holds (jobs/bulk.ts cancels many in one). */
+export async function cancelJobInTransaction(client: Queryable, caller: Caller, jobId: string): Promise<CancelOutcome> {
+  const job = await lockJob(client, jobId, visibleTenant(caller));
+  if (!job) throw new JobNotFoundError(jobId);
+  switch (job.status) {
+    case JobStatus.CANCELLED:
+      return 'already_cancelled';
+    case JobStatus.PENDING:
+    case JobStatus.SCHEDULED:
+    case JobStatus.RETRYING:
+      // Only a job whose queue entry still waits is cancelled outright. Otherwise a
+      // worker may be running it before it shows RUNNING, or writing its
+      // outcome (worker/run-job.ts): it is asked, as for RUNNING.
+      if (!(await removeWaitingQueueEntry(client, job.queueEntryId))) return requestCancel(client, job);
+      await setEventMessage(client, `cancelled by ${caller.principalId}`);
+      await client.query(`update job set status = 'CANCELLED', worker_id = null where id = $1`, [jobId]);
+      return 'cancelled';
+    case JobStatus.RUNNING:
+      return requestCancel(client, job);
+    default:
+      throw new InvalidTransitionError(jobId, 'cancel', job.status, ACTIVE_STATUSES);
+  }
 }
 
 /** Asks the worker that runs the job to stop (its AbortSignal fires); the job ends CANCELLED when it does. */

@@ -1,7 +1,7 @@
 // Manual retry: a FAILED, DEAD_LETTER or CANCELLED job is queued again with a
 // fresh retry budget. Completed steps stay completed, so it resumes where it stopped.
 import type pg from 'pg';
-import { withTransaction } from '../db/pool.ts';
+import { withTransaction, type Queryable } from '../db/pool.ts';
 import { visibleTenant } from '../auth/principal.ts';
 import { conflictOf, InvalidTransitionError, JobConflictError, JobNotFoundError } from '../jobs/errors.ts';
 import type { Caller } from '../jobs/create.ts';
@@ -13,28 +13,31 @@ export type RetryOutcome = 'requeued' | 'already_active';
 
 /** Idempotent: retrying a job that is already queued or running changes nothing. */
 export async function retryJob(pool: pg.Pool, caller: Caller, jobId: string): Promise<RetryOutcome> {
-  return withTransaction(pool, async (client) => {
-    const job = await lockJob(client, jobId, visibleTenant(caller));
-    if (!job) throw new JobNotFoundError(jobId);
-    if (job.status === JobStatus.COMPLETED) {
-      throw new InvalidTransitionError(jobId, 'retry', job.status, RETRIABLE_STATUSES);
-    }
-    if (!RETRIABLE_STATUSES.includes(job.status)) return 'already_active';
-    await setEventMessage(client, `retried by ${caller.principalId}`);
-    await client
-      .query(
-      `update job set status = 'PENDING', retry_count = 0, error_message = null, result = null,
-                      worker_id = null, scheduled_at = null
-        where id = $1`,
-        [jobId],
-      )
-      .catch((error: unknown) => {
-        // A kind's constraint refuses the job back (e.g. its interval is taken meanwhile).
-        const conflict = conflictOf(error);
-        if (conflict) throw new JobConflictError(jobId, 'retry', conflict.constraint ?? 'unknown constraint', conflict.detail ?? '');
-        throw error;
-      });
-    await queueJobsAgain(client, [{ jobId, runAt: null, priority: job.priority, maxRetries: job.maxRetries }]);
-    return 'requeued';
-  });
+  return withTransaction(pool, (client) => retryJobInTransaction(client, caller, jobId));
+}
+
+/** retryJob inside a transaction the caller holds (jobs/bulk.ts retries many in one). */
+export async function retryJobInTransaction(client: Queryable, caller: Caller, jobId: string): Promise<RetryOutcome> {
+  const job = await lockJob(client, jobId, visibleTenant(caller));
+  if (!job) throw new JobNotFoundError(jobId);
+  if (job.status === JobStatus.COMPLETED) {
+    throw new InvalidTransitionError(jobId, 'retry', job.status, RETRIABLE_STATUSES);
+  }
+  if (!RETRIABLE_STATUSES.includes(job.status)) return 'already_active';
+  await setEventMessage(client, `retried by ${caller.principalId}`);
+  await client
+    .query(
+    `update job set status = 'PENDING', retry_count = 0, error_message = null, result = null,
+                    worker_id = null, scheduled_at = null
+      where id = $1`,
+      [jobId],
+    )
+    .catch((error: unknown) => {
+      // A kind's constraint refuses the job back (e.g. its interval is taken meanwhile).
+      const conflict = conflictOf(error);
+      if (conflict) throw new JobConflictError(jobId, 'retry', conflict.constraint ?? 'unknown constraint', conflict.detail ?? '');
+      throw error;
+    });
+  await queueJobsAgain(client, [{ jobId, runAt: null, priority: job.priority, maxRetries: job.maxRetries }]);
+  return 'requeued';
 }

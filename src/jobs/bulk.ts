@@ -1,17 +1,18 @@
-// Bulk cancel and retry: every job a filter selects, up to a bound, goes
-// through the same single-job operation (job-state/cancel.ts, job-state/retry.ts) in its own
-// transaction, so each job's history records it exactly as a single cancel or
-// retry would, and one job that cannot change does not hold back the others.
-// A caller selects only its tenant's jobs (admin: every tenant's).
+// Bulk cancel and retry: every job of the caller's tenant a filter selects, up to a bound, goes
+// through the same single-job transition (job-state/cancel.ts, retry.ts), so each job's
+// history records it exactly as a single cancel or retry would. Jobs change
+// in batches of one transaction each (one commit per batch, not per job), and
+// each job in its own savepoint, so one job that cannot change does not hold
+// back the others.
 import type pg from 'pg';
-import { visibleTenant, type Principal } from '../auth/principal.ts';
+import { visibleTenant } from '../auth/principal.ts';
 import { tenantCondition } from '../auth/tenant-scope.ts';
-import type { Queryable } from '../db/pool.ts';
-import { cancelJob } from '../job-state/cancel.ts';
+import { withTransaction, type Queryable } from '../db/pool.ts';
+import { cancelJobInTransaction } from '../job-state/cancel.ts';
+import { retryJobInTransaction } from '../job-state/retry.ts';
+import { ACTIVE_STATUSES, JobStatus, RETRIABLE_STATUSES } from '../job-state/statuses.ts';
 import type { Caller } from './create.ts';
 import { JobwireError, ValidationError } from './errors.ts';
-import { retryJob } from '../job-state/retry.ts';
-import { ACTIVE_STATUSES, JobStatus, RETRIABLE_STATUSES } from '../job-state/statuses.ts';
 import type { JobKind } from '../generated/prisma/enums.ts';
 
 export type BulkJobAction = 'cancel' | 'retry';
@@ -74,10 +75,10 @@ function targetStatuses(action: BulkJobAction, selection: JobSelection): JobStat
 }
 
 /**
- * One statement for the selection, within the caller's tenant (every tenant for
- * admin); parameters are typed so the status and list indexes apply.
+ * One statement for the selection, within the caller's tenant (admin: every
+ * tenant); parameters are typed so the status and list indexes apply.
  */
-function selectionSql(caller: Principal, action: BulkJobAction, selection: JobSelection) {
+function selectionSql(caller: Caller, action: BulkJobAction, selection: JobSelection) {
   const params = [
     targetStatuses(action, selection),
     selection.kinds?.length ? selection.kinds : null,
@@ -94,22 +95,25 @@ function selectionSql(caller: Principal, action: BulkJobAction, selection: JobSe
      and ($4::text[] is null or job_type = any($4))
      and ($5::timestamptz is null or created_at >= $5)
      and ($6::timestamptz is null or created_at < $6)
-     and ${tenantCondition('j', 7)}
+     and ${tenantCondition('job', 7)}
      and ($8::text[] is null or tenant_id = any($8))`;
   return { where, params };
 }
 
-/** How many of the caller's jobs a bulk action over this selection would take now (at most `max` + 1, to keep the count cheap). */
+/**
+ * How many jobs a bulk action over this selection would take now, among the
+ * caller's tenant's jobs (at most `max` + 1, to keep the count cheap).
+ */
 export async function countBulkTargets(
   db: Queryable,
-  caller: Principal,
+  caller: Caller,
   action: BulkJobAction,
   selection: JobSelection,
   max: number,
 ): Promise<{ count: number; moreThanMax: boolean }> {
   const { where, params } = selectionSql(caller, action, selection);
   const result = await db.query<{ count: string }>(
-    `select count(*) as count from (select 1 from job j where ${where} limit $9) as selected`,
+    `select count(*) as count from (select 1 from job where ${where} limit $9) as selected`,
     [...params, max + 1],
   );
   const count = Number(result.rows[0]!.count);
@@ -125,10 +129,13 @@ function resolveLimit(options: BulkJobOptions): number {
 }
 
 /**
- * Applies cancel or retry to the caller's jobs a selection matches, oldest first, up to
- * the limit. Each job changes in its own transaction through the single-job
- * operation; a job that cannot change (it finished meanwhile, a constraint
- * refuses it) is reported in `skipped`, the others go ahead.
+ * Applies cancel or retry to the jobs a selection matches among the caller's
+ * tenant's jobs (admin: every tenant's), oldest first, up to the limit,
+ * through the single-job operation, which checks the tenant again as it locks
+ * each job (job-state's lockJob). A job that cannot change (it
+ * finished meanwhile, a constraint refuses it) is reported in `skipped`, the
+ * others go ahead. A batch is all or nothing only on unexpected errors (the
+ * database going away): batches committed before stay committed.
  */
 export async function bulkJobAction(
   pool: pg.Pool,
@@ -140,28 +147,46 @@ export async function bulkJobAction(
   const limit = resolveLimit(options);
   const { where, params } = selectionSql(caller, action, selection);
   const selected = await pool.query<{ id: string }>(
-    `select id from job j where ${where} order by created_at, id limit $9`,
+    `select id from job where ${where} order by created_at, id limit $9`,
     [...params, limit + 1],
   );
   const ids = selected.rows.map((row) => row.id);
   const moreMatching = ids.length > limit;
   const outcome: BulkJobOutcome = { affectedJobIds: [], skipped: [], moreMatching };
-  for (const jobId of ids.slice(0, limit)) {
+  const targets = ids.slice(0, limit);
+  for (let start = 0; start < targets.length; start += BULK_BATCH_SIZE) {
+    const batch = await withTransaction(pool, (client) => applyToBatch(client, caller, action, targets.slice(start, start + BULK_BATCH_SIZE)));
+    outcome.affectedJobIds.push(...batch.affectedJobIds);
+    outcome.skipped.push(...batch.skipped);
+  }
+  return outcome;
+}
+
+/** Jobs changed per transaction: a commit waits for the disk, so 1,000 single-job commits took seconds. */
+const BULK_BATCH_SIZE = 100;
+
+async function applyToBatch(client: pg.PoolClient, caller: Caller, action: BulkJobAction, jobIds: readonly string[]) {
+  const affectedJobIds: string[] = [];
+  const skipped: BulkJobSkip[] = [];
+  for (const jobId of jobIds) {
+    await client.query('savepoint bulk_job');
     try {
       if (action === 'cancel') {
-        const result = await cancelJob(pool, caller, jobId);
-        if (result === 'already_cancelled') outcome.skipped.push({ jobId, message: 'already cancelled' });
-        else outcome.affectedJobIds.push(jobId);
+        const result = await cancelJobInTransaction(client, caller, jobId);
+        if (result === 'already_cancelled') skipped.push({ jobId, message: 'already cancelled' });
+        else affectedJobIds.push(jobId);
       } else {
-        const result = await retryJob(pool, caller, jobId);
-        if (result === 'already_active') outcome.skipped.push({ jobId, message: 'already queued or running' });
-        else outcome.affectedJobIds.push(jobId);
+        const result = await retryJobInTransaction(client, caller, jobId);
+        if (result === 'already_active') skipped.push({ jobId, message: 'already queued or running' });
+        else affectedJobIds.push(jobId);
       }
+      await client.query('release savepoint bulk_job');
     } catch (error) {
       // Expected refusals (finished meanwhile, purged, a kind's constraint) are this job's alone.
       if (!(error instanceof JobwireError)) throw error;
-      outcome.skipped.push({ jobId, message: error.message });
+      await client.query('rollback to savepoint bulk_job');
+      skipped.push({ jobId, message: error.message });
     }
   }
-  return outcome;
+  return { affectedJobIds, skipped };
 }

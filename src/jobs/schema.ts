@@ -12,12 +12,13 @@ import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 import type { Job as JobRow } from '../generated/prisma/client.ts';
 import { bulkJobAction, countBulkTargets, type BulkJobAction, type BulkJobOutcome } from './bulk.ts';
 import { cancelJob } from '../job-state/cancel.ts';
+import { retryJob } from '../job-state/retry.ts';
 import { createJobsReporting } from './create.ts';
 import { createdListResultOptions, createdResultOptions, flowInputFields, markCreated } from '../flow/schema-inputs.ts';
 import { InvalidTransitionError, JobConflictError, JobNotFoundError, ValidationError } from './errors.ts';
 import { decodeCursor, encodeCursor, type JobEventRecord } from './event-log.ts';
 import { readQueueStats, type QueueStats } from './queue-stats.ts';
-import { retryJob } from '../job-state/retry.ts';
+import { readThroughput } from './throughput.ts';
 import { JobKindEnum, JobStatusEnum } from './schema-enums.ts';
 
 /**
@@ -238,12 +239,38 @@ const BulkJobCountRef = builder.objectRef<{ count: number; moreThanMax: boolean;
 builder.queryField('bulkJobCount', (t) =>
   t.field({
     type: BulkJobCountRef,
-    description: "How many of the caller's jobs (admin: every tenant's) cancelJobs or retryJobs would act on for this filter (only the statuses the action applies to count).",
+    description: "How many jobs cancelJobs or retryJobs would act on for this filter (only the statuses the action applies to count, only the caller's tenant's jobs).",
     errors: { types: [ValidationError], directResult: false },
     args: { action: t.arg({ type: BulkJobActionEnum, required: true }), filter: t.arg({ type: JobFilter, required: true }) },
     resolve: async (_root, args, ctx) => {
       const max = ctx.config.BULK_JOBS_MAX;
       return { ...(await countBulkTargets(ctx.pool, ctx.caller, args.action as BulkJobAction, args.filter, max)), max };
+    },
+  }),
+);
+
+const ThroughputMinuteRef = builder.objectRef<{ minute: Date; completedCount: number; failedCount: number }>('JobThroughputMinute').implement({
+  description: 'Jobs that finished in one minute.',
+  fields: (t) => ({
+    minute: t.expose('minute', { type: 'DateTime', description: 'Start of the minute.' }),
+    completedCount: t.exposeInt('completedCount'),
+    failedCount: t.exposeInt('failedCount', { description: 'Jobs that ended FAILED or DEAD_LETTER.' }),
+  }),
+});
+
+const THROUGHPUT_MINUTES_MAX = 1440;
+
+builder.queryField('jobThroughput', (t) =>
+  t.field({
+    type: [ThroughputMinuteRef],
+    description: `The caller's tenant's jobs (admin: every tenant's) completed and failed per minute over the last \`minutes\` (the current minute included), oldest first; at most ${THROUGHPUT_MINUTES_MAX}.`,
+    args: { minutes: t.arg.int({ required: false, defaultValue: 60 }) },
+    resolve: (_root, args, ctx) => {
+      const minutes = args.minutes ?? 60;
+      if (minutes < 1 || minutes > THROUGHPUT_MINUTES_MAX) {
+        throw new ValidationError('minutes', `must be between 1 and ${THROUGHPUT_MINUTES_MAX}, got ${minutes}`);
+      }
+      return readThroughput(ctx.pool, visibleTenant(ctx.caller), minutes);
     },
   }),
 );
@@ -377,8 +404,8 @@ function bulkMutation(action: BulkJobAction, description: string) {
   );
 }
 
-bulkMutation('cancel', "Cancels every PENDING, SCHEDULED, RUNNING or RETRYING job of the caller's tenant (admin: of every tenant) the filter matches (up to the limit), each as cancelJob does.");
-bulkMutation('retry', "Retries every FAILED, DEAD_LETTER or CANCELLED job of the caller's tenant (admin: of every tenant) the filter matches (up to the limit), each as retryJob does.");
+bulkMutation('cancel', "Cancels every PENDING, SCHEDULED, RUNNING or RETRYING job of the caller's tenant (admin: any) the filter matches (up to the limit), each as cancelJob does.");
+bulkMutation('retry', "Retries every FAILED, DEAD_LETTER or CANCELLED job of the caller's tenant (admin: any) the filter matches (up to the limit), each as retryJob does.");
 
 // ---------------------------------------------------------------------------
 // Subscriptions
@@ -416,7 +443,47 @@ function coalescingTicks(watch: (notify: () => void) => () => void) {
   });
 }
 
+/** Queue stats are re-read at most this often per subscriber, however busy the queues are. */
+const QUEUES_UPDATED_INTERVAL_MS = 500;
+
+/** Calls fn at most once per interval, and once more after the last call (none lost). */
+function atMostEvery(intervalMs: number, fn: () => void) {
+  let last = 0;
+  let timer: NodeJS.Timeout | null = null;
+  return {
+    call() {
+      const wait = last + intervalMs - Date.now();
+      if (wait <= 0) {
+        last = Date.now();
+        fn();
+      } else {
+        timer ??= setTimeout(() => {
+          timer = null;
+          last = Date.now();
+          fn();
+        }, wait);
+      }
+    },
+    cancel: () => timer && clearTimeout(timer),
+  };
+}
+
 builder.subscriptionFields((t) => ({
+  queuesUpdated: t.field({
+    type: [QueueStatsRef],
+    description: `Stats of every queue of the caller's tenant's jobs (admin: every tenant's) at once, then again after they change status (at most every ${QUEUES_UPDATED_INTERVAL_MS} ms).`,
+    subscribe: (_root, _args, ctx) =>
+      coalescingTicks((notify) => {
+        const throttled = atMostEvery(QUEUES_UPDATED_INTERVAL_MS, notify);
+        // Woken by the caller's tenant's events only (admin: every tenant's).
+        const unsubscribe = ctx.live.subscribeEvents({ tenantId: visibleTenant(ctx.caller) }, null, () => throttled.call(), () => undefined);
+        return () => {
+          unsubscribe();
+          throttled.cancel();
+        };
+      }),
+    resolve: (_tick, _args, ctx) => readQueueStats(ctx.pool, visibleTenant(ctx.caller), null),
+  }),
   jobUpdated: t.prismaField({
     type: JobRef,
     description: "The job's current state at once, then again after every change (status, progress, steps, kind counters).",

@@ -9,7 +9,7 @@ import { JobKind } from '../../src/generated/prisma/enums.ts';
 import { prepareJob } from '../../src/jobs/create.ts';
 import { ImportJobNotFoundError, type ImportErrorRecord } from '../../src/imports/errors.ts';
 import { createImportHandler } from '../../src/imports/handler.ts';
-import { readFileText } from '../../src/imports/file-store.ts';
+import { piecesOf, readFileText, TEXT_PIECE_CHARS } from '../../src/imports/file-store.ts';
 import { IMPORT_JOB_TYPE } from '../../src/imports/kind.ts';
 import { appendErrors, ERRORS_KEPT, ImportJobRepository } from '../../src/imports/repository.ts';
 import { HandlerRegistry } from '../../src/worker/registry.ts';
@@ -164,5 +164,23 @@ describe('the stored file', () => {
     let text = '';
     for await (const chunk of readFileText(db.pool, id)) text += chunk;
     expect(text).toBe('question,answer\nCafé — ok?,yes\n');
+  });
+
+  it('is handed to the parser in pieces of at most TEXT_PIECE_CHARS, none ending inside a surrogate pair', async () => {
+    const { id } = await create();
+    // An emoji (two UTF-16 code units) across every possible cut: the pieces end before it or after it.
+    const line = `${'x'.repeat(TEXT_PIECE_CHARS - 1)}😀,answer\n`;
+    const content = `question,answer\n${line}${line}`;
+    await db.pool.query('insert into import_file (job_id, part, content) values ($1, 0, $2)', [id, Buffer.from(content, 'utf8')]);
+    const pieces: string[] = [];
+    for await (const piece of readFileText(db.pool, id)) pieces.push(piece);
+    expect(pieces.join('')).toBe(content);
+    for (const piece of pieces) {
+      expect(piece.length).toBeLessThanOrEqual(TEXT_PIECE_CHARS);
+      expect(piece.length).toBeGreaterThan(0);
+      expect(Buffer.from(piece, 'utf8').toString('utf8')).toBe(piece); // no lone surrogate at either end
+    }
+    expect([...piecesOf('ab😀', 3)]).toEqual(['ab', '😀']);
+    expect([...piecesOf('😀', 1)]).toEqual(['\ud83d', '\ude00']); // a piece of one code unit cannot hold the pair
   });
 });

@@ -1,12 +1,14 @@
 // Bulk cancel and retry over a filter: bounded, counted beforehand, recorded in each job's history.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/auth/api-keys.ts';
+import { uuidOf } from '../../src/testing/global-id.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { uuidOf } from '../../src/testing/global-id.ts';
 import { createJob } from '../support/jobs.ts';
 import { JobWithHistory } from '../support/operations.ts';
 import { BulkJobCount, CancelJobs, RetryJobs } from '../support/operations-bulk.ts';
+import { ACCOUNT, created, createImport, flexStatement } from '../support/portfolios.ts';
 
 let db: TestDatabase;
 let api: TestApp;
@@ -15,10 +17,6 @@ beforeAll(async () => {
   db = await createTestDatabase();
   // No worker: queued jobs stay queued, so what the bulk actions do is all there is to see.
   api = await startTestApp(db.url, { roles: { api: true, worker: false }, env: { BULK_JOBS_MAX: '5' } });
-});
-afterAll(async () => {
-  await api?.stop();
-  await db?.drop();
 });
 
 const inAnHour = () => new Date(Date.now() + 3_600_000).toISOString();
@@ -112,6 +110,30 @@ describe('cancelJobs and retryJobs', () => {
       message: 'filter.statuses: retry applies to FAILED, DEAD_LETTER, CANCELLED jobs only; SCHEDULED jobs cannot be retried',
     });
     expect((await history(job!.id)).status).toBe('SCHEDULED');
+  });
+
+  it('skips a job a constraint refuses, naming why, and changes the others in the same batch', async () => {
+    // Two imports of one portfolio's interval: the first cancelled, the second
+    // (active) holds the interval, so the first cannot be retried.
+    const portfolioId = randomUUID();
+    const input = { portfolioId, accountId: ACCOUNT, source: 'IBKR' as const, interval: { start: '2026-01-10', end: '2026-01-20' } };
+    const first = created(await createImport(api.client, input, flexStatement()));
+    await api.client.request(CancelJobs, { filter: { kinds: ['PORTFOLIO_IMPORT'] } });
+    const second = created(await createImport(api.client, { ...input, portfolioId: randomUUID() }, flexStatement()));
+    await api.client.request(CancelJobs, { filter: { kinds: ['PORTFOLIO_IMPORT'] } });
+    const holder = created(await createImport(api.client, input, flexStatement()));
+
+    const result = await api.client.request(RetryJobs, { filter: { kinds: ['PORTFOLIO_IMPORT'] } });
+    expect(result.retryJobs).toMatchObject({
+      data: {
+        affectedCount: 1,
+        affectedJobIds: [uuidOf(second.id)],
+        skipped: [{ jobId: uuidOf(first.id), message: expect.stringMatching(/^cannot retry job .*: it conflicts with another job/) }],
+      },
+    });
+    expect((await history(first.id)).status).toBe('CANCELLED');
+    expect((await history(second.id)).status).toBe('PENDING');
+    expect((await history(holder.id)).status).toBe('PENDING');
   });
 });
 

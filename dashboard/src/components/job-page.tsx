@@ -1,0 +1,273 @@
+import { useEffect, useState } from 'preact/hooks';
+import { runJobAction } from '../actions.ts';
+import { finishedAt, formatCount, formatDate, formatDuration, formatTime, runTime, STATUS_LABEL, uuidOf } from '../format.ts';
+import { useQuery, useSubscription } from '../hooks.ts';
+import {
+  ACTIVE_STATUSES,
+  JobDetailUpdated,
+  JobEventsAfter,
+  JobPageQuery,
+  RETRIABLE_STATUSES,
+  type JobDetail,
+  type JobEvent,
+} from '../operations.ts';
+import { linkProps } from '../router.ts';
+import { Card, ErrorNote, JsonView, ProgressBar, StatusBadge } from './common.tsx';
+
+function Timeline({ events }: { events: JobEvent[] }) {
+  return (
+    <ol class="timeline" aria-label="Event history">
+      {events.map((event, index) => {
+        const previous = events[index - 1];
+        const gap = previous ? Date.parse(event.createdAt) - Date.parse(previous.createdAt) : null;
+        return (
+          <li class={`status-${event.status.toLowerCase()}`} data-event-status={event.status} key={event.id}>
+            <span class="dot" />
+            <div class="event-main">
+              <span class="event-title">
+                {event.step ? <span class="step-name">step {event.step.name}: </span> : null}
+                {event.previousStatus ? `${STATUS_LABEL[event.previousStatus]} → ` : ''}
+                <strong>{STATUS_LABEL[event.status]}</strong>
+              </span>
+              {event.message && <span class="event-message">{event.message}</span>}
+            </div>
+            <time class="event-time" dateTime={event.createdAt} title={event.createdAt}>
+              {formatTime(event.createdAt)}
+              {gap !== null && <span class="gap">+{formatDuration(gap)}</span>}
+            </time>
+          </li>
+        );
+      })}
+    </ol>
+  );
+}
+
+function Fact({ label, children }: { label: string; children: preact.ComponentChildren }) {
+  return (
+    <div class="fact">
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}
+
+function KindDetail({ job }: { job: JobDetail }) {
+  if (job.__typename === 'ImportJob') {
+    const errors = job.importErrors?.edges ?? [];
+    return (
+      <Card title="Import" class="kind-detail" >
+        <dl class="facts">
+          <Fact label="File">{job.filename} ({formatCount(job.fileSize ?? 0)} bytes, {job.sourceType})</Fact>
+          <Fact label="Import status">{job.importStatus}</Fact>
+          <Fact label="Rows">{formatCount(job.totalRows ?? 0)}</Fact>
+          <Fact label="Processed">{formatCount(job.processedRows ?? 0)}</Fact>
+          <Fact label="Stored">{formatCount(job.successCount ?? 0)}</Fact>
+          <Fact label="Bad rows">{formatCount(job.errorCount ?? 0)}</Fact>
+        </dl>
+        {errors.length > 0 && (
+          <table class="table compact" aria-label="Import errors">
+            <thead>
+              <tr>
+                <th class="num">Row</th>
+                <th class="num">Line</th>
+                <th>Error</th>
+                <th>Field</th>
+                <th>Message</th>
+              </tr>
+            </thead>
+            <tbody>
+              {errors.map(({ node }) => (
+                <tr>
+                  <td class="num">{node.row}</td>
+                  <td class="num">{node.line}</td>
+                  <td>{node.type}</td>
+                  <td>{node.field ?? '—'}</td>
+                  <td>
+                    {node.message}
+                    {node.similarity !== null ? ` (similarity ${node.similarity.toFixed(2)})` : ''}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {(job.importErrors?.totalCount ?? 0) > errors.length && <p class="muted">First {errors.length} of {formatCount(job.importErrors!.totalCount)} bad rows.</p>}
+      </Card>
+    );
+  }
+  if (job.__typename === 'CollectionJob') {
+    const failed = new Map((job.failedSymbols ?? []).map((failure) => [failure.symbol, failure.error]));
+    return (
+      <Card title="Collection" class="kind-detail">
+        <dl class="facts">
+          <Fact label="Provider">{job.provider}</Fact>
+          <Fact label="Timeframe">{job.timeframe}</Fact>
+          <Fact label="From">{formatDate(job.rangeFrom)}</Fact>
+          <Fact label="To">{formatDate(job.rangeTo)}</Fact>
+          <Fact label="Symbols done">
+            {formatCount(job.stats?.completed ?? 0)} / {formatCount(job.stats?.total ?? 0)}
+          </Fact>
+          <Fact label="Candles stored">{formatCount(job.stats?.totalCandles ?? 0)}</Fact>
+        </dl>
+        <ul class="symbols" aria-label="Symbols">
+          {(job.symbols ?? []).map((symbol) => (
+            <li class={failed.has(symbol) ? 'failed' : ''} title={failed.get(symbol)} data-symbol={symbol}>
+              {symbol}
+              {failed.has(symbol) && <span class="symbol-error">{failed.get(symbol)}</span>}
+            </li>
+          ))}
+        </ul>
+      </Card>
+    );
+  }
+  if (job.__typename === 'PortfolioImportJob') {
+    return (
+      <Card title="Portfolio import" class="kind-detail">
+        <dl class="facts">
+          <Fact label="Portfolio">{job.portfolioId}</Fact>
+          <Fact label="Account">{job.accountId}</Fact>
+          <Fact label="Interval">
+            {job.interval?.start} → {job.interval?.end}
+          </Fact>
+          <Fact label="Source">{job.source}</Fact>
+          <Fact label="Trades">{formatCount(job.tradeCount ?? 0)}</Fact>
+          <Fact label="Positions">{formatCount(job.positionCount ?? 0)}</Fact>
+          <Fact label="Cash transactions">{formatCount(job.cashTransactionCount ?? 0)}</Fact>
+        </dl>
+      </Card>
+    );
+  }
+  return null;
+}
+
+export function JobPage({ id }: { id: string }) {
+  const initial = useQuery<{ job: (JobDetail & { events: { edges: Array<{ node: JobEvent }> } }) | null }>(JobPageQuery, { id });
+  const [job, setJob] = useState<JobDetail | null>(null);
+  const [events, setEvents] = useState<JobEvent[]>([]);
+  const [after, setAfter] = useState<string | null>(null);
+  useEffect(() => {
+    const loaded = initial.data?.job;
+    if (!loaded) return;
+    setJob(loaded);
+    const history = loaded.events.edges.map((edge) => edge.node);
+    setEvents(history);
+    setAfter(history.at(-1)?.cursor ?? '');
+  }, [initial.data]);
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, []);
+  // The job's state, live; and its history from the last event loaded on (none missed, none twice).
+  useSubscription<{ jobUpdated: JobDetail }>(JobDetailUpdated, job ? { id } : null, (data) => setJob(data.jobUpdated));
+  useSubscription<{ jobEvents: JobEvent }>(
+    JobEventsAfter,
+    after === null ? null : { filter: { jobIds: [id] }, after: after || null },
+    (data) => setEvents((previous) => (previous.some((event) => event.id === data.jobEvents.id) ? previous : [...previous, data.jobEvents])),
+  );
+
+  if (initial.error) return <ErrorNote message={initial.error} />;
+  if (initial.data && !initial.data.job) return <p class="empty">No job with id {id}.</p>;
+  if (!job) return <p class="muted">Loading…</p>;
+  const uuid = uuidOf(job.id);
+  const duration = runTime(job, now);
+  const steps = job.steps.edges.map((edge) => edge.node);
+  return (
+    <div class="job-page" data-job-id={uuid}>
+      <nav class="crumbs">
+        <a {...linkProps('/')}>← All jobs</a>
+      </nav>
+      <header class="job-header">
+        <div>
+          <h1>
+            {job.jobType} <StatusBadge status={job.status} cancelRequested={!!job.cancelRequestedAt} />
+          </h1>
+          <p class="mono muted">{uuid}</p>
+        </div>
+        <div class="job-actions">
+          {ACTIVE_STATUSES.includes(job.status) && (
+            <button type="button" class="button danger" data-action="cancel" disabled={!!job.cancelRequestedAt} onClick={() => runJobAction('cancel', job.id)}>
+              {job.cancelRequestedAt ? 'Stopping…' : 'Cancel job'}
+            </button>
+          )}
+          {RETRIABLE_STATUSES.includes(job.status) && (
+            <button type="button" class="button primary" data-action="retry" onClick={() => runJobAction('retry', job.id)}>
+              Retry job
+            </button>
+          )}
+        </div>
+      </header>
+      <div class="job-progress">
+        <ProgressBar value={job.progress} status={job.status} label={job.progressMessage} />
+        {job.progressMessage && <span class="muted">{job.progressMessage}</span>}
+      </div>
+      <div class="job-grid">
+        <div class="job-main">
+          <Card title="Details">
+            <dl class="facts">
+              <Fact label="Queue">{job.queueName}</Fact>
+              <Fact label="Kind">{job.kind.toLowerCase().replace('_', ' ')}</Fact>
+              <Fact label="Priority">{job.priority}</Fact>
+              <Fact label="Attempt">
+                {job.retryCount + 1} of {job.maxRetries + 1}
+              </Fact>
+              <Fact label="Worker">{job.workerId ?? '—'}</Fact>
+              <Fact label="Created by">{job.createdBy ?? '—'}</Fact>
+              <Fact label="Created">{formatTime(job.createdAt)}</Fact>
+              {job.scheduledAt && <Fact label="Scheduled for">{formatTime(job.scheduledAt)}</Fact>}
+              <Fact label="Started">{formatTime(job.startedAt)}</Fact>
+              <Fact label="Finished">{formatTime(finishedAt(job))}</Fact>
+              <Fact label="Run time">{duration === null ? '—' : formatDuration(duration)}</Fact>
+              {job.parentJob && (
+                <Fact label="Parent">
+                  <a {...linkProps(`/jobs/${uuidOf(job.parentJob.id)}`)}>{job.parentJob.jobType}</a>
+                </Fact>
+              )}
+            </dl>
+          </Card>
+          {job.errorMessage && (
+            <Card title="Error" class="error-card">
+              <pre class="error-text">{job.errorMessage}</pre>
+            </Card>
+          )}
+          <KindDetail job={job} />
+          <div class="two">
+            <Card title="Payload">
+              <JsonView value={job.payload} empty="{}" />
+            </Card>
+            <Card title="Result">
+              <JsonView value={job.result} empty={finishedAt(job) ? 'no result data' : 'not finished'} />
+            </Card>
+          </div>
+          {Object.keys(job.metadata).length > 0 && (
+            <Card title="Metadata">
+              <JsonView value={job.metadata} />
+            </Card>
+          )}
+          {steps.length > 0 && (
+            <Card title={`Steps (${steps.length})`}>
+              <ol class="steps">
+                {steps.map((step) => (
+                  <li data-step={step.name}>
+                    <span class="step-position">{step.position + 1}</span>
+                    <span class="step-label">{step.name}</span>
+                    <StatusBadge status={step.status} />
+                    <span class="muted">
+                      {step.startedAt && step.completedAt ? formatDuration(Date.parse(step.completedAt) - Date.parse(step.startedAt)) : ''}
+                    </span>
+                    {step.errorMessage && <span class="error-text">{step.errorMessage}</span>}
+                  </li>
+                ))}
+              </ol>
+            </Card>
+          )}
+        </div>
+        <aside class="job-side">
+          <Card title={<>History <span class="count">{events.length}</span></>} class="history">
+            <Timeline events={events} />
+          </Card>
+        </aside>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,198 @@
+// Every GraphQL operation the dashboard sends, with the shapes it reads.
+
+export type JobStatus = 'PENDING' | 'SCHEDULED' | 'RUNNING' | 'RETRYING' | 'COMPLETED' | 'FAILED' | 'DEAD_LETTER' | 'CANCELLED';
+export const JOB_STATUSES: JobStatus[] = ['PENDING', 'SCHEDULED', 'RUNNING', 'RETRYING', 'COMPLETED', 'FAILED', 'DEAD_LETTER', 'CANCELLED'];
+export const ACTIVE_STATUSES: JobStatus[] = ['PENDING', 'SCHEDULED', 'RUNNING', 'RETRYING'];
+export const RETRIABLE_STATUSES: JobStatus[] = ['FAILED', 'DEAD_LETTER', 'CANCELLED'];
+export const JOB_KINDS = ['PLAIN', 'PORTFOLIO_IMPORT', 'COLLECTION', 'IMPORT'] as const;
+
+export interface QueueStats {
+  queueName: string;
+  pendingCount: number;
+  scheduledCount: number;
+  runningCount: number;
+  retryingCount: number;
+  completedCount: number;
+  failedCount: number;
+  deadLetterCount: number;
+  cancelledCount: number;
+}
+
+const QUEUE_FIELDS = `queueName pendingCount scheduledCount runningCount retryingCount completedCount failedCount deadLetterCount cancelledCount`;
+
+export const QueuesUpdated = `subscription QueuesUpdated { queuesUpdated { ${QUEUE_FIELDS} } }`;
+
+export interface ThroughputMinute {
+  minute: string;
+  completedCount: number;
+  failedCount: number;
+}
+export const Throughput = `query Throughput($minutes: Int) { jobThroughput(minutes: $minutes) { minute completedCount failedCount } }`;
+
+export const JobTypes = `query JobTypes { jobTypes { jobType kind } }`;
+
+export interface JobSummary {
+  id: string;
+  kind: string;
+  jobType: string;
+  queueName: string;
+  status: JobStatus;
+  progress: number;
+  progressMessage: string | null;
+  retryCount: number;
+  maxRetries: number;
+  errorMessage: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  failedAt: string | null;
+  cancelledAt: string | null;
+  cancelRequestedAt: string | null;
+  scheduledAt: string | null;
+}
+
+const SUMMARY_FIELDS = `id kind jobType queueName status progress progressMessage retryCount maxRetries errorMessage
+  createdAt startedAt completedAt failedAt cancelledAt cancelRequestedAt scheduledAt`;
+
+export interface JobFilter {
+  statuses?: JobStatus[];
+  kinds?: string[];
+  queueNames?: string[];
+  jobTypes?: string[];
+  createdAfter?: string;
+  createdBefore?: string;
+}
+
+export interface JobsPage {
+  jobs: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: Array<{ node: JobSummary }> };
+}
+export const JobsList = `query JobsList($filter: JobFilter, $first: Int, $after: String) {
+  jobs(filter: $filter, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { ${SUMMARY_FIELDS} } }
+  }
+}`;
+
+export const JobProgress = `subscription JobProgress($id: ID!) { jobUpdated(id: $id) { ${SUMMARY_FIELDS} } }`;
+
+export interface JobStep {
+  id: string;
+  name: string;
+  position: number;
+  status: JobStatus;
+  errorMessage: string | null;
+  startedAt: string | null;
+  completedAt: string | null;
+}
+
+export interface JobEvent {
+  id: string;
+  cursor: string;
+  status: JobStatus;
+  previousStatus: JobStatus | null;
+  message: string | null;
+  createdAt: string;
+  step: { name: string } | null;
+}
+
+export interface JobDetail extends JobSummary {
+  __typename: string;
+  payload: Record<string, unknown>;
+  result: Record<string, unknown> | null;
+  metadata: Record<string, unknown>;
+  priority: number;
+  workerId: string | null;
+  createdBy: string | null;
+  updatedAt: string;
+  parentJob: { id: string; jobType: string } | null;
+  steps: { edges: Array<{ node: JobStep }> };
+  // ImportJob
+  filename?: string;
+  fileSize?: number;
+  sourceType?: string;
+  importStatus?: string;
+  totalRows?: number;
+  processedRows?: number;
+  successCount?: number;
+  errorCount?: number;
+  importErrors?: {
+    totalCount: number;
+    edges: Array<{ node: { row: number; line: number; type: string; field: string | null; message: string; similarity: number | null } }>;
+  };
+  // CollectionJob
+  symbols?: string[];
+  timeframe?: string;
+  rangeFrom?: string;
+  rangeTo?: string;
+  provider?: string;
+  stats?: { total: number; completed: number; failed: number; totalCandles: number };
+  failedSymbols?: Array<{ symbol: string; error: string; failedAt: string }>;
+  // PortfolioImportJob
+  portfolioId?: string;
+  accountId?: string;
+  interval?: { start: string; end: string };
+  source?: string;
+  tradeCount?: number;
+  positionCount?: number;
+  cashTransactionCount?: number;
+}
+
+const DETAIL_FIELDS = `__typename ${SUMMARY_FIELDS} payload result metadata priority workerId createdBy updatedAt
+  parentJob { id jobType }
+  steps(first: 100) { edges { node { id name position status errorMessage startedAt completedAt } } }
+  ... on ImportJob {
+    filename fileSize sourceType importStatus totalRows processedRows successCount errorCount
+    importErrors: errors(first: 50) { totalCount edges { node { row line type field message similarity } } }
+  }
+  ... on CollectionJob {
+    symbols timeframe rangeFrom rangeTo provider
+    stats { total completed failed totalCandles }
+    failedSymbols { symbol error failedAt }
+  }
+  ... on PortfolioImportJob {
+    portfolioId accountId interval { start end } source tradeCount positionCount cashTransactionCount
+  }`;
+
+// Pages are at most PAGE_SIZE_MAX (100 by default): the first 100 events come
+// with the job, jobEvents(after: the last one's cursor) replays the rest.
+export const JobPageQuery = `query JobPage($id: ID!) {
+  job(id: $id) {
+    ${DETAIL_FIELDS}
+    events(first: 100) { edges { node { id cursor status previousStatus message createdAt step { name } } } }
+  }
+}`;
+
+export const JobDetailUpdated = `subscription JobDetailUpdated($id: ID!) { jobUpdated(id: $id) { ${DETAIL_FIELDS} } }`;
+
+export const JobEventsAfter = `subscription JobEventsAfter($filter: JobEventFilter, $after: String) {
+  jobEvents(filter: $filter, after: $after) { id cursor status previousStatus message createdAt step { name } }
+}`;
+
+export const CancelJob = `mutation CancelJob($id: ID!) {
+  cancelJob(id: $id) { __typename ... on Error { message } ... on MutationCancelJobSuccess { data { id status } } }
+}`;
+export const RetryJob = `mutation RetryJob($id: ID!) {
+  retryJob(id: $id) { __typename ... on Error { message } ... on MutationRetryJobSuccess { data { id status } } }
+}`;
+
+export type BulkAction = 'CANCEL' | 'RETRY';
+export interface BulkCount {
+  bulkJobCount: { __typename: string; message?: string; data?: { count: number; moreThanMax: boolean; max: number } };
+}
+export const BulkJobCount = `query BulkJobCount($action: BulkJobAction!, $filter: JobFilter!) {
+  bulkJobCount(action: $action, filter: $filter) { __typename ... on Error { message } ... on QueryBulkJobCountSuccess { data { count moreThanMax max } } }
+}`;
+
+export interface BulkResult {
+  __typename: string;
+  message?: string;
+  data?: { affectedCount: number; moreMatching: boolean; skipped: Array<{ jobId: string; message: string }> };
+}
+const BULK_RESULT = `data { affectedCount moreMatching skipped { jobId message } }`;
+export const CancelJobs = `mutation CancelJobs($filter: JobFilter!) {
+  cancelJobs(filter: $filter) { __typename ... on Error { message } ... on MutationCancelJobsSuccess { ${BULK_RESULT} } }
+}`;
+export const RetryJobs = `mutation RetryJobs($filter: JobFilter!) {
+  retryJobs(filter: $filter) { __typename ... on Error { message } ... on MutationRetryJobsSuccess { ${BULK_RESULT} } }
+}`;
