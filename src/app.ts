@@ -137,7 +137,7 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     let metricsServer: MetricsServer | undefined;
     if (config.METRICS_PORT !== undefined) {
       metrics.observeJobCounts(new JobCounts(pool, config.METRICS_JOB_COUNTS_MAX_AGE_MS, logger));
-      metricsServer = await startMetricsServer(metrics, authenticator, config.METRICS_HOST, config.METRICS_PORT, logger);
+      metricsServer = await startMetricsServer(metrics, authenticator, config.METRICS_HOST, config.METRICS_PORT, logger, health);
       stops.push(() => metricsServer!.close());
     }
     return { databaseUrl: database.url, api, live, worker, metrics, metricsServer, health, stop };

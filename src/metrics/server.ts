@@ -1,12 +1,15 @@
-// The Prometheus endpoint, on its own host and port (METRICS_HOST, METRICS_PORT):
-// apart from the API, so that it is reachable only where the operator binds it,
-// and only to the admin scope (a scraper sends `Authorization: Bearer <admin
+// The operator's port (METRICS_HOST, METRICS_PORT), apart from the API, so that
+// it is reachable only where the operator binds it. /metrics (Prometheus text)
+// answers only the admin scope (a scraper sends `Authorization: Bearer <admin
 // API key or JWT>`; with authentication off, every caller is the local admin).
+// /health/live and /health/ready answer without a token, as on the API: they are
+// how an orchestrator probes a `work` process, which has no API port.
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bearerToken, TokenError, type Authenticator } from '../auth/authenticate.ts';
 import { hasScope } from '../auth/principal.ts';
 import { isConnectionError } from '../db/retry.ts';
+import type { Health } from '../health.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -29,11 +32,19 @@ export async function startMetricsServer(
   host: string,
   port: number,
   logger: Logger,
+  /** The process's readiness, served at /health/*; without it those paths answer 404. */
+  health?: Health,
 ): Promise<MetricsServer> {
   const server = createServer(async (request, response) => {
     const path = new URL(request.url ?? '/', 'http://x').pathname;
+    if (health && (path === '/health/live' || path === '/health/ready')) {
+      const report = path === '/health/live' ? { live: true } : health.readiness();
+      const status = 'ready' in report && !report.ready ? 503 : 200;
+      response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(report));
+      return;
+    }
     if (path !== METRICS_PATH || (request.method !== 'GET' && request.method !== 'HEAD')) {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; metrics are at ${METRICS_PATH}\n`);
+      response.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; this port serves ${METRICS_PATH}, /health/live and /health/ready\n`);
       return;
     }
     // The same authentication as the API's (API keys and JWTs, authenticate.ts).

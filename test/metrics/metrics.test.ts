@@ -181,6 +181,25 @@ describe('metrics access', () => {
     expect(parseMetrics(await admin.text()).some((sample) => sample.name === 'jobwire_jobs_counted_at_seconds')).toBe(true);
   });
 
+  it("a work process (no API port) answers /health/live and /health/ready on the metrics port without a token, its worker's checks included", async () => {
+    const worker = await startTestApp(db.url, { roles: { api: false, worker: true }, env: { METRICS_PORT: '0', AUTH_ENABLED: 'true' } });
+    try {
+      const base = worker.app.metricsServer!.url.replace('/metrics', '');
+      expect((await fetch(worker.app.metricsServer!.url)).status).toBe(401);
+      const live = await fetch(`${base}/health/live`);
+      expect([live.status, await live.json()]).toEqual([200, { live: true }]);
+      const ready = await fetch(`${base}/health/ready`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({
+        ready: true,
+        checks: { database: { ok: true }, migrations: { ok: true }, listen: { ok: true }, workerHeartbeat: { ok: true }, workerSession: { ok: true } },
+      });
+      expect((await fetch(`${base}/graphql`)).status).toBe(404);
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('without authentication, a non-loopback METRICS_HOST stops the start, naming the settings', async () => {
     const refused = startTestApp(db.url, { roles: { api: false, worker: true }, env: { METRICS_PORT: '0', METRICS_HOST: '0.0.0.0' } });
     await expect(refused).rejects.toThrow(

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { freePort } from '../../src/testing/ports.ts';
+import { freePort } from './ports.ts';
 
 const run = promisify(execFile);
 
