@@ -16,7 +16,7 @@ import { encodeCursor } from '../../src/jobs/event-log.ts';
 
 /** Production timings for the heartbeat: the restart, not the test's short settings, is under test. */
 const ENV = { WORKER_HEARTBEAT_INTERVAL_MS: '5000', WORKER_DEAD_AFTER_MS: '30000' };
-const JOBS_PER_RESTART = 400;
+const JOBS_PER_RESTART = 1000;
 const BATCH = 50;
 
 let server: PostgresServer;
