@@ -11,7 +11,7 @@ import { questionBands } from '../src/imports/question-bands.ts';
 import { uuidOf } from '../src/testing/global-id.ts';
 import { postMultipart } from '../src/testing/multipart.ts';
 import { nearDuplicateOf, randomQuestion, seededRandom } from '../src/testing/qa-pairs.ts';
-import { report, round, spawnCli, startBenchServer } from './support.ts';
+import { buildService, report, round, spawnCli, startBenchServer } from './support.ts';
 
 const ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 50_000);
 const SCENARIOS = (process.env.BENCH_STORED_PAIRS ?? '100000,1000000').split(',').map(Number);
@@ -108,8 +108,11 @@ async function runImport(apiUrl: string, csv: string): Promise<{ uploadMs: numbe
 
 await db.query('listen jobwire_job');
 const settings = { DATABASE_URL: databaseUrl, IMPORT_BATCH_SIZE: BATCH_SIZE };
-const api = await spawnCli('serve', settings);
-const worker = await spawnCli('work', settings);
+// The worker runs as in production (`npm start`: the compiled build); BENCH_RUNTIME=tsx runs the sources.
+const RUNTIME = process.env.BENCH_RUNTIME === 'tsx' ? 'tsx' : 'dist';
+if (RUNTIME === 'dist') buildService();
+const api = await spawnCli('serve', settings, RUNTIME);
+const worker = await spawnCli('work', settings, RUNTIME);
 const rows: Array<Record<string, unknown>> = [];
 try {
   const idleRssMb = await worker.peakRssMb();
@@ -136,6 +139,7 @@ try {
       'bad rows': job.error_count,
       'worker RSS idle MB': Math.round(idleRssMb),
       'worker RSS peak MB': Math.round(await worker.peakRssMb()),
+      worker: RUNTIME === 'dist' ? 'node dist/main.js work' : 'tsx src/main.ts work',
     });
     console.table(rows.slice(-1));
   }

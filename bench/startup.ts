@@ -2,10 +2,10 @@
 // and from the TypeScript sources through tsx: time until it answers a GraphQL
 // query, and its resident memory then. Builds first (npm run build).
 //   npm run bench:startup   (BENCH_STARTUP_RUNS, default 5 per side)
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { freePort } from '../src/testing/ports.ts';
-import { median, report, round, startBenchServer } from './support.ts';
+import { buildService, median, report, round, startBenchServer } from './support.ts';
 
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 5);
 const SIDES = {
@@ -35,8 +35,7 @@ async function startOnce(args: readonly string[], databaseUrl: string) {
   return { readyMs, rssMb };
 }
 
-const build = spawnSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
-if (build.status !== 0) throw new Error('npm run build failed');
+buildService();
 const server = await startBenchServer();
 try {
   const databaseUrl = await server.database('bench_startup');

@@ -1,7 +1,7 @@
 // Shared by the benchmark scripts: a real Postgres (embedded unless
 // BENCH_DATABASE_URL names a server), fresh migrated databases, child processes
 // of the real CLI, percentiles, and a table + JSON report under bench/results/.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,16 +55,28 @@ export interface Child {
   peakRssMb(): Promise<number>;
 }
 
+/** Compiles the service to dist/ (npm run build), for spawnCli's `dist` runtime. */
+export function buildService(): void {
+  const build = spawnSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('npm run build failed');
+}
+
 /**
  * Runs the real CLI (`serve` or `work`) and waits until it is up: the API
  * answers HTTP, the worker has written its first heartbeat.
  */
-export async function spawnCli(command: 'serve' | 'work', env: Record<string, string> & { DATABASE_URL: string }): Promise<Child> {
+export async function spawnCli(
+  command: 'serve' | 'work',
+  env: Record<string, string> & { DATABASE_URL: string },
+  /** `dist`: the compiled build, as `npm start` runs it (build it first with buildService); `tsx`: the sources. */
+  runtime: 'tsx' | 'dist' = 'tsx',
+): Promise<Child> {
   const port = await freePort();
   const db = new pg.Client({ connectionString: env.DATABASE_URL });
   await db.connect();
   const workersBefore = Number((await db.query('select count(*) as n from worker')).rows[0].n);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', command], {
+  const entry = runtime === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, [...entry, command], {
     env: { ...process.env, LOG_LEVEL: 'warn', CI: '1', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
