@@ -77,6 +77,14 @@ export class Health {
   }
 }
 
+/** The answer of /health/live or /health/ready (null for any other path): one shape on every port that serves them. */
+export function healthAnswer(path: string, health: Health | undefined): { status: number; body: unknown } | null {
+  if (path === '/health/live') return { status: 200, body: { live: true } };
+  if (path !== '/health/ready') return null;
+  const report = health?.readiness() ?? { ready: true, checks: {} };
+  return { status: report.ready ? 200 : 503, body: report };
+}
+
 async function lastCommittedHash(): Promise<string> {
   const folder = path.join(MIGRATIONS_FOLDER, 'committed');
   const files = (await readdir(folder)).filter((file) => file.endsWith('.sql')).sort();

@@ -13,6 +13,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { createDashboardHandler } from '../http/dashboard.ts';
 import { STATEMENT_MAX_BYTES } from '../portfolios/kind.ts';
+import { healthAnswer } from '../health.ts';
 import { bearerToken, connectionToken, TokenError } from '../auth/authenticate.ts';
 import type { Principal } from '../auth/principal.ts';
 import { EXAMPLE_TABS, GRAPHIQL_TITLE, graphiqlAssets } from './graphiql.ts';
@@ -37,12 +38,8 @@ function isGraphQLError(value: unknown): value is GraphQLError {
 function healthEndpoints(services: ApiServices): Plugin {
   return {
     onRequest({ url, endResponse, fetchAPI }) {
-      if (url.pathname === '/health/live') {
-        endResponse(fetchAPI.Response.json({ live: true }));
-      } else if (url.pathname === '/health/ready') {
-        const report = services.health?.readiness() ?? { ready: true, checks: {} };
-        endResponse(fetchAPI.Response.json(report, { status: report.ready ? 200 : 503 }));
-      }
+      const answer = healthAnswer(url.pathname, services.health);
+      if (answer) endResponse(fetchAPI.Response.json(answer.body, { status: answer.status }));
     },
   };
 }

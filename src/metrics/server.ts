@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { bearerToken, TokenError, type Authenticator } from '../auth/authenticate.ts';
 import { hasScope } from '../auth/principal.ts';
 import { isConnectionError } from '../db/retry.ts';
-import type { Health } from '../health.ts';
+import { healthAnswer, type Health } from '../health.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -37,10 +37,9 @@ export async function startMetricsServer(
 ): Promise<MetricsServer> {
   const server = createServer(async (request, response) => {
     const path = new URL(request.url ?? '/', 'http://x').pathname;
-    if (health && (path === '/health/live' || path === '/health/ready')) {
-      const report = path === '/health/live' ? { live: true } : health.readiness();
-      const status = 'ready' in report && !report.ready ? 503 : 200;
-      response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(report));
+    const answer = health ? healthAnswer(path, health) : null;
+    if (answer) {
+      response.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(answer.body));
       return;
     }
     if (path !== METRICS_PATH || (request.method !== 'GET' && request.method !== 'HEAD')) {

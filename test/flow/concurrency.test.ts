@@ -1,20 +1,16 @@
 // Concurrency keys: at most `concurrencyLimit` jobs with one key RUNNING at
 // once across two worker processes; the others wait without spending retries.
 import { beforeAll, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { spawnWorker, startTestApp, type TestApp } from '../support/app.ts';
-import { createFlowJob } from '../support/flow.ts';
+import type { TestDatabase } from '../support/database.ts';
+import type { TestApp } from '../support/app.ts';
+import { createFlowJob, startApiAndTwoWorkers } from '../support/flow.ts';
 import { FlowJobEvents } from '../support/operations.ts';
 
 let db: TestDatabase;
 let api: TestApp;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  api = await startTestApp(db.url, { roles: { api: true, worker: false } });
-  // Two worker processes, stopped when the file ends.
-  await spawnWorker(db.url);
-  await spawnWorker(db.url);
+  ({ db, api } = await startApiAndTwoWorkers());
 });
 it('20 jobs with a key limited to 2 over two workers: never more than 2 RUNNING (sampled), all complete, no retry spent', async () => {
   const events = api.client.subscribe(FlowJobEvents, { filter: { queueNames: ['keyed'] } });

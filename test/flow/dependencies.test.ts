@@ -1,9 +1,9 @@
 // Dependencies: a job waits until the jobs it depends on completed; one that
 // fails cancels it (or it runs anyway). Two worker processes on one database.
 import { beforeAll, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { spawnWorker, startTestApp, type TestApp } from '../support/app.ts';
-import { createFlowJob } from '../support/flow.ts';
+import type { TestDatabase } from '../support/database.ts';
+import type { TestApp } from '../support/app.ts';
+import { createFlowJob, startApiAndTwoWorkers } from '../support/flow.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
 import { CreateJobFlow, JobFlowState, JobFlowUpdated } from '../support/operations.ts';
 
@@ -11,11 +11,7 @@ let db: TestDatabase;
 let api: TestApp;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  api = await startTestApp(db.url, { roles: { api: true, worker: false } });
-  // Two worker processes, stopped when the file ends.
-  await spawnWorker(db.url);
-  await spawnWorker(db.url);
+  ({ db, api } = await startApiAndTwoWorkers());
 });
 const untilStatus = (status: string) => (updates: Array<{ jobUpdated: { status: string } }>) =>
   updates.some((u) => u.jobUpdated.status === status);

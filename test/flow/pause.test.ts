@@ -2,9 +2,9 @@
 // the workers, it is pushed live, and resumed, all its jobs complete.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { spawnWorker, startTestApp, type ChildWorker, type TestApp } from '../support/app.ts';
-import { createFlowJob } from '../support/flow.ts';
+import type { TestDatabase } from '../support/database.ts';
+import { spawnWorker, type ChildWorker, type TestApp } from '../support/app.ts';
+import { createFlowJob, startApiAndTwoWorkers } from '../support/flow.ts';
 import { FlowJobEvents, PauseQueue, QueueUpdated, ResumeQueue } from '../support/operations.ts';
 
 let db: TestDatabase;
@@ -12,9 +12,7 @@ let api: TestApp;
 let workers: ChildWorker[] = [];
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  api = await startTestApp(db.url, { roles: { api: true, worker: false } });
-  workers = [await spawnWorker(db.url), await spawnWorker(db.url)];
+  ({ db, api, workers } = await startApiAndTwoWorkers());
 });
 const WAITING = 'waiting: queue paused-q is paused';
 

@@ -1,19 +1,16 @@
 // Queue rate limits: 10 starts per second across two worker processes; 100
 // jobs, never more than 10 starts in any one-second window (from started_at).
 import { beforeAll, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { spawnWorker, startTestApp, type TestApp } from '../support/app.ts';
+import type { TestDatabase } from '../support/database.ts';
+import type { TestApp } from '../support/app.ts';
+import { startApiAndTwoWorkers } from '../support/flow.ts';
 import { CreateJobsFlow, FlowJobEvents, SetQueueRateLimit } from '../support/operations.ts';
 
 let db: TestDatabase;
 let api: TestApp;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  api = await startTestApp(db.url, { roles: { api: true, worker: false } });
-  // Two worker processes, stopped when the file ends.
-  await spawnWorker(db.url, { WORKER_CONCURRENCY: '8' });
-  await spawnWorker(db.url, { WORKER_CONCURRENCY: '8' });
+  ({ db, api } = await startApiAndTwoWorkers({ WORKER_CONCURRENCY: '8' }));
 });
 it('100 jobs in a queue limited to 10 starts per second: never more than 10 in any second, all complete', async () => {
   const limit = await api.client.request(SetQueueRateLimit, { queueName: 'limited', maxStarts: 10, intervalMs: 1000 });

@@ -3,9 +3,9 @@
 // first attempt is discarded. Two worker processes on one database.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { spawnWorker, startTestApp, type TestApp } from '../support/app.ts';
-import { createFlowJob } from '../support/flow.ts';
+import type { TestDatabase } from '../support/database.ts';
+import type { TestApp } from '../support/app.ts';
+import { createFlowJob, startApiAndTwoWorkers } from '../support/flow.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
 import { JobFlowState, JobFlowUpdated } from '../support/operations.ts';
 
@@ -13,11 +13,7 @@ let db: TestDatabase;
 let api: TestApp;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  api = await startTestApp(db.url, { roles: { api: true, worker: false } });
-  // Two worker processes, stopped when the file ends.
-  await spawnWorker(db.url);
-  await spawnWorker(db.url);
+  ({ db, api } = await startApiAndTwoWorkers());
 });
 it('an attempt past timeoutMs fails with TimeoutError, is retried, and its late result is discarded', async () => {
   const TIMEOUT = 1000;
