@@ -14,7 +14,7 @@
 // lower threshold is looked up exactly through the trigram index instead
 // (batch.ts), slower but missing nothing. Each band is one key in the bands'
 // GIN index, written per insert and read per lookup: 20 bands cost two thirds
-// of the 30 stored before migration 000023 (whose first 20 are these, as the
+// of the 30 stored before migration 000024 (whose first 20 are these, as the
 // seeds below come in sequence).
 //
 // Questions sharing a band are only candidates: pg_trgm similarity() decides
