@@ -13,8 +13,7 @@ create type budget_job_type as enum (
   'suggestions_retry_payee',
   'suggestions_apply',
   'snapshot_create',
-  'snapshot_redownload',
-  'scheduled_sync_and_suggest'
+  'snapshot_redownload'
 );
 
 create type category_suggestion_status as enum (

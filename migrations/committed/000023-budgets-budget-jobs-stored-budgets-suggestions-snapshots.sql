@@ -1,5 +1,5 @@
 --! Previous: sha1:9fe3f8f7cc64b1420ae0f0d78a3c2893fa7398e0
---! Hash: sha1:09f100b356f984ef5688c2d5a980a9c3a506e906
+--! Hash: sha1:a9a8628acd91f9a23a3f3ed4d7a4ebc4bd262047
 --! Message: budgets: budget jobs, stored budgets, category suggestions, snapshots
 
 -- BudgetJob (seed 004): jobs on a budget of a budgeting service (YNAB's shape,
@@ -12,9 +12,12 @@ alter type job_kind add value if not exists 'BUDGET';
 
 -- Seed 004's job types, spelt as the seed spells them (job.job_type is
 -- 'budget.' || the seed's name without its 'budget_' prefix; see src/budgets/kind.ts).
+-- The eighth, scheduled_sync_and_suggest, is the job a budget's schedule makes
+-- at each tick (a plain job: schedules make plain jobs); it creates a
+-- sync_and_suggest BudgetJob marked SCHEDULED, so it has no budget_job row.
 create type budget_job_type as enum (
   'budget_sync', 'suggestions_generate', 'sync_and_suggest', 'suggestions_retry_payee',
-  'suggestions_apply', 'snapshot_create', 'snapshot_redownload', 'scheduled_sync_and_suggest'
+  'suggestions_apply', 'snapshot_create', 'snapshot_redownload'
 );
 
 create type category_suggestion_status as enum ('PENDING', 'ACCEPTED', 'REJECTED', 'APPLIED');
