@@ -14,7 +14,7 @@ import { waitForDatabase } from './db/wait-for-database.ts';
 import { startApiServer, type ApiServer } from './graphql/server.ts';
 import { createRegistry } from './handlers.ts';
 import type { BudgetProvider } from './budgets/provider.ts';
-import { UNCONFIGURED_BUDGET_PROVIDER } from './budgets/unconfigured-provider.ts';
+import { createBudgetProvider } from './budgets/providers.ts';
 import { Health } from './health.ts';
 import { LiveEvents } from './jobs/live.ts';
 import type { Logger } from './logger.ts';
@@ -114,7 +114,7 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
       heartbeatFreshMs: Math.min(config.WORKER_DEAD_AFTER_MS, 2 * config.WORKER_HEARTBEAT_INTERVAL_MS + 1000),
     });
     await health.checkMigrations();
-    const budgetProvider = options.budgetProvider ?? UNCONFIGURED_BUDGET_PROVIDER;
+    const budgetProvider = options.budgetProvider ?? createBudgetProvider(config);
     const registry = options.registry ?? createRegistry({ pool, prisma, config, budgetProvider });
     const metrics = new Metrics();
     listener.on('reconnected', () => metrics.listenReconnects.inc());

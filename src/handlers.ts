@@ -4,7 +4,7 @@ import type { PrismaClient } from './db/prisma.ts';
 import { createCollectionHandler } from './collections/handler.ts';
 import { createBudgetHandlers } from './budgets/handler.ts';
 import type { BudgetProvider } from './budgets/provider.ts';
-import { UNCONFIGURED_BUDGET_PROVIDER } from './budgets/unconfigured-provider.ts';
+import { createBudgetProvider } from './budgets/providers.ts';
 import { createImportHandler } from './imports/handler.ts';
 import type { Config } from './config.ts';
 import { createPortfolioImportHandler, flexOptionsFromEnv } from './portfolios/handler.ts';
@@ -33,7 +33,7 @@ export function createRegistry(deps: RegistryDeps): HandlerRegistry {
     .register(createPortfolioImportHandler({ flex: flex && { ...flex, fetch: outbound } }))
     .register(createCollectionHandler(deps))
     .register(createImportHandler(deps));
-  const budgetProvider = deps.budgetProvider ?? UNCONFIGURED_BUDGET_PROVIDER;
+  const budgetProvider = deps.budgetProvider ?? createBudgetProvider(deps.config);
   for (const handler of createBudgetHandlers({ ...deps, budgetProvider, registry })) registry.register(handler);
   return registry;
 }

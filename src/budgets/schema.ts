@@ -186,6 +186,9 @@ export const BudgetJobRef = builder.prismaNode('Job', {
   }),
 });
 
+/** A budget job's global ID (as BudgetJob.id answers it), from its UUID. */
+const budgetJobId = (id: string | null) => (id === null ? null : { type: 'BudgetJob', id });
+
 const CategorySuggestionRef = builder.prismaObject('CategorySuggestion', {
   description: "A category suggested for an uncategorised transaction from its payee's history.",
   fields: (t) => ({
@@ -199,8 +202,8 @@ const CategorySuggestionRef = builder.prismaObject('CategorySuggestion', {
     status: t.expose('status', { type: CategorySuggestionStatusEnum }),
     notAppliedReason: t.exposeString('notAppliedReason', { nullable: true, description: 'Why the last suggestions_apply did not write it.' }),
     appliedAt: t.expose('appliedAt', { type: 'DateTime', nullable: true }),
-    appliedByJobId: t.exposeID('appliedByJobId', { nullable: true }),
-    createdByJobId: t.exposeID('createdByJobId', { nullable: true, description: 'The job that made (or last made again) the suggestion.' }),
+    appliedByJobId: t.globalID({ nullable: true, description: 'The suggestions_apply job that wrote it.', resolve: (s) => budgetJobId(s.appliedByJobId) }),
+    createdByJobId: t.globalID({ nullable: true, description: 'The job that made (or last made again) the suggestion.', resolve: (s) => budgetJobId(s.createdByJobId) }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
@@ -214,7 +217,7 @@ const BudgetSnapshotRef = builder.prismaObject('BudgetSnapshot', {
     sha256: t.exposeString('sha256'),
     sizeBytes: t.float({ resolve: (s) => Number(s.sizeBytes) }),
     compressedSizeBytes: t.float({ resolve: (s) => Number(s.compressedSizeBytes) }),
-    createdByJobId: t.exposeID('createdByJobId', { nullable: true }),
+    createdByJobId: t.globalID({ nullable: true, description: 'The snapshot_create job (null once it is purged).', resolve: (s) => budgetJobId(s.createdByJobId) }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     verifiedAt: t.expose('verifiedAt', {
       type: 'DateTime',
