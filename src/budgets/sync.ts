@@ -17,7 +17,7 @@ import {
   upsertPayees,
   upsertTransactions,
   type BudgetKnowledge,
-} from './store.ts';
+} from './repository.ts';
 
 /** The job a budget handler runs: its id and the budget_job row's budget and tenant. */
 export interface BudgetJobRef {
