@@ -11,7 +11,7 @@ import type pg from 'pg';
 import { JobKind } from '../generated/prisma/enums.ts';
 import type { Caller, CreateJobsDeps } from '../jobs/create.ts';
 import { JobwireError } from '../jobs/errors.ts';
-import { NonRetriableError, type JobContext, type JobHandler, type RunningJob } from '../worker/handler.ts';
+import { EMPTY_PAYLOAD, NonRetriableError, type JobContext, type JobHandler, type RunningJob } from '../worker/handler.ts';
 import type { HandlerRegistry } from '../worker/registry.ts';
 import { applySuggestions } from './apply.ts';
 import { createBudgetJob } from './create.ts';
@@ -89,7 +89,7 @@ function budgetHandler(
     jobType: JOB_TYPE_OF[type],
     description,
     kind: JobKind.BUDGET,
-    payload: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
+    payload: EMPTY_PAYLOAD,
     ...(steps ? { steps } : {}),
     async handle(job, ctx) {
       const row = await readBudgetJob(ctx.db, job.id);

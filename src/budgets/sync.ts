@@ -48,8 +48,8 @@ export async function syncBudget(
 ): Promise<SyncResult> {
   const { signal } = ctx;
   const [from, to] = progressSpan;
-  const at = (share: number) => ctx.progress({ percent: from + (to - from) * share, message: progressMessage });
   let progressMessage = 'syncing accounts, categories and payees';
+  const at = (share: number) => ctx.progress({ percent: from + (to - from) * share, message: progressMessage });
   const since = fullResync ? NO_KNOWLEDGE : await readKnowledge(pool, job);
   const full = since.transactions === null;
 
