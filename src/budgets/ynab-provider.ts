@@ -33,7 +33,17 @@ import {
   type TransactionCategoryUpdate,
   type TransactionUpdateResult,
 } from './provider.ts';
-import { ynabAccount, ynabBudgetSummary, ynabCategoryGroup, ynabPayee, ynabTransaction, type YnabCategoryGroup, type YnabTransaction } from './ynab-wire.ts';
+import {
+  toAccount,
+  toCategories,
+  toPayee,
+  toTransaction,
+  ynabAccount,
+  ynabBudgetSummary,
+  ynabCategoryGroup,
+  ynabPayee,
+  ynabTransaction,
+} from './ynab-wire.ts';
 
 export interface YnabProviderOptions {
   /** Base URL, https://api.ynab.com/v1 (YNAB_API_URL). */
@@ -97,43 +107,6 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | n
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
-
-const toAccount = (account: z.infer<typeof ynabAccount>): Account => ({
-  id: account.id,
-  name: account.name,
-  type: account.type,
-  closed: account.closed,
-  deleted: account.deleted,
-});
-
-const toCategories = (group: YnabCategoryGroup): Category[] =>
-  group.categories.map((category) => ({
-    id: category.id,
-    name: category.name,
-    categoryGroupName: group.name,
-    hidden: category.hidden || group.hidden,
-    deleted: category.deleted || group.deleted,
-  }));
-
-const toPayee = (payee: z.infer<typeof ynabPayee>): Payee => ({
-  id: payee.id,
-  name: payee.name,
-  transferAccountId: payee.transfer_account_id,
-  deleted: payee.deleted,
-});
-
-export const toTransaction = (transaction: YnabTransaction): Transaction => ({
-  id: transaction.id,
-  accountId: transaction.account_id,
-  date: transaction.date,
-  amountMilliunits: transaction.amount,
-  payeeId: transaction.payee_id,
-  payeeName: transaction.payee_name ?? null,
-  categoryId: transaction.category_id,
-  memo: transaction.memo,
-  approved: transaction.approved,
-  deleted: transaction.deleted,
-});
 
 interface Request {
   method: 'GET' | 'PATCH';
