@@ -161,13 +161,13 @@ export class YnabProvider implements BudgetProvider {
    */
   async *transactionPages(budgetId: string, since: ServerKnowledge | null, signal: AbortSignal): AsyncIterable<Delta<Transaction>> {
     let first: ServerKnowledge | null = null;
-    for (let page = 1; ; page++) {
+    for (let page: number | null = 1; page !== null; ) {
       const request = this.#delta(budgetId, 'transactions', since);
       request.query = { ...request.query, page, per_page: this.#options.transactionsPageSize };
       const { data } = await this.#json(request, transactionsAnswer, signal);
       first ??= data.server_knowledge;
       yield { items: data.transactions.map(toTransaction), serverKnowledge: first };
-      if (data.next_page === undefined || data.next_page === null) return;
+      page = data.next_page ?? null;
     }
   }
 
