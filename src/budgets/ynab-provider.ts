@@ -167,7 +167,10 @@ export class YnabProvider implements BudgetProvider {
       const { data } = await this.#json(request, transactionsAnswer, signal);
       first ??= data.server_knowledge;
       yield { items: data.transactions.map(toTransaction), serverKnowledge: first };
-      page = data.next_page ?? null;
+      const next: number | null = data.next_page ?? null;
+      // A next_page that does not move forward would loop for ever.
+      if (next !== null && next <= page) throw providerError('BAD_RESPONSE', false, 'a next_page that does not move forward');
+      page = next;
     }
   }
 
