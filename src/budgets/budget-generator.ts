@@ -129,8 +129,8 @@ export function generateBudget(options: GenerateBudgetOptions): YnabBudget {
 
   const categoryGroups: YnabCategoryGroup[] = [];
   const categories: YnabCategory[] = [];
+  const flat = CATEGORY_GROUPS.flatMap(([group, names]) => names.map((name) => [group, name] as const));
   for (let i = 0; i < categoryCount; i++) {
-    const flat = CATEGORY_GROUPS.flatMap(([group, names]) => names.map((name) => [group, name] as const));
     const [groupName, baseName] = flat[i % flat.length]!;
     const name = i < flat.length ? baseName : `${baseName} ${Math.floor(i / flat.length) + 1}`;
     let group = categoryGroups.find((candidate) => candidate.name === groupName);

@@ -20,8 +20,7 @@ import {
   type TransactionCategoryUpdate,
   type TransactionUpdateResult,
 } from './provider.ts';
-import { toTransaction } from './ynab-provider.ts';
-import type { YnabBudget } from './ynab-wire.ts';
+import { toAccount, toCategories, toPayee, toTransaction, type YnabBudget } from './ynab-wire.ts';
 
 /** The id of the sample budget (createBudgetJob's budgetId to use with BUDGET_PROVIDER=sample). */
 export const SAMPLE_BUDGET_ID = '5a3b1e0c-7d2f-4c1a-9e8b-000000000017';
@@ -71,27 +70,19 @@ export class SampleBudgetProvider implements BudgetProvider {
 
   async accounts(budgetId: string, since: ServerKnowledge | null, signal: AbortSignal): Promise<Delta<Account>> {
     const store = this.#store(budgetId, signal);
-    const items = store.accounts(since).map(({ id, name, type, closed, deleted }) => ({ id, name, type, closed, deleted }));
+    const items = store.accounts(since).map(toAccount);
     return { items, serverKnowledge: store.serverKnowledge };
   }
 
   async categories(budgetId: string, since: ServerKnowledge | null, signal: AbortSignal): Promise<Delta<Category>> {
     const store = this.#store(budgetId, signal);
-    const items = store.categoryGroups(since).flatMap((group) =>
-      group.categories.map((category) => ({
-        id: category.id,
-        name: category.name,
-        categoryGroupName: group.name,
-        hidden: category.hidden || group.hidden,
-        deleted: category.deleted || group.deleted,
-      })),
-    );
+    const items = store.categoryGroups(since).flatMap(toCategories);
     return { items, serverKnowledge: store.serverKnowledge };
   }
 
   async payees(budgetId: string, since: ServerKnowledge | null, signal: AbortSignal): Promise<Delta<Payee>> {
     const store = this.#store(budgetId, signal);
-    const items = store.payees(since).map((payee) => ({ id: payee.id, name: payee.name, transferAccountId: payee.transfer_account_id, deleted: payee.deleted }));
+    const items = store.payees(since).map(toPayee);
     return { items, serverKnowledge: store.serverKnowledge };
   }
 

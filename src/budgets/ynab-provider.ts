@@ -33,7 +33,17 @@ import {
   type TransactionCategoryUpdate,
   type TransactionUpdateResult,
 } from './provider.ts';
-import { ynabAccount, ynabBudgetSummary, ynabCategoryGroup, ynabPayee, ynabTransaction, type YnabCategoryGroup, type YnabTransaction } from './ynab-wire.ts';
+import {
+  toAccount,
+  toCategories,
+  toPayee,
+  toTransaction,
+  ynabAccount,
+  ynabBudgetSummary,
+  ynabCategoryGroup,
+  ynabPayee,
+  ynabTransaction,
+} from './ynab-wire.ts';
 
 export interface YnabProviderOptions {
   /** Base URL, https://api.ynab.com/v1 (YNAB_API_URL). */
@@ -98,43 +108,6 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | n
   return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
 
-const toAccount = (account: z.infer<typeof ynabAccount>): Account => ({
-  id: account.id,
-  name: account.name,
-  type: account.type,
-  closed: account.closed,
-  deleted: account.deleted,
-});
-
-const toCategories = (group: YnabCategoryGroup): Category[] =>
-  group.categories.map((category) => ({
-    id: category.id,
-    name: category.name,
-    categoryGroupName: group.name,
-    hidden: category.hidden || group.hidden,
-    deleted: category.deleted || group.deleted,
-  }));
-
-const toPayee = (payee: z.infer<typeof ynabPayee>): Payee => ({
-  id: payee.id,
-  name: payee.name,
-  transferAccountId: payee.transfer_account_id,
-  deleted: payee.deleted,
-});
-
-export const toTransaction = (transaction: YnabTransaction): Transaction => ({
-  id: transaction.id,
-  accountId: transaction.account_id,
-  date: transaction.date,
-  amountMilliunits: transaction.amount,
-  payeeId: transaction.payee_id,
-  payeeName: transaction.payee_name ?? null,
-  categoryId: transaction.category_id,
-  memo: transaction.memo,
-  approved: transaction.approved,
-  deleted: transaction.deleted,
-});
-
 interface Request {
   method: 'GET' | 'PATCH';
   path: string;
@@ -188,13 +161,16 @@ export class YnabProvider implements BudgetProvider {
    */
   async *transactionPages(budgetId: string, since: ServerKnowledge | null, signal: AbortSignal): AsyncIterable<Delta<Transaction>> {
     let first: ServerKnowledge | null = null;
-    for (let page = 1; ; page++) {
+    for (let page: number | null = 1; page !== null; ) {
       const request = this.#delta(budgetId, 'transactions', since);
       request.query = { ...request.query, page, per_page: this.#options.transactionsPageSize };
       const { data } = await this.#json(request, transactionsAnswer, signal);
       first ??= data.server_knowledge;
       yield { items: data.transactions.map(toTransaction), serverKnowledge: first };
-      if (data.next_page === undefined || data.next_page === null) return;
+      const next: number | null = data.next_page ?? null;
+      // A next_page that does not move forward would loop for ever.
+      if (next !== null && next <= page) throw providerError('BAD_RESPONSE', false, 'a next_page that does not move forward');
+      page = next;
     }
   }
 

@@ -1,8 +1,10 @@
 // The YNAB API v1 wire shapes (snake_case, amounts in milliunits) that the
 // local server and the sample budget hold and the YNAB adapter reads, as zod
 // schemas so the adapter checks what it receives. Only the fields jobwire
-// reads are required; YNAB sends more, and unknown keys pass through.
+// reads are required; YNAB sends more, and unknown keys pass through. The
+// to* functions turn them into the port's types.
 import { z } from 'zod';
+import type { Account, Category, Payee, Transaction } from './provider.ts';
 
 export const ynabAccount = z.object({
   id: z.string(),
@@ -78,3 +80,40 @@ export interface YnabBudget {
   payees: YnabPayee[];
   transactions: YnabTransaction[];
 }
+
+export const toAccount = (account: YnabAccount): Account => ({
+  id: account.id,
+  name: account.name,
+  type: account.type,
+  closed: account.closed,
+  deleted: account.deleted,
+});
+
+export const toCategories = (group: YnabCategoryGroup): Category[] =>
+  group.categories.map((category) => ({
+    id: category.id,
+    name: category.name,
+    categoryGroupName: group.name,
+    hidden: category.hidden || group.hidden,
+    deleted: category.deleted || group.deleted,
+  }));
+
+export const toPayee = (payee: YnabPayee): Payee => ({
+  id: payee.id,
+  name: payee.name,
+  transferAccountId: payee.transfer_account_id,
+  deleted: payee.deleted,
+});
+
+export const toTransaction = (transaction: YnabTransaction): Transaction => ({
+  id: transaction.id,
+  accountId: transaction.account_id,
+  date: transaction.date,
+  amountMilliunits: transaction.amount,
+  payeeId: transaction.payee_id,
+  payeeName: transaction.payee_name ?? null,
+  categoryId: transaction.category_id,
+  memo: transaction.memo,
+  approved: transaction.approved,
+  deleted: transaction.deleted,
+});

@@ -23,6 +23,8 @@ export interface YnabServerOptions {
   token: string;
   /** Delay before each answer, in ms (0): lets a test see two clients overlap or not. */
   latencyMs?: number;
+  /** Answer page/per_page (true); false: ignore them and answer everything, as real YNAB does. */
+  pagingExtension?: boolean;
 }
 
 export interface RecordedRequest {
@@ -186,7 +188,7 @@ export async function startYnabServer(options: YnabServerOptions): Promise<YnabS
       return json(response, 200, { data: { payees: store.payees(since), server_knowledge: store.serverKnowledge } });
     }
     if (resource === 'transactions' && method === 'GET') {
-      if (query.per_page === undefined) {
+      if (query.per_page === undefined || options.pagingExtension === false) {
         return json(response, 200, { data: { transactions: store.transactions(since).items, server_knowledge: store.serverKnowledge } });
       }
       const perPage = Number(query.per_page);

@@ -4,6 +4,7 @@
 // HTTP has: pages and deltas of a 10,000-transaction budget, 429 with
 // Retry-After, 401, 404, a 500 that carries the token and URL, PATCH chunks,
 // the streamed export.
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { dispose } from '../support/dispose.ts';
 import { createBudgetProvider } from '../../src/budgets/providers.ts';
@@ -17,8 +18,8 @@ import { generateBudget, startYnabServer, type YnabServer } from '../../src/test
 const TOKEN = 'ynab-test-token-7f3e9a';
 const signal = new AbortController().signal;
 
-async function ynabServer(budgets: YnabBudget[]): Promise<YnabServer> {
-  const server = await startYnabServer({ budgets, token: TOKEN });
+async function ynabServer(budgets: YnabBudget[], options: { pagingExtension?: boolean } = {}): Promise<YnabServer> {
+  const server = await startYnabServer({ budgets, token: TOKEN, ...options });
   dispose(() => server.close());
   return server;
 }
@@ -150,6 +151,13 @@ describe('the YNAB adapter against the local YNAB server', () => {
     expect(server.requests.map((request) => [request.path, request.query.last_knowledge_of_server])).toEqual([
       [`/budgets/${budget.id}/transactions`, String(knowledge)],
     ]);
+  });
+
+  it('reads an answer without next_page (real YNAB ignores page and per_page) as the only page', async () => {
+    const server = await ynabServer([sampleBudget()], { pagingExtension: false });
+    const pages = await allPages(ynabProvider(server, { YNAB_TRANSACTIONS_PAGE_SIZE: '100' }), SAMPLE_BUDGET_ID, null);
+    expect(pages.map((page) => page.items.length)).toEqual([1000]);
+    expect(server.requests).toHaveLength(1);
   });
 
   it('waits out a 429 for its Retry-After (2 s, by the times the server saw), then goes on', async () => {
@@ -287,6 +295,13 @@ describe('the budget provider configuration', () => {
     expect(() => loadConfig({ BUDGET_PROVIDER: 'ynab' })).toThrow(ConfigError);
     expect(() => loadConfig({ BUDGET_PROVIDER: 'ynab' })).toThrow(/YNAB_ACCESS_TOKEN: required when BUDGET_PROVIDER is ynab/);
     expect(() => loadConfig({ BUDGET_PROVIDER: 'mint' })).toThrow(/BUDGET_PROVIDER/);
+  });
+
+  it('keeps the YNAB token out of what the provider shows of itself', () => {
+    const provider = createBudgetProvider(loadConfig({ BUDGET_PROVIDER: 'ynab', YNAB_ACCESS_TOKEN: TOKEN }));
+    expect(provider.name).toBe('ynab');
+    expect(inspect(provider, { depth: 10, showHidden: true })).not.toContain(TOKEN);
+    expect(JSON.stringify(provider)).not.toContain(TOKEN);
   });
 
   it('generates the same budget from the same seed', () => {
