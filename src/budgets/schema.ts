@@ -4,7 +4,6 @@
 // accept/reject of suggestions; a budget's schedule. Reads need jobs:read,
 // everything that writes jobs:write (the root types' scopes, builder.ts).
 import { builder } from '../graphql/builder.ts';
-import { ErrorInterface } from '../graphql/errors.ts';
 import { BudgetJobType, CategorySuggestionStatus, JobKind } from '../generated/prisma/enums.ts';
 import { ValidationError } from '../jobs/errors.ts';
 import { NEWEST_FIRST } from '../jobs/order.ts';
@@ -25,66 +24,9 @@ import {
 import { BudgetJobTrigger, BudgetStatus, budgetStatusOf, SCHEDULED_SYNC_AND_SUGGEST_JOB_TYPE } from './kind.ts';
 import { answerSuggestions, type SuggestionAnswer } from './suggestions.ts';
 
+import './schema-errors.ts';
+
 registerJobKindType(JobKind.BUDGET, 'BudgetJob');
-
-// ---------------------------------------------------------------------------
-// Error types
-
-builder.objectType(BudgetNotFoundError, {
-  name: 'BudgetNotFoundError',
-  description: 'The budget provider knows no budget with this id.',
-  interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof BudgetNotFoundError,
-  fields: (t) => ({ budgetId: t.exposeID('budgetId') }),
-});
-
-builder.objectType(BudgetProviderFailedError, {
-  name: 'BudgetProviderFailedError',
-  description: 'The budget provider could not be asked about the budget (unavailable, unauthorized, rate limited); try again later.',
-  interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof BudgetProviderFailedError,
-  fields: (t) => ({ budgetId: t.exposeID('budgetId'), code: t.exposeString('code') }),
-});
-
-builder.objectType(SuggestionNotFoundError, {
-  name: 'SuggestionNotFoundError',
-  description: "No category suggestion has this id (another tenant's answers the same).",
-  interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof SuggestionNotFoundError,
-  fields: (t) => ({ suggestionId: t.exposeID('suggestionId'), field: t.exposeString('field') }),
-});
-
-builder.objectType(SuggestionOfAnotherBudgetError, {
-  name: 'SuggestionOfAnotherBudgetError',
-  description: 'The suggestion belongs to another budget than the one named.',
-  interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof SuggestionOfAnotherBudgetError,
-  fields: (t) => ({ suggestionId: t.exposeID('suggestionId'), budgetId: t.exposeID('budgetId'), field: t.exposeString('field') }),
-});
-
-builder.objectType(SuggestionAlreadyAppliedError, {
-  name: 'SuggestionAlreadyAppliedError',
-  description: 'The suggestion is written to the provider (APPLIED); it can no longer be accepted or rejected.',
-  interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof SuggestionAlreadyAppliedError,
-  fields: (t) => ({ suggestionId: t.exposeID('suggestionId'), field: t.exposeString('field') }),
-});
-
-builder.objectType(SnapshotNotFoundError, {
-  name: 'SnapshotNotFoundError',
-  description: "The budget has no snapshot with this id (another tenant's answers the same).",
-  interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof SnapshotNotFoundError,
-  fields: (t) => ({ snapshotId: t.exposeID('snapshotId'), budgetId: t.exposeID('budgetId') }),
-});
-
-builder.objectType(PayeeNotFoundError, {
-  name: 'PayeeNotFoundError',
-  description: 'The stored budget has no payee with this id (sync the budget first).',
-  interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof PayeeNotFoundError,
-  fields: (t) => ({ payeeId: t.exposeID('payeeId'), budgetId: t.exposeID('budgetId') }),
-});
 
 // ---------------------------------------------------------------------------
 // Types
