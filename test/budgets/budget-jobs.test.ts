@@ -23,6 +23,7 @@ import {
 } from '../support/operations-budgets.ts';
 import { PauseQueue, ResumeQueue } from '../support/operations.ts';
 import { eventually } from '../support/wait.ts';
+import { recordingQueries, type RecordedQuery } from '../../src/testing/prisma-queries.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
 import type { YnabServer } from '../../src/testing/ynab-server.ts';
 
@@ -32,11 +33,13 @@ let db: TestDatabase;
 let server: YnabServer;
 let client: GraphQLTestClient;
 let service: TestApp;
+/** What the API's Prisma client asked (a list must not cost a query per row). */
+const queries: RecordedQuery[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
   server = await startBudgetServer([BIG, SMALL]);
-  service = await startTestApp(db.url, { env: { ...budgetProviderEnv(server), SCHEDULE_POLL_INTERVAL_MS: '100' } });
+  service = await startTestApp(db.url, { wrapPrisma: (prisma) => recordingQueries(prisma, queries), env: { ...budgetProviderEnv(server), SCHEDULE_POLL_INTERVAL_MS: '100' } });
   client = service.client;
 }, 60_000);
 afterAll(async () => {
@@ -356,4 +359,14 @@ describe('bad input: a typed error naming it, and nothing changes', () => {
     ]);
     expect(await rowCounts()).toEqual(before);
   });
+});
+
+it('budgetJobs costs the same queries for 2 jobs as for 10, steps and parents included', async () => {
+  const cost = async (first: number) => {
+    queries.length = 0;
+    const { budgetJobs } = await client.request(BudgetJobs, { budgetId: SMALL.id, first });
+    expect(budgetJobs.edges).toHaveLength(first);
+    return queries.map((q) => `${q.model}.${q.operation}`);
+  };
+  expect(await cost(10)).toEqual(await cost(2));
 });
