@@ -143,7 +143,10 @@ describe('budget_sync', () => {
 
 describe('suggestions', () => {
   it('sync_and_suggest runs its steps sync then suggestions; suggestions come from payee history, near-identical names included', async () => {
-    const job = await succeeded(client, create.syncAndSuggest(client, SMALL.id));
+    const { job, updates } = await finished(client, (await create.syncAndSuggest(client, SMALL.id)).id);
+    expect(job.budgetStatus).toBe('SUCCEEDED');
+    // Suggestions made reach subscribers live (transactions synced: the first test).
+    expect(updates.some((u) => u.suggestionsMade === job.suggestionsMade)).toBe(true);
     expect(job.steps.edges.map((e) => [e.node.position, e.node.name, e.node.status])).toEqual([
       [0, 'sync', 'COMPLETED'],
       [1, 'suggestions', 'COMPLETED'],
