@@ -6,11 +6,29 @@ create extension btree_gist;
 
 create extension pg_trgm;
 
+create type budget_job_type as enum (
+  'budget_sync',
+  'suggestions_generate',
+  'sync_and_suggest',
+  'suggestions_retry_payee',
+  'suggestions_apply',
+  'snapshot_create',
+  'snapshot_redownload'
+);
+
+create type category_suggestion_status as enum (
+  'PENDING',
+  'ACCEPTED',
+  'REJECTED',
+  'APPLIED'
+);
+
 create type job_kind as enum (
   'PLAIN',
   'PORTFOLIO_IMPORT',
   'COLLECTION',
-  'IMPORT'
+  'IMPORT',
+  'BUDGET'
 );
 
 create type job_status as enum (
@@ -49,6 +67,115 @@ create table api_key (
   constraint api_key_tenant_not_empty CHECK ((tenant_id <> ''::text))
 );
 
+create table budget (
+  tenant_id text not null,
+  budget_id text not null,
+  provider text not null,
+  name text not null,
+  currency_iso_code text,
+  accounts_knowledge bigint,
+  categories_knowledge bigint,
+  payees_knowledge bigint,
+  transactions_knowledge bigint,
+  synced_at timestamp with time zone,
+  created_at timestamp with time zone default now() not null,
+  constraint budget_pkey PRIMARY KEY (tenant_id, budget_id)
+);
+
+create table budget_account (
+  tenant_id text not null,
+  budget_id text not null,
+  account_id text not null,
+  name text not null,
+  type text not null,
+  closed boolean not null,
+  deleted boolean not null,
+  constraint budget_account_pkey PRIMARY KEY (tenant_id, budget_id, account_id)
+);
+
+create table budget_category (
+  tenant_id text not null,
+  budget_id text not null,
+  category_id text not null,
+  name text not null,
+  category_group_name text not null,
+  hidden boolean not null,
+  deleted boolean not null,
+  constraint budget_category_pkey PRIMARY KEY (tenant_id, budget_id, category_id)
+);
+
+create table budget_job (
+  job_id uuid not null,
+  budget_id text not null,
+  budget_job_type budget_job_type not null,
+  payee_id text,
+  snapshot_id uuid,
+  transactions_synced integer default 0 not null,
+  suggestions_made integer default 0 not null,
+  suggestions_applied integer default 0 not null,
+  suggestions_not_applied integer default 0 not null,
+  tenant_id text default 'default'::text not null,
+  constraint budget_job_budget_id_not_empty CHECK ((budget_id <> ''::text)),
+  constraint budget_job_counts_not_negative CHECK (((transactions_synced >= 0) AND (suggestions_made >= 0) AND (suggestions_applied >= 0) AND (suggestions_not_applied >= 0))),
+  constraint budget_job_job_id_fkey FOREIGN KEY (job_id) REFERENCES job(id) ON DELETE CASCADE,
+  constraint budget_job_pkey PRIMARY KEY (job_id)
+);
+CREATE INDEX budget_job_budget_idx ON public.budget_job USING btree (tenant_id, budget_id);
+CREATE TRIGGER budget_job_after_write AFTER INSERT OR UPDATE ON public.budget_job FOR EACH ROW EXECUTE FUNCTION budget_job_after_write();
+CREATE TRIGGER budget_job_tenant BEFORE INSERT ON public.budget_job FOR EACH ROW EXECUTE FUNCTION tenant_of_job();
+
+create table budget_payee (
+  tenant_id text not null,
+  budget_id text not null,
+  payee_id text not null,
+  name text not null,
+  name_normalised text generated always as (lower(regexp_replace(btrim(name), '\s+'::text, ' '::text, 'g'::text))) stored not null,
+  transfer_account_id text,
+  deleted boolean not null,
+  constraint budget_payee_pkey PRIMARY KEY (tenant_id, budget_id, payee_id)
+);
+CREATE INDEX budget_payee_name_trgm_idx ON public.budget_payee USING gin (name_normalised gin_trgm_ops);
+
+create table budget_snapshot (
+  id uuid default gen_random_uuid() not null,
+  tenant_id text not null,
+  budget_id text not null,
+  content_gzip bytea not null,
+  sha256 text not null,
+  size_bytes bigint not null,
+  compressed_size_bytes bigint not null,
+  created_by_job_id uuid,
+  created_at timestamp with time zone default now() not null,
+  verified_at timestamp with time zone,
+  redownloaded_sha256 text,
+  content_changed boolean,
+  constraint budget_snapshot_created_by_job_id_fkey FOREIGN KEY (created_by_job_id) REFERENCES job(id) ON DELETE SET NULL,
+  constraint budget_snapshot_pkey PRIMARY KEY (id),
+  constraint budget_snapshot_sha256_hex CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
+  constraint budget_snapshot_sizes_not_negative CHECK (((size_bytes >= 0) AND (compressed_size_bytes >= 0)))
+);
+CREATE INDEX budget_snapshot_budget_idx ON public.budget_snapshot USING btree (tenant_id, budget_id, created_at DESC, id DESC);
+
+create table budget_transaction (
+  tenant_id text not null,
+  budget_id text not null,
+  transaction_id text not null,
+  account_id text not null,
+  date date not null,
+  amount_milliunits bigint not null,
+  payee_id text,
+  payee_name text,
+  category_id text,
+  memo text,
+  approved boolean not null,
+  deleted boolean not null,
+  synced_by_job_id uuid,
+  synced_at timestamp with time zone default now() not null,
+  constraint budget_transaction_pkey PRIMARY KEY (tenant_id, budget_id, transaction_id)
+);
+CREATE INDEX budget_transaction_payee_idx ON public.budget_transaction USING btree (tenant_id, budget_id, payee_id) WHERE (NOT deleted);
+CREATE INDEX budget_transaction_uncategorised_idx ON public.budget_transaction USING btree (tenant_id, budget_id, payee_id) WHERE ((category_id IS NULL) AND (NOT deleted));
+
 create table candle (
   symbol text not null,
   timeframe text not null,
@@ -62,6 +189,33 @@ create table candle (
   constraint candle_prices_consistent CHECK (((low <= high) AND ((open >= low) AND (open <= high)) AND ((close >= low) AND (close <= high)))),
   constraint candle_volume_not_negative CHECK ((volume >= (0)::double precision))
 );
+
+create table category_suggestion (
+  id uuid default gen_random_uuid() not null,
+  tenant_id text not null,
+  budget_id text not null,
+  transaction_id text not null,
+  payee_id text,
+  suggested_category_id text not null,
+  confidence real not null,
+  evidence_count integer not null,
+  status category_suggestion_status default 'PENDING'::category_suggestion_status not null,
+  created_by_job_id uuid,
+  applied_by_job_id uuid,
+  applied_at timestamp with time zone,
+  not_applied_reason text,
+  created_at timestamp with time zone default now() not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint category_suggestion_applied_by_job_id_fkey FOREIGN KEY (applied_by_job_id) REFERENCES job(id) ON DELETE SET NULL,
+  constraint category_suggestion_applied_has_time CHECK (((status = 'APPLIED'::category_suggestion_status) = (applied_at IS NOT NULL))),
+  constraint category_suggestion_confidence_range CHECK (((confidence > (0)::double precision) AND (confidence <= (1)::double precision))),
+  constraint category_suggestion_created_by_job_id_fkey FOREIGN KEY (created_by_job_id) REFERENCES job(id) ON DELETE SET NULL,
+  constraint category_suggestion_evidence_positive CHECK ((evidence_count > 0)),
+  constraint category_suggestion_pkey PRIMARY KEY (id),
+  constraint category_suggestion_transaction_key UNIQUE (tenant_id, budget_id, transaction_id)
+);
+CREATE INDEX category_suggestion_budget_status_idx ON public.category_suggestion USING btree (tenant_id, budget_id, status, created_at DESC, id DESC);
+CREATE INDEX category_suggestion_payee_idx ON public.category_suggestion USING btree (tenant_id, budget_id, payee_id);
 
 create table collection_failed_symbol (
   id bigint generated always as identity not null,
@@ -492,6 +646,16 @@ create table worker (
   last_heartbeat_at timestamp with time zone default now() not null,
   constraint worker_pkey PRIMARY KEY (id)
 );
+
+CREATE OR REPLACE FUNCTION public.budget_job_after_write()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  perform pg_notify('jobwire_job', new.job_id::text);
+  return null;
+end
+$function$;
 
 CREATE OR REPLACE FUNCTION public.collection_job_after_write()
  RETURNS trigger

@@ -2,6 +2,9 @@
 import type pg from 'pg';
 import type { PrismaClient } from './db/prisma.ts';
 import { createCollectionHandler } from './collections/handler.ts';
+import { createBudgetHandlers } from './budgets/handler.ts';
+import type { BudgetProvider } from './budgets/provider.ts';
+import { createBudgetProvider } from './budgets/providers.ts';
 import { createImportHandler } from './imports/handler.ts';
 import type { Config } from './config.ts';
 import { createPortfolioImportHandler, flexOptionsFromEnv } from './portfolios/handler.ts';
@@ -15,12 +18,14 @@ export interface RegistryDeps {
   pool: pg.Pool;
   prisma: PrismaClient;
   config: Config;
+  /** The budget provider budget jobs use (src/budgets); default: the configured one. */
+  budgetProvider?: BudgetProvider;
 }
 
 export function createRegistry(deps: RegistryDeps): HandlerRegistry {
   const outbound = createOutboundFetch(outboundOptions(deps.config));
   const flex = flexOptionsFromEnv();
-  return new HandlerRegistry()
+  const registry = new HandlerRegistry()
     .register(createWebhookSendHandler(outbound))
     .register(noopHandler)
     .register(sleepHandler)
@@ -28,4 +33,7 @@ export function createRegistry(deps: RegistryDeps): HandlerRegistry {
     .register(createPortfolioImportHandler({ flex: flex && { ...flex, fetch: outbound } }))
     .register(createCollectionHandler(deps))
     .register(createImportHandler(deps));
+  const budgetProvider = deps.budgetProvider ?? createBudgetProvider(deps.config);
+  for (const handler of createBudgetHandlers({ ...deps, budgetProvider, registry })) registry.register(handler);
+  return registry;
 }

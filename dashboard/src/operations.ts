@@ -4,7 +4,7 @@ export type JobStatus = 'PENDING' | 'SCHEDULED' | 'RUNNING' | 'RETRYING' | 'COMP
 export const JOB_STATUSES: JobStatus[] = ['PENDING', 'SCHEDULED', 'RUNNING', 'RETRYING', 'COMPLETED', 'FAILED', 'DEAD_LETTER', 'CANCELLED'];
 export const ACTIVE_STATUSES: JobStatus[] = ['PENDING', 'SCHEDULED', 'RUNNING', 'RETRYING'];
 export const RETRIABLE_STATUSES: JobStatus[] = ['FAILED', 'DEAD_LETTER', 'CANCELLED'];
-export const JOB_KINDS = ['PLAIN', 'PORTFOLIO_IMPORT', 'COLLECTION', 'IMPORT'] as const;
+export const JOB_KINDS = ['PLAIN', 'PORTFOLIO_IMPORT', 'COLLECTION', 'IMPORT', 'BUDGET'] as const;
 
 export interface QueueStats {
   queueName: string;

@@ -17,6 +17,14 @@ const TENANT_MODELS = new Set([
   'PortfolioPosition',
   'QaPair',
   'Schedule',
+  'BudgetJob',
+  'Budget',
+  'BudgetAccount',
+  'BudgetCategory',
+  'BudgetPayee',
+  'BudgetTransaction',
+  'CategorySuggestion',
+  'BudgetSnapshot',
 ]);
 
 /** Operations whose `where` is narrowed (creates are stamped by SQL triggers and insertJobs). */

@@ -11,6 +11,7 @@ import type { Health } from '../health.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { HandlerRegistry } from '../worker/registry.ts';
+import type { BudgetProvider } from '../budgets/provider.ts';
 
 /** What resolvers share for the life of the API process. */
 export interface ApiServices {
@@ -19,6 +20,8 @@ export interface ApiServices {
   /** Unscoped: sees every tenant. Resolvers get a scoped one in GraphQLContext. */
   prisma: PrismaClient;
   registry: HandlerRegistry;
+  /** Budget jobs' mutations ask it whether a budget exists (src/budgets). */
+  budgetProvider: BudgetProvider;
   live: LiveEvents;
   /** The process's LISTEN connection (flow/schema.ts: queue pause and resume, live). */
   listener: Listener;

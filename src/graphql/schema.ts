@@ -8,6 +8,7 @@ import '../flow/schedule-schema.ts';
 import '../portfolios/schema.ts';
 import '../collections/schema.ts';
 import '../imports/schema.ts';
+import '../budgets/schema.ts';
 
 export const schema: GraphQLSchema = builder.toSchema();
 

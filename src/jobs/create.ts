@@ -138,6 +138,11 @@ export interface KindJobInput extends IdempotencyInput {
   jobType: string;
   priority?: number | null;
   maxRetries?: number | null;
+  /** The kind's non-sensitive context (e.g. a BudgetJob's trigger). */
+  metadata?: Record<string, unknown>;
+  parentJobId?: string | null;
+  /** Flow control: jobs with one key (within a tenant) run at most the handler's concurrencyLimit (default 1) at a time. */
+  concurrencyKey?: string | null;
 }
 
 /**
@@ -163,10 +168,14 @@ export async function createKindJob(
       maxRetries: input.maxRetries,
       idempotencyKey: input.idempotencyKey,
       idempotencyKeyFreeAfterMs: input.idempotencyKeyFreeAfterMs,
+      metadata: input.metadata ?? {},
+      parentJobId: input.parentJobId,
+      concurrencyKey: input.concurrencyKey,
     },
     { kind: input.kind },
   );
   return withTransaction(deps.pool, async (client) => {
+    if (job.parentJobId !== null) await assertParentsExist(client, [job], () => 'parentJobId');
     const [answer] = (await beforeInsertJobs(client, [job], (_index, name) => name)).answers;
     if (!answer!.created) {
       await assertHeldBySameKind(client, answer!.id, input.kind);

@@ -176,6 +176,24 @@ const ROWS: Row[] = [
     document: 'mutation($file: File!) { createImportJob(input: { file: $file }) { __typename ... on Error { message } } }',
     variables: () => ({ file: null }),
   },
+  // Budget jobs: an unknown budget (the sample provider's NOT_FOUND) and unknown suggestions; test/budgets/budget-tenants.test.ts covers their data across tenants.
+  { field: 'budgetJobs', document: '{ budgetJobs(budgetId: "no-such-budget") { edges { node { id } } } }', variables: () => ({}) },
+  { field: 'budgetSuggestions', document: '{ budgetSuggestions(budgetId: "no-such-budget") { edges { node { id } } } }', variables: () => ({}) },
+  { field: 'budgetSnapshots', document: '{ budgetSnapshots(budgetId: "no-such-budget") { edges { node { id } } } }', variables: () => ({}) },
+  ...(
+    [
+      ['createBudgetSyncJob', '{ budgetId: "no-such-budget" }'],
+      ['createSyncAndSuggestJob', '{ budgetId: "no-such-budget" }'],
+      ['createSuggestionsGenerateJob', '{ budgetId: "no-such-budget" }'],
+      ['createSuggestionsRetryPayeeJob', '{ budgetId: "no-such-budget", payeeId: "p" }'],
+      ['createSuggestionsApplyJob', '{ budgetId: "no-such-budget" }'],
+      ['createSnapshotCreateJob', '{ budgetId: "no-such-budget" }'],
+      ['createSnapshotRedownloadJob', '{ budgetId: "no-such-budget", snapshotId: "00000000-0000-4000-8000-000000000000" }'],
+      ['createBudgetSchedule', '{ budgetId: "no-such-budget", cron: "0 6 * * *" }'],
+      ['acceptSuggestions', '{ budgetId: "no-such-budget", suggestionIds: ["00000000-0000-4000-8000-000000000000"] }'],
+      ['rejectSuggestions', '{ budgetId: "no-such-budget", suggestionIds: ["00000000-0000-4000-8000-000000000000"] }'],
+    ] as const
+  ).map(([field, input]): Row => ({ field, write: true, document: `mutation { ${field}(input: ${input}) { __typename ... on Error { message } } }`, variables: () => ({}) })),
 ];
 
 const SUBSCRIPTION_ROWS: Row[] = [

@@ -3,6 +3,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../../src/graphql/schema.ts';
+import { SAMPLE_BUDGET_ID } from '../../src/budgets/sample-provider.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 
@@ -14,7 +15,8 @@ async function rowCounts(): Promise<string> {
   const result = await db.pool.query(
     `select (select count(*) from job) as jobs, (select count(*) from job_step) as steps, (select count(*) from job_event) as events,
             (select count(*) from graphile_worker.jobs) as queue, (select count(*) from import_job) as imports,
-            (select count(*) from collection_job) as collections, (select count(*) from portfolio_import_job) as portfolios,
+            (select count(*) from collection_job) as collections, (select count(*) from budget_job) as budget_jobs,
+            (select string_agg(id::text || status, ',' order by id) from category_suggestion) as suggestions, (select count(*) from portfolio_import_job) as portfolios,
             (select string_agg(id::text || cron || timezone || paused || missed_tick_policy || missed_tick_limit, ',' order by id) from schedule) as schedules,
             (select string_agg(queue_name, ',' order by queue_name) from paused_queue) as paused,
             (select string_agg(queue_name || max_starts || '/' || interval_ms, ',' order by queue_name) from queue_rate_limit) as rate_limits,
@@ -83,8 +85,37 @@ const byQueueName = (name: string) => ({
   variables: () => fc.record({ queueName }),
 });
 
+const budgetId = maybe(fc.oneof(fc.constantFrom(SAMPLE_BUDGET_ID, 'no-such-budget', '', 'x'.repeat(201)), fc.string()));
+const suggestionIds = maybe(fc.array(fc.oneof(fc.uuid(), fc.string(), fc.integer()), { maxLength: 3 }));
+const budgetJob = (name: string, input: string, fields: Record<string, fc.Arbitrary<unknown>> = {}) => ({
+  document: `mutation($input: ${input}!) { ${name}(input: $input) { __typename ... on Error { message } } }`,
+  variables: () =>
+    fc.record({
+      input: fc.oneof(
+        anyJson,
+        fc.record(
+          { budgetId, priority: maybe(fc.integer({ min: -3000, max: 3000 })), maxRetries: maybe(fc.integer({ min: -10, max: 200 })), idempotencyKey: maybe(fc.string()), ...fields },
+          { requiredKeys: [] },
+        ),
+      ),
+    }),
+});
+
 /** A mutation, and arbitrary variables for it. */
 const MUTATIONS: Record<string, { document: string; variables: (ids: string[]) => fc.Arbitrary<Record<string, unknown>> }> = {
+  createBudgetSyncJob: budgetJob('createBudgetSyncJob', 'BudgetSyncJobInput', { fullResync: maybe(fc.boolean()) }),
+  createSyncAndSuggestJob: budgetJob('createSyncAndSuggestJob', 'BudgetSyncJobInput', { fullResync: maybe(fc.boolean()) }),
+  createSuggestionsGenerateJob: budgetJob('createSuggestionsGenerateJob', 'BudgetJobInput'),
+  createSuggestionsRetryPayeeJob: budgetJob('createSuggestionsRetryPayeeJob', 'SuggestionsRetryPayeeJobInput', { payeeId: maybe(fc.string()) }),
+  createSuggestionsApplyJob: budgetJob('createSuggestionsApplyJob', 'SuggestionsApplyJobInput', { suggestionIds }),
+  createSnapshotCreateJob: budgetJob('createSnapshotCreateJob', 'BudgetJobInput'),
+  createSnapshotRedownloadJob: budgetJob('createSnapshotRedownloadJob', 'SnapshotRedownloadJobInput', { snapshotId: maybe(fc.oneof(fc.uuid(), fc.string())) }),
+  acceptSuggestions: budgetJob('acceptSuggestions', 'AnswerSuggestionsInput', { suggestionIds }),
+  rejectSuggestions: budgetJob('rejectSuggestions', 'AnswerSuggestionsInput', { suggestionIds }),
+  createBudgetSchedule: budgetJob('createBudgetSchedule', 'CreateBudgetScheduleInput', {
+    cron: maybe(fc.oneof(fc.constantFrom('0 6 * * *', 'every day', ''), fc.string())),
+    timezone: maybe(fc.oneof(fc.constantFrom('UTC', 'Mars/Olympus'), fc.string())),
+  }),
   createJob: {
     document: 'mutation($input: CreateJobInput!) { createJob(input: $input) { __typename ... on Error { message } } }',
     variables: (ids) =>

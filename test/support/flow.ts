@@ -16,9 +16,9 @@ export async function createFlowJob(client: GraphQLTestClient, input: CreateJobI
  * processes on it, as the flow guarantees must hold across processes. The
  * workers stop when the file ends.
  */
-export async function startApiAndTwoWorkers(workerEnv: Record<string, string> = {}) {
+export async function startApiAndTwoWorkers(workerEnv: Record<string, string> = {}, apiEnv: Record<string, string> = {}) {
   const db = await createTestDatabase();
-  const api = await startTestApp(db.url, { roles: { api: true, worker: false } });
+  const api = await startTestApp(db.url, { roles: { api: true, worker: false }, env: apiEnv });
   const workers = [await spawnWorker(db.url, workerEnv), await spawnWorker(db.url, workerEnv)];
   return { db, api, workers };
 }

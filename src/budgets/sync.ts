@@ -1,0 +1,93 @@
+// budget_sync: accounts, categories, payees and transactions of one budget,
+// fetched from the provider as deltas since the stored server knowledge (all
+// of them without it, or with fullResync) and upserted page by page, so memory
+// holds one page at a time. The new knowledge is stored only after the last
+// page: a sync that dies midway fetches the same changes again, and the
+// upserts make that harmless.
+import type pg from 'pg';
+import type { JobContext } from '../worker/handler.ts';
+import type { BudgetProvider } from './provider.ts';
+import {
+  NO_KNOWLEDGE,
+  readKnowledge,
+  storeKnowledge,
+  upsertAccounts,
+  upsertBudget,
+  upsertCategories,
+  upsertPayees,
+  upsertTransactions,
+  type BudgetKnowledge,
+} from './repository.ts';
+
+/** The job a budget handler runs: its id and the budget_job row's budget and tenant. */
+export interface BudgetJobRef {
+  jobId: string;
+  tenantId: string;
+  budgetId: string;
+}
+
+export interface SyncResult extends Record<string, unknown> {
+  /** Whether the sync started from no knowledge (first sync or fullResync). */
+  full: boolean;
+  accountsSynced: number;
+  categoriesSynced: number;
+  payeesSynced: number;
+  transactionsSynced: number;
+  /** The provider's transactions knowledge now stored. */
+  serverKnowledge: number;
+}
+
+export async function syncBudget(
+  pool: pg.Pool,
+  provider: BudgetProvider,
+  job: BudgetJobRef,
+  fullResync: boolean,
+  ctx: Pick<JobContext, 'signal' | 'progress'>,
+  /** The share of the job's progress this sync fills (sync_and_suggest: 0..50). */
+  progressSpan: [number, number] = [0, 100],
+): Promise<SyncResult> {
+  const { signal } = ctx;
+  const [from, to] = progressSpan;
+  let progressMessage = 'syncing accounts, categories and payees';
+  const at = (share: number) => ctx.progress({ percent: from + (to - from) * share, message: progressMessage });
+  const since = fullResync ? NO_KNOWLEDGE : await readKnowledge(pool, job);
+  const full = since.transactions === null;
+
+  await upsertBudget(pool, job, provider.name, await provider.getBudget(job.budgetId, signal));
+  await pool.query(`update budget_job set transactions_synced = 0 where job_id = $1`, [job.jobId]);
+  at(0);
+  const accounts = await provider.accounts(job.budgetId, since.accounts, signal);
+  const accountsSynced = await upsertAccounts(pool, job, accounts.items);
+  const categories = await provider.categories(job.budgetId, since.categories, signal);
+  const categoriesSynced = await upsertCategories(pool, job, categories.items);
+  const payees = await provider.payees(job.budgetId, since.payees, signal);
+  const payeesSynced = await upsertPayees(pool, job, payees.items);
+  at(0.1);
+
+  let transactionsSynced = 0;
+  let transactionsKnowledge = since.transactions;
+  let pages = 0;
+  for await (const page of provider.transactionPages(job.budgetId, since.transactions, signal)) {
+    const written = await upsertTransactions(pool, job, job.jobId, page.items);
+    transactionsSynced += written;
+    transactionsKnowledge = page.serverKnowledge;
+    pages += 1;
+    // The count jobUpdated shows (a trigger notifies on every write of budget_job).
+    await pool.query(`update budget_job set transactions_synced = $2 where job_id = $1`, [job.jobId, transactionsSynced]);
+    progressMessage = `${transactionsSynced} transactions synced`;
+    // The number of pages is unknown up front: progress approaches 90% of the span page by page.
+    at(0.1 + 0.8 * (1 - 1 / (pages + 1)));
+  }
+  signal.throwIfAborted();
+
+  const knowledge: BudgetKnowledge = {
+    accounts: accounts.serverKnowledge,
+    categories: categories.serverKnowledge,
+    payees: payees.serverKnowledge,
+    transactions: transactionsKnowledge,
+  };
+  await storeKnowledge(pool, job, knowledge);
+  progressMessage = `${transactionsSynced} transactions synced`;
+  at(1);
+  return { full, accountsSynced, categoriesSynced, payeesSynced, transactionsSynced, serverKnowledge: knowledge.transactions ?? 0 };
+}
