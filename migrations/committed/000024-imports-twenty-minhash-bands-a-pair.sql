@@ -1,5 +1,5 @@
---! Previous: sha1:9fe3f8f7cc64b1420ae0f0d78a3c2893fa7398e0
---! Hash: sha1:ae0d9fdb2f683778b5bc5cde6ea3127a319b8efd
+--! Previous: sha1:a9a8628acd91f9a23a3f3ed4d7a4ebc4bd262047
+--! Hash: sha1:331aad3c45dfbd14ad537f9ae23d9254fa6f4872
 --! Message: imports: twenty MinHash bands a pair
 
 -- Near-duplicate lookups by MinHash band now use 20 bands of 5 instead of 30
