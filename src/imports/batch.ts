@@ -11,7 +11,8 @@
 //   batch. Never stored, whatever the import's duplicate action;
 // - near: pg_trgm similarity at least the import's threshold, against stored
 //   pairs (one lateral query for the batch: candidates sharing a MinHash band,
-//   question-bands.ts, checked with similarity()) and against the batch's
+//   question-bands.ts, or below BANDS_MIN_THRESHOLD those the trigram index
+//   finds, checked with similarity()) and against the batch's
 //   earlier rows (compared in memory over the same show_trgm trigrams).
 //   REJECT: a DuplicateDetectedError; FLAG: stored with duplicate_of and
 //   duplicate_similarity.
@@ -24,7 +25,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import { DuplicateDetectedError, toErrorRecord, type ImportErrorRecord } from './errors.ts';
-import { questionBands, trigramSimilarity } from './question-bands.ts';
+import { BANDS_MIN_THRESHOLD, questionBands, trigramSimilarity } from './question-bands.ts';
 import { appendErrors } from './repository.ts';
 import type { QaPairInput } from './validation.ts';
 
@@ -121,6 +122,56 @@ export async function prepareBatch(db: Queryable, rows: readonly BatchRow[]): Pr
   return { rows, candidates };
 }
 
+/**
+ * The rows a batch keeps, to compare later rows of the same batch with. By
+ * bands, as stored pairs are looked up; below BANDS_MIN_THRESHOLD exactly:
+ * shared trigrams are counted through an inverted index, so a row is compared
+ * only with rows it shares a trigram with, and similarity is pg_trgm's
+ * shared / (|a| + |b| - shared).
+ */
+class KeptRows {
+  private readonly byKey = new Map<number | string, Candidate[]>();
+  constructor(private readonly byBands: boolean) {}
+
+  private keys(c: Candidate): readonly (number | string)[] {
+    return this.byBands ? c.bands : trigramsOf(c.trigrams);
+  }
+
+  add(c: Candidate): void {
+    for (const key of this.keys(c)) {
+      const rows = this.byKey.get(key);
+      if (rows) rows.push(c);
+      else this.byKey.set(key, [c]);
+    }
+  }
+
+  mostSimilarTo(c: Candidate): { id: string; similarity: number } | null {
+    let best: { id: string; similarity: number } | null = null;
+    const consider = (earlier: Candidate, similarity: number) => {
+      if (!best || similarity > best.similarity) best = { id: earlier.id, similarity };
+    };
+    if (this.byBands) {
+      const seen = new Set<Candidate>();
+      const trigrams = trigramsOf(c.trigrams);
+      for (const band of c.bands) {
+        for (const earlier of this.byKey.get(band) ?? []) {
+          if (seen.has(earlier)) continue;
+          seen.add(earlier);
+          consider(earlier, trigramSimilarity(trigrams, trigramsOf(earlier.trigrams)));
+        }
+      }
+      return best;
+    }
+    const trigrams = trigramsOf(c.trigrams);
+    const shared = new Map<Candidate, number>();
+    for (const trigram of trigrams) for (const earlier of this.byKey.get(trigram) ?? []) shared.set(earlier, (shared.get(earlier) ?? 0) + 1);
+    for (const [earlier, count] of shared) {
+      consider(earlier, Math.fround(count / (trigrams.length + trigramsOf(earlier.trigrams).length - count)));
+    }
+    return best;
+  }
+}
+
 export async function writeBatch(pool: pg.Pool, jobId: string, batch: PreparedBatch, policy: DuplicatePolicy): Promise<BatchResult> {
   const { rows, candidates } = batch;
   const first = rows[0]!.row;
@@ -146,13 +197,15 @@ export async function writeBatch(pool: pg.Pool, jobId: string, batch: PreparedBa
 
       const probes = candidates.filter((c) => !storedExact.has(c.normalised) && c.bands.length > 0);
       if (probes.length > 0) {
+        const byBands = policy.similarityThreshold >= BANDS_MIN_THRESHOLD;
+        if (!byBands) await client.query(`select set_config('pg_trgm.similarity_threshold', $1, true)`, [String(policy.similarityThreshold)]);
         const near = await client.query<{ row: number; id: string; similarity: number }>(
           `select x.row, m.id, m.similarity
              from jsonb_to_recordset($1::jsonb) as x("row" int, normalised text, bands bigint[])
              cross join lateral (
                select p.id, similarity(p.question_normalised, x.normalised) as similarity
                  from qa_pair p
-                where p.question_bands && x.bands
+                where ${byBands ? 'p.question_bands && x.bands' : 'p.question_normalised % x.normalised'}
                   and similarity(p.question_normalised, x.normalised) >= $2
                   -- Compared as an expression: as a plain column the planner may walk
                   -- qa_pair_question_normalised_key over the whole tenant instead of the bands index.
@@ -168,7 +221,7 @@ export async function writeBatch(pool: pg.Pool, jobId: string, batch: PreparedBa
 
     // Decide in row order against stored pairs and the batch's earlier kept rows.
     const keptByQuestion = new Map<string, Candidate>();
-    const keptByBand = new Map<number, Candidate[]>();
+    const kept = new KeptRows(policy.similarityThreshold >= BANDS_MIN_THRESHOLD);
     const decisions = new Map<number, Decision>();
     const duplicateError = (c: Candidate, id: string, similarity: number): Decision => ({
       error: toErrorRecord(new DuplicateDetectedError(c.row, id, similarity), c.row, c.line),
@@ -180,15 +233,8 @@ export async function writeBatch(pool: pg.Pool, jobId: string, batch: PreparedBa
         continue;
       }
       let best = storedNear.get(c.row) ?? null;
-      const seen = new Set<Candidate>();
-      for (const band of c.bands) {
-        for (const earlier of keptByBand.get(band) ?? []) {
-          if (seen.has(earlier)) continue;
-          seen.add(earlier);
-          const similarity = trigramSimilarity(trigramsOf(c.trigrams), trigramsOf(earlier.trigrams));
-          if (similarity >= policy.similarityThreshold && (!best || similarity > best.similarity)) best = { id: earlier.id, similarity };
-        }
-      }
+      const earlier = kept.mostSimilarTo(c);
+      if (earlier && earlier.similarity >= policy.similarityThreshold && (!best || earlier.similarity > best.similarity)) best = earlier;
       if (best && policy.action === 'REJECT') {
         decisions.set(c.row, duplicateError(c, best.id, best.similarity));
         continue;
@@ -196,14 +242,14 @@ export async function writeBatch(pool: pg.Pool, jobId: string, batch: PreparedBa
       c.duplicate = best;
       decisions.set(c.row, { keep: c });
       keptByQuestion.set(c.normalised, c);
-      for (const band of c.bands) keptByBand.set(band, [...(keptByBand.get(band) ?? []), c]);
+      kept.add(c);
     }
 
-    const kept = candidates.filter((c) => 'keep' in decisions.get(c.row)!);
+    const keptRows = candidates.filter((c) => 'keep' in decisions.get(c.row)!);
     const inserted = new Set<string>();
-    if (kept.length > 0) {
+    if (keptRows.length > 0) {
       const json = JSON.stringify(
-        kept.map((c) => ({
+        keptRows.map((c) => ({
           id: c.id,
           row: c.row,
           question: c.pair.question,
@@ -227,7 +273,7 @@ export async function writeBatch(pool: pg.Pool, jobId: string, batch: PreparedBa
       );
       for (const { id } of insert.rows) inserted.add(id);
       // Turned away by the unique index: a concurrent import stored the same question first.
-      const refused = kept.filter((c) => !inserted.has(c.id));
+      const refused = keptRows.filter((c) => !inserted.has(c.id));
       if (refused.length > 0) {
         const found = await client.query<{ id: string; question_normalised: string }>(
           'select id, question_normalised from qa_pair where question_normalised = any($1::text[]) and tenant_id = $2',

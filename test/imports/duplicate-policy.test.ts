@@ -2,6 +2,7 @@
 // near duplicate does (REJECT: an error naming the pair and the similarity;
 // FLAG: stored, marked with both). Exact duplicates are never stored twice.
 import { beforeAll, expect, it } from 'vitest';
+import { randomQuestion, seededRandom } from '../../src/testing/qa-pairs.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { createdImport, postImport, toCsv, uploadImport, type Pair } from '../support/imports.ts';
@@ -23,7 +24,7 @@ async function importCsv(name: string, pairs: Pair[], duplicatePolicy?: { simila
   const job = createdImport(await uploadImport(service.client, { name, content: toCsv(pairs) }, duplicatePolicy ? { duplicatePolicy } : {}));
   const updates = service.client.subscribe(ImportJobUpdated, { id: job.id });
   await updates.waitFor('COMPLETED', (r) => r.some((u) => u.jobUpdated.status === 'COMPLETED'), 60_000);
-  return (await service.client.request(GetImportJob, { id: job.id })).importJob!;
+  return (await service.client.request(GetImportJob, { id: job.id, errorsFirst: 100 })).importJob!;
 }
 
 it('the default (0.9) stores two distinct problems that share most words; 0.8 with REJECT rejects the second, naming the first', async () => {
@@ -71,4 +72,34 @@ it('refuses a threshold outside 0.5..1 with a ValidationError, storing nothing',
     });
   }
   expect((await db.pool.query('select count(*)::int as n from import_job')).rows[0].n).toBe(before);
+});
+
+// Below 0.8, MinHash bands would miss some near duplicates (a pair at 0.6 shares
+// a band with probability ~80%), so such imports look them up exactly: every
+// row at or above the threshold is caught, against stored pairs and earlier rows.
+it('a threshold below 0.8 catches every near duplicate at or above it, stored or earlier in the file', async () => {
+  const random = seededRandom(7);
+  const originals = Array.from({ length: 80 }, () => randomQuestion(random));
+  // Two of seven words changed: similarity about 0.5-0.75.
+  const variants = originals.map((q) => `${q.split(' ').slice(0, 5).join(' ')} ${randomQuestion(random).split(' ').slice(0, 2).join(' ')}`);
+  const threshold = 0.55;
+  const { rows } = await db.pool.query<{ s: number }>(
+    'select similarity(qa_normalise_question(a), qa_normalise_question(b)) as s from unnest($1::text[], $2::text[]) as x(a, b)',
+    [originals, variants],
+  );
+  const similar = rows.map((r, i) => ({ original: originals[i]!, variant: variants[i]!, similarity: r.s })).filter((p) => p.similarity >= threshold && p.similarity < 0.8);
+  expect(similar.length).toBeGreaterThanOrEqual(30);
+
+  await db.pool.query('delete from qa_pair');
+  await importCsv('originals.csv', similar.map((p) => pair(p.original)));
+  const againstStored = await importCsv('variants.csv', similar.map((p) => pair(p.variant)), { similarityThreshold: threshold });
+  expect(againstStored).toMatchObject({ successCount: 0, errorCount: similar.length });
+  const storedIds = new Map((await db.pool.query<{ id: string; question: string }>('select id, question from qa_pair')).rows.map((r) => [r.question, r.id]));
+  expect(againstStored.errors.edges.map((e) => e.node.existingId)).toEqual(similar.map((p) => storedIds.get(p.original)));
+
+  await db.pool.query('delete from qa_pair');
+  const inFile = await importCsv('interleaved.csv', similar.flatMap((p) => [pair(p.original), pair(p.variant)]), { similarityThreshold: threshold });
+  expect(inFile).toMatchObject({ successCount: similar.length, errorCount: similar.length });
+  expect(inFile.errors.edges.map((e) => e.node.row)).toEqual(similar.map((_, i) => 2 * i + 2));
+  inFile.errors.edges.forEach((e, i) => expect(e.node.similarity).toBeCloseTo(similar[i]!.similarity, 5));
 });
