@@ -19,7 +19,7 @@
 // keeps ~45 MB live but churns through parsed rows, trigrams and statement
 // results, so by default the heap reached ~160 MB before each full GC:
 // bench:imports' worker peaked at 218-310 MB of RSS across runs; with 1.5,
-// 201 and 204 MB at the same rows per second.
+// 201-205 MB in four runs at the same rows per second.
 import v8 from 'node:v8';
 
 const command = process.argv.slice(2).find((arg) => !arg.startsWith('-')) ?? 'start';
