@@ -8,7 +8,7 @@
 import pg from 'pg';
 import { generateBudget, startYnabServer } from '../src/testing/ynab-server.ts';
 import { uuidOf } from '../src/testing/global-id.ts';
-import { buildService, report, round, spawnCli, startBenchServer } from './support.ts';
+import { buildService, report, round, spawnCli, startBenchServer, waitForJobEnd } from './support.ts';
 
 const TRANSACTIONS = Number(process.env.BENCH_BUDGET_TRANSACTIONS ?? 100_000);
 const PAGE_SIZE = process.env.YNAB_TRANSACTIONS_PAGE_SIZE ?? '1000';
@@ -54,18 +54,7 @@ async function sync(): Promise<JobRow> {
       )
     ).rows[0]!;
   // The job's own timestamps give the sync's duration; LISTEN wakes the wait.
-  let job = await read();
-  while (!['COMPLETED', 'FAILED', 'DEAD_LETTER', 'CANCELLED'].includes(job.status)) {
-    await new Promise<void>((resolve) => {
-      const wake = () => resolve();
-      db.once('notification', wake);
-      setTimeout(() => {
-        db.off('notification', wake);
-        resolve();
-      }, 1000);
-    });
-    job = await read();
-  }
+  const job = await waitForJobEnd(db, read);
   if (job.status !== 'COMPLETED') throw new Error(`the sync ended ${job.status}: ${job.error_message}`);
   return job;
 }

@@ -11,7 +11,7 @@ import { questionBands } from '../src/imports/question-bands.ts';
 import { uuidOf } from '../src/testing/global-id.ts';
 import { postMultipart } from '../src/testing/multipart.ts';
 import { nearDuplicateOf, randomQuestion, seededRandom } from '../src/testing/qa-pairs.ts';
-import { buildService, report, round, spawnCli, startBenchServer } from './support.ts';
+import { buildService, report, round, spawnCli, startBenchServer, waitForJobEnd } from './support.ts';
 
 const ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 50_000);
 const SCENARIOS = (process.env.BENCH_STORED_PAIRS ?? '100000,1000000').split(',').map(Number);
@@ -90,18 +90,7 @@ async function runImport(apiUrl: string, csv: string): Promise<{ uploadMs: numbe
         [jobId],
       )
     ).rows[0]!;
-  let job = await read();
-  while (!['COMPLETED', 'FAILED', 'DEAD_LETTER', 'CANCELLED'].includes(job.status)) {
-    await new Promise<void>((resolve) => {
-      const wake = () => resolve();
-      db.once('notification', wake);
-      setTimeout(() => {
-        db.off('notification', wake);
-        resolve();
-      }, 1000);
-    });
-    job = await read();
-  }
+  const job = await waitForJobEnd(db, read);
   if (job.status !== 'COMPLETED') throw new Error(`the import ended ${job.status}`);
   return { uploadMs, job };
 }

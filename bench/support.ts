@@ -107,3 +107,23 @@ export async function spawnCli(
     },
   };
 }
+
+/**
+ * Reads a job until it has ended: `read` again on each notification of
+ * `listening` (which must LISTEN on jobwire_job), or after a second without one.
+ */
+export async function waitForJobEnd<Row extends { status: string }>(listening: pg.Client, read: () => Promise<Row>): Promise<Row> {
+  let job = await read();
+  while (!['COMPLETED', 'FAILED', 'DEAD_LETTER', 'CANCELLED'].includes(job.status)) {
+    await new Promise<void>((resolve) => {
+      const wake = () => resolve();
+      listening.once('notification', wake);
+      setTimeout(() => {
+        listening.off('notification', wake);
+        resolve();
+      }, 1000);
+    });
+    job = await read();
+  }
+  return job;
+}

@@ -31,6 +31,7 @@
 //   failed        FAILED, DEAD_LETTER            not retried automatically; failureReason says why
 //   canceled      CANCELLED
 import { BudgetJobType, JobStatus } from '../generated/prisma/enums.ts';
+import { statusWordOf } from '../job-state/statuses.ts';
 
 export { BudgetJobType };
 
@@ -63,10 +64,7 @@ export const JOB_STATUSES_OF: Readonly<Record<BudgetStatus, readonly JobStatus[]
 };
 
 export function budgetStatusOf(status: JobStatus): BudgetStatus {
-  for (const [word, statuses] of Object.entries(JOB_STATUSES_OF)) {
-    if (statuses.includes(status)) return word as BudgetStatus;
-  }
-  throw new Error(`job status ${status} has no budget status`);
+  return statusWordOf(JOB_STATUSES_OF, status, 'budget status');
 }
 
 /** Who made a job run: a user's mutation, or a budget's schedule. */

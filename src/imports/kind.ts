@@ -10,6 +10,7 @@
 //   FAILED           FAILED, DEAD_LETTER      not retried automatically
 //   CANCELLED        CANCELLED
 import { JobStatus } from '../generated/prisma/enums.ts';
+import { statusWordOf } from '../job-state/statuses.ts';
 
 /** The job_type of every ImportJob (its handler in handler.ts). */
 export const IMPORT_JOB_TYPE = 'import.qa_pairs';
@@ -33,10 +34,7 @@ export const JOB_STATUSES_OF: Readonly<Record<ImportJobStatus, readonly JobStatu
 };
 
 export function importStatusOf(status: JobStatus): ImportJobStatus {
-  for (const [importStatus, statuses] of Object.entries(JOB_STATUSES_OF)) {
-    if (statuses.includes(status)) return importStatus as ImportJobStatus;
-  }
-  throw new Error(`job status ${status} has no import status`);
+  return statusWordOf(JOB_STATUSES_OF, status, 'import status');
 }
 
 /** The job status updateStatus writes for an import status (the first of its statuses). */

@@ -67,3 +67,15 @@ export const isTerminal = (status: JobStatus) => TERMINAL_STATUSES.includes(stat
 
 /** The queued statuses as an SQL list, for statements that take a queued job. */
 export const QUEUED_SQL = `(${QUEUED_STATUSES.map((status) => `'${status}'`).join(', ')})`;
+
+/**
+ * A seed's status word for a job status (ImportJob.importStatus,
+ * BudgetJob.budgetStatus): the word whose statuses include it. `statusesOf`
+ * must cover every status; `view` names the word in the error if not.
+ */
+export function statusWordOf<Word extends string>(statusesOf: Readonly<Record<Word, readonly JobStatus[]>>, status: JobStatus, view: string): Word {
+  for (const [word, statuses] of Object.entries(statusesOf) as [Word, readonly JobStatus[]][]) {
+    if (statuses.includes(status)) return word;
+  }
+  throw new Error(`job status ${status} has no ${view}`);
+}
