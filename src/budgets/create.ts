@@ -10,6 +10,7 @@ import { JobKind } from '../generated/prisma/enums.ts';
 import { BudgetProviderError, type BudgetProvider } from './provider.ts';
 import { BudgetNotFoundError, BudgetProviderFailedError, PayeeNotFoundError, SnapshotNotFoundError, SuggestionNotFoundError, SuggestionOfAnotherBudgetError } from './errors.ts';
 import { budgetConcurrencyKey, BudgetJobTrigger, BudgetJobType, JOB_TYPE_OF, type BudgetJobMetadata } from './kind.ts';
+import { isUuid } from '../jobs/validation.ts';
 
 export interface CreateBudgetJobInput extends IdempotencyInput {
   budgetId: string;
@@ -35,7 +36,6 @@ export interface BudgetJobOrigin {
   parentJobId?: string | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ID_MAX_CHARS = 200;
 export const APPLY_SUGGESTIONS_MAX = 1000;
 
@@ -47,7 +47,7 @@ function checkId(field: string, value: string | null | undefined): string {
 
 function checkUuid(field: string, value: string | null | undefined): string {
   checkId(field, value);
-  if (!UUID.test(value!)) throw new ValidationError(field, `"${value}" is not an id (a UUID)`);
+  if (!isUuid(value!)) throw new ValidationError(field, `"${value}" is not an id (a UUID)`);
   return value!.toLowerCase();
 }
 

@@ -25,6 +25,7 @@ import { BudgetJobTrigger, BudgetStatus, budgetStatusOf, SCHEDULED_SYNC_AND_SUGG
 import { answerSuggestions, type SuggestionAnswer } from './suggestions.ts';
 
 import './schema-errors.ts';
+import { isUuid } from '../jobs/validation.ts';
 
 registerJobKindType(JobKind.BUDGET, 'BudgetJob');
 
@@ -292,7 +293,6 @@ const AnswerSuggestionsInput = builder.inputType('AnswerSuggestionsInput', {
   }),
 });
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ANSWER_MAX = 1000;
 
 async function answer(query: object, ctx: GraphQLContext, input: { budgetId: string | number; suggestionIds: Array<string | number> }, to: SuggestionAnswer) {
@@ -300,7 +300,7 @@ async function answer(query: object, ctx: GraphQLContext, input: { budgetId: str
   if (ids.length === 0) throw new ValidationError('suggestionIds', 'must name at least one suggestion');
   if (ids.length > ANSWER_MAX) throw new ValidationError('suggestionIds', `must name at most ${ANSWER_MAX} suggestions (got ${ids.length})`);
   ids.forEach((id, index) => {
-    if (!UUID.test(id)) throw new ValidationError(`suggestionIds.${index}`, `"${id}" is not a suggestion id (a UUID)`);
+    if (!isUuid(id)) throw new ValidationError(`suggestionIds.${index}`, `"${id}" is not a suggestion id (a UUID)`);
   });
   const answered = await answerSuggestions(ctx.pool, ctx.caller, String(input.budgetId), ids.map((id) => id.toLowerCase()), to);
   return ctx.prisma.categorySuggestion.findMany({ ...query, where: { id: { in: answered } }, orderBy: { id: 'asc' } });

@@ -24,6 +24,7 @@ import { addSettingFlags, configFromFlags } from './config.ts';
 import { CliError } from './errors.ts';
 import { formatTable, toJson } from './format.ts';
 import { watchJob } from './watch.ts';
+import { isUuid } from '../jobs/validation.ts';
 
 interface Database {
   pool: pg.Pool;
@@ -297,7 +298,7 @@ export function addJobsCommands(program: Command) {
 }
 
 function checkId(id: string): string {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw new CliError(`"${id}" is not a job id (a UUID)`);
+  if (!isUuid(id)) throw new CliError(`"${id}" is not a job id (a UUID)`);
   return id;
 }
 

@@ -15,8 +15,7 @@ import {
   type CollectionStats,
   type Timeframe,
 } from './kind.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '../jobs/validation.ts';
 
 const withCollection = { collectionJob: true } as const;
 type JobRow = Prisma.JobGetPayload<{ include: typeof withCollection }>;
@@ -86,7 +85,7 @@ export class CollectionJobRepository implements ICollectionJobRepository {
   }
 
   async getById(jobId: string): Promise<CollectionJob | null> {
-    if (!UUID.test(jobId)) return null;
+    if (!isUuid(jobId)) return null;
     const row = await this.prisma.job.findFirst({
       where: { id: jobId, kind: JobKind.COLLECTION },
       include: withCollection,
@@ -95,7 +94,7 @@ export class CollectionJobRepository implements ICollectionJobRepository {
   }
 
   async delete(jobId: string): Promise<boolean> {
-    if (!UUID.test(jobId)) return false;
+    if (!isUuid(jobId)) return false;
     const deleted = await this.prisma.job.deleteMany({ where: { id: jobId, kind: JobKind.COLLECTION } });
     return deleted.count > 0;
   }
@@ -113,12 +112,12 @@ export class CollectionJobRepository implements ICollectionJobRepository {
   }
 
   async updateStatus(jobId: string, status: JobStatus, errorMessage: string | null = null): Promise<boolean> {
-    if (!UUID.test(jobId)) return false;
+    if (!isUuid(jobId)) return false;
     return applyTransition(this.db, jobId, JobKind.COLLECTION, status, errorMessage);
   }
 
   async addFailedSymbol(jobId: string, symbol: string, error: string): Promise<void> {
-    if (!UUID.test(jobId)) return;
+    if (!isUuid(jobId)) return;
     await this.prisma.$executeRaw`
       with recorded as (
         insert into collection_failed_symbol (job_id, symbol, error)
@@ -133,7 +132,7 @@ export class CollectionJobRepository implements ICollectionJobRepository {
   }
 
   async getStats(jobId: string): Promise<CollectionStats | null> {
-    if (!UUID.test(jobId)) return null;
+    if (!isUuid(jobId)) return null;
     const row = await this.prisma.collectionJob.findUnique({ where: { jobId } });
     if (!row) return null;
     return {
@@ -146,7 +145,7 @@ export class CollectionJobRepository implements ICollectionJobRepository {
   }
 
   async listFailedSymbols(jobId: string): Promise<FailedSymbol[]> {
-    if (!UUID.test(jobId)) return [];
+    if (!isUuid(jobId)) return [];
     const rows = await this.prisma.collectionFailedSymbol.findMany({ where: { jobId }, orderBy: { id: 'asc' } });
     return rows.map(({ symbol, error, failedAt }) => ({ symbol, error, failedAt }));
   }
@@ -171,7 +170,7 @@ export class CollectionJobRepository implements ICollectionJobRepository {
   }
 
   async beginAttempt(jobId: string): Promise<string[]> {
-    if (!UUID.test(jobId)) return [];
+    if (!isUuid(jobId)) return [];
     const [, , , pending, job] = await this.prisma.$transaction([
       this.prisma.collectionSymbol.updateMany({ where: { jobId, status: 'FAILED' }, data: { status: 'PENDING', error: null } }),
       this.prisma.collectionFailedSymbol.deleteMany({ where: { jobId } }),

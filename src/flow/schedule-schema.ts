@@ -17,12 +17,11 @@ import {
   updateSchedule,
   type ScheduleInput,
 } from './schedules.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '../jobs/validation.ts';
 
 function parseScheduleId(value: string | number): string {
   const id = String(value);
-  if (!UUID.test(id)) throw new ValidationError('id', `"${id}" is not a schedule id (a UUID)`);
+  if (!isUuid(id)) throw new ValidationError('id', `"${id}" is not a schedule id (a UUID)`);
   return id.toLowerCase();
 }
 

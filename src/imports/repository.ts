@@ -12,6 +12,7 @@ import type { DuplicateAction, DuplicatePolicy } from './batch.ts';
 import { ImportJobNotFoundError, type ImportErrorRecord } from './errors.ts';
 import type { SourceType } from './parsers/index.ts';
 import { importStatusOf, JOB_STATUSES_OF, jobStatusFor, type ImportJobStatus } from './kind.ts';
+import { isUuid } from '../jobs/validation.ts';
 
 /** import_job.errors keeps this many records; error_count and import_error have them all. */
 export const ERRORS_KEPT = 1000;
@@ -48,8 +49,6 @@ export interface NewImportJob {
   fileSize: number;
   duplicatePolicy: DuplicatePolicy;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const SELECT = `
   select j.id, j.status, j.error_message, j.created_at, j.started_at, j.completed_at,
@@ -148,7 +147,7 @@ export class ImportJobRepository {
   }
 
   async getById(jobId: string): Promise<ImportJob | null> {
-    if (!UUID.test(jobId)) return null;
+    if (!isUuid(jobId)) return null;
     const { rows } = await this.db.query<Row>(`${SELECT} where j.id = $1`, [jobId]);
     return rows[0] ? toImportJob(rows[0]) : null;
   }
@@ -169,7 +168,7 @@ export class ImportJobRepository {
    * the core's run_job task moves the job through its statuses.
    */
   async updateStatus(jobId: string, status: ImportJobStatus, errorMessage: string | null = null): Promise<boolean> {
-    if (!UUID.test(jobId)) throw new ImportJobNotFoundError(jobId);
+    if (!isUuid(jobId)) throw new ImportJobNotFoundError(jobId);
     const updated = await applyTransition(this.db, jobId, JobKind.IMPORT, jobStatusFor(status), errorMessage);
     if (updated) return true;
     if (!(await this.getById(jobId))) throw new ImportJobNotFoundError(jobId);
@@ -178,7 +177,7 @@ export class ImportJobRepository {
 
   /** Appends one bad row to the job's errors (the list keeps the first ERRORS_KEPT). */
   async addError(jobId: string, error: ImportErrorRecord): Promise<void> {
-    if (!UUID.test(jobId) || !(await this.#exists(jobId))) throw new ImportJobNotFoundError(jobId);
+    if (!isUuid(jobId) || !(await this.#exists(jobId))) throw new ImportJobNotFoundError(jobId);
     await appendErrors(this.db, jobId, [error]);
   }
 

@@ -20,6 +20,7 @@ import { decodeCursor, encodeCursor, type JobEventRecord } from './event-log.ts'
 import { readQueueStats, type QueueStats } from './queue-stats.ts';
 import { readThroughput } from './throughput.ts';
 import { JobKindEnum, JobStatusEnum } from './schema-enums.ts';
+import { isUuid } from './validation.ts';
 
 /**
  * Pothos' selection for a query, never empty: a client that asks for
@@ -28,8 +29,6 @@ import { JobKindEnum, JobStatusEnum } from './schema-enums.ts';
 export function withId<Q extends object>(query: Q): Q {
   return 'select' in query ? { ...query, select: { id: true, ...(query.select as object) } } : query;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** GraphQL type name of each kind; a kind's folder adds its own (registerJobKindType). */
 const typeNameByKind = new Map<JobKind, string>([[JobKind.PLAIN, 'PlainJob']]);
@@ -40,10 +39,10 @@ export function registerJobKindType(kind: JobKind, typeName: string) {
 
 /** Accepts a Job's global ID or its bare UUID. */
 export function parseJobId(value: string, field = 'id'): string {
-  if (UUID.test(value)) return value.toLowerCase();
+  if (isUuid(value)) return value.toLowerCase();
   try {
     const { typename, id } = decodeGlobalID(value);
-    if ([...typeNameByKind.values()].includes(typename) && UUID.test(id)) return id.toLowerCase();
+    if ([...typeNameByKind.values()].includes(typename) && isUuid(id)) return id.toLowerCase();
   } catch {
     // not a global ID: reported below
   }
@@ -304,7 +303,6 @@ const CreateJobInput = builder.inputType('CreateJobInput', {
     ...flowInputFields(t),
   }),
 });
-
 
 function toCreateInput(input: typeof CreateJobInput.$inferInput, field: string) {
   return {

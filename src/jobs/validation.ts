@@ -3,6 +3,11 @@
 import { z } from 'zod';
 import { ValidationError } from './errors.ts';
 
+/** Whether a string is a UUID (any case): the ids of jobs, schedules, suggestions, snapshots, ... */
+export function isUuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}
+
 export const QUEUE_NAME_FORMAT = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
 /** A JSON object (not an array, not null) of at most maxBytes of JSON. */
