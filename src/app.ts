@@ -125,7 +125,17 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     let live: LiveEvents | undefined;
     let worker: WorkerHandle | undefined;
     if (roles.worker) {
-      worker = await startWorker({ config, connectionString: database.url, pool, listener, registry, logger, onFatal, metrics });
+      worker = await startWorker({
+        config,
+        connectionString: database.url,
+        pool,
+        listener,
+        registry,
+        logger,
+        onFatal,
+        metrics,
+        databaseAvailable: () => availability.available,
+      });
       stops.push(() => worker!.stop());
       health.setWorker(worker);
     }

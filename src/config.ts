@@ -55,6 +55,13 @@ const configSchema = z.object({
   /** A worker whose session lock has been free this long is dead: a live worker releases its jobs at once. */
   WORKER_TAKE_OVER_AFTER_MS: int(0, 3_600_000).default(2000),
   /**
+   * A worker with a slot free this long while jobs have been due this long, untaken, is stalled:
+   * /health/ready answers 503 naming it (src/worker/stall-watchdog.ts).
+   */
+  WORKER_STALL_AFTER_MS: int(1000, 3_600_000).default(30_000),
+  /** A stall this long ends the worker process with one line (code 1), for its supervisor to restart it. */
+  WORKER_STALL_EXIT_AFTER_MS: int(0, 3_600_000).default(30_000),
+  /**
    * A process without its database this long exits with one line (code 1) so that a supervisor
    * restarts it: at start (an unreachable DATABASE_URL) and while running; 0: never while running.
    */

@@ -72,6 +72,8 @@ export class Health {
       checks.workerHeartbeat =
         age <= this.options.heartbeatFreshMs ? { ok: true } : { ok: false, detail: `last heartbeat ${Math.round(age / 1000)} s ago` };
       checks.workerSession = this.#worker.holdsSessionLock ? { ok: true } : { ok: false, detail: 'the worker session lock is not held' };
+      const stall = this.#worker.stall;
+      checks.workerTakesJobs = stall ? { ok: false, detail: stall.detail } : { ok: true };
     }
     return { ready: Object.values(checks).every((check) => check.ok), checks };
   }

