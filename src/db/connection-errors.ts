@@ -15,7 +15,7 @@ import { isConnectionError } from './retry.ts';
 
 /** Codes graphile-worker should retry: a restart or failover in progress. */
 const RETRY_THROUGH_OUTAGE = { minDelay: 100, maxDelay: 5000 };
-const ADDED_CODES = ['57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', '08P01', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'];
+const ADDED_CODES = ['53300', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', '08P01', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'];
 
 let installed = false;
 

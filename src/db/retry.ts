@@ -11,9 +11,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * SQLSTATEs and socket codes of a connection that is gone or not yet back.
  * 57P01 admin shutdown (pg_ctl stop -m fast), 57P02 crash shutdown (-m immediate),
  * 57P03 cannot connect now (starting up / shutting down), class 08 connection
- * exceptions; socket errors while Postgres is down or moving.
+ * exceptions; 53300 too many connections (every slot taken: one frees soon);
+ * socket errors while Postgres is down or moving.
  */
 const CONNECTION_CODES = new Set([
+  '53300',
   '57P01',
   '57P02',
   '57P03',

@@ -1,6 +1,6 @@
 // The load that fault tests and bench:chaos put on the service, as production
 // meets it: three clients create jobs through the API every 150–300 ms (half
-// `createJob`, half `createJobs` of 5–10), 50 % system.noop, 35 % system.sleep
+// `createJob`, half `createJobs` of 5–10, sent on time whatever the answers take), 50 % system.noop, 35 % system.sleep
 // of 0.1–1.5 s, 15 % system.sleep of 4–8 s reporting progress 3–4 times, so
 // long jobs are RUNNING at any fault. Clients go on through a fault: every
 // answer is counted, none is retried.
@@ -68,21 +68,30 @@ export class JobLoad {
     return this.outcome;
   }
 
+  /** Sends every 150–300 ms whatever the answers take (an open loop): the rate offered does not follow the API's latency. */
   async #client() {
+    const inFlight = new Set<Promise<void>>();
     while (!this.#stopped) {
       await delay(random(150, 300));
-      const body =
-        Math.random() < 0.5
-          ? { query: CREATE_JOBS, variables: { jobs: Array.from({ length: 5 + Math.floor(Math.random() * 6) }, () => randomJob(this.queueName)) } }
-          : { query: CREATE_JOB, variables: { input: randomJob(this.queueName) } };
-      try {
-        const { response, json } = await post(this.url, body, this.headers);
-        const created = json.data?.createJobs?.data ?? (json.data?.createJob?.data ? [json.data.createJob.data] : null);
-        if (created) this.outcome.acknowledged.push(...created.map((job) => uuidOf(job.id)));
-        else this.#refused(`${response.status} ${json.errors?.[0]?.extensions?.code ?? 'no data'}`);
-      } catch (error) {
-        this.#refused((error as Error).name === 'TimeoutError' ? 'timeout' : 'no answer');
-      }
+      if (this.#stopped) break;
+      const sent = this.#send().finally(() => inFlight.delete(sent));
+      inFlight.add(sent);
+    }
+    await Promise.all(inFlight);
+  }
+
+  async #send() {
+    const body =
+      Math.random() < 0.5
+        ? { query: CREATE_JOBS, variables: { jobs: Array.from({ length: 5 + Math.floor(Math.random() * 6) }, () => randomJob(this.queueName)) } }
+        : { query: CREATE_JOB, variables: { input: randomJob(this.queueName) } };
+    try {
+      const { response, json } = await post(this.url, body, this.headers);
+      const created = json.data?.createJobs?.data ?? (json.data?.createJob?.data ? [json.data.createJob.data] : null);
+      if (created) this.outcome.acknowledged.push(...created.map((job) => uuidOf(job.id)));
+      else this.#refused(`${response.status} ${json.errors?.[0]?.extensions?.code ?? 'no data'}`);
+    } catch (error) {
+      this.#refused((error as Error).name === 'TimeoutError' ? 'timeout' : 'no answer');
     }
   }
 
