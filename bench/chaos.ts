@@ -280,7 +280,7 @@ async function runScenario(server: PostgresServer, name: string, fault: Fault) {
       'recovery ratio %': before > 0 ? Math.round((100 * after) / before) : NaN,
       'processes alive/ready': `${alive}/${ready} of ${cluster.processes.length}`,
     };
-    console.log(`[chaos] ${name}: ${what}; creates refused meanwhile: ${refused || 'none'}; ${JSON.stringify(row)}`);
+    console.log(`[chaos] ${name}: ${what}; creates refused meanwhile: ${refused || 'none'}; slowest answer ${created.slowestMs} ms; ${JSON.stringify(row)}`);
     return { ...row, fault: what };
   } finally {
     await cluster.stop();

@@ -29,8 +29,10 @@ export function randomJob(queueName: string) {
 export interface LoadOutcome {
   /** Ids of the jobs whose create was answered with success. */
   acknowledged: string[];
-  /** Answers other than success, by "<HTTP status> <extensions.code>" (or "no answer", "timeout"). */
+  /** Answers other than success, by "<HTTP status> <extensions.code>" (or "no answer", or "timeout": none in 30 s). */
   refused: Map<string, number>;
+  /** The longest wait for an answer (ms). */
+  slowestMs: number;
 }
 
 async function post(url: string, body: unknown, headers: Record<string, string>) {
@@ -38,7 +40,7 @@ async function post(url: string, body: unknown, headers: Record<string, string>)
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
     body: JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
+    signal: AbortSignal.timeout(30_000),
   });
   const json = (await response.json()) as {
     data?: { createJob?: { data?: { id: string } }; createJobs?: { data?: Array<{ id: string }> } };
@@ -48,7 +50,7 @@ async function post(url: string, body: unknown, headers: Record<string, string>)
 }
 
 export class JobLoad {
-  readonly outcome: LoadOutcome = { acknowledged: [], refused: new Map() };
+  readonly outcome: LoadOutcome = { acknowledged: [], refused: new Map(), slowestMs: 0 };
   #stopped = false;
   readonly #done: Promise<void>;
 
@@ -85,8 +87,10 @@ export class JobLoad {
       Math.random() < 0.5
         ? { query: CREATE_JOBS, variables: { jobs: Array.from({ length: 5 + Math.floor(Math.random() * 6) }, () => randomJob(this.queueName)) } }
         : { query: CREATE_JOB, variables: { input: randomJob(this.queueName) } };
+    const sentAt = Date.now();
     try {
       const { response, json } = await post(this.url, body, this.headers);
+      this.outcome.slowestMs = Math.max(this.outcome.slowestMs, Date.now() - sentAt);
       const created = json.data?.createJobs?.data ?? (json.data?.createJob?.data ? [json.data.createJob.data] : null);
       if (created) this.outcome.acknowledged.push(...created.map((job) => uuidOf(job.id)));
       else this.#refused(`${response.status} ${json.errors?.[0]?.extensions?.code ?? 'no data'}`);

@@ -227,7 +227,7 @@ async function restartUnderLoad(queue: string, restarts: Array<{ mode: 'fast' | 
     `[database-restart] ${queue}: ${restarts.map(({ mode }, n) => `pg_ctl stop -m ${mode}, down ${outages[n]!.startedAt - outages[n]!.stoppedAt} ms`).join('; ')}; ` +
       `a job created after the restart COMPLETED ${probeCompleted - lastStart} ms after it; all ${completions.length} jobs COMPLETED once, ` +
       `${recoveredAt - lastStart} ms after the restart; ${expected.size} events, each delivered once (${subscriber.resumes} resumes); ` +
-      `creates answered: ${[...created.refused].map(([answer, n]) => `${n}× ${answer}`).join(', ')}`,
+      `creates answered: ${[...created.refused].map(([answer, n]) => `${n}× ${answer}`).join(', ')}; slowest answer ${created.slowestMs} ms`,
   );
 }
 
