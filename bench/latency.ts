@@ -124,7 +124,8 @@ try {
       if (lost || duplicates) failedOnce = true;
     } finally {
       disposing = true;
-      await Promise.all(clients.map((client) => client.dispose()));
+      // A socket still connecting when refused rejects its dispose with the close: already reported.
+      await Promise.allSettled(clients.map((client) => client.dispose()));
     }
   }
   await report('latency', rows, { jobsPerSize: JOBS, ratePerSecond: RATE, apiNodeOptions: process.env.BENCH_API_NODE_OPTIONS ?? null });
