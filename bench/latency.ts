@@ -36,6 +36,7 @@ const env = { DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', JOB_PROGRESS_THROTTL
 const api = await spawnCli('serve', { ...env, ...(process.env.BENCH_API_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS } : {}) });
 const worker = await spawnCli('work', { ...env, WORKER_CONCURRENCY: '10' });
 const rows = [];
+let failedOnce = false;
 try {
   for (const size of SIZES) {
     const queue = `latency-${size}`;
@@ -44,56 +45,91 @@ try {
     const latencies: number[] = [];
     let duplicates = 0;
     let connected = 0;
-    for (let i = 0; i < size; i++) {
-      const client = createClient({ url: api.url!.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, on: { connected: () => connected++ } });
-      clients.push(client);
-      const seen = new Map<string, number>();
-      received.push(seen);
-      client.subscribe<{ jobEvents: { id: string; createdAt: string } }>(
-        { query: SUBSCRIPTION, variables: { queue } },
-        {
-          next: ({ data }) => {
-            const arrived = Date.now();
-            const event = data!.jobEvents;
-            if (seen.has(event.id)) duplicates++;
-            seen.set(event.id, arrived);
-            latencies.push(arrived - Date.parse(event.createdAt));
-          },
-          error: (error) => logger.error({ err: error }, 'subscription failed'),
-          complete: () => undefined,
-        },
+    // A refused or dropped socket (e.g. 4429, too many sockets) fails the run at
+    // once: waiting for it to connect or to receive would never end.
+    let failure: Error | undefined;
+    let disposing = false;
+    const fail = (subscriber: number, what: unknown) => {
+      const close = what as { code?: number; reason?: string };
+      failure ??= new Error(
+        `subscriber ${subscriber + 1} of ${size}: ${close?.code !== undefined ? `socket closed ${close.code} ${close.reason ?? ''}`.trim() : JSON.stringify(what)}`,
       );
-    }
-    while (connected < size) await delay(20);
-    // A probe job shows every subscription is live (graphql-ws does not acknowledge subscribes).
-    await createJob(api.url!, queue);
-    while (received.some((seen) => seen.size < 1)) await delay(20);
-    latencies.length = 0;
-    received.forEach((seen) => seen.clear());
-
-    for (let i = 0; i < JOBS; i++) {
+    };
+    const until = async (what: string, done: () => boolean, timeoutMs = 60_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!done()) {
+        if (failure) throw failure;
+        if (Date.now() > deadline) throw new Error(`${size} subscribers: timed out after ${timeoutMs} ms waiting for ${what}`);
+        await delay(20);
+      }
+      if (failure) throw failure;
+    };
+    try {
+      for (let i = 0; i < size; i++) {
+        const client = createClient({
+          url: api.url!.replace(/^http/, 'ws'),
+          webSocketImpl: WebSocket,
+          retryAttempts: 0,
+          on: { connected: () => connected++, closed: (event) => disposing || fail(i, event) },
+        });
+        clients.push(client);
+        const seen = new Map<string, number>();
+        received.push(seen);
+        client.subscribe<{ jobEvents: { id: string; createdAt: string } }>(
+          { query: SUBSCRIPTION, variables: { queue } },
+          {
+            next: ({ data }) => {
+              const arrived = Date.now();
+              const event = data!.jobEvents;
+              if (seen.has(event.id)) duplicates++;
+              seen.set(event.id, arrived);
+              latencies.push(arrived - Date.parse(event.createdAt));
+            },
+            error: (error) => disposing || fail(i, error),
+            complete: () => disposing || fail(i, 'the subscription completed'),
+          },
+        );
+      }
+      await until('every socket to connect', () => connected >= size);
+      // A probe job shows every subscription is live (graphql-ws does not acknowledge subscribes).
       await createJob(api.url!, queue);
-      await delay(1000 / RATE);
+      await until('the probe event at every subscriber', () => received.every((seen) => seen.size >= 1));
+      latencies.length = 0;
+      received.forEach((seen) => seen.clear());
+
+      for (let i = 0; i < JOBS; i++) {
+        await createJob(api.url!, queue);
+        await delay(1000 / RATE);
+        if (failure) throw failure;
+      }
+      await until('every event at every subscriber', () => received.every((seen) => seen.size >= JOBS), 30_000).catch((error: Error) => {
+        // Counted below as lost; any other failure stops the run.
+        if (error !== failure && error.message.includes('timed out')) return;
+        throw error;
+      });
+      const lost = received.reduce((sum, seen) => sum + Math.max(0, JOBS - seen.size), 0);
+      latencies.sort((a, b) => a - b);
+      rows.push({
+        subscribers: size,
+        deliveries: latencies.length,
+        'p50 ms': percentile(latencies, 50),
+        'p95 ms': percentile(latencies, 95),
+        'p99 ms': percentile(latencies, 99),
+        'max ms': latencies.at(-1),
+        lost,
+        duplicates,
+        'API peak RSS MB': round(await api.peakRssMb()),
+      });
+      console.log(rows.at(-1));
+      if (lost || duplicates) failedOnce = true;
+    } finally {
+      disposing = true;
+      // A socket still connecting when refused rejects its dispose with the close: already reported.
+      await Promise.allSettled(clients.map((client) => client.dispose()));
     }
-    const deadline = Date.now() + 30_000;
-    while (received.some((seen) => seen.size < JOBS) && Date.now() < deadline) await delay(50);
-    const lost = received.reduce((sum, seen) => sum + (JOBS - seen.size), 0);
-    latencies.sort((a, b) => a - b);
-    rows.push({
-      subscribers: size,
-      deliveries: latencies.length,
-      'p50 ms': percentile(latencies, 50),
-      'p95 ms': percentile(latencies, 95),
-      'p99 ms': percentile(latencies, 99),
-      'max ms': latencies.at(-1),
-      lost,
-      duplicates,
-      'API peak RSS MB': round(await api.peakRssMb()),
-    });
-    console.log(rows.at(-1));
-    await Promise.all(clients.map((client) => client.dispose()));
   }
   await report('latency', rows, { jobsPerSize: JOBS, ratePerSecond: RATE, apiNodeOptions: process.env.BENCH_API_NODE_OPTIONS ?? null });
+  if (failedOnce) throw new Error('events were lost or delivered twice (see the lost and duplicates columns)');
 } finally {
   await worker.stop();
   await api.stop();

@@ -131,6 +131,9 @@ try {
     },
   ];
   await report('live-lag', rows, { rate: RATE, seconds: SECONDS, settings });
+  // A bench that loses or repeats events is broken, whatever its lag (bench:smoke runs this in CI).
+  const [row] = rows;
+  if (row!.lost || row!.duplicates || row!['error payloads']) throw new Error(`lost ${row!.lost}, duplicated ${row!.duplicates}, error payloads ${row!['error payloads']}`);
 } finally {
   await client.dispose();
   await db.end();

@@ -120,6 +120,8 @@ try {
     scrapes: scrapeMs.length,
     scrapeMs: { median: round(median(scrapeMs), 2), p95: round(percentile(sorted, 95), 2), max: round(sorted.at(-1) ?? NaN, 2) },
   });
+  // Scraped counts that disagree with the database are a broken bench (bench:smoke runs this in CI).
+  const disagreeing = comparison.filter((row) => row.match !== 'yes');
   console.log(`${scrapeMs.length} scrapes while the worker ran: median ${round(median(scrapeMs), 2)} ms, p95 ${round(percentile(sorted, 95), 2)} ms, max ${round(sorted.at(-1) ?? NaN, 2)} ms`);
 
   // 2. The cost of one scrape with BENCH_STORED_JOBS jobs stored.
@@ -149,6 +151,7 @@ try {
   await report('metrics-scrape-cost', rows, { storedJobs: stored });
   console.log(`jobs stored: ${stored}`);
   await pool.end();
+  if (disagreeing.length) throw new Error(`/metrics disagreed with the database: ${JSON.stringify(disagreeing)}`);
 } finally {
   await server.stop();
 }

@@ -62,6 +62,9 @@ try {
   }));
   await report('scale-out', rows, { jobs: JOBS, seconds: round(seconds, 2), 'jobs/s': round(JOBS / seconds), settings });
   console.log({ 'jobs/s created and run (2 workers, 2 APIs)': round(JOBS / seconds) });
+  // A bench that loses or repeats events is broken, whatever its speed (bench:smoke runs this in CI).
+  const wrong = rows.filter((row) => row['events received'] !== expected || row.duplicates > 0);
+  if (wrong.length) throw new Error(`events lost or delivered twice: ${JSON.stringify(wrong)}`);
 } finally {
   await db.end();
   await Promise.all(clients.map((client) => client.dispose()));

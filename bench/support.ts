@@ -37,12 +37,16 @@ export function median(values: readonly number[]): number {
 
 export const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 
-/** Prints a table and writes the same rows as JSON to bench/results/<name>.json. */
+/**
+ * Prints a table and writes the same rows as JSON to bench/results/<name>.json
+ * (BENCH_RESULTS_DIR: another folder; bench:smoke's tiny runs must not replace real figures).
+ */
 export async function report(name: string, rows: Array<Record<string, unknown>>, extra: Record<string, unknown> = {}) {
   console.log(`\n${name}`);
   console.table(rows);
-  await mkdir('bench/results', { recursive: true });
-  const file = path.join('bench/results', `${name}.json`);
+  const directory = process.env.BENCH_RESULTS_DIR || 'bench/results';
+  await mkdir(directory, { recursive: true });
+  const file = path.join(directory, `${name}.json`);
   await writeFile(file, `${JSON.stringify({ name, at: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.version }, ...extra, rows }, null, 2)}\n`);
   console.log(`written to ${file}`);
 }

@@ -178,8 +178,8 @@ const configSchema = z.object({
   REQUEST_JSON_MAX_BYTES: int(1, 100_000_000).default(1024 * 1024),
   /** Subscriptions one websocket may have open at once. */
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: int(1, 100_000).default(100),
-  /** Websockets one principal may have open at once. */
-  WS_MAX_SOCKETS_PER_PRINCIPAL: int(1, 100_000).default(50),
+  /** Websockets one principal may have open at once; default: 50 with authentication, none without (see socketsPerPrincipalCap). */
+  WS_MAX_SOCKETS_PER_PRINCIPAL: int(1, 100_000).optional(),
   /** Mutations one principal may run per minute (0: no limit). */
   MUTATION_RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(6000),
 });

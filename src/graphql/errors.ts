@@ -4,7 +4,7 @@
 // type), so clients switch on __typename. Error classes live beside their
 // capability (jobs/errors.ts, imports/errors.ts, portfolios/errors.ts), all
 // subclasses of JobwireError.
-import { InvalidTransitionError, JobConflictError, JobNotFoundError, JobwireError, ValidationError } from '../jobs/errors.ts';
+import { InvalidTransitionError, JobConflictError, JobNotFoundError, JobStillActiveError, JobwireError, ValidationError } from '../jobs/errors.ts';
 import { JobStatusEnum } from '../jobs/schema-enums.ts';
 import { builder } from './builder.ts';
 
@@ -45,6 +45,18 @@ builder.objectType(InvalidTransitionError, {
     action: t.exposeString('action'),
     status: t.field({ type: JobStatusEnum, resolve: (error) => error.status }),
     allowedStatuses: t.field({ type: [JobStatusEnum], resolve: (error) => [...error.allowedStatuses] }),
+  }),
+});
+
+builder.objectType(JobStillActiveError, {
+  name: 'JobStillActiveError',
+  description: 'The job has not ended yet (`status` says where it is): wait for it to end, or cancel it, then retry.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof JobStillActiveError,
+  fields: (t) => ({
+    jobId: t.exposeID('jobId'),
+    action: t.exposeString('action'),
+    status: t.field({ type: JobStatusEnum, resolve: (error) => error.status }),
   }),
 });
 

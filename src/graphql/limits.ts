@@ -66,6 +66,17 @@ export function introspectionEnabled(config: Pick<Config, 'GRAPHQL_INTROSPECTION
   return config.GRAPHQL_INTROSPECTION ?? process.env.NODE_ENV !== 'production';
 }
 
+/**
+ * Websockets one principal may hold, or null for no cap. The cap keeps one
+ * principal (a leaked key, one tenant's runaway client) from taking the API's
+ * sockets from the others. Without authentication every caller is the one
+ * local principal, on a loopback address only: a per-principal cap would be a
+ * cap on the whole service that shields nobody, so by default there is none.
+ */
+export function socketsPerPrincipalCap(config: Pick<Config, 'WS_MAX_SOCKETS_PER_PRINCIPAL' | 'AUTH_ENABLED'>): number | null {
+  return config.WS_MAX_SOCKETS_PER_PRINCIPAL ?? (config.AUTH_ENABLED ? 50 : null);
+}
+
 export function createLimitPlugins(config: LimitConfig): Plugin<GraphQLContext>[] {
   const armor = new EnvelopArmor({
     maxDepth: { n: config.GRAPHQL_MAX_DEPTH, exposeLimits: true },

@@ -22,7 +22,7 @@ import { CSRF_HEADER } from './csrf.ts';
 import { createMaskError, parseFailure, yogaLogger } from './error-masking.ts';
 import { guardRequest, originAllowed } from './http-guard.ts';
 import { inputGuard } from './input-guard.ts';
-import { createLimitPlugins, nameLimitSetting } from './limits.ts';
+import { createLimitPlugins, nameLimitSetting, socketsPerPrincipalCap } from './limits.ts';
 import { schema } from './schema.ts';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -223,6 +223,7 @@ export async function startApiServer(services: ApiServices, host: string, port: 
       originAllowed(req, config.CORS_ALLOWED_ORIGINS) ? done(true) : done(false, 403, 'origin not allowed (CORS_ALLOWED_ORIGINS)'),
   });
   const socketsByPrincipal = new Map<string, number>();
+  const socketCap = socketsPerPrincipalCap(config);
   type Extra = { principal?: Principal; expiry?: NodeJS.Timeout };
   const wsHandle = useServer<Record<string, unknown> | undefined, Extra>(
     {
@@ -244,8 +245,8 @@ export async function startApiServer(services: ApiServices, host: string, port: 
           return false;
         }
         const open = socketsByPrincipal.get(principal.principalId) ?? 0;
-        if (open >= config.WS_MAX_SOCKETS_PER_PRINCIPAL) {
-          socket.close(WS_CLOSE.tooManySockets, `Too many sockets: at most ${config.WS_MAX_SOCKETS_PER_PRINCIPAL} per principal (WS_MAX_SOCKETS_PER_PRINCIPAL)`);
+        if (socketCap !== null && open >= socketCap) {
+          socket.close(WS_CLOSE.tooManySockets, `Too many sockets: at most ${socketCap} per principal (WS_MAX_SOCKETS_PER_PRINCIPAL)`);
           return false;
         }
         socketsByPrincipal.set(principal.principalId, open + 1);

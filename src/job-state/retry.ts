@@ -3,27 +3,28 @@
 import type pg from 'pg';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import { visibleTenant } from '../auth/principal.ts';
-import { conflictOf, InvalidTransitionError, JobConflictError, JobNotFoundError } from '../jobs/errors.ts';
+import { conflictOf, InvalidTransitionError, JobConflictError, JobNotFoundError, JobStillActiveError } from '../jobs/errors.ts';
 import type { Caller } from '../jobs/create.ts';
 import { lockJob, setEventMessage } from './job-row.ts';
 import { queueJobsAgain } from './queue-entry.ts';
 import { JobStatus, RETRIABLE_STATUSES } from './statuses.ts';
 
-export type RetryOutcome = 'requeued' | 'already_active';
-
-/** Idempotent: retrying a job that is already queued or running changes nothing. */
-export async function retryJob(pool: pg.Pool, caller: Caller, jobId: string): Promise<RetryOutcome> {
+/**
+ * Retrying a job that has not ended changes nothing and says so
+ * (JobStillActiveError), so a repeated retry is harmless but never silent.
+ */
+export async function retryJob(pool: pg.Pool, caller: Caller, jobId: string): Promise<void> {
   return withTransaction(pool, (client) => retryJobInTransaction(client, caller, jobId));
 }
 
 /** retryJob inside a transaction the caller holds (jobs/bulk.ts retries many in one). */
-export async function retryJobInTransaction(client: Queryable, caller: Caller, jobId: string): Promise<RetryOutcome> {
+export async function retryJobInTransaction(client: Queryable, caller: Caller, jobId: string): Promise<void> {
   const job = await lockJob(client, jobId, visibleTenant(caller));
   if (!job) throw new JobNotFoundError(jobId);
   if (job.status === JobStatus.COMPLETED) {
     throw new InvalidTransitionError(jobId, 'retry', job.status, RETRIABLE_STATUSES);
   }
-  if (!RETRIABLE_STATUSES.includes(job.status)) return 'already_active';
+  if (!RETRIABLE_STATUSES.includes(job.status)) throw new JobStillActiveError(jobId, 'retry', job.status, RETRIABLE_STATUSES);
   await setEventMessage(client, `retried by ${caller.principalId}`);
   await client
     .query(
@@ -39,5 +40,4 @@ export async function retryJobInTransaction(client: Queryable, caller: Caller, j
       throw error;
     });
   await queueJobsAgain(client, [{ jobId, runAt: null, priority: job.priority, maxRetries: job.maxRetries }]);
-  return 'requeued';
 }

@@ -176,9 +176,9 @@ async function applyToBatch(client: pg.PoolClient, caller: Caller, action: BulkJ
         if (result === 'already_cancelled') skipped.push({ jobId, message: 'already cancelled' });
         else affectedJobIds.push(jobId);
       } else {
-        const result = await retryJobInTransaction(client, caller, jobId);
-        if (result === 'already_active') skipped.push({ jobId, message: 'already queued or running' });
-        else affectedJobIds.push(jobId);
+        // A job active again meanwhile throws JobStillActiveError: skipped below with its message.
+        await retryJobInTransaction(client, caller, jobId);
+        affectedJobIds.push(jobId);
       }
       await client.query('release savepoint bulk_job');
     } catch (error) {

@@ -43,6 +43,23 @@ export class InvalidTransitionError extends JobwireError {
 }
 
 /**
+ * Retry of a job that has not ended yet (queued, scheduled, running or waiting
+ * to retry): there is nothing to retry until it ends. Apart from
+ * InvalidTransitionError so a client can tell "wait" from "never".
+ */
+export class JobStillActiveError extends JobwireError {
+  override name = 'JobStillActiveError';
+  constructor(
+    readonly jobId: string,
+    readonly action: string,
+    readonly status: JobStatus,
+    allowedStatuses: readonly JobStatus[],
+  ) {
+    super(`cannot ${action} job ${jobId}: it is still ${status} (not ended yet); only ${allowedStatuses.join(', ')} jobs can be ${pastTense(action)}`);
+  }
+}
+
+/**
  * Another job holds what this one needs (a constraint of its kind, e.g. one
  * active portfolio import per interval): names the constraint and why.
  */

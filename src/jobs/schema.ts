@@ -15,7 +15,7 @@ import { cancelJob } from '../job-state/cancel.ts';
 import { retryJob } from '../job-state/retry.ts';
 import { createJobsReporting } from './create.ts';
 import { createdListResultOptions, createdResultOptions, flowInputFields, markCreated } from '../flow/schema-inputs.ts';
-import { InvalidTransitionError, JobConflictError, JobNotFoundError, ValidationError } from './errors.ts';
+import { InvalidTransitionError, JobConflictError, JobNotFoundError, JobStillActiveError, ValidationError } from './errors.ts';
 import { decodeCursor, encodeCursor, type JobEventRecord } from './event-log.ts';
 import { readQueueStats, type QueueStats } from './queue-stats.ts';
 import { readThroughput } from './throughput.ts';
@@ -354,8 +354,9 @@ builder.mutationFields((t) => ({
   }),
   retryJob: t.prismaField({
     type: JobRef,
-    description: 'Queues a FAILED, DEAD_LETTER or CANCELLED job again; it resumes at its first unfinished step. Idempotent.',
-    errors: { types: [ValidationError, JobNotFoundError, InvalidTransitionError, JobConflictError], directResult: false },
+    description:
+      'Queues a FAILED, DEAD_LETTER or CANCELLED job again; it resumes at its first unfinished step. A job that has not ended answers JobStillActiveError and is left as it is.',
+    errors: { types: [ValidationError, JobNotFoundError, InvalidTransitionError, JobStillActiveError, JobConflictError], directResult: false },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const id = parseJobId(String(args.id));

@@ -16,6 +16,7 @@ import { ACCOUNT, createImport, created, flexStatement } from '../support/portfo
 import { JobEvents, JobUpdated } from '../support/operations.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
 import { deferred } from '../support/wait.ts';
+import { connectSocket } from '../support/websockets.ts';
 
 const SECRET = 'test-secret-test-secret-test-secret-0123456789';
 const ISSUER = 'https://issuer.test';
@@ -322,6 +323,18 @@ describe('subscriptions', () => {
     expect(await closeOf(undefined)).toEqual({ code: 4401, reason: 'Unauthorized: connection_init needs { "authorization": "Bearer <token>" }' });
     expect(await closeOf({ authorization: `Bearer ${tokens.expired}` })).toEqual({ code: 4401, reason: 'Unauthorized: token expired' });
     expect(await closeOf({ token: tokens.wrongSignature })).toEqual({ code: 4401, reason: 'Unauthorized: invalid token (signature or format)' });
+  });
+
+  it('one principal holds at most 50 websockets by default (WS_MAX_SOCKETS_PER_PRINCIPAL): the 51st is closed 4429 naming the setting', async () => {
+    const sockets = Array.from({ length: 50 }, () => connectSocket(service.client.url, tokens.aliceKey));
+    try {
+      expect(new Set(await Promise.all(sockets.map((socket) => socket.outcome)))).toEqual(new Set(['acknowledged']));
+      const over = connectSocket(service.client.url, tokens.aliceKey);
+      sockets.push(over);
+      expect(await over.outcome).toEqual({ code: 4429, reason: 'Too many sockets: at most 50 per principal (WS_MAX_SOCKETS_PER_PRINCIPAL)' });
+    } finally {
+      await Promise.all(sockets.map((socket) => socket.client.dispose()));
+    }
   });
 
   it('a token that expires closes its socket with 4401 "token expired"', async () => {

@@ -4,12 +4,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
-import { createClient } from 'graphql-ws';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { deferred } from '../support/wait.ts';
+import { connectSocket } from '../support/websockets.ts';
 
 const ISSUER = 'https://login.example.test/';
 const AUDIENCE = 'jobwire';
@@ -109,25 +107,7 @@ describe('JWTs signed by the identity provider (AUTH_JWKS_URL)', () => {
 });
 
 describe('websockets per principal (WS_MAX_SOCKETS_PER_PRINCIPAL)', () => {
-  const wsUrl = () => service.client.url.replace(/^http/, 'ws');
-
-  /** A socket that answers when it was acknowledged, or how it was closed before. */
-  function connect(jwt: string) {
-    const outcome = deferred<'acknowledged' | { code: number; reason: string }>('connection_ack or a close');
-    const client = createClient({
-      url: wsUrl(),
-      webSocketImpl: WebSocket,
-      lazy: false,
-      retryAttempts: 0,
-      connectionParams: { authorization: `Bearer ${jwt}` },
-      on: {
-        connected: () => outcome.resolve('acknowledged'),
-        closed: (event) => outcome.resolve({ code: (event as CloseEvent).code, reason: (event as CloseEvent).reason }),
-      },
-      onNonLazyError: () => undefined,
-    });
-    return { client, outcome: outcome.promise };
-  }
+  const connect = (jwt: string) => connectSocket(service.client.url, jwt);
 
   it("a principal's socket past the limit is closed 4429 naming the setting; other principals are not affected; a freed slot can be used again", async () => {
     const erin = await token({ sub: 'erin@acme', org: 'acme', permissions: 'jobs:read' });

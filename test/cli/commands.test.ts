@@ -172,6 +172,13 @@ describe('jobs', () => {
 
   it('cancel ID cancels a queued job; retry ID queues it again', async () => {
     const id = await scheduledJob();
+    // Not ended yet: one line naming its status, exit status 1, nothing changed.
+    const early = await runCli(['jobs', 'retry', id, '--database-url', db.url]);
+    expect(early.code).toBe(1);
+    expect(early.stdout).toBe('');
+    expect(early.stderr).toBe(`error: cannot retry job ${id}: it is still SCHEDULED (not ended yet); only FAILED, DEAD_LETTER, CANCELLED jobs can be retried\n`);
+    expect(await statusOf(id)).toBe('SCHEDULED');
+
     const cancelled = await runCli(['jobs', 'cancel', id, '--database-url', db.url]);
     expect(cancelled.stdout.trim()).toBe(`job ${id}: cancelled`);
     expect(await statusOf(id)).toBe('CANCELLED');

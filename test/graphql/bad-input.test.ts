@@ -19,6 +19,7 @@ import { TEST_ENV } from '../support/app.ts';
 let db: TestDatabase;
 let app: App;
 let url: string;
+let pendingJobId: string;
 /** Every log line of the API process, parsed. */
 const logs: Array<Record<string, unknown> & { level: number; msg: string }> = [];
 
@@ -46,6 +47,9 @@ beforeAll(async () => {
   // No worker: nothing moves while we compare before and after.
   app = await startApp(config, logger, { api: true, worker: false }, { registry });
   url = app.api!.url;
+  // A job that stays PENDING (no worker), for the retry of a job that has not ended.
+  const created = await post(graphql(`mutation { createJob(input: { jobType: "system.noop" }) { ... on MutationCreateJobSuccess { data { id } } } }`));
+  pendingJobId = created.body.data!.createJob.data.id;
 });
 afterAll(async () => {
   await app?.stop();
@@ -168,6 +172,7 @@ const cases: Array<[name: string, request: () => string | FormData, expected: Er
   ['retryJob: the global id of another type', () => graphql(RETRY_JOB, { id: Buffer.from(`Candle:${UNKNOWN_UUID}`).toString('base64') }), { typename: 'ValidationError', field: 'id', message: /not a job id/ }],
   ['retryJob: an unknown job', () => graphql(RETRY_JOB, { id: UNKNOWN_UUID }), { typename: 'JobNotFoundError', message: /no job with id/ }],
   ['retryJob: a null id', () => graphql(RETRY_JOB, { id: null }), { code: 'BAD_USER_INPUT', message: /Variable "\$id" of non-null type "ID!" must not be null/ }],
+  ['retryJob: a job still PENDING', () => graphql(RETRY_JOB, { id: pendingJobId }), { typename: 'JobStillActiveError', message: /cannot retry job .*: it is still PENDING \(not ended yet\); only FAILED, DEAD_LETTER, CANCELLED jobs can be retried/ }],
   // createCollectionJob / deleteCollectionJob
   ['createCollectionJob: no symbols', () => graphql(CREATE_COLLECTION, { input: { ...collection, symbols: [] } }), { typename: 'ValidationError', field: 'symbols', message: /symbols/ }],
   ['createCollectionJob: a null symbol', () => graphql(CREATE_COLLECTION, { input: { ...collection, symbols: ['AAPL', null] } }), { code: 'BAD_USER_INPUT', message: /input\.symbols\[1\]/ }],

@@ -6,6 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { deferred } from '../support/wait.ts';
+import { connectSocket } from '../support/websockets.ts';
+import { loadConfig } from '../../src/config.ts';
+import { socketsPerPrincipalCap } from '../../src/graphql/limits.ts';
 
 const ALLOWED = 'https://app.example.test';
 let db: TestDatabase;
@@ -139,6 +142,18 @@ describe('limits name their bound', () => {
     expect(limited[0]!.body.errors?.[0]?.message).toBe('Too many mutations: at most 5 per minute per principal (MUTATION_RATE_LIMIT_PER_MINUTE)');
     expect(limited[0]!.body.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', setting: 'MUTATION_RATE_LIMIT_PER_MINUTE' });
     expect(await jobCount()).toBe(answers.filter((answer) => answer.status === 200).length);
+  });
+
+  it('without authentication the one local principal (every caller) has no websocket cap by default: 200 sockets all connect', async () => {
+    const sockets = Array.from({ length: 200 }, () => connectSocket(service.client.url));
+    try {
+      const outcomes = await Promise.all(sockets.map((socket) => socket.outcome));
+      expect(outcomes.filter((outcome) => outcome !== 'acknowledged')).toEqual([]);
+    } finally {
+      await Promise.all(sockets.map((socket) => socket.client.dispose()));
+    }
+    // Set explicitly, the cap applies without authentication too.
+    expect(socketsPerPrincipalCap(loadConfig({ WS_MAX_SOCKETS_PER_PRINCIPAL: '5' }))).toBe(5);
   });
 
   it('subscriptions over WS_MAX_SUBSCRIPTIONS_PER_SOCKET on one socket are refused naming it', async () => {

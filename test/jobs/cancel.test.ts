@@ -129,6 +129,9 @@ describe('cancelJob', () => {
 describe('retryJob', () => {
   it('brings a cancelled job back and it completes', async () => {
     const job = await createJob(api.client, { jobType: 'system.sleep', payload: { ms: 50 }, scheduledAt: new Date(Date.now() + 3_600_000).toISOString() });
+    // Not ended yet: a typed error naming its status, and nothing changes.
+    const early = await api.client.request(RetryJob, { id: job.id });
+    expect(early.retryJob).toMatchObject({ __typename: 'JobStillActiveError', jobId: uuidOf(job.id), action: 'retry', status: 'SCHEDULED' });
     await api.client.request(CancelJob, { id: job.id });
     const updates = api.client.subscribe(JobUpdated, { id: job.id });
     const retried = await api.client.request(RetryJob, { id: job.id });
@@ -137,6 +140,26 @@ describe('retryJob', () => {
     const history = await api.client.request(JobWithHistory, { id: job.id });
     expect(history.job!.events.edges.map((e) => e.node.status)).toEqual(['SCHEDULED', 'CANCELLED', 'PENDING', 'RUNNING', 'COMPLETED']);
     expect(history.job!.events.edges[2]!.node.message).toBe('retried by local-dev');
+    updates.close();
+  });
+
+  it('answers JobStillActiveError for a RUNNING job, which runs on untouched', async () => {
+    const job = await createJob(api.client, { jobType: 'system.sleep', payload: { ms: 60_000, ticks: 600 } });
+    const updates = api.client.subscribe(JobUpdated, { id: job.id });
+    await updates.waitFor('RUNNING with progress', (r) => r.some((u) => u.jobUpdated.status === 'RUNNING' && u.jobUpdated.progress > 0));
+    const before = await db.pool.query('select status, retry_count, started_at from job where id = $1', [uuidOf(job.id)]);
+
+    const retried = await api.client.request(RetryJob, { id: job.id });
+    expect(retried.retryJob).toMatchObject({ __typename: 'JobStillActiveError', jobId: uuidOf(job.id), action: 'retry', status: 'RUNNING' });
+    if (retried.retryJob.__typename !== 'JobStillActiveError') throw new Error('unreachable');
+    expect(retried.retryJob.message).toMatch(/is still RUNNING.*only FAILED, DEAD_LETTER, CANCELLED jobs can be retried/);
+    expect((await db.pool.query('select status, retry_count, started_at from job where id = $1', [uuidOf(job.id)])).rows).toEqual(before.rows);
+    const history = await api.client.request(JobWithHistory, { id: job.id });
+    expect(history.job!.events.edges.map((e) => e.node.status)).toEqual(['PENDING', 'RUNNING']);
+
+    // Free the one-job worker for the other tests.
+    await api.client.request(CancelJob, { id: job.id });
+    await updates.waitFor('CANCELLED', (r) => r.some((u) => u.jobUpdated.status === 'CANCELLED'));
     updates.close();
   });
 });

@@ -86,11 +86,11 @@ describe('cancelJob and retryJob', () => {
     expect((await service.client.request(CancelJob, { id: 'hello' })).cancelJob).toMatchObject({ __typename: 'ValidationError', field: 'id' });
   });
 
-  it('retrying a job that is still queued changes nothing (idempotent)', async () => {
+  it('retrying a job that is still queued answers JobStillActiveError and changes nothing', async () => {
     const job = await createJob(service.client, valid);
     const before = await snapshot();
     const result = await service.client.request(RetryJob, { id: job.id });
-    expect(result.retryJob).toMatchObject({ __typename: 'MutationRetryJobSuccess', data: { status: 'PENDING' } });
+    expect(result.retryJob).toMatchObject({ __typename: 'JobStillActiveError', jobId: uuidOf(job.id), action: 'retry', status: 'PENDING' });
     expect(await snapshot()).toEqual(before);
   });
 });

@@ -71,6 +71,7 @@ export const RetryJob = graphql(`
       ... on JobNotFoundError { jobId }
       ... on InvalidTransitionError { jobId action status allowedStatuses }
       ... on JobConflictError { jobId action constraint }
+      ... on JobStillActiveError { jobId action status }
     }
   }
 `);
