@@ -34,7 +34,7 @@ const BEFORE_MS = seconds(16);
 const AFTER_MS = seconds(20);
 /** How long the jobs still active after the load may take to finish before they count as stuck. */
 const DRAIN_LIMIT_MS = Math.max(60_000, seconds(90));
-const LOG_DIR = 'bench/results/chaos-logs';
+const LOG_DIR = path.join(process.env.BENCH_RESULTS_DIR || 'bench/results', 'chaos-logs');
 /** Two workers that carry the load (job-load.ts), so that a stall shows as one, not hidden in a backlog. */
 const WORKER_CONCURRENCY = Number(process.env.CHAOS_WORKER_CONCURRENCY ?? LOAD_WORKER_CONCURRENCY);
 /** The longest job of the load: completion rates are read from this long after a start, when what was created then ends. */

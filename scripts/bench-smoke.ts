@@ -49,6 +49,8 @@ const SMOKE: Record<string, Run | Run[]> = {
   'bench:dashboard': { args: ['50', '1000', '1000'] },
   // Pages of 100: the sync still walks several pages.
   'bench:budget-sync': { env: { BENCH_BUDGET_TRANSACTIONS: '500', YNAB_TRANSACTIONS_PAGE_SIZE: '100' } },
+  // One scenario (a Postgres restart under load), every phase a fifth as long.
+  'bench:chaos': { env: { CHAOS_SCALE: '0.2' }, args: ['postgres_restart'], timeoutSeconds: 240 },
 };
 
 /** Lines of a failed bench's output shown (the CI log shows its end only). */
