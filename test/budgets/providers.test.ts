@@ -243,6 +243,23 @@ describe('the YNAB adapter against the local YNAB server', () => {
     expect(await providerError(provider.payees(SAMPLE_BUDGET_ID, null, signal))).toMatchObject({ code: 'BAD_RESPONSE', retriable: false });
   });
 
+  it('asks for the budget list once per YNAB_BUDGET_LIST_CACHE_MS, also for concurrent and unknown budgets; a failed answer is not kept', async () => {
+    const server = await ynabServer([sampleBudget()]);
+    const lists = () => server.requests.filter((request) => request.path === '/budgets').length;
+    const provider = ynabProvider(server, { YNAB_RETRIES: '0' });
+    server.failNext({ status: 503 });
+    expect(await providerError(provider.getBudget(SAMPLE_BUDGET_ID, signal))).toMatchObject({ code: 'UNAVAILABLE' });
+    const answers = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => provider.getBudget(i % 2 ? SAMPLE_BUDGET_ID : `no-such-budget-${i}`, signal)));
+    expect(answers.filter((answer) => answer.status === 'fulfilled')).toHaveLength(10);
+    expect(answers.filter((answer) => answer.status === 'rejected' && (answer.reason as BudgetProviderError).code === 'NOT_FOUND')).toHaveLength(10);
+    // The failed answer, then one list for the twenty.
+    expect(lists()).toBe(2);
+    const uncached = ynabProvider(server, { YNAB_BUDGET_LIST_CACHE_MS: '0' });
+    await uncached.getBudget(SAMPLE_BUDGET_ID, signal);
+    await uncached.getBudget(SAMPLE_BUDGET_ID, signal);
+    expect(lists()).toBe(4);
+  });
+
   it('says UNAVAILABLE (retriable) when the server cannot be reached', async () => {
     const server = await ynabServer([sampleBudget()]);
     const provider = ynabProvider(server, { YNAB_RETRIES: '1' });
