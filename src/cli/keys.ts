@@ -12,7 +12,7 @@ import { withOperatorDatabase } from './database.ts';
 export interface CreateKeyOptions {
   name: string;
   tenant: string;
-  /** Comma- or space-separated: jobs:read, jobs:write, admin. */
+  /** Comma- or space-separated scopes (SCOPES). */
   scopes: string;
   /** ISO 8601 date-time, or a duration such as 30d, 12h, 90m. */
   expires?: string;
