@@ -16,7 +16,7 @@ const config: CodegenConfig = {
         documentMode: 'string',
         useTypeImports: true,
         enumsAsTypes: true,
-        scalars: { DateTime: 'string', JSONObject: 'Record<string, unknown>', JSON: 'unknown' },
+        scalars: { DateTime: 'string', JSONObject: 'Record<string, unknown>', JSON: 'unknown', Secret: 'string' },
       },
     },
   },

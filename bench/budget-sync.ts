@@ -27,6 +27,8 @@ const settings = {
   DATABASE_URL: databaseUrl,
   BUDGET_PROVIDER: 'ynab',
   YNAB_API_URL: ynab.url,
+  // One tenant (authentication off): the server's own token.
+  PROVIDER_CREDENTIALS: 'server',
   YNAB_ACCESS_TOKEN: TOKEN,
   OUTBOUND_ALLOW_LIST: '127.0.0.1',
   YNAB_TRANSACTIONS_PAGE_SIZE: PAGE_SIZE,

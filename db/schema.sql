@@ -23,6 +23,11 @@ create type category_suggestion_status as enum (
   'APPLIED'
 );
 
+create type connection_provider as enum (
+  'YNAB',
+  'IBKR_FLEX'
+);
+
 create type job_kind as enum (
   'PLAIN',
   'PORTFOLIO_IMPORT',
@@ -558,6 +563,24 @@ create table portfolio_trade (
 );
 CREATE INDEX portfolio_trade_list_idx ON public.portfolio_trade USING btree (portfolio_id, trade_date DESC, id DESC);
 CREATE TRIGGER portfolio_trade_tenant BEFORE INSERT ON public.portfolio_trade FOR EACH ROW EXECUTE FUNCTION tenant_of_import_job();
+
+create table provider_connection (
+  tenant_id text not null,
+  provider connection_provider not null,
+  credential_id uuid default gen_random_uuid() not null,
+  key_id text not null,
+  secret_iv bytea not null,
+  secret_ciphertext bytea not null,
+  secret_auth_tag bytea not null,
+  token_last4 text not null,
+  created_at timestamp with time zone default now() not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint provider_connection_auth_tag_size CHECK ((octet_length(secret_auth_tag) = 16)),
+  constraint provider_connection_iv_size CHECK ((octet_length(secret_iv) = 12)),
+  constraint provider_connection_pkey PRIMARY KEY (tenant_id, provider),
+  constraint provider_connection_tenant_not_empty CHECK ((tenant_id <> ''::text)),
+  constraint provider_connection_token_last4_size CHECK ((char_length(token_last4) <= 4))
+);
 
 create table qa_pair (
   id uuid default gen_random_uuid() not null,

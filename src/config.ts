@@ -6,6 +6,18 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const bool = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 const commaList = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
 
+/** An AES-256 key as the settings take it: 32 bytes in base64. */
+function checkEncryptionKey(value: string | undefined, ctx: z.RefinementCtx, which = 'the key') {
+  if (value === undefined) return;
+  const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(value) ? Buffer.from(value, 'base64').length : -1;
+  if (bytes !== 32) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${which} must be 32 bytes in base64, e.g. from \`openssl rand -base64 32\` (${bytes < 0 ? 'not base64' : `got ${bytes} bytes`})`,
+    });
+  }
+}
+
 const configSchema = z.object({
   /** Postgres to use. Unset: an embedded Postgres under DATA_DIR. */
   DATABASE_URL: z.string().url().optional(),
@@ -112,8 +124,19 @@ const configSchema = z.object({
   BUDGET_PROVIDER: z.enum(['sample', 'ynab']).default('sample'),
   /** Base URL of the YNAB API (a local server in tests; allow it with OUTBOUND_ALLOW_LIST). */
   YNAB_API_URL: z.string().url().default('https://api.ynab.com/v1'),
-  /** YNAB personal access token, sent as a Bearer header; required with BUDGET_PROVIDER=ynab, never logged or stored. */
+  /**
+   * The YNAB personal access token of PROVIDER_CREDENTIALS=server (one tenant's, from the
+   * environment); sent as a Bearer header only, never logged or stored. With per-tenant
+   * connections (the default) each tenant saves its own (src/connections).
+   */
   YNAB_ACCESS_TOKEN: z.string().min(1).optional(),
+  /**
+   * How long the budget list a YNAB connection answers (GET /budgets) is reused, per
+   * connection and process: creates check their budget against it, so a loop of creates
+   * does not spend the token's hourly quota. A budget made at YNAB meanwhile is found
+   * once it expires.
+   */
+  YNAB_BUDGET_LIST_CACHE_MS: int(0, 86_400_000).default(300_000),
   /** Time limit of one YNAB request until its answer is read (an export: until its headers arrive). */
   YNAB_TIMEOUT_MS: int(1, 600_000).default(30_000),
   /** Retries of one YNAB request after a network error or a 5xx, with exponential backoff and jitter. */
@@ -128,6 +151,34 @@ const configSchema = z.object({
   YNAB_TRANSACTIONS_PAGE_SIZE: int(1, 100_000).default(1000),
   /** Transactions per bulk update request (PATCH /budgets/{id}/transactions). */
   YNAB_UPDATE_CHUNK_SIZE: int(1, 10_000).default(500),
+  /** The IBKR Flex Web Service token and query id of PROVIDER_CREDENTIALS=server (one tenant's, from the environment). */
+  IBKR_FLEX_TOKEN: z.string().min(1).optional(),
+  IBKR_FLEX_QUERY_ID: z.string().min(1).optional(),
+  /** Where the Flex Web Service's SendRequest and GetStatement live. */
+  IBKR_FLEX_BASE_URL: z.string().url().default('https://ndcdyn.interactivebrokers.com/AccountManagement/FlexWebService'),
+  /** Wait between two GetStatement polls. */
+  IBKR_FLEX_POLL_INTERVAL_MS: int(10, 600_000).default(5000),
+  /** GetStatement polls before the attempt fails (and the job retries). */
+  IBKR_FLEX_MAX_POLLS: int(1, 1000).default(60),
+
+  // Provider connections (src/connections). See README "Security".
+  /**
+   * Whose credentials jobs reach providers (YNAB, the Flex Web Service) with: `tenant` (each
+   * tenant's own saved connection) or `server` (YNAB_ACCESS_TOKEN and IBKR_FLEX_* from the
+   * environment, for the one tenant PROVIDER_CREDENTIALS_TENANT; other tenants have none).
+   */
+  PROVIDER_CREDENTIALS: z.enum(['tenant', 'server']).default('tenant'),
+  /** PROVIDER_CREDENTIALS=server: the tenant the environment's credentials belong to (required with AUTH_ENABLED). */
+  PROVIDER_CREDENTIALS_TENANT: z.string().min(1).optional(),
+  /** AES-256-GCM key that seals saved provider connections: 32 random bytes in base64 (`openssl rand -base64 32`). */
+  CONNECTIONS_ENCRYPTION_KEY: z.string().min(1).optional().superRefine(checkEncryptionKey),
+  /** Comma-separated earlier keys (base64), accepted to open connections until `jobwire connections rotate` re-seals them. */
+  CONNECTIONS_ENCRYPTION_KEYS: z
+    .string()
+    .default('')
+    .transform(commaList)
+    .superRefine((keys, ctx) => keys.forEach((key, index) => checkEncryptionKey(key, ctx, `key ${index + 1}`))),
+
   /** Largest file createImportJob accepts, in bytes; a larger upload is refused before anything is stored. */
   IMPORT_UPLOAD_MAX_BYTES: int(1, 1024 * 1024 * 1024).default(20 * 1024 * 1024),
   /** Rows an import writes per transaction; cancel takes effect between batches. */
@@ -205,7 +256,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (jwt && !config.AUTH_JWT_ISSUER) problems.push('AUTH_JWT_ISSUER: required when JWTs are configured');
   if (jwt && !config.AUTH_JWT_AUDIENCE) problems.push('AUTH_JWT_AUDIENCE: required when JWTs are configured');
   if (jwt && !config.AUTH_ENABLED) problems.push('AUTH_ENABLED: must be true when JWTs are configured');
-  if (config.BUDGET_PROVIDER === 'ynab' && !config.YNAB_ACCESS_TOKEN) problems.push('YNAB_ACCESS_TOKEN: required when BUDGET_PROVIDER is ynab');
+  if (config.PROVIDER_CREDENTIALS === 'server') {
+    if (config.BUDGET_PROVIDER === 'ynab' && !config.YNAB_ACCESS_TOKEN) {
+      problems.push('YNAB_ACCESS_TOKEN: required when BUDGET_PROVIDER is ynab and PROVIDER_CREDENTIALS is server');
+    }
+    if (Boolean(config.IBKR_FLEX_TOKEN) !== Boolean(config.IBKR_FLEX_QUERY_ID)) problems.push('IBKR_FLEX_TOKEN and IBKR_FLEX_QUERY_ID: set both or neither');
+    // With authentication on there are tenants: the environment's credentials are one tenant's, named.
+    if (config.AUTH_ENABLED && !config.PROVIDER_CREDENTIALS_TENANT) {
+      problems.push('PROVIDER_CREDENTIALS_TENANT: required when PROVIDER_CREDENTIALS is server and AUTH_ENABLED is true (the one tenant whose jobs use the credentials of the environment)');
+    }
+  } else {
+    // The server-wide credentials served every tenant before connections existed: refused rather than ignored.
+    for (const name of ['YNAB_ACCESS_TOKEN', 'IBKR_FLEX_TOKEN', 'IBKR_FLEX_QUERY_ID', 'PROVIDER_CREDENTIALS_TENANT'] as const) {
+      if (config[name]) {
+        problems.push(
+          `${name}: only used with PROVIDER_CREDENTIALS=server (one tenant's credentials from the environment); with per-tenant connections (PROVIDER_CREDENTIALS=tenant, the default) unset it and save each tenant's credentials (saveProviderConnection or \`jobwire connections set\`)`,
+        );
+      }
+    }
+  }
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return config;
 }

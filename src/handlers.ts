@@ -3,11 +3,12 @@ import type pg from 'pg';
 import type { PrismaClient } from './db/prisma.ts';
 import { createCollectionHandler } from './collections/handler.ts';
 import { createBudgetHandlers } from './budgets/handler.ts';
-import type { BudgetProvider } from './budgets/provider.ts';
-import { createBudgetProvider } from './budgets/providers.ts';
+import { createBudgetProviders, type BudgetProviders } from './budgets/providers.ts';
+import { ProviderConnections } from './connections/connections.ts';
+import { ConnectionProvider } from './generated/prisma/enums.ts';
 import { createImportHandler } from './imports/handler.ts';
 import type { Config } from './config.ts';
-import { createPortfolioImportHandler, flexOptionsFromEnv } from './portfolios/handler.ts';
+import { createPortfolioImportHandler, flexServiceSettings } from './portfolios/handler.ts';
 import { failHandler, noopHandler, sleepHandler } from './system/handlers.ts';
 import { createOutboundFetch, outboundOptions } from './net/outbound.ts';
 import { createWebhookSendHandler } from './webhooks/send.ts';
@@ -18,22 +19,29 @@ export interface RegistryDeps {
   pool: pg.Pool;
   prisma: PrismaClient;
   config: Config;
-  /** The budget provider budget jobs use (src/budgets); default: the configured one. */
-  budgetProvider?: BudgetProvider;
+  /** Each tenant's saved provider credentials (src/connections); default: over `pool` with `config`. */
+  providerConnections?: ProviderConnections;
+  /** Each tenant's budget provider budget jobs use (src/budgets); default: the configured adapter. */
+  budgetProviders?: BudgetProviders;
 }
 
 export function createRegistry(deps: RegistryDeps): HandlerRegistry {
   const outbound = createOutboundFetch(outboundOptions(deps.config));
-  const flex = flexOptionsFromEnv();
+  const connections = deps.providerConnections ?? new ProviderConnections(deps.pool, deps.config);
+  const flexCredentials = async (tenantId: string) => {
+    const credential = await connections.flex(tenantId);
+    if (!credential) throw connections.missing(ConnectionProvider.IBKR_FLEX);
+    return credential.secret;
+  };
   const registry = new HandlerRegistry()
     .register(createWebhookSendHandler(outbound))
     .register(noopHandler)
     .register(sleepHandler)
     .register(failHandler)
-    .register(createPortfolioImportHandler({ flex: flex && { ...flex, fetch: outbound } }))
+    .register(createPortfolioImportHandler({ flex: flexServiceSettings(deps.config, outbound), flexCredentials }))
     .register(createCollectionHandler(deps))
     .register(createImportHandler(deps));
-  const budgetProvider = deps.budgetProvider ?? createBudgetProvider(deps.config);
-  for (const handler of createBudgetHandlers({ ...deps, budgetProvider, registry })) registry.register(handler);
+  const budgetProviders = deps.budgetProviders ?? createBudgetProviders(deps.config, connections);
+  for (const handler of createBudgetHandlers({ ...deps, budgetProviders, registry })) registry.register(handler);
   return registry;
 }

@@ -1,11 +1,11 @@
-import { pino, type Logger } from 'pino';
+import { pino, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
 
-/** One logger for the process: JSON, or human-readable when run in a terminal. */
-export function createLogger(level: string): Logger {
-  const pretty = process.stdout.isTTY && !process.env.CI;
-  return pino({
+/** One logger for the process: JSON, or human-readable when run in a terminal; `destination`: JSON lines there instead (tests read them). */
+export function createLogger(level: string, destination?: { write(line: string): void }): Logger {
+  const pretty = !destination && process.stdout.isTTY && !process.env.CI;
+  const options: LoggerOptions<never> = {
     level,
     base: { pid: process.pid },
     // Secrets never reach the log, whatever object carries them.
@@ -38,7 +38,8 @@ export function createLogger(level: string): Logger {
       error: (error: unknown) => (error instanceof Error ? { type: error.name, message: error.message } : error),
     },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /**

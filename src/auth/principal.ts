@@ -2,8 +2,11 @@
 // its scopes decide which fields it may use (graphql/builder.ts, scope-auth)
 // and its tenant which rows it sees (tenant-scope.ts).
 
-/** The scopes a token may carry. `admin` implies the others and crosses tenants. */
-export const SCOPES = ['jobs:read', 'jobs:write', 'admin'] as const;
+/**
+ * The scopes a token may carry. `admin` implies the others and crosses tenants.
+ * `connections:write` saves, lists and deletes its tenant's provider connections (src/connections).
+ */
+export const SCOPES = ['jobs:read', 'jobs:write', 'connections:write', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export interface Principal {

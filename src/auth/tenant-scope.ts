@@ -25,6 +25,7 @@ const TENANT_MODELS = new Set([
   'BudgetTransaction',
   'CategorySuggestion',
   'BudgetSnapshot',
+  'ProviderConnection',
 ]);
 
 /** Operations whose `where` is narrowed (creates are stamped by SQL triggers and insertJobs). */

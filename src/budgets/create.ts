@@ -8,6 +8,7 @@ import type { CreatedJob } from '../flow/create.ts';
 import { ValidationError } from '../jobs/errors.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import { BudgetProviderError, type BudgetProvider } from './provider.ts';
+import type { BudgetProviders } from './providers.ts';
 import { BudgetNotFoundError, BudgetProviderFailedError, PayeeNotFoundError, SnapshotNotFoundError, SuggestionNotFoundError, SuggestionOfAnotherBudgetError } from './errors.ts';
 import { budgetConcurrencyKey, BudgetJobTrigger, BudgetJobType, JOB_TYPE_OF, type BudgetJobMetadata } from './kind.ts';
 import { isUuid } from '../jobs/validation.ts';
@@ -27,7 +28,8 @@ export interface CreateBudgetJobInput extends IdempotencyInput {
 }
 
 export interface BudgetJobDeps extends CreateJobsDeps {
-  budgetProvider: BudgetProvider;
+  /** Each tenant's budget provider: a job reaches only budgets its tenant's own credentials reach. */
+  budgetProviders: BudgetProviders;
 }
 
 /** How a job came to be: a user's request (MANUAL), or a schedule's tick (its job is the parent). */
@@ -119,7 +121,8 @@ export async function createBudgetJob(
     }
     suggestionIds = [...new Set(input.suggestionIds.map((id, index) => checkUuid(`suggestionIds.${index}`, id)))];
   }
-  await assertBudgetExists(deps.budgetProvider, budgetId);
+  // The job's tenant is the caller's (createKindJob): its own provider says whether the budget exists.
+  await assertBudgetExists(await deps.budgetProviders.forTenant(caller.tenantId), budgetId);
 
   const metadata: BudgetJobMetadata = {
     fullResync: input.fullResync ?? false,

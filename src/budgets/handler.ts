@@ -17,13 +17,15 @@ import { applySuggestions } from './apply.ts';
 import { createBudgetJob } from './create.ts';
 import { BudgetJobTrigger, BudgetJobType, JOB_TYPE_OF, SCHEDULED_SYNC_AND_SUGGEST_JOB_TYPE, type BudgetJobMetadata } from './kind.ts';
 import { BudgetProviderError, type BudgetProvider } from './provider.ts';
+import type { BudgetProviders } from './providers.ts';
 import { createSnapshot, redownloadSnapshot } from './snapshots.ts';
 import { generateSuggestions } from './suggestions.ts';
 import { syncBudget, type BudgetJobRef } from './sync.ts';
 
 export interface BudgetHandlerDeps {
   pool: pg.Pool;
-  budgetProvider: BudgetProvider;
+  /** A job uses its tenant's provider only (budget_job.tenant_id). */
+  budgetProviders: BudgetProviders;
   config: CreateJobsDeps['config'];
   /** The registry the handlers join: the scheduled job creates its sync_and_suggest through it. */
   registry: HandlerRegistry;
@@ -78,11 +80,17 @@ function metadataOf(job: RunningJob<unknown>): BudgetJobMetadata {
   };
 }
 
+/** What a handler runs on: its budget_job row, and its tenant's provider (asked for only by types that reach the provider). */
+interface BudgetJobRun extends BudgetJobRow {
+  provider(): Promise<BudgetProvider>;
+}
+
 /** A BudgetJob handler: its request lives in budget_job and job.metadata, not in the payload. */
-function budgetHandler(
+function budgetHandlerOf(
+  deps: BudgetHandlerDeps,
   type: BudgetJobType,
   description: string,
-  run: (row: BudgetJobRow, job: RunningJob<Record<string, never>>, ctx: JobContext) => Promise<Record<string, unknown>>,
+  run: (row: BudgetJobRun, job: RunningJob<Record<string, never>>, ctx: JobContext) => Promise<Record<string, unknown>>,
   steps?: readonly string[],
 ): JobHandler<Record<string, never>> {
   return {
@@ -93,25 +101,32 @@ function budgetHandler(
     ...(steps ? { steps } : {}),
     async handle(job, ctx) {
       const row = await readBudgetJob(ctx.db, job.id);
-      return { success: true, resultData: await run(row, job, ctx) };
+      // The job's own tenant's credentials, never another's; none (a deleted connection) fails the job saying so.
+      const provider = () => safely(ctx, () => deps.budgetProviders.forTenant(row.tenantId));
+      return { success: true, resultData: await run({ ...row, provider }, job, ctx) };
     },
   };
 }
 
 export function createBudgetHandlers(deps: BudgetHandlerDeps): JobHandler<any>[] {
-  const { pool, budgetProvider: provider } = deps;
+  const { pool } = deps;
+  const budgetHandler = (...args: Parameters<typeof budgetHandlerOf> extends [unknown, ...infer Rest] ? Rest : never) => budgetHandlerOf(deps, ...args);
 
-  const syncAndSuggest = async (row: BudgetJobRow, job: RunningJob<Record<string, never>>, ctx: JobContext) => {
-    const sync = await ctx.step('sync', () => safely(ctx, () => syncBudget(pool, provider, row, metadataOf(job).fullResync, ctx, [0, 50])));
+  const syncAndSuggest = async (row: BudgetJobRun, job: RunningJob<Record<string, never>>, ctx: JobContext) => {
+    const sync = await ctx.step('sync', async () => {
+      const provider = await row.provider();
+      return safely(ctx, () => syncBudget(pool, provider, row, metadataOf(job).fullResync, ctx, [0, 50]));
+    });
     const suggestions = await ctx.step('suggestions', () => safely(ctx, () => generateSuggestions(pool, row)));
     ctx.progress({ percent: 100, message: `${suggestions.suggestionsMade} suggestions made` });
     return { sync, suggestions };
   };
 
   const handlers: JobHandler<any>[] = [
-    budgetHandler(BudgetJobType.budget_sync, "Syncs a budget's accounts, categories, payees and transactions from the budget provider (a delta since the stored server knowledge).", (row, job, ctx) =>
-      safely(ctx, () => syncBudget(pool, provider, row, metadataOf(job).fullResync, ctx)),
-    ),
+    budgetHandler(BudgetJobType.budget_sync, "Syncs a budget's accounts, categories, payees and transactions from the budget provider (a delta since the stored server knowledge).", async (row, job, ctx) => {
+      const provider = await row.provider();
+      return safely(ctx, () => syncBudget(pool, provider, row, metadataOf(job).fullResync, ctx));
+    }),
     budgetHandler(BudgetJobType.suggestions_generate, "Suggests a category for each uncategorised transaction from its payee's history.", async (row, _job, ctx) => {
       const result = await safely(ctx, () => generateSuggestions(pool, row));
       ctx.progress({ percent: 100, message: `${result.suggestionsMade} suggestions made` });
@@ -123,15 +138,18 @@ export function createBudgetHandlers(deps: BudgetHandlerDeps): JobHandler<any>[]
       ctx.progress({ percent: 100, message: `${result.suggestionsMade} suggestions made` });
       return result;
     }),
-    budgetHandler(BudgetJobType.suggestions_apply, 'Writes ACCEPTED category suggestions to the budget provider; applying twice changes nothing.', (row, job, ctx) =>
-      safely(ctx, () => applySuggestions(pool, provider, row, metadataOf(job).suggestionIds, ctx.signal)),
-    ),
-    budgetHandler(BudgetJobType.snapshot_create, "Stores a gzip-compressed snapshot of the budget's export with its sha256.", (row, _job, ctx) =>
-      safely(ctx, () => createSnapshot(pool, provider, row, ctx.signal)),
-    ),
-    budgetHandler(BudgetJobType.snapshot_redownload, 'Fetches the export of a snapshot again and verifies the stored snapshot against its sha256.', (row, _job, ctx) =>
-      safely(ctx, () => redownloadSnapshot(pool, provider, row, row.snapshotId!, ctx.signal)),
-    ),
+    budgetHandler(BudgetJobType.suggestions_apply, 'Writes ACCEPTED category suggestions to the budget provider; applying twice changes nothing.', async (row, job, ctx) => {
+      const provider = await row.provider();
+      return safely(ctx, () => applySuggestions(pool, provider, row, metadataOf(job).suggestionIds, ctx.signal));
+    }),
+    budgetHandler(BudgetJobType.snapshot_create, "Stores a gzip-compressed snapshot of the budget's export with its sha256.", async (row, _job, ctx) => {
+      const provider = await row.provider();
+      return safely(ctx, () => createSnapshot(pool, provider, row, ctx.signal));
+    }),
+    budgetHandler(BudgetJobType.snapshot_redownload, 'Fetches the export of a snapshot again and verifies the stored snapshot against its sha256.', async (row, _job, ctx) => {
+      const provider = await row.provider();
+      return safely(ctx, () => redownloadSnapshot(pool, provider, row, row.snapshotId!, ctx.signal));
+    }),
     scheduledSyncAndSuggestHandler(deps),
   ];
   return handlers;
@@ -157,7 +175,7 @@ function scheduledSyncAndSuggestHandler(deps: BudgetHandlerDeps): JobHandler<z.i
       // One sync_and_suggest per tick, also when this job runs again after a crash.
       const created = await safely(ctx, () =>
         createBudgetJob(
-          { pool: deps.pool, registry: deps.registry, config: deps.config, budgetProvider: deps.budgetProvider },
+          { pool: deps.pool, registry: deps.registry, config: deps.config, budgetProviders: deps.budgetProviders },
           owner,
           BudgetJobType.sync_and_suggest,
           { budgetId: job.payload.budgetId, idempotencyKey: `budget-schedule-tick:${job.id}` },

@@ -24,6 +24,7 @@ import {
 import { BudgetJobTrigger, BudgetStatus, budgetStatusOf, SCHEDULED_SYNC_AND_SUGGEST_JOB_TYPE } from './kind.ts';
 import { answerSuggestions, type SuggestionAnswer } from './suggestions.ts';
 
+import { ProviderConnectionMissingError } from '../connections/errors.ts';
 import './schema-errors.ts';
 import { isUuid } from '../jobs/validation.ts';
 
@@ -245,7 +246,16 @@ const SnapshotRedownloadJobInput = builder.inputType('SnapshotRedownloadJobInput
 });
 
 const createErrors = {
-  types: [ValidationError, BudgetNotFoundError, BudgetProviderFailedError, PayeeNotFoundError, SnapshotNotFoundError, SuggestionNotFoundError, SuggestionOfAnotherBudgetError],
+  types: [
+    ValidationError,
+    BudgetNotFoundError,
+    BudgetProviderFailedError,
+    ProviderConnectionMissingError,
+    PayeeNotFoundError,
+    SnapshotNotFoundError,
+    SuggestionNotFoundError,
+    SuggestionOfAnotherBudgetError,
+  ],
   directResult: false as const,
   result: createdResultOptions,
 };
@@ -338,12 +348,13 @@ builder.mutationFields((t) => ({
     type: 'Schedule',
     description:
       "A budget's schedule (seed 004's scheduled_sync_and_suggest): each tick makes a budget.scheduled_sync_and_suggest job, which creates a sync_and_suggest BudgetJob with trigger SCHEDULED. Pause, resume, update and delete it as any schedule.",
-    errors: { types: [ValidationError, BudgetNotFoundError, BudgetProviderFailedError], directResult: false },
+    errors: { types: [ValidationError, BudgetNotFoundError, BudgetProviderFailedError, ProviderConnectionMissingError], directResult: false },
     args: { input: t.arg({ type: CreateBudgetScheduleInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const budgetId = String(args.input.budgetId);
       if (budgetId.trim() === '') throw new ValidationError('budgetId', 'is required');
-      await assertBudgetExists(ctx.budgetProvider, budgetId);
+      // The schedule's ticks run as the caller's tenant: its own provider says whether the budget exists.
+      await assertBudgetExists(await ctx.budgetProviders.forTenant(ctx.caller.tenantId), budgetId);
       const id = await createSchedule(ctx, ctx.caller, {
         cron: args.input.cron,
         timezone: args.input.timezone ?? 'UTC',

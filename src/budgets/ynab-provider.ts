@@ -41,6 +41,7 @@ import {
   ynabAccount,
   ynabBudgetSummary,
   ynabCategoryGroup,
+  type YnabBudgetSummary,
   ynabPayee,
   ynabTransaction,
 } from './ynab-wire.ts';
@@ -48,7 +49,7 @@ import {
 export interface YnabProviderOptions {
   /** Base URL, https://api.ynab.com/v1 (YNAB_API_URL). */
   apiUrl: string;
-  /** Personal access token (YNAB_ACCESS_TOKEN); kept in a private field, sent only as the Bearer header. */
+  /** The tenant's personal access token (its connection); kept in a private field, sent only as the Bearer header. */
   accessToken: string;
   /** Outbound HTTP with the address checks. */
   fetch: OutboundFetch;
@@ -66,6 +67,8 @@ export interface YnabProviderOptions {
   transactionsPageSize: number;
   /** Updates per PATCH request (YNAB_UPDATE_CHUNK_SIZE). */
   updateChunkSize: number;
+  /** How long the budget list (GET /budgets) is reused (YNAB_BUDGET_LIST_CACHE_MS; 0: asked every time). */
+  budgetListCacheMs?: number;
 }
 
 const envelope = <T extends z.ZodRawShape>(shape: T) => z.object({ data: z.object(shape) });
@@ -108,6 +111,15 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | n
   return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
 
+/** `promise`, or the signal's reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 interface Request {
   method: 'GET' | 'PATCH';
   path: string;
@@ -125,9 +137,32 @@ export class YnabProvider implements BudgetProvider {
     this.#options = { ...options, apiUrl: options.apiUrl.replace(/\/+$/, '') };
   }
 
+  /**
+   * The budget list is kept for budgetListCacheMs and shared by concurrent
+   * callers: every create checks its budget here, and a loop of creates (on
+   * an unknown id too) must not spend the token's hourly quota. A failed
+   * answer is not kept.
+   */
+  #budgetList: { at: number; budgets: Promise<YnabBudgetSummary[]> } | null = null;
+
+  #budgets(signal: AbortSignal): Promise<YnabBudgetSummary[]> {
+    signal.throwIfAborted();
+    const now = Date.now();
+    const kept = this.#budgetList;
+    if (kept && now - kept.at < (this.#options.budgetListCacheMs ?? 0)) return untilAborted(kept.budgets, signal);
+    // Shared, so no one caller's signal stops it; #send's timeout and the retries bound it.
+    const budgets = this.#json({ method: 'GET', path: '/budgets' }, budgetsAnswer, new AbortController().signal).then(({ data }) => data.budgets);
+    const entry = { at: now, budgets };
+    this.#budgetList = entry;
+    budgets.catch(() => {
+      if (this.#budgetList === entry) this.#budgetList = null;
+    });
+    return untilAborted(budgets, signal);
+  }
+
   async getBudget(budgetId: string, signal: AbortSignal): Promise<BudgetSummary> {
-    const { data } = await this.#json({ method: 'GET', path: '/budgets' }, budgetsAnswer, signal);
-    const budget = data.budgets.find((candidate) => candidate.id === budgetId);
+    const budgets = await this.#budgets(signal);
+    const budget = budgets.find((candidate) => candidate.id === budgetId);
     if (!budget) throw providerError('NOT_FOUND', false, 'no such budget');
     return {
       id: budget.id,

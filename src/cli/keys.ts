@@ -4,18 +4,15 @@
 // cli/program.ts) call the functions below, which take plain values.
 import type { Command } from 'commander';
 import pg from 'pg';
-import { resolveDatabase } from '../app.ts';
 import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyRecord } from '../auth/api-keys.ts';
 import { parseScopes, SCOPES } from '../auth/principal.ts';
-import { migrateDatabase } from '../db/migrate.ts';
-import { createLogger } from '../logger.ts';
-import { EXIT_USAGE } from '../startup-errors.ts';
-import { addSettingFlags, configFromFlags, type SettingFlag } from './config.ts';
+import { addSettingFlags, type SettingFlag } from './config.ts';
+import { withOperatorDatabase } from './database.ts';
 
 export interface CreateKeyOptions {
   name: string;
   tenant: string;
-  /** Comma- or space-separated: jobs:read, jobs:write, admin. */
+  /** Comma- or space-separated scopes (SCOPES). */
   scopes: string;
   /** ISO 8601 date-time, or a duration such as 30d, 12h, 90m. */
   expires?: string;
@@ -74,28 +71,6 @@ export function formatKey(record: ApiKeyRecord): string {
 
 const KEY_FLAGS: readonly SettingFlag[] = ['databaseUrl', 'logLevel'];
 
-/**
- * Runs a keys command against the database, migrated first. A refusal (an
- * unknown scope, a bad expiry, an unknown key) is its message on stderr and exit
- * status 2; a database that cannot be reached or migrated fails as a start does.
- */
-function withKeysDatabase<A extends unknown[]>(action: (databaseUrl: string, ...args: A) => Promise<void>) {
-  return async (...args: A) => {
-    const config = configFromFlags(args.at(-2) as Partial<Record<SettingFlag, string>>);
-    const logger = createLogger(config.LOG_LEVEL);
-    const database = await resolveDatabase(config, logger);
-    try {
-      await migrateDatabase(database.url, logger);
-      await action(database.url, ...args);
-    } catch (error) {
-      console.error((error as Error).message);
-      process.exitCode = EXIT_USAGE;
-    } finally {
-      await database.embedded?.stop();
-    }
-  };
-}
-
 export function addKeysCommands(program: Command) {
   const keys = program
     .command('keys')
@@ -109,7 +84,7 @@ export function addKeysCommands(program: Command) {
     .requiredOption('--scopes <scopes>', `comma-separated: ${SCOPES.join(', ')} (admin implies the others and crosses tenants)`)
     .option('--expires <when>', 'a duration from now (30d, 12h, 90m) or an ISO 8601 date-time; default: never');
   addSettingFlags(create, KEY_FLAGS).action(
-    withKeysDatabase(async (databaseUrl, options: { name: string; tenant: string; scopes: string; expires?: string }) => {
+    withOperatorDatabase(async ({ url: databaseUrl }, options: { name: string; tenant: string; scopes: string; expires?: string }) => {
       const { key, record } = await createKey(databaseUrl, options);
       console.log(formatKey(record));
       console.log(`\n${key}\n\nThis is the only time the key is shown; store it now.`);
@@ -118,14 +93,14 @@ export function addKeysCommands(program: Command) {
 
   const list = keys.command('list').description('list API keys, one per line (never their secrets)');
   addSettingFlags(list, KEY_FLAGS).action(
-    withKeysDatabase(async (databaseUrl) => {
+    withOperatorDatabase(async ({ url: databaseUrl }) => {
       for (const record of await listKeys(databaseUrl)) console.log(formatKey(record));
     }),
   );
 
   const revoke = keys.command('revoke').description('revoke an API key (refused from then on)').argument('<id>', 'key id (the first column of keys list)');
   addSettingFlags(revoke, KEY_FLAGS).action(
-    withKeysDatabase(async (databaseUrl, id: string) => {
+    withOperatorDatabase(async ({ url: databaseUrl }, id: string) => {
       await revokeKey(databaseUrl, id);
       console.log(`revoked ${id}`);
     }),

@@ -1,8 +1,9 @@
-// The jobwire CLI (commander): the service commands, and the operator's `jobs`
-// and `keys` commands, which work on the database directly (an operator who
-// holds its credentials is an admin).
+// The jobwire CLI (commander): the service commands, and the operator's `jobs`,
+// `keys` and `connections` commands, which work on the database directly (an
+// operator who holds its credentials is an admin).
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE, StartupError } from '../startup-errors.ts';
+import { addConnectionsCommands } from './connections.ts';
 import { addJobsCommands } from './jobs.ts';
 import { addKeysCommands } from './keys.ts';
 import { addServiceCommands, SERVICE_COMMANDS } from './service.ts';
@@ -14,6 +15,7 @@ export function createProgram(): Command {
   addServiceCommands(program);
   addJobsCommands(program);
   addKeysCommands(program);
+  addConnectionsCommands(program);
   forEachCommand(program, (command) =>
     command
       // A mistake on the command line is one line on stderr and exit status 2,

@@ -6,7 +6,7 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
-import { GraphQLError, GraphQLScalarType } from 'graphql';
+import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import { DateTimeResolver, JSONObjectResolver, JSONResolver } from 'graphql-scalars';
 import type PrismaTypes from '../generated/pothos-prisma-types.ts';
 import { getDatamodel } from '../generated/pothos-prisma-types.ts';
@@ -19,13 +19,15 @@ import { connectionMaxSize } from './page-size.ts';
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
   PrismaTypes: PrismaTypes;
-  AuthScopes: { 'jobs:read': boolean; 'jobs:write': boolean; admin: boolean };
+  AuthScopes: { 'jobs:read': boolean; 'jobs:write': boolean; 'connections:write': boolean; admin: boolean };
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
     JSON: { Input: unknown; Output: unknown };
     /** A multipart upload (GraphQL multipart request spec). */
     File: { Input: File; Output: never };
+    /** A credential sent in (a provider token): input only, never quoted back in an error. */
+    Secret: { Input: string; Output: never };
   };
   DefaultFieldNullability: false;
 }>({
@@ -37,6 +39,7 @@ export const builder = new SchemaBuilder<{
     authScopes: (context) => ({
       'jobs:read': hasScope(context.caller, 'jobs:read'),
       'jobs:write': hasScope(context.caller, 'jobs:write'),
+      'connections:write': hasScope(context.caller, 'connections:write'),
       admin: hasScope(context.caller, 'admin'),
     }),
     unauthorizedError: (_parent, context, info, result) =>
@@ -88,6 +91,28 @@ builder.addScalarType(
     },
     serialize: () => {
       throw new GraphQLError('File is input only');
+    },
+  }),
+);
+
+// Provider tokens (src/connections). graphql-js quotes an input value it cannot
+// coerce in its error (which is logged and answered): this scalar accepts any
+// string, so a token is never the value quoted, and its own refusal names no value.
+builder.addScalarType(
+  'Secret',
+  new GraphQLScalarType<string, never>({
+    name: 'Secret',
+    description: 'A credential (a provider token): input only, never answered back or quoted in an error.',
+    parseValue: (value) => {
+      if (typeof value === 'string') return value;
+      throw new GraphQLError('Secret must be a string');
+    },
+    parseLiteral: (node) => {
+      if (node.kind === Kind.STRING) return node.value;
+      throw new GraphQLError('Secret must be a string');
+    },
+    serialize: () => {
+      throw new GraphQLError('Secret is input only');
     },
   }),
 );

@@ -11,7 +11,8 @@ import type { Health } from '../health.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { HandlerRegistry } from '../worker/registry.ts';
-import type { BudgetProvider } from '../budgets/provider.ts';
+import type { BudgetProviders } from '../budgets/providers.ts';
+import type { ProviderConnections } from '../connections/connections.ts';
 
 /** What resolvers share for the life of the API process. */
 export interface ApiServices {
@@ -20,8 +21,10 @@ export interface ApiServices {
   /** Unscoped: sees every tenant. Resolvers get a scoped one in GraphQLContext. */
   prisma: PrismaClient;
   registry: HandlerRegistry;
-  /** Budget jobs' mutations ask it whether a budget exists (src/budgets). */
-  budgetProvider: BudgetProvider;
+  /** Each tenant's budget provider: budget jobs' mutations ask the caller's whether a budget exists (src/budgets). */
+  budgetProviders: BudgetProviders;
+  /** Each tenant's saved provider credentials (src/connections). */
+  providerConnections: ProviderConnections;
   live: LiveEvents;
   /** The process's LISTEN connection (flow/schema.ts: queue pause and resume, live). */
   listener: Listener;

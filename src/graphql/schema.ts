@@ -9,6 +9,7 @@ import '../portfolios/schema.ts';
 import '../collections/schema.ts';
 import '../imports/schema.ts';
 import '../budgets/schema.ts';
+import '../connections/schema.ts';
 
 export const schema: GraphQLSchema = builder.toSchema();
 

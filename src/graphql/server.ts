@@ -170,7 +170,8 @@ function logRequests(logger: Logger, handler: RequestListener): RequestListener 
     const started = performance.now();
     response.once('close', () => {
       logger.debug(
-        { method: request.method, url: request.url, status: response.statusCode, durationMs: Math.round((performance.now() - started) * 10) / 10 },
+        // The path only: a GET's query string carries its variables, which may hold a secret.
+        { method: request.method, url: request.url?.split('?')[0], status: response.statusCode, durationMs: Math.round((performance.now() - started) * 10) / 10 },
         'http request',
       );
     });

@@ -8,12 +8,13 @@ import { z } from 'zod';
 import { createKindJob, type Caller, type CreateJobsDeps, type IdempotencyInput } from '../jobs/create.ts';
 import type { CreatedJob } from '../flow/create.ts';
 import { conflictOf, SQLSTATE } from '../jobs/errors.ts';
-import { JobKind, PortfolioImportSource } from '../generated/prisma/enums.ts';
+import { ConnectionProvider, JobKind, PortfolioImportSource } from '../generated/prisma/enums.ts';
 import { parseInput } from '../jobs/validation.ts';
 import { PortfolioImportOverlapError } from './errors.ts';
 import { parseInterval, type DateInterval } from './interval.ts';
 import { PORTFOLIO_IMPORT_JOB_TYPE, STATEMENT_MAX_BYTES } from './kind.ts';
 import { PortfolioImportRepository } from './repository.ts';
+import type { ProviderConnections } from '../connections/connections.ts';
 
 
 export interface CreatePortfolioImportInput extends IdempotencyInput {
@@ -37,13 +38,21 @@ const inputSchema = z.object({
     .nullish(),
 });
 
+export interface PortfolioImportDeps extends CreateJobsDeps {
+  /** Without an uploaded statement the job fetches one with its tenant's own Flex credentials. */
+  providerConnections: Pick<ProviderConnections, 'flex' | 'missing'>;
+}
+
 /**
  * create_job: answers the new job (or the one its idempotency key names, checked
- * before the overlap), or throws PortfolioImportOverlapError / ValidationError.
+ * before the overlap), or throws PortfolioImportOverlapError / ValidationError /
+ * ProviderConnectionMissingError (no statement, and no Flex credentials of the caller's tenant).
  */
-export async function createPortfolioImportJob(deps: CreateJobsDeps, caller: Caller, input: CreatePortfolioImportInput): Promise<CreatedJob> {
+export async function createPortfolioImportJob(deps: PortfolioImportDeps, caller: Caller, input: CreatePortfolioImportInput): Promise<CreatedJob> {
   const parsed = parseInput(inputSchema, input);
   const interval = parseInterval(input.interval);
+  // Said at once rather than by a failed job; the same answer whatever account was named.
+  if (parsed.statement == null && !(await deps.providerConnections.flex(caller.tenantId))) throw deps.providerConnections.missing(ConnectionProvider.IBKR_FLEX);
   const portfolioId = parsed.portfolioId.toLowerCase();
   const { priority, maxRetries, idempotencyKey, idempotencyKeyFreeAfterMs } = input;
   const kindJob = { kind: JobKind.PORTFOLIO_IMPORT, jobType: PORTFOLIO_IMPORT_JOB_TYPE, priority, maxRetries, idempotencyKey, idempotencyKeyFreeAfterMs };

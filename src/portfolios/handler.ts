@@ -1,9 +1,11 @@
 // The portfolio.import job type: loads the statement through the source's
 // adapter, keeps the interval's activity and stores it in one transaction, so
 // a failure leaves nothing half-imported.
-import { z } from 'zod';
 import { withTransaction } from '../db/pool.ts';
+import type { Config } from '../config.ts';
+import type { FlexSecret } from '../connections/connections.ts';
 import { JobKind, PortfolioImportSource } from '../generated/prisma/enums.ts';
+import type { OutboundFetch } from '../net/outbound.ts';
 import { EMPTY_PAYLOAD, NonRetriableError, type JobHandler } from '../worker/handler.ts';
 import { createIbkrAdapter } from './ibkr/adapter.ts';
 import type { FlexWebServiceOptions } from './ibkr/flex-web-service.ts';
@@ -11,34 +13,23 @@ import { PortfolioImportRepository } from './repository.ts';
 import { PORTFOLIO_IMPORT_JOB_TYPE } from './kind.ts';
 import type { PortfolioSourceAdapter } from './source.ts';
 
+/** The Flex Web Service itself: where it is and how it is polled (the token and query id are each tenant's). */
+export type FlexServiceSettings = Omit<FlexWebServiceOptions, 'token' | 'queryId'>;
+
 export interface PortfolioImportOptions {
-  /** null: only uploaded statements can be imported. */
-  flex: FlexWebServiceOptions | null;
+  flex: FlexServiceSettings;
+  /** The tenant's Flex token and query id; throws ProviderConnectionMissingError when it has none. */
+  flexCredentials(tenantId: string): Promise<FlexSecret>;
 }
 
-const envSchema = z.object({
-  IBKR_FLEX_TOKEN: z.string().min(1).optional(),
-  IBKR_FLEX_QUERY_ID: z.string().min(1).optional(),
-  IBKR_FLEX_BASE_URL: z.url().default('https://ndcdyn.interactivebrokers.com/AccountManagement/FlexWebService'),
-  IBKR_FLEX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(5000),
-  IBKR_FLEX_MAX_POLLS: z.coerce.number().int().min(1).max(1000).default(60),
-});
-
-/** Flex Web Service settings from the environment; null without a token and query id. */
-export function flexOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<FlexWebServiceOptions, 'fetch'> | null {
-  const parsed = envSchema.parse(Object.fromEntries(Object.entries(env).filter(([key, value]) => key.startsWith('IBKR_FLEX_') && value !== '')));
-  if (!parsed.IBKR_FLEX_TOKEN || !parsed.IBKR_FLEX_QUERY_ID) return null;
-  return {
-    baseUrl: parsed.IBKR_FLEX_BASE_URL,
-    token: parsed.IBKR_FLEX_TOKEN,
-    queryId: parsed.IBKR_FLEX_QUERY_ID,
-    pollIntervalMs: parsed.IBKR_FLEX_POLL_INTERVAL_MS,
-    maxPolls: parsed.IBKR_FLEX_MAX_POLLS,
-  };
+/** The Flex Web Service settings of the configuration (IBKR_FLEX_*). */
+export function flexServiceSettings(config: Pick<Config, 'IBKR_FLEX_BASE_URL' | 'IBKR_FLEX_POLL_INTERVAL_MS' | 'IBKR_FLEX_MAX_POLLS'>, fetch: OutboundFetch): FlexServiceSettings {
+  return { baseUrl: config.IBKR_FLEX_BASE_URL, pollIntervalMs: config.IBKR_FLEX_POLL_INTERVAL_MS, maxPolls: config.IBKR_FLEX_MAX_POLLS, fetch };
 }
 
 export function createPortfolioImportHandler(options: PortfolioImportOptions): JobHandler<Record<string, never>> {
-  const adapters = new Map<PortfolioImportSource, PortfolioSourceAdapter>([[PortfolioImportSource.IBKR, createIbkrAdapter(options.flex)]]);
+  const ibkr = createIbkrAdapter(async (tenantId) => ({ ...options.flex, ...(await options.flexCredentials(tenantId)) }));
+  const adapters = new Map<PortfolioImportSource, PortfolioSourceAdapter>([[PortfolioImportSource.IBKR, ibkr]]);
   return {
     jobType: PORTFOLIO_IMPORT_JOB_TYPE,
     kind: JobKind.PORTFOLIO_IMPORT,

@@ -35,9 +35,10 @@ export class PortfolioImportRepository {
     );
   }
 
-  async findById(jobId: string): Promise<PortfolioImportJobRow | null> {
-    const result = await this.db.query<Row>(`select ${COLUMNS} from portfolio_import_job where job_id = $1`, [jobId]);
-    return result.rows[0] ? toJob(result.rows[0]) : null;
+  /** The kind row with its tenant (whose credentials a fetched statement needs). */
+  async findById(jobId: string): Promise<(PortfolioImportJobRow & { tenantId: string }) | null> {
+    const result = await this.db.query<Row & { tenantId: string }>(`select ${COLUMNS}, tenant_id as "tenantId" from portfolio_import_job where job_id = $1`, [jobId]);
+    return result.rows[0] ? { ...toJob(result.rows[0]), tenantId: result.rows[0].tenantId } : null;
   }
 
   /** The active import of the portfolio (in the tenant; null: any) whose interval overlaps this one, if any. */

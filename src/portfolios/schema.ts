@@ -12,6 +12,7 @@ import type { JobEventRecord } from '../jobs/event-log.ts';
 import { JobRef, parseJobId, registerJobKindType, withId } from '../jobs/schema.ts';
 import { parseInput } from '../jobs/validation.ts';
 import { PortfolioImportOverlapError } from './errors.ts';
+import { ProviderConnectionMissingError } from '../connections/errors.ts';
 import { parseInterval, type DateInterval } from './interval.ts';
 import { PortfolioImportRepository } from './repository.ts';
 
@@ -250,8 +251,9 @@ const CreatePortfolioImportJobInput = builder.inputType('CreatePortfolioImportJo
 builder.mutationFields((t) => ({
   createPortfolioImportJob: t.prismaField({
     type: PortfolioImportJobRef,
-    description: 'Creates a portfolio import; refused when an active import of the portfolio overlaps the interval.',
-    errors: { types: [ValidationError, PortfolioImportOverlapError], directResult: false, result: createdResultOptions },
+    description:
+      "Creates a portfolio import; refused when an active import of the portfolio overlaps the interval, or when no statement is uploaded and the caller's tenant has no IBKR_FLEX connection.",
+    errors: { types: [ValidationError, PortfolioImportOverlapError, ProviderConnectionMissingError], directResult: false, result: createdResultOptions },
     args: { input: t.arg({ type: CreatePortfolioImportJobInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const { statement: file, ...input } = args.input;

@@ -48,6 +48,8 @@ export interface PortfolioActivity {
 }
 
 export interface ImportRequest {
+  /** The job's tenant: a fetched statement is fetched with its credentials only. */
+  tenantId: string;
   accountId: string;
   interval: DateInterval;
   /** An uploaded statement; null: the adapter fetches one. */

@@ -1,5 +1,6 @@
 // A local HTTP server that plays the YNAB API v1 (https://api.ynab.com/v1) with
-// generated budgets, for tests and benches: Bearer token check, delta requests
+// generated budgets, for tests and benches: Bearer token check (a token per
+// YNAB user, each reaching its own budgets), delta requests
 // with last_knowledge_of_server, bulk category updates, the full budget export.
 // It records every request and every received update, and can be told to
 // answer the next requests with a 429 (Retry-After) or a 500 whose body carries
@@ -19,8 +20,13 @@ export { generateBudget, type GenerateBudgetOptions } from '../budgets/budget-ge
 
 export interface YnabServerOptions {
   budgets: YnabBudget[];
-  /** The access token clients must send as `Authorization: Bearer <token>`. */
+  /** The access token clients must send as `Authorization: Bearer <token>`; it reaches every budget. */
   token: string;
+  /**
+   * More tokens, each of another YNAB user: it reaches only its budgets (GET
+   * /budgets lists them, any other budget answers 404, as YNAB does).
+   */
+  tokens?: Array<{ token: string; budgetIds: string[] }>;
   /** Delay before each answer, in ms (0): lets a test see two clients overlap or not. */
   latencyMs?: number;
   /** Answer page/per_page (true); false: ignore them and answer everything, as real YNAB does. */
@@ -35,6 +41,8 @@ export interface RecordedRequest {
   /** Date.now() when the request arrived. */
   at: number;
   status: number;
+  /** The Bearer token it carried (null: none). */
+  token: string | null;
 }
 
 export interface ReceivedUpdate {
@@ -46,7 +54,7 @@ export interface ReceivedUpdate {
 /** How to answer one coming request instead of serving it. */
 export type YnabServerFailure =
   | { status: 429; retryAfter: string }
-  /** A 500 whose body holds the token and the request URL. */
+  /** A 500 whose body holds the request's token and URL. */
   | { status: 500 }
   | { status: number; body?: string };
 
@@ -105,9 +113,15 @@ export async function startYnabServer(options: YnabServerOptions): Promise<YnabS
   const failures: YnabServerFailure[] = [];
   const events = new EventEmitter();
 
-  const storeOf = (budgetId: string) => {
+  /** Budget ids each token reaches (null: every one). */
+  const reach = new Map<string, ReadonlySet<string> | null>([[options.token, null], ...(options.tokens ?? []).map(({ token, budgetIds }) => [token, new Set(budgetIds)] as const)]);
+  const reaches = (token: string, budgetId: string) => {
+    const budgets = reach.get(token);
+    return budgets === null || budgets?.has(budgetId) === true;
+  };
+  const storeOf = (token: string, budgetId: string) => {
     const store = stores.get(budgetId);
-    if (!store) throw new HttpError(404, '404.2', 'resource_not_found');
+    if (!store || !reaches(token, budgetId)) throw new HttpError(404, '404.2', 'resource_not_found');
     return store;
   };
 
@@ -151,22 +165,24 @@ export async function startYnabServer(options: YnabServerOptions): Promise<YnabS
         const body =
           (failure as { body?: string }).body ??
           JSON.stringify({
-            error: { id: String(failure.status), name: 'internal_server_error', detail: `upstream call with Authorization: Bearer ${options.token} to ${self.url}${path} failed` },
+            error: { id: String(failure.status), name: 'internal_server_error', detail: `upstream call with ${request.headers.authorization ?? 'no token'} to ${self.url}${path} failed` },
           });
         response.writeHead(failure.status, { 'content-type': 'application/json' });
         response.end(body);
       }
       return;
     }
-    if (request.headers.authorization !== `Bearer ${options.token}`) throw new HttpError(401, '401', 'unauthorized');
+    const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    if (token === undefined || !reach.has(token)) throw new HttpError(401, '401', 'unauthorized');
 
     const parts = path.split('/').filter(Boolean);
     if (parts[0] !== 'budgets') throw new HttpError(404, '404.1', 'resource_not_found');
     const method = request.method ?? 'GET';
     if (parts.length === 1 && method === 'GET') {
-      return json(response, 200, { data: { budgets: [...stores.values()].map((store) => store.summary()), default_budget: null } });
+      const budgets = [...stores.values()].filter((store) => reaches(token, store.id)).map((store) => store.summary());
+      return json(response, 200, { data: { budgets, default_budget: null } });
     }
-    const store = storeOf(decodeURIComponent(parts[1]!));
+    const store = storeOf(token, decodeURIComponent(parts[1]!));
     const since = sinceOf(query);
     const resource = parts.slice(2).join('/');
     if (resource === '' && method === 'GET') {
@@ -221,7 +237,8 @@ export async function startYnabServer(options: YnabServerOptions): Promise<YnabS
     const url = new URL(request.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/^\/v1(?=\/|$)/, '');
     const query = Object.fromEntries(url.searchParams);
-    const recorded: RecordedRequest = { method: request.method ?? 'GET', path, query, at: Date.now(), status: 0 };
+    const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? null;
+    const recorded: RecordedRequest = { method: request.method ?? 'GET', path, query, at: Date.now(), status: 0, token };
     self.requests.push(recorded);
     response.on('finish', () => {
       recorded.status = response.statusCode;

@@ -103,6 +103,8 @@ interface Row {
   write?: boolean;
   /** An operator action: needs admin (jobs:read and jobs:write are not enough). */
   admin?: boolean;
+  /** A tenant's provider connections: needs connections:write (jobs:read and jobs:write are not enough). */
+  connections?: boolean;
 }
 
 const interval = { start: '2024-01-01', end: '2024-12-31' };
@@ -195,6 +197,15 @@ const ROWS: Row[] = [
       ['rejectSuggestions', '{ budgetId: "no-such-budget", suggestionIds: ["00000000-0000-4000-8000-000000000000"] }'],
     ] as const
   ).map(([field, input]): Row => ({ field, write: true, document: `mutation { ${field}(input: ${input}) { __typename ... on Error { message } } }`, variables: () => ({}) })),
+  // Provider connections: test/connections/provider-connections.test.ts covers them across tenants.
+  { field: 'providerConnections', connections: true, document: '{ providerConnections { provider tokenLast4 } }', variables: () => ({}) },
+  {
+    field: 'saveProviderConnection',
+    connections: true,
+    document: 'mutation($t: Secret!) { saveProviderConnection(provider: YNAB, token: $t) { __typename ... on Error { message } } }',
+    variables: () => ({ t: 'a-ynab-token-of-tenant-b' }),
+  },
+  { field: 'deleteProviderConnection', connections: true, document: 'mutation { deleteProviderConnection(provider: YNAB) { __typename ... on Error { message } } }', variables: () => ({}) },
 ];
 
 const SUBSCRIPTION_ROWS: Row[] = [
@@ -272,10 +283,10 @@ describe('every query and mutation field', () => {
         expect(await rowCounts()).toEqual(before);
       });
 
-      const needed = row.admin ? 'admin' : row.write ? 'jobs:write' : 'jobs:read';
+      const needed = row.admin ? 'admin' : row.connections ? 'connections:write' : row.write ? 'jobs:write' : 'jobs:read';
       it(`without ${needed}: refused, naming the scope; nothing changes`, async () => {
         const before = await rowCounts();
-        const token = row.admin ? tokens.bobKey : row.write ? tokens.readOnly : tokens.writeOnly;
+        const token = row.admin || row.connections ? tokens.bobKey : row.write ? tokens.readOnly : tokens.writeOnly;
         const { body } = await send(service.client.as(token), row, a);
         expect(body.errors?.[0]?.message ?? '').toMatch(new RegExp(`needs the scope ${needed}`));
         expect(body.errors?.[0]?.extensions?.code).toBe('NotAuthorizedError');

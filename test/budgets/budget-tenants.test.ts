@@ -1,12 +1,16 @@
 // Budget data belongs to the tenant whose job stored it: another tenant sees
 // none of it, its ids answer as unknown ones, and its own sync of the same
-// budget is its own copy. Reads need jobs:read, creates jobs:write.
+// budget (here both tenants' connections hold a token that reaches it) is its
+// own copy. Reads need jobs:read, creates jobs:write.
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createApiKey } from '../../src/auth/api-keys.ts';
+import type { Scope } from '../../src/auth/principal.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
 import type { YnabServer } from '../../src/testing/ynab-server.ts';
 import { startTestApp, type GraphQLTestClient, type TestApp } from '../support/app.ts';
-import { budgetProviderEnv, create, generateBudget, startBudgetServer, succeeded } from '../support/budgets.ts';
+import { budgetProviderEnv, create, generateBudget, startBudgetServer, succeeded, YNAB_TOKEN } from '../support/budgets.ts';
+import { SaveProviderConnection } from '../support/operations-connections.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import {
   AcceptSuggestions,
@@ -31,11 +35,17 @@ let bobReader: GraphQLTestClient;
 beforeAll(async () => {
   db = await createTestDatabase();
   server = await startBudgetServer([BUDGET]);
-  service = await startTestApp(db.url, { env: { ...budgetProviderEnv(server), AUTH_ENABLED: 'true', AUTH_API_KEY_CACHE_MS: '0' } });
-  const key = async (tenantId: string, scopes: Array<'jobs:read' | 'jobs:write'>) => (await createApiKey(db.pool, { name: tenantId, tenantId, scopes })).key;
-  alice = service.client.as(await key('tenant-a', ['jobs:read', 'jobs:write']));
-  bob = service.client.as(await key('tenant-b', ['jobs:read', 'jobs:write']));
+  service = await startTestApp(db.url, {
+    env: { ...budgetProviderEnv(server, 'perTenant'), AUTH_ENABLED: 'true', AUTH_API_KEY_CACHE_MS: '0', CONNECTIONS_ENCRYPTION_KEY: randomBytes(32).toString('base64') },
+  });
+  const key = async (tenantId: string, scopes: Scope[]) => (await createApiKey(db.pool, { name: tenantId, tenantId, scopes })).key;
+  alice = service.client.as(await key('tenant-a', ['jobs:read', 'jobs:write', 'connections:write']));
+  bob = service.client.as(await key('tenant-b', ['jobs:read', 'jobs:write', 'connections:write']));
   bobReader = service.client.as(await key('tenant-b', ['jobs:read']));
+  for (const client of [alice, bob]) {
+    const saved = await client.request(SaveProviderConnection, { provider: 'YNAB', token: YNAB_TOKEN });
+    expect(saved.saveProviderConnection.__typename).toBe('MutationSaveProviderConnectionSuccess');
+  }
 }, 60_000);
 afterAll(async () => {
   await service?.stop();

@@ -7,10 +7,10 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { dispose } from '../support/dispose.ts';
-import { createBudgetProvider } from '../../src/budgets/providers.ts';
+import { createBudgetProviders, ynabProviderOptions } from '../../src/budgets/providers.ts';
 import { BudgetProviderError, type BudgetProvider, type Transaction } from '../../src/budgets/provider.ts';
 import { SAMPLE_BUDGET_ID, SampleBudgetProvider, sampleBudget } from '../../src/budgets/sample-provider.ts';
-import { retryAfterMs } from '../../src/budgets/ynab-provider.ts';
+import { retryAfterMs, YnabProvider } from '../../src/budgets/ynab-provider.ts';
 import type { YnabBudget } from '../../src/budgets/ynab-wire.ts';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { generateBudget, startYnabServer, type YnabServer } from '../../src/testing/ynab-server.ts';
@@ -24,18 +24,16 @@ async function ynabServer(budgets: YnabBudget[], options: { pagingExtension?: bo
   return server;
 }
 
-/** The YNAB adapter as the configuration builds it, pointed at the local server. */
-function ynabProvider(server: YnabServer, env: Record<string, string> = {}): BudgetProvider {
-  return createBudgetProvider(
-    loadConfig({
-      BUDGET_PROVIDER: 'ynab',
-      YNAB_API_URL: server.url,
-      YNAB_ACCESS_TOKEN: TOKEN,
-      OUTBOUND_ALLOW_LIST: '127.0.0.1',
-      YNAB_RETRY_BASE_DELAY_MS: '10',
-      ...env,
-    }),
-  );
+/** The YNAB adapter as the configuration builds it (a tenant's, with `token`), pointed at the local server. */
+function ynabProvider(server: YnabServer, env: Record<string, string> = {}, token = TOKEN): BudgetProvider {
+  const config = loadConfig({
+    BUDGET_PROVIDER: 'ynab',
+    YNAB_API_URL: server.url,
+    OUTBOUND_ALLOW_LIST: '127.0.0.1',
+    YNAB_RETRY_BASE_DELAY_MS: '10',
+    ...env,
+  });
+  return new YnabProvider({ ...ynabProviderOptions(config), accessToken: token });
 }
 
 async function allPages(provider: BudgetProvider, budgetId: string, since: number | null) {
@@ -203,7 +201,7 @@ describe('the YNAB adapter against the local YNAB server', () => {
 
   it('says UNAUTHORIZED for a token YNAB refuses, once, without retrying', async () => {
     const server = await ynabServer([sampleBudget()]);
-    const provider = ynabProvider(server, { YNAB_ACCESS_TOKEN: 'wrong-token' });
+    const provider = ynabProvider(server, {}, 'wrong-token');
     const error = await providerError(provider.categories(SAMPLE_BUDGET_ID, null, signal));
     expect(error).toMatchObject({ code: 'UNAUTHORIZED', retriable: false, message: 'YNAB: the access token was refused (HTTP 401)' });
     expect(server.requests.map((request) => request.status)).toEqual([401]);
@@ -243,6 +241,23 @@ describe('the YNAB adapter against the local YNAB server', () => {
     expect(await providerError(provider.payees(SAMPLE_BUDGET_ID, null, signal))).toMatchObject({ code: 'BAD_RESPONSE', message: 'YNAB: unexpected answer (HTTP 200, not JSON)' });
     server.failNext({ status: 200, body: '{"data":{"payees":"none"}}' });
     expect(await providerError(provider.payees(SAMPLE_BUDGET_ID, null, signal))).toMatchObject({ code: 'BAD_RESPONSE', retriable: false });
+  });
+
+  it('asks for the budget list once per YNAB_BUDGET_LIST_CACHE_MS, also for concurrent and unknown budgets; a failed answer is not kept', async () => {
+    const server = await ynabServer([sampleBudget()]);
+    const lists = () => server.requests.filter((request) => request.path === '/budgets').length;
+    const provider = ynabProvider(server, { YNAB_RETRIES: '0' });
+    server.failNext({ status: 503 });
+    expect(await providerError(provider.getBudget(SAMPLE_BUDGET_ID, signal))).toMatchObject({ code: 'UNAVAILABLE' });
+    const answers = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => provider.getBudget(i % 2 ? SAMPLE_BUDGET_ID : `no-such-budget-${i}`, signal)));
+    expect(answers.filter((answer) => answer.status === 'fulfilled')).toHaveLength(10);
+    expect(answers.filter((answer) => answer.status === 'rejected' && (answer.reason as BudgetProviderError).code === 'NOT_FOUND')).toHaveLength(10);
+    // The failed answer, then one list for the twenty.
+    expect(lists()).toBe(2);
+    const uncached = ynabProvider(server, { YNAB_BUDGET_LIST_CACHE_MS: '0' });
+    await uncached.getBudget(SAMPLE_BUDGET_ID, signal);
+    await uncached.getBudget(SAMPLE_BUDGET_ID, signal);
+    expect(lists()).toBe(4);
   });
 
   it('says UNAVAILABLE (retriable) when the server cannot be reached', async () => {
@@ -290,15 +305,18 @@ describe('the YNAB adapter against the local YNAB server', () => {
 });
 
 describe('the budget provider configuration', () => {
-  it('defaults to the sample provider; ynab needs a token, named when missing', () => {
-    expect(createBudgetProvider(loadConfig({})).name).toBe('sample');
-    expect(() => loadConfig({ BUDGET_PROVIDER: 'ynab' })).toThrow(ConfigError);
-    expect(() => loadConfig({ BUDGET_PROVIDER: 'ynab' })).toThrow(/YNAB_ACCESS_TOKEN: required when BUDGET_PROVIDER is ynab/);
+  it('defaults to the sample provider; ynab with the server\'s credentials needs a token, named when missing', () => {
+    expect(createBudgetProviders(loadConfig({}), null as never).name).toBe('sample');
+    expect(loadConfig({ BUDGET_PROVIDER: 'ynab' }).BUDGET_PROVIDER).toBe('ynab');
+    expect(() => loadConfig({ BUDGET_PROVIDER: 'ynab', PROVIDER_CREDENTIALS: 'server' })).toThrow(ConfigError);
+    expect(() => loadConfig({ BUDGET_PROVIDER: 'ynab', PROVIDER_CREDENTIALS: 'server' })).toThrow(
+      /YNAB_ACCESS_TOKEN: required when BUDGET_PROVIDER is ynab and PROVIDER_CREDENTIALS is server/,
+    );
     expect(() => loadConfig({ BUDGET_PROVIDER: 'mint' })).toThrow(/BUDGET_PROVIDER/);
   });
 
   it('keeps the YNAB token out of what the provider shows of itself', () => {
-    const provider = createBudgetProvider(loadConfig({ BUDGET_PROVIDER: 'ynab', YNAB_ACCESS_TOKEN: TOKEN }));
+    const provider = new YnabProvider({ ...ynabProviderOptions(loadConfig({ BUDGET_PROVIDER: 'ynab' })), accessToken: TOKEN });
     expect(provider.name).toBe('ynab');
     expect(inspect(provider, { depth: 10, showHidden: true })).not.toContain(TOKEN);
     expect(JSON.stringify(provider)).not.toContain(TOKEN);

@@ -12,7 +12,8 @@ const children: ChildApi[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  api = await startTestApp(db.url, { roles: { api: true, worker: false } });
+  // A portfolio import without a statement needs its tenant's Flex credentials: the server's, for the local tenant (API only: nothing is fetched).
+  api = await startTestApp(db.url, { roles: { api: true, worker: false }, env: { PROVIDER_CREDENTIALS: 'server', IBKR_FLEX_TOKEN: 'flex-token-of-the-test', IBKR_FLEX_QUERY_ID: '4242' } });
 });
 it('50 concurrent creates with one key from two API processes make one job; every answer names it, one says created', async () => {
   children.push(await spawnApi(db.url), await spawnApi(db.url));

@@ -1,5 +1,6 @@
 // Property-based: whatever a client sends to a mutation, the answer is never
 // an HTTP 500 or "Unexpected error.", and an error answer changes nothing.
+import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../../src/graphql/schema.ts';
@@ -20,6 +21,7 @@ async function rowCounts(): Promise<string> {
             (select string_agg(id::text || cron || timezone || paused || missed_tick_policy || missed_tick_limit, ',' order by id) from schedule) as schedules,
             (select string_agg(queue_name, ',' order by queue_name) from paused_queue) as paused,
             (select string_agg(queue_name || max_starts || '/' || interval_ms, ',' order by queue_name) from queue_rate_limit) as rate_limits,
+            (select string_agg(tenant_id || provider || credential_id, ',' order by tenant_id, provider) from provider_connection) as connections,
             (select string_agg(id::text || status || retry_count || coalesce(cancel_requested_at::text, ''), ',' order by id) from job) as states`,
   );
   return JSON.stringify(result.rows[0]);
@@ -28,7 +30,10 @@ async function rowCounts(): Promise<string> {
 beforeAll(async () => {
   db = await createTestDatabase();
   // API only: created jobs stay queued, so the only changes are the mutation's own.
-  service = await startTestApp(db.url, { roles: { api: true, worker: false }, env: { MUTATION_RATE_LIMIT_PER_MINUTE: '0' } });
+  service = await startTestApp(db.url, {
+    roles: { api: true, worker: false },
+    env: { MUTATION_RATE_LIMIT_PER_MINUTE: '0', CONNECTIONS_ENCRYPTION_KEY: randomBytes(32).toString('base64') },
+  });
   // Some jobs for cancel, retry and delete to act on.
   for (const jobType of ['system.noop', 'system.sleep']) {
     await service.client.send(`mutation { createJob(input: { jobType: "${jobType}" }) { __typename } }`);
@@ -242,6 +247,22 @@ const MUTATIONS: Record<string, { document: string; variables: (ids: string[]) =
   pauseSchedule: scheduleById('pauseSchedule'),
   resumeSchedule: scheduleById('resumeSchedule'),
   deleteSchedule: scheduleById('deleteSchedule'),
+  saveProviderConnection: {
+    document: 'mutation($provider: ConnectionProvider!, $token: Secret!, $queryId: String) { saveProviderConnection(provider: $provider, token: $token, queryId: $queryId) { __typename ... on Error { message } } }',
+    variables: () =>
+      fc.record(
+        {
+          provider: maybe(fc.constantFrom('YNAB', 'IBKR_FLEX', 'MINT')),
+          token: maybe(fc.oneof(fc.constant('a-token-of-the-test-0123456789'), fc.string({ maxLength: 600 }))),
+          queryId: maybe(fc.oneof(fc.constant('4242'), fc.string())),
+        },
+        { requiredKeys: [] },
+      ),
+  },
+  deleteProviderConnection: {
+    document: 'mutation($provider: ConnectionProvider!) { deleteProviderConnection(provider: $provider) { __typename ... on Error { message } } }',
+    variables: () => fc.record({ provider: maybe(fc.constantFrom('YNAB', 'IBKR_FLEX', 'MINT')) }, { requiredKeys: [] }),
+  },
   pauseQueue: byQueueName('pauseQueue'),
   resumeQueue: byQueueName('resumeQueue'),
   clearQueueRateLimit: byQueueName('clearQueueRateLimit'),

@@ -61,18 +61,20 @@ beforeAll(async () => {
     createPortfolioImportHandler({
       flex: {
         baseUrl: `${flexServer.url}/AccountManagement/FlexWebService`,
-        token: 'secret-token',
-        queryId: '4242',
         pollIntervalMs: 20,
         maxPolls: 10,
         // The fake Flex Web Service listens on loopback, which outbound HTTP refuses unless allow-listed.
         fetch: createOutboundFetch({ allowList: ['127.0.0.1'], maxRedirects: 0 }),
       },
+      // The one (local) tenant's credentials; test/connections/ has each tenant its own.
+      flexCredentials: async () => ({ token: 'secret-token', queryId: '4242' }),
     }),
   );
-  service = await startTestApp(db.url, { registry });
+  // Creates without a statement need the tenant's Flex credentials: here the server's, for the local tenant.
+  const env = { PROVIDER_CREDENTIALS: 'server', IBKR_FLEX_TOKEN: 'secret-token', IBKR_FLEX_QUERY_ID: '4242' };
+  service = await startTestApp(db.url, { registry, env });
   // A second API process on the same database, without a worker.
-  secondApi = await startTestApp(db.url, { registry, roles: { api: true, worker: false } });
+  secondApi = await startTestApp(db.url, { registry, env, roles: { api: true, worker: false } });
 });
 
 async function finished(globalId: string) {
@@ -256,7 +258,7 @@ describe('importing an IBKR Flex statement', () => {
 
   it('reports a refused Flex request with IBKR\'s code and message (a retriable failure of the attempt)', async () => {
     const baseUrl = `${flexServer.url}/AccountManagement/FlexWebService`;
-    const options = { baseUrl, token: 'expired', queryId: '4242', pollIntervalMs: 10, maxPolls: 3, fetch: createOutboundFetch({ allowList: ['127.0.0.1'], maxRedirects: 0 }) };
+    const options = { baseUrl, token: 'an-old-token', queryId: '4242', pollIntervalMs: 10, maxPolls: 3, fetch: createOutboundFetch({ allowList: ['127.0.0.1'], maxRedirects: 0 }) };
     await expect(fetchFlexStatement(options, new AbortController().signal)).rejects.toThrow(/refused the request: 1012 Token has expired/);
   });
 });

@@ -150,10 +150,19 @@ export interface TestApp {
 /** Starts the service in-process; it stops when the test (or, from a beforeAll, the file) ends. */
 export async function startTestApp(
   databaseUrl: string,
-  options: { roles?: Roles; registry?: HandlerRegistry; env?: Record<string, string>; wrapPrisma?: AppOptions['wrapPrisma'] } = {},
+  options: {
+    roles?: Roles;
+    registry?: HandlerRegistry;
+    env?: Record<string, string>;
+    wrapPrisma?: AppOptions['wrapPrisma'];
+    /** Every log line (JSON) goes here instead of stdout. */
+    logs?: string[];
+  } = {},
 ): Promise<TestApp> {
   const config = loadConfig({ ...TEST_ENV, ...options.env, DATABASE_URL: databaseUrl });
-  const app = await startApp(config, createLogger(config.LOG_LEVEL), options.roles ?? { api: true, worker: true }, {
+  const logs = options.logs;
+  const logger = createLogger(config.LOG_LEVEL, logs && { write: (line: string) => void logs.push(line) });
+  const app = await startApp(config, logger, options.roles ?? { api: true, worker: true }, {
     registry: options.registry,
     wrapPrisma: options.wrapPrisma,
   });

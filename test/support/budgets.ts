@@ -29,12 +29,16 @@ export async function startBudgetServer(budgets: YnabBudget[], latencyMs = 0): P
   return server;
 }
 
-/** The settings that make the service use the local server (loopback allowed for it). */
-export function budgetProviderEnv(server: YnabServer): Record<string, string> {
+/**
+ * The settings that make the service use the local server (loopback allowed
+ * for it) with the server's token, for the local tenant only
+ * (PROVIDER_CREDENTIALS=server); `perTenant`: each tenant's own connection.
+ */
+export function budgetProviderEnv(server: YnabServer, credentials: 'server' | 'perTenant' = 'server'): Record<string, string> {
   return {
     BUDGET_PROVIDER: 'ynab',
     YNAB_API_URL: server.url,
-    YNAB_ACCESS_TOKEN: YNAB_TOKEN,
+    ...(credentials === 'server' ? { PROVIDER_CREDENTIALS: 'server', YNAB_ACCESS_TOKEN: YNAB_TOKEN } : {}),
     OUTBOUND_ALLOW_LIST: '127.0.0.1',
     YNAB_RETRY_BASE_DELAY_MS: '10',
     YNAB_TRANSACTIONS_PAGE_SIZE: '1000',

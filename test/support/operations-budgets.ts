@@ -34,6 +34,7 @@ export const BudgetErrorFieldsFragment = graphql(`
     ... on ValidationError { field }
     ... on BudgetNotFoundError { budgetId }
     ... on BudgetProviderFailedError { budgetId code }
+    ... on ProviderConnectionMissingError { provider }
     ... on SuggestionNotFoundError { suggestionId field }
     ... on SuggestionOfAnotherBudgetError { suggestionId budgetId field }
     ... on SuggestionAlreadyAppliedError { suggestionId field }

@@ -1,21 +1,31 @@
 // The IBKR adapter of the source port: an uploaded Flex statement, or one
-// fetched from the Flex Web Service when the token and query id are configured.
+// fetched from the Flex Web Service with the job's tenant's own token and
+// query id (its IBKR_FLEX connection).
 import { PortfolioImportSource } from '../../generated/prisma/enums.ts';
+import { JobwireError } from '../../jobs/errors.ts';
 import { NonRetriableError } from '../../worker/handler.ts';
 import type { PortfolioSourceAdapter } from '../source.ts';
 import { parseFlexStatement } from './flex-statement.ts';
 import { fetchFlexStatement, type FlexWebServiceOptions } from './flex-web-service.ts';
 
-export function createIbkrAdapter(flex: FlexWebServiceOptions | null): PortfolioSourceAdapter {
+/** The Flex Web Service options of a tenant's jobs; throws (ProviderConnectionMissingError) when it has no connection. */
+export type FlexOptionsOf = (tenantId: string) => Promise<FlexWebServiceOptions>;
+
+export function createIbkrAdapter(flexOf: FlexOptionsOf): PortfolioSourceAdapter {
   return {
     source: PortfolioImportSource.IBKR,
-    async load({ accountId, interval, statement, signal }) {
-      let xml = statement;
-      if (xml === null) {
-        if (!flex) throw new NonRetriableError('no statement was uploaded and IBKR_FLEX_TOKEN / IBKR_FLEX_QUERY_ID are not configured');
-        xml = await fetchFlexStatement(flex, signal);
+    async load({ tenantId, accountId, interval, statement, signal }) {
+      if (statement !== null) return parseFlexStatement(statement, accountId, interval);
+      let flex: FlexWebServiceOptions;
+      try {
+        flex = await flexOf(tenantId);
+      } catch (error) {
+        // No connection (deleted since the create), or one that does not open: running again will not help.
+        if (error instanceof JobwireError) throw new NonRetriableError(error.message);
+        throw error;
       }
-      return parseFlexStatement(xml, accountId, interval);
+      const xml = await fetchFlexStatement(flex, signal);
+      return parseFlexStatement(xml, accountId, interval, { nameStatementAccounts: false });
     },
   };
 }

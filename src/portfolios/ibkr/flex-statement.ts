@@ -82,11 +82,21 @@ function rows(section: unknown, element: string): Attributes[] {
   return Array.isArray(list) ? (list as Attributes[]) : [];
 }
 
+export interface ParseOptions {
+  /**
+   * Whether the refusal of a statement of another account names the accounts
+   * it holds: yes for an uploaded statement (the caller's own file), no for
+   * one fetched from the Flex Web Service, whose error names only what the
+   * caller named.
+   */
+  nameStatementAccounts: boolean;
+}
+
 /**
  * The activity of `accountId` in the statement that falls inside the interval.
  * Rejects malformed or truncated XML and a statement of another account.
  */
-export function parseFlexStatement(xml: string, accountId: string, interval: DateInterval): PortfolioActivity {
+export function parseFlexStatement(xml: string, accountId: string, interval: DateInterval, options: ParseOptions = { nameStatementAccounts: true }): PortfolioActivity {
   const valid = XMLValidator.validate(xml);
   if (valid !== true) {
     throw new FlexStatementError(`the statement is not well-formed XML (line ${valid.err.line}: ${valid.err.msg})`);
@@ -99,6 +109,7 @@ export function parseFlexStatement(xml: string, accountId: string, interval: Dat
   const accounts = statements.map((statement) => String(statement.accountId ?? ''));
   const statement = statements.find((candidate) => candidate.accountId === accountId) as Record<string, any> | undefined;
   if (!statement) {
+    if (!options.nameStatementAccounts) throw new FlexStatementError(`the statement of this tenant's Flex query holds no account ${accountId}`);
     throw new FlexStatementError(`the statement is for account ${accounts.join(', ')}, not for account ${accountId}`);
   }
 

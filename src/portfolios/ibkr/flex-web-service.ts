@@ -6,8 +6,9 @@ import { XMLParser } from 'fast-xml-parser';
 import type { OutboundFetch } from '../../net/outbound.ts';
 
 export interface FlexWebServiceOptions {
-  /** e.g. https://ndcdyn.interactivebrokers.com/AccountManagement/FlexWebService */
+  /** e.g. https://ndcdyn.interactivebrokers.com/AccountManagement/FlexWebService (IBKR_FLEX_BASE_URL) */
   baseUrl: string;
+  /** The tenant's Flex token and query id (its IBKR_FLEX connection). */
   token: string;
   queryId: string;
   /** Wait between two GetStatement polls. */
@@ -42,12 +43,14 @@ async function get(fetch: OutboundFetch, url: URL, signal: AbortSignal): Promise
 
 /** Requests a statement and polls until it is ready; answers its XML. */
 export async function fetchFlexStatement(options: FlexWebServiceOptions, signal: AbortSignal): Promise<string> {
+  // IBKR's messages become the job's error: one that quotes the token (a careless upstream) must not carry it on.
+  const safe = (text: string) => text.split(options.token).join('[redacted]');
   const base = options.baseUrl.replace(/\/$/, '');
   const send = new URL(`${base}/SendRequest`);
   send.search = new URLSearchParams({ t: options.token, q: options.queryId, v: '3' }).toString();
   const sent = serviceResponse(await get(options.fetch, send, signal));
   if (!sent || sent.status !== 'Success' || !sent.referenceCode) {
-    throw new Error(`Flex Web Service refused the request: ${sent?.errorCode ?? '?'} ${sent?.errorMessage ?? 'unexpected answer'}`);
+    throw new Error(safe(`Flex Web Service refused the request: ${sent?.errorCode ?? '?'} ${sent?.errorMessage ?? 'unexpected answer'}`));
   }
   const statementUrl = new URL(`${base}/GetStatement`);
   statementUrl.search = new URLSearchParams({ t: options.token, q: sent.referenceCode, v: '3' }).toString();
@@ -56,7 +59,7 @@ export async function fetchFlexStatement(options: FlexWebServiceOptions, signal:
     const answer = body.includes('<FlexStatementResponse') ? serviceResponse(body) : null;
     if (!answer) return body;
     if (!answer.errorCode || !IN_PROGRESS_CODES.has(String(answer.errorCode))) {
-      throw new Error(`Flex Web Service could not deliver the statement: ${answer.errorCode ?? '?'} ${answer.errorMessage ?? ''}`.trim());
+      throw new Error(safe(`Flex Web Service could not deliver the statement: ${answer.errorCode ?? '?'} ${answer.errorMessage ?? ''}`.trim()));
     }
     await delay(options.pollIntervalMs, undefined, { signal });
   }
