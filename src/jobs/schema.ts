@@ -418,10 +418,14 @@ const JobEventFilter = builder.inputType('JobEventFilter', {
   }),
 });
 
-/** Pull-based: wake-ups while a load is under way fold into one reload. */
-function coalescingTicks(watch: (notify: () => void) => () => void) {
+/**
+ * Pull-based: wake-ups while a load is under way fold into one reload. The
+ * first tick always goes out; later ones only when `wanted` says so.
+ */
+function coalescingTicks(watch: (notify: () => void) => () => void, wanted: () => Promise<boolean> = async () => true) {
   return new Repeater<true>(async (push, stop) => {
     let dirty = true; // the current state first
+    let first = true;
     let wake: (() => void) | null = null;
     const unwatch = watch(() => {
       dirty = true;
@@ -435,7 +439,8 @@ function coalescingTicks(watch: (notify: () => void) => () => void) {
       wake = null;
       if (stopped) break;
       dirty = false;
-      await push(true);
+      if (first || (await wanted())) await push(true);
+      first = false;
     }
     unwatch();
   });
@@ -488,7 +493,12 @@ builder.subscriptionFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     subscribe: (_root, args, ctx) => {
       const id = parseJobId(String(args.id));
-      return coalescingTicks((notify) => ctx.live.watchJob(id, notify));
+      // Another tenant's job answers as a missing one: its first answer (not
+      // found) and nothing after, however often it changes. A job is re-checked
+      // on each change until the caller has seen it (its tenant never changes).
+      let visible = false;
+      const seen = async () => (visible ||= (await ctx.prisma.job.count({ where: { id } })) > 0);
+      return coalescingTicks((notify) => ctx.live.watchJob(id, notify), seen);
     },
     resolve: async (query, _tick, args, ctx) => {
       const id = parseJobId(String(args.id));
