@@ -1,6 +1,7 @@
 // Environment → typed configuration, validated once at start. A bad value
 // stops the start with a message naming the variable.
 import { z } from 'zod';
+import { allowedHostEntry } from './auth/host-check.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
@@ -133,6 +134,21 @@ const configSchema = z.object({
   AUTH_ENABLED: bool.default(false),
   /** With AUTH_ENABLED off, allow HOST to be a non-loopback address anyway (anyone who reaches it is admin). */
   AUTH_DISABLED_ALLOW_NON_LOOPBACK: bool.default(false),
+  /**
+   * With AUTH_ENABLED off, Host names (or addresses) answered besides loopback ones, comma-separated,
+   * without port: the names this machine is reached by when AUTH_DISABLED_ALLOW_NON_LOOPBACK is set.
+   */
+  AUTH_DISABLED_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform(commaList)
+    .transform((entries, context) =>
+      entries.map((entry) => {
+        const name = allowedHostEntry(entry);
+        if (name === null) context.addIssue({ code: 'custom', message: `"${entry}" is not a host name or address without a port (e.g. myhost.lan, 192.168.1.5)` });
+        return name ?? entry;
+      }),
+    ),
   /** HS256 secret of JWTs (at least 32 characters); or use AUTH_JWKS_URL. */
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** JWKS URL of the identity provider whose JWTs are accepted (RS256/ES256...). */

@@ -15,6 +15,7 @@ import { createDashboardHandler } from '../http/dashboard.ts';
 import { STATEMENT_MAX_BYTES } from '../portfolios/kind.ts';
 import { healthAnswer } from '../health.ts';
 import { bearerToken, connectionToken, TokenError } from '../auth/authenticate.ts';
+import { hostPolicy, hostRefusal } from '../auth/host-check.ts';
 import type { Principal } from '../auth/principal.ts';
 import { EXAMPLE_TABS, GRAPHIQL_TITLE, graphiqlAssets } from './graphiql.ts';
 import { createContext, type ApiServices, type GraphQLContext } from './context.ts';
@@ -193,6 +194,7 @@ export async function startApiServer(services: ApiServices, host: string, port: 
   const { config } = services;
   const yoga = createYogaApp(services);
   const guard = {
+    hostPolicy: hostPolicy(config),
     allowedOrigins: config.CORS_ALLOWED_ORIGINS,
     jsonMaxBytes: config.REQUEST_JSON_MAX_BYTES,
     // The file plus its form fields (operations, map), which are small.
@@ -219,8 +221,11 @@ export async function startApiServer(services: ApiServices, host: string, port: 
   const wsServer = new WebSocketServer({
     server,
     path: GRAPHQL_PATH,
-    verifyClient: ({ req }, done) =>
-      originAllowed(req, config.CORS_ALLOWED_ORIGINS) ? done(true) : done(false, 403, 'origin not allowed (CORS_ALLOWED_ORIGINS)'),
+    verifyClient: ({ req }, done) => {
+      const hostRefused = hostRefusal(req.headers.host, guard.hostPolicy);
+      if (hostRefused) return done(false, 403, hostRefused);
+      return originAllowed(req, config.CORS_ALLOWED_ORIGINS) ? done(true) : done(false, 403, 'origin not allowed (CORS_ALLOWED_ORIGINS)');
+    },
   });
   const socketsByPrincipal = new Map<string, number>();
   type Extra = { principal?: Principal; expiry?: NodeJS.Timeout };
