@@ -18,7 +18,7 @@ let allowing: TestApp;
 beforeAll(async () => {
   db = await createTestDatabase();
   service = await startTestApp(db.url, { env: { METRICS_PORT: '0' } });
-  allowing = await startTestApp(db.url, { roles: { api: true }, env: { AUTH_DISABLED_ALLOWED_HOSTS: 'jobs.lan, 192.168.1.5' } });
+  allowing = await startTestApp(db.url, { roles: { api: true, worker: false }, env: { AUTH_DISABLED_ALLOWED_HOSTS: 'jobs.lan, 192.168.1.5' } });
 });
 afterAll(async () => {
   await allowing?.stop();
