@@ -189,6 +189,8 @@ const configSchema = z.object({
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: int(1, 100_000).default(100),
   /** Websockets one principal may have open at once. */
   WS_MAX_SOCKETS_PER_PRINCIPAL: int(1, 100_000).default(50),
+  /** How often the API keys and token expiries of open websockets are checked again (a revoked key's sockets close within this; `keys revoke` closes them at once). */
+  WS_AUTH_RECHECK_INTERVAL_MS: int(100, 600_000).default(5000),
   /** Mutations one principal may run per minute (0: no limit). */
   MUTATION_RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(6000),
 });

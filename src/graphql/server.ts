@@ -16,6 +16,7 @@ import { STATEMENT_MAX_BYTES } from '../portfolios/kind.ts';
 import { healthAnswer } from '../health.ts';
 import { bearerToken, connectionToken, TokenError } from '../auth/authenticate.ts';
 import { hostPolicy, hostRefusal } from '../auth/host-check.ts';
+import { OpenSockets } from '../auth/open-sockets.ts';
 import type { Principal } from '../auth/principal.ts';
 import { EXAMPLE_TABS, GRAPHIQL_TITLE, graphiqlAssets } from './graphiql.ts';
 import { createContext, type ApiServices, type GraphQLContext } from './context.ts';
@@ -228,7 +229,10 @@ export async function startApiServer(services: ApiServices, host: string, port: 
     },
   });
   const socketsByPrincipal = new Map<string, number>();
-  type Extra = { principal?: Principal; expiry?: NodeJS.Timeout };
+  // Revocation and expiry close open sockets (4401), within WS_AUTH_RECHECK_INTERVAL_MS.
+  const openSockets = new OpenSockets(services.pool, services.listener, services.authenticator, config.WS_AUTH_RECHECK_INTERVAL_MS, services.logger.child({ component: 'websocket' }));
+  await openSockets.start();
+  type Extra = { principal?: Principal };
   const wsHandle = useServer<Record<string, unknown> | undefined, Extra>(
     {
       execute: (args: any) => args.rootValue.execute(args),
@@ -255,14 +259,11 @@ export async function startApiServer(services: ApiServices, host: string, port: 
         }
         socketsByPrincipal.set(principal.principalId, open + 1);
         ctx.extra.principal = principal;
-        if (principal.expiresAt) {
-          const left = Math.min(principal.expiresAt.getTime() - Date.now(), 2 ** 31 - 1);
-          ctx.extra.expiry = setTimeout(() => socket.close(WS_CLOSE.unauthorized, 'Unauthorized: token expired'), Math.max(left, 0));
-        }
+        openSockets.add(socket, principal);
+        socket.once('close', () => openSockets.delete(socket));
         return true;
       },
       onClose: (ctx) => {
-        clearTimeout(ctx.extra.expiry);
         const principal = ctx.extra.principal;
         if (!principal) return;
         ctx.extra.principal = undefined;
@@ -317,6 +318,7 @@ export async function startApiServer(services: ApiServices, host: string, port: 
       return wsServer.clients.size;
     },
     async close() {
+      openSockets.stop();
       await wsHandle.dispose();
       wsServer.close();
       server.closeAllConnections();
