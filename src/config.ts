@@ -189,6 +189,10 @@ const configSchema = z.object({
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: int(1, 100_000).default(100),
   /** Websockets one principal may have open at once. */
   WS_MAX_SOCKETS_PER_PRINCIPAL: int(1, 100_000).default(50),
+  /** Largest websocket message before connection_ack (the connection_init with its token), in bytes; after it, REQUEST_JSON_MAX_BYTES. */
+  WS_INIT_MAX_BYTES: int(1024, 100_000_000).default(64 * 1024),
+  /** Events that may wait for one jobEvents subscription's client; past it, the rest is read from the log as the client takes them. */
+  WS_SUBSCRIPTION_QUEUE_MAX: int(1, 1_000_000).default(1000),
   /** How often the API keys and token expiries of open websockets are checked again (a revoked key's sockets close within this; `keys revoke` closes them at once). */
   WS_AUTH_RECHECK_INTERVAL_MS: int(100, 600_000).default(5000),
   /** Mutations one principal may run per minute (0: no limit). */

@@ -6,7 +6,7 @@ import { createFetch } from '@whatwg-node/fetch';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createGraphQLError, createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { GraphQLError, subscribe } from 'graphql';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import type { Logger } from '../logger.ts';
@@ -188,6 +188,18 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
+/**
+ * Raises an authenticated socket's message bound from WS_INIT_MAX_BYTES to
+ * `maxBytes`. ws takes one maxPayload per server; its receiver keeps it in
+ * `_maxPayload` (ws 8), set here. If that ever moves, the socket keeps the
+ * smaller bound (safe) and the log says so (test/graphql/websocket-bounds.test.ts fails).
+ */
+function allowMessages(socket: WebSocket, maxBytes: number, logger: Logger) {
+  const receiver = (socket as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+  if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = maxBytes;
+  else logger.error('cannot raise the websocket message bound after authentication (ws internals changed): messages stay within WS_INIT_MAX_BYTES');
+}
+
 /** Close codes of the websocket (graphql-ws keeps 4400-4499 for such reasons). */
 export const WS_CLOSE = { unauthorized: 4401, forbidden: 4403, tooManySockets: 4429 } as const;
 
@@ -222,15 +234,20 @@ export async function startApiServer(services: ApiServices, host: string, port: 
   const wsServer = new WebSocketServer({
     server,
     path: GRAPHQL_PATH,
+    // Before authentication a message (the connection_init) may be this big: a
+    // bigger frame is refused at its header, before its payload is buffered
+    // (1009). After connection_ack the bound is REQUEST_JSON_MAX_BYTES (allowMessages).
+    maxPayload: config.WS_INIT_MAX_BYTES,
     verifyClient: ({ req }, done) => {
       const hostRefused = hostRefusal(req.headers.host, guard.hostPolicy);
       if (hostRefused) return done(false, 403, hostRefused);
       return originAllowed(req, config.CORS_ALLOWED_ORIGINS) ? done(true) : done(false, 403, 'origin not allowed (CORS_ALLOWED_ORIGINS)');
     },
   });
+  const wsLogger = services.logger.child({ component: 'websocket' });
   const socketsByPrincipal = new Map<string, number>();
   // Revocation and expiry close open sockets (4401), within WS_AUTH_RECHECK_INTERVAL_MS.
-  const openSockets = new OpenSockets(services.pool, services.listener, services.authenticator, config.WS_AUTH_RECHECK_INTERVAL_MS, services.logger.child({ component: 'websocket' }));
+  const openSockets = new OpenSockets(services.pool, services.listener, services.authenticator, config.WS_AUTH_RECHECK_INTERVAL_MS, wsLogger);
   await openSockets.start();
   type Extra = { principal?: Principal };
   const wsHandle = useServer<Record<string, unknown> | undefined, Extra>(
@@ -259,6 +276,7 @@ export async function startApiServer(services: ApiServices, host: string, port: 
         }
         socketsByPrincipal.set(principal.principalId, open + 1);
         ctx.extra.principal = principal;
+        allowMessages(socket, config.REQUEST_JSON_MAX_BYTES, wsLogger);
         openSockets.add(socket, principal);
         socket.once('close', () => openSockets.delete(socket));
         return true;
@@ -309,6 +327,12 @@ export async function startApiServer(services: ApiServices, host: string, port: 
     },
     wsServer,
   );
+  // After graphql-ws's own listener (which prints every socket error to the
+  // console): a refused message (1009) is the client's, not an internal error.
+  wsServer.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (error: Error & { code?: string }) => wsLogger.debug({ err: error, code: error.code }, 'websocket closed on a protocol error'));
+  });
   const address = server.address() as AddressInfo;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {

@@ -522,9 +522,14 @@ builder.subscriptionFields((t) => ({
         tenantId: visibleTenant(ctx.caller),
         jobIds: args.filter?.jobIds?.map((id, index) => parseJobId(String(id), `filter.jobIds.${index}`)),
       };
-      // Every event reaches every matching subscriber: a light iterator, not a Repeater.
-      return pushStream<JobEventRecord>((push, fail) =>
-        ctx.live.subscribeEvents(filter, after, push, (error) => fail(error instanceof Error ? error : new Error(String(error)))),
+      // Every event reaches every matching subscriber: a light iterator, not a
+      // Repeater. What waits for the client is bounded: past
+      // WS_SUBSCRIPTION_QUEUE_MAX the rest is read from the log at its pace.
+      return pushStream<JobEventRecord>((push, fail, drained) =>
+        ctx.live.subscribeEvents(filter, after, push, (error) => fail(error instanceof Error ? error : new Error(String(error))), {
+          drained,
+          maxBacklog: ctx.config.WS_SUBSCRIPTION_QUEUE_MAX,
+        }),
       );
     },
     resolve: (event: JobEventRecord) => ({
