@@ -22,7 +22,7 @@ export function hostnameOf(host: string): string | null {
 
 /** An AUTH_DISABLED_ALLOWED_HOSTS entry as hostnameOf gives it; null when it is not a host name or address without a port. */
 export function allowedHostEntry(entry: string): string | null {
-  const url = parseHost(/^[0-9a-f:]+:[0-9a-f:]*$/i.test(entry) && entry.includes('::') ? `[${entry}]` : entry);
+  const url = parseHost(ipaddr.IPv6.isValid(entry) ? `[${entry}]` : entry);
   return url && !url.port ? url.hostname : null;
 }
 

@@ -149,7 +149,13 @@ describe('the setting', () => {
       expect(() => loadConfig({ AUTH_DISABLED_ALLOWED_HOSTS: entry })).toThrow(ConfigError);
       expect(() => loadConfig({ AUTH_DISABLED_ALLOWED_HOSTS: entry })).toThrow(`AUTH_DISABLED_ALLOWED_HOSTS: "${entry}" is not a host name or address without a port`);
     }
-    expect(loadConfig({ AUTH_DISABLED_ALLOWED_HOSTS: 'Jobs.LAN, fe80::1, 10.0.0.1' }).AUTH_DISABLED_ALLOWED_HOSTS).toEqual(['jobs.lan', '[fe80::1]', '10.0.0.1']);
+    expect(loadConfig({ AUTH_DISABLED_ALLOWED_HOSTS: 'Jobs.LAN, fe80::1, 2001:db8:0:0:0:0:0:1, [fd00::2], 10.0.0.1' }).AUTH_DISABLED_ALLOWED_HOSTS).toEqual([
+      'jobs.lan',
+      '[fe80::1]',
+      '[2001:db8::1]',
+      '[fd00::2]',
+      '10.0.0.1',
+    ]);
   });
 
   it('with authentication on, any Host is answered (a rebound page has no token to send)', () => {
