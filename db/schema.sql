@@ -641,6 +641,7 @@ create table schedule (
   created_by text not null,
   created_at timestamp with time zone default now() not null,
   updated_at timestamp with time zone default now() not null,
+  paused_reason text,
   constraint schedule_job_template_is_object CHECK ((jsonb_typeof(job_template) = 'object'::text)),
   constraint schedule_missed_tick_limit_range CHECK (((missed_tick_limit >= 1) AND (missed_tick_limit <= 1000))),
   constraint schedule_missed_tick_policy CHECK ((missed_tick_policy = ANY (ARRAY['SKIP'::text, 'RUN_ONCE'::text, 'RUN_EACH'::text]))),

@@ -21,6 +21,7 @@ import type { Logger } from './logger.ts';
 import { JobCounts } from './metrics/job-counts.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { startMetricsServer, type MetricsServer } from './metrics/server.ts';
+import { hostPolicy } from './auth/host-check.ts';
 import type { HandlerRegistry } from './worker/registry.ts';
 import { startWorker, type WorkerHandle } from './worker/runner.ts';
 
@@ -153,7 +154,7 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     let metricsServer: MetricsServer | undefined;
     if (config.METRICS_PORT !== undefined) {
       metrics.observeJobCounts(new JobCounts(pool, config.METRICS_JOB_COUNTS_MAX_AGE_MS, logger));
-      metricsServer = await startMetricsServer(metrics, authenticator, config.METRICS_HOST, config.METRICS_PORT, logger, health);
+      metricsServer = await startMetricsServer(metrics, authenticator, config.METRICS_HOST, config.METRICS_PORT, logger, health, hostPolicy(config));
       stops.push(() => metricsServer!.close());
     }
     return { databaseUrl: database.url, api, live, worker, metrics, metricsServer, health, stop };

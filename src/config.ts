@@ -1,6 +1,7 @@
 // Environment → typed configuration, validated once at start. A bad value
 // stops the start with a message naming the variable.
 import { z } from 'zod';
+import { allowedHostEntry } from './auth/host-check.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
@@ -191,6 +192,21 @@ const configSchema = z.object({
   AUTH_ENABLED: bool.default(false),
   /** With AUTH_ENABLED off, allow HOST to be a non-loopback address anyway (anyone who reaches it is admin). */
   AUTH_DISABLED_ALLOW_NON_LOOPBACK: bool.default(false),
+  /**
+   * With AUTH_ENABLED off, Host names (or addresses) answered besides loopback ones, comma-separated,
+   * without port: the names this machine is reached by when AUTH_DISABLED_ALLOW_NON_LOOPBACK is set.
+   */
+  AUTH_DISABLED_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform(commaList)
+    .transform((entries, context) =>
+      entries.map((entry) => {
+        const name = allowedHostEntry(entry);
+        if (name === null) context.addIssue({ code: 'custom', message: `"${entry}" is not a host name or address without a port (e.g. myhost.lan, 192.168.1.5)` });
+        return name ?? entry;
+      }),
+    ),
   /** HS256 secret of JWTs (at least 32 characters); or use AUTH_JWKS_URL. */
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** JWKS URL of the identity provider whose JWTs are accepted (RS256/ES256...). */
@@ -231,6 +247,12 @@ const configSchema = z.object({
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: int(1, 100_000).default(100),
   /** Websockets one principal may have open at once; default: 50 with authentication, none without (see socketsPerPrincipalCap). */
   WS_MAX_SOCKETS_PER_PRINCIPAL: int(1, 100_000).optional(),
+  /** Largest websocket message before connection_ack (the connection_init with its token), in bytes; after it, REQUEST_JSON_MAX_BYTES. */
+  WS_INIT_MAX_BYTES: int(1024, 100_000_000).default(64 * 1024),
+  /** Events that may wait for one jobEvents subscription's client; past it, the rest is read from the log as the client takes them. */
+  WS_SUBSCRIPTION_QUEUE_MAX: int(1, 1_000_000).default(1000),
+  /** How often the API keys and token expiries of open websockets are checked again (a revoked key's sockets close within this; `keys revoke` closes them at once). */
+  WS_AUTH_RECHECK_INTERVAL_MS: int(100, 600_000).default(5000),
   /** Mutations one principal may run per minute (0: no limit). */
   MUTATION_RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(6000),
 });

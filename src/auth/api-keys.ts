@@ -5,6 +5,9 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Queryable } from '../db/pool.ts';
 import { parseScopes, SCOPES, type Principal, type Scope } from './principal.ts';
 
+/** Notified with a key's id when it is revoked: API processes close its open websockets (auth/open-sockets.ts). */
+export const API_KEY_CHANNEL = 'jobwire_api_key';
+
 const KEY_FORMAT = /^jw_([a-z0-9]{16})_([A-Za-z0-9_-]{43})$/;
 
 export interface ApiKeyRecord {
@@ -53,9 +56,17 @@ export async function listApiKeys(db: Queryable): Promise<ApiKeyRecord[]> {
   return (await db.query<ApiKeyRecord>(`select ${COLUMNS} from api_key order by created_at, id`)).rows;
 }
 
-/** Revokes a key; false when there is no such key. Revoking twice keeps the first time. */
+/**
+ * Revokes a key; false when there is no such key. Revoking twice keeps the
+ * first time. API processes hear it on API_KEY_CHANNEL (on commit) and close
+ * the key's open websockets at once (auth/open-sockets.ts).
+ */
 export async function revokeApiKey(db: Queryable, id: string): Promise<boolean> {
-  const result = await db.query(`update api_key set revoked_at = coalesce(revoked_at, now()) where id = $1`, [id]);
+  const result = await db.query(
+    `with revoked as (update api_key set revoked_at = coalesce(revoked_at, now()) where id = $1 returning id)
+     select pg_notify('${API_KEY_CHANNEL}', id) from revoked`,
+    [id],
+  );
   return result.rowCount === 1;
 }
 
@@ -79,5 +90,5 @@ export async function verifyApiKey(db: Queryable, key: string): Promise<Principa
   if (!valid) throw new TokenError('invalid API key');
   if (row.revokedAt) throw new TokenError('API key revoked');
   if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) throw new TokenError('API key expired');
-  return { principalId: `key:${row.id}`, tenantId: row.tenantId, scopes: parseScopes(row.scopes), expiresAt: row.expiresAt };
+  return { principalId: `key:${row.id}`, tenantId: row.tenantId, scopes: parseScopes(row.scopes), expiresAt: row.expiresAt, apiKeyId: row.id };
 }

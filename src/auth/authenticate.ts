@@ -11,6 +11,8 @@ export { TokenError };
 export interface Authenticator {
   /** The principal of a token (undefined: none given); TokenError when it is not valid. */
   authenticate(token: string | undefined): Promise<Principal>;
+  /** Drops a key's verified principal from the cache (it was revoked): its next request looks it up again. */
+  forgetApiKey(id: string): void;
 }
 
 /** `Bearer <token>` → token; undefined when absent; TokenError for another scheme. */
@@ -29,7 +31,7 @@ export function connectionToken(payload: Readonly<Record<string, unknown>> | und
 }
 
 export function createAuthenticator(config: Config, pool: pg.Pool): Authenticator {
-  if (!config.AUTH_ENABLED) return { authenticate: async () => LOCAL_PRINCIPAL };
+  if (!config.AUTH_ENABLED) return { authenticate: async () => LOCAL_PRINCIPAL, forgetApiKey: () => undefined };
   const verifyJwt = createJwtVerifier(config);
   // Verified keys are kept briefly: a key lookup per request would cost createJob a query.
   const cache = new Map<string, { principal: Principal; until: number }>();
@@ -51,6 +53,9 @@ export function createAuthenticator(config: Config, pool: pg.Pool): Authenticato
       }
       if (!verifyJwt) throw new TokenError('invalid API key (JWTs are not configured)');
       return verifyJwt(token);
+    },
+    forgetApiKey(id) {
+      for (const [token, { principal }] of cache) if (principal.apiKeyId === id) cache.delete(token);
     },
   };
 }

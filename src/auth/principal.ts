@@ -16,6 +16,8 @@ export interface Principal {
   scopes: ReadonlySet<Scope>;
   /** When the token stops being valid (websockets close then); null: never. */
   expiresAt: Date | null;
+  /** The API key it authenticated with (open websockets check it again: auth/open-sockets.ts); absent for JWTs. */
+  apiKeyId?: string;
 }
 
 /** The tenant of rows written before tenants existed, and of the local principal. */

@@ -44,6 +44,51 @@ const FILTERED_OPERATIONS = new Set([
   'deleteMany',
 ]);
 
+type Args = { where?: Record<string, unknown>; cursor?: Record<string, unknown>; select?: unknown; include?: unknown };
+
+/**
+ * Relations loaded as connections inside a tenant's row (Job.steps, Job.events,
+ * JobStep.events, ImportJob.errors), by the model of their rows. Those rows have
+ * no tenant of their own but belong to a job; Prisma finds a cursor's row by the
+ * cursor alone (and takes no relation filter in it), so a cursor of another
+ * tenant's job's row would page from its position.
+ */
+const NESTED_CURSOR_MODELS: Record<string, 'jobStep' | 'jobEvent' | 'importError'> = { steps: 'jobStep', events: 'jobEvent', importErrors: 'importError' };
+
+/** A job id no job has: a cursor naming it finds no row, as an unknown cursor. */
+const NO_JOB = '00000000-0000-0000-0000-000000000000';
+
+function hasNestedCursor(args: Args): boolean {
+  return (['select', 'include'] as const).some((key) => {
+    const selection = args[key];
+    if (!selection || typeof selection !== 'object') return false;
+    return Object.entries(selection).some(([field, value]) => value && typeof value === 'object' && ((field in NESTED_CURSOR_MODELS && (value as Args).cursor) || hasNestedCursor(value as Args)));
+  });
+}
+
+/** The args with every nested cursor of another tenant's job made to find nothing (one look-up per nested cursor; none without). */
+async function scopeNestedCursors(prisma: PrismaClient, args: Args, tenantId: string): Promise<Args> {
+  let copy: Args | null = null;
+  for (const key of ['select', 'include'] as const) {
+    const selection = args[key];
+    if (!selection || typeof selection !== 'object') continue;
+    let scopedSelection: Record<string, unknown> | null = null;
+    for (const [field, value] of Object.entries(selection)) {
+      if (!value || typeof value !== 'object') continue;
+      let nested = await scopeNestedCursors(prisma, value as Args, tenantId);
+      const model = NESTED_CURSOR_MODELS[field];
+      if (model && nested.cursor) {
+        const delegate = prisma[model] as unknown as { findFirst(args: unknown): Promise<unknown> };
+        const owned = await delegate.findFirst({ where: { ...nested.cursor, job: { tenantId } }, select: { jobId: true } });
+        if (!owned) nested = { ...nested, cursor: { ...nested.cursor, jobId: NO_JOB } };
+      }
+      if (nested !== value) (scopedSelection ??= { ...selection })[field] = nested;
+    }
+    if (scopedSelection) (copy ??= { ...args })[key] = scopedSelection;
+  }
+  return copy ?? args;
+}
+
 function scopeToTenant(prisma: PrismaClient, tenantId: string) {
   return prisma.$extends({
     name: `tenant:${tenantId}`,
@@ -51,8 +96,11 @@ function scopeToTenant(prisma: PrismaClient, tenantId: string) {
       $allModels: {
         $allOperations({ model, operation, args, query }) {
           if (!TENANT_MODELS.has(model) || !FILTERED_OPERATIONS.has(operation)) return query(args);
-          const scoped = args as { where?: Record<string, unknown> };
-          return query({ ...scoped, where: { ...scoped.where, tenantId } } as typeof args);
+          // A cursor naming another tenant's row is a missing one: Prisma finds the
+          // cursor's row by the cursor alone (not by the where), so it carries the tenant too.
+          const run = (scoped: Args) =>
+            query({ ...scoped, where: { ...scoped.where, tenantId }, ...(scoped.cursor ? { cursor: { ...scoped.cursor, tenantId } } : {}) } as typeof args);
+          return hasNestedCursor(args as Args) ? scopeNestedCursors(prisma, args as Args, tenantId).then(run) : run(args as Args);
         },
       },
     },

@@ -59,6 +59,10 @@ builder.prismaObject('Schedule', {
     missedTickPolicy: t.field({ type: MissedTickPolicyEnum, resolve: (s) => s.missedTickPolicy as MissedTickPolicy }),
     missedTickLimit: t.exposeInt('missedTickLimit'),
     paused: t.exposeBoolean('paused'),
+    pausedReason: t.exposeString('pausedReason', {
+      nullable: true,
+      description: "Why jobwire paused it: its creator's API key was revoked, expired, deleted or lost jobs:write (resumeSchedule then runs it as the caller). Null when a caller paused it, or while it runs.",
+    }),
     nextRunAt: t.expose('nextRunAt', { type: 'DateTime', nullable: true, description: 'The next tick not yet run; null while paused.' }),
     nextRunTimes: t.field({
       type: ['DateTime'],
@@ -75,7 +79,9 @@ builder.prismaObject('Schedule', {
       args: { last: t.arg.int({ required: false, defaultValue: 5, description: '1..100' }) },
       query: (args) => ({ orderBy: { tickAt: 'desc' }, take: Math.min(Math.max(args.last ?? 5, 1), 100) }),
     }),
-    createdBy: t.exposeString('createdBy', { description: 'The principal that created it; the jobs it makes carry it as their createdBy.' }),
+    createdBy: t.exposeString('createdBy', {
+      description: 'The principal that created it (or resumed it after its creator lost the right); its jobs are made as this principal and carry it as their createdBy.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
@@ -163,7 +169,7 @@ builder.mutationFields((t) => ({
   }),
   resumeSchedule: t.prismaField({
     type: 'Schedule',
-    description: 'Idempotent. Runs from the next tick after now.',
+    description: 'Idempotent. Runs from the next tick after now. A schedule paused because its creator lost the right (pausedReason) runs as the caller from then on.',
     errors,
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {

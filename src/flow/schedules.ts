@@ -127,13 +127,30 @@ interface ScheduleRow {
   missedTickPolicy: MissedTickPolicy;
   missedTickLimit: number;
   paused: boolean;
+  pausedReason: string | null;
   nextRunAt: Date | null;
   tenantId: string;
   createdBy: string;
 }
 
-const SCHEDULE_COLUMNS = `id, cron, timezone, job_template as "jobTemplate", missed_tick_policy as "missedTickPolicy",
-  missed_tick_limit as "missedTickLimit", paused, next_run_at as "nextRunAt", tenant_id as "tenantId", created_by as "createdBy"`;
+const SCHEDULE_COLUMNS = `s.id, s.cron, s.timezone, s.job_template as "jobTemplate", s.missed_tick_policy as "missedTickPolicy",
+  s.missed_tick_limit as "missedTickLimit", s.paused, s.paused_reason as "pausedReason", s.next_run_at as "nextRunAt",
+  s.tenant_id as "tenantId", s.created_by as "createdBy"`;
+
+/**
+ * Why a schedule's creator can no longer make its jobs, or null: an API key
+ * (created_by `key:<id>`) revoked, expired, deleted, without jobs:write, or of
+ * another tenant without admin. (A JWT's subject cannot be checked: it holds no
+ * state here, so its schedules run on.)
+ */
+const CREATOR_LOST = `case
+    when s.created_by not like 'key:%' then null
+    when k.id is null then 'was deleted'
+    when k.revoked_at is not null then 'is revoked'
+    when k.expires_at <= clock_timestamp() then 'has expired'
+    when not (k.scopes && array['jobs:write', 'admin']) then 'lacks the scope jobs:write'
+    when k.tenant_id <> s.tenant_id and not ('admin' = any(k.scopes)) then 'is of another tenant'
+  end`;
 
 /** Locks a schedule of the caller's tenant (any tenant for admin); another tenant's answers as a missing one. */
 async function lockSchedule(db: Queryable, caller: Caller, id: string): Promise<ScheduleRow> {
@@ -184,13 +201,22 @@ export async function pauseSchedule(pool: pg.Pool, caller: Caller, id: string): 
   });
 }
 
-/** Idempotent. Runs from the next tick after now. */
+/**
+ * Idempotent. Runs from the next tick after now. A schedule the scheduler
+ * paused because its creator lost the right (pausedReason) runs as the caller
+ * from now on: the caller becomes its creator.
+ */
 export async function resumeSchedule(pool: pg.Pool, caller: Caller, id: string): Promise<void> {
   await withTransaction(pool, async (client) => {
     const schedule = await lockSchedule(client, caller, id);
     if (!schedule.paused) return;
     const next = parseCron(schedule.cron, schedule.timezone).nextRun();
-    await client.query(`update schedule set paused = false, next_run_at = $2, updated_at = now() where id = $1`, [id, next]);
+    await client.query(
+      `update schedule set paused = false, next_run_at = $2, updated_at = now(),
+              created_by = case when paused_reason is null then created_by else $3 end, paused_reason = null
+        where id = $1`,
+      [id, next, caller.principalId],
+    );
   });
 }
 
@@ -236,16 +262,27 @@ export class Scheduler {
   /** Makes the jobs of the due ticks of the schedules no other worker is handling; returns how many. */
   async runDue(): Promise<number> {
     return withTransaction(this.deps.pool, async (client) => {
-      const { rows } = await client.query<ScheduleRow & { now: Date }>(
-        `select ${SCHEDULE_COLUMNS}, clock_timestamp() as now from schedule
-          where not paused and next_run_at <= clock_timestamp()
-          order by next_run_at limit 20
-            for update skip locked`,
+      const { rows } = await client.query<ScheduleRow & { now: Date; creatorLost: string | null }>(
+        `select ${SCHEDULE_COLUMNS}, clock_timestamp() as now, ${CREATOR_LOST} as "creatorLost"
+           from schedule s left join api_key k on s.created_by like 'key:%' and k.id = substr(s.created_by, 5)
+          where not s.paused and s.next_run_at <= clock_timestamp()
+          order by s.next_run_at limit 20
+            for update of s skip locked`,
       );
       let made = 0;
-      for (const schedule of rows) made += await this.#runSchedule(client, schedule);
+      for (const schedule of rows) {
+        if (schedule.creatorLost) await this.#pauseForCreator(client, schedule, schedule.creatorLost);
+        else made += await this.#runSchedule(client, schedule);
+      }
       return made;
     });
+  }
+
+  /** A schedule whose creator lost the right makes no job: it is paused, saying why, until someone who holds the right resumes it. */
+  async #pauseForCreator(client: pg.PoolClient, schedule: ScheduleRow, lost: string) {
+    const reason = `its creator ${schedule.createdBy} ${lost}; resumeSchedule runs it as the caller`;
+    await client.query(`update schedule set paused = true, next_run_at = null, paused_reason = $2, updated_at = now() where id = $1`, [schedule.id, reason]);
+    this.deps.logger.warn({ scheduleId: schedule.id, createdBy: schedule.createdBy }, `schedule paused: ${reason}`);
   }
 
   async #runSchedule(client: pg.PoolClient, schedule: ScheduleRow & { now: Date }): Promise<number> {

@@ -1,9 +1,15 @@
-// Checks made on the raw request, before yoga reads a byte of the body:
-// the browser origin (CORS_ALLOWED_ORIGINS; same origin by default) and the
-// body size (REQUEST_JSON_MAX_BYTES for JSON, the upload limit for multipart).
+// Checks made on the raw request, before yoga reads a byte of the body: the
+// Host with authentication off (auth/host-check.ts), the browser origin
+// (CORS_ALLOWED_ORIGINS; same origin by default) and the body size
+// (REQUEST_JSON_MAX_BYTES for JSON, the upload limit for multipart).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hostRefusal, type HostPolicy } from '../auth/host-check.ts';
+
+/** Probes answer whatever the Host (an orchestrator names the pod's address); they hold no data. */
+const HEALTH_PATHS = new Set(['/health/live', '/health/ready']);
 
 export interface HttpGuardOptions {
+  hostPolicy: HostPolicy;
   allowedOrigins: readonly string[];
   jsonMaxBytes: number;
   /** Largest multipart body: the largest file any mutation accepts, plus its form fields. */
@@ -16,7 +22,7 @@ export function originAllowed(request: IncomingMessage, allowedOrigins: readonly
   if (origin === undefined) return true;
   if (allowedOrigins.includes(origin)) return true;
   try {
-    return new URL(origin).host === request.headers.host;
+    return new URL(origin).host === request.headers.host?.toLowerCase();
   } catch {
     return false;
   }
@@ -25,8 +31,8 @@ export function originAllowed(request: IncomingMessage, allowedOrigins: readonly
 /** A refused body up to this size is read and dropped, so the client sees the answer instead of a broken pipe; a larger one is cut off. */
 const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
 
-function refuse(request: IncomingMessage, response: ServerResponse, status: number, message: string) {
-  const body = JSON.stringify({ errors: [{ message, extensions: { code: status === 403 ? 'FORBIDDEN' : 'BAD_REQUEST' } }] });
+function refuse(request: IncomingMessage, response: ServerResponse, status: number, message: string, code = status === 403 ? 'FORBIDDEN' : 'BAD_REQUEST') {
+  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
   const drain = Number(request.headers['content-length'] ?? 0) <= DRAIN_MAX_BYTES;
   if (drain) request.resume();
   response.writeHead(status, {
@@ -39,6 +45,11 @@ function refuse(request: IncomingMessage, response: ServerResponse, status: numb
 
 /** false when the request was answered (refused) here. */
 export function guardRequest(request: IncomingMessage, response: ServerResponse, options: HttpGuardOptions): boolean {
+  const hostRefused = hostRefusal(request.headers.host, options.hostPolicy);
+  if (hostRefused && !HEALTH_PATHS.has(new URL(request.url ?? '/', 'http://x').pathname)) {
+    refuse(request, response, 403, hostRefused, 'HOST_NOT_ALLOWED');
+    return false;
+  }
   if (!originAllowed(request, options.allowedOrigins)) {
     refuse(request, response, 403, `origin ${request.headers.origin} is not allowed (CORS_ALLOWED_ORIGINS)`);
     return false;

@@ -6,7 +6,7 @@ import { createFetch } from '@whatwg-node/fetch';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createGraphQLError, createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { GraphQLError, subscribe } from 'graphql';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import type { Logger } from '../logger.ts';
@@ -15,6 +15,8 @@ import { createDashboardHandler } from '../http/dashboard.ts';
 import { STATEMENT_MAX_BYTES } from '../portfolios/kind.ts';
 import { healthAnswer } from '../health.ts';
 import { bearerToken, connectionToken, TokenError } from '../auth/authenticate.ts';
+import { hostPolicy, hostRefusal } from '../auth/host-check.ts';
+import { OpenSockets } from '../auth/open-sockets.ts';
 import type { Principal } from '../auth/principal.ts';
 import { EXAMPLE_TABS, GRAPHIQL_TITLE, graphiqlAssets } from './graphiql.ts';
 import { createContext, type ApiServices, type GraphQLContext } from './context.ts';
@@ -187,6 +189,18 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
+/**
+ * Raises an authenticated socket's message bound from WS_INIT_MAX_BYTES to
+ * `maxBytes`. ws takes one maxPayload per server; its receiver keeps it in
+ * `_maxPayload` (ws 8), set here. If that ever moves, the socket keeps the
+ * smaller bound (safe) and the log says so (test/graphql/websocket-bounds.test.ts fails).
+ */
+function allowMessages(socket: WebSocket, maxBytes: number, logger: Logger) {
+  const receiver = (socket as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+  if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = maxBytes;
+  else logger.error('cannot raise the websocket message bound after authentication (ws internals changed): messages stay within WS_INIT_MAX_BYTES');
+}
+
 /** Close codes of the websocket (graphql-ws keeps 4400-4499 for such reasons). */
 export const WS_CLOSE = { unauthorized: 4401, forbidden: 4403, tooManySockets: 4429 } as const;
 
@@ -194,6 +208,7 @@ export async function startApiServer(services: ApiServices, host: string, port: 
   const { config } = services;
   const yoga = createYogaApp(services);
   const guard = {
+    hostPolicy: hostPolicy(config),
     allowedOrigins: config.CORS_ALLOWED_ORIGINS,
     jsonMaxBytes: config.REQUEST_JSON_MAX_BYTES,
     // The file plus its form fields (operations, map), which are small.
@@ -220,12 +235,23 @@ export async function startApiServer(services: ApiServices, host: string, port: 
   const wsServer = new WebSocketServer({
     server,
     path: GRAPHQL_PATH,
-    verifyClient: ({ req }, done) =>
-      originAllowed(req, config.CORS_ALLOWED_ORIGINS) ? done(true) : done(false, 403, 'origin not allowed (CORS_ALLOWED_ORIGINS)'),
+    // Before authentication a message (the connection_init) may be this big: a
+    // bigger frame is refused at its header, before its payload is buffered
+    // (1009). After connection_ack the bound is REQUEST_JSON_MAX_BYTES (allowMessages).
+    maxPayload: config.WS_INIT_MAX_BYTES,
+    verifyClient: ({ req }, done) => {
+      const hostRefused = hostRefusal(req.headers.host, guard.hostPolicy);
+      if (hostRefused) return done(false, 403, hostRefused);
+      return originAllowed(req, config.CORS_ALLOWED_ORIGINS) ? done(true) : done(false, 403, 'origin not allowed (CORS_ALLOWED_ORIGINS)');
+    },
   });
+  const wsLogger = services.logger.child({ component: 'websocket' });
   const socketsByPrincipal = new Map<string, number>();
   const socketCap = socketsPerPrincipalCap(config);
-  type Extra = { principal?: Principal; expiry?: NodeJS.Timeout };
+  // Revocation and expiry close open sockets (4401), within WS_AUTH_RECHECK_INTERVAL_MS.
+  const openSockets = new OpenSockets(services.pool, services.listener, services.authenticator, config.WS_AUTH_RECHECK_INTERVAL_MS, wsLogger);
+  await openSockets.start();
+  type Extra = { principal?: Principal };
   const wsHandle = useServer<Record<string, unknown> | undefined, Extra>(
     {
       execute: (args: any) => args.rootValue.execute(args),
@@ -252,14 +278,12 @@ export async function startApiServer(services: ApiServices, host: string, port: 
         }
         socketsByPrincipal.set(principal.principalId, open + 1);
         ctx.extra.principal = principal;
-        if (principal.expiresAt) {
-          const left = Math.min(principal.expiresAt.getTime() - Date.now(), 2 ** 31 - 1);
-          ctx.extra.expiry = setTimeout(() => socket.close(WS_CLOSE.unauthorized, 'Unauthorized: token expired'), Math.max(left, 0));
-        }
+        allowMessages(socket, config.REQUEST_JSON_MAX_BYTES, wsLogger);
+        openSockets.add(socket, principal);
+        socket.once('close', () => openSockets.delete(socket));
         return true;
       },
       onClose: (ctx) => {
-        clearTimeout(ctx.extra.expiry);
         const principal = ctx.extra.principal;
         if (!principal) return;
         ctx.extra.principal = undefined;
@@ -305,6 +329,12 @@ export async function startApiServer(services: ApiServices, host: string, port: 
     },
     wsServer,
   );
+  // After graphql-ws's own listener (which prints every socket error to the
+  // console): a refused message (1009) is the client's, not an internal error.
+  wsServer.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (error: Error & { code?: string }) => wsLogger.debug({ err: error, code: error.code }, 'websocket closed on a protocol error'));
+  });
   const address = server.address() as AddressInfo;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
@@ -314,6 +344,7 @@ export async function startApiServer(services: ApiServices, host: string, port: 
       return wsServer.clients.size;
     },
     async close() {
+      openSockets.stop();
       await wsHandle.dispose();
       wsServer.close();
       server.closeAllConnections();

@@ -30,11 +30,9 @@ const UNSETTLED_RETRY_MS = [2, 5, 10, 20];
 /** A safety read in case a notification was lost. */
 const SAFETY_READ_MS = 2000;
 
-type EventSink = (event: JobEventRecord) => void;
-
 interface EventSubscriber {
   filter: JobEventFilter;
-  sink: EventSink;
+  sink: (event: JobEventRecord) => void;
 }
 
 export class LiveEvents {
@@ -144,43 +142,62 @@ export class LiveEvents {
   /**
    * Subscribes to events matching a filter. With `after`, the events after that
    * cursor are replayed first, then live ones follow: none missed, none twice.
+   *
+   * Paced (given `pace`): `sink` answers how many events wait for the client.
+   * A replay reads the log one batch at a time and the next only once the
+   * client has taken the last; a live subscriber whose client lets `maxBacklog`
+   * events wait takes no more live ones and reads the rest from the log the
+   * same way, going live again once it has caught up. What waits for a client
+   * stays bounded however far back `after` is and however long it does not read.
    */
   subscribeEvents(
     filter: JobEventFilter,
     after: EventCursor | null,
-    sink: EventSink,
+    sink: (event: JobEventRecord) => number | void,
     onError: (error: unknown) => void,
+    pace?: { drained: () => Promise<void>; maxBacklog: number },
   ): () => void {
     if (!this.#head) throw new Error('LiveEvents is not started');
-    const buffered: JobEventRecord[] = [];
-    let replaying = after !== null && compareCursors(after, this.#head) < 0;
-    const subscriber: EventSubscriber = { filter, sink: (event) => (replaying ? buffered.push(event) : sink(event)) };
-    // Everything after `upTo` reaches the subscriber live; everything up to it is replayed.
-    const upTo = this.#head;
-    this.#subscribers.add(subscriber);
-    if (replaying) {
+    let replaying = false;
+    const subscriber: EventSubscriber = {
+      filter,
+      sink: (event) => {
+        // While it reads from the log, the subscriber takes nothing live.
+        if (replaying) return;
+        const backlog = sink(event);
+        if (pace && typeof backlog === 'number' && backlog >= pace.maxBacklog) replayFrom({ txId: event.txId, id: event.id });
+      },
+    };
+    const batchSize = Math.min(pace?.maxBacklog ?? READ_BATCH, READ_BATCH);
+    const gone = () => !this.#subscribers.has(subscriber) || this.#stopped;
+    const replayFrom = (from: EventCursor) => {
+      replaying = true;
       void (async () => {
-        let from = after!;
         for (;;) {
+          await pace?.drained();
+          if (gone()) return;
+          // Everything up to the head has been delivered live (to the others),
+          // everything after it will be. Nothing is awaited between reading the
+          // head here and going live below, so no event falls between the two.
+          const upTo = this.#head!;
+          if (compareCursors(from, upTo) >= 0) break;
           // Through a database restart: the subscription waits for the log rather than failing.
-          const events = await retryOnConnectionError(() => readEventRange(this.pool, from, upTo, filter, READ_BATCH), {
-            maxMs: 2000,
-            stopped: () => !this.#subscribers.has(subscriber) || this.#stopped,
-          });
+          const events = await retryOnConnectionError(() => readEventRange(this.pool, from, upTo, filter, batchSize), { maxMs: 2000, stopped: gone });
           await retryOnConnectionError(() => this.#attachJobs(events), { maxMs: 2000, stopped: () => this.#stopped });
-          events.forEach(sink);
-          if (events.length < READ_BATCH) break;
-          const last = events[events.length - 1]!;
-          from = { txId: last.txId, id: last.id };
+          if (gone()) return;
+          events.forEach((event) => sink(event));
+          const last = events[events.length - 1];
+          from = events.length < batchSize || !last ? upTo : { txId: last.txId, id: last.id };
         }
         replaying = false;
-        buffered.splice(0).forEach(sink);
       })().catch((error) => {
         this.logger.error({ err: error }, 'replaying job events failed');
         this.#subscribers.delete(subscriber);
         onError(error);
       });
-    }
+    };
+    this.#subscribers.add(subscriber);
+    if (after !== null && compareCursors(after, this.#head) < 0) replayFrom(after);
     return () => this.#subscribers.delete(subscriber);
   }
 

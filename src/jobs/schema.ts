@@ -419,10 +419,14 @@ const JobEventFilter = builder.inputType('JobEventFilter', {
   }),
 });
 
-/** Pull-based: wake-ups while a load is under way fold into one reload. */
-function coalescingTicks(watch: (notify: () => void) => () => void) {
+/**
+ * Pull-based: wake-ups while a load is under way fold into one reload. The
+ * first tick always goes out; later ones only when `wanted` says so.
+ */
+function coalescingTicks(watch: (notify: () => void) => () => void, wanted: () => Promise<boolean> = async () => true) {
   return new Repeater<true>(async (push, stop) => {
     let dirty = true; // the current state first
+    let first = true;
     let wake: (() => void) | null = null;
     const unwatch = watch(() => {
       dirty = true;
@@ -436,7 +440,8 @@ function coalescingTicks(watch: (notify: () => void) => () => void) {
       wake = null;
       if (stopped) break;
       dirty = false;
-      await push(true);
+      if (first || (await wanted())) await push(true);
+      first = false;
     }
     unwatch();
   });
@@ -489,7 +494,12 @@ builder.subscriptionFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     subscribe: (_root, args, ctx) => {
       const id = parseJobId(String(args.id));
-      return coalescingTicks((notify) => ctx.live.watchJob(id, notify));
+      // Another tenant's job answers as a missing one: its first answer (not
+      // found) and nothing after, however often it changes. A job is re-checked
+      // on each change until the caller has seen it (its tenant never changes).
+      let visible = false;
+      const seen = async () => (visible ||= (await ctx.prisma.job.count({ where: { id } })) > 0);
+      return coalescingTicks((notify) => ctx.live.watchJob(id, notify), seen);
     },
     resolve: async (query, _tick, args, ctx) => {
       const id = parseJobId(String(args.id));
@@ -513,9 +523,14 @@ builder.subscriptionFields((t) => ({
         tenantId: visibleTenant(ctx.caller),
         jobIds: args.filter?.jobIds?.map((id, index) => parseJobId(String(id), `filter.jobIds.${index}`)),
       };
-      // Every event reaches every matching subscriber: a light iterator, not a Repeater.
-      return pushStream<JobEventRecord>((push, fail) =>
-        ctx.live.subscribeEvents(filter, after, push, (error) => fail(error instanceof Error ? error : new Error(String(error)))),
+      // Every event reaches every matching subscriber: a light iterator, not a
+      // Repeater. What waits for the client is bounded: past
+      // WS_SUBSCRIPTION_QUEUE_MAX the rest is read from the log at its pace.
+      return pushStream<JobEventRecord>((push, fail, drained) =>
+        ctx.live.subscribeEvents(filter, after, push, (error) => fail(error instanceof Error ? error : new Error(String(error))), {
+          drained,
+          maxBacklog: ctx.config.WS_SUBSCRIPTION_QUEUE_MAX,
+        }),
       );
     },
     resolve: (event: JobEventRecord) => ({

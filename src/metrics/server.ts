@@ -7,6 +7,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bearerToken, TokenError, type Authenticator } from '../auth/authenticate.ts';
+import { hostRefusal, type HostPolicy } from '../auth/host-check.ts';
 import { hasScope } from '../auth/principal.ts';
 import { isConnectionError } from '../db/retry.ts';
 import { healthAnswer, type Health } from '../health.ts';
@@ -34,6 +35,8 @@ export async function startMetricsServer(
   logger: Logger,
   /** The process's readiness, served at /health/*; without it those paths answer 404. */
   health?: Health,
+  /** With authentication off, the Host names /metrics answers (auth/host-check.ts); null: any. */
+  hosts: HostPolicy = null,
 ): Promise<MetricsServer> {
   const server = createServer(async (request, response) => {
     const path = new URL(request.url ?? '/', 'http://x').pathname;
@@ -46,6 +49,8 @@ export async function startMetricsServer(
       response.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; this port serves ${METRICS_PATH}, /health/live and /health/ready\n`);
       return;
     }
+    const hostRefused = hostRefusal(request.headers.host, hosts);
+    if (hostRefused) return refuse(response, 403, hostRefused);
     // The same authentication as the API's (API keys and JWTs, authenticate.ts).
     let principal;
     try {

@@ -52,4 +52,28 @@ describe('pushStream', () => {
     expect(cleanups).toBe(1);
     await expect(early.next()).rejects.toThrow('at once');
   });
+
+  it('push() answers how many values wait; drained() resolves once the consumer has taken them all (or the stream ends)', async () => {
+    let push!: (value: number) => number;
+    let drained!: () => Promise<void>;
+    const stream = pushStream<number>((p, _f, d) => ((push = p), (drained = d), () => undefined));
+    await drained(); // nothing waits
+    expect(push(1)).toBe(1);
+    expect(push(2)).toBe(2);
+    let done = false;
+    const empty = drained().then(() => (done = true));
+    await stream.next();
+    await Promise.resolve();
+    expect(done).toBe(false);
+    await stream.next();
+    await empty;
+    expect(done).toBe(true);
+    const waiting = stream.next();
+    expect(push(3)).toBe(0); // handed to the waiting consumer
+    expect(await waiting).toEqual({ value: 3, done: false });
+    push(4);
+    const ended = drained();
+    await stream.return!();
+    await ended;
+  });
 });
