@@ -268,7 +268,14 @@ async function runScenario(server: PostgresServer, name: string, fault: Fault) {
     const afterFrom = recoveredAt + Math.min(LONGEST_JOB_MS, AFTER_MS / 2);
     const after = recoverMs === null ? 0 : await completionRate(db, queueName, afterFrom, Math.max(loadEnd, afterFrom + 1000));
     const alive = cluster.processes.filter((proc) => proc.process.exitCode === null && proc.process.signalCode === null).length;
-    const ready = (await Promise.all(cluster.processes.map((proc) => fetch(proc.readyUrl).then((r) => r.ok, () => false)))).filter(Boolean).length;
+    const readiness = await Promise.all(
+      cluster.processes.map(async (proc) => {
+        const answer = await fetch(proc.readyUrl).catch(() => null);
+        return { name: proc.name, ok: answer?.ok === true, body: answer && !answer.ok ? await answer.text() : '' };
+      }),
+    );
+    const ready = readiness.filter((proc) => proc.ok).length;
+    for (const proc of readiness.filter((proc) => !proc.ok)) console.log(`[chaos] ${name}: ${proc.name} not ready at the end: ${proc.body}`);
     const refused = [...created.refused].map(([code, n]) => `${n}× ${code}`).join(', ');
     const row = {
       scenario: name,
