@@ -1,6 +1,7 @@
 // Environment → typed configuration, validated once at start. A bad value
 // stops the start with a message naming the variable.
 import { z } from 'zod';
+import { DEFAULT_RESPONSE_MAX_BYTES, DEFAULT_TIMEOUT_MS } from './net/outbound.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
@@ -155,6 +156,10 @@ const configSchema = z.object({
   OUTBOUND_ALLOW_LIST: z.string().default('').transform(commaList),
   /** Redirects one outbound request follows (each one checked again). */
   OUTBOUND_MAX_REDIRECTS: int(0, 20).default(5),
+  /** Largest answer body an outbound request reads; past it reading stops and the request fails naming this bound. */
+  OUTBOUND_RESPONSE_MAX_BYTES: int(1024, 4 * 1024 * 1024 * 1024).default(DEFAULT_RESPONSE_MAX_BYTES),
+  /** Time for one whole outbound request, its answer read included (callers may have shorter limits of their own). */
+  OUTBOUND_TIMEOUT_MS: int(100, 86_400_000).default(DEFAULT_TIMEOUT_MS),
   /** GraphQL introspection; default: on unless NODE_ENV=production. */
   GRAPHQL_INTROSPECTION: bool.optional(),
   /** GraphiQL at /graphql; default: on unless NODE_ENV=production. */

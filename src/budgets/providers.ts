@@ -19,6 +19,8 @@ export type BudgetProviderConfig = Pick<
   | 'YNAB_UPDATE_CHUNK_SIZE'
   | 'OUTBOUND_ALLOW_LIST'
   | 'OUTBOUND_MAX_REDIRECTS'
+  | 'OUTBOUND_RESPONSE_MAX_BYTES'
+  | 'OUTBOUND_TIMEOUT_MS'
 >;
 
 export function createBudgetProvider(config: BudgetProviderConfig): BudgetProvider {

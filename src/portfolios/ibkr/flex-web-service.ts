@@ -3,7 +3,8 @@
 // (until then a FlexStatementResponse with ErrorCode 1019 "generation in progress").
 import { setTimeout as delay } from 'node:timers/promises';
 import { XMLParser } from 'fast-xml-parser';
-import type { OutboundFetch } from '../../net/outbound.ts';
+import { OutboundLimitError, type OutboundFetch } from '../../net/outbound.ts';
+import { NonRetriableError } from '../../worker/handler.ts';
 
 export interface FlexWebServiceOptions {
   /** e.g. https://ndcdyn.interactivebrokers.com/AccountManagement/FlexWebService */
@@ -34,10 +35,21 @@ function serviceResponse(xml: string): { status?: string; referenceCode?: string
   };
 }
 
+/** One request; its answer is bounded by the outbound module (OUTBOUND_RESPONSE_MAX_BYTES, OUTBOUND_TIMEOUT_MS). */
 async function get(fetch: OutboundFetch, url: URL, signal: AbortSignal): Promise<string> {
-  const response = await fetch(url, { signal, headers: { 'user-agent': 'jobwire' } });
-  if (!response.ok) throw new Error(`Flex Web Service answered HTTP ${response.status} for ${url.pathname}`);
-  return response.text();
+  try {
+    const response = await fetch(url, { signal, headers: { 'user-agent': 'jobwire' } });
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new Error(`Flex Web Service answered HTTP ${response.status} for ${url.pathname}`);
+    }
+    return await response.text();
+  } catch (error) {
+    if (!(error instanceof OutboundLimitError) || signal.aborted) throw error;
+    // A statement too long stays too long; a slow service may answer in time on a retry.
+    const message = `Flex Web Service ${url.pathname}: ${error.message}`;
+    throw error.setting === 'OUTBOUND_RESPONSE_MAX_BYTES' ? new NonRetriableError(message) : new Error(message);
+  }
 }
 
 /** Requests a statement and polls until it is ready; answers its XML. */
