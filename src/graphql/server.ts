@@ -60,6 +60,18 @@ const subscribeWithGraphQLJs: Plugin = {
 
 export { CSRF_HEADER };
 
+/**
+ * No page of the API may be framed by another site (clickjacking GraphiQL into
+ * running a mutation): every answer says so, in both the current and the old
+ * header. The dashboard sets its own, stricter policy (http/dashboard.ts).
+ */
+const noFraming: Plugin = {
+  onResponse({ response }) {
+    if (!response.headers.has('content-security-policy')) response.headers.set('content-security-policy', "frame-ancestors 'none'");
+    response.headers.set('x-frame-options', 'DENY');
+  },
+};
+
 function unauthenticated(message: string) {
   return createGraphQLError(message, {
     extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'www-authenticate': 'Bearer' } } },
@@ -117,6 +129,7 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
     plugins: [
       // First: probes answer before CSRF prevention (a plain GET) and without a token.
       healthEndpoints(services),
+      noFraming,
       subscribeWithGraphQLJs,
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       ...createLimitPlugins(config),
