@@ -3,7 +3,7 @@
 // The secret has 256 bits of entropy: a fast hash is enough (no password).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Queryable } from '../db/pool.ts';
-import { parseScopes, type Principal, type Scope } from './principal.ts';
+import { parseScopes, SCOPES, type Principal, type Scope } from './principal.ts';
 
 const KEY_FORMAT = /^jw_([a-z0-9]{16})_([A-Za-z0-9_-]{43})$/;
 
@@ -34,7 +34,7 @@ export interface NewApiKey {
 export async function createApiKey(db: Queryable, input: NewApiKey): Promise<{ key: string; record: ApiKeyRecord }> {
   if (!input.name.trim()) throw new Error('name: must not be empty');
   if (!input.tenantId.trim()) throw new Error('tenant: must not be empty');
-  if (input.scopes.length === 0) throw new Error('scopes: at least one of jobs:read, jobs:write, admin');
+  if (input.scopes.length === 0) throw new Error(`scopes: at least one of ${SCOPES.join(', ')}`);
   if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw new Error('expires: must be in the future');
   const id = randomBytes(10).toString('hex').slice(0, 16);
   const secret = randomBytes(32).toString('base64url');

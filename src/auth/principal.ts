@@ -2,8 +2,12 @@
 // its scopes decide which fields it may use (graphql/builder.ts, scope-auth)
 // and its tenant which rows it sees (tenant-scope.ts).
 
-/** The scopes a token may carry. `admin` implies the others and crosses tenants. */
-export const SCOPES = ['jobs:read', 'jobs:write', 'admin'] as const;
+/**
+ * The scopes a token may carry. `admin` implies the others and crosses tenants.
+ * `metrics:read` scrapes /metrics (metrics/server.ts) and reaches nothing else:
+ * every GraphQL root field needs jobs:read, jobs:write or admin.
+ */
+export const SCOPES = ['jobs:read', 'jobs:write', 'metrics:read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export interface Principal {

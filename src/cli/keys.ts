@@ -15,7 +15,7 @@ import { addSettingFlags, configFromFlags, type SettingFlag } from './config.ts'
 export interface CreateKeyOptions {
   name: string;
   tenant: string;
-  /** Comma- or space-separated: jobs:read, jobs:write, admin. */
+  /** Comma- or space-separated: jobs:read, jobs:write, metrics:read, admin. */
   scopes: string;
   /** ISO 8601 date-time, or a duration such as 30d, 12h, 90m. */
   expires?: string;
@@ -106,7 +106,7 @@ export function addKeysCommands(program: Command) {
     .description('create an API key; it is printed once (only its hash is stored)')
     .requiredOption('--name <name>', 'what the key is for (shown by keys list)')
     .requiredOption('--tenant <tenant>', 'the tenant whose jobs the key sees and creates')
-    .requiredOption('--scopes <scopes>', `comma-separated: ${SCOPES.join(', ')} (admin implies the others and crosses tenants)`)
+    .requiredOption('--scopes <scopes>', `comma-separated: ${SCOPES.join(', ')} (admin implies the others and crosses tenants; metrics:read only scrapes /metrics)`)
     .option('--expires <when>', 'a duration from now (30d, 12h, 90m) or an ISO 8601 date-time; default: never');
   addSettingFlags(create, KEY_FLAGS).action(
     withKeysDatabase(async (databaseUrl, options: { name: string; tenant: string; scopes: string; expires?: string }) => {

@@ -159,8 +159,8 @@ describe('metrics access', () => {
     await db?.drop();
   });
 
-  it('with authentication on, need a token with the admin scope: none 401, another scope 403, admin 200', async () => {
-    const key = async (scopes: Array<'jobs:read' | 'jobs:write' | 'admin'>) =>
+  it('with authentication on, need a token with the metrics:read (or admin) scope: none 401, another scope 403, metrics:read and admin 200', async () => {
+    const key = async (scopes: Array<'jobs:read' | 'jobs:write' | 'metrics:read' | 'admin'>) =>
       (await createApiKey(db.pool, { name: scopes.join(' '), tenantId: 'team-a', scopes })).key;
 
     const anonymous = await scrape();
@@ -174,11 +174,32 @@ describe('metrics access', () => {
 
     const member = await scrape(await key(['jobs:read', 'jobs:write']));
     expect(member.status).toBe(403);
-    expect((await member.text()).trim()).toBe('metrics need the scope admin');
+    expect((await member.text()).trim()).toBe('metrics need the scope metrics:read (or admin)');
+
+    const scraper = await scrape(await key(['metrics:read']));
+    expect(scraper.status).toBe(200);
+    expect(parseMetrics(await scraper.text()).some((sample) => sample.name === 'jobwire_jobs_counted_at_seconds')).toBe(true);
 
     const admin = await scrape(await key(['admin']));
     expect(admin.status).toBe(200);
     expect(parseMetrics(await admin.text()).some((sample) => sample.name === 'jobwire_jobs_counted_at_seconds')).toBe(true);
+  });
+
+  it('a metrics:read key reaches nothing of the API: every query, mutation and subscription refuses it', async () => {
+    const api = await startTestApp(db.url, { roles: { api: true, worker: false }, env: { AUTH_ENABLED: 'true' } });
+    try {
+      const scraper = api.client.as((await createApiKey(db.pool, { name: 'prometheus', tenantId: 'ops', scopes: ['metrics:read'] })).key);
+      const query = await scraper.send('{ jobs { totalCount } queues { queueName } }');
+      expect(query.body.errors?.[0]?.message).toBe('Query.jobs needs the scope jobs:read');
+      expect(query.body.data ?? null).toBeNull();
+      const mutation = await scraper.send('mutation { createJob(input: { jobType: "system.noop" }) { __typename } }');
+      expect(mutation.body.errors?.[0]?.message).toBe('Mutation.createJob needs the scope jobs:write');
+      expect(await db.pool.query('select 1 from job')).toMatchObject({ rowCount: 0 });
+      const subscription = scraper.subscribe(JobUpdated, { id: '00000000-0000-0000-0000-000000000000' });
+      await expect(subscription.waitFor('a refusal', () => false)).rejects.toThrow(/Subscription.jobUpdated needs the scope jobs:read/);
+    } finally {
+      await api.stop();
+    }
   });
 
   it("a work process (no API port) answers /health/live and /health/ready on the metrics port without a token, its worker's checks included", async () => {
@@ -203,7 +224,7 @@ describe('metrics access', () => {
   it('without authentication, a non-loopback METRICS_HOST stops the start, naming the settings', async () => {
     const refused = startTestApp(db.url, { roles: { api: false, worker: true }, env: { METRICS_PORT: '0', METRICS_HOST: '0.0.0.0' } });
     await expect(refused).rejects.toThrow(
-      'refusing to serve metrics on 0.0.0.0 without authentication: set AUTH_ENABLED=true (and scrape with an admin API key), or use a loopback METRICS_HOST, or set AUTH_DISABLED_ALLOW_NON_LOOPBACK=true to allow it anyway',
+      'refusing to serve metrics on 0.0.0.0 without authentication: set AUTH_ENABLED=true (and scrape with a metrics:read API key), or use a loopback METRICS_HOST, or set AUTH_DISABLED_ALLOW_NON_LOOPBACK=true to allow it anyway',
     );
     const allowed = await startTestApp(db.url, {
       roles: { api: false, worker: true },
