@@ -11,13 +11,21 @@ export const SCOPES = ['jobs:read', 'jobs:write', 'metrics:read', 'admin'] as co
 export type Scope = (typeof SCOPES)[number];
 
 export interface Principal {
-  /** Stored as a job's `createdBy`. */
+  /**
+   * Stored as a job's `createdBy`; keys rate limits and socket counts. It names
+   * its kind, so that no token can pass for another kind of principal:
+   * `key:<id>` (an API key), `jwt:<sub>` (a JWT's principal claim), `cli:<user>`
+   * (the operator CLI), `local-dev` (authentication off).
+   */
   principalId: string;
   tenantId: string;
   scopes: ReadonlySet<Scope>;
   /** When the token stops being valid (websockets close then); null: never. */
   expiresAt: Date | null;
 }
+
+/** The kind prefix of a JWT's principal id. */
+export const JWT_PRINCIPAL_PREFIX = 'jwt:';
 
 /** The tenant of rows written before tenants existed, and of the local principal. */
 export const DEFAULT_TENANT = 'default';
