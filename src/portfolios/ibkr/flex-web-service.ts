@@ -5,6 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { XMLParser } from 'fast-xml-parser';
 import { OutboundLimitError, type OutboundFetch } from '../../net/outbound.ts';
 import { NonRetriableError } from '../../worker/handler.ts';
+import { decodeXmlEntities, refuseDoctype } from './flex-statement.ts';
 
 export interface FlexWebServiceOptions {
   /** e.g. https://ndcdyn.interactivebrokers.com/AccountManagement/FlexWebService */
@@ -22,9 +23,11 @@ export interface FlexWebServiceOptions {
 /** Statement not ready yet: IBKR's codes for "try again shortly". */
 const IN_PROGRESS_CODES = new Set(['1019', '1018', '1009']);
 
-const parser = new XMLParser({ parseTagValue: false });
+// No DTD processing here either (see flex-statement.ts).
+const parser = new XMLParser({ parseTagValue: false, processEntities: false, tagValueProcessor: (_name, value) => decodeXmlEntities(value) });
 
 function serviceResponse(xml: string): { status?: string; referenceCode?: string; errorCode?: string; errorMessage?: string } | null {
+  refuseDoctype(xml, 'the Flex Web Service answer');
   const response = (parser.parse(xml) as Record<string, any>).FlexStatementResponse;
   if (!response) return null;
   return {
