@@ -1,6 +1,6 @@
 // HTTP + websocket server: graphql-yoga (GraphiQL at /graphql) and graphql-ws
 // (graphql-transport-ws protocol) on the same path.
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createFetch } from '@whatwg-node/fetch';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
@@ -15,12 +15,13 @@ import { createDashboardHandler } from '../http/dashboard.ts';
 import { STATEMENT_MAX_BYTES } from '../portfolios/kind.ts';
 import { healthAnswer } from '../health.ts';
 import { bearerToken, connectionToken, TokenError } from '../auth/authenticate.ts';
-import type { Principal } from '../auth/principal.ts';
+import { hasScope, type Principal } from '../auth/principal.ts';
+import { isConnectionError } from '../db/retry.ts';
 import { EXAMPLE_TABS, GRAPHIQL_TITLE, graphiqlAssets } from './graphiql.ts';
 import { createContext, type ApiServices, type GraphQLContext } from './context.ts';
 import { CSRF_HEADER } from './csrf.ts';
-import { createMaskError, parseFailure, yogaLogger } from './error-masking.ts';
-import { guardRequest, originAllowed } from './http-guard.ts';
+import { createMaskError, DATABASE_UNAVAILABLE, parseFailure, yogaLogger } from './error-masking.ts';
+import { guardRequest, originAllowed, refuse } from './http-guard.ts';
 import { inputGuard } from './input-guard.ts';
 import { createLimitPlugins, nameLimitSetting } from './limits.ts';
 import { schema } from './schema.ts';
@@ -87,6 +88,11 @@ function corsOptions(allowedOrigins: readonly string[]) {
   };
 }
 
+/** The largest multipart body: the largest file any mutation accepts plus its form fields (operations, map), which are small. */
+function multipartMaxBytes(config: ApiServices['config']): number {
+  return Math.max(config.IMPORT_UPLOAD_MAX_BYTES, STATEMENT_MAX_BYTES) + config.REQUEST_JSON_MAX_BYTES;
+}
+
 export function graphiqlEnabled(config: ApiServices['config']): boolean {
   return config.GRAPHIQL_ENABLED ?? process.env.NODE_ENV !== 'production';
 }
@@ -116,6 +122,10 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
     fetchAPI: createFetch({
       formDataLimits: { fileSize: Math.max(services.config.IMPORT_UPLOAD_MAX_BYTES, STATEMENT_MAX_BYTES), files: 1 },
     }),
+    // yoga's own body bound (25 MB by default) would refuse uploads that
+    // IMPORT_UPLOAD_MAX_BYTES allows; the HTTP guard has checked the declared
+    // length of each kind of body already, this is the backstop at the largest.
+    maxRequestBodySize: multipartMaxBytes(config),
     // Websockets authenticate once, at connection_init, and pass their principal in.
     context: async (initial: { request?: Request; principal?: Principal }) => {
       if (initial.principal) return createContext(services, initial.principal);
@@ -176,6 +186,42 @@ function operationTimings(metrics: Metrics): Plugin {
   });
 }
 
+function isUpload(request: IncomingMessage): boolean {
+  return request.method === 'POST' && /^multipart\/form-data/i.test(request.headers['content-type'] ?? '');
+}
+
+/**
+ * The principal of a multipart request, checked from its headers alone: without
+ * a token, with a refused one, or without jobs:write (every upload is a mutation)
+ * it is answered before its body is read, and the body is never parsed or kept
+ * (http-guard.ts: dropped as it arrives, or the connection closed). The
+ * principal goes on to yoga's context.
+ */
+async function authenticateUpload(request: IncomingMessage, response: ServerResponse, services: ApiServices): Promise<Principal | null> {
+  const answer = (status: number, code: string, message: string, headers: Record<string, string> = {}) => {
+    refuse(request, response, status, message, code, headers);
+    return null;
+  };
+  let principal: Principal;
+  try {
+    const token = bearerToken(request.headers.authorization);
+    if (token === undefined) {
+      // The code every field answers without a token (graphql/builder.ts).
+      return answer(401, 'NotAuthorizedError', 'an upload needs a token (Authorization: Bearer <API key or JWT>); it is refused before its body is read', {
+        'www-authenticate': 'Bearer',
+      });
+    }
+    principal = await services.authenticator.authenticate(token);
+  } catch (error) {
+    if (error instanceof TokenError) return answer(401, 'UNAUTHENTICATED', error.message, { 'www-authenticate': 'Bearer' });
+    if (isConnectionError(error)) return answer(503, DATABASE_UNAVAILABLE, 'the database is unavailable to check the token; retry in a few seconds', { 'retry-after': '2' });
+    services.logger.error({ err: error }, 'authenticating an upload failed');
+    return answer(500, 'INTERNAL_SERVER_ERROR', 'authentication failed; see the log');
+  }
+  if (!hasScope(principal, 'jobs:write')) return answer(403, 'NotAuthorizedError', 'an upload needs the scope jobs:write');
+  return principal;
+}
+
 /** One debug line per HTTP request, once its response is sent (nothing is measured unless debug is on). */
 function logRequests(logger: Logger, handler: RequestListener): RequestListener {
   if (!logger.isLevelEnabled('debug')) return handler;
@@ -208,15 +254,20 @@ export async function startApiServer(services: ApiServices, host: string, port: 
   const guard = {
     allowedOrigins: config.CORS_ALLOWED_ORIGINS,
     jsonMaxBytes: config.REQUEST_JSON_MAX_BYTES,
-    // The file plus its form fields (operations, map), which are small.
-    multipartMaxBytes: Math.max(config.IMPORT_UPLOAD_MAX_BYTES, STATEMENT_MAX_BYTES) + config.REQUEST_JSON_MAX_BYTES,
+    multipartMaxBytes: multipartMaxBytes(config),
   };
   const dashboard = createDashboardHandler();
   const server = createServer(
     logRequests(services.logger.child({ component: 'http' }), (request, response) => {
       // The dashboard's static files pass the same origin guard as the API (dashboard.ts).
       if (!guardRequest(request, response, guard)) return;
-      if (!dashboard(request, response)) void yoga(request, response);
+      if (dashboard(request, response)) return;
+      // An upload is authenticated before yoga reads (and buffers) its body.
+      if (config.AUTH_ENABLED && isUpload(request)) {
+        void authenticateUpload(request, response, services).then((principal) => principal && yoga(request, response, { principal }));
+        return;
+      }
+      void yoga(request, response);
     }),
   );
   // Listening first: a port in use fails the start (main.ts says so in one
