@@ -116,7 +116,7 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     await health.checkMigrations();
     const budgetProvider = options.budgetProvider ?? createBudgetProvider(config);
     const registry = options.registry ?? createRegistry({ pool, prisma, config, budgetProvider });
-    const metrics = new Metrics();
+    const metrics = new Metrics({ labelValuesMax: config.METRICS_LABEL_VALUES_MAX });
     listener.on('reconnected', () => metrics.listenReconnects.inc());
     // Tokens of API requests and of metrics scrapes (admin only).
     const authenticator = createAuthenticator(config, pool);

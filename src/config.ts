@@ -1,6 +1,7 @@
 // Environment → typed configuration, validated once at start. A bad value
 // stops the start with a message naming the variable.
 import { z } from 'zod';
+import { DEFAULT_LABEL_VALUES_MAX } from './metrics/metrics.ts';
 import { DEFAULT_RESPONSE_MAX_BYTES, DEFAULT_TIMEOUT_MS } from './net/outbound.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -29,6 +30,11 @@ const configSchema = z.object({
    * (a scrape serves the last count and starts a fresh one when it is older).
    */
   METRICS_JOB_COUNTS_MAX_AGE_MS: int(0, 3_600_000).default(5000),
+  /**
+   * Values a label chosen by callers (queue, GraphQL operation name, error path) keeps
+   * per process; later ones are reported as `other`, so nobody can make series without end.
+   */
+  METRICS_LABEL_VALUES_MAX: int(1, 100_000).default(DEFAULT_LABEL_VALUES_MAX),
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Size of each process's Postgres pool. */

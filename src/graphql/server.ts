@@ -8,9 +8,8 @@ import { createGraphQLError, createYoga, type Plugin, type YogaServerInstance } 
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { GraphQLError, subscribe } from 'graphql';
-import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import type { Logger } from '../logger.ts';
-import type { Metrics } from '../metrics/metrics.ts';
+import { graphqlMetrics } from '../metrics/graphql-metrics.ts';
 import { createDashboardHandler } from '../http/dashboard.ts';
 import { STATEMENT_MAX_BYTES } from '../portfolios/kind.ts';
 import { healthAnswer } from '../health.ts';
@@ -147,7 +146,7 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
       inputGuard(config.INPUT_MAX_DEPTH, graphqlLogger),
       // GraphiQL's assets: plain GETs of static files, answered before any GraphQL.
       ...(graphiql ? [graphiql.plugin] : []),
-      ...(services.metrics ? [operationTimings(services.metrics)] : []),
+      ...(services.metrics ? [graphqlMetrics(services.metrics)] : []),
     ],
     // Client mistakes reach the client with their message and a code; a lost
     // database answers DATABASE_UNAVAILABLE (503); anything else is
@@ -162,26 +161,6 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
         }
         return maskError(error, message);
       },
-    },
-  });
-}
-
-/**
- * GraphQL operation timings by operation name and type, on our registry and
- * served by the metrics endpoint (metrics/server.ts), not on the API's port.
- */
-function operationTimings(metrics: Metrics): Plugin {
-  return usePrometheus({
-    registry: metrics.registry,
-    endpoint: false,
-    metrics: {
-      graphql_envelop_request_duration: true,
-      graphql_envelop_phase_parse: true,
-      graphql_envelop_phase_validate: true,
-      graphql_envelop_phase_execute: true,
-      graphql_envelop_phase_subscribe: true,
-      graphql_envelop_error_result: true,
-      graphql_yoga_http_duration: true,
     },
   });
 }

@@ -237,3 +237,73 @@ describe('metrics access', () => {
     }
   });
 });
+
+describe('metric labels a caller chooses', () => {
+  let db: TestDatabase;
+  let service: TestApp;
+  const N = 1000;
+  const MAX = 10;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    service = await startTestApp(db.url, {
+      env: { METRICS_PORT: '0', METRICS_JOB_COUNTS_MAX_AGE_MS: '0', METRICS_LABEL_VALUES_MAX: String(MAX), WORKER_CONCURRENCY: '20', WORKER_RUNNING_WRITE_DELAY_MS: '0' },
+    });
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await db?.drop();
+  });
+
+  /** The distinct values of one label of one metric family (its _bucket, _sum, _count samples included). */
+  const valuesOf = (samples: Samples, family: string, label: string) =>
+    new Set(samples.filter((s) => s.name === family || s.name.startsWith(`${family}_`)).map((s) => s.labels[label]).filter((v) => v !== undefined));
+
+  it(`1,000 operation names, URLs and queue names make at most METRICS_LABEL_VALUES_MAX (${MAX}) values each, the rest counted as "other"`, async () => {
+    // 1,000 operation names, each sent to its own URL (a query string the API ignores).
+    for (let start = 0; start < N; start += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, async (_, offset) => {
+          const i = start + offset;
+          const response = await fetch(`${service.app.api!.url}?n=${i}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ query: `query Probe${i} { __typename }`, operationName: `Probe${i}` }),
+          });
+          expect(response.status).toBe(200);
+          await response.arrayBuffer();
+        }),
+      );
+    }
+    // 1,000 jobs, each in its own queue, run to the end.
+    const created = await service.client.send(`mutation($jobs: [CreateJobInput!]!) { createJobs(jobs: $jobs) { __typename } }`, {
+      jobs: Array.from({ length: N }, (_, i) => ({ jobType: 'system.noop', queueName: `queue-${i}` })),
+    });
+    expect(created.body.errors).toBeUndefined();
+    await eventually('every job to complete', async () => {
+      const { rows } = await db.pool.query(`select count(*)::int as n from job where status = 'COMPLETED'`);
+      return rows[0].n === N ? true : undefined;
+    }, 60_000);
+
+    const response = await fetch(service.app.metricsServer!.url);
+    const text = await response.text();
+    const samples = parseMetrics(text);
+    expect(text).not.toMatch(/url="/);
+    for (const family of ['graphql_yoga_http_duration', 'graphql_envelop_request_duration', 'graphql_envelop_phase_parse', 'graphql_envelop_request']) {
+      const names = valuesOf(samples, family, 'operationName');
+      expect(names.size, family).toBeLessThanOrEqual(MAX + 1);
+      expect(names.has('other'), family).toBe(true);
+    }
+    for (const family of ['jobwire_jobs_started_total', 'jobwire_jobs_completed_total', 'jobwire_jobs']) {
+      const queues = valuesOf(samples, family, 'queue');
+      expect(queues.size, family).toBeLessThanOrEqual(MAX + 1);
+      expect(queues.has('other'), family).toBe(true);
+    }
+    // Nothing is lost: the jobs counted under "other" and the named queues add up.
+    const completed = samples.filter((s) => s.name === 'jobwire_jobs_completed_total').reduce((sum, s) => sum + s.value, 0);
+    expect(completed).toBe(N);
+    const stored = samples.filter((s) => s.name === 'jobwire_jobs' && s.labels.status === 'COMPLETED').reduce((sum, s) => sum + s.value, 0);
+    expect(stored).toBe(N);
+    console.log(`series in one scrape: ${samples.length}`);
+  });
+});
