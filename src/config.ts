@@ -37,8 +37,12 @@ const configSchema = z.object({
   METRICS_LABEL_VALUES_MAX: int(1, 100_000).default(DEFAULT_LABEL_VALUES_MAX),
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Size of each process's Postgres pool. */
+  /** Size of each Postgres pool of a process (`start` has two: the API's and the worker's). */
   DATABASE_POOL_SIZE: int(2, 200).default(10),
+  /** Postgres cancels a statement of the API's pool that runs longer than this (0: never). Workers and migrations have none. */
+  DATABASE_STATEMENT_TIMEOUT_MS: int(0, 86_400_000).default(30_000),
+  /** A request waiting this long for a free connection of the API's pool is answered DATABASE_UNAVAILABLE (0: it waits). */
+  DATABASE_POOL_ACQUIRE_TIMEOUT_MS: int(0, 600_000).default(10_000),
   /** Jobs one worker process runs at once. */
   WORKER_CONCURRENCY: int(1, 1000).default(4),
   /** How often an idle worker looks for due jobs (new jobs arrive by NOTIFY at once). */

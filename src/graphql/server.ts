@@ -100,7 +100,7 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
   const { config } = services;
   const graphiql = graphiqlEnabled(config) ? graphiqlAssets(GRAPHQL_PATH) : undefined;
   const graphqlLogger = services.logger.child({ component: 'graphql' });
-  const maskError = createMaskError(graphqlLogger);
+  const maskError = createMaskError(graphqlLogger, { statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS, acquireTimeoutMs: config.DATABASE_POOL_ACQUIRE_TIMEOUT_MS });
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
