@@ -91,8 +91,22 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
   try {
     await migrateDatabase(database.url, logger);
     releaseMigrationPools();
-    const pool = createPool(database.url, config.DATABASE_POOL_SIZE, logger);
-    stops.push(() => pool.end());
+    // The API's pool bounds each statement and the wait for a connection
+    // (DATABASE_STATEMENT_TIMEOUT_MS, DATABASE_POOL_ACQUIRE_TIMEOUT_MS): one
+    // request cannot hold a connection for long, nor wait for one without end.
+    // A worker's pool does not: its handlers' transactions and graphile-worker's
+    // own work may take long, and a worker waits its turn. `start` has both.
+    const apiPool = roles.api
+      ? createPool(database.url, config.DATABASE_POOL_SIZE, logger, {
+          statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+          acquireTimeoutMs: config.DATABASE_POOL_ACQUIRE_TIMEOUT_MS,
+        })
+      : undefined;
+    const workerPool = roles.worker || !apiPool ? createPool(database.url, config.DATABASE_POOL_SIZE, logger) : undefined;
+    for (const each of [apiPool, workerPool]) if (each) stops.push(() => each.end());
+    /** Where jobs run (handlers, the worker); and what serves requests (the API, readiness, tokens, metrics). */
+    const jobsPool = workerPool ?? apiPool!;
+    const pool = apiPool ?? workerPool!;
     const availability = new DatabaseAvailability({
       connectionString: database.url,
       logger,
@@ -104,9 +118,11 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     const listener = new Listener(database.url, logger);
     await listener.start();
     stops.push(() => listener.stop());
-    // One Prisma client per process, over its one pool (the API's reads, the collection kind's repository).
+    // One Prisma client per pool: the API's reads; the collection kind's repository in handlers.
     const prisma = createPrisma(pool);
     stops.push(() => prisma.$disconnect());
+    const jobsPrisma = jobsPool === pool ? prisma : createPrisma(jobsPool);
+    if (jobsPrisma !== prisma) stops.push(() => jobsPrisma.$disconnect());
     const health = new Health({
       pool,
       availability,
@@ -117,8 +133,8 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     await health.checkMigrations();
     const providerConnections = new ProviderConnections(pool, config);
     const budgetProviders = options.budgetProviders ?? createBudgetProviders(config, providerConnections);
-    const registry = options.registry ?? createRegistry({ pool, prisma, config, providerConnections, budgetProviders });
-    const metrics = new Metrics();
+    const registry = options.registry ?? createRegistry({ pool: jobsPool, prisma: jobsPrisma, config, providerConnections, budgetProviders });
+    const metrics = new Metrics({ labelValuesMax: config.METRICS_LABEL_VALUES_MAX });
     listener.on('reconnected', () => metrics.listenReconnects.inc());
     // Tokens of API requests and of metrics scrapes (admin only).
     const authenticator = createAuthenticator(config, pool);
@@ -130,7 +146,7 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
       worker = await startWorker({
         config,
         connectionString: database.url,
-        pool,
+        pool: jobsPool,
         listener,
         registry,
         logger,

@@ -2,6 +2,8 @@
 // stops the start with a message naming the variable.
 import { z } from 'zod';
 import { allowedHostEntry } from './auth/host-check.ts';
+import { DEFAULT_LABEL_VALUES_MAX } from './metrics/metrics.ts';
+import { DEFAULT_RESPONSE_MAX_BYTES, DEFAULT_TIMEOUT_MS } from './net/outbound.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
@@ -41,10 +43,19 @@ const configSchema = z.object({
    * (a scrape serves the last count and starts a fresh one when it is older).
    */
   METRICS_JOB_COUNTS_MAX_AGE_MS: int(0, 3_600_000).default(5000),
+  /**
+   * Values a label chosen by callers (queue, GraphQL operation name, error path) keeps
+   * per process; later ones are reported as `other`, so nobody can make series without end.
+   */
+  METRICS_LABEL_VALUES_MAX: int(1, 100_000).default(DEFAULT_LABEL_VALUES_MAX),
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Size of each process's Postgres pool. */
+  /** Size of each Postgres pool of a process (`start` has two: the API's and the worker's). */
   DATABASE_POOL_SIZE: int(2, 200).default(10),
+  /** Postgres cancels a statement of the API's pool that runs longer than this (0: never). Workers and migrations have none. */
+  DATABASE_STATEMENT_TIMEOUT_MS: int(0, 86_400_000).default(30_000),
+  /** A request waiting this long for a free connection of the API's pool is answered DATABASE_UNAVAILABLE (0: it waits). */
+  DATABASE_POOL_ACQUIRE_TIMEOUT_MS: int(0, 600_000).default(10_000),
   /** Jobs one worker process runs at once. */
   WORKER_CONCURRENCY: int(1, 1000).default(4),
   /** How often an idle worker looks for due jobs (new jobs arrive by NOTIFY at once). */
@@ -229,6 +240,10 @@ const configSchema = z.object({
   OUTBOUND_ALLOW_LIST: z.string().default('').transform(commaList),
   /** Redirects one outbound request follows (each one checked again). */
   OUTBOUND_MAX_REDIRECTS: int(0, 20).default(5),
+  /** Largest answer body an outbound request reads; past it reading stops and the request fails naming this bound. */
+  OUTBOUND_RESPONSE_MAX_BYTES: int(1024, 4 * 1024 * 1024 * 1024).default(DEFAULT_RESPONSE_MAX_BYTES),
+  /** Time for one whole outbound request, its answer read included (callers may have shorter limits of their own). */
+  OUTBOUND_TIMEOUT_MS: int(100, 86_400_000).default(DEFAULT_TIMEOUT_MS),
   /** GraphQL introspection; default: on unless NODE_ENV=production. */
   GRAPHQL_INTROSPECTION: bool.optional(),
   /** GraphiQL at /graphql; default: on unless NODE_ENV=production. */

@@ -3,7 +3,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Config } from '../config.ts';
 import { TokenError } from './api-keys.ts';
-import { parseScopes, type Principal } from './principal.ts';
+import { JWT_PRINCIPAL_PREFIX, parseScopes, type Principal } from './principal.ts';
 
 export type JwtVerifier = (token: string) => Promise<Principal>;
 
@@ -55,6 +55,7 @@ export function createJwtVerifier(config: JwtConfig): JwtVerifier | null {
     } catch (error) {
       throw new TokenError(`token claim "${config.AUTH_JWT_SCOPES_CLAIM}": ${(error as Error).message}`);
     }
-    return { principalId, tenantId, scopes, expiresAt: payload.exp ? new Date(payload.exp * 1000) : null };
+    // Prefixed, as every principal id names its kind (principal.ts): a sub of "key:<id>" must not pass for that API key.
+    return { principalId: `${JWT_PRINCIPAL_PREFIX}${principalId}`, tenantId, scopes, expiresAt: payload.exp ? new Date(payload.exp * 1000) : null };
   };
 }

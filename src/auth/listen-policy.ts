@@ -55,7 +55,7 @@ export async function checkMetricsListenPolicy(
     return;
   }
   throw new StartupError(
-    `refusing to serve metrics on ${config.METRICS_HOST} without authentication: set AUTH_ENABLED=true (and scrape with an admin API key), ` +
+    `refusing to serve metrics on ${config.METRICS_HOST} without authentication: set AUTH_ENABLED=true (and scrape with a metrics:read API key), ` +
       'or use a loopback METRICS_HOST, or set AUTH_DISABLED_ALLOW_NON_LOOPBACK=true to allow it anyway',
     EXIT_USAGE,
   );

@@ -5,12 +5,19 @@
 /**
  * The scopes a token may carry. `admin` implies the others and crosses tenants.
  * `connections:write` saves, lists and deletes its tenant's provider connections (src/connections).
+ * `metrics:read` scrapes /metrics (metrics/server.ts) and reaches nothing else:
+ * every GraphQL root field needs jobs:read, jobs:write, connections:write or admin.
  */
-export const SCOPES = ['jobs:read', 'jobs:write', 'connections:write', 'admin'] as const;
+export const SCOPES = ['jobs:read', 'jobs:write', 'connections:write', 'metrics:read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export interface Principal {
-  /** Stored as a job's `createdBy`. */
+  /**
+   * Stored as a job's `createdBy`; keys rate limits and socket counts. It names
+   * its kind, so that no token can pass for another kind of principal:
+   * `key:<id>` (an API key), `jwt:<sub>` (a JWT's principal claim), `cli:<user>`
+   * (the operator CLI), `local-dev` (authentication off).
+   */
   principalId: string;
   tenantId: string;
   scopes: ReadonlySet<Scope>;
@@ -19,6 +26,9 @@ export interface Principal {
   /** The API key it authenticated with (open websockets check it again: auth/open-sockets.ts); absent for JWTs. */
   apiKeyId?: string;
 }
+
+/** The kind prefix of a JWT's principal id. */
+export const JWT_PRINCIPAL_PREFIX = 'jwt:';
 
 /** The tenant of rows written before tenants existed, and of the local principal. */
 export const DEFAULT_TENANT = 'default';

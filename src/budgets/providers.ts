@@ -30,6 +30,8 @@ export type BudgetProviderConfig = Pick<
   | 'YNAB_BUDGET_LIST_CACHE_MS'
   | 'OUTBOUND_ALLOW_LIST'
   | 'OUTBOUND_MAX_REDIRECTS'
+  | 'OUTBOUND_RESPONSE_MAX_BYTES'
+  | 'OUTBOUND_TIMEOUT_MS'
 >;
 
 export interface BudgetProviders {

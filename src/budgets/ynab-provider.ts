@@ -15,10 +15,13 @@
 //
 // The access token goes in the Authorization header and nowhere else: every
 // error message is built from the error code and the HTTP status only.
+//
+// Answers are bounded by the outbound module: OUTBOUND_RESPONSE_MAX_BYTES per
+// answer (an export too), OUTBOUND_TIMEOUT_MS per request (an export's stream too).
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import { z } from 'zod';
-import { OutboundRefusedError, type OutboundFetch } from '../net/outbound.ts';
+import { OutboundLimitError, OutboundRefusedError, type OutboundFetch } from '../net/outbound.ts';
 import {
   BudgetProviderError,
   type Account,
@@ -239,6 +242,7 @@ export class YnabProvider implements BudgetProvider {
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) yield chunk;
     } catch (error) {
       if (signal.aborted) throw error;
+      if (error instanceof OutboundLimitError) throw this.#networkError(error, signal);
       throw providerError('UNAVAILABLE', true, 'connection lost during the export');
     }
   }
@@ -323,6 +327,12 @@ export class YnabProvider implements BudgetProvider {
   #networkError(error: unknown, signal: AbortSignal): unknown {
     if (signal.aborted) return signal.reason ?? error;
     if (error instanceof OutboundRefusedError) return providerError('UNAVAILABLE', false, 'the API address is refused by the outbound address checks, see OUTBOUND_ALLOW_LIST');
+    // Bounds of every outbound answer (src/net/outbound.ts): a too long one is not asked again.
+    if (error instanceof OutboundLimitError) {
+      return error.setting === 'OUTBOUND_RESPONSE_MAX_BYTES'
+        ? providerError('BAD_RESPONSE', false, `an answer longer than ${error.limit} bytes, see OUTBOUND_RESPONSE_MAX_BYTES`)
+        : providerError('UNAVAILABLE', true, `no complete answer within ${error.limit} ms, see OUTBOUND_TIMEOUT_MS`);
+    }
     if ((error as Error)?.name === 'TimeoutError') return providerError('UNAVAILABLE', true, `no answer within ${this.#options.timeoutMs} ms`);
     return providerError('UNAVAILABLE', true, 'network error');
   }

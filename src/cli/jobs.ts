@@ -37,7 +37,7 @@ interface Database {
 /** DATABASE_URL (or --database-url); unset: the embedded Postgres a running `jobwire start` keeps. */
 async function openDatabase(options: { databaseUrl?: string }): Promise<Database> {
   const config = configFromFlags(options);
-  const url = config.DATABASE_URL ?? embeddedConnectionString(config.EMBEDDED_POSTGRES_PORT, 'jobwire');
+  const url = config.DATABASE_URL ?? embeddedConnectionString(config.DATA_DIR, config.EMBEDDED_POSTGRES_PORT, 'jobwire');
   const pool = createPool(url, 4, createLogger('silent'));
   try {
     await pool.query('select 1 from job limit 1');
@@ -292,7 +292,7 @@ export function addJobsCommands(program: Command) {
   addSettingFlags(watch, ['databaseUrl']).action(
     withDatabase(async (db, id: string, options: { databaseUrl?: string }) => {
       const config = configFromFlags(options);
-      const status = await watchJob(db.prisma, config.DATABASE_URL ?? embeddedConnectionString(config.EMBEDDED_POSTGRES_PORT, 'jobwire'), checkId(id));
+      const status = await watchJob(db.prisma, config.DATABASE_URL ?? embeddedConnectionString(config.DATA_DIR, config.EMBEDDED_POSTGRES_PORT, 'jobwire'), checkId(id));
       if (status !== JobStatus.COMPLETED) process.exitCode = 1;
     }),
   );

@@ -1,9 +1,10 @@
 // http-csv: candles as CSV from a URL template such as
 // https://host/q/d/l/?s={symbol}&i=d. Bounded by a timeout per request and a
 // limit on requests in flight; network errors, 5xx and 429 are retried with
-// exponential backoff, other 4xx answers fail the symbol at once.
+// exponential backoff, other 4xx answers fail the symbol at once. An answer
+// longer than OUTBOUND_RESPONSE_MAX_BYTES fails the symbol (src/net/outbound.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OutboundRefusedError, type OutboundFetch } from '../net/outbound.ts';
+import { OutboundLimitError, OutboundRefusedError, type OutboundFetch } from '../net/outbound.ts';
 import { SYMBOL_FORMAT, SymbolNotFoundError, parseCandleCsv, type CandleProvider } from './candles.ts';
 
 export interface HttpCsvOptions {
@@ -80,7 +81,7 @@ export class HttpCsvProvider implements CandleProvider {
     } catch (error) {
       if (signal.aborted) throw error;
       if (error instanceof OutboundRefusedError) throw new Error(`GET ${url} ${error.message}`);
-      const reason = (error as Error).name === 'TimeoutError' ? `timed out after ${this.options.timeoutMs} ms` : (error as Error).message;
+      const reason = (error as Error).name === 'TimeoutError' ? `timed out after ${this.options.timeoutMs} ms (COLLECTION_HTTP_TIMEOUT_MS)` : (error as Error).message;
       throw new RetriableHttpError(`GET ${url} failed: ${reason}`);
     }
     if (response.ok) {
@@ -88,7 +89,10 @@ export class HttpCsvProvider implements CandleProvider {
         return await response.text();
       } catch (error) {
         if (signal.aborted) throw error;
-        throw new RetriableHttpError(`GET ${url} failed while reading the body: ${(error as Error).message}`);
+        // Too long an answer stays too long: not retried (OUTBOUND_RESPONSE_MAX_BYTES).
+        if (error instanceof OutboundLimitError && error.setting === 'OUTBOUND_RESPONSE_MAX_BYTES') throw new Error(`GET ${url} failed: ${error.message}`);
+        const reason = (error as Error).name === 'TimeoutError' ? `timed out after ${this.options.timeoutMs} ms (COLLECTION_HTTP_TIMEOUT_MS)` : (error as Error).message;
+        throw new RetriableHttpError(`GET ${url} failed while reading the body: ${reason}`);
       }
     }
     await response.body?.cancel();

@@ -21,6 +21,8 @@ export type CollectionConfig = Pick<
   | 'COLLECTION_SYMBOLS_MAX'
   | 'OUTBOUND_ALLOW_LIST'
   | 'OUTBOUND_MAX_REDIRECTS'
+  | 'OUTBOUND_RESPONSE_MAX_BYTES'
+  | 'OUTBOUND_TIMEOUT_MS'
 >;
 
 export function createProviders(config: CollectionConfig): Map<ProviderName, CandleProvider> {

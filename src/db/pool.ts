@@ -4,8 +4,23 @@ import { tagConnectionErrors } from './connection-errors.ts';
 
 // Postgres int8 (bigint) comes back as a string: event ids and counts stay exact.
 
-export function createPool(connectionString: string, max: number, logger: Logger): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, application_name: 'jobwire' });
+export interface PoolLimits {
+  /** Postgres cancels a statement of this pool's connections that runs longer (ms; 0: never). */
+  statementTimeoutMs?: number;
+  /** A caller waiting this long for a free connection gets an error instead (ms; 0: waits for ever). */
+  acquireTimeoutMs?: number;
+}
+
+export function createPool(connectionString: string, max: number, logger: Logger, limits: PoolLimits = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    application_name: 'jobwire',
+    // Sent at connect, so every statement of the connection has it (0: Postgres' default, none).
+    ...(limits.statementTimeoutMs ? { statement_timeout: limits.statementTimeoutMs } : {}),
+    // Also bounds opening a new connection (pg-pool): an unreachable server fails as fast.
+    ...(limits.acquireTimeoutMs ? { connectionTimeoutMillis: limits.acquireTimeoutMs } : {}),
+  });
   // An idle client losing its connection must not crash the process.
   pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection failed'));
   pool.on('connect', (client) => {

@@ -18,6 +18,7 @@ import {
   type ScheduleInput,
 } from './schedules.ts';
 import { isUuid } from '../jobs/validation.ts';
+import type { HandlerRegistry } from '../worker/registry.ts';
 
 function parseScheduleId(value: string | number): string {
   const id = String(value);
@@ -41,6 +42,13 @@ const MissedTickPolicyEnum = builder.enumType('MissedTickPolicy', {
   },
 });
 
+/** A template with its payload as readers of a job of its type see it. */
+function readableTemplate(registry: HandlerRegistry, template: Record<string, unknown>): Record<string, unknown> {
+  const { jobType, payload } = template;
+  if (typeof jobType !== 'string' || !payload || typeof payload !== 'object' || Array.isArray(payload)) return template;
+  return { ...template, payload: registry.readablePayload(jobType, payload as Record<string, unknown>) };
+}
+
 const ScheduleTickRef = builder.prismaObject('ScheduleTick', {
   description: 'One tick of a schedule and the job it made (null when the tick was skipped or its job is purged).',
   fields: (t) => ({
@@ -55,7 +63,11 @@ builder.prismaObject('Schedule', {
     id: t.exposeID('id'),
     cron: t.exposeString('cron', { description: '5 or 6 fields (seconds first when 6), e.g. "0 9 * * 1-5".' }),
     timezone: t.exposeString('timezone'),
-    jobTemplate: t.field({ type: 'JSONObject', resolve: (s) => s.jobTemplate as Record<string, unknown> }),
+    jobTemplate: t.field({
+      type: 'JSONObject',
+      description: "The createJob input of each tick's job; secrets of its payload read as [redacted] (see Job.payload).",
+      resolve: (s, _args, ctx) => readableTemplate(ctx.registry, s.jobTemplate as Record<string, unknown>),
+    }),
     missedTickPolicy: t.field({ type: MissedTickPolicyEnum, resolve: (s) => s.missedTickPolicy as MissedTickPolicy }),
     missedTickLimit: t.exposeInt('missedTickLimit'),
     paused: t.exposeBoolean('paused'),

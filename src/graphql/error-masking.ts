@@ -17,6 +17,34 @@ export const INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR';
 /** The answer to a request that needed the database while it was unreachable (HTTP 503). */
 export const DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE';
 const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable right now; nothing was changed by this request. Retry in a few seconds.';
+/** The answer to a request whose statement ran past DATABASE_STATEMENT_TIMEOUT_MS (HTTP 503). */
+export const DATABASE_TIMEOUT = 'DATABASE_TIMEOUT';
+
+/** The API pool's bounds, named in the answers when one is reached. */
+export interface DatabaseBounds {
+  statementTimeoutMs: number;
+  acquireTimeoutMs: number;
+}
+
+/** Walks an error and what it wraps (Prisma's driver adapter errors, GraphQL's original errors). */
+function someInChain(error: unknown, test: (value: { code?: unknown; message?: unknown }) => boolean): boolean {
+  const seen = new Set<unknown>();
+  for (let current = error; current && typeof current === 'object' && !seen.has(current); ) {
+    seen.add(current);
+    const value = current as { code?: unknown; message?: unknown; cause?: unknown; originalError?: unknown; meta?: { driverAdapterError?: unknown } };
+    if (test(value)) return true;
+    current = value.meta?.driverAdapterError ?? value.cause ?? value.originalError;
+  }
+  return false;
+}
+
+/** pg-pool found no free connection within connectionTimeoutMillis. */
+const isPoolExhausted = (error: unknown) =>
+  someInChain(error, (value) => typeof value.message === 'string' && value.message.includes('timeout exceeded when trying to connect'));
+
+/** Postgres cancelled the statement at statement_timeout (57014 is also a user's cancel: told apart by the message). */
+const isStatementTimeout = (error: unknown) =>
+  someInChain(error, (value) => typeof value.message === 'string' && value.message.includes('canceling statement due to statement timeout'));
 
 // Duck-typed: graphql can be loaded twice (ESM and CJS), defeating instanceof.
 function isGraphQLError(value: unknown): value is GraphQLError {
@@ -109,15 +137,31 @@ function clientError(error: unknown): GraphQLError | null {
 }
 
 /** yoga's maskedErrors.maskError: the one place that decides and logs. */
-export function createMaskError(logger: Logger) {
+export function createMaskError(logger: Logger, bounds?: DatabaseBounds) {
   return (error: unknown, message: string): Error => {
     const forClient = clientError(error);
     if (forClient) {
       logger.info({ code: forClient.extensions.code, path: forClient.path, error: forClient.message }, 'client error in a GraphQL request');
       return forClient;
     }
-    // A restart or failover in progress: a stable code and a 503, not "Unexpected error.".
     const original = innermost(error);
+    const path = isGraphQLError(error) ? error.path : undefined;
+    // The API's pool is busy: every connection held by other requests for DATABASE_POOL_ACQUIRE_TIMEOUT_MS.
+    if (bounds && isPoolExhausted(original)) {
+      logger.warn({ err: original }, 'a GraphQL request found no free database connection in time');
+      return new GraphQLError(
+        `The database is busy: no connection of the API's pool (DATABASE_POOL_SIZE) was free within ${bounds.acquireTimeoutMs} ms (DATABASE_POOL_ACQUIRE_TIMEOUT_MS); nothing was changed by this request. Retry in a few seconds.`,
+        { path, extensions: { code: DATABASE_UNAVAILABLE, setting: 'DATABASE_POOL_ACQUIRE_TIMEOUT_MS', http: { status: 503, headers: { 'retry-after': '2' } } } },
+      );
+    }
+    if (bounds && isStatementTimeout(original)) {
+      logger.warn({ err: original, path }, 'a GraphQL request ran past the statement timeout');
+      return new GraphQLError(
+        `The database cancelled this request's statement after ${bounds.statementTimeoutMs} ms (DATABASE_STATEMENT_TIMEOUT_MS); the transaction it ran in was rolled back. Retry, or ask for less (a smaller page, a narrower filter).`,
+        { path, extensions: { code: DATABASE_TIMEOUT, setting: 'DATABASE_STATEMENT_TIMEOUT_MS', http: { status: 503 } } },
+      );
+    }
+    // A restart or failover in progress: a stable code and a 503, not "Unexpected error.".
     if (isConnectionError(original)) {
       logger.warn({ err: original }, 'a GraphQL request needed the database while it was unreachable');
       return new GraphQLError(DATABASE_UNAVAILABLE_MESSAGE, {

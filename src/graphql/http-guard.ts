@@ -31,13 +31,26 @@ export function originAllowed(request: IncomingMessage, allowedOrigins: readonly
 /** A refused body up to this size is read and dropped, so the client sees the answer instead of a broken pipe; a larger one is cut off. */
 const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
 
-function refuse(request: IncomingMessage, response: ServerResponse, status: number, message: string, code = status === 403 ? 'FORBIDDEN' : 'BAD_REQUEST') {
+/**
+ * Answers a request that is refused before its body is read. The body is then
+ * never parsed or kept: up to DRAIN_MAX_BYTES it is read and dropped as it
+ * arrives (constant memory), else the connection is closed.
+ */
+export function refuse(
+  request: IncomingMessage,
+  response: ServerResponse,
+  status: number,
+  message: string,
+  code = status === 403 ? 'FORBIDDEN' : 'BAD_REQUEST',
+  headers: Record<string, string> = {},
+) {
   const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
   const drain = Number(request.headers['content-length'] ?? 0) <= DRAIN_MAX_BYTES;
   if (drain) request.resume();
   response.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
+    ...headers,
     ...(drain ? {} : { connection: 'close' }),
   });
   response.end(body);

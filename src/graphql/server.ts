@@ -1,6 +1,6 @@
 // HTTP + websocket server: graphql-yoga (GraphiQL at /graphql) and graphql-ws
 // (graphql-transport-ws protocol) on the same path.
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createFetch } from '@whatwg-node/fetch';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
@@ -8,21 +8,21 @@ import { createGraphQLError, createYoga, type Plugin, type YogaServerInstance } 
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { GraphQLError, subscribe } from 'graphql';
-import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import type { Logger } from '../logger.ts';
-import type { Metrics } from '../metrics/metrics.ts';
+import { graphqlMetrics } from '../metrics/graphql-metrics.ts';
 import { createDashboardHandler } from '../http/dashboard.ts';
 import { STATEMENT_MAX_BYTES } from '../portfolios/kind.ts';
 import { healthAnswer } from '../health.ts';
 import { bearerToken, connectionToken, TokenError } from '../auth/authenticate.ts';
 import { hostPolicy, hostRefusal } from '../auth/host-check.ts';
 import { OpenSockets } from '../auth/open-sockets.ts';
-import type { Principal } from '../auth/principal.ts';
+import { hasScope, type Principal } from '../auth/principal.ts';
+import { isConnectionError } from '../db/retry.ts';
 import { EXAMPLE_TABS, GRAPHIQL_TITLE, graphiqlAssets } from './graphiql.ts';
 import { createContext, type ApiServices, type GraphQLContext } from './context.ts';
 import { CSRF_HEADER } from './csrf.ts';
-import { createMaskError, parseFailure, yogaLogger } from './error-masking.ts';
-import { guardRequest, originAllowed } from './http-guard.ts';
+import { createMaskError, DATABASE_UNAVAILABLE, parseFailure, yogaLogger } from './error-masking.ts';
+import { guardRequest, originAllowed, refuse } from './http-guard.ts';
 import { inputGuard } from './input-guard.ts';
 import { createLimitPlugins, nameLimitSetting, socketsPerPrincipalCap } from './limits.ts';
 import { schema } from './schema.ts';
@@ -62,6 +62,18 @@ const subscribeWithGraphQLJs: Plugin = {
 
 export { CSRF_HEADER };
 
+/**
+ * No page of the API may be framed by another site (clickjacking GraphiQL into
+ * running a mutation): every answer says so, in both the current and the old
+ * header. The dashboard sets its own, stricter policy (http/dashboard.ts).
+ */
+const noFraming: Plugin = {
+  onResponse({ response }) {
+    if (!response.headers.has('content-security-policy')) response.headers.set('content-security-policy', "frame-ancestors 'none'");
+    response.headers.set('x-frame-options', 'DENY');
+  },
+};
+
 function unauthenticated(message: string) {
   return createGraphQLError(message, {
     extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'www-authenticate': 'Bearer' } } },
@@ -77,6 +89,11 @@ function corsOptions(allowedOrigins: readonly string[]) {
   };
 }
 
+/** The largest multipart body: the largest file any mutation accepts plus its form fields (operations, map), which are small. */
+function multipartMaxBytes(config: ApiServices['config']): number {
+  return Math.max(config.IMPORT_UPLOAD_MAX_BYTES, STATEMENT_MAX_BYTES) + config.REQUEST_JSON_MAX_BYTES;
+}
+
 export function graphiqlEnabled(config: ApiServices['config']): boolean {
   return config.GRAPHIQL_ENABLED ?? process.env.NODE_ENV !== 'production';
 }
@@ -85,7 +102,7 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
   const { config } = services;
   const graphiql = graphiqlEnabled(config) ? graphiqlAssets(GRAPHQL_PATH) : undefined;
   const graphqlLogger = services.logger.child({ component: 'graphql' });
-  const maskError = createMaskError(graphqlLogger);
+  const maskError = createMaskError(graphqlLogger, { statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS, acquireTimeoutMs: config.DATABASE_POOL_ACQUIRE_TIMEOUT_MS });
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -106,6 +123,10 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
     fetchAPI: createFetch({
       formDataLimits: { fileSize: Math.max(services.config.IMPORT_UPLOAD_MAX_BYTES, STATEMENT_MAX_BYTES), files: 1 },
     }),
+    // yoga's own body bound (25 MB by default) would refuse uploads that
+    // IMPORT_UPLOAD_MAX_BYTES allows; the HTTP guard has checked the declared
+    // length of each kind of body already, this is the backstop at the largest.
+    maxRequestBodySize: multipartMaxBytes(config),
     // Websockets authenticate once, at connection_init, and pass their principal in.
     context: async (initial: { request?: Request; principal?: Principal }) => {
       if (initial.principal) return createContext(services, initial.principal);
@@ -119,6 +140,7 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
     plugins: [
       // First: probes answer before CSRF prevention (a plain GET) and without a token.
       healthEndpoints(services),
+      noFraming,
       subscribeWithGraphQLJs,
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       ...createLimitPlugins(config),
@@ -126,7 +148,7 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
       inputGuard(config.INPUT_MAX_DEPTH, graphqlLogger),
       // GraphiQL's assets: plain GETs of static files, answered before any GraphQL.
       ...(graphiql ? [graphiql.plugin] : []),
-      ...(services.metrics ? [operationTimings(services.metrics)] : []),
+      ...(services.metrics ? [graphqlMetrics(services.metrics)] : []),
     ],
     // Client mistakes reach the client with their message and a code; a lost
     // database answers DATABASE_UNAVAILABLE (503); anything else is
@@ -145,24 +167,40 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
   });
 }
 
+function isUpload(request: IncomingMessage): boolean {
+  return request.method === 'POST' && /^multipart\/form-data/i.test(request.headers['content-type'] ?? '');
+}
+
 /**
- * GraphQL operation timings by operation name and type, on our registry and
- * served by the metrics endpoint (metrics/server.ts), not on the API's port.
+ * The principal of a multipart request, checked from its headers alone: without
+ * a token, with a refused one, or without jobs:write (every upload is a mutation)
+ * it is answered before its body is read, and the body is never parsed or kept
+ * (http-guard.ts: dropped as it arrives, or the connection closed). The
+ * principal goes on to yoga's context.
  */
-function operationTimings(metrics: Metrics): Plugin {
-  return usePrometheus({
-    registry: metrics.registry,
-    endpoint: false,
-    metrics: {
-      graphql_envelop_request_duration: true,
-      graphql_envelop_phase_parse: true,
-      graphql_envelop_phase_validate: true,
-      graphql_envelop_phase_execute: true,
-      graphql_envelop_phase_subscribe: true,
-      graphql_envelop_error_result: true,
-      graphql_yoga_http_duration: true,
-    },
-  });
+async function authenticateUpload(request: IncomingMessage, response: ServerResponse, services: ApiServices): Promise<Principal | null> {
+  const answer = (status: number, code: string, message: string, headers: Record<string, string> = {}) => {
+    refuse(request, response, status, message, code, headers);
+    return null;
+  };
+  let principal: Principal;
+  try {
+    const token = bearerToken(request.headers.authorization);
+    if (token === undefined) {
+      // The code every field answers without a token (graphql/builder.ts).
+      return answer(401, 'NotAuthorizedError', 'an upload needs a token (Authorization: Bearer <API key or JWT>); it is refused before its body is read', {
+        'www-authenticate': 'Bearer',
+      });
+    }
+    principal = await services.authenticator.authenticate(token);
+  } catch (error) {
+    if (error instanceof TokenError) return answer(401, 'UNAUTHENTICATED', error.message, { 'www-authenticate': 'Bearer' });
+    if (isConnectionError(error)) return answer(503, DATABASE_UNAVAILABLE, 'the database is unavailable to check the token; retry in a few seconds', { 'retry-after': '2' });
+    services.logger.error({ err: error }, 'authenticating an upload failed');
+    return answer(500, 'INTERNAL_SERVER_ERROR', 'authentication failed; see the log');
+  }
+  if (!hasScope(principal, 'jobs:write')) return answer(403, 'NotAuthorizedError', 'an upload needs the scope jobs:write');
+  return principal;
 }
 
 /** One debug line per HTTP request, once its response is sent (nothing is measured unless debug is on). */
@@ -211,15 +249,20 @@ export async function startApiServer(services: ApiServices, host: string, port: 
     hostPolicy: hostPolicy(config),
     allowedOrigins: config.CORS_ALLOWED_ORIGINS,
     jsonMaxBytes: config.REQUEST_JSON_MAX_BYTES,
-    // The file plus its form fields (operations, map), which are small.
-    multipartMaxBytes: Math.max(config.IMPORT_UPLOAD_MAX_BYTES, STATEMENT_MAX_BYTES) + config.REQUEST_JSON_MAX_BYTES,
+    multipartMaxBytes: multipartMaxBytes(config),
   };
   const dashboard = createDashboardHandler();
   const server = createServer(
     logRequests(services.logger.child({ component: 'http' }), (request, response) => {
       // The dashboard's static files pass the same origin guard as the API (dashboard.ts).
       if (!guardRequest(request, response, guard)) return;
-      if (!dashboard(request, response)) void yoga(request, response);
+      if (dashboard(request, response)) return;
+      // An upload is authenticated before yoga reads (and buffers) its body.
+      if (config.AUTH_ENABLED && isUpload(request)) {
+        void authenticateUpload(request, response, services).then((principal) => principal && yoga(request, response, { principal }));
+        return;
+      }
+      void yoga(request, response);
     }),
   );
   // Listening first: a port in use fails the start (main.ts says so in one

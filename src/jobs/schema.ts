@@ -58,7 +58,12 @@ export const JobRef = builder.prismaInterface('Job', {
     kind: t.expose('kind', { type: JobKindEnum }),
     queueName: t.exposeString('queueName'),
     jobType: t.exposeString('jobType'),
-    payload: t.field({ type: 'JSONObject', resolve: (job) => job.payload as Record<string, unknown> }),
+    payload: t.field({
+      type: 'JSONObject',
+      description: "The job's payload; secrets its job type declares (a webhook's URL path and header values) read as [redacted].",
+      select: { jobType: true, payload: true },
+      resolve: (job, _args, ctx) => ctx.registry.readablePayload(job.jobType, job.payload as Record<string, unknown>),
+    }),
     priority: t.exposeInt('priority', { description: 'Higher runs first.' }),
     maxRetries: t.exposeInt('maxRetries'),
     retryCount: t.exposeInt('retryCount', { description: 'Retries so far; attempts = retryCount + 1.' }),

@@ -1,14 +1,47 @@
 // The process's Prometheus metrics (prom-client), one registry per App so
 // that several apps in one process (tests) do not collide. GraphQL operation
-// timings come from yoga's Prometheus plugin on the same registry (graphql/server.ts).
+// timings come from yoga's Prometheus plugin on the same registry (graphql-metrics.ts).
+//
+// A label whose values a caller chooses (a queue name, a GraphQL operation
+// name) would let anyone make series without end: each such label keeps the
+// first METRICS_LABEL_VALUES_MAX values a process sees, and reports the others
+// as `other` (LabelValues).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { JobStatus } from '../job-state/statuses.ts';
 import type { JobCounts } from './job-counts.ts';
 
 type JobLabels = 'queue' | 'job_type';
 
+/** The value of a bounded label past its first METRICS_LABEL_VALUES_MAX values. */
+export const OTHER_LABEL_VALUE = 'other';
+
+/** Default of METRICS_LABEL_VALUES_MAX (config.ts). */
+export const DEFAULT_LABEL_VALUES_MAX = 100;
+
+/** One label's values: the first `max` distinct ones as they are, any later one as `other`. */
+export class LabelValues {
+  readonly #kept = new Set<string>();
+  constructor(readonly max: number) {}
+
+  of(value: string): string {
+    if (this.#kept.has(value)) return value;
+    if (this.#kept.size >= this.max) return OTHER_LABEL_VALUE;
+    this.#kept.add(value);
+    return value;
+  }
+}
+
 export class Metrics {
   readonly registry = new Registry();
+  /** Queue names, chosen by whoever creates a job. */
+  readonly queues: LabelValues;
+  /** Bound of every caller-chosen label (METRICS_LABEL_VALUES_MAX); graphql-metrics.ts uses it too. */
+  readonly labelValuesMax: number;
+
+  constructor(options: { labelValuesMax?: number } = {}) {
+    this.labelValuesMax = options.labelValuesMax ?? DEFAULT_LABEL_VALUES_MAX;
+    this.queues = new LabelValues(this.labelValuesMax);
+  }
 
   readonly jobsStarted = new Counter<JobLabels>({
     name: 'jobwire_jobs_started_total',
@@ -70,7 +103,9 @@ export class Metrics {
   /** Counters of one queue and job type, looked up once (labels are hashed per call otherwise). */
   readonly #jobCounters = new Map<string, JobCounters>();
 
-  forJob(queue: string, jobType: string): JobCounters {
+  /** Job types are registered handlers (a bounded set); queues are bounded here, and so is this cache. */
+  forJob(queueName: string, jobType: string): JobCounters {
+    const queue = this.queues.of(queueName);
     const key = `${queue}\u0000${jobType}`;
     let counters = this.#jobCounters.get(key);
     if (!counters) {
@@ -90,6 +125,7 @@ export class Metrics {
 
   /** Jobs by queue and status, and heartbeat ages, from a count refreshed in the background. */
   observeJobCounts(counts: JobCounts) {
+    const queues = this.queues;
     const jobs = new Gauge<'queue' | 'status'>({
       name: 'jobwire_jobs',
       help: 'Jobs stored, by queue and status (counted at most every METRICS_JOB_COUNTS_MAX_AGE_MS; see jobwire_jobs_counted_at_seconds)',
@@ -99,10 +135,10 @@ export class Metrics {
         const snapshot = await counts.current();
         this.reset();
         if (!snapshot) return;
-        const queues = new Set(snapshot.jobs.map((row) => row.queueName));
+        const labelled = snapshot.jobs.map((row) => ({ ...row, queue: queues.of(row.queueName) }));
         // Every status of every queue, so a series drops to 0 instead of vanishing.
-        for (const queue of queues) for (const status of Object.values(JobStatus)) this.set({ queue, status }, 0);
-        for (const row of snapshot.jobs) this.set({ queue: row.queueName, status: row.status }, row.count);
+        for (const queue of new Set(labelled.map((row) => row.queue))) for (const status of Object.values(JobStatus)) this.set({ queue, status }, 0);
+        for (const row of labelled) this.inc({ queue: row.queue, status: row.status }, row.count);
       },
     });
     new Gauge({

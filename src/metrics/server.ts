@@ -1,7 +1,8 @@
 // The operator's port (METRICS_HOST, METRICS_PORT), apart from the API, so that
 // it is reachable only where the operator binds it. /metrics (Prometheus text)
-// answers only the admin scope (a scraper sends `Authorization: Bearer <admin
-// API key or JWT>`; with authentication off, every caller is the local admin).
+// answers the metrics:read scope (or admin): a scraper sends `Authorization:
+// Bearer <API key or JWT>` with a scope that reads metrics and nothing else; with
+// authentication off, every caller is the local admin.
 // /health/live and /health/ready answer without a token, as on the API: they are
 // how an orchestrator probes a `work` process, which has no API port.
 import { createServer, type ServerResponse } from 'node:http';
@@ -65,9 +66,9 @@ export async function startMetricsServer(
       response.writeHead(500, { 'content-type': 'text/plain' }).end('authentication failed; see the log\n');
       return;
     }
-    if (!hasScope(principal, 'admin')) {
-      if (principal.scopes.size === 0) return refuse(response, 401, 'metrics need a token (Authorization: Bearer <API key or JWT with the admin scope>)');
-      return refuse(response, 403, 'metrics need the scope admin');
+    if (!hasScope(principal, 'metrics:read')) {
+      if (principal.scopes.size === 0) return refuse(response, 401, 'metrics need a token (Authorization: Bearer <API key or JWT with the scope metrics:read>)');
+      return refuse(response, 403, 'metrics need the scope metrics:read (or admin)');
     }
     metrics.registry.metrics().then(
       (text) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),

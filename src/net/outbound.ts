@@ -4,20 +4,44 @@
 // ...) after DNS resolution, at connect time, so a name cannot resolve to one
 // address when checked and another when used; redirects are followed here, one
 // by one, each checked again. OUTBOUND_ALLOW_LIST lets chosen ones through.
+//
+// Every answer is bounded: its body is streamed through a counter that stops
+// reading past OUTBOUND_RESPONSE_MAX_BYTES, and the whole request (redirects,
+// headers and body) must end within OUTBOUND_TIMEOUT_MS; either failure is an
+// OutboundLimitError naming its bound. A server that answers without end costs
+// a job at most that many bytes, never the worker's memory.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import ipaddr from 'ipaddr.js';
 import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
+
+/** Defaults of OUTBOUND_RESPONSE_MAX_BYTES and OUTBOUND_TIMEOUT_MS (config.ts). */
+export const DEFAULT_RESPONSE_MAX_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_TIMEOUT_MS = 300_000;
 
 export interface OutboundOptions {
   /** CIDRs (10.0.0.0/8), addresses (127.0.0.1, ::1) or host names (hooks.internal) to let through. */
   allowList: readonly string[];
   /** Redirects one request follows. */
   maxRedirects: number;
+  /** Largest answer body read; past it reading stops and the body fails (OUTBOUND_RESPONSE_MAX_BYTES). */
+  maxResponseBytes?: number;
+  /** Time for the whole request, its answer's body read included (OUTBOUND_TIMEOUT_MS). */
+  timeoutMs?: number;
 }
 
 /** The outbound settings of the configuration. */
-export function outboundOptions(config: { OUTBOUND_ALLOW_LIST: readonly string[]; OUTBOUND_MAX_REDIRECTS: number }): OutboundOptions {
-  return { allowList: config.OUTBOUND_ALLOW_LIST, maxRedirects: config.OUTBOUND_MAX_REDIRECTS };
+export function outboundOptions(config: {
+  OUTBOUND_ALLOW_LIST: readonly string[];
+  OUTBOUND_MAX_REDIRECTS: number;
+  OUTBOUND_RESPONSE_MAX_BYTES: number;
+  OUTBOUND_TIMEOUT_MS: number;
+}): OutboundOptions {
+  return {
+    allowList: config.OUTBOUND_ALLOW_LIST,
+    maxRedirects: config.OUTBOUND_MAX_REDIRECTS,
+    maxResponseBytes: config.OUTBOUND_RESPONSE_MAX_BYTES,
+    timeoutMs: config.OUTBOUND_TIMEOUT_MS,
+  };
 }
 
 export type OutboundFetch = (url: string | URL, init?: OutboundRequestInit) => Promise<Response>;
@@ -39,6 +63,27 @@ export class OutboundRefusedError extends Error {
   ) {
     super(
       `refused to connect to ${host}${host === address ? '' : ` (${address})`}: ${rule} addresses are not reachable from jobs (allow them with OUTBOUND_ALLOW_LIST)`,
+    );
+  }
+}
+
+/**
+ * An answer over a bound: longer than OUTBOUND_RESPONSE_MAX_BYTES, or not
+ * complete within OUTBOUND_TIMEOUT_MS. The message names the origin only (a
+ * URL's path or query may be a secret, e.g. a Slack webhook), the bound and
+ * the setting that raises it.
+ */
+export class OutboundLimitError extends Error {
+  override name = 'OutboundLimitError';
+  constructor(
+    readonly setting: 'OUTBOUND_RESPONSE_MAX_BYTES' | 'OUTBOUND_TIMEOUT_MS',
+    readonly limit: number,
+    origin: string,
+  ) {
+    super(
+      setting === 'OUTBOUND_RESPONSE_MAX_BYTES'
+        ? `the answer of ${origin} is longer than ${limit} bytes (OUTBOUND_RESPONSE_MAX_BYTES); reading stopped there`
+        : `no complete answer from ${origin} within ${limit} ms (OUTBOUND_TIMEOUT_MS)`,
     );
   }
 }
@@ -121,26 +166,39 @@ export function createOutboundFetch(options: OutboundOptions): OutboundFetch {
     if (rule) throw new OutboundRefusedError(host, host, rule);
   };
 
+  const maxBytes = options.maxResponseBytes ?? DEFAULT_RESPONSE_MAX_BYTES;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+
   return async (input, init = {}) => {
     let url = new URL(input);
     let method = (init.method ?? 'GET').toUpperCase();
     let body = init.body;
     const headers = { ...init.headers };
+    // One clock for the whole request: aborting with the limit error as reason makes
+    // undici reject the fetch, or fail the body being read, with that error.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new OutboundLimitError('OUTBOUND_TIMEOUT_MS', timeoutMs, url.origin)), timeoutMs);
+    timer.unref();
+    const signal = init.signal ? AbortSignal.any([init.signal, deadline.signal]) : deadline.signal;
     for (let redirects = 0; ; redirects++) {
       checkUrl(url);
       let response;
       try {
-        response = await undiciFetch(url, { method, headers, body, signal: init.signal, redirect: 'manual', dispatcher } as UndiciRequestInit);
+        response = await undiciFetch(url, { method, headers, body, signal, redirect: 'manual', dispatcher } as UndiciRequestInit);
       } catch (error) {
+        clearTimeout(timer);
         // undici wraps connect errors in "fetch failed": the refusal is the reason.
         const cause = (error as { cause?: unknown }).cause;
         if (cause instanceof OutboundRefusedError) throw cause;
         throw error;
       }
       const location = response.headers.get('location');
-      if (!REDIRECT_STATUSES.has(response.status) || !location) return response as unknown as Response;
+      if (!REDIRECT_STATUSES.has(response.status) || !location) return bounded(response as unknown as Response, maxBytes, url.origin, timer);
       await response.body?.cancel();
-      if (redirects >= options.maxRedirects) throw new Error(`${method} ${url.origin}: more than ${options.maxRedirects} redirects (OUTBOUND_MAX_REDIRECTS)`);
+      if (redirects >= options.maxRedirects) {
+        clearTimeout(timer);
+        throw new Error(`${method} ${url.origin}: more than ${options.maxRedirects} redirects (OUTBOUND_MAX_REDIRECTS)`);
+      }
       const next = new URL(location, url);
       if (next.origin !== url.origin) for (const name of Object.keys(headers)) if (CREDENTIAL_HEADERS.includes(name.toLowerCase())) delete headers[name];
       if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
@@ -151,4 +209,70 @@ export function createOutboundFetch(options: OutboundOptions): OutboundFetch {
       url = next;
     }
   };
+}
+
+/**
+ * The answer with its body counted as it streams: past maxBytes the stream
+ * fails with an OutboundLimitError and the connection is dropped, so nothing
+ * more is read. A declared Content-Length over the bound fails at once.
+ */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+function bounded(response: Response, maxBytes: number, origin: string, timer: NodeJS.Timeout): Response {
+  if (!response.body || NULL_BODY_STATUSES.has(response.status)) {
+    clearTimeout(timer);
+    return response;
+  }
+  const tooLarge = () => new OutboundLimitError('OUTBOUND_RESPONSE_MAX_BYTES', maxBytes, origin);
+  let read = 0;
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  const counter = new TransformStream<Uint8Array, Uint8Array>({
+    start(controller) {
+      if (declared > maxBytes) {
+        clearTimeout(timer);
+        controller.error(tooLarge());
+      }
+    },
+    transform(chunk, controller) {
+      read += chunk.byteLength;
+      if (read > maxBytes) {
+        clearTimeout(timer);
+        controller.error(tooLarge());
+      } else controller.enqueue(chunk);
+    },
+    flush() {
+      clearTimeout(timer);
+    },
+  });
+  return new Response(response.body.pipeThrough(counter), { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+/**
+ * The first maxBytes of an answer as text, and whether it was longer; the
+ * rest is never read (the connection is dropped). For callers that keep only
+ * an excerpt of an answer, e.g. webhook.send.
+ */
+export async function readExcerpt(response: Response, maxBytes: number): Promise<{ text: string; truncated: boolean }> {
+  if (!response.body) return { text: '', truncated: false };
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  let truncated = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      length += value.byteLength;
+      if (length > maxBytes) {
+        truncated = true;
+        break;
+      }
+    }
+  } finally {
+    reader.cancel().catch(() => undefined);
+  }
+  const bytes = Buffer.concat(chunks).subarray(0, maxBytes);
+  // stream: true holds back a character cut in half at the end instead of mangling it.
+  return { text: new TextDecoder().decode(bytes, { stream: truncated }), truncated };
 }

@@ -75,6 +75,12 @@ export interface JobHandler<Payload = Record<string, unknown>> {
     /** Flow control: the limit of a job's concurrencyKey when the job names none. Default 1. */
     concurrencyLimit?: number;
   };
+  /**
+   * What readers of a job see of its stored payload (Job.payload, a schedule's
+   * jobTemplate): secrets such as a webhook's URL and headers replaced. Takes
+   * the payload as stored (it may predate the schema). Default: all of it.
+   */
+  redactPayload?(payload: Record<string, unknown>): Record<string, unknown>;
   handle(job: RunningJob<Payload>, ctx: JobContext): Promise<JobResult>;
 }
 

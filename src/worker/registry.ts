@@ -21,6 +21,12 @@ export class HandlerRegistry {
     return this.#handlers.get(jobType);
   }
 
+  /** The payload of a job of this type as readers see it (JobHandler.redactPayload). */
+  readablePayload(jobType: string, payload: Record<string, unknown>): Record<string, unknown> {
+    const redact = this.#handlers.get(jobType)?.redactPayload;
+    return redact ? redact(payload) : payload;
+  }
+
   get jobTypes(): string[] {
     return [...this.#handlers.keys()].sort();
   }

@@ -423,8 +423,8 @@ describe('subscriptions', () => {
   it('createdBy is the principal and the job belongs to its tenant', async () => {
     const { body } = await service.client.as(tokens.bobJwt).send(`mutation { createJob(input: { jobType: "system.noop" }) { ... on MutationCreateJobSuccess { data { id createdBy } } } }`);
     const job = (body.data as any).createJob.data;
-    expect(job.createdBy).toBe('bob@b');
-    const row = await db.pool.query(`select distinct tenant_id from job where created_by = 'bob@b'`);
+    expect(job.createdBy).toBe('jwt:bob@b');
+    const row = await db.pool.query(`select distinct tenant_id from job where created_by = 'jwt:bob@b'`);
     expect(row.rows).toEqual([{ tenant_id: 'tenant-b' }]);
   });
 

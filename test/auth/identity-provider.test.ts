@@ -69,8 +69,8 @@ describe('JWTs signed by the identity provider (AUTH_JWKS_URL)', () => {
     const carol = service.client.as(await token({ sub: 'carol@acme', org: 'acme', permissions: ['jobs:read', 'jobs:write'] }));
     const createdJob = await carol.send('mutation { createJob(input: { jobType: "system.noop" }) { ... on MutationCreateJobSuccess { data { id createdBy } } } }');
     expect(createdJob.status).toBe(200);
-    expect((createdJob.body.data as any).createJob.data.createdBy).toBe('carol@acme');
-    expect((await db.pool.query('select tenant_id, created_by from job')).rows).toEqual([{ tenant_id: 'acme', created_by: 'carol@acme' }]);
+    expect((createdJob.body.data as any).createJob.data.createdBy).toBe('jwt:carol@acme');
+    expect((await db.pool.query('select tenant_id, created_by from job')).rows).toEqual([{ tenant_id: 'acme', created_by: 'jwt:carol@acme' }]);
     expect(jwksRequests).toBeGreaterThan(0);
 
     const otherTenant = service.client.as(await token({ sub: 'dave@globex', org: 'globex', permissions: 'jobs:read' }));
@@ -100,7 +100,7 @@ describe('JWTs signed by the identity provider (AUTH_JWKS_URL)', () => {
       'another issuer': [401, 'token claim "iss" is not accepted'],
       'another audience': [401, 'token claim "aud" is not accepted'],
       'no tenant claim': [401, 'token has no "org" claim'],
-      'an unknown scope': [401, 'token claim "permissions": unknown scope "root" (known: jobs:read, jobs:write, connections:write, admin)'],
+      'an unknown scope': [401, 'token claim "permissions": unknown scope "root" (known: jobs:read, jobs:write, connections:write, metrics:read, admin)'],
       'a symmetric signature': [401, 'invalid token (signature or format)'],
     });
   });

@@ -140,7 +140,7 @@ describe('http-csv', () => {
 
   it('gives up on a server that does not answer within the timeout, after its retries', async () => {
     await expect(provider({ timeoutMs: 50, retries: 1 }).fetchCandles('SLOW', '1d', range, signal)).rejects.toThrow(
-      /timed out after 50 ms \(after 2 attempts\)/,
+      /timed out after 50 ms \(COLLECTION_HTTP_TIMEOUT_MS\) \(after 2 attempts\)/,
     );
     expect(hits.get('SLOW')).toBe(2);
   });

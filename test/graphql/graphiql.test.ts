@@ -36,6 +36,20 @@ it('the page is small, titled for jobwire, and opens on tabs that create a job, 
   expect(html).toContain('subscription WatchJobEvents');
 });
 
+it('no other site may frame the page or the API (CSP frame-ancestors and X-Frame-Options)', async () => {
+  const origin = new URL(service.app.api!.url).origin;
+  const answers = [
+    await fetch(service.app.api!.url, { headers: { accept: 'text/html' } }),
+    await fetch(service.app.api!.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' }),
+    await fetch(`${origin}${/src="([^"]+\.js)"/.exec(await page())![1]}`),
+  ];
+  for (const response of answers) {
+    expect(response.headers.get('content-security-policy'), response.url).toBe("frame-ancestors 'none'");
+    expect(response.headers.get('x-frame-options'), response.url).toBe('DENY');
+    await response.arrayBuffer();
+  }
+});
+
 it('its assets are separate files, compressed, cached for good, and weigh under 3 MB over the wire', async () => {
   const html = await page();
   const origin = new URL(service.app.api!.url).origin;

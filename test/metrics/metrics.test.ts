@@ -159,8 +159,8 @@ describe('metrics access', () => {
     await db?.drop();
   });
 
-  it('with authentication on, need a token with the admin scope: none 401, another scope 403, admin 200', async () => {
-    const key = async (scopes: Array<'jobs:read' | 'jobs:write' | 'admin'>) =>
+  it('with authentication on, need a token with the metrics:read (or admin) scope: none 401, another scope 403, metrics:read and admin 200', async () => {
+    const key = async (scopes: Array<'jobs:read' | 'jobs:write' | 'metrics:read' | 'admin'>) =>
       (await createApiKey(db.pool, { name: scopes.join(' '), tenantId: 'team-a', scopes })).key;
 
     const anonymous = await scrape();
@@ -174,11 +174,32 @@ describe('metrics access', () => {
 
     const member = await scrape(await key(['jobs:read', 'jobs:write']));
     expect(member.status).toBe(403);
-    expect((await member.text()).trim()).toBe('metrics need the scope admin');
+    expect((await member.text()).trim()).toBe('metrics need the scope metrics:read (or admin)');
+
+    const scraper = await scrape(await key(['metrics:read']));
+    expect(scraper.status).toBe(200);
+    expect(parseMetrics(await scraper.text()).some((sample) => sample.name === 'jobwire_jobs_counted_at_seconds')).toBe(true);
 
     const admin = await scrape(await key(['admin']));
     expect(admin.status).toBe(200);
     expect(parseMetrics(await admin.text()).some((sample) => sample.name === 'jobwire_jobs_counted_at_seconds')).toBe(true);
+  });
+
+  it('a metrics:read key reaches nothing of the API: every query, mutation and subscription refuses it', async () => {
+    const api = await startTestApp(db.url, { roles: { api: true, worker: false }, env: { AUTH_ENABLED: 'true' } });
+    try {
+      const scraper = api.client.as((await createApiKey(db.pool, { name: 'prometheus', tenantId: 'ops', scopes: ['metrics:read'] })).key);
+      const query = await scraper.send('{ jobs { totalCount } queues { queueName } }');
+      expect(query.body.errors?.[0]?.message).toBe('Query.jobs needs the scope jobs:read');
+      expect(query.body.data ?? null).toBeNull();
+      const mutation = await scraper.send('mutation { createJob(input: { jobType: "system.noop" }) { __typename } }');
+      expect(mutation.body.errors?.[0]?.message).toBe('Mutation.createJob needs the scope jobs:write');
+      expect(await db.pool.query('select 1 from job')).toMatchObject({ rowCount: 0 });
+      const subscription = scraper.subscribe(JobUpdated, { id: '00000000-0000-0000-0000-000000000000' });
+      await expect(subscription.waitFor('a refusal', () => false)).rejects.toThrow(/Subscription.jobUpdated needs the scope jobs:read/);
+    } finally {
+      await api.stop();
+    }
   });
 
   it("a work process (no API port) answers /health/live and /health/ready on the metrics port without a token, its worker's checks included", async () => {
@@ -203,7 +224,7 @@ describe('metrics access', () => {
   it('without authentication, a non-loopback METRICS_HOST stops the start, naming the settings', async () => {
     const refused = startTestApp(db.url, { roles: { api: false, worker: true }, env: { METRICS_PORT: '0', METRICS_HOST: '0.0.0.0' } });
     await expect(refused).rejects.toThrow(
-      'refusing to serve metrics on 0.0.0.0 without authentication: set AUTH_ENABLED=true (and scrape with an admin API key), or use a loopback METRICS_HOST, or set AUTH_DISABLED_ALLOW_NON_LOOPBACK=true to allow it anyway',
+      'refusing to serve metrics on 0.0.0.0 without authentication: set AUTH_ENABLED=true (and scrape with a metrics:read API key), or use a loopback METRICS_HOST, or set AUTH_DISABLED_ALLOW_NON_LOOPBACK=true to allow it anyway',
     );
     const allowed = await startTestApp(db.url, {
       roles: { api: false, worker: true },
@@ -214,5 +235,75 @@ describe('metrics access', () => {
     } finally {
       await allowed.stop();
     }
+  });
+});
+
+describe('metric labels a caller chooses', () => {
+  let db: TestDatabase;
+  let service: TestApp;
+  const N = 1000;
+  const MAX = 10;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    service = await startTestApp(db.url, {
+      env: { METRICS_PORT: '0', METRICS_JOB_COUNTS_MAX_AGE_MS: '0', METRICS_LABEL_VALUES_MAX: String(MAX), WORKER_CONCURRENCY: '20', WORKER_RUNNING_WRITE_DELAY_MS: '0' },
+    });
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await db?.drop();
+  });
+
+  /** The distinct values of one label of one metric family (its _bucket, _sum, _count samples included). */
+  const valuesOf = (samples: Samples, family: string, label: string) =>
+    new Set(samples.filter((s) => s.name === family || s.name.startsWith(`${family}_`)).map((s) => s.labels[label]).filter((v) => v !== undefined));
+
+  it(`1,000 operation names, URLs and queue names make at most METRICS_LABEL_VALUES_MAX (${MAX}) values each, the rest counted as "other"`, async () => {
+    // 1,000 operation names, each sent to its own URL (a query string the API ignores).
+    for (let start = 0; start < N; start += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, async (_, offset) => {
+          const i = start + offset;
+          const response = await fetch(`${service.app.api!.url}?n=${i}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ query: `query Probe${i} { __typename }`, operationName: `Probe${i}` }),
+          });
+          expect(response.status).toBe(200);
+          await response.arrayBuffer();
+        }),
+      );
+    }
+    // 1,000 jobs, each in its own queue, run to the end.
+    const created = await service.client.send(`mutation($jobs: [CreateJobInput!]!) { createJobs(jobs: $jobs) { __typename } }`, {
+      jobs: Array.from({ length: N }, (_, i) => ({ jobType: 'system.noop', queueName: `queue-${i}` })),
+    });
+    expect(created.body.errors).toBeUndefined();
+    await eventually('every job to complete', async () => {
+      const { rows } = await db.pool.query(`select count(*)::int as n from job where status = 'COMPLETED'`);
+      return rows[0].n === N ? true : undefined;
+    }, 60_000);
+
+    const response = await fetch(service.app.metricsServer!.url);
+    const text = await response.text();
+    const samples = parseMetrics(text);
+    expect(text).not.toMatch(/url="/);
+    for (const family of ['graphql_yoga_http_duration', 'graphql_envelop_request_duration', 'graphql_envelop_phase_parse', 'graphql_envelop_request']) {
+      const names = valuesOf(samples, family, 'operationName');
+      expect(names.size, family).toBeLessThanOrEqual(MAX + 1);
+      expect(names.has('other'), family).toBe(true);
+    }
+    for (const family of ['jobwire_jobs_started_total', 'jobwire_jobs_completed_total', 'jobwire_jobs']) {
+      const queues = valuesOf(samples, family, 'queue');
+      expect(queues.size, family).toBeLessThanOrEqual(MAX + 1);
+      expect(queues.has('other'), family).toBe(true);
+    }
+    // Nothing is lost: the jobs counted under "other" and the named queues add up.
+    const completed = samples.filter((s) => s.name === 'jobwire_jobs_completed_total').reduce((sum, s) => sum + s.value, 0);
+    expect(completed).toBe(N);
+    const stored = samples.filter((s) => s.name === 'jobwire_jobs' && s.labels.status === 'COMPLETED').reduce((sum, s) => sum + s.value, 0);
+    expect(stored).toBe(N);
+    console.log(`series in one scrape: ${samples.length}`);
   });
 });

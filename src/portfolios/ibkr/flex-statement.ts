@@ -13,7 +13,26 @@ export class FlexStatementError extends NonRetriableError {
 
 type Attributes = Record<string, string | undefined>;
 
+/**
+ * Flex statements have no DTD, so entity processing is off: a DOCTYPE is
+ * refused, and only XML's five predefined entities are decoded, in one pass,
+ * as the parser decoded them before (character references stay as written, as
+ * they did: derived keys hash these values, and must not change).
+ */
+const PREDEFINED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+export function decodeXmlEntities(value: string): string {
+  return value.includes('&') ? value.replace(/&(amp|lt|gt|quot|apos);/g, (_, name: string) => PREDEFINED_ENTITIES[name]!) : value;
+}
+
+/** Refuses a document type declaration (its entities could expand without bound: "billion laughs"). */
+export function refuseDoctype(xml: string, what: string): void {
+  if (/<!DOCTYPE/i.test(xml)) throw new FlexStatementError(`${what} has a DOCTYPE; Flex statements have none, and entity declarations are not processed`);
+}
+
 const parser = new XMLParser({
+  processEntities: false,
+  attributeValueProcessor: (_name, value) => decodeXmlEntities(value),
+  tagValueProcessor: (_name, value) => decodeXmlEntities(value),
   ignoreAttributes: false,
   attributeNamePrefix: '',
   parseAttributeValue: false,
@@ -97,6 +116,7 @@ export interface ParseOptions {
  * Rejects malformed or truncated XML and a statement of another account.
  */
 export function parseFlexStatement(xml: string, accountId: string, interval: DateInterval, options: ParseOptions = { nameStatementAccounts: true }): PortfolioActivity {
+  refuseDoctype(xml, 'the statement');
   const valid = XMLValidator.validate(xml);
   if (valid !== true) {
     throw new FlexStatementError(`the statement is not well-formed XML (line ${valid.err.line}: ${valid.err.msg})`);

@@ -3,7 +3,9 @@
 // (until then a FlexStatementResponse with ErrorCode 1019 "generation in progress").
 import { setTimeout as delay } from 'node:timers/promises';
 import { XMLParser } from 'fast-xml-parser';
-import type { OutboundFetch } from '../../net/outbound.ts';
+import { OutboundLimitError, type OutboundFetch } from '../../net/outbound.ts';
+import { NonRetriableError } from '../../worker/handler.ts';
+import { decodeXmlEntities, refuseDoctype } from './flex-statement.ts';
 
 export interface FlexWebServiceOptions {
   /** e.g. https://ndcdyn.interactivebrokers.com/AccountManagement/FlexWebService (IBKR_FLEX_BASE_URL) */
@@ -22,9 +24,11 @@ export interface FlexWebServiceOptions {
 /** Statement not ready yet: IBKR's codes for "try again shortly". */
 const IN_PROGRESS_CODES = new Set(['1019', '1018', '1009']);
 
-const parser = new XMLParser({ parseTagValue: false });
+// No DTD processing here either (see flex-statement.ts).
+const parser = new XMLParser({ parseTagValue: false, processEntities: false, tagValueProcessor: (_name, value) => decodeXmlEntities(value) });
 
 function serviceResponse(xml: string): { status?: string; referenceCode?: string; errorCode?: string; errorMessage?: string } | null {
+  refuseDoctype(xml, 'the Flex Web Service answer');
   const response = (parser.parse(xml) as Record<string, any>).FlexStatementResponse;
   if (!response) return null;
   return {
@@ -35,10 +39,21 @@ function serviceResponse(xml: string): { status?: string; referenceCode?: string
   };
 }
 
+/** One request; its answer is bounded by the outbound module (OUTBOUND_RESPONSE_MAX_BYTES, OUTBOUND_TIMEOUT_MS). */
 async function get(fetch: OutboundFetch, url: URL, signal: AbortSignal): Promise<string> {
-  const response = await fetch(url, { signal, headers: { 'user-agent': 'jobwire' } });
-  if (!response.ok) throw new Error(`Flex Web Service answered HTTP ${response.status} for ${url.pathname}`);
-  return response.text();
+  try {
+    const response = await fetch(url, { signal, headers: { 'user-agent': 'jobwire' } });
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new Error(`Flex Web Service answered HTTP ${response.status} for ${url.pathname}`);
+    }
+    return await response.text();
+  } catch (error) {
+    if (!(error instanceof OutboundLimitError) || signal.aborted) throw error;
+    // A statement too long stays too long; a slow service may answer in time on a retry.
+    const message = `Flex Web Service ${url.pathname}: ${error.message}`;
+    throw error.setting === 'OUTBOUND_RESPONSE_MAX_BYTES' ? new NonRetriableError(message) : new Error(message);
+  }
 }
 
 /** Requests a statement and polls until it is ready; answers its XML. */
