@@ -213,7 +213,7 @@ describe('metrics access', () => {
       expect(ready.status).toBe(200);
       expect(await ready.json()).toEqual({
         ready: true,
-        checks: { database: { ok: true }, migrations: { ok: true }, listen: { ok: true }, workerHeartbeat: { ok: true }, workerSession: { ok: true } },
+        checks: { database: { ok: true }, migrations: { ok: true }, listen: { ok: true }, workerHeartbeat: { ok: true }, workerSession: { ok: true }, workerTakesJobs: { ok: true } },
       });
       expect((await fetch(`${base}/graphql`)).status).toBe(404);
     } finally {
