@@ -65,10 +65,17 @@ export const JobRef = builder.prismaInterface('Job', {
     scheduledAt: t.expose('scheduledAt', { type: 'DateTime', nullable: true }),
     status: t.expose('status', { type: JobStatusEnum }),
     errorMessage: t.exposeString('errorMessage', { nullable: true, description: 'Why the last attempt failed (the failure reason).' }),
+    error: t.field({
+      type: 'JSONObject',
+      nullable: true,
+      description:
+        "The last failed attempt's error: { name, message, data? } — its class, its message and the `data` the handler attached to the thrown error (e.g. NonRetriableError's). Null once the job completes or is retried.",
+      resolve: (job) => job.error as Record<string, unknown> | null,
+    }),
     result: t.field({
       type: 'JSONObject',
       nullable: true,
-      description: "The handler's JobResult.resultData.",
+      description: "The handler's JobResult.resultData, of a failed attempt too.",
       resolve: (job) => job.result as Record<string, unknown> | null,
     }),
     progress: t.exposeFloat('progress', { description: '0–100.' }),
