@@ -184,6 +184,7 @@ const JobFilter = builder.inputType('JobFilter', {
     jobTypes: t.stringList({ required: false }),
     createdAfter: t.field({ type: 'DateTime', required: false }),
     createdBefore: t.field({ type: 'DateTime', required: false }),
+    createdBy: t.stringList({ required: false, description: 'Only jobs created by one of these principals (Job.createdBy): an audit of who queued what.' }),
   }),
 });
 
@@ -288,6 +289,7 @@ function jobWhere(filter: typeof JobFilter.$inferInput | null | undefined) {
     ...(filter.kinds?.length ? { kind: { in: filter.kinds } } : {}),
     ...(filter.queueNames?.length ? { queueName: { in: filter.queueNames } } : {}),
     ...(filter.jobTypes?.length ? { jobType: { in: filter.jobTypes } } : {}),
+    ...(filter.createdBy?.length ? { createdBy: { in: filter.createdBy } } : {}),
     ...(filter.createdAfter || filter.createdBefore
       ? { createdAt: { ...(filter.createdAfter ? { gte: filter.createdAfter } : {}), ...(filter.createdBefore ? { lt: filter.createdBefore } : {}) } }
       : {}),
