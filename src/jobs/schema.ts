@@ -152,8 +152,8 @@ export const QueueStatsRef = builder.objectRef<QueueStats>('QueueStats').impleme
   description: "Seed 003's QueueStats: how many jobs of a queue are in each status.",
   fields: (t) => ({
     queueName: t.exposeString('queueName'),
-    pendingCount: t.exposeInt('pendingCount'),
-    scheduledCount: t.exposeInt('scheduledCount'),
+    pendingCount: t.exposeInt('pendingCount', { description: 'PENDING jobs, and SCHEDULED ones whose time has come (due, waiting for a worker).' }),
+    scheduledCount: t.exposeInt('scheduledCount', { description: 'SCHEDULED jobs whose time is still to come.' }),
     runningCount: t.exposeInt('runningCount'),
     retryingCount: t.exposeInt('retryingCount'),
     completedCount: t.exposeInt('completedCount'),
