@@ -107,8 +107,9 @@ export class CollectionJobRepository implements ICollectionJobRepository {
     return this.#list(since ? { createdAt: { gte: since } } : {}, limit, 0);
   }
 
+  /** Seed 002: every running job, not a page (there are at most as many as worker slots). */
   async getRunningJobs(): Promise<CollectionJob[]> {
-    return this.#list({ status: JobStatus.RUNNING }, undefined, 0);
+    return this.#list({ status: JobStatus.RUNNING }, null, 0);
   }
 
   async updateStatus(jobId: string, status: JobStatus, errorMessage: string | null = null): Promise<boolean> {
@@ -182,12 +183,13 @@ export class CollectionJobRepository implements ICollectionJobRepository {
     return (job?.symbols ?? []).filter((symbol) => unfinished.has(symbol));
   }
 
-  async #list(where: Prisma.JobWhereInput, limit = DEFAULT_LIST_LIMIT, offset: number): Promise<CollectionJob[]> {
+  /** `limit` null: every matching job. */
+  async #list(where: Prisma.JobWhereInput, limit: number | null, offset: number): Promise<CollectionJob[]> {
     const rows = await this.prisma.job.findMany({
       where: { ...where, kind: JobKind.COLLECTION },
       include: withCollection,
       orderBy: NEWEST_FIRST,
-      take: limit,
+      ...(limit === null ? {} : { take: limit }),
       skip: offset,
     });
     return rows.map(toCollectionJob);
