@@ -212,6 +212,11 @@ export function ticksToRun(due: readonly Date[], now: Date, missedAfterMs: numbe
 export interface SchedulerDeps extends ScheduleDeps {
   logger: Logger;
   config: ScheduleDeps['config'] & Pick<Config, 'SCHEDULE_POLL_INTERVAL_MS' | 'SCHEDULE_MISSED_AFTER_MS'>;
+  /**
+   * What time it is for the ticks. Default: the database's clock, one clock for
+   * every worker; tests pass their own to step through minutes of ticks at once.
+   */
+  clock?: () => Date;
 }
 
 /** One per worker process: makes the jobs of due ticks. */
@@ -237,10 +242,11 @@ export class Scheduler {
   async runDue(): Promise<number> {
     return withTransaction(this.deps.pool, async (client) => {
       const { rows } = await client.query<ScheduleRow & { now: Date }>(
-        `select ${SCHEDULE_COLUMNS}, clock_timestamp() as now from schedule
-          where not paused and next_run_at <= clock_timestamp()
+        `select ${SCHEDULE_COLUMNS}, coalesce($1::timestamptz, clock_timestamp()) as now from schedule
+          where not paused and next_run_at <= coalesce($1::timestamptz, clock_timestamp())
           order by next_run_at limit 20
             for update skip locked`,
+        [this.deps.clock?.() ?? null],
       );
       let made = 0;
       for (const schedule of rows) made += await this.#runSchedule(client, schedule);
