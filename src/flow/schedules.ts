@@ -264,11 +264,11 @@ export class Scheduler {
     const caller = scheduleOwner(schedule);
     let made = 0;
     for (const tick of run) {
-      const claimed = await client.query(
+      const recorded = await client.query(
         `insert into schedule_tick (schedule_id, tick_at) values ($1, $2) on conflict do nothing`,
         [schedule.id, tick],
       );
-      if (!claimed.rowCount) continue;
+      if (!recorded.rowCount) continue; // another worker made this tick's job
       try {
         await client.query('savepoint schedule_tick');
         const job = prepareJob(this.deps, caller, schedule.jobTemplate, { path: ['jobTemplate'] });

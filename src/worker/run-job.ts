@@ -108,7 +108,7 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
       if (taken.takenAt && needsGate(taken.job)) {
         const gate = await passGates(deps.pool, taken.job, helpers.job.id, workerId);
         if (!gate.passed) return;
-        if (gate.claimed) Object.assign(taken, { job: gate.claimed, takenAt: null });
+        if (gate.running) Object.assign(taken, { job: gate.running, takenAt: null });
       }
       const running = new RunningWrite(batcher, jobId, workerId, taken.takenAt, abort);
       const jobLogger = lazyChild(deps.logger, { jobId, workerId, jobType: taken.job.jobType });
