@@ -161,3 +161,15 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
     expect(await repo.listFailedSymbols(job.id)).toEqual([]);
   });
 });
+
+it('save enters a new job through job-state: PENDING, with its queue entry and its first event, never an orphan', async () => {
+  const job = newJob({ status: JobStatus.RUNNING });
+  await new CollectionJobRepository(prisma, db.pool).save(job);
+  const { rows } = await db.pool.query(
+    `select job.status, (select array_agg(status::text) from job_event where job_id = job.id) as events,
+            exists (select 1 from graphile_worker.jobs e where e.id = job.queue_entry_id) as queued
+       from job where id = $1`,
+    [job.id],
+  );
+  expect(rows).toEqual([{ status: 'PENDING', events: ['PENDING'], queued: true }]);
+});
