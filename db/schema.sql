@@ -13,7 +13,8 @@ create type budget_job_type as enum (
   'suggestions_retry_payee',
   'suggestions_apply',
   'snapshot_create',
-  'snapshot_redownload'
+  'snapshot_redownload',
+  'scheduled_sync_and_suggest'
 );
 
 create type category_suggestion_status as enum (

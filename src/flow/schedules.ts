@@ -47,6 +47,12 @@ interface ScheduleDeps {
   config: Pick<Config, 'JOB_PAYLOAD_MAX_BYTES' | 'CREATE_JOBS_MAX'>;
 }
 
+/** A kind's job type that schedules may make (it writes its kind row) is made as that kind; any other as PLAIN. */
+function scheduledKindOf(deps: ScheduleDeps, template: CreateJobInput) {
+  const handler = deps.registry.get(template.jobType);
+  return handler?.insertScheduledKindRow ? handler.kind : undefined;
+}
+
 /** The cron expression in its time zone; a bad one is a validation error naming the field. */
 export function parseCron(cron: string, timezone: string): Cron {
   let parsed: Cron;
@@ -85,7 +91,7 @@ async function checkSchedule(
     throw new ValidationError('missedTickLimit', 'must be 1..1000');
   }
   // The template must make a valid job now (it is checked again at each tick).
-  const job = prepareJob(deps, caller, schedule.jobTemplate, { path: ['jobTemplate'] });
+  const job = prepareJob(deps, caller, schedule.jobTemplate, { path: ['jobTemplate'], kind: scheduledKindOf(deps, schedule.jobTemplate) });
   await assertParentsExist(db, [job], () => 'jobTemplate.parentJobId');
   await assertJobsExist(db, job.tenantId, job.flow.dependsOn, (position) => `jobTemplate.dependsOn.${position}`);
   return next;
@@ -271,11 +277,12 @@ export class Scheduler {
       if (!recorded.rowCount) continue; // another worker made this tick's job
       try {
         await client.query('savepoint schedule_tick');
-        const job = prepareJob(this.deps, caller, schedule.jobTemplate, { path: ['jobTemplate'] });
+        const job = prepareJob(this.deps, caller, schedule.jobTemplate, { path: ['jobTemplate'], kind: scheduledKindOf(this.deps, schedule.jobTemplate) });
         await setEventMessage(client, `created by schedule ${schedule.id} for its tick at ${tick.toISOString()}`);
         await assertParentsExist(client, [job], () => 'jobTemplate.parentJobId');
         const { toInsert } = await beforeInsertJobs(client, [job], (_index, name) => `jobTemplate.${name}`);
         await insertJobs(client, toInsert);
+        for (const made of toInsert) await this.deps.registry.get(made.jobType)?.insertScheduledKindRow?.(client, made);
         await afterInsertJobs(client, toInsert);
         await setEventMessage(client, '');
         await client.query(`update schedule_tick set job_id = $3 where schedule_id = $1 and tick_at = $2`, [schedule.id, tick, job.id]);
