@@ -13,7 +13,8 @@ create type budget_job_type as enum (
   'suggestions_retry_payee',
   'suggestions_apply',
   'snapshot_create',
-  'snapshot_redownload'
+  'snapshot_redownload',
+  'scheduled_sync_and_suggest'
 );
 
 create type category_suggestion_status as enum (
@@ -359,8 +360,10 @@ create table job (
   timeout_ms integer,
   concurrency_key text,
   concurrency_limit integer,
+  error jsonb,
   constraint job_completed_after_started CHECK (((completed_at IS NULL) OR (completed_at >= started_at))),
   constraint job_concurrency_limit_with_key CHECK ((((concurrency_key IS NULL) = (concurrency_limit IS NULL)) AND (concurrency_limit > 0))),
+  constraint job_error_is_object CHECK (((error IS NULL) OR (jsonb_typeof(error) = 'object'::text))),
   constraint job_failure_has_reason CHECK (((status <> ALL (ARRAY['FAILED'::job_status, 'DEAD_LETTER'::job_status])) OR (error_message IS NOT NULL))),
   constraint job_max_retries_range CHECK (((max_retries >= 0) AND (max_retries <= 100))),
   constraint job_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),

@@ -62,6 +62,7 @@ const FIELDS_OF: Readonly<Record<BudgetJobType, ReadonlyArray<'fullResync' | 'pa
   suggestions_apply: ['suggestionIds'],
   snapshot_create: [],
   snapshot_redownload: ['snapshotId'],
+  scheduled_sync_and_suggest: [],
 };
 
 /** Asks the provider whether the budget exists; its NOT_FOUND is a BudgetNotFoundError. */
@@ -107,6 +108,9 @@ export async function createBudgetJob(
   input: CreateBudgetJobInput,
   origin: BudgetJobOrigin = { trigger: BudgetJobTrigger.MANUAL },
 ): Promise<CreatedJob> {
+  if (type === BudgetJobType.scheduled_sync_and_suggest) {
+    throw new ValidationError('type', 'scheduled_sync_and_suggest jobs are made by budget schedules (createBudgetSchedule)');
+  }
   const budgetId = checkId('budgetId', input.budgetId);
   for (const name of ['fullResync', 'payeeId', 'suggestionIds', 'snapshotId'] as const) {
     if (input[name] != null && !FIELDS_OF[type].includes(name)) throw new ValidationError(name, `is not an option of ${type} jobs`);

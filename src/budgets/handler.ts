@@ -168,7 +168,16 @@ function scheduledSyncAndSuggestHandler(deps: BudgetHandlerDeps): JobHandler<z.i
   return {
     jobType: SCHEDULED_SYNC_AND_SUGGEST_JOB_TYPE,
     description: "A budget schedule's tick: creates a sync_and_suggest job of the budget marked SCHEDULED.",
+    kind: JobKind.BUDGET,
     payload: scheduledPayload,
+    // The tick is a BudgetJob like the others: its budget_job row names the budget.
+    async insertScheduledKindRow(db, job) {
+      await db.query(`insert into budget_job (job_id, budget_id, budget_job_type, tenant_id) values ($1, $2, 'scheduled_sync_and_suggest', $3)`, [
+        job.id,
+        job.payload.budgetId,
+        job.tenantId,
+      ]);
+    },
     async handle(job, ctx) {
       const { rows } = await ctx.db.query<{ tenantId: string }>(`select tenant_id as "tenantId" from job where id = $1`, [job.id]);
       const owner: Caller = { principalId: job.createdBy ?? 'schedule', tenantId: rows[0]!.tenantId, scopes: new Set(), expiresAt: null };

@@ -15,12 +15,13 @@
 //   suggestions_apply           budget.suggestions_apply             SUGGESTIONS_APPLY
 //   snapshot_create             budget.snapshot_create               SNAPSHOT_CREATE
 //   snapshot_redownload         budget.snapshot_redownload           SNAPSHOT_REDOWNLOAD
-//   scheduled_sync_and_suggest  budget.scheduled_sync_and_suggest    (a plain job, see below)
+//   scheduled_sync_and_suggest  budget.scheduled_sync_and_suggest    SCHEDULED_SYNC_AND_SUGGEST
 //
 // scheduled_sync_and_suggest is what a budget's schedule (src/flow/schedules.ts,
-// cron and time zone) makes at each tick: schedules make plain jobs, so it is
-// one, with payload {budgetId}; its handler creates a sync_and_suggest
-// BudgetJob marked `trigger: SCHEDULED` whose parentJobId is the tick's job.
+// cron and time zone) makes at each tick: a BudgetJob whose budget_job row the
+// schedule writes (its handler's insertScheduledKindRow), with payload
+// {budgetId}; its handler creates a sync_and_suggest BudgetJob marked
+// `trigger: SCHEDULED` whose parentJobId is the tick's job. Only schedules make it.
 //
 // Status words (seed 004's Job.status), a view of job.status:
 //
@@ -35,7 +36,7 @@ import { statusWordOf } from '../job-state/statuses.ts';
 
 export { BudgetJobType };
 
-/** The plain job a budget's schedule makes per tick (seed 004's scheduled_sync_and_suggest). */
+/** The BudgetJob a budget's schedule makes per tick (seed 004's scheduled_sync_and_suggest). */
 export const SCHEDULED_SYNC_AND_SUGGEST_JOB_TYPE = 'budget.scheduled_sync_and_suggest';
 
 export const BUDGET_JOB_TYPES = Object.values(BudgetJobType);

@@ -21,7 +21,7 @@ import {
   SuggestionNotFoundError,
   SuggestionOfAnotherBudgetError,
 } from './errors.ts';
-import { BudgetJobTrigger, BudgetStatus, budgetStatusOf, SCHEDULED_SYNC_AND_SUGGEST_JOB_TYPE } from './kind.ts';
+import { BudgetJobTrigger, BudgetStatus, budgetStatusOf, SCHEDULED_SYNC_AND_SUGGEST_JOB_TYPE, type BudgetJobMetadata } from './kind.ts';
 import { answerSuggestions, type SuggestionAnswer } from './suggestions.ts';
 
 import { ProviderConnectionMissingError } from '../connections/errors.ts';
@@ -35,7 +35,7 @@ registerJobKindType(JobKind.BUDGET, 'BudgetJob');
 
 const BudgetJobTypeEnum = builder.enumType('BudgetJobType', {
   description:
-    "Seed 004's job type; the value is the seed's name (job.jobType is `budget.` + that name without `budget_`). Seed 004's scheduled_sync_and_suggest is the plain job a budget schedule makes per tick (createBudgetSchedule).",
+    "Seed 004's job type; the value is the seed's name (job.jobType is `budget.` + that name without `budget_`). SCHEDULED_SYNC_AND_SUGGEST jobs are made by budget schedules only (createBudgetSchedule).",
   values: Object.fromEntries(Object.values(BudgetJobType).map((type) => [type.toUpperCase(), { value: type }])) as Record<
     Uppercase<BudgetJobType>,
     { value: BudgetJobType }
@@ -347,7 +347,7 @@ builder.mutationFields((t) => ({
   createBudgetSchedule: t.prismaField({
     type: 'Schedule',
     description:
-      "A budget's schedule (seed 004's scheduled_sync_and_suggest): each tick makes a budget.scheduled_sync_and_suggest job, which creates a sync_and_suggest BudgetJob with trigger SCHEDULED. Pause, resume, update and delete it as any schedule.",
+      "A budget's schedule: each tick makes a scheduled_sync_and_suggest BudgetJob (seed 004's), which creates a sync_and_suggest BudgetJob with trigger SCHEDULED. Pause, resume, update and delete it as any schedule.",
     errors: { types: [ValidationError, BudgetNotFoundError, BudgetProviderFailedError, ProviderConnectionMissingError], directResult: false },
     args: { input: t.arg({ type: CreateBudgetScheduleInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
@@ -359,7 +359,11 @@ builder.mutationFields((t) => ({
         cron: args.input.cron,
         timezone: args.input.timezone ?? 'UTC',
         missedTickPolicy: MissedTickPolicy.SKIP,
-        jobTemplate: { jobType: SCHEDULED_SYNC_AND_SUGGEST_JOB_TYPE, payload: { budgetId } },
+        jobTemplate: {
+          jobType: SCHEDULED_SYNC_AND_SUGGEST_JOB_TYPE,
+          payload: { budgetId },
+          metadata: { fullResync: false, trigger: BudgetJobTrigger.SCHEDULED } satisfies BudgetJobMetadata,
+        },
       });
       return ctx.prisma.schedule.findUniqueOrThrow({ ...withId(query), where: { id } });
     },

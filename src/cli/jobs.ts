@@ -105,6 +105,7 @@ interface FilterOptions {
   kind?: JobKind[];
   since?: Date;
   tenant?: string[];
+  createdBy?: string[];
 }
 
 function addFilterOptions(command: Command): Command {
@@ -114,7 +115,8 @@ function addFilterOptions(command: Command): Command {
     .addOption(new Option('--job-type <type>', 'only jobs of this job type (repeatable)').argParser(collect((value) => value)))
     .addOption(new Option('--kind <kind>', `only jobs of this kind (${Object.values(JobKind).join(', ')})`).argParser(collect(enumValue('kind', Object.values(JobKind)))))
     .addOption(new Option('--since <when>', 'only jobs created since: a date, or a duration back from now (30m, 2h, 7d)').argParser(parseSince))
-    .addOption(new Option('--tenant <tenant>', 'only jobs of this tenant (repeatable; default: every tenant)').argParser(collect((value) => value)));
+    .addOption(new Option('--tenant <tenant>', 'only jobs of this tenant (repeatable; default: every tenant)').argParser(collect((value) => value)))
+    .addOption(new Option('--created-by <principal>', 'only jobs created by this principal, as `jobs show` gives it (repeatable)').argParser(collect((value) => value)));
 }
 
 function whereOf(filter: FilterOptions, statuses?: readonly JobStatus[]): Prisma.JobWhereInput {
@@ -125,6 +127,7 @@ function whereOf(filter: FilterOptions, statuses?: readonly JobStatus[]): Prisma
     ...(filter.kind ? { kind: { in: filter.kind } } : {}),
     ...(filter.since ? { createdAt: { gte: filter.since } } : {}),
     ...(filter.tenant ? { tenantId: { in: filter.tenant } } : {}),
+    ...(filter.createdBy ? { createdBy: { in: filter.createdBy } } : {}),
   };
 }
 
@@ -136,6 +139,7 @@ function describeFilter(filter: FilterOptions): string {
     filter.kind && `kind ${filter.kind.join('|')}`,
     filter.since && `created since ${filter.since.toISOString()}`,
     filter.tenant && `tenant ${filter.tenant.join('|')}`,
+    filter.createdBy && `created by ${filter.createdBy.join('|')}`,
   ].filter(Boolean);
   return parts.length ? parts.join(', ') : 'no filter';
 }
@@ -170,6 +174,7 @@ const JOB_COLUMNS = {
   maxRetries: true,
   createdAt: true,
   errorMessage: true,
+  createdBy: true,
 } as const;
 
 export function addJobsCommands(program: Command) {
@@ -310,7 +315,7 @@ interface SingleAction {
 }
 
 function selectionOf(filter: FilterOptions): JobSelection {
-  return { statuses: filter.status, queueNames: filter.queue, jobTypes: filter.jobType, kinds: filter.kind, createdAfter: filter.since, tenantIds: filter.tenant };
+  return { statuses: filter.status, queueNames: filter.queue, jobTypes: filter.jobType, kinds: filter.kind, createdAfter: filter.since, tenantIds: filter.tenant, createdBy: filter.createdBy };
 }
 
 /** `jobs cancel|retry [id]`: one job, or (jobs/bulk.ts, as the API's cancelJobs/retryJobs) every job a filter selects. */
@@ -328,13 +333,13 @@ function addBulkCommand(jobs: Command, name: 'cancel' | 'retry', single: SingleA
   addFilterOptions(command).option('-y, --yes', 'do not ask for confirmation');
   addSettingFlags(command, ['databaseUrl']).action(
     withDatabase(async (db, id: string | undefined, options: FilterOptions & { yes?: boolean }) => {
-      const filtered = Boolean(options.status || options.queue || options.jobType || options.kind || options.since || options.tenant);
+      const filtered = Boolean(options.status || options.queue || options.jobType || options.kind || options.since || options.tenant || options.createdBy);
       if (id) {
         if (filtered) throw new CliError('give a job id or filter flags, not both');
         console.log(`job ${id}: ${await single.apply(db, checkId(id))}`);
         return;
       }
-      if (!filtered) throw new CliError(`give a job id, or filter flags (--status, --queue, --job-type, --kind, --since, --tenant) to ${name} many jobs`);
+      if (!filtered) throw new CliError(`give a job id, or filter flags (--status, --queue, --job-type, --kind, --since, --tenant, --created-by) to ${name} many jobs`);
       const selection = selectionOf(options);
       const what = `${describeFilter(options)}${options.status ? '' : `, status ${statuses.join('|')}`}`;
       const { count, moreThanMax } = await countBulkTargets(db.pool, operator(), name, selection, db.bulkMax);

@@ -35,7 +35,10 @@ export interface CollectionJob {
   createdAt: Date;
 }
 
-/** Seed 002's JobStats: aggregated statistics of one collection job. */
+/**
+ * Seed 002's JobStats (its names: total, completed, failed, total_candles):
+ * the first three count symbols, totalCandles and newCandleCount count candles.
+ */
 export interface CollectionStats {
   /** Symbols the job was asked to collect. */
   total: number;

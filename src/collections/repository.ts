@@ -2,7 +2,11 @@
 // through the core's status machine (its triggers write history and notify);
 // counters move in single SQL statements so concurrent writers cannot lose updates.
 import { NEWEST_FIRST } from '../jobs/order.ts';
-import type { Queryable } from '../db/pool.ts';
+import type pg from 'pg';
+import { DEFAULT_TENANT } from '../auth/principal.ts';
+import { withTransaction } from '../db/pool.ts';
+import { NO_FLOW_OPTIONS } from '../flow/options.ts';
+import { insertJobs } from '../job-state/insert.ts';
 import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 import { applyTransition } from '../job-state/transition.ts';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
@@ -43,13 +47,15 @@ export class CollectionJobRepository implements ICollectionJobRepository {
   constructor(
     private readonly prisma: PrismaClient,
     /** The pool under `prisma`: status writes go through the job-state module's SQL. */
-    private readonly db: Queryable,
+    private readonly db: pg.Pool,
   ) {}
 
   /**
-   * Persists only: queuing a new job for a worker is createCollectionJob's
-   * (create.ts). A new job enters the status machine as PENDING (the column's
-   * default); its status then moves only through updateStatus (job-state).
+   * Seed 002's save: an existing job's counters are updated; a new job enters
+   * the status machine through job-state's insert, as PENDING with its queue
+   * entry (whatever status it says: only updateStatus moves a status), in the
+   * default tenant and queue. The API creates jobs with createCollectionJob
+   * (create.ts), which validates the request and applies the caller's tenant.
    */
   async save(job: CollectionJob): Promise<void> {
     const counters = {
@@ -58,29 +64,41 @@ export class CollectionJobRepository implements ICollectionJobRepository {
       totalCandles: job.totalCandles,
       newCandleCount: job.newCandleCount,
     };
-    await this.prisma.$transaction(async (tx) => {
-      const updated = await tx.collectionJob.updateMany({ where: { jobId: job.id }, data: counters });
-      if (updated.count > 0) return;
-      await tx.job.create({
-        data: {
+    await withTransaction(this.db, async (client) => {
+      const updated = await client.query(
+        `update collection_job set completed_symbol_count = $2, failed_symbol_count = $3, total_candles = $4, new_candle_count = $5
+          where job_id = $1`,
+        [job.id, counters.completedSymbolCount, counters.failedSymbolCount, counters.totalCandles, counters.newCandleCount],
+      );
+      if (updated.rowCount) return;
+      await insertJobs(client, [
+        {
           id: job.id,
           kind: JobKind.COLLECTION,
+          queueName: 'default',
           jobType: COLLECTION_JOB_TYPE,
-          errorMessage: job.errorMessage,
-          createdAt: job.createdAt,
-          collectionJob: {
-            create: {
-              symbols: job.symbols,
-              timeframe: job.timeframe,
-              rangeFrom: job.rangeFrom,
-              rangeTo: job.rangeTo,
-              provider: job.provider,
-              ...counters,
-              symbolProgress: { createMany: { data: job.symbols.map((symbol) => ({ symbol })) } },
-            },
-          },
+          payload: {},
+          priority: 0,
+          maxRetries: 3,
+          scheduledAt: null,
+          parentJobId: null,
+          createdBy: null,
+          tenantId: DEFAULT_TENANT,
+          metadata: {},
+          steps: [],
+          flow: NO_FLOW_OPTIONS,
         },
-      });
+      ]);
+      // What the seed's job carries beyond a new job's defaults (no status among them).
+      await client.query(`update job set created_at = $2, error_message = $3 where id = $1`, [job.id, job.createdAt, job.errorMessage]);
+      await client.query(
+        `insert into collection_job (job_id, symbols, timeframe, range_from, range_to, provider,
+                                     completed_symbol_count, failed_symbol_count, total_candles, new_candle_count)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [job.id, job.symbols, job.timeframe, job.rangeFrom, job.rangeTo, job.provider,
+          counters.completedSymbolCount, counters.failedSymbolCount, counters.totalCandles, counters.newCandleCount],
+      );
+      await client.query(`insert into collection_symbol (job_id, symbol) select $1, unnest($2::text[])`, [job.id, job.symbols]);
     });
   }
 
@@ -107,8 +125,9 @@ export class CollectionJobRepository implements ICollectionJobRepository {
     return this.#list(since ? { createdAt: { gte: since } } : {}, limit, 0);
   }
 
+  /** Seed 002: every running job, not a page (there are at most as many as worker slots). */
   async getRunningJobs(): Promise<CollectionJob[]> {
-    return this.#list({ status: JobStatus.RUNNING }, undefined, 0);
+    return this.#list({ status: JobStatus.RUNNING }, null, 0);
   }
 
   async updateStatus(jobId: string, status: JobStatus, errorMessage: string | null = null): Promise<boolean> {
@@ -182,12 +201,13 @@ export class CollectionJobRepository implements ICollectionJobRepository {
     return (job?.symbols ?? []).filter((symbol) => unfinished.has(symbol));
   }
 
-  async #list(where: Prisma.JobWhereInput, limit = DEFAULT_LIST_LIMIT, offset: number): Promise<CollectionJob[]> {
+  /** `limit` null: every matching job. */
+  async #list(where: Prisma.JobWhereInput, limit: number | null, offset: number): Promise<CollectionJob[]> {
     const rows = await this.prisma.job.findMany({
       where: { ...where, kind: JobKind.COLLECTION },
       include: withCollection,
       orderBy: NEWEST_FIRST,
-      take: limit,
+      ...(limit === null ? {} : { take: limit }),
       skip: offset,
     });
     return rows.map(toCollectionJob);

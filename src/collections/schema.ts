@@ -25,9 +25,10 @@ interface Stats {
 const CollectionStatsRef = builder.objectRef<Stats>('CollectionStats').implement({
   description: "Seed 002's JobStats: symbols asked for, collected and failed, and candles stored.",
   fields: (t) => ({
-    total: t.exposeInt('total'),
-    completed: t.exposeInt('completed'),
-    failed: t.exposeInt('failed'),
+    // Seed 002's names: total, completed and failed count symbols; totalCandles counts candles.
+    total: t.exposeInt('total', { description: 'Symbols the job was asked to collect (seed 002: total), not candles.' }),
+    completed: t.exposeInt('completed', { description: 'Of those, symbols collected.' }),
+    failed: t.exposeInt('failed', { description: 'Of those, symbols that failed after their retries.' }),
     totalCandles: t.exposeInt('totalCandles', { description: 'Candles fetched within the range, new or not.' }),
     newCandleCount: t.exposeInt('newCandleCount', { description: 'Of those, candles the candle table did not have before (0 when a range is collected again).' }),
   }),

@@ -1,5 +1,5 @@
 // Dependencies: a job created with dependsOn waits (waiting_reason
-// DEPENDENCIES, its queue entry parked) until every job it depends on has
+// DEPENDENCIES, its queue entry waiting until released) until every job it depends on has
 // COMPLETED. What happens when one finishes is the database's job
 // (job_settle_dependents, migration "flow: dependencies"): it releases the
 // dependent, or cancels it naming the dependency, in the transaction that

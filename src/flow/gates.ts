@@ -1,8 +1,8 @@
 // Gates a queued job passes before its handler runs (worker/run-job.ts calls
 // passGates): a paused queue, a queue at its rate limit and a concurrency key
-// at its limit hold the job.
-// A held job waits with a waiting_reason (an event) under a new queue entry,
-// so graphile-worker counts no attempt: the task that found it held returns
+// at its limit make the job wait.
+// A waiting job has a waiting_reason (an event) and a new queue entry,
+// so graphile-worker counts no attempt: the task that made it wait returns
 // as done. Everything is decided in Postgres, under row and advisory locks, so
 // it holds across any number of workers. Jobs that need no gate (no paused or
 // limited queue, no key: the read tells) pay nothing beyond that read.
@@ -11,7 +11,7 @@ import { withTransaction, type Queryable } from '../db/pool.ts';
 import { retryOnConnectionError } from '../db/retry.ts';
 import type { JobRow } from '../job-state/job-row.ts';
 import { markJobsRunning, readJobsRunningOn } from '../job-state/mark-running.ts';
-import { countRunningWithKey, holdQueuedJob, lockQueuedJob, PARKED_UNTIL } from '../job-state/waiting.ts';
+import { countRunningWithKey, waitQueuedJob, lockQueuedJob, WAIT_UNTIL_RELEASED } from '../job-state/waiting.ts';
 
 /** A job at its concurrency limit is looked at again after this long, unless a slot frees up first (which wakes it). */
 export const CONCURRENCY_RECHECK_MS = 2000;
@@ -37,8 +37,8 @@ export function needsGate(job: GatedJob): boolean {
 
 export type GateOutcome =
   /** Passed; RUNNING is written when the job has a concurrency key (it must count at once). */
-  | { passed: true; claimed: JobRow | null }
-  /** Held (waiting) or no longer this task's to run. */
+  | { passed: true; running: JobRow | null }
+  /** Waiting, or no longer this task's to run. */
   | { passed: false };
 
 /**
@@ -52,7 +52,7 @@ export async function passGates(pool: pg.Pool, job: GatedJob, queueEntryId: stri
   return retryOnConnectionError(async () => {
     if (attempt++ > 0) {
       const [started] = await readJobsRunningOn(pool, [job.id], workerId);
-      if (started) return { passed: true, claimed: started };
+      if (started) return { passed: true, running: started };
     }
     return passGatesOnce(pool, job, queueEntryId, workerId);
   });
@@ -86,24 +86,24 @@ async function passGatesOnce(pool: pg.Pool, job: GatedJob, queueEntryId: string,
 
 async function gate(client: Queryable, job: GatedJob, queueEntryId: string, workerId: string): Promise<GateOutcome> {
   if ((await lockQueuedJob(client, job.id)) !== queueEntryId) return { passed: false };
-  // Shared lock: a resume waits for this hold to commit, then releases it.
+  // Shared lock: a resume waits for this wait to commit, then releases it.
   const paused = await client.query(`select 1 from paused_queue where queue_name = $1 for share`, [job.queueName]);
   if (paused.rowCount) {
-    await holdQueuedJob(client, job, 'QUEUE_PAUSED', PARKED_UNTIL);
+    await waitQueuedJob(client, job, 'QUEUE_PAUSED', WAIT_UNTIL_RELEASED);
     return { passed: false };
   }
   if (job.queueRateLimited) {
     const freeAt = await takeRateLimitedStart(client, job.queueName);
     if (freeAt) {
-      await holdQueuedJob(client, job, 'RATE_LIMIT', freeAt);
+      await waitQueuedJob(client, job, 'RATE_LIMIT', freeAt);
       return { passed: false };
     }
   }
   if (job.concurrencyKey === null) {
     // A rate-limited start is written RUNNING now: its started_at is the start the window counted.
-    if (!job.queueRateLimited) return { passed: true, claimed: null };
-    const [claimed] = await markJobsRunning(client, [job.id], workerId);
-    return claimed ? { passed: true, claimed } : { passed: false };
+    if (!job.queueRateLimited) return { passed: true, running: null };
+    const [running] = await markJobsRunning(client, [job.id], workerId);
+    return running ? { passed: true, running } : { passed: false };
   }
   // One starter per key (of a tenant) at a time; RUNNING is written before the lock goes.
   await client.query(`select pg_advisory_xact_lock(hashtextextended('jobwire.concurrency:' || $1 || ':' || $2, 0))`, [
@@ -112,11 +112,11 @@ async function gate(client: Queryable, job: GatedJob, queueEntryId: string, work
   ]);
   if ((await countRunningWithKey(client, job.tenantId, job.concurrencyKey)) >= job.concurrencyLimit!) {
     const jitter = Math.random() * CONCURRENCY_RECHECK_MS * 0.2;
-    await holdQueuedJob(client, job, 'CONCURRENCY_LIMIT', new Date(Date.now() + CONCURRENCY_RECHECK_MS + jitter));
+    await waitQueuedJob(client, job, 'CONCURRENCY_LIMIT', new Date(Date.now() + CONCURRENCY_RECHECK_MS + jitter));
     return { passed: false };
   }
-  const [claimed] = await markJobsRunning(client, [job.id], workerId);
-  return claimed ? { passed: true, claimed } : { passed: false };
+  const [running] = await markJobsRunning(client, [job.id], workerId);
+  return running ? { passed: true, running } : { passed: false };
 }
 
 /**

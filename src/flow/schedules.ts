@@ -47,6 +47,12 @@ interface ScheduleDeps {
   config: Pick<Config, 'JOB_PAYLOAD_MAX_BYTES' | 'CREATE_JOBS_MAX'>;
 }
 
+/** A kind's job type that schedules may make (it writes its kind row) is made as that kind; any other as PLAIN. */
+function scheduledKindOf(deps: ScheduleDeps, template: CreateJobInput) {
+  const handler = deps.registry.get(template.jobType);
+  return handler?.insertScheduledKindRow ? handler.kind : undefined;
+}
+
 /** The cron expression in its time zone; a bad one is a validation error naming the field. */
 export function parseCron(cron: string, timezone: string): Cron {
   let parsed: Cron;
@@ -85,7 +91,7 @@ async function checkSchedule(
     throw new ValidationError('missedTickLimit', 'must be 1..1000');
   }
   // The template must make a valid job now (it is checked again at each tick).
-  const job = prepareJob(deps, caller, schedule.jobTemplate, { path: ['jobTemplate'] });
+  const job = prepareJob(deps, caller, schedule.jobTemplate, { path: ['jobTemplate'], kind: scheduledKindOf(deps, schedule.jobTemplate) });
   await assertParentsExist(db, [job], () => 'jobTemplate.parentJobId');
   await assertJobsExist(db, job.tenantId, job.flow.dependsOn, (position) => `jobTemplate.dependsOn.${position}`);
   return next;
@@ -238,6 +244,11 @@ export function ticksToRun(due: readonly Date[], now: Date, missedAfterMs: numbe
 export interface SchedulerDeps extends ScheduleDeps {
   logger: Logger;
   config: ScheduleDeps['config'] & Pick<Config, 'SCHEDULE_POLL_INTERVAL_MS' | 'SCHEDULE_MISSED_AFTER_MS'>;
+  /**
+   * What time it is for the ticks. Default: the database's clock, one clock for
+   * every worker; tests pass their own to step through minutes of ticks at once.
+   */
+  clock?: () => Date;
 }
 
 /** One per worker process: makes the jobs of due ticks. */
@@ -263,11 +274,12 @@ export class Scheduler {
   async runDue(): Promise<number> {
     return withTransaction(this.deps.pool, async (client) => {
       const { rows } = await client.query<ScheduleRow & { now: Date; creatorLost: string | null }>(
-        `select ${SCHEDULE_COLUMNS}, clock_timestamp() as now, ${CREATOR_LOST} as "creatorLost"
+        `select ${SCHEDULE_COLUMNS}, coalesce($1::timestamptz, clock_timestamp()) as now, ${CREATOR_LOST} as "creatorLost"
            from schedule s left join api_key k on s.created_by like 'key:%' and k.id = substr(s.created_by, 5)
-          where not s.paused and s.next_run_at <= clock_timestamp()
+          where not s.paused and s.next_run_at <= coalesce($1::timestamptz, clock_timestamp())
           order by s.next_run_at limit 20
             for update of s skip locked`,
+        [this.deps.clock?.() ?? null],
       );
       let made = 0;
       for (const schedule of rows) {
@@ -295,18 +307,19 @@ export class Scheduler {
     const caller = scheduleOwner(schedule);
     let made = 0;
     for (const tick of run) {
-      const claimed = await client.query(
+      const recorded = await client.query(
         `insert into schedule_tick (schedule_id, tick_at) values ($1, $2) on conflict do nothing`,
         [schedule.id, tick],
       );
-      if (!claimed.rowCount) continue;
+      if (!recorded.rowCount) continue; // another worker made this tick's job
       try {
         await client.query('savepoint schedule_tick');
-        const job = prepareJob(this.deps, caller, schedule.jobTemplate, { path: ['jobTemplate'] });
+        const job = prepareJob(this.deps, caller, schedule.jobTemplate, { path: ['jobTemplate'], kind: scheduledKindOf(this.deps, schedule.jobTemplate) });
         await setEventMessage(client, `created by schedule ${schedule.id} for its tick at ${tick.toISOString()}`);
         await assertParentsExist(client, [job], () => 'jobTemplate.parentJobId');
         const { toInsert } = await beforeInsertJobs(client, [job], (_index, name) => `jobTemplate.${name}`);
         await insertJobs(client, toInsert);
+        for (const made of toInsert) await this.deps.registry.get(made.jobType)?.insertScheduledKindRow?.(client, made);
         await afterInsertJobs(client, toInsert);
         await setEventMessage(client, '');
         await client.query(`update schedule_tick set job_id = $3 where schedule_id = $1 and tick_at = $2`, [schedule.id, tick, job.id]);

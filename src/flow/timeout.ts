@@ -15,14 +15,25 @@ export class TimeoutError extends Error {
   }
 }
 
+/** The clock a timeout runs on: the process's timers, or a test's that it moves by hand. */
+export interface TimeoutClock {
+  setTimeout(fire: () => void, ms: number): unknown;
+  clearTimeout(timer: unknown): void;
+}
+
+const processClock: TimeoutClock = {
+  setTimeout: (fire, ms) => setTimeout(fire, ms),
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout),
+};
+
 /** The attempt's outcome, or a TimeoutError once `timeoutMs` passed (the abort fires first). */
-export function withTimeout(attempt: Promise<JobResult>, timeoutMs: number, abort: JobAbort): Promise<JobResult> {
-  let timer: NodeJS.Timeout | undefined;
+export function withTimeout(attempt: Promise<JobResult>, timeoutMs: number, abort: JobAbort, clock: TimeoutClock = processClock): Promise<JobResult> {
+  let timer: unknown;
   const expired = new Promise<JobResult>((resolve) => {
-    timer = setTimeout(() => {
+    timer = clock.setTimeout(() => {
       abort.abort(TIMEOUT_REASON);
       resolve({ success: false, error: new TimeoutError(timeoutMs) });
     }, timeoutMs);
   });
-  return Promise.race([attempt, expired]).finally(() => clearTimeout(timer));
+  return Promise.race([attempt, expired]).finally(() => clock.clearTimeout(timer));
 }

@@ -11,7 +11,7 @@ export async function completeRunningJobs(
 ): Promise<string[]> {
   const result = await db.query<{ id: string }>({
     name: 'jobwire-complete-running-jobs',
-    text: `update job set status = 'COMPLETED', result = done.result, progress = 100, error_message = null, worker_id = null
+    text: `update job set status = 'COMPLETED', result = done.result, progress = 100, error_message = null, error = null, worker_id = null
        from unnest($1::uuid[], $2::jsonb[]) as done(id, result)
       where job.id = done.id and job.worker_id = $3 and job.status = 'RUNNING'
       returning job.id`,
@@ -33,7 +33,7 @@ export async function completeTakenJobs(
   const result = await db.query<{ id: string }>({
     name: 'jobwire-complete-taken-jobs',
     text: `update job set status = 'COMPLETED', started_at = done.started_at, result = done.result, progress = 100,
-                    error_message = null, worker_id = null
+                    error_message = null, error = null, worker_id = null
        from unnest($1::uuid[], $2::timestamptz[], $3::jsonb[]) as done(id, started_at, result)
       where job.id = done.id and job.status in ${QUEUED_SQL}
       returning job.id`,

@@ -3,13 +3,22 @@
 // DEAD_LETTER; a non-retriable error (or a job its worker cannot run) → FAILED.
 import type pg from 'pg';
 import { endRunningJob } from './end-running.ts';
+import type { JobError } from './job-error.ts';
 import type { JobRow } from './job-row.ts';
 import { endAttemptAndQueueAgain } from './requeue.ts';
 import { JobStatus } from './statuses.ts';
 
+interface FailureDetails {
+  readonly errorMessage: string;
+  /** Stored as job.error; without it, a plain Error of errorMessage. */
+  readonly error?: JobError;
+  /** The failed attempt's JobResult.resultData, kept as job.result. */
+  readonly resultData?: Readonly<Record<string, unknown>>;
+}
+
 export type AttemptFailure =
-  | { status: typeof JobStatus.FAILED | typeof JobStatus.DEAD_LETTER; errorMessage: string }
-  | { status: typeof JobStatus.RETRYING; errorMessage: string; retryCount: number; runAt: Date };
+  | (FailureDetails & { readonly status: typeof JobStatus.FAILED | typeof JobStatus.DEAD_LETTER })
+  | (FailureDetails & { readonly status: typeof JobStatus.RETRYING; readonly retryCount: number; readonly runAt: Date });
 
 /** Ends a RUNNING job's failed attempt; false when the job no longer runs on this worker. */
 export async function failRunningJob(

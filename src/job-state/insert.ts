@@ -4,7 +4,7 @@ import type { Queryable } from '../db/pool.ts';
 import type { JobKind, JobWaitingReason } from '../generated/prisma/enums.ts';
 import { addQueueEntries } from './queue-entry.ts';
 import type { FlowOptions } from '../flow/options.ts';
-import { PARKED_UNTIL } from './waiting.ts';
+import { WAIT_UNTIL_RELEASED } from './waiting.ts';
 
 export interface NewJob {
   id: string;
@@ -24,7 +24,7 @@ export interface NewJob {
   steps: readonly string[];
   /** Flow control (src/flow/): idempotency key, dependencies, timeout, concurrency key. */
   flow: FlowOptions;
-  /** Set by src/flow/ when the job must wait: its queue entry is parked until released. */
+  /** Set by src/flow/ when the job must wait: its queue entry waits until released. */
   waitingReason?: JobWaitingReason | null;
 }
 
@@ -39,7 +39,7 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
   // The entries first, so each job row is written once, with its entry's id.
   const queueEntryIds = await addQueueEntries(
     db,
-    jobs.map((job) => ({ jobId: job.id, runAt: job.waitingReason ? PARKED_UNTIL : job.scheduledAt, priority: job.priority, maxRetries: job.maxRetries })),
+    jobs.map((job) => ({ jobId: job.id, runAt: job.waitingReason ? WAIT_UNTIL_RELEASED : job.scheduledAt, priority: job.priority, maxRetries: job.maxRetries })),
   );
   await db.query(
     `insert into job (id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,

@@ -28,7 +28,7 @@ export async function retryJobInTransaction(client: Queryable, caller: Caller, j
   await setEventMessage(client, `retried by ${caller.principalId}`);
   await client
     .query(
-    `update job set status = 'PENDING', retry_count = 0, error_message = null, result = null,
+    `update job set status = 'PENDING', retry_count = 0, error_message = null, error = null, result = null,
                     worker_id = null, scheduled_at = null
       where id = $1`,
       [jobId],

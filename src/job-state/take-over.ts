@@ -4,6 +4,7 @@
 // dead-lettered if no retry is left, and otherwise moved to RETRYING for the
 // new worker, which then marks it running.
 import type { Queryable } from '../db/pool.ts';
+import type { JobError } from './job-error.ts';
 import { setEventMessage, type JobRow } from './job-row.ts';
 import { JobStatus } from './statuses.ts';
 
@@ -18,13 +19,20 @@ export async function takeOverJob(db: Queryable, job: JobRow, workerId: string):
     return 'cancelled';
   }
   if (job.retryCount >= job.maxRetries) {
-    await db.query(`update job set status = 'DEAD_LETTER', error_message = $2, worker_id = null where id = $1`, [
+    await db.query(`update job set status = 'DEAD_LETTER', error_message = $2, error = $3, worker_id = null where id = $1`, [
       job.id,
       `${lost}; no retries left`,
+      workerLost(`${lost}; no retries left`),
     ]);
     return 'dead_lettered';
   }
-  await db.query(`update job set status = 'RETRYING', error_message = $2, retry_count = retry_count + 1 where id = $1`, [job.id, lost]);
+  await db.query(`update job set status = 'RETRYING', error_message = $2, error = $3, retry_count = retry_count + 1 where id = $1`, [
+    job.id,
+    lost,
+    workerLost(lost),
+  ]);
   await setEventMessage(db, `taken over by worker ${workerId}`);
   return 'retrying';
 }
+
+const workerLost = (message: string): string => JSON.stringify({ name: 'WorkerLostError', message } satisfies JobError);

@@ -17,7 +17,8 @@ export async function applyTransition(
   const result = await db.query(
     `update job
         set status = $3::job_status,
-            error_message = coalesce($4::text, error_message)
+            error_message = coalesce($4::text, error_message),
+            error = case when $4::text is null then error else jsonb_build_object('name', 'Error', 'message', $4::text) end
       where id = $1 and kind = $2::job_kind
         and job_status_transition_allowed(status, $3::job_status)
         and ($3::job_status not in ('FAILED', 'DEAD_LETTER') or coalesce($4::text, error_message) is not null)`,

@@ -1,7 +1,7 @@
 // Waiting: a queued job that may not start yet keeps its status (PENDING,
 // SCHEDULED or RETRYING) and says why in job.waiting_reason (each change of
 // the reason writes an event, see the job_after_waiting_change trigger). Its
-// queue entry is parked or due at its next look; whatever releases it makes
+// queue entry is due only once released (WAIT_UNTIL_RELEASED) or at its next look; whatever releases it makes
 // the entry due. Flow control (src/flow/) decides when a job waits; the writes
 // are here.
 import type { Queryable } from '../db/pool.ts';
@@ -10,8 +10,8 @@ import type { JobRow } from './job-row.ts';
 import { queueJobsAgain } from './queue-entry.ts';
 import { QUEUED_SQL } from './statuses.ts';
 
-/** A queue entry that no worker fetches until something sets its run_at (a release). */
-export const PARKED_UNTIL = new Date('2999-01-01T00:00:00Z');
+/** The run_at of a waiting job's queue entry that no worker fetches until something releases it (sets its run_at). */
+export const WAIT_UNTIL_RELEASED = new Date('2999-01-01T00:00:00Z');
 
 /** Locks a queued job's row; answers its queue entry, or undefined when the job is no longer queued. */
 export async function lockQueuedJob(db: Queryable, jobId: string): Promise<string | null | undefined> {
@@ -23,7 +23,7 @@ export async function lockQueuedJob(db: Queryable, jobId: string): Promise<strin
 }
 
 /** The job waits, with its reason (an event when the reason changes), under a new queue entry due at `until`. */
-export async function holdQueuedJob(
+export async function waitQueuedJob(
   db: Queryable,
   job: Pick<JobRow, 'id' | 'priority' | 'maxRetries'>,
   reason: JobWaitingReason,

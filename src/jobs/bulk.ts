@@ -25,6 +25,8 @@ export interface JobSelection {
   jobTypes?: readonly string[] | null;
   createdAfter?: Date | null;
   createdBefore?: Date | null;
+  /** Only jobs created by these principals (job.created_by). */
+  createdBy?: readonly string[] | null;
   /** Only these tenants' jobs; narrows what the caller may see (an admin's), never widens it. */
   tenantIds?: readonly string[] | null;
 }
@@ -88,6 +90,7 @@ function selectionSql(caller: Caller, action: BulkJobAction, selection: JobSelec
     selection.createdBefore ?? null,
     visibleTenant(caller),
     selection.tenantIds?.length ? selection.tenantIds : null,
+    selection.createdBy?.length ? selection.createdBy : null,
   ];
   const where = `status = any($1::job_status[])
      and ($2::job_kind[] is null or kind = any($2))
@@ -96,7 +99,8 @@ function selectionSql(caller: Caller, action: BulkJobAction, selection: JobSelec
      and ($5::timestamptz is null or created_at >= $5)
      and ($6::timestamptz is null or created_at < $6)
      and ${tenantCondition('job', 7)}
-     and ($8::text[] is null or tenant_id = any($8))`;
+     and ($8::text[] is null or tenant_id = any($8))
+     and ($9::text[] is null or created_by = any($9))`;
   return { where, params };
 }
 
@@ -113,7 +117,7 @@ export async function countBulkTargets(
 ): Promise<{ count: number; moreThanMax: boolean }> {
   const { where, params } = selectionSql(caller, action, selection);
   const result = await db.query<{ count: string }>(
-    `select count(*) as count from (select 1 from job where ${where} limit $9) as selected`,
+    `select count(*) as count from (select 1 from job where ${where} limit $${params.length + 1}) as selected`,
     [...params, max + 1],
   );
   const count = Number(result.rows[0]!.count);
@@ -147,7 +151,7 @@ export async function bulkJobAction(
   const limit = resolveLimit(options);
   const { where, params } = selectionSql(caller, action, selection);
   const selected = await pool.query<{ id: string }>(
-    `select id from job where ${where} order by created_at, id limit $9`,
+    `select id from job where ${where} order by created_at, id limit $${params.length + 1}`,
     [...params, limit + 1],
   );
   const ids = selected.rows.map((row) => row.id);

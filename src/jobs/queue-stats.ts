@@ -37,12 +37,20 @@ const FIELD_BY_STATUS: Record<string, keyof Omit<QueueStats, 'queueName'>> = {
   CANCELLED: 'cancelledCount',
 };
 
-/** Stats of the named queues (all queues when null) of a tenant (null: every tenant), sorted by name. */
+/**
+ * Stats of the named queues (all queues when null) of a tenant (null: every
+ * tenant), sorted by name. A SCHEDULED job whose time has come counts as
+ * pending (seed 003: it is waiting for a worker like any PENDING job), though
+ * its row stays SCHEDULED until a worker takes it: counting it here costs
+ * nothing, while moving it to PENDING would cost a write and an event per job.
+ */
 export async function readQueueStats(db: Queryable, tenantId: string | null, queueNames: readonly string[] | null): Promise<QueueStats[]> {
   const result = await db.query<{ queue_name: string; status: string; count: string }>(
-    `select queue_name, status, count(*) as count from job j
+    `select queue_name, case when status = 'SCHEDULED' and scheduled_at <= now() then 'PENDING' else status::text end as status,
+            count(*) as count
+       from job j
       where ($1::text[] is null or queue_name = any($1)) and ${tenantCondition('j', 2)}
-      group by queue_name, status`,
+      group by 1, 2`,
     [queueNames, tenantId],
   );
   const byQueue = new Map<string, QueueStats>((queueNames ?? []).map((name) => [name, emptyStats(name)]));

@@ -70,10 +70,17 @@ export const JobRef = builder.prismaInterface('Job', {
     scheduledAt: t.expose('scheduledAt', { type: 'DateTime', nullable: true }),
     status: t.expose('status', { type: JobStatusEnum }),
     errorMessage: t.exposeString('errorMessage', { nullable: true, description: 'Why the last attempt failed (the failure reason).' }),
+    error: t.field({
+      type: 'JSONObject',
+      nullable: true,
+      description:
+        "The last failed attempt's error: { name, message, data? } — its class, its message and the `data` the handler attached to the thrown error (e.g. NonRetriableError's). Null once the job completes or is retried.",
+      resolve: (job) => job.error as Record<string, unknown> | null,
+    }),
     result: t.field({
       type: 'JSONObject',
       nullable: true,
-      description: "The handler's JobResult.resultData.",
+      description: "The handler's JobResult.resultData, of a failed attempt too.",
       resolve: (job) => job.result as Record<string, unknown> | null,
     }),
     progress: t.exposeFloat('progress', { description: '0–100.' }),
@@ -150,8 +157,8 @@ export const QueueStatsRef = builder.objectRef<QueueStats>('QueueStats').impleme
   description: "Seed 003's QueueStats: how many jobs of a queue are in each status.",
   fields: (t) => ({
     queueName: t.exposeString('queueName'),
-    pendingCount: t.exposeInt('pendingCount'),
-    scheduledCount: t.exposeInt('scheduledCount'),
+    pendingCount: t.exposeInt('pendingCount', { description: 'PENDING jobs, and SCHEDULED ones whose time has come (due, waiting for a worker).' }),
+    scheduledCount: t.exposeInt('scheduledCount', { description: 'SCHEDULED jobs whose time is still to come.' }),
     runningCount: t.exposeInt('runningCount'),
     retryingCount: t.exposeInt('retryingCount'),
     completedCount: t.exposeInt('completedCount'),
@@ -182,6 +189,7 @@ const JobFilter = builder.inputType('JobFilter', {
     jobTypes: t.stringList({ required: false }),
     createdAfter: t.field({ type: 'DateTime', required: false }),
     createdBefore: t.field({ type: 'DateTime', required: false }),
+    createdBy: t.stringList({ required: false, description: 'Only jobs created by one of these principals (Job.createdBy): an audit of who queued what.' }),
   }),
 });
 
@@ -286,6 +294,7 @@ function jobWhere(filter: typeof JobFilter.$inferInput | null | undefined) {
     ...(filter.kinds?.length ? { kind: { in: filter.kinds } } : {}),
     ...(filter.queueNames?.length ? { queueName: { in: filter.queueNames } } : {}),
     ...(filter.jobTypes?.length ? { jobType: { in: filter.jobTypes } } : {}),
+    ...(filter.createdBy?.length ? { createdBy: { in: filter.createdBy } } : {}),
     ...(filter.createdAfter || filter.createdBefore
       ? { createdAt: { ...(filter.createdAfter ? { gte: filter.createdAfter } : {}), ...(filter.createdBefore ? { lt: filter.createdBefore } : {}) } }
       : {}),

@@ -278,6 +278,8 @@ interface PortfolioImportEvent {
   jobId: string;
   portfolioId: string;
   error: string | null;
+  /** Seed 000's `error: dict`: the job's structured error (Job.error). */
+  jobError: Record<string, unknown> | null;
   timestamp: Date;
 }
 
@@ -300,7 +302,18 @@ builder.objectRef<PortfolioImportEvent>('PortfolioImportJobFailed').implement({
   description: 'A portfolio import failed for good (FAILED, or DEAD_LETTER once its retries ran out).',
   interfaces: [PortfolioImportEventInterface],
   isTypeOf: (event) => (event as PortfolioImportEvent).name === 'PortfolioImportJobFailed',
-  fields: (t) => ({ error: t.string({ resolve: (event) => event.error ?? 'unknown error' }) }),
+  fields: (t) => ({
+    error: t.string({
+      deprecationReason: 'Use errorMessage (the same text); the structured error is jobError.',
+      resolve: (event) => event.error ?? 'unknown error',
+    }),
+    errorMessage: t.string({ description: "Why the import failed (the job's errorMessage).", resolve: (event) => event.error ?? 'unknown error' }),
+    jobError: t.field({
+      type: 'JSONObject',
+      description: "Seed 000's `error: dict`: the job's error as Job.error gives it, { name, message, data? }.",
+      resolve: (event) => event.jobError ?? { name: 'Error', message: event.error ?? 'unknown error' },
+    }),
+  }),
 });
 
 const TERMINAL = [JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.DEAD_LETTER];
@@ -320,11 +333,17 @@ builder.subscriptionFields((t) => ({
           chain = chain.then(async () => {
             const job = await new PortfolioImportRepository(ctx.pool).findById(event.jobId);
             if (!job || job.portfolioId !== wanted) return;
+            const failed = event.status !== JobStatus.COMPLETED;
+            // The error the failure wrote; null if the job was retried since (the message then stands alone).
+            const jobError = failed
+              ? ((await ctx.pool.query<{ error: Record<string, unknown> | null }>('select error from job where id = $1', [event.jobId])).rows[0]?.error ?? null)
+              : null;
             await push({
               name: event.status === JobStatus.COMPLETED ? 'PortfolioImportJobSucceeded' : 'PortfolioImportJobFailed',
               jobId: event.jobId,
               portfolioId: job.portfolioId,
-              error: event.status === JobStatus.COMPLETED ? null : event.message,
+              error: failed ? event.message : null,
+              jobError,
               timestamp: event.createdAt,
             });
           });

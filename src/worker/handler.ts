@@ -1,34 +1,38 @@
 // The JobHandler port: what a job type provides to run. Each capability folder
 // registers its handlers on the registry (src/worker/registry.ts).
 import type pg from 'pg';
+import type { Queryable } from '../db/pool.ts';
 import { z } from 'zod';
 import type { Logger } from '../logger.ts';
 import type { JobKind } from '../generated/prisma/enums.ts';
 
-/** Seed 003's JobResult: what a handler returns. */
+/** Seed 003's JobResult: what a handler returns (frozen: read, never changed). */
 export interface JobResult {
-  success: boolean;
-  /** Saved as job.result (JSON object). */
-  resultData?: Record<string, unknown>;
-  /** With success=false: why. A NonRetriableError fails the job at once. */
-  error?: Error;
+  readonly success: boolean;
+  /** Saved as job.result (JSON object), on success and on failure alike. */
+  readonly resultData?: Readonly<Record<string, unknown>>;
+  /**
+   * With success=false: why. A NonRetriableError fails the job at once. Saved
+   * as job.error: its name, message and `data` field, if it has one.
+   */
+  readonly error?: Error;
 }
 
 /** The job as a handler sees it. */
 export interface RunningJob<Payload> {
-  id: string;
-  kind: JobKind;
-  jobType: string;
-  queueName: string;
-  payload: Payload;
-  metadata: Record<string, unknown>;
-  priority: number;
-  maxRetries: number;
+  readonly id: string;
+  readonly kind: JobKind;
+  readonly jobType: string;
+  readonly queueName: string;
+  readonly payload: Payload;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly priority: number;
+  readonly maxRetries: number;
   /** Retries so far: 0 on the first attempt. */
-  retryCount: number;
-  parentJobId: string | null;
-  createdBy: string | null;
-  createdAt: Date;
+  readonly retryCount: number;
+  readonly parentJobId: string | null;
+  readonly createdBy: string | null;
+  readonly createdAt: Date;
 }
 
 export interface ProgressUpdate {
@@ -82,6 +86,11 @@ export interface JobHandler<Payload = Record<string, unknown>> {
    */
   redactPayload?(payload: Record<string, unknown>): Record<string, unknown>;
   handle(job: RunningJob<Payload>, ctx: JobContext): Promise<JobResult>;
+  /**
+   * A kind's job type that schedules may make (src/flow/schedules.ts): writes
+   * its kind row in the tick's transaction, from the job the template made.
+   */
+  insertScheduledKindRow?(db: Queryable, job: { readonly id: string; readonly tenantId: string; readonly payload: Payload }): Promise<void>;
 }
 
 /**
@@ -93,4 +102,10 @@ export const EMPTY_PAYLOAD = z.object({}).strict() as unknown as z.ZodType<Recor
 /** Throw (or return as JobResult.error) to fail a job without retrying it. */
 export class NonRetriableError extends Error {
   override name = 'NonRetriableError';
+  /** Saved in job.error.data: what the handler knows of the failure. */
+  readonly data?: unknown;
+  constructor(message: string, options?: { data?: unknown; cause?: unknown }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    if (options?.data !== undefined) this.data = options.data;
+  }
 }

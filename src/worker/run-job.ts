@@ -29,6 +29,7 @@ import { requeueRunningJob } from '../job-state/requeue.ts';
 import { isTerminal, JobStatus } from '../job-state/statuses.ts';
 import type { TakenJob } from '../job-state/take.ts';
 import { takeOverJob } from '../job-state/take-over.ts';
+import { jobErrorOf } from '../job-state/job-error.ts';
 import { createJobContext, errorMessage } from './context.ts';
 import { NonRetriableError, type JobResult } from './handler.ts';
 import { JobAbort } from './job-abort.ts';
@@ -107,7 +108,7 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
       if (taken.takenAt && needsGate(taken.job)) {
         const gate = await passGates(deps.pool, taken.job, helpers.job.id, workerId);
         if (!gate.passed) return;
-        if (gate.claimed) Object.assign(taken, { job: gate.claimed, takenAt: null });
+        if (gate.running) Object.assign(taken, { job: gate.running, takenAt: null });
       }
       const running = new RunningWrite(batcher, jobId, workerId, taken.takenAt, abort);
       const jobLogger = lazyChild(deps.logger, { jobId, workerId, jobType: taken.job.jobType });
@@ -300,13 +301,16 @@ async function execute(
   const fail = (failure: AttemptFailure) => finish(failure.status, () => failRunningJob(deps.pool, job, workerId, failure), failure.errorMessage);
 
   if (!handler) {
-    await fail({ status: JobStatus.FAILED, errorMessage: `no handler is registered for job type "${job.jobType}"` });
+    const message = `no handler is registered for job type "${job.jobType}"`;
+    await fail({ status: JobStatus.FAILED, errorMessage: message, error: { name: 'UnknownJobTypeError', message } });
     return;
   }
   const payload = handler.payload.safeParse(job.payload);
   if (!payload.success) {
     const issue = payload.error.issues[0]!;
-    await fail({ status: JobStatus.FAILED, errorMessage: `invalid payload: ${['payload', ...issue.path].join('.')}: ${issue.message}` });
+    const field = ['payload', ...issue.path].join('.');
+    const message = `invalid payload: ${field}: ${issue.message}`;
+    await fail({ status: JobStatus.FAILED, errorMessage: message, error: { name: 'InvalidPayloadError', message, data: { field, issue: issue.message } } });
     return;
   }
 
@@ -365,17 +369,20 @@ async function execute(
     return;
   }
   const message = errorMessage(error);
+  // Seed 003: a failed JobResult's resultData is kept (job.result), with the error as data (job.error).
+  const failure = { error: jobErrorOf(error), ...(outcome.resultData ? { resultData: outcome.resultData } : {}) };
   if (error instanceof NonRetriableError) {
-    await fail({ status: JobStatus.FAILED, errorMessage: message });
+    await fail({ status: JobStatus.FAILED, errorMessage: message, ...failure });
     return;
   }
   if (job.retryCount >= job.maxRetries) {
-    await fail({ status: JobStatus.DEAD_LETTER, errorMessage: `${message} (after ${job.retryCount + 1} attempts)` });
+    await fail({ status: JobStatus.DEAD_LETTER, errorMessage: `${message} (after ${job.retryCount + 1} attempts)`, ...failure });
     return;
   }
   const delay = retryDelayMs(job.retryCount, deps.config.JOB_RETRY_BASE_DELAY_MS, deps.config.JOB_RETRY_MAX_DELAY_MS);
   report.retryInMs = delay;
-  await fail({ status: JobStatus.RETRYING, errorMessage: message, retryCount: job.retryCount + 1, runAt: new Date(Date.now() + delay) });
+  const runAt = new Date(Date.now() + delay);
+  await fail({ status: JobStatus.RETRYING, errorMessage: message, retryCount: job.retryCount + 1, runAt, ...failure });
 }
 
 const OUTCOME_MESSAGES: Partial<Record<JobStatus, string>> = {

@@ -297,7 +297,7 @@ describe('snapshots', () => {
 });
 
 describe('schedules', () => {
-  it('a budget schedule makes sync_and_suggest jobs marked SCHEDULED, children of its tick job', async () => {
+  it('a budget schedule makes scheduled_sync_and_suggest BudgetJobs, whose sync_and_suggest children are marked SCHEDULED', async () => {
     const answer = await client.request(CreateBudgetSchedule, { input: { budgetId: SMALL.id, cron: '* * * * * *', timezone: 'Europe/Berlin' } });
     if (answer.createBudgetSchedule.__typename !== 'MutationCreateBudgetScheduleSuccess') throw new Error(JSON.stringify(answer));
     const scheduleId = answer.createBudgetSchedule.data.id;
@@ -305,9 +305,18 @@ describe('schedules', () => {
       // Made by the worker's scheduler at a tick: awaited in the database.
       const scheduledJob = await eventually('a job made by the budget schedule', async () => {
         const { budgetJobs } = await client.request(BudgetJobs, { budgetId: SMALL.id, first: 5 });
-        return budgetJobs.edges.map((e) => e.node).find((j) => j.budgetMetadata.trigger === 'SCHEDULED');
+        return budgetJobs.edges.map((e) => e.node).find((j) => j.budgetJobType === 'SYNC_AND_SUGGEST' && j.budgetMetadata.trigger === 'SCHEDULED');
       });
       expect(scheduledJob).toMatchObject({ budgetJobType: 'SYNC_AND_SUGGEST', parentJob: { jobType: 'budget.scheduled_sync_and_suggest' } });
+      // The tick itself is a BudgetJob of seed 004's eighth type, with its budget_job row.
+      const ticks = await db.pool.query(
+        `select j.kind, b.budget_job_type as type, j.metadata->>'trigger' as trigger from job j join budget_job b on b.job_id = j.id
+          where j.job_type = 'budget.scheduled_sync_and_suggest' and b.budget_id = $1 limit 1`,
+        [SMALL.id],
+      );
+      expect(ticks.rows).toEqual([{ kind: 'BUDGET', type: 'scheduled_sync_and_suggest', trigger: 'SCHEDULED' }]);
+      const { budgetJobs } = await client.request(BudgetJobs, { budgetId: SMALL.id, first: 100 });
+      expect(budgetJobs.edges.some((e) => e.node.budgetJobType === 'SCHEDULED_SYNC_AND_SUGGEST')).toBe(true);
       const done = await succeeded(client, scheduledJob);
       expect(done.steps.edges.map((e) => e.node.status)).toEqual(['COMPLETED', 'COMPLETED']);
     } finally {

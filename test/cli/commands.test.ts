@@ -117,6 +117,20 @@ describe('jobs', () => {
     expect(table.stdout).toMatch(new RegExp(`${done}\\s+COMPLETED\\s+PLAIN\\s+cli-list\\s+system.noop\\s+\\d+%\\s+1/4\\s+\\S+\\s+default`));
   });
 
+  it('--created-by narrows list and cancel to the jobs one principal created (an audit)', async () => {
+    const alices = await scheduledJob('cli-created-by');
+    const others = await scheduledJob('cli-created-by');
+    await db.pool.query(`update job set created_by = 'key:alice' where id = $1`, [alices]);
+
+    const listed = await runCli(['jobs', 'list', '--queue', 'cli-created-by', '--created-by', 'key:alice', '--json', '--database-url', db.url]);
+    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ id: alices, createdBy: 'key:alice' })]);
+    expect((await runCli(['jobs', 'list', '--created-by', 'key:nobody', '--database-url', db.url])).stdout.trim()).toBe('no jobs (created by key:nobody)');
+
+    const cancelled = await runCli(['jobs', 'cancel', '--queue', 'cli-created-by', '--created-by', 'key:alice', '--yes', '--database-url', db.url]);
+    expect(cancelled.stdout.trim()).toBe('cancelled: 1 job(s)');
+    expect([await statusOf(alices), await statusOf(others)]).toEqual(['CANCELLED', 'SCHEDULED']);
+  });
+
   it("acts as an admin across tenants: lists, shows and cancels another tenant's jobs; --tenant narrows", async () => {
     const own = await scheduledJob('cli-tenants');
     const other = await scheduledJob('cli-tenants');

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrisma, type PrismaClient } from '../../src/db/prisma.ts';
 import { JobStatus } from '../../src/generated/prisma/enums.ts';
-import type { CollectionJob, ICollectionJobRepository } from '../../src/collections/kind.ts';
+import { DEFAULT_LIST_LIMIT, type CollectionJob, type ICollectionJobRepository } from '../../src/collections/kind.ts';
 import { CollectionJobRepository } from '../../src/collections/repository.ts';
 import { InMemoryCollectionJobRepository } from '../support/in-memory-collection-repository.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -101,14 +101,13 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
     expect((await repo.listRecent(2)).map((job) => job.id)).toEqual([newer.id, older.id]);
   });
 
-  it('lists running jobs', async () => {
-    const running = newJob();
+  it('lists running jobs, all of them (more than a page of DEFAULT_LIST_LIMIT)', async () => {
+    const running = Array.from({ length: DEFAULT_LIST_LIMIT + 1 }, () => newJob());
     const waiting = newJob();
-    await repo.save(running);
-    await repo.save(waiting);
-    expect(await repo.updateStatus(running.id, JobStatus.RUNNING)).toBe(true);
+    for (const job of [...running, waiting]) await repo.save(job);
+    for (const job of running) expect(await repo.updateStatus(job.id, JobStatus.RUNNING)).toBe(true);
     const ids = (await repo.getRunningJobs()).map((job) => job.id);
-    expect(ids).toContain(running.id);
+    expect(ids).toEqual(expect.arrayContaining(running.map((job) => job.id)));
     expect(ids).not.toContain(waiting.id);
   });
 
@@ -161,4 +160,16 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
     expect(await repo.getStats(job.id)).toEqual({ total: 4, completed: 1, failed: 0, totalCandles: 10, newCandleCount: 10 });
     expect(await repo.listFailedSymbols(job.id)).toEqual([]);
   });
+});
+
+it('save enters a new job through job-state: PENDING, with its queue entry and its first event, never an orphan', async () => {
+  const job = newJob({ status: JobStatus.RUNNING });
+  await new CollectionJobRepository(prisma, db.pool).save(job);
+  const { rows } = await db.pool.query(
+    `select job.status, (select array_agg(status::text) from job_event where job_id = job.id) as events,
+            exists (select 1 from graphile_worker.jobs e where e.id = job.queue_entry_id) as queued
+       from job where id = $1`,
+    [job.id],
+  );
+  expect(rows).toEqual([{ status: 'PENDING', events: ['PENDING'], queued: true }]);
 });

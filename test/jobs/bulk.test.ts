@@ -6,7 +6,7 @@ import { uuidOf } from '../../src/testing/global-id.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { createJob } from '../support/jobs.ts';
-import { JobWithHistory } from '../support/operations.ts';
+import { JobsPage, JobWithHistory } from '../support/operations.ts';
 import { BulkJobCount, CancelJobs, RetryJobs } from '../support/operations-bulk.ts';
 import { ACCOUNT, created, createImport, flexStatement } from '../support/portfolios.ts';
 
@@ -80,6 +80,17 @@ describe('cancelJobs and retryJobs', () => {
         ],
       });
     }
+  });
+
+  it('createdBy narrows jobs, the count and the action to the jobs one principal created', async () => {
+    const [alices, others] = await scheduledJobs('bulk-created-by', 2);
+    await db.pool.query(`update job set created_by = 'key:alice' where id = $1`, [uuidOf(alices!.id)]);
+    const filter = { queueNames: ['bulk-created-by'], createdBy: ['key:alice'] };
+    const listed = await api.client.request(JobsPage, { filter, first: 10 });
+    expect(listed.jobs.edges.map((e) => e.node.id)).toEqual([alices!.id]);
+    expect((await api.client.request(BulkJobCount, { action: 'CANCEL', filter })).bulkJobCount).toMatchObject({ data: { count: 1 } });
+    expect((await api.client.request(CancelJobs, { filter })).cancelJobs).toMatchObject({ data: { affectedCount: 1, affectedJobIds: [uuidOf(alices!.id)] } });
+    expect((await history(others!.id)).status).toBe('SCHEDULED');
   });
 
   it('counts at most the bound and says when more match', async () => {

@@ -83,3 +83,12 @@ it('counts jobs per status for a queue', async () => {
   expect(stats.queueStats).toMatchObject({ queueName: 'listing', pendingCount: 60, runningCount: 0, completedCount: 0, deadLetterCount: 0 });
   expect((await api.client.request(Queues, { queueName: 'nothing-here' })).queueStats.pendingCount).toBe(0);
 });
+
+it('counts a SCHEDULED job whose time has come as pending, one still to come as scheduled', async () => {
+  await db.pool.query(
+    `insert into job (job_type, queue_name, status, scheduled_at)
+     values ('system.noop', 'due', 'SCHEDULED', now() - interval '1 minute'), ('system.noop', 'due', 'SCHEDULED', now() + interval '1 hour')`,
+  );
+  const stats = await api.client.request(Queues, { queueName: 'due' });
+  expect(stats.queueStats).toMatchObject({ queueName: 'due', pendingCount: 1, scheduledCount: 1 });
+});

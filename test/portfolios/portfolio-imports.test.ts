@@ -152,6 +152,10 @@ describe('one active import per portfolio and interval', () => {
     expect(failed!.events.edges.map((e) => e.node.status)).toEqual(['PENDING', 'RUNNING', 'FAILED']);
     const failedEvent = events.received.at(-1)!.portfolioImportEvents;
     expect(failedEvent).toMatchObject({ __typename: 'PortfolioImportJobFailed', portfolioId, error: expect.stringMatching(/not well-formed XML/) });
+    // Seed 000's `error: dict`: the structured error beside the message.
+    if (failedEvent.__typename !== 'PortfolioImportJobFailed') throw new Error('not a failure');
+    expect(failedEvent.errorMessage).toBe(failedEvent.error);
+    expect(failedEvent.jobError).toEqual({ name: 'FlexStatementError', message: expect.stringMatching(/not well-formed XML/) });
 
     const again = created(await createImport(service.client, { portfolioId, accountId: ACCOUNT, source: 'IBKR', interval: INTERVAL }, flexStatement()));
     expect((await finished(again.id)).status).toBe('COMPLETED');

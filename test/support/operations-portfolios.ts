@@ -62,7 +62,7 @@ export const PortfolioImportEvents = graphql(`
   subscription PortfolioImportEvents($portfolioId: ID!) {
     portfolioImportEvents(portfolioId: $portfolioId) {
       __typename jobId portfolioId timestamp
-      ... on PortfolioImportJobFailed { error }
+      ... on PortfolioImportJobFailed { error errorMessage jobError }
     }
   }
 `);

@@ -13,6 +13,7 @@ export const JobFieldsFragment = graphql(`
     maxRetries
     retryCount
     errorMessage
+    error
     result
     progress
     progressMessage

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { setTimeout as delay } from 'node:timers/promises';
 import { noopHandler, sleepHandler } from '../../src/system/handlers.ts';
-import type { JobHandler } from '../../src/worker/handler.ts';
+import { NonRetriableError, type JobHandler } from '../../src/worker/handler.ts';
 import { HandlerRegistry } from '../../src/worker/registry.ts';
 
 const blockPayload = z.object({ ms: z.number().int().min(0).max(600_000) });
@@ -39,6 +39,29 @@ export const slowFirstAttemptHandler: JobHandler<z.infer<typeof slowFirstPayload
   },
 };
 
+/** An error class that does not set `name`, with data of its own. */
+class QuotaExceededError extends Error {
+  readonly data = { retryAfterSeconds: 60 };
+}
+
+const failWithDataPayload = z.object({ retriable: z.boolean() });
+
+/** Fails with data on the error and partial resultData: non-retriable (returned) or retriable (thrown). */
+export const failWithDataHandler: JobHandler<z.infer<typeof failWithDataPayload>> = {
+  jobType: 'test.fail_with_data',
+  description: 'Fails with a structured error and partial resultData.',
+  payload: failWithDataPayload,
+  async handle(job) {
+    if (job.payload.retriable) throw new QuotaExceededError('quota exceeded');
+    return { success: false, resultData: { rowsImported: 2 }, error: new NonRetriableError('row 3 is malformed', { data: { row: 3, column: 'amount' } }) };
+  },
+};
+
 export function createTestRegistry(): HandlerRegistry {
-  return new HandlerRegistry().register(noopHandler).register(sleepHandler).register(blockEventLoopHandler).register(slowFirstAttemptHandler);
+  return new HandlerRegistry()
+    .register(noopHandler)
+    .register(sleepHandler)
+    .register(blockEventLoopHandler)
+    .register(slowFirstAttemptHandler)
+    .register(failWithDataHandler);
 }
