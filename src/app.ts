@@ -12,9 +12,10 @@ import { createPool } from './db/pool.ts';
 import { createPrisma, type PrismaClient } from './db/prisma.ts';
 import { waitForDatabase } from './db/wait-for-database.ts';
 import { startApiServer, type ApiServer } from './graphql/server.ts';
-import { createRegistry } from './handlers.ts';
-import type { BudgetProvider } from './budgets/provider.ts';
-import { createBudgetProvider } from './budgets/providers.ts';
+import { buildSchema } from './graphql/schema.ts';
+import { createKindServices, createRegistry } from './handlers.ts';
+import type { KindDescriptor, KindServices } from './kind-descriptor.ts';
+import { defaultKinds } from './kinds.ts';
 import { Health } from './health.ts';
 import { LiveEvents } from './jobs/live.ts';
 import type { Logger } from './logger.ts';
@@ -70,8 +71,10 @@ export interface AppOptions {
    * default logs the reason at fatal level only.
    */
   onFatal?: (message: string) => void;
-  /** The budget provider of budget jobs; default: the configured one (src/budgets). */
-  budgetProvider?: BudgetProvider;
+  /** The job kinds served (src/kinds.ts); default: every built-in one. */
+  kinds?: readonly KindDescriptor<any>[];
+  /** Replaces some of the kinds' services (e.g. the budget provider); default: each kind's configured ones. */
+  services?: Partial<KindServices>;
 }
 
 export async function startApp(config: Config, logger: Logger, roles: Roles, options: AppOptions = {}): Promise<App> {
@@ -114,8 +117,9 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
       heartbeatFreshMs: Math.min(config.WORKER_DEAD_AFTER_MS, 2 * config.WORKER_HEARTBEAT_INTERVAL_MS + 1000),
     });
     await health.checkMigrations();
-    const budgetProvider = options.budgetProvider ?? createBudgetProvider(config);
-    const registry = options.registry ?? createRegistry({ pool, prisma, config, budgetProvider });
+    const kinds = options.kinds ?? defaultKinds;
+    const services = createKindServices(kinds, config, options.services);
+    const registry = options.registry ?? createRegistry({ pool, prisma, config, kinds, services });
     const metrics = new Metrics();
     listener.on('reconnected', () => metrics.listenReconnects.inc());
     // Tokens of API requests and of metrics scrapes (admin only).
@@ -144,7 +148,7 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
       live = new LiveEvents(pool, listener, logger, (jobIds) => prisma.job.findMany({ where: { id: { in: jobIds } } }), metrics);
       await live.start();
       stops.push(async () => live!.stop());
-      api = await startApiServer({ config, pool, prisma: apiPrisma, registry, budgetProvider, live, listener, logger, health, authenticator, metrics }, config.HOST, config.PORT);
+      api = await startApiServer({ ...services, config, pool, prisma: apiPrisma, registry, kinds, schema: buildSchema(kinds), live, listener, logger, health, authenticator, metrics }, config.HOST, config.PORT);
       stops.push(() => api!.close());
       const [liveEvents, apiServer] = [live, api];
       metrics.observeSubscribers(() => ({ ...liveEvents.subscriptionCounts, websockets: apiServer.websocketCount }));

@@ -1,13 +1,10 @@
-// Every job type this service runs. A new capability registers its handlers here.
+// Every job type this service runs: the core's plain ones, then each kind's
+// (src/kinds.ts; a kind's descriptor says which handlers it has).
 import type pg from 'pg';
 import type { PrismaClient } from './db/prisma.ts';
-import { createCollectionHandler } from './collections/handler.ts';
-import { createBudgetHandlers } from './budgets/handler.ts';
-import type { BudgetProvider } from './budgets/provider.ts';
-import { createBudgetProvider } from './budgets/providers.ts';
-import { createImportHandler } from './imports/handler.ts';
 import type { Config } from './config.ts';
-import { createPortfolioImportHandler, flexOptionsFromEnv } from './portfolios/handler.ts';
+import type { KindDescriptor, KindServices } from './kind-descriptor.ts';
+import { defaultKinds } from './kinds.ts';
 import { failHandler, noopHandler, sleepHandler } from './system/handlers.ts';
 import { createOutboundFetch, outboundOptions } from './net/outbound.ts';
 import { createWebhookSendHandler } from './webhooks/send.ts';
@@ -18,22 +15,26 @@ export interface RegistryDeps {
   pool: pg.Pool;
   prisma: PrismaClient;
   config: Config;
-  /** The budget provider budget jobs use (src/budgets); default: the configured one. */
-  budgetProvider?: BudgetProvider;
+  /** The kinds whose job types to register; default: every built-in one. */
+  kinds?: readonly KindDescriptor<any>[];
+  /** The kinds' shared services; default: each kind builds its own from the configuration. */
+  services?: KindServices;
+}
+
+/** Each kind's services, built from the configuration, with `overrides` on top (e.g. a test's budget provider). */
+export function createKindServices(kinds: readonly KindDescriptor<any>[], config: Config, overrides: Partial<KindServices> = {}): KindServices {
+  return Object.assign({}, ...kinds.map((kind) => kind.services?.(config) ?? {}), overrides) as KindServices;
 }
 
 export function createRegistry(deps: RegistryDeps): HandlerRegistry {
+  const kinds = deps.kinds ?? defaultKinds;
   const outbound = createOutboundFetch(outboundOptions(deps.config));
-  const flex = flexOptionsFromEnv();
   const registry = new HandlerRegistry()
     .register(createWebhookSendHandler(outbound))
     .register(noopHandler)
     .register(sleepHandler)
-    .register(failHandler)
-    .register(createPortfolioImportHandler({ flex: flex && { ...flex, fetch: outbound } }))
-    .register(createCollectionHandler(deps))
-    .register(createImportHandler(deps));
-  const budgetProvider = deps.budgetProvider ?? createBudgetProvider(deps.config);
-  for (const handler of createBudgetHandlers({ ...deps, budgetProvider, registry })) registry.register(handler);
+    .register(failHandler);
+  const kindDeps = { ...deps, outbound, registry, services: deps.services ?? createKindServices(kinds, deps.config) };
+  for (const kind of kinds) for (const handler of kind.handlers(kindDeps)) registry.register(handler);
   return registry;
 }

@@ -12,7 +12,7 @@ import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { createDashboardHandler } from '../http/dashboard.ts';
-import { STATEMENT_MAX_BYTES } from '../portfolios/kind.ts';
+import { largestUpload } from '../kind-descriptor.ts';
 import { healthAnswer } from '../health.ts';
 import { bearerToken, connectionToken, TokenError } from '../auth/authenticate.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -85,7 +85,7 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
   const graphqlLogger = services.logger.child({ component: 'graphql' });
   const maskError = createMaskError(graphqlLogger);
   return createYoga<Record<string, unknown>, GraphQLContext>({
-    schema,
+    schema: services.schema ?? schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
     // GraphiQL sends the CSRF header with every request it makes (it posts
@@ -102,7 +102,7 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
     // largest limit any mutation accepts is answered 413 before it is buffered
     // whole. Each mutation still checks its own, smaller limit.
     fetchAPI: createFetch({
-      formDataLimits: { fileSize: Math.max(services.config.IMPORT_UPLOAD_MAX_BYTES, STATEMENT_MAX_BYTES), files: 1 },
+      formDataLimits: { fileSize: largestUpload(services.kinds, services.config), files: 1 },
     }),
     // Websockets authenticate once, at connection_init, and pass their principal in.
     context: async (initial: { request?: Request; principal?: Principal }) => {
@@ -196,7 +196,7 @@ export async function startApiServer(services: ApiServices, host: string, port: 
     allowedOrigins: config.CORS_ALLOWED_ORIGINS,
     jsonMaxBytes: config.REQUEST_JSON_MAX_BYTES,
     // The file plus its form fields (operations, map), which are small.
-    multipartMaxBytes: Math.max(config.IMPORT_UPLOAD_MAX_BYTES, STATEMENT_MAX_BYTES) + config.REQUEST_JSON_MAX_BYTES,
+    multipartMaxBytes: largestUpload(services.kinds, config) + config.REQUEST_JSON_MAX_BYTES,
   };
   const dashboard = createDashboardHandler();
   const server = createServer(

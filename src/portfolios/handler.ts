@@ -1,7 +1,7 @@
 // The portfolio.import job type: loads the statement through the source's
 // adapter, keeps the interval's activity and stores it in one transaction, so
 // a failure leaves nothing half-imported.
-import { z } from 'zod';
+import type { Config } from '../config.ts';
 import { withTransaction } from '../db/pool.ts';
 import { JobKind, PortfolioImportSource } from '../generated/prisma/enums.ts';
 import { EMPTY_PAYLOAD, NonRetriableError, type JobHandler } from '../worker/handler.ts';
@@ -16,24 +16,17 @@ export interface PortfolioImportOptions {
   flex: FlexWebServiceOptions | null;
 }
 
-const envSchema = z.object({
-  IBKR_FLEX_TOKEN: z.string().min(1).optional(),
-  IBKR_FLEX_QUERY_ID: z.string().min(1).optional(),
-  IBKR_FLEX_BASE_URL: z.url().default('https://ndcdyn.interactivebrokers.com/AccountManagement/FlexWebService'),
-  IBKR_FLEX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(5000),
-  IBKR_FLEX_MAX_POLLS: z.coerce.number().int().min(1).max(1000).default(60),
-});
-
-/** Flex Web Service settings from the environment; null without a token and query id. */
-export function flexOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<FlexWebServiceOptions, 'fetch'> | null {
-  const parsed = envSchema.parse(Object.fromEntries(Object.entries(env).filter(([key, value]) => key.startsWith('IBKR_FLEX_') && value !== '')));
-  if (!parsed.IBKR_FLEX_TOKEN || !parsed.IBKR_FLEX_QUERY_ID) return null;
+/** Flex Web Service settings; null without a token and query id (only uploaded statements can be imported). */
+export function flexOptions(
+  config: Pick<Config, 'IBKR_FLEX_TOKEN' | 'IBKR_FLEX_QUERY_ID' | 'IBKR_FLEX_BASE_URL' | 'IBKR_FLEX_POLL_INTERVAL_MS' | 'IBKR_FLEX_MAX_POLLS'>,
+): Omit<FlexWebServiceOptions, 'fetch'> | null {
+  if (!config.IBKR_FLEX_TOKEN || !config.IBKR_FLEX_QUERY_ID) return null;
   return {
-    baseUrl: parsed.IBKR_FLEX_BASE_URL,
-    token: parsed.IBKR_FLEX_TOKEN,
-    queryId: parsed.IBKR_FLEX_QUERY_ID,
-    pollIntervalMs: parsed.IBKR_FLEX_POLL_INTERVAL_MS,
-    maxPolls: parsed.IBKR_FLEX_MAX_POLLS,
+    baseUrl: config.IBKR_FLEX_BASE_URL,
+    token: config.IBKR_FLEX_TOKEN,
+    queryId: config.IBKR_FLEX_QUERY_ID,
+    pollIntervalMs: config.IBKR_FLEX_POLL_INTERVAL_MS,
+    maxPolls: config.IBKR_FLEX_MAX_POLLS,
   };
 }
 
