@@ -33,6 +33,9 @@ export interface KindDeps {
   services: KindServices;
 }
 
+/** The configuration as a kind sees it: the service's, with its own settings typed. */
+export type KindConfig<Shape extends z.ZodRawShape> = Config & z.output<z.ZodObject<Shape>>;
+
 export interface KindDescriptor<Shape extends z.ZodRawShape = z.ZodRawShape> {
   /** The kind's folder name, e.g. "budgets". */
   name: string;
@@ -41,11 +44,11 @@ export interface KindDescriptor<Shape extends z.ZodRawShape = z.ZodRawShape> {
   /** Its environment variables (zod), validated with the rest by loadConfig. */
   config: Shape;
   /** Rules across its settings; each problem names the variable. */
-  checkConfig?(config: Config): string[];
+  checkConfig?(config: KindConfig<Shape>): string[];
   /** Builds its share of KindServices once per process. */
-  services?(config: Config): Partial<KindServices>;
+  services?(config: KindConfig<Shape>): Partial<KindServices>;
   /** Its job types. */
-  handlers(deps: KindDeps): JobHandler<any>[];
+  handlers(deps: KindDeps & { config: KindConfig<Shape> }): JobHandler<any>[];
   /**
    * Registers its GraphQL types on the builder (src/graphql/builder.ts). A
    * built-in kind's schema.ts registers on import (its index.ts imports it).
@@ -54,7 +57,7 @@ export interface KindDescriptor<Shape extends z.ZodRawShape = z.ZodRawShape> {
   /** The Prisma models (client names) whose rows it owns and which carry tenantId. */
   tenantModels: readonly string[];
   /** The largest file one of its mutations accepts (multipart uploads are cut off above it). */
-  uploadMaxBytes?(config: Config): number;
+  uploadMaxBytes?(config: KindConfig<Shape>): number;
 }
 
 /** The largest upload any of the kinds accepts (0: none takes files). */

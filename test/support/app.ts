@@ -150,12 +150,13 @@ export interface TestApp {
 /** Starts the service in-process; it stops when the test (or, from a beforeAll, the file) ends. */
 export async function startTestApp(
   databaseUrl: string,
-  options: { roles?: Roles; registry?: HandlerRegistry; env?: Record<string, string>; wrapPrisma?: AppOptions['wrapPrisma'] } = {},
+  options: { roles?: Roles; registry?: HandlerRegistry; env?: Record<string, string>; wrapPrisma?: AppOptions['wrapPrisma']; kinds?: AppOptions['kinds'] } = {},
 ): Promise<TestApp> {
-  const config = loadConfig({ ...TEST_ENV, ...options.env, DATABASE_URL: databaseUrl });
+  const config = loadConfig({ ...TEST_ENV, ...options.env, DATABASE_URL: databaseUrl }, options.kinds);
   const app = await startApp(config, createLogger(config.LOG_LEVEL), options.roles ?? { api: true, worker: true }, {
     registry: options.registry,
     wrapPrisma: options.wrapPrisma,
+    kinds: options.kinds,
   });
   const client = new GraphQLTestClient(app.api?.url ?? '');
   const stop = once(async () => {
