@@ -4,7 +4,6 @@ export type JobStatus = 'PENDING' | 'SCHEDULED' | 'RUNNING' | 'RETRYING' | 'COMP
 export const JOB_STATUSES: JobStatus[] = ['PENDING', 'SCHEDULED', 'RUNNING', 'RETRYING', 'COMPLETED', 'FAILED', 'DEAD_LETTER', 'CANCELLED'];
 export const ACTIVE_STATUSES: JobStatus[] = ['PENDING', 'SCHEDULED', 'RUNNING', 'RETRYING'];
 export const RETRIABLE_STATUSES: JobStatus[] = ['FAILED', 'DEAD_LETTER', 'CANCELLED'];
-export const JOB_KINDS = ['PLAIN', 'PORTFOLIO_IMPORT', 'COLLECTION', 'IMPORT', 'BUDGET'] as const;
 
 export interface QueueStats {
   queueName: string;
@@ -29,6 +28,7 @@ export interface ThroughputMinute {
 }
 export const Throughput = `query Throughput($minutes: Int) { jobThroughput(minutes: $minutes) { minute completedCount failedCount } }`;
 
+/** The job types the service runs, with their kinds (the kind filter lists these: the server's kinds, none named here). */
 export const JobTypes = `query JobTypes { jobTypes { jobType kind } }`;
 
 export interface JobSummary {
