@@ -4,7 +4,8 @@
 // exponential backoff, other 4xx answers fail the symbol at once.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OutboundRefusedError, type OutboundFetch } from '../net/outbound.ts';
-import { SYMBOL_FORMAT, SymbolNotFoundError, parseCandleCsv, type CandleProvider } from './candles.ts';
+import { SYMBOL_FORMAT, parseCandleCsv, type CandleProvider } from './candles.ts';
+import { RetriableProviderError, SymbolNotFoundError } from './errors.ts';
 
 export interface HttpCsvOptions {
   /** `{symbol}` and `{timeframe}` are replaced (URL-encoded). */
@@ -20,8 +21,6 @@ export interface HttpCsvOptions {
   /** Outbound HTTP with the address checks (src/net/outbound.ts). */
   fetch: OutboundFetch;
 }
-
-class RetriableHttpError extends Error {}
 
 /** A counting semaphore: at most `limit` holders at once, first come first served. */
 class Limiter {
@@ -59,9 +58,9 @@ export class HttpCsvProvider implements CandleProvider {
         const text = await this.#limiter.run(() => this.#get(url, signal));
         return parseCandleCsv(text, range);
       } catch (error) {
-        const retriable = error instanceof RetriableHttpError && !signal.aborted;
+        const retriable = error instanceof RetriableProviderError && !signal.aborted;
         if (!retriable || attempt >= this.options.retries) {
-          if (error instanceof RetriableHttpError && attempt > 0) {
+          if (error instanceof RetriableProviderError && attempt > 0) {
             throw new Error(`${error.message} (after ${attempt + 1} attempts)`);
           }
           throw error;
@@ -81,19 +80,19 @@ export class HttpCsvProvider implements CandleProvider {
       if (signal.aborted) throw error;
       if (error instanceof OutboundRefusedError) throw new Error(`GET ${url} ${error.message}`);
       const reason = (error as Error).name === 'TimeoutError' ? `timed out after ${this.options.timeoutMs} ms` : (error as Error).message;
-      throw new RetriableHttpError(`GET ${url} failed: ${reason}`);
+      throw new RetriableProviderError(`GET ${url} failed: ${reason}`);
     }
     if (response.ok) {
       try {
         return await response.text();
       } catch (error) {
         if (signal.aborted) throw error;
-        throw new RetriableHttpError(`GET ${url} failed while reading the body: ${(error as Error).message}`);
+        throw new RetriableProviderError(`GET ${url} failed while reading the body: ${(error as Error).message}`);
       }
     }
     await response.body?.cancel();
     const message = `GET ${url} answered HTTP ${response.status}`;
-    if (response.status >= 500 || response.status === 429) throw new RetriableHttpError(message);
+    if (response.status >= 500 || response.status === 429) throw new RetriableProviderError(message);
     if (response.status === 404) throw new SymbolNotFoundError(message);
     throw new Error(message);
   }
