@@ -106,7 +106,7 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     const listener = new Listener(database.url, logger);
     await listener.start();
     stops.push(() => listener.stop());
-    // One Prisma client per process, over its one pool (the API's reads, the collection kind's repository).
+    // One Prisma client per process, over its one pool (the API's reads).
     const prisma = createPrisma(pool);
     stops.push(() => prisma.$disconnect());
     const health = new Health({
