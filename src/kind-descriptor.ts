@@ -36,6 +36,19 @@ export interface KindDeps {
 /** The configuration as a kind sees it: the service's, with its own settings typed. */
 export type KindConfig<Shape extends z.ZodRawShape> = Config & z.output<z.ZodObject<Shape>>;
 
+/** One line of a job's detail in the dashboard. */
+export interface KindFact {
+  label: string;
+  value: string;
+}
+
+/** What the dashboard shows of a job of the kind (GraphQL Job.kindDetail). */
+export interface KindDashboard {
+  title: string;
+  /** The facts of one job, read through the caller's tenant-scoped client; empty when it has no kind row. */
+  facts(jobId: string, prisma: PrismaClient): Promise<KindFact[]>;
+}
+
 export interface KindDescriptor<Shape extends z.ZodRawShape = z.ZodRawShape> {
   /** The kind's folder name, e.g. "budgets". */
   name: string;
@@ -56,9 +69,17 @@ export interface KindDescriptor<Shape extends z.ZodRawShape = z.ZodRawShape> {
   registerSchema?(): void;
   /** The Prisma models (client names) whose rows it owns and which carry tenantId. */
   tenantModels: readonly string[];
+  /** Its detail on the dashboard's job page. */
+  dashboard?: KindDashboard;
   /** The largest file one of its mutations accepts (multipart uploads are cut off above it). */
   uploadMaxBytes?(config: KindConfig<Shape>): number;
 }
+
+/** Counts as the dashboard shows them (1,234). */
+export const formatCount = (value: number | bigint): string => value.toLocaleString('en-US');
+
+/** A calendar date in UTC (YYYY-MM-DD). */
+export const formatDay = (value: Date): string => value.toISOString().slice(0, 10);
 
 /** The largest upload any of the kinds accepts (0: none takes files). */
 export function largestUpload(kinds: readonly KindDescriptor[], config: Config): number {

@@ -1,5 +1,6 @@
 // The collection kind (seed 002): candles of many symbols from a provider.
 import { JobKind } from '../generated/prisma/enums.ts';
+import { collectionDashboard } from './dashboard.ts';
 import type { KindDescriptor } from '../kind-descriptor.ts';
 import { collectionConfig } from './config.ts';
 import { createCollectionHandler } from './handler.ts';
@@ -10,5 +11,6 @@ export const collectionsKind: KindDescriptor<typeof collectionConfig> = {
   jobKind: JobKind.COLLECTION,
   config: collectionConfig,
   handlers: (deps) => [createCollectionHandler(deps)],
+  dashboard: collectionDashboard,
   tenantModels: ['CollectionJob'],
 };

@@ -8,6 +8,7 @@ import './errors.ts';
 import '../jobs/schema.ts';
 import '../flow/schema.ts';
 import '../flow/schedule-schema.ts';
+import './kind-detail.ts';
 
 const registered = new WeakSet<KindDescriptor<any>>();
 const schemas = new WeakMap<readonly KindDescriptor<any>[], GraphQLSchema>();

@@ -1,5 +1,6 @@
 // The portfolio import kind (seed 000): an IBKR statement's trades, cash and positions.
 import { JobKind } from '../generated/prisma/enums.ts';
+import { portfolioDashboard } from './dashboard.ts';
 import type { KindDescriptor } from '../kind-descriptor.ts';
 import { portfolioConfig } from './config.ts';
 import { createPortfolioImportHandler, flexOptions } from './handler.ts';
@@ -14,6 +15,7 @@ export const portfoliosKind: KindDescriptor<typeof portfolioConfig> = {
     const flex = flexOptions(config);
     return [createPortfolioImportHandler({ flex: flex && { ...flex, fetch: outbound } })];
   },
+  dashboard: portfolioDashboard,
   tenantModels: ['PortfolioImportJob', 'PortfolioTrade', 'PortfolioCashTransaction', 'PortfolioPosition'],
   uploadMaxBytes: () => STATEMENT_MAX_BYTES,
 };
