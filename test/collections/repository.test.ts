@@ -1,8 +1,7 @@
 // One contract for ICollectionJobRepository (seed 002), run against both
-// implementations: Postgres through Prisma, and the in-memory one.
+// implementations: Postgres (SQL), and the in-memory one.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPrisma, type PrismaClient } from '../../src/db/prisma.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { JobStatus } from '../../src/generated/prisma/enums.ts';
 import type { CollectionJob, ICollectionJobRepository } from '../../src/collections/kind.ts';
 import { CollectionJobRepository } from '../../src/collections/repository.ts';
@@ -10,13 +9,8 @@ import { InMemoryCollectionJobRepository } from '../support/in-memory-collection
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 let db: TestDatabase;
-let prisma: PrismaClient;
 beforeAll(async () => {
   db = await createTestDatabase();
-  prisma = createPrisma(db.pool);
-});
-afterAll(async () => {
-  await prisma?.$disconnect();
 });
 
 let clock = Date.parse('2026-01-01T00:00:00Z');
@@ -41,7 +35,7 @@ function newJob(overrides: Partial<CollectionJob> = {}): CollectionJob {
 }
 
 const implementations: Array<[string, () => ICollectionJobRepository]> = [
-  ['Prisma/Postgres', () => new CollectionJobRepository(prisma, db.pool)],
+  ['Postgres', () => new CollectionJobRepository(db.pool)],
   ['in-memory', () => new InMemoryCollectionJobRepository()],
 ];
 
