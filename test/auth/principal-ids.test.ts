@@ -2,7 +2,7 @@
 // a JWT `jwt:<sub>`. A JWT whose sub reads "key:<id>" is its own principal: it
 // neither shares that key's budgets (mutations per minute, sockets) nor passes
 // for it as a job's createdBy. Schedules made by JWTs before keep making jobs as
-// the same principal under its new id (migration 000031).
+// the same principal under its new id (migration auth-principal-ids-carry-their-kind).
 import { readdir, readFile } from 'node:fs/promises';
 import { SignJWT } from 'jose';
 import { createClient } from 'graphql-ws';
@@ -90,7 +90,7 @@ describe('principal ids', () => {
     await forger.client.dispose();
   });
 
-  it('migration 000031 gives the schedules of JWT principals their jwt: id and leaves the others', async () => {
+  it('the principal-ids migration gives the schedules of JWT principals their jwt: id and leaves the others', async () => {
     const creators = ['alice@example.com', `key:${keyId}`, 'cli:root', 'local-dev', 'jwt:bob'];
     for (const createdBy of creators) {
       await db.pool.query(
@@ -98,7 +98,7 @@ describe('principal ids', () => {
         [createdBy],
       );
     }
-    const name = (await readdir('migrations/committed')).find((file) => file.startsWith('000031'))!;
+    const name = (await readdir('migrations/committed')).find((file) => file.endsWith('-auth-principal-ids-carry-their-kind.sql'))!;
     const body = (await readFile(`migrations/committed/${name}`, 'utf8')).replace(/^--!.*$/gm, '');
     await db.pool.query(body);
     const { rows } = await db.pool.query(`select created_by from schedule where tenant_id = 'tenant-m' order by created_at, id`);
