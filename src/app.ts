@@ -12,9 +12,11 @@ import { createPool } from './db/pool.ts';
 import { createPrisma, type PrismaClient } from './db/prisma.ts';
 import { waitForDatabase } from './db/wait-for-database.ts';
 import { startApiServer, type ApiServer } from './graphql/server.ts';
-import { createRegistry } from './handlers.ts';
-import { createBudgetProviders, type BudgetProviders } from './budgets/providers.ts';
+import { buildSchema } from './graphql/schema.ts';
+import { createKindServices, createRegistry } from './handlers.ts';
 import { ProviderConnections } from './connections/connections.ts';
+import type { KindDescriptor, KindServices } from './kind-descriptor.ts';
+import { defaultKinds } from './kinds.ts';
 import { Health } from './health.ts';
 import { LiveEvents } from './jobs/live.ts';
 import type { Logger } from './logger.ts';
@@ -71,8 +73,10 @@ export interface AppOptions {
    * default logs the reason at fatal level only.
    */
   onFatal?: (message: string) => void;
-  /** Each tenant's budget provider; default: the configured adapter over the tenants' connections (src/budgets). */
-  budgetProviders?: BudgetProviders;
+  /** The job kinds served (src/kinds.ts); default: every built-in one. */
+  kinds?: readonly KindDescriptor<any>[];
+  /** Replaces some of the kinds' services (e.g. budgetProviders); default: each kind's configured ones over the tenants' connections. */
+  services?: Partial<KindServices>;
 }
 
 export async function startApp(config: Config, logger: Logger, roles: Roles, options: AppOptions = {}): Promise<App> {
@@ -132,8 +136,9 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
     });
     await health.checkMigrations();
     const providerConnections = new ProviderConnections(pool, config);
-    const budgetProviders = options.budgetProviders ?? createBudgetProviders(config, providerConnections);
-    const registry = options.registry ?? createRegistry({ pool: jobsPool, prisma: jobsPrisma, config, providerConnections, budgetProviders });
+    const kinds = options.kinds ?? defaultKinds;
+    const services = createKindServices(kinds, config, { providerConnections }, options.services);
+    const registry = options.registry ?? createRegistry({ pool: jobsPool, prisma: jobsPrisma, config, kinds, providerConnections, services });
     const metrics = new Metrics({ labelValuesMax: config.METRICS_LABEL_VALUES_MAX });
     listener.on('reconnected', () => metrics.listenReconnects.inc());
     // Tokens of API requests and of metrics scrapes (admin only).
@@ -162,7 +167,11 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
       live = new LiveEvents(pool, listener, logger, (jobIds) => prisma.job.findMany({ where: { id: { in: jobIds } } }), metrics);
       await live.start();
       stops.push(async () => live!.stop());
-      api = await startApiServer({ config, pool, prisma: apiPrisma, registry, budgetProviders, providerConnections, live, listener, logger, health, authenticator, metrics }, config.HOST, config.PORT);
+      api = await startApiServer(
+        { ...services, config, pool, prisma: apiPrisma, registry, providerConnections, kinds, schema: buildSchema(kinds), live, listener, logger, health, authenticator, metrics },
+        config.HOST,
+        config.PORT,
+      );
       stops.push(() => api!.close());
       const [liveEvents, apiServer] = [live, api];
       metrics.observeSubscribers(() => ({ ...liveEvents.subscriptionCounts, websockets: apiServer.websocketCount }));

@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { allowedHostEntry } from './auth/host-check.ts';
 import { DEFAULT_LABEL_VALUES_MAX } from './metrics/metrics.ts';
 import { DEFAULT_RESPONSE_MAX_BYTES, DEFAULT_TIMEOUT_MS } from './net/outbound.ts';
+import type { ConfigOfKinds, KindDescriptor } from './kind-descriptor.ts';
+import { defaultKinds } from './kinds.ts';
+import { serverOnlySettingProblems } from './connections/settings.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
@@ -21,7 +24,8 @@ function checkEncryptionKey(value: string | undefined, ctx: z.RefinementCtx, whi
   }
 }
 
-const configSchema = z.object({
+/** The core's settings; each kind adds its own (its descriptor's `config`, src/kinds.ts). */
+const coreConfigSchema = z.object({
   /** Postgres to use. Unset: an embedded Postgres under DATA_DIR. */
   DATABASE_URL: z.string().url().optional(),
   /** Where the embedded Postgres keeps its data (kept across restarts). */
@@ -116,63 +120,6 @@ const configSchema = z.object({
    * At most 200: graphql-js parses a document recursively.
    */
   INPUT_MAX_DEPTH: int(2, 200).default(100),
-  /** Directory of <SYMBOL>.csv files for the csv-dir candle provider (a sample ships in data/candles). */
-  COLLECTION_CSV_DIR: z.string().min(1).default('./data/candles'),
-  /** URL of the http-csv candle provider; {symbol} and {timeframe} are filled in. */
-  COLLECTION_HTTP_URL_TEMPLATE: z.string().min(1).default('https://stooq.com/q/d/l/?s={symbol}&i=d'),
-  /** Time limit of one http-csv request. */
-  COLLECTION_HTTP_TIMEOUT_MS: int(1, 600_000).default(15_000),
-  /** http-csv requests in flight at once, per worker process. */
-  COLLECTION_HTTP_CONCURRENCY: int(1, 100).default(4),
-  /** Retries of one symbol's http-csv request after a network error, 5xx or 429. */
-  COLLECTION_HTTP_RETRIES: int(0, 20).default(3),
-  /** First backoff between http-csv retries; doubles per retry. */
-  COLLECTION_HTTP_RETRY_BASE_DELAY_MS: int(0, 600_000).default(500),
-  /** Longest from..to range of one CollectionJob. */
-  COLLECTION_MAX_RANGE_DAYS: int(1, 36_500).default(3660),
-  /** Most symbols in one CollectionJob. */
-  COLLECTION_SYMBOLS_MAX: int(1, 100_000).default(1000),
-  /** Budget provider of BudgetJobs: `sample` (a budget shipped in the repository, offline) or `ynab` (the YNAB API). */
-  BUDGET_PROVIDER: z.enum(['sample', 'ynab']).default('sample'),
-  /** Base URL of the YNAB API (a local server in tests; allow it with OUTBOUND_ALLOW_LIST). */
-  YNAB_API_URL: z.string().url().default('https://api.ynab.com/v1'),
-  /**
-   * The YNAB personal access token of PROVIDER_CREDENTIALS=server (one tenant's, from the
-   * environment); sent as a Bearer header only, never logged or stored. With per-tenant
-   * connections (the default) each tenant saves its own (src/connections).
-   */
-  YNAB_ACCESS_TOKEN: z.string().min(1).optional(),
-  /**
-   * How long the budget list a YNAB connection answers (GET /budgets) is reused, per
-   * connection and process: creates check their budget against it, so a loop of creates
-   * does not spend the token's hourly quota. A budget made at YNAB meanwhile is found
-   * once it expires.
-   */
-  YNAB_BUDGET_LIST_CACHE_MS: int(0, 86_400_000).default(300_000),
-  /** Time limit of one YNAB request until its answer is read (an export: until its headers arrive). */
-  YNAB_TIMEOUT_MS: int(1, 600_000).default(30_000),
-  /** Retries of one YNAB request after a network error or a 5xx, with exponential backoff and jitter. */
-  YNAB_RETRIES: int(0, 20).default(3),
-  /** First backoff between those retries; doubles per retry. */
-  YNAB_RETRY_BASE_DELAY_MS: int(0, 600_000).default(500),
-  /** Times one YNAB request waits out a 429's Retry-After before failing RATE_LIMITED (retriable). */
-  YNAB_RATE_LIMIT_RETRIES: int(0, 20).default(3),
-  /** Longest wait for one Retry-After (a longer one is cut to this). */
-  YNAB_RATE_LIMIT_MAX_WAIT_MS: int(0, 3_600_000).default(120_000),
-  /** Transactions per page (the local server's per_page extension; real YNAB answers one page). */
-  YNAB_TRANSACTIONS_PAGE_SIZE: int(1, 100_000).default(1000),
-  /** Transactions per bulk update request (PATCH /budgets/{id}/transactions). */
-  YNAB_UPDATE_CHUNK_SIZE: int(1, 10_000).default(500),
-  /** The IBKR Flex Web Service token and query id of PROVIDER_CREDENTIALS=server (one tenant's, from the environment). */
-  IBKR_FLEX_TOKEN: z.string().min(1).optional(),
-  IBKR_FLEX_QUERY_ID: z.string().min(1).optional(),
-  /** Where the Flex Web Service's SendRequest and GetStatement live. */
-  IBKR_FLEX_BASE_URL: z.string().url().default('https://ndcdyn.interactivebrokers.com/AccountManagement/FlexWebService'),
-  /** Wait between two GetStatement polls. */
-  IBKR_FLEX_POLL_INTERVAL_MS: int(10, 600_000).default(5000),
-  /** GetStatement polls before the attempt fails (and the job retries). */
-  IBKR_FLEX_MAX_POLLS: int(1, 1000).default(60),
-
   // Provider connections (src/connections). See README "Security".
   /**
    * Whose credentials jobs reach providers (YNAB, the Flex Web Service) with: `tenant` (each
@@ -190,13 +137,6 @@ const configSchema = z.object({
     .default('')
     .transform(commaList)
     .superRefine((keys, ctx) => keys.forEach((key, index) => checkEncryptionKey(key, ctx, `key ${index + 1}`))),
-
-  /** Largest file createImportJob accepts, in bytes; a larger upload is refused before anything is stored. */
-  IMPORT_UPLOAD_MAX_BYTES: int(1, 1024 * 1024 * 1024).default(20 * 1024 * 1024),
-  /** Rows an import writes per transaction; cancel takes effect between batches. */
-  IMPORT_BATCH_SIZE: int(1, 10_000).default(500),
-  /** pg_trgm similarity (0-1] of normalised questions at or above which a row is a near duplicate. */
-  IMPORT_SIMILARITY_THRESHOLD: z.coerce.number().min(0.5).max(1).default(0.9),
 
   // Security (src/auth, src/net, graphql/limits.ts). See README "Security".
   /** Require a token (API key or JWT) on every request. Off: every caller is the local admin, on loopback only. */
@@ -272,21 +212,40 @@ const configSchema = z.object({
   MUTATION_RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(6000),
 });
 
-export type Config = z.infer<typeof configSchema>;
+export type Config = z.infer<typeof coreConfigSchema> & ConfigOfKinds<typeof defaultKinds>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = configSchema.safeParse(
+/** One schema per list of kinds (built on first use: kinds.ts imports the kinds, which import this file's types). */
+const schemas = new WeakMap<readonly KindDescriptor<any>[], z.ZodType>();
+
+function configSchema(kinds: readonly KindDescriptor<any>[]): z.ZodType {
+  let schema = schemas.get(kinds);
+  if (!schema) {
+    const shape: Record<string, z.ZodType> = {};
+    for (const kind of kinds) {
+      for (const [key, value] of Object.entries(kind.config)) {
+        if (key in coreConfigSchema.shape || key in shape) throw new Error(`setting ${key} of kind "${kind.name}" is declared twice`);
+        shape[key] = value as z.ZodType;
+      }
+    }
+    schemas.set(kinds, (schema = coreConfigSchema.extend(shape)));
+  }
+  return schema;
+}
+
+/** The configuration from the environment; `kinds` (default: every built-in one) add their settings. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, kinds: readonly KindDescriptor<any>[] = defaultKinds): Config {
+  const parsed = configSchema(kinds).safeParse(
     Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')),
   );
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
-  const config = parsed.data;
+  const config = parsed.data as Config;
   const jwt = config.AUTH_JWT_SECRET || config.AUTH_JWKS_URL;
   const problems: string[] = [];
   if (config.AUTH_JWT_SECRET && config.AUTH_JWKS_URL) problems.push('AUTH_JWT_SECRET and AUTH_JWKS_URL: set one, not both');
@@ -294,24 +253,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (jwt && !config.AUTH_JWT_AUDIENCE) problems.push('AUTH_JWT_AUDIENCE: required when JWTs are configured');
   if (jwt && !config.AUTH_ENABLED) problems.push('AUTH_ENABLED: must be true when JWTs are configured');
   if (config.PROVIDER_CREDENTIALS === 'server') {
-    if (config.BUDGET_PROVIDER === 'ynab' && !config.YNAB_ACCESS_TOKEN) {
-      problems.push('YNAB_ACCESS_TOKEN: required when BUDGET_PROVIDER is ynab and PROVIDER_CREDENTIALS is server');
-    }
-    if (Boolean(config.IBKR_FLEX_TOKEN) !== Boolean(config.IBKR_FLEX_QUERY_ID)) problems.push('IBKR_FLEX_TOKEN and IBKR_FLEX_QUERY_ID: set both or neither');
     // With authentication on there are tenants: the environment's credentials are one tenant's, named.
     if (config.AUTH_ENABLED && !config.PROVIDER_CREDENTIALS_TENANT) {
       problems.push('PROVIDER_CREDENTIALS_TENANT: required when PROVIDER_CREDENTIALS is server and AUTH_ENABLED is true (the one tenant whose jobs use the credentials of the environment)');
     }
-  } else {
-    // The server-wide credentials served every tenant before connections existed: refused rather than ignored.
-    for (const name of ['YNAB_ACCESS_TOKEN', 'IBKR_FLEX_TOKEN', 'IBKR_FLEX_QUERY_ID', 'PROVIDER_CREDENTIALS_TENANT'] as const) {
-      if (config[name]) {
-        problems.push(
-          `${name}: only used with PROVIDER_CREDENTIALS=server (one tenant's credentials from the environment); with per-tenant connections (PROVIDER_CREDENTIALS=tenant, the default) unset it and save each tenant's credentials (saveProviderConnection or \`jobwire connections set\`)`,
-        );
-      }
-    }
   }
+  // Each kind checks its own settings, its server-wide credentials among them (src/connections/settings.ts).
+  for (const kind of kinds) problems.push(...(kind.checkConfig?.(config) ?? []));
+  problems.push(...serverOnlySettingProblems(config, ['PROVIDER_CREDENTIALS_TENANT']));
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return config;
 }

@@ -1,14 +1,11 @@
-// Every job type this service runs. A new capability registers its handlers here.
+// Every job type this service runs: the core's plain ones, then each kind's
+// (src/kinds.ts; a kind's descriptor says which handlers it has).
 import type pg from 'pg';
 import type { PrismaClient } from './db/prisma.ts';
-import { createCollectionHandler } from './collections/handler.ts';
-import { createBudgetHandlers } from './budgets/handler.ts';
-import { createBudgetProviders, type BudgetProviders } from './budgets/providers.ts';
-import { ProviderConnections } from './connections/connections.ts';
-import { ConnectionProvider } from './generated/prisma/enums.ts';
-import { createImportHandler } from './imports/handler.ts';
 import type { Config } from './config.ts';
-import { createPortfolioImportHandler, flexServiceSettings } from './portfolios/handler.ts';
+import { ProviderConnections } from './connections/connections.ts';
+import type { CoreServices, KindDescriptor, KindServices } from './kind-descriptor.ts';
+import { defaultKinds } from './kinds.ts';
 import { failHandler, noopHandler, sleepHandler } from './system/handlers.ts';
 import { createOutboundFetch, outboundOptions } from './net/outbound.ts';
 import { createWebhookSendHandler } from './webhooks/send.ts';
@@ -19,29 +16,35 @@ export interface RegistryDeps {
   pool: pg.Pool;
   prisma: PrismaClient;
   config: Config;
+  /** The kinds whose job types to register; default: every built-in one. */
+  kinds?: readonly KindDescriptor<any>[];
   /** Each tenant's saved provider credentials (src/connections); default: over `pool` with `config`. */
   providerConnections?: ProviderConnections;
-  /** Each tenant's budget provider budget jobs use (src/budgets); default: the configured adapter. */
-  budgetProviders?: BudgetProviders;
+  /** The kinds' shared services; default: each kind builds its own from the configuration and providerConnections. */
+  services?: KindServices;
+}
+
+/** Each kind's services, built from the configuration, with `overrides` on top (e.g. a test's budget provider). */
+export function createKindServices(
+  kinds: readonly KindDescriptor<any>[],
+  config: Config,
+  core: CoreServices,
+  overrides: Partial<KindServices> = {},
+): KindServices {
+  return Object.assign({}, ...kinds.map((kind) => kind.services?.(config, core) ?? {}), overrides) as KindServices;
 }
 
 export function createRegistry(deps: RegistryDeps): HandlerRegistry {
+  const kinds = deps.kinds ?? defaultKinds;
   const outbound = createOutboundFetch(outboundOptions(deps.config));
-  const connections = deps.providerConnections ?? new ProviderConnections(deps.pool, deps.config);
-  const flexCredentials = async (tenantId: string) => {
-    const credential = await connections.flex(tenantId);
-    if (!credential) throw connections.missing(ConnectionProvider.IBKR_FLEX);
-    return credential.secret;
-  };
+  const providerConnections = deps.providerConnections ?? new ProviderConnections(deps.pool, deps.config);
   const registry = new HandlerRegistry()
     .register(createWebhookSendHandler(outbound))
     .register(noopHandler)
     .register(sleepHandler)
-    .register(failHandler)
-    .register(createPortfolioImportHandler({ flex: flexServiceSettings(deps.config, outbound), flexCredentials }))
-    .register(createCollectionHandler(deps))
-    .register(createImportHandler(deps));
-  const budgetProviders = deps.budgetProviders ?? createBudgetProviders(deps.config, connections);
-  for (const handler of createBudgetHandlers({ ...deps, budgetProviders, registry })) registry.register(handler);
+    .register(failHandler);
+  const services = deps.services ?? createKindServices(kinds, deps.config, { providerConnections });
+  const kindDeps = { ...deps, outbound, registry, providerConnections, services };
+  for (const kind of kinds) for (const handler of kind.handlers(kindDeps)) registry.register(handler);
   return registry;
 }

@@ -61,8 +61,3 @@ export function runTime(job: JobSummary, now = Date.now()): number | null {
 
 export const formatCount = (n: number) => n.toLocaleString('en-US');
 
-/** A calendar date (a range's bounds), in UTC as the API stores them. */
-export function formatDate(iso: string | null | undefined): string {
-  if (!iso) return '—';
-  return new Date(iso).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' });
-}

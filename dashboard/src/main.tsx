@@ -47,7 +47,7 @@ function Home({ route }: { route: Route }) {
     setQueues(data.queuesUpdated);
     bump();
   });
-  const types = useQuery<{ jobTypes: Array<{ jobType: string }> }>(JobTypes, {});
+  const types = useQuery<{ jobTypes: Array<{ jobType: string; kind: string }> }>(JobTypes, {});
   const toggleStatus = (status: JobStatus) =>
     setFilter({ ...filter, statuses: filter.statuses.includes(status) ? filter.statuses.filter((s) => s !== status) : [status] });
   const toggleQueue = (queue: string) => setFilter({ ...filter, queueNames: filter.queueNames.includes(queue) ? [] : [queue] });
@@ -64,6 +64,7 @@ function Home({ route }: { route: Route }) {
         onFilterChange={setFilter}
         queueNames={(queues ?? []).map((queue) => queue.queueName)}
         jobTypes={(types.data?.jobTypes ?? []).map((type) => type.jobType)}
+        kinds={[...new Set((types.data?.jobTypes ?? []).map((type) => type.kind))].sort()}
         changeCount={changeCount}
       />
     </>

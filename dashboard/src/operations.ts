@@ -4,7 +4,6 @@ export type JobStatus = 'PENDING' | 'SCHEDULED' | 'RUNNING' | 'RETRYING' | 'COMP
 export const JOB_STATUSES: JobStatus[] = ['PENDING', 'SCHEDULED', 'RUNNING', 'RETRYING', 'COMPLETED', 'FAILED', 'DEAD_LETTER', 'CANCELLED'];
 export const ACTIVE_STATUSES: JobStatus[] = ['PENDING', 'SCHEDULED', 'RUNNING', 'RETRYING'];
 export const RETRIABLE_STATUSES: JobStatus[] = ['FAILED', 'DEAD_LETTER', 'CANCELLED'];
-export const JOB_KINDS = ['PLAIN', 'PORTFOLIO_IMPORT', 'COLLECTION', 'IMPORT', 'BUDGET'] as const;
 
 export interface QueueStats {
   queueName: string;
@@ -29,6 +28,7 @@ export interface ThroughputMinute {
 }
 export const Throughput = `query Throughput($minutes: Int) { jobThroughput(minutes: $minutes) { minute completedCount failedCount } }`;
 
+/** The job types the service runs, with their kinds (the kind filter lists these: the server's kinds, none named here). */
 export const JobTypes = `query JobTypes { jobTypes { jobType kind } }`;
 
 export interface JobSummary {
@@ -107,52 +107,25 @@ export interface JobDetail extends JobSummary {
   updatedAt: string;
   parentJob: { id: string; jobType: string } | null;
   steps: { edges: Array<{ node: JobStep }> };
-  // ImportJob
-  filename?: string;
-  fileSize?: number;
-  sourceType?: string;
-  importStatus?: string;
-  totalRows?: number;
-  processedRows?: number;
-  successCount?: number;
-  errorCount?: number;
+  /** The kind's facts (its descriptor's dashboard detail); null for PLAIN jobs. */
+  kindDetail: { title: string; facts: Array<{ label: string; value: string }> } | null;
+  // Lists some kinds add below their facts.
   importErrors?: {
     totalCount: number;
     edges: Array<{ node: { row: number; line: number; type: string; field: string | null; message: string; similarity: number | null } }>;
   };
-  // CollectionJob
   symbols?: string[];
-  timeframe?: string;
-  rangeFrom?: string;
-  rangeTo?: string;
-  provider?: string;
-  stats?: { total: number; completed: number; failed: number; totalCandles: number };
   failedSymbols?: Array<{ symbol: string; error: string; failedAt: string }>;
-  // PortfolioImportJob
-  portfolioId?: string;
-  accountId?: string;
-  interval?: { start: string; end: string };
-  source?: string;
-  tradeCount?: number;
-  positionCount?: number;
-  cashTransactionCount?: number;
 }
 
 const DETAIL_FIELDS = `__typename ${SUMMARY_FIELDS} payload result metadata priority workerId createdBy updatedAt
   parentJob { id jobType }
   steps(first: 100) { edges { node { id name position status errorMessage startedAt completedAt } } }
+  kindDetail { title facts { label value } }
   ... on ImportJob {
-    filename fileSize sourceType importStatus totalRows processedRows successCount errorCount
     importErrors: errors(first: 50) { totalCount edges { node { row line type field message similarity } } }
   }
-  ... on CollectionJob {
-    symbols timeframe rangeFrom rangeTo provider
-    stats { total completed failed totalCandles }
-    failedSymbols { symbol error failedAt }
-  }
-  ... on PortfolioImportJob {
-    portfolioId accountId interval { start end } source tradeCount positionCount cashTransactionCount
-  }`;
+  ... on CollectionJob { symbols failedSymbols { symbol error failedAt } }`;
 
 // Pages are at most PAGE_SIZE_MAX (100 by default): the first 100 events come
 // with the job, jobEvents(after: the last one's cursor) replays the rest.

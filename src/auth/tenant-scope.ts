@@ -6,27 +6,18 @@
 import type { PrismaClient } from '../db/prisma.ts';
 import { visibleTenant, type Principal } from './principal.ts';
 
-/** Prisma models (client property names) whose rows carry tenant_id. */
-const TENANT_MODELS = new Set([
-  'Job',
-  'PortfolioImportJob',
-  'CollectionJob',
-  'ImportJob',
-  'PortfolioTrade',
-  'PortfolioCashTransaction',
-  'PortfolioPosition',
-  'QaPair',
-  'Schedule',
-  'BudgetJob',
-  'Budget',
-  'BudgetAccount',
-  'BudgetCategory',
-  'BudgetPayee',
-  'BudgetTransaction',
-  'CategorySuggestion',
-  'BudgetSnapshot',
-  'ProviderConnection',
-]);
+/** The column that makes a model tenant-owned. */
+const TENANT_FIELD = 'tenantId';
+
+/**
+ * Models whose rows carry tenantId, read from the client's data model (the
+ * generated client's copy of prisma/schema.prisma): a model gains tenant
+ * scoping by having the column, never by being listed somewhere.
+ */
+export function tenantModels(prisma: PrismaClient): Set<string> {
+  const { models } = (prisma as unknown as { _runtimeDataModel: { models: Record<string, { fields: Array<{ name: string }> }> } })._runtimeDataModel;
+  return new Set(Object.keys(models).filter((model) => models[model]!.fields.some((field) => field.name === TENANT_FIELD)));
+}
 
 /** Operations whose `where` is narrowed (creates are stamped by SQL triggers and insertJobs). */
 const FILTERED_OPERATIONS = new Set([
@@ -89,13 +80,13 @@ async function scopeNestedCursors(prisma: PrismaClient, args: Args, tenantId: st
   return copy ?? args;
 }
 
-function scopeToTenant(prisma: PrismaClient, tenantId: string) {
+function scopeToTenant(prisma: PrismaClient, tenantId: string, models: Set<string>) {
   return prisma.$extends({
     name: `tenant:${tenantId}`,
     query: {
       $allModels: {
         $allOperations({ model, operation, args, query }) {
-          if (!TENANT_MODELS.has(model) || !FILTERED_OPERATIONS.has(operation)) return query(args);
+          if (!models.has(model) || !FILTERED_OPERATIONS.has(operation)) return query(args);
           // A cursor naming another tenant's row is a missing one: Prisma finds the
           // cursor's row by the cursor alone (not by the where), so it carries the tenant too.
           const run = (scoped: Args) =>
@@ -110,13 +101,16 @@ function scopeToTenant(prisma: PrismaClient, tenantId: string) {
 /** One scoped client per tenant, made on first use (an extension costs more than a request). */
 export class TenantScopedPrisma {
   readonly #byTenant = new Map<string, PrismaClient>();
-  constructor(private readonly prisma: PrismaClient) {}
+  readonly #models: Set<string>;
+  constructor(private readonly prisma: PrismaClient) {
+    this.#models = tenantModels(prisma);
+  }
 
   for(principal: Principal): PrismaClient {
     const tenantId = visibleTenant(principal);
     if (tenantId === null) return this.prisma;
     let client = this.#byTenant.get(tenantId);
-    if (!client) this.#byTenant.set(tenantId, (client = scopeToTenant(this.prisma, tenantId)));
+    if (!client) this.#byTenant.set(tenantId, (client = scopeToTenant(this.prisma, tenantId, this.#models)));
     return client;
   }
 }

@@ -7,17 +7,7 @@
 import type pg from 'pg';
 import type { JobContext } from '../worker/handler.ts';
 import type { BudgetProvider } from './provider.ts';
-import {
-  NO_KNOWLEDGE,
-  readKnowledge,
-  storeKnowledge,
-  upsertAccounts,
-  upsertBudget,
-  upsertCategories,
-  upsertPayees,
-  upsertTransactions,
-  type BudgetKnowledge,
-} from './repository.ts';
+import { BudgetRepository, NO_KNOWLEDGE, type BudgetKnowledge } from './repository.ts';
 
 /** The job a budget handler runs: its id and the budget_job row's budget and tenant. */
 export interface BudgetJobRef {
@@ -50,25 +40,26 @@ export async function syncBudget(
   const [from, to] = progressSpan;
   let progressMessage = 'syncing accounts, categories and payees';
   const at = (share: number) => ctx.progress({ percent: from + (to - from) * share, message: progressMessage });
-  const since = fullResync ? NO_KNOWLEDGE : await readKnowledge(pool, job);
+  const budgets = new BudgetRepository(pool);
+  const since = fullResync ? NO_KNOWLEDGE : await budgets.readKnowledge(job);
   const full = since.transactions === null;
 
-  await upsertBudget(pool, job, provider.name, await provider.getBudget(job.budgetId, signal));
+  await budgets.upsertBudget(job, provider.name, await provider.getBudget(job.budgetId, signal));
   await pool.query(`update budget_job set transactions_synced = 0 where job_id = $1`, [job.jobId]);
   at(0);
   const accounts = await provider.accounts(job.budgetId, since.accounts, signal);
-  const accountsSynced = await upsertAccounts(pool, job, accounts.items);
+  const accountsSynced = await budgets.upsertAccounts(job, accounts.items);
   const categories = await provider.categories(job.budgetId, since.categories, signal);
-  const categoriesSynced = await upsertCategories(pool, job, categories.items);
+  const categoriesSynced = await budgets.upsertCategories(job, categories.items);
   const payees = await provider.payees(job.budgetId, since.payees, signal);
-  const payeesSynced = await upsertPayees(pool, job, payees.items);
+  const payeesSynced = await budgets.upsertPayees(job, payees.items);
   at(0.1);
 
   let transactionsSynced = 0;
   let transactionsKnowledge = since.transactions;
   let pages = 0;
   for await (const page of provider.transactionPages(job.budgetId, since.transactions, signal)) {
-    const written = await upsertTransactions(pool, job, job.jobId, page.items);
+    const written = await budgets.upsertTransactions(job, job.jobId, page.items);
     transactionsSynced += written;
     transactionsKnowledge = page.serverKnowledge;
     pages += 1;
@@ -86,7 +77,7 @@ export async function syncBudget(
     payees: payees.serverKnowledge,
     transactions: transactionsKnowledge,
   };
-  await storeKnowledge(pool, job, knowledge);
+  await budgets.storeKnowledge(job, knowledge);
   progressMessage = `${transactionsSynced} transactions synced`;
   at(1);
   return { full, accountsSynced, categoriesSynced, payeesSynced, transactionsSynced, serverKnowledge: knowledge.transactions ?? 0 };

@@ -33,11 +33,6 @@ export interface CandleProvider {
   fetchCandles(symbol: string, timeframe: Timeframe, range: CandleRange, signal: AbortSignal): Promise<CandleFetch>;
 }
 
-/** A symbol a provider was asked for but does not have (not worth retrying). */
-export class SymbolNotFoundError extends Error {
-  override name = 'SymbolNotFoundError';
-}
-
 /** Ticker-like: letters, digits and . - ^ = (e.g. BRK.B, ^SPX, EURUSD=X); never a path. */
 export const SYMBOL_FORMAT = /^[A-Za-z0-9^][A-Za-z0-9.\-^=_]{0,31}$/;
 

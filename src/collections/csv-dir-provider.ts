@@ -2,7 +2,8 @@
 // the project ships data/candles/ as a sample).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { SYMBOL_FORMAT, SymbolNotFoundError, parseCandleCsv, type CandleProvider } from './candles.ts';
+import { SYMBOL_FORMAT, parseCandleCsv, type CandleProvider } from './candles.ts';
+import { SymbolNotFoundError } from './errors.ts';
 
 export class CsvDirProvider implements CandleProvider {
   constructor(readonly directory: string) {}

@@ -4,7 +4,6 @@
 // job goes on. Cancel stops between symbols; a retry collects only the symbols
 // that did not complete.
 import type pg from 'pg';
-import type { PrismaClient } from '../db/prisma.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import { EMPTY_PAYLOAD, NonRetriableError, type JobHandler } from '../worker/handler.ts';
 import type { RejectedRow } from './candles.ts';
@@ -20,13 +19,12 @@ const REJECTED_ROWS_SHOWN = 20;
 
 export interface CollectionHandlerDeps {
   pool: pg.Pool;
-  prisma: PrismaClient;
   config: CollectionConfig;
   repository?: ICollectionJobRepository;
 }
 
 export function createCollectionHandler(deps: CollectionHandlerDeps): JobHandler<Record<string, never>> {
-  const repository = deps.repository ?? new CollectionJobRepository(deps.prisma, deps.pool);
+  const repository = deps.repository ?? new CollectionJobRepository(deps.pool);
   const providers = createProviders(deps.config);
 
   return {

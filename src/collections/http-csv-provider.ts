@@ -5,7 +5,8 @@
 // longer than OUTBOUND_RESPONSE_MAX_BYTES fails the symbol (src/net/outbound.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OutboundLimitError, OutboundRefusedError, type OutboundFetch } from '../net/outbound.ts';
-import { SYMBOL_FORMAT, SymbolNotFoundError, parseCandleCsv, type CandleProvider } from './candles.ts';
+import { SYMBOL_FORMAT, parseCandleCsv, type CandleProvider } from './candles.ts';
+import { RetriableProviderError, SymbolNotFoundError } from './errors.ts';
 
 export interface HttpCsvOptions {
   /** `{symbol}` and `{timeframe}` are replaced (URL-encoded). */
@@ -21,8 +22,6 @@ export interface HttpCsvOptions {
   /** Outbound HTTP with the address checks (src/net/outbound.ts). */
   fetch: OutboundFetch;
 }
-
-class RetriableHttpError extends Error {}
 
 /** A counting semaphore: at most `limit` holders at once, first come first served. */
 class Limiter {
@@ -60,9 +59,9 @@ export class HttpCsvProvider implements CandleProvider {
         const text = await this.#limiter.run(() => this.#get(url, signal));
         return parseCandleCsv(text, range);
       } catch (error) {
-        const retriable = error instanceof RetriableHttpError && !signal.aborted;
+        const retriable = error instanceof RetriableProviderError && !signal.aborted;
         if (!retriable || attempt >= this.options.retries) {
-          if (error instanceof RetriableHttpError && attempt > 0) {
+          if (error instanceof RetriableProviderError && attempt > 0) {
             throw new Error(`${error.message} (after ${attempt + 1} attempts)`);
           }
           throw error;
@@ -82,7 +81,7 @@ export class HttpCsvProvider implements CandleProvider {
       if (signal.aborted) throw error;
       if (error instanceof OutboundRefusedError) throw new Error(`GET ${url} ${error.message}`);
       const reason = (error as Error).name === 'TimeoutError' ? `timed out after ${this.options.timeoutMs} ms (COLLECTION_HTTP_TIMEOUT_MS)` : (error as Error).message;
-      throw new RetriableHttpError(`GET ${url} failed: ${reason}`);
+      throw new RetriableProviderError(`GET ${url} failed: ${reason}`);
     }
     if (response.ok) {
       try {
@@ -92,12 +91,12 @@ export class HttpCsvProvider implements CandleProvider {
         // Too long an answer stays too long: not retried (OUTBOUND_RESPONSE_MAX_BYTES).
         if (error instanceof OutboundLimitError && error.setting === 'OUTBOUND_RESPONSE_MAX_BYTES') throw new Error(`GET ${url} failed: ${error.message}`);
         const reason = (error as Error).name === 'TimeoutError' ? `timed out after ${this.options.timeoutMs} ms (COLLECTION_HTTP_TIMEOUT_MS)` : (error as Error).message;
-        throw new RetriableHttpError(`GET ${url} failed while reading the body: ${reason}`);
+        throw new RetriableProviderError(`GET ${url} failed while reading the body: ${reason}`);
       }
     }
     await response.body?.cancel();
     const message = `GET ${url} answered HTTP ${response.status}`;
-    if (response.status >= 500 || response.status === 429) throw new RetriableHttpError(message);
+    if (response.status >= 500 || response.status === 429) throw new RetriableProviderError(message);
     if (response.status === 404) throw new SymbolNotFoundError(message);
     throw new Error(message);
   }

@@ -1,7 +1,6 @@
-// CollectionJobRepository: the contract on Postgres. The job row goes
+// CollectionJobRepository: the contract on Postgres, in SQL like the other kinds' repositories. The job row goes
 // through the core's status machine (its triggers write history and notify);
 // counters move in single SQL statements so concurrent writers cannot lose updates.
-import { NEWEST_FIRST } from '../jobs/order.ts';
 import type pg from 'pg';
 import { DEFAULT_TENANT } from '../auth/principal.ts';
 import { withTransaction } from '../db/pool.ts';
@@ -9,7 +8,6 @@ import { NO_FLOW_OPTIONS } from '../flow/options.ts';
 import { insertJobs } from '../job-state/insert.ts';
 import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 import { applyTransition } from '../job-state/transition.ts';
-import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
 import {
   COLLECTION_JOB_TYPE,
   DEFAULT_LIST_LIMIT,
@@ -17,38 +15,23 @@ import {
   type FailedSymbol,
   type ICollectionJobRepository,
   type CollectionStats,
-  type Timeframe,
 } from './kind.ts';
 import { isUuid } from '../jobs/validation.ts';
 
-const withCollection = { collectionJob: true } as const;
-type JobRow = Prisma.JobGetPayload<{ include: typeof withCollection }>;
+/** A job row with its collection_job row, in the shape of CollectionJob. */
+const SELECT_JOB = `
+  select j.id, j.status, j.error_message as "errorMessage", c.symbols, c.timeframe,
+         c.range_from as "rangeFrom", c.range_to as "rangeTo", c.provider,
+         c.completed_symbol_count as "completedSymbolCount", c.failed_symbol_count as "failedSymbolCount",
+         c.total_candles as "totalCandles", c.new_candle_count as "newCandleCount", j.created_at as "createdAt"
+    from job j join collection_job c on c.job_id = j.id`;
 
-function toCollectionJob(row: JobRow): CollectionJob {
-  const collection = row.collectionJob!;
-  return {
-    id: row.id,
-    status: row.status,
-    errorMessage: row.errorMessage,
-    symbols: collection.symbols,
-    timeframe: collection.timeframe as Timeframe,
-    rangeFrom: collection.rangeFrom,
-    rangeTo: collection.rangeTo,
-    provider: collection.provider,
-    completedSymbolCount: collection.completedSymbolCount,
-    failedSymbolCount: collection.failedSymbolCount,
-    totalCandles: collection.totalCandles,
-    newCandleCount: collection.newCandleCount,
-    createdAt: row.createdAt,
-  };
-}
+/** Newest first, as NEWEST_FIRST (src/jobs/order.ts) orders GraphQL lists. */
+const NEWEST_FIRST_SQL = 'order by j.created_at desc, j.id desc';
 
 export class CollectionJobRepository implements ICollectionJobRepository {
-  constructor(
-    private readonly prisma: PrismaClient,
-    /** The pool under `prisma`: status writes go through the job-state module's SQL. */
-    private readonly db: pg.Pool,
-  ) {}
+  /** Over a pool: a new job's rows go in one transaction, through the job-state module's insert. */
+  constructor(private readonly db: pg.Pool) {}
 
   /**
    * Seed 002's save: an existing job's counters are updated; a new job enters
@@ -104,30 +87,36 @@ export class CollectionJobRepository implements ICollectionJobRepository {
 
   async getById(jobId: string): Promise<CollectionJob | null> {
     if (!isUuid(jobId)) return null;
-    const row = await this.prisma.job.findFirst({
-      where: { id: jobId, kind: JobKind.COLLECTION },
-      include: withCollection,
-    });
-    return row ? toCollectionJob(row) : null;
+    const { rows } = await this.db.query<CollectionJob>(`${SELECT_JOB} where j.id = $1 and j.kind = 'COLLECTION'`, [jobId]);
+    return rows[0] ?? null;
   }
 
   async delete(jobId: string): Promise<boolean> {
     if (!isUuid(jobId)) return false;
-    const deleted = await this.prisma.job.deleteMany({ where: { id: jobId, kind: JobKind.COLLECTION } });
-    return deleted.count > 0;
+    const deleted = await this.db.query(`delete from job where id = $1 and kind = 'COLLECTION'`, [jobId]);
+    return (deleted.rowCount ?? 0) > 0;
   }
 
-  async listByStatus(status: JobStatus, limit = DEFAULT_LIST_LIMIT, offset = 0): Promise<CollectionJob[]> {
-    return this.#list({ status }, limit, offset);
+  /** `limit` null: every matching job. */
+  async listByStatus(status: JobStatus, limit: number | null = DEFAULT_LIST_LIMIT, offset = 0): Promise<CollectionJob[]> {
+    const { rows } = await this.db.query<CollectionJob>(
+      `${SELECT_JOB} where j.kind = 'COLLECTION' and j.status = $1::job_status ${NEWEST_FIRST_SQL} limit $2 offset $3`,
+      [status, limit, offset],
+    );
+    return rows;
   }
 
   async listRecent(limit = DEFAULT_LIST_LIMIT, since: Date | null = null): Promise<CollectionJob[]> {
-    return this.#list(since ? { createdAt: { gte: since } } : {}, limit, 0);
+    const { rows } = await this.db.query<CollectionJob>(
+      `${SELECT_JOB} where j.kind = 'COLLECTION' and ($2::timestamptz is null or j.created_at >= $2) ${NEWEST_FIRST_SQL} limit $1`,
+      [limit, since],
+    );
+    return rows;
   }
 
   /** Seed 002: every running job, not a page (there are at most as many as worker slots). */
   async getRunningJobs(): Promise<CollectionJob[]> {
-    return this.#list({ status: JobStatus.RUNNING }, null, 0);
+    return this.listByStatus(JobStatus.RUNNING, null);
   }
 
   async updateStatus(jobId: string, status: JobStatus, errorMessage: string | null = null): Promise<boolean> {
@@ -137,79 +126,81 @@ export class CollectionJobRepository implements ICollectionJobRepository {
 
   async addFailedSymbol(jobId: string, symbol: string, error: string): Promise<void> {
     if (!isUuid(jobId)) return;
-    await this.prisma.$executeRaw`
-      with recorded as (
-        insert into collection_failed_symbol (job_id, symbol, error)
-        select job_id, ${symbol}, ${error} from collection_job where job_id = ${jobId}::uuid
-      ), marked as (
-        update collection_symbol set status = 'FAILED', error = ${error}, updated_at = now()
-         where job_id = ${jobId}::uuid and symbol = ${symbol} and status = 'PENDING'
-        returning 1
-      )
-      update collection_job set failed_symbol_count = failed_symbol_count + (select count(*) from marked)
-       where job_id = ${jobId}::uuid`;
+    await this.db.query(
+      `with recorded as (
+         insert into collection_failed_symbol (job_id, symbol, error)
+         select job_id, $2, $3 from collection_job where job_id = $1
+       ), marked as (
+         update collection_symbol set status = 'FAILED', error = $3, updated_at = now()
+          where job_id = $1 and symbol = $2 and status = 'PENDING'
+         returning 1
+       )
+       update collection_job set failed_symbol_count = failed_symbol_count + (select count(*) from marked)
+        where job_id = $1`,
+      [jobId, symbol, error],
+    );
   }
 
   async getStats(jobId: string): Promise<CollectionStats | null> {
     if (!isUuid(jobId)) return null;
-    const row = await this.prisma.collectionJob.findUnique({ where: { jobId } });
-    if (!row) return null;
-    return {
-      total: row.symbols.length,
-      completed: row.completedSymbolCount,
-      failed: row.failedSymbolCount,
-      totalCandles: row.totalCandles,
-      newCandleCount: row.newCandleCount,
-    };
+    const { rows } = await this.db.query<CollectionStats>(
+      `select cardinality(symbols) as total, completed_symbol_count as completed, failed_symbol_count as failed,
+              total_candles as "totalCandles", new_candle_count as "newCandleCount"
+         from collection_job where job_id = $1`,
+      [jobId],
+    );
+    return rows[0] ?? null;
   }
 
   async listFailedSymbols(jobId: string): Promise<FailedSymbol[]> {
     if (!isUuid(jobId)) return [];
-    const rows = await this.prisma.collectionFailedSymbol.findMany({ where: { jobId }, orderBy: { id: 'asc' } });
-    return rows.map(({ symbol, error, failedAt }) => ({ symbol, error, failedAt }));
+    const { rows } = await this.db.query<FailedSymbol>(
+      `select symbol, error, failed_at as "failedAt" from collection_failed_symbol where job_id = $1 order by id`,
+      [jobId],
+    );
+    return rows;
   }
 
   async markSymbolCompleted(jobId: string, symbol: string, candles: number, newCandleCount: number): Promise<void> {
-    await this.prisma.$executeRaw`
-      with previous as (
-        select status from collection_symbol
-         where job_id = ${jobId}::uuid and symbol = ${symbol} and status <> 'COMPLETED'
-         for update
-      ), done as (
-        update collection_symbol set status = 'COMPLETED', candles = ${candles}, new_candle_count = ${newCandleCount}, error = null, updated_at = now()
-         where job_id = ${jobId}::uuid and symbol = ${symbol} and status <> 'COMPLETED'
-        returning candles, new_candle_count
-      )
-      update collection_job
-         set completed_symbol_count = completed_symbol_count + (select count(*) from done),
-             failed_symbol_count = failed_symbol_count - (select count(*) from previous where status = 'FAILED'),
-             total_candles = total_candles + coalesce((select sum(candles) from done), 0),
-             new_candle_count = new_candle_count + coalesce((select sum(new_candle_count) from done), 0)
-       where job_id = ${jobId}::uuid`;
+    await this.db.query(
+      `with previous as (
+         select status from collection_symbol
+          where job_id = $1 and symbol = $2 and status <> 'COMPLETED'
+          for update
+       ), done as (
+         update collection_symbol set status = 'COMPLETED', candles = $3, new_candle_count = $4, error = null, updated_at = now()
+          where job_id = $1 and symbol = $2 and status <> 'COMPLETED'
+         returning candles, new_candle_count
+       )
+       update collection_job
+          set completed_symbol_count = completed_symbol_count + (select count(*) from done),
+              failed_symbol_count = failed_symbol_count - (select count(*) from previous where status = 'FAILED'),
+              total_candles = total_candles + coalesce((select sum(candles) from done), 0),
+              new_candle_count = new_candle_count + coalesce((select sum(new_candle_count) from done), 0)
+        where job_id = $1`,
+      [jobId, symbol, candles, newCandleCount],
+    );
   }
 
   async beginAttempt(jobId: string): Promise<string[]> {
     if (!isUuid(jobId)) return [];
-    const [, , , pending, job] = await this.prisma.$transaction([
-      this.prisma.collectionSymbol.updateMany({ where: { jobId, status: 'FAILED' }, data: { status: 'PENDING', error: null } }),
-      this.prisma.collectionFailedSymbol.deleteMany({ where: { jobId } }),
-      this.prisma.collectionJob.updateMany({ where: { jobId }, data: { failedSymbolCount: 0 } }),
-      this.prisma.collectionSymbol.findMany({ where: { jobId, status: { not: 'COMPLETED' } }, select: { symbol: true } }),
-      this.prisma.collectionJob.findUnique({ where: { jobId }, select: { symbols: true } }),
-    ]);
-    const unfinished = new Set(pending.map((row) => row.symbol));
-    return (job?.symbols ?? []).filter((symbol) => unfinished.has(symbol));
-  }
-
-  /** `limit` null: every matching job. */
-  async #list(where: Prisma.JobWhereInput, limit: number | null, offset: number): Promise<CollectionJob[]> {
-    const rows = await this.prisma.job.findMany({
-      where: { ...where, kind: JobKind.COLLECTION },
-      include: withCollection,
-      orderBy: NEWEST_FIRST,
-      ...(limit === null ? {} : { take: limit }),
-      skip: offset,
-    });
-    return rows.map(toCollectionJob);
+    // One statement: failed symbols become pending again; the unfinished ones are read
+    // from the statement's snapshot (where a failed symbol is unfinished too).
+    const { rows } = await this.db.query<{ symbols: string[]; unfinished: string[] }>(
+      `with reset as (
+         update collection_symbol set status = 'PENDING', error = null where job_id = $1 and status = 'FAILED'
+       ), cleared as (
+         delete from collection_failed_symbol where job_id = $1
+       ), zeroed as (
+         update collection_job set failed_symbol_count = 0 where job_id = $1 returning symbols
+       )
+       select z.symbols, array(select symbol from collection_symbol where job_id = $1 and status <> 'COMPLETED') as unfinished
+         from zeroed z`,
+      [jobId],
+    );
+    const row = rows[0];
+    if (!row) return [];
+    const unfinished = new Set(row.unfinished);
+    return row.symbols.filter((symbol) => unfinished.has(symbol));
   }
 }

@@ -11,20 +11,23 @@ import type { Health } from '../health.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { HandlerRegistry } from '../worker/registry.ts';
-import type { BudgetProviders } from '../budgets/providers.ts';
 import type { ProviderConnections } from '../connections/connections.ts';
+import type { GraphQLSchema } from 'graphql';
+import type { KindDescriptor, KindServices } from '../kind-descriptor.ts';
 
-/** What resolvers share for the life of the API process. */
-export interface ApiServices {
+/** What resolvers share for the life of the API process; the kinds' services (e.g. budgetProvider) among it. */
+export interface ApiServices extends KindServices {
   config: Config;
   pool: pg.Pool;
   /** Unscoped: sees every tenant. Resolvers get a scoped one in GraphQLContext. */
   prisma: PrismaClient;
   registry: HandlerRegistry;
-  /** Each tenant's budget provider: budget jobs' mutations ask the caller's whether a budget exists (src/budgets). */
-  budgetProviders: BudgetProviders;
   /** Each tenant's saved provider credentials (src/connections). */
   providerConnections: ProviderConnections;
+  /** The kinds served (src/kinds.ts): their upload limits bound multipart requests. */
+  kinds: readonly KindDescriptor<any>[];
+  /** The schema with those kinds' types; default: the built-in kinds' (graphql/schema.ts). */
+  schema?: GraphQLSchema;
   live: LiveEvents;
   /** The process's LISTEN connection (flow/schema.ts: queue pause and resume, live). */
   listener: Listener;

@@ -11,7 +11,7 @@ import { GraphQLError, subscribe } from 'graphql';
 import type { Logger } from '../logger.ts';
 import { graphqlMetrics } from '../metrics/graphql-metrics.ts';
 import { createDashboardHandler } from '../http/dashboard.ts';
-import { STATEMENT_MAX_BYTES } from '../portfolios/kind.ts';
+import { largestUpload } from '../kind-descriptor.ts';
 import { healthAnswer } from '../health.ts';
 import { bearerToken, connectionToken, TokenError } from '../auth/authenticate.ts';
 import { hostPolicy, hostRefusal } from '../auth/host-check.ts';
@@ -90,8 +90,8 @@ function corsOptions(allowedOrigins: readonly string[]) {
 }
 
 /** The largest multipart body: the largest file any mutation accepts plus its form fields (operations, map), which are small. */
-function multipartMaxBytes(config: ApiServices['config']): number {
-  return Math.max(config.IMPORT_UPLOAD_MAX_BYTES, STATEMENT_MAX_BYTES) + config.REQUEST_JSON_MAX_BYTES;
+function multipartMaxBytes(services: Pick<ApiServices, 'config' | 'kinds'>): number {
+  return largestUpload(services.kinds, services.config) + services.config.REQUEST_JSON_MAX_BYTES;
 }
 
 export function graphiqlEnabled(config: ApiServices['config']): boolean {
@@ -104,7 +104,7 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
   const graphqlLogger = services.logger.child({ component: 'graphql' });
   const maskError = createMaskError(graphqlLogger, { statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS, acquireTimeoutMs: config.DATABASE_POOL_ACQUIRE_TIMEOUT_MS });
   return createYoga<Record<string, unknown>, GraphQLContext>({
-    schema,
+    schema: services.schema ?? schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
     // GraphiQL sends the CSRF header with every request it makes (it posts
@@ -121,12 +121,12 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
     // largest limit any mutation accepts is answered 413 before it is buffered
     // whole. Each mutation still checks its own, smaller limit.
     fetchAPI: createFetch({
-      formDataLimits: { fileSize: Math.max(services.config.IMPORT_UPLOAD_MAX_BYTES, STATEMENT_MAX_BYTES), files: 1 },
+      formDataLimits: { fileSize: largestUpload(services.kinds, services.config), files: 1 },
     }),
     // yoga's own body bound (25 MB by default) would refuse uploads that
-    // IMPORT_UPLOAD_MAX_BYTES allows; the HTTP guard has checked the declared
+    // a kind allows (IMPORT_UPLOAD_MAX_BYTES); the HTTP guard has checked the declared
     // length of each kind of body already, this is the backstop at the largest.
-    maxRequestBodySize: multipartMaxBytes(config),
+    maxRequestBodySize: multipartMaxBytes(services),
     // Websockets authenticate once, at connection_init, and pass their principal in.
     context: async (initial: { request?: Request; principal?: Principal }) => {
       if (initial.principal) return createContext(services, initial.principal);
@@ -249,7 +249,7 @@ export async function startApiServer(services: ApiServices, host: string, port: 
     hostPolicy: hostPolicy(config),
     allowedOrigins: config.CORS_ALLOWED_ORIGINS,
     jsonMaxBytes: config.REQUEST_JSON_MAX_BYTES,
-    multipartMaxBytes: multipartMaxBytes(config),
+    multipartMaxBytes: multipartMaxBytes(services),
   };
   const dashboard = createDashboardHandler();
   const server = createServer(

@@ -26,7 +26,7 @@ import type pg from 'pg';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import { DuplicateDetectedError, toErrorRecord, type ImportErrorRecord } from './errors.ts';
 import { BANDS_MIN_THRESHOLD, questionBands, trigramSimilarity } from './question-bands.ts';
-import { appendErrors } from './repository.ts';
+import { ImportJobRepository } from './repository.ts';
 import type { QaPairInput } from './validation.ts';
 
 /** One row of the file, read and validated: a pair to store, or why not. */
@@ -296,7 +296,7 @@ export async function writeBatch(pool: pg.Pool, jobId: string, batch: PreparedBa
         if ('error' in decision) errors.push(decision.error);
       }
     }
-    await appendErrors(client, jobId, errors);
+    await new ImportJobRepository(client).appendErrors(jobId, errors);
     const { rows: counters } = await client.query<{ processed_rows: number; success_count: number; error_count: number }>(
       `update import_job
           set processed_rows = processed_rows + $2, success_count = success_count + $3,

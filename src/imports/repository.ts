@@ -98,31 +98,6 @@ function toImportJob(row: Row): ImportJob {
   };
 }
 
-/**
- * Records bad rows: every one as an import_error row, and the first
- * ERRORS_KEPT of the job in import_job.errors. Counters are not touched.
- */
-export async function appendErrors(db: Queryable, jobId: string, records: readonly ImportErrorRecord[]): Promise<void> {
-  if (records.length === 0) return;
-  const json = JSON.stringify(records);
-  await db.query(
-    `insert into import_error (job_id, type, "row", line, field, message, raw_data, existing_id, similarity)
-     select $1, type, "row", line, field, message, raw_data, existing_id, similarity
-       from jsonb_to_recordset($2::jsonb) as x(type text, "row" int, line int, field text, message text,
-                                               raw_data text, existing_id uuid, similarity real)`,
-    [jobId, json],
-  );
-  await db.query(
-    `update import_job
-        set errors = errors || coalesce((
-              select jsonb_agg(e.value order by e.ordinality)
-                from jsonb_array_elements($2::jsonb) with ordinality as e
-               where e.ordinality <= $3 - jsonb_array_length(errors)), '[]')
-      where job_id = $1 and jsonb_array_length(errors) < $3`,
-    [jobId, json, ERRORS_KEPT],
-  );
-}
-
 export class ImportJobRepository {
   constructor(private readonly db: Queryable) {}
 
@@ -175,10 +150,35 @@ export class ImportJobRepository {
     return false;
   }
 
+  /**
+   * Records bad rows: every one as an import_error row, and the first
+   * ERRORS_KEPT of the job in import_job.errors. Counters are not touched.
+   */
+  async appendErrors(jobId: string, records: readonly ImportErrorRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const json = JSON.stringify(records);
+    await this.db.query(
+      `insert into import_error (job_id, type, "row", line, field, message, raw_data, existing_id, similarity)
+       select $1, type, "row", line, field, message, raw_data, existing_id, similarity
+         from jsonb_to_recordset($2::jsonb) as x(type text, "row" int, line int, field text, message text,
+                                                 raw_data text, existing_id uuid, similarity real)`,
+      [jobId, json],
+    );
+    await this.db.query(
+      `update import_job
+          set errors = errors || coalesce((
+                select jsonb_agg(e.value order by e.ordinality)
+                  from jsonb_array_elements($2::jsonb) with ordinality as e
+                 where e.ordinality <= $3 - jsonb_array_length(errors)), '[]')
+        where job_id = $1 and jsonb_array_length(errors) < $3`,
+      [jobId, json, ERRORS_KEPT],
+    );
+  }
+
   /** Appends one bad row to the job's errors (the list keeps the first ERRORS_KEPT). */
   async addError(jobId: string, error: ImportErrorRecord): Promise<void> {
     if (!isUuid(jobId) || !(await this.#exists(jobId))) throw new ImportJobNotFoundError(jobId);
-    await appendErrors(this.db, jobId, [error]);
+    await this.appendErrors(jobId, [error]);
   }
 
   /** Newest first; reads ix_import_job_status. */

@@ -2,7 +2,7 @@
 // a JWT `jwt:<sub>`. A JWT whose sub reads "key:<id>" is its own principal: it
 // neither shares that key's budgets (mutations per minute, sockets) nor passes
 // for it as a job's createdBy. Schedules made by JWTs before keep making jobs as
-// the same principal under its new id (the migration auth-principal-ids-carry-their-kind).
+// the same principal under its new id (migration auth-principal-ids-carry-their-kind).
 import { readdir, readFile } from 'node:fs/promises';
 import { SignJWT } from 'jose';
 import { createClient } from 'graphql-ws';
@@ -90,7 +90,7 @@ describe('principal ids', () => {
     await forger.client.dispose();
   });
 
-  it('the migration gives the schedules of JWT principals their jwt: id and leaves the others', async () => {
+  it('the principal-ids migration gives the schedules of JWT principals their jwt: id and leaves the others', async () => {
     const creators = ['alice@example.com', `key:${keyId}`, 'cli:root', 'local-dev', 'jwt:bob'];
     for (const createdBy of creators) {
       await db.pool.query(

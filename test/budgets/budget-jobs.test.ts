@@ -86,6 +86,19 @@ describe('budget_sync', () => {
     const deltaFrom = server.requests.length;
     const delta = await succeeded(client, create.sync(client, BIG.id));
     expect(delta.transactionsSynced).toBe(25);
+    // The dashboard's detail of the job, from the budget kind's descriptor.
+    const detail = await client.send<{ job: { kindDetail: { title: string; facts: Array<{ label: string; value: string }> } } }, { id: string }>(
+      'query ($id: ID!) { job(id: $id) { kindDetail { title facts { label value } } } }',
+      { id: delta.id },
+    );
+    expect(detail.body.data?.job.kindDetail).toEqual({
+      title: 'Budget job',
+      facts: expect.arrayContaining([
+        { label: 'Budget', value: BIG.id },
+        { label: 'Type', value: 'budget_sync' },
+        { label: 'Transactions synced', value: '25' },
+      ]),
+    });
     const deltaPages = requestsSince(deltaFrom).filter((r) => r.resource === 'GET /transactions');
     expect(deltaPages).toHaveLength(1);
     expect(deltaPages[0]!.query.last_knowledge_of_server).toBe(String(knowledge));

@@ -1,8 +1,7 @@
 // One contract for ICollectionJobRepository (seed 002), run against both
-// implementations: Postgres through Prisma, and the in-memory one.
+// implementations: Postgres (SQL), and the in-memory one.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPrisma, type PrismaClient } from '../../src/db/prisma.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { JobStatus } from '../../src/generated/prisma/enums.ts';
 import { DEFAULT_LIST_LIMIT, type CollectionJob, type ICollectionJobRepository } from '../../src/collections/kind.ts';
 import { CollectionJobRepository } from '../../src/collections/repository.ts';
@@ -10,13 +9,8 @@ import { InMemoryCollectionJobRepository } from '../support/in-memory-collection
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 let db: TestDatabase;
-let prisma: PrismaClient;
 beforeAll(async () => {
   db = await createTestDatabase();
-  prisma = createPrisma(db.pool);
-});
-afterAll(async () => {
-  await prisma?.$disconnect();
 });
 
 let clock = Date.parse('2026-01-01T00:00:00Z');
@@ -41,7 +35,7 @@ function newJob(overrides: Partial<CollectionJob> = {}): CollectionJob {
 }
 
 const implementations: Array<[string, () => ICollectionJobRepository]> = [
-  ['Prisma/Postgres', () => new CollectionJobRepository(prisma, db.pool)],
+  ['Postgres', () => new CollectionJobRepository(db.pool)],
   ['in-memory', () => new InMemoryCollectionJobRepository()],
 ];
 
@@ -164,7 +158,7 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
 
 it('save enters a new job through job-state: PENDING, with its queue entry and its first event, never an orphan', async () => {
   const job = newJob({ status: JobStatus.RUNNING });
-  await new CollectionJobRepository(prisma, db.pool).save(job);
+  await new CollectionJobRepository(db.pool).save(job);
   const { rows } = await db.pool.query(
     `select job.status, (select array_agg(status::text) from job_event where job_id = job.id) as events,
             exists (select 1 from graphile_worker.jobs e where e.id = job.queue_entry_id) as queued

@@ -11,7 +11,7 @@ import { ImportJobNotFoundError, type ImportErrorRecord } from '../../src/import
 import { createImportHandler } from '../../src/imports/handler.ts';
 import { piecesOf, readFileText, TEXT_PIECE_CHARS } from '../../src/imports/file-store.ts';
 import { IMPORT_JOB_TYPE } from '../../src/imports/kind.ts';
-import { appendErrors, ERRORS_KEPT, ImportJobRepository } from '../../src/imports/repository.ts';
+import { ERRORS_KEPT, ImportJobRepository } from '../../src/imports/repository.ts';
 import { HandlerRegistry } from '../../src/worker/registry.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
@@ -79,7 +79,7 @@ describe('ImportJobRepository', () => {
     await repository.addError(id, record(1));
     expect((await repository.getById(id))!.errors).toEqual([record(1)]);
 
-    await appendErrors(db.pool, id, Array.from({ length: ERRORS_KEPT + 50 }, (_, i) => record(i + 2)));
+    await new ImportJobRepository(db.pool).appendErrors(id, Array.from({ length: ERRORS_KEPT + 50 }, (_, i) => record(i + 2)));
     await repository.addError(id, record(ERRORS_KEPT + 52));
     const errors = (await repository.getById(id))!.errors;
     expect(errors).toHaveLength(ERRORS_KEPT);

@@ -155,16 +155,19 @@ export async function startTestApp(
     registry?: HandlerRegistry;
     env?: Record<string, string>;
     wrapPrisma?: AppOptions['wrapPrisma'];
+    /** The job kinds served (default: every built-in one). */
+    kinds?: AppOptions['kinds'];
     /** Every log line (JSON) goes here instead of stdout. */
     logs?: string[];
   } = {},
 ): Promise<TestApp> {
-  const config = loadConfig({ ...TEST_ENV, ...options.env, DATABASE_URL: databaseUrl });
+  const config = loadConfig({ ...TEST_ENV, ...options.env, DATABASE_URL: databaseUrl }, options.kinds);
   const logs = options.logs;
   const logger = createLogger(config.LOG_LEVEL, logs && { write: (line: string) => void logs.push(line) });
   const app = await startApp(config, logger, options.roles ?? { api: true, worker: true }, {
     registry: options.registry,
     wrapPrisma: options.wrapPrisma,
+    kinds: options.kinds,
   });
   const client = new GraphQLTestClient(app.api?.url ?? '');
   const stop = once(async () => {

@@ -7,7 +7,6 @@ import {
   ACTIVE_STATUSES,
   BulkJobCount,
   CancelJobs,
-  JOB_KINDS,
   JOB_STATUSES,
   JobProgress,
   JobsList,
@@ -51,6 +50,7 @@ export function toApiFilter(filter: ListFilter): JobFilter {
 const toggle = <T,>(list: T[], value: T) => (list.includes(value) ? list.filter((item) => item !== value) : [...list, value]);
 
 function Filters({
+  kinds,
   filter,
   onChange,
   queueNames,
@@ -60,6 +60,8 @@ function Filters({
   onChange: (filter: ListFilter) => void;
   queueNames: string[];
   jobTypes: string[];
+  /** The kinds of the service's job types (from jobTypes). */
+  kinds: string[];
 }) {
   const active = filter.statuses.length + filter.queueNames.length + filter.jobTypes.length + filter.kinds.length + (filter.createdAfter ? 1 : 0) + (filter.createdBefore ? 1 : 0);
   return (
@@ -112,7 +114,7 @@ function Filters({
             onChange={(event) => onChange({ ...filter, kinds: event.currentTarget.value ? [event.currentTarget.value] : [] })}
           >
             <option value="">All kinds</option>
-            {JOB_KINDS.map((kind) => (
+            {[...new Set([...kinds, ...filter.kinds])].map((kind) => (
               <option value={kind}>{kind.toLowerCase().replace('_', ' ')}</option>
             ))}
           </select>
@@ -302,12 +304,15 @@ export function JobList({
   onFilterChange,
   queueNames,
   jobTypes,
+  kinds,
   changeCount,
 }: {
   filter: ListFilter;
   onFilterChange: (filter: ListFilter) => void;
   queueNames: string[];
   jobTypes: string[];
+  /** The kinds of the service's job types (from jobTypes). */
+  kinds: string[];
   /** Bumped (throttled) when jobs change anywhere: the page reloads. */
   changeCount: number;
 }) {
@@ -348,7 +353,7 @@ export function JobList({
         </>
       }
     >
-      <Filters filter={filter} onChange={onFilterChange} queueNames={queueNames} jobTypes={jobTypes} />
+      <Filters filter={filter} onChange={onFilterChange} queueNames={queueNames} jobTypes={jobTypes} kinds={kinds} />
       <ErrorNote message={page.error} />
       <table class="table jobs-table" aria-label="Jobs">
         <thead>

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { runJobAction } from '../actions.ts';
-import { finishedAt, formatCount, formatDate, formatDuration, formatTime, runTime, STATUS_LABEL, uuidOf } from '../format.ts';
+import { finishedAt, formatCount, formatDuration, formatTime, runTime, STATUS_LABEL, uuidOf } from '../format.ts';
 import { useQuery, useSubscription } from '../hooks.ts';
 import {
   ACTIVE_STATUSES,
@@ -51,93 +51,59 @@ function Fact({ label, children }: { label: string; children: preact.ComponentCh
   );
 }
 
+/** The kind's facts as its descriptor gives them (Job.kindDetail), with the lists some kinds add. */
 function KindDetail({ job }: { job: JobDetail }) {
-  if (job.__typename === 'ImportJob') {
-    const errors = job.importErrors?.edges ?? [];
-    return (
-      <Card title="Import" class="kind-detail" >
-        <dl class="facts">
-          <Fact label="File">{job.filename} ({formatCount(job.fileSize ?? 0)} bytes, {job.sourceType})</Fact>
-          <Fact label="Import status">{job.importStatus}</Fact>
-          <Fact label="Rows">{formatCount(job.totalRows ?? 0)}</Fact>
-          <Fact label="Processed">{formatCount(job.processedRows ?? 0)}</Fact>
-          <Fact label="Stored">{formatCount(job.successCount ?? 0)}</Fact>
-          <Fact label="Bad rows">{formatCount(job.errorCount ?? 0)}</Fact>
-        </dl>
-        {errors.length > 0 && (
-          <table class="table compact" aria-label="Import errors">
-            <thead>
-              <tr>
-                <th class="num">Row</th>
-                <th class="num">Line</th>
-                <th>Error</th>
-                <th>Field</th>
-                <th>Message</th>
-              </tr>
-            </thead>
-            <tbody>
-              {errors.map(({ node }) => (
-                <tr>
-                  <td class="num">{node.row}</td>
-                  <td class="num">{node.line}</td>
-                  <td>{node.type}</td>
-                  <td>{node.field ?? '—'}</td>
-                  <td>
-                    {node.message}
-                    {node.similarity !== null ? ` (similarity ${node.similarity.toFixed(2)})` : ''}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-        {(job.importErrors?.totalCount ?? 0) > errors.length && <p class="muted">First {errors.length} of {formatCount(job.importErrors!.totalCount)} bad rows.</p>}
-      </Card>
-    );
-  }
-  if (job.__typename === 'CollectionJob') {
-    const failed = new Map((job.failedSymbols ?? []).map((failure) => [failure.symbol, failure.error]));
-    return (
-      <Card title="Collection" class="kind-detail">
-        <dl class="facts">
-          <Fact label="Provider">{job.provider}</Fact>
-          <Fact label="Timeframe">{job.timeframe}</Fact>
-          <Fact label="From">{formatDate(job.rangeFrom)}</Fact>
-          <Fact label="To">{formatDate(job.rangeTo)}</Fact>
-          <Fact label="Symbols done">
-            {formatCount(job.stats?.completed ?? 0)} / {formatCount(job.stats?.total ?? 0)}
-          </Fact>
-          <Fact label="Candles stored">{formatCount(job.stats?.totalCandles ?? 0)}</Fact>
-        </dl>
+  const detail = job.kindDetail;
+  if (!detail) return null;
+  const errors = job.importErrors?.edges ?? [];
+  const failed = new Map((job.failedSymbols ?? []).map((failure) => [failure.symbol, failure.error]));
+  return (
+    <Card title={detail.title} class="kind-detail">
+      <dl class="facts">
+        {detail.facts.map((fact) => (
+          <Fact label={fact.label}>{fact.value}</Fact>
+        ))}
+      </dl>
+      {job.symbols && (
         <ul class="symbols" aria-label="Symbols">
-          {(job.symbols ?? []).map((symbol) => (
+          {job.symbols.map((symbol) => (
             <li class={failed.has(symbol) ? 'failed' : ''} title={failed.get(symbol)} data-symbol={symbol}>
               {symbol}
               {failed.has(symbol) && <span class="symbol-error">{failed.get(symbol)}</span>}
             </li>
           ))}
         </ul>
-      </Card>
-    );
-  }
-  if (job.__typename === 'PortfolioImportJob') {
-    return (
-      <Card title="Portfolio import" class="kind-detail">
-        <dl class="facts">
-          <Fact label="Portfolio">{job.portfolioId}</Fact>
-          <Fact label="Account">{job.accountId}</Fact>
-          <Fact label="Interval">
-            {job.interval?.start} → {job.interval?.end}
-          </Fact>
-          <Fact label="Source">{job.source}</Fact>
-          <Fact label="Trades">{formatCount(job.tradeCount ?? 0)}</Fact>
-          <Fact label="Positions">{formatCount(job.positionCount ?? 0)}</Fact>
-          <Fact label="Cash transactions">{formatCount(job.cashTransactionCount ?? 0)}</Fact>
-        </dl>
-      </Card>
-    );
-  }
-  return null;
+      )}
+      {errors.length > 0 && (
+        <table class="table compact" aria-label="Import errors">
+          <thead>
+            <tr>
+              <th class="num">Row</th>
+              <th class="num">Line</th>
+              <th>Error</th>
+              <th>Field</th>
+              <th>Message</th>
+            </tr>
+          </thead>
+          <tbody>
+            {errors.map(({ node }) => (
+              <tr>
+                <td class="num">{node.row}</td>
+                <td class="num">{node.line}</td>
+                <td>{node.type}</td>
+                <td>{node.field ?? '—'}</td>
+                <td>
+                  {node.message}
+                  {node.similarity !== null ? ` (similarity ${node.similarity.toFixed(2)})` : ''}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {(job.importErrors?.totalCount ?? 0) > errors.length && <p class="muted">First {errors.length} of {formatCount(job.importErrors!.totalCount)} bad rows.</p>}
+    </Card>
+  );
 }
 
 export function JobPage({ id }: { id: string }) {
