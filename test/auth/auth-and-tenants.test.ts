@@ -15,7 +15,8 @@ import { uploadImport } from '../support/imports.ts';
 import { ACCOUNT, createImport, created, flexStatement } from '../support/portfolios.ts';
 import { JobEvents, JobUpdated } from '../support/operations.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
-import { deferred } from '../support/wait.ts';
+import { encodeCursor } from '../../src/jobs/event-log.ts';
+import { deferred, eventually } from '../support/wait.ts';
 import { connectSocket } from '../support/websockets.ts';
 
 const SECRET = 'test-secret-test-secret-test-secret-0123456789';
@@ -38,8 +39,21 @@ async function jwt(claims: Record<string, unknown>, options: { expiresIn?: strin
     .sign(new TextEncoder().encode(options.secret ?? SECRET));
 }
 
-/** Every table's row count: the snapshot an answer must leave unchanged. */
+/**
+ * Every table's row count: the snapshot an answer must leave unchanged. Taken
+ * once the worker has finished what earlier rows queued (a job it is still
+ * completing would pass for this row's change): no job is active unless it
+ * waits, with a reason or for a queue entry not yet due.
+ */
 async function rowCounts(): Promise<Record<string, number>> {
+  await eventually('the jobs of earlier rows to settle', async () => {
+    const { rows } = await db.pool.query<{ n: number }>(
+      `select count(*)::int as n from job j
+        where j.status in ('PENDING', 'RUNNING', 'RETRYING') and j.waiting_reason is null
+          and not exists (select 1 from graphile_worker._private_jobs q where q.id = j.queue_entry_id and q.locked_at is null and q.run_at > now())`,
+    );
+    return rows[0]!.n === 0 ? true : undefined;
+  });
   const tables = await db.pool.query<{ name: string }>(
     `select format('%I.%I', table_schema, table_name) as name from information_schema.tables
       where table_schema in ('public', 'graphile_worker') and table_type = 'BASE TABLE' order by 1`,
@@ -393,8 +407,10 @@ describe('subscriptions', () => {
   it('two tenants creating and watching jobs at once: neither receives the other\'s events', async () => {
     const alice = service.client.as(tokens.aliceKey);
     const bob = service.client.as(tokens.bobKey);
-    const aliceEvents = alice.subscribe(JobEvents, {});
-    const bobEvents = bob.subscribe(JobEvents, {});
+    // From the start of the log: a subscription that becomes active after the jobs ran still has their events.
+    const fromTheStart = encodeCursor({ txId: '0', id: '0' });
+    const aliceEvents = alice.subscribe(JobEvents, { after: fromTheStart });
+    const bobEvents = bob.subscribe(JobEvents, { after: fromTheStart });
     const create = (client: GraphQLTestClient) =>
       client.send(`mutation { createJob(input: { jobType: "system.noop" }) { ... on MutationCreateJobSuccess { data { id } } ... on Error { message } } }`).then((answer) => (answer.body.data as any).createJob.data.id as string);
     const created = await Promise.all(Array.from({ length: 10 }, (_, index) => create(index % 2 ? bob : alice)));
