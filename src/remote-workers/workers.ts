@@ -4,6 +4,7 @@
 // tenant), so two tenants' workers never share an id, nor a remote worker an
 // in-process one's, and job.worker_id says whose worker runs a job.
 import type { Queryable } from '../db/pool.ts';
+import { REMOTE_WORKER_PREFIX } from '../worker/dead-workers.ts';
 
 export interface RemoteWorker {
   /** The row id: job.worker_id and graphile-worker's locked_by of what it holds. */
@@ -14,7 +15,7 @@ export interface RemoteWorker {
   leaseExpiresAt: Date;
 }
 
-export const workerRowId = (tenantId: string | null, workerId: string) => `remote:${tenantId ?? '*'}:${workerId}`;
+export const workerRowId = (tenantId: string | null, workerId: string) => `${REMOTE_WORKER_PREFIX}${tenantId ?? '*'}:${workerId}`;
 
 /**
  * Starts a worker's session: its row written with a fresh lease. Whatever an

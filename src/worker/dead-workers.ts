@@ -5,8 +5,8 @@
 // why). An in-process worker is dead WORKER_DEAD_AFTER_MS after its last
 // heartbeat (runner.ts beats); a remote worker (src/remote-workers/) once its
 // lease, lease_seconds after its last call, has passed. Run by every
-// in-process worker's heartbeat and by every API process that serves remote
-// workers: whichever comes first.
+// in-process worker's heartbeat (every worker), and by every API process that
+// serves remote workers (remote ones only): whichever comes first.
 import type { Queryable } from '../db/pool.ts';
 
 /**
@@ -17,16 +17,25 @@ import type { Queryable } from '../db/pool.ts';
 export const WORKER_ALIVE = (w: string) =>
   `greatest(${w}.last_heartbeat_at, pg_postmaster_start_time()) >= now() - coalesce(make_interval(secs => ${w}.lease_seconds), make_interval(secs => $1 / 1000.0))`;
 
-/** Releases the queue entries of dead workers (and of entries locked by no live worker); returns the ids of the workers released. */
-export async function releaseDeadWorkers(db: Queryable, deadAfterMs: number): Promise<string[]> {
+/** The row ids of remote workers start with this (src/remote-workers/workers.ts). */
+export const REMOTE_WORKER_PREFIX = 'remote:';
+
+/**
+ * Releases the queue entries of dead workers (and of entries locked by no live
+ * worker); returns the ids of the workers released. `leased`: remote workers
+ * only (an API process's sweep: in-process workers are judged by in-process
+ * workers, by their heartbeat and their session locks, under their settings).
+ */
+export async function releaseDeadWorkers(db: Queryable, deadAfterMs: number, which: 'all' | 'leased' = 'all'): Promise<string[]> {
+  const leased = which === 'leased';
   const released = await db.query<{ worker_id: string }>(
     `with dead as (
-       delete from worker w where not (${WORKER_ALIVE('w')})
+       delete from worker w where not (${WORKER_ALIVE('w')}) ${leased ? 'and w.lease_seconds is not null' : ''}
         returning id
      ), silent as (
        select distinct locked_by as worker_id from graphile_worker._private_jobs
         where locked_by is not null
-          and greatest(locked_at, pg_postmaster_start_time()) < now() - make_interval(secs => $1 / 1000.0)
+          and ${leased ? `starts_with(locked_by, '${REMOTE_WORKER_PREFIX}')` : 'greatest(locked_at, pg_postmaster_start_time()) < now() - make_interval(secs => $1 / 1000.0)'}
           and not exists (select 1 from worker w where w.id = locked_by and ${WORKER_ALIVE('w')})
        union select id from dead
      ), unlocked as (
