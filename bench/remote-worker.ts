@@ -1,8 +1,9 @@
 // Remote workers: N no-op jobs run to COMPLETED (full event history) through
 // the remote-worker protocol (/workers/v1 of a `serve` process; Node clients
-// in this process, each claiming in batches and completing each batch in one
-// call) against the in-process worker (the throughput bench's settings), on
-// the same server, side by side in each round, which side goes first alternating.
+// in this process, each claiming in batches and completing each batch with
+// its next claim) against the in-process worker (bench:throughput's
+// settings), on the same server, side by side in each round, which side goes
+// first alternating.
 //   npm run bench:remote-worker   (BENCH_JOBS, BENCH_ROUNDS, BENCH_REMOTE_CLIENTS, BENCH_REMOTE_BATCH)
 import { setTimeout as delay } from 'node:timers/promises';
 import type pg from 'pg';
@@ -92,15 +93,17 @@ async function call(baseUrl: string, operation: string, body: unknown): Promise<
   return answer;
 }
 
-/** One remote worker: claims a batch, completes it in one call, until a claim finds nothing. */
+/** One remote worker: each claim completes the previous batch and takes the next, until a claim finds nothing. */
 async function remoteClient(baseUrl: string, workerId: string): Promise<number> {
   await call(baseUrl, 'register', { workerId, jobTypes: [JOB_TYPE], leaseSeconds: 60 });
   let done = 0;
+  let finished: Array<{ jobId: string; result: Record<string, never> }> = [];
   for (;;) {
-    const { jobs } = await call(baseUrl, 'claim', { workerId, jobTypes: [JOB_TYPE], limit: BATCH });
-    if (jobs.length === 0) break;
-    const { jobs: states } = await call(baseUrl, 'complete', { workerId, jobs: jobs.map((job: { id: string }) => ({ jobId: job.id, result: {} })) });
-    done += states.filter((state: { state: string }) => state.state === 'COMPLETED').length;
+    const answer = await call(baseUrl, 'claim', { workerId, jobTypes: [JOB_TYPE], limit: BATCH, complete: finished });
+    done += (answer.completed ?? []).filter((state: { state: string }) => state.state === 'COMPLETED').length;
+    // No-op jobs: each is done as soon as it is claimed.
+    finished = answer.jobs.map((job: { id: string }) => ({ jobId: job.id, result: {} }));
+    if (finished.length === 0) break;
   }
   await call(baseUrl, 'unregister', { workerId });
   return done;

@@ -14,7 +14,8 @@
 // Jobs are chosen through the job row (its job_type, tenant and kind), joined
 // to its queue entry (job.queue_entry_id), not by graphile-worker's task
 // identifier: whichever task an entry names, a remote worker finds its types.
-// Lock order: queue entry, then job row, as graphile-worker's own fetch.
+// A claim skips rows others hold and never waits; the attempt's later writes
+// lock the entry, then the job row.
 import type { Queryable } from '../db/pool.ts';
 import { completeRunningJobs } from './complete.ts';
 import { endRunningJob } from './end-running.ts';
@@ -26,6 +27,9 @@ import { queueJobsAgain } from './queue-entry.ts';
 import { JobStatus, QUEUED_SQL } from './statuses.ts';
 import { findStep, finishStep, startStep, type StepRow } from './steps.ts';
 import { takeOverJob } from './take-over.ts';
+
+/** The job id of a queue entry that runs a job row (payload {jobId}); null for other tasks' entries. */
+const ENTRY_JOB_ID = `(case when (e.payload->>'jobId') ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then (e.payload->>'jobId')::uuid end)`;
 
 /** JOB_ROW_COLUMNS of the job row aliased `j` (a join with queue entries names id, priority, payload too). */
 const J_COLUMNS = JOB_ROW_COLUMNS.split(',')
@@ -64,21 +68,28 @@ export interface LeasedJob extends JobRow {
  * jobs with a concurrency key, whose gates (src/flow/gates.ts) run in-process.
  */
 export async function claimJobs(db: Queryable, request: ClaimRequest): Promise<LeasedJob[]> {
+  // Entries in graphile-worker's order (its index on priority, run_at), each
+  // one's job looked up by primary key and filtered, so the scan stops at
+  // `limit` matches instead of joining every queued job; only the rows
+  // returned are locked, and rows others hold are skipped, never waited for.
   const { rows: candidates } = await db.query<{ id: string; status: JobStatus; entryId: string }>({
     name: 'jobwire-lease-claim-candidates',
     text: `select j.id, j.status, e.id as "entryId"
        from graphile_worker._private_jobs e
-       join job j on j.queue_entry_id = e.id
+      cross join lateral (
+        select j.id, j.status from job j
+         where j.id = ${ENTRY_JOB_ID} and j.queue_entry_id = e.id
+           and j.job_type = any($1::text[]) and j.kind = 'PLAIN'
+           and ($2::text is null or j.tenant_id = $2)
+           and (j.status in ${QUEUED_SQL} or j.status = 'RUNNING')
+           and j.concurrency_key is null
+           and not exists (select 1 from paused_queue p where p.queue_name = j.queue_name)
+           and not exists (select 1 from queue_rate_limit r where r.queue_name = j.queue_name)
+         for update skip locked) j
       where e.is_available and e.run_at <= now() and e.job_queue_id is null
-        and j.job_type = any($1::text[]) and j.kind = 'PLAIN'
-        and ($2::text is null or j.tenant_id = $2)
-        and (j.status in ${QUEUED_SQL} or j.status = 'RUNNING')
-        and j.concurrency_key is null
-        and not exists (select 1 from paused_queue p where p.queue_name = j.queue_name)
-        and not exists (select 1 from queue_rate_limit r where r.queue_name = j.queue_name)
-      order by e.priority, e.run_at, e.id
+      order by e.priority, e.run_at
       limit $3
-      for update of e, j skip locked`,
+      for update of e skip locked`,
     values: [request.jobTypes, request.tenantId, request.limit],
   });
   if (candidates.length === 0) return [];
@@ -188,6 +199,15 @@ export async function extendHeldJobs(db: Queryable, workerId: string, extensions
     }
     if (extension.progress) await writeProgress(db, job.id, workerId, extension.progress.percent, extension.progress.message);
     states.set(job.id, 'HELD');
+  }
+  // graphile-worker takes an entry locked over 4 hours ago for abandoned: a long job's lock stays fresh.
+  const kept = [...held.values()].filter((job) => !job.cancelRequestedAt).map((job) => job.entryId);
+  if (kept.length > 0) {
+    await db.query({
+      name: 'jobwire-lease-refresh-locks',
+      text: `update graphile_worker._private_jobs set locked_at = now() where id = any($1::bigint[]) and locked_by = $2`,
+      values: [kept, workerId],
+    });
   }
   if (cancelled.length > 0) {
     await setEventMessage(db, `cancelled; worker ${workerId} told at its lease extension`);

@@ -63,11 +63,15 @@ export const registerRequest = z.strictObject({
   pid: z.number().int().min(0).max(2 ** 31 - 1).default(0),
 });
 
+const completion = z.strictObject({ jobId, result: jsonObject.default({}) });
+
 export const claimRequest = z.strictObject({
   workerId,
   jobTypes,
   limit: z.number().int().min(1, 'must be at least 1').max(MAX_BATCH, `must be at most ${MAX_BATCH}`).default(1),
   leaseSeconds: leaseSeconds.optional(),
+  /** Jobs finished since the last claim, completed in the same transaction (one round trip, one commit per batch). */
+  complete: z.array(completion).max(MAX_BATCH, `must hold at most ${MAX_BATCH} jobs`).default([]),
 });
 
 const progress = z.strictObject({
@@ -87,7 +91,7 @@ export const extendRequest = z.strictObject({
 
 export const completeRequest = z.strictObject({
   workerId,
-  jobs: batch(z.strictObject({ jobId, result: jsonObject.default({}) })),
+  jobs: batch(completion),
 });
 
 export const failRequest = z.strictObject({

@@ -106,6 +106,8 @@ function jobAnswer(job: LeasedJob) {
   };
 }
 
+const completionState = (states: ReadonlyMap<string, string>, jobId: string) => (states.get(jobId) === 'HELD' ? 'COMPLETED' : 'LOST');
+
 export const OPERATIONS: Readonly<Record<string, Operation>> = {
   async register(deps, principal, body) {
     const request = parse(registerRequest, body);
@@ -132,11 +134,19 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
 
   async claim(deps, principal, body) {
     const request = parse(claimRequest, body);
-    const worker = await renew(deps, principal, request.workerId, request.leaseSeconds);
-    const jobs = await withTransaction(deps.pool, (client) =>
-      claimJobs(client, { workerId: worker.rowId, tenantId: worker.tenantId, jobTypes: request.jobTypes, limit: request.limit }),
-    );
-    return { ...lease(worker), jobs: jobs.map(jobAnswer) };
+    // One transaction, one commit: the lease, the jobs finished, the next batch.
+    const answer = await withTransaction(deps.pool, async (client) => {
+      const worker = await renewLease(client, rowIdOf(principal, request.workerId), request.leaseSeconds);
+      if (!worker) throw notRegistered(request.workerId);
+      const completed = request.complete.length > 0 ? await completeHeldJobs(client, worker.rowId, request.complete) : null;
+      const jobs = await claimJobs(client, { workerId: worker.rowId, tenantId: worker.tenantId, jobTypes: request.jobTypes, limit: request.limit });
+      return { worker, completed, jobs };
+    });
+    return {
+      ...lease(answer.worker),
+      ...(answer.completed ? { completed: request.complete.map((job) => ({ jobId: job.jobId, state: completionState(answer.completed!, job.jobId) })) } : {}),
+      jobs: answer.jobs.map(jobAnswer),
+    };
   },
 
   async extend(deps, principal, body) {
@@ -162,7 +172,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     const request = parse(completeRequest, body);
     const rowId = rowIdOf(principal, request.workerId);
     const states = await withTransaction(deps.pool, (client) => completeHeldJobs(client, rowId, request.jobs));
-    return { jobs: request.jobs.map((job) => ({ jobId: job.jobId, state: states.get(job.jobId) === 'HELD' ? 'COMPLETED' : 'LOST' })) };
+    return { jobs: request.jobs.map((job) => ({ jobId: job.jobId, state: completionState(states, job.jobId) })) };
   },
 
   async fail(deps, principal, body) {

@@ -215,4 +215,23 @@ describe('leases', () => {
     expect(rows).toEqual([{ progress: 40, progress_message: 'reading' }]);
     await post('complete', { workerId: 'w-progress', jobs: [{ jobId }] }, keys.workerA);
   });
+
+  it('a claim completes the jobs it names first, in the same call', async () => {
+    const jobIds = await createJobs(api.client.as(keys.writerA), 3);
+    await post('register', { workerId: 'w-batch', jobTypes: ['text.word_count'] }, keys.workerA);
+    const first = await post('claim', { workerId: 'w-batch', jobTypes: ['text.word_count'], limit: 2 }, keys.workerA);
+    expect(first.body.completed).toBeUndefined();
+    const claimed = first.body.jobs.map((job: { id: string }) => job.id);
+    expect(claimed).toHaveLength(2);
+    const second = await post(
+      'claim',
+      { workerId: 'w-batch', jobTypes: ['text.word_count'], limit: 2, complete: [...claimed.map((jobId: string) => ({ jobId, result: { n: 1 } })), { jobId: '00000000-0000-4000-8000-000000000000' }] },
+      keys.workerA,
+    );
+    expect(second.body.completed).toEqual([...claimed.map((jobId: string) => ({ jobId, state: 'COMPLETED' })), { jobId: '00000000-0000-4000-8000-000000000000', state: 'LOST' }]);
+    expect(second.body.jobs.map((job: { id: string }) => job.id)).toEqual(jobIds.filter((id) => !claimed.includes(id)));
+    const last = await post('claim', { workerId: 'w-batch', jobTypes: ['text.word_count'], complete: [{ jobId: second.body.jobs[0].id }] }, keys.workerA);
+    expect(last.body).toMatchObject({ completed: [{ state: 'COMPLETED' }], jobs: [] });
+    expect(new Set(Object.values(await statuses(jobIds)))).toEqual(new Set(['COMPLETED']));
+  });
 });

@@ -106,6 +106,11 @@ it('a worker SIGKILLed mid-job loses its lease; another worker runs the job agai
   const id = uuidOf(relayId!);
   const first = spawnPythonWorker({ baseUrl: api.baseUrl, token: workerKey, workerId: 'py-doomed', leaseSeconds, jobTypes: ['demo.slow_task'] });
   await first.waitFor('the first worker to start the job', (line) => line.event === 'job-started' && line.jobId === id);
+  // Its durable step recorded: the second attempt gets it back instead of running it again.
+  await eventually('the step prepare to be recorded', async () => {
+    const { rows } = await db.pool.query(`select 1 from job_step where job_id = $1 and name = 'prepare' and status = 'COMPLETED'`, [id]);
+    return rows.length === 1 ? true : undefined;
+  });
   // Killed mid-job: nothing more reaches the service from it.
   expect(await first.stop('SIGKILL')).toBe('SIGKILL');
   expect(first.lines.filter((line) => line.jobId === id).map((line) => line.event)).toEqual(['job-started']);
