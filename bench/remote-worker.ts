@@ -99,7 +99,7 @@ async function remoteClient(baseUrl: string, workerId: string): Promise<number> 
   let done = 0;
   let finished: Array<{ jobId: string; result: Record<string, never> }> = [];
   for (;;) {
-    const answer = await call(baseUrl, 'claim', { workerId, jobTypes: [JOB_TYPE], limit: BATCH, complete: finished });
+    const answer = await call(baseUrl, 'claim', { workerId, jobTypes: [JOB_TYPE], limit: BATCH, markRunning: false, complete: finished });
     done += (answer.completed ?? []).filter((state: { state: string }) => state.state === 'COMPLETED').length;
     // No-op jobs: each is done as soon as it is claimed.
     finished = answer.jobs.map((job: { id: string }) => ({ jobId: job.id, result: {} }));

@@ -17,7 +17,7 @@
 // A claim skips rows others hold and never waits; the attempt's later writes
 // lock the entry, then the job row.
 import type { Queryable } from '../db/pool.ts';
-import { completeRunningJobs } from './complete.ts';
+import { completeRunningJobs, completeTakenJobs } from './complete.ts';
 import { endRunningJob } from './end-running.ts';
 import type { JobError } from './job-error.ts';
 import { JOB_ROW_COLUMNS, setEventMessage, type JobRow } from './job-row.ts';
@@ -42,6 +42,14 @@ export interface ClaimRequest {
   tenantId: string | null;
   jobTypes: readonly string[];
   limit: number;
+  /**
+   * False: queued jobs stay in their status when claimed, RUNNING written only
+   * when the worker first reports on them (extend, step, fail); one completed
+   * first is written once, queued → COMPLETED, the database recording the
+   * RUNNING it passed through dated when it was claimed (as the in-process
+   * worker does for short jobs, worker/run-job.ts).
+   */
+  markRunning: boolean;
 }
 
 export interface LeasedStep {
@@ -100,7 +108,8 @@ export async function claimJobs(db: Queryable, request: ClaimRequest): Promise<L
   });
 
   // The queued ones first, in one statement; then each take-over, whose event message is its own.
-  const running = await markJobsRunning(db, candidates.filter((c) => c.status !== JobStatus.RUNNING).map((c) => c.id), request.workerId);
+  const queued = candidates.filter((c) => c.status !== JobStatus.RUNNING).map((c) => c.id);
+  const running = request.markRunning ? await markJobsRunning(db, queued, request.workerId) : await readJobs(db, queued);
   for (const lost of candidates.filter((c) => c.status === JobStatus.RUNNING)) {
     // Its worker's lease passed (or an in-process worker died): as run_job's take-over.
     const { rows } = await db.query<JobRow>(`select ${JOB_ROW_COLUMNS} from job where id = $1`, [lost.id]);
@@ -116,6 +125,16 @@ export async function claimJobs(db: Queryable, request: ClaimRequest): Promise<L
   return running
     .sort((a, b) => order.get(a.id)! - order.get(b.id)!)
     .map((job) => ({ ...job, steps: steps.get(job.id) ?? [] }));
+}
+
+async function readJobs(db: Queryable, jobIds: readonly string[]): Promise<JobRow[]> {
+  if (jobIds.length === 0) return [];
+  const { rows } = await db.query<JobRow>({
+    name: 'jobwire-lease-read-jobs',
+    text: `select ${JOB_ROW_COLUMNS} from job where id = any($1::uuid[])`,
+    values: [jobIds],
+  });
+  return rows;
 }
 
 async function stepsOf(db: Queryable, jobIds: string[]): Promise<Map<string, LeasedStep[]>> {
@@ -136,21 +155,35 @@ async function stepsOf(db: Queryable, jobIds: string[]): Promise<Map<string, Lea
 export interface HeldJob extends JobRow {
   /** The queue entry the worker holds (locked_by = its id). */
   entryId: string;
+  /** Claimed without RUNNING written (ClaimRequest.markRunning false): when it was claimed, in full precision; null once RUNNING. */
+  takenAt: string | null;
 }
 
-/** The jobs among these ids that the worker holds, locked (entry, then job) for the attempt's writes. */
+/**
+ * The jobs among these ids that the worker holds, locked (entry, then job) for
+ * the attempt's writes: their entry is locked by the worker, and the job is
+ * RUNNING under it, or still queued (claimed without RUNNING written).
+ */
 export async function lockHeldJobs(db: Queryable, workerId: string, jobIds: readonly string[]): Promise<Map<string, HeldJob>> {
   if (jobIds.length === 0) return new Map();
   const { rows } = await db.query<HeldJob>({
     name: 'jobwire-lease-lock-held',
-    text: `select ${J_COLUMNS}, e.id as "entryId"
+    text: `select ${J_COLUMNS}, e.id as "entryId", case when j.status <> 'RUNNING' then e.locked_at::text end as "takenAt"
        from job j join graphile_worker._private_jobs e on e.id = j.queue_entry_id
-      where j.id = any($1::uuid[]) and j.worker_id = $2 and j.status = 'RUNNING' and e.locked_by = $2
+      where j.id = any($1::uuid[]) and e.locked_by = $2
+        and ((j.status = 'RUNNING' and j.worker_id = $2) or j.status in ${QUEUED_SQL})
       order by e.id
       for update of e, j`,
     values: [jobIds, workerId],
   });
   return new Map(rows.map((row) => [row.id, row]));
+}
+
+/** The held jobs claimed without RUNNING written become RUNNING now (the worker reports on them). */
+async function ensureRunning(db: Queryable, workerId: string, held: Map<string, HeldJob>): Promise<void> {
+  const taken = [...held.values()].filter((job) => job.takenAt !== null).map((job) => job.id);
+  if (taken.length === 0) return;
+  for (const row of await markJobsRunning(db, taken, workerId)) held.set(row.id, { ...row, entryId: held.get(row.id)!.entryId, takenAt: null });
 }
 
 /** The held queue entries are done with (the attempt ended here). */
@@ -184,6 +217,7 @@ export interface Extension {
  */
 export async function extendHeldJobs(db: Queryable, workerId: string, extensions: readonly Extension[]): Promise<Map<string, LeaseState>> {
   const held = await lockHeldJobs(db, workerId, extensions.map((e) => e.jobId));
+  await ensureRunning(db, workerId, held);
   const states = new Map<string, LeaseState>();
   const cancelled: HeldJob[] = [];
   for (const extension of extensions) {
@@ -224,8 +258,15 @@ export async function completeHeldJobs(
   jobs: ReadonlyArray<{ jobId: string; result: Record<string, unknown> }>,
 ): Promise<Map<string, LeaseState>> {
   const held = await lockHeldJobs(db, workerId, jobs.map((job) => job.jobId));
-  const mine = jobs.filter((job) => held.has(job.jobId));
-  const completed = new Set(mine.length > 0 ? await completeRunningJobs(db, mine, workerId) : []);
+  const running = jobs.filter((job) => held.get(job.jobId)?.takenAt === null);
+  const taken = jobs.flatMap((job) => {
+    const takenAt = held.get(job.jobId)?.takenAt;
+    return takenAt ? [{ ...job, takenAt }] : [];
+  });
+  const completed = new Set([
+    ...(running.length > 0 ? await completeRunningJobs(db, running, workerId) : []),
+    ...(taken.length > 0 ? await completeTakenJobs(db, taken) : []),
+  ]);
   await deleteHeldEntries(db, [...completed].map((id) => held.get(id)!.entryId), workerId);
   return new Map(jobs.map((job) => [job.jobId, completed.has(job.jobId) ? 'HELD' : 'LOST']));
 }
@@ -251,7 +292,9 @@ export type FailOutcome =
  * queued again after the backoff.
  */
 export async function failHeldJob(db: Queryable, workerId: string, jobId: string, failure: LeaseFailure): Promise<FailOutcome> {
-  const job = (await lockHeldJobs(db, workerId, [jobId])).get(jobId);
+  const held = await lockHeldJobs(db, workerId, [jobId]);
+  await ensureRunning(db, workerId, held);
+  const job = held.get(jobId);
   if (!job) return { state: 'LOST' };
   const base = { error: failure.error, ...(failure.resultData ? { resultData: failure.resultData } : {}) };
   await deleteHeldEntries(db, [job.entryId], workerId);
@@ -283,8 +326,9 @@ export async function recordHeldStep(
   jobId: string,
   step: { name: string; status: 'RUNNING' | 'COMPLETED' | 'FAILED'; result: Record<string, unknown> | null; errorMessage: string | null },
 ): Promise<StepOutcome> {
-  const job = (await lockHeldJobs(db, workerId, [jobId])).get(jobId);
-  if (!job) return { state: 'LOST' };
+  const held = await lockHeldJobs(db, workerId, [jobId]);
+  await ensureRunning(db, workerId, held);
+  if (!held.has(jobId)) return { state: 'LOST' };
   const existing = await findStep(db, jobId, step.name);
   if (existing?.status === JobStatus.COMPLETED) return { state: 'HELD', step: leased(step.name, existing), stored: true };
   const stepId = existing?.status === JobStatus.RUNNING ? existing.id : await startStep(db, jobId, step.name, existing);
@@ -306,14 +350,23 @@ const leased = (name: string, row: StepRow): LeasedStep => ({ name, position: ro
  * spending a retry (as an in-process worker's shutdown, requeue.ts); answers their ids.
  */
 export async function releaseHeldJobs(db: Queryable, workerId: string): Promise<string[]> {
-  const { rows } = await db.query<{ id: string }>(`select id from job where worker_id = $1 and status = 'RUNNING'`, [workerId]);
-  const held = await lockHeldJobs(db, workerId, rows.map((row) => row.id));
+  const { rows } = await db.query<{ id: string | null }>(`select ${ENTRY_JOB_ID} as id from graphile_worker._private_jobs e where e.locked_by = $1`, [workerId]);
+  const held = await lockHeldJobs(db, workerId, rows.flatMap((row) => (row.id ? [row.id] : [])));
   if (held.size === 0) return [];
   const jobs = [...held.values()];
-  await deleteHeldEntries(db, jobs.map((job) => job.entryId), workerId);
-  for (const job of jobs) {
+  // Never shown RUNNING: its entry is simply let go.
+  const taken = jobs.filter((job) => job.takenAt !== null);
+  if (taken.length > 0) {
+    await db.query(`update graphile_worker._private_jobs set locked_by = null, locked_at = null where id = any($1::bigint[]) and locked_by = $2`, [
+      taken.map((job) => job.entryId),
+      workerId,
+    ]);
+  }
+  const running = jobs.filter((job) => job.takenAt === null);
+  await deleteHeldEntries(db, running.map((job) => job.entryId), workerId);
+  for (const job of running) {
     await endRunningJob(db, job.id, workerId, { status: JobStatus.RETRYING, errorMessage: 'worker shut down while running the job; re-queued' });
   }
-  await queueJobsAgain(db, jobs.map((job) => queueEntryOf(job, null)));
+  await queueJobsAgain(db, running.map((job) => queueEntryOf(job, null)));
   return jobs.map((job) => job.id);
 }

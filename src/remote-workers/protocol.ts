@@ -70,6 +70,8 @@ export const claimRequest = z.strictObject({
   jobTypes,
   limit: z.number().int().min(1, 'must be at least 1').max(MAX_BATCH, `must be at most ${MAX_BATCH}`).default(1),
   leaseSeconds: leaseSeconds.optional(),
+  /** False: RUNNING is written when the worker first reports on a job; one completed first is written once (job-state/lease.ts). */
+  markRunning: z.boolean({ message: 'must be true or false' }).default(true),
   /** Jobs finished since the last claim, completed in the same transaction (one round trip, one commit per batch). */
   complete: z.array(completion).max(MAX_BATCH, `must hold at most ${MAX_BATCH} jobs`).default([]),
 });

@@ -139,7 +139,13 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
       const worker = await renewLease(client, rowIdOf(principal, request.workerId), request.leaseSeconds);
       if (!worker) throw notRegistered(request.workerId);
       const completed = request.complete.length > 0 ? await completeHeldJobs(client, worker.rowId, request.complete) : null;
-      const jobs = await claimJobs(client, { workerId: worker.rowId, tenantId: worker.tenantId, jobTypes: request.jobTypes, limit: request.limit });
+      const jobs = await claimJobs(client, {
+        workerId: worker.rowId,
+        tenantId: worker.tenantId,
+        jobTypes: request.jobTypes,
+        limit: request.limit,
+        markRunning: request.markRunning,
+      });
       return { worker, completed, jobs };
     });
     return {

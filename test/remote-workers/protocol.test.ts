@@ -234,4 +234,31 @@ describe('leases', () => {
     expect(last.body).toMatchObject({ completed: [{ state: 'COMPLETED' }], jobs: [] });
     expect(new Set(Object.values(await statuses(jobIds)))).toEqual(new Set(['COMPLETED']));
   });
+
+  it('markRunning false: a claimed job stays queued until the worker reports on it; completed first, it is written once', async () => {
+    const [quick, reported, left] = await createJobs(api.client.as(keys.writerA), 3);
+    await post('register', { workerId: 'w-lazy', jobTypes: ['text.word_count'] }, keys.workerA);
+    const claim = await post('claim', { workerId: 'w-lazy', jobTypes: ['text.word_count'], limit: 3, markRunning: false }, keys.workerA);
+    expect(claim.body.jobs).toHaveLength(3);
+    expect(await statuses([quick!, reported!, left!])).toEqual({ [quick!]: 'PENDING', [reported!]: 'PENDING', [left!]: 'PENDING' });
+
+    expect((await post('extend', { workerId: 'w-lazy', jobs: [{ jobId: reported, progress: { percent: 10 } }] }, keys.workerA)).body.jobs).toEqual([{ jobId: reported, state: 'HELD' }]);
+    expect(await statuses([reported!])).toEqual({ [reported!]: 'RUNNING' });
+
+    const done = await post('complete', { workerId: 'w-lazy', jobs: [{ jobId: quick, result: { words: 2 } }, { jobId: reported }] }, keys.workerA);
+    expect(done.body.jobs.map((job: { state: string }) => job.state)).toEqual(['COMPLETED', 'COMPLETED']);
+    const { rows: history } = await db.pool.query(
+      `select e.status, j.started_at <= j.completed_at as ordered from job_event e join job j on j.id = e.job_id where e.job_id = $1 and e.step_id is null order by e.id`,
+      [quick],
+    );
+    // Written once (queued → COMPLETED); the database records the RUNNING it passed through.
+    expect(history.map((row) => row.status)).toEqual(['PENDING', 'RUNNING', 'COMPLETED']);
+    expect(history.every((row) => row.ordered)).toBe(true);
+
+    // Given back unstarted: still PENDING, its entry free, no attempt spent.
+    expect((await post('unregister', { workerId: 'w-lazy' }, keys.workerA)).body.requeuedJobIds).toEqual([left]);
+    const { rows } = await db.pool.query(`select j.status, j.retry_count, e.locked_by from job j join graphile_worker._private_jobs e on e.id = j.queue_entry_id where j.id = $1`, [left]);
+    expect(rows).toEqual([{ status: 'PENDING', retry_count: 0, locked_by: null }]);
+    await drain(keys.workerA, 'w-lazy');
+  });
 });
