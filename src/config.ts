@@ -120,7 +120,7 @@ const coreConfigSchema = z.object({
    * At most 200: graphql-js parses a document recursively.
    */
   INPUT_MAX_DEPTH: int(2, 200).default(100),
-  // Provider connections (src/connections). See README "Security".
+  // Provider connections (src/connections). See docs/security.md.
   /**
    * Whose credentials jobs reach providers (YNAB, the Flex Web Service) with: `tenant` (each
    * tenant's own saved connection) or `server` (YNAB_ACCESS_TOKEN and IBKR_FLEX_* from the
@@ -138,7 +138,7 @@ const coreConfigSchema = z.object({
     .transform(commaList)
     .superRefine((keys, ctx) => keys.forEach((key, index) => checkEncryptionKey(key, ctx, `key ${index + 1}`))),
 
-  // Security (src/auth, src/net, graphql/limits.ts). See README "Security".
+  // Security (src/auth, src/net, graphql/limits.ts). See docs/security.md.
   /** Require a token (API key or JWT) on every request. Off: every caller is the local admin, on loopback only. */
   AUTH_ENABLED: bool.default(false),
   /** With AUTH_ENABLED off, allow HOST to be a non-loopback address anyway (anyone who reaches it is admin). */
