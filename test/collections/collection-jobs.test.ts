@@ -8,6 +8,7 @@ import { startTestApp, type TestApp } from '../support/app.ts';
 import {
   Candles,
   CollectionJobUpdated,
+  CollectionStatsByOldNames,
   CreateCollectionJob,
   DeleteCollectionJob,
   GetCollectionJob,
@@ -84,7 +85,7 @@ describe('collecting 50 symbols over http-csv', () => {
     const created = await create(request2025);
     if (created.__typename !== 'MutationCreateCollectionJobSuccess') throw new Error(JSON.stringify(created));
     const id = created.data.id;
-    expect(created.data.stats).toEqual({ total: 50, completed: 0, failed: 0, totalCandles: 0, newCandleCount: 0 });
+    expect(created.data.stats).toEqual({ symbolCount: 50, completedSymbolCount: 0, failedSymbolCount: 0, candleCount: 0, newCandleCount: 0 });
 
     const updates = service.client.subscribe(CollectionJobUpdated, { id });
     await updates.waitFor('the current state', (received) => received.length > 0);
@@ -94,24 +95,24 @@ describe('collecting 50 symbols over http-csv', () => {
 
     const stored = 47 * CANDLES_PER_SYMBOL;
     const counters = received.map((u) => (u.jobUpdated.__typename === 'CollectionJob' ? u.jobUpdated.stats : null)!);
-    expect(counters.at(-1)).toEqual({ total: 50, completed: 47, failed: 3, totalCandles: stored, newCandleCount: stored });
-    expect(counters[0]!.completed).toBe(0);
+    expect(counters.at(-1)).toEqual({ symbolCount: 50, completedSymbolCount: 47, failedSymbolCount: 3, candleCount: stored, newCandleCount: stored });
+    expect(counters[0]!.completedSymbolCount).toBe(0);
     // Live: the counts only ever rise, through values in between.
     for (let i = 1; i < counters.length; i++) {
-      expect(counters[i]!.completed).toBeGreaterThanOrEqual(counters[i - 1]!.completed);
-      expect(counters[i]!.failed).toBeGreaterThanOrEqual(counters[i - 1]!.failed);
-      expect(counters[i]!.totalCandles).toBeGreaterThanOrEqual(counters[i - 1]!.totalCandles);
+      expect(counters[i]!.completedSymbolCount).toBeGreaterThanOrEqual(counters[i - 1]!.completedSymbolCount);
+      expect(counters[i]!.failedSymbolCount).toBeGreaterThanOrEqual(counters[i - 1]!.failedSymbolCount);
+      expect(counters[i]!.candleCount).toBeGreaterThanOrEqual(counters[i - 1]!.candleCount);
     }
-    expect(new Set(counters.map((c) => c.completed)).size).toBeGreaterThan(2);
+    expect(new Set(counters.map((c) => c.completedSymbolCount)).size).toBeGreaterThan(2);
 
     const job = (await service.client.request(GetCollectionJob, { id })).collectionJob!;
     expect(job.status).toBe('COMPLETED');
-    expect(job.stats).toEqual({ total: 50, completed: 47, failed: 3, totalCandles: stored, newCandleCount: stored });
+    expect(job.stats).toEqual({ symbolCount: 50, completedSymbolCount: 47, failedSymbolCount: 3, candleCount: stored, newCandleCount: stored });
     expect(job.failedSymbols.map((f) => f.symbol).sort()).toEqual([...ALWAYS_FAIL]);
     for (const failed of job.failedSymbols) expect(failed.error).toMatch(/HTTP 500 \(after 3 attempts\)/);
     expect(job.result).toMatchObject({
-      completed: 47,
-      failed: 3,
+      completedSymbolCount: 47,
+      failedSymbolCount: 3,
       rejectedRows: { [WITH_BAD_ROW]: { count: 1, rows: [{ line: 8, reason: expect.stringMatching(/Date "2025-02-30"/) }] } },
     });
 
@@ -151,7 +152,21 @@ describe('collecting 50 symbols over http-csv', () => {
     expect(job.errorMessage).toMatch(/no symbol was collected \(2 failed/);
     expect(job.failedSymbols.map((f) => f.symbol).sort()).toEqual(['NOPE', 'S01']);
     expect(job.failedSymbols.find((f) => f.symbol === 'NOPE')!.error).toMatch(/HTTP 404/);
-    expect(job.stats).toEqual({ total: 2, completed: 0, failed: 2, totalCandles: 0, newCandleCount: 0 });
+    expect(job.stats).toEqual({ symbolCount: 2, completedSymbolCount: 0, failedSymbolCount: 2, candleCount: 0, newCandleCount: 0 });
+  });
+
+  it("CollectionStats' deprecated names (seed 002's total, completed, failed, totalCandles) answer what their new names do", async () => {
+    const done = await service.client.request(ListCollectionJobs, { status: 'COMPLETED', first: 1 });
+    const id = done.collectionJobs.edges[0]!.node.id;
+    const { stats } = (await service.client.request(CollectionStatsByOldNames, { id })).collectionJob!;
+    expect(stats.candleCount).toBeGreaterThan(0);
+    expect(stats.failedSymbolCount).toBeGreaterThan(0);
+    expect({ total: stats.total, completed: stats.completed, failed: stats.failed, totalCandles: stats.totalCandles }).toEqual({
+      total: stats.symbolCount,
+      completed: stats.completedSymbolCount,
+      failed: stats.failedSymbolCount,
+      totalCandles: stats.candleCount,
+    });
   });
 
   it('lists collection jobs by status and deletes finished ones only', async () => {
@@ -194,7 +209,7 @@ describe('cancel and retry', () => {
     const id = created.data.id;
     const updates = service.client.subscribe(CollectionJobUpdated, { id });
     const stats = (u: (typeof updates.received)[number]) => (u.jobUpdated.__typename === 'CollectionJob' ? u.jobUpdated.stats : null);
-    await updates.waitFor('C0 and C1 stored', (r) => r.some((u) => stats(u)?.completed === 2));
+    await updates.waitFor('C0 and C1 stored', (r) => r.some((u) => stats(u)?.completedSymbolCount === 2));
 
     const cancelled = await service.client.request(CancelJob, { id });
     expect(cancelled.cancelJob.__typename).toBe('MutationCancelJobSuccess');
@@ -211,7 +226,7 @@ describe('cancel and retry', () => {
     await updates.waitFor('COMPLETED', (r) => r.some((u) => u.jobUpdated.status === 'COMPLETED'));
     updates.close();
     const job = (await service.client.request(GetCollectionJob, { id })).collectionJob!;
-    expect(job.stats).toEqual({ total: 8, completed: 8, failed: 0, totalCandles: 8 * CANDLES_PER_SYMBOL, newCandleCount: 8 * CANDLES_PER_SYMBOL });
+    expect(job.stats).toEqual({ symbolCount: 8, completedSymbolCount: 8, failedSymbolCount: 0, candleCount: 8 * CANDLES_PER_SYMBOL, newCandleCount: 8 * CANDLES_PER_SYMBOL });
     expect(requests.get('C0')).toBe(1);
     expect(requests.get('C1')).toBe(1);
     expect(requests.get('H6')).toBe(1);
@@ -233,10 +248,10 @@ describe('csv-dir with the sample data', () => {
     const count = async () =>
       (await db.pool.query(`select count(*)::int as n, sum(close)::float8 as closes from candle where symbol in ('AAPL', 'MSFT', 'SPY')`)).rows[0];
     const first = await runOnce();
-    expect(first.stats).toMatchObject({ total: 4, completed: 3, failed: 1 });
+    expect(first.stats).toMatchObject({ symbolCount: 4, completedSymbolCount: 3, failedSymbolCount: 1 });
     expect(first.failedSymbols).toEqual([{ symbol: 'MISSING', error: expect.stringMatching(/no file MISSING\.csv/), failedAt: expect.any(String) }]);
     const afterFirst = await count();
-    expect(afterFirst.n).toBe(first.stats.totalCandles);
+    expect(afterFirst.n).toBe(first.stats.candleCount);
     expect(first.stats.newCandleCount).toBe(afterFirst.n);
     expect(afterFirst.n).toBeGreaterThan(100);
 

@@ -12,7 +12,7 @@ export const CollectionJobFieldsFragment = graphql(`
     rangeTo
     provider
     result
-    stats { total completed failed totalCandles newCandleCount }
+    stats { symbolCount completedSymbolCount failedSymbolCount candleCount newCandleCount }
     failedSymbols { symbol error failedAt }
   }
 `);
@@ -63,13 +63,22 @@ export const Candles = graphql(`
   }
 `);
 
+/** CollectionStats by its new and its deprecated field names. */
+export const CollectionStatsByOldNames = graphql(`
+  query CollectionStatsByOldNames($id: ID!) {
+    collectionJob(id: $id) {
+      stats { symbolCount completedSymbolCount failedSymbolCount candleCount total completed failed totalCandles }
+    }
+  }
+`);
+
 export const CollectionJobUpdated = graphql(`
   subscription CollectionJobUpdated($id: ID!) {
     jobUpdated(id: $id) {
       __typename
       id
       status
-      ... on CollectionJob { stats { total completed failed totalCandles newCandleCount } }
+      ... on CollectionJob { stats { symbolCount completedSymbolCount failedSymbolCount candleCount newCandleCount } }
     }
   }
 `);
