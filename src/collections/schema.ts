@@ -133,23 +133,31 @@ builder.queryFields((t) => ({
   candles: t.prismaConnection({
     type: CandleRef,
     cursor: 'symbol_timeframe_ts',
-    description: 'Stored candles of one symbol and timeframe, oldest first, optionally within from..to.',
+    description: 'Stored candles of one symbol and timeframe, oldest first, optionally within rangeFrom..rangeTo (inclusive, as a CollectionJob\'s range).',
     args: {
       symbol: t.arg.string({ required: true }),
       timeframe: t.arg.string({ required: true }),
-      from: t.arg({ type: 'DateTime', required: false }),
-      to: t.arg({ type: 'DateTime', required: false }),
+      rangeFrom: t.arg({ type: 'DateTime', required: false, description: 'First candle time (inclusive).' }),
+      rangeTo: t.arg({ type: 'DateTime', required: false, description: 'Last candle time (inclusive).' }),
+      // The names before the arguments took the collection job's (rangeFrom, rangeTo).
+      from: t.arg({ type: 'DateTime', required: false, deprecationReason: renamedTo('rangeFrom') }),
+      to: t.arg({ type: 'DateTime', required: false, deprecationReason: renamedTo('rangeTo') }),
     },
-    resolve: (query, _root, args, ctx) =>
-      ctx.prisma.candle.findMany({
+    resolve: (query, _root, args, ctx) => {
+      if (args.rangeFrom && args.from) throw new ValidationError('from', 'is the old name of rangeFrom; give one of them');
+      if (args.rangeTo && args.to) throw new ValidationError('to', 'is the old name of rangeTo; give one of them');
+      const rangeFrom = args.rangeFrom ?? args.from;
+      const rangeTo = args.rangeTo ?? args.to;
+      return ctx.prisma.candle.findMany({
         ...query,
         where: {
           symbol: args.symbol,
           timeframe: args.timeframe,
-          ...(args.from || args.to ? { ts: { ...(args.from ? { gte: args.from } : {}), ...(args.to ? { lte: args.to } : {}) } } : {}),
+          ...(rangeFrom || rangeTo ? { ts: { ...(rangeFrom ? { gte: rangeFrom } : {}), ...(rangeTo ? { lte: rangeTo } : {}) } } : {}),
         },
         orderBy: { ts: 'asc' },
-      }),
+      });
+    },
   }),
 }));
 

@@ -7,6 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import {
   Candles,
+  CandlesByOldArgumentNames,
   CollectionJobUpdated,
   CollectionStatsByOldNames,
   CreateCollectionJob,
@@ -128,18 +129,37 @@ describe('collecting 50 symbols over http-csv', () => {
     expect(bad.candles.edges).toHaveLength(CANDLES_PER_SYMBOL);
   });
 
-  it('candles pages through a symbol oldest first within from..to', async () => {
+  it('candles pages through a symbol oldest first within rangeFrom..rangeTo', async () => {
     const page = await service.client.request(Candles, {
-      symbol: 'S20', timeframe: '1d', from: '2025-01-05T00:00:00Z', to: '2025-01-14T00:00:00Z', first: 4,
+      symbol: 'S20', timeframe: '1d', rangeFrom: '2025-01-05T00:00:00Z', rangeTo: '2025-01-14T00:00:00Z', first: 4,
     });
     expect(page.candles.edges.map((e) => e.node.ts)).toEqual([
       '2025-01-05T00:00:00.000Z', '2025-01-06T00:00:00.000Z', '2025-01-07T00:00:00.000Z', '2025-01-08T00:00:00.000Z',
     ]);
     expect(page.candles.edges[0]!.node).toMatchObject({ open: 10, high: 12, low: 9, close: 11, volume: 1004 });
     const next = await service.client.request(Candles, {
-      symbol: 'S20', timeframe: '1d', from: '2025-01-05T00:00:00Z', to: '2025-01-14T00:00:00Z', first: 100, after: page.candles.pageInfo.endCursor,
+      symbol: 'S20', timeframe: '1d', rangeFrom: '2025-01-05T00:00:00Z', rangeTo: '2025-01-14T00:00:00Z', first: 100, after: page.candles.pageInfo.endCursor,
     });
     expect(next.candles.edges).toHaveLength(6);
+  });
+
+  it('candles still takes from and to (deprecated names of rangeFrom and rangeTo), and refuses an old name beside its new one', async () => {
+    const range = { symbol: 'S20', timeframe: '1d' };
+    const byNew = await service.client.request(CandlesByOldArgumentNames, { ...range, rangeFrom: '2025-01-05T00:00:00Z', rangeTo: '2025-01-14T00:00:00Z' });
+    const byOld = await service.client.request(CandlesByOldArgumentNames, { ...range, from: '2025-01-05T00:00:00Z', to: '2025-01-14T00:00:00Z' });
+    expect(byNew.candles.edges).toHaveLength(10);
+    expect(byOld).toEqual(byNew);
+
+    for (const [args, field] of [
+      [{ from: '2025-01-05T00:00:00Z', rangeFrom: '2025-01-05T00:00:00Z' }, 'from'],
+      [{ to: '2025-01-14T00:00:00Z', rangeTo: '2025-01-14T00:00:00Z' }, 'to'],
+    ] as const) {
+      const answer = await service.client.send(CandlesByOldArgumentNames, { ...range, ...args });
+      expect(answer.body.data).toBeNull();
+      expect(answer.body.errors).toEqual([
+        expect.objectContaining({ message: expect.stringMatching(new RegExp(`^${field}: is the old name of range`)), extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field }) }),
+      ]);
+    }
   });
 
   it('a job whose every symbol fails ends FAILED with the reasons', async () => {

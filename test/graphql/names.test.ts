@@ -52,6 +52,6 @@ it('every deprecated field and argument names a live replacement of the same typ
     }
   }
   expect(checked).toEqual(
-    expect.arrayContaining(['CollectionStats.total', 'CollectionStats.totalCandles', 'ImportJob.totalRows', 'BudgetJob.transactionsSynced']),
+    expect.arrayContaining(['CollectionStats.total', 'CollectionStats.totalCandles', 'ImportJob.totalRows', 'BudgetJob.transactionsSynced', 'Query.candles.from', 'Query.candles.to']),
   );
 });

@@ -55,10 +55,19 @@ export const DeleteCollectionJob = graphql(`
 `);
 
 export const Candles = graphql(`
-  query Candles($symbol: String!, $timeframe: String!, $from: DateTime, $to: DateTime, $first: Int, $after: String) {
-    candles(symbol: $symbol, timeframe: $timeframe, from: $from, to: $to, first: $first, after: $after) {
+  query Candles($symbol: String!, $timeframe: String!, $rangeFrom: DateTime, $rangeTo: DateTime, $first: Int, $after: String) {
+    candles(symbol: $symbol, timeframe: $timeframe, rangeFrom: $rangeFrom, rangeTo: $rangeTo, first: $first, after: $after) {
       edges { node { ts open high low close volume } }
       pageInfo { hasNextPage endCursor }
+    }
+  }
+`);
+
+/** The deprecated argument names (from, to) beside the new ones, for clients written before the rename. */
+export const CandlesByOldArgumentNames = graphql(`
+  query CandlesByOldArgumentNames($symbol: String!, $timeframe: String!, $from: DateTime, $to: DateTime, $rangeFrom: DateTime, $rangeTo: DateTime) {
+    candles(symbol: $symbol, timeframe: $timeframe, from: $from, to: $to, rangeFrom: $rangeFrom, rangeTo: $rangeTo, first: 100) {
+      edges { node { ts } }
     }
   }
 `);
