@@ -57,8 +57,8 @@ async function count(sql: string, params: unknown[] = []): Promise<number> {
   return Number((await db.pool.query(sql, params)).rows[0].count);
 }
 
-/** Holds the queue while `fn` runs: a job created meanwhile starts only after it (server failures queued then meet the job, not the create's check). */
-async function withQueueHeld<T>(fn: () => Promise<T>): Promise<T> {
+/** Pauses the queue while `fn` runs: a job created meanwhile starts only after it (server failures queued then meet the job, not the create's check). */
+async function withQueuePaused<T>(fn: () => Promise<T>): Promise<T> {
   await client.request(PauseQueue, { queueName: 'default' });
   try {
     return await fn();
@@ -122,7 +122,7 @@ describe('budget_sync', () => {
 
   it('a 429 with Retry-After: 2 makes the next request wait at least 2 s, and the job succeeds', async () => {
     const from = server.requests.length;
-    const job = await withQueueHeld(async () => {
+    const job = await withQueuePaused(async () => {
       const queued = await create.sync(client, SMALL.id);
       server.failNext({ status: 429, retryAfter: '2' });
       return queued;
@@ -139,7 +139,7 @@ describe('budget_sync', () => {
   });
 
   it('a provider error that carries the token and the URL: failureReason contains neither', async () => {
-    const job = await withQueueHeld(async () => {
+    const job = await withQueuePaused(async () => {
       const queued = created((await client.request(CreateBudgetSyncJob, { input: { budgetId: SMALL.id, maxRetries: 0 } })).createBudgetSyncJob as never);
       // Every try of the adapter (YNAB_RETRIES=3 by default, then the job's) meets a 500 whose body has the token and URL.
       server.failNext({ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 });

@@ -40,17 +40,17 @@ let service: TestApp;
 let openGate!: () => void;
 const gate = new Promise<void>((resolve) => (openGate = resolve));
 const requests = new Map<string, number>();
-/** Symbols starting with H are held until the cancel test releases them. */
-let releaseHeld!: () => void;
-const held = new Promise<void>((resolve) => (releaseHeld = resolve));
+/** Symbols starting with H are answered only once the cancel test lets them through. */
+let letHSymbolsThrough!: () => void;
+const hSymbolsThrough = new Promise<void>((resolve) => (letHSymbolsThrough = resolve));
 
 beforeAll(async () => {
   const candleServer = await startHttpServer(async (request, response) => {
     const symbol = new URL(request.url!, 'http://x').searchParams.get('s')!;
     const count = (requests.get(symbol) ?? 0) + 1;
     requests.set(symbol, count);
-    await gate; // held until the test's subscriber is live
-    if (symbol.startsWith('H')) await held;
+    await gate; // until the test's subscriber is live
+    if (symbol.startsWith('H')) await hSymbolsThrough;
     if (ALWAYS_FAIL.has(symbol)) return void response.writeHead(500).end('boom');
     if (FAIL_TWICE.has(symbol) && count <= 2) return void response.writeHead(count === 1 ? 503 : 429).end('busy');
     if (symbol === 'NOPE') return void response.writeHead(404).end('no such symbol');
@@ -240,7 +240,7 @@ describe('cancel and retry', () => {
     expect(requests.get('H6')).toBeUndefined();
     expect(requests.get('H7')).toBeUndefined();
 
-    releaseHeld();
+    letHSymbolsThrough();
     const retried = await service.client.request(RetryJob, { id });
     expect(retried.retryJob.__typename).toBe('MutationRetryJobSuccess');
     await updates.waitFor('COMPLETED', (r) => r.some((u) => u.jobUpdated.status === 'COMPLETED'));
