@@ -11,9 +11,9 @@ import { BudgetRepository, NO_KNOWLEDGE, type BudgetKnowledge } from './reposito
 
 /** The job a budget handler runs: its id and the budget_job row's budget and tenant. */
 export interface BudgetJobRef {
-  jobId: string;
-  tenantId: string;
-  budgetId: string;
+  readonly jobId: string;
+  readonly tenantId: string;
+  readonly budgetId: string;
 }
 
 export interface SyncResult extends Record<string, unknown> {

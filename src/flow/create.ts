@@ -8,8 +8,8 @@ import { holdIdempotencyKeys } from './idempotency.ts';
 
 /** The answer to one create input: the job, and whether this create made it (false: its idempotency key named an existing job). */
 export interface CreatedJob {
-  id: string;
-  created: boolean;
+  readonly id: string;
+  readonly created: boolean;
 }
 
 /**
