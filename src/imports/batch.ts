@@ -1,6 +1,6 @@
 // Writes one batch of rows in one transaction: the pairs that are new, the
 // errors of the rows that are not, and the job's counters (whose
-// processed_rows is the resume point). A retry resumes after the last
+// processed_row_count is the resume point). A retry resumes after the last
 // committed batch; a batch that does not follow it (another worker moved the
 // import on) is refused, so no row is imported twice.
 //
