@@ -94,6 +94,12 @@ const coreConfigSchema = z.object({
    * restarts it: at start (an unreachable DATABASE_URL) and while running; 0: never while running.
    */
   DATABASE_UNAVAILABLE_EXIT_AFTER_MS: int(0, 86_400_000).default(60_000),
+  /**
+   * Whether createJob accepts a job type that this API process does not host (an app's own type,
+   * run by the app's worker: docs/platform.md), its payload checked only as a JSON object.
+   * Off: such a create is refused naming jobType. Interim until the job-type registry (issue 25).
+   */
+  ALLOW_UNKNOWN_JOB_TYPES: bool.default(false),
   /** Delay before the first automatic retry; doubles per retry, with jitter. */
   JOB_RETRY_BASE_DELAY_MS: int(0, 3_600_000).default(1000),
   /** Upper bound of the retry delay. */
