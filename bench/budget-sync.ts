@@ -39,7 +39,7 @@ if (RUNTIME === 'dist') buildService();
 const api = await spawnCli('serve', settings, RUNTIME);
 const worker = await spawnCli('work', settings, RUNTIME);
 
-type JobRow = { status: string; error_message: string | null; started_at: Date | null; completed_at: Date | null; transactions_synced: number };
+type JobRow = { status: string; error_message: string | null; started_at: Date | null; completed_at: Date | null; synced_transaction_count: number };
 
 async function sync(): Promise<JobRow> {
   const mutation = `mutation { createBudgetSyncJob(input: { budgetId: "${budget.id}" }) { __typename ... on MutationCreateBudgetSyncJobSuccess { data { id } } ... on Error { message } } }`;
@@ -51,7 +51,7 @@ async function sync(): Promise<JobRow> {
   const read = async () =>
     (
       await db.query<JobRow>(
-        `select status, error_message, started_at, completed_at, transactions_synced from job join budget_job on job_id = id where id = $1`,
+        `select status, error_message, started_at, completed_at, synced_transaction_count from job join budget_job on job_id = id where id = $1`,
         [jobId],
       )
     ).rows[0]!;

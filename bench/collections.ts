@@ -64,11 +64,11 @@ try {
     rangeTo: new Date(Date.UTC(2000, 0, 1) + CANDLES * 86_400_000),
     provider: 'csv-dir',
   });
-  type Progress = { status: string; total_candles: number; completed_symbol_count: number };
+  type Progress = { status: string; candle_count: number; completed_symbol_count: number };
   let row: Progress;
   for (;;) {
     const result = await pool.query<Progress>(
-      `select status, total_candles, completed_symbol_count from job join collection_job on job_id = id where id = $1`,
+      `select status, candle_count, completed_symbol_count from job join collection_job on job_id = id where id = $1`,
       [id],
     );
     row = result.rows[0]!;
@@ -83,7 +83,7 @@ try {
       symbols: SYMBOLS,
       'candles/symbol': CANDLES,
       'candles stored': stored,
-      'job counted': row.total_candles,
+      'job counted': row.candle_count,
       'symbols completed': row.completed_symbol_count,
       // create to COMPLETED, worker in-process
       seconds: round(seconds, 2),

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Generates the Prisma client (and Pothos' Prisma types) offline, then the
 // typed GraphQL operations the tests use, then builds the dashboard (a few
-// seconds). Runs on `npm install`.
+// seconds). Runs on `npm install` and `npm ci` and before `npm pack` (the `prepare`
+// script), never where the packed package is installed.
 //
 // Prisma's CLI wants a schema-engine binary it downloads on first use; our
 // machines reach only the npm registry. `generate` never runs that engine, so

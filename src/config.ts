@@ -94,6 +94,12 @@ const coreConfigSchema = z.object({
    * restarts it: at start (an unreachable DATABASE_URL) and while running; 0: never while running.
    */
   DATABASE_UNAVAILABLE_EXIT_AFTER_MS: int(0, 86_400_000).default(60_000),
+  /**
+   * Whether createJob accepts a job type that this API process does not host (an app's own type,
+   * run by the app's worker: docs/platform.md), its payload checked only as a JSON object.
+   * Off: such a create is refused naming jobType. Interim until the job-type registry (issue 25).
+   */
+  ALLOW_UNKNOWN_JOB_TYPES: bool.default(false),
   /** Delay before the first automatic retry; doubles per retry, with jitter. */
   JOB_RETRY_BASE_DELAY_MS: int(0, 3_600_000).default(1000),
   /** Upper bound of the retry delay. */
@@ -120,7 +126,7 @@ const coreConfigSchema = z.object({
    * At most 200: graphql-js parses a document recursively.
    */
   INPUT_MAX_DEPTH: int(2, 200).default(100),
-  // Provider connections (src/connections). See README "Security".
+  // Provider connections (src/connections). See docs/security.md.
   /**
    * Whose credentials jobs reach providers (YNAB, the Flex Web Service) with: `tenant` (each
    * tenant's own saved connection) or `server` (YNAB_ACCESS_TOKEN and IBKR_FLEX_* from the
@@ -138,7 +144,7 @@ const coreConfigSchema = z.object({
     .transform(commaList)
     .superRefine((keys, ctx) => keys.forEach((key, index) => checkEncryptionKey(key, ctx, `key ${index + 1}`))),
 
-  // Security (src/auth, src/net, graphql/limits.ts). See README "Security".
+  // Security (src/auth, src/net, graphql/limits.ts). See docs/security.md.
   /** Require a token (API key or JWT) on every request. Off: every caller is the local admin, on loopback only. */
   AUTH_ENABLED: bool.default(false),
   /** With AUTH_ENABLED off, allow HOST to be a non-loopback address anyway (anyone who reaches it is admin). */

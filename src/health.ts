@@ -87,12 +87,17 @@ export function healthAnswer(path: string, health: Health | undefined): { status
   return { status: report.ready ? 200 : 503, body: report };
 }
 
-async function lastCommittedHash(): Promise<string> {
+/** The hash of the last committed migration this code was built with (graphile_migrate.migrations.hash once applied). */
+export async function lastCommittedHash(): Promise<string> {
+  return (await lastCommittedMigration()).hash;
+}
+
+export async function lastCommittedMigration(): Promise<{ file: string; hash: string }> {
   const folder = path.join(MIGRATIONS_FOLDER, 'committed');
   const files = (await readdir(folder)).filter((file) => file.endsWith('.sql')).sort();
   const last = files[files.length - 1];
   if (!last) throw new Error(`no committed migrations in ${folder}`);
   const hash = /^--! Hash: (\S+)/m.exec(await readFile(path.join(folder, last), 'utf8'))?.[1];
   if (!hash) throw new Error(`${last} has no --! Hash header`);
-  return hash;
+  return { file: last, hash };
 }

@@ -70,7 +70,7 @@ export async function request<Result>(query: string, variables: Record<string, u
     headers: {
       'content-type': 'application/json',
       accept: 'application/graphql-response+json, application/json',
-      // Not needed for a JSON post, sent anyway: the API's rule for browsers (README, Security).
+      // Not needed for a JSON post, sent anyway: the API's rule for browsers (docs/security.md, Browsers).
       [CSRF_HEADER]: '1',
       ...(auth ? { authorization: auth } : {}),
     },

@@ -1,5 +1,5 @@
---! Previous: sha1:e1d6581c1b49acc5e2ee8798f9ff844b2b112680
---! Hash: sha1:bf5c7b55bc0b7a3ea83dc8bf202a83b18ef0e2a0
+--! Previous: sha1:f73b0dd4a93db4d06a86d6c9a1452ea975ab5da5
+--! Hash: sha1:b2ef10babc046c72e2e7656977eba7622e3ab2d7
 --! Message: remote workers: a worker row's lease and tenant
 
 -- A worker outside jobwire's processes (src/remote-workers/) is a row of

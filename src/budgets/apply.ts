@@ -21,11 +21,11 @@ export const NOT_APPLIED = {
 
 export interface ApplyResult extends Record<string, unknown> {
   /** Written to the provider by this run. */
-  applied: number;
+  readonly appliedSuggestionCount: number;
   /** APPLIED before this run: skipped, not sent again. */
-  alreadyApplied: number;
+  readonly alreadyAppliedSuggestionCount: number;
   /** Recorded with a reason, not written. */
-  notApplied: number;
+  readonly notAppliedSuggestionCount: number;
 }
 
 interface Candidate {
@@ -55,12 +55,13 @@ export async function applySuggestions(
       order by s.id`,
     [job.tenantId, job.budgetId, suggestionIds ?? null],
   );
-  const result: ApplyResult = { applied: 0, alreadyApplied: 0, notApplied: 0 };
+  let appliedSuggestionCount = 0;
+  let alreadyAppliedSuggestionCount = 0;
   const reasons = new Map<string, string>();
   const toSend: Candidate[] = [];
   const alreadyThere: Candidate[] = [];
   for (const row of rows) {
-    if (row.status === 'APPLIED') result.alreadyApplied += 1;
+    if (row.status === 'APPLIED') alreadyAppliedSuggestionCount += 1;
     else if (row.status !== 'ACCEPTED') reasons.set(row.id, NOT_APPLIED.notAccepted);
     else if (row.transactionGone) reasons.set(row.id, NOT_APPLIED.transactionGone);
     else if (row.currentCategoryId === row.categoryId) alreadyThere.push(row);
@@ -69,7 +70,7 @@ export async function applySuggestions(
   }
   // The transaction has the category already: nothing to write, the suggestion holds.
   await markApplied(pool, job, alreadyThere);
-  result.applied += alreadyThere.length;
+  appliedSuggestionCount += alreadyThere.length;
 
   for (let start = 0; start < toSend.length; start += APPLY_BATCH_SIZE) {
     signal.throwIfAborted();
@@ -83,10 +84,10 @@ export async function applySuggestions(
     const done = batch.filter((s) => updated.has(s.transactionId));
     for (const s of batch) if (!updated.has(s.transactionId)) reasons.set(s.id, NOT_APPLIED.providerDidNotUpdate);
     await markApplied(pool, job, done);
-    result.applied += done.length;
+    appliedSuggestionCount += done.length;
   }
 
-  result.notApplied = reasons.size;
+  const notAppliedSuggestionCount = reasons.size;
   if (reasons.size > 0) {
     await pool.query(
       `update category_suggestion as s set not_applied_reason = r.reason, updated_at = now()
@@ -95,12 +96,12 @@ export async function applySuggestions(
       [[...reasons.keys()], [...reasons.values()]],
     );
   }
-  await pool.query(`update budget_job set suggestions_applied = $2, suggestions_not_applied = $3 where job_id = $1`, [
+  await pool.query(`update budget_job set applied_suggestion_count = $2, not_applied_suggestion_count = $3 where job_id = $1`, [
     job.jobId,
-    result.applied,
-    result.notApplied,
+    appliedSuggestionCount,
+    notAppliedSuggestionCount,
   ]);
-  return result;
+  return { appliedSuggestionCount, alreadyAppliedSuggestionCount, notAppliedSuggestionCount };
 }
 
 /** APPLIED, and the stored transaction takes the category (as the provider's next delta will say). */

@@ -10,10 +10,10 @@ export const budgetDashboard: KindDashboard = {
     return [
       { label: 'Budget', value: row.budgetId },
       { label: 'Type', value: row.budgetJobType },
-      { label: 'Transactions synced', value: formatCount(row.transactionsSynced) },
-      { label: 'Suggestions made', value: formatCount(row.suggestionsMade) },
-      { label: 'Suggestions applied', value: formatCount(row.suggestionsApplied) },
-      { label: 'Suggestions not applied', value: formatCount(row.suggestionsNotApplied) },
+      { label: 'Transactions synced', value: formatCount(row.syncedTransactionCount) },
+      { label: 'Suggestions made', value: formatCount(row.suggestionCount) },
+      { label: 'Suggestions applied', value: formatCount(row.appliedSuggestionCount) },
+      { label: 'Suggestions not applied', value: formatCount(row.notAppliedSuggestionCount) },
     ];
   },
 };

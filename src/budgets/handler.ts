@@ -118,7 +118,7 @@ export function createBudgetHandlers(deps: BudgetHandlerDeps): JobHandler<any>[]
       return safely(ctx, () => syncBudget(pool, provider, row, metadataOf(job).fullResync, ctx, [0, 50]));
     });
     const suggestions = await ctx.step('suggestions', () => safely(ctx, () => generateSuggestions(pool, row)));
-    ctx.progress({ percent: 100, message: `${suggestions.suggestionsMade} suggestions made` });
+    ctx.progress({ percent: 100, message: `${suggestions.suggestionCount} suggestions made` });
     return { sync, suggestions };
   };
 
@@ -129,13 +129,13 @@ export function createBudgetHandlers(deps: BudgetHandlerDeps): JobHandler<any>[]
     }),
     budgetHandler(BudgetJobType.suggestions_generate, "Suggests a category for each uncategorised transaction from its payee's history.", async (row, _job, ctx) => {
       const result = await safely(ctx, () => generateSuggestions(pool, row));
-      ctx.progress({ percent: 100, message: `${result.suggestionsMade} suggestions made` });
+      ctx.progress({ percent: 100, message: `${result.suggestionCount} suggestions made` });
       return result;
     }),
     budgetHandler(BudgetJobType.sync_and_suggest, 'Syncs a budget, then makes its category suggestions (steps sync, suggestions).', syncAndSuggest, ['sync', 'suggestions']),
     budgetHandler(BudgetJobType.suggestions_retry_payee, "Makes the PENDING suggestions of one payee's transactions again.", async (row, _job, ctx) => {
       const result = await safely(ctx, () => generateSuggestions(pool, row, row.payeeId));
-      ctx.progress({ percent: 100, message: `${result.suggestionsMade} suggestions made` });
+      ctx.progress({ percent: 100, message: `${result.suggestionCount} suggestions made` });
       return result;
     }),
     budgetHandler(BudgetJobType.suggestions_apply, 'Writes ACCEPTED category suggestions to the budget provider; applying twice changes nothing.', async (row, job, ctx) => {

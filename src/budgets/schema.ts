@@ -4,6 +4,7 @@
 // accept/reject of suggestions; a budget's schedule. Reads need jobs:read,
 // everything that writes jobs:write (the root types' scopes, builder.ts).
 import { builder } from '../graphql/builder.ts';
+import { renamedTo } from '../graphql/renamed.ts';
 import { BudgetJobType, CategorySuggestionStatus, JobKind } from '../generated/prisma/enums.ts';
 import { ValidationError } from '../jobs/errors.ts';
 import { NEWEST_FIRST } from '../jobs/order.ts';
@@ -119,13 +120,30 @@ export const BudgetJobRef = builder.prismaNode('Job', {
       description: 'snapshot_create: the snapshot made (once done); snapshot_redownload: the snapshot verified.',
       resolve: (job) => job.budgetJob!.snapshotId,
     }),
-    transactionsSynced: t.int({ ...withBudget, description: 'Transactions written by this sync so far (live on jobUpdated).', resolve: (job) => job.budgetJob!.transactionsSynced }),
-    suggestionsMade: t.int({ ...withBudget, description: 'Suggestions made or made again (live on jobUpdated).', resolve: (job) => job.budgetJob!.suggestionsMade }),
-    suggestionsApplied: t.int({ ...withBudget, description: 'suggestions_apply: written to the provider by this job.', resolve: (job) => job.budgetJob!.suggestionsApplied }),
-    suggestionsNotApplied: t.int({
+    syncedTransactionCount: t.int({
+      ...withBudget,
+      description: 'Transactions written by this sync so far (live on jobUpdated).',
+      resolve: (job) => job.budgetJob!.syncedTransactionCount,
+    }),
+    suggestionCount: t.int({ ...withBudget, description: 'Suggestions made or made again (live on jobUpdated).', resolve: (job) => job.budgetJob!.suggestionCount }),
+    appliedSuggestionCount: t.int({
+      ...withBudget,
+      description: 'suggestions_apply: written to the provider by this job.',
+      resolve: (job) => job.budgetJob!.appliedSuggestionCount,
+    }),
+    notAppliedSuggestionCount: t.int({
       ...withBudget,
       description: 'suggestions_apply: not written; each suggestion says why (notAppliedReason).',
-      resolve: (job) => job.budgetJob!.suggestionsNotApplied,
+      resolve: (job) => job.budgetJob!.notAppliedSuggestionCount,
+    }),
+    // The names before every count was named <thing>Count.
+    transactionsSynced: t.int({ ...withBudget, deprecationReason: renamedTo('syncedTransactionCount'), resolve: (job) => job.budgetJob!.syncedTransactionCount }),
+    suggestionsMade: t.int({ ...withBudget, deprecationReason: renamedTo('suggestionCount'), resolve: (job) => job.budgetJob!.suggestionCount }),
+    suggestionsApplied: t.int({ ...withBudget, deprecationReason: renamedTo('appliedSuggestionCount'), resolve: (job) => job.budgetJob!.appliedSuggestionCount }),
+    suggestionsNotApplied: t.int({
+      ...withBudget,
+      deprecationReason: renamedTo('notAppliedSuggestionCount'),
+      resolve: (job) => job.budgetJob!.notAppliedSuggestionCount,
     }),
   }),
 });

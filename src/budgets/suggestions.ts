@@ -16,9 +16,9 @@ import type { BudgetJobRef } from './sync.ts';
 
 export interface SuggestionsResult extends Record<string, unknown> {
   /** Suggestions made or made again (PENDING ones refreshed). */
-  suggestionsMade: number;
+  readonly suggestionCount: number;
   /** PENDING suggestions removed: their transaction has a category now, or is deleted. */
-  suggestionsWithdrawn: number;
+  readonly withdrawnSuggestionCount: number;
 }
 
 /** Makes the budget's suggestions; with `payeeId`, only that payee's (suggestions_retry_payee). */
@@ -75,9 +75,9 @@ export async function generateSuggestions(pool: pg.Pool, job: BudgetJobRef, paye
           and created_by_job_id is distinct from $3`,
       [job.tenantId, job.budgetId, job.jobId, payeeId],
     );
-    const suggestionsMade = made.rowCount ?? 0;
-    await client.query(`update budget_job set suggestions_made = $2 where job_id = $1`, [job.jobId, suggestionsMade]);
-    return { suggestionsMade, suggestionsWithdrawn: withdrawn.rowCount ?? 0 };
+    const suggestionCount = made.rowCount ?? 0;
+    await client.query(`update budget_job set suggestion_count = $2 where job_id = $1`, [job.jobId, suggestionCount]);
+    return { suggestionCount, withdrawnSuggestionCount: withdrawn.rowCount ?? 0 };
   });
 }
 

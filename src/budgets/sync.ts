@@ -11,20 +11,20 @@ import { BudgetRepository, NO_KNOWLEDGE, type BudgetKnowledge } from './reposito
 
 /** The job a budget handler runs: its id and the budget_job row's budget and tenant. */
 export interface BudgetJobRef {
-  jobId: string;
-  tenantId: string;
-  budgetId: string;
+  readonly jobId: string;
+  readonly tenantId: string;
+  readonly budgetId: string;
 }
 
 export interface SyncResult extends Record<string, unknown> {
   /** Whether the sync started from no knowledge (first sync or fullResync). */
-  full: boolean;
-  accountsSynced: number;
-  categoriesSynced: number;
-  payeesSynced: number;
-  transactionsSynced: number;
+  readonly full: boolean;
+  readonly syncedAccountCount: number;
+  readonly syncedCategoryCount: number;
+  readonly syncedPayeeCount: number;
+  readonly syncedTransactionCount: number;
   /** The provider's transactions knowledge now stored. */
-  serverKnowledge: number;
+  readonly serverKnowledge: number;
 }
 
 export async function syncBudget(
@@ -45,27 +45,27 @@ export async function syncBudget(
   const full = since.transactions === null;
 
   await budgets.upsertBudget(job, provider.name, await provider.getBudget(job.budgetId, signal));
-  await pool.query(`update budget_job set transactions_synced = 0 where job_id = $1`, [job.jobId]);
+  await pool.query(`update budget_job set synced_transaction_count = 0 where job_id = $1`, [job.jobId]);
   at(0);
   const accounts = await provider.accounts(job.budgetId, since.accounts, signal);
-  const accountsSynced = await budgets.upsertAccounts(job, accounts.items);
+  const syncedAccountCount = await budgets.upsertAccounts(job, accounts.items);
   const categories = await provider.categories(job.budgetId, since.categories, signal);
-  const categoriesSynced = await budgets.upsertCategories(job, categories.items);
+  const syncedCategoryCount = await budgets.upsertCategories(job, categories.items);
   const payees = await provider.payees(job.budgetId, since.payees, signal);
-  const payeesSynced = await budgets.upsertPayees(job, payees.items);
+  const syncedPayeeCount = await budgets.upsertPayees(job, payees.items);
   at(0.1);
 
-  let transactionsSynced = 0;
+  let syncedTransactionCount = 0;
   let transactionsKnowledge = since.transactions;
   let pages = 0;
   for await (const page of provider.transactionPages(job.budgetId, since.transactions, signal)) {
     const written = await budgets.upsertTransactions(job, job.jobId, page.items);
-    transactionsSynced += written;
+    syncedTransactionCount += written;
     transactionsKnowledge = page.serverKnowledge;
     pages += 1;
     // The count jobUpdated shows (a trigger notifies on every write of budget_job).
-    await pool.query(`update budget_job set transactions_synced = $2 where job_id = $1`, [job.jobId, transactionsSynced]);
-    progressMessage = `${transactionsSynced} transactions synced`;
+    await pool.query(`update budget_job set synced_transaction_count = $2 where job_id = $1`, [job.jobId, syncedTransactionCount]);
+    progressMessage = `${syncedTransactionCount} transactions synced`;
     // The number of pages is unknown up front: progress approaches 90% of the span page by page.
     at(0.1 + 0.8 * (1 - 1 / (pages + 1)));
   }
@@ -78,7 +78,7 @@ export async function syncBudget(
     transactions: transactionsKnowledge,
   };
   await budgets.storeKnowledge(job, knowledge);
-  progressMessage = `${transactionsSynced} transactions synced`;
+  progressMessage = `${syncedTransactionCount} transactions synced`;
   at(1);
-  return { full, accountsSynced, categoriesSynced, payeesSynced, transactionsSynced, serverKnowledge: knowledge.transactions ?? 0 };
+  return { full, syncedAccountCount, syncedCategoryCount, syncedPayeeCount, syncedTransactionCount, serverKnowledge: knowledge.transactions ?? 0 };
 }

@@ -10,7 +10,7 @@ import { addServiceCommands, SERVICE_COMMANDS } from './service.ts';
 
 export function createProgram(): Command {
   const program = new Command('jobwire')
-    .description('Background jobs on Postgres with a live GraphQL API. Settings come from environment variables (README.md); flags override them.')
+    .description('Background jobs on Postgres with a live GraphQL API. Settings come from environment variables (docs/configuration.md); flags override them.')
     .configureHelp({ sortSubcommands: false });
   addServiceCommands(program);
   addJobsCommands(program);

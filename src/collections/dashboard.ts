@@ -13,7 +13,7 @@ export const collectionDashboard: KindDashboard = {
       { label: 'From', value: formatDay(row.rangeFrom) },
       { label: 'To', value: formatDay(row.rangeTo) },
       { label: 'Symbols done', value: `${formatCount(row.completedSymbolCount)} / ${formatCount(row.symbols.length)}` },
-      { label: 'Candles stored', value: formatCount(row.totalCandles) },
+      { label: 'Candles stored', value: formatCount(row.candleCount) },
     ];
   },
 };

@@ -77,18 +77,14 @@ export function createCollectionHandler(deps: CollectionHandlerDeps): JobHandler
 
       const stats = (await repository.getStats(job.id))!;
       const failed = await repository.listFailedSymbols(job.id);
-      if (stats.completed === 0) {
+      if (stats.completedSymbolCount === 0) {
         const reasons = failed.slice(0, 5).map((f) => `${f.symbol}: ${f.error}`).join('; ');
-        throw new NonRetriableError(`no symbol was collected (${stats.failed} failed${reasons ? `: ${reasons}` : ''})`);
+        throw new NonRetriableError(`no symbol was collected (${stats.failedSymbolCount} failed${reasons ? `: ${reasons}` : ''})`);
       }
       return {
         success: true,
         resultData: {
-          total: stats.total,
-          completed: stats.completed,
-          failed: stats.failed,
-          totalCandles: stats.totalCandles,
-          newCandleCount: stats.newCandleCount,
+          ...stats,
           failedSymbols: failed.map((f) => f.symbol),
           rejectedRows: rejected,
         },

@@ -11,43 +11,44 @@ export const TIMEFRAMES = ['1m', '5m', '15m', '1h', '4h', '1d', '1w'] as const;
 export type Timeframe = (typeof TIMEFRAMES)[number];
 
 export interface FailedSymbol {
-  symbol: string;
-  error: string;
-  failedAt: Date;
+  readonly symbol: string;
+  readonly error: string;
+  readonly failedAt: Date;
 }
 
 /** A CollectionJob as the domain sees it: the job row plus its collection_job row. */
 export interface CollectionJob {
-  id: string;
-  status: JobStatus;
-  errorMessage: string | null;
-  symbols: string[];
-  timeframe: Timeframe;
-  rangeFrom: Date;
-  rangeTo: Date;
-  provider: string;
-  completedSymbolCount: number;
-  failedSymbolCount: number;
+  readonly id: string;
+  readonly status: JobStatus;
+  readonly errorMessage: string | null;
+  readonly symbols: readonly string[];
+  readonly timeframe: Timeframe;
+  readonly rangeFrom: Date;
+  readonly rangeTo: Date;
+  readonly provider: string;
+  readonly completedSymbolCount: number;
+  readonly failedSymbolCount: number;
   /** Candles fetched within the range. */
-  totalCandles: number;
+  readonly candleCount: number;
   /** Candles the candle table did not have before (fetched again: 0). */
-  newCandleCount: number;
-  createdAt: Date;
+  readonly newCandleCount: number;
+  readonly createdAt: Date;
 }
 
 /**
- * Seed 002's JobStats (its names: total, completed, failed, total_candles):
- * the first three count symbols, totalCandles and newCandleCount count candles.
+ * Seed 002's JobStats, its names (total, completed, failed, total_candles)
+ * made counts: symbolCount, completedSymbolCount and failedSymbolCount count
+ * symbols, candleCount and newCandleCount count candles.
  */
 export interface CollectionStats {
   /** Symbols the job was asked to collect. */
-  total: number;
-  completed: number;
-  failed: number;
+  readonly symbolCount: number;
+  readonly completedSymbolCount: number;
+  readonly failedSymbolCount: number;
   /** Candles fetched within the range. */
-  totalCandles: number;
+  readonly candleCount: number;
   /** Of those, candles the candle table did not have before. */
-  newCandleCount: number;
+  readonly newCandleCount: number;
 }
 
 export interface ICollectionJobRepository {
@@ -73,8 +74,8 @@ export interface ICollectionJobRepository {
   // Beyond the seed: what per-symbol progress and resumable retries need.
   /** Failed symbols of the job, oldest first. */
   listFailedSymbols(jobId: string): Promise<FailedSymbol[]>;
-  /** Counts a symbol as collected: `candles` fetched, `newCandleCount` of them new to the candle table. */
-  markSymbolCompleted(jobId: string, symbol: string, candles: number, newCandleCount: number): Promise<void>;
+  /** Counts a symbol as collected: `candleCount` fetched, `newCandleCount` of them new to the candle table. */
+  markSymbolCompleted(jobId: string, symbol: string, candleCount: number, newCandleCount: number): Promise<void>;
   /**
    * Symbols still to collect, in the job's order. Failed symbols count as
    * unfinished: their failure records and counts are cleared, so a retry

@@ -23,7 +23,7 @@ const SELECT_JOB = `
   select j.id, j.status, j.error_message as "errorMessage", c.symbols, c.timeframe,
          c.range_from as "rangeFrom", c.range_to as "rangeTo", c.provider,
          c.completed_symbol_count as "completedSymbolCount", c.failed_symbol_count as "failedSymbolCount",
-         c.total_candles as "totalCandles", c.new_candle_count as "newCandleCount", j.created_at as "createdAt"
+         c.candle_count as "candleCount", c.new_candle_count as "newCandleCount", j.created_at as "createdAt"
     from job j join collection_job c on c.job_id = j.id`;
 
 /** Newest first, as NEWEST_FIRST (src/jobs/order.ts) orders GraphQL lists. */
@@ -44,14 +44,14 @@ export class CollectionJobRepository implements ICollectionJobRepository {
     const counters = {
       completedSymbolCount: job.completedSymbolCount,
       failedSymbolCount: job.failedSymbolCount,
-      totalCandles: job.totalCandles,
+      candleCount: job.candleCount,
       newCandleCount: job.newCandleCount,
     };
     await withTransaction(this.db, async (client) => {
       const updated = await client.query(
-        `update collection_job set completed_symbol_count = $2, failed_symbol_count = $3, total_candles = $4, new_candle_count = $5
+        `update collection_job set completed_symbol_count = $2, failed_symbol_count = $3, candle_count = $4, new_candle_count = $5
           where job_id = $1`,
-        [job.id, counters.completedSymbolCount, counters.failedSymbolCount, counters.totalCandles, counters.newCandleCount],
+        [job.id, counters.completedSymbolCount, counters.failedSymbolCount, counters.candleCount, counters.newCandleCount],
       );
       if (updated.rowCount) return;
       await insertJobs(client, [
@@ -76,10 +76,10 @@ export class CollectionJobRepository implements ICollectionJobRepository {
       await client.query(`update job set created_at = $2, error_message = $3 where id = $1`, [job.id, job.createdAt, job.errorMessage]);
       await client.query(
         `insert into collection_job (job_id, symbols, timeframe, range_from, range_to, provider,
-                                     completed_symbol_count, failed_symbol_count, total_candles, new_candle_count)
+                                     completed_symbol_count, failed_symbol_count, candle_count, new_candle_count)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
         [job.id, job.symbols, job.timeframe, job.rangeFrom, job.rangeTo, job.provider,
-          counters.completedSymbolCount, counters.failedSymbolCount, counters.totalCandles, counters.newCandleCount],
+          counters.completedSymbolCount, counters.failedSymbolCount, counters.candleCount, counters.newCandleCount],
       );
       await client.query(`insert into collection_symbol (job_id, symbol) select $1, unnest($2::text[])`, [job.id, job.symbols]);
     });
@@ -144,8 +144,8 @@ export class CollectionJobRepository implements ICollectionJobRepository {
   async getStats(jobId: string): Promise<CollectionStats | null> {
     if (!isUuid(jobId)) return null;
     const { rows } = await this.db.query<CollectionStats>(
-      `select cardinality(symbols) as total, completed_symbol_count as completed, failed_symbol_count as failed,
-              total_candles as "totalCandles", new_candle_count as "newCandleCount"
+      `select cardinality(symbols) as "symbolCount", completed_symbol_count as "completedSymbolCount",
+              failed_symbol_count as "failedSymbolCount", candle_count as "candleCount", new_candle_count as "newCandleCount"
          from collection_job where job_id = $1`,
       [jobId],
     );
@@ -161,24 +161,24 @@ export class CollectionJobRepository implements ICollectionJobRepository {
     return rows;
   }
 
-  async markSymbolCompleted(jobId: string, symbol: string, candles: number, newCandleCount: number): Promise<void> {
+  async markSymbolCompleted(jobId: string, symbol: string, candleCount: number, newCandleCount: number): Promise<void> {
     await this.db.query(
       `with previous as (
          select status from collection_symbol
           where job_id = $1 and symbol = $2 and status <> 'COMPLETED'
           for update
        ), done as (
-         update collection_symbol set status = 'COMPLETED', candles = $3, new_candle_count = $4, error = null, updated_at = now()
+         update collection_symbol set status = 'COMPLETED', candle_count = $3, new_candle_count = $4, error = null, updated_at = now()
           where job_id = $1 and symbol = $2 and status <> 'COMPLETED'
-         returning candles, new_candle_count
+         returning candle_count, new_candle_count
        )
        update collection_job
           set completed_symbol_count = completed_symbol_count + (select count(*) from done),
               failed_symbol_count = failed_symbol_count - (select count(*) from previous where status = 'FAILED'),
-              total_candles = total_candles + coalesce((select sum(candles) from done), 0),
+              candle_count = candle_count + coalesce((select sum(candle_count) from done), 0),
               new_candle_count = new_candle_count + coalesce((select sum(new_candle_count) from done), 0)
         where job_id = $1`,
-      [jobId, symbol, candles, newCandleCount],
+      [jobId, symbol, candleCount, newCandleCount],
     );
   }
 

@@ -4,33 +4,31 @@ import { visibleTenant } from '../auth/principal.ts';
 import { tenantCondition } from '../auth/tenant-scope.ts';
 import { NEWEST_FIRST } from '../jobs/order.ts';
 import { builder } from '../graphql/builder.ts';
+import { renamedTo } from '../graphql/renamed.ts';
 import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 import { InvalidTransitionError, JobNotFoundError, ValidationError } from '../jobs/errors.ts';
 import { JobRef, parseJobId, registerJobKindType, withId } from '../jobs/schema.ts';
 import { JobStatusEnum } from '../jobs/schema-enums.ts';
 import { TERMINAL_STATUSES } from '../job-state/statuses.ts';
 import { createCollectionJob } from './create.ts';
+import type { CollectionStats } from './kind.ts';
 import { createdResultOptions, idempotencyInputFields, markCreated } from '../flow/schema-inputs.ts';
 
 registerJobKindType(JobKind.COLLECTION, 'CollectionJob');
 
-interface Stats {
-  total: number;
-  completed: number;
-  failed: number;
-  totalCandles: number;
-  newCandleCount: number;
-}
-
-const CollectionStatsRef = builder.objectRef<Stats>('CollectionStats').implement({
+const CollectionStatsRef = builder.objectRef<CollectionStats>('CollectionStats').implement({
   description: "Seed 002's JobStats: symbols asked for, collected and failed, and candles stored.",
   fields: (t) => ({
-    // Seed 002's names: total, completed and failed count symbols; totalCandles counts candles.
-    total: t.exposeInt('total', { description: 'Symbols the job was asked to collect (seed 002: total), not candles.' }),
-    completed: t.exposeInt('completed', { description: 'Of those, symbols collected.' }),
-    failed: t.exposeInt('failed', { description: 'Of those, symbols that failed after their retries.' }),
-    totalCandles: t.exposeInt('totalCandles', { description: 'Candles fetched within the range, new or not.' }),
+    symbolCount: t.exposeInt('symbolCount', { description: 'Symbols the job was asked to collect (seed 002: total).' }),
+    completedSymbolCount: t.exposeInt('completedSymbolCount', { description: 'Of those, symbols collected (seed 002: completed).' }),
+    failedSymbolCount: t.exposeInt('failedSymbolCount', { description: 'Of those, symbols that failed after their retries (seed 002: failed).' }),
+    candleCount: t.exposeInt('candleCount', { description: 'Candles fetched within the range, new or not (seed 002: total_candles).' }),
     newCandleCount: t.exposeInt('newCandleCount', { description: 'Of those, candles the candle table did not have before (0 when a range is collected again).' }),
+    // Seed 002's names, as this type had them before every count was named <thing>Count.
+    total: t.exposeInt('symbolCount', { deprecationReason: renamedTo('symbolCount') }),
+    completed: t.exposeInt('completedSymbolCount', { deprecationReason: renamedTo('completedSymbolCount') }),
+    failed: t.exposeInt('failedSymbolCount', { deprecationReason: renamedTo('failedSymbolCount') }),
+    totalCandles: t.exposeInt('candleCount', { deprecationReason: renamedTo('candleCount') }),
   }),
 });
 
@@ -62,11 +60,11 @@ export const CollectionJobRef = builder.prismaNode('Job', {
       type: CollectionStatsRef,
       description: 'Counts move live as symbols finish (jobUpdated).',
       select: withCollection,
-      resolve: ({ collectionJob: row }) => ({
-        total: row!.symbols.length,
-        completed: row!.completedSymbolCount,
-        failed: row!.failedSymbolCount,
-        totalCandles: row!.totalCandles,
+      resolve: ({ collectionJob: row }): CollectionStats => ({
+        symbolCount: row!.symbols.length,
+        completedSymbolCount: row!.completedSymbolCount,
+        failedSymbolCount: row!.failedSymbolCount,
+        candleCount: row!.candleCount,
         newCandleCount: row!.newCandleCount,
       }),
     }),
@@ -135,23 +133,31 @@ builder.queryFields((t) => ({
   candles: t.prismaConnection({
     type: CandleRef,
     cursor: 'symbol_timeframe_ts',
-    description: 'Stored candles of one symbol and timeframe, oldest first, optionally within from..to.',
+    description: 'Stored candles of one symbol and timeframe, oldest first, optionally within rangeFrom..rangeTo (inclusive, as a CollectionJob\'s range).',
     args: {
       symbol: t.arg.string({ required: true }),
       timeframe: t.arg.string({ required: true }),
-      from: t.arg({ type: 'DateTime', required: false }),
-      to: t.arg({ type: 'DateTime', required: false }),
+      rangeFrom: t.arg({ type: 'DateTime', required: false, description: 'First candle time (inclusive).' }),
+      rangeTo: t.arg({ type: 'DateTime', required: false, description: 'Last candle time (inclusive).' }),
+      // The names before the arguments took the collection job's (rangeFrom, rangeTo).
+      from: t.arg({ type: 'DateTime', required: false, deprecationReason: renamedTo('rangeFrom') }),
+      to: t.arg({ type: 'DateTime', required: false, deprecationReason: renamedTo('rangeTo') }),
     },
-    resolve: (query, _root, args, ctx) =>
-      ctx.prisma.candle.findMany({
+    resolve: (query, _root, args, ctx) => {
+      if (args.rangeFrom && args.from) throw new ValidationError('from', 'is the old name of rangeFrom; give one of them');
+      if (args.rangeTo && args.to) throw new ValidationError('to', 'is the old name of rangeTo; give one of them');
+      const rangeFrom = args.rangeFrom ?? args.from;
+      const rangeTo = args.rangeTo ?? args.to;
+      return ctx.prisma.candle.findMany({
         ...query,
         where: {
           symbol: args.symbol,
           timeframe: args.timeframe,
-          ...(args.from || args.to ? { ts: { ...(args.from ? { gte: args.from } : {}), ...(args.to ? { lte: args.to } : {}) } } : {}),
+          ...(rangeFrom || rangeTo ? { ts: { ...(rangeFrom ? { gte: rangeFrom } : {}), ...(rangeTo ? { lte: rangeTo } : {}) } } : {}),
         },
         orderBy: { ts: 'asc' },
-      }),
+      });
+    },
   }),
 }));
 

@@ -4,16 +4,16 @@
 import type { Queryable } from '../db/pool.ts';
 import type { NewJob } from '../job-state/insert.ts';
 import { insertDependencies, lockDependencies } from './dependencies.ts';
-import { claimIdempotencyKeys } from './idempotency.ts';
+import { holdIdempotencyKeys } from './idempotency.ts';
 
 /** The answer to one create input: the job, and whether this create made it (false: its idempotency key named an existing job). */
 export interface CreatedJob {
-  id: string;
-  created: boolean;
+  readonly id: string;
+  readonly created: boolean;
 }
 
 /**
- * Before the insert: claims idempotency keys and checks dependencies, both
+ * Before the insert: holds idempotency keys and checks dependencies, both
  * within the jobs' tenant (every job of one call has the caller's tenant).
  * Returns the jobs to insert (those whose key was free) and the answer for
  * each input, in input order. Inputs of one batch with the same key get one job.
@@ -34,7 +34,7 @@ export async function beforeInsertJobs(
   const held =
     firstWithKey.size === 0
       ? new Map<string, string>()
-      : await claimIdempotencyKeys(
+      : await holdIdempotencyKeys(
           db,
           tenantId,
           [...firstWithKey].map(([key, job]) => ({ key, jobId: job.id, freeAfterMs: job.flow.idempotencyKeyFreeAfterMs })),

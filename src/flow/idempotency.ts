@@ -1,12 +1,13 @@
-// Unique jobs: an idempotency key names at most one job of its tenant. Claimed
-// in the creating transaction, before the job row is written; the primary key
-// (tenant_id, idempotency_key) makes two API processes that race with one key
-// agree (the second insert waits for the first transaction, then finds its key
-// taken). Keys are per tenant: another tenant's key is never read, so it
+// Unique jobs: an idempotency key names at most one job of its tenant, which
+// holds it ("held" is said of keys only, docs/naming.md). The new job gets its
+// key in the creating transaction, before the job row is written; the primary
+// key (tenant_id, idempotency_key) makes two API processes that race with one
+// key agree (the second insert waits for the first transaction, then finds the
+// key held). Keys are per tenant: another tenant's key is never read, so it
 // neither answers nor reveals its job; the new job is simply created.
 import type { Queryable } from '../db/pool.ts';
 
-export interface IdempotencyClaim {
+export interface IdempotencyKeyRequest {
   key: string;
   /** The job that gets the key if it is free. */
   jobId: string;
@@ -15,14 +16,15 @@ export interface IdempotencyClaim {
 }
 
 /**
- * Claims the tenant's keys for their new jobs; returns, by key, the existing
- * job of each key that the tenant holds (those new jobs must not be created).
- * A held key whose job finished longer ago than its free_after_ms is taken over.
+ * Gives the tenant's free keys to their new jobs; returns, by key, the existing
+ * job that holds each of the others (those new jobs must not be created). A
+ * key whose job finished longer ago than its free_after_ms is free again: it
+ * passes to the new job.
  */
-export async function claimIdempotencyKeys(db: Queryable, tenantId: string, claims: readonly IdempotencyClaim[]): Promise<Map<string, string>> {
+export async function holdIdempotencyKeys(db: Queryable, tenantId: string, requests: readonly IdempotencyKeyRequest[]): Promise<Map<string, string>> {
   const held = new Map<string, string>();
   // Sorted, so that two transactions with overlapping keys lock them in one order.
-  let pending = [...claims].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  let pending = [...requests].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   while (pending.length > 0) {
     const inserted = await db.query<{ key: string }>(
       `insert into job_idempotency_key (tenant_id, idempotency_key, job_id, free_after_ms)
@@ -31,9 +33,9 @@ export async function claimIdempotencyKeys(db: Queryable, tenantId: string, clai
        returning idempotency_key as key`,
       [pending.map((c) => c.key), pending.map((c) => c.jobId), pending.map((c) => c.freeAfterMs), tenantId],
     );
-    const won = new Set(inserted.rows.map((row) => row.key));
-    const taken = pending.filter((c) => !won.has(c.key));
-    if (taken.length === 0) break;
+    const got = new Set(inserted.rows.map((row) => row.key));
+    const heldBefore = pending.filter((c) => !got.has(c.key));
+    if (heldBefore.length === 0) break;
     const { rows } = await db.query<{ key: string; jobId: string; free: boolean }>(
       `select k.idempotency_key as key, k.job_id as "jobId",
               (k.free_after_ms is not null
@@ -43,24 +45,24 @@ export async function claimIdempotencyKeys(db: Queryable, tenantId: string, clai
         where k.tenant_id = $2 and k.idempotency_key = any($1::text[])
         order by k.idempotency_key
           for update of k`,
-      [taken.map((c) => c.key), tenantId],
+      [heldBefore.map((c) => c.key), tenantId],
     );
     const byKey = new Map(rows.map((row) => [row.key, row]));
-    const takeOver = taken.filter((c) => byKey.get(c.key)?.free);
-    for (const claim of taken) {
-      const row = byKey.get(claim.key);
-      if (row && !row.free) held.set(claim.key, row.jobId);
+    const freed = heldBefore.filter((c) => byKey.get(c.key)?.free);
+    for (const request of heldBefore) {
+      const row = byKey.get(request.key);
+      if (row && !row.free) held.set(request.key, row.jobId);
     }
-    if (takeOver.length > 0) {
+    if (freed.length > 0) {
       await db.query(
         `update job_idempotency_key as k set job_id = c.job_id, free_after_ms = c.free_after_ms, created_at = now()
            from unnest($1::text[], $2::uuid[], $3::bigint[]) as c(idempotency_key, job_id, free_after_ms)
           where k.tenant_id = $4 and k.idempotency_key = c.idempotency_key`,
-        [takeOver.map((c) => c.key), takeOver.map((c) => c.jobId), takeOver.map((c) => c.freeAfterMs), tenantId],
+        [freed.map((c) => c.key), freed.map((c) => c.jobId), freed.map((c) => c.freeAfterMs), tenantId],
       );
     }
     // A key whose job was deleted (retention) between the insert and the read: try again.
-    pending = taken.filter((c) => !byKey.has(c.key));
+    pending = heldBefore.filter((c) => !byKey.has(c.key));
   }
   return held;
 }

@@ -1,6 +1,7 @@
 // Flow-control parts of the core job mutations (CreateJobInput's fields, the
 // `created` answer), apart from flow/schema.ts so that jobs/schema.ts can use
 // them without an import cycle.
+import type { FieldRef } from '@pothos/core';
 import { builder } from '../graphql/builder.ts';
 import { JobWaitingReason } from '../generated/prisma/enums.ts';
 import type { CreatedJob } from './create.ts';
@@ -64,7 +65,10 @@ export function markCreated<T extends object>(row: T, created: CreatedJob | Crea
 }
 
 /** The success type of createJob (and of each kind's create): the job and whether this create made it. */
-export const createdResultOptions = {
+// Annotated: the package's declarations (tsconfig.build.json) must name these types.
+type CreatedFields<T> = { fields: (t: PothosSchemaTypes.ObjectFieldBuilder<Types, any>) => { created: FieldRef<Types, T, 'Object'> } };
+
+export const createdResultOptions: CreatedFields<boolean> = {
   fields: (t: PothosSchemaTypes.ObjectFieldBuilder<Types, any>) => ({
     created: t.boolean({
       description: 'False when an existing job was returned because it holds the idempotency key.',
@@ -74,7 +78,7 @@ export const createdResultOptions = {
 };
 
 /** The success type of createJobs: per input, in order, whether this create made the job. */
-export const createdListResultOptions = {
+export const createdListResultOptions: CreatedFields<readonly boolean[]> = {
   fields: (t: PothosSchemaTypes.ObjectFieldBuilder<Types, any>) => ({
     created: t.booleanList({
       description: 'Per input, in order: false when an existing job was returned because it holds the idempotency key.',

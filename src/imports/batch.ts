@@ -1,6 +1,6 @@
 // Writes one batch of rows in one transaction: the pairs that are new, the
 // errors of the rows that are not, and the job's counters (whose
-// processed_rows is the resume point). A retry resumes after the last
+// processed_row_count is the resume point). A retry resumes after the last
 // committed batch; a batch that does not follow it (another worker moved the
 // import on) is refused, so no row is imported twice.
 //
@@ -33,10 +33,10 @@ import type { QaPairInput } from './validation.ts';
 export type BatchRow = { row: number; line: number } & ({ pair: QaPairInput; error?: undefined } | { error: ImportErrorRecord; pair?: undefined });
 
 export interface BatchResult {
-  /** Rows 1..processedRows are now written. */
-  processedRows: number;
-  successCount: number;
-  errorCount: number;
+  /** Rows 1..processedRowCount are now written. */
+  readonly processedRowCount: number;
+  readonly successCount: number;
+  readonly errorCount: number;
 }
 
 /** What a near duplicate does: REJECT (not stored, an error) or FLAG (stored, marked). */
@@ -176,14 +176,14 @@ export async function writeBatch(pool: pg.Pool, jobId: string, batch: PreparedBa
   const { rows, candidates } = batch;
   const first = rows[0]!.row;
   return withTransaction(pool, async (client) => {
-    const { rows: state } = await client.query<{ processed_rows: number; tenant_id: string }>(
-      'select processed_rows, tenant_id from import_job where job_id = $1 for update',
+    const { rows: state } = await client.query<{ processedRowCount: number; tenantId: string }>(
+      'select processed_row_count as "processedRowCount", tenant_id as "tenantId" from import_job where job_id = $1 for update',
       [jobId],
     );
     if (state.length === 0) throw new Error(`import job ${jobId} no longer exists`);
-    const tenantId = state[0]!.tenant_id;
-    if (state[0]!.processed_rows !== first - 1) {
-      throw new Error(`import job ${jobId} is at row ${state[0]!.processed_rows}, not ${first - 1}: another attempt moved it on`);
+    const { tenantId, processedRowCount } = state[0]!;
+    if (processedRowCount !== first - 1) {
+      throw new Error(`import job ${jobId} is at row ${processedRowCount}, not ${first - 1}: another attempt moved it on`);
     }
 
     const storedExact = new Map<string, string>(); // normalised question -> stored pair id
@@ -297,15 +297,14 @@ export async function writeBatch(pool: pg.Pool, jobId: string, batch: PreparedBa
       }
     }
     await new ImportJobRepository(client).appendErrors(jobId, errors);
-    const { rows: counters } = await client.query<{ processed_rows: number; success_count: number; error_count: number }>(
+    const { rows: counters } = await client.query<BatchResult>(
       `update import_job
-          set processed_rows = processed_rows + $2, success_count = success_count + $3,
-              error_count = error_count + $4, committed_batches = committed_batches + 1
+          set processed_row_count = processed_row_count + $2, success_count = success_count + $3,
+              error_count = error_count + $4, committed_batch_count = committed_batch_count + 1
         where job_id = $1
-        returning processed_rows, success_count, error_count`,
+        returning processed_row_count as "processedRowCount", success_count as "successCount", error_count as "errorCount"`,
       [jobId, rows.length, inserted.size, errors.length],
     );
-    const result = counters[0]!;
-    return { processedRows: result.processed_rows, successCount: result.success_count, errorCount: result.error_count };
+    return counters[0]!;
   });
 }

@@ -12,8 +12,8 @@ export const importDashboard: KindDashboard = {
     return [
       { label: 'File', value: `${row.filename} (${formatCount(row.fileSize)} bytes, ${row.sourceType})` },
       { label: 'Import status', value: importStatusOf(job.status) },
-      { label: 'Rows', value: formatCount(row.totalRows ?? 0) },
-      { label: 'Processed', value: formatCount(row.processedRows) },
+      { label: 'Rows', value: formatCount(row.rowCount) },
+      { label: 'Processed', value: formatCount(row.processedRowCount) },
       { label: 'Stored', value: formatCount(row.successCount) },
       { label: 'Bad rows', value: formatCount(row.errorCount) },
     ];

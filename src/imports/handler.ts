@@ -43,8 +43,11 @@ async function* recordsOf(pool: pg.Pool, jobId: string, sourceType: keyof typeof
   }
 }
 
-function reportProgress(ctx: JobContext, processed: number, total: number) {
-  ctx.progress({ percent: total === 0 ? 100 : Math.min(100, (100 * processed) / total), message: `${processed} of ${total} rows` });
+function reportProgress(ctx: JobContext, processedRowCount: number, rowCount: number) {
+  ctx.progress({
+    percent: rowCount === 0 ? 100 : Math.min(100, (100 * processedRowCount) / rowCount),
+    message: `${processedRowCount} of ${rowCount} rows`,
+  });
 }
 
 export function createImportHandler(deps: ImportHandlerDeps): JobHandler<Record<string, never>> {
@@ -62,11 +65,11 @@ export function createImportHandler(deps: ImportHandlerDeps): JobHandler<Record<
       if (!importJob) throw new NonRetriableError(`job ${job.id} has no import_job row`);
 
       // Counted first so that progress means something from the first batch on;
-      // a retry knows the total already (the stored file does not change).
-      let total = importJob.totalRows;
-      if (total === 0) {
-        for await (const _record of recordsOf(deps.pool, job.id, importJob.sourceType)) total++;
-        if (total > 0) await repository.setTotalRows(job.id, total);
+      // a retry knows the row count already (the stored file does not change).
+      let rowCount = importJob.rowCount;
+      if (rowCount === 0) {
+        for await (const _record of recordsOf(deps.pool, job.id, importJob.sourceType)) rowCount++;
+        if (rowCount > 0) await repository.setRowCount(job.id, rowCount);
       }
       ctx.signal.throwIfAborted();
 
@@ -76,19 +79,19 @@ export function createImportHandler(deps: ImportHandlerDeps): JobHandler<Record<
       if (signed > 0) ctx.logger.info({ signed }, 'signed stored pairs for near-duplicate lookups');
 
       let progress: BatchResult = {
-        processedRows: importJob.processedRows,
+        processedRowCount: importJob.processedRowCount,
         successCount: importJob.successCount,
         errorCount: importJob.errorCount,
       };
-      if (progress.processedRows > 0) ctx.logger.info({ resumeAfterRow: progress.processedRows }, 'resuming after the last committed batch');
-      reportProgress(ctx, progress.processedRows, total);
+      if (progress.processedRowCount > 0) ctx.logger.info({ resumeAfterRow: progress.processedRowCount }, 'resuming after the last committed batch');
+      reportProgress(ctx, progress.processedRowCount, rowCount);
 
       // Two batches at a time: while one is written (its transaction), the
       // next is read from the file and prepared (prepareBatch: normalised
       // questions, trigrams, MinHash bands), so parsing and hashing in this
       // process overlap the database's work. Writes stay one after another,
       // in row order, each after the previous one committed.
-      const resumeAfter = progress.processedRows;
+      const resumeAfter = progress.processedRowCount;
       let writing: Promise<void> = Promise.resolve();
       let preparing: Promise<unknown> = Promise.resolve();
       const write = async (rows: BatchRow[]) => {
@@ -98,7 +101,7 @@ export function createImportHandler(deps: ImportHandlerDeps): JobHandler<Record<
         await writing;
         writing = (async () => {
           progress = await writeBatch(deps.pool, job.id, await prepared, importJob.duplicatePolicy);
-          reportProgress(ctx, progress.processedRows, total);
+          reportProgress(ctx, progress.processedRowCount, rowCount);
           await deps.onBatchCommitted?.(job.id, progress, ctx.signal);
           // Committed rows stay; cancel (or shutdown) ends the attempt here.
           ctx.signal.throwIfAborted();
@@ -126,7 +129,7 @@ export function createImportHandler(deps: ImportHandlerDeps): JobHandler<Record<
 
       return {
         success: true,
-        resultData: { totalRows: total, successCount: progress.successCount, errorCount: progress.errorCount },
+        resultData: { rowCount, successCount: progress.successCount, errorCount: progress.errorCount },
       };
     },
   };

@@ -20,25 +20,26 @@ export const DEFAULT_LIST_LIMIT = 50;
 
 /** An ImportJob as the domain sees it: the job row plus its import_job row. */
 export interface ImportJob {
-  id: string;
-  status: ImportJobStatus;
-  jobStatus: JobStatus;
-  errorMessage: string | null;
-  sourceType: SourceType;
-  filename: string;
-  fileSize: number;
-  totalRows: number;
-  /** Also the resume point: rows 1..processedRows are written. */
-  processedRows: number;
-  successCount: number;
-  errorCount: number;
-  errors: ImportErrorRecord[];
-  committedBatches: number;
+  readonly id: string;
+  readonly status: ImportJobStatus;
+  readonly jobStatus: JobStatus;
+  readonly errorMessage: string | null;
+  readonly sourceType: SourceType;
+  readonly filename: string;
+  readonly fileSize: number;
+  /** Records in the file, known once a worker has read it. */
+  readonly rowCount: number;
+  /** Also the resume point: rows 1..processedRowCount are written. */
+  readonly processedRowCount: number;
+  readonly successCount: number;
+  readonly errorCount: number;
+  readonly errors: readonly ImportErrorRecord[];
+  readonly committedBatchCount: number;
   /** What counts as a near duplicate and what it does, chosen at create. */
-  duplicatePolicy: DuplicatePolicy;
-  createdAt: Date;
-  startedAt: Date | null;
-  completedAt: Date | null;
+  readonly duplicatePolicy: DuplicatePolicy;
+  readonly createdAt: Date;
+  readonly startedAt: Date | null;
+  readonly completedAt: Date | null;
 }
 
 export interface NewImportJob {
@@ -50,53 +51,29 @@ export interface NewImportJob {
   duplicatePolicy: DuplicatePolicy;
 }
 
+/** A job row with its import_job row, in the shape of ImportJob but for what Row leaves out. */
 const SELECT = `
-  select j.id, j.status, j.error_message, j.created_at, j.started_at, j.completed_at,
-         i.source_type, i.filename, i.file_size, i.total_rows, i.processed_rows, i.success_count,
-         i.error_count, i.errors, i.committed_batches, i.similarity_threshold, i.duplicate_action
+  select j.id, j.status as "jobStatus", j.error_message as "errorMessage", j.created_at as "createdAt",
+         j.started_at as "startedAt", j.completed_at as "completedAt",
+         i.source_type as "sourceType", i.filename, i.file_size as "fileSize", i.row_count as "rowCount",
+         i.processed_row_count as "processedRowCount", i.success_count as "successCount", i.error_count as "errorCount",
+         i.errors, i.committed_batch_count as "committedBatchCount",
+         i.similarity_threshold as "similarityThreshold", i.duplicate_action as "duplicateAction"
     from job j join import_job i on i.job_id = j.id`;
 
-interface Row {
-  id: string;
-  status: JobStatus;
-  error_message: string | null;
-  created_at: Date;
-  started_at: Date | null;
-  completed_at: Date | null;
-  source_type: SourceType;
-  filename: string;
-  file_size: string;
-  total_rows: number;
-  processed_rows: number;
-  success_count: number;
-  error_count: number;
-  errors: ImportErrorRecord[];
-  committed_batches: number;
-  similarity_threshold: number;
-  duplicate_action: DuplicateAction;
-}
+/** file_size is a bigint (pg reads it as text); the policy is two columns; the import status is derived. */
+type Row = Omit<ImportJob, 'status' | 'fileSize' | 'duplicatePolicy'> & {
+  fileSize: string;
+  similarityThreshold: number;
+  duplicateAction: DuplicateAction;
+};
 
-function toImportJob(row: Row): ImportJob {
-  return {
-    id: row.id,
-    status: importStatusOf(row.status),
-    jobStatus: row.status,
-    errorMessage: row.error_message,
-    sourceType: row.source_type,
-    filename: row.filename,
-    fileSize: Number(row.file_size),
-    totalRows: row.total_rows,
-    processedRows: row.processed_rows,
-    successCount: row.success_count,
-    errorCount: row.error_count,
-    errors: row.errors,
-    committedBatches: row.committed_batches,
-    duplicatePolicy: { similarityThreshold: row.similarity_threshold, action: row.duplicate_action },
-    createdAt: row.created_at,
-    startedAt: row.started_at,
-    completedAt: row.completed_at,
-  };
-}
+const toImportJob = ({ fileSize, similarityThreshold, duplicateAction, ...row }: Row): ImportJob => ({
+  ...row,
+  status: importStatusOf(row.jobStatus),
+  fileSize: Number(fileSize),
+  duplicatePolicy: { similarityThreshold, action: duplicateAction },
+});
 
 export class ImportJobRepository {
   constructor(private readonly db: Queryable) {}
@@ -127,11 +104,11 @@ export class ImportJobRepository {
     return rows[0] ? toImportJob(rows[0]) : null;
   }
 
-  /** Sets the counters (processed = success + errors, the database checks it). */
-  async updateProgress(jobId: string, processed: number, success: number, errors: number): Promise<void> {
+  /** Sets the counters (processedRowCount = successCount + errorCount, the database checks it). */
+  async updateProgress(jobId: string, processedRowCount: number, successCount: number, errorCount: number): Promise<void> {
     const updated = await this.db.query(
-      'update import_job set processed_rows = $2, success_count = $3, error_count = $4 where job_id = $1',
-      [jobId, processed, success, errors],
+      'update import_job set processed_row_count = $2, success_count = $3, error_count = $4 where job_id = $1',
+      [jobId, processedRowCount, successCount, errorCount],
     );
     if (updated.rowCount === 0) throw new ImportJobNotFoundError(jobId);
   }
@@ -193,9 +170,9 @@ export class ImportJobRepository {
 
   // Beyond the seed: what streaming imports need.
 
-  /** Sets total_rows once the file's records are counted. */
-  async setTotalRows(jobId: string, total: number): Promise<void> {
-    const updated = await this.db.query('update import_job set total_rows = $2 where job_id = $1', [jobId, total]);
+  /** Sets row_count once the file's records are counted. */
+  async setRowCount(jobId: string, rowCount: number): Promise<void> {
+    const updated = await this.db.query('update import_job set row_count = $2 where job_id = $1', [jobId, rowCount]);
     if (updated.rowCount === 0) throw new ImportJobNotFoundError(jobId);
   }
 

@@ -3,6 +3,7 @@
 // importJobs and qaPairs.
 import { NEWEST_FIRST } from '../jobs/order.ts';
 import { builder } from '../graphql/builder.ts';
+import { renamedTo } from '../graphql/renamed.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import { ValidationError } from '../jobs/errors.ts';
 import { JobRef, parseJobId, registerJobKindType, withId } from '../jobs/schema.ts';
@@ -89,8 +90,8 @@ const counters = {
         sourceType: true,
         filename: true,
         fileSize: true,
-        totalRows: true,
-        processedRows: true,
+        rowCount: true,
+        processedRowCount: true,
         successCount: true,
         errorCount: true,
         similarityThreshold: true,
@@ -112,12 +113,14 @@ export const ImportJobRef = builder.prismaNode('Job', {
     sourceType: t.field({ ...counters, type: ImportSourceTypeEnum, resolve: (job) => job.importJob!.sourceType as SourceType }),
     filename: t.string({ ...counters, resolve: (job) => job.importJob!.filename }),
     fileSize: t.int({ ...counters, description: 'Bytes.', resolve: (job) => Number(job.importJob!.fileSize) }),
-    totalRows: t.int({ ...counters, description: 'Records in the file, known once a worker has read it.', resolve: (job) => job.importJob!.totalRows }),
-    processedRows: t.int({
+    rowCount: t.int({ ...counters, description: 'Records in the file, known once a worker has read it (seed 001: total_rows).', resolve: (job) => job.importJob!.rowCount }),
+    processedRowCount: t.int({
       ...counters,
       description: 'Rows handled so far (successCount + errorCount); moves with every committed batch.',
-      resolve: (job) => job.importJob!.processedRows,
+      resolve: (job) => job.importJob!.processedRowCount,
     }),
+    totalRows: t.int({ ...counters, deprecationReason: renamedTo('rowCount'), resolve: (job) => job.importJob!.rowCount }),
+    processedRows: t.int({ ...counters, deprecationReason: renamedTo('processedRowCount'), resolve: (job) => job.importJob!.processedRowCount }),
     successCount: t.int({ ...counters, description: 'Rows stored as QaPairs.', resolve: (job) => job.importJob!.successCount }),
     errorCount: t.int({ ...counters, description: 'Bad rows (all of them are in `errors`).', resolve: (job) => job.importJob!.errorCount }),
     duplicatePolicy: t.field({ ...counters, type: DuplicatePolicyRef, resolve: (job) => job.importJob! }),

@@ -5,29 +5,29 @@ import type { Queryable } from '../db/pool.ts';
 import type { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 
 export interface JobRow {
-  id: string;
-  kind: JobKind;
-  jobType: string;
-  queueName: string;
-  payload: Record<string, unknown>;
-  metadata: Record<string, unknown>;
-  priority: number;
-  maxRetries: number;
-  retryCount: number;
-  parentJobId: string | null;
-  createdBy: string | null;
+  readonly id: string;
+  readonly kind: JobKind;
+  readonly jobType: string;
+  readonly queueName: string;
+  readonly payload: Record<string, unknown>;
+  readonly metadata: Record<string, unknown>;
+  readonly priority: number;
+  readonly maxRetries: number;
+  readonly retryCount: number;
+  readonly parentJobId: string | null;
+  readonly createdBy: string | null;
   /** The tenant that owns the job (flow control counts a concurrency key within it). */
-  tenantId: string;
-  createdAt: Date;
-  status: JobStatus;
-  workerId: string | null;
-  cancelRequestedAt: Date | null;
+  readonly tenantId: string;
+  readonly createdAt: Date;
+  readonly status: JobStatus;
+  readonly workerId: string | null;
+  readonly cancelRequestedAt: Date | null;
   /** graphile-worker's queue entry that runs the job (bigint as text); a task of another entry is stale. */
-  queueEntryId: string | null;
+  readonly queueEntryId: string | null;
   /** Flow control (src/flow/): the attempt's time limit, and the concurrency key the job counts against. */
-  timeoutMs: number | null;
-  concurrencyKey: string | null;
-  concurrencyLimit: number | null;
+  readonly timeoutMs: number | null;
+  readonly concurrencyKey: string | null;
+  readonly concurrencyLimit: number | null;
 }
 
 export const JOB_ROW_COLUMNS = `id, kind, job_type as "jobType", queue_name as "queueName", payload, metadata, priority,

@@ -9,10 +9,10 @@ import { QUEUED_SQL } from './statuses.ts';
 /** A queued job as a worker first reads it, before anything is written. */
 export interface TakenJob extends JobRow {
   /** The database's clock when it was read, in full precision (the job's started_at if it finishes before RUNNING is written). */
-  takenAt: string;
+  readonly takenAt: string;
   /** Its queue was paused when read / has a rate limit: the flow gates decide whether it starts (src/flow/gates.ts). */
-  queuePaused: boolean;
-  queueRateLimited: boolean;
+  readonly queuePaused: boolean;
+  readonly queueRateLimited: boolean;
 }
 
 /** The queued jobs among these ids (PENDING, SCHEDULED, RETRYING), read without a write. */

@@ -38,18 +38,18 @@ export const BULK_ACTION_STATUSES: Record<BulkJobAction, readonly JobStatus[]> =
 };
 
 export interface BulkJobSkip {
-  jobId: string;
+  readonly jobId: string;
   /** Why this job did not change (e.g. it finished meanwhile, or a kind's constraint refused it). */
-  message: string;
+  readonly message: string;
 }
 
 export interface BulkJobOutcome {
   /** Jobs the action changed (for cancel: cancelled, or asked to stop while running). */
-  affectedJobIds: string[];
+  readonly affectedJobIds: string[];
   /** Jobs selected that did not change, each with the reason. */
-  skipped: BulkJobSkip[];
+  readonly skipped: BulkJobSkip[];
   /** More jobs matched than `limit`: the oldest `limit` were taken; run again for the rest. */
-  moreMatching: boolean;
+  readonly moreMatching: boolean;
 }
 
 export interface BulkJobOptions {

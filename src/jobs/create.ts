@@ -7,7 +7,8 @@ import type { Config } from '../config.ts';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import type { Principal } from '../auth/principal.ts';
-import type { HandlerRegistry } from '../worker/registry.ts';
+import type { JobHandler } from '../worker/handler.ts';
+import { JOB_TYPE_FORMAT, type HandlerRegistry } from '../worker/registry.ts';
 import { ValidationError } from './errors.ts';
 import { insertJobs, type NewJob } from '../job-state/insert.ts';
 import { QUEUE_NAME_FORMAT, jsonObject, parseInput } from './validation.ts';
@@ -32,7 +33,7 @@ export interface CreateJobInput extends FlowInput {
 export interface CreateJobsDeps {
   pool: pg.Pool;
   registry: HandlerRegistry;
-  config: Pick<Config, 'JOB_PAYLOAD_MAX_BYTES' | 'CREATE_JOBS_MAX'>;
+  config: Pick<Config, 'JOB_PAYLOAD_MAX_BYTES' | 'CREATE_JOBS_MAX'> & Partial<Pick<Config, 'ALLOW_UNKNOWN_JOB_TYPES'>>;
 }
 
 /** One schema per payload limit: building a zod schema (and compiling its fast path) costs far more than using it. */
@@ -73,8 +74,10 @@ export function prepareJob(
   const path = options.path ?? [];
   const kind = options.kind ?? JobKind.PLAIN;
   const parsed = parseInput(createJobSchema(deps.config.JOB_PAYLOAD_MAX_BYTES), input, path);
-  const handler = deps.registry.get(parsed.jobType);
   const field = (name: string) => [...path, name].join('.');
+  const handler =
+    deps.registry.get(parsed.jobType) ??
+    (deps.config.ALLOW_UNKNOWN_JOB_TYPES && kind === JobKind.PLAIN && JOB_TYPE_FORMAT.test(parsed.jobType) ? unhostedType(parsed.jobType) : undefined);
   if (!handler) {
     throw new ValidationError(
       field('jobType'),
@@ -101,6 +104,11 @@ export function prepareJob(
     steps: handler.steps ?? [],
     flow: parseFlowOptions(input, path, handler.defaults),
   };
+}
+
+/** A job type this process does not host (ALLOW_UNKNOWN_JOB_TYPES): any JSON object payload, the default options. */
+function unhostedType(jobType: string): Pick<JobHandler, 'jobType' | 'payload' | 'kind' | 'defaults' | 'steps'> {
+  return { jobType, payload: z.record(z.string(), z.unknown()) };
 }
 
 /** Checks that every referenced parent job exists in the job's tenant (inside the creating transaction). */

@@ -3,18 +3,21 @@ import { tenantCondition } from '../auth/tenant-scope.ts';
 import type { Queryable } from '../db/pool.ts';
 
 export interface QueueStats {
-  queueName: string;
-  pendingCount: number;
-  scheduledCount: number;
-  runningCount: number;
-  retryingCount: number;
-  completedCount: number;
-  failedCount: number;
-  deadLetterCount: number;
-  cancelledCount: number;
+  readonly queueName: string;
+  readonly pendingCount: number;
+  readonly scheduledCount: number;
+  readonly runningCount: number;
+  readonly retryingCount: number;
+  readonly completedCount: number;
+  readonly failedCount: number;
+  readonly deadLetterCount: number;
+  readonly cancelledCount: number;
 }
 
-const emptyStats = (queueName: string): QueueStats => ({
+/** Stats while readQueueStats counts them. */
+type Counting = { -readonly [K in keyof QueueStats]: QueueStats[K] };
+
+const emptyStats = (queueName: string): Counting => ({
   queueName,
   pendingCount: 0,
   scheduledCount: 0,
@@ -53,7 +56,7 @@ export async function readQueueStats(db: Queryable, tenantId: string | null, que
       group by 1, 2`,
     [queueNames, tenantId],
   );
-  const byQueue = new Map<string, QueueStats>((queueNames ?? []).map((name) => [name, emptyStats(name)]));
+  const byQueue = new Map<string, Counting>((queueNames ?? []).map((name) => [name, emptyStats(name)]));
   for (const row of result.rows) {
     let stats = byQueue.get(row.queue_name);
     if (!stats) byQueue.set(row.queue_name, (stats = emptyStats(row.queue_name)));

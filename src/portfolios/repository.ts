@@ -8,13 +8,13 @@ import { INTERVAL_COLUMNS, toDateRange, type DateInterval } from './interval.ts'
 import type { PortfolioActivity } from './source.ts';
 
 export interface PortfolioImportJobRow {
-  jobId: string;
-  portfolioId: string;
-  accountId: string;
-  interval: DateInterval;
-  source: PortfolioImportSource;
-  statement: string | null;
-  active: boolean;
+  readonly jobId: string;
+  readonly portfolioId: string;
+  readonly accountId: string;
+  readonly interval: DateInterval;
+  readonly source: PortfolioImportSource;
+  readonly statement: string | null;
+  readonly active: boolean;
 }
 
 const COLUMNS = `job_id as "jobId", portfolio_id as "portfolioId", account_id as "accountId", source, statement, active,

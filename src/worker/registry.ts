@@ -1,6 +1,6 @@
 import type { JobHandler } from './handler.ts';
 
-const JOB_TYPE_FORMAT = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/;
+export const JOB_TYPE_FORMAT = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/;
 
 /** Job types and their handlers. The API validates against it; workers run from it. */
 export class HandlerRegistry {

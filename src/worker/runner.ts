@@ -38,6 +38,11 @@ export interface WorkerDeps {
   metrics?: Metrics;
   /** graphile-worker's events, for an observer (bench:throughput counts finished tasks); one is made if absent. */
   events?: WorkerEvents;
+  /**
+   * Also make the jobs of due schedules and purge old jobs (the service's workers); default true.
+   * An app's worker (src/sdk/run-worker.ts) does neither: it may lack the job types schedules name.
+   */
+  serviceTasks?: boolean;
   /** Whether the database answers now (the stall watchdog checks nothing during an outage); always, if absent. */
   databaseAvailable?: () => boolean;
 }
@@ -56,6 +61,7 @@ export interface WorkerHandle {
 
 export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   const { config, pool, listener, registry } = deps;
+  const serviceTasks = deps.serviceTasks ?? true;
   const logger = deps.logger.child({ component: 'worker' });
   const running = new Map<string, JobAbort>();
 
@@ -112,17 +118,17 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     events,
     taskList: {
       [RUN_JOB_TASK]: inSlot(runJob.task),
-      [PURGE_TASK]: inSlot(createPurgeTask({ pool, logger, retentionDays: config.JOB_RETENTION_DAYS })),
+      ...(serviceTasks ? { [PURGE_TASK]: inSlot(createPurgeTask({ pool, logger, retentionDays: config.JOB_RETENTION_DAYS })) } : {}),
     },
     // Daily at 03:00; one run per day across all workers (graphile-worker's cron is distributed).
-    crontab: `0 3 * * * ${PURGE_TASK} ?max=1`,
+    crontab: serviceTasks ? `0 3 * * * ${PURGE_TASK} ?max=1` : '',
   });
   if (!workerId) throw new Error('graphile-worker started without a worker pool');
   const id = workerId;
 
   // Flow control: recurring schedules make their jobs from every worker process (flow/schedules.ts).
-  const scheduler = new Scheduler({ pool, registry, config, logger });
-  scheduler.start();
+  const scheduler = serviceTasks ? new Scheduler({ pool, registry, config, logger }) : undefined;
+  scheduler?.start();
 
   const heartbeat = new Heartbeat(pool, id, config, logger);
   // The session lock first, then the heartbeat row: a worker seen in the table always had its lock.
@@ -178,7 +184,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       stopping = true;
       watchdog.stop();
       // Running handlers get their signal; their jobs are re-queued (see run-job.ts).
-      await scheduler.stop();
+      await scheduler?.stop();
       for (const abort of running.values()) abort.abort(SHUTDOWN_REASON);
       await runner.stop();
       await runJob.drain();

@@ -22,7 +22,7 @@ it('two syncs of one budget created at once on two workers: they run one after t
   const from = server.requests.length;
   const [a, b] = await Promise.all([create.sync(api.client, BUDGET.id, true), create.sync(api.client, BUDGET.id, true)]);
   const [doneA, doneB] = await Promise.all([finished(api.client, a.id), finished(api.client, b.id)]);
-  for (const done of [doneA, doneB]) expect(done.job).toMatchObject({ budgetStatus: 'SUCCEEDED', transactionsSynced: 3000, retryCount: 0 });
+  for (const done of [doneA, doneB]) expect(done.job).toMatchObject({ budgetStatus: 'SUCCEEDED', syncedTransactionCount: 3000, retryCount: 0 });
 
   const [first, second] = [doneA.job, doneB.job].sort((x, y) => Date.parse(x.startedAt!) - Date.parse(y.startedAt!));
   expect(Date.parse(second!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(first!.completedAt!));

@@ -10,6 +10,7 @@ import { startTestApp, type GraphQLTestClient, type TestApp } from '../support/a
 import { budgetProviderEnv, create, created, finished, generateBudget, startBudgetServer, succeeded, YNAB_TOKEN } from '../support/budgets.ts';
 import {
   AcceptSuggestions,
+  BudgetCountsByOldNames,
   BudgetJobs,
   BudgetSnapshots,
   BudgetSuggestions,
@@ -56,8 +57,8 @@ async function count(sql: string, params: unknown[] = []): Promise<number> {
   return Number((await db.pool.query(sql, params)).rows[0].count);
 }
 
-/** Holds the queue while `fn` runs: a job created meanwhile starts only after it (server failures queued then meet the job, not the create's check). */
-async function withQueueHeld<T>(fn: () => Promise<T>): Promise<T> {
+/** Pauses the queue while `fn` runs: a job created meanwhile starts only after it (server failures queued then meet the job, not the create's check). */
+async function withQueuePaused<T>(fn: () => Promise<T>): Promise<T> {
   await client.request(PauseQueue, { queueName: 'default' });
   try {
     return await fn();
@@ -73,9 +74,9 @@ describe('budget_sync', () => {
     expect(job).toMatchObject({ budgetJobType: 'BUDGET_SYNC', jobType: 'budget.sync', budgetMetadata: { fullResync: false, trigger: 'MANUAL' } });
     const { job: first, updates } = await finished(client, job.id);
     expect(first.budgetStatus).toBe('SUCCEEDED');
-    expect(first.transactionsSynced).toBe(10_000);
+    expect(first.syncedTransactionCount).toBe(10_000);
     // Progress moved live, page by page.
-    expect(new Set(updates.map((u) => u.transactionsSynced).filter((n) => n! > 0 && n! < 10_000)).size).toBeGreaterThan(0);
+    expect(new Set(updates.map((u) => u.syncedTransactionCount).filter((n) => n! > 0 && n! < 10_000)).size).toBeGreaterThan(0);
     const pages = requestsSince(before).filter((r) => r.resource === 'GET /transactions');
     expect(pages).toHaveLength(10);
     expect(pages.every((r) => r.query.last_knowledge_of_server === undefined)).toBe(true);
@@ -85,7 +86,7 @@ describe('budget_sync', () => {
     const changed = server.mutate(BIG.id, 25);
     const deltaFrom = server.requests.length;
     const delta = await succeeded(client, create.sync(client, BIG.id));
-    expect(delta.transactionsSynced).toBe(25);
+    expect(delta.syncedTransactionCount).toBe(25);
     // The dashboard's detail of the job, from the budget kind's descriptor.
     const detail = await client.send<{ job: { kindDetail: { title: string; facts: Array<{ label: string; value: string }> } } }, { id: string }>(
       'query ($id: ID!) { job(id: $id) { kindDetail { title facts { label value } } } }',
@@ -115,19 +116,19 @@ describe('budget_sync', () => {
     const from = server.requests.length;
     const job = await succeeded(client, created((await client.request(CreateBudgetSyncJob, { input: { budgetId: BIG.id, fullResync: true } })).createBudgetSyncJob as never));
     expect(job.budgetMetadata.fullResync).toBe(true);
-    expect(job.transactionsSynced).toBe(10_000);
+    expect(job.syncedTransactionCount).toBe(10_000);
     expect(requestsSince(from).filter((r) => r.resource === 'GET /transactions').every((r) => r.query.last_knowledge_of_server === undefined)).toBe(true);
   });
 
   it('a 429 with Retry-After: 2 makes the next request wait at least 2 s, and the job succeeds', async () => {
     const from = server.requests.length;
-    const job = await withQueueHeld(async () => {
+    const job = await withQueuePaused(async () => {
       const queued = await create.sync(client, SMALL.id);
       server.failNext({ status: 429, retryAfter: '2' });
       return queued;
     });
     const done = await succeeded(client, job);
-    expect(done.transactionsSynced).toBe(300);
+    expect(done.syncedTransactionCount).toBe(300);
     const requests = server.requests.slice(from);
     const limited = requests.find((r) => r.status === 429)!;
     expect(limited).toBeDefined();
@@ -138,7 +139,7 @@ describe('budget_sync', () => {
   });
 
   it('a provider error that carries the token and the URL: failureReason contains neither', async () => {
-    const job = await withQueueHeld(async () => {
+    const job = await withQueuePaused(async () => {
       const queued = created((await client.request(CreateBudgetSyncJob, { input: { budgetId: SMALL.id, maxRetries: 0 } })).createBudgetSyncJob as never);
       // Every try of the adapter (YNAB_RETRIES=3 by default, then the job's) meets a 500 whose body has the token and URL.
       server.failNext({ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 });
@@ -159,15 +160,17 @@ describe('suggestions', () => {
     const { job, updates } = await finished(client, (await create.syncAndSuggest(client, SMALL.id)).id);
     expect(job.budgetStatus).toBe('SUCCEEDED');
     // Suggestions made reach subscribers live (transactions synced: the first test).
-    expect(updates.some((u) => u.suggestionsMade === job.suggestionsMade)).toBe(true);
+    expect(updates.some((u) => u.suggestionCount === job.suggestionCount)).toBe(true);
     expect(job.steps.edges.map((e) => [e.node.position, e.node.name, e.node.status])).toEqual([
       [0, 'sync', 'COMPLETED'],
       [1, 'suggestions', 'COMPLETED'],
     ]);
-    expect(job.suggestionsMade).toBeGreaterThan(0);
+    expect(job.suggestionCount).toBeGreaterThan(0);
+    const counts = (await client.request(BudgetCountsByOldNames, { id: job.id })).job as Record<string, number>;
+    expect([counts.transactionsSynced, counts.suggestionsMade]).toEqual([counts.syncedTransactionCount, counts.suggestionCount]);
     const { budgetSuggestions } = await client.request(BudgetSuggestions, { budgetId: SMALL.id, status: 'PENDING', first: 100 });
     const suggestions = budgetSuggestions.edges.map((e) => e.node);
-    expect(suggestions.length).toBe(Math.min(job.suggestionsMade, 100));
+    expect(suggestions.length).toBe(Math.min(job.suggestionCount, 100));
     for (const s of suggestions) {
       expect(s.confidence).toBeGreaterThan(0);
       expect(s.confidence).toBeLessThanOrEqual(1);
@@ -236,7 +239,7 @@ describe('suggestions', () => {
     const job = await succeeded(client, create.retryPayee(client, SMALL.id, payeeId));
     expect(job).toMatchObject({ budgetJobType: 'SUGGESTIONS_RETRY_PAYEE', payeeId });
     const ofPayee = await count(`select count(*) from category_suggestion where budget_id = $1 and payee_id = $2`, [SMALL.id, payeeId]);
-    expect(job.suggestionsMade).toBe(ofPayee);
+    expect(job.suggestionCount).toBe(ofPayee);
     expect(await count(`select count(*) from category_suggestion where budget_id = $1 and created_by_job_id = $2`, [SMALL.id, uuidOf(job.id)])).toBe(ofPayee);
     const after = await db.pool.query(`select payee_id, count(*)::int as n from category_suggestion where budget_id = $1 group by payee_id order by payee_id`, [SMALL.id]);
     expect(after.rows).toEqual(before.rows);
@@ -251,12 +254,19 @@ describe('suggestions', () => {
     const updatesBefore = server.receivedUpdates.length;
 
     const first = await succeeded(client, create.apply(client, SMALL.id));
-    expect(first.suggestionsApplied).toBe(accepted.length);
+    expect(first.appliedSuggestionCount).toBe(accepted.length);
     // The second names the same suggestions and the rejected one: nothing is sent again.
     const second = await succeeded(client, create.apply(client, SMALL.id, [...accepted.map((s) => s.id), rejected!.id]));
-    expect(second.suggestionsApplied).toBe(0);
-    expect(second.suggestionsNotApplied).toBe(1);
-    expect(second.result).toMatchObject({ applied: 0, alreadyApplied: accepted.length, notApplied: 1 });
+    expect(second.appliedSuggestionCount).toBe(0);
+    expect(second.notAppliedSuggestionCount).toBe(1);
+    expect(second.result).toMatchObject({ appliedSuggestionCount: 0, alreadyAppliedSuggestionCount: accepted.length, notAppliedSuggestionCount: 1 });
+    // The deprecated names answer what the new ones do (the two apply jobs tell applied from not applied).
+    for (const { id } of [first, second]) {
+      const counts = (await client.request(BudgetCountsByOldNames, { id })).job as Record<string, number>;
+      expect([counts.transactionsSynced, counts.suggestionsMade, counts.suggestionsApplied, counts.suggestionsNotApplied]).toEqual([
+        counts.syncedTransactionCount, counts.suggestionCount, counts.appliedSuggestionCount, counts.notAppliedSuggestionCount,
+      ]);
+    }
 
     const received = server.receivedUpdates.slice(updatesBefore);
     expect(received.map((u) => u.transactionId).sort()).toEqual(accepted.map((s) => s.transactionId).sort());

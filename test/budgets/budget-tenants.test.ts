@@ -98,7 +98,7 @@ it("another tenant sees none of a budget's jobs, suggestions or snapshots, and i
 it("a tenant's sync of the same budget is its own copy; it leaves the other tenant's untouched", async () => {
   const before = await tenantARows();
   const job = await succeeded(bob, create.sync(bob, BUDGET.id));
-  expect(job.transactionsSynced).toBe(400);
+  expect(job.syncedTransactionCount).toBe(400);
   expect(await tenantARows()).toBe(before);
   const { rows } = await db.pool.query(`select tenant_id, count(*)::int as n from budget_transaction group by tenant_id order by tenant_id`);
   expect(rows).toEqual([

@@ -49,10 +49,10 @@ it("tenant B syncing, accepting and applying on the sample budget id leaves tena
   const accepted = await bob.request(AcceptSuggestions, { input: { budgetId: SAMPLE_BUDGET_ID, suggestionIds: rows.map((row) => row.id) } });
   expect(accepted.acceptSuggestions.__typename).toBe('MutationAcceptSuggestionsSuccess');
   const applied = await succeeded(bob, create.apply(bob, SAMPLE_BUDGET_ID));
-  expect(applied.suggestionsApplied).toBe(rows.length);
+  expect(applied.appliedSuggestionCount).toBe(rows.length);
 
   // A syncs again: its budget is its own, so nothing B wrote reaches it.
   const again = await succeeded(alice, create.syncAndSuggest(alice, SAMPLE_BUDGET_ID));
   expect(await stateOf('tenant-a')).toEqual(before);
-  expect(again.transactionsSynced).toBe(0);
+  expect(again.syncedTransactionCount).toBe(0);
 });

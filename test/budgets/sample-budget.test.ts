@@ -22,15 +22,15 @@ afterAll(async () => {
 it('sync, suggestions, retry per payee, apply, snapshot and redownload all succeed on the sample budget', async () => {
   const client = service.client;
   const synced = await succeeded(client, create.syncAndSuggest(client, SAMPLE_BUDGET_ID));
-  expect(synced.transactionsSynced).toBe(1000);
-  expect(synced.suggestionsMade).toBeGreaterThan(0);
+  expect(synced.syncedTransactionCount).toBe(1000);
+  expect(synced.suggestionCount).toBeGreaterThan(0);
   await succeeded(client, create.sync(client, SAMPLE_BUDGET_ID));
   await succeeded(client, create.suggestions(client, SAMPLE_BUDGET_ID));
   const [first] = (await client.request(BudgetSuggestions, { budgetId: SAMPLE_BUDGET_ID, status: 'PENDING', first: 1 })).budgetSuggestions.edges.map((e) => e.node);
   await succeeded(client, create.retryPayee(client, SAMPLE_BUDGET_ID, first!.payeeId!));
   await client.request(AcceptSuggestions, { input: { budgetId: SAMPLE_BUDGET_ID, suggestionIds: [first!.id] } });
   const applied = await succeeded(client, create.apply(client, SAMPLE_BUDGET_ID));
-  expect(applied.suggestionsApplied).toBe(1);
+  expect(applied.appliedSuggestionCount).toBe(1);
   const snapshot = await succeeded(client, create.snapshot(client, SAMPLE_BUDGET_ID));
   const redownload = await succeeded(client, create.redownload(client, SAMPLE_BUDGET_ID, snapshot.snapshotId!));
   expect(redownload.result).toMatchObject({ verified: true });

@@ -7,7 +7,9 @@ import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import {
   Candles,
+  CandlesByOldArgumentNames,
   CollectionJobUpdated,
+  CollectionStatsByOldNames,
   CreateCollectionJob,
   DeleteCollectionJob,
   GetCollectionJob,
@@ -38,17 +40,17 @@ let service: TestApp;
 let openGate!: () => void;
 const gate = new Promise<void>((resolve) => (openGate = resolve));
 const requests = new Map<string, number>();
-/** Symbols starting with H are held until the cancel test releases them. */
-let releaseHeld!: () => void;
-const held = new Promise<void>((resolve) => (releaseHeld = resolve));
+/** Symbols starting with H are answered only once the cancel test lets them through. */
+let letHSymbolsThrough!: () => void;
+const hSymbolsThrough = new Promise<void>((resolve) => (letHSymbolsThrough = resolve));
 
 beforeAll(async () => {
   const candleServer = await startHttpServer(async (request, response) => {
     const symbol = new URL(request.url!, 'http://x').searchParams.get('s')!;
     const count = (requests.get(symbol) ?? 0) + 1;
     requests.set(symbol, count);
-    await gate; // held until the test's subscriber is live
-    if (symbol.startsWith('H')) await held;
+    await gate; // until the test's subscriber is live
+    if (symbol.startsWith('H')) await hSymbolsThrough;
     if (ALWAYS_FAIL.has(symbol)) return void response.writeHead(500).end('boom');
     if (FAIL_TWICE.has(symbol) && count <= 2) return void response.writeHead(count === 1 ? 503 : 429).end('busy');
     if (symbol === 'NOPE') return void response.writeHead(404).end('no such symbol');
@@ -84,7 +86,7 @@ describe('collecting 50 symbols over http-csv', () => {
     const created = await create(request2025);
     if (created.__typename !== 'MutationCreateCollectionJobSuccess') throw new Error(JSON.stringify(created));
     const id = created.data.id;
-    expect(created.data.stats).toEqual({ total: 50, completed: 0, failed: 0, totalCandles: 0, newCandleCount: 0 });
+    expect(created.data.stats).toEqual({ symbolCount: 50, completedSymbolCount: 0, failedSymbolCount: 0, candleCount: 0, newCandleCount: 0 });
 
     const updates = service.client.subscribe(CollectionJobUpdated, { id });
     await updates.waitFor('the current state', (received) => received.length > 0);
@@ -94,24 +96,24 @@ describe('collecting 50 symbols over http-csv', () => {
 
     const stored = 47 * CANDLES_PER_SYMBOL;
     const counters = received.map((u) => (u.jobUpdated.__typename === 'CollectionJob' ? u.jobUpdated.stats : null)!);
-    expect(counters.at(-1)).toEqual({ total: 50, completed: 47, failed: 3, totalCandles: stored, newCandleCount: stored });
-    expect(counters[0]!.completed).toBe(0);
+    expect(counters.at(-1)).toEqual({ symbolCount: 50, completedSymbolCount: 47, failedSymbolCount: 3, candleCount: stored, newCandleCount: stored });
+    expect(counters[0]!.completedSymbolCount).toBe(0);
     // Live: the counts only ever rise, through values in between.
     for (let i = 1; i < counters.length; i++) {
-      expect(counters[i]!.completed).toBeGreaterThanOrEqual(counters[i - 1]!.completed);
-      expect(counters[i]!.failed).toBeGreaterThanOrEqual(counters[i - 1]!.failed);
-      expect(counters[i]!.totalCandles).toBeGreaterThanOrEqual(counters[i - 1]!.totalCandles);
+      expect(counters[i]!.completedSymbolCount).toBeGreaterThanOrEqual(counters[i - 1]!.completedSymbolCount);
+      expect(counters[i]!.failedSymbolCount).toBeGreaterThanOrEqual(counters[i - 1]!.failedSymbolCount);
+      expect(counters[i]!.candleCount).toBeGreaterThanOrEqual(counters[i - 1]!.candleCount);
     }
-    expect(new Set(counters.map((c) => c.completed)).size).toBeGreaterThan(2);
+    expect(new Set(counters.map((c) => c.completedSymbolCount)).size).toBeGreaterThan(2);
 
     const job = (await service.client.request(GetCollectionJob, { id })).collectionJob!;
     expect(job.status).toBe('COMPLETED');
-    expect(job.stats).toEqual({ total: 50, completed: 47, failed: 3, totalCandles: stored, newCandleCount: stored });
+    expect(job.stats).toEqual({ symbolCount: 50, completedSymbolCount: 47, failedSymbolCount: 3, candleCount: stored, newCandleCount: stored });
     expect(job.failedSymbols.map((f) => f.symbol).sort()).toEqual([...ALWAYS_FAIL]);
     for (const failed of job.failedSymbols) expect(failed.error).toMatch(/HTTP 500 \(after 3 attempts\)/);
     expect(job.result).toMatchObject({
-      completed: 47,
-      failed: 3,
+      completedSymbolCount: 47,
+      failedSymbolCount: 3,
       rejectedRows: { [WITH_BAD_ROW]: { count: 1, rows: [{ line: 8, reason: expect.stringMatching(/Date "2025-02-30"/) }] } },
     });
 
@@ -127,18 +129,37 @@ describe('collecting 50 symbols over http-csv', () => {
     expect(bad.candles.edges).toHaveLength(CANDLES_PER_SYMBOL);
   });
 
-  it('candles pages through a symbol oldest first within from..to', async () => {
+  it('candles pages through a symbol oldest first within rangeFrom..rangeTo', async () => {
     const page = await service.client.request(Candles, {
-      symbol: 'S20', timeframe: '1d', from: '2025-01-05T00:00:00Z', to: '2025-01-14T00:00:00Z', first: 4,
+      symbol: 'S20', timeframe: '1d', rangeFrom: '2025-01-05T00:00:00Z', rangeTo: '2025-01-14T00:00:00Z', first: 4,
     });
     expect(page.candles.edges.map((e) => e.node.ts)).toEqual([
       '2025-01-05T00:00:00.000Z', '2025-01-06T00:00:00.000Z', '2025-01-07T00:00:00.000Z', '2025-01-08T00:00:00.000Z',
     ]);
     expect(page.candles.edges[0]!.node).toMatchObject({ open: 10, high: 12, low: 9, close: 11, volume: 1004 });
     const next = await service.client.request(Candles, {
-      symbol: 'S20', timeframe: '1d', from: '2025-01-05T00:00:00Z', to: '2025-01-14T00:00:00Z', first: 100, after: page.candles.pageInfo.endCursor,
+      symbol: 'S20', timeframe: '1d', rangeFrom: '2025-01-05T00:00:00Z', rangeTo: '2025-01-14T00:00:00Z', first: 100, after: page.candles.pageInfo.endCursor,
     });
     expect(next.candles.edges).toHaveLength(6);
+  });
+
+  it('candles still takes from and to (deprecated names of rangeFrom and rangeTo), and refuses an old name beside its new one', async () => {
+    const range = { symbol: 'S20', timeframe: '1d' };
+    const byNew = await service.client.request(CandlesByOldArgumentNames, { ...range, rangeFrom: '2025-01-05T00:00:00Z', rangeTo: '2025-01-14T00:00:00Z' });
+    const byOld = await service.client.request(CandlesByOldArgumentNames, { ...range, from: '2025-01-05T00:00:00Z', to: '2025-01-14T00:00:00Z' });
+    expect(byNew.candles.edges).toHaveLength(10);
+    expect(byOld).toEqual(byNew);
+
+    for (const [args, field] of [
+      [{ from: '2025-01-05T00:00:00Z', rangeFrom: '2025-01-05T00:00:00Z' }, 'from'],
+      [{ to: '2025-01-14T00:00:00Z', rangeTo: '2025-01-14T00:00:00Z' }, 'to'],
+    ] as const) {
+      const answer = await service.client.send(CandlesByOldArgumentNames, { ...range, ...args });
+      expect(answer.body.data).toBeNull();
+      expect(answer.body.errors).toEqual([
+        expect.objectContaining({ message: expect.stringMatching(new RegExp(`^${field}: is the old name of range`)), extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field }) }),
+      ]);
+    }
   });
 
   it('a job whose every symbol fails ends FAILED with the reasons', async () => {
@@ -151,7 +172,21 @@ describe('collecting 50 symbols over http-csv', () => {
     expect(job.errorMessage).toMatch(/no symbol was collected \(2 failed/);
     expect(job.failedSymbols.map((f) => f.symbol).sort()).toEqual(['NOPE', 'S01']);
     expect(job.failedSymbols.find((f) => f.symbol === 'NOPE')!.error).toMatch(/HTTP 404/);
-    expect(job.stats).toEqual({ total: 2, completed: 0, failed: 2, totalCandles: 0, newCandleCount: 0 });
+    expect(job.stats).toEqual({ symbolCount: 2, completedSymbolCount: 0, failedSymbolCount: 2, candleCount: 0, newCandleCount: 0 });
+  });
+
+  it("CollectionStats' deprecated names (seed 002's total, completed, failed, totalCandles) answer what their new names do", async () => {
+    const done = await service.client.request(ListCollectionJobs, { status: 'COMPLETED', first: 1 });
+    const id = done.collectionJobs.edges[0]!.node.id;
+    const { stats } = (await service.client.request(CollectionStatsByOldNames, { id })).collectionJob!;
+    expect(stats.candleCount).toBeGreaterThan(0);
+    expect(stats.failedSymbolCount).toBeGreaterThan(0);
+    expect({ total: stats.total, completed: stats.completed, failed: stats.failed, totalCandles: stats.totalCandles }).toEqual({
+      total: stats.symbolCount,
+      completed: stats.completedSymbolCount,
+      failed: stats.failedSymbolCount,
+      totalCandles: stats.candleCount,
+    });
   });
 
   it('lists collection jobs by status and deletes finished ones only', async () => {
@@ -194,7 +229,7 @@ describe('cancel and retry', () => {
     const id = created.data.id;
     const updates = service.client.subscribe(CollectionJobUpdated, { id });
     const stats = (u: (typeof updates.received)[number]) => (u.jobUpdated.__typename === 'CollectionJob' ? u.jobUpdated.stats : null);
-    await updates.waitFor('C0 and C1 stored', (r) => r.some((u) => stats(u)?.completed === 2));
+    await updates.waitFor('C0 and C1 stored', (r) => r.some((u) => stats(u)?.completedSymbolCount === 2));
 
     const cancelled = await service.client.request(CancelJob, { id });
     expect(cancelled.cancelJob.__typename).toBe('MutationCancelJobSuccess');
@@ -205,13 +240,13 @@ describe('cancel and retry', () => {
     expect(requests.get('H6')).toBeUndefined();
     expect(requests.get('H7')).toBeUndefined();
 
-    releaseHeld();
+    letHSymbolsThrough();
     const retried = await service.client.request(RetryJob, { id });
     expect(retried.retryJob.__typename).toBe('MutationRetryJobSuccess');
     await updates.waitFor('COMPLETED', (r) => r.some((u) => u.jobUpdated.status === 'COMPLETED'));
     updates.close();
     const job = (await service.client.request(GetCollectionJob, { id })).collectionJob!;
-    expect(job.stats).toEqual({ total: 8, completed: 8, failed: 0, totalCandles: 8 * CANDLES_PER_SYMBOL, newCandleCount: 8 * CANDLES_PER_SYMBOL });
+    expect(job.stats).toEqual({ symbolCount: 8, completedSymbolCount: 8, failedSymbolCount: 0, candleCount: 8 * CANDLES_PER_SYMBOL, newCandleCount: 8 * CANDLES_PER_SYMBOL });
     expect(requests.get('C0')).toBe(1);
     expect(requests.get('C1')).toBe(1);
     expect(requests.get('H6')).toBe(1);
@@ -233,10 +268,10 @@ describe('csv-dir with the sample data', () => {
     const count = async () =>
       (await db.pool.query(`select count(*)::int as n, sum(close)::float8 as closes from candle where symbol in ('AAPL', 'MSFT', 'SPY')`)).rows[0];
     const first = await runOnce();
-    expect(first.stats).toMatchObject({ total: 4, completed: 3, failed: 1 });
+    expect(first.stats).toMatchObject({ symbolCount: 4, completedSymbolCount: 3, failedSymbolCount: 1 });
     expect(first.failedSymbols).toEqual([{ symbol: 'MISSING', error: expect.stringMatching(/no file MISSING\.csv/), failedAt: expect.any(String) }]);
     const afterFirst = await count();
-    expect(afterFirst.n).toBe(first.stats.totalCandles);
+    expect(afterFirst.n).toBe(first.stats.candleCount);
     expect(first.stats.newCandleCount).toBe(afterFirst.n);
     expect(afterFirst.n).toBeGreaterThan(100);
 

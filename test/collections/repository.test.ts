@@ -27,7 +27,7 @@ function newJob(overrides: Partial<CollectionJob> = {}): CollectionJob {
     provider: 'csv-dir',
     completedSymbolCount: 0,
     failedSymbolCount: 0,
-    totalCandles: 0,
+    candleCount: 0,
     newCandleCount: 0,
     createdAt: new Date(clock),
     ...overrides,
@@ -60,8 +60,8 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
   it('saving an existing job updates its counters', async () => {
     const job = newJob();
     await repo.save(job);
-    await repo.save({ ...job, completedSymbolCount: 2, failedSymbolCount: 1, totalCandles: 300, newCandleCount: 200 });
-    expect(await repo.getStats(job.id)).toEqual({ total: 3, completed: 2, failed: 1, totalCandles: 300, newCandleCount: 200 });
+    await repo.save({ ...job, completedSymbolCount: 2, failedSymbolCount: 1, candleCount: 300, newCandleCount: 200 });
+    expect(await repo.getStats(job.id)).toEqual({ symbolCount: 3, completedSymbolCount: 2, failedSymbolCount: 1, candleCount: 300, newCandleCount: 200 });
   });
 
   it('deletes a job once', async () => {
@@ -129,11 +129,11 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
     await repo.save(job);
     await repo.markSymbolCompleted(job.id, 'AAPL', 120, 100);
     await repo.addFailedSymbol(job.id, 'MSFT', 'HTTP 500 after 3 attempts');
-    expect(await repo.getStats(job.id)).toEqual({ total: 3, completed: 1, failed: 1, totalCandles: 120, newCandleCount: 100 });
+    expect(await repo.getStats(job.id)).toEqual({ symbolCount: 3, completedSymbolCount: 1, failedSymbolCount: 1, candleCount: 120, newCandleCount: 100 });
     expect(await repo.listFailedSymbols(job.id)).toEqual([
       { symbol: 'MSFT', error: 'HTTP 500 after 3 attempts', failedAt: expect.any(Date) },
     ]);
-    expect(await repo.getById(job.id)).toMatchObject({ completedSymbolCount: 1, failedSymbolCount: 1, totalCandles: 120, newCandleCount: 100 });
+    expect(await repo.getById(job.id)).toMatchObject({ completedSymbolCount: 1, failedSymbolCount: 1, candleCount: 120, newCandleCount: 100 });
   });
 
   it('counts a completed symbol once, however often it is reported', async () => {
@@ -141,7 +141,7 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
     await repo.save(job);
     await Promise.all([repo.markSymbolCompleted(job.id, 'GOOG', 50, 50), repo.markSymbolCompleted(job.id, 'GOOG', 50, 50)]);
     await repo.markSymbolCompleted(job.id, 'GOOG', 50, 0);
-    expect(await repo.getStats(job.id)).toEqual({ total: 3, completed: 1, failed: 0, totalCandles: 50, newCandleCount: 50 });
+    expect(await repo.getStats(job.id)).toEqual({ symbolCount: 3, completedSymbolCount: 1, failedSymbolCount: 0, candleCount: 50, newCandleCount: 50 });
   });
 
   it('a new attempt collects only unfinished symbols, failed ones included', async () => {
@@ -151,7 +151,7 @@ describe.each(implementations)('ICollectionJobRepository: %s', (_name, makeRepos
     await repo.markSymbolCompleted(job.id, 'B', 10, 10);
     await repo.addFailedSymbol(job.id, 'C', 'timeout');
     expect(await repo.beginAttempt(job.id)).toEqual(['A', 'C', 'D']);
-    expect(await repo.getStats(job.id)).toEqual({ total: 4, completed: 1, failed: 0, totalCandles: 10, newCandleCount: 10 });
+    expect(await repo.getStats(job.id)).toEqual({ symbolCount: 4, completedSymbolCount: 1, failedSymbolCount: 0, candleCount: 10, newCandleCount: 10 });
     expect(await repo.listFailedSymbols(job.id)).toEqual([]);
   });
 });

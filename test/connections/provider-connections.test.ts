@@ -270,7 +270,7 @@ describe('each tenant its own', () => {
   it("bob's own budget and statement are his to use, with his token only", async () => {
     const ynabRequests = ynab.requests.length;
     const job = await succeeded(bob, create.sync(bob, BUDGET_B.id));
-    expect(job.transactionsSynced).toBe(200);
+    expect(job.syncedTransactionCount).toBe(200);
     expect(new Set(ynab.requests.slice(ynabRequests).map((request) => request.token))).toEqual(new Set([YNAB_B]));
     const imported = created(await createImport(bob, { portfolioId: randomUUID(), accountId: ACCOUNT_B, source: 'IBKR', interval: INTERVAL }));
     expect(await ended(bob, imported.id)).toEqual({ status: 'COMPLETED', errorMessage: null });

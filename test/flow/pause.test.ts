@@ -26,14 +26,14 @@ it('a paused queue starts none of its jobs while another queue runs; resumed, al
   await live.waitFor('paused, pushed live', (r) => r.some((u) => u.queueUpdated.paused));
 
   const events = api.client.subscribe(FlowJobEvents, { filter: { queueNames: ['paused-q', 'other-q'] } });
-  const held = [];
-  for (let i = 0; i < 5; i++) held.push(await createFlowJob(api.client, { jobType: 'system.noop', queueName: 'paused-q' }));
+  const waiting = [];
+  for (let i = 0; i < 5; i++) waiting.push(await createFlowJob(api.client, { jobType: 'system.noop', queueName: 'paused-q' }));
   const others = [];
   for (let i = 0; i < 5; i++) others.push(await createFlowJob(api.client, { jobType: 'system.sleep', queueName: 'other-q', payload: { ms: 100, ticks: 1 } }));
-  const heldIds = new Set(held.map((j) => j.id));
+  const waitingIds = new Set(waiting.map((j) => j.id));
   const otherIds = new Set(others.map((j) => j.id));
-  await events.waitFor('every job of the paused queue held, with its reason', (r) =>
-    r.filter((e) => heldIds.has(e.jobEvents.job.id) && e.jobEvents.message === WAITING).length === 5,
+  await events.waitFor('every job of the paused queue waiting, with its reason', (r) =>
+    r.filter((e) => waitingIds.has(e.jobEvents.job.id) && e.jobEvents.message === WAITING).length === 5,
   );
   await events.waitFor('the other queue done', (r) =>
     r.filter((e) => otherIds.has(e.jobEvents.job.id) && e.jobEvents.status === 'COMPLETED').length === 5,
@@ -47,13 +47,13 @@ it('a paused queue starts none of its jobs while another queue runs; resumed, al
   expect(rows).toHaveLength(5);
   for (const row of rows) expect(row).toEqual({ status: 'PENDING', waiting_reason: 'QUEUE_PAUSED', started_at: null });
 
-  // Kept across restarts: new workers hold a new job of the queue too.
+  // Kept across restarts: a new job of the queue waits on new workers too.
   for (const worker of workers) worker.process.kill('SIGTERM');
   await Promise.all(workers.map((worker) => worker.exited));
   workers = [await spawnWorker(db.url), await spawnWorker(db.url)];
   const late = await createFlowJob(api.client, { jobType: 'system.noop', queueName: 'paused-q' });
-  heldIds.add(late.id);
-  await events.waitFor('the new job held by the new workers', (r) =>
+  waitingIds.add(late.id);
+  await events.waitFor('the new job waiting on the new workers', (r) =>
     r.some((e) => e.jobEvents.job.id === late.id && e.jobEvents.message === WAITING),
   );
 
@@ -61,9 +61,9 @@ it('a paused queue starts none of its jobs while another queue runs; resumed, al
   expect(resumed.resumeQueue).toMatchObject({ data: { queueName: 'paused-q', paused: false } });
   await live.waitFor('resumed, pushed live', (r) => r.length >= 3 && !r[r.length - 1]!.queueUpdated.paused);
   await events.waitFor('all six jobs of the resumed queue COMPLETED', (r) =>
-    r.filter((e) => heldIds.has(e.jobEvents.job.id) && e.jobEvents.status === 'COMPLETED').length === 6,
+    r.filter((e) => waitingIds.has(e.jobEvents.job.id) && e.jobEvents.status === 'COMPLETED').length === 6,
   );
-  const resumedEvents = events.received.filter((e) => heldIds.has(e.jobEvents.job.id) && e.jobEvents.message?.startsWith('queue paused-q resumed'));
+  const resumedEvents = events.received.filter((e) => waitingIds.has(e.jobEvents.job.id) && e.jobEvents.message?.startsWith('queue paused-q resumed'));
   expect(resumedEvents).toHaveLength(6);
   live.close();
   events.close();

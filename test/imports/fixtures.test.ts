@@ -30,7 +30,7 @@ it.each(Object.keys(QUESTIONS))('%s: every pair of the file stored, byte for byt
   const job = createdImport(await uploadImport(service.client, { name, content }));
   const updates = service.client.subscribe(ImportJobUpdated, { id: job.id });
   const seen = await updates.waitFor('COMPLETED', (r) => r.some((u) => u.jobUpdated.status === 'COMPLETED'), 60_000);
-  expect(seen.at(-1)!.jobUpdated).toMatchObject({ totalRows: 50, processedRows: 50, successCount: 50, errorCount: 0 });
+  expect(seen.at(-1)!.jobUpdated).toMatchObject({ rowCount: 50, processedRowCount: 50, successCount: 50, errorCount: 0 });
   const jobId = uuidOf(job.id);
   const { rows } = await db.pool.query<{ question: string }>('select question from qa_pair where import_job_id = $1 order by import_row', [jobId]);
   expect(rows.map((r) => r.question)).toEqual(questions);

@@ -21,7 +21,7 @@ import {
   uploadImport,
   type Pair,
 } from '../support/imports.ts';
-import { GetImportJob, ImportJobUpdated, ListImportJobs, QaPairs } from '../support/operations-imports.ts';
+import { GetImportJob, ImportCountsByOldNames, ImportJobUpdated, ListImportJobs, QaPairs } from '../support/operations-imports.ts';
 import { CancelJob, RetryJob } from '../support/operations.ts';
 import { deferred } from '../support/wait.ts';
 
@@ -49,7 +49,7 @@ beforeAll(async () => {
       pool: db.pool,
       config,
       onBatchCommitted: async (jobId, result, signal) => {
-        if (result.processedRows > BATCH_SIZE) return;
+        if (result.processedRowCount > BATCH_SIZE) return;
         const aborted = new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve())));
         await Promise.race([gateOf(jobId).promise, aborted]);
       },
@@ -58,7 +58,7 @@ beforeAll(async () => {
   service = await startTestApp(db.url, { registry, env });
 });
 
-type Update = { status: string; totalRows: number; processedRows: number; successCount: number; errorCount: number };
+type Update = { status: string; rowCount: number; processedRowCount: number; successCount: number; errorCount: number };
 
 /** Uploads, subscribes, lets the import go on once the subscriber is live; resolves with what it saw. */
 async function runImport(file: { name: string; content: string }, until = 'COMPLETED') {
@@ -139,18 +139,18 @@ describe('a 10,000-row CSV with 1% malformed, 1% invalid and 1% duplicate rows',
     expect(job.filename).toBe('pairs.csv');
 
     // Live: counters only rise, through values in between, and end COMPLETED.
-    expect(seen.at(-1)).toMatchObject({ status: 'COMPLETED', totalRows: 10_000, processedRows: 10_000, successCount: 9_700, errorCount: 300 });
+    expect(seen.at(-1)).toMatchObject({ status: 'COMPLETED', rowCount: 10_000, processedRowCount: 10_000, successCount: 9_700, errorCount: 300 });
     for (let k = 1; k < seen.length; k++) {
-      expect(seen[k]!.processedRows).toBeGreaterThanOrEqual(seen[k - 1]!.processedRows);
+      expect(seen[k]!.processedRowCount).toBeGreaterThanOrEqual(seen[k - 1]!.processedRowCount);
       expect(seen[k]!.successCount).toBeGreaterThanOrEqual(seen[k - 1]!.successCount);
       expect(seen[k]!.errorCount).toBeGreaterThanOrEqual(seen[k - 1]!.errorCount);
     }
-    expect(new Set(seen.map((u) => u.processedRows)).size).toBeGreaterThan(3);
+    expect(new Set(seen.map((u) => u.processedRowCount)).size).toBeGreaterThan(3);
 
     const result = await service.client.request(GetImportJob, { id: job.id, errorsFirst: 100 });
     const imported = result.importJob!;
     expect(imported).toMatchObject({ status: 'COMPLETED', importStatus: 'COMPLETED', successCount: 9_700, errorCount: 300 });
-    expect(imported.result).toEqual({ totalRows: 10_000, successCount: 9_700, errorCount: 300 });
+    expect(imported.result).toEqual({ rowCount: 10_000, successCount: 9_700, errorCount: 300 });
     expect(imported.errors.totalCount).toBe(300);
 
     // Every bad row, paged through, is the one we wrote, where we wrote it.
@@ -214,7 +214,7 @@ describe('formats', () => {
     for (const file of files) {
       await db.pool.query('delete from qa_pair');
       const { job, seen } = await runImport(file);
-      expect(seen.at(-1), file.name).toMatchObject({ status: 'COMPLETED', totalRows: 300, successCount: 300, errorCount: 0 });
+      expect(seen.at(-1), file.name).toMatchObject({ status: 'COMPLETED', rowCount: 300, successCount: 300, errorCount: 0 });
       results.push((await storedPairs(job.id)).map(({ question, answer, tags }) => ({ question, answer, tags })));
     }
     expect(results[0]).toEqual(pairs);
@@ -235,13 +235,17 @@ describe('cancel and retry', () => {
 
     const job = createdImport(await uploadImport(service.client, file));
     const updates = service.client.subscribe(ImportJobUpdated, { id: job.id });
-    await updates.waitFor('the first batch', (r) => r.some((u) => u.jobUpdated.__typename === 'ImportJob' && u.jobUpdated.processedRows === BATCH_SIZE));
+    await updates.waitFor('the first batch', (r) => r.some((u) => u.jobUpdated.__typename === 'ImportJob' && u.jobUpdated.processedRowCount === BATCH_SIZE));
     const cancelled = await service.client.request(CancelJob, { id: job.id });
     expect(cancelled.cancelJob.__typename).toBe('MutationCancelJobSuccess');
     await updates.waitFor('CANCELLED', (r) => r.some((u) => u.jobUpdated.status === 'CANCELLED'));
 
     const afterCancel = (await service.client.request(GetImportJob, { id: job.id })).importJob!;
-    expect(afterCancel).toMatchObject({ status: 'CANCELLED', importStatus: 'CANCELLED', processedRows: BATCH_SIZE, successCount: BATCH_SIZE - 1, errorCount: 1 });
+    expect(afterCancel).toMatchObject({ status: 'CANCELLED', importStatus: 'CANCELLED', processedRowCount: BATCH_SIZE, successCount: BATCH_SIZE - 1, errorCount: 1 });
+    // The deprecated names (totalRows, processedRows) answer what the new ones do (here the two differ).
+    const counts = (await service.client.request(ImportCountsByOldNames, { id: job.id })).importJob!;
+    expect(counts.rowCount).toBeGreaterThan(counts.processedRowCount);
+    expect({ totalRows: counts.totalRows, processedRows: counts.processedRows }).toEqual({ totalRows: counts.rowCount, processedRows: counts.processedRowCount });
     expect(await storedPairs(job.id)).toHaveLength(BATCH_SIZE - 1);
 
     const retried = await service.client.request(RetryJob, { id: job.id });
@@ -251,7 +255,7 @@ describe('cancel and retry', () => {
 
     const total = csvRows.filter((r) => r !== '').length - 1;
     const done = (await service.client.request(GetImportJob, { id: job.id, errorsFirst: 100 })).importJob!;
-    expect(done).toMatchObject({ status: 'COMPLETED', totalRows: total, processedRows: total, successCount: total - invalid, errorCount: invalid });
+    expect(done).toMatchObject({ status: 'COMPLETED', rowCount: total, processedRowCount: total, successCount: total - invalid, errorCount: invalid });
     expect(done.errors.edges.map((e) => e.node.row)).toEqual(Array.from({ length: invalid }, (_, k) => 250 + k * BATCH_SIZE));
     const rows = await storedPairs(job.id);
     expect(rows).toHaveLength(total - invalid);
@@ -265,7 +269,7 @@ describe('error list', () => {
   it('keeps the first 1,000 errors in the JSON list while errorCount and the paginated errors have them all', async () => {
     const content = `question,answer\n${Array.from({ length: 1_200 }, (_, i) => `question ${i},`).join('\n')}\n`;
     const { job, seen } = await runImport({ name: 'empty-answers.csv', content });
-    expect(seen.at(-1)).toMatchObject({ status: 'COMPLETED', processedRows: 1_200, successCount: 0, errorCount: 1_200 });
+    expect(seen.at(-1)).toMatchObject({ status: 'COMPLETED', processedRowCount: 1_200, successCount: 0, errorCount: 1_200 });
     const { rows } = await db.pool.query<{ n: number; errors: number }>(
       `select (select count(*)::int from import_error where job_id = $1) as n,
               (select jsonb_array_length(errors) from import_job where job_id = $1) as errors`,

@@ -54,8 +54,8 @@ describe('ImportJobRepository', () => {
       sourceType: 'csv',
       filename: 'faq.csv',
       fileSize: 123,
-      totalRows: 0,
-      processedRows: 0,
+      rowCount: 0,
+      processedRowCount: 0,
       successCount: 0,
       errorCount: 0,
       errors: [],
@@ -69,9 +69,9 @@ describe('ImportJobRepository', () => {
   it('updateProgress sets the counters; the database refuses counters that do not add up and keeps the old ones', async () => {
     const { id } = await create();
     await repository.updateProgress(id, 10, 7, 3);
-    expect(await repository.getById(id)).toMatchObject({ processedRows: 10, successCount: 7, errorCount: 3 });
+    expect(await repository.getById(id)).toMatchObject({ processedRowCount: 10, successCount: 7, errorCount: 3 });
     await expect(repository.updateProgress(id, 12, 7, 3)).rejects.toThrow(/import_job_counts_add_up/);
-    expect(await repository.getById(id)).toMatchObject({ processedRows: 10, successCount: 7, errorCount: 3 });
+    expect(await repository.getById(id)).toMatchObject({ processedRowCount: 10, successCount: 7, errorCount: 3 });
   });
 
   it('addError records a structured error; the job keeps the first 1,000 while import_error keeps them all', async () => {

@@ -79,7 +79,7 @@ export async function finished(client: GraphQLTestClient, jobId: string, timeout
   await live.waitFor(`job ${jobId} to finish`, (received) => received.some((m) => FINISHED.includes((m.jobUpdated as { budgetStatus?: string }).budgetStatus ?? '')), timeoutMs);
   live.close();
   const { job } = await client.request(GetBudgetJob, { id: jobId });
-  return { job: job as BudgetJob, updates: live.received.map((m) => m.jobUpdated as { status: string; budgetStatus?: string; transactionsSynced?: number; suggestionsMade?: number }) };
+  return { job: job as BudgetJob, updates: live.received.map((m) => m.jobUpdated as { status: string; budgetStatus?: string; syncedTransactionCount?: number; suggestionCount?: number }) };
 }
 
 /** Creates with `make` and awaits the end; fails the test unless the job succeeded. */

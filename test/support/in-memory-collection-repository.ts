@@ -13,13 +13,16 @@ import {
 
 type SymbolStatus = 'PENDING' | 'COMPLETED' | 'FAILED';
 
+/** The stored job: the repository moves its status and counters (callers get readonly copies). */
+type StoredJob = { -readonly [K in keyof CollectionJob]: CollectionJob[K] };
+
 interface Entry {
-  job: CollectionJob;
-  symbols: Map<string, { status: SymbolStatus; candles: number }>;
+  job: StoredJob;
+  symbols: Map<string, { status: SymbolStatus; candleCount: number }>;
   failed: FailedSymbol[];
 }
 
-const copy = (job: CollectionJob): CollectionJob => ({ ...job, symbols: [...job.symbols] });
+const copy = (job: CollectionJob): StoredJob => ({ ...job, symbols: [...job.symbols] });
 const newestFirst = (a: CollectionJob, b: CollectionJob) =>
   b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
@@ -29,14 +32,14 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
   async save(job: CollectionJob): Promise<void> {
     const existing = this.#entries.get(job.id);
     if (existing) {
-      const { completedSymbolCount, failedSymbolCount, totalCandles, newCandleCount } = job;
-      Object.assign(existing.job, { completedSymbolCount, failedSymbolCount, totalCandles, newCandleCount });
+      const { completedSymbolCount, failedSymbolCount, candleCount, newCandleCount } = job;
+      Object.assign(existing.job, { completedSymbolCount, failedSymbolCount, candleCount, newCandleCount });
       return;
     }
     this.#entries.set(job.id, {
       // A new job enters as PENDING, as the Postgres implementation's does.
       job: { ...copy(job), status: JobStatus.PENDING },
-      symbols: new Map(job.symbols.map((symbol) => [symbol, { status: 'PENDING' as SymbolStatus, candles: 0 }])),
+      symbols: new Map(job.symbols.map((symbol) => [symbol, { status: 'PENDING' as SymbolStatus, candleCount: 0 }])),
       failed: [],
     });
   }
@@ -91,10 +94,10 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
     const job = this.#entries.get(jobId)?.job;
     if (!job) return null;
     return {
-      total: job.symbols.length,
-      completed: job.completedSymbolCount,
-      failed: job.failedSymbolCount,
-      totalCandles: job.totalCandles,
+      symbolCount: job.symbols.length,
+      completedSymbolCount: job.completedSymbolCount,
+      failedSymbolCount: job.failedSymbolCount,
+      candleCount: job.candleCount,
       newCandleCount: job.newCandleCount,
     };
   }
@@ -103,15 +106,15 @@ export class InMemoryCollectionJobRepository implements ICollectionJobRepository
     return (this.#entries.get(jobId)?.failed ?? []).map((failed) => ({ ...failed }));
   }
 
-  async markSymbolCompleted(jobId: string, symbol: string, candles: number, newCandleCount: number): Promise<void> {
+  async markSymbolCompleted(jobId: string, symbol: string, candleCount: number, newCandleCount: number): Promise<void> {
     const entry = this.#entries.get(jobId);
     const progress = entry?.symbols.get(symbol);
     if (!entry || !progress || progress.status === 'COMPLETED') return;
     if (progress.status === 'FAILED') entry.job.failedSymbolCount -= 1;
     progress.status = 'COMPLETED';
-    progress.candles = candles;
+    progress.candleCount = candleCount;
     entry.job.completedSymbolCount += 1;
-    entry.job.totalCandles += candles;
+    entry.job.candleCount += candleCount;
     entry.job.newCandleCount += newCandleCount;
   }
 

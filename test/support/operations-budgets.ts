@@ -17,10 +17,10 @@ export const BudgetJobFieldsFragment = graphql(`
     completedAt
     payeeId
     snapshotId
-    transactionsSynced
-    suggestionsMade
-    suggestionsApplied
-    suggestionsNotApplied
+    syncedTransactionCount
+    suggestionCount
+    appliedSuggestionCount
+    notAppliedSuggestionCount
     budgetMetadata { fullResync trigger suggestionIds }
     parentJob { id jobType }
     steps { edges { node { name position status errorMessage } } }
@@ -119,6 +119,18 @@ export const GetBudgetJob = graphql(`
   }
 `);
 
+/** BudgetJob's counts by their new and their deprecated names. */
+export const BudgetCountsByOldNames = graphql(`
+  query BudgetCountsByOldNames($id: ID!) {
+    job(id: $id) {
+      ... on BudgetJob {
+        syncedTransactionCount suggestionCount appliedSuggestionCount notAppliedSuggestionCount
+        transactionsSynced suggestionsMade suggestionsApplied suggestionsNotApplied
+      }
+    }
+  }
+`);
+
 export const BudgetJobs = graphql(`
   query BudgetJobs($budgetId: ID!, $first: Int, $after: String) {
     budgetJobs(budgetId: $budgetId, first: $first, after: $after) {
@@ -177,6 +189,6 @@ export const CreateBudgetSchedule = graphql(`
 
 export const BudgetJobUpdated = graphql(`
   subscription BudgetJobUpdated($id: ID!) {
-    jobUpdated(id: $id) { id status progress ... on BudgetJob { budgetStatus transactionsSynced suggestionsMade } }
+    jobUpdated(id: $id) { id status progress ... on BudgetJob { budgetStatus syncedTransactionCount suggestionCount } }
   }
 `);

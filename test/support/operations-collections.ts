@@ -12,7 +12,7 @@ export const CollectionJobFieldsFragment = graphql(`
     rangeTo
     provider
     result
-    stats { total completed failed totalCandles newCandleCount }
+    stats { symbolCount completedSymbolCount failedSymbolCount candleCount newCandleCount }
     failedSymbols { symbol error failedAt }
   }
 `);
@@ -55,10 +55,28 @@ export const DeleteCollectionJob = graphql(`
 `);
 
 export const Candles = graphql(`
-  query Candles($symbol: String!, $timeframe: String!, $from: DateTime, $to: DateTime, $first: Int, $after: String) {
-    candles(symbol: $symbol, timeframe: $timeframe, from: $from, to: $to, first: $first, after: $after) {
+  query Candles($symbol: String!, $timeframe: String!, $rangeFrom: DateTime, $rangeTo: DateTime, $first: Int, $after: String) {
+    candles(symbol: $symbol, timeframe: $timeframe, rangeFrom: $rangeFrom, rangeTo: $rangeTo, first: $first, after: $after) {
       edges { node { ts open high low close volume } }
       pageInfo { hasNextPage endCursor }
+    }
+  }
+`);
+
+/** The deprecated argument names (from, to) beside the new ones, for clients written before the rename. */
+export const CandlesByOldArgumentNames = graphql(`
+  query CandlesByOldArgumentNames($symbol: String!, $timeframe: String!, $from: DateTime, $to: DateTime, $rangeFrom: DateTime, $rangeTo: DateTime) {
+    candles(symbol: $symbol, timeframe: $timeframe, from: $from, to: $to, rangeFrom: $rangeFrom, rangeTo: $rangeTo, first: 100) {
+      edges { node { ts } }
+    }
+  }
+`);
+
+/** CollectionStats by its new and its deprecated field names. */
+export const CollectionStatsByOldNames = graphql(`
+  query CollectionStatsByOldNames($id: ID!) {
+    collectionJob(id: $id) {
+      stats { symbolCount completedSymbolCount failedSymbolCount candleCount total completed failed totalCandles }
     }
   }
 `);
@@ -69,7 +87,7 @@ export const CollectionJobUpdated = graphql(`
       __typename
       id
       status
-      ... on CollectionJob { stats { total completed failed totalCandles newCandleCount } }
+      ... on CollectionJob { stats { symbolCount completedSymbolCount failedSymbolCount candleCount newCandleCount } }
     }
   }
 `);

@@ -12,8 +12,8 @@ export const ImportJobFieldsFragment = graphql(`
     sourceType
     filename
     fileSize
-    totalRows
-    processedRows
+    rowCount
+    processedRowCount
     successCount
     errorCount
   }
@@ -26,6 +26,13 @@ export const CreateImportJob = graphql(`
       ... on MutationCreateImportJobSuccess { data { ...ImportJobFields } }
       ... on ValidationError { field message }
     }
+  }
+`);
+
+/** ImportJob's counts by their new and their deprecated names. */
+export const ImportCountsByOldNames = graphql(`
+  query ImportCountsByOldNames($id: ID!) {
+    importJob(id: $id) { rowCount processedRowCount totalRows processedRows }
   }
 `);
 
@@ -66,7 +73,7 @@ export const ImportJobUpdated = graphql(`
       __typename
       id
       status
-      ... on ImportJob { totalRows processedRows successCount errorCount }
+      ... on ImportJob { rowCount processedRowCount successCount errorCount }
     }
   }
 `);

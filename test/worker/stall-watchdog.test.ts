@@ -38,10 +38,9 @@ async function startWatchedWorker(databaseUrl: string, env: Record<string, strin
 }
 
 it('a worker that takes no job while jobs are due says so on /health/ready, then exits 1 with one line', async () => {
-  const worker = await startWatchedWorker(db.url);
-  // Due in 2 s: queued first, then held by a session of ours before they are due.
-  const scheduledAt = new Date(Date.now() + 2000).toISOString();
-  const jobs = await Promise.all([1, 2, 3].map(() => createJob(api.client, { jobType: 'system.noop', scheduledAt })));
+  // Due at once, and held by a session of ours before any worker runs: the
+  // worker then starts with due jobs its fetch cannot take.
+  const jobs = await Promise.all([1, 2, 3].map(() => createJob(api.client, { jobType: 'system.noop' })));
   const holder = await db.pool.connect();
   try {
     await holder.query('begin');
@@ -50,6 +49,7 @@ it('a worker that takes no job while jobs are due says so on /health/ready, then
       [jobs.map((job) => uuidOf(job.id))],
     );
     expect(held.rowCount).toBe(3);
+    const worker = await startWatchedWorker(db.url);
 
     const notReady = await eventually('/health/ready to report the stall', async () => {
       const answer = await worker.readiness();

@@ -1,0 +1,7 @@
+// The jobwire package ("jobwire"): what an app imports to define its own job
+// types and run them in its own worker processes, against the database of a
+// running jobwire service (docs/platform.md).
+export { defineJobType, type JobType, type JobTypeDefinition, type PayloadOf, type ResultOf, type TypedJobResult } from './define-job-type.ts';
+export { runWorker, type RunWorkerOptions, type RunningWorker } from './run-worker.ts';
+export { SchemaNotReadyError } from './schema-check.ts';
+export { NonRetriableError, type JobContext, type JobHandler, type JobResult, type ProgressUpdate, type RunningJob } from '../worker/handler.ts';

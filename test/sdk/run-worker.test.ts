@@ -1,0 +1,68 @@
+// runWorker (the package's worker) against a service's database: it runs an
+// app's job type created through the API (API-only service, as beside app
+// workers until routing), and refuses a database whose schema is missing or older.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineJobType, runWorker, SchemaNotReadyError, type RunningWorker } from '../../src/sdk/index.ts';
+import { lastCommittedMigration } from '../../src/health.ts';
+import { startTestApp, TEST_ENV, type TestApp } from '../support/app.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { createJob } from '../support/jobs.ts';
+import { eventually } from '../support/wait.ts';
+
+const settings = { ...TEST_ENV, LOG_LEVEL: 'silent' };
+const greet = defineJobType({
+  jobType: 'app.greet',
+  payload: z.object({ name: z.string() }),
+  steps: ['compose'],
+  async handle(job, ctx) {
+    const greeting = await ctx.step('compose', async () => ({ text: `Hello ${job.payload.name}` }));
+    ctx.progress({ percent: 100 });
+    return { success: true, resultData: greeting };
+  },
+});
+
+let database: TestDatabase;
+let service: TestApp;
+let worker: RunningWorker;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  service = await startTestApp(database.url, { roles: { api: true, worker: false }, env: { ALLOW_UNKNOWN_JOB_TYPES: 'true' } });
+  worker = await runWorker({ databaseUrl: database.url, jobTypes: [greet], concurrency: 2, settings });
+});
+afterAll(() => worker?.stop());
+
+it('runs an app job type created through the API, with steps and progress', async () => {
+  const created = await createJob(service.client, { jobType: 'app.greet', payload: { name: 'Ada' } });
+  const row = await eventually('the job to complete', async () => {
+    const { rows } = await database.pool.query(`select status, result, progress from job where id = (select id from job where job_type = 'app.greet')`);
+    return rows[0]?.status === 'COMPLETED' ? rows[0] : undefined;
+  });
+  // The service runs no worker: only runWorker's could run it.
+  expect(created.jobType).toBe('app.greet');
+  expect(row).toMatchObject({ result: { text: 'Hello Ada' }, progress: 100 });
+  const steps = await database.pool.query(`select name, status from job_step where job_id = (select id from job where job_type = 'app.greet')`);
+  expect(steps.rows).toEqual([{ name: 'compose', status: 'COMPLETED' }]);
+});
+
+it('refuses a database without the schema, or with an older one, and never migrates it', async () => {
+  const empty = await createTestDatabase({ empty: true });
+  await expect(runWorker({ databaseUrl: empty.url, jobTypes: [greet], concurrency: 1, settings })).rejects.toThrow(SchemaNotReadyError);
+  const schemas = await empty.pool.query(`select 1 from pg_namespace where nspname in ('graphile_migrate', 'graphile_worker')`);
+  expect(schemas.rowCount, 'runWorker created no schema').toBe(0);
+
+  const older = await createTestDatabase();
+  const { file, hash } = await lastCommittedMigration();
+  await older.pool.query('delete from graphile_migrate.migrations where hash = $1', [hash]);
+  await expect(runWorker({ databaseUrl: older.url, jobTypes: [greet], concurrency: 1, settings })).rejects.toThrow(
+    `is older than this package (its migration ${file} is not applied): upgrade the jobwire service first`,
+  );
+});
+
+it('refuses what it cannot do yet, and an empty list of job types', async () => {
+  await expect(runWorker({ databaseUrl: database.url, jobTypes: [greet], queues: ['images'], concurrency: 1, settings })).rejects.toThrow(
+    /queues is not supported yet/,
+  );
+  await expect(runWorker({ databaseUrl: database.url, jobTypes: [], concurrency: 1, settings })).rejects.toThrow(/jobTypes must name at least one/);
+});
