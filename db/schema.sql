@@ -671,7 +671,11 @@ create table worker (
   pid integer not null,
   started_at timestamp with time zone default now() not null,
   last_heartbeat_at timestamp with time zone default now() not null,
-  constraint worker_pkey PRIMARY KEY (id)
+  lease_seconds integer,
+  tenant_id text,
+  constraint worker_lease_seconds_bounded CHECK (((lease_seconds >= 1) AND (lease_seconds <= 600))),
+  constraint worker_pkey PRIMARY KEY (id),
+  constraint worker_tenant_only_remote CHECK (((tenant_id IS NULL) OR (lease_seconds IS NOT NULL)))
 );
 
 CREATE OR REPLACE FUNCTION public.budget_job_after_write()

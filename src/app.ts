@@ -26,6 +26,7 @@ import { startMetricsServer, type MetricsServer } from './metrics/server.ts';
 import { hostPolicy } from './auth/host-check.ts';
 import type { HandlerRegistry } from './worker/registry.ts';
 import { startWorker, type WorkerHandle } from './worker/runner.ts';
+import { startLeaseSweeper } from './remote-workers/lease-sweeper.ts';
 
 export interface Roles {
   api: boolean;
@@ -173,6 +174,8 @@ export async function startApp(config: Config, logger: Logger, roles: Roles, opt
         config.PORT,
       );
       stops.push(() => api!.close());
+      // Remote workers' leases end even where no in-process worker runs.
+      stops.push(startLeaseSweeper(pool, config.WORKER_DEAD_AFTER_MS, logger));
       const [liveEvents, apiServer] = [live, api];
       metrics.observeSubscribers(() => ({ ...liveEvents.subscriptionCounts, websockets: apiServer.websocketCount }));
     }

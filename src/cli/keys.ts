@@ -81,7 +81,7 @@ export function addKeysCommands(program: Command) {
     .description('create an API key; it is printed once (only its hash is stored)')
     .requiredOption('--name <name>', 'what the key is for (shown by keys list)')
     .requiredOption('--tenant <tenant>', 'the tenant whose jobs the key sees and creates')
-    .requiredOption('--scopes <scopes>', `comma-separated: ${SCOPES.join(', ')} (admin implies the others and crosses tenants; metrics:read only scrapes /metrics)`)
+    .requiredOption('--scopes <scopes>', `comma-separated: ${SCOPES.join(', ')} (admin implies the others and crosses tenants; metrics:read only scrapes /metrics; worker only speaks the remote-worker protocol)`)
     .option('--expires <when>', 'a duration from now (30d, 12h, 90m) or an ISO 8601 date-time; default: never');
   addSettingFlags(create, KEY_FLAGS).action(
     withOperatorDatabase(async ({ url: databaseUrl }, options: { name: string; tenant: string; scopes: string; expires?: string }) => {

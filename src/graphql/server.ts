@@ -11,6 +11,7 @@ import { GraphQLError, subscribe } from 'graphql';
 import type { Logger } from '../logger.ts';
 import { graphqlMetrics } from '../metrics/graphql-metrics.ts';
 import { createDashboardHandler } from '../http/dashboard.ts';
+import { createRemoteWorkerHandler } from '../remote-workers/http.ts';
 import { largestUpload } from '../kind-descriptor.ts';
 import { healthAnswer } from '../health.ts';
 import { bearerToken, connectionToken, TokenError } from '../auth/authenticate.ts';
@@ -252,11 +253,14 @@ export async function startApiServer(services: ApiServices, host: string, port: 
     multipartMaxBytes: multipartMaxBytes(services),
   };
   const dashboard = createDashboardHandler();
+  // The remote-worker protocol (/workers/v1, src/remote-workers/), past the same guard.
+  const remoteWorkers = createRemoteWorkerHandler({ ...services, jsonMaxBytes: config.REQUEST_JSON_MAX_BYTES });
   const server = createServer(
     logRequests(services.logger.child({ component: 'http' }), (request, response) => {
       // The dashboard's static files pass the same origin guard as the API (dashboard.ts).
       if (!guardRequest(request, response, guard)) return;
       if (dashboard(request, response)) return;
+      if (remoteWorkers(request, response)) return;
       // An upload is authenticated before yoga reads (and buffers) its body.
       if (config.AUTH_ENABLED && isUpload(request)) {
         void authenticateUpload(request, response, services).then((principal) => principal && yoga(request, response, { principal }));

@@ -146,8 +146,9 @@ export class WorkerLiveness {
   async #checkOthers(client: pg.Client): Promise<void> {
     const { rows } = await withTimeout(
       client.query<{ id: string }>(
+        // Remote workers (lease_seconds set) hold no session lock: their lease alone says they live (dead-workers.ts).
         `select w.id from worker w
-          where w.id <> $2
+          where w.id <> $2 and w.lease_seconds is null
             and not exists (
               select 1 from pg_locks l
                where l.locktype = 'advisory' and l.granted and l.objsubid = 2
@@ -172,7 +173,7 @@ export class WorkerLiveness {
     const released = await client.query<{ id: string; entries: number }>(
       `with dead as (
          select w.id from worker w
-          where w.id = any($2::text[])
+          where w.id = any($2::text[]) and w.lease_seconds is null
             and not exists (
               select 1 from pg_locks l
                where l.locktype = 'advisory' and l.granted and l.objsubid = 2

@@ -16,6 +16,7 @@ import { CANCEL_CHANNEL } from '../job-state/cancel.ts';
 import { RUN_JOB_TASK } from '../job-state/queue-entry.ts';
 import { createPurgeTask, PURGE_TASK } from '../jobs/retention.ts';
 import { JobAbort } from './job-abort.ts';
+import { releaseDeadWorkers } from './dead-workers.ts';
 import { OrphanSweep } from './orphans.ts';
 import type { HandlerRegistry } from './registry.ts';
 import { WorkerLiveness } from './liveness.ts';
@@ -249,30 +250,9 @@ class Heartbeat {
       [this.workerId, os.hostname(), process.pid],
     );
     this.lastBeatAt = Date.now();
-    // Silence is counted from the server's start at the earliest: no worker can beat while the
-    // database is down, so a restart does not make every worker look dead.
-    const released = await this.pool.query<{ worker_id: string }>(
-      `with dead as (
-         delete from worker
-          where greatest(last_heartbeat_at, pg_postmaster_start_time()) < now() - make_interval(secs => $1 / 1000.0)
-          returning id
-       ), silent as (
-         select distinct locked_by as worker_id from graphile_worker._private_jobs
-          where locked_by is not null
-            and greatest(locked_at, pg_postmaster_start_time()) < now() - make_interval(secs => $1 / 1000.0)
-            and not exists (
-              select 1 from worker
-               where worker.id = locked_by
-                 and greatest(last_heartbeat_at, pg_postmaster_start_time()) >= now() - make_interval(secs => $1 / 1000.0))
-         union select id from dead
-       ), unlocked as (
-         select graphile_worker.force_unlock_workers(array(select worker_id from silent))
-       )
-       select worker_id from silent, unlocked`,
-      [this.config.WORKER_DEAD_AFTER_MS],
-    );
-    if (released.rowCount) {
-      this.logger.warn({ deadWorkers: released.rows.map((row) => row.worker_id) }, 'released the jobs of dead workers');
+    const released = await releaseDeadWorkers(this.pool, this.config.WORKER_DEAD_AFTER_MS);
+    if (released.length > 0) {
+      this.logger.warn({ deadWorkers: released }, 'released the jobs of dead workers');
       this.#orphans.expect();
     }
     await this.#orphans.tick();

@@ -100,7 +100,7 @@ describe('JWTs signed by the identity provider (AUTH_JWKS_URL)', () => {
       'another issuer': [401, 'token claim "iss" is not accepted'],
       'another audience': [401, 'token claim "aud" is not accepted'],
       'no tenant claim': [401, 'token has no "org" claim'],
-      'an unknown scope': [401, 'token claim "permissions": unknown scope "root" (known: jobs:read, jobs:write, connections:write, metrics:read, admin)'],
+      'an unknown scope': [401, 'token claim "permissions": unknown scope "root" (known: jobs:read, jobs:write, connections:write, metrics:read, worker, admin)'],
       'a symmetric signature': [401, 'invalid token (signature or format)'],
     });
   });

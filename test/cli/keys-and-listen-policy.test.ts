@@ -94,7 +94,7 @@ describe('keys', () => {
   it('bad input is refused naming what is wrong, and stores nothing', async () => {
     const before = Number((await db.pool.query('select count(*) from api_key')).rows[0].count);
     expect((await cli(['keys', 'create', '--name', 'x', '--tenant', 't', '--scopes', 'jobs:delete'], {})).stderr).toContain(
-      'unknown scope "jobs:delete" (known: jobs:read, jobs:write, connections:write, metrics:read, admin)',
+      'unknown scope "jobs:delete" (known: jobs:read, jobs:write, connections:write, metrics:read, worker, admin)',
     );
     expect((await cli(['keys', 'create', '--name', 'x', '--tenant', 't', '--scopes', 'admin', '--expires', 'soon'], {})).stderr).toContain(
       '--expires: "soon" is neither an ISO 8601 date-time nor a duration like 30d, 12h or 90m',

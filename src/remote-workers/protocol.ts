@@ -1,0 +1,120 @@
+// The remote-worker protocol's requests (docs/remote-workers.md): one zod
+// schema per endpoint, each bound named in its error.
+import { z } from 'zod';
+
+export const PROTOCOL_PREFIX = '/workers/v1';
+
+/** A lease lasts this long unless the worker says otherwise (seconds). */
+export const DEFAULT_LEASE_SECONDS = 30;
+export const MIN_LEASE_SECONDS = 1;
+/** Also the database's bound (worker_lease_seconds_bounded). */
+export const MAX_LEASE_SECONDS = 600;
+/** Jobs per claim, extension or completion. */
+export const MAX_BATCH = 100;
+/** Job types per worker or claim. */
+export const MAX_JOB_TYPES = 50;
+
+const WORKER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** As the registry's job type names: no colon (a routed queue entry's task is job:<type>:<queue>). */
+const JOB_TYPE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+const workerId = z.string().regex(WORKER_ID, 'must be 1-64 letters, digits or ._- and start with a letter or digit');
+const jobType = z.string().regex(JOB_TYPE, 'must be 1-100 letters, digits or ._- and start with a letter or digit');
+const jobId = z.uuid('must be a job id (UUID)');
+const leaseSeconds = z
+  .number()
+  .int('must be a whole number of seconds')
+  .min(MIN_LEASE_SECONDS, `must be at least ${MIN_LEASE_SECONDS}`)
+  .max(MAX_LEASE_SECONDS, `must be at most ${MAX_LEASE_SECONDS}`);
+const jsonObject = z.record(z.string(), z.unknown(), 'must be a JSON object');
+const jobTypes = z.array(jobType).min(1, 'must name at least one job type').max(MAX_JOB_TYPES, `must name at most ${MAX_JOB_TYPES} job types`);
+const batch = <T extends z.ZodType>(item: T) =>
+  z.array(item).min(1, 'must not be empty').max(MAX_BATCH, `must hold at most ${MAX_BATCH} jobs`);
+
+/** What a worker says of a job type it serves (recorded in the job-type registry, src/registry/). */
+export const jobTypeRegistration = z.strictObject({
+  name: jobType,
+  description: z.string().max(1000, 'must be at most 1000 characters').default(''),
+  /** JSON Schema of the payload; default: any JSON object. */
+  payloadSchema: jsonObject.default({ type: 'object' }),
+  resultSchema: jsonObject.nullable().default(null),
+  steps: z.array(z.string().min(1).max(200)).max(100).default([]),
+  defaults: z
+    .strictObject({
+      queueName: z.string().min(1).max(64).default('default'),
+      maxRetries: z.number().int().min(0).max(100).default(3),
+      priority: z.number().int().min(-1000).max(1000).default(0),
+      timeoutMs: z.number().int().positive().nullable().default(null),
+      concurrencyLimit: z.number().int().positive().nullable().default(null),
+    })
+    .prefault({}),
+});
+export type JobTypeRegistrationInput = z.infer<typeof jobTypeRegistration>;
+
+export const registerRequest = z.strictObject({
+  workerId,
+  /** Names, or full registrations (description, payload JSON Schema, defaults). */
+  jobTypes: z
+    .array(z.union([jobType.transform((name) => jobTypeRegistration.parse({ name })), jobTypeRegistration]))
+    .min(1, 'must name at least one job type')
+    .max(MAX_JOB_TYPES, `must name at most ${MAX_JOB_TYPES} job types`),
+  leaseSeconds: leaseSeconds.default(DEFAULT_LEASE_SECONDS),
+  hostname: z.string().min(1).max(255).default('remote'),
+  pid: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+});
+
+const completion = z.strictObject({ jobId, result: jsonObject.default({}) });
+
+export const claimRequest = z.strictObject({
+  workerId,
+  jobTypes,
+  limit: z.number().int().min(1, 'must be at least 1').max(MAX_BATCH, `must be at most ${MAX_BATCH}`).default(1),
+  leaseSeconds: leaseSeconds.optional(),
+  /** False: RUNNING is written when the worker first reports on a job; one completed first is written once (job-state/lease.ts). */
+  markRunning: z.boolean({ message: 'must be true or false' }).default(true),
+  /** Jobs finished since the last claim, completed in the same transaction (one round trip, one commit per batch). */
+  complete: z.array(completion).max(MAX_BATCH, `must hold at most ${MAX_BATCH} jobs`).default([]),
+});
+
+const progress = z.strictObject({
+  percent: z.number().min(0, 'must be between 0 and 100').max(100, 'must be between 0 and 100'),
+  message: z.string().max(1000, 'must be at most 1000 characters').nullish(),
+});
+
+export const extendRequest = z.strictObject({
+  workerId,
+  leaseSeconds: leaseSeconds.optional(),
+  /** May be empty: the worker only renews its lease. */
+  jobs: z
+    .array(z.strictObject({ jobId, progress: progress.nullish() }))
+    .max(MAX_BATCH, `must hold at most ${MAX_BATCH} jobs`)
+    .default([]),
+});
+
+export const completeRequest = z.strictObject({
+  workerId,
+  jobs: batch(completion),
+});
+
+export const failRequest = z.strictObject({
+  workerId,
+  jobId,
+  error: z.strictObject({
+    message: z.string().min(1, 'must not be empty').max(10_000, 'must be at most 10000 characters'),
+    name: z.string().min(1).max(200).default('Error'),
+    data: z.unknown().optional(),
+  }),
+  retryable: z.boolean({ message: 'must be true or false' }),
+  result: jsonObject.optional(),
+});
+
+export const stepRequest = z.strictObject({
+  workerId,
+  jobId,
+  name: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+  status: z.enum(['RUNNING', 'COMPLETED', 'FAILED']).default('COMPLETED'),
+  result: jsonObject.nullish(),
+  errorMessage: z.string().max(10_000).nullish(),
+});
+
+export const unregisterRequest = z.strictObject({ workerId });

@@ -1,0 +1,234 @@
+// The remote-worker protocol's operations (docs/remote-workers.md): who may
+// call (the `worker` scope, its tenant), and each endpoint's answer. Job
+// status is written by src/job-state/lease.ts only.
+import type pg from 'pg';
+import type { z } from 'zod';
+import { hasScope, visibleTenant, type Principal } from '../auth/principal.ts';
+import type { Config } from '../config.ts';
+import { withTransaction } from '../db/pool.ts';
+import {
+  claimJobs,
+  completeHeldJobs,
+  extendHeldJobs,
+  failHeldJob,
+  recordHeldStep,
+  releaseHeldJobs,
+  type LeasedJob,
+} from '../job-state/lease.ts';
+import { parseInput } from '../jobs/validation.ts';
+import { retryDelayMs } from '../worker/run-job.ts';
+import { registerServedJobTypes } from './job-types.ts';
+import {
+  claimRequest,
+  completeRequest,
+  extendRequest,
+  failRequest,
+  registerRequest,
+  stepRequest,
+  unregisterRequest,
+} from './protocol.ts';
+import { deleteWorker, registerWorker, renewLease, workerRowId, type RemoteWorker } from './workers.ts';
+
+/** A refusal, answered with its HTTP status and code (http.ts). */
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RemoteWorkerDeps {
+  pool: pg.Pool;
+  config: Pick<Config, 'JOB_RETRY_BASE_DELAY_MS' | 'JOB_RETRY_MAX_DELAY_MS'>;
+}
+
+type Operation = (deps: RemoteWorkerDeps, principal: Principal, body: unknown) => Promise<unknown>;
+
+/** The principal may speak the protocol: the `worker` scope (admin implies it). */
+function authorize(principal: Principal): void {
+  if (hasScope(principal, 'worker')) return;
+  if (principal.scopes.size === 0) {
+    throw new ProtocolError(401, 'UNAUTHENTICATED', 'the worker protocol needs a token (Authorization: Bearer <API key with the scope worker>)');
+  }
+  throw new ProtocolError(403, 'FORBIDDEN', `the worker protocol needs the scope worker; this key has ${[...principal.scopes].join(', ')}`);
+}
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  try {
+    return parseInput(schema, body);
+  } catch (error) {
+    const field = (error as { field?: string }).field ?? 'body';
+    throw new ProtocolError(400, 'VALIDATION_FAILED', (error as Error).message, field);
+  }
+}
+
+/** The caller's worker of this id: its tenant is the caller's (every tenant for admin). */
+const rowIdOf = (principal: Principal, workerId: string) => workerRowId(visibleTenant(principal), workerId);
+
+function notRegistered(workerId: string): ProtocolError {
+  return new ProtocolError(
+    404,
+    'WORKER_NOT_REGISTERED',
+    `worker ${workerId} is not registered, or its lease passed (the jobs it held were released); register it again`,
+    'workerId',
+  );
+}
+
+async function renew(deps: RemoteWorkerDeps, principal: Principal, workerId: string, leaseSeconds?: number): Promise<RemoteWorker> {
+  const worker = await renewLease(deps.pool, rowIdOf(principal, workerId), leaseSeconds);
+  if (!worker) throw notRegistered(workerId);
+  return worker;
+}
+
+const lease = (worker: RemoteWorker) => ({ leaseSeconds: worker.leaseSeconds, leaseExpiresAt: worker.leaseExpiresAt.toISOString() });
+
+function jobAnswer(job: LeasedJob) {
+  return {
+    id: job.id,
+    jobType: job.jobType,
+    queueName: job.queueName,
+    payload: job.payload,
+    metadata: job.metadata,
+    priority: job.priority,
+    /** 1 on the first attempt. */
+    attempt: job.retryCount + 1,
+    retryCount: job.retryCount,
+    maxRetries: job.maxRetries,
+    timeoutMs: job.timeoutMs,
+    parentJobId: job.parentJobId,
+    createdAt: job.createdAt.toISOString(),
+    steps: job.steps,
+  };
+}
+
+const completionState = (states: ReadonlyMap<string, string>, jobId: string) => (states.get(jobId) === 'HELD' ? 'COMPLETED' : 'LOST');
+
+export const OPERATIONS: Readonly<Record<string, Operation>> = {
+  async register(deps, principal, body) {
+    const request = parse(registerRequest, body);
+    const tenantId = visibleTenant(principal);
+    const worker = await withTransaction(deps.pool, async (client) => {
+      const row = await registerWorker(client, {
+        rowId: workerRowId(tenantId, request.workerId),
+        tenantId,
+        leaseSeconds: request.leaseSeconds,
+        hostname: request.hostname,
+        pid: request.pid,
+      });
+      await registerServedJobTypes(client, row.rowId, request.jobTypes);
+      return row;
+    });
+    return {
+      workerId: request.workerId,
+      workerRowId: worker.rowId,
+      tenantId: worker.tenantId,
+      jobTypes: request.jobTypes.map((type) => type.name),
+      ...lease(worker),
+    };
+  },
+
+  async claim(deps, principal, body) {
+    const request = parse(claimRequest, body);
+    // One transaction, one commit: the lease, the jobs finished, the next batch.
+    const answer = await withTransaction(deps.pool, async (client) => {
+      const worker = await renewLease(client, rowIdOf(principal, request.workerId), request.leaseSeconds);
+      if (!worker) throw notRegistered(request.workerId);
+      const completed = request.complete.length > 0 ? await completeHeldJobs(client, worker.rowId, request.complete) : null;
+      const jobs = await claimJobs(client, {
+        workerId: worker.rowId,
+        tenantId: worker.tenantId,
+        jobTypes: request.jobTypes,
+        limit: request.limit,
+        markRunning: request.markRunning,
+      });
+      return { worker, completed, jobs };
+    });
+    return {
+      ...lease(answer.worker),
+      ...(answer.completed ? { completed: request.complete.map((job) => ({ jobId: job.jobId, state: completionState(answer.completed!, job.jobId) })) } : {}),
+      jobs: answer.jobs.map(jobAnswer),
+    };
+  },
+
+  async extend(deps, principal, body) {
+    const request = parse(extendRequest, body);
+    const worker = await renew(deps, principal, request.workerId, request.leaseSeconds);
+    const states =
+      request.jobs.length === 0
+        ? new Map()
+        : await withTransaction(deps.pool, (client) =>
+            extendHeldJobs(
+              client,
+              worker.rowId,
+              request.jobs.map((job) => ({
+                jobId: job.jobId,
+                progress: job.progress ? { percent: job.progress.percent, message: job.progress.message ?? null } : null,
+              })),
+            ),
+          );
+    return { ...lease(worker), jobs: request.jobs.map((job) => ({ jobId: job.jobId, state: states.get(job.jobId) })) };
+  },
+
+  async complete(deps, principal, body) {
+    const request = parse(completeRequest, body);
+    const rowId = rowIdOf(principal, request.workerId);
+    const states = await withTransaction(deps.pool, (client) => completeHeldJobs(client, rowId, request.jobs));
+    return { jobs: request.jobs.map((job) => ({ jobId: job.jobId, state: completionState(states, job.jobId) })) };
+  },
+
+  async fail(deps, principal, body) {
+    const request = parse(failRequest, body);
+    const rowId = rowIdOf(principal, request.workerId);
+    const outcome = await withTransaction(deps.pool, (client) =>
+      failHeldJob(client, rowId, request.jobId, {
+        error: { name: request.error.name, message: request.error.message, ...(request.error.data !== undefined ? { data: request.error.data } : {}) },
+        retryable: request.retryable,
+        ...(request.result ? { resultData: request.result } : {}),
+        retryDelayMs: (retryCount) => retryDelayMs(retryCount, deps.config.JOB_RETRY_BASE_DELAY_MS, deps.config.JOB_RETRY_MAX_DELAY_MS),
+      }),
+    );
+    if (outcome.state === 'LOST') return { jobId: request.jobId, state: 'LOST' };
+    return { jobId: request.jobId, state: outcome.status, ...('retryAt' in outcome ? { retryAt: outcome.retryAt.toISOString() } : {}) };
+  },
+
+  async step(deps, principal, body) {
+    const request = parse(stepRequest, body);
+    const rowId = rowIdOf(principal, request.workerId);
+    const outcome = await withTransaction(deps.pool, (client) =>
+      recordHeldStep(client, rowId, request.jobId, {
+        name: request.name,
+        status: request.status,
+        result: request.result ?? null,
+        errorMessage: request.status === 'FAILED' ? (request.errorMessage ?? 'step failed') : null,
+      }),
+    );
+    if (outcome.state === 'LOST') return { jobId: request.jobId, state: 'LOST' };
+    return { jobId: request.jobId, state: 'HELD', stored: outcome.stored, step: outcome.step };
+  },
+
+  async unregister(deps, principal, body) {
+    const request = parse(unregisterRequest, body);
+    const rowId = rowIdOf(principal, request.workerId);
+    const { requeued, deleted } = await withTransaction(deps.pool, async (client) => ({
+      requeued: await releaseHeldJobs(client, rowId),
+      deleted: await deleteWorker(client, rowId),
+    }));
+    if (!deleted) throw notRegistered(request.workerId);
+    return { workerId: request.workerId, requeuedJobIds: requeued };
+  },
+};
+
+/** Runs one operation for an authenticated principal; ProtocolError for a refusal. */
+export async function runOperation(deps: RemoteWorkerDeps, name: string, principal: Principal, body: unknown): Promise<unknown> {
+  const operation = Object.hasOwn(OPERATIONS, name) ? OPERATIONS[name] : undefined;
+  if (!operation) {
+    throw new ProtocolError(404, 'NOT_FOUND', `no endpoint ${name}; the endpoints are ${Object.keys(OPERATIONS).map((op) => `POST /workers/v1/${op}`).join(', ')}`);
+  }
+  authorize(principal);
+  return operation(deps, principal, body);
+}
