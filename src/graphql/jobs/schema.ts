@@ -1,26 +1,26 @@
 // The GraphQL surface of the core job model: the Job interface and PlainJob,
 // steps, events, queue stats; job/jobs/queues queries; create, cancel and retry
 // mutations; jobUpdated and jobEvents subscriptions.
-import { NEWEST_FIRST } from './order.ts';
+import { NEWEST_FIRST } from '../../jobs/order.ts';
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { Repeater } from 'graphql-yoga';
-import { visibleTenant } from '../auth/principal.ts';
-import { builder } from '../graphql/builder.ts';
-import { ErrorInterface } from '../graphql/errors.ts';
-import { pushStream } from '../graphql/push-stream.ts';
-import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
-import type { Job as JobRow } from '../generated/prisma/client.ts';
-import { bulkJobAction, countBulkTargets, type BulkJobAction, type BulkJobOutcome } from './bulk.ts';
-import { cancelJob } from '../job-state/cancel.ts';
-import { retryJob } from '../job-state/retry.ts';
-import { createJobsReporting } from './create.ts';
+import { visibleTenant } from '../../auth/principal.ts';
+import { builder } from '../builder.ts';
+import { ErrorInterface } from '../errors.ts';
+import { pushStream } from '../push-stream.ts';
+import { JobKind, JobStatus } from '../../generated/prisma/enums.ts';
+import type { Job as JobRow } from '../../generated/prisma/client.ts';
+import { bulkJobAction, countBulkTargets, type BulkJobAction, type BulkJobOutcome } from '../../jobs/bulk.ts';
+import { cancelJob } from '../../job-state/cancel.ts';
+import { retryJob } from '../../job-state/retry.ts';
+import { createJobsReporting } from '../../jobs/create.ts';
 import { createdListResultOptions, createdResultOptions, flowInputFields, markCreated } from '../flow/schema-inputs.ts';
-import { InvalidTransitionError, JobConflictError, JobNotFoundError, JobStillActiveError, ValidationError } from './errors.ts';
-import { decodeCursor, encodeCursor, type JobEventRecord } from './event-log.ts';
-import { readQueueStats, type QueueStats } from './queue-stats.ts';
-import { readThroughput } from './throughput.ts';
+import { InvalidTransitionError, JobConflictError, JobNotFoundError, JobStillActiveError, ValidationError } from '../../core/errors.ts';
+import { decodeCursor, encodeCursor, type JobEventRecord } from '../../jobs/event-log.ts';
+import { readQueueStats, type QueueStats } from '../../jobs/queue-stats.ts';
+import { readThroughput } from '../../jobs/throughput.ts';
 import { JobKindEnum, JobStatusEnum } from './schema-enums.ts';
-import { isUuid } from './validation.ts';
+import { isUuid } from '../../core/validation.ts';
 
 /**
  * Pothos' selection for a query, never empty: a client that asks for

@@ -10,22 +10,21 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { GraphQLError, subscribe } from 'graphql';
 import type { Logger } from '../logger.ts';
 import { graphqlMetrics } from '../metrics/graphql-metrics.ts';
-import { createDashboardHandler } from '../http/dashboard.ts';
+import { createDashboardHandler } from './dashboard.ts';
 import { largestUpload } from '../kind-descriptor.ts';
 import { healthAnswer } from '../health.ts';
 import { bearerToken, connectionToken, TokenError } from '../auth/authenticate.ts';
-import { hostPolicy, hostRefusal } from '../auth/host-check.ts';
+import { hostPolicy, hostRefusal } from '../net/host-check.ts';
 import { OpenSockets } from '../auth/open-sockets.ts';
 import { hasScope, type Principal } from '../auth/principal.ts';
 import { isConnectionError } from '../db/retry.ts';
-import { EXAMPLE_TABS, GRAPHIQL_TITLE, graphiqlAssets } from './graphiql.ts';
-import { createContext, type ApiServices, type GraphQLContext } from './context.ts';
-import { CSRF_HEADER } from './csrf.ts';
-import { createMaskError, DATABASE_UNAVAILABLE, parseFailure, yogaLogger } from './error-masking.ts';
-import { guardRequest, originAllowed, refuse } from './http-guard.ts';
-import { inputGuard } from './input-guard.ts';
-import { createLimitPlugins, nameLimitSetting, socketsPerPrincipalCap } from './limits.ts';
-import { schema } from './schema.ts';
+import { EXAMPLE_TABS, GRAPHIQL_TITLE, graphiqlAssets } from '../graphql/graphiql.ts';
+import { createContext, type ApiServices, type GraphQLContext } from '../graphql/context.ts';
+import { CSRF_HEADER } from '../graphql/csrf.ts';
+import { createMaskError, DATABASE_UNAVAILABLE, parseFailure, yogaLogger } from '../graphql/error-masking.ts';
+import { guardRequest, originAllowed, refuse } from '../graphql/http-guard.ts';
+import { inputGuard } from '../graphql/input-guard.ts';
+import { createLimitPlugins, nameLimitSetting, socketsPerPrincipalCap } from '../graphql/limits.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -104,7 +103,7 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
   const graphqlLogger = services.logger.child({ component: 'graphql' });
   const maskError = createMaskError(graphqlLogger, { statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS, acquireTimeoutMs: config.DATABASE_POOL_ACQUIRE_TIMEOUT_MS });
   return createYoga<Record<string, unknown>, GraphQLContext>({
-    schema: services.schema ?? schema,
+    schema: services.schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
     // GraphiQL sends the CSRF header with every request it makes (it posts
