@@ -20,7 +20,8 @@ import { OrphanSweep } from './orphans.ts';
 import type { HandlerRegistry } from '../core/registry.ts';
 import { WorkerLiveness } from './liveness.ts';
 import { StallWatchdog } from './stall-watchdog.ts';
-import { CANCELLED_REASON, createRunJobTask, SESSION_LOST_REASON, SHUTDOWN_REASON } from './run-job.ts';
+import { CANCELLED_REASON, SESSION_LOST_REASON, SHUTDOWN_REASON } from './abort-reasons.ts';
+import { createRunJobTask } from './run-job.ts';
 import { Scheduler } from '../jobs/schedules.ts';
 
 export interface WorkerDeps {
