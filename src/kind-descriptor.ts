@@ -1,6 +1,6 @@
 // What a job kind is to the rest of the service: one descriptor per kind
 // (its folder's index.ts), collected in src/kinds.ts. The files that wire the
-// service (handlers.ts, config.ts, app.ts, http/schema.ts, graphql/server.ts,
+// service (handlers.ts, service-config.ts, app.ts, service-schema.ts, http/upload-limits.ts,
 // auth/tenant-scope.ts) read kinds from the list and name none of them, so a
 // new kind touches its folder, its migration and its Prisma models only.
 import type pg from 'pg';
