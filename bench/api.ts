@@ -10,7 +10,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { startApp } from '../src/app.ts';
 import { createApiKey } from '../src/auth/api-keys.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/service-config.ts';
 import { recordingQueries, type RecordedQuery } from '../src/testing/prisma-queries.ts';
 import { logger, report, round, spawnCli, startBenchServer } from './support.ts';
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { startApp } from '../src/app.ts';
 import { createCollectionJob } from '../src/collections/create.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/service-config.ts';
 import { createPool } from '../src/db/pool.ts';
 import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';

@@ -4,7 +4,7 @@
 // Against a real Postgres (embedded, or BENCH_DATABASE_URL). Run: npm run bench:dashboard
 // [bulk jobs, default 1000] [old events, default 1000000] [stored jobs, default 100000]
 import { DEFAULT_TENANT, LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/service-config.ts';
 import { createPool } from '../src/db/pool.ts';
 import { createPrisma } from '../src/db/prisma.ts';
 import { bulkJobAction } from '../src/jobs/bulk.ts';

@@ -11,7 +11,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { createApiKey } from '../src/auth/api-keys.ts';
 import { createAuthenticator } from '../src/auth/authenticate.ts';
 import { DEFAULT_TENANT, LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/service-config.ts';
 import { Listener } from '../src/db/listener.ts';
 import { createPool } from '../src/db/pool.ts';
 import { createPrisma } from '../src/db/prisma.ts';
@@ -19,7 +19,7 @@ import { createRegistry } from '../src/handlers.ts';
 import { createJobs } from '../src/jobs/create.ts';
 import { JobCounts } from '../src/metrics/job-counts.ts';
 import { Metrics } from '../src/metrics/metrics.ts';
-import { startMetricsServer } from '../src/metrics/server.ts';
+import { startMetricsServer } from '../src/http/metrics-server.ts';
 import { startWorker } from '../src/worker/runner.ts';
 import { logger, median, percentile, report, round, startBenchServer } from './support.ts';
 

@@ -14,7 +14,7 @@ import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { createJobs } from '../src/jobs/create.ts';
 import { startWorker } from '../src/worker/runner.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/service-config.ts';
 import { logger, median, report, round, spawnCli, startBenchServer } from './support.ts';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);

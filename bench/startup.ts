@@ -21,7 +21,7 @@ async function startOnce(args: readonly string[], databaseUrl: string) {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}/graphql?query=${encodeURIComponent('{__typename}')}`;
-  // A GET needs the CSRF prevention header (graphql/server.ts).
+  // A GET needs the CSRF prevention header (http/yoga.ts).
   while (!(await fetch(url, { headers: { 'x-graphql-yoga-csrf': '1' } }).then((r) => r.ok, () => false))) {
     if (child.exitCode !== null) throw new Error(`serve exited (${child.exitCode})`);
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -6,7 +6,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/service-config.ts';
 import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { createJobs } from '../src/jobs/create.ts';

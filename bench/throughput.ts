@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { run, type WorkerEvents } from 'graphile-worker';
-import { loadConfig, type Config } from '../src/config.ts';
+import { loadConfig, type ServiceConfig } from '../src/service-config.ts';
 import { Listener } from '../src/db/listener.ts';
 import { workerLogger } from '../src/db/migrate.ts';
 import { createPool } from '../src/db/pool.ts';
@@ -23,7 +23,7 @@ const BATCH = 1000;
 const SCENARIO = process.env.BENCH_SCENARIO ?? 'plain';
 if (!['plain', 'concurrency-key'].includes(SCENARIO)) throw new Error(`BENCH_SCENARIO must be plain or concurrency-key, not ${SCENARIO}`);
 
-export function benchConfig(databaseUrl: string, extra: Record<string, string> = {}): Config {
+export function benchConfig(databaseUrl: string, extra: Record<string, string> = {}): ServiceConfig {
   return loadConfig({
     DATABASE_URL: databaseUrl,
     LOG_LEVEL: 'warn',
@@ -61,7 +61,7 @@ async function untilCount(pool: ReturnType<typeof createPool>, sql: string, targ
   }
 }
 
-async function raw(databaseUrl: string, config: Config) {
+async function raw(databaseUrl: string, config: ServiceConfig) {
   const pool = createPool(databaseUrl, config.DATABASE_POOL_SIZE, logger);
   for (let i = 0; i < JOBS; i += BATCH) {
     await pool.query(
@@ -80,7 +80,7 @@ async function raw(databaseUrl: string, config: Config) {
   return JOBS / seconds;
 }
 
-async function ours(databaseUrl: string, config: Config) {
+async function ours(databaseUrl: string, config: ServiceConfig) {
   const pool = createPool(databaseUrl, config.DATABASE_POOL_SIZE, logger);
   const registry = createRegistry({ pool, prisma: createPrisma(pool), config });
   const createStarted = performance.now();

@@ -3,6 +3,7 @@
 import { createAuthenticator } from './auth/authenticate.ts';
 import { checkListenPolicy, checkMetricsListenPolicy } from './auth/listen-policy.ts';
 import type { Config } from './config.ts';
+import type { ServiceConfig } from './service-config.ts';
 import { DatabaseAvailability } from './db/availability.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { Listener } from './db/listener.ts';
@@ -11,8 +12,8 @@ import { releaseMigrationPools } from './db/migrate-pools.ts';
 import { createPool } from './db/pool.ts';
 import { createPrisma, type PrismaClient } from './db/prisma.ts';
 import { waitForDatabase } from './db/wait-for-database.ts';
-import { startApiServer, type ApiServer } from './graphql/server.ts';
-import { buildSchema } from './graphql/schema.ts';
+import { startApiServer, type ApiServer } from './http/server.ts';
+import { buildSchema } from './http/schema.ts';
 import { createKindServices, createRegistry } from './handlers.ts';
 import { ProviderConnections } from './connections/connections.ts';
 import type { KindDescriptor, KindServices } from './kind-descriptor.ts';
@@ -22,9 +23,9 @@ import { LiveEvents } from './jobs/live.ts';
 import type { Logger } from './logger.ts';
 import { JobCounts } from './metrics/job-counts.ts';
 import { Metrics } from './metrics/metrics.ts';
-import { startMetricsServer, type MetricsServer } from './metrics/server.ts';
-import { hostPolicy } from './auth/host-check.ts';
-import type { HandlerRegistry } from './worker/registry.ts';
+import { startMetricsServer, type MetricsServer } from './http/metrics-server.ts';
+import { hostPolicy } from './net/host-check.ts';
+import type { HandlerRegistry } from './core/registry.ts';
 import { startWorker, type WorkerHandle } from './worker/runner.ts';
 import { startLeaseSweeper } from './remote-workers/lease-sweeper.ts';
 
@@ -80,7 +81,7 @@ export interface AppOptions {
   services?: Partial<KindServices>;
 }
 
-export async function startApp(config: Config, logger: Logger, roles: Roles, options: AppOptions = {}): Promise<App> {
+export async function startApp(config: ServiceConfig, logger: Logger, roles: Roles, options: AppOptions = {}): Promise<App> {
   // Before anything starts: an API that would be open to others without authentication does not.
   if (roles.api) await checkListenPolicy(config, logger);
   await checkMetricsListenPolicy(config, logger);

@@ -1,12 +1,21 @@
 // Environment → typed configuration, validated once at start. A bad value
 // stops the start with a message naming the variable.
 import { z } from 'zod';
-import { allowedHostEntry } from './auth/host-check.ts';
-import { DEFAULT_LABEL_VALUES_MAX } from './metrics/metrics.ts';
+import { allowedHostEntry } from './net/host-check.ts';
 import { DEFAULT_RESPONSE_MAX_BYTES, DEFAULT_TIMEOUT_MS } from './net/outbound.ts';
-import type { ConfigOfKinds, KindDescriptor } from './kind-descriptor.ts';
-import { defaultKinds } from './kinds.ts';
-import { serverOnlySettingProblems } from './connections/settings.ts';
+
+/**
+ * What configuration reads of a kind (src/kind-descriptor.ts's KindDescriptor
+ * has these members): declared here, so that configuration depends on no kind.
+ */
+export interface KindSettings {
+  name: string;
+  config: z.ZodRawShape;
+  checkConfig?(config: any): string[];
+}
+
+/** Default of METRICS_LABEL_VALUES_MAX (src/metrics/metrics.ts bounds its labels with it). */
+export const DEFAULT_LABEL_VALUES_MAX = 100;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
@@ -24,7 +33,7 @@ function checkEncryptionKey(value: string | undefined, ctx: z.RefinementCtx, whi
   }
 }
 
-/** The core's settings; each kind adds its own (its descriptor's `config`, src/kinds.ts). */
+/** The core's settings; each kind adds its own (its descriptor's `config`). */
 const coreConfigSchema = z.object({
   /** Postgres to use. Unset: an embedded Postgres under DATA_DIR. */
   DATABASE_URL: z.string().url().optional(),
@@ -112,7 +121,7 @@ const coreConfigSchema = z.object({
   JOB_PAYLOAD_MAX_BYTES: int(1, 10_000_000).default(256 * 1024),
   /** Most jobs one createJobs call may create. */
   CREATE_JOBS_MAX: int(1, 100_000).default(1000),
-  /** How often a worker process looks for due schedule ticks (flow/schedules.ts). */
+  /** How often a worker process looks for due schedule ticks (jobs/schedules.ts). */
   SCHEDULE_POLL_INTERVAL_MS: int(50, 60_000).default(1000),
   /** A schedule tick found this much later than due counts as missed (its schedule's missedTickPolicy applies). */
   SCHEDULE_MISSED_AFTER_MS: int(0, 86_400_000).default(60_000),
@@ -218,16 +227,22 @@ const coreConfigSchema = z.object({
   MUTATION_RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(6000),
 });
 
-export type Config = z.infer<typeof coreConfigSchema> & ConfigOfKinds<typeof defaultKinds>;
+/**
+ * The core's settings: what every layer below the kinds may read. A kind reads
+ * its own through KindConfig (src/kind-descriptor.ts); the service's whole
+ * configuration, every built-in kind's settings included, is ServiceConfig
+ * (src/service-config.ts).
+ */
+export type Config = z.infer<typeof coreConfigSchema>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** One schema per list of kinds (built on first use: kinds.ts imports the kinds, which import this file's types). */
-const schemas = new WeakMap<readonly KindDescriptor<any>[], z.ZodType>();
+/** One schema per list of kinds . */
+const schemas = new WeakMap<readonly KindSettings[], z.ZodType>();
 
-function configSchema(kinds: readonly KindDescriptor<any>[]): z.ZodType {
+function configSchema(kinds: readonly KindSettings[]): z.ZodType {
   let schema = schemas.get(kinds);
   if (!schema) {
     const shape: Record<string, z.ZodType> = {};
@@ -242,8 +257,8 @@ function configSchema(kinds: readonly KindDescriptor<any>[]): z.ZodType {
   return schema;
 }
 
-/** The configuration from the environment; `kinds` (default: every built-in one) add their settings. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, kinds: readonly KindDescriptor<any>[] = defaultKinds): Config {
+/** The configuration from the environment, with the settings of `kinds` (src/service-config.ts passes every built-in one). */
+export function parseConfig(env: NodeJS.ProcessEnv, kinds: readonly KindSettings[]): Config {
   const parsed = configSchema(kinds).safeParse(
     Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')),
   );
@@ -264,9 +279,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, kinds: readonly
       problems.push('PROVIDER_CREDENTIALS_TENANT: required when PROVIDER_CREDENTIALS is server and AUTH_ENABLED is true (the one tenant whose jobs use the credentials of the environment)');
     }
   }
-  // Each kind checks its own settings, its server-wide credentials among them (src/connections/settings.ts).
+  // Each kind checks its own settings, its server-wide credentials among them (serverOnlySettingProblems, below).
   for (const kind of kinds) problems.push(...(kind.checkConfig?.(config) ?? []));
   problems.push(...serverOnlySettingProblems(config, ['PROVIDER_CREDENTIALS_TENANT']));
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return config;
+}
+
+// The settings of PROVIDER_CREDENTIALS=server (one tenant's credentials from the
+// environment). Each kind names its own (YNAB_ACCESS_TOKEN, IBKR_FLEX_*) in its
+// checkConfig; with per-tenant connections they are refused rather than ignored,
+// as they served every tenant before connections existed.
+
+/** A problem per named setting that is set while PROVIDER_CREDENTIALS is not server. */
+export function serverOnlySettingProblems(config: { PROVIDER_CREDENTIALS: 'tenant' | 'server' }, names: readonly string[]): string[] {
+  if (config.PROVIDER_CREDENTIALS === 'server') return [];
+  const values = config as unknown as Record<string, unknown>;
+  return names
+    .filter((name) => values[name])
+    .map(
+      (name) =>
+        `${name}: only used with PROVIDER_CREDENTIALS=server (one tenant's credentials from the environment); with per-tenant connections (PROVIDER_CREDENTIALS=tenant, the default) unset it and save each tenant's credentials (saveProviderConnection or \`jobwire connections set\`)`,
+    );
 }

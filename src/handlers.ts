@@ -2,20 +2,20 @@
 // (src/kinds.ts; a kind's descriptor says which handlers it has).
 import type pg from 'pg';
 import type { PrismaClient } from './db/prisma.ts';
-import type { Config } from './config.ts';
+import type { ServiceConfig } from './service-config.ts';
 import { ProviderConnections } from './connections/connections.ts';
 import type { CoreServices, KindDescriptor, KindServices } from './kind-descriptor.ts';
 import { defaultKinds } from './kinds.ts';
 import { failHandler, noopHandler, sleepHandler } from './system/handlers.ts';
 import { createOutboundFetch, outboundOptions } from './net/outbound.ts';
 import { createWebhookSendHandler } from './webhooks/send.ts';
-import { HandlerRegistry } from './worker/registry.ts';
+import { HandlerRegistry } from './core/registry.ts';
 
 /** Handlers that read or write the database get the process's pool (and its one Prisma client). */
 export interface RegistryDeps {
   pool: pg.Pool;
   prisma: PrismaClient;
-  config: Config;
+  config: ServiceConfig;
   /** The kinds whose job types to register; default: every built-in one. */
   kinds?: readonly KindDescriptor<any>[];
   /** Each tenant's saved provider credentials (src/connections); default: over `pool` with `config`. */
@@ -27,7 +27,7 @@ export interface RegistryDeps {
 /** Each kind's services, built from the configuration, with `overrides` on top (e.g. a test's budget provider). */
 export function createKindServices(
   kinds: readonly KindDescriptor<any>[],
-  config: Config,
+  config: ServiceConfig,
   core: CoreServices,
   overrides: Partial<KindServices> = {},
 ): KindServices {

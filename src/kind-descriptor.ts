@@ -1,6 +1,6 @@
 // What a job kind is to the rest of the service: one descriptor per kind
 // (its folder's index.ts), collected in src/kinds.ts. The files that wire the
-// service (handlers.ts, config.ts, app.ts, graphql/schema.ts, graphql/server.ts,
+// service (handlers.ts, service-config.ts, app.ts, service-schema.ts, http/upload-limits.ts,
 // auth/tenant-scope.ts) read kinds from the list and name none of them, so a
 // new kind touches its folder, its migration and its Prisma models only.
 import type pg from 'pg';
@@ -10,8 +10,8 @@ import type { ProviderConnections } from './connections/connections.ts';
 import type { PrismaClient } from './db/prisma.ts';
 import type { JobKind } from './generated/prisma/enums.ts';
 import type { OutboundFetch } from './net/outbound.ts';
-import type { JobHandler } from './worker/handler.ts';
-import type { HandlerRegistry } from './worker/registry.ts';
+import type { JobHandler } from './core/handler.ts';
+import type { HandlerRegistry } from './core/registry.ts';
 
 /**
  * What a kind's handlers and resolvers share for the life of a process (e.g.
@@ -82,6 +82,15 @@ export interface KindDescriptor<Shape extends z.ZodRawShape = z.ZodRawShape> {
   dashboard?: KindDashboard;
   /** The largest file one of its mutations accepts (multipart uploads are cut off above it). */
   uploadMaxBytes?(config: KindConfig<Shape>): number;
+}
+
+/**
+ * A kind's view of the service's configuration, typed with its own settings:
+ * loadConfig validated them (its descriptor's `config`) with the core's into
+ * the one object every layer is handed as the core's Config.
+ */
+export function kindConfig<Shape extends z.ZodRawShape>(config: Config, _settings: Shape): KindConfig<Shape> {
+  return config as KindConfig<Shape>;
 }
 
 /** Counts as the dashboard shows them (1,234). */

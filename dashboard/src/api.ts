@@ -11,7 +11,7 @@ import { CSRF_HEADER } from '../../src/graphql/csrf.ts';
 /** sessionStorage key of the API key (or JWT). */
 export const TOKEN_KEY = 'jobwire.token';
 const GRAPHQL_PATH = '/graphql';
-/** graphql-ws close code of a refused or expired token (src/graphql/server.ts WS_CLOSE.unauthorized). */
+/** graphql-ws close code of a refused or expired token (src/http/websocket.ts WS_CLOSE.unauthorized). */
 const WS_UNAUTHORIZED = 4401;
 
 export function getToken(): string {

@@ -5,13 +5,16 @@
 /**
  * The scopes a token may carry. `admin` implies the others and crosses tenants.
  * `connections:write` saves, lists and deletes its tenant's provider connections (src/connections).
- * `metrics:read` scrapes /metrics (metrics/server.ts) and reaches nothing else:
+ * `metrics:read` scrapes /metrics (http/metrics-server.ts) and reaches nothing else:
  * every GraphQL root field needs jobs:read, jobs:write, connections:write or admin.
  * `worker` speaks the remote-worker protocol (/workers/v1, src/remote-workers)
  * for its tenant's jobs and reaches nothing else.
  */
 export const SCOPES = ['jobs:read', 'jobs:write', 'connections:write', 'metrics:read', 'worker', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
+
+/** Who asks: every request resolves to one principal (src/auth/authenticate.ts). */
+export type Caller = Principal;
 
 export interface Principal {
   /**

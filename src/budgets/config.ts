@@ -1,5 +1,5 @@
 // The budget kind's settings (environment variables), validated with the rest of the
-// configuration by loadConfig (src/config.ts reads them from src/kinds.ts).
+// configuration by loadConfig (src/service-config.ts reads them from src/kinds.ts).
 import { z } from 'zod';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);

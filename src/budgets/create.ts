@@ -5,13 +5,13 @@
 import type pg from 'pg';
 import { createKindJob, type Caller, type CreateJobsDeps, type IdempotencyInput } from '../jobs/create.ts';
 import type { CreatedJob } from '../flow/create.ts';
-import { ValidationError } from '../jobs/errors.ts';
+import { ValidationError } from '../core/errors.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import { BudgetProviderError, type BudgetProvider } from './provider.ts';
 import type { BudgetProviders } from './providers.ts';
 import { BudgetNotFoundError, BudgetProviderFailedError, PayeeNotFoundError, SnapshotNotFoundError, SuggestionNotFoundError, SuggestionOfAnotherBudgetError } from './errors.ts';
 import { budgetConcurrencyKey, BudgetJobTrigger, BudgetJobType, JOB_TYPE_OF, type BudgetJobMetadata } from './kind.ts';
-import { isUuid } from '../jobs/validation.ts';
+import { isUuid } from '../core/validation.ts';
 
 export interface CreateBudgetJobInput extends IdempotencyInput {
   budgetId: string;

@@ -1,7 +1,7 @@
 // Expected failures of budget jobs' mutations (GraphQL error types in
 // schema.ts). Another tenant's budget, suggestion or snapshot answers exactly
 // as an unknown one.
-import { JobwireError } from '../jobs/errors.ts';
+import { JobwireError } from '../core/errors.ts';
 
 /** The provider knows no such budget (its NOT_FOUND), or the caller may not use it. */
 export class BudgetNotFoundError extends JobwireError {

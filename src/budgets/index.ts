@@ -5,7 +5,7 @@ import type { KindDescriptor } from '../kind-descriptor.ts';
 import { budgetConfig } from './config.ts';
 import { createBudgetHandlers } from './handler.ts';
 import { createBudgetProviders, type BudgetProviders } from './providers.ts';
-import { serverOnlySettingProblems } from '../connections/settings.ts';
+import { serverOnlySettingProblems } from '../config.ts';
 import './schema.ts';
 
 declare module '../kind-descriptor.ts' {

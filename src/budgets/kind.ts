@@ -17,7 +17,7 @@
 //   snapshot_redownload         budget.snapshot_redownload           SNAPSHOT_REDOWNLOAD
 //   scheduled_sync_and_suggest  budget.scheduled_sync_and_suggest    SCHEDULED_SYNC_AND_SUGGEST
 //
-// scheduled_sync_and_suggest is what a budget's schedule (src/flow/schedules.ts,
+// scheduled_sync_and_suggest is what a budget's schedule (src/jobs/schedules.ts,
 // cron and time zone) makes at each tick: a BudgetJob whose budget_job row the
 // schedule writes (its handler's insertScheduledKindRow), with payload
 // {budgetId}; its handler creates a sync_and_suggest BudgetJob marked

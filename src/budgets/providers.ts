@@ -8,7 +8,8 @@
 //           "the first tenant owns it" would leave the demo to one).
 // Providers are kept per tenant and process, a YNAB one per saved credential
 // (with its cached budget list), and made again when the tenant saves new ones.
-import type { Config } from '../config.ts';
+import type { KindConfig } from '../kind-descriptor.ts';
+import type { budgetConfig } from './config.ts';
 import type { ProviderConnections } from '../connections/connections.ts';
 import { ConnectionProvider } from '../generated/prisma/enums.ts';
 import { createOutboundFetch, outboundOptions } from '../net/outbound.ts';
@@ -17,7 +18,7 @@ import { SampleBudgetProvider } from './sample-provider.ts';
 import { YnabProvider, type YnabProviderOptions } from './ynab-provider.ts';
 
 export type BudgetProviderConfig = Pick<
-  Config,
+  KindConfig<typeof budgetConfig>,
   | 'BUDGET_PROVIDER'
   | 'YNAB_API_URL'
   | 'YNAB_TIMEOUT_MS'

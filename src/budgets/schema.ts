@@ -6,11 +6,11 @@
 import { builder } from '../graphql/builder.ts';
 import { renamedTo } from '../graphql/renamed.ts';
 import { BudgetJobType, CategorySuggestionStatus, JobKind } from '../generated/prisma/enums.ts';
-import { ValidationError } from '../jobs/errors.ts';
+import { ValidationError } from '../core/errors.ts';
 import { NEWEST_FIRST } from '../jobs/order.ts';
-import { JobRef, registerJobKindType, withId } from '../jobs/schema.ts';
-import { createdResultOptions, idempotencyInputFields, markCreated } from '../flow/schema-inputs.ts';
-import { createSchedule, MissedTickPolicy } from '../flow/schedules.ts';
+import { JobRef, registerJobKindType, withId } from '../graphql/jobs/schema.ts';
+import { createdResultOptions, idempotencyInputFields, markCreated } from '../graphql/flow/schema-inputs.ts';
+import { createSchedule, MissedTickPolicy } from '../jobs/schedules.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
 import { assertBudgetExists, createBudgetJob, type CreateBudgetJobInput } from './create.ts';
 import {
@@ -27,7 +27,7 @@ import { answerSuggestions, type SuggestionAnswer } from './suggestions.ts';
 
 import { ProviderConnectionMissingError } from '../connections/errors.ts';
 import './schema-errors.ts';
-import { isUuid } from '../jobs/validation.ts';
+import { isUuid } from '../core/validation.ts';
 
 registerJobKindType(JobKind.BUDGET, 'BudgetJob');
 

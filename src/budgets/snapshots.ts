@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import type pg from 'pg';
-import { NonRetriableError } from '../worker/handler.ts';
+import { NonRetriableError } from '../core/handler.ts';
 import type { BudgetProvider } from './provider.ts';
 import type { BudgetJobRef } from './sync.ts';
 

@@ -5,7 +5,7 @@
 // page: a sync that dies midway fetches the same changes again, and the
 // upserts make that harmless.
 import type pg from 'pg';
-import type { JobContext } from '../worker/handler.ts';
+import type { JobContext } from '../core/handler.ts';
 import type { BudgetProvider } from './provider.ts';
 import { BudgetRepository, NO_KNOWLEDGE, type BudgetKnowledge } from './repository.ts';
 

@@ -2,7 +2,7 @@
 // a flag overrides its variable, and both go through the same validation
 // (config.ts), so a bad flag stops the command with a message naming it.
 import { Option, type Command } from 'commander';
-import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { ConfigError, loadConfig, type ServiceConfig } from '../service-config.ts';
 
 /** Flag → environment variable it overrides. */
 const FLAGS = {
@@ -25,7 +25,7 @@ export function addSettingFlags(command: Command, flags: readonly SettingFlag[])
 }
 
 /** The configuration from the environment with the command's flags on top; a bad value exits with status 2. */
-export function configFromFlags(options: Partial<Record<SettingFlag, string>>, env: NodeJS.ProcessEnv = process.env): Config {
+export function configFromFlags(options: Partial<Record<SettingFlag, string>>, env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const overrides: Record<string, string> = {};
   for (const [name, value] of Object.entries(options)) {
     if (name in FLAGS && typeof value === 'string') overrides[FLAGS[name as SettingFlag].variable] = value;

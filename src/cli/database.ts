@@ -1,7 +1,7 @@
 // The operator commands that work on the database directly (`keys`,
 // `connections`): its credentials make the operator an admin, no token is involved.
 import { resolveDatabase } from '../app.ts';
-import type { Config } from '../config.ts';
+import type { ServiceConfig } from '../service-config.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { createLogger } from '../logger.ts';
 import { EXIT_USAGE } from '../startup-errors.ts';
@@ -10,7 +10,7 @@ import { configFromFlags, type SettingFlag } from './config.ts';
 /** What an operator command works on: the migrated database and the configuration (flags over the environment). */
 export interface OperatorDatabase {
   url: string;
-  config: Config;
+  config: ServiceConfig;
 }
 
 /**

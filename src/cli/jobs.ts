@@ -16,7 +16,7 @@ import { JobKind } from '../generated/prisma/enums.ts';
 import { BULK_ACTION_STATUSES, bulkJobAction, countBulkTargets, type JobSelection } from '../jobs/bulk.ts';
 import { cancelJob } from '../job-state/cancel.ts';
 import { DEFAULT_TENANT, type Principal } from '../auth/principal.ts';
-import { JobwireError } from '../jobs/errors.ts';
+import { JobwireError } from '../core/errors.ts';
 import { retryJob } from '../job-state/retry.ts';
 import { JobStatus } from '../job-state/statuses.ts';
 import { createLogger } from '../logger.ts';
@@ -24,7 +24,7 @@ import { addSettingFlags, configFromFlags } from './config.ts';
 import { CliError } from './errors.ts';
 import { formatTable, toJson } from './format.ts';
 import { watchJob } from './watch.ts';
-import { isUuid } from '../jobs/validation.ts';
+import { isUuid } from '../core/validation.ts';
 
 interface Database {
   pool: pg.Pool;

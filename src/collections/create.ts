@@ -3,7 +3,7 @@
 // queue entry in one transaction. Bad input changes nothing.
 import { createKindJob, type Caller, type CreateJobsDeps, type IdempotencyInput } from '../jobs/create.ts';
 import type { CreatedJob } from '../flow/create.ts';
-import { ValidationError } from '../jobs/errors.ts';
+import { ValidationError } from '../core/errors.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import { SYMBOL_FORMAT } from './candles.ts';
 import { PROVIDER_NAMES, type CollectionConfig } from './providers.ts';

@@ -1,6 +1,6 @@
 // Expected failures of collection jobs, per symbol: a failed symbol is recorded
 // (collection_failed_symbol) and the job goes on with the others.
-import { JobwireError } from '../jobs/errors.ts';
+import { JobwireError } from '../core/errors.ts';
 
 /** A symbol a provider was asked for but does not have (not worth retrying). */
 export class SymbolNotFoundError extends JobwireError {

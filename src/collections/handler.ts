@@ -5,7 +5,7 @@
 // that did not complete.
 import type pg from 'pg';
 import { JobKind } from '../generated/prisma/enums.ts';
-import { EMPTY_PAYLOAD, NonRetriableError, type JobHandler } from '../worker/handler.ts';
+import { EMPTY_PAYLOAD, NonRetriableError, type JobHandler } from '../core/handler.ts';
 import type { RejectedRow } from './candles.ts';
 import { upsertCandles } from './candle-store.ts';
 import { COLLECTION_JOB_TYPE, type ICollectionJobRepository } from './kind.ts';

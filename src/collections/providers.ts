@@ -1,6 +1,7 @@
 // Candle providers by name, built from the configuration.
 import path from 'node:path';
-import type { Config } from '../config.ts';
+import type { KindConfig } from '../kind-descriptor.ts';
+import type { collectionConfig } from './config.ts';
 import type { CandleProvider } from './candles.ts';
 import { CsvDirProvider } from './csv-dir-provider.ts';
 import { createOutboundFetch, outboundOptions } from '../net/outbound.ts';
@@ -10,7 +11,7 @@ export const PROVIDER_NAMES = ['csv-dir', 'http-csv'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
 export type CollectionConfig = Pick<
-  Config,
+  KindConfig<typeof collectionConfig>,
   | 'COLLECTION_CSV_DIR'
   | 'COLLECTION_HTTP_URL_TEMPLATE'
   | 'COLLECTION_HTTP_TIMEOUT_MS'

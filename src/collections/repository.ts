@@ -4,7 +4,7 @@
 import type pg from 'pg';
 import { DEFAULT_TENANT } from '../auth/principal.ts';
 import { withTransaction } from '../db/pool.ts';
-import { NO_FLOW_OPTIONS } from '../flow/options.ts';
+import { NO_FLOW_OPTIONS } from '../core/flow-options.ts';
 import { insertJobs } from '../job-state/insert.ts';
 import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
 import { applyTransition } from '../job-state/transition.ts';
@@ -16,7 +16,7 @@ import {
   type ICollectionJobRepository,
   type CollectionStats,
 } from './kind.ts';
-import { isUuid } from '../jobs/validation.ts';
+import { isUuid } from '../core/validation.ts';
 
 /** A job row with its collection_job row, in the shape of CollectionJob. */
 const SELECT_JOB = `

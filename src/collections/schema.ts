@@ -5,14 +5,16 @@ import { tenantCondition } from '../auth/tenant-scope.ts';
 import { NEWEST_FIRST } from '../jobs/order.ts';
 import { builder } from '../graphql/builder.ts';
 import { renamedTo } from '../graphql/renamed.ts';
+import { kindConfig } from '../kind-descriptor.ts';
+import { collectionConfig } from './config.ts';
 import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
-import { InvalidTransitionError, JobNotFoundError, ValidationError } from '../jobs/errors.ts';
-import { JobRef, parseJobId, registerJobKindType, withId } from '../jobs/schema.ts';
-import { JobStatusEnum } from '../jobs/schema-enums.ts';
+import { InvalidTransitionError, JobNotFoundError, ValidationError } from '../core/errors.ts';
+import { JobRef, parseJobId, registerJobKindType, withId } from '../graphql/jobs/schema.ts';
+import { JobStatusEnum } from '../graphql/jobs/schema-enums.ts';
 import { TERMINAL_STATUSES } from '../job-state/statuses.ts';
 import { createCollectionJob } from './create.ts';
 import type { CollectionStats } from './kind.ts';
-import { createdResultOptions, idempotencyInputFields, markCreated } from '../flow/schema-inputs.ts';
+import { createdResultOptions, idempotencyInputFields, markCreated } from '../graphql/flow/schema-inputs.ts';
 
 registerJobKindType(JobKind.COLLECTION, 'CollectionJob');
 
@@ -187,7 +189,7 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError], directResult: false, result: createdResultOptions },
     args: { input: t.arg({ type: CreateCollectionJobInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
-      const answer = await createCollectionJob(ctx, ctx.caller, args.input);
+      const answer = await createCollectionJob({ ...ctx, config: kindConfig(ctx.config, collectionConfig) }, ctx.caller, args.input);
       return markCreated(await ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id: answer.id } }), answer);
     },
   }),

@@ -12,7 +12,7 @@ import type { Config } from '../config.ts';
 import { DEFAULT_TENANT } from '../auth/principal.ts';
 import { withTransaction } from '../db/pool.ts';
 import { ConnectionProvider } from '../generated/prisma/enums.ts';
-import { ValidationError } from '../jobs/errors.ts';
+import { ValidationError } from '../core/errors.ts';
 import type pg from 'pg';
 import { ConnectionKeyring, type SealedSecret } from './encryption.ts';
 import { ConnectionStorageUnavailableError, ProviderConnectionMissingError } from './errors.ts';
@@ -21,14 +21,14 @@ export { ConnectionProvider };
 
 export type ConnectionsConfig = Pick<
   Config,
-  | 'PROVIDER_CREDENTIALS'
-  | 'PROVIDER_CREDENTIALS_TENANT'
-  | 'YNAB_ACCESS_TOKEN'
-  | 'IBKR_FLEX_TOKEN'
-  | 'IBKR_FLEX_QUERY_ID'
-  | 'CONNECTIONS_ENCRYPTION_KEY'
-  | 'CONNECTIONS_ENCRYPTION_KEYS'
->;
+  'PROVIDER_CREDENTIALS' | 'PROVIDER_CREDENTIALS_TENANT' | 'CONNECTIONS_ENCRYPTION_KEY' | 'CONNECTIONS_ENCRYPTION_KEYS'
+> & {
+  // PROVIDER_CREDENTIALS=server: the environment's credentials, settings of the
+  // kinds that use them (budgets/config.ts, portfolios/config.ts).
+  YNAB_ACCESS_TOKEN?: string;
+  IBKR_FLEX_TOKEN?: string;
+  IBKR_FLEX_QUERY_ID?: string;
+};
 
 /** What may be shown of a connection: never the secret. */
 export interface ProviderConnection {

@@ -1,7 +1,7 @@
 // Expected failures around provider connections (GraphQL error types in
 // schema.ts). None of them carries a secret: they name the provider, the
 // setting or the key id, never a token.
-import { JobwireError } from '../jobs/errors.ts';
+import { JobwireError } from '../core/errors.ts';
 import type { ConnectionProvider } from '../generated/prisma/enums.ts';
 
 /**

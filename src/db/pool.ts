@@ -65,4 +65,4 @@ async function runTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => P
   }
 }
 
-export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+export type { Queryable } from '../core/queryable.ts';

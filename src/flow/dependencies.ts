@@ -5,9 +5,9 @@
 // dependent, or cancels it naming the dependency, in the transaction that
 // finished the dependency, whichever process wrote it.
 import type { Queryable } from '../db/pool.ts';
-import { ValidationError } from '../jobs/errors.ts';
+import { ValidationError } from '../core/errors.ts';
 import { JobStatus } from '../job-state/statuses.ts';
-import { DependencyFailure, type FlowOptions } from './options.ts';
+import { DependencyFailure, type FlowOptions } from '../core/flow-options.ts';
 
 const UNSUCCESSFUL: readonly string[] = [JobStatus.FAILED, JobStatus.DEAD_LETTER, JobStatus.CANCELLED];
 

@@ -3,11 +3,11 @@
 // resume releases the jobs that waited. Both are announced on QUEUE_CHANNEL.
 import type pg from 'pg';
 import { withTransaction } from '../db/pool.ts';
-import type { Caller } from '../jobs/create.ts';
+import type { Caller } from '../auth/principal.ts';
 import { setEventMessage } from '../job-state/job-row.ts';
 import { releasePausedQueueJobs } from '../job-state/waiting.ts';
-import { QUEUE_NAME_FORMAT } from '../jobs/validation.ts';
-import { ValidationError } from '../jobs/errors.ts';
+import { QUEUE_NAME_FORMAT } from '../core/validation.ts';
+import { ValidationError } from '../core/errors.ts';
 
 export const QUEUE_CHANNEL = 'jobwire_queue';
 

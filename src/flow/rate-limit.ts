@@ -1,8 +1,8 @@
 // Queue rate limits: at most maxStarts job starts per intervalMs in a queue,
 // across all workers (enforced in gates.ts). A row per limited queue.
 import type pg from 'pg';
-import { ValidationError } from '../jobs/errors.ts';
-import { QUEUE_NAME_FORMAT } from '../jobs/validation.ts';
+import { ValidationError } from '../core/errors.ts';
+import { QUEUE_NAME_FORMAT } from '../core/validation.ts';
 
 export interface QueueRateLimit {
   queueName: string;

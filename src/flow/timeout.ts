@@ -3,8 +3,8 @@
 // handler's signal is aborted with reason 'timeout'; a handler that ignores it
 // is left behind: its result is never read, and its progress is not written
 // (run-job.ts stops the attempt's context writing once it timed out).
-import type { JobResult } from '../worker/handler.ts';
-import type { JobAbort } from '../worker/job-abort.ts';
+import type { JobResult } from '../core/handler.ts';
+import type { JobAbort } from '../core/job-abort.ts';
 
 export const TIMEOUT_REASON = 'timeout';
 

@@ -11,7 +11,7 @@ import { DateTimeResolver, JSONObjectResolver, JSONResolver } from 'graphql-scal
 import type PrismaTypes from '../generated/pothos-prisma-types.ts';
 import { getDatamodel } from '../generated/pothos-prisma-types.ts';
 import { hasScope } from '../auth/principal.ts';
-import { JobwireError, NotAuthorizedError } from '../jobs/errors.ts';
+import { JobwireError, NotAuthorizedError } from '../core/errors.ts';
 import type { GraphQLContext } from './context.ts';
 import { fieldCost } from './limits.ts';
 import { connectionMaxSize } from './page-size.ts';
@@ -76,7 +76,7 @@ export const builder = new SchemaBuilder<{
 builder.addScalarType('DateTime', DateTimeResolver);
 builder.addScalarType('JSONObject', JSONObjectResolver);
 // Inputs that must be objects (payload, metadata) take JSON and are checked in
-// jobs/validation.ts, so a wrong shape is a ValidationError naming the field.
+// core/validation.ts, so a wrong shape is a ValidationError naming the field.
 builder.addScalarType('JSON', JSONResolver);
 // Uploads (portfolio statements, import files): several capabilities take files.
 builder.addScalarType(

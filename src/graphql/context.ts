@@ -4,13 +4,13 @@ import type { Principal } from '../auth/principal.ts';
 import { TenantScopedPrisma } from '../auth/tenant-scope.ts';
 import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/prisma.ts';
-import type { Caller } from '../jobs/create.ts';
+import type { Caller } from '../auth/principal.ts';
 import type { LiveEvents } from '../jobs/live.ts';
 import type { Listener } from '../db/listener.ts';
 import type { Health } from '../health.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import type { HandlerRegistry } from '../worker/registry.ts';
+import type { HandlerRegistry } from '../core/registry.ts';
 import type { ProviderConnections } from '../connections/connections.ts';
 import type { GraphQLSchema } from 'graphql';
 import type { KindDescriptor, KindServices } from '../kind-descriptor.ts';
@@ -26,10 +26,10 @@ export interface ApiServices extends KindServices {
   providerConnections: ProviderConnections;
   /** The kinds served (src/kinds.ts): their upload limits bound multipart requests. */
   kinds: readonly KindDescriptor<any>[];
-  /** The schema with those kinds' types; default: the built-in kinds' (graphql/schema.ts). */
-  schema?: GraphQLSchema;
+  /** The schema with those kinds' types (http/schema.ts builds it; the built-in kinds': service-schema.ts). */
+  schema: GraphQLSchema;
   live: LiveEvents;
-  /** The process's LISTEN connection (flow/schema.ts: queue pause and resume, live). */
+  /** The process's LISTEN connection (graphql/flow/schema.ts: queue pause and resume, live). */
   listener: Listener;
   logger: Logger;
   authenticator: Authenticator;

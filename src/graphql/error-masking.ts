@@ -8,7 +8,7 @@ import { GraphQLError } from 'graphql';
 import type { YogaLogger } from 'graphql-yoga';
 import { isConnectionError } from '../db/retry.ts';
 import { CSRF_HEADER, CSRF_REFUSAL } from './csrf.ts';
-import { JobwireError, ValidationError } from '../jobs/errors.ts';
+import { JobwireError, ValidationError } from '../core/errors.ts';
 import type { Logger } from '../logger.ts';
 
 /** `extensions.code` of a request the client got wrong (bad variables, arguments, input values). */

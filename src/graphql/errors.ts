@@ -2,10 +2,10 @@
 // implements the Error interface, mutations return a union of their success
 // payload, the errors they can raise and BaseError (the errors plugin's default
 // type), so clients switch on __typename. Error classes live beside their
-// capability (jobs/errors.ts, imports/errors.ts, portfolios/errors.ts), all
+// capability (core/errors.ts, imports/errors.ts, portfolios/errors.ts), all
 // subclasses of JobwireError.
-import { InvalidTransitionError, JobConflictError, JobNotFoundError, JobStillActiveError, JobwireError, ValidationError } from '../jobs/errors.ts';
-import { JobStatusEnum } from '../jobs/schema-enums.ts';
+import { InvalidTransitionError, JobConflictError, JobNotFoundError, JobStillActiveError, JobwireError, ValidationError } from '../core/errors.ts';
+import { JobStatusEnum } from './jobs/schema-enums.ts';
 import { builder } from './builder.ts';
 
 export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({

@@ -1,9 +1,9 @@
 // Checks made on the raw request, before yoga reads a byte of the body: the
-// Host with authentication off (auth/host-check.ts), the browser origin
+// Host with authentication off (net/host-check.ts), the browser origin
 // (CORS_ALLOWED_ORIGINS; same origin by default) and the body size
 // (REQUEST_JSON_MAX_BYTES for JSON, the upload limit for multipart).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { hostRefusal, type HostPolicy } from '../auth/host-check.ts';
+import { hostRefusal, type HostPolicy } from '../net/host-check.ts';
 
 /** Probes answer whatever the Host (an orchestrator names the pod's address); they hold no data. */
 const HEALTH_PATHS = new Set(['/health/live', '/health/ready']);

@@ -1,7 +1,7 @@
 // Job.kindDetail: what the dashboard shows of a job of a kind, from the kind's
 // descriptor (its `dashboard`), so the dashboard names no kind to show its facts.
 import type { KindFact } from '../kind-descriptor.ts';
-import { JobRef } from '../jobs/schema.ts';
+import { JobRef } from './jobs/schema.ts';
 import { builder } from './builder.ts';
 
 interface KindDetail {

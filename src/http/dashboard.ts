@@ -6,7 +6,7 @@
 // The files hold no data and need no token: everything the page shows comes
 // from the GraphQL API, which authenticates the page's every request like any
 // other client's (dashboard/src/api.ts). They pass the API's origin guard
-// (graphql/server.ts), and a strict Content-Security-Policy keeps the page from
+// (http/server.ts), and a strict Content-Security-Policy keeps the page from
 // loading or sending anything elsewhere, or being framed by another site (an
 // operator's key is in its sessionStorage, and its buttons cancel jobs).
 import { existsSync } from 'node:fs';

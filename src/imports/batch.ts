@@ -27,6 +27,7 @@ import { withTransaction, type Queryable } from '../db/pool.ts';
 import { DuplicateDetectedError, toErrorRecord, type ImportErrorRecord } from './errors.ts';
 import { BANDS_MIN_THRESHOLD, questionBands, trigramSimilarity } from './question-bands.ts';
 import { ImportJobRepository } from './repository.ts';
+import type { DuplicatePolicy } from './kind.ts';
 import type { QaPairInput } from './validation.ts';
 
 /** One row of the file, read and validated: a pair to store, or why not. */
@@ -39,14 +40,6 @@ export interface BatchResult {
   readonly errorCount: number;
 }
 
-/** What a near duplicate does: REJECT (not stored, an error) or FLAG (stored, marked). */
-export type DuplicateAction = 'REJECT' | 'FLAG';
-
-export interface DuplicatePolicy {
-  /** pg_trgm similarity from which a question is a near duplicate (0.5..1). */
-  similarityThreshold: number;
-  action: DuplicateAction;
-}
 
 interface Candidate {
   id: string;

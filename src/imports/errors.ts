@@ -2,7 +2,7 @@
 // ImportValidationError, DuplicateDetectedError) never stop an import: the
 // handler counts them and records them as ImportErrorRecords (import_job.errors,
 // import_error). They extend JobwireError so that one reaching GraphQL keeps its message.
-import { JobwireError } from '../jobs/errors.ts';
+import { JobwireError } from '../core/errors.ts';
 
 /** One bad row as stored (import_error columns, import_job.errors items). */
 export interface ImportErrorRecord {

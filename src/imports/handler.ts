@@ -6,9 +6,10 @@
 // reason. Cancel and shutdown take effect between batches; a retry resumes
 // after the last committed batch.
 import type pg from 'pg';
-import type { Config } from '../config.ts';
+import type { KindConfig } from '../kind-descriptor.ts';
+import type { importConfig } from './config.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
-import { EMPTY_PAYLOAD, NonRetriableError, type JobContext, type JobHandler } from '../worker/handler.ts';
+import { EMPTY_PAYLOAD, NonRetriableError, type JobContext, type JobHandler } from '../core/handler.ts';
 import { prepareBatch, signUnsignedPairs, writeBatch, type BatchRow, type BatchResult } from './batch.ts';
 import { toErrorRecord } from './errors.ts';
 import { readFileText } from './file-store.ts';
@@ -17,7 +18,7 @@ import { IMPORT_JOB_TYPE } from './kind.ts';
 import { ImportJobRepository } from './repository.ts';
 import { validatePair } from './validation.ts';
 
-export type ImportConfig = Pick<Config, 'IMPORT_UPLOAD_MAX_BYTES' | 'IMPORT_BATCH_SIZE' | 'IMPORT_SIMILARITY_THRESHOLD'>;
+export type ImportConfig = Pick<KindConfig<typeof importConfig>, 'IMPORT_UPLOAD_MAX_BYTES' | 'IMPORT_BATCH_SIZE' | 'IMPORT_SIMILARITY_THRESHOLD'>;
 
 export interface ImportHandlerDeps {
   pool: pg.Pool;

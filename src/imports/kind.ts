@@ -15,6 +15,15 @@ import { statusWordOf } from '../job-state/statuses.ts';
 /** The job_type of every ImportJob (its handler in handler.ts). */
 export const IMPORT_JOB_TYPE = 'import.qa_pairs';
 
+/** What a near duplicate does: REJECT (not stored, an error) or FLAG (stored, marked). */
+export type DuplicateAction = 'REJECT' | 'FLAG';
+
+export interface DuplicatePolicy {
+  /** pg_trgm similarity from which a question is a near duplicate (0.5..1). */
+  similarityThreshold: number;
+  action: DuplicateAction;
+}
+
 export const ImportJobStatus = {
   PENDING: 'PENDING',
   PROCESSING: 'PROCESSING',

@@ -8,11 +8,10 @@ import { JobKind, type JobStatus } from '../generated/prisma/enums.ts';
 import type { NewJob } from '../job-state/insert.ts';
 import { insertJobs } from '../job-state/insert.ts';
 import { applyTransition } from '../job-state/transition.ts';
-import type { DuplicateAction, DuplicatePolicy } from './batch.ts';
 import { ImportJobNotFoundError, type ImportErrorRecord } from './errors.ts';
 import type { SourceType } from './parsers/index.ts';
-import { importStatusOf, JOB_STATUSES_OF, jobStatusFor, type ImportJobStatus } from './kind.ts';
-import { isUuid } from '../jobs/validation.ts';
+import { importStatusOf, JOB_STATUSES_OF, jobStatusFor, type DuplicateAction, type DuplicatePolicy, type ImportJobStatus } from './kind.ts';
+import { isUuid } from '../core/validation.ts';
 
 /** import_job.errors keeps this many records; error_count and import_error have them all. */
 export const ERRORS_KEPT = 1000;

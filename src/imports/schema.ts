@@ -4,16 +4,18 @@
 import { NEWEST_FIRST } from '../jobs/order.ts';
 import { builder } from '../graphql/builder.ts';
 import { renamedTo } from '../graphql/renamed.ts';
+import { kindConfig } from '../kind-descriptor.ts';
+import { importConfig } from './config.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
-import { ValidationError } from '../jobs/errors.ts';
-import { JobRef, parseJobId, registerJobKindType, withId } from '../jobs/schema.ts';
-import { JobStatusEnum } from '../jobs/schema-enums.ts';
-import { parseInput } from '../jobs/validation.ts';
+import { ValidationError } from '../core/errors.ts';
+import { JobRef, parseJobId, registerJobKindType, withId } from '../graphql/jobs/schema.ts';
+import { JobStatusEnum } from '../graphql/jobs/schema-enums.ts';
+import { parseInput } from '../core/validation.ts';
 import { z } from 'zod';
 import { createImportJob } from './create.ts';
 import type { SourceType } from './parsers/index.ts';
 import { importStatusOf, ImportJobStatus } from './kind.ts';
-import { createdResultOptions, idempotencyInputFields, markCreated } from '../flow/schema-inputs.ts';
+import { createdResultOptions, idempotencyInputFields, markCreated } from '../graphql/flow/schema-inputs.ts';
 
 registerJobKindType(JobKind.IMPORT, 'ImportJob');
 
@@ -211,7 +213,7 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError], directResult: false, result: createdResultOptions },
     args: { input: t.arg({ type: CreateImportJobInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
-      const answer = await createImportJob(ctx, ctx.caller, args.input);
+      const answer = await createImportJob({ ...ctx, config: kindConfig(ctx.config, importConfig) }, ctx.caller, args.input);
       return markCreated(await ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id: answer.id } }), answer);
     },
   }),

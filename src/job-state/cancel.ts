@@ -5,12 +5,12 @@
 // The worker side: a job cancelled after a worker took it but before it
 // started is cancelled unrun (cancelTakenJob); a running handler that stopped
 // on its signal ends CANCELLED (cancelRunningJob). The signal itself reaches
-// the worker over CANCEL_CHANNEL (worker/runner.ts → worker/job-abort.ts).
+// the worker over CANCEL_CHANNEL (worker/runner.ts → core/job-abort.ts).
 import type pg from 'pg';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import { visibleTenant } from '../auth/principal.ts';
-import { InvalidTransitionError, JobNotFoundError } from '../jobs/errors.ts';
-import type { Caller } from '../jobs/create.ts';
+import { InvalidTransitionError, JobNotFoundError } from '../core/errors.ts';
+import type { Caller } from '../auth/principal.ts';
 import { endRunningJob } from './end-running.ts';
 import { lockJob, setEventMessage, type JobRow } from './job-row.ts';
 import { removeWaitingQueueEntry } from './queue-entry.ts';

@@ -3,7 +3,7 @@
 import type { Queryable } from '../db/pool.ts';
 import type { JobKind, JobWaitingReason } from '../generated/prisma/enums.ts';
 import { addQueueEntries } from './queue-entry.ts';
-import type { FlowOptions } from '../flow/options.ts';
+import type { FlowOptions } from '../core/flow-options.ts';
 import { WAIT_UNTIL_RELEASED } from './waiting.ts';
 
 export interface NewJob {

@@ -3,8 +3,8 @@
 import type pg from 'pg';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import { visibleTenant } from '../auth/principal.ts';
-import { conflictOf, InvalidTransitionError, JobConflictError, JobNotFoundError, JobStillActiveError } from '../jobs/errors.ts';
-import type { Caller } from '../jobs/create.ts';
+import { conflictOf, InvalidTransitionError, JobConflictError, JobNotFoundError, JobStillActiveError } from '../core/errors.ts';
+import type { Caller } from '../auth/principal.ts';
 import { lockJob, setEventMessage } from './job-row.ts';
 import { queueJobsAgain } from './queue-entry.ts';
 import { JobStatus, RETRIABLE_STATUSES } from './statuses.ts';

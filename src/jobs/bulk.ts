@@ -12,7 +12,7 @@ import { cancelJobInTransaction } from '../job-state/cancel.ts';
 import { retryJobInTransaction } from '../job-state/retry.ts';
 import { ACTIVE_STATUSES, JobStatus, RETRIABLE_STATUSES } from '../job-state/statuses.ts';
 import type { Caller } from './create.ts';
-import { JobwireError, ValidationError } from './errors.ts';
+import { JobwireError, ValidationError } from '../core/errors.ts';
 import type { JobKind } from '../generated/prisma/enums.ts';
 
 export type BulkJobAction = 'cancel' | 'retry';

@@ -6,17 +6,16 @@ import type pg from 'pg';
 import type { Config } from '../config.ts';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
-import type { Principal } from '../auth/principal.ts';
-import type { JobHandler } from '../worker/handler.ts';
-import { JOB_TYPE_FORMAT, type HandlerRegistry } from '../worker/registry.ts';
-import { ValidationError } from './errors.ts';
+import type { Caller, Principal } from '../auth/principal.ts';
+import type { JobHandler } from '../core/handler.ts';
+import { JOB_TYPE_FORMAT, type HandlerRegistry } from '../core/registry.ts';
+import { ValidationError } from '../core/errors.ts';
 import { insertJobs, type NewJob } from '../job-state/insert.ts';
-import { QUEUE_NAME_FORMAT, jsonObject, parseInput } from './validation.ts';
+import { QUEUE_NAME_FORMAT, jsonObject, parseInput } from '../core/validation.ts';
 import { afterInsertJobs, beforeInsertJobs, type CreatedJob } from '../flow/create.ts';
-import { parseFlowOptions, type FlowInput } from '../flow/options.ts';
+import { parseFlowOptions, type FlowInput } from '../core/flow-options.ts';
 
-/** Who asks: every request resolves to one principal (src/auth/authenticate.ts). */
-export type Caller = Principal;
+export type { Caller } from '../auth/principal.ts';
 
 export interface CreateJobInput extends FlowInput {
   jobType: string;

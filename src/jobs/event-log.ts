@@ -8,7 +8,7 @@
 import { tenantCondition } from '../auth/tenant-scope.ts';
 import type { Queryable } from '../db/pool.ts';
 import type { JobKind, JobStatus } from '../generated/prisma/enums.ts';
-import { ValidationError } from './errors.ts';
+import { ValidationError } from '../core/errors.ts';
 
 export interface EventCursor {
   txId: string;

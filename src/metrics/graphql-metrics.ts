@@ -1,5 +1,5 @@
 // GraphQL operation timings and errors (yoga's Prometheus plugin, on the
-// process's registry, served by metrics/server.ts). The plugin's own labels
+// process's registry, served by http/metrics-server.ts). The plugin's own labels
 // include the client's operation name, the raw request URL and the error's
 // response path (aliases included): all chosen by whoever sends a request, so
 // unbounded series from anyone. Here every metric is defined with its labels

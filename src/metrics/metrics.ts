@@ -7,6 +7,7 @@
 // first METRICS_LABEL_VALUES_MAX values a process sees, and reports the others
 // as `other` (LabelValues).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { DEFAULT_LABEL_VALUES_MAX } from '../config.ts';
 import { JobStatus } from '../job-state/statuses.ts';
 import type { JobCounts } from './job-counts.ts';
 
@@ -15,8 +16,6 @@ type JobLabels = 'queue' | 'job_type';
 /** The value of a bounded label past its first METRICS_LABEL_VALUES_MAX values. */
 export const OTHER_LABEL_VALUE = 'other';
 
-/** Default of METRICS_LABEL_VALUES_MAX (config.ts). */
-export const DEFAULT_LABEL_VALUES_MAX = 100;
 
 /** One label's values: the first `max` distinct ones as they are, any later one as `other`. */
 export class LabelValues {

@@ -7,9 +7,9 @@
 import { z } from 'zod';
 import { createKindJob, type Caller, type CreateJobsDeps, type IdempotencyInput } from '../jobs/create.ts';
 import type { CreatedJob } from '../flow/create.ts';
-import { conflictOf, SQLSTATE } from '../jobs/errors.ts';
+import { conflictOf, SQLSTATE } from '../core/errors.ts';
 import { ConnectionProvider, JobKind, PortfolioImportSource } from '../generated/prisma/enums.ts';
-import { parseInput } from '../jobs/validation.ts';
+import { parseInput } from '../core/validation.ts';
 import { PortfolioImportOverlapError } from './errors.ts';
 import { parseInterval, type DateInterval } from './interval.ts';
 import { PORTFOLIO_IMPORT_JOB_TYPE, STATEMENT_MAX_BYTES } from './kind.ts';

@@ -1,5 +1,5 @@
 // Expected failures of portfolio imports (GraphQL error types in schema.ts).
-import { JobwireError } from '../jobs/errors.ts';
+import { JobwireError } from '../core/errors.ts';
 import type { DateInterval } from './interval.ts';
 
 /** Another active import of the portfolio covers part of the interval (exclusion constraint). */

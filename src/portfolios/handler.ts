@@ -2,11 +2,12 @@
 // adapter, keeps the interval's activity and stores it in one transaction, so
 // a failure leaves nothing half-imported.
 import { withTransaction } from '../db/pool.ts';
-import type { Config } from '../config.ts';
+import type { KindConfig } from '../kind-descriptor.ts';
+import type { portfolioConfig } from './config.ts';
 import type { FlexSecret } from '../connections/connections.ts';
 import { JobKind, PortfolioImportSource } from '../generated/prisma/enums.ts';
 import type { OutboundFetch } from '../net/outbound.ts';
-import { EMPTY_PAYLOAD, NonRetriableError, type JobHandler } from '../worker/handler.ts';
+import { EMPTY_PAYLOAD, NonRetriableError, type JobHandler } from '../core/handler.ts';
 import { createIbkrAdapter } from './ibkr/adapter.ts';
 import type { FlexWebServiceOptions } from './ibkr/flex-web-service.ts';
 import { PortfolioImportRepository } from './repository.ts';
@@ -23,7 +24,7 @@ export interface PortfolioImportOptions {
 }
 
 /** The Flex Web Service settings of the configuration (IBKR_FLEX_*). */
-export function flexServiceSettings(config: Pick<Config, 'IBKR_FLEX_BASE_URL' | 'IBKR_FLEX_POLL_INTERVAL_MS' | 'IBKR_FLEX_MAX_POLLS'>, fetch: OutboundFetch): FlexServiceSettings {
+export function flexServiceSettings(config: Pick<KindConfig<typeof portfolioConfig>, 'IBKR_FLEX_BASE_URL' | 'IBKR_FLEX_POLL_INTERVAL_MS' | 'IBKR_FLEX_MAX_POLLS'>, fetch: OutboundFetch): FlexServiceSettings {
   return { baseUrl: config.IBKR_FLEX_BASE_URL, pollIntervalMs: config.IBKR_FLEX_POLL_INTERVAL_MS, maxPolls: config.IBKR_FLEX_MAX_POLLS, fetch };
 }
 

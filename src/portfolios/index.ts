@@ -3,7 +3,7 @@ import { ConnectionProvider, JobKind } from '../generated/prisma/enums.ts';
 import { portfolioDashboard } from './dashboard.ts';
 import type { KindDescriptor } from '../kind-descriptor.ts';
 import { portfolioConfig } from './config.ts';
-import { serverOnlySettingProblems } from '../connections/settings.ts';
+import { serverOnlySettingProblems } from '../config.ts';
 import { createPortfolioImportHandler, flexServiceSettings } from './handler.ts';
 import { STATEMENT_MAX_BYTES } from './kind.ts';
 import './schema.ts';

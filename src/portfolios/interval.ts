@@ -1,8 +1,8 @@
 // The import interval: {start, end}, both inclusive calendar dates (YYYY-MM-DD).
 // Stored as the daterange '[start,end]', which Postgres normalises to [start, end + 1).
 import { z } from 'zod';
-import { ValidationError } from '../jobs/errors.ts';
-import { parseInput } from '../jobs/validation.ts';
+import { ValidationError } from '../core/errors.ts';
+import { parseInput } from '../core/validation.ts';
 
 export interface DateInterval {
   /** First day, inclusive. */

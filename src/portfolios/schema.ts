@@ -7,10 +7,10 @@ import { visibleTenant } from '../auth/principal.ts';
 import { builder } from '../graphql/builder.ts';
 import { ErrorInterface } from '../graphql/errors.ts';
 import { JobKind, JobStatus, PortfolioImportSource } from '../generated/prisma/enums.ts';
-import { ValidationError } from '../jobs/errors.ts';
+import { ValidationError } from '../core/errors.ts';
 import type { JobEventRecord } from '../jobs/event-log.ts';
-import { JobRef, parseJobId, registerJobKindType, withId } from '../jobs/schema.ts';
-import { parseInput } from '../jobs/validation.ts';
+import { JobRef, parseJobId, registerJobKindType, withId } from '../graphql/jobs/schema.ts';
+import { parseInput } from '../core/validation.ts';
 import { PortfolioImportOverlapError } from './errors.ts';
 import { ProviderConnectionMissingError } from '../connections/errors.ts';
 import { parseInterval, type DateInterval } from './interval.ts';
@@ -20,7 +20,7 @@ const day = (value: Date) => value.toISOString().slice(0, 10);
 import { createPortfolioImportJob } from './create.ts';
 import { STATEMENT_MAX_BYTES } from './kind.ts';
 import { z } from 'zod';
-import { createdResultOptions, idempotencyInputFields, markCreated } from '../flow/schema-inputs.ts';
+import { createdResultOptions, idempotencyInputFields, markCreated } from '../graphql/flow/schema-inputs.ts';
 
 registerJobKindType(JobKind.PORTFOLIO_IMPORT, 'PortfolioImportJob');
 

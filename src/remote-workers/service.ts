@@ -15,8 +15,8 @@ import {
   releaseHeldJobs,
   type LeasedJob,
 } from '../job-state/lease.ts';
-import { parseInput } from '../jobs/validation.ts';
-import { retryDelayMs } from '../worker/run-job.ts';
+import { parseInput } from '../core/validation.ts';
+import { retryDelayMs } from '../worker/retry-policy.ts';
 import { registerServedJobTypes } from './job-types.ts';
 import {
   claimRequest,

@@ -1,7 +1,7 @@
-// defineJobType: an app's job type, as the JobHandler port (src/worker/handler.ts)
+// defineJobType: an app's job type, as the JobHandler port (src/core/handler.ts)
 // that jobwire's own job types implement, so it runs with the same context.
 import type { z } from 'zod';
-import { NonRetriableError, type JobContext, type JobHandler, type JobResult, type RunningJob } from '../worker/handler.ts';
+import { NonRetriableError, type JobContext, type JobHandler, type JobResult, type RunningJob } from '../core/handler.ts';
 
 /** What a handler returns when its job type declares a result schema: resultData is typed by it. */
 export interface TypedJobResult<Result> extends Omit<JobResult, 'resultData'> {

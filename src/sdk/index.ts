@@ -4,4 +4,4 @@
 export { defineJobType, type JobType, type JobTypeDefinition, type PayloadOf, type ResultOf, type TypedJobResult } from './define-job-type.ts';
 export { runWorker, type RunWorkerOptions, type RunningWorker } from './run-worker.ts';
 export { SchemaNotReadyError } from './schema-check.ts';
-export { NonRetriableError, type JobContext, type JobHandler, type JobResult, type ProgressUpdate, type RunningJob } from '../worker/handler.ts';
+export { NonRetriableError, type JobContext, type JobHandler, type JobResult, type ProgressUpdate, type RunningJob } from '../core/handler.ts';

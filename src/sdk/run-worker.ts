@@ -2,12 +2,12 @@
 // the database of a running jobwire service. The service owns the schema: this
 // never migrates, it checks that the schema is the one this package was built for.
 import type { Logger } from 'pino';
-import { loadConfig } from '../config.ts';
+import { loadConfig } from '../service-config.ts';
 import { Listener } from '../db/listener.ts';
 import { createPool } from '../db/pool.ts';
 import { createLogger } from '../logger.ts';
-import type { JobHandler } from '../worker/handler.ts';
-import { HandlerRegistry } from '../worker/registry.ts';
+import type { JobHandler } from '../core/handler.ts';
+import { HandlerRegistry } from '../core/registry.ts';
 import { startWorker } from '../worker/runner.ts';
 import { assertSchemaCurrent } from './schema-check.ts';
 

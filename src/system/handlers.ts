@@ -3,7 +3,7 @@
 // cancel.
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
-import type { JobHandler } from '../worker/handler.ts';
+import type { JobHandler } from '../core/handler.ts';
 
 export const noopHandler: JobHandler<Record<string, unknown>> = {
   jobType: 'system.noop',

@@ -6,7 +6,7 @@
 // (redactPayload). The answer is read up to an excerpt and no further.
 import { z } from 'zod';
 import { OutboundLimitError, OutboundRefusedError, readExcerpt, type OutboundFetch } from '../net/outbound.ts';
-import { NonRetriableError, type JobHandler } from '../worker/handler.ts';
+import { NonRetriableError, type JobHandler } from '../core/handler.ts';
 
 /** What readers see instead of a secret (a header's value, a URL's path and query). */
 export const REDACTED = '[redacted]';

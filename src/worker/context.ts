@@ -2,8 +2,8 @@
 // steps and a logger carrying the job id.
 import type pg from 'pg';
 import type { Logger } from '../logger.ts';
-import type { JobContext, ProgressUpdate } from './handler.ts';
-import type { JobAbort } from './job-abort.ts';
+import type { JobContext, ProgressUpdate } from '../core/handler.ts';
+import type { JobAbort } from '../core/job-abort.ts';
 import { writeProgress } from '../job-state/progress.ts';
 import { findStep, finishStep, startStep } from '../job-state/steps.ts';
 

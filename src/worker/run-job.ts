@@ -11,32 +11,40 @@
 // it was taken). Short jobs thus cost one job write instead of two. While a
 // worker holds (or has just finished) a job's graphile-worker task, cancelJob
 // asks that worker instead of cancelling the job outright (job-state/cancel.ts).
-import { setTimeout as sleep } from 'node:timers/promises';
+//
+// This file is the task and an attempt's outcome; its parts: take-job.ts (read,
+// take over, cancel before start), running-write.ts (the delayed RUNNING
+// write), background-writes.ts (completions off the task's path),
+// retry-policy.ts (the backoff), job-report.ts (log lines and metrics),
+// abort-reasons.ts (why an attempt was stopped).
 import type pg from 'pg';
 import type { Job, Task } from 'graphile-worker';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
-import { withTransaction } from '../db/pool.ts';
 import { retryOnConnectionError } from '../db/retry.ts';
 import { lazyChild, type Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { cancelRunningJob, cancelTakenJob } from '../job-state/cancel.ts';
+import { cancelRunningJob } from '../job-state/cancel.ts';
 import { failRunningJob, type AttemptFailure } from '../job-state/fail.ts';
-import { lockJob, type JobRow } from '../job-state/job-row.ts';
-import { markJobsRunning } from '../job-state/mark-running.ts';
+import type { JobRow } from '../job-state/job-row.ts';
 import { RUN_JOB_TASK } from '../job-state/queue-entry.ts';
 import { requeueRunningJob } from '../job-state/requeue.ts';
-import { isTerminal, JobStatus } from '../job-state/statuses.ts';
+import { JobStatus } from '../job-state/statuses.ts';
 import type { TakenJob } from '../job-state/take.ts';
-import { takeOverJob } from '../job-state/take-over.ts';
 import { jobErrorOf } from '../job-state/job-error.ts';
 import { createJobContext, errorMessage } from './context.ts';
-import { NonRetriableError, type JobResult } from './handler.ts';
-import { JobAbort } from './job-abort.ts';
-import type { HandlerRegistry } from './registry.ts';
+import { NonRetriableError, type JobResult } from '../core/handler.ts';
+import { JobAbort } from '../core/job-abort.ts';
+import type { HandlerRegistry } from '../core/registry.ts';
 import { StatusBatcher } from './status-batcher.ts';
 import { needsGate, passGates } from '../flow/gates.ts';
 import { TIMEOUT_REASON, withTimeout } from '../flow/timeout.ts';
+import { CANCELLED_REASON, SESSION_LOST_REASON, SHUTDOWN_REASON } from './abort-reasons.ts';
+import { BackgroundWrites } from './background-writes.ts';
+import { JobReport } from './job-report.ts';
+import { retryDelayMs } from './retry-policy.ts';
+import { RunningWrite } from './running-write.ts';
+import { cancelTaken, takeJob } from './take-job.ts';
 
 export interface RunJobDeps {
   pool: pg.Pool;
@@ -48,20 +56,7 @@ export interface RunJobDeps {
   metrics: Metrics;
 }
 
-export const CANCELLED_REASON = 'cancelled';
-export const SHUTDOWN_REASON = 'shutdown';
-/** The worker lost its database session: its jobs may be taken over (liveness.ts), so their handlers stop. */
-export const SESSION_LOST_REASON = 'session-lost';
-/** The job left its queued status before RUNNING was written (another worker took it over). */
-export const LOST_REASON = 'lost';
-
 const runJobPayload = z.object({ jobId: z.uuid() });
-
-/** Exponential backoff with jitter: base·2^retry, capped, then between half and all of it. */
-export function retryDelayMs(retryCount: number, baseMs: number, maxMs: number): number {
-  const delay = Math.min(maxMs, baseMs * 2 ** retryCount);
-  return Math.round(delay / 2 + (Math.random() * delay) / 2);
-}
 
 export interface RunJobTask {
   task: Task;
@@ -96,7 +91,7 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
     deps.running.set(jobId, abort);
     const read = ahead?.read ?? batcher.read(jobId);
     try {
-      const taken = await take(deps, read, jobId, helpers.job.id, workerId, logger);
+      const taken = await takeJob(deps.pool, read, jobId, helpers.job.id, workerId, logger);
       if (!taken) return;
       if (taken.takenAt && (taken.job.cancelRequestedAt || abort.reason === CANCELLED_REASON)) {
         await cancelTaken(deps.pool, jobId, logger);
@@ -156,126 +151,6 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
     },
     drain: () => completions.drain(),
   };
-}
-
-/** Writes that finish after their task returned, retried a few times, and awaited at shutdown. */
-class BackgroundWrites {
-  static readonly ATTEMPTS = 4;
-  readonly #inFlight = new Set<Promise<void>>();
-
-  add(write: () => Promise<void>, logger: () => Logger) {
-    const attempt = async (): Promise<void> => {
-      for (let n = 1; ; n++) {
-        try {
-          return await write();
-        } catch (error) {
-          if (n >= BackgroundWrites.ATTEMPTS) {
-            logger().error({ err: error }, 'could not write the job outcome; the hourly orphan sweep will queue the job again');
-            return;
-          }
-          await sleep(100 * 4 ** (n - 1));
-        }
-      }
-    };
-    const promise = attempt().finally(() => this.#inFlight.delete(promise));
-    this.#inFlight.add(promise);
-  }
-
-  async drain() {
-    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
-  }
-}
-
-interface JobToRun {
-  job: JobRow;
-  /** While RUNNING is not written: the database time the job was read; null once it is. */
-  takenAt: string | null;
-}
-
-/**
- * Reads the queued job to run, or takes over a dead worker's; null when there
- * is nothing to run, or when the job has been queued again under a newer queue
- * entry than this task's (that entry's task runs it).
- */
-async function take(
-  deps: RunJobDeps,
-  read: Promise<TakenJob | null>,
-  jobId: string,
-  queueEntryId: string,
-  workerId: string,
-  logger: () => Logger,
-): Promise<JobToRun | null> {
-  const stale = (job: JobRow) => {
-    if (job.queueEntryId === queueEntryId) return false;
-    logger().info({ queueEntryId, currentQueueEntryId: job.queueEntryId }, 'the job was queued again under another entry; this one is stale');
-    return true;
-  };
-  const queued = await read;
-  if (queued) {
-    if (stale(queued)) return null;
-    const { takenAt, ...job } = queued;
-    return { job, takenAt };
-  }
-  // Not queued: finished, gone, or still RUNNING under a worker that died.
-  // Retried through a lost connection: the transaction re-reads what it decides on.
-  const job = await retryOnConnectionError(() => withTransaction(deps.pool, async (client) => {
-    // The worker runs every tenant's jobs.
-    const job = await lockJob(client, jobId, null);
-    if (!job) {
-      logger().info('job no longer exists; nothing to run');
-      return null;
-    }
-    if (stale(job)) return null;
-    if (isTerminal(job.status)) {
-      logger().info({ status: job.status }, 'job already finished; not run again');
-      return null;
-    }
-    if (job.status === JobStatus.RUNNING) {
-      // Its previous worker died (graphile-worker handed us its lock).
-      const outcome = await takeOverJob(client, job, workerId);
-      if (outcome !== 'retrying') return null;
-      logger().warn({ previousWorker: job.workerId }, 'taking over a job from a dead worker');
-    }
-    // RETRYING after a take-over, or queued again since the read.
-    return (await markJobsRunning(client, [jobId], workerId))[0] ?? null;
-  }));
-  return job ? { job, takenAt: null } : null;
-}
-
-/** A cancel asked for while the job was handed to this worker but not yet started: it ends here, unrun. */
-async function cancelTaken(pool: pg.Pool, jobId: string, logger: () => Logger) {
-  await retryOnConnectionError(() => cancelTakenJob(pool, jobId, 'cancelled before it started'));
-  logger().info({ status: JobStatus.CANCELLED }, 'cancel requested before the job started; not run');
-}
-
-/** The job's RUNNING write: done once, when first needed; aborts the handler if the job was lost meanwhile. */
-class RunningWrite {
-  #written: Promise<boolean> | null;
-
-  constructor(
-    private readonly batcher: StatusBatcher,
-    private readonly jobId: string,
-    private readonly workerId: string,
-    /** Null when RUNNING is already written. */
-    private readonly takenAt: string | null,
-    private readonly abort: JobAbort,
-  ) {
-    this.#written = takenAt ? null : Promise.resolve(true);
-  }
-
-  /** While RUNNING is neither written nor being written: the database time the job was taken. */
-  get takenSince(): string | null {
-    return this.#written === null ? this.takenAt : null;
-  }
-
-  /** Writes RUNNING unless done already; false when the job is no longer this worker's to run. */
-  ensure(): Promise<boolean> {
-    this.#written ??= this.batcher.markRunning(this.jobId, this.workerId).then((row) => {
-      if (!row) this.abort.abort(LOST_REASON);
-      return row !== null;
-    });
-    return this.#written;
-  }
 }
 
 async function execute(
@@ -385,75 +260,3 @@ async function execute(
   await fail({ status: JobStatus.RETRYING, errorMessage: message, retryCount: job.retryCount + 1, runAt, ...failure });
 }
 
-const OUTCOME_MESSAGES: Partial<Record<JobStatus, string>> = {
-  [JobStatus.COMPLETED]: 'job completed',
-  [JobStatus.FAILED]: 'job failed',
-  [JobStatus.DEAD_LETTER]: 'job failed; no retries left',
-  [JobStatus.RETRYING]: 'job failed; will retry',
-  [JobStatus.CANCELLED]: 'job cancelled',
-};
-
-/**
- * One attempt's log lines (info: started, then its outcome, with the job's id,
- * type, queue, attempt and run time) and its metrics. Lines go through the
- * process's logger with the fields inline: a child logger per job costs more
- * than a short job (see lazyChild).
- */
-class JobReport {
-  readonly #info: boolean;
-  readonly #counters: ReturnType<Metrics['forJob']>;
-  #startedAt = 0;
-  #durationMs = 0;
-  /** Set when the attempt fails and will be retried. */
-  retryInMs: number | undefined;
-  /** Set when the attempt is given back to the queue, not the job's fault (shutdown, lost session). */
-  requeuedBecause: string | undefined;
-
-  constructor(
-    private readonly logger: Logger,
-    metrics: Metrics,
-    private readonly job: JobRow,
-    private readonly workerId: string,
-  ) {
-    this.#info = logger.isLevelEnabled('info');
-    this.#counters = metrics.forJob(job.queueName, job.jobType);
-  }
-
-  #fields() {
-    const { job } = this;
-    return { jobId: job.id, jobType: job.jobType, queue: job.queueName, attempt: job.retryCount + 1, workerId: this.workerId };
-  }
-
-  /** The handler starts. */
-  started() {
-    this.#startedAt = performance.now();
-    this.#counters.started.inc();
-    if (this.#info) this.logger.info(this.#fields(), 'job started');
-  }
-
-  /** The handler returned or threw. */
-  ended() {
-    this.#durationMs = performance.now() - this.#startedAt;
-  }
-
-  outcome(status: JobStatus, applied: boolean, error?: string | null) {
-    if (!applied) {
-      this.logger.warn({ ...this.#fields(), status }, 'job was taken over by another worker; outcome dropped');
-      return;
-    }
-    const requeued = status === JobStatus.RETRYING && this.requeuedBecause !== undefined;
-    const counters = this.#counters;
-    if (this.#startedAt) counters.runSeconds(status).observe(this.#durationMs / 1000);
-    if (status === JobStatus.COMPLETED) counters.completed.inc();
-    else if (status === JobStatus.CANCELLED) counters.cancelled.inc();
-    else if (status === JobStatus.FAILED || status === JobStatus.DEAD_LETTER) counters.failed(status).inc();
-    else if (status === JobStatus.RETRYING && !requeued) counters.retried.inc();
-    if (!this.#info) return;
-    const durationMs = Math.round(this.#durationMs * 10) / 10;
-    const message = requeued ? `job re-queued: ${this.requeuedBecause}` : (OUTCOME_MESSAGES[status] ?? 'job finished');
-    this.logger.info(
-      { ...this.#fields(), status, durationMs, ...(error ? { error } : {}), ...(this.retryInMs !== undefined ? { retryInMs: this.retryInMs } : {}) },
-      message,
-    );
-  }
-}

@@ -15,14 +15,15 @@ import { Metrics } from '../metrics/metrics.ts';
 import { CANCEL_CHANNEL } from '../job-state/cancel.ts';
 import { RUN_JOB_TASK } from '../job-state/queue-entry.ts';
 import { createPurgeTask, PURGE_TASK } from '../jobs/retention.ts';
-import { JobAbort } from './job-abort.ts';
+import { JobAbort } from '../core/job-abort.ts';
 import { releaseDeadWorkers } from './dead-workers.ts';
 import { OrphanSweep } from './orphans.ts';
-import type { HandlerRegistry } from './registry.ts';
+import type { HandlerRegistry } from '../core/registry.ts';
 import { WorkerLiveness } from './liveness.ts';
 import { StallWatchdog } from './stall-watchdog.ts';
-import { CANCELLED_REASON, createRunJobTask, SESSION_LOST_REASON, SHUTDOWN_REASON } from './run-job.ts';
-import { Scheduler } from '../flow/schedules.ts';
+import { CANCELLED_REASON, SESSION_LOST_REASON, SHUTDOWN_REASON } from './abort-reasons.ts';
+import { createRunJobTask } from './run-job.ts';
+import { Scheduler } from '../jobs/schedules.ts';
 
 export interface WorkerDeps {
   config: Config;
@@ -126,7 +127,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   if (!workerId) throw new Error('graphile-worker started without a worker pool');
   const id = workerId;
 
-  // Flow control: recurring schedules make their jobs from every worker process (flow/schedules.ts).
+  // Flow control: recurring schedules make their jobs from every worker process (jobs/schedules.ts).
   const scheduler = serviceTasks ? new Scheduler({ pool, registry, config, logger }) : undefined;
   scheduler?.start();
 

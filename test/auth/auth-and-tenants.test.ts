@@ -8,7 +8,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/auth/api-keys.ts';
-import { schema } from '../../src/graphql/schema.ts';
+import { schema } from '../../src/service-schema.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestApp, type GraphQLTestClient, type TestApp } from '../support/app.ts';
 import { uploadImport } from '../support/imports.ts';

@@ -12,7 +12,7 @@ import { BudgetProviderError, type BudgetProvider, type Transaction } from '../.
 import { SAMPLE_BUDGET_ID, SampleBudgetProvider, sampleBudget } from '../../src/budgets/sample-provider.ts';
 import { retryAfterMs, YnabProvider } from '../../src/budgets/ynab-provider.ts';
 import type { YnabBudget } from '../../src/budgets/ynab-wire.ts';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { ConfigError, loadConfig } from '../../src/service-config.ts';
 import { generateBudget, startYnabServer, type YnabServer } from '../../src/testing/ynab-server.ts';
 
 const TOKEN = 'ynab-test-token-7f3e9a';

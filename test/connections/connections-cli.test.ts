@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderConnections } from '../../src/connections/connections.ts';
 import { ConnectionKeyring, keyIdOf } from '../../src/connections/encryption.ts';
 import { ConnectionKeyUnknownError, ConnectionStorageUnavailableError, ConnectionUnreadableError } from '../../src/connections/errors.ts';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { ConfigError, loadConfig } from '../../src/service-config.ts';
 import { runCli } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 

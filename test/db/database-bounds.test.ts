@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noopHandler } from '../../src/system/handlers.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
-import { HandlerRegistry } from '../../src/worker/registry.ts';
+import { HandlerRegistry } from '../../src/core/registry.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { createJob } from '../support/jobs.ts';

@@ -3,7 +3,7 @@
 // (graphile-migrate owns the DDL; Prisma mirrors it).
 import { readFileSync } from 'node:fs';
 import { beforeAll, expect, it } from 'vitest';
-import { printSortedSchema } from '../../src/graphql/schema.ts';
+import { printSortedSchema } from '../../src/service-schema.ts';
 import { createPrisma } from '../../src/db/prisma.ts';
 import { dumpSchema } from '../../src/testing/schema-dump.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';

@@ -4,8 +4,8 @@
 // missed ticks follow SKIP, RUN_ONCE and RUN_EACH. On the wall clock: a worker
 // process makes the job of a tick.
 import { beforeAll, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { Scheduler } from '../../src/flow/schedules.ts';
+import { loadConfig } from '../../src/service-config.ts';
+import { Scheduler } from '../../src/jobs/schedules.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { spawnWorker, startTestApp, type TestApp } from '../support/app.ts';

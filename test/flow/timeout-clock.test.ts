@@ -3,8 +3,8 @@
 // in time clears its timer.
 import { expect, it } from 'vitest';
 import { TIMEOUT_REASON, TimeoutError, withTimeout, type TimeoutClock } from '../../src/flow/timeout.ts';
-import type { JobResult } from '../../src/worker/handler.ts';
-import { JobAbort } from '../../src/worker/job-abort.ts';
+import type { JobResult } from '../../src/core/handler.ts';
+import { JobAbort } from '../../src/core/job-abort.ts';
 
 function manualClock() {
   const timers = new Map<number, { at: number; fire: () => void }>();

@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/service-config.ts';
 import { createPrisma } from '../../src/db/prisma.ts';
 import { createRegistry } from '../../src/handlers.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';

@@ -7,7 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { deferred } from '../support/wait.ts';
 import { connectSocket } from '../support/websockets.ts';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/service-config.ts';
 import { socketsPerPrincipalCap } from '../../src/graphql/limits.ts';
 
 const ALLOWED = 'https://app.example.test';

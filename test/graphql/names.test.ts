@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { getNamedType, isObjectType, type GraphQLArgument, type GraphQLField } from 'graphql';
 import { expect, it } from 'vitest';
-import { schema } from '../../src/graphql/schema.ts';
+import { schema } from '../../src/service-schema.ts';
 
 /** Counts named by the conventions the rename retired: total_*, *_synced, *_made, *_applied, *_rows, a bare candles. */
 const RETIRED_SQL = /^total_|_synced$|_made$|_applied$|_rows$|_batches$|^candles$/;

@@ -5,8 +5,8 @@
 import { request } from 'node:http';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.ts';
-import { hostPolicy, hostRefusal } from '../../src/auth/host-check.ts';
+import { ConfigError, loadConfig } from '../../src/service-config.ts';
+import { hostPolicy, hostRefusal } from '../../src/net/host-check.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 

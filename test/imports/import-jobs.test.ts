@@ -3,11 +3,11 @@
 // batch until the test lets it go on (so a subscriber or a cancel is in place
 // before the rest runs), through the handler's onBatchCommitted hook.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/service-config.ts';
 import { createImportHandler } from '../../src/imports/handler.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
 import { STATEMENT_MAX_BYTES } from '../../src/portfolios/kind.ts';
-import { HandlerRegistry } from '../../src/worker/registry.ts';
+import { HandlerRegistry } from '../../src/core/registry.ts';
 import { startTestApp, TEST_ENV, type TestApp } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { nearDuplicateOf, randomQuestion, seededRandom } from '../../src/testing/qa-pairs.ts';

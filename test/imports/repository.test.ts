@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_PRINCIPAL } from '../../src/auth/principal.ts';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/service-config.ts';
 import { JobKind } from '../../src/generated/prisma/enums.ts';
 import { prepareJob } from '../../src/jobs/create.ts';
 import { ImportJobNotFoundError, type ImportErrorRecord } from '../../src/imports/errors.ts';
@@ -12,7 +12,7 @@ import { createImportHandler } from '../../src/imports/handler.ts';
 import { piecesOf, readFileText, TEXT_PIECE_CHARS } from '../../src/imports/file-store.ts';
 import { IMPORT_JOB_TYPE } from '../../src/imports/kind.ts';
 import { ERRORS_KEPT, ImportJobRepository } from '../../src/imports/repository.ts';
-import { HandlerRegistry } from '../../src/worker/registry.ts';
+import { HandlerRegistry } from '../../src/core/registry.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 let db: TestDatabase;

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/auth/principal.ts';
 import { withTransaction } from '../../src/db/pool.ts';
-import { NO_FLOW_OPTIONS } from '../../src/flow/options.ts';
+import { NO_FLOW_OPTIONS } from '../../src/core/flow-options.ts';
 import { JobKind } from '../../src/generated/prisma/enums.ts';
 import { cancelJob, cancelRunningJob, cancelTakenJob } from '../../src/job-state/cancel.ts';
 import { completeRunningJobs, completeTakenJobs } from '../../src/job-state/complete.ts';

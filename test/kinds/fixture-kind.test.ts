@@ -3,8 +3,8 @@
 // started with the built-in kinds plus it, and nothing else is changed.
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.ts';
-import { printSortedSchema } from '../../src/graphql/schema.ts';
+import { ConfigError, loadConfig } from '../../src/service-config.ts';
+import { printSortedSchema } from '../../src/service-schema.ts';
 import { defaultKinds } from '../../src/kinds.ts';
 import { startTestApp, TEST_ENV, type TestApp } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';

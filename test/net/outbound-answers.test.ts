@@ -12,7 +12,7 @@ import { YnabProvider } from '../../src/budgets/ynab-provider.ts';
 import { HttpCsvProvider } from '../../src/collections/http-csv-provider.ts';
 import { createOutboundFetch, OutboundLimitError } from '../../src/net/outbound.ts';
 import { fetchFlexStatement } from '../../src/portfolios/ibkr/flex-web-service.ts';
-import { NonRetriableError } from '../../src/worker/handler.ts';
+import { NonRetriableError } from '../../src/core/handler.ts';
 import { spawnWorker, startTestApp, type TestApp } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startHttpServer } from '../support/http-server.ts';

@@ -11,7 +11,7 @@ import { fetchFlexStatement } from '../../src/portfolios/ibkr/flex-web-service.t
 import { PortfolioImportRepository } from '../../src/portfolios/repository.ts';
 import { noopHandler } from '../../src/system/handlers.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
-import { HandlerRegistry } from '../../src/worker/registry.ts';
+import { HandlerRegistry } from '../../src/core/registry.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { startHttpServer } from '../support/http-server.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';

@@ -7,11 +7,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { z as Zod } from 'zod';
-import { loadConfig } from '../../src/config.ts';
-import { ValidationError } from '../../src/jobs/errors.ts';
+import { loadConfig } from '../../src/service-config.ts';
+import { ValidationError } from '../../src/core/errors.ts';
 import { prepareJob } from '../../src/jobs/create.ts';
 import { defineJobType, NonRetriableError, type JobContext, type RunningJob } from '../../src/sdk/index.ts';
-import { HandlerRegistry } from '../../src/worker/registry.ts';
+import { HandlerRegistry } from '../../src/core/registry.ts';
 
 let copy: string;
 let otherZod: typeof Zod;

@@ -6,9 +6,9 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
 import { startApp, type App, type AppOptions, type Roles } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/service-config.ts';
 import { createLogger } from '../../src/logger.ts';
-import type { HandlerRegistry } from '../../src/worker/registry.ts';
+import type { HandlerRegistry } from '../../src/core/registry.ts';
 import { dispose, once } from './dispose.ts';
 import { deferred } from './wait.ts';
 

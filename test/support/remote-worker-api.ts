@@ -3,11 +3,11 @@
 // (until the job-type registry validates remote workers' registered types,
 // issue 25 point 2). Nothing here runs them: the Python workers do.
 import { z } from 'zod';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/service-config.ts';
 import { startApp } from '../../src/app.ts';
 import { createLogger } from '../../src/logger.ts';
-import { HandlerRegistry } from '../../src/worker/registry.ts';
-import type { JobHandler } from '../../src/worker/handler.ts';
+import { HandlerRegistry } from '../../src/core/registry.ts';
+import type { JobHandler } from '../../src/core/handler.ts';
 
 const remote = <P>(jobType: string, payload: z.ZodType<P>): JobHandler<P> => ({
   jobType,

@@ -3,8 +3,8 @@
 import { z } from 'zod';
 import { setTimeout as delay } from 'node:timers/promises';
 import { noopHandler, sleepHandler } from '../../src/system/handlers.ts';
-import { NonRetriableError, type JobHandler } from '../../src/worker/handler.ts';
-import { HandlerRegistry } from '../../src/worker/registry.ts';
+import { NonRetriableError, type JobHandler } from '../../src/core/handler.ts';
+import { HandlerRegistry } from '../../src/core/registry.ts';
 
 const blockPayload = z.object({ ms: z.number().int().min(0).max(600_000) });
 

@@ -1,6 +1,6 @@
 // A worker process running the test job types (test-handlers.ts): the real
 // app and CLI signal handling, with a registry the built-in one lacks.
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/service-config.ts';
 import { startApp } from '../../src/app.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createTestRegistry } from './test-handlers.ts';

@@ -10,7 +10,7 @@ import type { ImportJob } from '../../src/imports/repository.ts';
 import type { JobRow } from '../../src/job-state/job-row.ts';
 import type { QueueStats } from '../../src/jobs/queue-stats.ts';
 import type { PortfolioImportJobRow } from '../../src/portfolios/repository.ts';
-import type { JobResult, RunningJob } from '../../src/worker/handler.ts';
+import type { JobResult, RunningJob } from '../../src/core/handler.ts';
 
 export function frozen(
   running: RunningJob<unknown>,

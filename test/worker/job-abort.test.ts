@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JobAbort } from '../../src/worker/job-abort.ts';
+import { JobAbort } from '../../src/core/job-abort.ts';
 
 describe('JobAbort', () => {
   it('gives a handler an aborted signal with the reason, also when it first asks after the abort', () => {

@@ -6,8 +6,8 @@ import { startTestApp, type TestApp } from '../support/app.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
 import { createJob } from '../support/jobs.ts';
 import { JobUpdated, JobWithHistory, RetryJob } from '../support/operations.ts';
-import { HandlerRegistry } from '../../src/worker/registry.ts';
-import { NonRetriableError } from '../../src/worker/handler.ts';
+import { HandlerRegistry } from '../../src/core/registry.ts';
+import { NonRetriableError } from '../../src/core/handler.ts';
 
 let db: TestDatabase;
 let service: TestApp;

@@ -2,8 +2,8 @@
 // fetched from the Flex Web Service with the job's tenant's own token and
 // query id (its IBKR_FLEX connection).
 import { PortfolioImportSource } from '../../generated/prisma/enums.ts';
-import { JobwireError } from '../../jobs/errors.ts';
-import { NonRetriableError } from '../../worker/handler.ts';
+import { JobwireError } from '../../core/errors.ts';
+import { NonRetriableError } from '../../core/handler.ts';
 import type { PortfolioSourceAdapter } from '../source.ts';
 import { parseFlexStatement } from './flex-statement.ts';
 import { fetchFlexStatement, type FlexWebServiceOptions } from './flex-web-service.ts';

@@ -3,7 +3,7 @@
 // CashTransactions/CashTransaction and OpenPositions/OpenPosition.
 import { createHash } from 'node:crypto';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { NonRetriableError } from '../../worker/handler.ts';
+import { NonRetriableError } from '../../core/handler.ts';
 import { contains, type DateInterval } from '../interval.ts';
 import type { ImportedCashTransaction, ImportedPosition, ImportedTrade, PortfolioActivity } from '../source.ts';
 

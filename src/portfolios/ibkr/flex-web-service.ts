@@ -4,7 +4,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { XMLParser } from 'fast-xml-parser';
 import { OutboundLimitError, type OutboundFetch } from '../../net/outbound.ts';
-import { NonRetriableError } from '../../worker/handler.ts';
+import { NonRetriableError } from '../../core/handler.ts';
 import { decodeXmlEntities, refuseDoctype } from './flex-statement.ts';
 
 export interface FlexWebServiceOptions {

@@ -1,5 +1,5 @@
 // notes.shout: writes the note's text in capitals, with the configured suffix.
-import { EMPTY_PAYLOAD, NonRetriableError, type JobHandler } from '../../../src/worker/handler.ts';
+import { EMPTY_PAYLOAD, NonRetriableError, type JobHandler } from '../../../src/core/handler.ts';
 import { NoteRepository } from './repository.ts';
 
 export const SHOUT_JOB_TYPE = 'notes.shout';

@@ -1,9 +1,9 @@
 // The notes fixture kind's GraphQL: a Note type, note(jobId) and createNote(text).
 import { builder } from '../../../src/graphql/builder.ts';
 import { JobKind } from '../../../src/generated/prisma/enums.ts';
-import { ValidationError } from '../../../src/jobs/errors.ts';
+import { ValidationError } from '../../../src/core/errors.ts';
 import { createKindJob } from '../../../src/jobs/create.ts';
-import { parseJobId } from '../../../src/jobs/schema.ts';
+import { parseJobId } from '../../../src/graphql/jobs/schema.ts';
 import { SHOUT_JOB_TYPE } from './handler.ts';
 import { NoteRepository, type Note } from './repository.ts';
 

@@ -1,5 +1,5 @@
-import { builder } from '../graphql/builder.ts';
-import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
+import { builder } from '../builder.ts';
+import { JobKind, JobStatus } from '../../generated/prisma/enums.ts';
 
 export const JobStatusEnum = builder.enumType(JobStatus, {
   name: 'JobStatus',

@@ -1,10 +1,10 @@
 // Flow-control parts of the core job mutations (CreateJobInput's fields, the
-// `created` answer), apart from flow/schema.ts so that jobs/schema.ts can use
+// `created` answer), apart from graphql/flow/schema.ts so that graphql/jobs/schema.ts can use
 // them without an import cycle.
 import type { FieldRef } from '@pothos/core';
-import { builder } from '../graphql/builder.ts';
-import { JobWaitingReason } from '../generated/prisma/enums.ts';
-import type { CreatedJob } from './create.ts';
+import { builder } from '../builder.ts';
+import { JobWaitingReason } from '../../generated/prisma/enums.ts';
+import type { CreatedJob } from '../../flow/create.ts';
 
 type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
 

@@ -1,6 +1,6 @@
 // Expected failures of job operations. Each is a GraphQL error type that
 // clients can switch on (see src/graphql/errors.ts).
-import type { JobStatus } from '../job-state/statuses.ts';
+import type { JobStatus } from '../generated/prisma/enums.ts';
 
 export class JobwireError extends Error {
   override name = 'JobwireError';

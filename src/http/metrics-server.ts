@@ -8,12 +8,12 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bearerToken, TokenError, type Authenticator } from '../auth/authenticate.ts';
-import { hostRefusal, type HostPolicy } from '../auth/host-check.ts';
+import { hostRefusal, type HostPolicy } from '../net/host-check.ts';
 import { hasScope } from '../auth/principal.ts';
 import { isConnectionError } from '../db/retry.ts';
 import { healthAnswer, type Health } from '../health.ts';
 import type { Logger } from '../logger.ts';
-import type { Metrics } from './metrics.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 
 export const METRICS_PATH = '/metrics';
 
@@ -36,7 +36,7 @@ export async function startMetricsServer(
   logger: Logger,
   /** The process's readiness, served at /health/*; without it those paths answer 404. */
   health?: Health,
-  /** With authentication off, the Host names /metrics answers (auth/host-check.ts); null: any. */
+  /** With authentication off, the Host names /metrics answers (net/host-check.ts); null: any. */
   hosts: HostPolicy = null,
 ): Promise<MetricsServer> {
   const server = createServer(async (request, response) => {

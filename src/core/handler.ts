@@ -1,7 +1,7 @@
 // The JobHandler port: what a job type provides to run. Each capability folder
-// registers its handlers on the registry (src/worker/registry.ts).
+// registers its handlers on the registry (src/core/registry.ts).
 import type pg from 'pg';
-import type { Queryable } from '../db/pool.ts';
+import type { Queryable } from './queryable.ts';
 import { z } from 'zod';
 import type { Logger } from '../logger.ts';
 import type { JobKind } from '../generated/prisma/enums.ts';
@@ -87,7 +87,7 @@ export interface JobHandler<Payload = Record<string, unknown>> {
   redactPayload?(payload: Record<string, unknown>): Record<string, unknown>;
   handle(job: RunningJob<Payload>, ctx: JobContext): Promise<JobResult>;
   /**
-   * A kind's job type that schedules may make (src/flow/schedules.ts): writes
+   * A kind's job type that schedules may make (src/jobs/schedules.ts): writes
    * its kind row in the tick's transaction, from the job the template made.
    */
   insertScheduledKindRow?(db: Queryable, job: { readonly id: string; readonly tenantId: string; readonly payload: Payload }): Promise<void>;

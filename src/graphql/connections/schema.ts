@@ -9,12 +9,12 @@
 // The token is a top-level argument of the Secret scalar, not a field of an
 // input object: graphql-js quotes a whole input object when one of its fields
 // is missing or unknown, and that text is logged and answered.
-import { builder } from '../graphql/builder.ts';
-import { ErrorInterface } from '../graphql/errors.ts';
-import { ConnectionProvider } from '../generated/prisma/enums.ts';
-import { ValidationError } from '../jobs/errors.ts';
-import type { ProviderConnection } from './connections.ts';
-import { ConnectionStorageUnavailableError, ProviderConnectionMissingError } from './errors.ts';
+import { builder } from '../builder.ts';
+import { ErrorInterface } from '../errors.ts';
+import { ConnectionProvider } from '../../generated/prisma/enums.ts';
+import { ValidationError } from '../../core/errors.ts';
+import type { ProviderConnection } from '../../connections/connections.ts';
+import { ConnectionStorageUnavailableError, ProviderConnectionMissingError } from '../../connections/errors.ts';
 
 const ConnectionProviderEnum = builder.enumType(ConnectionProvider, {
   name: 'ConnectionProvider',

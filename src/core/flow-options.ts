@@ -1,7 +1,7 @@
 // The flow-control options of a new job (idempotency key, dependencies,
 // timeout, concurrency key), validated at the edge with the rest of its input.
 import { z } from 'zod';
-import { parseInput } from '../jobs/validation.ts';
+import { parseInput } from './validation.ts';
 
 export const DEPENDS_ON_MAX = 100;
 

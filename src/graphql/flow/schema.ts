@@ -3,15 +3,15 @@
 // Queues are shared by every tenant: pausing them and their rate limits are
 // operator actions (the admin scope); reading them is QueueStats' (jobs:read).
 import { Repeater } from 'graphql-yoga';
-import { visibleTenant } from '../auth/principal.ts';
-import { builder } from '../graphql/builder.ts';
-import type { GraphQLContext } from '../graphql/context.ts';
-import { ValidationError } from '../jobs/errors.ts';
-import { readQueueStats } from '../jobs/queue-stats.ts';
+import { visibleTenant } from '../../auth/principal.ts';
+import { builder } from '../builder.ts';
+import type { GraphQLContext } from '../context.ts';
+import { ValidationError } from '../../core/errors.ts';
+import { readQueueStats } from '../../jobs/queue-stats.ts';
 import { QueueStatsRef } from '../jobs/schema.ts';
-import { pauseQueue, QUEUE_CHANNEL, readPausedQueues, resumeQueue } from './pause.ts';
+import { pauseQueue, QUEUE_CHANNEL, readPausedQueues, resumeQueue } from '../../flow/pause.ts';
 import { JobWaitingReasonEnum } from './schema-inputs.ts';
-import { clearQueueRateLimit, readQueueRateLimits, setQueueRateLimit, type QueueRateLimit } from './rate-limit.ts';
+import { clearQueueRateLimit, readQueueRateLimits, setQueueRateLimit, type QueueRateLimit } from '../../flow/rate-limit.ts';
 
 builder.prismaInterfaceFields('Job', (t) => ({
   waitingReason: t.field({

@@ -1,11 +1,11 @@
 // The GraphQL surface of recurring schedules: Schedule with its next run times
 // and recent ticks (each with its job), the schedules query, and create,
 // update, pause, resume and delete.
-import { builder } from '../graphql/builder.ts';
-import { ErrorInterface } from '../graphql/errors.ts';
-import { ValidationError } from '../jobs/errors.ts';
+import { builder } from '../builder.ts';
+import { ErrorInterface } from '../errors.ts';
+import { ValidationError } from '../../core/errors.ts';
 import { JobRef, parseJobId, withId } from '../jobs/schema.ts';
-import type { CreateJobInput } from '../jobs/create.ts';
+import type { CreateJobInput } from '../../jobs/create.ts';
 import {
   createSchedule,
   deleteSchedule,
@@ -16,9 +16,9 @@ import {
   ScheduleNotFoundError,
   updateSchedule,
   type ScheduleInput,
-} from './schedules.ts';
-import { isUuid } from '../jobs/validation.ts';
-import type { HandlerRegistry } from '../worker/registry.ts';
+} from '../../jobs/schedules.ts';
+import { isUuid } from '../../core/validation.ts';
+import type { HandlerRegistry } from '../../core/registry.ts';
 
 function parseScheduleId(value: string | number): string {
   const id = String(value);

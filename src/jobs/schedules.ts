@@ -13,12 +13,12 @@ import { tenantCondition } from '../auth/tenant-scope.ts';
 import type { Config } from '../config.ts';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
-import { assertJobsExist, assertParentsExist, prepareJob, type Caller, type CreateJobInput } from '../jobs/create.ts';
-import { JobwireError, ValidationError } from '../jobs/errors.ts';
+import { assertJobsExist, assertParentsExist, prepareJob, type Caller, type CreateJobInput } from './create.ts';
+import { JobwireError, ValidationError } from '../core/errors.ts';
 import { setEventMessage } from '../job-state/job-row.ts';
 import { insertJobs } from '../job-state/insert.ts';
-import type { HandlerRegistry } from '../worker/registry.ts';
-import { afterInsertJobs, beforeInsertJobs } from './create.ts';
+import type { HandlerRegistry } from '../core/registry.ts';
+import { afterInsertJobs, beforeInsertJobs } from '../flow/create.ts';
 
 export const MissedTickPolicy = { SKIP: 'SKIP', RUN_ONCE: 'RUN_ONCE', RUN_EACH: 'RUN_EACH' } as const;
 export type MissedTickPolicy = (typeof MissedTickPolicy)[keyof typeof MissedTickPolicy];

@@ -1,15 +1,14 @@
 // Assembles the schema: importing a module registers its types; each kind's
-// types come with its descriptor (src/kinds.ts).
-import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+// types come with its descriptor (the built-in kinds': src/service-schema.ts).
+import type { GraphQLSchema } from 'graphql';
 import type { KindDescriptor } from '../kind-descriptor.ts';
-import { defaultKinds } from '../kinds.ts';
-import { builder } from './builder.ts';
-import './errors.ts';
-import '../jobs/schema.ts';
-import '../flow/schema.ts';
-import '../flow/schedule-schema.ts';
-import '../connections/schema.ts';
-import './kind-detail.ts';
+import { builder } from '../graphql/builder.ts';
+import '../graphql/errors.ts';
+import '../graphql/jobs/schema.ts';
+import '../graphql/flow/schema.ts';
+import '../graphql/flow/schedule-schema.ts';
+import '../graphql/connections/schema.ts';
+import '../graphql/kind-detail.ts';
 
 const registered = new WeakSet<KindDescriptor<any>>();
 const schemas = new WeakMap<readonly KindDescriptor<any>[], GraphQLSchema>();
@@ -26,11 +25,4 @@ export function buildSchema(kinds: readonly KindDescriptor<any>[]): GraphQLSchem
     schemas.set(kinds, (built = builder.toSchema()));
   }
   return built;
-}
-
-export const schema: GraphQLSchema = buildSchema(defaultKinds);
-
-/** The SDL committed as schema.graphql. */
-export function printSortedSchema(): string {
-  return `${printSchema(lexicographicSortSchema(schema))}\n`;
 }

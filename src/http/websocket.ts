@@ -1,0 +1,162 @@
+// graphql-ws on the API's path: the token is checked at connection_init, before
+// connection_ack; sockets per principal and subscriptions per socket are capped;
+// revoked keys and expired tokens close their sockets (auth/open-sockets.ts).
+import type { Server } from 'node:http';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { GraphQLError } from 'graphql';
+import type { YogaServerInstance } from 'graphql-yoga';
+import type { Logger } from '../logger.ts';
+import { connectionToken, TokenError } from '../auth/authenticate.ts';
+import { hostRefusal, type HostPolicy } from '../net/host-check.ts';
+import { OpenSockets } from '../auth/open-sockets.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { ApiServices, GraphQLContext } from '../graphql/context.ts';
+import { parseFailure } from '../graphql/error-masking.ts';
+import { originAllowed } from '../graphql/http-guard.ts';
+import { socketsPerPrincipalCap } from '../graphql/limits.ts';
+import { GRAPHQL_PATH } from './yoga.ts';
+
+/**
+ * Raises an authenticated socket's message bound from WS_INIT_MAX_BYTES to
+ * `maxBytes`. ws takes one maxPayload per server; its receiver keeps it in
+ * `_maxPayload` (ws 8), set here. If that ever moves, the socket keeps the
+ * smaller bound (safe) and the log says so (test/graphql/websocket-bounds.test.ts fails).
+ */
+function allowMessages(socket: WebSocket, maxBytes: number, logger: Logger) {
+  const receiver = (socket as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+  if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = maxBytes;
+  else logger.error('cannot raise the websocket message bound after authentication (ws internals changed): messages stay within WS_INIT_MAX_BYTES');
+}
+
+/** Close codes of the websocket (graphql-ws keeps 4400-4499 for such reasons). */
+export const WS_CLOSE = { unauthorized: 4401, forbidden: 4403, tooManySockets: 4429 } as const;
+
+export interface Websockets {
+  /** graphql-ws connections open now. */
+  readonly count: number;
+  close(): Promise<void>;
+}
+
+/** graphql-ws on the listening HTTP server (after listen: see startApiServer). */
+export async function startWebsocketServer(
+  server: Server,
+  services: ApiServices,
+  yoga: YogaServerInstance<Record<string, unknown>, GraphQLContext>,
+  hostPolicy: HostPolicy,
+): Promise<Websockets> {
+  const { config } = services;
+  const wsServer = new WebSocketServer({
+    server,
+    path: GRAPHQL_PATH,
+    // Before authentication a message (the connection_init) may be this big: a
+    // bigger frame is refused at its header, before its payload is buffered
+    // (1009). After connection_ack the bound is REQUEST_JSON_MAX_BYTES (allowMessages).
+    maxPayload: config.WS_INIT_MAX_BYTES,
+    verifyClient: ({ req }, done) => {
+      const hostRefused = hostRefusal(req.headers.host, hostPolicy);
+      if (hostRefused) return done(false, 403, hostRefused);
+      return originAllowed(req, config.CORS_ALLOWED_ORIGINS) ? done(true) : done(false, 403, 'origin not allowed (CORS_ALLOWED_ORIGINS)');
+    },
+  });
+  const wsLogger = services.logger.child({ component: 'websocket' });
+  const socketsByPrincipal = new Map<string, number>();
+  const socketCap = socketsPerPrincipalCap(config);
+  // Revocation and expiry close open sockets (4401), within WS_AUTH_RECHECK_INTERVAL_MS.
+  const openSockets = new OpenSockets(services.pool, services.listener, services.authenticator, config.WS_AUTH_RECHECK_INTERVAL_MS, wsLogger);
+  await openSockets.start();
+  type Extra = { principal?: Principal };
+  const wsHandle = useServer<Record<string, unknown> | undefined, Extra>(
+    {
+      execute: (args: any) => args.rootValue.execute(args),
+      subscribe: (args: any) => args.rootValue.subscribe(args),
+      // The token is checked before connection_ack; a refusal closes with a code and a reason.
+      onConnect: async (ctx) => {
+        const socket = ctx.extra.socket;
+        let principal: Principal;
+        try {
+          const token = connectionToken(ctx.connectionParams);
+          if (config.AUTH_ENABLED && token === undefined) {
+            throw new TokenError('connection_init needs { "authorization": "Bearer <token>" }');
+          }
+          principal = await services.authenticator.authenticate(token);
+        } catch (error) {
+          if (!(error instanceof TokenError)) throw error;
+          socket.close(WS_CLOSE.unauthorized, `Unauthorized: ${error.message}`);
+          return false;
+        }
+        const open = socketsByPrincipal.get(principal.principalId) ?? 0;
+        if (socketCap !== null && open >= socketCap) {
+          socket.close(WS_CLOSE.tooManySockets, `Too many sockets: at most ${socketCap} per principal (WS_MAX_SOCKETS_PER_PRINCIPAL)`);
+          return false;
+        }
+        socketsByPrincipal.set(principal.principalId, open + 1);
+        ctx.extra.principal = principal;
+        allowMessages(socket, config.REQUEST_JSON_MAX_BYTES, wsLogger);
+        openSockets.add(socket, principal);
+        socket.once('close', () => openSockets.delete(socket));
+        return true;
+      },
+      onClose: (ctx) => {
+        const principal = ctx.extra.principal;
+        if (!principal) return;
+        ctx.extra.principal = undefined;
+        const open = (socketsByPrincipal.get(principal.principalId) ?? 1) - 1;
+        if (open > 0) socketsByPrincipal.set(principal.principalId, open);
+        else socketsByPrincipal.delete(principal.principalId);
+      },
+      onSubscribe: async (ctx, _id, params) => {
+        // ctx.subscriptions already holds this one.
+        if (Object.keys(ctx.subscriptions).length > config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET) {
+          return [
+            new GraphQLError(
+              `Too many subscriptions: at most ${config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET} per socket (WS_MAX_SUBSCRIPTIONS_PER_SOCKET)`,
+              { extensions: { code: 'RATE_LIMITED', setting: 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET' } },
+            ),
+          ];
+        }
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+          principal: ctx.extra.principal,
+        });
+        let document;
+        try {
+          document = parse(params.query);
+        } catch (error) {
+          return [parseFailure(error, services.logger.child({ component: 'graphql' }))];
+        }
+        const args = {
+          schema,
+          operationName: params.operationName,
+          document,
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+        const errors = validate(args.schema, args.document);
+        if (errors.length) return errors;
+        return args;
+      },
+    },
+    wsServer,
+  );
+  // After graphql-ws's own listener (which prints every socket error to the
+  // console): a refused message (1009) is the client's, not an internal error.
+  wsServer.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (error: Error & { code?: string }) => wsLogger.debug({ err: error, code: error.code }, 'websocket closed on a protocol error'));
+  });
+  return {
+    get count() {
+      return wsServer.clients.size;
+    },
+    async close() {
+      openSockets.stop();
+      await wsHandle.dispose();
+      wsServer.close();
+    },
+  };
+}
