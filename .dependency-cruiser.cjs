@@ -19,6 +19,8 @@ const LAYERS = [
   ['connections', ['connections/']],
   // The only writer of job status, queue entries and the event log's rows.
   ['job-state', ['job-state/']],
+  // The job types workers register (their payload schemas), and routing by type and queue.
+  ['registry', ['registry/']],
   ['metrics', ['metrics/']],
   // Gates, timeouts, idempotency, dependencies, pause and rate limits.
   ['flow', ['flow/']],

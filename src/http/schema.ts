@@ -5,6 +5,7 @@ import type { KindDescriptor } from '../kind-descriptor.ts';
 import { builder } from '../graphql/builder.ts';
 import '../graphql/errors.ts';
 import '../graphql/jobs/schema.ts';
+import '../graphql/registry/schema.ts';
 import '../graphql/flow/schema.ts';
 import '../graphql/flow/schedule-schema.ts';
 import '../graphql/connections/schema.ts';

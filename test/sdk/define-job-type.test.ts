@@ -59,14 +59,3 @@ it('refuses a payload that is not a zod schema, naming the job type', () => {
     'job type "app.bad": payload must be a zod 4 schema',
   );
 });
-
-it('createJob refuses a job type the API does not host, unless ALLOW_UNKNOWN_JOB_TYPES', () => {
-  const registry = new HandlerRegistry();
-  const caller = { principalId: 'user:test', tenantId: 'default' } as never;
-  const input = { jobType: 'app.resize', payload: { width: 'wide' } };
-  expect(() => prepareJob({ registry, config: loadConfig({}, []) }, caller, input)).toThrow(/^jobType: unknown job type "app.resize"/);
-  const allowed = loadConfig({ ALLOW_UNKNOWN_JOB_TYPES: 'true' }, []);
-  expect(prepareJob({ registry, config: allowed }, caller, input)).toMatchObject({ jobType: 'app.resize', payload: { width: 'wide' }, queueName: 'default' });
-  expect(() => prepareJob({ registry, config: allowed }, caller, { jobType: 'app.resize', payload: ['x'] })).toThrow(/^payload: must be a JSON object/);
-  expect(() => prepareJob({ registry, config: allowed }, caller, { jobType: 'App Resize' })).toThrow(/^jobType: unknown job type/);
-});

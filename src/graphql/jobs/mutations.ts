@@ -2,6 +2,7 @@
 import { builder } from '../builder.ts';
 import { cancelJob } from '../../job-state/cancel.ts';
 import { retryJob } from '../../job-state/retry.ts';
+import { UnknownJobTypeError } from '../../registry/errors.ts';
 import { createJobsReporting } from '../../jobs/create.ts';
 import { createdListResultOptions, createdResultOptions, flowInputFields, markCreated } from '../flow/schema-inputs.ts';
 import { InvalidTransitionError, JobConflictError, JobNotFoundError, JobStillActiveError, ValidationError } from '../../core/errors.ts';
@@ -33,7 +34,7 @@ builder.mutationFields((t) => ({
   createJob: t.prismaField({
     type: JobRef,
     description: 'Creates one job and queues it (in one transaction).',
-    errors: { types: [ValidationError], directResult: false, result: createdResultOptions },
+    errors: { types: [ValidationError, UnknownJobTypeError], directResult: false, result: createdResultOptions },
     args: { input: t.arg({ type: CreateJobInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const [answer] = await createJobsReporting(ctx, ctx.caller, [toCreateInput(args.input, '')]);
@@ -43,7 +44,7 @@ builder.mutationFields((t) => ({
   createJobs: t.prismaField({
     type: [JobRef],
     description: 'Creates many jobs all-or-nothing, in input order.',
-    errors: { types: [ValidationError], directResult: false, result: createdListResultOptions },
+    errors: { types: [ValidationError, UnknownJobTypeError], directResult: false, result: createdListResultOptions },
     args: { jobs: t.arg({ type: [CreateJobInput], required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const answers = await createJobsReporting(

@@ -7,7 +7,7 @@ import { ValidationError } from '../../core/errors.ts';
 import { readQueueStats } from '../../jobs/queue-stats.ts';
 import { readThroughput } from '../../jobs/throughput.ts';
 import { JobFilter, jobWhere } from './filters.ts';
-import { JobRef, JobTypeRef, parseJobId, QueueStatsRef, withId } from './types.ts';
+import { JobRef, parseJobId, QueueStatsRef, withId } from './types.ts';
 
 builder.queryFields((t) => ({
   job: t.prismaField({
@@ -36,14 +36,6 @@ builder.queryFields((t) => ({
     type: [QueueStatsRef],
     description: 'Stats of every queue that has jobs, by name.',
     resolve: (_root, _args, ctx) => readQueueStats(ctx.pool, visibleTenant(ctx.caller), null),
-  }),
-  jobTypes: t.field({
-    type: [JobTypeRef],
-    resolve: (_root, _args, ctx) =>
-      ctx.registry.jobTypes.map((jobType) => {
-        const handler = ctx.registry.get(jobType)!;
-        return { jobType, description: handler.description, kind: handler.kind ?? JobKind.PLAIN, steps: handler.steps ?? [] };
-      }),
   }),
 }));
 

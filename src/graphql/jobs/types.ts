@@ -156,14 +156,6 @@ export const QueueStatsRef = builder.objectRef<QueueStats>('QueueStats').impleme
   }),
 });
 
-export const JobTypeRef = builder.objectRef<{ jobType: string; description: string; kind: JobKind; steps: readonly string[] }>('JobType').implement({
-  description: 'A registered job type and the steps each of its jobs goes through.',
-  fields: (t) => ({
-    jobType: t.exposeString('jobType'),
-    description: t.exposeString('description'),
-    kind: t.expose('kind', { type: JobKindEnum }),
-    steps: t.stringList({ resolve: (type) => [...type.steps] }),
-  }),
-});
+// JobType and the jobTypes query: src/graphql/registry/schema.ts.
 
 export type { JobRow };
