@@ -51,6 +51,7 @@ const SMOKE: Record<string, Run | Run[]> = {
   'bench:budget-sync': { env: { BENCH_BUDGET_TRANSACTIONS: '500', YNAB_TRANSACTIONS_PAGE_SIZE: '100' } },
   // One scenario (a Postgres restart under load), every phase a fifth as long.
   'bench:chaos': { env: { CHAOS_SCALE: '0.2' }, args: ['postgres_restart'], timeoutSeconds: 240 },
+  'bench:add-job': { env: { BENCH_JOBS: '200', BENCH_ROUNDS: '1' } },
 };
 
 /** Lines of a failed bench's output shown (the CI log shows its end only). */
