@@ -52,7 +52,8 @@ create type job_waiting_reason as enum (
   'DEPENDENCIES',
   'QUEUE_PAUSED',
   'CONCURRENCY_LIMIT',
-  'RATE_LIMIT'
+  'RATE_LIMIT',
+  'NO_WORKER'
 );
 
 create type portfolio_import_source as enum (
@@ -391,6 +392,8 @@ CREATE TRIGGER job_after_delete AFTER DELETE ON public.job REFERENCING OLD TABLE
 CREATE TRIGGER job_after_insert AFTER INSERT ON public.job REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION job_after_insert();
 CREATE TRIGGER job_after_update AFTER UPDATE ON public.job REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION job_after_update();
 CREATE TRIGGER job_after_waiting_change AFTER UPDATE OF waiting_reason ON public.job FOR EACH ROW WHEN (((old.waiting_reason IS DISTINCT FROM new.waiting_reason) AND (old.status = new.status))) EXECUTE FUNCTION job_after_waiting_change();
+CREATE TRIGGER job_before_insert_no_worker BEFORE INSERT ON public.job FOR EACH ROW WHEN ((new.waiting_reason IS NULL)) EXECUTE FUNCTION job_before_queue_no_worker();
+CREATE TRIGGER job_before_retry_no_worker BEFORE UPDATE OF status ON public.job FOR EACH ROW WHEN (((new.waiting_reason IS NULL) AND (new.status = 'PENDING'::job_status) AND (old.status = ANY (ARRAY['FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])))) EXECUTE FUNCTION job_before_queue_no_worker();
 CREATE TRIGGER job_before_write BEFORE INSERT OR UPDATE ON public.job FOR EACH ROW EXECUTE FUNCTION job_before_write();
 CREATE TRIGGER job_clear_waiting_reason BEFORE UPDATE ON public.job FOR EACH ROW WHEN (((new.waiting_reason IS NOT NULL) AND (new.status <> ALL (ARRAY['PENDING'::job_status, 'SCHEDULED'::job_status, 'RETRYING'::job_status])))) EXECUTE FUNCTION job_clear_waiting_reason();
 CREATE TRIGGER job_settle_dependents AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN ((new.has_dependents AND (old.status IS DISTINCT FROM new.status) AND (new.status = ANY (ARRAY['COMPLETED'::job_status, 'FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])))) EXECUTE FUNCTION job_settle_dependents();
@@ -465,6 +468,25 @@ create table job_step (
 );
 CREATE TRIGGER job_step_after_write AFTER INSERT OR UPDATE ON public.job_step FOR EACH ROW EXECUTE FUNCTION job_step_after_write();
 CREATE TRIGGER job_step_before_write BEFORE INSERT OR UPDATE ON public.job_step FOR EACH ROW EXECUTE FUNCTION job_step_before_write();
+
+create table job_type (
+  name text not null,
+  description text default ''::text not null,
+  kind job_kind default 'PLAIN'::job_kind not null,
+  payload_schema jsonb not null,
+  result_schema jsonb,
+  steps text[] default '{}'::text[] not null,
+  default_queue_name text default 'default'::text not null,
+  default_max_retries integer default 3 not null,
+  default_priority integer default 0 not null,
+  default_timeout_ms integer,
+  default_concurrency_limit integer,
+  registered_at timestamp with time zone default now() not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint job_type_name_length CHECK (((length(name) >= 1) AND (length(name) <= 59))),
+  constraint job_type_payload_schema_object CHECK ((jsonb_typeof(payload_schema) = 'object'::text)),
+  constraint job_type_pkey PRIMARY KEY (name)
+);
 
 create table paused_queue (
   queue_name text not null,
@@ -674,6 +696,19 @@ create table worker (
   constraint worker_pkey PRIMARY KEY (id)
 );
 
+create table worker_job_type (
+  worker_id text not null,
+  job_type text not null,
+  queue_names text[],
+  last_seen_at timestamp with time zone default now() not null,
+  constraint worker_job_type_job_type_fkey FOREIGN KEY (job_type) REFERENCES job_type(name) ON DELETE CASCADE,
+  constraint worker_job_type_pkey PRIMARY KEY (worker_id, job_type),
+  constraint worker_job_type_worker_id_fkey FOREIGN KEY (worker_id) REFERENCES worker(id) ON DELETE CASCADE
+);
+CREATE INDEX worker_job_type_job_type_idx ON public.worker_job_type USING btree (job_type);
+CREATE TRIGGER worker_job_type_after_leave AFTER DELETE ON public.worker_job_type FOR EACH ROW EXECUTE FUNCTION worker_job_type_after_leave();
+CREATE TRIGGER worker_job_type_after_serve AFTER INSERT OR UPDATE OF queue_names ON public.worker_job_type FOR EACH ROW EXECUTE FUNCTION worker_job_type_after_serve();
+
 CREATE OR REPLACE FUNCTION public.budget_job_after_write()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -771,6 +806,18 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION public.job_before_queue_no_worker()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  if new.status in ('PENDING', 'SCHEDULED') and not job_served(new.job_type, new.queue_name) then
+    new.waiting_reason := 'NO_WORKER';
+  end if;
+  return new;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION public.job_before_write()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -860,6 +907,17 @@ CREATE OR REPLACE FUNCTION public.job_event_settled_before()
 AS $function$
   select pg_snapshot_xmin(pg_current_snapshot())::text::bigint
 $function$;
+
+CREATE OR REPLACE FUNCTION public.job_served(job_type text, queue_name text)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+AS $function$
+    select exists (
+      select 1 from worker_job_type s
+       where s.job_type = job_served.job_type
+         and (s.queue_names is null or job_served.queue_name = any (s.queue_names)))
+  $function$;
 
 CREATE OR REPLACE FUNCTION public.job_settle_dependents()
  RETURNS trigger
@@ -996,6 +1054,12 @@ AS $function$
   end
 $function$;
 
+CREATE OR REPLACE FUNCTION public.job_task_identifier(job_type text, queue_name text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$ select 'job:' || job_type || ':' || queue_name $function$;
+
 CREATE OR REPLACE FUNCTION public.job_waiting_message(reason job_waiting_reason, queue_name text, concurrency_key text, concurrency_limit integer)
  RETURNS text
  LANGUAGE sql
@@ -1006,6 +1070,7 @@ AS $function$
     when 'QUEUE_PAUSED' then format('waiting: queue %s is paused', queue_name)
     when 'CONCURRENCY_LIMIT' then format('waiting: concurrency key %s has %s running (its limit)', concurrency_key, concurrency_limit)
     when 'RATE_LIMIT' then format('waiting: queue %s reached its rate limit', queue_name)
+    when 'NO_WORKER' then format('waiting: no live worker serves this job type in queue %s', queue_name)
     else 'no longer waiting'
   end
 $function$;
@@ -1099,3 +1164,32 @@ begin
   select tenant_id into new.tenant_id from job where id = new.job_id;
   return new;
 end $function$;
+
+CREATE OR REPLACE FUNCTION public.worker_job_type_after_leave()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  update job set waiting_reason = 'NO_WORKER'
+   where job_type = old.job_type
+     and waiting_reason is null
+     and status in ('PENDING', 'SCHEDULED', 'RETRYING')
+     and (old.queue_names is null or queue_name = any (old.queue_names))
+     and not job_served(job_type, queue_name);
+  return null;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.worker_job_type_after_serve()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  update job set waiting_reason = null
+   where waiting_reason = 'NO_WORKER'
+     and job_type = new.job_type
+     and (new.queue_names is null or queue_name = any (new.queue_names))
+     and status in ('PENDING', 'SCHEDULED', 'RETRYING');
+  return null;
+end
+$function$;

@@ -90,6 +90,20 @@ const coreConfigSchema = z.object({
   /** A stall this long ends the worker process with one line (code 1), for its supervisor to restart it. */
   WORKER_STALL_EXIT_AFTER_MS: int(0, 3_600_000).default(30_000),
   /**
+   * The queues this worker takes jobs from (comma-separated); unset: every queue.
+   * Routing (docs/job-type-registry.md): a worker takes only jobs of the types it hosts, in these queues.
+   */
+  WORKER_QUEUES: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined ? undefined : commaList(value)))
+    .refine((queues) => queues === undefined || queues.length > 0, { message: 'must name at least one queue (unset it to serve every queue)' }),
+  /**
+   * Whether createJob accepts a job type that no worker has registered (it then waits with
+   * NO_WORKER, its payload unchecked); by default such a create is an UnknownJobTypeError.
+   */
+  ALLOW_UNKNOWN_JOB_TYPES: bool.default(false),
+  /**
    * A process without its database this long exits with one line (code 1) so that a supervisor
    * restarts it: at start (an unreachable DATABASE_URL) and while running; 0: never while running.
    */

@@ -18,6 +18,7 @@ export const CONCURRENCY_RECHECK_MS = 2000;
 
 export interface GatedJob {
   id: string;
+  jobType: string;
   queueName: string;
   priority: number;
   maxRetries: number;

@@ -6,6 +6,7 @@ import { defaultKinds } from '../kinds.ts';
 import { builder } from './builder.ts';
 import './errors.ts';
 import '../jobs/schema.ts';
+import '../registry/schema.ts';
 import '../flow/schema.ts';
 import '../flow/schedule-schema.ts';
 import '../connections/schema.ts';

@@ -23,7 +23,7 @@ export type AttemptFailure =
 /** Ends a RUNNING job's failed attempt; false when the job no longer runs on this worker. */
 export async function failRunningJob(
   pool: pg.Pool,
-  job: Pick<JobRow, 'id' | 'priority' | 'maxRetries'>,
+  job: Pick<JobRow, 'id' | 'jobType' | 'queueName' | 'priority' | 'maxRetries'>,
   workerId: string,
   failure: AttemptFailure,
 ): Promise<boolean> {

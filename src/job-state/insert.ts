@@ -39,7 +39,7 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
   // The entries first, so each job row is written once, with its entry's id.
   const queueEntryIds = await addQueueEntries(
     db,
-    jobs.map((job) => ({ jobId: job.id, runAt: job.waitingReason ? WAIT_UNTIL_RELEASED : job.scheduledAt, priority: job.priority, maxRetries: job.maxRetries })),
+    jobs.map((job) => ({ jobId: job.id, jobType: job.jobType, queueName: job.queueName, runAt: job.waitingReason ? WAIT_UNTIL_RELEASED : job.scheduledAt, priority: job.priority, maxRetries: job.maxRetries })),
   );
   await db.query(
     `insert into job (id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,

@@ -1,9 +1,39 @@
 // The job row's queue entry: one row in graphile-worker's queue, run by our
-// `run_job` task (graphile-worker's word for the function that runs an entry), whose
+// job task (graphile-worker's word for the function that runs an entry), whose
 // id the job row keeps (job.queue_entry_id).
+//
+// Routing: an entry's task identifier names its job type and queue
+// (`job:<jobType>:<queueName>`, SQL job_task_identifier), and graphile-worker
+// fetches only entries whose task is in the worker's task list, so a worker
+// takes only the types and queues it serves (src/registry/routing.ts).
 import type { Queryable } from '../db/pool.ts';
 
+/** The task of queue entries written before routing (migration 000031 moved them); every worker still serves it. */
 export const RUN_JOB_TASK = 'run_job';
+
+/** The channel told of task identifiers new to the database (a new type or queue): workers serving every queue add it. */
+export const JOB_TASK_CHANNEL = 'jobwire_job_task';
+
+const JOB_TASK_PREFIX = 'job:';
+
+/** The graphile-worker task of a job's queue entries (same as SQL job_task_identifier). */
+export function jobTaskIdentifier(jobType: string, queueName: string): string {
+  return `${JOB_TASK_PREFIX}${jobType}:${queueName}`;
+}
+
+/** The job type and queue a task identifier routes, or null for another task (run_job, the purge cron). */
+export function parseJobTaskIdentifier(identifier: string): { jobType: string; queueName: string } | null {
+  if (!identifier.startsWith(JOB_TASK_PREFIX)) return null;
+  // Job types have no colon (registry.ts); queue names may.
+  const rest = identifier.slice(JOB_TASK_PREFIX.length);
+  const colon = rest.indexOf(':');
+  return colon > 0 ? { jobType: rest.slice(0, colon), queueName: rest.slice(colon + 1) } : null;
+}
+
+/** Whether a queue entry's task runs a job row (its payload is {jobId}). */
+export function isJobTask(identifier: string): boolean {
+  return identifier === RUN_JOB_TASK || identifier.startsWith(JOB_TASK_PREFIX);
+}
 
 /**
  * graphile-worker attempts cover infrastructure failures and crash take-overs
@@ -15,20 +45,22 @@ export const queueAttempts = (maxRetries: number) => maxRetries + 10;
 
 export interface QueueEntry {
   jobId: string;
+  jobType: string;
+  queueName: string;
   runAt: Date | null;
   priority: number;
   maxRetries: number;
 }
 
-/** The job_spec[] of these queue entries (task run_job), from parameters $1-$5. */
+/** The job_spec[] of these queue entries (each its job's task), from parameters $1-$5. */
 const RUN_JOB_SPECS = `array(
-  select row($1::text, json_build_object('jobId', e.job_id), null, e.run_at, e.max_attempts, null, e.priority, null)::graphile_worker.job_spec
-    from unnest($2::uuid[], $3::timestamptz[], $4::int[], $5::int[]) as e(job_id, run_at, max_attempts, priority)
+  select row(e.task, json_build_object('jobId', e.job_id), null, e.run_at, e.max_attempts, null, e.priority, null)::graphile_worker.job_spec
+    from unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::int[], $5::int[]) as e(task, job_id, run_at, max_attempts, priority)
 )`;
 
 function runJobSpecParameters(entries: readonly QueueEntry[]) {
   return [
-    RUN_JOB_TASK,
+    entries.map((e) => jobTaskIdentifier(e.jobType, e.queueName)),
     entries.map((e) => e.jobId),
     entries.map((e) => e.runAt),
     entries.map((e) => queueAttempts(e.maxRetries)),
@@ -45,6 +77,7 @@ function runJobSpecParameters(entries: readonly QueueEntry[]) {
  */
 export async function addQueueEntries(db: Queryable, entries: readonly QueueEntry[]): Promise<Map<string, string>> {
   if (entries.length === 0) return new Map();
+  await announceNewTasks(db, entries);
   const result = await db.query<{ id: string; jobId: string }>(
     `select id, payload->>'jobId' as "jobId" from graphile_worker.add_jobs(${RUN_JOB_SPECS})`,
     runJobSpecParameters(entries),
@@ -59,12 +92,37 @@ export async function addQueueEntries(db: Queryable, entries: readonly QueueEntr
  */
 export async function queueJobsAgain(db: Queryable, entries: readonly QueueEntry[]): Promise<void> {
   if (entries.length === 0) return;
+  await announceNewTasks(db, entries);
   await db.query(
     `update job set queue_entry_id = entry.id
        from graphile_worker.add_jobs(${RUN_JOB_SPECS}) as entry
       where job.id = (entry.payload->>'jobId')::uuid`,
     runJobSpecParameters(entries),
   );
+}
+
+/** Task identifiers this process has seen in the database: most writes need no look. */
+const knownTasks = new Set<string>();
+
+/**
+ * Records the task identifiers of these entries that the database does not
+ * know yet, and tells workers (on commit) so that those serving every queue
+ * add them to their task list at once. Done before graphile-worker's add_jobs,
+ * which would insert them silently. A rolled-back announcement leaves an
+ * identifier in knownTasks that the database lacks: workers then find it at
+ * their next refresh (each heartbeat) instead.
+ */
+async function announceNewTasks(db: Queryable, entries: readonly QueueEntry[]): Promise<void> {
+  const unknown = [...new Set(entries.map((e) => jobTaskIdentifier(e.jobType, e.queueName)))].filter((task) => !knownTasks.has(task));
+  if (unknown.length === 0) return;
+  await db.query(
+    `with added as (
+       insert into graphile_worker._private_tasks (identifier) select unnest($1::text[]) on conflict do nothing returning identifier
+     )
+     select pg_notify($2, identifier) from added`,
+    [unknown, JOB_TASK_CHANNEL],
+  );
+  for (const task of unknown) knownTasks.add(task);
 }
 
 /**

@@ -9,7 +9,7 @@ import type { JobRow } from './job-row.ts';
 import { queueJobsAgain } from './queue-entry.ts';
 import { JobStatus } from './statuses.ts';
 
-type QueuedAgain = Pick<JobRow, 'id' | 'priority' | 'maxRetries'>;
+type QueuedAgain = Pick<JobRow, 'id' | 'jobType' | 'queueName' | 'priority' | 'maxRetries'>;
 
 /** Ends a RUNNING attempt as RETRYING and queues the job again for `runAt`, in one transaction; false when the job no longer runs on this worker. */
 export async function endAttemptAndQueueAgain(
@@ -21,7 +21,7 @@ export async function endAttemptAndQueueAgain(
 ): Promise<boolean> {
   return withTransaction(pool, async (client) => {
     const ended = await endRunningJob(client, job.id, workerId, end);
-    if (ended) await queueJobsAgain(client, [{ jobId: job.id, runAt, priority: job.priority, maxRetries: job.maxRetries }]);
+    if (ended) await queueJobsAgain(client, [{ jobId: job.id, jobType: job.jobType, queueName: job.queueName, runAt, priority: job.priority, maxRetries: job.maxRetries }]);
     return ended;
   });
 }
@@ -45,8 +45,8 @@ export const IS_ORPHAN = `job.status in ('PENDING', 'SCHEDULED', 'RETRYING', 'RU
  * another worker's sweep, or a late write, may have got there first.
  */
 export async function requeueOrphans(db: Queryable, seen: ReadonlyArray<{ id: string; version: string }>): Promise<string[]> {
-  const { rows } = await db.query<{ id: string; runAt: Date | null; priority: number; maxRetries: number }>(
-    `select job.id, case when job.status = 'SCHEDULED' then job.scheduled_at end as "runAt",
+  const { rows } = await db.query<{ id: string; jobType: string; queueName: string; runAt: Date | null; priority: number; maxRetries: number }>(
+    `select job.id, job.job_type as "jobType", job.queue_name as "queueName", case when job.status = 'SCHEDULED' then job.scheduled_at end as "runAt",
             job.priority, job.max_retries as "maxRetries"
        from job join unnest($1::uuid[], $2::text[]) as seen (id, version)
               on seen.id = job.id and seen.version = job.xmin::text
@@ -54,6 +54,6 @@ export async function requeueOrphans(db: Queryable, seen: ReadonlyArray<{ id: st
         for update of job skip locked`,
     [seen.map((row) => row.id), seen.map((row) => row.version)],
   );
-  await queueJobsAgain(db, rows.map((row) => ({ jobId: row.id, runAt: row.runAt, priority: row.priority, maxRetries: row.maxRetries })));
+  await queueJobsAgain(db, rows.map((row) => ({ jobId: row.id, jobType: row.jobType, queueName: row.queueName, runAt: row.runAt, priority: row.priority, maxRetries: row.maxRetries })));
   return rows.map((row) => row.id);
 }

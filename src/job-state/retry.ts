@@ -39,5 +39,5 @@ export async function retryJobInTransaction(client: Queryable, caller: Caller, j
       if (conflict) throw new JobConflictError(jobId, 'retry', conflict.constraint ?? 'unknown constraint', conflict.detail ?? '');
       throw error;
     });
-  await queueJobsAgain(client, [{ jobId, runAt: null, priority: job.priority, maxRetries: job.maxRetries }]);
+  await queueJobsAgain(client, [{ jobId, jobType: job.jobType, queueName: job.queueName, runAt: null, priority: job.priority, maxRetries: job.maxRetries }]);
 }

@@ -25,12 +25,12 @@ export async function lockQueuedJob(db: Queryable, jobId: string): Promise<strin
 /** The job waits, with its reason (an event when the reason changes), under a new queue entry due at `until`. */
 export async function waitQueuedJob(
   db: Queryable,
-  job: Pick<JobRow, 'id' | 'priority' | 'maxRetries'>,
+  job: Pick<JobRow, 'id' | 'jobType' | 'queueName' | 'priority' | 'maxRetries'>,
   reason: JobWaitingReason,
   until: Date,
 ): Promise<void> {
   await db.query(`update job set waiting_reason = $2 where id = $1 and waiting_reason is distinct from $2`, [job.id, reason]);
-  await queueJobsAgain(db, [{ jobId: job.id, runAt: until, priority: job.priority, maxRetries: job.maxRetries }]);
+  await queueJobsAgain(db, [{ jobId: job.id, jobType: job.jobType, queueName: job.queueName, runAt: until, priority: job.priority, maxRetries: job.maxRetries }]);
 }
 
 /** The jobs of a resumed queue that waited for it: no longer waiting, due at once (or at their scheduled time). */

@@ -13,6 +13,7 @@ import { insertJobs, type NewJob } from '../job-state/insert.ts';
 import { QUEUE_NAME_FORMAT, jsonObject, parseInput } from './validation.ts';
 import { afterInsertJobs, beforeInsertJobs, type CreatedJob } from '../flow/create.ts';
 import { parseFlowOptions, type FlowInput } from '../flow/options.ts';
+import { resolveJobTypes, type ResolvedJobTypes } from '../registry/create.ts';
 
 /** Who asks: every request resolves to one principal (src/auth/authenticate.ts). */
 export type Caller = Principal;
@@ -32,7 +33,7 @@ export interface CreateJobInput extends FlowInput {
 export interface CreateJobsDeps {
   pool: pg.Pool;
   registry: HandlerRegistry;
-  config: Pick<Config, 'JOB_PAYLOAD_MAX_BYTES' | 'CREATE_JOBS_MAX'>;
+  config: Pick<Config, 'JOB_PAYLOAD_MAX_BYTES' | 'CREATE_JOBS_MAX'> & Partial<Pick<Config, 'ALLOW_UNKNOWN_JOB_TYPES'>>;
 }
 
 /** One schema per payload limit: building a zod schema (and compiling its fast path) costs far more than using it. */
@@ -68,13 +69,15 @@ export function prepareJob(
   deps: Pick<CreateJobsDeps, 'registry' | 'config'>,
   caller: Caller,
   input: CreateJobInput,
-  options: { path?: (string | number)[]; kind?: JobKind } = {},
+  options: { path?: (string | number)[]; kind?: JobKind; registered?: ResolvedJobTypes } = {},
 ): NewJob {
   const path = options.path ?? [];
   const kind = options.kind ?? JobKind.PLAIN;
   const parsed = parseInput(createJobSchema(deps.config.JOB_PAYLOAD_MAX_BYTES), input, path);
-  const handler = deps.registry.get(parsed.jobType);
   const field = (name: string) => [...path, name].join('.');
+  // A type this process does not host: checked against the registry in the database (src/registry/create.ts).
+  const registered = deps.registry.get(parsed.jobType) ? undefined : options.registered?.prepare(parsed.jobType, parsed.payload, field, kind);
+  const handler = registered ?? deps.registry.get(parsed.jobType);
   if (!handler) {
     throw new ValidationError(
       field('jobType'),
@@ -84,7 +87,7 @@ export function prepareJob(
   if ((handler.kind ?? JobKind.PLAIN) !== kind) {
     throw new ValidationError(field('jobType'), `jobs of type "${parsed.jobType}" are ${handler.kind} jobs and have their own create mutation`);
   }
-  const payload = parseInput(handler.payload, parsed.payload, [...path, 'payload']) as Record<string, unknown>;
+  const payload = registered ? parsed.payload : (parseInput(deps.registry.get(parsed.jobType)!.payload, parsed.payload, [...path, 'payload']) as Record<string, unknown>);
   return {
     id: randomUUID(),
     kind,
@@ -219,7 +222,8 @@ export async function createJobsReporting(
     throw new ValidationError(list, `must contain at most ${deps.config.CREATE_JOBS_MAX} jobs (got ${inputs.length})`);
   }
   const pathOf = (index: number) => (listField ? [listField, index] : []);
-  const jobs = inputs.map((input, index) => prepareJob(deps, caller, input, { path: pathOf(index) }));
+  const registered = await resolveJobTypes(deps, inputs.map((input) => input.jobType));
+  const jobs = inputs.map((input, index) => prepareJob(deps, caller, input, { path: pathOf(index), registered }));
   return withTransaction(deps.pool, async (client) => {
     await assertParentsExist(client, jobs, (index) => [...pathOf(index), 'parentJobId'].join('.'));
     const { toInsert, answers } = await beforeInsertJobs(client, jobs, (index, name) => [...pathOf(index), name].join('.'));

@@ -14,6 +14,7 @@ import { bulkJobAction, countBulkTargets, type BulkJobAction, type BulkJobOutcom
 import { cancelJob } from '../job-state/cancel.ts';
 import { retryJob } from '../job-state/retry.ts';
 import { createJobsReporting } from './create.ts';
+import { UnknownJobTypeError } from '../registry/errors.ts';
 import { createdListResultOptions, createdResultOptions, flowInputFields, markCreated } from '../flow/schema-inputs.ts';
 import { InvalidTransitionError, JobConflictError, JobNotFoundError, JobStillActiveError, ValidationError } from './errors.ts';
 import { decodeCursor, encodeCursor, type JobEventRecord } from './event-log.ts';
@@ -168,15 +169,7 @@ export const QueueStatsRef = builder.objectRef<QueueStats>('QueueStats').impleme
   }),
 });
 
-const JobTypeRef = builder.objectRef<{ jobType: string; description: string; kind: JobKind; steps: readonly string[] }>('JobType').implement({
-  description: 'A registered job type and the steps each of its jobs goes through.',
-  fields: (t) => ({
-    jobType: t.exposeString('jobType'),
-    description: t.exposeString('description'),
-    kind: t.expose('kind', { type: JobKindEnum }),
-    steps: t.stringList({ resolve: (type) => [...type.steps] }),
-  }),
-});
+// JobType and the jobTypes query: src/registry/schema.ts.
 
 // ---------------------------------------------------------------------------
 // Queries
@@ -220,14 +213,6 @@ builder.queryFields((t) => ({
     type: [QueueStatsRef],
     description: 'Stats of every queue that has jobs, by name.',
     resolve: (_root, _args, ctx) => readQueueStats(ctx.pool, visibleTenant(ctx.caller), null),
-  }),
-  jobTypes: t.field({
-    type: [JobTypeRef],
-    resolve: (_root, _args, ctx) =>
-      ctx.registry.jobTypes.map((jobType) => {
-        const handler = ctx.registry.get(jobType)!;
-        return { jobType, description: handler.description, kind: handler.kind ?? JobKind.PLAIN, steps: handler.steps ?? [] };
-      }),
   }),
 }));
 
@@ -330,7 +315,7 @@ builder.mutationFields((t) => ({
   createJob: t.prismaField({
     type: JobRef,
     description: 'Creates one job and queues it (in one transaction).',
-    errors: { types: [ValidationError], directResult: false, result: createdResultOptions },
+    errors: { types: [ValidationError, UnknownJobTypeError], directResult: false, result: createdResultOptions },
     args: { input: t.arg({ type: CreateJobInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const [answer] = await createJobsReporting(ctx, ctx.caller, [toCreateInput(args.input, '')]);
@@ -340,7 +325,7 @@ builder.mutationFields((t) => ({
   createJobs: t.prismaField({
     type: [JobRef],
     description: 'Creates many jobs all-or-nothing, in input order.',
-    errors: { types: [ValidationError], directResult: false, result: createdListResultOptions },
+    errors: { types: [ValidationError, UnknownJobTypeError], directResult: false, result: createdListResultOptions },
     args: { jobs: t.arg({ type: [CreateJobInput], required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const answers = await createJobsReporting(

@@ -66,6 +66,11 @@ export interface JobHandler<Payload = Record<string, unknown>> {
   description: string;
   /** Validates a payload when the job is created and again when it runs. */
   payload: z.ZodType<Payload>;
+  /**
+   * The shape of JobResult.resultData on success, if the handler declares one:
+   * registered (as JSON Schema) for clients and typed results; not enforced.
+   */
+  result?: z.ZodType;
   /** Steps created with every job of this type, so clients see the plan. */
   steps?: readonly string[];
   /** Kinds other than PLAIN are created through their own API only. */

@@ -10,6 +10,10 @@ export class HandlerRegistry {
     if (!JOB_TYPE_FORMAT.test(handler.jobType)) {
       throw new Error(`job type "${handler.jobType}" must be dotted lower-case words, e.g. webhook.send`);
     }
+    // Its queue entries' task is job:<jobType>:<queue>, at most 128 characters (graphile-worker's bound).
+    if (handler.jobType.length > 59) {
+      throw new Error(`job type "${handler.jobType}" must be at most 59 characters (it has ${handler.jobType.length})`);
+    }
     if (this.#handlers.has(handler.jobType)) {
       throw new Error(`job type "${handler.jobType}" is registered twice`);
     }

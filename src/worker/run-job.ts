@@ -24,7 +24,8 @@ import { cancelRunningJob, cancelTakenJob } from '../job-state/cancel.ts';
 import { failRunningJob, type AttemptFailure } from '../job-state/fail.ts';
 import { lockJob, type JobRow } from '../job-state/job-row.ts';
 import { markJobsRunning } from '../job-state/mark-running.ts';
-import { RUN_JOB_TASK } from '../job-state/queue-entry.ts';
+import { isJobTask, RUN_JOB_TASK } from '../job-state/queue-entry.ts';
+import { rerouteLegacyEntry } from '../registry/routing.ts';
 import { requeueRunningJob } from '../job-state/requeue.ts';
 import { isTerminal, JobStatus } from '../job-state/statuses.ts';
 import type { TakenJob } from '../job-state/take.ts';
@@ -46,6 +47,8 @@ export interface RunJobDeps {
   /** Abort switches of the jobs this process runs or holds in its local queue, by job id (for cancel and shutdown). */
   running: Map<string, JobAbort>;
   metrics: Metrics;
+  /** Whether this worker serves jobs of this type in this queue (src/registry/routing.ts); default: it hosts the type. */
+  serves?: (jobType: string, queueName: string) => boolean;
 }
 
 export const CANCELLED_REASON = 'cancelled';
@@ -81,7 +84,7 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
   const completions = new BackgroundWrites();
   /** Jobs fetched into the local queue whose tasks have not started: their read, and their abort switch. */
   const prefetched = new Map<string, { read: Promise<TakenJob | null>; abort: JobAbort }>();
-  const jobIdOf = (job: Job) => (job.task_identifier === RUN_JOB_TASK ? runJobPayload.safeParse(job.payload).data?.jobId : undefined);
+  const jobIdOf = (job: Job) => (isJobTask(job.task_identifier) ? runJobPayload.safeParse(job.payload).data?.jobId : undefined);
 
   const task: Task = async (rawPayload, helpers) => {
     const { jobId } = runJobPayload.parse(rawPayload);
@@ -98,6 +101,12 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
     try {
       const taken = await take(deps, read, jobId, helpers.job.id, workerId, logger);
       if (!taken) return;
+      // An entry written before routing (task run_job) of a job this worker does not serve goes to one that does.
+      const serves = deps.serves ?? ((jobType: string) => deps.registry.get(jobType) !== undefined);
+      if (helpers.job.task_identifier === RUN_JOB_TASK && taken.takenAt && !serves(taken.job.jobType, taken.job.queueName)) {
+        await rerouteLegacyEntry(deps.pool, taken.job);
+        return;
+      }
       if (taken.takenAt && (taken.job.cancelRequestedAt || abort.reason === CANCELLED_REASON)) {
         await cancelTaken(deps.pool, jobId, logger);
         deps.metrics.forJob(taken.job.queueName, taken.job.jobType).cancelled.inc();

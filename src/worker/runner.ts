@@ -13,7 +13,9 @@ import type { Listener } from '../db/listener.ts';
 import type { Logger } from '../logger.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { CANCEL_CHANNEL } from '../job-state/cancel.ts';
-import { RUN_JOB_TASK } from '../job-state/queue-entry.ts';
+import { JOB_TASK_CHANNEL, RUN_JOB_TASK } from '../job-state/queue-entry.ts';
+import { registerJobTypes, registrationOf, touchWorkerJobTypes, type JobTypeRegistration } from '../registry/registry.ts';
+import { nudgeWorkers, WorkerRouting } from '../registry/routing.ts';
 import { createPurgeTask, PURGE_TASK } from '../jobs/retention.ts';
 import { JobAbort } from './job-abort.ts';
 import { OrphanSweep } from './orphans.ts';
@@ -30,6 +32,10 @@ export interface WorkerDeps {
   pool: pg.Pool;
   listener: Listener;
   registry: HandlerRegistry;
+  /** The job types this worker serves (each must be in the registry); default: every one in it. */
+  jobTypes?: readonly string[];
+  /** The queues it takes jobs from; default: WORKER_QUEUES, and unset there every queue. */
+  queueNames?: readonly string[] | null;
   /** graphile-worker's pool stopped on its own: this process runs no more jobs (app.ts: the CLI exits). */
   onFatal?: (message: string) => void;
   logger: Logger;
@@ -58,8 +64,21 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   const logger = deps.logger.child({ component: 'worker' });
   const running = new Map<string, JobAbort>();
 
-  const onNotification = (channel: string, jobId: string) => {
+  const jobTypes = deps.jobTypes ?? registry.jobTypes;
+  for (const jobType of jobTypes) if (!registry.get(jobType)) throw new Error(`worker: job type "${jobType}" has no handler in the registry`);
+  const queueNames = deps.queueNames !== undefined ? deps.queueNames : (config.WORKER_QUEUES ?? null);
+  // Registered at the first heartbeat (the worker row first): name, schemas, defaults (src/registry/).
+  const registrations = jobTypes.map((jobType) => registrationOf(registry.get(jobType)!));
+  let routing: WorkerRouting | undefined;
+
+  const onNotification = (channel: string, payload: string) => {
+    if (channel === JOB_TASK_CHANNEL) {
+      // A create used a queue new to the database: a worker serving every queue takes it from now on.
+      if (routing?.add(payload)) nudgeWorkers(pool).catch((error) => logger.warn({ err: error }, 'could not nudge workers'));
+      return;
+    }
     if (channel !== CANCEL_CHANNEL) return;
+    const jobId = payload;
     const abort = running.get(jobId);
     if (abort && !abort.aborted) {
       logger.info({ jobId }, 'cancel requested; aborting the job');
@@ -68,8 +87,17 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   };
   listener.on('notification', onNotification);
   await listener.listen(CANCEL_CHANNEL);
+  await listener.listen(JOB_TASK_CHANNEL);
 
-  const runJob = createRunJobTask({ pool, registry, logger, config, running, metrics: deps.metrics ?? new Metrics() });
+  const runJob = createRunJobTask({
+    pool,
+    registry,
+    logger,
+    config,
+    running,
+    metrics: deps.metrics ?? new Metrics(),
+    serves: (jobType, queueName) => routing!.serves(jobType, queueName),
+  });
   const events: WorkerEvents = deps.events ?? new EventEmitter();
   let workerId: string | undefined;
   events.on('pool:create', ({ workerPool }) => {
@@ -82,6 +110,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   let onStalled = (message: string) => logger.fatal(message);
   const watchdog = new StallWatchdog({
     pool,
+    tasks: () => (routing ? [RUN_JOB_TASK, ...routing.jobTasks] : [RUN_JOB_TASK]),
     logger,
     concurrency: config.WORKER_CONCURRENCY,
     stallAfterMs: config.WORKER_STALL_AFTER_MS,
@@ -101,6 +130,17 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       }
     };
 
+  // Routing (src/registry/routing.ts): the task list names the types and queues this worker serves.
+  routing = new WorkerRouting(
+    { jobTypes, queueNames, task: inSlot(runJob.task) },
+    {
+      [RUN_JOB_TASK]: inSlot(runJob.task),
+      [PURGE_TASK]: inSlot(createPurgeTask({ pool, logger, retentionDays: config.JOB_RETENTION_DAYS })),
+    },
+  );
+  await routing.load(pool);
+  const workerRouting = routing;
+
   // A Postgres restart must not kill the process through graphile-worker's own writes.
   retryConnectionErrorsInGraphileWorker();
   const runner: Runner = await run({
@@ -109,10 +149,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     noHandleSignals: true,
     logger: workerLogger(logger),
     events,
-    taskList: {
-      [RUN_JOB_TASK]: inSlot(runJob.task),
-      [PURGE_TASK]: inSlot(createPurgeTask({ pool, logger, retentionDays: config.JOB_RETENTION_DAYS })),
-    },
+    taskList: workerRouting.taskList,
     // Daily at 03:00; one run per day across all workers (graphile-worker's cron is distributed).
     crontab: `0 3 * * * ${PURGE_TASK} ?max=1`,
   });
@@ -123,7 +160,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   const scheduler = new Scheduler({ pool, registry, config, logger });
   scheduler.start();
 
-  const heartbeat = new Heartbeat(pool, id, config, logger);
+  const heartbeat = new Heartbeat(pool, id, config, logger, { registrations, queueNames, routing: workerRouting });
   // The session lock first, then the heartbeat row: a worker seen in the table always had its lock.
   const liveness = new WorkerLiveness({
     connectionString: deps.connectionString,
@@ -215,9 +252,13 @@ class Heartbeat {
     private readonly workerId: string,
     private readonly config: Pick<Config, 'WORKER_HEARTBEAT_INTERVAL_MS' | 'WORKER_DEAD_AFTER_MS'>,
     private readonly logger: Logger,
+    private readonly serving: { registrations: readonly JobTypeRegistration[]; queueNames: readonly string[] | null; routing: WorkerRouting },
   ) {
     this.#orphans = new OrphanSweep(pool, logger, config.WORKER_DEAD_AFTER_MS);
   }
+
+  /** Whether the job types are registered for the worker row as it is now (a row re-created after being found dead is not). */
+  #registered = false;
 
   /** When this worker last recorded itself alive (Date.now()). */
   lastBeatAt = 0;
@@ -237,12 +278,22 @@ class Heartbeat {
 
   /** Records this worker alive, then releases the jobs of workers that are not. */
   async beat() {
-    await this.pool.query(
+    const { rows } = await this.pool.query<{ inserted: boolean }>(
       `insert into worker (id, hostname, pid) values ($1, $2, $3)
-       on conflict (id) do update set last_heartbeat_at = now()`,
+       on conflict (id) do update set last_heartbeat_at = now()
+       returning (xmax = 0) as inserted`,
       [this.workerId, os.hostname(), process.pid],
     );
     this.lastBeatAt = Date.now();
+    // The registry (src/registry/): the types this worker serves, registered with its row, seen at each beat.
+    if (rows[0]?.inserted) this.#registered = false;
+    if (!this.#registered) {
+      await registerJobTypes(this.pool, this.workerId, this.serving.registrations, this.serving.queueNames);
+      this.#registered = true;
+    } else {
+      await touchWorkerJobTypes(this.pool, this.workerId);
+    }
+    if (await this.serving.routing.load(this.pool)) await nudgeWorkers(this.pool);
     // Silence is counted from the server's start at the earliest: no worker can beat while the
     // database is down, so a restart does not make every worker look dead.
     const released = await this.pool.query<{ worker_id: string }>(

@@ -11,11 +11,12 @@
 // DATABASE_UNAVAILABLE_EXIT_AFTER_MS's business: nothing is checked meanwhile).
 import type pg from 'pg';
 import type { Logger } from '../logger.ts';
-import { RUN_JOB_TASK } from '../job-state/queue-entry.ts';
 
 export interface StallWatchdogOptions {
   pool: pg.Pool;
   logger: Logger;
+  /** The job tasks this worker fetches now (its task list, src/registry/routing.ts): only their entries are its work. */
+  tasks(): string[];
   /** Slots of this worker (WORKER_CONCURRENCY). */
   concurrency: number;
   /** A free slot and a due job both this old make a stall (ms). */
@@ -32,7 +33,7 @@ export interface StallWatchdogOptions {
 
 /**
  * Jobs of ours due since before the bound and not taken: available
- * (unlocked, attempts left) queue entries of run_job. jobwire uses no
+ * (unlocked, attempts left) queue entries of the tasks this worker serves. jobwire uses no
  * graphile-worker named queues, so no queue lock can hold them back.
  */
 const OVERDUE_ENTRIES = `
@@ -41,7 +42,7 @@ const OVERDUE_ENTRIES = `
    where jobs.is_available
      and jobs.job_queue_id is null
      and jobs.run_at <= now() - make_interval(secs => $1 / 1000.0)
-     and jobs.task_id in (select id from graphile_worker._private_tasks where identifier = $2)`;
+     and jobs.task_id in (select id from graphile_worker._private_tasks where identifier = any($2::text[]))`;
 
 export class StallWatchdog {
   #busy = 0;
@@ -91,7 +92,7 @@ export class StallWatchdog {
         this.#clear();
         return;
       }
-      const { rows } = await this.options.pool.query<{ overdue: number; oldestMs: number }>(OVERDUE_ENTRIES, [this.options.stallAfterMs, RUN_JOB_TASK]);
+      const { rows } = await this.options.pool.query<{ overdue: number; oldestMs: number }>(OVERDUE_ENTRIES, [this.options.stallAfterMs, this.options.tasks()]);
       const { overdue, oldestMs } = rows[0]!;
       // Checked again after the query: a slot taken meanwhile means the worker is taking work.
       if (overdue === 0 || this.#freeSince === null) {

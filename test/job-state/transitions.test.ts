@@ -117,7 +117,7 @@ describe('fail', () => {
   it('FAILED keeps the error (structured) and the resultData', async () => {
     const id = await running();
     const error = { name: 'NonRetriableError', message: 'bad row', data: { row: 3 } };
-    expect(await failRunningJob(db.pool, { id, priority: 0, maxRetries: 1 }, WORKER, { status: JobStatus.FAILED, errorMessage: 'bad row', error, resultData: { rows: 2 } })).toBe(true);
+    expect(await failRunningJob(db.pool, { id, jobType: 'system.noop', queueName: 'job-state', priority: 0, maxRetries: 1 }, WORKER, { status: JobStatus.FAILED, errorMessage: 'bad row', error, resultData: { rows: 2 } })).toBe(true);
     expect(await stateOf(id)).toMatchObject({ status: 'FAILED', errorMessage: 'bad row', error, result: { rows: 2 }, workerId: null });
     expect((await eventsOf(id)).at(-1)).toEqual(['FAILED', 'bad row']);
   });
@@ -125,18 +125,18 @@ describe('fail', () => {
   it('RETRYING counts the retry and queues the job again; DEAD_LETTER ends it; a plain message becomes an Error', async () => {
     const id = await running();
     const runAt = new Date(Date.now() + 60_000);
-    expect(await failRunningJob(db.pool, { id, priority: 0, maxRetries: 1 }, WORKER, { status: JobStatus.RETRYING, errorMessage: 'flaky', retryCount: 1, runAt })).toBe(true);
+    expect(await failRunningJob(db.pool, { id, jobType: 'system.noop', queueName: 'job-state', priority: 0, maxRetries: 1 }, WORKER, { status: JobStatus.RETRYING, errorMessage: 'flaky', retryCount: 1, runAt })).toBe(true);
     expect(await stateOf(id)).toMatchObject({ status: 'RETRYING', retryCount: 1, error: { name: 'Error', message: 'flaky' } });
     const entry = await db.pool.query(`select e.run_at from job join graphile_worker.jobs e on e.id = job.queue_entry_id where job.id = $1`, [id]);
     expect(entry.rows[0].run_at.getTime()).toBe(runAt.getTime());
     await markJobsRunning(db.pool, [id], WORKER);
-    expect(await failRunningJob(db.pool, { id, priority: 0, maxRetries: 1 }, WORKER, { status: JobStatus.DEAD_LETTER, errorMessage: 'flaky (after 2 attempts)' })).toBe(true);
+    expect(await failRunningJob(db.pool, { id, jobType: 'system.noop', queueName: 'job-state', priority: 0, maxRetries: 1 }, WORKER, { status: JobStatus.DEAD_LETTER, errorMessage: 'flaky (after 2 attempts)' })).toBe(true);
     expect((await eventsOf(id)).map(([status]) => status)).toEqual(['PENDING', 'RUNNING', 'RETRYING', 'RUNNING', 'DEAD_LETTER']);
   });
 
   it('does nothing to a job this worker does not run', async () => {
     const id = await running();
-    expect(await failRunningJob(db.pool, { id, priority: 0, maxRetries: 1 }, 'worker-b', { status: JobStatus.FAILED, errorMessage: 'no' })).toBe(false);
+    expect(await failRunningJob(db.pool, { id, jobType: 'system.noop', queueName: 'job-state', priority: 0, maxRetries: 1 }, 'worker-b', { status: JobStatus.FAILED, errorMessage: 'no' })).toBe(false);
     expect((await stateOf(id)).status).toBe('RUNNING');
   });
 });
@@ -166,7 +166,7 @@ describe('cancel', () => {
 describe('retry', () => {
   it('a FAILED job goes back to PENDING with a fresh retry budget and no error; an active one is refused', async () => {
     const id = await running();
-    await failRunningJob(db.pool, { id, priority: 0, maxRetries: 1 }, WORKER, { status: JobStatus.FAILED, errorMessage: 'bad', resultData: { rows: 1 } });
+    await failRunningJob(db.pool, { id, jobType: 'system.noop', queueName: 'job-state', priority: 0, maxRetries: 1 }, WORKER, { status: JobStatus.FAILED, errorMessage: 'bad', resultData: { rows: 1 } });
     await retryJob(db.pool, admin, id);
     expect(await stateOf(id)).toMatchObject({ status: 'PENDING', retryCount: 0, errorMessage: null, error: null, result: null });
     await expect(retryJob(db.pool, admin, id)).rejects.toMatchObject({ name: 'JobStillActiveError' });
@@ -176,7 +176,7 @@ describe('retry', () => {
 describe('requeue and take-over', () => {
   it('a worker shutting down gives its job back as RETRYING without spending a retry', async () => {
     const id = await running();
-    expect(await requeueRunningJob(db.pool, { id, priority: 0, maxRetries: 1 }, WORKER)).toBe(true);
+    expect(await requeueRunningJob(db.pool, { id, jobType: 'system.noop', queueName: 'job-state', priority: 0, maxRetries: 1 }, WORKER)).toBe(true);
     expect(await stateOf(id)).toMatchObject({ status: 'RETRYING', retryCount: 0, workerId: null });
   });
 
