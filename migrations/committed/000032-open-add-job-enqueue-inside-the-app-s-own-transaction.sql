@@ -1,5 +1,5 @@
---! Previous: sha1:e1d6581c1b49acc5e2ee8798f9ff844b2b112680
---! Hash: sha1:f42c898fade19083b428f84de123170b8c0d63f2
+--! Previous: sha1:95453a91ebc4ec276265ae99d37c25c8c00265e0
+--! Hash: sha1:ff3a837c3a2fe93ee93b374696c0f965e7e9e1e5
 --! Message: open: add_job, enqueue inside the app's own transaction
 
 -- An app enqueues in its own transaction: `begin; insert into orders ...;
