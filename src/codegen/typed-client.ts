@@ -35,8 +35,9 @@ const OPERATIONS = {
   createJob(input: $input) {
     __typename
     ... on MutationCreateJobSuccess { created data { id jobType status } }
-    ... on ValidationError { field message }
-    ... on BaseError { message }
+    ... on Error { message }
+    ... on ValidationError { field }
+    ... on UnknownJobTypeError { field jobType knownJobTypes }
   }
 }`,
   JobResult: `query JobResult($id: ID!) {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { runCli } from '../support/cli.ts';
+import { toJsonSchema } from '../../src/registry/json-schema.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 let db: TestDatabase;
@@ -20,15 +21,15 @@ const shipResult = z.object({ shipped: z.number(), trackingCode: z.string().null
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  // What a worker serving these types registers (src/registry/): the schemas zod prints.
+  // What a worker serving these types registers: the schemas src/registry/json-schema.ts prints.
   await db.pool.query(
     `insert into job_type (name, description, payload_schema, result_schema) values
        ('test.ship_order', 'Ships an order.', $1, $2),
        ('billing.send_invoice', 'Sends an invoice.', $3, null)`,
     [
-      JSON.stringify(z.toJSONSchema(shipPayload, { io: 'input' })),
-      JSON.stringify(z.toJSONSchema(shipResult)),
-      JSON.stringify(z.toJSONSchema(z.object({ invoiceId: z.string(), copies: z.number().int().min(1).default(1) }), { io: 'input' })),
+      JSON.stringify(toJsonSchema(shipPayload)),
+      JSON.stringify(toJsonSchema(shipResult)),
+      JSON.stringify(toJsonSchema(z.object({ invoiceId: z.string(), copies: z.number().int().min(1).default(1) }))),
     ],
   );
   dir = await mkdtemp(path.join(os.tmpdir(), 'jobwire-codegen-'));
