@@ -81,11 +81,10 @@ async function jobTypesFile(jobTypes: readonly RegisteredJobType[]): Promise<str
         bannerComment: '',
         additionalProperties: false,
         strictIndexSignatures: true,
-        format: false,
         declareExternallyReferenced: true,
       });
     };
-    parts.push(`/** ${jobType.name}: ${jobType.description.replaceAll('*/', '* /')} */`);
+    parts.push(`/** ${[jobType.name, jobType.description.replaceAll('*/', '* /')].filter(Boolean).join(': ')} */`);
     parts.push(await compileOne(jobType.payloadSchema, `${base}Payload`));
     payloads.push(`  ${JSON.stringify(jobType.name)}: ${base}Payload;`);
     if (jobType.resultSchema) {
