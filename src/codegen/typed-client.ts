@@ -29,6 +29,29 @@ export async function readJobTypes(db: Pick<pg.Pool, 'query'>): Promise<Register
   return rows;
 }
 
+/**
+ * The plain job types a running service lists (its `jobTypes` query, with
+ * the token's rights): for app developers who hold an API key, not the database's credentials.
+ */
+export async function fetchJobTypes(endpoint: string, token?: string): Promise<RegisteredJobType[]> {
+  const response = await fetch(endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query: '{ jobTypes { jobType description kind payloadSchema resultSchema } }' }),
+  });
+  const body = (await response.json().catch(() => ({}))) as {
+    data?: { jobTypes: Array<{ jobType: string; description: string; kind: string; payloadSchema: Record<string, unknown>; resultSchema: Record<string, unknown> | null }> };
+    errors?: Array<{ message: string }>;
+  };
+  if (!body.data) {
+    throw new Error(`${endpoint} answered ${response.status}: ${body.errors?.map((error) => error.message).join('; ') ?? 'no jobTypes'}`);
+  }
+  return body.data.jobTypes
+    .filter((type) => type.kind === 'PLAIN')
+    .map((type) => ({ name: type.jobType, description: type.description, payloadSchema: type.payloadSchema, resultSchema: type.resultSchema }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
 /** The operations the client is made of; their source goes into the client too (for fetch). */
 const OPERATIONS = {
   CreateJob: `mutation CreateJob($input: CreateJobInput!) {
@@ -195,9 +218,8 @@ export async function writeTypedClient(outDir: string, files: Record<string, str
   return written;
 }
 
-/** Reads the registered types and writes the client: what `jobwire codegen` does. */
-export async function codegenTypedClient(db: Pick<pg.Pool, 'query'>, outDir: string, schemaFile = SCHEMA_FILE): Promise<string[]> {
-  const jobTypes = await readJobTypes(db);
-  if (jobTypes.length === 0) throw new Error('no job types are registered in this database: start a worker that serves them first');
+/** Writes the client for these registered types: what `jobwire codegen` does once it read them (database or service). */
+export async function codegenTypedClient(jobTypes: readonly RegisteredJobType[], outDir: string, schemaFile = SCHEMA_FILE): Promise<string[]> {
+  if (jobTypes.length === 0) throw new Error('no job types are registered: start a worker that serves them first');
   return writeTypedClient(outDir, await generateTypedClient(jobTypes, await readFile(schemaFile, 'utf8')));
 }

@@ -10,6 +10,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { runCli } from '../support/cli.ts';
+import { startTestApp } from '../support/app.ts';
+import { createTestRegistry } from '../support/test-handlers.ts';
+import { createKey } from '../../src/cli/keys.ts';
 import { toJsonSchema } from '../../src/registry/json-schema.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -137,5 +140,22 @@ it('refuses to write a client when no job type is registered, naming why', async
   const empty = await createTestDatabase();
   const cli = await runCli(['codegen', '--out', path.join(dir, 'empty')], { DATABASE_URL: empty.url });
   expect(cli.code).toBe(2);
-  expect(cli.stderr).toContain('no job types are registered in this database');
+  expect(cli.stderr).toContain('no job types are registered: start a worker that serves them first');
+});
+
+it('--endpoint reads the types from a running service (its jobTypes query), with the caller\'s token', async () => {
+  const served = await createTestDatabase();
+  // The service's worker registers the job types it serves (system.noop, system.sleep, ...).
+  const service = await startTestApp(served.url, { registry: createTestRegistry(), env: { AUTH_ENABLED: 'true' } });
+  const { key } = await createKey(served.url, { name: 'codegen', tenant: 'default', scopes: 'jobs:read' });
+  const out = path.join(dir, 'from-endpoint');
+  const refused = await runCli(['codegen', '--out', out, '--endpoint', service.client.url]);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toContain('answered 200: Query.jobTypes needs a token');
+  const cli = await runCli(['codegen', '--out', out, '--endpoint', service.client.url, '--token', key]);
+  expect(cli.stderr).toBe('');
+  expect(cli.code).toBe(0);
+  const types = await readFile(path.join(out, 'job-types.ts'), 'utf8');
+  expect(types).toContain('export interface SystemSleepPayload');
+  expect(types).toMatch(/"system\.sleep": SystemSleepPayload;/);
 });
