@@ -4,6 +4,7 @@ import { getToken, setToken, watchConnection, type ConnectionState } from './api
 import { AuthGate } from './components/auth-gate.tsx';
 import { JobList, type ListFilter } from './components/job-list.tsx';
 import { JobPage } from './components/job-page.tsx';
+import { JobTypes as JobTypesPage } from './components/job-types.tsx';
 import { QueueTable, StatusTiles, ThroughputChart } from './components/overview.tsx';
 import { useQuery, useSubscription, useThrottled } from './hooks.ts';
 import { JobTypes, QueuesUpdated, type JobStatus, type QueueStats } from './operations.ts';
@@ -121,6 +122,7 @@ function TokenSettings() {
 function App() {
   const route = useRoute();
   const jobMatch = /^\/jobs\/([^/]+)$/.exec(route.path);
+  const typesPage = route.path === '/types';
   return (
     <>
       <header class="topbar">
@@ -128,8 +130,11 @@ function App() {
           <span class="logo">jw</span> jobwire
         </a>
         <nav>
-          <a {...linkProps('/')} class={jobMatch ? '' : 'active'}>
+          <a {...linkProps('/')} class={jobMatch || typesPage ? '' : 'active'}>
             Jobs
+          </a>
+          <a {...linkProps('/types')} class={typesPage ? 'active' : ''}>
+            Job types
           </a>
           <a href="/graphql" target="_blank" rel="noreferrer">
             GraphiQL
@@ -140,7 +145,9 @@ function App() {
         <TokenSettings />
       </header>
       <main class="content">
-        <AuthGate>{jobMatch ? <JobPage key={jobMatch[1]} id={decodeURIComponent(jobMatch[1]!)} /> : <Home route={route} />}</AuthGate>
+        <AuthGate>
+          {jobMatch ? <JobPage key={jobMatch[1]} id={decodeURIComponent(jobMatch[1]!)} /> : typesPage ? <JobTypesPage /> : <Home route={route} />}
+        </AuthGate>
       </main>
       <Toasts />
     </>

@@ -31,6 +31,36 @@ export const Throughput = `query Throughput($minutes: Int) { jobThroughput(minut
 /** The job types the service runs, with their kinds (the kind filter lists these: the server's kinds, none named here). */
 export const JobTypes = `query JobTypes { jobTypes { jobType kind } }`;
 
+/** The Job types view: every type, its schema and defaults, and the workers serving it (src/registry/). */
+export interface JobTypeWorker {
+  workerId: string;
+  hostname: string;
+  pid: number;
+  queueNames: string[] | null;
+  lastSeenAt: string;
+  live: boolean;
+}
+export interface JobTypeEntry {
+  jobType: string;
+  description: string;
+  kind: string;
+  hosted: boolean;
+  steps: string[];
+  payloadSchema: unknown;
+  resultSchema: unknown;
+  defaults: { queueName: string; maxRetries: number; priority: number; timeoutMs: number | null; concurrencyLimit: number | null };
+  registeredAt: string | null;
+  liveWorkerCount: number;
+  workers: JobTypeWorker[];
+}
+export const JobTypesView = `query JobTypesView {
+  jobTypes {
+    jobType description kind hosted steps payloadSchema resultSchema registeredAt liveWorkerCount
+    defaults { queueName maxRetries priority timeoutMs concurrencyLimit }
+    workers { workerId hostname pid queueNames lastSeenAt live }
+  }
+}`;
+
 export interface JobSummary {
   id: string;
   kind: string;
@@ -49,10 +79,12 @@ export interface JobSummary {
   cancelledAt: string | null;
   cancelRequestedAt: string | null;
   scheduledAt: string | null;
+  /** Why a queued job does not run yet (e.g. NO_WORKER: no live worker serves its type); null when nothing holds it. */
+  waitingReason: string | null;
 }
 
 const SUMMARY_FIELDS = `id kind jobType queueName status progress progressMessage retryCount maxRetries errorMessage
-  createdAt startedAt completedAt failedAt cancelledAt cancelRequestedAt scheduledAt`;
+  createdAt startedAt completedAt failedAt cancelledAt cancelRequestedAt scheduledAt waitingReason`;
 
 export interface JobFilter {
   statuses?: JobStatus[];

@@ -6,6 +6,9 @@
 // when they change (taskIdentifiers.ts), so the list can grow while the worker
 // runs, as graphile-worker's own watch mode grows it.
 //
+// A worker lists no job task until it has registered its types (runner.ts's
+// first heartbeat), so a job it takes never shows NO_WORKER while it runs
+// and the registration's "no longer waiting" event comes first.
 // A worker restricted to queues lists exactly its types × queues. A worker
 // serving every queue lists, for each of its types, every queue that type's
 // entries have used (graphile_worker._private_tasks): loaded at start, added
@@ -33,13 +36,13 @@ export class WorkerRouting {
   readonly #task: Task;
   /** graphile-worker's task list: this object itself, so that tasks added later are fetched. */
   readonly taskList: TaskList;
+  #started = false;
 
   constructor(options: WorkerRoutingOptions, otherTasks: TaskList) {
     this.#types = new Set(options.jobTypes);
     this.#queues = options.queueNames ? new Set(options.queueNames) : null;
     this.#task = options.task;
     this.taskList = { ...otherTasks };
-    if (this.#queues) for (const type of this.#types) for (const queue of this.#queues) this.taskList[jobTaskIdentifier(type, queue)] = this.#task;
   }
 
   /** Whether this worker takes jobs of this type in this queue. */
@@ -54,16 +57,26 @@ export class WorkerRouting {
 
   /** Adds a task if this worker serves it; true when it was not listed yet. */
   add(identifier: string): boolean {
-    if (identifier in this.taskList) return false;
+    if (!this.#started || identifier in this.taskList) return false;
     const route = parseJobTaskIdentifier(identifier);
     if (!route || !this.serves(route.jobType, route.queueName)) return false;
     this.taskList[identifier] = this.#task;
     return true;
   }
 
-  /** Adds the tasks of its types the database knows (every queue they used); true when any was new. */
-  async load(db: Queryable): Promise<boolean> {
-    if (this.#queues || this.#types.size === 0) return false;
+  /**
+   * Once registered: adds its tasks (restricted: its types × queues; else
+   * every queue its types' entries used, as the database knows them); true
+   * when any was new.
+   */
+  async refresh(db: Queryable): Promise<boolean> {
+    this.#started = true;
+    if (this.#queues) {
+      let added = false;
+      for (const type of this.#types) for (const queue of this.#queues) if (this.add(jobTaskIdentifier(type, queue))) added = true;
+      return added;
+    }
+    if (this.#types.size === 0) return false;
     const { rows } = await db.query<{ identifier: string }>(
       `select identifier from graphile_worker._private_tasks where starts_with(identifier, 'job:')`,
     );

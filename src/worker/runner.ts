@@ -138,7 +138,6 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       [PURGE_TASK]: inSlot(createPurgeTask({ pool, logger, retentionDays: config.JOB_RETENTION_DAYS })),
     },
   );
-  await routing.load(pool);
   const workerRouting = routing;
 
   // A Postgres restart must not kill the process through graphile-worker's own writes.
@@ -293,7 +292,7 @@ class Heartbeat {
     } else {
       await touchWorkerJobTypes(this.pool, this.workerId);
     }
-    if (await this.serving.routing.load(this.pool)) await nudgeWorkers(this.pool);
+    if (await this.serving.routing.refresh(this.pool)) await nudgeWorkers(this.pool);
     // Silence is counted from the server's start at the earliest: no worker can beat while the
     // database is down, so a restart does not make every worker look dead.
     const released = await this.pool.query<{ worker_id: string }>(

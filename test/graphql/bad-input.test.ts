@@ -148,7 +148,7 @@ const cases: Array<[name: string, request: () => string | FormData, expected: Er
   ['createJob: a NUL in a literal', () => graphql('mutation { createJob(input: { jobType: "system.noop", payload: { note: "\\u0000" } }) { __typename } }'), { code: 'BAD_USER_INPUT', message: /^createJob\.input\.payload\.note: contains a NUL/ }],
   ['createJob: a lone surrogate escape in a literal', () => graphql('mutation { createJob(input: { jobType: "system.noop", payload: { note: "\\ud800" } }) { __typename } }'), { code: 'GRAPHQL_PARSE_FAILED', message: /Invalid Unicode escape sequence/ }],
   // createJob: what the schema accepts but the job model does not (typed answers)
-  ['createJob: an unknown job type', () => graphql(CREATE_JOB, { input: { jobType: 'email.send' } }), { typename: 'ValidationError', field: 'jobType', message: /unknown job type "email.send"/ }],
+  ['createJob: an unknown job type', () => graphql(CREATE_JOB, { input: { jobType: 'email.send' } }), { typename: 'UnknownJobTypeError', message: /^jobType: unknown job type "email.send"/ }],
   ['createJob: a payload that is a list', () => graphql(CREATE_JOB, { input: { ...job, payload: [1] } }), { typename: 'ValidationError', field: 'payload', message: /must be a JSON object/ }],
   ['createJob: a payload over JOB_PAYLOAD_MAX_BYTES', () => graphql(CREATE_JOB, { input: { ...job, payload: { blob: 'x'.repeat(300_000) } } }), { typename: 'ValidationError', field: 'payload', message: /at most 262144 bytes/ }],
   ['createJob: scheduledAt not a date', () => graphql(CREATE_JOB, { input: { ...job, scheduledAt: 'next tuesday' } }), { code: 'BAD_USER_INPUT', message: /input\.scheduledAt.*DateTime cannot represent/ }],

@@ -17,6 +17,7 @@ import { createRegistry } from '../../src/handlers.ts';
 import { CSRF_HEADER } from '../../src/graphql/csrf.ts';
 import { DASHBOARD_PATH, DASHBOARD_SECURITY_HEADERS } from '../../src/http/dashboard.ts';
 import { NonRetriableError } from '../../src/worker/handler.ts';
+import { HandlerRegistry } from '../../src/worker/registry.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestApp, TEST_ENV, type TestApp } from '../support/app.ts';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
@@ -181,6 +182,31 @@ describe('the dashboard', () => {
     ]);
     await page.getByText('"requestedBy": "ops"').waitFor();
     await shot('07-job-page-completed');
+  });
+
+  it('lists the job types with the workers serving them, flags a type no live worker serves, and shows a job waiting for one', async () => {
+    // A type registered by a worker that has since left (src/registry/): its jobs wait with NO_WORKER.
+    const leaving = await startTestApp(db.url, {
+      roles: { api: false, worker: true },
+      registry: new HandlerRegistry().register({ jobType: 'report.archive', description: 'archives a report', payload: z.object({ reportId: z.string() }), handle: async () => ({ success: true }) }),
+    });
+    await leaving.stop();
+    const job = await createJob(api.client, { jobType: 'report.archive', payload: { reportId: 'r-1' } });
+
+    await page.goto(`${origin}${DASHBOARD_PATH}/`);
+    await page.getByRole('link', { name: 'Job types' }).click();
+    const served = page.locator('tr[data-job-type="system.noop"]');
+    await served.waitFor();
+    expect(await served.getAttribute('data-live-workers')).toBe('1');
+    await served.locator(`li[data-worker="${api.app.worker!.workerId}"][data-live="true"]`).waitFor();
+    const orphan = page.locator('tr[data-job-type="report.archive"]');
+    await orphan.locator('[data-no-worker]').waitFor();
+    expect(await orphan.getAttribute('data-live-workers')).toBe('0');
+    await shot('13-job-types');
+
+    await page.goto(`${origin}${DASHBOARD_PATH}/jobs/${uuidOf(job.id)}`);
+    await page.locator('.job-page [data-waiting="NO_WORKER"]').waitFor();
+    await page.getByText('waiting: no live worker serves this job type in queue default').waitFor();
   });
 
   it("shows a collection job's symbols and counts", async () => {

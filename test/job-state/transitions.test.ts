@@ -20,10 +20,15 @@ import { takeOverJob } from '../../src/job-state/take-over.ts';
 import { takeQueuedJobs } from '../../src/job-state/take.ts';
 import { applyTransition } from '../../src/job-state/transition.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { serveJobTypes } from '../support/registry.ts';
+import { noopHandler } from '../../src/system/handlers.ts';
+import { HandlerRegistry } from '../../src/worker/registry.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
+  // A worker serves system.noop: new jobs do not wait with NO_WORKER (src/registry/).
+  await serveJobTypes(db.pool, new HandlerRegistry().register(noopHandler));
 });
 
 const WORKER = 'worker-a';

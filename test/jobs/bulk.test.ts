@@ -9,6 +9,9 @@ import { createJob } from '../support/jobs.ts';
 import { JobsPage, JobWithHistory } from '../support/operations.ts';
 import { BulkJobCount, CancelJobs, RetryJobs } from '../support/operations-bulk.ts';
 import { ACCOUNT, created, createImport, flexStatement } from '../support/portfolios.ts';
+import { serveJobTypes } from '../support/registry.ts';
+import { noopHandler } from '../../src/system/handlers.ts';
+import { HandlerRegistry } from '../../src/worker/registry.ts';
 
 let db: TestDatabase;
 let api: TestApp;
@@ -17,6 +20,8 @@ beforeAll(async () => {
   db = await createTestDatabase();
   // No worker: queued jobs stay queued, so what the bulk actions do is all there is to see.
   api = await startTestApp(db.url, { roles: { api: true, worker: false }, env: { BULK_JOBS_MAX: '5' } });
+  // ...but system.noop counts as served, so its jobs do not wait with NO_WORKER (src/registry/).
+  await serveJobTypes(db.pool, new HandlerRegistry().register(noopHandler));
 });
 
 const inAnHour = () => new Date(Date.now() + 3_600_000).toISOString();

@@ -6,6 +6,7 @@ import { uuidOf } from '../../src/testing/global-id.ts';
 import { createJob } from '../support/jobs.ts';
 import { CancelJob, CreateJob, CreateJobs, RetryJob } from '../support/operations.ts';
 import type { CreateJobInput } from '../generated/graphql.ts';
+import { CreateRegistryJob } from '../support/operations-registry.ts';
 
 let db: TestDatabase;
 let service: TestApp;
@@ -27,7 +28,6 @@ const valid: CreateJobInput = { jobType: 'webhook.send', payload: { url: 'http:/
 
 describe('createJob rejects bad input and changes nothing', () => {
   const cases: Array<[string, CreateJobInput, string, RegExp]> = [
-    ['an unknown job type', { ...valid, jobType: 'email.send' }, 'jobType', /unknown job type "email.send"; known types: .*webhook.send/],
     ['a payload that is not an object', { ...valid, payload: [1, 2] }, 'payload', /must be a JSON object/],
     ['a payload the job type rejects', { ...valid, payload: { url: 'ftp://example.com' } }, 'payload.url', /http\(s\) URL/],
     ['negative retries', { ...valid, maxRetries: -1 }, 'maxRetries', /must not be negative/],
@@ -41,6 +41,14 @@ describe('createJob rejects bad input and changes nothing', () => {
     const result = await service.client.request(CreateJob, { input });
     expect(result.createJob).toMatchObject({ __typename: 'ValidationError', field });
     expect((result.createJob as { message: string }).message).toMatch(message);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('an unknown job type is an UnknownJobTypeError naming it and the known types (src/registry/)', async () => {
+    const before = await snapshot();
+    const result = await service.client.request(CreateRegistryJob, { input: { ...valid, jobType: 'email.send' } });
+    expect(result.createJob).toMatchObject({ __typename: 'UnknownJobTypeError', field: 'jobType', jobType: 'email.send' });
+    expect((result.createJob as { message: string }).message).toMatch(/unknown job type "email.send": no worker has registered it; known types: .*webhook.send/);
     expect(await snapshot()).toEqual(before);
   });
 

@@ -63,8 +63,10 @@ it('on SIGTERM a worker aborts its running job and re-queues it without spending
 
   const { job: done } = await api.client.request(JobWithHistory, { id: job.id });
   const events = done!.events.edges.map((e) => e.node);
-  expect(events.map((e) => e.status)).toEqual(['PENDING', 'RUNNING', 'RETRYING', 'RUNNING', 'COMPLETED']);
+  // With its only worker gone the job waits for one (NO_WORKER, src/registry/) until the next registers.
+  expect(events.map((e) => e.status)).toEqual(['PENDING', 'RUNNING', 'RETRYING', 'RETRYING', 'RETRYING', 'RUNNING', 'COMPLETED']);
   expect(events[2]!.message).toBe('worker shut down while running the job; re-queued');
+  expect(events.slice(3, 5).map((e) => e.message)).toEqual(['waiting: no live worker serves this job type in queue default', 'no longer waiting']);
   expect(done!.retryCount).toBe(0);
   updates.close();
 });
@@ -92,7 +94,13 @@ it('queues again the jobs a dead worker left without a queue entry (it died befo
   expect(worker.logs.some((entry) => entry.msg?.toString().startsWith('queued again jobs left without a queue entry'))).toBe(true);
 
   const histories = await Promise.all([pending, running].map((job) => api.client.request(JobWithHistory, { id: job.id })));
-  expect(histories[0]!.job!.events.edges.map((e) => e.node.status)).toEqual(['PENDING', 'RUNNING', 'COMPLETED']);
+  // Created while no worker ran: it waited (NO_WORKER) until this one registered.
+  expect(histories[0]!.job!.events.edges.map((e) => [e.node.status, e.node.message])).toEqual([
+    ['PENDING', 'waiting: no live worker serves this job type in queue default'],
+    ['PENDING', 'no longer waiting'],
+    ['RUNNING', null],
+    ['COMPLETED', null],
+  ]);
   const events = histories[1]!.job!.events.edges.map((e) => e.node);
   expect(events.map((e) => e.status)).toEqual(['PENDING', 'RUNNING', 'RETRYING', 'RUNNING', 'COMPLETED']);
   expect(events[2]!.message).toBe('worker worker-killed stopped while running the job');

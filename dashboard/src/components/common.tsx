@@ -13,6 +13,23 @@ export function StatusBadge({ status, cancelRequested }: { status: JobStatus; ca
   );
 }
 
+const WAITING_LABEL: Record<string, string> = {
+  NO_WORKER: 'waiting: no live worker serves its type',
+  DEPENDENCIES: 'waiting: dependencies',
+  QUEUE_PAUSED: 'waiting: queue paused',
+  CONCURRENCY_LIMIT: 'waiting: concurrency limit',
+  RATE_LIMIT: 'waiting: rate limit',
+};
+
+/** Why a queued job does not run yet (Job.waitingReason), if anything holds it. */
+export function WaitingBadge({ reason }: { reason: string | null | undefined }) {
+  return reason ? (
+    <span class="badge waiting" data-waiting={reason} title={reason}>
+      {WAITING_LABEL[reason] ?? `waiting: ${reason}`}
+    </span>
+  ) : null;
+}
+
 export function ProgressBar({ value, status, label }: { value: number; status: JobStatus; label?: string | null }) {
   const shown = status === 'COMPLETED' ? 100 : Math.max(0, Math.min(100, value));
   return (

@@ -22,7 +22,7 @@ import {
 } from '../operations.ts';
 import { linkProps, navigate } from '../router.ts';
 import { notify } from '../toasts.tsx';
-import { Card, Dialog, ErrorNote, ProgressBar, StatusBadge } from './common.tsx';
+import { Card, Dialog, ErrorNote, ProgressBar, StatusBadge, WaitingBadge } from './common.tsx';
 
 const PAGE_SIZE = 25;
 
@@ -189,6 +189,7 @@ function JobRow({ job: initial, now }: { job: JobSummary; now: number }) {
     <tr data-job-id={uuid} data-status={job.status}>
       <td>
         <StatusBadge status={job.status} cancelRequested={!!job.cancelRequestedAt} />
+        <WaitingBadge reason={job.waitingReason} />
       </td>
       <td class="mono">
         <a {...linkProps(`/jobs/${uuid}`)} title={uuid}>

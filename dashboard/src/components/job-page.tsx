@@ -12,7 +12,7 @@ import {
   type JobEvent,
 } from '../operations.ts';
 import { linkProps } from '../router.ts';
-import { Card, ErrorNote, JsonView, ProgressBar, StatusBadge } from './common.tsx';
+import { Card, ErrorNote, JsonView, ProgressBar, StatusBadge, WaitingBadge } from './common.tsx';
 
 function Timeline({ events }: { events: JobEvent[] }) {
   return (
@@ -147,6 +147,7 @@ export function JobPage({ id }: { id: string }) {
         <div>
           <h1>
             {job.jobType} <StatusBadge status={job.status} cancelRequested={!!job.cancelRequestedAt} />
+        <WaitingBadge reason={job.waitingReason} />
           </h1>
           <p class="mono muted">{uuid}</p>
         </div>
