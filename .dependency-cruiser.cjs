@@ -40,8 +40,9 @@ const LAYERS = [
   // HTTP: the assembled schema, the API server, websockets, health routes, metrics, the dashboard.
   ['http', ['http/']],
   // Wiring: the list of kinds, the whole configuration, the app, the CLI, test
-  // servers, and the package an app imports (sdk/: its own job types and worker).
-  ['app', ['(app|handlers|kinds|main|service-config|service-schema)\\.ts$', 'cli/', 'testing/', 'sdk/']],
+  // servers, and the package an app imports (sdk/: its own job types and worker;
+  // enqueue/: add_job in the app's transaction; codegen/: its typed client).
+  ['app', ['(app|handlers|kinds|main|service-config|service-schema)\\.ts$', 'cli/', 'testing/', 'sdk/', 'codegen/', 'enqueue/']],
 ];
 
 const KINDS = ['budgets', 'collections', 'imports', 'portfolios', 'system', 'webhooks'];

@@ -3,6 +3,7 @@
 // operator who holds its credentials is an admin).
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE, StartupError } from '../startup-errors.ts';
+import { addCodegenCommand } from './codegen.ts';
 import { addConnectionsCommands } from './connections.ts';
 import { addJobsCommands } from './jobs.ts';
 import { addKeysCommands } from './keys.ts';
@@ -16,6 +17,7 @@ export function createProgram(): Command {
   addJobsCommands(program);
   addKeysCommands(program);
   addConnectionsCommands(program);
+  addCodegenCommand(program);
   forEachCommand(program, (command) =>
     command
       // A mistake on the command line is one line on stderr and exit status 2,

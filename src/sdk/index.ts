@@ -5,3 +5,5 @@ export { defineJobType, type JobType, type JobTypeDefinition, type PayloadOf, ty
 export { runWorker, type RunWorkerOptions, type RunningWorker } from './run-worker.ts';
 export { SchemaNotReadyError } from './schema-check.ts';
 export { NonRetriableError, type JobContext, type JobHandler, type JobResult, type ProgressUpdate, type RunningJob } from '../core/handler.ts';
+// Enqueue in the app's own transaction (docs/enqueue-in-your-transaction.md).
+export { addJob, AddJobError, type AddJobClient, type AddJobOptions } from '../enqueue/add-job.ts';

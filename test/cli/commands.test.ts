@@ -34,6 +34,7 @@ describe('--help', () => {
     ['jobs'], ['jobs', 'list'], ['jobs', 'show'], ['jobs', 'cancel'], ['jobs', 'retry'], ['jobs', 'watch'],
     ['keys'], ['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'],
     ['connections'], ['connections', 'set'], ['connections', 'list'], ['connections', 'delete'], ['connections', 'rotate'],
+    ['codegen'],
   ];
   it.each(commands.map((command) => [command.join(' ') || '(none)', command]))('jobwire %s --help describes the command', async (_name, command) => {
     const result = await runCli([...command, '--help']);
