@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // jobwire CLI: `start` (API + worker, the default), `serve` (API only), `work`
 // (worker only), `migrate`, the operator's `jobs` commands and `keys`
 // (API keys) (cli/program.ts).

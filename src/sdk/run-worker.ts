@@ -16,7 +16,11 @@ export interface RunWorkerOptions {
   databaseUrl: string;
   /** The job types this worker runs (defineJobType); jobwire's built-in job types are not run here. */
   jobTypes: readonly JobHandler<any>[];
-  /** Only jobs of these queues (default: any queue of the given job types). */
+  /**
+   * Only jobs of these queues (default: settings.WORKER_QUEUES, and unset there any queue of
+   * the given job types). Routing (docs/job-type-registry.md#routing): the worker registers
+   * its types for these queues and takes no job of another queue.
+   */
   queues?: readonly string[];
   /** Jobs run at once by this worker. */
   concurrency: number;
@@ -44,10 +48,7 @@ export interface RunningWorker {
 
 export async function runWorker(options: RunWorkerOptions): Promise<RunningWorker> {
   if (!options.jobTypes?.length) throw new TypeError('runWorker: jobTypes must name at least one job type (defineJobType)');
-  if (options.queues) {
-    // Routing by queue belongs to startWorker (issue 25, point 3); refused rather than ignored until it is there.
-    throw new TypeError('runWorker: queues is not supported yet; this worker would run jobs of every queue');
-  }
+  const queueNames = options.queues === undefined ? undefined : checkQueues(options.queues);
   const settings = Object.fromEntries(Object.entries(options.settings ?? {}).map(([key, value]) => [key, String(value)]));
   // The same validation as the service's environment, with no kind's settings (none of jobwire's kinds run here).
   const config = loadConfig({ ...settings, DATABASE_URL: options.databaseUrl, WORKER_CONCURRENCY: String(options.concurrency) }, []);
@@ -68,6 +69,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
       registry,
       logger,
       serviceTasks: false,
+      // Unset: WORKER_QUEUES of settings, and unset there every queue (startWorker's default).
+      ...(queueNames ? { queueNames } : {}),
       onFatal:
         options.onFatal ??
         ((message) => {
@@ -88,4 +91,14 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     await pool.end().catch(() => undefined);
     throw error;
   }
+}
+
+function checkQueues(queues: readonly string[]): string[] {
+  if (!Array.isArray(queues) || queues.length === 0) {
+    throw new TypeError('runWorker: queues must name at least one queue (leave it out to serve every queue)');
+  }
+  for (const queue of queues) {
+    if (typeof queue !== 'string' || queue.trim() === '') throw new TypeError(`runWorker: queues: ${JSON.stringify(queue)} is not a queue name`);
+  }
+  return [...new Set(queues)];
 }

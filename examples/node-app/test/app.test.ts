@@ -1,32 +1,52 @@
-// The example app against a running jobwire service: JOBWIRE_API_URL (its
-// /graphql) and DATABASE_URL (its database) are given by whoever started it
-// (scripts/example-node-app.sh). This app's worker runs in this process.
+// The example app against a running jobwire service (`jobwire start`: its API and
+// its own worker) and this app's worker process (src/worker.ts): JOBWIRE_API_URL
+// (its /graphql), DATABASE_URL (its database) and APP_WORKER_ID (the worker's id)
+// are given by whoever started them (scripts/example-node-app.sh), which also
+// wrote src/generated with `jobwire codegen` once the worker had registered.
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createClient, type Client } from 'graphql-ws';
-import { runWorker, SchemaNotReadyError, type RunningWorker } from 'jobwire';
+import { runWorker, SchemaNotReadyError } from 'jobwire';
 import WebSocket from 'ws';
 import { ApiError, JobwireClient } from '../src/client.js';
-import { jobTypes, resizeImage, sendGreeting } from '../src/job-types.js';
+import { createJob, type TypedCreateJobInput } from '../src/generated/index.js';
+import { jobTypes, resizeImage } from '../src/job-types.js';
 
 const apiUrl = required('JOBWIRE_API_URL');
 const databaseUrl = required('DATABASE_URL');
+const appWorkerId = required('APP_WORKER_ID');
 const api = new JobwireClient(apiUrl);
-let worker: RunningWorker;
 let ws: Client;
 
-before(async () => {
-  worker = await runWorker({ databaseUrl, jobTypes, concurrency: 4, settings: { LOG_LEVEL: 'warn' } });
+before(() => {
   ws = createClient({ url: apiUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket });
 });
 
 after(async () => {
   await ws?.dispose();
-  await worker?.stop();
 });
+
+/** createJob through the generated client (src/generated, typed by the registered schemas); a typed error fails the test. */
+async function create(input: TypedCreateJobInput): Promise<{ id: string; jobType: string; status: string }> {
+  const answer = await createJob({ url: apiUrl }, input);
+  if (answer.__typename !== 'MutationCreateJobSuccess') throw new ApiError(answer.__typename, answer.message, 'field' in answer ? (answer.field ?? undefined) : undefined);
+  return answer.data;
+}
+
+/** The workers serving a job type (the registry, through the jobTypes query). */
+async function workersOf(jobType: string): Promise<{ workerId: string; live: boolean; queueNames: string[] | null }[]> {
+  const { jobTypes } = await api.request<{ jobTypes: { jobType: string; workers: { workerId: string; live: boolean; queueNames: string[] | null }[] }[] }>(
+    `{ jobTypes { jobType workers { workerId live queueNames } } }`,
+    {},
+  );
+  const found = jobTypes.find((type) => type.jobType === jobType);
+  assert.ok(found, `jobTypes lists ${jobType}`);
+  return found.workers;
+}
 
 interface EventNode {
   status: string;
@@ -62,14 +82,20 @@ async function eventsUntilEnd(jobId: string): Promise<EventNode[]> {
 
 async function jobState(id: string) {
   const { job } = await api.request<{
-    job: { status: string; progress: number; result: unknown; errorMessage: string | null; error: unknown; steps: { edges: { node: { name: string; status: string; position: number } }[] } };
-  }>(`query Job($id: ID!) { job(id: $id) { status progress result errorMessage error steps(first: 10) { edges { node { name status position } } } } }`, { id });
+    job: { status: string; queueName: string; progress: number; result: unknown; errorMessage: string | null; error: unknown; steps: { edges: { node: { name: string; status: string; position: number } }[] } };
+  }>(`query Job($id: ID!) { job(id: $id) { status queueName progress result errorMessage error steps(first: 10) { edges { node { name status position } } } } }`, { id });
   return { ...job, steps: job.steps.edges.map((edge) => edge.node).sort((a, b) => a.position - b.position) };
 }
 
 test('jobs created through the API run on this app\'s worker, and their events arrive over graphql-ws', async () => {
-  const resize = await api.createJob(resizeImage, { url: 'https://example.com/cat.jpg', width: 64, height: 48 });
-  const greet = await api.createJob(sendGreeting, { name: 'Ada', language: 'fr' });
+  // Only this app's worker serves its types: the service's own worker is not among them.
+  for (const jobType of ['example.resize_image', 'example.send_greeting']) {
+    assert.deepEqual(await workersOf(jobType), [{ workerId: appWorkerId, live: true, queueNames: null }]);
+  }
+  const resize = await create({ jobType: 'example.resize_image', payload: { url: 'https://example.com/cat.jpg', width: 64, height: 48 } });
+  const greet = await create({ jobType: 'example.send_greeting', payload: { name: 'Ada', language: 'fr' } });
+  // The registration's defaults apply at create (the API does not host these types).
+  assert.equal((await jobState(resize.id)).queueName, 'images');
   const [resizeEvents, greetEvents] = await Promise.all([eventsUntilEnd(resize.id), eventsUntilEnd(greet.id)]);
 
   const statuses = (events: EventNode[]) => events.filter((event) => !event.step).map((event) => event.status);
@@ -89,29 +115,47 @@ test('jobs created through the API run on this app\'s worker, and their events a
 });
 
 test('a NonRetriableError fails the job at once, with its data', async () => {
-  const job = await api.createJob(sendGreeting, { name: 'nobody' });
+  const job = await create({ jobType: 'example.send_greeting', payload: { name: 'nobody' } });
   const events = await eventsUntilEnd(job.id);
   assert.equal(events.at(-1)!.status, 'FAILED');
   const state = await jobState(job.id);
   assert.deepEqual(state.error, { name: 'NonRetriableError', message: 'nobody cannot be greeted', data: { name: 'nobody' } });
 });
 
-test('a bad payload is refused by the API, naming its path', async () => {
-  // Interim, until the API validates app job types against the job-type registry (issue 25, point 2):
-  // the API checks a type it does not host only as a JSON object, so a payload of another shape
-  // is refused at `payload`, and a wrong field is refused by this app's worker, naming `payload.width`.
-  await assert.rejects(api.createUntypedJob(resizeImage.jobType, ['not', 'an', 'object']), (error: unknown) => {
+test('a bad payload is refused by the API, naming its path, and nothing is created', async () => {
+  const count = async () =>
+    (await api.request<{ jobs: { totalCount: number } }>(`{ jobs(filter: { jobTypes: ["example.resize_image"] }) { totalCount } }`, {})).jobs.totalCount;
+  const before = await count();
+  // As a client in another language would send it: the API checks it against the JSON Schema this app's worker registered.
+  await assert.rejects(api.createUntypedJob(resizeImage.jobType, { url: 'https://example.com/cat.jpg', width: 'wide', height: 48 }), (error: unknown) => {
     assert.ok(error instanceof ApiError);
     assert.equal(error.typename, 'ValidationError');
-    assert.equal(error.field, 'payload');
+    assert.equal(error.field, 'payload.width');
+    assert.match(error.message, /^payload\.width: must be integer/);
     return true;
   });
-  const job = await api.createUntypedJob(resizeImage.jobType, { url: 'https://example.com/cat.jpg', width: 'wide', height: 48 });
+  await assert.rejects(api.createUntypedJob(resizeImage.jobType, { url: 'https://example.com/cat.jpg', width: 64 }), (error: unknown) => {
+    assert.ok(error instanceof ApiError);
+    assert.equal(error.field, 'payload.height');
+    return true;
+  });
+  assert.equal(await count(), before);
+  // A type nobody registered is refused too (the service does not allow unknown types).
+  await assert.rejects(api.createUntypedJob('example.nobody_serves_this', {}), (error: unknown) => {
+    assert.ok(error instanceof ApiError);
+    assert.equal(error.typename, 'UnknownJobTypeError');
+    return true;
+  });
+});
+
+test("the service's own job types run on the service's worker, not this app's", async () => {
+  const serviceWorkers = await workersOf('system.sleep');
+  assert.ok(serviceWorkers.some((worker) => worker.live), 'the service runs a worker of its own');
+  assert.ok(!serviceWorkers.some((worker) => worker.workerId === appWorkerId), "this app's worker does not serve system.sleep");
+  const job = await create({ jobType: 'system.sleep', payload: { ms: 10, ticks: 1 } });
   const events = await eventsUntilEnd(job.id);
-  assert.equal(events.at(-1)!.status, 'FAILED');
-  const state = await jobState(job.id);
-  assert.match(state.errorMessage ?? '', /^invalid payload: payload\.width: /);
-  assert.deepEqual(state.steps, [], 'no step ran');
+  assert.equal(events.at(-1)!.status, 'COMPLETED');
+  assert.deepEqual((await jobState(job.id)).result, { sleptMs: 10 });
 });
 
 test('a payload of the wrong type fails tsc', async () => {
@@ -123,8 +167,20 @@ test('a payload of the wrong type fails tsc', async () => {
   );
   assert.ok(failed, 'tsc accepted typecheck/wrong-payload.ts');
   assert.equal(failed.code, 2);
-  assert.match(failed.stdout, /wrong-payload\.ts\(\d+,\d+\): error TS2322: Type 'string' is not assignable to type 'number'/);
-  assert.equal(failed.stdout.trim().split('\n').filter((line) => /error TS/.test(line)).length, 1, failed.stdout);
+  // One error per client, at its wrong payload (the lines with width: 'wide'), nowhere else: the generated
+  // client (src/generated, from the registered JSON Schemas) and the zod-typed one (src/client.ts).
+  const source = (await readFile(fileURLToPath(new URL('../../typecheck/wrong-payload.ts', import.meta.url)), 'utf8')).split('\n');
+  const [generatedLine, zodLine] = source.flatMap((line, index) => (line.includes("width: 'wide'") ? [index + 1] : []));
+  assert.ok(generatedLine && zodLine && source[generatedLine - 1]!.includes('jobType:'), 'wrong-payload.ts has its two wrong calls');
+  const errors = failed.stdout.trim().split('\n').filter((line) => /error TS/.test(line));
+  assert.deepEqual(errors.map((line) => Number(/\((\d+),/.exec(line)![1])), [generatedLine, zodLine], failed.stdout);
+  // At the property (TS2322), or at the argument (TS2345) naming the property when the union of job
+  // types has a member tsc cannot rule out by jobType alone (system.noop's payload is any object).
+  assert.match(
+    failed.stdout,
+    new RegExp(`wrong-payload\\.ts\\(${generatedLine},\\d+\\): error (TS2322: Type 'string' is not assignable to type 'number'|TS2345: [^\\n]*\\n\\s+The types of 'payload\\.width' are incompatible)`),
+  );
+  assert.match(failed.stdout, new RegExp(`wrong-payload\\.ts\\(${zodLine},\\d+\\): error TS2322: Type 'string' is not assignable to type 'number'`));
 });
 
 test('a worker refuses a database without the jobwire schema, saying so', async () => {
