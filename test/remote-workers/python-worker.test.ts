@@ -1,13 +1,14 @@
 // The example Python worker (examples/python-worker) against a real service
 // process (`serve`, no in-process worker) over the remote-worker protocol:
-// many jobs at its concurrency, a cancel learnt at a lease extension, a
+// the API knows the worker's job types only from what it registered (their
+// JSON Schemas, in the registry); many jobs at its concurrency, a cancel learnt at a lease extension, a
 // SIGKILLed worker's job run again by another within the lease bound, and
 // jobwire's retry policy for failures it reports.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { CancelJob, CreateJobs, JobWithHistory } from '../support/operations.ts';
-import { spawnPythonWorker, spawnRemoteWorkerApi, type RemoteWorkerApi } from '../support/remote-workers.ts';
+import { registerPythonJobTypes, spawnPythonWorker, spawnRemoteWorkerApi, type RemoteWorkerApi } from '../support/remote-workers.ts';
 import { eventually } from '../support/wait.ts';
 import { LEASE_SWEEP_INTERVAL_MS } from '../../src/remote-workers/lease-sweeper.ts';
 import type { GraphQLTestClient } from '../support/app.ts';
@@ -23,6 +24,7 @@ beforeAll(async () => {
   api = await spawnRemoteWorkerApi(db.url, { AUTH_ENABLED: 'true', AUTH_API_KEY_CACHE_MS: '0' });
   creator = api.client.as((await createApiKey(db.pool, { name: 'app', tenantId: 'tenant-py', scopes: ['jobs:read', 'jobs:write'] })).key);
   workerKey = (await createApiKey(db.pool, { name: 'python', tenantId: 'tenant-py', scopes: ['worker'] })).key;
+  await registerPythonJobTypes({ baseUrl: api.baseUrl, token: workerKey });
 }, 90_000);
 
 afterAll(async () => {
@@ -55,6 +57,21 @@ async function events(jobId: string): Promise<Array<{ status: string; previous: 
   );
   return rows;
 }
+
+it("the API checks the Python types' payloads against the JSON Schemas the worker registered", async () => {
+  const refused = await creator.request(CreateJobs, { jobs: [{ jobType: 'text.word_count', payload: { text: 'fine' } }, { jobType: 'text.word_count', payload: { text: 42 } }] });
+  expect(refused.createJobs).toMatchObject({ __typename: 'ValidationError', field: 'jobs.1.payload.text', message: 'jobs.1.payload.text: must be string' });
+  const missing = await creator.request(CreateJobs, { jobs: [{ jobType: 'demo.slow_task', payload: { failAttempts: 1 } }] });
+  expect(missing.createJobs).toMatchObject({ __typename: 'ValidationError', field: 'jobs.0.payload.seconds', message: 'jobs.0.payload.seconds: is required' });
+  // Nothing was created.
+  const { rows } = await db.pool.query('select count(*)::int as n from job');
+  expect(rows[0].n).toBe(0);
+  const { rows: types } = await db.pool.query(`select name, description, payload_schema->'required' as required from job_type where name in ('text.word_count', 'demo.slow_task') order by name`);
+  expect(types).toEqual([
+    { name: 'demo.slow_task', description: expect.stringContaining('example Python worker'), required: ['seconds'] },
+    { name: 'text.word_count', description: expect.stringContaining('example Python worker'), required: ['text'] },
+  ]);
+});
 
 it('completes 1,000 jobs with concurrency 10', async () => {
   const ids = await createJobs(Array.from({ length: 1000 }, (_, n) => ({ jobType: 'text.word_count', payload: { text: `job ${n} has five words` } })));
