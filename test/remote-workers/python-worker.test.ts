@@ -18,6 +18,7 @@ let db: TestDatabase;
 let api: RemoteWorkerApi;
 let creator: GraphQLTestClient;
 let workerKey: string;
+const WAITING = 'waiting: no live worker serves this job type in queue default';
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -141,13 +142,15 @@ it('a worker SIGKILLed mid-job loses its lease; another worker runs the job agai
   expect(await jobRow(id)).toMatchObject({ status: 'COMPLETED', retry_count: 1, result: { attempt: 2, preparedOnAttempt: 1, seconds: 2 } });
 
   const history = await events(id);
-  expect(history.map((event) => event.status)).toEqual(['PENDING', 'RUNNING', 'RETRYING', 'RUNNING', 'COMPLETED']);
+  // Created while no worker served demo.slow_task: it waited (NO_WORKER) until the first one registered.
+  expect(history.map((event) => event.status)).toEqual(['PENDING', 'PENDING', 'RUNNING', 'RETRYING', 'RUNNING', 'COMPLETED']);
+  expect(history.slice(0, 2).map((event) => event.message)).toEqual([WAITING, 'no longer waiting']);
   // One attempt spent, and the events say why, as for a dead in-process worker.
-  expect(history[2]!.message).toBe('worker remote:tenant-py:py-doomed stopped while running the job');
-  expect(history[3]!.message).toBe('taken over by worker remote:tenant-py:py-heir');
+  expect(history[3]!.message).toBe('worker remote:tenant-py:py-doomed stopped while running the job');
+  expect(history[4]!.message).toBe('taken over by worker remote:tenant-py:py-heir');
   // Within the lease bound: not before the killed worker's lease ended, and no later than a sweep and a claim poll after it.
   const leaseEnd = (lease[0].ends as Date).getTime();
-  const takenOver = history[2]!.created_at.getTime();
+  const takenOver = history[3]!.created_at.getTime();
   expect(takenOver).toBeGreaterThanOrEqual(leaseEnd);
   expect(takenOver - leaseEnd).toBeLessThanOrEqual(2 * LEASE_SWEEP_INTERVAL_MS + 2000);
   expect(await second.stop('SIGTERM')).toBe(0);
@@ -173,10 +176,11 @@ it('failures follow the retry policy: retryable ones retry then dead-letter, a n
     error_message: 'attempt 3 failed as asked (after 3 attempts)',
     error: { name: 'RuntimeError', message: 'attempt 3 failed as asked' },
   });
-  expect((await events(dead!)).map((event) => event.status)).toEqual(['PENDING', 'RUNNING', 'RETRYING', 'RUNNING', 'RETRYING', 'RUNNING', 'DEAD_LETTER']);
+  // Each waited for a worker first (NO_WORKER, then "no longer waiting").
+  expect((await events(dead!)).map((event) => event.status)).toEqual(['PENDING', 'PENDING', 'RUNNING', 'RETRYING', 'RUNNING', 'RETRYING', 'RUNNING', 'DEAD_LETTER']);
 
   expect(await settled(fatal!)).toMatchObject({ status: 'FAILED', retry_count: 0, error: { name: 'NonRetryableError', message: 'attempt 1 failed as asked' } });
-  expect((await events(fatal!)).map((event) => event.status)).toEqual(['PENDING', 'RUNNING', 'FAILED']);
+  expect((await events(fatal!)).map((event) => event.status)).toEqual(['PENDING', 'PENDING', 'RUNNING', 'FAILED']);
 
   // The step "prepare" completed on attempt 1; attempt 2 got its stored result instead of running it again.
   expect(await settled(recovers!)).toMatchObject({ status: 'COMPLETED', retry_count: 1, result: { attempt: 2, preparedOnAttempt: 1 } });
@@ -194,6 +198,8 @@ it('keeps the GraphQL view in step: a job run remotely reads as any other', asyn
   await worker.waitFor('the job to complete', (line) => line.event === 'job-completed' && line.jobId === id);
   const { job } = await creator.request(JobWithHistory, { id: relayId! });
   expect(job).toMatchObject({ status: 'COMPLETED', result: { words: 3 } });
-  expect(job!.events.edges.map((edge) => edge.node.status)).toEqual(['PENDING', 'RUNNING', 'COMPLETED']);
+  // It waited for a worker (NO_WORKER) until this one registered.
+  expect(job!.events.edges.map((edge) => edge.node.status)).toEqual(['PENDING', 'PENDING', 'RUNNING', 'COMPLETED']);
+  expect((await events(id)).slice(0, 2).map((event) => event.message)).toEqual([WAITING, 'no longer waiting']);
   expect(await worker.stop('SIGTERM')).toBe(0);
 }, 60_000);
