@@ -1,6 +1,7 @@
 // The remote-worker protocol's requests (docs/remote-workers.md): one zod
 // schema per endpoint, each bound named in its error.
 import { z } from 'zod';
+import { JOB_TYPE_FORMAT } from '../core/registry.ts';
 import { QUEUE_NAME_FORMAT } from '../core/validation.ts';
 import { schemaProblem } from '../registry/validate.ts';
 
@@ -17,11 +18,13 @@ export const MAX_BATCH = 100;
 export const MAX_JOB_TYPES = 50;
 
 const WORKER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** As the registry's job type names: no colon (a routed queue entry's task is job:<type>:<queue>), at most 59 characters (job_type_name_length). */
-const JOB_TYPE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,58}$/;
 
 const workerId = z.string().regex(WORKER_ID, 'must be 1-64 letters, digits or ._- and start with a letter or digit');
-const jobType = z.string().regex(JOB_TYPE, 'must be 1-59 letters, digits or ._- and start with a letter or digit');
+/** As every job type (job_type_format, HandlerRegistry), at most 59 characters (job_type_name_length: a queue entry's task is job:<type>:<queue>). */
+const jobType = z
+  .string()
+  .max(59, 'must be at most 59 characters')
+  .regex(JOB_TYPE_FORMAT, 'must be dotted lower-case words of a-z, 0-9 and _ (e.g. text.word_count)');
 const jobId = z.uuid('must be a job id (UUID)');
 const leaseSeconds = z
   .number()

@@ -6,7 +6,7 @@
 // once a worker registers; claims are limited to the registered types,
 // queues and the worker's tenant; `jobTypes` lists the remote worker, live
 // while its lease lasts; the in-process worker never takes a remote type's job.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -18,7 +18,9 @@ let db: TestDatabase;
 let api: RemoteWorkerApi;
 const keys: Record<'workerA' | 'workerB' | 'writerA' | 'writerB' | 'admin', string> = {} as never;
 
-const ECHO = 'remote.echo';
+/** Each test's own job type (so one test's leftovers never reach the next), known to the registry, no worker serving it. */
+let ECHO = '';
+let tests = 0;
 const ECHO_SCHEMA = {
   type: 'object',
   properties: { message: { type: 'string', minLength: 1 }, items: { type: 'array', items: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] } } },
@@ -45,6 +47,12 @@ beforeAll(async () => {
   keys.writerB = await key('tenant-b', ['jobs:read', 'jobs:write']);
   keys.admin = await key('ops', ['admin']);
 }, 90_000);
+
+beforeEach(async () => {
+  ECHO = `remote.echo_${++tests}`;
+  await post('register', { workerId: 'setup', jobTypes: [echo()] }, keys.admin);
+  await post('unregister', { workerId: 'setup' }, keys.admin);
+});
 
 afterAll(async () => {
   await api?.stop();
@@ -103,7 +111,9 @@ describe('register', () => {
       [{ workerId: 'w-bad', jobTypes: [echo({ payloadSchema: [] })] }, { status: 400, field: 'jobTypes.0.payloadSchema', message: 'jobTypes.0.payloadSchema: must be a JSON object' }],
       [{ workerId: 'w-bad', jobTypes: [echo(), ECHO] }, { status: 400, field: 'jobTypes.1', message: `jobTypes.1: names ${ECHO} twice` }],
       [{ workerId: 'w-bad', jobTypes: [echo()], queueNames: ['no spaces'] }, { status: 400, field: 'queueNames.0' }],
-      [{ workerId: 'w-bad', jobTypes: ['x'.repeat(60)] }, { status: 400, field: 'jobTypes.0.name', message: 'jobTypes.0.name: must be 1-59 letters, digits or ._- and start with a letter or digit' }],
+      [{ workerId: 'w-bad', jobTypes: ['x'.repeat(60)] }, { status: 400, field: 'jobTypes.0.name', message: 'jobTypes.0.name: must be at most 59 characters' }],
+      // As every job type: a job of it must be creatable.
+      [{ workerId: 'w-bad', jobTypes: ['Remote-Echo'] }, { status: 400, field: 'jobTypes.0.name', message: 'jobTypes.0.name: must be dotted lower-case words of a-z, 0-9 and _ (e.g. text.word_count)' }],
       // A kind's job types (registered by the in-process worker) run in the service's own workers.
       [{ workerId: 'w-bad', jobTypes: [kindType] }, { status: 400, field: 'jobTypes.0', message: expect.stringContaining('a remote worker serves PLAIN job types only') }],
       [{ workerId: 'w-bad', jobTypes: [echo({ name: kindType })] }, { status: 400, field: 'jobTypes.0', message: expect.stringContaining('a remote worker serves PLAIN job types only') }],
@@ -111,13 +121,17 @@ describe('register', () => {
     for (const [body, expected] of cases) {
       expect(refusal(await post('register', body, keys.workerA)), JSON.stringify(body)).toMatchObject(expected);
     }
-    const { rows } = await db.pool.query(`select (select count(*)::int from worker where id like 'remote:%') as workers, (select count(*)::int from job_type where name in ($1, 'other.type')) as types`, [ECHO]);
-    expect(rows[0]).toEqual({ workers: 0, types: 0 });
+    const { rows } = await db.pool.query(
+      `select (select count(*)::int from worker where id like 'remote:%') as workers, (select count(*)::int from job_type where name = 'other.type') as types,
+              (select payload_schema from job_type where name = $1) as schema`,
+      [ECHO],
+    );
+    expect(rows[0]).toEqual({ workers: 0, types: 0, schema: ECHO_SCHEMA });
   });
 
   it("records the worker's types; the API checks their payloads against its JSON Schema and applies its defaults", async () => {
-    // Unknown until a worker registers it.
-    expect(await createJob(keys.writerA, {})).toMatchObject({ __typename: 'UnknownJobTypeError', jobType: ECHO });
+    // A type no worker ever registered is unknown.
+    expect(await createJob(keys.writerA, { jobType: 'remote.never' })).toMatchObject({ __typename: 'UnknownJobTypeError', field: 'jobType', jobType: 'remote.never' });
 
     const registered = await post('register', { workerId: 'w-reg', jobTypes: [echo()], leaseSeconds: 60 }, keys.workerA);
     expect(registered).toMatchObject({ status: 200, body: { jobTypes: [ECHO], queueNames: null } });
