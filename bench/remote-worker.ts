@@ -4,6 +4,8 @@
 // its next claim) against the in-process worker (bench:throughput's
 // settings), on the same server, side by side in each round, which side goes
 // first alternating.
+// The remote side runs twice per round: claims with markRunning false (RUNNING
+// written with COMPLETED, one write per job) and true (the protocol's default).
 //   npm run bench:remote-worker   (BENCH_JOBS, BENCH_ROUNDS, BENCH_REMOTE_CLIENTS, BENCH_REMOTE_BATCH)
 import { setTimeout as delay } from 'node:timers/promises';
 import type pg from 'pg';
@@ -13,6 +15,7 @@ import { createPool } from '../src/db/pool.ts';
 import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { createJobs } from '../src/jobs/create.ts';
+import { registerJobTypes, registrationOf } from '../src/registry/registry.ts';
 import { startWorker } from '../src/worker/runner.ts';
 import { loadConfig } from '../src/service-config.ts';
 import { logger, median, report, round, spawnCli, startBenchServer } from './support.ts';
@@ -43,6 +46,11 @@ async function insertJobs(databaseUrl: string) {
   const config = benchConfig(databaseUrl);
   const pool = createPool(databaseUrl, 4, logger);
   const registry = createRegistry({ pool, prisma: createPrisma(pool), config });
+  // The jobs are inserted before the measured workers start: a placeholder
+  // worker serves their type meanwhile, so they do not wait with NO_WORKER
+  // (measured here: running them, not the registration that would release them).
+  await pool.query(`insert into worker (id, hostname, pid, lease_seconds) values ('bench-placeholder', 'bench', 0, 600) on conflict do nothing`);
+  await registerJobTypes(pool, 'bench-placeholder', [registrationOf(registry.get(JOB_TYPE)!)]);
   for (let i = 0; i < JOBS; i += 1000) {
     await createJobs({ pool, registry, config }, LOCAL_PRINCIPAL, Array.from({ length: Math.min(1000, JOBS - i) }, () => ({ jobType: JOB_TYPE })), 'jobs');
   }
@@ -94,12 +102,12 @@ async function call(baseUrl: string, operation: string, body: unknown): Promise<
 }
 
 /** One remote worker: each claim completes the previous batch and takes the next, until a claim finds nothing. */
-async function remoteClient(baseUrl: string, workerId: string): Promise<number> {
+async function remoteClient(baseUrl: string, workerId: string, markRunning: boolean): Promise<number> {
   await call(baseUrl, 'register', { workerId, jobTypes: [JOB_TYPE], leaseSeconds: 60 });
   let done = 0;
   let finished: Array<{ jobId: string; result: Record<string, never> }> = [];
   for (;;) {
-    const answer = await call(baseUrl, 'claim', { workerId, jobTypes: [JOB_TYPE], limit: BATCH, markRunning: false, complete: finished });
+    const answer = await call(baseUrl, 'claim', { workerId, jobTypes: [JOB_TYPE], limit: BATCH, markRunning, complete: finished });
     done += (answer.completed ?? []).filter((state: { state: string }) => state.state === 'COMPLETED').length;
     // No-op jobs: each is done as soon as it is claimed.
     finished = answer.jobs.map((job: { id: string }) => ({ jobId: job.id, result: {} }));
@@ -109,14 +117,14 @@ async function remoteClient(baseUrl: string, workerId: string): Promise<number> 
   return done;
 }
 
-async function remote(databaseUrl: string): Promise<{ perSecond: number }> {
+async function remote(databaseUrl: string, markRunning: boolean): Promise<{ perSecond: number }> {
   await insertJobs(databaseUrl);
   // With authentication off the API binds loopback only, and every caller is the local admin (a worker of every tenant).
   const api = await spawnCli('serve', { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: '20' });
   const baseUrl = new URL(api.url!).origin;
   const pool = createPool(databaseUrl, 2, logger);
   const started = performance.now();
-  const done = await Promise.all(Array.from({ length: CLIENTS }, (_, n) => remoteClient(baseUrl, `bench-${n}`)));
+  const done = await Promise.all(Array.from({ length: CLIENTS }, (_, n) => remoteClient(baseUrl, `bench-${n}`, markRunning)));
   await untilAllCompleted(pool);
   const seconds = (performance.now() - started) / 1000;
   if (done.reduce((a, b) => a + b, 0) !== JOBS) throw new Error(`the clients completed ${done.reduce((a, b) => a + b, 0)} jobs, not ${JOBS}`);
@@ -132,13 +140,17 @@ try {
   for (let round_ = 1; round_ <= ROUNDS; round_++) {
     const localUrl = await server.database(`bench_remote_local_${round_}`);
     const remoteUrl = await server.database(`bench_remote_remote_${round_}`);
+    const markedUrl = await server.database(`bench_remote_marked_${round_}`);
     let local: number;
     let viaProtocol: Awaited<ReturnType<typeof remote>>;
+    let marked: Awaited<ReturnType<typeof remote>>;
     if (round_ % 2 === 1) {
       local = await inProcess(localUrl);
-      viaProtocol = await remote(remoteUrl);
+      viaProtocol = await remote(remoteUrl, false);
+      marked = await remote(markedUrl, true);
     } else {
-      viaProtocol = await remote(remoteUrl);
+      marked = await remote(markedUrl, true);
+      viaProtocol = await remote(remoteUrl, false);
       local = await inProcess(localUrl);
     }
     rows.push({
@@ -146,6 +158,8 @@ try {
       'in-process jobs/s': round(local),
       'remote jobs/s': round(viaProtocol.perSecond),
       'remote/in-process': round(viaProtocol.perSecond / local, 2),
+      'remote markRunning jobs/s': round(marked.perSecond),
+      'remote markRunning/in-process': round(marked.perSecond / local, 2),
     });
     console.log(rows.at(-1));
   }
@@ -153,6 +167,8 @@ try {
     'median in-process jobs/s': round(median(rows.map((r) => r['in-process jobs/s']))),
     'median remote jobs/s': round(median(rows.map((r) => r['remote jobs/s']))),
     'median remote/in-process': round(median(rows.map((r) => r['remote/in-process'])), 2),
+    'median remote markRunning jobs/s': round(median(rows.map((r) => r['remote markRunning jobs/s']))),
+    'median remote markRunning/in-process': round(median(rows.map((r) => r['remote markRunning/in-process'])), 2),
   };
   await report('remote-worker', rows, { jobs: JOBS, clients: CLIENTS, batch: BATCH, summary });
   console.log(summary);

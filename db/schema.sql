@@ -1094,7 +1094,7 @@ CREATE OR REPLACE FUNCTION public.job_before_queue_no_worker()
  LANGUAGE plpgsql
 AS $function$
 begin
-  if new.status in ('PENDING', 'SCHEDULED') and not job_served(new.job_type, new.queue_name) then
+  if new.status in ('PENDING', 'SCHEDULED') and not job_served(new.job_type, new.queue_name, new.tenant_id) then
     new.waiting_reason := 'NO_WORKER';
   end if;
   return new;
@@ -1191,15 +1191,16 @@ AS $function$
   select pg_snapshot_xmin(pg_current_snapshot())::text::bigint
 $function$;
 
-CREATE OR REPLACE FUNCTION public.job_served(job_type text, queue_name text)
+CREATE OR REPLACE FUNCTION public.job_served(job_type text, queue_name text, tenant_id text)
  RETURNS boolean
  LANGUAGE sql
  STABLE
 AS $function$
     select exists (
-      select 1 from worker_job_type s
+      select 1 from worker_job_type s join worker w on w.id = s.worker_id
        where s.job_type = job_served.job_type
-         and (s.queue_names is null or job_served.queue_name = any (s.queue_names)))
+         and (s.queue_names is null or job_served.queue_name = any (s.queue_names))
+         and (w.tenant_id is null or w.tenant_id = job_served.tenant_id))
   $function$;
 
 CREATE OR REPLACE FUNCTION public.job_settle_dependents()
@@ -1669,7 +1670,7 @@ begin
      and waiting_reason is null
      and status in ('PENDING', 'SCHEDULED', 'RETRYING')
      and (old.queue_names is null or queue_name = any (old.queue_names))
-     and not job_served(job_type, queue_name);
+     and not job_served(job.job_type, job.queue_name, job.tenant_id);
   return null;
 end
 $function$;
@@ -1678,11 +1679,14 @@ CREATE OR REPLACE FUNCTION public.worker_job_type_after_serve()
  RETURNS trigger
  LANGUAGE plpgsql
 AS $function$
+declare
+  served_tenant text := (select w.tenant_id from worker w where w.id = new.worker_id);
 begin
   update job set waiting_reason = null
    where waiting_reason = 'NO_WORKER'
      and job_type = new.job_type
      and (new.queue_names is null or queue_name = any (new.queue_names))
+     and (served_tenant is null or job.tenant_id = served_tenant)
      and status in ('PENDING', 'SCHEDULED', 'RETRYING');
   return null;
 end

@@ -139,9 +139,13 @@ class Worker:
         lease_seconds: int = 30,
         poll_interval: float = 0.5,
         log: Callable[..., None] = None,  # type: ignore[assignment]
+        job_types: Optional[Dict[str, Dict[str, Any]]] = None,
     ):
         self.client = client
         self.handlers = handlers
+        # What register tells the registry of each type (description, payloadSchema, resultSchema,
+        # defaults); a type without an entry is sent by name and keeps the registration it has.
+        self.job_types = job_types or {}
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"[:64]
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
@@ -159,7 +163,9 @@ class Worker:
     def register(self) -> None:
         answer = self.client.call(
             "register",
-            {"workerId": self.worker_id, "jobTypes": list(self.handlers), "leaseSeconds": self.lease_seconds,
+            {"workerId": self.worker_id,
+             "jobTypes": [{"name": name, **self.job_types[name]} if name in self.job_types else name for name in self.handlers],
+             "leaseSeconds": self.lease_seconds,
              "hostname": socket.gethostname(), "pid": os.getpid()},
         )
         self.log("registered", workerId=self.worker_id, jobTypes=answer["jobTypes"], leaseSeconds=answer["leaseSeconds"],
@@ -344,6 +350,36 @@ def slow_task(ctx: JobContext) -> Dict[str, Any]:
 
 HANDLERS: Dict[str, Handler] = {"text.word_count": word_count, "demo.slow_task": slow_task}
 
+# Sent at register: the service checks payloads against these JSON Schemas
+# (draft 2020-12) before a job is created, and lists them in `jobTypes`.
+JOB_TYPES: Dict[str, Dict[str, Any]] = {
+    "text.word_count": {
+        "description": "Counts the words of payload.text (example Python worker).",
+        "payloadSchema": {
+            "type": "object",
+            "properties": {"text": {"type": "string"}},
+            "required": ["text"],
+        },
+        "resultSchema": {"type": "object", "properties": {"words": {"type": "integer", "minimum": 0}}, "required": ["words"]},
+    },
+    "demo.slow_task": {
+        "description": "A durable step prepare, then `seconds` of work reported as progress (example Python worker).",
+        "payloadSchema": {
+            "type": "object",
+            "properties": {
+                "seconds": {"type": "number", "minimum": 0, "maximum": 600},
+                "failAttempts": {"type": "integer", "minimum": 0},
+                "fatal": {"type": "boolean"},
+            },
+            "required": ["seconds"],
+        },
+        "resultSchema": {
+            "type": "object",
+            "properties": {"attempt": {"type": "integer"}, "preparedOnAttempt": {"type": "integer"}, "seconds": {"type": "number"}},
+        },
+    },
+}
+
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="A jobwire worker in Python (standard library only).")
@@ -368,6 +404,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         concurrency=args.concurrency,
         lease_seconds=args.lease_seconds,
         poll_interval=args.poll_interval,
+        job_types={name: JOB_TYPES[name] for name in names},
     )
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())

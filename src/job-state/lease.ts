@@ -40,6 +40,7 @@ export interface ClaimRequest {
   workerId: string;
   /** The tenant whose jobs may be claimed; null: every tenant (an admin's worker). */
   tenantId: string | null;
+  /** Among the types the worker registered (worker_job_type): only those, in the queues it registered, are claimed. */
   jobTypes: readonly string[];
   limit: number;
   /**
@@ -89,6 +90,8 @@ export async function claimJobs(db: Queryable, request: ClaimRequest): Promise<L
          where j.id = ${ENTRY_JOB_ID} and j.queue_entry_id = e.id
            and j.job_type = any($1::text[]) and j.kind = 'PLAIN'
            and ($2::text is null or j.tenant_id = $2)
+           and exists (select 1 from worker_job_type s where s.worker_id = $4 and s.job_type = j.job_type
+                        and (s.queue_names is null or j.queue_name = any (s.queue_names)))
            and (j.status in ${QUEUED_SQL} or j.status = 'RUNNING')
            and j.concurrency_key is null
            and not exists (select 1 from paused_queue p where p.queue_name = j.queue_name)
@@ -98,7 +101,7 @@ export async function claimJobs(db: Queryable, request: ClaimRequest): Promise<L
       order by e.priority, e.run_at
       limit $3
       for update of e skip locked`,
-    values: [request.jobTypes, request.tenantId, request.limit],
+    values: [request.jobTypes, request.tenantId, request.limit, request.workerId],
   });
   if (candidates.length === 0) return [];
   await db.query({

@@ -1,5 +1,5 @@
 // The job-type registry in the database (tables job_type and worker_job_type,
-// migration 000031): every worker records the job types it serves when it
+// migration 000032): every worker records the job types it serves when it
 // starts, and its heartbeat keeps them seen. The API validates payloads of
 // types it does not host against what is recorded here; the jobTypes query
 // lists it; a SQL add_job or a remote worker protocol registers through the
@@ -7,6 +7,7 @@
 import type { Queryable } from '../db/pool.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import type { JobHandler } from '../core/handler.ts';
+import { WORKER_ALIVE } from '../job-state/worker-alive.ts';
 import { toJsonSchema, type JsonSchema } from './json-schema.ts';
 
 /** What a worker registers of one job type. */
@@ -39,9 +40,12 @@ export interface ServingWorker {
   pid: number;
   /** The queues it takes jobs of this type from; null: every queue. */
   queueNames: string[] | null;
+  /** Its last heartbeat (an in-process worker) or call (a remote worker, whose lease it renewed). */
   lastSeenAt: Date;
-  /** Whether its heartbeat is recent (within WORKER_DEAD_AFTER_MS). */
+  /** Whether it is alive: its heartbeat within WORKER_DEAD_AFTER_MS, or a remote worker's lease not passed. */
   live: boolean;
+  /** A remote worker (src/remote-workers/), alive while its lease lasts. */
+  remote: boolean;
 }
 
 /** The registration of a handler: its payload zod schema printed as JSON Schema, its defaults filled in. */
@@ -151,14 +155,15 @@ export async function listRegisteredJobTypes(db: Queryable): Promise<RegisteredJ
 
 /**
  * The workers serving these job types, live or not (a worker found dead is
- * deleted with its rows; until then it shows live: false). Live: heartbeat
- * within deadAfterMs, counted from the database server's start at the
- * earliest, as runner.ts's heartbeat judges.
+ * deleted with its rows; until then it shows live: false). Live as the
+ * dead-worker sweep judges (WORKER_ALIVE): an in-process worker's heartbeat
+ * within deadAfterMs, a remote worker's lease not passed.
  */
 export async function servingWorkers(db: Queryable, jobTypes: readonly string[], deadAfterMs: number): Promise<Map<string, ServingWorker[]>> {
   const { rows } = await db.query<ServingWorker & { jobType: string }>(
-    `select s.job_type as "jobType", w.id as "workerId", w.hostname, w.pid, s.queue_names as "queueNames", s.last_seen_at as "lastSeenAt",
-            greatest(w.last_heartbeat_at, pg_postmaster_start_time()) >= now() - make_interval(secs => $2 / 1000.0) as live
+    `select s.job_type as "jobType", w.id as "workerId", w.hostname, w.pid, s.queue_names as "queueNames",
+            greatest(s.last_seen_at, w.last_heartbeat_at) as "lastSeenAt", ${WORKER_ALIVE('w', '$2')} as live,
+            w.lease_seconds is not null as remote
        from worker_job_type s join worker w on w.id = s.worker_id
       where s.job_type = any($1::text[])
       order by s.job_type, w.started_at, w.id`,

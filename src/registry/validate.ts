@@ -26,6 +26,14 @@ export function checkPayload(schema: JsonSchema, payload: unknown, root = 'paylo
   return describe(validate.errors?.[0], root);
 }
 
+/**
+ * Why ajv cannot compile this schema (then it would check nothing), or null:
+ * what a worker registers is checked with this before it is stored.
+ */
+export function schemaProblem(schema: JsonSchema): string | null {
+  return (compile(schema) as ValidateFunction & { reason?: string }).reason ?? null;
+}
+
 function compile(schema: JsonSchema): ValidateFunction {
   const key = JSON.stringify(schema);
   let validate = compiled.get(key);

@@ -1,6 +1,9 @@
 // The remote-worker protocol's requests (docs/remote-workers.md): one zod
 // schema per endpoint, each bound named in its error.
 import { z } from 'zod';
+import { JOB_TYPE_FORMAT } from '../core/registry.ts';
+import { QUEUE_NAME_FORMAT } from '../core/validation.ts';
+import { schemaProblem } from '../registry/validate.ts';
 
 export const PROTOCOL_PREFIX = '/workers/v1';
 
@@ -15,11 +18,13 @@ export const MAX_BATCH = 100;
 export const MAX_JOB_TYPES = 50;
 
 const WORKER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** As the registry's job type names: no colon (a routed queue entry's task is job:<type>:<queue>). */
-const JOB_TYPE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 const workerId = z.string().regex(WORKER_ID, 'must be 1-64 letters, digits or ._- and start with a letter or digit');
-const jobType = z.string().regex(JOB_TYPE, 'must be 1-100 letters, digits or ._- and start with a letter or digit');
+/** As every job type (job_type_format, HandlerRegistry), at most 59 characters (job_type_name_length: a queue entry's task is job:<type>:<queue>). */
+const jobType = z
+  .string()
+  .max(59, 'must be at most 59 characters')
+  .regex(JOB_TYPE_FORMAT, 'must be dotted lower-case words of a-z, 0-9 and _ (e.g. text.word_count)');
 const jobId = z.uuid('must be a job id (UUID)');
 const leaseSeconds = z
   .number()
@@ -27,6 +32,12 @@ const leaseSeconds = z
   .min(MIN_LEASE_SECONDS, `must be at least ${MIN_LEASE_SECONDS}`)
   .max(MAX_LEASE_SECONDS, `must be at most ${MAX_LEASE_SECONDS}`);
 const jsonObject = z.record(z.string(), z.unknown(), 'must be a JSON object');
+/** A JSON Schema the registry can check payloads with (ajv, draft 2020-12): one that does not compile is refused, naming why. */
+const jsonSchema = jsonObject.superRefine((schema, ctx) => {
+  const problem = schemaProblem(schema);
+  if (problem) ctx.addIssue({ code: 'custom', message: `is not a valid JSON Schema (draft 2020-12): ${problem}` });
+});
+const queueName = z.string().regex(QUEUE_NAME_FORMAT, 'must be 1-64 letters, digits or _.:- and start with a letter or digit');
 const jobTypes = z.array(jobType).min(1, 'must name at least one job type').max(MAX_JOB_TYPES, `must name at most ${MAX_JOB_TYPES} job types`);
 const batch = <T extends z.ZodType>(item: T) =>
   z.array(item).min(1, 'must not be empty').max(MAX_BATCH, `must hold at most ${MAX_BATCH} jobs`);
@@ -36,8 +47,8 @@ export const jobTypeRegistration = z.strictObject({
   name: jobType,
   description: z.string().max(1000, 'must be at most 1000 characters').default(''),
   /** JSON Schema of the payload; default: any JSON object. */
-  payloadSchema: jsonObject.default({ type: 'object' }),
-  resultSchema: jsonObject.nullable().default(null),
+  payloadSchema: jsonSchema.default({ type: 'object' }),
+  resultSchema: jsonSchema.nullable().default(null),
   steps: z.array(z.string().min(1).max(200)).max(100).default([]),
   defaults: z
     .strictObject({
@@ -49,15 +60,35 @@ export const jobTypeRegistration = z.strictObject({
     })
     .prefault({}),
 });
-export type JobTypeRegistrationInput = z.infer<typeof jobTypeRegistration>;
+/** `nameOnly`: the worker named the type without describing it (its registration, if any, is kept). */
+export type JobTypeRegistrationInput = z.infer<typeof jobTypeRegistration> & { nameOnly?: true | undefined };
 
 export const registerRequest = z.strictObject({
   workerId,
-  /** Names, or full registrations (description, payload JSON Schema, defaults). */
+  /**
+   * Full registrations (description, payload JSON Schema, defaults), or
+   * names: a name keeps the type's registration as it stands (any JSON object
+   * as payload if it has none).
+   */
   jobTypes: z
-    .array(z.union([jobType.transform((name) => jobTypeRegistration.parse({ name })), jobTypeRegistration]))
+    .array(
+      // A name is a registration that says nothing more (nameOnly), so an error names the field it is in.
+      z.preprocess(
+        (value) => (typeof value === 'string' ? { name: value, nameOnly: true } : value),
+        jobTypeRegistration.extend({ nameOnly: z.literal(true).optional() }),
+      ),
+    )
     .min(1, 'must name at least one job type')
-    .max(MAX_JOB_TYPES, `must name at most ${MAX_JOB_TYPES} job types`),
+    .max(MAX_JOB_TYPES, `must name at most ${MAX_JOB_TYPES} job types`)
+    .superRefine((types, ctx) => {
+      const seen = new Set<string>();
+      types.forEach((type, index) => {
+        if (seen.has(type.name)) ctx.addIssue({ code: 'custom', path: [index], message: `names ${type.name} twice` });
+        seen.add(type.name);
+      });
+    }),
+  /** The queues it takes jobs from (every type); null: every queue. */
+  queueNames: z.array(queueName).min(1, 'must name at least one queue (null: every queue)').max(100, 'must name at most 100 queues').nullable().default(null),
   leaseSeconds: leaseSeconds.default(DEFAULT_LEASE_SECONDS),
   hostname: z.string().min(1).max(255).default('remote'),
   pid: z.number().int().min(0).max(2 ** 31 - 1).default(0),
@@ -67,7 +98,8 @@ const completion = z.strictObject({ jobId, result: jsonObject.default({}) });
 
 export const claimRequest = z.strictObject({
   workerId,
-  jobTypes,
+  /** Some of the types it registered; default: all of them. */
+  jobTypes: jobTypes.optional(),
   limit: z.number().int().min(1, 'must be at least 1').max(MAX_BATCH, `must be at most ${MAX_BATCH}`).default(1),
   leaseSeconds: leaseSeconds.optional(),
   /** False: RUNNING is written when the worker first reports on a job; one completed first is written once (job-state/lease.ts). */

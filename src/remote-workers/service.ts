@@ -15,6 +15,7 @@ import {
   releaseHeldJobs,
   type LeasedJob,
 } from '../job-state/lease.ts';
+import { ValidationError } from '../core/errors.ts';
 import { parseInput } from '../core/validation.ts';
 import { retryDelayMs } from '../worker/retry-policy.ts';
 import { registerServedJobTypes } from './job-types.ts';
@@ -120,14 +121,18 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
         hostname: request.hostname,
         pid: request.pid,
       });
-      await registerServedJobTypes(client, row.rowId, request.jobTypes);
+      await registerServedJobTypes(client, row.rowId, request.jobTypes, request.queueNames);
       return row;
+    }).catch((error: unknown) => {
+      if (error instanceof ValidationError) throw new ProtocolError(400, 'VALIDATION_FAILED', error.message, error.field);
+      throw error;
     });
     return {
       workerId: request.workerId,
       workerRowId: worker.rowId,
       tenantId: worker.tenantId,
       jobTypes: request.jobTypes.map((type) => type.name),
+      queueNames: request.queueNames,
       ...lease(worker),
     };
   },
@@ -138,11 +143,21 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     const answer = await withTransaction(deps.pool, async (client) => {
       const worker = await renewLease(client, rowIdOf(principal, request.workerId), request.leaseSeconds);
       if (!worker) throw notRegistered(request.workerId);
+      const registered = Object.keys(worker.served);
+      const notServed = request.jobTypes?.findIndex((type) => !Object.hasOwn(worker.served, type)) ?? -1;
+      if (notServed >= 0) {
+        throw new ProtocolError(
+          400,
+          'VALIDATION_FAILED',
+          `jobTypes.${notServed}: worker ${request.workerId} did not register ${request.jobTypes![notServed]}; it registered ${registered.sort().join(', ') || 'none'} (register again to change them)`,
+          `jobTypes.${notServed}`,
+        );
+      }
       const completed = request.complete.length > 0 ? await completeHeldJobs(client, worker.rowId, request.complete) : null;
       const jobs = await claimJobs(client, {
         workerId: worker.rowId,
         tenantId: worker.tenantId,
-        jobTypes: request.jobTypes,
+        jobTypes: request.jobTypes ?? registered,
         limit: request.limit,
         markRunning: request.markRunning,
       });

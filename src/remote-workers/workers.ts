@@ -1,4 +1,4 @@
-// Remote workers' rows in `worker` (migration 000033): the heartbeat is the
+// Remote workers' rows in `worker` (migration 000031): the heartbeat is the
 // lease. A remote worker's row id names it as remote and carries its tenant
 // (`remote:<tenant>:<workerId>`, `*` for an admin's worker, which serves every
 // tenant), so two tenants' workers never share an id, nor a remote worker an
@@ -13,6 +13,11 @@ export interface RemoteWorker {
   tenantId: string | null;
   leaseSeconds: number;
   leaseExpiresAt: Date;
+}
+
+/** A renewed worker, with the job types it registered (worker_job_type) and their queues (null: every queue). */
+export interface RenewedWorker extends RemoteWorker {
+  served: Record<string, string[] | null>;
 }
 
 export const workerRowId = (tenantId: string | null, workerId: string) => `${REMOTE_WORKER_PREFIX}${tenantId ?? '*'}:${workerId}`;
@@ -43,14 +48,15 @@ export async function registerWorker(
  * Renews a live worker's lease (and sets its length, if given); null when the
  * worker is not registered or its lease has passed (it must register again).
  */
-export async function renewLease(db: Queryable, rowId: string, leaseSeconds: number | undefined): Promise<RemoteWorker | null> {
-  const { rows } = await db.query<RemoteWorker>({
+export async function renewLease(db: Queryable, rowId: string, leaseSeconds: number | undefined): Promise<RenewedWorker | null> {
+  const { rows } = await db.query<RenewedWorker>({
     name: 'jobwire-remote-worker-renew',
     text: `update worker w set last_heartbeat_at = now(), lease_seconds = coalesce($2, w.lease_seconds)
       where w.id = $1 and w.lease_seconds is not null
         and greatest(w.last_heartbeat_at, pg_postmaster_start_time()) >= now() - make_interval(secs => w.lease_seconds)
       returning w.id as "rowId", w.tenant_id as "tenantId", w.lease_seconds as "leaseSeconds",
-                w.last_heartbeat_at + make_interval(secs => w.lease_seconds) as "leaseExpiresAt"`,
+                w.last_heartbeat_at + make_interval(secs => w.lease_seconds) as "leaseExpiresAt",
+                (select coalesce(jsonb_object_agg(s.job_type, s.queue_names), '{}') from worker_job_type s where s.worker_id = w.id) as served`,
     values: [rowId, leaseSeconds ?? null],
   });
   return rows[0] ?? null;

@@ -8,17 +8,9 @@
 // in-process worker's heartbeat (every worker), and by every API process that
 // serves remote workers (remote ones only): whichever comes first.
 import type { Queryable } from '../db/pool.ts';
+import { REMOTE_WORKER_PREFIX, WORKER_ALIVE } from '../job-state/worker-alive.ts';
 
-/**
- * Whether worker `w` is alive, in SQL; $1 is WORKER_DEAD_AFTER_MS. Silence is
- * counted from the server's start at the earliest: no worker can beat while the
- * database is down, so a restart does not make every worker look dead.
- */
-export const WORKER_ALIVE = (w: string) =>
-  `greatest(${w}.last_heartbeat_at, pg_postmaster_start_time()) >= now() - coalesce(make_interval(secs => ${w}.lease_seconds), make_interval(secs => $1 / 1000.0))`;
-
-/** The row ids of remote workers start with this (src/remote-workers/workers.ts). */
-export const REMOTE_WORKER_PREFIX = 'remote:';
+export { REMOTE_WORKER_PREFIX, WORKER_ALIVE };
 
 /**
  * Releases the queue entries of dead workers (and of entries locked by no live

@@ -13,6 +13,8 @@ import { eventually } from '../support/wait.ts';
 
 let db: TestDatabase;
 let api: RemoteWorkerApi;
+const WORD_COUNT = { name: 'text.word_count', payloadSchema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] } };
+const SLOW_TASK = { name: 'demo.slow_task', payloadSchema: { type: 'object', properties: { seconds: { type: 'number' } } } };
 const keys: Record<'workerA' | 'workerB' | 'writerA' | 'writerB' | 'admin', string> = {} as never;
 
 beforeAll(async () => {
@@ -25,6 +27,9 @@ beforeAll(async () => {
   keys.writerA = await key('tenant-a', ['jobs:read', 'jobs:write']);
   keys.writerB = await key('tenant-b', ['jobs:read', 'jobs:write']);
   keys.admin = await key('ops', ['admin']);
+  // The types' payload schemas reach the API's registry as a deployment's first worker leaves them.
+  await post('register', { workerId: 'types', jobTypes: [WORD_COUNT, SLOW_TASK] }, keys.admin);
+  await post('unregister', { workerId: 'types' }, keys.admin);
 }, 90_000);
 
 afterAll(async () => {

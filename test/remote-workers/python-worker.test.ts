@@ -1,13 +1,14 @@
 // The example Python worker (examples/python-worker) against a real service
 // process (`serve`, no in-process worker) over the remote-worker protocol:
-// many jobs at its concurrency, a cancel learnt at a lease extension, a
+// the API knows the worker's job types only from what it registered (their
+// JSON Schemas, in the registry); many jobs at its concurrency, a cancel learnt at a lease extension, a
 // SIGKILLed worker's job run again by another within the lease bound, and
 // jobwire's retry policy for failures it reports.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { CancelJob, CreateJobs, JobWithHistory } from '../support/operations.ts';
-import { spawnPythonWorker, spawnRemoteWorkerApi, type RemoteWorkerApi } from '../support/remote-workers.ts';
+import { registerPythonJobTypes, spawnPythonWorker, spawnRemoteWorkerApi, type RemoteWorkerApi } from '../support/remote-workers.ts';
 import { eventually } from '../support/wait.ts';
 import { LEASE_SWEEP_INTERVAL_MS } from '../../src/remote-workers/lease-sweeper.ts';
 import type { GraphQLTestClient } from '../support/app.ts';
@@ -17,12 +18,14 @@ let db: TestDatabase;
 let api: RemoteWorkerApi;
 let creator: GraphQLTestClient;
 let workerKey: string;
+const WAITING = 'waiting: no live worker serves this job type in queue default';
 
 beforeAll(async () => {
   db = await createTestDatabase();
   api = await spawnRemoteWorkerApi(db.url, { AUTH_ENABLED: 'true', AUTH_API_KEY_CACHE_MS: '0' });
   creator = api.client.as((await createApiKey(db.pool, { name: 'app', tenantId: 'tenant-py', scopes: ['jobs:read', 'jobs:write'] })).key);
   workerKey = (await createApiKey(db.pool, { name: 'python', tenantId: 'tenant-py', scopes: ['worker'] })).key;
+  await registerPythonJobTypes({ baseUrl: api.baseUrl, token: workerKey });
 }, 90_000);
 
 afterAll(async () => {
@@ -55,6 +58,21 @@ async function events(jobId: string): Promise<Array<{ status: string; previous: 
   );
   return rows;
 }
+
+it("the API checks the Python types' payloads against the JSON Schemas the worker registered", async () => {
+  const refused = await creator.request(CreateJobs, { jobs: [{ jobType: 'text.word_count', payload: { text: 'fine' } }, { jobType: 'text.word_count', payload: { text: 42 } }] });
+  expect(refused.createJobs).toMatchObject({ __typename: 'ValidationError', field: 'jobs.1.payload.text', message: 'jobs.1.payload.text: must be string' });
+  const missing = await creator.request(CreateJobs, { jobs: [{ jobType: 'demo.slow_task', payload: { failAttempts: 1 } }] });
+  expect(missing.createJobs).toMatchObject({ __typename: 'ValidationError', field: 'jobs.0.payload.seconds', message: 'jobs.0.payload.seconds: is required' });
+  // Nothing was created.
+  const { rows } = await db.pool.query('select count(*)::int as n from job');
+  expect(rows[0].n).toBe(0);
+  const { rows: types } = await db.pool.query(`select name, description, payload_schema->'required' as required from job_type where name in ('text.word_count', 'demo.slow_task') order by name`);
+  expect(types).toEqual([
+    { name: 'demo.slow_task', description: expect.stringContaining('example Python worker'), required: ['seconds'] },
+    { name: 'text.word_count', description: expect.stringContaining('example Python worker'), required: ['text'] },
+  ]);
+});
 
 it('completes 1,000 jobs with concurrency 10', async () => {
   const ids = await createJobs(Array.from({ length: 1000 }, (_, n) => ({ jobType: 'text.word_count', payload: { text: `job ${n} has five words` } })));
@@ -124,13 +142,15 @@ it('a worker SIGKILLed mid-job loses its lease; another worker runs the job agai
   expect(await jobRow(id)).toMatchObject({ status: 'COMPLETED', retry_count: 1, result: { attempt: 2, preparedOnAttempt: 1, seconds: 2 } });
 
   const history = await events(id);
-  expect(history.map((event) => event.status)).toEqual(['PENDING', 'RUNNING', 'RETRYING', 'RUNNING', 'COMPLETED']);
+  // Created while no worker served demo.slow_task: it waited (NO_WORKER) until the first one registered.
+  expect(history.map((event) => event.status)).toEqual(['PENDING', 'PENDING', 'RUNNING', 'RETRYING', 'RUNNING', 'COMPLETED']);
+  expect(history.slice(0, 2).map((event) => event.message)).toEqual([WAITING, 'no longer waiting']);
   // One attempt spent, and the events say why, as for a dead in-process worker.
-  expect(history[2]!.message).toBe('worker remote:tenant-py:py-doomed stopped while running the job');
-  expect(history[3]!.message).toBe('taken over by worker remote:tenant-py:py-heir');
+  expect(history[3]!.message).toBe('worker remote:tenant-py:py-doomed stopped while running the job');
+  expect(history[4]!.message).toBe('taken over by worker remote:tenant-py:py-heir');
   // Within the lease bound: not before the killed worker's lease ended, and no later than a sweep and a claim poll after it.
   const leaseEnd = (lease[0].ends as Date).getTime();
-  const takenOver = history[2]!.created_at.getTime();
+  const takenOver = history[3]!.created_at.getTime();
   expect(takenOver).toBeGreaterThanOrEqual(leaseEnd);
   expect(takenOver - leaseEnd).toBeLessThanOrEqual(2 * LEASE_SWEEP_INTERVAL_MS + 2000);
   expect(await second.stop('SIGTERM')).toBe(0);
@@ -156,10 +176,11 @@ it('failures follow the retry policy: retryable ones retry then dead-letter, a n
     error_message: 'attempt 3 failed as asked (after 3 attempts)',
     error: { name: 'RuntimeError', message: 'attempt 3 failed as asked' },
   });
-  expect((await events(dead!)).map((event) => event.status)).toEqual(['PENDING', 'RUNNING', 'RETRYING', 'RUNNING', 'RETRYING', 'RUNNING', 'DEAD_LETTER']);
+  // Each waited for a worker first (NO_WORKER, then "no longer waiting").
+  expect((await events(dead!)).map((event) => event.status)).toEqual(['PENDING', 'PENDING', 'RUNNING', 'RETRYING', 'RUNNING', 'RETRYING', 'RUNNING', 'DEAD_LETTER']);
 
   expect(await settled(fatal!)).toMatchObject({ status: 'FAILED', retry_count: 0, error: { name: 'NonRetryableError', message: 'attempt 1 failed as asked' } });
-  expect((await events(fatal!)).map((event) => event.status)).toEqual(['PENDING', 'RUNNING', 'FAILED']);
+  expect((await events(fatal!)).map((event) => event.status)).toEqual(['PENDING', 'PENDING', 'RUNNING', 'FAILED']);
 
   // The step "prepare" completed on attempt 1; attempt 2 got its stored result instead of running it again.
   expect(await settled(recovers!)).toMatchObject({ status: 'COMPLETED', retry_count: 1, result: { attempt: 2, preparedOnAttempt: 1 } });
@@ -177,6 +198,8 @@ it('keeps the GraphQL view in step: a job run remotely reads as any other', asyn
   await worker.waitFor('the job to complete', (line) => line.event === 'job-completed' && line.jobId === id);
   const { job } = await creator.request(JobWithHistory, { id: relayId! });
   expect(job).toMatchObject({ status: 'COMPLETED', result: { words: 3 } });
-  expect(job!.events.edges.map((edge) => edge.node.status)).toEqual(['PENDING', 'RUNNING', 'COMPLETED']);
+  // It waited for a worker (NO_WORKER) until this one registered.
+  expect(job!.events.edges.map((edge) => edge.node.status)).toEqual(['PENDING', 'PENDING', 'RUNNING', 'COMPLETED']);
+  expect((await events(id)).slice(0, 2).map((event) => event.message)).toEqual([WAITING, 'no longer waiting']);
   expect(await worker.stop('SIGTERM')).toBe(0);
 }, 60_000);

@@ -14,7 +14,7 @@ export const JobTypesWithWorkers = graphql(`
       defaults { queueName maxRetries priority timeoutMs concurrencyLimit }
       registeredAt
       liveWorkerCount
-      workers { workerId hostname pid queueNames lastSeenAt live }
+      workers { workerId hostname pid queueNames lastSeenAt live remote }
     }
   }
 `);

@@ -1,6 +1,7 @@
-// Remote-worker tests' processes: the API (remote-worker-api.ts) and the
-// example Python worker (examples/python-worker), each a real process whose
-// JSON log lines the test can await; stopped when the test (or file) ends.
+// Remote-worker tests' processes: the service (`jobwire serve` or `start`,
+// which knows the remote job types only from the registry) and the example
+// Python worker (examples/python-worker), each a real process whose JSON log
+// lines the test can await; stopped when the test (or file) ends.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { GraphQLTestClient, TEST_ENV } from './app.ts';
@@ -68,9 +69,13 @@ export interface RemoteWorkerApi extends ChildProcessHandle {
   baseUrl: string;
 }
 
-/** `serve` with the example worker's job types known to the API (remote-worker-api.ts). */
-export async function spawnRemoteWorkerApi(databaseUrl: string, env: Record<string, string> = {}): Promise<RemoteWorkerApi> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/remote-worker-api.ts'], {
+/** The service as deployed: `serve` (the API, no in-process worker) or `start` (the API and an in-process worker). */
+export async function spawnRemoteWorkerApi(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  command: 'serve' | 'start' = 'serve',
+): Promise<RemoteWorkerApi> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', command], {
     env: { ...process.env, ...TEST_ENV, LOG_LEVEL: 'info', CI: '1', ...env, DATABASE_URL: databaseUrl },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -88,6 +93,18 @@ export interface PythonWorkerOptions {
   leaseSeconds?: number;
   jobTypes?: string[];
   pollInterval?: number;
+}
+
+/**
+ * Registers the example worker's job types (their JSON Schemas) the way a
+ * deployment's first worker would: a Python worker starts, registers and
+ * stops, leaving the types in the registry and no worker serving them.
+ */
+export async function registerPythonJobTypes(options: PythonWorkerOptions): Promise<void> {
+  const worker = spawnPythonWorker({ workerId: 'py-register', ...options });
+  await worker.waitFor('the Python worker to register', (line) => line.event === 'registered');
+  const how = await worker.stop('SIGTERM');
+  if (how !== 0) throw new Error(`the Python worker exited ${how}`);
 }
 
 /** The example Python worker (examples/python-worker/jobwire_worker.py) as a python3 subprocess. */

@@ -46,7 +46,10 @@ const JobTypeWorkerRef = builder.objectRef<ServingWorker>('JobTypeWorker').imple
     pid: t.exposeInt('pid'),
     queueNames: t.stringList({ nullable: true, description: 'The queues it takes jobs of this type from; null: every queue.', resolve: (w) => w.queueNames }),
     lastSeenAt: t.field({ type: 'DateTime', resolve: (w) => w.lastSeenAt }),
-    live: t.exposeBoolean('live', { description: 'Its heartbeat is recent (within WORKER_DEAD_AFTER_MS); a worker found dead leaves the list.' }),
+    live: t.exposeBoolean('live', {
+      description: "Alive: an in-process worker's heartbeat is recent (within WORKER_DEAD_AFTER_MS), a remote worker's lease has not passed; a worker found dead leaves the list.",
+    }),
+    remote: t.exposeBoolean('remote', { description: 'A remote worker (the HTTP worker protocol), alive while its lease lasts.' }),
   }),
 });
 
