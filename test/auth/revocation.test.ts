@@ -75,7 +75,7 @@ describe('open websockets', () => {
     expect(await socket.run(CREATE)).toEqual({ data: { createJob: { __typename: 'MutationCreateJobSuccess' } } });
     expect((await service.client.as(key).send('{ jobs { totalCount } }')).status).toBe(200);
     const revoke = spawnCli(['keys', 'revoke', id], { DATABASE_URL: db.url });
-    expect(await revoke.exited).toBe(0);
+    expect(await revoke.exited, `keys revoke failed: ${revoke.stderr()} ${JSON.stringify(revoke.logs)}`).toBe(0);
     expect(await socket.closed).toEqual({ code: 4401, reason: 'Unauthorized: API key revoked' });
     const before = await jobCount();
     const http = await service.client.as(key).send(CREATE);
