@@ -15,10 +15,9 @@ import { createPool } from '../src/db/pool.ts';
 import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { createJobs } from '../src/jobs/create.ts';
-import { registerJobTypes, registrationOf } from '../src/registry/registry.ts';
 import { startWorker } from '../src/worker/runner.ts';
 import { loadConfig } from '../src/service-config.ts';
-import { logger, median, report, round, spawnCli, startBenchServer } from './support.ts';
+import { logger, median, report, round, servePlaceholderWorker, spawnCli, startBenchServer } from './support.ts';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -46,11 +45,8 @@ async function insertJobs(databaseUrl: string) {
   const config = benchConfig(databaseUrl);
   const pool = createPool(databaseUrl, 4, logger);
   const registry = createRegistry({ pool, prisma: createPrisma(pool), config });
-  // The jobs are inserted before the measured workers start: a placeholder
-  // worker serves their type meanwhile, so they do not wait with NO_WORKER
-  // (measured here: running them, not the registration that would release them).
-  await pool.query(`insert into worker (id, hostname, pid, lease_seconds) values ('bench-placeholder', 'bench', 0, 600) on conflict do nothing`);
-  await registerJobTypes(pool, 'bench-placeholder', [registrationOf(registry.get(JOB_TYPE)!)]);
+  // The jobs are inserted before the measured workers start (support.ts).
+  await servePlaceholderWorker(pool, registry, [JOB_TYPE]);
   for (let i = 0; i < JOBS; i += 1000) {
     await createJobs({ pool, registry, config }, LOCAL_PRINCIPAL, Array.from({ length: Math.min(1000, JOBS - i) }, () => ({ jobType: JOB_TYPE })), 'jobs');
   }

@@ -6,7 +6,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import type { HandlerRegistry } from '../src/core/registry.ts';
 import { createLogger } from '../src/logger.ts';
+import { registerJobTypes, registrationOf } from '../src/registry/registry.ts';
 import { freePort } from '../src/testing/ports.ts';
 import { createMigratedDatabase, startPostgresServer } from '../src/testing/postgres-server.ts';
 
@@ -130,4 +132,18 @@ export async function waitForJobEnd<Row extends { status: string }>(listening: p
     job = await read();
   }
   return job;
+}
+
+/**
+ * Jobs a bench inserts before its measured workers start would wait with
+ * NO_WORKER (one more event each, and a release to measure): a placeholder
+ * worker, leased long enough for the bench, serves their types meanwhile.
+ */
+export async function servePlaceholderWorker(pool: pg.Pool, registry: HandlerRegistry, jobTypes: readonly string[]): Promise<void> {
+  await pool.query(`insert into worker (id, hostname, pid, lease_seconds) values ('bench-placeholder', 'bench', 0, 600) on conflict do nothing`);
+  await registerJobTypes(
+    pool,
+    'bench-placeholder',
+    jobTypes.map((jobType) => registrationOf(registry.get(jobType)!)),
+  );
 }

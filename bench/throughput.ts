@@ -14,7 +14,7 @@ import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { createJobs } from '../src/jobs/create.ts';
 import { graphileWorkerSettings, startWorker } from '../src/worker/runner.ts';
-import { logger, median, report, round, startBenchServer } from './support.ts';
+import { logger, median, report, round, servePlaceholderWorker, startBenchServer } from './support.ts';
 import { LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
@@ -83,6 +83,8 @@ async function raw(databaseUrl: string, config: ServiceConfig) {
 async function ours(databaseUrl: string, config: ServiceConfig) {
   const pool = createPool(databaseUrl, config.DATABASE_POOL_SIZE, logger);
   const registry = createRegistry({ pool, prisma: createPrisma(pool), config });
+  // The jobs are inserted before the worker starts (support.ts).
+  await servePlaceholderWorker(pool, registry, ['system.noop']);
   const createStarted = performance.now();
   for (let i = 0; i < JOBS; i += BATCH) {
     const inputs = Array.from({ length: Math.min(BATCH, JOBS - i) }, (_, j) =>
