@@ -16,8 +16,7 @@ import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { createJobs } from '../src/jobs/create.ts';
 import { startWorker } from '../src/worker/runner.ts';
-import { loadConfig } from '../src/service-config.ts';
-import { logger, median, report, round, servePlaceholderWorker, spawnCli, startBenchServer } from './support.ts';
+import { logger, median, report, round, servePlaceholderWorker, spawnCli, startBenchServer, throughputConfig } from './support.ts';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -27,19 +26,8 @@ const CLIENTS = Number(process.env.BENCH_REMOTE_CLIENTS ?? 4);
 const BATCH = Number(process.env.BENCH_REMOTE_BATCH ?? 50);
 const JOB_TYPE = 'system.noop';
 
-/** bench:throughput's settings for the in-process worker (concurrency 10, local queue 50, batched completions). */
-function benchConfig(databaseUrl: string) {
-  return loadConfig({
-    DATABASE_URL: databaseUrl,
-    LOG_LEVEL: 'warn',
-    DATABASE_POOL_SIZE: '20',
-    WORKER_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? '10',
-    WORKER_LOCAL_QUEUE_SIZE: process.env.BENCH_LOCAL_QUEUE ?? '50',
-    WORKER_COMPLETE_BATCH_DELAY_MS: '0',
-    WORKER_POLL_INTERVAL_MS: '1000',
-    CREATE_JOBS_MAX: '1000',
-  });
-}
+/** bench:throughput's settings for the in-process worker (support.ts). */
+const benchConfig = (databaseUrl: string) => throughputConfig(databaseUrl, { CREATE_JOBS_MAX: '1000', WORKER_COMPLETE_BATCH_DELAY_MS: '0' });
 
 async function insertJobs(databaseUrl: string) {
   const config = benchConfig(databaseUrl);

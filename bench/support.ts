@@ -9,6 +9,7 @@ import pg from 'pg';
 import type { HandlerRegistry } from '../src/core/registry.ts';
 import { createLogger } from '../src/logger.ts';
 import { registerJobTypes, registrationOf } from '../src/registry/registry.ts';
+import { loadConfig, type ServiceConfig } from '../src/service-config.ts';
 import { freePort } from '../src/testing/ports.ts';
 import { createMigratedDatabase, startPostgresServer } from '../src/testing/postgres-server.ts';
 
@@ -146,4 +147,21 @@ export async function servePlaceholderWorker(pool: pg.Pool, registry: HandlerReg
     'bench-placeholder',
     jobTypes.map((jobType) => registrationOf(registry.get(jobType)!)),
   );
+}
+
+/**
+ * bench:throughput's worker settings (concurrency 10, local queue 50, batched
+ * completions), shared by the benches that compare against it.
+ */
+export function throughputConfig(databaseUrl: string, extra: Record<string, string> = {}): ServiceConfig {
+  return loadConfig({
+    DATABASE_URL: databaseUrl,
+    LOG_LEVEL: 'warn',
+    DATABASE_POOL_SIZE: '20',
+    WORKER_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? '10',
+    WORKER_LOCAL_QUEUE_SIZE: process.env.BENCH_LOCAL_QUEUE ?? '50',
+    WORKER_COMPLETE_BATCH_DELAY_MS: process.env.BENCH_COMPLETE_BATCH_DELAY_MS ?? '0',
+    WORKER_POLL_INTERVAL_MS: '1000',
+    ...extra,
+  });
 }

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { run, type WorkerEvents } from 'graphile-worker';
-import { loadConfig, type ServiceConfig } from '../src/service-config.ts';
+import type { ServiceConfig } from '../src/service-config.ts';
 import { Listener } from '../src/db/listener.ts';
 import { workerLogger } from '../src/db/migrate.ts';
 import { createPool } from '../src/db/pool.ts';
@@ -14,7 +14,7 @@ import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { createJobs } from '../src/jobs/create.ts';
 import { graphileWorkerSettings, startWorker } from '../src/worker/runner.ts';
-import { logger, median, report, round, servePlaceholderWorker, startBenchServer } from './support.ts';
+import { logger, median, report, round, servePlaceholderWorker, startBenchServer, throughputConfig } from './support.ts';
 import { LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
@@ -23,19 +23,9 @@ const BATCH = 1000;
 const SCENARIO = process.env.BENCH_SCENARIO ?? 'plain';
 if (!['plain', 'concurrency-key'].includes(SCENARIO)) throw new Error(`BENCH_SCENARIO must be plain or concurrency-key, not ${SCENARIO}`);
 
-export function benchConfig(databaseUrl: string, extra: Record<string, string> = {}): ServiceConfig {
-  return loadConfig({
-    DATABASE_URL: databaseUrl,
-    LOG_LEVEL: 'warn',
-    DATABASE_POOL_SIZE: '20',
-    WORKER_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? '10',
-    WORKER_LOCAL_QUEUE_SIZE: process.env.BENCH_LOCAL_QUEUE ?? '50',
-    WORKER_COMPLETE_BATCH_DELAY_MS: process.env.BENCH_COMPLETE_BATCH_DELAY_MS ?? '0',
-    WORKER_POLL_INTERVAL_MS: '1000',
-    CREATE_JOBS_MAX: String(BATCH),
-    ...extra,
-  });
-}
+/** The worker settings every throughput-style bench shares (support.ts), with this bench's batch. */
+export const benchConfig = (databaseUrl: string, extra: Record<string, string> = {}) =>
+  throughputConfig(databaseUrl, { CREATE_JOBS_MAX: String(BATCH), ...extra });
 
 /**
  * graphile-worker's events, resolving `allTasksDone` once `count` tasks have
