@@ -83,7 +83,9 @@ export async function spawnCli(
   await db.connect();
   const workersBefore = Number((await db.query('select count(*) as n from worker')).rows[0].n);
   const entry = runtime === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
-  const child = spawn(process.execPath, [...entry, command], {
+  // BENCH_NODE_ARGS: flags for the child's node, e.g. '--cpu-prof --cpu-prof-dir=prof' to profile it (NODE_OPTIONS refuses --cpu-prof).
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, ...entry, command], {
     env: { ...process.env, LOG_LEVEL: 'warn', CI: '1', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -9,9 +9,9 @@ import { JobKind } from '../generated/prisma/enums.ts';
 import type { Caller, Principal } from '../auth/principal.ts';
 import type { HandlerRegistry } from '../core/registry.ts';
 import { ValidationError } from '../core/errors.ts';
-import { insertJobs, type NewJob } from '../job-state/insert.ts';
+import { insertJobs, insertsInOneStatement, type NewJob } from '../job-state/insert.ts';
 import { QUEUE_NAME_FORMAT, jsonObject, parseInput } from '../core/validation.ts';
-import { afterInsertJobs, beforeInsertJobs, type CreatedJob } from '../flow/create.ts';
+import { afterInsertJobs, beforeInsertJobs, flowWritesNothing, type CreatedJob } from '../flow/create.ts';
 import { parseFlowOptions, type FlowInput } from '../core/flow-options.ts';
 import { resolveJobTypes, type ResolvedJobTypes } from '../registry/create.ts';
 
@@ -223,6 +223,12 @@ export async function createJobsReporting(
   const pathOf = (index: number) => (listField ? [listField, index] : []);
   const registered = await resolveJobTypes(deps, inputs.map((input) => input.jobType));
   const jobs = inputs.map((input, index) => prepareJob(deps, caller, input, { path: pathOf(index), registered }));
+  // The common create (no parent, key, dependency or step): one statement,
+  // atomic on its own; begin and commit would be two more round trips.
+  if (flowWritesNothing(jobs) && insertsInOneStatement(jobs)) {
+    await insertJobs(deps.pool, jobs);
+    return jobs.map((job) => ({ id: job.id, created: true }));
+  }
   return withTransaction(deps.pool, async (client) => {
     await assertParentsExist(client, jobs, (index) => [...pathOf(index), 'parentJobId'].join('.'));
     const { toInsert, answers } = await beforeInsertJobs(client, jobs, (index, name) => [...pathOf(index), name].join('.'));
