@@ -28,6 +28,9 @@ export interface NewJob {
   waitingReason?: JobWaitingReason | null;
 }
 
+/** A job row as inserted (its columns by their SQL names, as node-postgres reads them). */
+export type InsertedJobRow = Record<string, unknown> & { id: string };
+
 /**
  * Whether insertJobs writes these jobs in one statement (no steps, no task new
  * to the database): run on the pool, it then needs no transaction of its own.
@@ -40,8 +43,8 @@ export function insertsInOneStatement(jobs: readonly NewJob[]): boolean {
  * Inserts jobs with their steps and their queue entries in the caller's
  * transaction: a job row without its queue entry never commits.
  */
-export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promise<void> {
-  if (jobs.length === 0) return;
+export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promise<InsertedJobRow[]> {
+  if (jobs.length === 0) return [];
   const now = Date.now();
   const scheduled = (job: NewJob) => job.scheduledAt !== null && job.scheduledAt.getTime() > now;
   const entries = jobs.map((job) => ({ jobId: job.id, jobType: job.jobType, queueName: job.queueName, runAt: job.waitingReason ? WAIT_UNTIL_RELEASED : job.scheduledAt, priority: job.priority, maxRetries: job.maxRetries }));
@@ -49,7 +52,7 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
   // The queue entries and the job rows in one statement (one round trip; each
   // job row written once, with its entry's id): atomic on its own, so a create
   // that needs nothing else runs without begin/commit (jobs/create.ts).
-  await db.query(
+  const inserted = await db.query<InsertedJobRow>(
     `with entry as (select id, (payload->>'jobId')::uuid as job_id from graphile_worker.add_jobs(${RUN_JOB_SPECS}))
      insert into job (id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
                       status, parent_job_id, created_by, metadata, queue_entry_id, tenant_id,
@@ -62,7 +65,8 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
               max_retries int, scheduled_at timestamptz, status job_status, parent_job_id uuid,
               created_by text, metadata jsonb, tenant_id text,
               waiting_reason job_waiting_reason, timeout_ms int, concurrency_key text, concurrency_limit int)
-       join entry on entry.job_id = x.id`,
+       join entry on entry.job_id = x.id
+     returning job.*`,
     [
       ...runJobSpecParameters(entries),
       JSON.stringify(
@@ -96,4 +100,5 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
       [JSON.stringify(steps)],
     );
   }
+  return inserted.rows;
 }
