@@ -1757,6 +1757,8 @@ $function$;
 CREATE OR REPLACE FUNCTION public.signal_job(job_id uuid, name text, data jsonb DEFAULT '{}'::jsonb, tenant_id text DEFAULT 'default'::text)
  RETURNS boolean
  LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 declare
   woken record;

@@ -1,5 +1,5 @@
 --! Previous: sha1:429ff9b7ac96cbf21454ef9056c4ea83474a47b7
---! Hash: sha1:aba0417e36c7b5a0c4a289e28b4366c4adf66097
+--! Hash: sha1:264e25f484b5fb46a058c8ff52cac5febe58076e
 --! Message: waits: durable waits for a time, an event, a signal or child jobs
 
 -- A job that waits (src/worker/waits.ts) ends its attempt without failing:
@@ -198,8 +198,10 @@ $$;
 
 -- signalJob in SQL: wakes the job if it waits for this signal (true), in the
 -- caller's transaction. A null tenant is an admin's: any tenant's job.
+-- Security definer, as add_job and send_event: an app's role needs no grant on job_wait.
 create function signal_job(job_id uuid, name text, data jsonb default '{}'::jsonb, tenant_id text default 'default') returns boolean
-  language plpgsql
+  language plpgsql security definer
+  set search_path = public, pg_temp
   as $$
 declare
   woken record;

@@ -10,8 +10,12 @@ import { CancelJob, CreateJobFlow } from '../support/operations.ts';
 import { JobWaitState, JobWaitUpdated, SendEvent, SignalJob } from '../support/operations-waits.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
 import type { CreateJobInput } from '../generated/graphql.ts';
+import { createApiKey } from '../../src/auth/api-keys.ts';
+import { AddJobError, sendEvent, signalJob } from '../../src/sdk/index.ts';
 
 const WORKER_SCRIPT = ['test/support/worker-process.ts'];
+// On a loaded machine the tests' 2 s dead-worker bound can take a busy worker for dead (it then exits); nothing here needs it short.
+const WORKER_ENV = { WORKER_DEAD_AFTER_MS: '15000' };
 let db: TestDatabase;
 let api: TestApp;
 let workers: ChildWorker[];
@@ -19,7 +23,7 @@ let workers: ChildWorker[];
 beforeAll(async () => {
   db = await createTestDatabase();
   api = await startTestApp(db.url, { roles: { api: true, worker: false }, registry: createTestRegistry() });
-  workers = await Promise.all([spawnWorker(db.url, {}, WORKER_SCRIPT), spawnWorker(db.url, {}, WORKER_SCRIPT)]);
+  workers = await Promise.all([spawnWorker(db.url, WORKER_ENV, WORKER_SCRIPT), spawnWorker(db.url, WORKER_ENV, WORKER_SCRIPT)]);
 });
 
 async function create(input: CreateJobInput) {
@@ -57,8 +61,8 @@ it('an event wakes exactly the matching waiting jobs, once, only when its transa
   const client = await db.pool.connect();
   try {
     await client.query('begin');
-    const inside = await client.query(`select send_event('order.paid', '{"orderId": 1}') as n`);
-    expect(inside.rows[0].n).toBe(1);
+    // The package's call (src/sdk), in the app's own transaction.
+    expect(await sendEvent(client, 'order.paid', { orderId: 1 })).toBe(1);
     await client.query('rollback');
   } finally {
     client.release();
@@ -178,6 +182,28 @@ it('cancelling a waiting job cancels it at once: its wait and its queue entry go
   expect(late.signalJob).toMatchObject({ __typename: 'JobNotWaitingError' });
 });
 
+it("another tenant's event or signal wakes nothing of this tenant, even with the same name", async () => {
+  await createApiKey(db.pool, { name: 'b', tenantId: 'tenant-b', scopes: ['jobs:write'] });
+  const id = await create({ jobType: 'test.wait_for_event', payload: { event: 'shared.name' } });
+  const signalled = await create({ jobType: 'test.wait_for_signal', payload: { signal: 'approve' } });
+  await until(id, 'PENDING', 'EVENT');
+  await until(signalled, 'PENDING', 'SIGNAL');
+  const other = await db.pool.query(`select send_event('shared.name', '{}', '{"tenantId": "tenant-b"}') as n`);
+  expect(other.rows[0].n).toBe(0);
+  const otherSignal = await db.pool.query(`select signal_job($1, 'approve', '{}', 'tenant-b') as woken`, [uuidOf(signalled)]);
+  expect(otherSignal.rows[0].woken).toBe(false);
+  expect(await waitRow(id)).toEqual({ reason: 'EVENT', name: 'shared.name' });
+  expect(await waitRow(signalled)).toEqual({ reason: 'SIGNAL', name: 'approve' });
+  const unknown = db.pool.query(`select send_event('shared.name', '{}', '{"tenantId": "no-such-tenant"}')`);
+  await expect(unknown).rejects.toMatchObject({ message: 'options.tenantId: no tenant "no-such-tenant"', column: 'options.tenantId' });
+  await expect(sendEvent(db.pool, '', {})).rejects.toEqual(new AddJobError('name', 'name: must be 1-200 characters'));
+  expect(await sendEvent(db.pool, 'shared.name')).toBe(1);
+  await until(id, 'COMPLETED');
+  expect(await signalJob(db.pool, uuidOf(signalled), 'approve', { ok: true })).toBe(true);
+  const done = await until(signalled, 'COMPLETED');
+  expect(done.result).toEqual({ waited: { outcome: 'RECEIVED', data: { ok: true } } });
+});
+
 it('a sleep survives a restart of every worker: the job resumes once, after its time, on the new worker', async () => {
   const id = await create({ jobType: 'test.durable_sleep', payload: { ms: 1500 } });
   const waiting = await until(id, 'PENDING', 'TIMER');
@@ -187,7 +213,7 @@ it('a sleep survives a restart of every worker: the job resumes once, after its 
     worker.process.kill('SIGTERM');
     await worker.exited;
   }
-  workers = [await spawnWorker(db.url, {}, WORKER_SCRIPT)];
+  workers = [await spawnWorker(db.url, WORKER_ENV, WORKER_SCRIPT)];
   const done = await until(id, 'COMPLETED');
   expect(done.retryCount).toBe(0);
   expect((done.result as { resumedAt: number }).resumedAt).toBeGreaterThanOrEqual(wakeAt);
