@@ -48,10 +48,11 @@ export interface ManagedWaits extends JobWaitsContext {
 export function createWaits(options: WaitsOptions): ManagedWaits {
   const { pool, jobId, abort, logger, ensureRunning } = options;
   let pendingWait: WaitSpec | null = null;
-  /** How often each default step name was used in this attempt: the nth sleep is `sleep#n` in every attempt. */
-  const used = new Map<string, number>();
+  /** How often each default step name was used in this attempt: the nth sleep is `sleep#n` in every attempt. Made on first use (most jobs never wait). */
+  let used: Map<string, number> | null = null;
   const stepNameOf = (explicit: string | undefined, base: string) => {
     if (explicit !== undefined) return checkStepName(explicit);
+    used ??= new Map();
     const n = (used.get(base) ?? 0) + 1;
     used.set(base, n);
     return checkStepName(n === 1 ? base : `${base}#${n}`);

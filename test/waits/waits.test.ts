@@ -23,7 +23,9 @@ let workers: ChildWorker[];
 beforeAll(async () => {
   db = await createTestDatabase();
   api = await startTestApp(db.url, { roles: { api: true, worker: false }, registry: createTestRegistry() });
-  workers = await Promise.all([spawnWorker(db.url, WORKER_ENV, WORKER_SCRIPT), spawnWorker(db.url, WORKER_ENV, WORKER_SCRIPT)]);
+  // One after the other: two starting at once on a loaded machine can exceed the start timeout.
+  workers = [await spawnWorker(db.url, WORKER_ENV, WORKER_SCRIPT)];
+  workers.push(await spawnWorker(db.url, WORKER_ENV, WORKER_SCRIPT));
 });
 
 async function create(input: CreateJobInput) {
