@@ -9,7 +9,7 @@
 // timeout, two sendEvent calls, two workers), exactly one deletes it and
 // completes the step; the other finds the step's result. The wakes that come
 // from outside (sendEvent, signalJob) are the SQL functions send_event and
-// signal_job (migration 000039), so an app can call them in its own transaction.
+// signal_job (migration 000035), so an app can call them in its own transaction.
 import type pg from 'pg';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import type { JobWaitingReason } from '../generated/prisma/enums.ts';
