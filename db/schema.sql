@@ -687,6 +687,15 @@ create table schedule_tick (
 );
 CREATE INDEX schedule_tick_job_idx ON public.schedule_tick USING btree (job_id) WHERE (job_id IS NOT NULL);
 
+create table viewer_token_secret (
+  id smallint default 1 not null,
+  secret bytea not null,
+  created_at timestamp with time zone default now() not null,
+  constraint viewer_token_secret_length CHECK ((length(secret) = 32)),
+  constraint viewer_token_secret_one_row CHECK ((id = 1)),
+  constraint viewer_token_secret_pkey PRIMARY KEY (id)
+);
+
 create table worker (
   id text not null,
   hostname text not null,

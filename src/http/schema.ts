@@ -10,6 +10,7 @@ import '../graphql/flow/schema.ts';
 import '../graphql/flow/schedule-schema.ts';
 import '../graphql/connections/schema.ts';
 import '../graphql/kind-detail.ts';
+import '../graphql/live/schema.ts';
 
 const registered = new WeakSet<KindDescriptor<any>>();
 const schemas = new WeakMap<readonly KindDescriptor<any>[], GraphQLSchema>();

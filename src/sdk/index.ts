@@ -7,3 +7,6 @@ export { SchemaNotReadyError } from './schema-check.ts';
 export { NonRetriableError, type JobContext, type JobHandler, type JobResult, type ProgressUpdate, type RunningJob } from '../core/handler.ts';
 // Enqueue in the app's own transaction (docs/enqueue-in-your-transaction.md).
 export { addJob, AddJobError, type AddJobClient, type AddJobOptions } from '../enqueue/add-job.ts';
+// Tokens for end users' browsers (docs/end-user-live-jobs.md).
+export { createViewerToken, type ViewerToken, type ViewerTokenOptions } from './viewer-token.ts';
+export { JobNotFoundError, ValidationError } from '../core/errors.ts';
