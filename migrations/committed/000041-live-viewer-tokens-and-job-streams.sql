@@ -1,6 +1,6 @@
 --! Previous: sha1:429ff9b7ac96cbf21454ef9056c4ea83474a47b7
---! Hash: sha1:7bc37aa9ad52f9efc58a9f47c876d93acbd9f42b
---! Message: live: viewer tokens' signing secret
+--! Hash: sha1:fa14c3bc78a202680aafa92f71bad9f5c5c7ac34
+--! Message: live: viewer tokens' signing secret, job output streams
 
 -- Viewer tokens (src/auth/viewer-tokens.ts) are signed JWTs that let a browser
 -- read a few jobs. Every API process verifies them, so the key is shared in
@@ -16,3 +16,23 @@ create table viewer_token_secret (
 );
 
 comment on table viewer_token_secret is 'The HS256 key of viewer tokens (src/auth/viewer-tokens.ts); one row. Deleting it invalidates every viewer token once API processes restart.';
+
+-- Output streams (src/jobs/job-streams.ts): what a handler writes with
+-- ctx.stream(name).write(chunk), in order. sequence counts from 1 per job and
+-- stream without gaps (one writer per attempt, batches committed in order), so
+-- a reader resumes after the last sequence it has. A batch notifies
+-- jobwire_stream with '<job id>:<stream name>' on commit. The rows go with
+-- their job (retention deletes the job).
+create table job_stream_chunk (
+  job_id uuid not null,
+  stream_name text not null,
+  sequence integer not null,
+  chunk jsonb not null,
+  created_at timestamptz not null default now(),
+  constraint job_stream_chunk_pkey primary key (job_id, stream_name, sequence),
+  constraint job_stream_chunk_job_id_fkey foreign key (job_id) references job(id) on delete cascade,
+  constraint job_stream_chunk_name_format check (stream_name ~ '^[A-Za-z0-9_.:-]{1,64}$'),
+  constraint job_stream_chunk_sequence_positive check (sequence >= 1)
+);
+
+comment on table job_stream_chunk is 'Output streams of jobs: ctx.stream(name).write(chunk), read live by the jobStream subscription.';

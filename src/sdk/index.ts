@@ -4,7 +4,9 @@
 export { defineJobType, type JobType, type JobTypeDefinition, type PayloadOf, type ResultOf, type TypedJobResult } from './define-job-type.ts';
 export { runWorker, type RunWorkerOptions, type RunningWorker } from './run-worker.ts';
 export { SchemaNotReadyError } from './schema-check.ts';
-export { NonRetriableError, type JobContext, type JobHandler, type JobResult, type ProgressUpdate, type RunningJob } from '../core/handler.ts';
+export { NonRetriableError, type JobContext, type JobHandler, type JobResult, type JobStream, type ProgressUpdate, type RunningJob } from '../core/handler.ts';
+// Output streams' refusal past their bounds (docs/end-user-live-jobs.md#output-streams).
+export { JobStreamLimitError } from '../jobs/job-streams.ts';
 // Enqueue in the app's own transaction (docs/enqueue-in-your-transaction.md).
 export { addJob, AddJobError, type AddJobClient, type AddJobOptions } from '../enqueue/add-job.ts';
 // Tokens for end users' browsers (docs/end-user-live-jobs.md).

@@ -6,6 +6,7 @@ import type { JobContext, ProgressUpdate } from '../core/handler.ts';
 import type { JobAbort } from '../core/job-abort.ts';
 import { writeProgress } from '../job-state/progress.ts';
 import { findStep, finishStep, startStep } from '../job-state/steps.ts';
+import { JobStreams } from '../jobs/job-streams.ts';
 
 export interface ContextOptions {
   pool: pg.Pool;
@@ -30,6 +31,8 @@ export function createJobContext(options: ContextOptions): ManagedContext {
   let lastWrite = 0;
   let timer: NodeJS.Timeout | null = null;
   let writing: Promise<void> = Promise.resolve();
+  // Output streams (issue 28): created on first use; flushed with the progress.
+  let streams: JobStreams | null = null;
 
   const write = () => {
     if (timer) clearTimeout(timer);
@@ -84,7 +87,12 @@ export function createJobContext(options: ContextOptions): ManagedContext {
         throw error;
       }
     },
-    flush: write,
+    stream(name) {
+      return (streams ??= new JobStreams(pool, jobId, ensureRunning)).stream(name);
+    },
+    flush: async () => {
+      await Promise.all([write(), streams?.flush()]);
+    },
   };
 }
 

@@ -236,6 +236,7 @@ const SUBSCRIPTION_ROWS: Row[] = [
     viewerDocument: 'subscription($id: ID!) { jobEvents(filter: { jobIds: [$id] }) { cursor status } }',
     variables: (ids) => ({ id: ids.jobId }),
   },
+  { field: 'jobStream', document: 'subscription($id: ID!) { jobStream(jobId: $id, name: "out") { sequence chunk } }', variables: (ids) => ({ id: ids.jobId }) },
   { field: 'queuesUpdated', document: 'subscription { queuesUpdated { queueName } }', variables: () => ({}) },
   { field: 'portfolioImportEvents', document: 'subscription($p: ID!) { portfolioImportEvents(portfolioId: $p) { jobId } }', variables: (ids) => ({ p: ids.portfolioId }) },
   { field: 'queueUpdated', document: 'subscription { queueUpdated(queueName: "default") { queueName paused } }', variables: () => ({}) },
