@@ -474,6 +474,18 @@ create table job_step (
 CREATE TRIGGER job_step_after_write AFTER INSERT OR UPDATE ON public.job_step FOR EACH ROW EXECUTE FUNCTION job_step_after_write();
 CREATE TRIGGER job_step_before_write BEFORE INSERT OR UPDATE ON public.job_step FOR EACH ROW EXECUTE FUNCTION job_step_before_write();
 
+create table job_stream_chunk (
+  job_id uuid not null,
+  stream_name text not null,
+  sequence integer not null,
+  chunk jsonb not null,
+  created_at timestamp with time zone default now() not null,
+  constraint job_stream_chunk_job_id_fkey FOREIGN KEY (job_id) REFERENCES job(id) ON DELETE CASCADE,
+  constraint job_stream_chunk_name_format CHECK ((stream_name ~ '^[A-Za-z0-9_.:-]{1,64}$'::text)),
+  constraint job_stream_chunk_pkey PRIMARY KEY (job_id, stream_name, sequence),
+  constraint job_stream_chunk_sequence_positive CHECK ((sequence >= 1))
+);
+
 create table job_type (
   name text not null,
   description text default ''::text not null,
@@ -714,6 +726,15 @@ create table schedule_tick (
   constraint schedule_tick_schedule_id_fkey FOREIGN KEY (schedule_id) REFERENCES schedule(id) ON DELETE CASCADE
 );
 CREATE INDEX schedule_tick_job_idx ON public.schedule_tick USING btree (job_id) WHERE (job_id IS NOT NULL);
+
+create table viewer_token_secret (
+  id smallint default 1 not null,
+  secret bytea not null,
+  created_at timestamp with time zone default now() not null,
+  constraint viewer_token_secret_length CHECK ((length(secret) = 32)),
+  constraint viewer_token_secret_one_row CHECK ((id = 1)),
+  constraint viewer_token_secret_pkey PRIMARY KEY (id)
+);
 
 create table worker (
   id text not null,

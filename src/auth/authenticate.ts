@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import { TokenError, looksLikeApiKey, verifyApiKey } from './api-keys.ts';
 import { createJwtVerifier } from './jwt.ts';
 import { ANONYMOUS, LOCAL_PRINCIPAL, type Principal } from './principal.ts';
+import { looksLikeViewerToken, verifyViewerToken } from './viewer-tokens.ts';
 
 export { TokenError };
 
@@ -31,13 +32,17 @@ export function connectionToken(payload: Readonly<Record<string, unknown>> | und
 }
 
 export function createAuthenticator(config: Config, pool: pg.Pool): Authenticator {
-  if (!config.AUTH_ENABLED) return { authenticate: async () => LOCAL_PRINCIPAL, forgetApiKey: () => undefined };
+  // A viewer token only narrows what its bearer reads, so it is honoured with authentication off too.
+  const viewer = (token: string | undefined) => (token !== undefined && looksLikeViewerToken(token) ? verifyViewerToken(pool, token) : null);
+  if (!config.AUTH_ENABLED) return { authenticate: async (token) => (await viewer(token)) ?? LOCAL_PRINCIPAL, forgetApiKey: () => undefined };
   const verifyJwt = createJwtVerifier(config);
   // Verified keys are kept briefly: a key lookup per request would cost createJob a query.
   const cache = new Map<string, { principal: Principal; until: number }>();
   return {
     async authenticate(token) {
       if (token === undefined) return ANONYMOUS;
+      const viewerPrincipal = viewer(token);
+      if (viewerPrincipal) return viewerPrincipal;
       if (looksLikeApiKey(token)) {
         const now = Date.now();
         const cached = cache.get(token);

@@ -30,7 +30,26 @@ export interface Principal {
   expiresAt: Date | null;
   /** The API key it authenticated with (open websockets check it again: auth/open-sockets.ts); absent for JWTs. */
   apiKeyId?: string;
+
+  // --- Viewer tokens (issue 28, auth/viewer-tokens.ts) ---
+  /**
+   * Set for a viewer token only: the jobs it may read. Such a principal has no
+   * scope, so every field but the few readable by viewers (graphql/viewer.ts)
+   * refuses it exactly as a request without a token.
+   */
+  viewer?: ViewerGrant;
 }
+
+/**
+ * What a viewer token may read: these jobs of its tenant. (Jobs by tag can join
+ * here once jobs have tags: a `tags` set, matched in viewerJobWhere.)
+ */
+export interface ViewerGrant {
+  jobIds: ReadonlySet<string>;
+}
+
+/** The kind prefix of a viewer token's principal id (`viewer:<token id>`). */
+export const VIEWER_PRINCIPAL_PREFIX = 'viewer:';
 
 /** The kind prefix of a JWT's principal id. */
 export const JWT_PRINCIPAL_PREFIX = 'jwt:';

@@ -58,6 +58,25 @@ export interface JobContext {
    * again: its saved result is returned. Steps run in order.
    */
   step<T extends Record<string, unknown> | void>(name: string, fn: () => Promise<T>): Promise<T>;
+
+  // --- Output streams (issue 28, src/jobs/job-streams.ts) ---
+  /**
+   * The job's output stream `name` (1-64 of A-Z a-z 0-9 _ . : -): chunks
+   * written to it are stored in order and pushed live to jobStream
+   * subscribers. Bounded per job (docs/end-user-live-jobs.md#output-streams).
+   */
+  stream(name: string): JobStream;
+}
+
+/** One output stream of a job. */
+export interface JobStream {
+  /**
+   * Appends a chunk (a string or any JSON value). Resolves once it is stored;
+   * rejects with JobStreamLimitError past the bounds (nothing of it stored).
+   * Writes are batched and keep their order, awaited or not; the job ends
+   * only after every write is stored or refused.
+   */
+  write(chunk: unknown): Promise<void>;
 }
 
 // --- Durable waits (src/worker/waits.ts, docs/workflows.md) ---------------

@@ -19,7 +19,7 @@ import { connectionMaxSize } from './page-size.ts';
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
   PrismaTypes: PrismaTypes;
-  AuthScopes: { 'jobs:read': boolean; 'jobs:write': boolean; 'connections:write': boolean; admin: boolean };
+  AuthScopes: { 'jobs:read': boolean; 'jobs:write': boolean; 'connections:write': boolean; admin: boolean; viewer: boolean };
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
@@ -41,6 +41,8 @@ export const builder = new SchemaBuilder<{
       'jobs:write': hasScope(context.caller, 'jobs:write'),
       'connections:write': hasScope(context.caller, 'connections:write'),
       admin: hasScope(context.caller, 'admin'),
+      // A viewer token (auth/viewer-tokens.ts): only the fields of graphql/viewer.ts take it.
+      viewer: context.caller.viewer !== undefined,
     }),
     unauthorizedError: (_parent, context, info, result) =>
       new NotAuthorizedError(

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Authenticator } from '../auth/authenticate.ts';
 import type { Principal } from '../auth/principal.ts';
 import { TenantScopedPrisma } from '../auth/tenant-scope.ts';
+import { viewerScopedPrisma } from '../auth/viewer-scope.ts';
 import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/prisma.ts';
 import type { Caller } from '../auth/principal.ts';
@@ -52,5 +53,7 @@ const scopedClients = new WeakMap<PrismaClient, TenantScopedPrisma>();
 export function createContext(services: ApiServices, caller: Principal): GraphQLContext {
   let scoped = scopedClients.get(services.prisma);
   if (!scoped) scopedClients.set(services.prisma, (scoped = new TenantScopedPrisma(services.prisma)));
-  return { ...services, caller, prisma: scoped.for(caller) };
+  const prisma = scoped.for(caller);
+  // A viewer token reads its jobs only (auth/viewer-scope.ts).
+  return { ...services, caller, prisma: caller.viewer ? viewerScopedPrisma(prisma, caller.viewer) : prisma };
 }

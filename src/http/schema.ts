@@ -11,6 +11,7 @@ import '../graphql/flow/schedule-schema.ts';
 import '../graphql/waits/schema.ts';
 import '../graphql/connections/schema.ts';
 import '../graphql/kind-detail.ts';
+import '../graphql/live/schema.ts';
 
 const registered = new WeakSet<KindDescriptor<any>>();
 const schemas = new WeakMap<readonly KindDescriptor<any>[], GraphQLSchema>();

@@ -22,13 +22,15 @@ export async function authenticateUpload(request: IncomingMessage, response: Ser
   let principal: Principal;
   try {
     const token = bearerToken(request.headers.authorization);
-    if (token === undefined) {
-      // The code every field answers without a token (graphql/builder.ts).
-      return answer(401, 'NotAuthorizedError', 'an upload needs a token (Authorization: Bearer <API key or JWT>); it is refused before its body is read', {
+    // The code every field answers without a token (graphql/builder.ts).
+    const noToken = () =>
+      answer(401, 'NotAuthorizedError', 'an upload needs a token (Authorization: Bearer <API key or JWT>); it is refused before its body is read', {
         'www-authenticate': 'Bearer',
       });
-    }
+    if (token === undefined) return noToken();
     principal = await services.authenticator.authenticate(token);
+    // A viewer token reads its jobs only, and is answered as no token elsewhere (graphql/viewer.ts).
+    if (principal.viewer) return noToken();
   } catch (error) {
     if (error instanceof TokenError) return answer(401, 'UNAUTHENTICATED', error.message, { 'www-authenticate': 'Bearer' });
     if (isConnectionError(error)) return answer(503, DATABASE_UNAVAILABLE, 'the database is unavailable to check the token; retry in a few seconds', { 'retry-after': '2' });

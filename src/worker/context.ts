@@ -7,6 +7,7 @@ import type { JobAbort } from '../core/job-abort.ts';
 import { writeProgress } from '../job-state/progress.ts';
 import { findStep, finishStep, startStep } from '../job-state/steps.ts';
 import { createWaits, type ManagedWaits } from './waits.ts';
+import { JobStreams } from '../jobs/job-streams.ts';
 
 export interface ContextOptions {
   pool: pg.Pool;
@@ -33,6 +34,8 @@ export function createJobContext(options: ContextOptions): ManagedContext {
   let lastWrite = 0;
   let timer: NodeJS.Timeout | null = null;
   let writing: Promise<void> = Promise.resolve();
+  // Output streams (issue 28): created on first use; flushed with the progress.
+  let streams: JobStreams | null = null;
 
   const write = () => {
     if (timer) clearTimeout(timer);
@@ -95,7 +98,12 @@ export function createJobContext(options: ContextOptions): ManagedContext {
         throw error;
       }
     },
-    flush: write,
+    stream(name) {
+      return (streams ??= new JobStreams(pool, jobId, ensureRunning)).stream(name);
+    },
+    flush: async () => {
+      await Promise.all([write(), streams?.flush()]);
+    },
   };
 }
 

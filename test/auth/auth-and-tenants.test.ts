@@ -93,6 +93,9 @@ beforeAll(async () => {
   // A schedule that does not tick during the test (once a year, at New Year).
   const schedule = await alice.send(`mutation { createSchedule(input: { cron: "0 0 1 1 *", jobTemplate: { jobType: "system.noop" } }) { ... on MutationCreateScheduleSuccess { data { id } } ... on Error { message } } }`);
   a.scheduleId = (schedule.body.data as any).createSchedule.data.id;
+  // A viewer token of tenant A's import job: every row below names another job, or no job (test/auth/viewer-tokens.test.ts reads its own).
+  const minted = await alice.send(`mutation($id: ID!) { createViewerToken(input: { jobIds: [$id] }) { ... on MutationCreateViewerTokenSuccess { data { token } } ... on Error { message } } }`, { id: a.importJobId });
+  tokens.viewer = (minted.body.data as any).createViewerToken.data.token;
   // Everything of tenant A has run, so its rows and imported records exist.
   const admin = service.client.as(tokens.admin);
   for (;;) {
@@ -119,6 +122,8 @@ interface Row {
   admin?: boolean;
   /** A tenant's provider connections: needs connections:write (jobs:read and jobs:write are not enough). */
   connections?: boolean;
+  /** A subscription a viewer token may use without naming a job (it then follows its own jobs): the viewer row names another job instead. */
+  viewerDocument?: string;
 }
 
 const interval = { start: '2024-01-01', end: '2024-12-31' };
@@ -164,6 +169,7 @@ const ROWS: Row[] = [
   { field: 'cancelJobs', write: true, document: 'mutation { cancelJobs(filter: {}) { __typename ... on MutationCancelJobsSuccess { data { affectedCount affectedJobIds } } ... on Error { message } } }', variables: () => ({}) },
   { field: 'retryJobs', write: true, document: 'mutation { retryJobs(filter: {}) { __typename ... on MutationRetryJobsSuccess { data { affectedCount affectedJobIds } } ... on Error { message } } }', variables: () => ({}) },
   { field: 'deleteCollectionJob', write: true, document: 'mutation($id: ID!) { deleteCollectionJob(id: $id) { __typename ... on Error { message } } }', variables: (ids) => ({ id: ids.collectionJobId }) },
+  { field: 'createViewerToken', write: true, document: 'mutation($id: ID!) { createViewerToken(input: { jobIds: [$id] }) { __typename ... on Error { message } } }', variables: (ids) => ({ id: ids.jobId }) },
   { field: 'createJob', write: true, document: 'mutation($p: ID) { createJob(input: { jobType: "system.noop", parentJobId: $p }) { __typename ... on Error { message } } }', variables: (ids) => ({ p: ids.jobId }) },
   { field: 'createJobs', write: true, document: 'mutation($p: ID) { createJobs(jobs: [{ jobType: "system.noop", parentJobId: $p }]) { __typename ... on Error { message } } }', variables: (ids) => ({ p: ids.jobId }) },
   {
@@ -237,7 +243,13 @@ const ROWS: Row[] = [
 
 const SUBSCRIPTION_ROWS: Row[] = [
   { field: 'jobUpdated', document: 'subscription($id: ID!) { jobUpdated(id: $id) { id status } }', variables: (ids) => ({ id: ids.jobId }) },
-  { field: 'jobEvents', document: 'subscription { jobEvents { cursor status } }', variables: () => ({}) },
+  {
+    field: 'jobEvents',
+    document: 'subscription { jobEvents { cursor status } }',
+    viewerDocument: 'subscription($id: ID!) { jobEvents(filter: { jobIds: [$id] }) { cursor status } }',
+    variables: (ids) => ({ id: ids.jobId }),
+  },
+  { field: 'jobStream', document: 'subscription($id: ID!) { jobStream(jobId: $id, name: "out") { sequence chunk } }', variables: (ids) => ({ id: ids.jobId }) },
   { field: 'queuesUpdated', document: 'subscription { queuesUpdated { queueName } }', variables: () => ({}) },
   { field: 'portfolioImportEvents', document: 'subscription($p: ID!) { portfolioImportEvents(portfolioId: $p) { jobId } }', variables: (ids) => ({ p: ids.portfolioId }) },
   { field: 'queueUpdated', document: 'subscription { queueUpdated(queueName: "default") { queueName paused } }', variables: () => ({}) },
@@ -320,6 +332,15 @@ describe('every query and mutation field', () => {
         expect(await rowCounts()).toEqual(before);
       });
 
+      it('with a viewer token (of another job of the same tenant): the answer without a token; nothing changes', async () => {
+        const before = await rowCounts();
+        const viewer = await send(service.client.as(tokens.viewer), row, a);
+        const none = await send(service.client.as(undefined), row, a);
+        expect(viewer.status).toBe(none.status);
+        expect(viewer.body).toEqual(none.body);
+        expect(await rowCounts()).toEqual(before);
+      });
+
       it("with another tenant's ids: the answer of a missing id; nothing of the other tenant changes", async () => {
         const before = await rowCounts();
         const other = await send(service.client.as(tokens.bobKey), row, a);
@@ -398,6 +419,20 @@ describe('subscriptions', () => {
       const client = service.client.as(tokens.writeOnly);
       const subscription = client.subscribe({ toString: () => row.document } as never, row.variables(a) as never);
       await expect(subscription.waitFor('an error', () => false, 10_000)).rejects.toThrow(/needs the scope jobs:read/);
+      subscription.close();
+      await client.close();
+    });
+  }
+
+  for (const row of SUBSCRIPTION_ROWS) {
+    it(`${row.field} with a viewer token (of another job of the same tenant): refused as without a token`, async () => {
+      const client = service.client.as(tokens.viewer);
+      const document = row.viewerDocument ?? row.document;
+      const subscription = client.subscribe({ toString: () => document } as never, row.variables(a) as never);
+      await expect(subscription.waitFor('an error', () => false, 10_000)).rejects.toThrow(
+        `Subscription.${row.field} needs a token (Authorization: Bearer <API key or JWT>)`,
+      );
+      expect(subscription.received).toEqual([]);
       subscription.close();
       await client.close();
     });

@@ -149,6 +149,16 @@ const MUTATIONS: Record<string, { document: string; variables: (ids: string[]) =
     variables: () =>
       fc.record({ jobs: fc.oneof(anyJson, fc.array(fc.record({ jobType: maybe(fc.constantFrom('system.noop', 'nope')), priority: maybe(fc.integer()) }, { requiredKeys: [] }), { maxLength: 4 })) }),
   },
+  createViewerToken: {
+    document: 'mutation($input: CreateViewerTokenInput!) { createViewerToken(input: $input) { __typename ... on Error { message } } }',
+    variables: (ids) =>
+      fc.record({
+        input: fc.oneof(
+          anyJson,
+          fc.record({ jobIds: maybe(fc.array(idLike(ids), { maxLength: 120 })), expiresInSeconds: maybe(fc.integer({ min: -10, max: 100_000 })) }, { requiredKeys: [] }),
+        ),
+      }),
+  },
   cancelJob: {
     document: 'mutation($id: ID!) { cancelJob(id: $id) { __typename ... on Error { message } } }',
     variables: (ids) => fc.record({ id: idLike(ids) }),

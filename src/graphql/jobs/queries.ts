@@ -8,9 +8,11 @@ import { readQueueStats } from '../../jobs/queue-stats.ts';
 import { readThroughput } from '../../jobs/throughput.ts';
 import { JobFilter, jobWhere } from './filters.ts';
 import { JobRef, parseJobId, QueueStatsRef, withId } from './types.ts';
+import { viewerReadable } from '../viewer.ts';
 
 builder.queryFields((t) => ({
   job: t.prismaField({
+    ...viewerReadable((args) => [args.id]),
     type: JobRef,
     nullable: true,
     description: "A job by its global ID or its UUID; null when there is none.",

@@ -9,6 +9,7 @@ import { readQueueStats } from '../../jobs/queue-stats.ts';
 import { JobEventFilter } from './filters.ts';
 import { atMostEvery, coalescingTicks, QUEUES_UPDATED_INTERVAL_MS } from './stream.ts';
 import { JobEventRef, JobRef, parseJobId, QueueStatsRef, withId, type JobRow } from './types.ts';
+import { viewerJobIds, viewerReadable } from '../viewer.ts';
 
 builder.subscriptionFields((t) => ({
   queuesUpdated: t.field({
@@ -27,6 +28,7 @@ builder.subscriptionFields((t) => ({
     resolve: (_tick, _args, ctx) => readQueueStats(ctx.pool, visibleTenant(ctx.caller), null),
   }),
   jobUpdated: t.prismaField({
+    ...viewerReadable((args) => [args.id]),
     type: JobRef,
     description: "The job's current state at once, then again after every change (status, progress, steps, kind counters).",
     args: { id: t.arg.id({ required: true }) },
@@ -47,6 +49,7 @@ builder.subscriptionFields((t) => ({
     },
   }),
   jobEvents: t.field({
+    ...viewerReadable((args) => args.filter?.jobIds),
     type: JobEventRef,
     description:
       'Job events matching the filter, live. With `after` (an event cursor), the events after it are replayed first: none missed, none twice.',
@@ -59,7 +62,7 @@ builder.subscriptionFields((t) => ({
       const filter = {
         ...args.filter,
         tenantId: visibleTenant(ctx.caller),
-        jobIds: args.filter?.jobIds?.map((id, index) => parseJobId(String(id), `filter.jobIds.${index}`)),
+        jobIds: viewerJobIds(ctx.caller, args.filter?.jobIds?.map((id, index) => parseJobId(String(id), `filter.jobIds.${index}`))),
       };
       // Every event reaches every matching subscriber: a light iterator, not a
       // Repeater. What waits for the client is bounded: past

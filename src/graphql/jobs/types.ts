@@ -83,7 +83,6 @@ export const JobRef = builder.prismaInterface('Job', {
     failedAt: t.expose('failedAt', { type: 'DateTime', nullable: true }),
     cancelRequestedAt: t.expose('cancelRequestedAt', { type: 'DateTime', nullable: true }),
     cancelledAt: t.expose('cancelledAt', { type: 'DateTime', nullable: true }),
-    parentJob: t.relation('parentJob', { nullable: true }),
     steps: t.relatedConnection('steps', { cursor: 'id', totalCount: true, query: { orderBy: { position: 'asc' } } }),
     events: t.relatedConnection('events', {
       cursor: 'id',
@@ -93,6 +92,18 @@ export const JobRef = builder.prismaInterface('Job', {
     }),
   }),
 });
+
+// Loaded through the caller's client, not as a relation: a viewer token's
+// bearer must find a parent outside its token missing (auth/viewer-scope.ts).
+// Prisma batches these findUnique calls into one query per page.
+builder.prismaInterfaceField(JobRef, 'parentJob', (t) =>
+  t.field({
+    type: JobRef,
+    nullable: true,
+    select: { parentJobId: true },
+    resolve: (job, _args, ctx) => (job.parentJobId ? ctx.prisma.job.findUnique({ where: { id: job.parentJobId } }) : null),
+  }),
+);
 
 builder.prismaNode('Job', {
   // node/nodes answer null for a missing id (or another tenant's), not an error.

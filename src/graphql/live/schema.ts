@@ -1,0 +1,117 @@
+// Live jobs for end users (issue 28): the createViewerToken mutation and the
+// jobStream subscription. Importing this file registers them.
+import { Repeater } from 'graphql-yoga';
+import { createViewerToken, VIEWER_TOKEN_JOBS_MAX, VIEWER_TOKEN_TTL_DEFAULT_SECONDS, VIEWER_TOKEN_TTL_MAX_SECONDS, type ViewerToken } from '../../auth/viewer-tokens.ts';
+import { visibleTenant } from '../../auth/principal.ts';
+import { JobNotFoundError, ValidationError } from '../../core/errors.ts';
+import { builder } from '../builder.ts';
+import { parseJobId } from '../jobs/types.ts';
+import { readStreamChunks, STREAM_NAME, streamWatchers, type JobStreamChunk } from '../../jobs/job-streams.ts';
+import { viewerReadable } from '../viewer.ts';
+
+const CreateViewerTokenInput = builder.inputType('CreateViewerTokenInput', {
+  fields: (t) => ({
+    jobIds: t.idList({ required: true, description: `The jobs it may read (global IDs or UUIDs), 1 to ${VIEWER_TOKEN_JOBS_MAX}, of the caller's tenant.` }),
+    expiresInSeconds: t.int({
+      required: false,
+      description: `Its life, 1 to ${VIEWER_TOKEN_TTL_MAX_SECONDS} seconds. Default ${VIEWER_TOKEN_TTL_DEFAULT_SECONDS}.`,
+    }),
+  }),
+});
+
+const ViewerTokenRef = builder.objectRef<ViewerToken>('ViewerToken').implement({
+  description:
+    'A token for an end user\'s browser: with it, `job(id)` and the subscriptions jobUpdated, jobEvents and jobStream answer for its jobs only; everything else answers as without a token. It cannot be revoked: keep it short-lived.',
+  fields: (t) => ({
+    token: t.exposeString('token', { description: 'Send as `Authorization: Bearer <token>`, or in graphql-ws connection_init as { authorization: "Bearer <token>" }.' }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime', description: 'When it stops working; its open websockets close then (4401 "token expired").' }),
+    jobIds: t.stringList({ description: 'UUIDs of the jobs it reads.', resolve: (token) => token.jobIds }),
+  }),
+});
+
+builder.mutationField('createViewerToken', (t) =>
+  t.field({
+    type: ViewerTokenRef,
+    description: "Mints a short-lived token that reads the given jobs of the caller's tenant and nothing else, to hand to an end user's browser.",
+    errors: { types: [ValidationError, JobNotFoundError], directResult: false },
+    args: { input: t.arg({ type: CreateViewerTokenInput, required: true }) },
+    resolve: (_root, { input }, ctx) =>
+      createViewerToken(ctx.pool, visibleTenant(ctx.caller), ctx.caller.principalId, {
+        jobIds: input.jobIds.map((id, index) => parseJobId(String(id), `jobIds.${index}`)),
+        expiresInSeconds: input.expiresInSeconds,
+      }),
+  }),
+);
+
+const JobStreamChunkRef = builder.objectRef<JobStreamChunk>('JobStreamChunk').implement({
+  description: "One chunk a job's handler wrote to an output stream (ctx.stream(name).write(chunk)).",
+  fields: (t) => ({
+    streamName: t.exposeString('streamName'),
+    sequence: t.exposeInt('sequence', { description: 'From 1, per job and stream, without gaps: pass the last one you have as `after` to resume.' }),
+    chunk: t.field({ type: 'JSON', description: 'What the handler wrote: a string or any JSON value.', resolve: (chunk) => chunk.chunk }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+/** Chunks read from the table per query while catching up. */
+const READ_BATCH = 500;
+
+builder.subscriptionField('jobStream', (t) =>
+  t.field({
+    ...viewerReadable((args) => [args.jobId]),
+    type: JobStreamChunkRef,
+    description:
+      "The chunks of one output stream of a job, in order: those stored after `after` (a sequence; default 0, from the start), then live ones as they are written. None missed, none twice, across reconnects when `after` is the last sequence received.",
+    args: {
+      jobId: t.arg.id({ required: true }),
+      name: t.arg.string({ required: true, description: 'The stream\'s name, as the handler wrote it.' }),
+      after: t.arg.int({ required: false }),
+    },
+    subscribe: (_root, args, ctx) => {
+      const jobId = parseJobId(String(args.jobId), 'jobId');
+      if (!STREAM_NAME.test(args.name)) throw new ValidationError('name', `must be 1-64 of A-Z a-z 0-9 _ . : -, got ${JSON.stringify(args.name)}`);
+      const after = args.after ?? 0;
+      if (after < 0) throw new ValidationError('after', `must be 0 or a sequence received, got ${after}`);
+      return new Repeater<JobStreamChunk>(async (push, stop) => {
+        let stopped = false;
+        let dirty = true;
+        let wake: (() => void) | null = null;
+        void stop.then(() => {
+          stopped = true;
+          wake?.();
+        });
+        // Another tenant's job, or (for a viewer) one outside its token, is a missing one.
+        if ((await ctx.prisma.job.count({ where: { id: jobId } })) === 0) throw new JobNotFoundError(jobId);
+        const unwatch = await streamWatchers(ctx.listener).watch(jobId, args.name, () => {
+          dirty = true;
+          wake?.();
+        });
+        let last = after;
+        try {
+          while (!stopped) {
+            if (!dirty) await new Promise<void>((resolve) => (wake = resolve));
+            wake = null;
+            dirty = false;
+            for (;;) {
+              if (stopped) return;
+              const chunks = await readStreamChunks(ctx.pool, jobId, args.name, last, READ_BATCH);
+              let gap = false;
+              for (const chunk of chunks) {
+                // Sequences have no gaps once committed (jobs/job-streams.ts): never step over one; wait for the next wake-up.
+                if ((gap = chunk.sequence !== last + 1)) break;
+                // Resolves once the client's side has taken it: what waits for a slow client stays bounded.
+                await push(chunk);
+                last = chunk.sequence;
+                if (stopped) return;
+              }
+              if (gap || chunks.length < READ_BATCH) break;
+            }
+          }
+        } finally {
+          unwatch();
+        }
+      });
+    },
+    resolve: (chunk: JobStreamChunk) => chunk,
+  }),
+);
