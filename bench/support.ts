@@ -60,6 +60,13 @@ export interface Child {
   stop(): Promise<void>;
   /** Peak resident set size so far (VmHWM), in MB. */
   peakRssMb(): Promise<number>;
+  /** Resident set size now (VmRSS), in MB. */
+  rssMb(): Promise<number>;
+}
+
+async function statusMb(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
 }
 
 /** Compiles the service to dist/ (npm run build), for spawnCli's `dist` runtime. */
@@ -108,10 +115,8 @@ export async function spawnCli(
       child.kill('SIGTERM');
       await done;
     },
-    async peakRssMb() {
-      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
-      return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
-    },
+    peakRssMb: () => statusMb(child.pid, 'VmHWM'),
+    rssMb: () => statusMb(child.pid, 'VmRSS'),
   };
 }
 
