@@ -62,6 +62,13 @@ export interface Child {
   peakRssMb(): Promise<number>;
   /** CPU time the process has used so far (user + system, as the kernel counts it), in ms. */
   cpuMs(): Promise<number>;
+  /** Resident set size now (VmRSS), in MB. */
+  rssMb(): Promise<number>;
+}
+
+async function statusMb(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
 }
 
 /** Compiles the service to dist/ (npm run build), for spawnCli's `dist` runtime. */
@@ -112,10 +119,8 @@ export async function spawnCli(
       child.kill('SIGTERM');
       await done;
     },
-    async peakRssMb() {
-      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
-      return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
-    },
+    peakRssMb: () => statusMb(child.pid, 'VmHWM'),
+    rssMb: () => statusMb(child.pid, 'VmRSS'),
     async cpuMs() {
       // Fields 14 and 15 of /proc/PID/stat (after the command name): utime and stime, in clock ticks (100 a second).
       const fields = (await readFile(`/proc/${child.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');

@@ -4,7 +4,8 @@
 // only whether each bench ends with exit status 0 within its time. Their JSON
 // reports go to a temporary folder, not bench/results/. One embedded Postgres
 // serves them all (BENCH_DATABASE_URL; each bench makes its own database on it),
-// which saves a server start per bench; bench:readiness starts its own, to stop.
+// which saves a server start per bench; bench:readiness starts its own, to stop,
+// and bench:memory its own embedded one, as `npm start` does.
 // BENCH_SMOKE_TIMEOUT_SECONDS: the longest a bench may take (default 120).
 //
 // A new bench is one line in SMOKE: the runner refuses to start while a bench
@@ -45,6 +46,8 @@ const SMOKE: Record<string, Run | Run[]> = {
   'bench:imports': { env: { BENCH_IMPORT_ROWS: '200', BENCH_STORED_PAIRS: '1000' } },
   'bench:metrics': { env: { BENCH_JOBS: '200', BENCH_STORED_JOBS: '1000', BENCH_SCRAPE_INTERVAL_MS: '200' } },
   'bench:startup': { env: { BENCH_STARTUP_RUNS: '1' } },
+  // Starts its own embedded Postgres, as `npm start` does (initdb included).
+  'bench:memory': { env: { BENCH_MEMORY_BUDGET_SYNCS: '1' }, timeoutSeconds: 240 },
   'bench:graphiql': {},
   'bench:dashboard': { args: ['50', '1000', '1000'] },
   // Pages of 100: the sync still walks several pages.

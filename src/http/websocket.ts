@@ -13,6 +13,7 @@ import { OpenSockets } from '../auth/open-sockets.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { ApiServices, GraphQLContext } from '../graphql/context.ts';
 import { parseFailure } from '../graphql/error-masking.ts';
+import { principalShareKey, shareExecutions } from '../graphql/shared-execution.ts';
 import { originAllowed } from '../graphql/http-guard.ts';
 import { socketsPerPrincipalCap } from '../graphql/limits.ts';
 import { GRAPHQL_PATH } from './yoga.ts';
@@ -65,7 +66,7 @@ export async function startWebsocketServer(
   // Revocation and expiry close open sockets (4401), within WS_AUTH_RECHECK_INTERVAL_MS.
   const openSockets = new OpenSockets(services.pool, services.listener, services.authenticator, config.WS_AUTH_RECHECK_INTERVAL_MS, wsLogger);
   await openSockets.start();
-  type Extra = { principal?: Principal };
+  type Extra = { principal?: Principal; shareKey?: string };
   const wsHandle = useServer<Record<string, unknown> | undefined, Extra>(
     {
       execute: (args: any) => args.rootValue.execute(args),
@@ -92,6 +93,7 @@ export async function startWebsocketServer(
         }
         socketsByPrincipal.set(principal.principalId, open + 1);
         ctx.extra.principal = principal;
+        ctx.extra.shareKey = principalShareKey(principal);
         allowMessages(socket, config.REQUEST_JSON_MAX_BYTES, wsLogger);
         openSockets.add(socket, principal);
         socket.once('close', () => openSockets.delete(socket));
@@ -138,6 +140,7 @@ export async function startWebsocketServer(
         };
         const errors = validate(args.schema, args.document);
         if (errors.length) return errors;
+        shareExecutions(args.contextValue, ctx.extra.shareKey!, params);
         return args;
       },
     },

@@ -3,7 +3,7 @@
 import { createFetch } from '@whatwg-node/fetch';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createGraphQLError, createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { GraphQLError, subscribe } from 'graphql';
+import { GraphQLError } from 'graphql';
 import { graphqlMetrics } from '../metrics/graphql-metrics.ts';
 import { largestUpload } from '../kind-descriptor.ts';
 import { bearerToken, TokenError } from '../auth/authenticate.ts';
@@ -13,6 +13,7 @@ import { createContext, type ApiServices, type GraphQLContext } from '../graphql
 import { CSRF_HEADER } from '../graphql/csrf.ts';
 import { createMaskError, yogaLogger } from '../graphql/error-masking.ts';
 import { inputGuard } from '../graphql/input-guard.ts';
+import { sharedSubscribe } from '../graphql/shared-execution.ts';
 import { createLimitPlugins, nameLimitSetting } from '../graphql/limits.ts';
 import { corsOptions } from './cors.ts';
 import { healthEndpoints } from './health-routes.ts';
@@ -33,10 +34,11 @@ function isGraphQLError(value: unknown): value is GraphQLError {
  * subscribers that was the largest share of the bytes allocated per event
  * (~15%), and the API's memory grows with what the fan-out allocates. Results,
  * errors and plugin hooks (masking, logging) are unchanged; queries and
- * mutations keep the default executor.
+ * mutations keep the default executor. Websocket subscriptions that asked the
+ * same thing share each event's execution (graphql/shared-execution.ts).
  */
 const subscribeWithGraphQLJs: Plugin = {
-  onSubscribe: ({ setSubscribeFn }) => setSubscribeFn(subscribe),
+  onSubscribe: ({ setSubscribeFn }) => setSubscribeFn(sharedSubscribe),
 };
 
 function unauthenticated(message: string) {

@@ -1,0 +1,117 @@
+import { GraphQLInt, GraphQLObjectType, GraphQLSchema, GraphQLString, parse, type ExecutionResult } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import type { Principal, Scope } from '../../src/auth/principal.ts';
+import { pushStream } from '../../src/graphql/push-stream.ts';
+import { principalShareKey, sharedSubscribe, shareExecutions } from '../../src/graphql/shared-execution.ts';
+
+/** A schema whose `event` subscription yields what `publish` sends; `executions` counts its field's resolves. */
+function eventSchema() {
+  const sinks = new Set<(event: { n: number }) => void>();
+  const counter = { executions: 0 };
+  const Event = new GraphQLObjectType({
+    name: 'Event',
+    fields: {
+      n: { type: GraphQLInt },
+      seenBy: {
+        type: GraphQLString,
+        resolve: (_event, _args, context: { who: string }) => {
+          counter.executions++;
+          return context.who;
+        },
+      },
+    },
+  });
+  const schema = new GraphQLSchema({
+    query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLInt } } }),
+    subscription: new GraphQLObjectType({
+      name: 'Subscription',
+      fields: {
+        event: {
+          type: Event,
+          subscribe: () => pushStream<{ n: number }>((push) => (sinks.add(push), () => sinks.delete(push))),
+          resolve: (event: { n: number }) => event,
+        },
+      },
+    }),
+  });
+  // Every subscriber gets the same object, as jobs/live.ts hands out its records.
+  const publish = (n: number) => {
+    const event = { n };
+    sinks.forEach((sink) => sink(event));
+  };
+  return { schema, publish, counter };
+}
+
+const QUERY = 'subscription { event { n seenBy } }';
+
+async function subscribe(schema: GraphQLSchema, who: string, principalKey?: string) {
+  const contextValue = { who };
+  if (principalKey !== undefined) shareExecutions(contextValue, principalKey, { query: QUERY });
+  const stream = await sharedSubscribe({ schema, document: parse(QUERY), contextValue });
+  if (!(Symbol.asyncIterator in stream)) throw new Error(JSON.stringify(stream));
+  return stream as AsyncIterableIterator<ExecutionResult>;
+}
+
+const values = async (stream: AsyncIterableIterator<ExecutionResult>, count: number) => {
+  const out = [];
+  for (let i = 0; i < count; i++) out.push((await stream.next()).value);
+  return out;
+};
+
+describe('shared subscription executions', () => {
+  it('subscriptions with the same share key execute each event once and all get it, in order', async () => {
+    const { schema, publish, counter } = eventSchema();
+    const subscribers = await Promise.all([subscribe(schema, 'first', 'p'), subscribe(schema, 'second', 'p'), subscribe(schema, 'third', 'p')]);
+    publish(1);
+    publish(2);
+    const received = await Promise.all(subscribers.map((stream) => values(stream, 2)));
+    // The first subscriber's execution answered for all three.
+    for (const got of received) expect(got).toEqual([{ data: { event: { n: 1, seenBy: 'first' } } }, { data: { event: { n: 2, seenBy: 'first' } } }]);
+    expect(counter.executions).toBe(2);
+    await Promise.all(subscribers.map((stream) => stream.return!()));
+  });
+
+  it('another share key (another principal, query or variables), or none, executes on its own', async () => {
+    const { schema, publish, counter } = eventSchema();
+    const subscribers = await Promise.all([subscribe(schema, 'a', 'p'), subscribe(schema, 'b', 'q'), subscribe(schema, 'c')]);
+    publish(1);
+    const received = await Promise.all(subscribers.map((stream) => values(stream, 1)));
+    expect(received.map(([result]) => (result as ExecutionResult<{ event: { seenBy: string } }>).data!.event.seenBy)).toEqual(['a', 'b', 'c']);
+    expect(counter.executions).toBe(3);
+    await Promise.all(subscribers.map((stream) => stream.return!()));
+  });
+
+  it('return() ends the source stream', async () => {
+    const { schema, publish } = eventSchema();
+    const stream = await subscribe(schema, 'a', 'p');
+    await stream.return!();
+    publish(1);
+    expect(await stream.next()).toEqual({ done: true, value: undefined });
+  });
+});
+
+describe('principalShareKey', () => {
+  const principal = (overrides: Partial<Principal> = {}, scopes: Scope[] = ['jobs:read', 'jobs:write']): Principal => ({
+    principalId: 'key:1',
+    tenantId: 'acme',
+    scopes: new Set(scopes),
+    expiresAt: null,
+    apiKeyId: '1',
+    ...overrides,
+  });
+
+  it('differs with anything that can change an answer: id, tenant, scopes, key', () => {
+    const base = principalShareKey(principal());
+    expect(principalShareKey(principal({ principalId: 'key:2' }))).not.toBe(base);
+    expect(principalShareKey(principal({ tenantId: 'other' }))).not.toBe(base);
+    expect(principalShareKey(principal({}, ['jobs:read']))).not.toBe(base);
+    expect(principalShareKey(principal({}, ['jobs:read', 'jobs:write', 'admin']))).not.toBe(base);
+    expect(principalShareKey(principal({ apiKeyId: '2' }))).not.toBe(base);
+  });
+
+  it('is the same for the same principal whatever its expiry or the order of its scopes', () => {
+    const base = principalShareKey(principal());
+    expect(principalShareKey(principal({ expiresAt: new Date() }))).toBe(base);
+    expect(principalShareKey(principal({}, ['jobs:write', 'jobs:read']))).toBe(base);
+  });
+});
