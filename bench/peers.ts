@@ -9,8 +9,10 @@
 // BENCH_ROUNDS (3) rounds, the order of the systems rotating each round; medians.
 // Every system runs with its durable settings (printed, and in docs/benchmarks.md):
 // Postgres with fsync and synchronous_commit on, Redis with appendonly yes and
-// appendfsync everysec. jobwire runs at its defaults but WORKER_CONCURRENCY=10.
-//   npm run bench:peers   (BENCH_PEERS=jobwire,pg-boss,bullmq: only those)
+// appendfsync everysec. `jobwire` runs at its defaults but WORKER_CONCURRENCY=10;
+// `jobwire-batched` with bench:throughput's settings (support.ts: a local queue
+// of 50, completions batched), which are not the defaults (docs/configuration.md says why).
+//   npm run bench:peers   (BENCH_PEERS=jobwire,jobwire-batched,pg-boss,bullmq: only those)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -33,7 +35,7 @@ import { loadConfig } from '../src/service-config.ts';
 import { freePort } from '../src/testing/ports.ts';
 import { createMigratedDatabase, databaseUrl, onServer, startPostgresServer } from '../src/testing/postgres-server.ts';
 import { startWorker } from '../src/worker/runner.ts';
-import { logger, median, percentile, report, round, servePlaceholderWorker } from './support.ts';
+import { logger, median, percentile, report, round, servePlaceholderWorker, throughputConfig } from './support.ts';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
@@ -42,7 +44,7 @@ const CONCURRENCY = 10;
 const BATCH = 1000;
 /** The pause after a job is done before the next is created: the worker is idle when it comes. */
 const IDLE_MS = 20;
-const SYSTEMS = ['jobwire', 'pg-boss', 'bullmq'] as const;
+const SYSTEMS = ['jobwire', 'jobwire-batched', 'pg-boss', 'bullmq'] as const;
 type System = (typeof SYSTEMS)[number];
 const chosen = (process.env.BENCH_PEERS ?? SYSTEMS.join(',')).split(',').map((name) => name.trim());
 for (const name of chosen) if (!SYSTEMS.includes(name as System)) throw new Error(`BENCH_PEERS: unknown system "${name}" (known: ${SYSTEMS.join(', ')})`);
@@ -102,8 +104,9 @@ const markHandler: JobHandler<Record<string, unknown>> = {
   },
 };
 
-async function jobwire(url: string): Promise<Result> {
-  const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'warn', WORKER_CONCURRENCY: String(CONCURRENCY), CREATE_JOBS_MAX: String(BATCH) });
+async function jobwire(url: string, batched: boolean): Promise<Result> {
+  const settings = { WORKER_CONCURRENCY: String(CONCURRENCY), CREATE_JOBS_MAX: String(BATCH) };
+  const config = batched ? throughputConfig(url, settings) : loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'warn', ...settings });
   const pool = createPool(url, config.DATABASE_POOL_SIZE, logger);
   const registry = createRegistry({ pool, prisma: createPrisma(pool), config }).register(markHandler);
   const deps = { pool, registry, config };
@@ -244,6 +247,8 @@ async function startRedis(): Promise<{ port: number; settings: Record<string, st
   let exited = false;
   child.once('exit', () => (exited = true));
   const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // Refused until the server listens: the loop below tries again.
+  client.on('error', () => {});
   for (;;) {
     if (exited) throw new Error('redis-server exited at its start');
     if (await client.connect().then(() => true, () => false)) break;
@@ -282,14 +287,15 @@ try {
   console.log('durable settings:', durable);
   if (postgresSettings.fsync !== 'on' || postgresSettings.synchronous_commit !== 'on') throw new Error('Postgres must run with fsync and synchronous_commit on');
 
-  const results: Record<System, Result[]> = { jobwire: [], 'pg-boss': [], bullmq: [] };
+  const results: Record<System, Result[]> = { jobwire: [], 'jobwire-batched': [], 'pg-boss': [], bullmq: [] };
   for (let round_ = 1; round_ <= ROUNDS; round_++) {
     // The order rotates each round, so a slow spell on this shared machine does not always fall on the same system.
     const order = systems.map((_, i) => systems[(i + round_ - 1) % systems.length]!);
     for (const system of order) {
       let result: Result;
-      if (system === 'jobwire') {
-        result = await jobwire(await createMigratedDatabase(server.adminUrl, `peers_jobwire_${round_}`, logger));
+      if (system === 'jobwire' || system === 'jobwire-batched') {
+        const name = `peers_${system.replace('-', '_')}_${round_}`;
+        result = await jobwire(await createMigratedDatabase(server.adminUrl, name, logger), system === 'jobwire-batched');
       } else if (system === 'pg-boss') {
         const name = `peers_pgboss_${round_}`;
         await onServer(server.adminUrl, `drop database if exists ${name} with (force)`, `create database ${name}`);
@@ -321,6 +327,7 @@ try {
     durable,
     settings: {
       jobwire: 'defaults (docs/configuration.md) but WORKER_CONCURRENCY=10; full event history checked',
+      'jobwire-batched': 'bench:throughput settings: WORKER_CONCURRENCY=10, WORKER_LOCAL_QUEUE_SIZE=50, WORKER_COMPLETE_BATCH_DELAY_MS=0, DATABASE_POOL_SIZE=20, WORKER_POLL_INTERVAL_MS=1000; full event history checked',
       'pg-boss': 'defaults, useListenNotify with a notify queue; work: batchSize 10, burstWhenBatchFull, pollingIntervalSeconds 0.5',
       bullmq: 'defaults (completed jobs kept); Worker concurrency 10',
     },
