@@ -34,7 +34,6 @@ import { createJobs } from '../src/jobs/create.ts';
 import { loadConfig } from '../src/service-config.ts';
 import { freePort } from '../src/testing/ports.ts';
 import { createMigratedDatabase, databaseUrl, onServer, startPostgresServer } from '../src/testing/postgres-server.ts';
-import { workerPoolSize } from '../src/worker/pool-size.ts';
 import { startWorker } from '../src/worker/runner.ts';
 import { logger, median, percentile, report, round, servePlaceholderWorker, throughputConfig } from './support.ts';
 
@@ -108,7 +107,7 @@ const markHandler: JobHandler<Record<string, unknown>> = {
 async function jobwire(url: string, batched: boolean): Promise<Result> {
   const settings = { WORKER_CONCURRENCY: String(CONCURRENCY), CREATE_JOBS_MAX: String(BATCH) };
   const config = batched ? throughputConfig(url, settings) : loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'warn', ...settings });
-  const pool = createPool(url, workerPoolSize(config), logger);
+  const pool = createPool(url, config.DATABASE_POOL_SIZE, logger);
   const registry = createRegistry({ pool, prisma: createPrisma(pool), config }).register(markHandler);
   const deps = { pool, registry, config };
   // Queued before the worker starts, as for the others: a placeholder worker serves the type meanwhile (support.ts).

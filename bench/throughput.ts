@@ -13,7 +13,6 @@ import { createPool } from '../src/db/pool.ts';
 import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { createJobs } from '../src/jobs/create.ts';
-import { workerPoolSize } from '../src/worker/pool-size.ts';
 import { graphileWorkerSettings, startWorker } from '../src/worker/runner.ts';
 import { logger, median, report, round, servePlaceholderWorker, startBenchServer, throughputConfig } from './support.ts';
 import { LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
@@ -53,7 +52,7 @@ async function untilCount(pool: ReturnType<typeof createPool>, sql: string, targ
 }
 
 async function raw(databaseUrl: string, config: ServiceConfig) {
-  const pool = createPool(databaseUrl, workerPoolSize(config), logger);
+  const pool = createPool(databaseUrl, config.DATABASE_POOL_SIZE, logger);
   for (let i = 0; i < JOBS; i += BATCH) {
     await pool.query(
       `select graphile_worker.add_jobs(array(select row('noop', '{}'::json, null, null, null, null, null, null)::graphile_worker.job_spec from generate_series(1, $1)))`,
@@ -72,7 +71,7 @@ async function raw(databaseUrl: string, config: ServiceConfig) {
 }
 
 async function ours(databaseUrl: string, config: ServiceConfig) {
-  const pool = createPool(databaseUrl, workerPoolSize(config), logger);
+  const pool = createPool(databaseUrl, config.DATABASE_POOL_SIZE, logger);
   const registry = createRegistry({ pool, prisma: createPrisma(pool), config });
   // The jobs are inserted before the worker starts (support.ts).
   await servePlaceholderWorker(pool, registry, ['system.noop']);

@@ -27,7 +27,6 @@ import { startMetricsServer, type MetricsServer } from './http/metrics-server.ts
 import { hostPolicy } from './net/host-check.ts';
 import type { HandlerRegistry } from './core/registry.ts';
 import { startWorker, type WorkerHandle } from './worker/runner.ts';
-import { workerPoolSize } from './worker/pool-size.ts';
 import { startLeaseSweeper } from './remote-workers/lease-sweeper.ts';
 
 export interface Roles {
@@ -109,7 +108,7 @@ export async function startApp(config: ServiceConfig, logger: Logger, roles: Rol
           acquireTimeoutMs: config.DATABASE_POOL_ACQUIRE_TIMEOUT_MS,
         })
       : undefined;
-    const workerPool = roles.worker || !apiPool ? createPool(database.url, roles.worker ? workerPoolSize(config) : config.DATABASE_POOL_SIZE, logger) : undefined;
+    const workerPool = roles.worker || !apiPool ? createPool(database.url, config.DATABASE_POOL_SIZE, logger) : undefined;
     for (const each of [apiPool, workerPool]) if (each) stops.push(() => each.end());
     /** Where jobs run (handlers, the worker); and what serves requests (the API, readiness, tokens, metrics). */
     const jobsPool = workerPool ?? apiPool!;

@@ -63,7 +63,7 @@ const coreConfigSchema = z.object({
   METRICS_LABEL_VALUES_MAX: int(1, 100_000).default(DEFAULT_LABEL_VALUES_MAX),
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Size of each Postgres pool of a process (`start` has two: the API's and the worker's); a worker's is raised towards 2 × WORKER_CONCURRENCY + 2 (worker/pool-size.ts). */
+  /** Size of each Postgres pool of a process (`start` has two: the API's and the worker's). */
   DATABASE_POOL_SIZE: int(2, 200).default(10),
   /** Postgres cancels a statement of the API's pool that runs longer than this (0: never). Workers and migrations have none. */
   DATABASE_STATEMENT_TIMEOUT_MS: int(0, 86_400_000).default(30_000),

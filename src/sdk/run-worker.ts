@@ -9,7 +9,6 @@ import { createLogger } from '../logger.ts';
 import type { JobHandler } from '../core/handler.ts';
 import { HandlerRegistry } from '../core/registry.ts';
 import { startWorker } from '../worker/runner.ts';
-import { workerPoolSize } from '../worker/pool-size.ts';
 import { assertSchemaCurrent } from './schema-check.ts';
 
 export interface RunWorkerOptions {
@@ -57,7 +56,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
   const registry = new HandlerRegistry();
   for (const jobType of options.jobTypes) registry.register(jobType);
 
-  const pool = createPool(options.databaseUrl, workerPoolSize(config), logger);
+  const pool = createPool(options.databaseUrl, config.DATABASE_POOL_SIZE, logger);
   const listener = new Listener(options.databaseUrl, logger);
   try {
     await assertSchemaCurrent(pool, options.databaseUrl);
