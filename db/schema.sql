@@ -53,7 +53,11 @@ create type job_waiting_reason as enum (
   'QUEUE_PAUSED',
   'CONCURRENCY_LIMIT',
   'RATE_LIMIT',
-  'NO_WORKER'
+  'NO_WORKER',
+  'TIMER',
+  'EVENT',
+  'SIGNAL',
+  'CHILDREN'
 );
 
 create type portfolio_import_source as enum (
@@ -396,6 +400,7 @@ CREATE TRIGGER job_before_insert_no_worker BEFORE INSERT ON public.job FOR EACH 
 CREATE TRIGGER job_before_retry_no_worker BEFORE UPDATE OF status ON public.job FOR EACH ROW WHEN (((new.waiting_reason IS NULL) AND (new.status = 'PENDING'::job_status) AND (old.status = ANY (ARRAY['FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])))) EXECUTE FUNCTION job_before_queue_no_worker();
 CREATE TRIGGER job_before_write BEFORE INSERT OR UPDATE ON public.job FOR EACH ROW EXECUTE FUNCTION job_before_write();
 CREATE TRIGGER job_clear_waiting_reason BEFORE UPDATE ON public.job FOR EACH ROW WHEN (((new.waiting_reason IS NOT NULL) AND (new.status <> ALL (ARRAY['PENDING'::job_status, 'SCHEDULED'::job_status, 'RETRYING'::job_status])))) EXECUTE FUNCTION job_clear_waiting_reason();
+CREATE TRIGGER job_end_wait AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) AND (new.status = ANY (ARRAY['COMPLETED'::job_status, 'FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])) AND (((old.waiting_reason)::text = ANY (ARRAY['TIMER'::text, 'EVENT'::text, 'SIGNAL'::text, 'CHILDREN'::text])) OR (new.status = 'CANCELLED'::job_status)))) EXECUTE FUNCTION job_end_wait();
 CREATE TRIGGER job_settle_dependents AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN ((new.has_dependents AND (old.status IS DISTINCT FROM new.status) AND (new.status = ANY (ARRAY['COMPLETED'::job_status, 'FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])))) EXECUTE FUNCTION job_settle_dependents();
 CREATE TRIGGER job_wake_concurrency_waiters AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((old.concurrency_key IS NOT NULL) AND (old.status = 'RUNNING'::job_status) AND (new.status <> 'RUNNING'::job_status))) EXECUTE FUNCTION job_wake_concurrency_waiters();
 CREATE TRIGGER portfolio_import_job_follow_status AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) AND (new.kind = 'PORTFOLIO_IMPORT'::job_kind))) EXECUTE FUNCTION portfolio_import_job_follow_status();
@@ -487,6 +492,29 @@ create table job_type (
   constraint job_type_payload_schema_object CHECK ((jsonb_typeof(payload_schema) = 'object'::text)),
   constraint job_type_pkey PRIMARY KEY (name)
 );
+
+create table job_wait (
+  job_id uuid not null,
+  tenant_id text not null,
+  step_id uuid not null,
+  reason job_waiting_reason not null,
+  name text,
+  match jsonb,
+  wake_at timestamp with time zone,
+  child_job_ids uuid[],
+  children_mode text,
+  created_at timestamp with time zone default now() not null,
+  constraint job_wait_children CHECK (((((reason)::text = 'CHILDREN'::text) = (child_job_ids IS NOT NULL)) AND ((children_mode IS NULL) OR (children_mode = ANY (ARRAY['ALL'::text, 'ANY'::text]))))),
+  constraint job_wait_job_id_fkey FOREIGN KEY (job_id) REFERENCES job(id) ON DELETE CASCADE,
+  constraint job_wait_match_is_object CHECK (((match IS NULL) OR (jsonb_typeof(match) = 'object'::text))),
+  constraint job_wait_name_format CHECK (((((reason)::text = ANY (ARRAY['EVENT'::text, 'SIGNAL'::text])) = (name IS NOT NULL)) AND ((length(name) >= 1) AND (length(name) <= 200)))),
+  constraint job_wait_pkey PRIMARY KEY (job_id),
+  constraint job_wait_step_id_fkey FOREIGN KEY (step_id) REFERENCES job_step(id) ON DELETE CASCADE,
+  constraint job_wait_timer_has_time CHECK ((((reason)::text <> 'TIMER'::text) OR (wake_at IS NOT NULL)))
+);
+CREATE INDEX job_wait_children_idx ON public.job_wait USING gin (child_job_ids) WHERE (child_job_ids IS NOT NULL);
+CREATE INDEX job_wait_name_idx ON public.job_wait USING btree (tenant_id, name) WHERE (name IS NOT NULL);
+CREATE INDEX job_wait_wake_at_idx ON public.job_wait USING btree (wake_at) WHERE (wake_at IS NOT NULL);
 
 create table paused_queue (
   queue_name text not null,
@@ -1134,10 +1162,12 @@ begin
       when 'FAILED', 'DEAD_LETTER' then new.failed_at := now();
       when 'CANCELLED' then new.cancelled_at := now();
       when 'PENDING' then
-        -- a manual retry: the job starts a new life, its history stays in job_event
-        new.failed_at := null;
-        new.cancelled_at := null;
-        new.cancel_requested_at := null;
+        if old.status <> 'RUNNING' then
+          -- a manual retry: the job starts a new life, its history stays in job_event
+          new.failed_at := null;
+          new.cancelled_at := null;
+          new.cancel_requested_at := null;
+        end if;
       else null;
     end case;
   end if;
@@ -1152,6 +1182,21 @@ AS $function$
 begin
   new.waiting_reason := null;
   return new;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.job_end_wait()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+declare
+  ended record;
+begin
+  delete from job_wait where job_id = new.id returning step_id into ended;
+  if found then
+    update job_step set status = 'CANCELLED' where id = ended.step_id and status = 'RUNNING';
+  end if;
+  return null;
 end
 $function$;
 
@@ -1259,7 +1304,7 @@ AS $function$
   select case from_status
     when 'PENDING'     then to_status in ('RUNNING', 'CANCELLED')
     when 'SCHEDULED'   then to_status in ('PENDING', 'RUNNING', 'CANCELLED')
-    when 'RUNNING'     then to_status in ('COMPLETED', 'FAILED', 'RETRYING', 'DEAD_LETTER', 'CANCELLED')
+    when 'RUNNING'     then to_status in ('COMPLETED', 'FAILED', 'RETRYING', 'DEAD_LETTER', 'CANCELLED', 'PENDING')
     when 'RETRYING'    then to_status in ('RUNNING', 'CANCELLED')
     when 'FAILED'      then to_status = 'PENDING'
     when 'DEAD_LETTER' then to_status = 'PENDING'
@@ -1344,6 +1389,32 @@ CREATE OR REPLACE FUNCTION public.job_task_identifier(job_type text, queue_name 
  IMMUTABLE PARALLEL SAFE
 AS $function$ select 'job:' || job_type || ':' || queue_name $function$;
 
+CREATE OR REPLACE FUNCTION public.job_wait_wake(woken_job_ids uuid[], woken_step_ids uuid[], step_result jsonb, message text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  saved_message text := current_setting('jobwire.event_message', true);
+begin
+  if cardinality(woken_job_ids) = 0 then
+    return;
+  end if;
+  update job_step set status = 'COMPLETED', result = step_result
+   where id = any(woken_step_ids) and status = 'RUNNING';
+  perform set_config('jobwire.event_message', message, true);
+  with released as (
+    update job set waiting_reason = null
+     where id = any(woken_job_ids) and waiting_reason is not null and status in ('PENDING', 'SCHEDULED', 'RETRYING')
+     returning queue_entry_id
+  )
+  update graphile_worker._private_jobs as entry set run_at = now()
+    from released where entry.id = released.queue_entry_id and entry.locked_at is null and entry.run_at > now();
+  perform set_config('jobwire.event_message', coalesce(saved_message, ''), true);
+  -- graphile-worker's own wake-up for new work (its workers LISTEN on it), sent on commit.
+  perform pg_notify('jobs:insert', '');
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION public.job_waiting_message(reason job_waiting_reason, queue_name text, concurrency_key text, concurrency_limit integer)
  RETURNS text
  LANGUAGE sql
@@ -1355,6 +1426,10 @@ AS $function$
     when 'CONCURRENCY_LIMIT' then format('waiting: concurrency key %s has %s running (its limit)', concurrency_key, concurrency_limit)
     when 'RATE_LIMIT' then format('waiting: queue %s reached its rate limit', queue_name)
     when 'NO_WORKER' then format('waiting: no live worker serves this job type in queue %s', queue_name)
+    when 'TIMER' then 'waiting for a timer'
+    when 'EVENT' then 'waiting for an event'
+    when 'SIGNAL' then 'waiting for a signal'
+    when 'CHILDREN' then 'waiting for its child jobs'
     else 'no longer waiting'
   end
 $function$;
@@ -1628,6 +1703,87 @@ CREATE OR REPLACE FUNCTION public.qa_normalise_question(question text)
  IMMUTABLE PARALLEL SAFE STRICT
 AS $function$
   select lower(btrim(regexp_replace(question, '\s+', ' ', 'g')))
+$function$;
+
+CREATE OR REPLACE FUNCTION public.send_event(name text, data jsonb DEFAULT '{}'::jsonb, options jsonb DEFAULT '{}'::jsonb)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'public', 'pg_temp'
+AS $function$
+declare
+  tenant text;
+  unsupported text;
+  woken_jobs uuid[];
+  woken_steps uuid[];
+begin
+  options := coalesce(options, '{}'::jsonb);
+  if jsonb_typeof(options) <> 'object' then
+    raise exception 'options: must be a JSON object' using errcode = 'invalid_parameter_value', column = 'options';
+  end if;
+  select string_agg(o, ', ' order by o) into unsupported from jsonb_object_keys(options) as o where o <> 'tenantId';
+  if unsupported is not null then
+    raise exception 'options: % not supported by send_event (supported: tenantId)', unsupported
+      using errcode = 'invalid_parameter_value', column = 'options';
+  end if;
+  if send_event.name is null or length(send_event.name) not between 1 and 200 then
+    raise exception 'name: must be 1-200 characters' using errcode = 'invalid_parameter_value', column = 'name';
+  end if;
+  data := coalesce(data, '{}'::jsonb);
+  if jsonb_typeof(data) <> 'object' then
+    raise exception 'data: must be a JSON object' using errcode = 'invalid_parameter_value', column = 'data';
+  end if;
+  if octet_length(data::text) > 262144 then
+    raise exception 'data: must be at most 262144 bytes of JSON' using errcode = 'invalid_parameter_value', column = 'data';
+  end if;
+  tenant := coalesce(add_job_option(options, 'tenantId', 'string') #>> '{}', 'default');
+  if not tenant_exists(tenant) then
+    raise exception 'options.tenantId: no tenant "%"', tenant using errcode = 'invalid_parameter_value', column = 'options.tenantId';
+  end if;
+
+  with woken as (
+    delete from job_wait as w
+     where w.tenant_id = tenant and w.name = send_event.name and w.reason = 'EVENT' and data @> w.match
+     returning w.job_id, w.step_id
+  )
+  select coalesce(array_agg(job_id order by job_id), '{}'), coalesce(array_agg(step_id order by job_id), '{}')
+    into woken_jobs, woken_steps from woken;
+  perform job_wait_wake(woken_jobs, woken_steps, jsonb_build_object('outcome', 'RECEIVED', 'data', data),
+                        format('event %s received', send_event.name));
+  return cardinality(woken_jobs);
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.signal_job(job_id uuid, name text, data jsonb DEFAULT '{}'::jsonb, tenant_id text DEFAULT 'default'::text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'public', 'pg_temp'
+AS $function$
+declare
+  woken record;
+begin
+  if signal_job.name is null or length(signal_job.name) not between 1 and 200 then
+    raise exception 'name: must be 1-200 characters' using errcode = 'invalid_parameter_value', column = 'name';
+  end if;
+  data := coalesce(data, '{}'::jsonb);
+  if jsonb_typeof(data) <> 'object' then
+    raise exception 'data: must be a JSON object' using errcode = 'invalid_parameter_value', column = 'data';
+  end if;
+  if octet_length(data::text) > 262144 then
+    raise exception 'data: must be at most 262144 bytes of JSON' using errcode = 'invalid_parameter_value', column = 'data';
+  end if;
+  delete from job_wait as w
+   where w.job_id = signal_job.job_id and w.name = signal_job.name and w.reason = 'SIGNAL'
+     and (signal_job.tenant_id is null or w.tenant_id = signal_job.tenant_id)
+   returning w.job_id, w.step_id into woken;
+  if not found then
+    return false;
+  end if;
+  perform job_wait_wake(array[woken.job_id], array[woken.step_id], jsonb_build_object('outcome', 'RECEIVED', 'data', data),
+                        format('signal %s received', signal_job.name));
+  return true;
+end
 $function$;
 
 CREATE OR REPLACE FUNCTION public.tenant_exists(tenant_id text)

@@ -138,6 +138,8 @@ export interface JobDetail extends JobSummary {
   createdBy: string | null;
   updatedAt: string;
   parentJob: { id: string; jobType: string } | null;
+  /** What its handler waits for (a durable wait), while it waits. */
+  wait: { reason: string; step: string; name: string | null; wakeAt: string | null } | null;
   steps: { edges: Array<{ node: JobStep }> };
   /** The kind's facts (its descriptor's dashboard detail); null for PLAIN jobs. */
   kindDetail: { title: string; facts: Array<{ label: string; value: string }> } | null;
@@ -152,6 +154,7 @@ export interface JobDetail extends JobSummary {
 
 const DETAIL_FIELDS = `__typename ${SUMMARY_FIELDS} payload result metadata priority workerId createdBy updatedAt
   parentJob { id jobType }
+  wait { reason step name wakeAt }
   steps(first: 100) { edges { node { id name position status errorMessage startedAt completedAt } } }
   kindDetail { title facts { label value } }
   ... on ImportJob {
@@ -176,6 +179,9 @@ export const JobEventsAfter = `subscription JobEventsAfter($filter: JobEventFilt
 
 export const CancelJob = `mutation CancelJob($id: ID!) {
   cancelJob(id: $id) { __typename ... on Error { message } ... on MutationCancelJobSuccess { data { id status } } }
+}`;
+export const SignalJob = `mutation SignalJob($input: SignalJobInput!) {
+  signalJob(input: $input) { __typename ... on Error { message } ... on MutationSignalJobSuccess { data { id status } } }
 }`;
 export const RetryJob = `mutation RetryJob($id: ID!) {
   retryJob(id: $id) { __typename ... on Error { message } ... on MutationRetryJobSuccess { data { id status } } }

@@ -60,6 +60,46 @@ export interface JobContext {
   step<T extends Record<string, unknown> | void>(name: string, fn: () => Promise<T>): Promise<T>;
 }
 
+// --- Durable waits (src/worker/waits.ts, docs/workflows.md) ---------------
+
+/** How a wait for an event or a signal ended: what the handler gets. */
+export type WaitResult<Data = Record<string, unknown>> = { outcome: 'RECEIVED'; data: Data } | { outcome: 'TIMED_OUT' };
+
+export interface WaitForEventOptions {
+  /** The event's data must contain this JSON (Postgres jsonb `@>`); default {} (any). */
+  match?: Record<string, unknown>;
+  /** The wait ends with { outcome: 'TIMED_OUT' } after this long; default never. */
+  timeoutMs?: number;
+  /** The wait's step name; default `event:<name>` (`event:<name>#2` for the second in one run). */
+  step?: string;
+}
+
+export interface WaitForSignalOptions {
+  timeoutMs?: number;
+  /** The wait's step name; default `signal:<name>`. */
+  step?: string;
+}
+
+/**
+ * Waits that hold no worker slot: reached and not over, the attempt ends (a
+ * JobWaits error goes through the handler: rethrow it if you catch errors),
+ * the job waits with waitingReason TIMER, EVENT or SIGNAL, and runs again from
+ * the start when the wait ends, its completed steps and waits returning their
+ * saved results. Each wait is a step, named by `name`/`step` or by its order.
+ */
+export interface JobWaitsContext {
+  sleepFor(ms: number): Promise<void>;
+  sleepFor(name: string, ms: number): Promise<void>;
+  sleepUntil(until: Date): Promise<void>;
+  sleepUntil(name: string, until: Date): Promise<void>;
+  /** Until sendEvent(name, data) with data containing `match`, in the job's tenant. */
+  waitForEvent<Data = Record<string, unknown>>(name: string, options?: WaitForEventOptions): Promise<WaitResult<Data>>;
+  /** Until signalJob(this job, name, data). */
+  waitForSignal<Data = Record<string, unknown>>(name: string, options?: WaitForSignalOptions): Promise<WaitResult<Data>>;
+}
+
+export interface JobContext extends JobWaitsContext {}
+
 export interface JobHandler<Payload = Record<string, unknown>> {
   /** Dotted lower-case name, e.g. `webhook.send`. */
   jobType: string;

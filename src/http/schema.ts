@@ -8,6 +8,7 @@ import '../graphql/jobs/schema.ts';
 import '../graphql/registry/schema.ts';
 import '../graphql/flow/schema.ts';
 import '../graphql/flow/schedule-schema.ts';
+import '../graphql/waits/schema.ts';
 import '../graphql/connections/schema.ts';
 import '../graphql/kind-detail.ts';
 

@@ -10,7 +10,8 @@ export { JobStatus };
 export const JOB_TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
   PENDING: [JobStatus.RUNNING, JobStatus.CANCELLED],
   SCHEDULED: [JobStatus.PENDING, JobStatus.RUNNING, JobStatus.CANCELLED],
-  RUNNING: [JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.RETRYING, JobStatus.DEAD_LETTER, JobStatus.CANCELLED],
+  // PENDING: a durable wait (job-state/waits.ts) ends the attempt; the job waits with its reason.
+  RUNNING: [JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.RETRYING, JobStatus.DEAD_LETTER, JobStatus.CANCELLED, JobStatus.PENDING],
   RETRYING: [JobStatus.RUNNING, JobStatus.CANCELLED],
   // A manual retry only.
   FAILED: [JobStatus.PENDING],

@@ -5,5 +5,9 @@ export { defineJobType, type JobType, type JobTypeDefinition, type PayloadOf, ty
 export { runWorker, type RunWorkerOptions, type RunningWorker } from './run-worker.ts';
 export { SchemaNotReadyError } from './schema-check.ts';
 export { NonRetriableError, type JobContext, type JobHandler, type JobResult, type ProgressUpdate, type RunningJob } from '../core/handler.ts';
+// Durable waits (docs/workflows.md): what a handler's waits return, and the wakes an app sends in its transaction.
+export type { JobWaitsContext, WaitForEventOptions, WaitForSignalOptions, WaitResult } from '../core/handler.ts';
+export { JobWaits } from '../worker/waits.ts';
+export { sendEvent, signalJob } from '../enqueue/send-event.ts';
 // Enqueue in the app's own transaction (docs/enqueue-in-your-transaction.md).
 export { addJob, AddJobError, type AddJobClient, type AddJobOptions } from '../enqueue/add-job.ts';

@@ -6,6 +6,7 @@ import type { JobContext, ProgressUpdate } from '../core/handler.ts';
 import type { JobAbort } from '../core/job-abort.ts';
 import { writeProgress } from '../job-state/progress.ts';
 import { findStep, finishStep, startStep } from '../job-state/steps.ts';
+import { createWaits, type ManagedWaits } from './waits.ts';
 
 export interface ContextOptions {
   pool: pg.Pool;
@@ -22,6 +23,8 @@ export interface ContextOptions {
 export interface ManagedContext extends JobContext {
   /** Writes the last progress update that the throttle held back. */
   flush(): Promise<void>;
+  /** The durable wait this attempt reached (worker/waits.ts); null when none. */
+  readonly pendingWait: ManagedWaits['pendingWait'];
 }
 
 export function createJobContext(options: ContextOptions): ManagedContext {
@@ -47,7 +50,15 @@ export function createJobContext(options: ContextOptions): ManagedContext {
     return writing;
   };
 
+  const waits = createWaits({ pool, jobId, abort, logger, ensureRunning });
   return {
+    get pendingWait() {
+      return waits.pendingWait;
+    },
+    sleepFor: waits.sleepFor,
+    sleepUntil: waits.sleepUntil,
+    waitForEvent: waits.waitForEvent,
+    waitForSignal: waits.waitForSignal,
     db: pool,
     get signal() {
       return abort.signal;

@@ -46,6 +46,8 @@ import { JobReport } from './job-report.ts';
 import { retryDelayMs } from './retry-policy.ts';
 import { RunningWrite } from './running-write.ts';
 import { cancelTaken, takeJob } from './take-job.ts';
+import { endAttemptWaiting } from './waits.ts';
+import type { WakeClock } from './wake-clock.ts';
 
 export interface RunJobDeps {
   pool: pg.Pool;
@@ -57,6 +59,8 @@ export interface RunJobDeps {
   metrics: Metrics;
   /** Whether this worker serves jobs of this type in this queue (src/registry/routing.ts); default: it hosts the type. */
   serves?: (jobType: string, queueName: string) => boolean;
+  /** Told when a durable wait of this process ends by time (worker/wake-clock.ts). */
+  wakeClock?: WakeClock;
 }
 
 const runJobPayload = z.object({ jobId: z.uuid() });
@@ -224,6 +228,13 @@ async function execute(
     if (runningTimer) clearTimeout(runningTimer);
   }
   await ctx.flush();
+
+  // A durable wait reached (worker/waits.ts): the attempt ends, the job waits; not a failure.
+  if (ctx.pendingWait && abort.reason === undefined) {
+    const waited = await endAttemptWaiting(deps.pool, job, workerId, ctx.pendingWait, deps.logger, deps.wakeClock);
+    if (waited === 'cancelled') report.outcome(JobStatus.CANCELLED, true);
+    return;
+  }
 
   if (outcome.success) {
     const takenSince = running.takenSince;

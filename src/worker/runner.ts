@@ -26,6 +26,7 @@ import { StallWatchdog } from './stall-watchdog.ts';
 import { CANCELLED_REASON, SESSION_LOST_REASON, SHUTDOWN_REASON } from './abort-reasons.ts';
 import { createRunJobTask } from './run-job.ts';
 import { Scheduler } from '../jobs/schedules.ts';
+import { WakeClock } from './wake-clock.ts';
 
 export interface WorkerDeps {
   config: Config;
@@ -97,7 +98,10 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   await listener.listen(CANCEL_CHANNEL);
   await listener.listen(JOB_TASK_CHANNEL);
 
+  // Durable waits that end by time resume on time, not at the next poll (wake-clock.ts).
+  const wakeClock = new WakeClock({ pool, logger });
   const runJob = createRunJobTask({
+    wakeClock,
     pool,
     registry,
     logger,
@@ -201,6 +205,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   };
   onStalled = (message) => fatal(message);
   watchdog.start();
+  wakeClock.start();
   runner.promise.then(
     () => fatal('graphile-worker stopped on its own; this process runs no more jobs'),
     (error) => fatal('graphile-worker failed; this process runs no more jobs', error),
@@ -221,6 +226,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     async stop() {
       stopping = true;
       watchdog.stop();
+      wakeClock.stop();
       // Running handlers get their signal; their jobs are re-queued (see run-job.ts).
       await scheduler?.stop();
       for (const abort of running.values()) abort.abort(SHUTDOWN_REASON);

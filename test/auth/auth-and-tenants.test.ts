@@ -145,6 +145,19 @@ const ROWS: Row[] = [
   { field: 'portfolioPositions', document: 'query($p: ID!) { portfolioPositions(portfolioId: $p) { totalCount edges { node { id } } } }', variables: (ids) => ({ p: ids.portfolioId }) },
   { field: 'cancelJob', write: true, document: 'mutation($id: ID!) { cancelJob(id: $id) { __typename ... on Error { message } } }', variables: (ids) => ({ id: ids.jobId }) },
   { field: 'retryJob', write: true, document: 'mutation($id: ID!) { retryJob(id: $id) { __typename ... on Error { message } } }', variables: (ids) => ({ id: ids.collectionJobId }) },
+  // Durable waits: tenant A's jobs are never woken by another tenant (test/waits/ covers a waiting job's tenant).
+  {
+    field: 'sendEvent',
+    write: true,
+    document: 'mutation { sendEvent(input: { name: "order.paid", data: { orderId: 1 } }) { __typename ... on MutationSendEventSuccess { data { wokenJobCount } } ... on Error { message } } }',
+    variables: () => ({}),
+  },
+  {
+    field: 'signalJob',
+    write: true,
+    document: 'mutation($id: ID!) { signalJob(input: { id: $id, name: "approve" }) { __typename ... on Error { message } } }',
+    variables: (ids) => ({ id: ids.jobId }),
+  },
   // Before the create rows: tenant B has no jobs yet, so B's two callers see the same (empty) selection.
   { field: 'bulkJobCount', document: '{ bulkJobCount(action: RETRY, filter: {}) { __typename ... on QueryBulkJobCountSuccess { data { count } } } }', variables: () => ({}) },
   { field: 'jobThroughput', document: '{ jobThroughput(minutes: 60) { completedCount failedCount } }', variables: () => ({}) },

@@ -22,6 +22,7 @@ async function rowCounts(): Promise<string> {
             (select string_agg(queue_name, ',' order by queue_name) from paused_queue) as paused,
             (select string_agg(queue_name || max_starts || '/' || interval_ms, ',' order by queue_name) from queue_rate_limit) as rate_limits,
             (select string_agg(tenant_id || provider || credential_id, ',' order by tenant_id, provider) from provider_connection) as connections,
+            (select string_agg(job_id::text || reason, ',' order by job_id) from job_wait) as waits,
             (select string_agg(id::text || status || retry_count || coalesce(cancel_requested_at::text, ''), ',' order by id) from job) as states`,
   );
   return JSON.stringify(result.rows[0]);
@@ -155,6 +156,19 @@ const MUTATIONS: Record<string, { document: string; variables: (ids: string[]) =
   retryJob: {
     document: 'mutation($id: ID!) { retryJob(id: $id) { __typename ... on Error { message } } }',
     variables: (ids) => fc.record({ id: idLike(ids) }),
+  },
+  // Durable waits (no job waits here: a valid event or signal wakes nothing).
+  sendEvent: {
+    document: 'mutation($input: SendEventInput!) { sendEvent(input: $input) { __typename ... on Error { message } } }',
+    variables: () =>
+      fc.record({ input: fc.oneof(anyJson, fc.record({ name: maybe(fc.oneof(fc.constant('order.paid'), fc.string({ maxLength: 300 }))), data: maybe(anyJson) }, { requiredKeys: [] })) }),
+  },
+  signalJob: {
+    document: 'mutation($input: SignalJobInput!) { signalJob(input: $input) { __typename ... on Error { message } } }',
+    variables: (ids) =>
+      fc.record({
+        input: fc.oneof(anyJson, fc.record({ id: idLike(ids), name: maybe(fc.oneof(fc.constant('approve'), fc.string({ maxLength: 300 }))), data: maybe(anyJson) }, { requiredKeys: [] })),
+      }),
   },
   deleteCollectionJob: {
     document: 'mutation($id: ID!) { deleteCollectionJob(id: $id) { __typename ... on Error { message } } }',

@@ -59,6 +59,14 @@ beforeAll(async () => {
       });
       return { success: true };
     },
+  }).register({
+    jobType: 'report.approve',
+    description: 'waits for a person to approve it (a durable wait for a signal)',
+    payload: z.object({}),
+    async handle(_job, ctx) {
+      const approval = await ctx.waitForSignal('approve');
+      return { success: true, resultData: { approval } };
+    },
   });
   api = await startTestApp(db.url, { registry, env: { WORKER_CONCURRENCY: '4' } });
   origin = new URL(api.app.api!.url).origin;
@@ -268,6 +276,20 @@ describe('the dashboard', () => {
     await page.locator('.error-card', { hasText: 'printer on fire' }).waitFor();
     await page.locator('[data-action="retry"]').waitFor();
     await shot('09-job-page-steps-and-error');
+  });
+
+  it('sends the signal a job waits for from its approval button, and the job resumes', async () => {
+    const job = await createJob(api.client, { jobType: 'report.approve', queueName: 'reports' });
+    await page.goto(`${origin}${DASHBOARD_PATH}/jobs/${uuidOf(job.id)}`);
+    await page.locator('.badge.waiting[data-waiting="SIGNAL"]').waitFor();
+    await page.locator('.fact', { hasText: 'Waits for' }).getByText('signal approve (step signal:approve)').waitFor();
+    await shot('09b-job-waits-for-approval');
+    await page.locator('[data-action="signal"][data-signal="approve"]').click();
+    await page.locator('.timeline [data-event-status="COMPLETED"]').waitFor();
+    await page.locator('.timeline', { hasText: 'signal approve received' }).waitFor();
+    expect(await page.locator('[data-action="signal"]').count()).toBe(0);
+    const { rows } = await db.pool.query(`select result from job where id = $1`, [uuidOf(job.id)]);
+    expect(rows[0].result).toEqual({ approval: { outcome: 'RECEIVED', data: { from: 'dashboard' } } });
   });
 
   it("shows an import's rows and bad rows", async () => {

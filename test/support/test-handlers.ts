@@ -5,6 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { noopHandler, sleepHandler } from '../../src/system/handlers.ts';
 import { NonRetriableError, type JobHandler } from '../../src/core/handler.ts';
 import { HandlerRegistry } from '../../src/core/registry.ts';
+import { durableSleepHandler, waitForEventHandler, waitForSignalHandler } from './wait-handlers.ts';
 
 const blockPayload = z.object({ ms: z.number().int().min(0).max(600_000) });
 
@@ -63,5 +64,8 @@ export function createTestRegistry(): HandlerRegistry {
     .register(sleepHandler)
     .register(blockEventLoopHandler)
     .register(slowFirstAttemptHandler)
-    .register(failWithDataHandler);
+    .register(failWithDataHandler)
+    .register(waitForEventHandler)
+    .register(waitForSignalHandler)
+    .register(durableSleepHandler);
 }

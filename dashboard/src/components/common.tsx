@@ -19,6 +19,10 @@ const WAITING_LABEL: Record<string, string> = {
   QUEUE_PAUSED: 'waiting: queue paused',
   CONCURRENCY_LIMIT: 'waiting: concurrency limit',
   RATE_LIMIT: 'waiting: rate limit',
+  TIMER: 'waiting: sleeping',
+  EVENT: 'waiting: for an event',
+  SIGNAL: 'waiting: for a signal',
+  CHILDREN: 'waiting: for its child jobs',
 };
 
 /** Why a queued job does not run yet (Job.waitingReason), if anything holds it. */

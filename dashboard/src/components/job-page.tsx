@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { runJobAction } from '../actions.ts';
+import { runJobAction, sendSignal } from '../actions.ts';
 import { finishedAt, formatCount, formatDuration, formatTime, runTime, STATUS_LABEL, uuidOf } from '../format.ts';
 import { useQuery, useSubscription } from '../hooks.ts';
 import {
@@ -152,6 +152,12 @@ export function JobPage({ id }: { id: string }) {
           <p class="mono muted">{uuid}</p>
         </div>
         <div class="job-actions">
+          {job.wait?.reason === 'SIGNAL' && job.wait.name && (
+            // A durable wait for a person (ctx.waitForSignal): the button sends the signal through the API, as the caller.
+            <button type="button" class="button primary" data-action="signal" data-signal={job.wait.name} onClick={() => sendSignal(job.id, job.wait!.name!)}>
+              Send {job.wait.name}
+            </button>
+          )}
           {ACTIVE_STATUSES.includes(job.status) && (
             <button type="button" class="button danger" data-action="cancel" disabled={!!job.cancelRequestedAt} onClick={() => runJobAction('cancel', job.id)}>
               {job.cancelRequestedAt ? 'Stopping…' : 'Cancel job'}
@@ -185,6 +191,12 @@ export function JobPage({ id }: { id: string }) {
               <Fact label="Started">{formatTime(job.startedAt)}</Fact>
               <Fact label="Finished">{formatTime(finishedAt(job))}</Fact>
               <Fact label="Run time">{duration === null ? '—' : formatDuration(duration)}</Fact>
+              {job.wait && (
+                <Fact label="Waits for">
+                  {job.wait.reason === 'TIMER' ? 'a timer' : `${job.wait.reason.toLowerCase()} ${job.wait.name ?? ''}`} (step {job.wait.step})
+                  {job.wait.wakeAt && `, until ${formatTime(job.wait.wakeAt)}`}
+                </Fact>
+              )}
               {job.parentJob && (
                 <Fact label="Parent">
                   <a {...linkProps(`/jobs/${uuidOf(job.parentJob.id)}`)}>{job.parentJob.jobType}</a>

@@ -1,0 +1,54 @@
+// Job types that wait (src/worker/waits.ts), for the waits tests and bench:waits.
+import { z } from 'zod';
+import type { JobHandler } from '../../src/core/handler.ts';
+
+const waitEventPayload = z.object({
+  event: z.string(),
+  match: z.record(z.string(), z.unknown()).optional(),
+  timeoutMs: z.number().int().min(0).optional(),
+  /** Fail the attempt after the wait this many times (the retry must not wait again). */
+  failAfterWait: z.number().int().min(0).default(0),
+});
+
+/** A step before, a wait for an event, a step after: its result says what the wait returned and how often each step ran. */
+export const waitForEventHandler: JobHandler<z.infer<typeof waitEventPayload>> = {
+  jobType: 'test.wait_for_event',
+  description: 'Runs a step, waits for an event, runs a step.',
+  payload: waitEventPayload,
+  async handle(job, ctx) {
+    const before = await ctx.step('before', async () => ({ ranAt: Date.now(), attempt: job.retryCount }));
+    const waited = await ctx.waitForEvent(job.payload.event, { match: job.payload.match, timeoutMs: job.payload.timeoutMs });
+    if (job.retryCount < job.payload.failAfterWait) throw new Error(`failing after the wait (attempt ${job.retryCount + 1})`);
+    const after = await ctx.step('after', async () => ({ ranAt: Date.now() }));
+    return { success: true, resultData: { before, waited, after, attempt: job.retryCount } };
+  },
+};
+
+const waitSignalPayload = z.object({ signal: z.string(), timeoutMs: z.number().int().min(0).optional() });
+
+export const waitForSignalHandler: JobHandler<z.infer<typeof waitSignalPayload>> = {
+  jobType: 'test.wait_for_signal',
+  description: 'Waits for a signal (an approval).',
+  payload: waitSignalPayload,
+  async handle(job, ctx) {
+    const waited = await ctx.waitForSignal(job.payload.signal, { timeoutMs: job.payload.timeoutMs });
+    return { success: true, resultData: { waited } };
+  },
+};
+
+const sleepPayload = z.object({ ms: z.number().int().min(0).optional(), until: z.string().optional() });
+
+/** Sleeps durably; its result has when it resumed (ms since epoch) and its wake time. */
+export const durableSleepHandler: JobHandler<z.infer<typeof sleepPayload>> = {
+  jobType: 'test.durable_sleep',
+  description: 'Sleeps with ctx.sleepFor / ctx.sleepUntil.',
+  payload: sleepPayload,
+  async handle(job, ctx) {
+    const started = await ctx.step('start', async () => ({ at: Date.now() }));
+    if (job.payload.until) await ctx.sleepUntil('nap', new Date(job.payload.until));
+    else await ctx.sleepFor('nap', job.payload.ms ?? 0);
+    return { success: true, resultData: { started, resumedAt: Date.now() } };
+  },
+};
+
+export const waitHandlers = [waitForEventHandler, waitForSignalHandler, durableSleepHandler] as const;
