@@ -96,6 +96,42 @@ function headlineOf(json: { headline?: Headline[]; summary?: Record<string, unkn
 await mkdir(resultsDir, { recursive: true });
 const startedAll = Date.now();
 const ran: Ran[] = [];
+
+/** Writes summary.md and summary.json: after each bench, so that a run stopped half-way leaves what it measured. */
+async function writeSummary(): Promise<number> {
+  const totalSeconds = Math.round((Date.now() - startedAll) / 1000);
+  const done = ran.length === benches.length ? '' : `, stopped or still running: ${ran.length} of ${benches.length} benches so far`;
+  const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const lines = [
+    '# Benchmark summary',
+    '',
+    `\`npm run bench\` on ${new Date(startedAll).toISOString()}: ${ran.length} benches${done} in ${Math.floor(totalSeconds / 60)} min ${totalSeconds % 60} s, ${os.cpus().length} CPUs, Node ${process.version}` +
+      ` (load average ${os.loadavg().map((n) => n.toFixed(1)).join(', ')} at the end; a shared machine's figures are noisy).`,
+    'Each bench writes its full figures to its own JSON file here; the figures below are its headline.',
+    '',
+    '| bench | ran | headline figures | target | held |',
+    '|---|---|---|---|---|',
+  ];
+  for (const bench of ran) {
+    const figures = bench.reports.flatMap(({ file, headline }) => headline.map((figure) => ({ ...figure, file })));
+    const status = `${bench.ok ? 'ok' : `**FAILED** (${bench.exit})`}, ${bench.seconds} s${bench.shortened ? `, shortened: ${bench.shortened}` : ''}`;
+    const multi = new Set(figures.map(({ file }) => file)).size > 1;
+    const rows = figures.length ? figures : [{ figure: 'no JSON report written', value: '', file: '' }];
+    rows.forEach((figure, index) => {
+      const label = `${multi ? `${figure.file.replace(/\.json$/, '')}: ` : ''}${figure.figure}${figure.value !== '' ? `: ${figure.value}` : ''}`;
+      const held = 'held' in figure && typeof figure.held === 'boolean' ? (figure.held ? 'yes' : '**no**') : '';
+      lines.push(`| ${index === 0 ? `\`bench:${bench.bench}\`` : ''} | ${index === 0 ? cell(status) : ''} | ${cell(label)} | ${cell(('target' in figure && figure.target) || '')} | ${held} |`);
+    });
+  }
+  lines.push('');
+  await writeFile(path.join(resultsDir, 'summary.md'), lines.join('\n'));
+  await writeFile(
+    path.join(resultsDir, 'summary.json'),
+    `${JSON.stringify({ at: new Date(startedAll).toISOString(), totalSeconds, complete: ran.length === benches.length, machine: { cpus: os.cpus().length, node: process.version, loadAverage: os.loadavg() }, benches: ran }, null, 2)}\n`,
+  );
+  return totalSeconds;
+}
+
 for (const name of benches) {
   console.log(`\n=== npm run bench:${name}${RUN[name] ? ` (${RUN[name].why})` : ''}`);
   // A second's slack: a file system's mtime may be coarser than Date.now().
@@ -113,37 +149,9 @@ for (const name of benches) {
   const ok = code === 0;
   ran.push({ bench: name, ok, seconds, exit: signal ? `ended by ${signal}` : `exit status ${code}`, ...(RUN[name] ? { shortened: RUN[name].why } : {}), reports });
   console.log(`=== bench:${name}: ${ok ? 'ok' : 'FAILED'} in ${seconds} s`);
+  await writeSummary();
 }
-const totalSeconds = Math.round((Date.now() - startedAll) / 1000);
-
-const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-const lines = [
-  '# Benchmark summary',
-  '',
-  `\`npm run bench\` on ${new Date(startedAll).toISOString()}: ${ran.length} benches in ${Math.floor(totalSeconds / 60)} min ${totalSeconds % 60} s, ${os.cpus().length} CPUs, Node ${process.version}` +
-    ` (load average ${os.loadavg().map((n) => n.toFixed(1)).join(', ')} at the end; a shared machine's figures are noisy).`,
-  'Each bench writes its full figures to its own JSON file here; the figures below are its headline.',
-  '',
-  '| bench | ran | headline figures | target | held |',
-  '|---|---|---|---|---|',
-];
-for (const bench of ran) {
-  const figures = bench.reports.flatMap(({ file, headline }) => headline.map((figure) => ({ ...figure, file })));
-  const status = `${bench.ok ? 'ok' : `**FAILED** (${bench.exit})`}, ${bench.seconds} s${bench.shortened ? `, shortened: ${bench.shortened}` : ''}`;
-  const multi = new Set(figures.map(({ file }) => file)).size > 1;
-  const rows = figures.length ? figures : [{ figure: 'no JSON report written', value: '', file: '' }];
-  rows.forEach((figure, index) => {
-    const label = `${multi ? `${figure.file.replace(/\.json$/, '')}: ` : ''}${figure.figure}${figure.value !== '' ? `: ${figure.value}` : ''}`;
-    const held = 'held' in figure && typeof figure.held === 'boolean' ? (figure.held ? 'yes' : '**no**') : '';
-    lines.push(`| ${index === 0 ? `\`bench:${bench.bench}\`` : ''} | ${index === 0 ? cell(status) : ''} | ${cell(label)} | ${cell(('target' in figure && figure.target) || '')} | ${held} |`);
-  });
-}
-lines.push('');
-await writeFile(path.join(resultsDir, 'summary.md'), lines.join('\n'));
-await writeFile(
-  path.join(resultsDir, 'summary.json'),
-  `${JSON.stringify({ at: new Date(startedAll).toISOString(), totalSeconds, machine: { cpus: os.cpus().length, node: process.version, loadAverage: os.loadavg() }, benches: ran }, null, 2)}\n`,
-);
+const totalSeconds = await writeSummary();
 const failed = ran.filter((bench) => !bench.ok);
 console.log(`\nnpm run bench: ${ran.length - failed.length} of ${ran.length} benches ok in ${totalSeconds} s; summary in ${path.join(resultsDir, 'summary.md')} and summary.json`);
 if (failed.length) {

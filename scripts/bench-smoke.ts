@@ -55,7 +55,7 @@ const SMOKE: Record<string, Run | Run[]> = {
   'bench:remote-worker': { env: { BENCH_JOBS: '200', BENCH_ROUNDS: '1', BENCH_REMOTE_BATCH: '20' } },
   'bench:add-job': { env: { BENCH_JOBS: '200', BENCH_ROUNDS: '1' } },
   // Every scenario, each phase about a second (a fiftieth, with 1 s at least).
-  'bench:pressure': { env: { PRESSURE_SCALE: '0.02', PRESSURE_BURST_JOBS: '2000', PRESSURE_PEAK_JOBS: '500' }, timeoutSeconds: 300 },
+  'bench:pressure': { env: { PRESSURE_SCALE: '0.02', PRESSURE_BURST_JOBS: '1000', PRESSURE_PEAK_JOBS: '300' }, timeoutSeconds: 420 },
 };
 
 /** Lines of a failed bench's output shown (the CI log shows its end only). */
