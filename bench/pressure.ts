@@ -368,6 +368,7 @@ async function settle(sampler: Sampler, cleanLevel: Record<TableKey, number>, pr
   let settledAt: number | null = null;
   for (;;) {
     const sample = await sampler.read();
+    sampler.samples.push(sample);
     const now = Date.now();
     if (settledAt === null && TABLES.every(({ key }) => sample.dead[key] <= cleanLevel[key])) settledAt = now;
     if (now - pressureEnd >= minimumMs && (settledAt !== null || now - pressureEnd >= SETTLE_MS)) break;
