@@ -41,8 +41,22 @@ export function median(values: readonly number[]): number {
 export const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /**
+ * One figure of a bench for `npm run bench`'s summary (scripts/bench-all.ts):
+ * a bench passes its headline figures to report() as `extra.headline`; one
+ * that passes none is summarised by its `summary` object, else its first row.
+ */
+export interface Headline {
+  figure: string;
+  value: string | number;
+  /** The target the issue sets, when there is one. */
+  target?: string;
+  held?: boolean;
+}
+
+/**
  * Prints a table and writes the same rows as JSON to bench/results/<name>.json
  * (BENCH_RESULTS_DIR: another folder; bench:smoke's tiny runs must not replace real figures).
+ * `extra.headline` (Headline[]): the figures `npm run bench`'s summary shows.
  */
 export async function report(name: string, rows: Array<Record<string, unknown>>, extra: Record<string, unknown> = {}) {
   console.log(`\n${name}`);

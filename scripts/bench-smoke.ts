@@ -9,15 +9,16 @@
 // BENCH_SMOKE_TIMEOUT_SECONDS: the longest a bench may take (default 120).
 //
 // A new bench is one line in SMOKE: the runner refuses to start while a bench
-// of `npm run bench` has no line (or a line names a bench it no longer runs).
+// in bench/ has no line (or a line names a bench that is no longer there).
 //   npm run bench:smoke                  every bench
 //   npm run bench:smoke -- latency api   only those
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../src/logger.ts';
 import { startPostgresServer } from '../src/testing/postgres-server.ts';
+import { benchNames } from './benches.ts';
 
 interface Run {
   /** Environment of the run, on top of this process's. */
@@ -59,18 +60,20 @@ const SMOKE: Record<string, Run | Run[]> = {
   'bench:waits': { env: { BENCH_JOBS: '100', BENCH_WAKE_SPREAD_SECONDS: '2' } },
   // Installs redis-server with apt-get when it is missing (CI runs as root).
   'bench:peers': { env: { BENCH_JOBS: '200', BENCH_LATENCY_SAMPLES: '20', BENCH_ROUNDS: '1' }, timeoutSeconds: 240 },
+  // Every scenario, each phase about a second (a fiftieth, with 1 s at least).
+  'bench:pressure': { env: { PRESSURE_SCALE: '0.02', PRESSURE_BURST_JOBS: '1000', PRESSURE_PEAK_JOBS: '300' }, timeoutSeconds: 420 },
 };
 
 /** Lines of a failed bench's output shown (the CI log shows its end only). */
 const TAIL_LINES = 25;
 
-const packageJson = JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string> };
-const benches = packageJson.scripts.bench!.split(' && ').map((command) => command.replace(/^npm run /, ''));
+// The benches `npm run bench` runs (scripts/bench-all.ts): every bench/*.ts but support.ts.
+const benches = benchNames().map((name) => `bench:${name}`);
 const unsized = benches.filter((bench) => !(bench in SMOKE));
 const stale = Object.keys(SMOKE).filter((bench) => !benches.includes(bench));
 if (unsized.length || stale.length) {
   if (unsized.length) console.error(`bench:smoke: no tiny size for ${unsized.join(', ')}: add a line to SMOKE in scripts/bench-smoke.ts`);
-  if (stale.length) console.error(`bench:smoke: SMOKE names ${stale.join(', ')}, which npm run bench no longer runs`);
+  if (stale.length) console.error(`bench:smoke: SMOKE names ${stale.join(', ')}, which is no longer in bench/`);
   process.exit(2);
 }
 const wanted = process.argv.slice(2).map((name) => (name.startsWith('bench:') ? name : `bench:${name}`));

@@ -1,0 +1,160 @@
+// `npm run bench`: every bench in bench/ (scripts/benches.ts: a new bench file
+// with its `bench:<name>` script is run with no edit here), one after another,
+// each by its npm script with its output shown, then ONE summary of them all:
+// bench/results/summary.json and bench/results/summary.md (a Markdown table:
+// bench, headline figures, target, held). A bench's figures are the JSON
+// reports it wrote during its run (bench/support.ts report(); its
+// `headline`, else its `summary`, else its first rows).
+//
+// A few benches run shorter here than alone, so that the whole fits in 30
+// minutes (RUN below; the summary states each): bench:pressure at a fifth of
+// its length (1 minute of each pressure) and a fifth of its bursts.
+//   npm run bench                    every bench
+//   npm run bench -- latency api     only those (the summary then lists only those)
+//   npm run bench -- --dry-run       the commands it would run, one a line
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Headline } from '../bench/support.ts';
+import { benchNames } from './benches.ts';
+
+/** How `npm run bench` runs a bench, where not as `npm run bench:<name>` alone does. */
+export const RUN: Record<string, { env: Record<string, string>; why: string }> = {
+  pressure: {
+    env: { PRESSURE_SCALE: '0.2', PRESSURE_HIGH_LOAD_SECONDS: '300', PRESSURE_BURST_JOBS: '20000', PRESSURE_PEAK_JOBS: '5000' },
+    why: '1 min of each pressure (alone: 5 or 10), clean and after 12 s (alone: 1 min), dead tuples followed 1 min at most (alone: 5), a burst of 20,000 (alone: 100,000), the peak and clean bursts 5,000 (alone: 20,000)',
+  },
+};
+
+const resultsDir = process.env.BENCH_RESULTS_DIR || 'bench/results';
+const scripts = (JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
+const all = benchNames();
+const missing = all.filter((name) => !scripts[`bench:${name}`]);
+if (missing.length) {
+  console.error(`npm run bench: no script bench:${missing.join(', bench:')} in package.json for bench/${missing[0]}.ts`);
+  process.exit(2);
+}
+/** --dry-run: print the commands, one a line, and run none (test/readme.test.ts checks every bench is among them). */
+const dryRun = process.argv.includes('--dry-run');
+const wanted = process.argv
+  .slice(2)
+  .filter((arg) => arg !== '--dry-run')
+  .map((name) => name.replace(/^bench:/, ''));
+const unknown = wanted.filter((name) => !all.includes(name));
+if (unknown.length) {
+  console.error(`npm run bench: unknown bench ${unknown.join(', ')}; the benches are ${all.join(', ')}`);
+  process.exit(2);
+}
+const benches = wanted.length ? wanted : all;
+if (dryRun) {
+  for (const name of benches) console.log(`${Object.entries(RUN[name]?.env ?? {}).map(([key, value]) => `${key}=${value} `).join('')}npm run bench:${name}`);
+  process.exit(0);
+}
+
+interface Ran {
+  bench: string;
+  ok: boolean;
+  seconds: number;
+  exit: string;
+  /** How it ran, when not as alone. */
+  shortened?: string;
+  reports: Array<{ file: string; headline: Headline[] }>;
+}
+
+function run(name: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    const child = spawn('npm', ['run', '--silent', `bench:${name}`], { env: { ...process.env, ...RUN[name]?.env }, stdio: 'inherit' });
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+}
+
+/** The JSON reports a bench wrote since `since` (ms), newest last. */
+async function reportsSince(since: number): Promise<string[]> {
+  const files = await readdir(resultsDir).catch(() => [] as string[]);
+  const written: Array<{ file: string; at: number }> = [];
+  for (const file of files) {
+    if (!file.endsWith('.json') || file === 'summary.json') continue;
+    const at = (await stat(path.join(resultsDir, file))).mtimeMs;
+    if (at >= since) written.push({ file, at });
+  }
+  return written.sort((a, b) => a.at - b.at).map(({ file }) => file);
+}
+
+const short = (value: unknown) => (typeof value === 'number' ? String(value) : typeof value === 'string' ? value : JSON.stringify(value));
+
+/** A report's headline figures: its own, else its `summary` object, else its first rows (at most 3, 4 columns each). */
+function headlineOf(json: { headline?: Headline[]; summary?: Record<string, unknown>; rows?: Array<Record<string, unknown>> }): Headline[] {
+  if (Array.isArray(json.headline) && json.headline.length) return json.headline;
+  if (json.summary && typeof json.summary === 'object') return Object.entries(json.summary).map(([figure, value]) => ({ figure, value: short(value) }));
+  return (json.rows ?? []).slice(0, 3).map((row) => {
+    const [first, ...rest] = Object.entries(row);
+    return { figure: first ? `${first[0]} ${short(first[1])}` : 'row', value: rest.slice(0, 4).map(([key, value]) => `${key}: ${short(value)}`).join(', ') };
+  });
+}
+
+await mkdir(resultsDir, { recursive: true });
+const startedAll = Date.now();
+const ran: Ran[] = [];
+
+/** Writes summary.md and summary.json: after each bench, so that a run stopped half-way leaves what it measured. */
+async function writeSummary(): Promise<number> {
+  const totalSeconds = Math.round((Date.now() - startedAll) / 1000);
+  const done = ran.length === benches.length ? '' : `, stopped or still running: ${ran.length} of ${benches.length} benches so far`;
+  const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const lines = [
+    '# Benchmark summary',
+    '',
+    `\`npm run bench\` on ${new Date(startedAll).toISOString()}: ${ran.length} benches${done} in ${Math.floor(totalSeconds / 60)} min ${totalSeconds % 60} s, ${os.cpus().length} CPUs, Node ${process.version}` +
+      ` (load average ${os.loadavg().map((n) => n.toFixed(1)).join(', ')} at the end; a shared machine's figures are noisy).`,
+    'Each bench writes its full figures to its own JSON file here; the figures below are its headline.',
+    '',
+    '| bench | ran | headline figures | target | held |',
+    '|---|---|---|---|---|',
+  ];
+  for (const bench of ran) {
+    const figures = bench.reports.flatMap(({ file, headline }) => headline.map((figure) => ({ ...figure, file })));
+    const status = `${bench.ok ? 'ok' : `**FAILED** (${bench.exit})`}, ${bench.seconds} s${bench.shortened ? `, shortened: ${bench.shortened}` : ''}`;
+    const multi = new Set(figures.map(({ file }) => file)).size > 1;
+    const rows = figures.length ? figures : [{ figure: 'no JSON report written', value: '', file: '' }];
+    rows.forEach((figure, index) => {
+      const label = `${multi ? `${figure.file.replace(/\.json$/, '')}: ` : ''}${figure.figure}${figure.value !== '' ? `: ${figure.value}` : ''}`;
+      const held = 'held' in figure && typeof figure.held === 'boolean' ? (figure.held ? 'yes' : '**no**') : '';
+      lines.push(`| ${index === 0 ? `\`bench:${bench.bench}\`` : ''} | ${index === 0 ? cell(status) : ''} | ${cell(label)} | ${cell(('target' in figure && figure.target) || '')} | ${held} |`);
+    });
+  }
+  lines.push('');
+  await writeFile(path.join(resultsDir, 'summary.md'), lines.join('\n'));
+  await writeFile(
+    path.join(resultsDir, 'summary.json'),
+    `${JSON.stringify({ at: new Date(startedAll).toISOString(), totalSeconds, complete: ran.length === benches.length, machine: { cpus: os.cpus().length, node: process.version, loadAverage: os.loadavg() }, benches: ran }, null, 2)}\n`,
+  );
+  return totalSeconds;
+}
+
+for (const name of benches) {
+  console.log(`\n=== npm run bench:${name}${RUN[name] ? ` (${RUN[name].why})` : ''}`);
+  // A second's slack: a file system's mtime may be coarser than Date.now().
+  const started = Date.now() - 1000;
+  const { code, signal } = await run(name);
+  const seconds = Math.round((Date.now() - started - 1000) / 100) / 10;
+  const reports = [];
+  for (const file of await reportsSince(started)) {
+    try {
+      reports.push({ file, headline: headlineOf(JSON.parse(await readFile(path.join(resultsDir, file), 'utf8'))) });
+    } catch (error) {
+      reports.push({ file, headline: [{ figure: 'report unreadable', value: (error as Error).message }] });
+    }
+  }
+  const ok = code === 0;
+  ran.push({ bench: name, ok, seconds, exit: signal ? `ended by ${signal}` : `exit status ${code}`, ...(RUN[name] ? { shortened: RUN[name].why } : {}), reports });
+  console.log(`=== bench:${name}: ${ok ? 'ok' : 'FAILED'} in ${seconds} s`);
+  await writeSummary();
+}
+const totalSeconds = await writeSummary();
+const failed = ran.filter((bench) => !bench.ok);
+console.log(`\nnpm run bench: ${ran.length - failed.length} of ${ran.length} benches ok in ${totalSeconds} s; summary in ${path.join(resultsDir, 'summary.md')} and summary.json`);
+if (failed.length) {
+  console.log(`failed: ${failed.map((bench) => `bench:${bench.bench} (${bench.exit})`).join(', ')}`);
+  process.exitCode = 1;
+}
