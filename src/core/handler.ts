@@ -58,6 +58,14 @@ export interface JobContext {
    * again: its saved result is returned. Steps run in order.
    */
   step<T extends Record<string, unknown> | void>(name: string, fn: () => Promise<T>): Promise<T>;
+
+  // Tags (issue 28, src/jobs/tags.ts).
+  /**
+   * Adds tags to the job (searchable with jobs(filter: { tags })); tags it
+   * has already are ignored. Refuses (ValidationError) a malformed tag or
+   * more than JOB_TAGS_MAX (20) in all, and then adds none.
+   */
+  addTags(...tags: string[]): Promise<void>;
 }
 
 export interface JobHandler<Payload = Record<string, unknown>> {

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import type { JobContext, ProgressUpdate } from '../core/handler.ts';
 import type { JobAbort } from '../core/job-abort.ts';
 import { writeProgress } from '../job-state/progress.ts';
+import { addJobTags } from '../jobs/tags.ts';
 import { findStep, finishStep, startStep } from '../job-state/steps.ts';
 
 export interface ContextOptions {
@@ -84,6 +85,7 @@ export function createJobContext(options: ContextOptions): ManagedContext {
         throw error;
       }
     },
+    addTags: (...tags) => addJobTags(pool, jobId, tags),
     flush: write,
   };
 }
