@@ -35,6 +35,8 @@ export interface JobSelection {
   metadataContains?: Record<string, unknown> | null;
   payloadContains?: Record<string, unknown> | null;
   errorContains?: string | null;
+  /** Not jobs of these types. */
+  excludeJobTypes?: readonly string[] | null;
 }
 
 /** The statuses each action applies to: cancel stops queued or running jobs, retry restarts finished ones that did not complete. */
@@ -101,6 +103,7 @@ function selectionSql(caller: Caller, action: BulkJobAction, selection: JobSelec
     selection.metadataContains ? JSON.stringify(selection.metadataContains) : null,
     selection.payloadContains ? JSON.stringify(selection.payloadContains) : null,
     selection.errorContains ? likeContains(selection.errorContains) : null,
+    selection.excludeJobTypes?.length ? selection.excludeJobTypes : null,
   ];
   const where = `status = any($1::job_status[])
      and ($2::job_kind[] is null or kind = any($2))
@@ -114,7 +117,8 @@ function selectionSql(caller: Caller, action: BulkJobAction, selection: JobSelec
      and ($10::text[] is null or tags @> $10)
      and ($11::jsonb is null or metadata @> $11)
      and ($12::jsonb is null or payload @> $12)
-     and ($13::text is null or error_message ilike $13)`;
+     and ($13::text is null or error_message ilike $13)
+     and ($14::text[] is null or job_type <> all($14))`;
   return { where, params };
 }
 

@@ -3,7 +3,32 @@
 // index). Prisma's Json filters have no object containment (its array_contains
 // also requires a JSON array), so `jobs(filter)` with one of these asks this
 // module for a page of ids in SQL, then loads those rows through Prisma.
+import { z } from 'zod';
 import type { Queryable } from '../db/pool.ts';
+import { jobTagList } from '../core/tags.ts';
+import { jsonObject, parseInput } from '../core/validation.ts';
+
+export const SEARCH_TEXT_MIN = 3;
+export const SEARCH_TEXT_MAX = 200;
+/** Bound on a containment filter's JSON. */
+const CONTAINS_MAX_BYTES = 4096;
+
+const searchFields = z.object({
+  tags: jobTagList.nullish(),
+  metadataContains: jsonObject(CONTAINS_MAX_BYTES).nullish(),
+  payloadContains: jsonObject(CONTAINS_MAX_BYTES).nullish(),
+  // Three characters: a trigram index cannot narrow a shorter text.
+  errorContains: z
+    .string()
+    .min(SEARCH_TEXT_MIN, `must be at least ${SEARCH_TEXT_MIN} characters`)
+    .max(SEARCH_TEXT_MAX, `must be at most ${SEARCH_TEXT_MAX} characters`)
+    .nullish(),
+});
+
+/** Checks the search fields of an input (the API's JobFilter, the CLI's flags); a bad one is a ValidationError naming it under `path`. */
+export function checkSearchFields(input: { tags?: unknown; metadataContains?: unknown; payloadContains?: unknown; errorContains?: unknown }, path: string[]) {
+  return parseInput(searchFields, { tags: input.tags, metadataContains: input.metadataContains, payloadContains: input.payloadContains, errorContains: input.errorContains }, path);
+}
 
 export interface JobSearch {
   statuses?: readonly string[] | null;
@@ -17,6 +42,10 @@ export interface JobSearch {
   metadataContains?: Record<string, unknown> | null;
   payloadContains?: Record<string, unknown> | null;
   errorContains?: string | null;
+  /** Not jobs of these types (those whose payload is redacted for readers, when searching the payload). */
+  excludeJobTypes?: readonly string[] | null;
+  /** Only these tenants' jobs (the CLI's --tenant); narrows the caller's tenant, never widens it. */
+  tenantIds?: readonly string[] | null;
 }
 
 /** Whether a search needs SQL (a filter Prisma cannot express). */
@@ -47,10 +76,12 @@ export function searchCondition(tenantId: string | null, search: JobSearch): { s
   // The tenant is written as a plain equality (not "$1 is null or ..."), so the
   // planner sees it and can use job_tenant_created_idx.
   if (tenantId !== null) where.push(`j.tenant_id = ${param(tenantId)}`);
+  if (search.tenantIds?.length) where.push(`j.tenant_id = any(${param(search.tenantIds)}::text[])`);
   if (search.statuses?.length) where.push(`j.status::text = any(${param(search.statuses)}::text[])`);
   if (search.kinds?.length) where.push(`j.kind::text = any(${param(search.kinds)}::text[])`);
   if (search.queueNames?.length) where.push(`j.queue_name = any(${param(search.queueNames)}::text[])`);
   if (search.jobTypes?.length) where.push(`j.job_type = any(${param(search.jobTypes)}::text[])`);
+  if (search.excludeJobTypes?.length) where.push(`j.job_type <> all(${param(search.excludeJobTypes)}::text[])`);
   if (search.createdBy?.length) where.push(`j.created_by = any(${param(search.createdBy)}::text[])`);
   if (search.createdAfter) where.push(`j.created_at >= ${param(search.createdAfter)}`);
   if (search.createdBefore) where.push(`j.created_at < ${param(search.createdBefore)}`);

@@ -37,6 +37,17 @@ const failWithHandler: JobHandler<{ message: string; customer: string }> = {
   },
 };
 
+/** Its payload's token is redacted for readers (as webhook.send's URL). */
+const secretHandler: JobHandler<{ token: string }> = {
+  jobType: 'test.secret',
+  description: 'Holds a secret in its payload.',
+  payload: z.object({ token: z.string() }),
+  redactPayload: () => ({ token: '[redacted]' }),
+  async handle() {
+    return { success: true };
+  },
+};
+
 let db: TestDatabase;
 let service: TestApp;
 let alice: GraphQLTestClient;
@@ -46,7 +57,7 @@ let admin: GraphQLTestClient;
 beforeAll(async () => {
   db = await createTestDatabase();
   service = await startTestApp(db.url, {
-    registry: new HandlerRegistry().register(noopHandler).register(taggerHandler).register(failWithHandler),
+    registry: new HandlerRegistry().register(noopHandler).register(taggerHandler).register(failWithHandler).register(secretHandler),
     env: { AUTH_ENABLED: 'true', AUTH_API_KEY_CACHE_MS: '0' },
   });
   const key = async (tenantId: string, scopes: Array<'jobs:read' | 'jobs:write' | 'admin'>) =>
@@ -201,6 +212,15 @@ describe('search', () => {
     // The same pages as the Prisma path (no SQL-only filter).
     const plain = (await search(alice, {}, { first: 2, after: first.pageInfo.endCursor })).data!.jobs;
     expect(plain.edges.map((edge) => edge.node.id)).toEqual(all.slice(2, 4));
+  });
+
+  it("a payload its job type redacts is not searchable (containment would reveal it)", async () => {
+    const secret = await createdId(alice, { jobType: 'test.secret', payload: { token: 's3cr3t' }, metadata: { holds: 'secret' } });
+    expect(await ids(alice, { payloadContains: { token: 's3cr3t' } })).toEqual([]);
+    expect(await ids(alice, { payloadContains: {}, metadataContains: { holds: 'secret' } })).toEqual([]);
+    expect(await ids(alice, { metadataContains: { holds: 'secret' } })).toEqual([secret]);
+    const count = (await alice.send(`query { bulkJobCount(action: CANCEL, filter: { payloadContains: { token: "s3cr3t" } }) { ... on QueryBulkJobCountSuccess { data { count } } } }`)).body.data as any;
+    expect(count.bulkJobCount.data.count).toBe(0);
   });
 
   it('bad search input is refused naming the field', async () => {

@@ -1,10 +1,9 @@
 // Which jobs a query, a bulk mutation or a subscription selects: JobFilter
 // (and the Prisma where it becomes) and JobEventFilter.
-import { z } from 'zod';
 import { builder } from '../builder.ts';
-import { JOB_TAGS_MAX, jobTagList } from '../../core/tags.ts';
-import { jsonObject, parseInput } from '../../core/validation.ts';
-import type { JobSearch } from '../../jobs/search.ts';
+import { JOB_TAGS_MAX } from '../../core/tags.ts';
+import { checkSearchFields, SEARCH_TEXT_MAX, SEARCH_TEXT_MIN, type JobSearch } from '../../jobs/search.ts';
+import type { HandlerRegistry } from '../../core/registry.ts';
 import type { JobKind, JobStatus } from '../../generated/prisma/enums.ts';
 import { JobKindEnum, JobStatusEnum } from './schema-enums.ts';
 
@@ -24,24 +23,13 @@ export const JobFilter = builder.inputType('JobFilter', {
   }),
 });
 
-const SEARCH_TEXT_MIN = 3;
-const SEARCH_TEXT_MAX = 200;
-/** Bound on a containment filter's JSON. */
-const CONTAINS_MAX_BYTES = 4096;
-
-const searchFields = z.object({
-  tags: jobTagList.nullish(),
-  metadataContains: jsonObject(CONTAINS_MAX_BYTES).nullish(),
-  payloadContains: jsonObject(CONTAINS_MAX_BYTES).nullish(),
-  // Three characters: a trigram index cannot narrow a shorter text.
-  errorContains: z.string().min(SEARCH_TEXT_MIN, `must be at least ${SEARCH_TEXT_MIN} characters`).max(SEARCH_TEXT_MAX, `must be at most ${SEARCH_TEXT_MAX} characters`).nullish(),
-});
-
 /** The filter as a search, its new fields checked (a bad one is a ValidationError naming it under `filter.`). */
-export function jobSearch(filter: typeof JobFilter.$inferInput | null | undefined): JobSearch {
+export function jobSearch(filter: typeof JobFilter.$inferInput | null | undefined, registry: HandlerRegistry): JobSearch {
   if (!filter) return {};
-  const checked = parseInput(searchFields, { tags: filter.tags, metadataContains: filter.metadataContains, payloadContains: filter.payloadContains, errorContains: filter.errorContains }, ['filter']);
-  return { ...filter, tags: checked.tags, metadataContains: checked.metadataContains, payloadContains: checked.payloadContains, errorContains: checked.errorContains };
+  const checked = checkSearchFields(filter, ['filter']);
+  // A payload a job type redacts for readers (a webhook's URL) is not searchable either: containment would reveal it.
+  const excludeJobTypes = checked.payloadContains ? registry.jobTypes.filter((jobType) => registry.get(jobType)?.redactPayload) : null;
+  return { ...filter, tags: checked.tags, metadataContains: checked.metadataContains, payloadContains: checked.payloadContains, errorContains: checked.errorContains, excludeJobTypes };
 }
 
 /** The Prisma where of a search that needs no SQL (see needsSqlSearch). */

@@ -25,11 +25,11 @@ builder.queryFields((t) => ({
     description: 'Jobs, newest first.',
     args: { filter: t.arg({ type: JobFilter, required: false }) },
     totalCount: (_parent, args, ctx) => {
-      const search = jobSearch(args.filter);
+      const search = jobSearch(args.filter, ctx.registry);
       return needsSqlSearch(search) ? countJobs(ctx.pool, visibleTenant(ctx.caller), search) : ctx.prisma.job.count({ where: jobWhere(search) });
     },
     resolve: async (query, _root, args, ctx) => {
-      const search = jobSearch(args.filter);
+      const search = jobSearch(args.filter, ctx.registry);
       if (!needsSqlSearch(search)) return ctx.prisma.job.findMany({ ...query, where: jobWhere(search), orderBy: NEWEST_FIRST });
       // Containment and error text: the page's ids from SQL (src/jobs/search.ts), the rows (and what the query selects) from Prisma.
       const { take, skip, cursor, ...selection } = query as typeof query & PageArgs;
