@@ -1639,6 +1639,27 @@ AS $function$
   select count(*)::integer from deleted
 $function$;
 
+CREATE OR REPLACE FUNCTION public.purge_jobs_by_rules(rules jsonb, default_seconds bigint, created_before timestamp with time zone, batch_size integer)
+ RETURNS integer
+ LANGUAGE sql
+AS $function$
+    with doomed as (
+      select j.id from job j
+       where j.created_at < created_before
+         and j.status in ('COMPLETED', 'FAILED', 'DEAD_LETTER', 'CANCELLED')
+         and coalesce(j.completed_at, j.failed_at, j.cancelled_at) < now() - make_interval(secs => coalesce(
+               (select (r->>'seconds')::bigint from jsonb_array_elements(rules) r where r->>'status' = j.status::text and r->>'queueName' = j.queue_name),
+               (select (r->>'seconds')::bigint from jsonb_array_elements(rules) r where r->>'status' = j.status::text and r->>'queueName' is null),
+               default_seconds))
+       order by j.created_at
+       limit batch_size
+       for update skip locked
+    ), deleted as (
+      delete from job where id in (select id from doomed) returning 1
+    )
+    select count(*)::integer from deleted
+  $function$;
+
 CREATE OR REPLACE FUNCTION public.qa_normalise_question(question text)
  RETURNS text
  LANGUAGE sql

@@ -1,6 +1,6 @@
 --! Previous: sha1:429ff9b7ac96cbf21454ef9056c4ea83474a47b7
---! Hash: sha1:14ead724f850aa456bf306a66ca7372d07f01e18
---! Message: tags and search: job.tags, containment and error-text indexes
+--! Hash: sha1:2497ffee469abec1df5546ae47b198fb149425c9
+--! Message: tags and search: job.tags, containment and error-text indexes; retention per status and queue
 
 -- Tags: short labels a job is about ("customer:42", "nightly"), set at create,
 -- by schedules and by handlers (ctx.addTags). The bounds live here too, so no
@@ -28,3 +28,29 @@ create index job_payload_idx on job using gin (payload jsonb_path_ops);
 create index job_error_message_trgm_idx on job using gin (error_message gin_trgm_ops);
 -- createdBy: an audit of one principal's jobs, newest first.
 create index job_created_by_idx on job (tenant_id, created_by, created_at desc, id desc) where created_by is not null;
+
+-- Retention per status and queue (JOB_RETENTION, src/jobs/retention.ts): one
+-- batch of finished jobs past their rule's age, oldest first. A queue's own rule
+-- for a status wins over the status's rule, which wins over default_seconds.
+-- Only finished statuses are ever selected (never a waiting or running job),
+-- and rows another transaction holds are skipped, not waited for.
+-- created_before bounds the scan: nothing created since the shortest rule can be due.
+create function purge_jobs_by_rules(rules jsonb, default_seconds bigint, created_before timestamptz, batch_size integer) returns integer
+  language sql
+  as $$
+    with doomed as (
+      select j.id from job j
+       where j.created_at < created_before
+         and j.status in ('COMPLETED', 'FAILED', 'DEAD_LETTER', 'CANCELLED')
+         and coalesce(j.completed_at, j.failed_at, j.cancelled_at) < now() - make_interval(secs => coalesce(
+               (select (r->>'seconds')::bigint from jsonb_array_elements(rules) r where r->>'status' = j.status::text and r->>'queueName' = j.queue_name),
+               (select (r->>'seconds')::bigint from jsonb_array_elements(rules) r where r->>'status' = j.status::text and r->>'queueName' is null),
+               default_seconds))
+       order by j.created_at
+       limit batch_size
+       for update skip locked
+    ), deleted as (
+      delete from job where id in (select id from doomed) returning 1
+    )
+    select count(*)::integer from deleted
+  $$;
