@@ -366,6 +366,7 @@ create table job (
   concurrency_key text,
   concurrency_limit integer,
   error jsonb,
+  tags text[] default '{}'::text[] not null,
   constraint job_completed_after_started CHECK (((completed_at IS NULL) OR (completed_at >= started_at))),
   constraint job_concurrency_limit_with_key CHECK ((((concurrency_key IS NULL) = (concurrency_limit IS NULL)) AND (concurrency_limit > 0))),
   constraint job_error_is_object CHECK (((error IS NULL) OR (jsonb_typeof(error) = 'object'::text))),
@@ -380,15 +381,21 @@ create table job (
   constraint job_queue_name_format CHECK ((queue_name ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$'::text)),
   constraint job_retry_count_not_negative CHECK ((retry_count >= 0)),
   constraint job_started_after_created CHECK ((started_at >= created_at)),
+  constraint job_tags_check CHECK (job_tags_valid(tags)),
   constraint job_timeout_ms_positive CHECK ((timeout_ms > 0)),
   constraint job_type_format CHECK (((length(job_type) <= 100) AND (job_type ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$'::text)))
 );
 CREATE INDEX ix_import_job_status ON public.job USING btree (status, created_at DESC, id DESC) WHERE (kind = 'IMPORT'::job_kind);
 CREATE INDEX job_concurrency_running_idx ON public.job USING btree (tenant_id, concurrency_key) WHERE ((concurrency_key IS NOT NULL) AND (status = 'RUNNING'::job_status));
+CREATE INDEX job_created_by_idx ON public.job USING btree (tenant_id, created_by, created_at DESC, id DESC) WHERE (created_by IS NOT NULL);
+CREATE INDEX job_error_message_trgm_idx ON public.job USING gin (error_message gin_trgm_ops);
 CREATE INDEX job_list_idx ON public.job USING btree (created_at DESC, id DESC);
+CREATE INDEX job_metadata_idx ON public.job USING gin (metadata jsonb_path_ops);
 CREATE INDEX job_parent_idx ON public.job USING btree (parent_job_id) WHERE (parent_job_id IS NOT NULL);
+CREATE INDEX job_payload_idx ON public.job USING gin (payload jsonb_path_ops);
 CREATE INDEX job_queue_status_idx ON public.job USING btree (queue_name, status) WHERE (status <> 'COMPLETED'::job_status);
 CREATE INDEX job_status_idx ON public.job USING btree (status) WHERE (status <> 'COMPLETED'::job_status);
+CREATE INDEX job_tags_idx ON public.job USING gin (tags);
 CREATE INDEX job_tenant_created_idx ON public.job USING btree (tenant_id, created_at DESC, id DESC);
 CREATE INDEX job_type_idx ON public.job USING btree (job_type, created_at DESC);
 CREATE INDEX job_waiting_idx ON public.job USING btree (waiting_reason, queue_name) WHERE (waiting_reason IS NOT NULL);
@@ -1404,6 +1411,16 @@ AS $function$
   end
 $function$;
 
+CREATE OR REPLACE FUNCTION public.job_tags_valid(tags text[])
+ RETURNS boolean
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$
+    select cardinality(tags) <= 20
+       and coalesce(bool_and(tag ~ '^[A-Za-z0-9][A-Za-z0-9_.:=/-]{0,63}$'), true)
+      from unnest(tags) as tag
+  $function$;
+
 CREATE OR REPLACE FUNCTION public.job_task_identifier(job_type text, queue_name text)
  RETURNS text
  LANGUAGE sql
@@ -1717,6 +1734,27 @@ AS $function$
   )
   select count(*)::integer from deleted
 $function$;
+
+CREATE OR REPLACE FUNCTION public.purge_jobs_by_rules(rules jsonb, default_seconds bigint, created_before timestamp with time zone, batch_size integer)
+ RETURNS integer
+ LANGUAGE sql
+AS $function$
+    with doomed as (
+      select j.id from job j
+       where j.created_at < created_before
+         and j.status in ('COMPLETED', 'FAILED', 'DEAD_LETTER', 'CANCELLED')
+         and coalesce(j.completed_at, j.failed_at, j.cancelled_at) < now() - make_interval(secs => coalesce(
+               (select (r->>'seconds')::bigint from jsonb_array_elements(rules) r where r->>'status' = j.status::text and r->>'queueName' = j.queue_name),
+               (select (r->>'seconds')::bigint from jsonb_array_elements(rules) r where r->>'status' = j.status::text and r->>'queueName' is null),
+               default_seconds))
+       order by j.created_at
+       limit batch_size
+       for update skip locked
+    ), deleted as (
+      delete from job where id in (select id from doomed) returning 1
+    )
+    select count(*)::integer from deleted
+  $function$;
 
 CREATE OR REPLACE FUNCTION public.qa_normalise_question(question text)
  RETURNS text

@@ -62,6 +62,7 @@ const SMOKE: Record<string, Run | Run[]> = {
   'bench:peers': { env: { BENCH_JOBS: '200', BENCH_LATENCY_SAMPLES: '20', BENCH_ROUNDS: '1' }, timeoutSeconds: 240 },
   // Every scenario, each phase about a second (a fiftieth, with 1 s at least).
   'bench:pressure': { env: { PRESSURE_SCALE: '0.02', PRESSURE_BURST_JOBS: '1000', PRESSURE_PEAK_JOBS: '300' }, timeoutSeconds: 420 },
+  'bench:search': { env: { BENCH_STORED_JOBS: '2000', BENCH_SEARCH_QUERIES: '5' } },
 };
 
 /** Lines of a failed bench's output shown (the CI log shows its end only). */

@@ -1,5 +1,6 @@
 // Environment → typed configuration, validated once at start. A bad value
 // stops the start with a message naming the variable.
+import { parseRetentionRules } from './core/retention-rules.ts';
 import { z } from 'zod';
 import { allowedHostEntry } from './net/host-check.ts';
 import { DEFAULT_RESPONSE_MAX_BYTES, DEFAULT_TIMEOUT_MS } from './net/outbound.ts';
@@ -125,6 +126,23 @@ const coreConfigSchema = z.object({
   JOB_PROGRESS_THROTTLE_MS: int(0, 60_000).default(250),
   /** Terminal jobs older than this are purged daily, with their steps and events. */
   JOB_RETENTION_DAYS: int(1, 36_500).default(30),
+  /**
+   * Per status and queue, overriding JOB_RETENTION_DAYS: `COMPLETED=1d,FAILED=90d,reports/COMPLETED=7d`
+   * (src/core/retention-rules.ts). Empty: every finished job is kept JOB_RETENTION_DAYS.
+   */
+  JOB_RETENTION: z
+    .string()
+    .default('')
+    .transform((text, context) => {
+      try {
+        return parseRetentionRules(text);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** Pause between two purge batches (1,000 jobs each), so the purge leaves the database to running work. */
+  JOB_RETENTION_PAUSE_MS: int(0, 60_000).default(100),
   /** Largest accepted payload or metadata, in bytes of JSON. */
   JOB_PAYLOAD_MAX_BYTES: int(1, 10_000_000).default(256 * 1024),
   /** Most jobs one createJobs call may create. */

@@ -22,6 +22,7 @@ function filterFromRoute(route: Route): ListFilter {
     kinds: list(route.params, 'kind'),
     createdAfter: route.params.get('after') ?? '',
     createdBefore: route.params.get('before') ?? '',
+    search: route.params.get('q') ?? '',
   };
 }
 
@@ -33,6 +34,7 @@ function routeOfFilter(filter: ListFilter): string {
   if (filter.kinds.length) params.set('kind', filter.kinds.join(','));
   if (filter.createdAfter) params.set('after', filter.createdAfter);
   if (filter.createdBefore) params.set('before', filter.createdBefore);
+  if (filter.search) params.set('q', filter.search);
   const query = params.toString();
   return `/${query ? `?${query}` : ''}`;
 }

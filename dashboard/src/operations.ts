@@ -93,6 +93,11 @@ export interface JobFilter {
   jobTypes?: string[];
   createdAfter?: string;
   createdBefore?: string;
+  tags?: string[];
+  createdBy?: string[];
+  metadataContains?: Record<string, unknown>;
+  payloadContains?: Record<string, unknown>;
+  errorContains?: string;
 }
 
 export interface JobsPage {

@@ -14,6 +14,7 @@ import { createPrisma, type PrismaClient } from '../db/prisma.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import { BULK_ACTION_STATUSES, bulkJobAction, countBulkTargets, type JobSelection } from '../jobs/bulk.ts';
+import { checkSearchFields, needsSqlSearch, searchJobIds, type JobSearch } from '../jobs/search.ts';
 import { cancelJob } from '../job-state/cancel.ts';
 import { DEFAULT_TENANT, type Principal } from '../auth/principal.ts';
 import { JobwireError } from '../core/errors.ts';
@@ -106,6 +107,39 @@ interface FilterOptions {
   since?: Date;
   tenant?: string[];
   createdBy?: string[];
+  tag?: string[];
+  metadata?: Record<string, unknown>;
+  payload?: Record<string, unknown>;
+  error?: string;
+}
+
+/** A JSON object flag (--metadata, --payload). */
+function jsonObjectFlag(name: string) {
+  return (value: string): Record<string, unknown> => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      throw new InvalidArgumentError(`${name} must be a JSON object, e.g. '{"customer":"acme"}'; got ${value}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidArgumentError(`${name} must be a JSON object, e.g. '{"customer":"acme"}'; got ${value}`);
+    return parsed as Record<string, unknown>;
+  };
+}
+
+/** The search of the filter flags (src/jobs/search.ts), its search fields checked as the API checks them. */
+function searchOf(filter: FilterOptions, statuses?: readonly JobStatus[]): JobSearch {
+  const checked = checkSearchFields({ tags: filter.tag, metadataContains: filter.metadata, payloadContains: filter.payload, errorContains: filter.error }, []);
+  return {
+    statuses: statuses ?? null,
+    queueNames: filter.queue,
+    jobTypes: filter.jobType,
+    kinds: filter.kind,
+    createdAfter: filter.since,
+    tenantIds: filter.tenant,
+    createdBy: filter.createdBy,
+    ...checked,
+  };
 }
 
 function addFilterOptions(command: Command): Command {
@@ -116,7 +150,11 @@ function addFilterOptions(command: Command): Command {
     .addOption(new Option('--kind <kind>', `only jobs of this kind (${Object.values(JobKind).join(', ')})`).argParser(collect(enumValue('kind', Object.values(JobKind)))))
     .addOption(new Option('--since <when>', 'only jobs created since: a date, or a duration back from now (30m, 2h, 7d)').argParser(parseSince))
     .addOption(new Option('--tenant <tenant>', 'only jobs of this tenant (repeatable; default: every tenant)').argParser(collect((value) => value)))
-    .addOption(new Option('--created-by <principal>', 'only jobs created by this principal, as `jobs show` gives it (repeatable)').argParser(collect((value) => value)));
+    .addOption(new Option('--created-by <principal>', 'only jobs created by this principal, as `jobs show` gives it (repeatable)').argParser(collect((value) => value)))
+    .addOption(new Option('--tag <tag>', 'only jobs with this tag (repeat or comma-separate: jobs with every one)').argParser(collect((value) => value)))
+    .addOption(new Option('--metadata <json>', 'only jobs whose metadata contains this JSON object').argParser(jsonObjectFlag('--metadata')))
+    .addOption(new Option('--payload <json>', 'only jobs whose payload contains this JSON object').argParser(jsonObjectFlag('--payload')))
+    .addOption(new Option('--error <text>', 'only jobs whose error message contains this text (any case, 3-200 characters)'));
 }
 
 function whereOf(filter: FilterOptions, statuses?: readonly JobStatus[]): Prisma.JobWhereInput {
@@ -128,6 +166,7 @@ function whereOf(filter: FilterOptions, statuses?: readonly JobStatus[]): Prisma
     ...(filter.since ? { createdAt: { gte: filter.since } } : {}),
     ...(filter.tenant ? { tenantId: { in: filter.tenant } } : {}),
     ...(filter.createdBy ? { createdBy: { in: filter.createdBy } } : {}),
+    ...(filter.tag ? { tags: { hasEvery: filter.tag } } : {}),
   };
 }
 
@@ -140,6 +179,10 @@ function describeFilter(filter: FilterOptions): string {
     filter.since && `created since ${filter.since.toISOString()}`,
     filter.tenant && `tenant ${filter.tenant.join('|')}`,
     filter.createdBy && `created by ${filter.createdBy.join('|')}`,
+    filter.tag && `tags ${filter.tag.join('+')}`,
+    filter.metadata && `metadata ⊇ ${JSON.stringify(filter.metadata)}`,
+    filter.payload && `payload ⊇ ${JSON.stringify(filter.payload)}`,
+    filter.error && `error contains ${JSON.stringify(filter.error)}`,
   ].filter(Boolean);
   return parts.length ? parts.join(', ') : 'no filter';
 }
@@ -188,11 +231,14 @@ export function addJobsCommands(program: Command) {
     .option('--json', 'print JSON, one array');
   addSettingFlags(list, ['databaseUrl']).action(
     withDatabase(async (db, options: FilterOptions & { limit: number; json?: boolean }) => {
+      const search = searchOf(options, options.status);
+      // Containment and error text need SQL (src/jobs/search.ts), as the API's jobs(filter) does.
+      const where = needsSqlSearch(search) ? { id: { in: await searchJobIds(db.pool, null, search, { take: options.limit }) } } : whereOf(options, options.status);
       const rows = await db.prisma.job.findMany({
-        where: whereOf(options, options.status),
+        where,
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: options.limit,
-        select: JOB_COLUMNS,
+        select: { ...JOB_COLUMNS, tags: true },
       });
       if (options.json) {
         console.log(toJson(rows));
@@ -204,7 +250,7 @@ export function addJobsCommands(program: Command) {
       }
       console.log(
         formatTable(
-          ['ID', 'STATUS', 'KIND', 'QUEUE', 'JOB TYPE', 'PROGRESS', 'ATTEMPT', 'CREATED', 'TENANT'],
+          ['ID', 'STATUS', 'KIND', 'QUEUE', 'JOB TYPE', 'PROGRESS', 'ATTEMPT', 'CREATED', 'TENANT', 'TAGS'],
           rows.map((job) => [
             job.id,
             job.status,
@@ -215,6 +261,7 @@ export function addJobsCommands(program: Command) {
             `${job.retryCount + 1}/${job.maxRetries + 1}`,
             job.createdAt.toISOString(),
             job.tenantId,
+            job.tags.join(','),
           ]),
         ),
       );
@@ -315,7 +362,8 @@ interface SingleAction {
 }
 
 function selectionOf(filter: FilterOptions): JobSelection {
-  return { statuses: filter.status, queueNames: filter.queue, jobTypes: filter.jobType, kinds: filter.kind, createdAfter: filter.since, tenantIds: filter.tenant, createdBy: filter.createdBy };
+  const search = searchOf(filter);
+  return { statuses: filter.status, queueNames: filter.queue, jobTypes: filter.jobType, kinds: filter.kind, createdAfter: filter.since, tenantIds: filter.tenant, createdBy: filter.createdBy, tags: search.tags, metadataContains: search.metadataContains, payloadContains: search.payloadContains, errorContains: search.errorContains };
 }
 
 /** `jobs cancel|retry [id]`: one job, or (jobs/bulk.ts, as the API's cancelJobs/retryJobs) every job a filter selects. */
@@ -333,13 +381,13 @@ function addBulkCommand(jobs: Command, name: 'cancel' | 'retry', single: SingleA
   addFilterOptions(command).option('-y, --yes', 'do not ask for confirmation');
   addSettingFlags(command, ['databaseUrl']).action(
     withDatabase(async (db, id: string | undefined, options: FilterOptions & { yes?: boolean }) => {
-      const filtered = Boolean(options.status || options.queue || options.jobType || options.kind || options.since || options.tenant || options.createdBy);
+      const filtered = Boolean(options.status || options.queue || options.jobType || options.kind || options.since || options.tenant || options.createdBy || options.tag || options.metadata || options.payload || options.error);
       if (id) {
         if (filtered) throw new CliError('give a job id or filter flags, not both');
         console.log(`job ${id}: ${await single.apply(db, checkId(id))}`);
         return;
       }
-      if (!filtered) throw new CliError(`give a job id, or filter flags (--status, --queue, --job-type, --kind, --since, --tenant, --created-by) to ${name} many jobs`);
+      if (!filtered) throw new CliError(`give a job id, or filter flags (--status, --queue, --job-type, --kind, --since, --tenant, --created-by, --tag, --metadata, --payload, --error) to ${name} many jobs`);
       const selection = selectionOf(options);
       const what = `${describeFilter(options)}${options.status ? '' : `, status ${statuses.join('|')}`}`;
       const { count, moreThanMax } = await countBulkTargets(db.pool, operator(), name, selection, db.bulkMax);

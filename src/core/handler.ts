@@ -66,6 +66,13 @@ export interface JobContext {
    * subscribers. Bounded per job (docs/end-user-live-jobs.md#output-streams).
    */
   stream(name: string): JobStream;
+  // Tags (issue 28, src/jobs/tags.ts).
+  /**
+   * Adds tags to the job (searchable with jobs(filter: { tags })); tags it
+   * has already are ignored. Refuses (ValidationError) a malformed tag or
+   * more than JOB_TAGS_MAX (20) in all, and then adds none.
+   */
+  addTags(...tags: string[]): Promise<void>;
 }
 
 /** One output stream of a job. */

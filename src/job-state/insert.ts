@@ -20,6 +20,8 @@ export interface NewJob {
   /** The tenant that owns the job (its kind row and imported records follow it). */
   tenantId: string;
   metadata: Record<string, unknown>;
+  /** Valid tags (src/core/tags.ts); none when absent. */
+  tags?: readonly string[];
   /** Steps created with the job, in order. */
   steps: readonly string[];
   /** Flow control (src/flow/): idempotency key, dependencies, timeout, concurrency key. */
@@ -56,15 +58,15 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
     `with entry as (select id, (payload->>'jobId')::uuid as job_id from graphile_worker.add_jobs(${RUN_JOB_SPECS}))
      insert into job (id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
                       status, parent_job_id, created_by, metadata, queue_entry_id, tenant_id,
-                      waiting_reason, timeout_ms, concurrency_key, concurrency_limit)
+                      waiting_reason, timeout_ms, concurrency_key, concurrency_limit, tags)
      select x.id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
             status, parent_job_id, created_by, metadata, entry.id, tenant_id,
-            waiting_reason, timeout_ms, concurrency_key, concurrency_limit
+            waiting_reason, timeout_ms, concurrency_key, concurrency_limit, tags
        from jsonb_to_recordset($6::jsonb) as x(
               id uuid, kind job_kind, queue_name text, job_type text, payload jsonb, priority int,
               max_retries int, scheduled_at timestamptz, status job_status, parent_job_id uuid,
               created_by text, metadata jsonb, tenant_id text,
-              waiting_reason job_waiting_reason, timeout_ms int, concurrency_key text, concurrency_limit int)
+              waiting_reason job_waiting_reason, timeout_ms int, concurrency_key text, concurrency_limit int, tags text[])
        join entry on entry.job_id = x.id
      returning job.*`,
     [
@@ -88,6 +90,7 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
           timeout_ms: job.flow.timeoutMs,
           concurrency_key: job.flow.concurrencyKey,
           concurrency_limit: job.flow.concurrencyLimit,
+          tags: job.tags ?? [],
         })),
       ),
     ],

@@ -14,6 +14,7 @@ import { ACTIVE_STATUSES, JobStatus, RETRIABLE_STATUSES } from '../job-state/sta
 import type { Caller } from './create.ts';
 import { JobwireError, ValidationError } from '../core/errors.ts';
 import type { JobKind } from '../generated/prisma/enums.ts';
+import { likeContains } from './search.ts';
 
 export type BulkJobAction = 'cancel' | 'retry';
 
@@ -29,6 +30,13 @@ export interface JobSelection {
   createdBy?: readonly string[] | null;
   /** Only these tenants' jobs; narrows what the caller may see (an admin's), never widens it. */
   tenantIds?: readonly string[] | null;
+  /** Search (src/jobs/search.ts): every one of these tags, metadata / payload containment, text in the error. */
+  tags?: readonly string[] | null;
+  metadataContains?: Record<string, unknown> | null;
+  payloadContains?: Record<string, unknown> | null;
+  errorContains?: string | null;
+  /** Not jobs of these types. */
+  excludeJobTypes?: readonly string[] | null;
 }
 
 /** The statuses each action applies to: cancel stops queued or running jobs, retry restarts finished ones that did not complete. */
@@ -91,6 +99,11 @@ function selectionSql(caller: Caller, action: BulkJobAction, selection: JobSelec
     visibleTenant(caller),
     selection.tenantIds?.length ? selection.tenantIds : null,
     selection.createdBy?.length ? selection.createdBy : null,
+    selection.tags?.length ? selection.tags : null,
+    selection.metadataContains ? JSON.stringify(selection.metadataContains) : null,
+    selection.payloadContains ? JSON.stringify(selection.payloadContains) : null,
+    selection.errorContains ? likeContains(selection.errorContains) : null,
+    selection.excludeJobTypes?.length ? selection.excludeJobTypes : null,
   ];
   const where = `status = any($1::job_status[])
      and ($2::job_kind[] is null or kind = any($2))
@@ -100,7 +113,12 @@ function selectionSql(caller: Caller, action: BulkJobAction, selection: JobSelec
      and ($6::timestamptz is null or created_at < $6)
      and ${tenantCondition('job', 7)}
      and ($8::text[] is null or tenant_id = any($8))
-     and ($9::text[] is null or created_by = any($9))`;
+     and ($9::text[] is null or created_by = any($9))
+     and ($10::text[] is null or tags @> $10)
+     and ($11::jsonb is null or metadata @> $11)
+     and ($12::jsonb is null or payload @> $12)
+     and ($13::text is null or error_message ilike $13)
+     and ($14::text[] is null or job_type <> all($14))`;
   return { where, params };
 }
 

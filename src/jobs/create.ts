@@ -10,6 +10,7 @@ import type { Caller, Principal } from '../auth/principal.ts';
 import type { HandlerRegistry } from '../core/registry.ts';
 import { ValidationError } from '../core/errors.ts';
 import { insertJobs, insertsInOneStatement, type InsertedJobRow, type NewJob } from '../job-state/insert.ts';
+import { jobTagList } from '../core/tags.ts';
 import { QUEUE_NAME_FORMAT, jsonObject, parseInput } from '../core/validation.ts';
 import { afterInsertJobs, beforeInsertJobs, flowWritesNothing, type CreatedJob } from '../flow/create.ts';
 import { parseFlowOptions, type FlowInput } from '../core/flow-options.ts';
@@ -27,6 +28,8 @@ export interface CreateJobInput extends FlowInput {
   scheduledAt?: Date | null;
   parentJobId?: string | null;
   metadata?: unknown;
+  /** Labels to search by (src/core/tags.ts). */
+  tags?: readonly string[] | null;
 }
 
 export interface CreateJobsDeps {
@@ -57,6 +60,7 @@ function buildCreateJobSchema(maxBytes: number) {
     scheduledAt: z.date({ message: 'must be a date-time' }).nullish(),
     parentJobId: z.uuid('must be a job id (UUID)').nullish(),
     metadata: jsonObject(maxBytes).default({}),
+    tags: jobTagList.nullish(),
   });
 }
 
@@ -100,6 +104,7 @@ export function prepareJob(
     createdBy: caller.principalId,
     tenantId: caller.tenantId,
     metadata: parsed.metadata,
+    tags: parsed.tags ?? [],
     steps: handler.steps ?? [],
     flow: parseFlowOptions(input, path, handler.defaults),
   };

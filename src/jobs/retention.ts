@@ -1,8 +1,13 @@
-// Seed 004's retention: terminal jobs older than JOB_RETENTION_DAYS go, with
-// their steps, events and kind rows, in batches (short transactions).
+// Retention: finished jobs go once older than their rule (JOB_RETENTION, per
+// status and queue; JOB_RETENTION_DAYS otherwise), with their steps, events and
+// kind rows, in batches of BATCH_SIZE, one short transaction each, with a pause
+// between batches so the purge does not crowd out running work. Only finished
+// jobs are selected (purge_jobs_by_rules); rows in use are skipped.
 import type pg from 'pg';
 import type { Task } from 'graphile-worker';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../logger.ts';
+import type { RetentionRule } from '../core/retention-rules.ts';
 
 export const PURGE_TASK = 'purge_finished_jobs';
 const BATCH_SIZE = 1000;
@@ -17,10 +22,39 @@ export async function purgeFinishedJobs(pool: pg.Pool, finishedBefore: Date): Pr
   }
 }
 
-export function createPurgeTask(deps: { pool: pg.Pool; logger: Logger; retentionDays: number }): Task {
+export interface RetentionSettings {
+  rules: readonly RetentionRule[];
+  /** Finished jobs no rule covers are kept this many days. */
+  retentionDays: number;
+  /** Pause between batches. */
+  pauseMs: number;
+  batchSize?: number;
+}
+
+/** Purges every finished job past its rule, batch by batch; returns how many went. */
+export async function purgeByRules(pool: pg.Pool, settings: RetentionSettings): Promise<number> {
+  const defaultSeconds = settings.retentionDays * 86_400;
+  const shortest = Math.min(defaultSeconds, ...settings.rules.map((rule) => rule.seconds));
+  const batchSize = settings.batchSize ?? BATCH_SIZE;
+  let total = 0;
+  for (;;) {
+    const createdBefore = new Date(Date.now() - shortest * 1000);
+    const result = await pool.query<{ deleted: number }>('select purge_jobs_by_rules($1, $2, $3, $4) as deleted', [
+      JSON.stringify(settings.rules),
+      defaultSeconds,
+      createdBefore,
+      batchSize,
+    ]);
+    const deleted = result.rows[0]!.deleted;
+    total += deleted;
+    if (deleted < batchSize) return total;
+    if (settings.pauseMs > 0) await delay(settings.pauseMs);
+  }
+}
+
+export function createPurgeTask(deps: { pool: pg.Pool; logger: Logger } & RetentionSettings): Task {
   return async () => {
-    const cutoff = new Date(Date.now() - deps.retentionDays * 86_400_000);
-    const deleted = await purgeFinishedJobs(deps.pool, cutoff);
-    deps.logger.info({ deleted, finishedBefore: cutoff.toISOString() }, 'purged finished jobs');
+    const deleted = await purgeByRules(deps.pool, deps);
+    deps.logger.info({ deleted, rules: deps.rules, retentionDays: deps.retentionDays }, 'purged finished jobs');
   };
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import type { JobContext, ProgressUpdate } from '../core/handler.ts';
 import type { JobAbort } from '../core/job-abort.ts';
 import { writeProgress } from '../job-state/progress.ts';
+import { addJobTags } from '../jobs/tags.ts';
 import { findStep, finishStep, startStep } from '../job-state/steps.ts';
 import { createWaits, type ManagedWaits } from './waits.ts';
 import { JobStreams } from '../jobs/job-streams.ts';
@@ -104,6 +105,7 @@ export function createJobContext(options: ContextOptions): ManagedContext {
     flush: async () => {
       await Promise.all([write(), streams?.flush()]);
     },
+    addTags: (...tags) => addJobTags(pool, jobId, tags),
   };
 }
 

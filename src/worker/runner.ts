@@ -148,7 +148,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     {
       [RUN_JOB_TASK]: inSlot(runJob.task),
       // An app's worker (src/sdk) runs no retention purge: the service's workers do.
-      ...(serviceTasks ? { [PURGE_TASK]: inSlot(createPurgeTask({ pool, logger, retentionDays: config.JOB_RETENTION_DAYS })) } : {}),
+      ...(serviceTasks ? { [PURGE_TASK]: inSlot(createPurgeTask({ pool, logger, retentionDays: config.JOB_RETENTION_DAYS, rules: config.JOB_RETENTION, pauseMs: config.JOB_RETENTION_PAUSE_MS })) } : {}),
     },
   );
   const workerRouting = routing;

@@ -114,8 +114,34 @@ describe('jobs', () => {
     expect(JSON.parse(future.stdout)).toEqual([]);
 
     const table = await runCli(['jobs', 'list', '--queue', 'cli-list', '--database-url', db.url]);
-    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+STATUS\s+KIND\s+QUEUE\s+JOB TYPE\s+PROGRESS\s+ATTEMPT\s+CREATED\s+TENANT$/);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+STATUS\s+KIND\s+QUEUE\s+JOB TYPE\s+PROGRESS\s+ATTEMPT\s+CREATED\s+TENANT\s+TAGS$/);
     expect(table.stdout).toMatch(new RegExp(`${done}\\s+COMPLETED\\s+PLAIN\\s+cli-list\\s+system.noop\\s+\\d+%\\s+1/4\\s+\\S+\\s+default`));
+  });
+
+  it('--tag, --metadata, --payload and --error search as jobs(filter) does, for list and cancel; bad ones are refused', async () => {
+    const tagged = await scheduledJob('cli-search');
+    const other = await scheduledJob('cli-search');
+    await db.pool.query(`update job set tags = '{customer:acme,eu}', metadata = '{"customer":{"id":"acme"}}', payload = '{"order":7}' where id = $1`, [tagged]);
+    const list = async (...flags: string[]) => JSON.parse((await runCli(['jobs', 'list', '--queue', 'cli-search', ...flags, '--json', '--database-url', db.url])).stdout).map((job: { id: string }) => job.id);
+    expect(await list('--tag', 'customer:acme,eu')).toEqual([tagged]);
+    expect(await list('--tag', 'customer:acme', '--tag', 'us')).toEqual([]);
+    expect(await list('--metadata', '{"customer":{"id":"acme"}}')).toEqual([tagged]);
+    expect(await list('--payload', '{"order":7}', '--tag', 'eu')).toEqual([tagged]);
+    expect(await list('--metadata', '{}')).toEqual([other, tagged]);
+    // The text of an earlier attempt's failure (the job waits to run again).
+    await db.pool.query(`update job set error_message = 'Upstream timeout on order 7' where id = $1`, [other]);
+    expect(await list('--error', 'TIMEOUT on')).toEqual([other]);
+
+    const bad = await runCli(['jobs', 'list', '--metadata', '[1]', '--database-url', db.url]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--metadata must be a JSON object/);
+    const short = await runCli(['jobs', 'list', '--error', 'ab', '--database-url', db.url]);
+    expect(short.code).toBe(1);
+    expect(short.stderr.trim()).toBe('error: errorContains: must be at least 3 characters');
+
+    const cancelled = await runCli(['jobs', 'cancel', '--queue', 'cli-search', '--metadata', '{"customer":{"id":"acme"}}', '--yes', '--database-url', db.url]);
+    expect(cancelled.stdout.trim()).toBe('cancelled: 1 job(s)');
+    expect(await statusOf(tagged)).toBe('CANCELLED');
   });
 
   it('--created-by narrows list and cancel to the jobs one principal created (an audit)', async () => {

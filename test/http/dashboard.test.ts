@@ -173,6 +173,37 @@ describe('the dashboard', () => {
     await shot('05-bulk-retry-done');
   });
 
+  it('searches by tag and by metadata from the search box, and keeps the search in the URL', async () => {
+    await page.goto(`${origin}${DASHBOARD_PATH}/`);
+    const acme = await createJob(api.client, { jobType: 'system.noop', queueName: 'search', scheduledAt: inAnHour(), tags: ['customer:acme'], metadata: { customer: { id: 'acme' } } });
+    const zeta = await createJob(api.client, { jobType: 'system.noop', queueName: 'search', scheduledAt: inAnHour(), tags: ['customer:zeta'], metadata: { customer: { id: 'zeta' } } });
+    await row(zeta.id).waitFor();
+    const searchFor = async (text: string) => {
+      await page.locator('input[name="q"]').fill(text);
+      await page.locator('form[data-search="jobs"] button').click();
+    };
+    await searchFor('tag:customer:acme');
+    await page.locator('[data-total-count="1"]').waitFor();
+    await row(acme.id).waitFor();
+    expect(await row(zeta.id).count()).toBe(0);
+    expect(new URL(page.url()).searchParams.get('q')).toBe('tag:customer:acme');
+
+    await searchFor('meta.customer.id=zeta');
+    await row(zeta.id).waitFor();
+    await page.locator('[data-total-count="1"]').waitFor();
+    await shot('06a-search-metadata');
+    // The URL keeps the search: a reload (or a shared link) shows the same jobs.
+    await page.reload();
+    await row(zeta.id).waitFor();
+    await page.locator('[data-total-count="1"]').waitFor();
+    expect(await page.locator('input[name="q"]').inputValue()).toBe('meta.customer.id=zeta');
+
+    await searchFor('meta.customer.id=nobody');
+    await page.locator('[data-total-count="0"]').waitFor();
+    await page.getByRole('button', { name: /Clear filters/ }).click();
+    await expect.poll(() => new URL(page.url()).search).toBe('');
+  });
+
   it('finds a job by id and shows its page with a timeline that grows live', async () => {
     await page.goto(`${origin}${DASHBOARD_PATH}/`);
     const job = await createJob(api.client, { jobType: 'system.sleep', queueName: 'reports', payload: { ms: 3000, ticks: 6 }, metadata: { requestedBy: 'ops' } });

@@ -21,6 +21,7 @@ import {
   type JobSummary,
 } from '../operations.ts';
 import { linkProps, navigate } from '../router.ts';
+import { parseSearch } from '../search.ts';
 import { notify } from '../toasts.tsx';
 import { Card, Dialog, ErrorNote, ProgressBar, StatusBadge, WaitingBadge } from './common.tsx';
 
@@ -34,6 +35,8 @@ export interface ListFilter {
   /** datetime-local values (the browser's time zone). */
   createdAfter: string;
   createdBefore: string;
+  /** The search box's text (?q=; dashboard/src/search.ts). */
+  search: string;
 }
 
 export function toApiFilter(filter: ListFilter): JobFilter {
@@ -44,6 +47,7 @@ export function toApiFilter(filter: ListFilter): JobFilter {
     ...(filter.kinds.length ? { kinds: filter.kinds } : {}),
     ...(filter.createdAfter ? { createdAfter: new Date(filter.createdAfter).toISOString() } : {}),
     ...(filter.createdBefore ? { createdBefore: new Date(filter.createdBefore).toISOString() } : {}),
+    ...parseSearch(filter.search).fields,
   };
 }
 
@@ -63,9 +67,35 @@ function Filters({
   /** The kinds of the service's job types (from jobTypes). */
   kinds: string[];
 }) {
-  const active = filter.statuses.length + filter.queueNames.length + filter.jobTypes.length + filter.kinds.length + (filter.createdAfter ? 1 : 0) + (filter.createdBefore ? 1 : 0);
+  const active = filter.statuses.length + filter.queueNames.length + filter.jobTypes.length + filter.kinds.length + (filter.createdAfter ? 1 : 0) + (filter.createdBefore ? 1 : 0) + (filter.search ? 1 : 0);
+  const [search, setSearch] = useState(filter.search);
+  useEffect(() => setSearch(filter.search), [filter.search]);
+  const searchError = parseSearch(search).error;
   return (
     <div class="filters" aria-label="Filters">
+      <form
+        class="search job-search"
+        data-search="jobs"
+        aria-label="Search jobs"
+        onSubmit={(event) => {
+          event.preventDefault();
+          if (!searchError) onChange({ ...filter, search: search.trim() });
+        }}
+      >
+        <input
+          type="search"
+          name="q"
+          placeholder="Search: tag:customer:42  meta.customer=acme  payload.orderId=7  by:key:alice  error text"
+          value={search}
+          onInput={(event) => setSearch(event.currentTarget.value)}
+          aria-label="Search jobs"
+          title="tag:<tag> · by:<principal> · meta.<key>=<value> · payload.<key>=<value> · error:<text> or bare words (text in the error)"
+        />
+        <button type="submit" class="button">
+          Search
+        </button>
+        {searchError && <span class="error-inline">{searchError}</span>}
+      </form>
       <div class="chips" role="group" aria-label="Status">
         {JOB_STATUSES.map((status) => (
           <button
@@ -131,7 +161,7 @@ function Filters({
           <button
             type="button"
             class="button ghost"
-            onClick={() => onChange({ statuses: [], queueNames: [], jobTypes: [], kinds: [], createdAfter: '', createdBefore: '' })}
+            onClick={() => onChange({ statuses: [], queueNames: [], jobTypes: [], kinds: [], createdAfter: '', createdBefore: '', search: '' })}
           >
             Clear filters ({active})
           </button>
@@ -244,6 +274,7 @@ function describeFilter(filter: ListFilter, statuses: JobStatus[]): string {
   if (filter.kinds.length) parts.push(`of kind ${filter.kinds.join(', ').toLowerCase()}`);
   if (filter.createdAfter) parts.push(`created after ${new Date(filter.createdAfter).toLocaleString()}`);
   if (filter.createdBefore) parts.push(`created before ${new Date(filter.createdBefore).toLocaleString()}`);
+  if (filter.search) parts.push(`matching “${filter.search}”`);
   return parts.join(' ');
 }
 

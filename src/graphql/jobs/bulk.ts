@@ -2,7 +2,12 @@
 import { builder } from '../builder.ts';
 import { bulkJobAction, countBulkTargets, type BulkJobAction, type BulkJobOutcome } from '../../jobs/bulk.ts';
 import { ValidationError } from '../../core/errors.ts';
-import { JobFilter } from './filters.ts';
+import { JobFilter, jobSearch } from './filters.ts';
+import type { JobSelection } from '../../jobs/bulk.ts';
+import type { HandlerRegistry } from '../../core/registry.ts';
+
+/** The filter with its search fields checked; statuses and kinds as the enums they are. */
+const bulkSelection = (filter: typeof JobFilter.$inferInput, registry: HandlerRegistry) => jobSearch(filter, registry) as JobSelection;
 
 const BulkJobActionEnum = builder.enumType('BulkJobAction', {
   description: 'What a bulk mutation does to each job it selects.',
@@ -29,7 +34,7 @@ builder.queryField('bulkJobCount', (t) =>
     args: { action: t.arg({ type: BulkJobActionEnum, required: true }), filter: t.arg({ type: JobFilter, required: true }) },
     resolve: async (_root, args, ctx) => {
       const max = ctx.config.BULK_JOBS_MAX;
-      return { ...(await countBulkTargets(ctx.pool, ctx.caller, args.action as BulkJobAction, args.filter, max)), max };
+      return { ...(await countBulkTargets(ctx.pool, ctx.caller, args.action as BulkJobAction, bulkSelection(args.filter, ctx.registry), max)), max };
     },
   }),
 );
@@ -66,7 +71,7 @@ function bulkMutation(action: BulkJobAction, description: string) {
         limit: t.arg.int({ required: false, description: 'Most jobs to act on, oldest first. Default and upper bound: BULK_JOBS_MAX (1000).' }),
       },
       resolve: (_root, args, ctx) =>
-        bulkJobAction(ctx.pool, ctx.caller, action, args.filter, { limit: args.limit, max: ctx.config.BULK_JOBS_MAX }),
+        bulkJobAction(ctx.pool, ctx.caller, action, bulkSelection(args.filter, ctx.registry), { limit: args.limit, max: ctx.config.BULK_JOBS_MAX }),
     }),
   );
 }

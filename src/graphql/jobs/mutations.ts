@@ -19,6 +19,7 @@ const CreateJobInput = builder.inputType('CreateJobInput', {
     scheduledAt: t.field({ type: 'DateTime', required: false, description: 'When the job may run (ISO 8601 date-time with an offset); it waits as SCHEDULED until then.' }),
     parentJobId: t.id({ required: false }),
     metadata: t.field({ type: 'JSON', required: false, description: 'A JSON object of context for people and tools; not read by handlers.' }),
+    tags: t.stringList({ required: false, description: 'Labels to find the job by (jobs(filter: { tags })): at most 20, each 1-64 letters, digits or _.:=/- starting with a letter or digit.' }),
     ...flowInputFields(t),
   }),
 });

@@ -6,7 +6,8 @@ import { JobKind } from '../../generated/prisma/enums.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { readQueueStats } from '../../jobs/queue-stats.ts';
 import { readThroughput } from '../../jobs/throughput.ts';
-import { JobFilter, jobWhere } from './filters.ts';
+import { JobFilter, jobSearch, jobWhere } from './filters.ts';
+import { countJobs, needsSqlSearch, searchJobIds, type PageArgs } from '../../jobs/search.ts';
 import { JobRef, parseJobId, QueueStatsRef, withId } from './types.ts';
 import { viewerReadable } from '../viewer.ts';
 
@@ -25,9 +26,18 @@ builder.queryFields((t) => ({
     cursor: 'id',
     description: 'Jobs, newest first.',
     args: { filter: t.arg({ type: JobFilter, required: false }) },
-    totalCount: (_parent, args, ctx) => ctx.prisma.job.count({ where: jobWhere(args.filter) }),
-    resolve: (query, _root, args, ctx) =>
-      ctx.prisma.job.findMany({ ...query, where: jobWhere(args.filter), orderBy: NEWEST_FIRST }),
+    totalCount: (_parent, args, ctx) => {
+      const search = jobSearch(args.filter, ctx.registry);
+      return needsSqlSearch(search) ? countJobs(ctx.pool, visibleTenant(ctx.caller), search) : ctx.prisma.job.count({ where: jobWhere(search) });
+    },
+    resolve: async (query, _root, args, ctx) => {
+      const search = jobSearch(args.filter, ctx.registry);
+      if (!needsSqlSearch(search)) return ctx.prisma.job.findMany({ ...query, where: jobWhere(search), orderBy: NEWEST_FIRST });
+      // Containment and error text: the page's ids from SQL (src/jobs/search.ts), the rows (and what the query selects) from Prisma.
+      const { take, skip, cursor, ...selection } = query as typeof query & PageArgs;
+      const ids = await searchJobIds(ctx.pool, visibleTenant(ctx.caller), search, { take, skip, cursor });
+      return ctx.prisma.job.findMany({ ...selection, where: { id: { in: ids } }, orderBy: NEWEST_FIRST });
+    },
   }),
   queueStats: t.field({
     type: QueueStatsRef,

@@ -75,6 +75,7 @@ export const JobRef = builder.prismaInterface('Job', {
     progressMessage: t.exposeString('progressMessage', { nullable: true }),
     createdBy: t.exposeString('createdBy', { nullable: true }),
     metadata: t.field({ type: 'JSONObject', resolve: (job) => job.metadata as Record<string, unknown> }),
+    tags: t.exposeStringList('tags', { description: 'Labels the job is about, set at create, by its schedule or by its handler (ctx.addTags); search with jobs(filter: { tags }).' }),
     workerId: t.exposeString('workerId', { nullable: true, description: 'The worker running it, while RUNNING.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
