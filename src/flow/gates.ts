@@ -11,6 +11,7 @@ import { withTransaction, type Queryable } from '../db/pool.ts';
 import { retryOnConnectionError } from '../db/retry.ts';
 import type { JobRow } from '../job-state/job-row.ts';
 import { markJobsRunning, readJobsRunningOn } from '../job-state/mark-running.ts';
+import { wakeWorkersIn } from './wake.ts';
 import { countRunningWithKey, waitQueuedJob, lockQueuedJob, WAIT_UNTIL_RELEASED } from '../job-state/waiting.ts';
 
 /** A job at its concurrency limit is looked at again after this long, unless a slot frees up first (which wakes it). */
@@ -60,7 +61,14 @@ export async function passGates(pool: pg.Pool, job: GatedJob, queueEntryId: stri
 }
 
 async function passGatesOnce(pool: pg.Pool, job: GatedJob, queueEntryId: string, workerId: string): Promise<GateOutcome> {
-  if (!job.queueRateLimited) return withTransaction(pool, (client) => gate(client, job, queueEntryId, workerId));
+  const wakes: number[] = [];
+  const outcome = await passGatesLocked(pool, job, queueEntryId, workerId, wakes);
+  for (const delayMs of wakes) wakeWorkersIn(pool, delayMs);
+  return outcome;
+}
+
+async function passGatesLocked(pool: pg.Pool, job: GatedJob, queueEntryId: string, workerId: string, wakes: number[]): Promise<GateOutcome> {
+  if (!job.queueRateLimited) return withTransaction(pool, (client) => gate(client, job, queueEntryId, workerId, wakes));
   // A rate-limited queue: one starter at a time, under a session lock taken
   // before the transaction begins, so that each start's now() (its
   // started_at) follows the previous start's commit and the window counts
@@ -71,7 +79,7 @@ async function passGatesOnce(pool: pg.Pool, job: GatedJob, queueEntryId: string,
     await client.query(`select pg_advisory_lock(hashtextextended($1, 0))`, lock);
     try {
       await client.query('begin');
-      const outcome = await gate(client, job, queueEntryId, workerId);
+      const outcome = await gate(client, job, queueEntryId, workerId, wakes);
       await client.query('commit');
       return outcome;
     } catch (error) {
@@ -85,7 +93,8 @@ async function passGatesOnce(pool: pg.Pool, job: GatedJob, queueEntryId: string,
   }
 }
 
-async function gate(client: Queryable, job: GatedJob, queueEntryId: string, workerId: string): Promise<GateOutcome> {
+/** `wakes`: when the job waits for a known moment, the milliseconds until then (to wake the workers after the commit, see wake.ts). */
+async function gate(client: Queryable, job: GatedJob, queueEntryId: string, workerId: string, wakes: number[]): Promise<GateOutcome> {
   if ((await lockQueuedJob(client, job.id)) !== queueEntryId) return { passed: false };
   // Shared lock: a resume waits for this wait to commit, then releases it.
   const paused = await client.query(`select 1 from paused_queue where queue_name = $1 for share`, [job.queueName]);
@@ -96,7 +105,8 @@ async function gate(client: Queryable, job: GatedJob, queueEntryId: string, work
   if (job.queueRateLimited) {
     const freeAt = await takeRateLimitedStart(client, job.queueName);
     if (freeAt) {
-      await waitQueuedJob(client, job, 'RATE_LIMIT', freeAt);
+      await waitQueuedJob(client, job, 'RATE_LIMIT', freeAt.at);
+      wakes.push(freeAt.inMs);
       return { passed: false };
     }
   }
@@ -124,9 +134,9 @@ async function gate(client: Queryable, job: GatedJob, queueEntryId: string, work
  * Records a start of the queue if its window has room (null), else answers
  * when the window's oldest start leaves it. Called under the queue's lock.
  */
-async function takeRateLimitedStart(client: Queryable, queueName: string): Promise<Date | null> {
-  const { rows } = await client.query<{ maxStarts: number; intervalMs: number; starts: number; oldest: Date | null }>(
-    `select l.max_starts as "maxStarts", l.interval_ms as "intervalMs", count(s.started_at)::int as starts, min(s.started_at) as oldest
+async function takeRateLimitedStart(client: Queryable, queueName: string): Promise<{ at: Date; inMs: number } | null> {
+  const { rows } = await client.query<{ maxStarts: number; intervalMs: number; starts: number; oldest: Date | null; now: Date }>(
+    `select l.max_starts as "maxStarts", l.interval_ms as "intervalMs", count(s.started_at)::int as starts, min(s.started_at) as oldest, now() as now
        from queue_rate_limit as l
        left join queue_rate_limit_start as s
          on s.queue_name = l.queue_name and s.started_at > now() - l.interval_ms * interval '1 millisecond'
@@ -136,7 +146,10 @@ async function takeRateLimitedStart(client: Queryable, queueName: string): Promi
   );
   const limit = rows[0];
   if (!limit) return null; // the limit was removed since the read
-  if (limit.starts >= limit.maxStarts) return new Date(limit.oldest!.getTime() + limit.intervalMs + Math.random() * limit.intervalMs * 0.1);
+  if (limit.starts >= limit.maxStarts) {
+    const at = new Date(limit.oldest!.getTime() + limit.intervalMs + Math.random() * limit.intervalMs * 0.1);
+    return { at, inMs: at.getTime() - limit.now.getTime() };
+  }
   await client.query(
     `with pruned as (
        delete from queue_rate_limit_start where queue_name = $1 and started_at <= now() - $2 * interval '1 millisecond'
