@@ -1,10 +1,15 @@
 // API: createJob mutations per second over HTTP with concurrent clients
 // (autocannon), and jobs(first: 50) with steps and events: latency percentiles
-// of one client alone (the target) and under concurrent clients, and Prisma
-// queries per request for 10 and 50 jobs. createJob runs against two API
-// processes on the same database, one without authentication and one with an
-// API key, alternating, in the same run. Last, how long the query bombs of
-// issue 13 take to be refused, and the API's peak memory before and after.
+// of one client alone and under concurrent clients, and Prisma queries per
+// request for 10 and 50 jobs. createJob runs against two API processes on the
+// same database, one without authentication and one with an API key,
+// alternating, in the same run. The API processes run the compiled build, as
+// `npm run serve` does (BENCH_RUNTIME=tsx: the sources), at the defaults but
+// MUTATION_RATE_LIMIT_PER_MINUTE=0. Each row says the API process's CPU time
+// per request (a figure the machine's other load moves less than requests/s)
+// and the keyed API's peak RSS under the createJob load is printed. Last, how
+// long the query bombs of issue 13 take to be refused, and the API's peak
+// memory before and after.
 //   npm run bench:api   (BENCH_CONNECTIONS=10 BENCH_SECONDS=10 BENCH_AUTH_ROUNDS=2)
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -12,7 +17,7 @@ import { startApp } from '../src/app.ts';
 import { createApiKey } from '../src/auth/api-keys.ts';
 import { loadConfig } from '../src/service-config.ts';
 import { recordingQueries, type RecordedQuery } from '../src/testing/prisma-queries.ts';
-import { logger, report, round, spawnCli, startBenchServer } from './support.ts';
+import { buildService, logger, report, round, spawnCli, startBenchServer, type Child } from './support.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -26,11 +31,14 @@ const list = (first: number) =>
   });
 
 const AUTH_ROUNDS = Number(process.env.BENCH_AUTH_ROUNDS ?? 2);
+const RUNTIME = process.env.BENCH_RUNTIME === 'tsx' ? 'tsx' : 'dist';
 
-async function load(url: string, body: string, connections = CONNECTIONS, headers: Record<string, string> = {}) {
-  const result = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, connections, duration: SECONDS });
+/** autocannon's result, and the API process's CPU time per request while it ran. */
+async function load(api: Child, body: string, connections = CONNECTIONS, headers: Record<string, string> = {}) {
+  const cpuBefore = await api.cpuMs();
+  const result = await autocannon({ url: api.url!, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, connections, duration: SECONDS });
   if (result.non2xx || result.errors) throw new Error(`${result.non2xx} non-2xx answers, ${result.errors} errors`);
-  return result;
+  return { ...result, cpuMsPerRequest: ((await api.cpuMs()) - cpuBefore) / Math.max(1, result.requests.total) };
 }
 
 /** Prisma queries the API makes for one request, recorded in-process through a `$extends` hook. */
@@ -66,60 +74,82 @@ function bombs() {
   };
 }
 
+if (RUNTIME === 'dist') buildService();
 const server = await startBenchServer();
 const databaseUrl = await server.database('bench_api');
 const unlimited = { DATABASE_URL: databaseUrl, MUTATION_RATE_LIMIT_PER_MINUTE: '0' };
-const api = await spawnCli('serve', unlimited);
+const api = await spawnCli('serve', unlimited, RUNTIME);
 const keyClient = new pg.Client({ connectionString: databaseUrl });
 await keyClient.connect();
 const { key } = await createApiKey(keyClient, { name: 'bench', tenantId: 'bench', scopes: ['jobs:read', 'jobs:write'] });
 await keyClient.end();
-const authApi = await spawnCli('serve', { ...unlimited, AUTH_ENABLED: 'true' });
+const authApi = await spawnCli('serve', { ...unlimited, AUTH_ENABLED: 'true' }, RUNTIME);
 try {
   // Same run, alternating which goes first: the machine's load moves both alike.
   const withoutAuth: number[] = [];
   const withKey: number[] = [];
+  const keyedCpu: number[] = [];
+  const keyedP50: number[] = [];
   for (let pass = 0; pass < AUTH_ROUNDS; pass++) {
-    const plain = () => load(api.url!, CREATE).then((result) => withoutAuth.push(result.requests.average));
-    const keyed = () => load(authApi.url!, CREATE, CONNECTIONS, { authorization: `Bearer ${key}` }).then((result) => withKey.push(result.requests.average));
+    const plain = () => load(api, CREATE).then((result) => withoutAuth.push(result.requests.average));
+    const keyed = () =>
+      load(authApi, CREATE, CONNECTIONS, { authorization: `Bearer ${key}` }).then((result) => {
+        withKey.push(result.requests.average);
+        keyedCpu.push(result.cpuMsPerRequest);
+        keyedP50.push(result.latency.p50);
+      });
     if (pass % 2 === 0) await plain().then(keyed);
     else await keyed().then(plain);
   }
-  const created = await load(api.url!, CREATE);
+  const created = await load(api, CREATE);
+  const keyedRssUnderCreate = await authApi.peakRssMb();
+  const plainRssUnderCreate = await api.peakRssMb();
   // Give every job a step, so the listing loads steps and events for real.
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   await db.query(`insert into job_step (job_id, name, position) select id, 'only', 0 from job`);
   await db.end();
-  const listedAlone = await load(api.url!, list(50), 1);
-  const listed = await load(api.url!, list(50));
+  const listedAlone = await load(api, list(50), 1);
+  const listed = await load(api, list(50));
   const rows = [
     {
       request: `createJob (${CONNECTIONS} connections)`,
       'requests/s': round(created.requests.average),
       'p50 ms': created.latency.p50,
       'p99 ms': created.latency.p99,
+      'API CPU ms/request': round(created.cpuMsPerRequest, 2),
     },
     {
       request: 'jobs(first: 50) + steps + events (1 connection)',
       'requests/s': round(listedAlone.requests.average),
       'p50 ms': listedAlone.latency.p50,
       'p99 ms': listedAlone.latency.p99,
+      'API CPU ms/request': round(listedAlone.cpuMsPerRequest, 2),
     },
     {
       request: `jobs(first: 50) + steps + events (${CONNECTIONS} connections)`,
       'requests/s': round(listed.requests.average),
       'p50 ms': listed.latency.p50,
       'p99 ms': listed.latency.p99,
+      'API CPU ms/request': round(listed.cpuMsPerRequest, 2),
     },
   ];
   const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
   const authRows = [
     { createJob: 'without authentication', 'requests/s (mean of rounds)': round(mean(withoutAuth)), rounds: withoutAuth.map((value) => round(value)).join(' / ') },
-    { createJob: 'with an API key', 'requests/s (mean of rounds)': round(mean(withKey)), rounds: withKey.map((value) => round(value)).join(' / ') },
+    {
+      createJob: 'with an API key',
+      'requests/s (mean of rounds)': round(mean(withKey)),
+      rounds: withKey.map((value) => round(value)).join(' / '),
+      'p50 ms': keyedP50.join(' / '),
+      'API CPU ms/request': keyedCpu.map((value) => round(value, 2)).join(' / '),
+    },
   ];
   console.table(authRows);
   console.log(`API key / no authentication: ${round((100 * mean(withKey)) / mean(withoutAuth))} %`);
+  console.log(
+    `API peak RSS under the createJob load (${RUNTIME === 'dist' ? 'node dist/main.js serve' : 'tsx src/main.ts serve'}): with an API key ${round(keyedRssUnderCreate)} MB, without authentication ${round(plainRssUnderCreate)} MB`,
+  );
 
   const rssBefore = await api.peakRssMb();
   const bombRows = [];
@@ -128,7 +158,16 @@ try {
   console.log(`API peak RSS before the bombs: ${round(rssBefore)} MB, after: ${round(await api.peakRssMb())} MB`);
 
   const queries = { 'jobs(first: 10)': await queriesPerRequest(databaseUrl, 10), 'jobs(first: 50)': await queriesPerRequest(databaseUrl, 50) };
-  await report('api', rows, { connections: CONNECTIONS, seconds: SECONDS, prismaQueriesPerRequest: queries, jobsCreated: created.requests.total });
+  await report('api', rows, {
+    connections: CONNECTIONS,
+    seconds: SECONDS,
+    runtime: RUNTIME,
+    createJobWithApiKey: { requestsPerSecond: withKey, p50Ms: keyedP50, apiCpuMsPerRequest: keyedCpu },
+    createJobWithoutAuthentication: { requestsPerSecond: withoutAuth },
+    apiPeakRssMbUnderCreate: { withApiKey: keyedRssUnderCreate, withoutAuthentication: plainRssUnderCreate },
+    prismaQueriesPerRequest: queries,
+    jobsCreated: created.requests.total,
+  });
   console.log('Prisma queries per request:', queries);
 } finally {
   await api.stop();

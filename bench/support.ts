@@ -60,6 +60,8 @@ export interface Child {
   stop(): Promise<void>;
   /** Peak resident set size so far (VmHWM), in MB. */
   peakRssMb(): Promise<number>;
+  /** CPU time the process has used so far (user + system, as the kernel counts it), in ms. */
+  cpuMs(): Promise<number>;
 }
 
 /** Compiles the service to dist/ (npm run build), for spawnCli's `dist` runtime. */
@@ -83,7 +85,9 @@ export async function spawnCli(
   await db.connect();
   const workersBefore = Number((await db.query('select count(*) as n from worker')).rows[0].n);
   const entry = runtime === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
-  const child = spawn(process.execPath, [...entry, command], {
+  // BENCH_NODE_ARGS: flags for the child's node, e.g. '--cpu-prof --cpu-prof-dir=prof' to profile it (NODE_OPTIONS refuses --cpu-prof).
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, ...entry, command], {
     env: { ...process.env, LOG_LEVEL: 'warn', CI: '1', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -111,6 +115,11 @@ export async function spawnCli(
     async peakRssMb() {
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+    },
+    async cpuMs() {
+      // Fields 14 and 15 of /proc/PID/stat (after the command name): utime and stime, in clock ticks (100 a second).
+      const fields = (await readFile(`/proc/${child.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * 10;
     },
   };
 }

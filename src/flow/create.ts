@@ -13,6 +13,16 @@ export interface CreatedJob {
 }
 
 /**
+ * Whether beforeInsertJobs and afterInsertJobs read and write nothing for
+ * these jobs (no parent to check, no idempotency key, no dependency): the
+ * insert alone is then the whole create (jobs/create.ts skips the
+ * transaction). A flow option that adds a statement to either must be named here.
+ */
+export function flowWritesNothing(jobs: readonly NewJob[]): boolean {
+  return jobs.every((job) => job.parentJobId === null && job.flow.idempotencyKey === null && job.flow.dependsOn.length === 0);
+}
+
+/**
  * Before the insert: holds idempotency keys and checks dependencies, both
  * within the jobs' tenant (every job of one call has the caller's tenant).
  * Returns the jobs to insert (those whose key was free) and the answer for

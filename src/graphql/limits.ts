@@ -12,6 +12,7 @@ import {
   isListType,
   NoSchemaIntrospectionCustomRule,
   validate,
+  type DocumentNode,
   type ExecutionArgs,
   type GraphQLField,
 } from 'graphql';
@@ -94,8 +95,20 @@ export function createLimitPlugins(config: LimitConfig): Plugin<GraphQLContext>[
     },
   };
 
-  // Cost depends on the variables (page sizes), so it is measured per execution, not cached with validation.
+  // Cost depends on the variables (page sizes), so it is measured per execution, not cached with validation;
+  // an operation without variables costs the same each time: yoga reuses its parsed document, and a pass is kept with it.
+  const withinCost = new WeakMap<DocumentNode, Set<string | null | undefined>>();
   const costError = (args: ExecutionArgs): GraphQLError | null => {
+    const passed = withinCost.get(args.document);
+    if (passed?.has(args.operationName)) return null;
+    const error = measureCost(args);
+    if (!error && !getOperationAST(args.document, args.operationName)?.variableDefinitions?.length) {
+      if (passed) passed.add(args.operationName);
+      else withinCost.set(args.document, new Set([args.operationName]));
+    }
+    return error;
+  };
+  const measureCost = (args: ExecutionArgs): GraphQLError | null => {
     const errors = validate(args.schema, args.document, [
       createComplexityRule({
         context: args.contextValue as object,

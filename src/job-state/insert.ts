@@ -2,7 +2,7 @@
 // later), each with its steps and its queue entry.
 import type { Queryable } from '../db/pool.ts';
 import type { JobKind, JobWaitingReason } from '../generated/prisma/enums.ts';
-import { addQueueEntries } from './queue-entry.ts';
+import { announceNewTasks, RUN_JOB_SPECS, runJobSpecParameters, tasksKnown } from './queue-entry.ts';
 import type { FlowOptions } from '../core/flow-options.ts';
 import { WAIT_UNTIL_RELEASED } from './waiting.ts';
 
@@ -28,32 +28,47 @@ export interface NewJob {
   waitingReason?: JobWaitingReason | null;
 }
 
+/** A job row as inserted (its columns by their SQL names, as node-postgres reads them). */
+export type InsertedJobRow = Record<string, unknown> & { id: string };
+
+/**
+ * Whether insertJobs writes these jobs in one statement (no steps, no task new
+ * to the database): run on the pool, it then needs no transaction of its own.
+ */
+export function insertsInOneStatement(jobs: readonly NewJob[]): boolean {
+  return jobs.every((job) => job.steps.length === 0) && tasksKnown(jobs);
+}
+
 /**
  * Inserts jobs with their steps and their queue entries in the caller's
  * transaction: a job row without its queue entry never commits.
  */
-export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promise<void> {
-  if (jobs.length === 0) return;
+export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promise<InsertedJobRow[]> {
+  if (jobs.length === 0) return [];
   const now = Date.now();
   const scheduled = (job: NewJob) => job.scheduledAt !== null && job.scheduledAt.getTime() > now;
-  // The entries first, so each job row is written once, with its entry's id.
-  const queueEntryIds = await addQueueEntries(
-    db,
-    jobs.map((job) => ({ jobId: job.id, jobType: job.jobType, queueName: job.queueName, runAt: job.waitingReason ? WAIT_UNTIL_RELEASED : job.scheduledAt, priority: job.priority, maxRetries: job.maxRetries })),
-  );
-  await db.query(
-    `insert into job (id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
+  const entries = jobs.map((job) => ({ jobId: job.id, jobType: job.jobType, queueName: job.queueName, runAt: job.waitingReason ? WAIT_UNTIL_RELEASED : job.scheduledAt, priority: job.priority, maxRetries: job.maxRetries }));
+  await announceNewTasks(db, entries);
+  // The queue entries and the job rows in one statement (one round trip; each
+  // job row written once, with its entry's id): atomic on its own, so a create
+  // that needs nothing else runs without begin/commit (jobs/create.ts).
+  const inserted = await db.query<InsertedJobRow>(
+    `with entry as (select id, (payload->>'jobId')::uuid as job_id from graphile_worker.add_jobs(${RUN_JOB_SPECS}))
+     insert into job (id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
                       status, parent_job_id, created_by, metadata, queue_entry_id, tenant_id,
                       waiting_reason, timeout_ms, concurrency_key, concurrency_limit)
-     select id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
-            status, parent_job_id, created_by, metadata, queue_entry_id, tenant_id,
+     select x.id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
+            status, parent_job_id, created_by, metadata, entry.id, tenant_id,
             waiting_reason, timeout_ms, concurrency_key, concurrency_limit
-       from jsonb_to_recordset($1::jsonb) as x(
+       from jsonb_to_recordset($6::jsonb) as x(
               id uuid, kind job_kind, queue_name text, job_type text, payload jsonb, priority int,
               max_retries int, scheduled_at timestamptz, status job_status, parent_job_id uuid,
-              created_by text, metadata jsonb, queue_entry_id bigint, tenant_id text,
-              waiting_reason job_waiting_reason, timeout_ms int, concurrency_key text, concurrency_limit int)`,
+              created_by text, metadata jsonb, tenant_id text,
+              waiting_reason job_waiting_reason, timeout_ms int, concurrency_key text, concurrency_limit int)
+       join entry on entry.job_id = x.id
+     returning job.*`,
     [
+      ...runJobSpecParameters(entries),
       JSON.stringify(
         jobs.map((job) => ({
           id: job.id,
@@ -68,7 +83,6 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
           parent_job_id: job.parentJobId,
           created_by: job.createdBy,
           metadata: job.metadata,
-          queue_entry_id: queueEntryIds.get(job.id),
           tenant_id: job.tenantId,
           waiting_reason: job.waitingReason ?? null,
           timeout_ms: job.flow.timeoutMs,
@@ -86,4 +100,5 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
       [JSON.stringify(steps)],
     );
   }
+  return inserted.rows;
 }

@@ -52,13 +52,13 @@ export interface QueueEntry {
   maxRetries: number;
 }
 
-/** The job_spec[] of these queue entries (each its job's task), from parameters $1-$5. */
-const RUN_JOB_SPECS = `array(
+/** The job_spec[] of these queue entries (each its job's task), from parameters $1-$5 (runJobSpecParameters). */
+export const RUN_JOB_SPECS = `array(
   select row(e.task, json_build_object('jobId', e.job_id), null, e.run_at, e.max_attempts, null, e.priority, null)::graphile_worker.job_spec
     from unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::int[], $5::int[]) as e(task, job_id, run_at, max_attempts, priority)
 )`;
 
-function runJobSpecParameters(entries: readonly QueueEntry[]) {
+export function runJobSpecParameters(entries: readonly QueueEntry[]) {
   return [
     entries.map((e) => jobTaskIdentifier(e.jobType, e.queueName)),
     entries.map((e) => e.jobId),
@@ -104,6 +104,11 @@ export async function queueJobsAgain(db: Queryable, entries: readonly QueueEntry
 /** Task identifiers this process has seen in the database: most writes need no look. */
 const knownTasks = new Set<string>();
 
+/** Whether the database knows every task of these entries already (announceNewTasks would write nothing). */
+export function tasksKnown(entries: readonly Pick<QueueEntry, 'jobType' | 'queueName'>[]): boolean {
+  return entries.every((e) => knownTasks.has(jobTaskIdentifier(e.jobType, e.queueName)));
+}
+
 /**
  * Records the task identifiers of these entries that the database does not
  * know yet, and tells workers (on commit) so that those serving every queue
@@ -112,7 +117,7 @@ const knownTasks = new Set<string>();
  * identifier in knownTasks that the database lacks: workers then find it at
  * their next refresh (each heartbeat) instead.
  */
-async function announceNewTasks(db: Queryable, entries: readonly QueueEntry[]): Promise<void> {
+export async function announceNewTasks(db: Queryable, entries: readonly QueueEntry[]): Promise<void> {
   const unknown = [...new Set(entries.map((e) => jobTaskIdentifier(e.jobType, e.queueName)))].filter((task) => !knownTasks.has(task));
   if (unknown.length === 0) return;
   await db.query(

@@ -9,9 +9,9 @@ import { JobKind } from '../generated/prisma/enums.ts';
 import type { Caller, Principal } from '../auth/principal.ts';
 import type { HandlerRegistry } from '../core/registry.ts';
 import { ValidationError } from '../core/errors.ts';
-import { insertJobs, type NewJob } from '../job-state/insert.ts';
+import { insertJobs, insertsInOneStatement, type InsertedJobRow, type NewJob } from '../job-state/insert.ts';
 import { QUEUE_NAME_FORMAT, jsonObject, parseInput } from '../core/validation.ts';
-import { afterInsertJobs, beforeInsertJobs, type CreatedJob } from '../flow/create.ts';
+import { afterInsertJobs, beforeInsertJobs, flowWritesNothing, type CreatedJob } from '../flow/create.ts';
 import { parseFlowOptions, type FlowInput } from '../core/flow-options.ts';
 import { resolveJobTypes, type ResolvedJobTypes } from '../registry/create.ts';
 
@@ -208,13 +208,18 @@ export async function createJobs(
   return (await createJobsReporting(deps, caller, inputs, listField)).map((job) => job.id);
 }
 
+/** A job this create inserted, with its row as inserted (SQL column names), when the create was one statement. */
+export interface CreatedJobWithRow extends CreatedJob {
+  readonly row?: InsertedJobRow;
+}
+
 /** createJobs, answering for each input whether it made its job or found one by its idempotency key. */
 export async function createJobsReporting(
   deps: CreateJobsDeps,
   caller: Caller,
   inputs: readonly CreateJobInput[],
   listField?: string,
-): Promise<CreatedJob[]> {
+): Promise<CreatedJobWithRow[]> {
   const list = listField ?? 'input';
   if (inputs.length === 0) throw new ValidationError(list, 'must contain at least one job');
   if (inputs.length > deps.config.CREATE_JOBS_MAX) {
@@ -223,6 +228,12 @@ export async function createJobsReporting(
   const pathOf = (index: number) => (listField ? [listField, index] : []);
   const registered = await resolveJobTypes(deps, inputs.map((input) => input.jobType));
   const jobs = inputs.map((input, index) => prepareJob(deps, caller, input, { path: pathOf(index), registered }));
+  // The common create (no parent, key, dependency or step): one statement,
+  // atomic on its own; begin and commit would be two more round trips.
+  if (flowWritesNothing(jobs) && insertsInOneStatement(jobs)) {
+    const rows = new Map((await insertJobs(deps.pool, jobs)).map((row) => [row.id, row]));
+    return jobs.map((job): CreatedJobWithRow => ({ id: job.id, created: true, row: rows.get(job.id) }));
+  }
   return withTransaction(deps.pool, async (client) => {
     await assertParentsExist(client, jobs, (index) => [...pathOf(index), 'parentJobId'].join('.'));
     const { toInsert, answers } = await beforeInsertJobs(client, jobs, (index, name) => [...pathOf(index), name].join('.'));

@@ -7,6 +7,7 @@ import { createJobsReporting } from '../../jobs/create.ts';
 import { createdListResultOptions, createdResultOptions, flowInputFields, markCreated } from '../flow/schema-inputs.ts';
 import { InvalidTransitionError, JobConflictError, JobNotFoundError, JobStillActiveError, ValidationError } from '../../core/errors.ts';
 import { JobRef, parseJobId, withId } from './types.ts';
+import { jobFromInsertedRow, selectsColumnsOnly } from './inserted-row.ts';
 
 const CreateJobInput = builder.inputType('CreateJobInput', {
   fields: (t) => ({
@@ -38,7 +39,12 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateJobInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const [answer] = await createJobsReporting(ctx, ctx.caller, [toCreateInput(args.input, '')]);
-      return markCreated(await ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id: answer!.id } }), answer!);
+      // The row as inserted, when the create returned it and nothing more is asked for (inserted-row.ts).
+      const job =
+        answer!.row && selectsColumnsOnly(query)
+          ? jobFromInsertedRow(ctx.prisma, answer!.row)
+          : await ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id: answer!.id } });
+      return markCreated(job, answer!);
     },
   }),
   createJobs: t.prismaField({
