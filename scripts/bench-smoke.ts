@@ -53,7 +53,7 @@ const SMOKE: Record<string, Run | Run[]> = {
   'bench:chaos': { env: { CHAOS_SCALE: '0.2' }, args: ['postgres_restart'], timeoutSeconds: 240 },
   'bench:remote-worker': { env: { BENCH_JOBS: '200', BENCH_ROUNDS: '1', BENCH_REMOTE_BATCH: '20' } },
   'bench:add-job': { env: { BENCH_JOBS: '200', BENCH_ROUNDS: '1' } },
-  'bench:fairness': { env: { BENCH_RATE_JOBS: '6', BENCH_RATE_WORKERS: '1' } },
+  'bench:rate-limit': { env: { BENCH_RATE_JOBS: '6', BENCH_RATE_WORKERS: '1' } },
 };
 
 /** Lines of a failed bench's output shown (the CI log shows its end only). */

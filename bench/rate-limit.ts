@@ -1,9 +1,9 @@
-// Flow fairness (issue 27): how evenly a limited queue starts its jobs.
+// Queue rate limits (issue 27): how evenly a limited queue starts its jobs.
 //   Rate limit: BENCH_RATE_JOBS (30) jobs created at once in a queue limited
 //   to 5 starts a second, run by one API and BENCH_RATE_WORKERS worker
 //   processes (1 and 2); the time from the first start to the last, against
 //   the (jobs / 5 - 1) s the limit allows at best, and the waits recorded.
-//   npm run bench:fairness
+//   npm run bench:rate-limit
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { report, round, spawnCli, startBenchServer, type Child } from './support.ts';
@@ -35,7 +35,7 @@ async function until(pool: pg.Pool, sql: string, done: (n: number) => boolean) {
 try {
   // 1. Smooth rate limit, one API and one or two worker processes at the default poll interval.
   for (const workers of (process.env.BENCH_RATE_WORKERS ?? '1,2').split(",").map(Number)) {
-    const databaseUrl = await server.database(`bench_fairness_rate_${workers}`);
+    const databaseUrl = await server.database(`bench_rate_limit_${workers}`);
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
     pools.push(pool);
     const settings = { DATABASE_URL: databaseUrl, WORKER_CONCURRENCY: '10' };
@@ -59,7 +59,7 @@ try {
     });
     await Promise.all(children.splice(0).map((child) => child.stop()));
   }
-  await report('fairness', rows);
+  await report('rate-limit', rows);
 } finally {
   await Promise.all(children.map((child) => child.stop()));
   await Promise.all(pools.map((pool) => pool.end()));
