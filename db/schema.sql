@@ -53,7 +53,8 @@ create type job_waiting_reason as enum (
   'QUEUE_PAUSED',
   'CONCURRENCY_LIMIT',
   'RATE_LIMIT',
-  'NO_WORKER'
+  'NO_WORKER',
+  'KEY_RATE_LIMIT'
 );
 
 create type portfolio_import_source as enum (
@@ -362,6 +363,9 @@ create table job (
   concurrency_key text,
   concurrency_limit integer,
   error jsonb,
+  rate_limit_key text,
+  rate_limit_max_starts integer,
+  rate_limit_interval_ms integer,
   constraint job_completed_after_started CHECK (((completed_at IS NULL) OR (completed_at >= started_at))),
   constraint job_concurrency_limit_with_key CHECK ((((concurrency_key IS NULL) = (concurrency_limit IS NULL)) AND (concurrency_limit > 0))),
   constraint job_error_is_object CHECK (((error IS NULL) OR (jsonb_typeof(error) = 'object'::text))),
@@ -374,6 +378,7 @@ create table job (
   constraint job_priority_range CHECK (((priority >= '-1000'::integer) AND (priority <= 1000))),
   constraint job_progress_range CHECK (((progress >= (0)::double precision) AND (progress <= (100)::double precision))),
   constraint job_queue_name_format CHECK ((queue_name ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$'::text)),
+  constraint job_rate_limit_with_key CHECK ((((rate_limit_key IS NULL) = (rate_limit_max_starts IS NULL)) AND ((rate_limit_key IS NULL) = (rate_limit_interval_ms IS NULL)) AND ((rate_limit_max_starts >= 1) AND (rate_limit_max_starts <= 100000)) AND ((rate_limit_interval_ms >= 1) AND (rate_limit_interval_ms <= 86400000)))),
   constraint job_retry_count_not_negative CHECK ((retry_count >= 0)),
   constraint job_started_after_created CHECK ((started_at >= created_at)),
   constraint job_timeout_ms_positive CHECK ((timeout_ms > 0)),
@@ -652,6 +657,13 @@ create table queue_rate_limit_start (
   constraint queue_rate_limit_start_queue_name_fkey FOREIGN KEY (queue_name) REFERENCES queue_rate_limit(queue_name) ON DELETE CASCADE
 );
 CREATE INDEX queue_rate_limit_start_idx ON public.queue_rate_limit_start USING btree (queue_name, started_at);
+
+create table rate_limit_key_start (
+  tenant_id text not null,
+  rate_limit_key text not null,
+  started_at timestamp with time zone not null
+);
+CREATE INDEX rate_limit_key_start_idx ON public.rate_limit_key_start USING btree (tenant_id, rate_limit_key, started_at);
 
 create table schedule (
   id uuid default gen_random_uuid() not null,
@@ -1354,6 +1366,7 @@ AS $function$
     when 'QUEUE_PAUSED' then format('waiting: queue %s is paused', queue_name)
     when 'CONCURRENCY_LIMIT' then format('waiting: concurrency key %s has %s running (its limit)', concurrency_key, concurrency_limit)
     when 'RATE_LIMIT' then format('waiting: queue %s reached its rate limit', queue_name)
+    when 'KEY_RATE_LIMIT' then 'waiting: its rate limit key reached its rate limit'
     when 'NO_WORKER' then format('waiting: no live worker serves this job type in queue %s', queue_name)
     else 'no longer waiting'
   end

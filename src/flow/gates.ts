@@ -1,6 +1,6 @@
 // Gates a queued job passes before its handler runs (worker/run-job.ts calls
-// passGates): a paused queue, a queue at its rate limit and a concurrency key
-// at its limit make the job wait.
+// passGates): a paused queue, a queue or a rate limit key at its rate limit
+// and a concurrency key at its limit make the job wait.
 // A waiting job has a waiting_reason (an event) and a new queue entry,
 // so graphile-worker counts no attempt: the task that made it wait returns
 // as done. Everything is decided in Postgres, under row and advisory locks, so
@@ -31,10 +31,14 @@ export interface GatedJob {
   queuePaused?: boolean;
   /** From the worker's read: the job's queue has a rate limit. */
   queueRateLimited?: boolean;
+  /** A rate limit per key counts the starts of its tenant's jobs with the key (the starting job's limit applies). */
+  rateLimitKey: string | null;
+  rateLimitMaxStarts: number | null;
+  rateLimitIntervalMs: number | null;
 }
 
 export function needsGate(job: GatedJob): boolean {
-  return job.queuePaused === true || job.queueRateLimited === true || job.concurrencyKey !== null;
+  return job.queuePaused === true || job.queueRateLimited === true || job.concurrencyKey !== null || job.rateLimitKey !== null;
 }
 
 export type GateOutcome =
@@ -68,15 +72,17 @@ async function passGatesOnce(pool: pg.Pool, job: GatedJob, queueEntryId: string,
 }
 
 async function passGatesLocked(pool: pg.Pool, job: GatedJob, queueEntryId: string, workerId: string, wakes: number[]): Promise<GateOutcome> {
-  if (!job.queueRateLimited) return withTransaction(pool, (client) => gate(client, job, queueEntryId, workerId, wakes));
-  // A rate-limited queue: one starter at a time, under a session lock taken
-  // before the transaction begins, so that each start's now() (its
+  if (!rateLimited(job)) return withTransaction(pool, (client) => gate(client, job, queueEntryId, workerId, wakes));
+  // A rate-limited queue or key: one starter at a time, under a session lock
+  // taken before the transaction begins, so that each start's now() (its
   // started_at) follows the previous start's commit and the window counts
-  // exactly the starts before it.
+  // exactly the starts before it. Queue before key, always in that order.
   const client = await pool.connect();
-  const lock = ['jobwire.rate:' + job.queueName];
+  const locks: string[] = [];
+  if (job.queueRateLimited) locks.push('jobwire.rate:' + job.queueName);
+  if (job.rateLimitKey !== null) locks.push('jobwire.rate-key:' + job.tenantId + ':' + job.rateLimitKey);
   try {
-    await client.query(`select pg_advisory_lock(hashtextextended($1, 0))`, lock);
+    for (const lock of locks) await client.query(`select pg_advisory_lock(hashtextextended($1, 0))`, [lock]);
     try {
       await client.query('begin');
       const outcome = await gate(client, job, queueEntryId, workerId, wakes);
@@ -86,7 +92,7 @@ async function passGatesLocked(pool: pg.Pool, job: GatedJob, queueEntryId: strin
       await client.query('rollback');
       throw error;
     } finally {
-      await client.query(`select pg_advisory_unlock(hashtextextended($1, 0))`, lock);
+      for (const lock of [...locks].reverse()) await client.query(`select pg_advisory_unlock(hashtextextended($1, 0))`, [lock]);
     }
   } finally {
     client.release();
@@ -102,6 +108,16 @@ async function gate(client: Queryable, job: GatedJob, queueEntryId: string, work
     await waitQueuedJob(client, job, 'QUEUE_PAUSED', WAIT_UNTIL_RELEASED);
     return { passed: false };
   }
+  // The key's window is looked at first and recorded last, so that a job held
+  // by either limit records a start in neither.
+  if (job.rateLimitKey !== null) {
+    const freeAt = await keyWindowFreeAt(client, job);
+    if (freeAt) {
+      await waitQueuedJob(client, job, 'KEY_RATE_LIMIT', freeAt.at);
+      wakes.push(freeAt.inMs);
+      return { passed: false };
+    }
+  }
   if (job.queueRateLimited) {
     const freeAt = await takeRateLimitedStart(client, job.queueName);
     if (freeAt) {
@@ -110,9 +126,10 @@ async function gate(client: Queryable, job: GatedJob, queueEntryId: string, work
       return { passed: false };
     }
   }
+  if (job.rateLimitKey !== null) await recordKeyStart(client, job);
   if (job.concurrencyKey === null) {
     // A rate-limited start is written RUNNING now: its started_at is the start the window counted.
-    if (!job.queueRateLimited) return { passed: true, running: null };
+    if (!rateLimited(job)) return { passed: true, running: null };
     const [running] = await markJobsRunning(client, [job.id], workerId);
     return running ? { passed: true, running } : { passed: false };
   }
@@ -158,4 +175,38 @@ async function takeRateLimitedStart(client: Queryable, queueName: string): Promi
     [queueName, limit.intervalMs],
   );
   return null;
+}
+
+function rateLimited(job: GatedJob): boolean {
+  return job.queueRateLimited === true || job.rateLimitKey !== null;
+}
+
+/**
+ * When the window of the job's rate limit key has no room: when its oldest
+ * start leaves it (the starting job's limit applies). Called under the key's lock.
+ */
+async function keyWindowFreeAt(client: Queryable, job: GatedJob): Promise<{ at: Date; inMs: number } | null> {
+  const { rows } = await client.query<{ starts: number; oldest: Date | null; now: Date }>(
+    `select count(*)::int as starts, min(started_at) as oldest, now() as now
+       from rate_limit_key_start
+      where tenant_id = $1 and rate_limit_key = $2 and started_at > now() - $3 * interval '1 millisecond'`,
+    [job.tenantId, job.rateLimitKey, job.rateLimitIntervalMs],
+  );
+  const window = rows[0]!;
+  if (window.starts < job.rateLimitMaxStarts!) return null;
+  const intervalMs = job.rateLimitIntervalMs!;
+  const at = new Date(window.oldest!.getTime() + intervalMs + Math.random() * intervalMs * 0.1);
+  return { at, inMs: at.getTime() - window.now.getTime() };
+}
+
+/** Records a start of the job's rate limit key, pruning the starts older than its interval. */
+async function recordKeyStart(client: Queryable, job: GatedJob): Promise<void> {
+  await client.query(
+    `with pruned as (
+       delete from rate_limit_key_start
+        where tenant_id = $1 and rate_limit_key = $2 and started_at <= now() - $3 * interval '1 millisecond'
+     )
+     insert into rate_limit_key_start (tenant_id, rate_limit_key, started_at) values ($1, $2, now())`,
+    [job.tenantId, job.rateLimitKey, job.rateLimitIntervalMs],
+  );
 }

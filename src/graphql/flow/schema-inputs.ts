@@ -21,6 +21,15 @@ export const JobWaitingReasonEnum = builder.enumType(JobWaitingReason, {
   description: 'Why a queued job does not run yet. Each change is also an event of the job.',
 });
 
+export const RateLimitInput = builder.inputType('RateLimitInput', {
+  description: "A rate limit per key: at most maxStarts starts of the tenant's jobs with this key in any intervalMs, across all workers.",
+  fields: (t) => ({
+    key: t.string({ required: true, description: 'E.g. one customer or one API; per tenant. 1-200 characters.' }),
+    maxStarts: t.int({ required: true, description: '1..100000. The starting job\'s value applies: give the jobs of one key one limit.' }),
+    intervalMs: t.int({ required: true, description: '1..86400000 (a day).' }),
+  }),
+});
+
 /** The idempotency fields of every create input: createJob's and each kind's. */
 export function idempotencyInputFields(t: PothosSchemaTypes.InputFieldBuilder<Types, 'InputObject'>) {
   return {
@@ -53,6 +62,11 @@ export function flowInputFields(t: PothosSchemaTypes.InputFieldBuilder<Types, 'I
       description: 'At most concurrencyLimit jobs with this key run at once, across all workers; the others wait (waitingReason CONCURRENCY_LIMIT) without spending a retry.',
     }),
     concurrencyLimit: t.int({ required: false, description: "1..10000; needs concurrencyKey. Default: the job type's, else 1." }),
+    rateLimit: t.field({
+      type: RateLimitInput,
+      required: false,
+      description: 'At most maxStarts jobs with this key start per intervalMs; the others wait (waitingReason KEY_RATE_LIMIT) without spending a retry.',
+    }),
   };
 }
 

@@ -24,6 +24,9 @@ builder.prismaInterfaceFields('Job', (t) => ({
   timeoutMs: t.exposeInt('timeoutMs', { nullable: true, description: 'Each attempt fails with a TimeoutError after this long.' }),
   concurrencyKey: t.exposeString('concurrencyKey', { nullable: true }),
   concurrencyLimit: t.exposeInt('concurrencyLimit', { nullable: true }),
+  rateLimitKey: t.exposeString('rateLimitKey', { nullable: true, description: "The key of the job's rateLimit (its tenant's)." }),
+  rateLimitMaxStarts: t.exposeInt('rateLimitMaxStarts', { nullable: true }),
+  rateLimitIntervalMs: t.exposeInt('rateLimitIntervalMs', { nullable: true }),
   dependsOn: t.field({
     type: ['ID'],
     description: 'The UUIDs of the jobs it depends on.',
