@@ -366,6 +366,8 @@ create table job (
   rate_limit_key text,
   rate_limit_max_starts integer,
   rate_limit_interval_ms integer,
+  debounce_key text,
+  debounce_deadline timestamp with time zone,
   constraint job_completed_after_started CHECK (((completed_at IS NULL) OR (completed_at >= started_at))),
   constraint job_concurrency_limit_with_key CHECK ((((concurrency_key IS NULL) = (concurrency_limit IS NULL)) AND (concurrency_limit > 0))),
   constraint job_error_is_object CHECK (((error IS NULL) OR (jsonb_typeof(error) = 'object'::text))),
@@ -386,6 +388,7 @@ create table job (
 );
 CREATE INDEX ix_import_job_status ON public.job USING btree (status, created_at DESC, id DESC) WHERE (kind = 'IMPORT'::job_kind);
 CREATE INDEX job_concurrency_running_idx ON public.job USING btree (tenant_id, concurrency_key) WHERE ((concurrency_key IS NOT NULL) AND (status = 'RUNNING'::job_status));
+CREATE UNIQUE INDEX job_debounce_key_idx ON public.job USING btree (tenant_id, job_type, debounce_key) WHERE ((debounce_key IS NOT NULL) AND (status = ANY (ARRAY['PENDING'::job_status, 'SCHEDULED'::job_status])));
 CREATE INDEX job_list_idx ON public.job USING btree (created_at DESC, id DESC);
 CREATE INDEX job_parent_idx ON public.job USING btree (parent_job_id) WHERE (parent_job_id IS NOT NULL);
 CREATE INDEX job_queue_status_idx ON public.job USING btree (queue_name, status) WHERE (status <> 'COMPLETED'::job_status);

@@ -21,6 +21,15 @@ export interface FlowOptions {
   concurrencyLimit: number | null;
   /** At most maxStarts starts of the tenant's jobs with this key per intervalMs (src/flow/gates.ts). */
   rateLimit: RateLimitOption | null;
+  /** One unstarted job per key (src/flow/debounce.ts). */
+  debounce: DebounceOption | null;
+}
+
+export interface DebounceOption {
+  key: string;
+  delayMs: number;
+  /** null: no cap. */
+  maxWaitMs: number | null;
 }
 
 export interface RateLimitOption {
@@ -38,6 +47,7 @@ export const NO_FLOW_OPTIONS: FlowOptions = {
   concurrencyKey: null,
   concurrencyLimit: null,
   rateLimit: null,
+  debounce: null,
 };
 
 const flowOptionsSchema = z
@@ -57,6 +67,18 @@ const flowOptionsSchema = z
         intervalMs: z.number({ error: 'is required' }).int().min(1, 'must be at least 1').max(86_400_000, 'must be at most 86400000 (a day)'),
       })
       .nullish(),
+    debounce: z
+      .object({
+        key: z.string({ error: 'is required' }).min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+        delayMs: z.number({ error: 'is required' }).int().min(1, 'must be at least 1').max(86_400_000, 'must be at most 86400000 (a day)'),
+        maxWaitMs: z.number().int().min(1, 'must be at least 1').max(604_800_000, 'must be at most 604800000 (a week)').nullish(),
+      })
+      .refine((d) => d.maxWaitMs == null || d.maxWaitMs >= d.delayMs, { path: ['maxWaitMs'], message: 'must be at least delayMs' })
+      .nullish(),
+  })
+  .refine((o) => o.debounce == null || (o.idempotencyKey == null && (o.dependsOn ?? []).length === 0), {
+    path: ['debounce'],
+    message: 'cannot be combined with idempotencyKey or dependsOn',
   })
   .refine((o) => o.idempotencyKeyFreeAfterMs == null || o.idempotencyKey != null, {
     path: ['idempotencyKeyFreeAfterMs'],
@@ -89,5 +111,6 @@ export function parseFlowOptions(
     concurrencyKey,
     concurrencyLimit: concurrencyKey === null ? null : (parsed.concurrencyLimit ?? defaults.concurrencyLimit ?? 1),
     rateLimit: parsed.rateLimit ?? null,
+    debounce: parsed.debounce ? { ...parsed.debounce, maxWaitMs: parsed.debounce.maxWaitMs ?? null } : null,
   };
 }
