@@ -150,3 +150,15 @@ it('bad debounce input is a validation error naming the field, and writes nothin
   await expect(create(alice, { jobType: 'system.noop', debounce: { delayMs: 1000 } })).rejects.toThrow(/debounce.*key.*of required type/);
   expect(await count()).toBe(before);
 });
+
+it('inputs of one createJobs with one key are one job, with the last input\'s payload', async () => {
+  const debounce = { key: 'batch', delayMs: 60_000 };
+  const { createJobs } = await alice.request<{ createJobs: { created: boolean[]; data: Array<{ id: string }> } }, unknown>(
+    `mutation($jobs: [CreateJobInput!]!) { createJobs(jobs: $jobs) { ... on MutationCreateJobsSuccess { created data { id } } } }` as never,
+    { jobs: [1, 2, 3].map((n) => ({ jobType: 'system.noop', payload: { n }, debounce })) },
+  );
+  expect(createJobs.created).toEqual([true, false, false]);
+  expect(new Set(createJobs.data.map((job) => job.id)).size).toBe(1);
+  const jobs = await jobsWithKey('batch');
+  expect(jobs.map((job) => job.payload)).toEqual([{ n: 3 }]);
+});
