@@ -737,7 +737,7 @@ AS $function$
 declare
   supported constant text[] := array['tenantId', 'queueName', 'priority', 'maxRetries', 'scheduledAt', 'parentJobId',
     'metadata', 'idempotencyKey', 'idempotencyKeyFreeAfterMs', 'dependsOn', 'dependencyFailure', 'timeoutMs',
-    'concurrencyKey', 'concurrencyLimit'];
+    'concurrencyKey', 'concurrencyLimit', 'rateLimit'];
   unsupported text;
   registered record;
   error text;
@@ -759,6 +759,10 @@ declare
   job_timeout integer;
   job_concurrency_key text;
   job_concurrency_limit integer;
+  job_rate_limit jsonb;
+  job_rate_limit_key text;
+  job_rate_limit_max_starts integer;
+  job_rate_limit_interval_ms integer;
   entry_id bigint;
   task text;
   task_id integer;
@@ -827,6 +831,24 @@ begin
   end if;
   if job_concurrency_key is not null then
     job_concurrency_limit := coalesce(job_concurrency_limit, registered.default_concurrency_limit, 1);
+  end if;
+  -- rateLimit: { key, maxStarts, intervalMs }, each required (its fields named options.rateLimit.<name>).
+  job_rate_limit := add_job_option(options, 'rateLimit', 'object');
+  if job_rate_limit is not null then
+    job_rate_limit := jsonb_build_object('rateLimit.key', job_rate_limit->'key', 'rateLimit.maxStarts', job_rate_limit->'maxStarts',
+                                         'rateLimit.intervalMs', job_rate_limit->'intervalMs');
+    job_rate_limit_key := add_job_option(job_rate_limit, 'rateLimit.key', 'string') #>> '{}';
+    job_rate_limit_max_starts := add_job_int_option(job_rate_limit, 'rateLimit.maxStarts', 1, 100000);
+    job_rate_limit_interval_ms := add_job_int_option(job_rate_limit, 'rateLimit.intervalMs', 1, 86400000);
+    if job_rate_limit_key is null or length(job_rate_limit_key) not between 1 and 200 then
+      raise exception 'options.rateLimit.key: must be 1-200 characters' using errcode = 'invalid_parameter_value', column = 'options.rateLimit.key';
+    end if;
+    if job_rate_limit_max_starts is null then
+      raise exception 'options.rateLimit.maxStarts: is required' using errcode = 'invalid_parameter_value', column = 'options.rateLimit.maxStarts';
+    end if;
+    if job_rate_limit_interval_ms is null then
+      raise exception 'options.rateLimit.intervalMs: is required' using errcode = 'invalid_parameter_value', column = 'options.rateLimit.intervalMs';
+    end if;
   end if;
 
   begin
@@ -946,12 +968,14 @@ begin
 
   insert into job (id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at, status,
                    parent_job_id, created_by, metadata, queue_entry_id, tenant_id, waiting_reason,
-                   timeout_ms, concurrency_key, concurrency_limit)
+                   timeout_ms, concurrency_key, concurrency_limit,
+                   rate_limit_key, rate_limit_max_starts, rate_limit_interval_ms)
   values (new_id, 'PLAIN', queue, add_job.job_type, payload, job_priority, job_max_retries, job_scheduled_at,
           case when job_scheduled_at > now() then 'SCHEDULED' else 'PENDING' end::job_status,
           parent_id, 'sql:' || session_user, job_metadata, entry_id, tenant,
           case when waits then 'DEPENDENCIES' end::job_waiting_reason,
-          job_timeout, job_concurrency_key, job_concurrency_limit);
+          job_timeout, job_concurrency_key, job_concurrency_limit,
+          job_rate_limit_key, job_rate_limit_max_starts, job_rate_limit_interval_ms);
 
   if cardinality(registered.steps) > 0 then
     insert into job_step (job_id, name, position)

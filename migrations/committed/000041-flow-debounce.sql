@@ -1,5 +1,5 @@
---! Previous: sha1:4c2c3e4dc0794077efd069a64b4d37f124c6c088
---! Hash: sha1:ede5d15fec80265e53cdbda1bdf5174b7b855cf0
+--! Previous: sha1:966fe566c89dff262445b738b28209aacda8f005
+--! Hash: sha1:b95626cb701b5d6e5eeb9ce15926ee8be41b7201
 --! Message: flow: debounce
 
 -- A job created with a debounce key (per tenant and job type) is the one job
