@@ -57,7 +57,8 @@ create type job_waiting_reason as enum (
   'TIMER',
   'EVENT',
   'SIGNAL',
-  'CHILDREN'
+  'CHILDREN',
+  'KEY_RATE_LIMIT'
 );
 
 create type portfolio_import_source as enum (
@@ -367,6 +368,11 @@ create table job (
   concurrency_limit integer,
   error jsonb,
   tags text[] default '{}'::text[] not null,
+  rate_limit_key text,
+  rate_limit_max_starts integer,
+  rate_limit_interval_ms integer,
+  debounce_key text,
+  debounce_deadline timestamp with time zone,
   constraint job_completed_after_started CHECK (((completed_at IS NULL) OR (completed_at >= started_at))),
   constraint job_concurrency_limit_with_key CHECK ((((concurrency_key IS NULL) = (concurrency_limit IS NULL)) AND (concurrency_limit > 0))),
   constraint job_error_is_object CHECK (((error IS NULL) OR (jsonb_typeof(error) = 'object'::text))),
@@ -379,6 +385,7 @@ create table job (
   constraint job_priority_range CHECK (((priority >= '-1000'::integer) AND (priority <= 1000))),
   constraint job_progress_range CHECK (((progress >= (0)::double precision) AND (progress <= (100)::double precision))),
   constraint job_queue_name_format CHECK ((queue_name ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$'::text)),
+  constraint job_rate_limit_with_key CHECK ((((rate_limit_key IS NULL) = (rate_limit_max_starts IS NULL)) AND ((rate_limit_key IS NULL) = (rate_limit_interval_ms IS NULL)) AND ((rate_limit_max_starts >= 1) AND (rate_limit_max_starts <= 100000)) AND ((rate_limit_interval_ms >= 1) AND (rate_limit_interval_ms <= 86400000)))),
   constraint job_retry_count_not_negative CHECK ((retry_count >= 0)),
   constraint job_started_after_created CHECK ((started_at >= created_at)),
   constraint job_tags_check CHECK (job_tags_valid(tags)),
@@ -389,6 +396,7 @@ CREATE INDEX ix_import_job_status ON public.job USING btree (status, created_at 
 CREATE INDEX job_concurrency_running_idx ON public.job USING btree (tenant_id, concurrency_key) WHERE ((concurrency_key IS NOT NULL) AND (status = 'RUNNING'::job_status));
 CREATE INDEX job_created_by_idx ON public.job USING btree (tenant_id, created_by, created_at DESC, id DESC) WHERE (created_by IS NOT NULL);
 CREATE INDEX job_error_message_trgm_idx ON public.job USING gin (error_message gin_trgm_ops);
+CREATE UNIQUE INDEX job_debounce_key_idx ON public.job USING btree (tenant_id, job_type, debounce_key) WHERE ((debounce_key IS NOT NULL) AND (status = ANY (ARRAY['PENDING'::job_status, 'SCHEDULED'::job_status])));
 CREATE INDEX job_list_idx ON public.job USING btree (created_at DESC, id DESC);
 CREATE INDEX job_metadata_idx ON public.job USING gin (metadata jsonb_path_ops);
 CREATE INDEX job_parent_idx ON public.job USING btree (parent_job_id) WHERE (parent_job_id IS NOT NULL);
@@ -700,6 +708,13 @@ create table queue_rate_limit_start (
 );
 CREATE INDEX queue_rate_limit_start_idx ON public.queue_rate_limit_start USING btree (queue_name, started_at);
 
+create table rate_limit_key_start (
+  tenant_id text not null,
+  rate_limit_key text not null,
+  started_at timestamp with time zone not null
+);
+CREATE INDEX rate_limit_key_start_idx ON public.rate_limit_key_start USING btree (tenant_id, rate_limit_key, started_at);
+
 create table schedule (
   id uuid default gen_random_uuid() not null,
   tenant_id text not null,
@@ -778,7 +793,7 @@ AS $function$
 declare
   supported constant text[] := array['tenantId', 'queueName', 'priority', 'maxRetries', 'scheduledAt', 'parentJobId',
     'metadata', 'idempotencyKey', 'idempotencyKeyFreeAfterMs', 'dependsOn', 'dependencyFailure', 'timeoutMs',
-    'concurrencyKey', 'concurrencyLimit'];
+    'concurrencyKey', 'concurrencyLimit', 'rateLimit'];
   unsupported text;
   registered record;
   error text;
@@ -800,6 +815,10 @@ declare
   job_timeout integer;
   job_concurrency_key text;
   job_concurrency_limit integer;
+  job_rate_limit jsonb;
+  job_rate_limit_key text;
+  job_rate_limit_max_starts integer;
+  job_rate_limit_interval_ms integer;
   entry_id bigint;
   task text;
   task_id integer;
@@ -868,6 +887,24 @@ begin
   end if;
   if job_concurrency_key is not null then
     job_concurrency_limit := coalesce(job_concurrency_limit, registered.default_concurrency_limit, 1);
+  end if;
+  -- rateLimit: { key, maxStarts, intervalMs }, each required (its fields named options.rateLimit.<name>).
+  job_rate_limit := add_job_option(options, 'rateLimit', 'object');
+  if job_rate_limit is not null then
+    job_rate_limit := jsonb_build_object('rateLimit.key', job_rate_limit->'key', 'rateLimit.maxStarts', job_rate_limit->'maxStarts',
+                                         'rateLimit.intervalMs', job_rate_limit->'intervalMs');
+    job_rate_limit_key := add_job_option(job_rate_limit, 'rateLimit.key', 'string') #>> '{}';
+    job_rate_limit_max_starts := add_job_int_option(job_rate_limit, 'rateLimit.maxStarts', 1, 100000);
+    job_rate_limit_interval_ms := add_job_int_option(job_rate_limit, 'rateLimit.intervalMs', 1, 86400000);
+    if job_rate_limit_key is null or length(job_rate_limit_key) not between 1 and 200 then
+      raise exception 'options.rateLimit.key: must be 1-200 characters' using errcode = 'invalid_parameter_value', column = 'options.rateLimit.key';
+    end if;
+    if job_rate_limit_max_starts is null then
+      raise exception 'options.rateLimit.maxStarts: is required' using errcode = 'invalid_parameter_value', column = 'options.rateLimit.maxStarts';
+    end if;
+    if job_rate_limit_interval_ms is null then
+      raise exception 'options.rateLimit.intervalMs: is required' using errcode = 'invalid_parameter_value', column = 'options.rateLimit.intervalMs';
+    end if;
   end if;
 
   begin
@@ -987,12 +1024,14 @@ begin
 
   insert into job (id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at, status,
                    parent_job_id, created_by, metadata, queue_entry_id, tenant_id, waiting_reason,
-                   timeout_ms, concurrency_key, concurrency_limit)
+                   timeout_ms, concurrency_key, concurrency_limit,
+                   rate_limit_key, rate_limit_max_starts, rate_limit_interval_ms)
   values (new_id, 'PLAIN', queue, add_job.job_type, payload, job_priority, job_max_retries, job_scheduled_at,
           case when job_scheduled_at > now() then 'SCHEDULED' else 'PENDING' end::job_status,
           parent_id, 'sql:' || session_user, job_metadata, entry_id, tenant,
           case when waits then 'DEPENDENCIES' end::job_waiting_reason,
-          job_timeout, job_concurrency_key, job_concurrency_limit);
+          job_timeout, job_concurrency_key, job_concurrency_limit,
+          job_rate_limit_key, job_rate_limit_max_starts, job_rate_limit_interval_ms);
 
   if cardinality(registered.steps) > 0 then
     insert into job_step (job_id, name, position)
@@ -1463,6 +1502,7 @@ AS $function$
     when 'QUEUE_PAUSED' then format('waiting: queue %s is paused', queue_name)
     when 'CONCURRENCY_LIMIT' then format('waiting: concurrency key %s has %s running (its limit)', concurrency_key, concurrency_limit)
     when 'RATE_LIMIT' then format('waiting: queue %s reached its rate limit', queue_name)
+    when 'KEY_RATE_LIMIT' then 'waiting: its rate limit key reached its rate limit'
     when 'NO_WORKER' then format('waiting: no live worker serves this job type in queue %s', queue_name)
     when 'TIMER' then 'waiting for a timer'
     when 'EVENT' then 'waiting for an event'

@@ -19,6 +19,23 @@ export interface FlowOptions {
   timeoutMs: number | null;
   concurrencyKey: string | null;
   concurrencyLimit: number | null;
+  /** At most maxStarts starts of the tenant's jobs with this key per intervalMs (src/flow/gates.ts). */
+  rateLimit: RateLimitOption | null;
+  /** One unstarted job per key (src/flow/debounce.ts). */
+  debounce: DebounceOption | null;
+}
+
+export interface DebounceOption {
+  key: string;
+  delayMs: number;
+  /** null: no cap. */
+  maxWaitMs: number | null;
+}
+
+export interface RateLimitOption {
+  key: string;
+  maxStarts: number;
+  intervalMs: number;
 }
 
 export const NO_FLOW_OPTIONS: FlowOptions = {
@@ -29,6 +46,8 @@ export const NO_FLOW_OPTIONS: FlowOptions = {
   timeoutMs: null,
   concurrencyKey: null,
   concurrencyLimit: null,
+  rateLimit: null,
+  debounce: null,
 };
 
 const flowOptionsSchema = z
@@ -40,6 +59,26 @@ const flowOptionsSchema = z
     timeoutMs: z.number().int().min(1, 'must be at least 1').max(86_400_000, 'must be at most 86400000 (a day)').nullish(),
     concurrencyKey: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters').nullish(),
     concurrencyLimit: z.number().int().min(1, 'must be at least 1').max(10_000, 'must be at most 10000').nullish(),
+    // The bounds of a queue's rate limit (flow/rate-limit.ts).
+    rateLimit: z
+      .object({
+        key: z.string({ error: 'is required' }).min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+        maxStarts: z.number({ error: 'is required' }).int().min(1, 'must be at least 1').max(100_000, 'must be at most 100000'),
+        intervalMs: z.number({ error: 'is required' }).int().min(1, 'must be at least 1').max(86_400_000, 'must be at most 86400000 (a day)'),
+      })
+      .nullish(),
+    debounce: z
+      .object({
+        key: z.string({ error: 'is required' }).min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+        delayMs: z.number({ error: 'is required' }).int().min(1, 'must be at least 1').max(86_400_000, 'must be at most 86400000 (a day)'),
+        maxWaitMs: z.number().int().min(1, 'must be at least 1').max(604_800_000, 'must be at most 604800000 (a week)').nullish(),
+      })
+      .refine((d) => d.maxWaitMs == null || d.maxWaitMs >= d.delayMs, { path: ['maxWaitMs'], message: 'must be at least delayMs' })
+      .nullish(),
+  })
+  .refine((o) => o.debounce == null || (o.idempotencyKey == null && (o.dependsOn ?? []).length === 0), {
+    path: ['debounce'],
+    message: 'cannot be combined with idempotencyKey or dependsOn',
   })
   .refine((o) => o.idempotencyKeyFreeAfterMs == null || o.idempotencyKey != null, {
     path: ['idempotencyKeyFreeAfterMs'],
@@ -71,5 +110,7 @@ export function parseFlowOptions(
     timeoutMs: parsed.timeoutMs ?? defaults.timeoutMs ?? null,
     concurrencyKey,
     concurrencyLimit: concurrencyKey === null ? null : (parsed.concurrencyLimit ?? defaults.concurrencyLimit ?? 1),
+    rateLimit: parsed.rateLimit ?? null,
+    debounce: parsed.debounce ? { ...parsed.debounce, maxWaitMs: parsed.debounce.maxWaitMs ?? null } : null,
   };
 }

@@ -28,6 +28,8 @@ export interface AddJobOptions {
   timeoutMs?: number;
   concurrencyKey?: string;
   concurrencyLimit?: number;
+  /** At most maxStarts starts of the tenant's jobs with this key per intervalMs (docs/flow-control.md). */
+  rateLimit?: { key: string; maxStarts: number; intervalMs: number };
 }
 
 /** add_job refused its input (SQLSTATE 22023): `field` names what is wrong, e.g. "payload.amount". Nothing was written. */

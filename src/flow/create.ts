@@ -5,6 +5,7 @@ import type { Queryable } from '../db/pool.ts';
 import type { NewJob } from '../job-state/insert.ts';
 import { insertDependencies, lockDependencies } from './dependencies.ts';
 import { holdIdempotencyKeys } from './idempotency.ts';
+import { debounceJobs } from './debounce.ts';
 
 /** The answer to one create input: the job, and whether this create made it (false: its idempotency key named an existing job). */
 export interface CreatedJob {
@@ -19,7 +20,7 @@ export interface CreatedJob {
  * transaction). A flow option that adds a statement to either must be named here.
  */
 export function flowWritesNothing(jobs: readonly NewJob[]): boolean {
-  return jobs.every((job) => job.parentJobId === null && job.flow.idempotencyKey === null && job.flow.dependsOn.length === 0);
+  return jobs.every((job) => job.parentJobId === null && job.flow.idempotencyKey === null && job.flow.dependsOn.length === 0 && job.flow.debounce === null);
 }
 
 /**
@@ -49,7 +50,11 @@ export async function beforeInsertJobs(
           tenantId,
           [...firstWithKey].map(([key, job]) => ({ key, jobId: job.id, freeAfterMs: job.flow.idempotencyKeyFreeAfterMs })),
         );
+  // Debounce is refused with an idempotency key or dependencies (core/flow-options.ts).
+  const debounced = await debounceJobs(db, jobs);
   const answers = jobs.map((job): CreatedJob => {
+    const debounce = debounced.get(job.id);
+    if (debounce !== undefined) return debounce;
     const key = job.flow.idempotencyKey;
     if (key === null) return { id: job.id, created: true };
     const existing = held.get(key);

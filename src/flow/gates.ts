@@ -1,6 +1,6 @@
 // Gates a queued job passes before its handler runs (worker/run-job.ts calls
-// passGates): a paused queue, a queue at its rate limit and a concurrency key
-// at its limit make the job wait.
+// passGates): a paused queue, a queue or a rate limit key at its rate limit
+// and a concurrency key at its limit make the job wait.
 // A waiting job has a waiting_reason (an event) and a new queue entry,
 // so graphile-worker counts no attempt: the task that made it wait returns
 // as done. Everything is decided in Postgres, under row and advisory locks, so
@@ -11,6 +11,7 @@ import { withTransaction, type Queryable } from '../db/pool.ts';
 import { retryOnConnectionError } from '../db/retry.ts';
 import type { JobRow } from '../job-state/job-row.ts';
 import { markJobsRunning, readJobsRunningOn } from '../job-state/mark-running.ts';
+import { wakeWorkersIn } from './wake.ts';
 import { countRunningWithKey, waitQueuedJob, lockQueuedJob, WAIT_UNTIL_RELEASED } from '../job-state/waiting.ts';
 
 /** A job at its concurrency limit is looked at again after this long, unless a slot frees up first (which wakes it). */
@@ -30,10 +31,14 @@ export interface GatedJob {
   queuePaused?: boolean;
   /** From the worker's read: the job's queue has a rate limit. */
   queueRateLimited?: boolean;
+  /** A rate limit per key counts the starts of its tenant's jobs with the key (the starting job's limit applies). */
+  rateLimitKey: string | null;
+  rateLimitMaxStarts: number | null;
+  rateLimitIntervalMs: number | null;
 }
 
 export function needsGate(job: GatedJob): boolean {
-  return job.queuePaused === true || job.queueRateLimited === true || job.concurrencyKey !== null;
+  return job.queuePaused === true || job.queueRateLimited === true || job.concurrencyKey !== null || job.rateLimitKey !== null;
 }
 
 export type GateOutcome =
@@ -60,32 +65,42 @@ export async function passGates(pool: pg.Pool, job: GatedJob, queueEntryId: stri
 }
 
 async function passGatesOnce(pool: pg.Pool, job: GatedJob, queueEntryId: string, workerId: string): Promise<GateOutcome> {
-  if (!job.queueRateLimited) return withTransaction(pool, (client) => gate(client, job, queueEntryId, workerId));
-  // A rate-limited queue: one starter at a time, under a session lock taken
-  // before the transaction begins, so that each start's now() (its
+  const wakes: number[] = [];
+  const outcome = await passGatesLocked(pool, job, queueEntryId, workerId, wakes);
+  for (const delayMs of wakes) wakeWorkersIn(pool, delayMs);
+  return outcome;
+}
+
+async function passGatesLocked(pool: pg.Pool, job: GatedJob, queueEntryId: string, workerId: string, wakes: number[]): Promise<GateOutcome> {
+  if (!rateLimited(job)) return withTransaction(pool, (client) => gate(client, job, queueEntryId, workerId, wakes));
+  // A rate-limited queue or key: one starter at a time, under a session lock
+  // taken before the transaction begins, so that each start's now() (its
   // started_at) follows the previous start's commit and the window counts
-  // exactly the starts before it.
+  // exactly the starts before it. Queue before key, always in that order.
   const client = await pool.connect();
-  const lock = ['jobwire.rate:' + job.queueName];
+  const locks: string[] = [];
+  if (job.queueRateLimited) locks.push('jobwire.rate:' + job.queueName);
+  if (job.rateLimitKey !== null) locks.push('jobwire.rate-key:' + job.tenantId + ':' + job.rateLimitKey);
   try {
-    await client.query(`select pg_advisory_lock(hashtextextended($1, 0))`, lock);
+    for (const lock of locks) await client.query(`select pg_advisory_lock(hashtextextended($1, 0))`, [lock]);
     try {
       await client.query('begin');
-      const outcome = await gate(client, job, queueEntryId, workerId);
+      const outcome = await gate(client, job, queueEntryId, workerId, wakes);
       await client.query('commit');
       return outcome;
     } catch (error) {
       await client.query('rollback');
       throw error;
     } finally {
-      await client.query(`select pg_advisory_unlock(hashtextextended($1, 0))`, lock);
+      for (const lock of [...locks].reverse()) await client.query(`select pg_advisory_unlock(hashtextextended($1, 0))`, [lock]);
     }
   } finally {
     client.release();
   }
 }
 
-async function gate(client: Queryable, job: GatedJob, queueEntryId: string, workerId: string): Promise<GateOutcome> {
+/** `wakes`: when the job waits for a known moment, the milliseconds until then (to wake the workers after the commit, see wake.ts). */
+async function gate(client: Queryable, job: GatedJob, queueEntryId: string, workerId: string, wakes: number[]): Promise<GateOutcome> {
   if ((await lockQueuedJob(client, job.id)) !== queueEntryId) return { passed: false };
   // Shared lock: a resume waits for this wait to commit, then releases it.
   const paused = await client.query(`select 1 from paused_queue where queue_name = $1 for share`, [job.queueName]);
@@ -93,16 +108,28 @@ async function gate(client: Queryable, job: GatedJob, queueEntryId: string, work
     await waitQueuedJob(client, job, 'QUEUE_PAUSED', WAIT_UNTIL_RELEASED);
     return { passed: false };
   }
-  if (job.queueRateLimited) {
-    const freeAt = await takeRateLimitedStart(client, job.queueName);
+  // The key's window is looked at first and recorded last, so that a job held
+  // by either limit records a start in neither.
+  if (job.rateLimitKey !== null) {
+    const freeAt = await keyWindowFreeAt(client, job);
     if (freeAt) {
-      await waitQueuedJob(client, job, 'RATE_LIMIT', freeAt);
+      await waitQueuedJob(client, job, 'KEY_RATE_LIMIT', freeAt.at);
+      wakes.push(freeAt.inMs);
       return { passed: false };
     }
   }
+  if (job.queueRateLimited) {
+    const freeAt = await takeRateLimitedStart(client, job.queueName);
+    if (freeAt) {
+      await waitQueuedJob(client, job, 'RATE_LIMIT', freeAt.at);
+      wakes.push(freeAt.inMs);
+      return { passed: false };
+    }
+  }
+  if (job.rateLimitKey !== null) await recordKeyStart(client, job);
   if (job.concurrencyKey === null) {
     // A rate-limited start is written RUNNING now: its started_at is the start the window counted.
-    if (!job.queueRateLimited) return { passed: true, running: null };
+    if (!rateLimited(job)) return { passed: true, running: null };
     const [running] = await markJobsRunning(client, [job.id], workerId);
     return running ? { passed: true, running } : { passed: false };
   }
@@ -124,9 +151,9 @@ async function gate(client: Queryable, job: GatedJob, queueEntryId: string, work
  * Records a start of the queue if its window has room (null), else answers
  * when the window's oldest start leaves it. Called under the queue's lock.
  */
-async function takeRateLimitedStart(client: Queryable, queueName: string): Promise<Date | null> {
-  const { rows } = await client.query<{ maxStarts: number; intervalMs: number; starts: number; oldest: Date | null }>(
-    `select l.max_starts as "maxStarts", l.interval_ms as "intervalMs", count(s.started_at)::int as starts, min(s.started_at) as oldest
+async function takeRateLimitedStart(client: Queryable, queueName: string): Promise<{ at: Date; inMs: number } | null> {
+  const { rows } = await client.query<{ maxStarts: number; intervalMs: number; starts: number; oldest: Date | null; now: Date }>(
+    `select l.max_starts as "maxStarts", l.interval_ms as "intervalMs", count(s.started_at)::int as starts, min(s.started_at) as oldest, now() as now
        from queue_rate_limit as l
        left join queue_rate_limit_start as s
          on s.queue_name = l.queue_name and s.started_at > now() - l.interval_ms * interval '1 millisecond'
@@ -136,7 +163,10 @@ async function takeRateLimitedStart(client: Queryable, queueName: string): Promi
   );
   const limit = rows[0];
   if (!limit) return null; // the limit was removed since the read
-  if (limit.starts >= limit.maxStarts) return new Date(limit.oldest!.getTime() + limit.intervalMs + Math.random() * limit.intervalMs * 0.1);
+  if (limit.starts >= limit.maxStarts) {
+    const at = new Date(limit.oldest!.getTime() + limit.intervalMs + Math.random() * limit.intervalMs * 0.1);
+    return { at, inMs: at.getTime() - limit.now.getTime() };
+  }
   await client.query(
     `with pruned as (
        delete from queue_rate_limit_start where queue_name = $1 and started_at <= now() - $2 * interval '1 millisecond'
@@ -145,4 +175,38 @@ async function takeRateLimitedStart(client: Queryable, queueName: string): Promi
     [queueName, limit.intervalMs],
   );
   return null;
+}
+
+function rateLimited(job: GatedJob): boolean {
+  return job.queueRateLimited === true || job.rateLimitKey !== null;
+}
+
+/**
+ * When the window of the job's rate limit key has no room: when its oldest
+ * start leaves it (the starting job's limit applies). Called under the key's lock.
+ */
+async function keyWindowFreeAt(client: Queryable, job: GatedJob): Promise<{ at: Date; inMs: number } | null> {
+  const { rows } = await client.query<{ starts: number; oldest: Date | null; now: Date }>(
+    `select count(*)::int as starts, min(started_at) as oldest, now() as now
+       from rate_limit_key_start
+      where tenant_id = $1 and rate_limit_key = $2 and started_at > now() - $3 * interval '1 millisecond'`,
+    [job.tenantId, job.rateLimitKey, job.rateLimitIntervalMs],
+  );
+  const window = rows[0]!;
+  if (window.starts < job.rateLimitMaxStarts!) return null;
+  const intervalMs = job.rateLimitIntervalMs!;
+  const at = new Date(window.oldest!.getTime() + intervalMs + Math.random() * intervalMs * 0.1);
+  return { at, inMs: at.getTime() - window.now.getTime() };
+}
+
+/** Records a start of the job's rate limit key, pruning the starts older than its interval. */
+async function recordKeyStart(client: Queryable, job: GatedJob): Promise<void> {
+  await client.query(
+    `with pruned as (
+       delete from rate_limit_key_start
+        where tenant_id = $1 and rate_limit_key = $2 and started_at <= now() - $3 * interval '1 millisecond'
+     )
+     insert into rate_limit_key_start (tenant_id, rate_limit_key, started_at) values ($1, $2, now())`,
+    [job.tenantId, job.rateLimitKey, job.rateLimitIntervalMs],
+  );
 }

@@ -28,6 +28,8 @@ export interface NewJob {
   flow: FlowOptions;
   /** Set by src/flow/ when the job must wait: its queue entry waits until released. */
   waitingReason?: JobWaitingReason | null;
+  /** Set by src/flow/debounce.ts: the latest run time of a debounced job (its first create plus maxWaitMs). */
+  debounceDeadline?: Date | null;
 }
 
 /** A job row as inserted (its columns by their SQL names, as node-postgres reads them). */
@@ -58,15 +60,19 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
     `with entry as (select id, (payload->>'jobId')::uuid as job_id from graphile_worker.add_jobs(${RUN_JOB_SPECS}))
      insert into job (id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
                       status, parent_job_id, created_by, metadata, queue_entry_id, tenant_id,
-                      waiting_reason, timeout_ms, concurrency_key, concurrency_limit, tags)
+                      waiting_reason, timeout_ms, concurrency_key, concurrency_limit,
+                      rate_limit_key, rate_limit_max_starts, rate_limit_interval_ms, debounce_key, debounce_deadline, tags)
      select x.id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
             status, parent_job_id, created_by, metadata, entry.id, tenant_id,
-            waiting_reason, timeout_ms, concurrency_key, concurrency_limit, tags
+            waiting_reason, timeout_ms, concurrency_key, concurrency_limit,
+            rate_limit_key, rate_limit_max_starts, rate_limit_interval_ms, debounce_key, debounce_deadline, tags
        from jsonb_to_recordset($6::jsonb) as x(
               id uuid, kind job_kind, queue_name text, job_type text, payload jsonb, priority int,
               max_retries int, scheduled_at timestamptz, status job_status, parent_job_id uuid,
               created_by text, metadata jsonb, tenant_id text,
-              waiting_reason job_waiting_reason, timeout_ms int, concurrency_key text, concurrency_limit int, tags text[])
+              waiting_reason job_waiting_reason, timeout_ms int, concurrency_key text, concurrency_limit int,
+              rate_limit_key text, rate_limit_max_starts int, rate_limit_interval_ms int,
+              debounce_key text, debounce_deadline timestamptz, tags text[])
        join entry on entry.job_id = x.id
      returning job.*`,
     [
@@ -91,6 +97,11 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
           concurrency_key: job.flow.concurrencyKey,
           concurrency_limit: job.flow.concurrencyLimit,
           tags: job.tags ?? [],
+          rate_limit_key: job.flow.rateLimit?.key ?? null,
+          rate_limit_max_starts: job.flow.rateLimit?.maxStarts ?? null,
+          rate_limit_interval_ms: job.flow.rateLimit?.intervalMs ?? null,
+          debounce_key: job.flow.debounce?.key ?? null,
+          debounce_deadline: job.debounceDeadline?.toISOString() ?? null,
         })),
       ),
     ],

@@ -28,13 +28,18 @@ export interface JobRow {
   readonly timeoutMs: number | null;
   readonly concurrencyKey: string | null;
   readonly concurrencyLimit: number | null;
+  /** A rate limit per key (within the tenant): at most rateLimitMaxStarts starts per rateLimitIntervalMs. */
+  readonly rateLimitKey: string | null;
+  readonly rateLimitMaxStarts: number | null;
+  readonly rateLimitIntervalMs: number | null;
 }
 
 export const JOB_ROW_COLUMNS = `id, kind, job_type as "jobType", queue_name as "queueName", payload, metadata, priority,
   max_retries as "maxRetries", retry_count as "retryCount", parent_job_id as "parentJobId",
   created_by as "createdBy", tenant_id as "tenantId", created_at as "createdAt", status, worker_id as "workerId",
   cancel_requested_at as "cancelRequestedAt", queue_entry_id as "queueEntryId",
-  timeout_ms as "timeoutMs", concurrency_key as "concurrencyKey", concurrency_limit as "concurrencyLimit"`;
+  timeout_ms as "timeoutMs", concurrency_key as "concurrencyKey", concurrency_limit as "concurrencyLimit",
+  rate_limit_key as "rateLimitKey", rate_limit_max_starts as "rateLimitMaxStarts", rate_limit_interval_ms as "rateLimitIntervalMs"`;
 
 /**
  * Locks a job row for a status change; null when there is no such job in the

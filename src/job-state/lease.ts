@@ -93,7 +93,7 @@ export async function claimJobs(db: Queryable, request: ClaimRequest): Promise<L
            and exists (select 1 from worker_job_type s where s.worker_id = $4 and s.job_type = j.job_type
                         and (s.queue_names is null or j.queue_name = any (s.queue_names)))
            and (j.status in ${QUEUED_SQL} or j.status = 'RUNNING')
-           and j.concurrency_key is null
+           and j.concurrency_key is null and j.rate_limit_key is null
            and not exists (select 1 from paused_queue p where p.queue_name = j.queue_name)
            and not exists (select 1 from queue_rate_limit r where r.queue_name = j.queue_name)
          for update skip locked) j

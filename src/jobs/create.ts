@@ -90,6 +90,7 @@ export function prepareJob(
   if ((handler.kind ?? JobKind.PLAIN) !== kind) {
     throw new ValidationError(field('jobType'), `jobs of type "${parsed.jobType}" are ${handler.kind} jobs and have their own create mutation`);
   }
+  if (parsed.scheduledAt && input.debounce) throw new ValidationError(field('debounce'), 'cannot be combined with scheduledAt');
   const payload = registered ? parsed.payload : (parseInput(deps.registry.get(parsed.jobType)!.payload, parsed.payload, [...path, 'payload']) as Record<string, unknown>);
   return {
     id: randomUUID(),

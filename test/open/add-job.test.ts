@@ -206,6 +206,8 @@ describe('refusals name what is wrong and write nothing', () => {
     ['a priority out of bounds', 'test.ship_order', { orderId: 6, amount: 1 }, { priority: 5000 }, 'options.priority', 'options.priority: must be at most 1000'],
     ['a bad queue name', 'test.ship_order', { orderId: 6, amount: 1 }, { queueName: '-x' }, 'options.queueName', /^options.queueName: must be 1-64 letters/],
     ['a dependency that does not exist', 'test.ship_order', { orderId: 6, amount: 1 }, { dependsOn: ['00000000-0000-4000-8000-000000000000'] }, 'options.dependsOn.0', /^options.dependsOn.0: no job with id /],
+    ['a rate limit of 0 starts', 'test.ship_order', { orderId: 6, amount: 1 }, { rateLimit: { key: 'k', maxStarts: 0, intervalMs: 1000 } }, 'options.rateLimit.maxStarts', 'options.rateLimit.maxStarts: must be at least 1'],
+    ['a rate limit without a key', 'test.ship_order', { orderId: 6, amount: 1 }, { rateLimit: { maxStarts: 1, intervalMs: 1000 } }, 'options.rateLimit.key', 'options.rateLimit.key: must be 1-200 characters'],
     ['a job type of a kind', 'import.qa_pairs', {}, {}, 'jobType', /^jobType: jobs of type "import.qa_pairs" are IMPORT jobs and have their own create mutation$/],
   ])('%s', async (_what, jobType, payload, options, field, message) => {
     const before = await counts();
@@ -227,6 +229,12 @@ describe('refusals name what is wrong and write nothing', () => {
     const id = await addJob(db.pool, 'test.ship_order', { orderId: 7, amount: 1 }, { tenantId: 'acme', scheduledAt: new Date(Date.now() + 3_600_000) });
     expect((await db.pool.query('select tenant_id from job where id = $1', [id])).rows[0].tenant_id).toBe('acme');
   });
+});
+
+it('a rateLimit is stored as createJob stores it', async () => {
+  const id = await addJob(db.pool, 'test.ship_order', { orderId: 8, amount: 1 }, { rateLimit: { key: 'customer-8', maxStarts: 3, intervalMs: 1000 } });
+  const { rows } = await db.pool.query('select rate_limit_key, rate_limit_max_starts, rate_limit_interval_ms from job where id = $1', [id]);
+  expect(rows[0]).toEqual({ rate_limit_key: 'customer-8', rate_limit_max_starts: 3, rate_limit_interval_ms: 1000 });
 });
 
 describe('many', () => {

@@ -21,6 +21,25 @@ export const JobWaitingReasonEnum = builder.enumType(JobWaitingReason, {
   description: 'Why a queued job does not run yet. Each change is also an event of the job.',
 });
 
+export const RateLimitInput = builder.inputType('RateLimitInput', {
+  description: "A rate limit per key: at most maxStarts starts of the tenant's jobs with this key in any intervalMs, across all workers.",
+  fields: (t) => ({
+    key: t.string({ required: true, description: 'E.g. one customer or one API; per tenant. 1-200 characters.' }),
+    maxStarts: t.int({ required: true, description: '1..100000. The starting job\'s value applies: give the jobs of one key one limit.' }),
+    intervalMs: t.int({ required: true, description: '1..86400000 (a day).' }),
+  }),
+});
+
+export const DebounceInput = builder.inputType('DebounceInput', {
+  description:
+    "One unstarted job per key (per tenant and job type): a create with the key of a job still PENDING or SCHEDULED replaces that job's payload and moves its run to now + delayMs, never past its first create + maxWaitMs, and answers that job (created: false).",
+  fields: (t) => ({
+    key: t.string({ required: true, description: '1-200 characters.' }),
+    delayMs: t.int({ required: true, description: '1..86400000 (a day): the job runs this long after the latest create of its key.' }),
+    maxWaitMs: t.int({ required: false, description: 'delayMs..604800000 (a week): the job runs at the latest this long after the first create. Default: no cap.' }),
+  }),
+});
+
 /** The idempotency fields of every create input: createJob's and each kind's. */
 export function idempotencyInputFields(t: PothosSchemaTypes.InputFieldBuilder<Types, 'InputObject'>) {
   return {
@@ -53,6 +72,16 @@ export function flowInputFields(t: PothosSchemaTypes.InputFieldBuilder<Types, 'I
       description: 'At most concurrencyLimit jobs with this key run at once, across all workers; the others wait (waitingReason CONCURRENCY_LIMIT) without spending a retry.',
     }),
     concurrencyLimit: t.int({ required: false, description: "1..10000; needs concurrencyKey. Default: the job type's, else 1." }),
+    debounce: t.field({
+      type: DebounceInput,
+      required: false,
+      description: 'Replaces the payload of the unstarted job with this key and delays it (see DebounceInput). Not with idempotencyKey, dependsOn or scheduledAt.',
+    }),
+    rateLimit: t.field({
+      type: RateLimitInput,
+      required: false,
+      description: 'At most maxStarts jobs with this key start per intervalMs; the others wait (waitingReason KEY_RATE_LIMIT) without spending a retry.',
+    }),
   };
 }
 

@@ -24,6 +24,10 @@ builder.prismaInterfaceFields('Job', (t) => ({
   timeoutMs: t.exposeInt('timeoutMs', { nullable: true, description: 'Each attempt fails with a TimeoutError after this long.' }),
   concurrencyKey: t.exposeString('concurrencyKey', { nullable: true }),
   concurrencyLimit: t.exposeInt('concurrencyLimit', { nullable: true }),
+  debounceKey: t.exposeString('debounceKey', { nullable: true, description: "The key of the job's debounce (its tenant's)." }),
+  rateLimitKey: t.exposeString('rateLimitKey', { nullable: true, description: "The key of the job's rateLimit (its tenant's)." }),
+  rateLimitMaxStarts: t.exposeInt('rateLimitMaxStarts', { nullable: true }),
+  rateLimitIntervalMs: t.exposeInt('rateLimitIntervalMs', { nullable: true }),
   dependsOn: t.field({
     type: ['ID'],
     description: 'The UUIDs of the jobs it depends on.',
