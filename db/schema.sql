@@ -1185,7 +1185,8 @@ begin
       new.completed_at := now();
       return new;
     end if;
-    if not job_status_transition_allowed(old.status, new.status) then
+    if not (job_status_transition_allowed(old.status, new.status)
+            or (old.status = 'COMPLETED' and new.status = 'PENDING' and current_setting('jobwire.rerun', true) = 'on')) then
       raise exception 'job % cannot go from % to %', old.id, old.status, new.status
         using errcode = 'JW001', detail = 'from=' || old.status || ';to=' || new.status;
     end if;
@@ -1196,10 +1197,11 @@ begin
       when 'CANCELLED' then new.cancelled_at := now();
       when 'PENDING' then
         if old.status <> 'RUNNING' then
-          -- a manual retry: the job starts a new life, its history stays in job_event
+          -- a manual retry or a rerun: the job starts a new life, its history stays in job_event
           new.failed_at := null;
           new.cancelled_at := null;
           new.cancel_requested_at := null;
+          new.completed_at := null;
         end if;
       else null;
     end case;
@@ -1421,6 +1423,12 @@ begin
   if tg_op = 'UPDATE' then
     new.updated_at := now();
     if new.status is not distinct from old.status then
+      return new;
+    end if;
+    if new.status = 'PENDING' and current_setting('jobwire.rerun', true) = 'on' then
+      -- a rerun resets the step: it runs again as if new
+      new.started_at := null;
+      new.completed_at := null;
       return new;
     end if;
     if not job_step_status_transition_allowed(old.status, new.status) then

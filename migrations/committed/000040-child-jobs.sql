@@ -1,5 +1,5 @@
 --! Previous: sha1:b1005f6411a267226f3d9874930ea79811a75ec5
---! Hash: sha1:d6c8ef6f51bc7d5334fc54acf57617f84a6b0b46
+--! Hash: sha1:2b76783d92f299e42eaef4334688d727978a750c
 --! Message: child jobs: waits for children woken in the database, cancel cascades to children
 
 -- Child jobs (src/worker/children.ts): ctx.spawn creates a job whose
@@ -124,3 +124,92 @@ create trigger job_cancel_children after update of status on job
   for each row
   when (new.status = 'CANCELLED' and old.status is distinct from new.status)
   execute function job_cancel_children();
+
+-- Rerun from a step (src/job-state/rerun.ts): a finished job, COMPLETED too,
+-- goes back to PENDING with the named step and the later ones PENDING again.
+-- Only a transaction that sets jobwire.rerun may make these moves, so the
+-- status machines stay as they are for everything else.
+create or replace function job_before_write() returns trigger language plpgsql as $$
+begin
+  if tg_op = 'INSERT' then
+    if new.status not in ('PENDING', 'SCHEDULED') then
+      raise exception 'a new job must be PENDING or SCHEDULED, not %', new.status
+        using errcode = 'JW001', detail = 'from=' || 'NONE' || ';to=' || new.status;
+    end if;
+    return new;
+  end if;
+
+  new.updated_at := now();
+  if new.status is distinct from old.status then
+    if new.status = 'COMPLETED' and job_status_transition_allowed(old.status, 'RUNNING') then
+      if new.started_at is not distinct from old.started_at or new.started_at > now() then
+        raise exception 'job % cannot go from % to COMPLETED unless it passes through RUNNING (started_at set to when it started)', old.id, old.status
+          using errcode = 'JW001', detail = 'from=' || old.status || ';to=' || new.status;
+      end if;
+      new.completed_at := now();
+      return new;
+    end if;
+    if not (job_status_transition_allowed(old.status, new.status)
+            or (old.status = 'COMPLETED' and new.status = 'PENDING' and current_setting('jobwire.rerun', true) = 'on')) then
+      raise exception 'job % cannot go from % to %', old.id, old.status, new.status
+        using errcode = 'JW001', detail = 'from=' || old.status || ';to=' || new.status;
+    end if;
+    case new.status
+      when 'RUNNING' then new.started_at := now();
+      when 'COMPLETED' then new.completed_at := now();
+      when 'FAILED', 'DEAD_LETTER' then new.failed_at := now();
+      when 'CANCELLED' then new.cancelled_at := now();
+      when 'PENDING' then
+        if old.status <> 'RUNNING' then
+          -- a manual retry or a rerun: the job starts a new life, its history stays in job_event
+          new.failed_at := null;
+          new.cancelled_at := null;
+          new.cancel_requested_at := null;
+          new.completed_at := null;
+        end if;
+      else null;
+    end case;
+  end if;
+  return new;
+end
+$$;
+
+create or replace function job_step_before_write() returns trigger language plpgsql as $$
+declare
+  unfinished_before text;
+begin
+  if tg_op = 'UPDATE' then
+    new.updated_at := now();
+    if new.status is not distinct from old.status then
+      return new;
+    end if;
+    if new.status = 'PENDING' and current_setting('jobwire.rerun', true) = 'on' then
+      -- a rerun resets the step: it runs again as if new
+      new.started_at := null;
+      new.completed_at := null;
+      return new;
+    end if;
+    if not job_step_status_transition_allowed(old.status, new.status) then
+      raise exception 'step "%" of job % cannot go from % to %', old.name, old.job_id, old.status, new.status
+        using errcode = 'JW001', detail = 'from=' || old.status || ';to=' || new.status;
+    end if;
+  elsif new.status not in ('PENDING', 'RUNNING') then
+    raise exception 'a new step must be PENDING or RUNNING, not %', new.status using errcode = 'JW001';
+  end if;
+
+  if new.status = 'RUNNING' then
+    select string_agg(name, ', ' order by position) into unfinished_before
+      from job_step
+     where job_id = new.job_id and position < new.position and status <> 'COMPLETED';
+    if unfinished_before is not null then
+      raise exception 'step "%" of job % cannot start before %', new.name, new.job_id, unfinished_before
+        using errcode = 'JW002';
+    end if;
+    new.started_at := now();
+    new.completed_at := null;
+  elsif new.status = 'COMPLETED' then
+    new.completed_at := now();
+  end if;
+  return new;
+end
+$$;

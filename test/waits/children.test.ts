@@ -9,7 +9,7 @@ import { createTestDatabase } from '../support/database.ts';
 import { spawnWorker, startTestApp, type ChildWorker, type TestApp } from '../support/app.ts';
 import { createTestRegistry } from '../support/test-handlers.ts';
 import { CancelJob, CreateJobFlow } from '../support/operations.ts';
-import { JobWaitState, JobWaitUpdated } from '../support/operations-waits.ts';
+import { JobWaitState, JobWaitUpdated, RerunJob } from '../support/operations-waits.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
 import type { CreateJobInput } from '../generated/graphql.ts';
 
@@ -172,4 +172,46 @@ it('cancelling a parent cancels its waiting and running children, not one spawne
   await db.pool.query(`select signal_job($1, 'go')`, [detached!]);
   await until(detached!, 'COMPLETED');
   expect((await api.client.request(JobWaitState, { id: parent })).job).toMatchObject({ status: 'CANCELLED', waitingReason: null, wait: null });
+});
+
+it('rerunJob queues a finished job again from a named step: earlier steps keep their results, that step and later ones run again; bad input changes nothing', async () => {
+  const id = await create({ jobType: 'test.wait_for_event', payload: { event: 'never.sent', timeoutMs: 0 } });
+  const first = await until(id, 'COMPLETED');
+  const firstResult = first.result as { before: { ranAt: number }; after: { ranAt: number } };
+  const eventCount = async () => (await db.pool.query(`select count(*)::int as n from job_event where job_id = $1`, [uuidOf(id)])).rows[0].n as number;
+  const before = await eventCount();
+
+  // Refused, changing nothing: an unknown step (the error names the steps), a payload the type refuses, a job not finished.
+  const badStep = await api.client.request(RerunJob, { input: { id, fromStep: 'nope' } });
+  expect(badStep.rerunJob).toEqual({
+    __typename: 'ValidationError',
+    field: 'fromStep',
+    message: `fromStep: job ${uuidOf(id)} has no step "nope"; its steps: "before", "event:never.sent", "after"`,
+  });
+  const badPayload = await api.client.request(RerunJob, { input: { id, fromStep: 'after', payload: { event: 5 } } });
+  expect(badPayload.rerunJob).toMatchObject({ __typename: 'ValidationError', field: 'payload.event' });
+  const waiting = await create({ jobType: 'test.wait_for_signal', payload: { signal: 'go' } });
+  await until(waiting, 'PENDING', 'SIGNAL');
+  const active = await api.client.request(RerunJob, { input: { id: waiting, fromStep: 'signal:go' } });
+  expect(active.rerunJob).toMatchObject({ __typename: 'JobStillActiveError' });
+  expect(await eventCount()).toBe(before);
+  expect((await api.client.request(JobWaitState, { id })).job).toMatchObject({ status: 'COMPLETED', result: first.result });
+
+  // From "after", with a new payload: "before" and the wait return their stored results, "after" runs again.
+  const rerun = await api.client.request(RerunJob, { input: { id, fromStep: 'after', payload: { event: 'never.sent', timeoutMs: 0, match: { edited: true } } } });
+  expect(rerun.rerunJob).toMatchObject({ __typename: 'MutationRerunJobSuccess' });
+  const messages = (await db.pool.query(`select message from job_event where job_id = $1 and step_id is null and message like 'rerun%'`, [uuidOf(id)])).rows;
+  expect(messages).toEqual([{ message: 'rerun from step "after" by local-dev with a new payload' }]);
+  const again = await until(id, 'COMPLETED');
+  const result = again.result as typeof firstResult & { waited: unknown };
+  expect(result.before).toEqual(firstResult.before);
+  expect(result.waited).toEqual({ outcome: 'TIMED_OUT' });
+  expect(result.after.ranAt).toBeGreaterThan(firstResult.after.ranAt);
+  const { rows } = await db.pool.query(`select payload from job where id = $1`, [uuidOf(id)]);
+  expect(rows[0].payload).toMatchObject({ match: { edited: true } });
+  // Its history stays: the first run's events and the rerun's.
+  expect(await eventCount()).toBeGreaterThan(before);
+  const stepEvents = (await db.pool.query(`select s.name, e.status from job_event e join job_step s on s.id = e.step_id where e.job_id = $1 order by e.id`, [uuidOf(id)])).rows;
+  expect(stepEvents.filter((e) => e.name === 'before').map((e) => e.status)).toEqual(['RUNNING', 'COMPLETED']);
+  expect(stepEvents.filter((e) => e.name === 'after').map((e) => e.status)).toEqual(['RUNNING', 'COMPLETED', 'PENDING', 'RUNNING', 'COMPLETED']);
 });
