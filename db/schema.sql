@@ -1186,7 +1186,7 @@ begin
       return new;
     end if;
     if not (job_status_transition_allowed(old.status, new.status)
-            or (old.status = 'COMPLETED' and new.status = 'PENDING' and current_setting('jobwire.rerun', true) = 'on')) then
+            or (old.status = 'COMPLETED' and new.status = 'PENDING' and coalesce(current_setting('jobwire.rerun', true), '') = 'on')) then
       raise exception 'job % cannot go from % to %', old.id, old.status, new.status
         using errcode = 'JW001', detail = 'from=' || old.status || ';to=' || new.status;
     end if;
@@ -1425,7 +1425,7 @@ begin
     if new.status is not distinct from old.status then
       return new;
     end if;
-    if new.status = 'PENDING' and current_setting('jobwire.rerun', true) = 'on' then
+    if new.status = 'PENDING' and coalesce(current_setting('jobwire.rerun', true), '') = 'on' then
       -- a rerun resets the step: it runs again as if new
       new.started_at := null;
       new.completed_at := null;

@@ -1,5 +1,5 @@
 --! Previous: sha1:b1005f6411a267226f3d9874930ea79811a75ec5
---! Hash: sha1:2b76783d92f299e42eaef4334688d727978a750c
+--! Hash: sha1:ee36ebfc79cdbfdd4bda90acd888214588289108
 --! Message: child jobs: waits for children woken in the database, cancel cascades to children
 
 -- Child jobs (src/worker/children.ts): ctx.spawn creates a job whose
@@ -150,7 +150,7 @@ begin
       return new;
     end if;
     if not (job_status_transition_allowed(old.status, new.status)
-            or (old.status = 'COMPLETED' and new.status = 'PENDING' and current_setting('jobwire.rerun', true) = 'on')) then
+            or (old.status = 'COMPLETED' and new.status = 'PENDING' and coalesce(current_setting('jobwire.rerun', true), '') = 'on')) then
       raise exception 'job % cannot go from % to %', old.id, old.status, new.status
         using errcode = 'JW001', detail = 'from=' || old.status || ';to=' || new.status;
     end if;
@@ -183,7 +183,7 @@ begin
     if new.status is not distinct from old.status then
       return new;
     end if;
-    if new.status = 'PENDING' and current_setting('jobwire.rerun', true) = 'on' then
+    if new.status = 'PENDING' and coalesce(current_setting('jobwire.rerun', true), '') = 'on' then
       -- a rerun resets the step: it runs again as if new
       new.started_at := null;
       new.completed_at := null;
