@@ -373,6 +373,7 @@ create table job (
   rate_limit_interval_ms integer,
   debounce_key text,
   debounce_deadline timestamp with time zone,
+  cancel_with_parent boolean default true not null,
   constraint job_completed_after_started CHECK (((completed_at IS NULL) OR (completed_at >= started_at))),
   constraint job_concurrency_limit_with_key CHECK ((((concurrency_key IS NULL) = (concurrency_limit IS NULL)) AND (concurrency_limit > 0))),
   constraint job_error_is_object CHECK (((error IS NULL) OR (jsonb_typeof(error) = 'object'::text))),
@@ -395,8 +396,8 @@ create table job (
 CREATE INDEX ix_import_job_status ON public.job USING btree (status, created_at DESC, id DESC) WHERE (kind = 'IMPORT'::job_kind);
 CREATE INDEX job_concurrency_running_idx ON public.job USING btree (tenant_id, concurrency_key) WHERE ((concurrency_key IS NOT NULL) AND (status = 'RUNNING'::job_status));
 CREATE INDEX job_created_by_idx ON public.job USING btree (tenant_id, created_by, created_at DESC, id DESC) WHERE (created_by IS NOT NULL);
-CREATE INDEX job_error_message_trgm_idx ON public.job USING gin (error_message gin_trgm_ops);
 CREATE UNIQUE INDEX job_debounce_key_idx ON public.job USING btree (tenant_id, job_type, debounce_key) WHERE ((debounce_key IS NOT NULL) AND (status = ANY (ARRAY['PENDING'::job_status, 'SCHEDULED'::job_status])));
+CREATE INDEX job_error_message_trgm_idx ON public.job USING gin (error_message gin_trgm_ops);
 CREATE INDEX job_list_idx ON public.job USING btree (created_at DESC, id DESC);
 CREATE INDEX job_metadata_idx ON public.job USING gin (metadata jsonb_path_ops);
 CREATE INDEX job_parent_idx ON public.job USING btree (parent_job_id) WHERE (parent_job_id IS NOT NULL);
@@ -414,10 +415,12 @@ CREATE TRIGGER job_after_waiting_change AFTER UPDATE OF waiting_reason ON public
 CREATE TRIGGER job_before_insert_no_worker BEFORE INSERT ON public.job FOR EACH ROW WHEN ((new.waiting_reason IS NULL)) EXECUTE FUNCTION job_before_queue_no_worker();
 CREATE TRIGGER job_before_retry_no_worker BEFORE UPDATE OF status ON public.job FOR EACH ROW WHEN (((new.waiting_reason IS NULL) AND (new.status = 'PENDING'::job_status) AND (old.status = ANY (ARRAY['FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])))) EXECUTE FUNCTION job_before_queue_no_worker();
 CREATE TRIGGER job_before_write BEFORE INSERT OR UPDATE ON public.job FOR EACH ROW EXECUTE FUNCTION job_before_write();
+CREATE TRIGGER job_cancel_children AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((new.status = 'CANCELLED'::job_status) AND (old.status IS DISTINCT FROM new.status))) EXECUTE FUNCTION job_cancel_children();
 CREATE TRIGGER job_clear_waiting_reason BEFORE UPDATE ON public.job FOR EACH ROW WHEN (((new.waiting_reason IS NOT NULL) AND (new.status <> ALL (ARRAY['PENDING'::job_status, 'SCHEDULED'::job_status, 'RETRYING'::job_status])))) EXECUTE FUNCTION job_clear_waiting_reason();
 CREATE TRIGGER job_end_wait AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) AND (new.status = ANY (ARRAY['COMPLETED'::job_status, 'FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])) AND (((old.waiting_reason)::text = ANY (ARRAY['TIMER'::text, 'EVENT'::text, 'SIGNAL'::text, 'CHILDREN'::text])) OR (new.status = 'CANCELLED'::job_status)))) EXECUTE FUNCTION job_end_wait();
 CREATE TRIGGER job_settle_dependents AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN ((new.has_dependents AND (old.status IS DISTINCT FROM new.status) AND (new.status = ANY (ARRAY['COMPLETED'::job_status, 'FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])))) EXECUTE FUNCTION job_settle_dependents();
 CREATE TRIGGER job_wake_concurrency_waiters AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((old.concurrency_key IS NOT NULL) AND (old.status = 'RUNNING'::job_status) AND (new.status <> 'RUNNING'::job_status))) EXECUTE FUNCTION job_wake_concurrency_waiters();
+CREATE TRIGGER job_wake_parent AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((new.parent_job_id IS NOT NULL) AND (old.status IS DISTINCT FROM new.status) AND (new.status = ANY (ARRAY['COMPLETED'::job_status, 'FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])))) EXECUTE FUNCTION job_wake_parent();
 CREATE TRIGGER portfolio_import_job_follow_status AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) AND (new.kind = 'PORTFOLIO_IMPORT'::job_kind))) EXECUTE FUNCTION portfolio_import_job_follow_status();
 
 create table job_dependency (
@@ -532,6 +535,7 @@ create table job_wait (
   children_mode text,
   created_at timestamp with time zone default now() not null,
   constraint job_wait_children CHECK (((((reason)::text = 'CHILDREN'::text) = (child_job_ids IS NOT NULL)) AND ((children_mode IS NULL) OR (children_mode = ANY (ARRAY['ALL'::text, 'ANY'::text]))))),
+  constraint job_wait_children_over TRIGGER DEFERRABLE INITIALLY DEFERRED,
   constraint job_wait_job_id_fkey FOREIGN KEY (job_id) REFERENCES job(id) ON DELETE CASCADE,
   constraint job_wait_match_is_object CHECK (((match IS NULL) OR (jsonb_typeof(match) = 'object'::text))),
   constraint job_wait_name_format CHECK (((((reason)::text = ANY (ARRAY['EVENT'::text, 'SIGNAL'::text])) = (name IS NOT NULL)) AND ((length(name) >= 1) AND (length(name) <= 200)))),
@@ -542,6 +546,7 @@ create table job_wait (
 CREATE INDEX job_wait_children_idx ON public.job_wait USING gin (child_job_ids) WHERE (child_job_ids IS NOT NULL);
 CREATE INDEX job_wait_name_idx ON public.job_wait USING btree (tenant_id, name) WHERE (name IS NOT NULL);
 CREATE INDEX job_wait_wake_at_idx ON public.job_wait USING btree (wake_at) WHERE (wake_at IS NOT NULL);
+CREATE CONSTRAINT TRIGGER job_wait_children_over AFTER INSERT OR UPDATE ON public.job_wait DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN ((new.reason = 'CHILDREN'::job_waiting_reason)) EXECUTE FUNCTION job_wait_children_over();
 
 create table paused_queue (
   queue_name text not null,
@@ -1219,7 +1224,8 @@ begin
       new.completed_at := now();
       return new;
     end if;
-    if not job_status_transition_allowed(old.status, new.status) then
+    if not (job_status_transition_allowed(old.status, new.status)
+            or (old.status = 'COMPLETED' and new.status = 'PENDING' and coalesce(current_setting('jobwire.rerun', true), '') = 'on')) then
       raise exception 'job % cannot go from % to %', old.id, old.status, new.status
         using errcode = 'JW001', detail = 'from=' || old.status || ';to=' || new.status;
     end if;
@@ -1230,16 +1236,63 @@ begin
       when 'CANCELLED' then new.cancelled_at := now();
       when 'PENDING' then
         if old.status <> 'RUNNING' then
-          -- a manual retry: the job starts a new life, its history stays in job_event
+          -- a manual retry or a rerun: the job starts a new life, its history stays in job_event
           new.failed_at := null;
           new.cancelled_at := null;
           new.cancel_requested_at := null;
+          new.completed_at := null;
         end if;
       else null;
     end case;
   end if;
   return new;
 end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.job_cancel_children()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+declare
+  child record;
+  saved_message text := current_setting('jobwire.event_message', true);
+begin
+  perform set_config('jobwire.event_message', format('cancelled with its parent %s', new.id), true);
+  for child in
+    select id, status, queue_entry_id, cancel_requested_at from job
+     where parent_job_id = new.id and cancel_with_parent and status in ('PENDING', 'SCHEDULED', 'RUNNING', 'RETRYING')
+     order by id
+       for update
+  loop
+    if child.status <> 'RUNNING' and child.queue_entry_id is not null and exists (
+         select from graphile_worker.complete_jobs(array(
+           select id from graphile_worker.jobs where id = child.queue_entry_id and locked_at is null))) then
+      update job set status = 'CANCELLED', worker_id = null where id = child.id;
+    elsif child.cancel_requested_at is null then
+      update job set cancel_requested_at = now() where id = child.id;
+      perform pg_notify('jobwire_cancel', child.id::text);
+    end if;
+  end loop;
+  perform set_config('jobwire.event_message', coalesce(saved_message, ''), true);
+  return null;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.job_children_outcome(child_ids uuid[], mode text)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select case when (case mode when 'ANY' then bool_or(c.finished) else bool_and(c.finished) end)
+    then jsonb_build_object('children', jsonb_agg(jsonb_build_object('id', c.id, 'status', c.status, 'result', c.result, 'error', c.error)
+                                                  order by c.position))
+  end
+  from (
+    select ids.id, ids.position, job.status, job.result, job.error,
+           coalesce(job.status in ('COMPLETED', 'FAILED', 'DEAD_LETTER', 'CANCELLED'), true) as finished
+      from unnest(child_ids) with ordinality as ids(id, position)
+      left join job on job.id = ids.id
+  ) as c
 $function$;
 
 CREATE OR REPLACE FUNCTION public.job_clear_waiting_reason()
@@ -1411,6 +1464,12 @@ begin
     if new.status is not distinct from old.status then
       return new;
     end if;
+    if new.status = 'PENDING' and coalesce(current_setting('jobwire.rerun', true), '') = 'on' then
+      -- a rerun resets the step: it runs again as if new
+      new.started_at := null;
+      new.completed_at := null;
+      return new;
+    end if;
     if not job_step_status_transition_allowed(old.status, new.status) then
       raise exception 'step "%" of job % cannot go from % to %', old.name, old.job_id, old.status, new.status
         using errcode = 'JW001', detail = 'from=' || old.status || ';to=' || new.status;
@@ -1465,6 +1524,26 @@ CREATE OR REPLACE FUNCTION public.job_task_identifier(job_type text, queue_name 
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
 AS $function$ select 'job:' || job_type || ':' || queue_name $function$;
+
+CREATE OR REPLACE FUNCTION public.job_wait_children_over()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+declare
+  outcome jsonb;
+begin
+  outcome := job_children_outcome(new.child_job_ids, new.children_mode);
+  if outcome is null then
+    return null;
+  end if;
+  delete from job_wait where job_id = new.job_id and step_id = new.step_id and reason = 'CHILDREN';
+  if found then
+    perform job_wait_wake(array[new.job_id], array[new.step_id], outcome,
+                          format('child jobs finished (%s of %s)', lower(coalesce(new.children_mode, 'ALL')), cardinality(new.child_job_ids)));
+  end if;
+  return null;
+end
+$function$;
 
 CREATE OR REPLACE FUNCTION public.job_wait_wake(woken_job_ids uuid[], woken_step_ids uuid[], step_result jsonb, message text)
  RETURNS void
@@ -1526,6 +1605,38 @@ begin
    where entry.id = waiting.queue_entry_id and entry.locked_at is null and entry.run_at > now();
   if found then
     perform pg_notify('jobs:insert', '');
+  end if;
+  return null;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.job_wake_parent()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+declare
+  w record;
+  outcome jsonb;
+  parent_status job_status;
+begin
+  select status into parent_status from job where id = new.parent_job_id for no key update;
+  -- Only a waiting parent is woken (a parent cancelled with its children ends its wait itself: job_end_wait).
+  if parent_status is distinct from 'PENDING' then
+    return null;
+  end if;
+  select job_id, step_id, child_job_ids, children_mode into w
+    from job_wait where job_id = new.parent_job_id and reason = 'CHILDREN' and new.id = any(child_job_ids);
+  if not found then
+    return null;
+  end if;
+  outcome := job_children_outcome(w.child_job_ids, w.children_mode);
+  if outcome is null then
+    return null;
+  end if;
+  delete from job_wait where job_id = w.job_id and step_id = w.step_id;
+  if found then
+    perform job_wait_wake(array[w.job_id], array[w.step_id], outcome,
+                          format('child jobs finished (%s of %s)', lower(coalesce(w.children_mode, 'ALL')), cardinality(w.child_job_ids)));
   end if;
   return null;
 end

@@ -97,5 +97,5 @@ export function conflictOf(error: unknown): ConflictError | null {
 }
 
 function pastTense(action: string) {
-  return action === 'cancel' ? 'cancelled' : action === 'retry' ? 'retried' : action.endsWith('e') ? `${action}d` : `${action}ed`;
+  return action === 'cancel' ? 'cancelled' : action === 'retry' ? 'retried' : action === 'rerun' ? 'rerun' : action.endsWith('e') ? `${action}d` : `${action}ed`;
 }

@@ -124,7 +124,58 @@ export interface JobWaitsContext {
   waitForSignal<Data = Record<string, unknown>>(name: string, options?: WaitForSignalOptions): Promise<WaitResult<Data>>;
 }
 
-export interface JobContext extends JobWaitsContext {}
+// --- Child jobs (src/worker/children.ts, docs/workflows.md#child-jobs) ------
+
+/** What ctx.spawn accepts besides the type and payload: add_job's options (not tenantId or parentJobId, which are the parent's). */
+export interface SpawnOptions {
+  queueName?: string;
+  priority?: number;
+  maxRetries?: number;
+  /** An ISO date-time: the child waits as SCHEDULED until then. */
+  scheduledAt?: string;
+  metadata?: Record<string, unknown>;
+  idempotencyKey?: string;
+  idempotencyKeyFreeAfterMs?: number;
+  dependsOn?: string[];
+  dependencyFailure?: 'CANCEL' | 'RUN';
+  timeoutMs?: number;
+  concurrencyKey?: string;
+  concurrencyLimit?: number;
+  /** Whether cancelling this job (the parent) cancels the child; default true. */
+  cancelWithParent?: boolean;
+  /** The spawn's step name; default `spawn:<n>` for the nth spawn a run reaches. */
+  step?: string;
+}
+
+/** A child job as waitForChildren returns it. */
+export interface ChildOutcome {
+  id: string;
+  /** COMPLETED, FAILED, DEAD_LETTER or CANCELLED once finished; with mode ANY the others may still be PENDING, RUNNING, ... (null: the job was deleted). */
+  status: string | null;
+  result: Record<string, unknown> | null;
+  error: Record<string, unknown> | null;
+}
+
+export interface WaitForChildrenOptions {
+  /** ALL (default): until every child finished; ANY: until one did. */
+  mode?: 'ALL' | 'ANY';
+  /** The wait's step name; default `children` (`children#2` for the second in one run). */
+  step?: string;
+}
+
+/**
+ * Child jobs: spawn is a durable step (a retry returns the same child's id
+ * without creating another); waitForChildren is a durable wait (reason
+ * CHILDREN) that ends when ALL (or ANY) of the children finished.
+ */
+export interface JobChildrenContext {
+  /** Creates a child job (parentJobId: this job, same tenant) through add_job; answers its id. */
+  spawn(jobType: string, payload?: Record<string, unknown>, options?: SpawnOptions): Promise<string>;
+  /** Waits until the children (ids from spawn) finished; answers each one's outcome, in the order given. */
+  waitForChildren(ids: readonly string[], options?: WaitForChildrenOptions): Promise<ChildOutcome[]>;
+}
+
+export interface JobContext extends JobWaitsContext, JobChildrenContext {}
 
 export interface JobHandler<Payload = Record<string, unknown>> {
   /** Dotted lower-case name, e.g. `webhook.send`. */

@@ -9,6 +9,7 @@ import '../graphql/registry/schema.ts';
 import '../graphql/flow/schema.ts';
 import '../graphql/flow/schedule-schema.ts';
 import '../graphql/waits/schema.ts';
+import '../graphql/jobs/rerun.ts';
 import '../graphql/connections/schema.ts';
 import '../graphql/kind-detail.ts';
 import '../graphql/live/schema.ts';

@@ -8,6 +8,7 @@ import { writeProgress } from '../job-state/progress.ts';
 import { addJobTags } from '../jobs/tags.ts';
 import { findStep, finishStep, startStep } from '../job-state/steps.ts';
 import { createWaits, type ManagedWaits } from './waits.ts';
+import { createChildren } from './children.ts';
 import { JobStreams } from '../jobs/job-streams.ts';
 
 export interface ContextOptions {
@@ -63,6 +64,8 @@ export function createJobContext(options: ContextOptions): ManagedContext {
     sleepUntil: waits.sleepUntil,
     waitForEvent: waits.waitForEvent,
     waitForSignal: waits.waitForSignal,
+    // Child jobs (issue 27, worker/children.ts).
+    ...createChildren({ pool, jobId, abort, ensureRunning, waits }),
     db: pool,
     get signal() {
       return abort.signal;

@@ -43,6 +43,10 @@ export interface WaitsOptions {
 export interface ManagedWaits extends JobWaitsContext {
   /** The wait this attempt reached and must record as it ends; null when none. */
   readonly pendingWait: WaitSpec | null;
+  /** Runs a wait of another kind (worker/children.ts): its result if it is over, or ends the attempt. */
+  wait<T>(spec: WaitSpec, onTime: Record<string, unknown>): Promise<T>;
+  /** The wait's step name: `explicit`, or `base`, `base#2`, … in the order reached. */
+  stepNameOf(explicit: string | undefined, base: string): string;
 }
 
 export function createWaits(options: WaitsOptions): ManagedWaits {
@@ -99,6 +103,8 @@ export function createWaits(options: WaitsOptions): ManagedWaits {
     get pendingWait() {
       return pendingWait;
     },
+    wait,
+    stepNameOf,
     sleepFor: ((a: string | number, b?: number) => sleep(a, b, 'sleepFor')) as JobWaitsContext['sleepFor'],
     sleepUntil: ((a: string | Date, b?: Date) => sleep(a, b, 'sleepUntil')) as JobWaitsContext['sleepUntil'],
     waitForEvent<T>(name: string, options: WaitForEventOptions = {}) {

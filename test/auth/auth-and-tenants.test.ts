@@ -170,6 +170,12 @@ const ROWS: Row[] = [
     document: 'mutation($id: ID!) { signalJob(input: { id: $id, name: "approve" }) { __typename ... on Error { message } } }',
     variables: (ids) => ({ id: ids.jobId }),
   },
+  {
+    field: 'rerunJob',
+    write: true,
+    document: 'mutation($id: ID!) { rerunJob(input: { id: $id, fromStep: "fetch" }) { __typename ... on Error { message } } }',
+    variables: (ids) => ({ id: ids.collectionJobId }),
+  },
   // Before the create rows: tenant B has no jobs yet, so B's two callers see the same (empty) selection.
   { field: 'bulkJobCount', document: '{ bulkJobCount(action: RETRY, filter: {}) { __typename ... on QueryBulkJobCountSuccess { data { count } } } }', variables: () => ({}) },
   { field: 'jobThroughput', document: '{ jobThroughput(minutes: 60) { completedCount failedCount } }', variables: () => ({}) },

@@ -167,6 +167,13 @@ const MUTATIONS: Record<string, { document: string; variables: (ids: string[]) =
     document: 'mutation($id: ID!) { retryJob(id: $id) { __typename ... on Error { message } } }',
     variables: (ids) => fc.record({ id: idLike(ids) }),
   },
+  rerunJob: {
+    document: 'mutation($input: RerunJobInput!) { rerunJob(input: $input) { __typename ... on Error { message } } }',
+    variables: (ids) =>
+      fc.record({
+        input: fc.oneof(anyJson, fc.record({ id: idLike(ids), fromStep: maybe(fc.oneof(fc.constant('fetch'), fc.string({ maxLength: 120 }))), payload: maybe(anyJson) }, { requiredKeys: [] })),
+      }),
+  },
   // Durable waits (no job waits here: a valid event or signal wakes nothing).
   sendEvent: {
     document: 'mutation($input: SendEventInput!) { sendEvent(input: $input) { __typename ... on Error { message } } }',

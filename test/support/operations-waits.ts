@@ -43,3 +43,15 @@ export const JobWaitUpdated = graphql(`
     jobUpdated(id: $id) { id status waitingReason }
   }
 `);
+
+export const RerunJob = graphql(`
+  mutation RerunJob($input: RerunJobInput!) {
+    rerunJob(input: $input) {
+      __typename
+      ... on MutationRerunJobSuccess { data { id status } }
+      ... on ValidationError { field message }
+      ... on JobNotFoundError { message }
+      ... on JobStillActiveError { message }
+    }
+  }
+`);

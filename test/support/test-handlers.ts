@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { noopHandler, sleepHandler } from '../../src/system/handlers.ts';
 import { NonRetriableError, type JobHandler } from '../../src/core/handler.ts';
 import { HandlerRegistry } from '../../src/core/registry.ts';
-import { durableSleepHandler, waitForEventHandler, waitForSignalHandler } from './wait-handlers.ts';
+import { durableSleepHandler, waitForEventHandler, waitForSignalHandler, workflowChildHandler, workflowParentHandler } from './wait-handlers.ts';
 
 const blockPayload = z.object({ ms: z.number().int().min(0).max(600_000) });
 
@@ -67,5 +67,7 @@ export function createTestRegistry(): HandlerRegistry {
     .register(failWithDataHandler)
     .register(waitForEventHandler)
     .register(waitForSignalHandler)
-    .register(durableSleepHandler);
+    .register(durableSleepHandler)
+    .register(workflowParentHandler)
+    .register(workflowChildHandler);
 }

@@ -52,3 +52,40 @@ export const durableSleepHandler: JobHandler<z.infer<typeof sleepPayload>> = {
 };
 
 export const waitHandlers = [waitForEventHandler, waitForSignalHandler, durableSleepHandler] as const;
+
+// Child jobs (src/worker/children.ts), for test/waits/children.test.ts.
+const childPayload = z.object({ n: z.number().int(), failOnce: z.boolean().default(false) });
+
+/** A child: answers { n, double }; with failOnce its first attempt fails (a retry succeeds). */
+export const workflowChildHandler: JobHandler<z.infer<typeof childPayload>> = {
+  jobType: 'test.workflow_child',
+  description: 'A child job of test.workflow_parent.',
+  payload: childPayload,
+  async handle(job) {
+    if (job.payload.failOnce && job.retryCount === 0) throw new Error(`child ${job.payload.n} fails its first attempt`);
+    return { success: true, resultData: { n: job.payload.n, double: job.payload.n * 2 } };
+  },
+};
+
+const parentPayload = z.object({
+  spawn: z.array(z.object({ jobType: z.string(), payload: z.record(z.string(), z.unknown()), maxRetries: z.number().int().optional(), cancelWithParent: z.boolean().optional() })),
+  mode: z.enum(['ALL', 'ANY']).default('ALL'),
+  /** Fail the attempt after spawning this many times (the retry must not spawn again). */
+  failAfterSpawn: z.number().int().min(0).default(0),
+});
+
+/** Spawns its children, waits for them (ALL or ANY), answers their outcomes. */
+export const workflowParentHandler: JobHandler<z.infer<typeof parentPayload>> = {
+  jobType: 'test.workflow_parent',
+  description: 'Spawns child jobs and waits for them.',
+  payload: parentPayload,
+  async handle(job, ctx) {
+    const ids: string[] = [];
+    for (const child of job.payload.spawn) {
+      ids.push(await ctx.spawn(child.jobType, child.payload, { maxRetries: child.maxRetries, cancelWithParent: child.cancelWithParent }));
+    }
+    if (job.retryCount < job.payload.failAfterSpawn) throw new Error(`failing after spawning (attempt ${job.retryCount + 1})`);
+    const children = await ctx.waitForChildren(ids, { mode: job.payload.mode });
+    return { success: true, resultData: { ids, children, attempt: job.retryCount } };
+  },
+};

@@ -1,0 +1,99 @@
+// Child jobs in the job context (docs/workflows.md#child-jobs).
+//
+// spawn is a durable step: the child (add_job, the SQL create path: the
+// registry's payload schema, routing and flow options) and the step
+// COMPLETED with its id are written in one transaction, so a retry of the
+// parent finds the step and answers the same child without creating another.
+//
+// waitForChildren is a durable wait (reason CHILDREN, worker/waits.ts). The
+// wake is the database's (migration 000041): the transaction that finishes
+// the last child (ALL) or the first (ANY) deletes the parent's job_wait row
+// and completes the wait's step with the children's outcomes.
+import type pg from 'pg';
+import type { JobAbort } from '../core/job-abort.ts';
+import type { ChildOutcome, JobChildrenContext, SpawnOptions, WaitForChildrenOptions } from '../core/handler.ts';
+import { ValidationError } from '../core/errors.ts';
+import { withTransaction } from '../db/pool.ts';
+import { findStep, finishStep, startStep } from '../job-state/steps.ts';
+import type { ManagedWaits } from './waits.ts';
+
+/** The most children one wait may name. */
+const WAIT_CHILDREN_MAX = 1000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const INVALID_PARAMETER_VALUE = '22023';
+
+export interface ChildrenOptions {
+  pool: pg.Pool;
+  jobId: string;
+  abort: JobAbort;
+  ensureRunning(): Promise<boolean>;
+  waits: ManagedWaits;
+}
+
+export function createChildren(options: ChildrenOptions): JobChildrenContext {
+  const { pool, jobId, abort, ensureRunning, waits } = options;
+  let spawned = 0;
+
+  return {
+    async spawn(jobType, payload = {}, spawnOptions: SpawnOptions = {}) {
+      const { step, cancelWithParent, ...addJobOptions } = spawnOptions;
+      spawned += 1;
+      const stepName = step ?? `spawn:${spawned}`;
+      if (typeof stepName !== 'string' || stepName.length < 1 || stepName.length > 100) {
+        throw new RangeError(`spawn: step must be 1-100 characters, got ${JSON.stringify(stepName)}`);
+      }
+      if ('tenantId' in addJobOptions || 'parentJobId' in addJobOptions) {
+        throw new ValidationError('options', 'spawn: tenantId and parentJobId are the parent job\'s and cannot be given');
+      }
+      abort.signal.throwIfAborted();
+      await ensureRunning();
+      abort.signal.throwIfAborted();
+      return withTransaction(pool, async (client) => {
+        const existing = await findStep(client, jobId, stepName);
+        if (existing?.status === 'COMPLETED') return String(existing.result?.childJobId);
+        const { rows } = await client.query<{ id: string }>(
+          `select add_job($1, $2::jsonb, $3::jsonb || jsonb_build_object('tenantId', (select tenant_id from job where id = $4), 'parentJobId', $4::text)) as id`,
+          [jobType, JSON.stringify(payload), JSON.stringify(addJobOptions), jobId],
+        ).catch((error: unknown) => {
+          const e = error as { code?: string; column?: string; message?: string };
+          if (e.code === INVALID_PARAMETER_VALUE) throw new ValidationError(e.column ?? 'spawn', (e.message ?? '').replace(/^[^:]*: /, ''));
+          throw error;
+        });
+        const childJobId = rows[0]!.id;
+        // Who made it: this job (add_job writes its SQL caller).
+        await client.query(`update job set created_by = $2, cancel_with_parent = $3 where id = $1`, [childJobId, `job:${jobId}`, cancelWithParent ?? true]);
+        const stepId = await startStep(client, jobId, stepName, existing);
+        await finishStep(client, stepId, 'COMPLETED', { childJobId }, null);
+        return childJobId;
+      });
+    },
+
+    async waitForChildren(ids, waitOptions: WaitForChildrenOptions = {}) {
+      const mode = waitOptions.mode ?? 'ALL';
+      if (mode !== 'ALL' && mode !== 'ANY') throw new RangeError(`waitForChildren: mode must be ALL or ANY, got ${String(mode)}`);
+      if (!Array.isArray(ids) || ids.length < 1 || ids.length > WAIT_CHILDREN_MAX || !ids.every((id) => typeof id === 'string' && UUID.test(id))) {
+        throw new RangeError(`waitForChildren: ids must be 1-${WAIT_CHILDREN_MAX} job ids (as spawn answers them)`);
+      }
+      const stepName = waits.stepNameOf(waitOptions.step, 'children');
+      abort.signal.throwIfAborted();
+      await ensureRunning();
+      const step = await findStep(pool, jobId, stepName);
+      if (step?.status !== 'COMPLETED') {
+        const { rows } = await pool.query<{ id: string }>(`select id from unnest($1::uuid[]) as ids(id) where not exists (select from job where job.id = ids.id and parent_job_id = $2)`, [ids, jobId]);
+        if (rows.length > 0) throw new RangeError(`waitForChildren: ${rows[0]!.id} is not a child of this job`);
+        // Over already: the step completes now, without waiting.
+        const over = await withTransaction(pool, async (client) => {
+          const outcome = await client.query<{ outcome: { children: ChildOutcome[] } | null }>(`select job_children_outcome($1::uuid[], $2) as outcome`, [ids, mode]);
+          const result = outcome.rows[0]!.outcome;
+          if (!result || step?.status === 'RUNNING') return null;
+          const stepId = await startStep(client, jobId, stepName, step);
+          await finishStep(client, stepId, 'COMPLETED', result, null);
+          return result;
+        });
+        if (over) return over.children;
+      }
+      const result = await waits.wait<{ children: ChildOutcome[] }>({ stepName, reason: 'CHILDREN', childJobIds: ids, childrenMode: mode }, { children: [] });
+      return result.children;
+    },
+  };
+}
