@@ -49,6 +49,27 @@ const manyHandler: JobHandler<z.infer<typeof manyPayload>> = {
   },
 };
 
+/** Logs what ctx.log refuses; reports the errors. */
+const badHandler: JobHandler<Record<string, never>> = {
+  jobType: 'test.log_bad',
+  description: 'Logs bad lines.',
+  payload: z.object({}).strict() as never,
+  async handle(_job, ctx) {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const errors = [() => ctx.log.info('x', [1] as never), () => ctx.log.warn(42 as never), () => ctx.log.error('x', circular)].map((call) => {
+      try {
+        call();
+        return null;
+      } catch (error) {
+        return `${(error as Error).name}: ${(error as Error).message}`;
+      }
+    });
+    ctx.log.info('fine');
+    return { success: true, resultData: { errors } };
+  },
+};
+
 let db: TestDatabase;
 let service: TestApp;
 let alice: GraphQLTestClient;
@@ -58,7 +79,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   service = await startTestApp(db.url, {
     env: { AUTH_ENABLED: 'true', AUTH_API_KEY_CACHE_MS: '0', JOB_RETRY_BASE_DELAY_MS: '0', LOG_LEVEL: 'warn' },
-    registry: new HandlerRegistry().register(retriedHandler).register(manyHandler),
+    registry: new HandlerRegistry().register(retriedHandler).register(manyHandler).register(badHandler),
   });
   alice = service.client.as((await createApiKey(db.pool, { name: 'alice', tenantId: 'tenant-a', scopes: ['jobs:read', 'jobs:write'] })).key);
   bob = service.client.as((await createApiKey(db.pool, { name: 'bob', tenantId: 'tenant-b', scopes: ['jobs:read', 'jobs:write'] })).key);
@@ -145,6 +166,19 @@ it(`past ${JOB_LOG_MAX_LINES} lines, or ${JOB_LOG_MAX_BYTES} bytes, lines are dr
   expect(keptBytes).toBeGreaterThan(JOB_LOG_MAX_BYTES - 12 * 1024);
   expect(bytes).toMatchObject({ marker: droppedMessage(100 - keptCount), markerFields: { droppedLineCount: 100 - keptCount } });
 }, 120_000);
+
+it('a message that is not a string or fields that are not a JSON object throw a TypeError naming the call; nothing of them is stored', async () => {
+  const jobId = await createJob(alice, 'test.log_bad', {});
+  await ended(jobId);
+  const { rows } = await db.pool.query(`select result from job where id = $1`, [uuidOf(jobId)]);
+  expect(rows[0].result.errors).toEqual([
+    'TypeError: ctx.log.info: fields must be an object of JSON values, got an array',
+    'TypeError: ctx.log.warn: message must be a string, got number',
+    expect.stringMatching(/^TypeError: ctx\.log\.error: fields must be JSON \(.*circular/i),
+  ]);
+  const page = await logsPage(alice, jobId, 10);
+  expect(page.edges.map((edge: any) => edge.node.message)).toEqual(['fine']);
+}, 60_000);
 
 const TAIL = 'subscription($id: ID!, $after: Int) { jobLogs(jobId: $id, after: $after) { sequence attempt level message fields } }';
 
