@@ -218,6 +218,8 @@ it('jobLogs tails the lines live; cut and resumed with after, none is missed or 
     if (outcome === 'cut') cuts.push(received.at(-1)!.sequence);
   }
   expect(cuts.length, `cut at ${cuts.join(', ')}`).toBeGreaterThanOrEqual(2);
+  // The same token reads them page by page too: Job.logs is part of the job.
+  expect((await logsPage(service.client.as(token), jobId, 1)).totalCount).toBe(COUNT);
   expect(received.map((line) => line.sequence)).toEqual(Array.from({ length: COUNT }, (_, index) => index + 1));
   expect(received.map((line) => line.message)).toEqual(Array.from({ length: COUNT }, (_, index) => `l${index + 1}`));
 }, 300_000);
