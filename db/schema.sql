@@ -466,6 +466,22 @@ create table job_idempotency_key (
 );
 CREATE INDEX job_idempotency_key_job_idx ON public.job_idempotency_key USING btree (job_id);
 
+create table job_log_line (
+  job_id uuid not null,
+  sequence integer not null,
+  attempt integer not null,
+  level text not null,
+  message text not null,
+  fields jsonb default '{}'::jsonb not null,
+  created_at timestamp with time zone default now() not null,
+  constraint job_log_line_attempt_positive CHECK ((attempt >= 1)),
+  constraint job_log_line_fields_object CHECK ((jsonb_typeof(fields) = 'object'::text)),
+  constraint job_log_line_job_id_fkey FOREIGN KEY (job_id) REFERENCES job(id) ON DELETE CASCADE,
+  constraint job_log_line_level_allowed CHECK ((level = ANY (ARRAY['INFO'::text, 'WARN'::text, 'ERROR'::text]))),
+  constraint job_log_line_pkey PRIMARY KEY (job_id, sequence),
+  constraint job_log_line_sequence_positive CHECK ((sequence >= 1))
+);
+
 create table job_step (
   id uuid default gen_random_uuid() not null,
   job_id uuid not null,

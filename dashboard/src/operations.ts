@@ -212,3 +212,17 @@ export const CancelJobs = `mutation CancelJobs($filter: JobFilter!) {
 export const RetryJobs = `mutation RetryJobs($filter: JobFilter!) {
   retryJobs(filter: $filter) { __typename ... on Error { message } ... on MutationRetryJobsSuccess { ${BULK_RESULT} } }
 }`;
+
+// Job logs: jobLogs replays the stored lines after `after`, then follows live ones.
+export interface JobLogLine {
+  sequence: number;
+  attempt: number;
+  level: 'INFO' | 'WARN' | 'ERROR';
+  message: string;
+  fields: Record<string, unknown>;
+  createdAt: string;
+}
+
+export const JobLogsAfter = `subscription JobLogsAfter($jobId: ID!, $after: Int) {
+  jobLogs(jobId: $jobId, after: $after) { sequence attempt level message fields createdAt }
+}`;

@@ -73,6 +73,22 @@ export interface JobContext {
    * more than JOB_TAGS_MAX (20) in all, and then adds none.
    */
   addTags(...tags: string[]): Promise<void>;
+
+  // --- Job logs (issue 28, src/jobs/job-logs.ts) ---
+  /**
+   * The job's log: lines kept with the job (Job.logs, the jobLogs
+   * subscription, the dashboard's job page) and written to the process's log.
+   * Never waits on the database; bounded per job
+   * (docs/end-user-live-jobs.md#job-logs).
+   */
+  log: JobLog;
+}
+
+/** A job's log. `fields`: an object of JSON values, stored with the line. */
+export interface JobLog {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
 }
 
 /** One output stream of a job. */

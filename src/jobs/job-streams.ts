@@ -12,6 +12,7 @@ import type pg from 'pg';
 import type { Queryable } from '../db/pool.ts';
 import type { Listener } from '../db/listener.ts';
 import type { JobStream } from '../core/handler.ts';
+import { channelWatchers } from './notify-watchers.ts';
 
 export const STREAM_CHANNEL = 'jobwire_stream';
 /** What one job may store in all its streams together (the JSON text of its chunks). */
@@ -175,44 +176,8 @@ export async function readStreamChunks(db: Queryable, jobId: string, name: strin
   return rows;
 }
 
-/** Wakes readers of a stream: one LISTEN and one listener per process, however many subscribers. */
-class StreamWatchers {
-  readonly #watchers = new Map<string, Set<() => void>>();
-  readonly #listening: Promise<void>;
-
-  constructor(listener: Listener) {
-    listener.on('notification', (channel, payload) => {
-      if (channel === STREAM_CHANNEL) this.#watchers.get(payload)?.forEach((notify) => notify());
-    });
-    // Notifications sent while the LISTEN connection was down are lost: every reader reads again.
-    listener.on('reconnected', () => this.#watchers.forEach((set) => set.forEach((notify) => notify())));
-    this.#listening = listener.listen(STREAM_CHANNEL);
-  }
-
-  /** Calls `notify` after each batch written to the stream; resolves once listening (read after that: nothing falls between). */
-  async watch(jobId: string, name: string, notify: () => void): Promise<() => void> {
-    const key = `${jobId}:${name}`;
-    let set = this.#watchers.get(key);
-    if (!set) this.#watchers.set(key, (set = new Set()));
-    set.add(notify);
-    const unwatch = () => {
-      set.delete(notify);
-      if (set.size === 0 && this.#watchers.get(key) === set) this.#watchers.delete(key);
-    };
-    try {
-      await this.#listening;
-    } catch (error) {
-      unwatch();
-      throw error;
-    }
-    return unwatch;
-  }
-}
-
-const watchersByListener = new WeakMap<Listener, StreamWatchers>();
-
-export function streamWatchers(listener: Listener): StreamWatchers {
-  let watchers = watchersByListener.get(listener);
-  if (!watchers) watchersByListener.set(listener, (watchers = new StreamWatchers(listener)));
-  return watchers;
+/** Wakes readers of a stream (jobs/notify-watchers.ts): `notify` after each batch written to it. */
+export function streamWatchers(listener: Listener) {
+  const watchers = channelWatchers(listener, STREAM_CHANNEL);
+  return { watch: (jobId: string, name: string, notify: () => void) => watchers.watch(`${jobId}:${name}`, notify) };
 }

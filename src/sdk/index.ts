@@ -8,7 +8,7 @@ export { SchemaNotReadyError } from './schema-check.ts';
 export type { JobWaitsContext, WaitForEventOptions, WaitForSignalOptions, WaitResult } from '../core/handler.ts';
 export { JobWaits } from '../worker/waits.ts';
 export { sendEvent, signalJob } from '../enqueue/send-event.ts';
-export { NonRetriableError, type JobContext, type JobHandler, type JobResult, type JobStream, type ProgressUpdate, type RunningJob } from '../core/handler.ts';
+export { NonRetriableError, type JobContext, type JobHandler, type JobResult, type JobStream, type JobLog, type ProgressUpdate, type RunningJob } from '../core/handler.ts';
 // Output streams' refusal past their bounds (docs/end-user-live-jobs.md#output-streams).
 export { JobStreamLimitError } from '../jobs/job-streams.ts';
 // Enqueue in the app's own transaction (docs/enqueue-in-your-transaction.md).

@@ -10,6 +10,7 @@ import { findStep, finishStep, startStep } from '../job-state/steps.ts';
 import { createWaits, type ManagedWaits } from './waits.ts';
 import { createChildren } from './children.ts';
 import { JobStreams } from '../jobs/job-streams.ts';
+import { JobLogs } from '../jobs/job-logs.ts';
 
 export interface ContextOptions {
   pool: pg.Pool;
@@ -19,6 +20,8 @@ export interface ContextOptions {
   /** The job's logger, made on first use (see lazyChild). */
   logger: () => Logger;
   progressThrottleMs: number;
+  /** This attempt's number: the job's retryCount + 1 (job logs). */
+  attempt: number;
   /** Writes the job's RUNNING if not yet (run-job.ts); false when the job is no longer this worker's. */
   ensureRunning(): Promise<boolean>;
 }
@@ -32,6 +35,8 @@ export interface ManagedContext extends JobContext {
 
 export function createJobContext(options: ContextOptions): ManagedContext {
   const { pool, jobId, workerId, abort, logger, progressThrottleMs, ensureRunning } = options;
+  // Job logs (issue 28): lines queued, inserted in batches; flushed with the progress.
+  const log = new JobLogs(pool, jobId, options.attempt, logger, ensureRunning);
   let pending: ProgressUpdate | null = null;
   let lastWrite = 0;
   let timer: NodeJS.Timeout | null = null;
@@ -106,9 +111,10 @@ export function createJobContext(options: ContextOptions): ManagedContext {
       return (streams ??= new JobStreams(pool, jobId, ensureRunning)).stream(name);
     },
     flush: async () => {
-      await Promise.all([write(), streams?.flush()]);
+      await Promise.all([write(), streams?.flush(), log.flush()]);
     },
     addTags: (...tags) => addJobTags(pool, jobId, tags),
+    log,
   };
 }
 

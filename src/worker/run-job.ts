@@ -209,6 +209,7 @@ async function execute(
     abort,
     logger,
     progressThrottleMs: deps.config.JOB_PROGRESS_THROTTLE_MS,
+    attempt: job.retryCount + 1,
     // A timed-out attempt writes nothing more (flow/timeout.ts): the next attempt may run under this worker id.
     ensureRunning: () => (abort.reason === TIMEOUT_REASON ? Promise.resolve(false) : running.ensure()),
   });

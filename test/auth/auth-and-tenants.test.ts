@@ -130,6 +130,8 @@ interface Row {
 const interval = { start: '2024-01-01', end: '2024-12-31' };
 const ROWS: Row[] = [
   { field: 'job', document: 'query($id: ID!) { job(id: $id) { id status } }', variables: (ids) => ({ id: ids.jobId }) },
+  // Job logs: a relation of the job, scoped as the job.
+  { field: 'job', document: 'query($id: ID!) { job(id: $id) { logs(first: 5) { totalCount edges { node { sequence message } } } } }', variables: (ids) => ({ id: ids.jobId }) },
   { field: 'jobs', document: '{ jobs { totalCount edges { node { id } } } }', variables: () => ({}) },
   // Search (tags, containment, createdBy, error text): through SQL of its own (src/jobs/search.ts), tenant-scoped the same.
   {
@@ -263,6 +265,7 @@ const SUBSCRIPTION_ROWS: Row[] = [
     variables: (ids) => ({ id: ids.jobId }),
   },
   { field: 'jobStream', document: 'subscription($id: ID!) { jobStream(jobId: $id, name: "out") { sequence chunk } }', variables: (ids) => ({ id: ids.jobId }) },
+  { field: 'jobLogs', document: 'subscription($id: ID!) { jobLogs(jobId: $id) { sequence message } }', variables: (ids) => ({ id: ids.jobId }) },
   { field: 'queuesUpdated', document: 'subscription { queuesUpdated { queueName } }', variables: () => ({}) },
   { field: 'portfolioImportEvents', document: 'subscription($p: ID!) { portfolioImportEvents(portfolioId: $p) { jobId } }', variables: (ids) => ({ p: ids.portfolioId }) },
   { field: 'queueUpdated', document: 'subscription { queueUpdated(queueName: "default") { queueName paused } }', variables: () => ({}) },

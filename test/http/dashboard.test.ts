@@ -54,6 +54,7 @@ beforeAll(async () => {
     steps: ['build', 'publish'],
     async handle(_job, ctx) {
       await ctx.step('build', async () => ({ pages: 3 }));
+      ctx.log.warn('printer looks warm', { printer: 'lp0', pages: 3 });
       await ctx.step('publish', async () => {
         throw new NonRetriableError('printer on fire');
       });
@@ -307,6 +308,18 @@ describe('the dashboard', () => {
     await page.locator('.error-card', { hasText: 'printer on fire' }).waitFor();
     await page.locator('[data-action="retry"]').waitFor();
     await shot('09-job-page-steps-and-error');
+  });
+
+  it("shows a job's log lines: level, time, message and fields", async () => {
+    const job = await createJob(api.client, { jobType: 'report.publish', queueName: 'reports', maxRetries: 0 });
+    await page.goto(`${origin}${DASHBOARD_PATH}/jobs/${uuidOf(job.id)}`);
+    const line = page.locator('.logs tr[data-log-sequence="1"]');
+    await line.waitFor();
+    expect(await line.locator('.log-level').textContent()).toBe('WARN');
+    expect(await line.locator('.log-message').textContent()).toBe('printer looks warm');
+    expect(JSON.parse((await line.locator('.log-fields').textContent())!)).toEqual({ printer: 'lp0', pages: 3 });
+    expect((await line.locator('td[data-label="Time"]').textContent())!.trim()).not.toBe('');
+    await shot('09b-job-page-logs');
   });
 
   it('sends the signal a job waits for from its approval button, and the job resumes', async () => {

@@ -13,6 +13,7 @@ import {
 } from '../operations.ts';
 import { linkProps } from '../router.ts';
 import { Card, ErrorNote, JsonView, ProgressBar, StatusBadge, WaitingBadge } from './common.tsx';
+import { JobLogs } from './job-logs.tsx';
 
 function Timeline({ events }: { events: JobEvent[] }) {
   return (
@@ -240,6 +241,7 @@ export function JobPage({ id }: { id: string }) {
               </ol>
             </Card>
           )}
+          <JobLogs id={id} />
         </div>
         <aside class="job-side">
           <Card title={<>History <span class="count">{events.length}</span></>} class="history">

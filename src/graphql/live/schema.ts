@@ -1,6 +1,5 @@
 // Live jobs for end users (issue 28): the createViewerToken mutation and the
 // jobStream subscription. Importing this file registers them.
-import { Repeater } from 'graphql-yoga';
 import { createViewerToken, VIEWER_TOKEN_JOBS_MAX, VIEWER_TOKEN_TTL_DEFAULT_SECONDS, VIEWER_TOKEN_TTL_MAX_SECONDS, type ViewerToken } from '../../auth/viewer-tokens.ts';
 import { visibleTenant } from '../../auth/principal.ts';
 import { JobNotFoundError, ValidationError } from '../../core/errors.ts';
@@ -8,6 +7,8 @@ import { builder } from '../builder.ts';
 import { parseJobId } from '../jobs/types.ts';
 import { readStreamChunks, STREAM_NAME, streamWatchers, type JobStreamChunk } from '../../jobs/job-streams.ts';
 import { viewerReadable } from '../viewer.ts';
+import { tailBySequence } from './tail.ts';
+import './logs.ts';
 
 const CreateViewerTokenInput = builder.inputType('CreateViewerTokenInput', {
   fields: (t) => ({
@@ -53,9 +54,6 @@ const JobStreamChunkRef = builder.objectRef<JobStreamChunk>('JobStreamChunk').im
   }),
 });
 
-/** Chunks read from the table per query while catching up. */
-const READ_BATCH = 500;
-
 builder.subscriptionField('jobStream', (t) =>
   t.field({
     ...viewerReadable((args) => [args.jobId]),
@@ -72,44 +70,14 @@ builder.subscriptionField('jobStream', (t) =>
       if (!STREAM_NAME.test(args.name)) throw new ValidationError('name', `must be 1-64 of A-Z a-z 0-9 _ . : -, got ${JSON.stringify(args.name)}`);
       const after = args.after ?? 0;
       if (after < 0) throw new ValidationError('after', `must be 0 or a sequence received, got ${after}`);
-      return new Repeater<JobStreamChunk>(async (push, stop) => {
-        let stopped = false;
-        let dirty = true;
-        let wake: (() => void) | null = null;
-        void stop.then(() => {
-          stopped = true;
-          wake?.();
-        });
+      return tailBySequence<JobStreamChunk>({
+        after,
         // Another tenant's job, or (for a viewer) one outside its token, is a missing one.
-        if ((await ctx.prisma.job.count({ where: { id: jobId } })) === 0) throw new JobNotFoundError(jobId);
-        const unwatch = await streamWatchers(ctx.listener).watch(jobId, args.name, () => {
-          dirty = true;
-          wake?.();
-        });
-        let last = after;
-        try {
-          while (!stopped) {
-            if (!dirty) await new Promise<void>((resolve) => (wake = resolve));
-            wake = null;
-            dirty = false;
-            for (;;) {
-              if (stopped) return;
-              const chunks = await readStreamChunks(ctx.pool, jobId, args.name, last, READ_BATCH);
-              let gap = false;
-              for (const chunk of chunks) {
-                // Sequences have no gaps once committed (jobs/job-streams.ts): never step over one; wait for the next wake-up.
-                if ((gap = chunk.sequence !== last + 1)) break;
-                // Resolves once the client's side has taken it: what waits for a slow client stays bounded.
-                await push(chunk);
-                last = chunk.sequence;
-                if (stopped) return;
-              }
-              if (gap || chunks.length < READ_BATCH) break;
-            }
-          }
-        } finally {
-          unwatch();
-        }
+        check: async () => {
+          if ((await ctx.prisma.job.count({ where: { id: jobId } })) === 0) throw new JobNotFoundError(jobId);
+        },
+        watch: (notify) => streamWatchers(ctx.listener).watch(jobId, args.name, notify),
+        read: (last, limit) => readStreamChunks(ctx.pool, jobId, args.name, last, limit),
       });
     },
     resolve: (chunk: JobStreamChunk) => chunk,
