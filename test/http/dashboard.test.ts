@@ -329,7 +329,8 @@ describe('the dashboard', () => {
     await page.locator('.fact', { hasText: 'Waits for' }).getByText('signal approve (step signal:approve)').waitFor();
     await shot('09b-job-waits-for-approval');
     await page.locator('[data-action="signal"][data-signal="approve"]').click();
-    await page.locator('.timeline [data-event-status="COMPLETED"]').waitFor();
+    // The job's own COMPLETED, not its wait step's (the timeline lists both).
+    await page.locator('.timeline [data-event-status="COMPLETED"]', { hasNotText: 'step ' }).waitFor();
     await page.locator('.timeline', { hasText: 'signal approve received' }).waitFor();
     expect(await page.locator('[data-action="signal"]').count()).toBe(0);
     const { rows } = await db.pool.query(`select result from job where id = $1`, [uuidOf(job.id)]);
