@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
 import { tagConnectionErrors } from './connection-errors.ts';
+import { retryOnDeadlock } from './retry.ts';
 
 // Postgres int8 (bigint) comes back as a string: event ids and counts stay exact.
 
@@ -30,24 +31,13 @@ export function createPool(connectionString: string, max: number, logger: Logger
   return pool;
 }
 
-/** Deadlock and serialization failure: the transaction did nothing and can simply run again. */
-const RETRIABLE_SQLSTATES = new Set(['40P01', '40001']);
-const TRANSACTION_ATTEMPTS = 3;
-
 /**
  * Runs fn in a transaction on one client of the pool. A transaction that
  * Postgres aborts as a deadlock or serialization failure is run again (fn must
  * be safe to repeat: everything it wrote was rolled back).
  */
-export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await runTransaction(pool, fn);
-    } catch (error) {
-      const code = (error as { code?: string } | null)?.code;
-      if (attempt >= TRANSACTION_ATTEMPTS || !code || !RETRIABLE_SQLSTATES.has(code)) throw error;
-    }
-  }
+export function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return retryOnDeadlock(() => runTransaction(pool, fn));
 }
 
 async function runTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {

@@ -110,3 +110,29 @@ export async function retryOnConnectionError<T>(fn: () => Promise<T>, options: R
     }
   }
 }
+
+/** Deadlock and serialization failure: Postgres aborted the statement or transaction, which did nothing. */
+const ABORTED_SQLSTATES = new Set(['40P01', '40001']);
+const ABORTED_ATTEMPTS = 3;
+
+/** True when Postgres aborted the work to break a deadlock or a serialization conflict. */
+export function isDeadlockOrSerializationFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && ABORTED_SQLSTATES.has(code);
+}
+
+/**
+ * Runs fn again (up to 3 attempts in all) when Postgres aborts it as a
+ * deadlock or serialization failure: the aborted transaction wrote nothing,
+ * and the other side of the cycle has gone ahead. fn must be safe to repeat,
+ * as for retryOnConnectionError (an autocommit write before the aborted one stays).
+ */
+export async function retryOnDeadlock<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (attempt >= ABORTED_ATTEMPTS || !isDeadlockOrSerializationFailure(error)) throw error;
+    }
+  }
+}

@@ -21,7 +21,7 @@ import type pg from 'pg';
 import type { Job, Task } from 'graphile-worker';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
-import { retryOnConnectionError } from '../db/retry.ts';
+import { retryOnConnectionError, retryOnDeadlock } from '../db/retry.ts';
 import { lazyChild, type Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { cancelRunningJob } from '../job-state/cancel.ts';
@@ -183,7 +183,8 @@ async function execute(
    * Retried through a lost connection: each write is guarded (worker_id, RUNNING), so it applies once.
    */
   const finish = async (status: JobStatus, write: () => Promise<boolean>, error?: string) => {
-    const applied = (await running.ensure()) && (await retryOnConnectionError(write));
+    // A child's end locks its parent's row (job_wake_parent) as a cancel of the parent locks the child's: Postgres aborts one.
+    const applied = (await running.ensure()) && (await retryOnConnectionError(() => retryOnDeadlock(write)));
     report.outcome(status, applied, error);
   };
   const fail = (failure: AttemptFailure) => finish(failure.status, () => failRunningJob(deps.pool, job, workerId, failure), failure.errorMessage);
