@@ -52,9 +52,30 @@ export async function purgeByRules(pool: pg.Pool, settings: RetentionSettings): 
   }
 }
 
+/**
+ * Rate limit starts older than a day (the longest interval a limit may have)
+ * count in no window. A key's starts are pruned as the key starts again
+ * (flow/gates.ts); these are the keys that never start again (a customer gone).
+ */
+export async function pruneRateLimitStarts(pool: pg.Pool, batchSize = BATCH_SIZE): Promise<number> {
+  let total = 0;
+  for (const table of ['rate_limit_key_start', 'queue_rate_limit_start']) {
+    for (;;) {
+      const result = await pool.query(
+        `delete from ${table} where ctid = any(array(select ctid from ${table} where started_at < now() - interval '1 day' limit $1))`,
+        [batchSize],
+      );
+      total += result.rowCount ?? 0;
+      if ((result.rowCount ?? 0) < batchSize) break;
+    }
+  }
+  return total;
+}
+
 export function createPurgeTask(deps: { pool: pg.Pool; logger: Logger } & RetentionSettings): Task {
   return async () => {
     const deleted = await purgeByRules(deps.pool, deps);
-    deps.logger.info({ deleted, rules: deps.rules, retentionDays: deps.retentionDays }, 'purged finished jobs');
+    const rateLimitStarts = await pruneRateLimitStarts(deps.pool);
+    deps.logger.info({ deleted, rateLimitStarts, rules: deps.rules, retentionDays: deps.retentionDays }, 'purged finished jobs');
   };
 }

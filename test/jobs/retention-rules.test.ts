@@ -1,7 +1,7 @@
 // Retention per status and queue (JOB_RETENTION): finished jobs past their
 // rule go, in batches; recent ones, and waiting or running jobs of any age, stay.
 import { beforeAll, expect, it } from 'vitest';
-import { purgeByRules } from '../../src/jobs/retention.ts';
+import { pruneRateLimitStarts, purgeByRules } from '../../src/jobs/retention.ts';
 import { parseRetentionRules } from '../../src/core/retention-rules.ts';
 import { loadConfig } from '../../src/service-config.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -63,6 +63,24 @@ it('purges each finished job past its rule (queue rule, then status rule, then J
   expect(rows.map((row) => row.id).sort()).toEqual([...kept].sort());
   const events = await db.pool.query(`select count(*)::int as n from job_event where job_id = any($1)`, [gone]);
   expect(events.rows[0].n).toBe(0);
+});
+
+it('prunes rate limit starts older than a day, of keys and queues that never start again, and keeps the recent ones', async () => {
+  await db.pool.query(`insert into queue_rate_limit (queue_name, max_starts, interval_ms) values ('limited', 5, 1000)`);
+  await db.pool.query(
+    `insert into rate_limit_key_start (tenant_id, rate_limit_key, started_at)
+     select 'default', 'customer:' || (i % 7), now() - make_interval(hours => case when i <= 2500 then 25 else 23 end)
+       from generate_series(1, 2510) as i`,
+  );
+  await db.pool.query(
+    `insert into queue_rate_limit_start (queue_name, started_at) values ('limited', now() - interval '2 days'), ('limited', now() - interval '1 minute')`,
+  );
+  expect(await pruneRateLimitStarts(db.pool)).toBe(2501);
+  const keys = await db.pool.query(`select count(*)::int as n, min(started_at) > now() - interval '1 day' as none_older_than_a_day from rate_limit_key_start`);
+  expect(keys.rows[0]).toEqual({ n: 10, none_older_than_a_day: true });
+  const queues = await db.pool.query(`select count(*)::int as n from queue_rate_limit_start where started_at > now() - interval '1 hour'`);
+  expect(queues.rows[0].n).toBe(1);
+  expect((await db.pool.query(`select count(*)::int as n from queue_rate_limit_start`)).rows[0].n).toBe(1);
 });
 
 it('refuses a bad JOB_RETENTION at start, naming the rule', () => {
