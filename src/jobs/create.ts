@@ -6,7 +6,7 @@ import type pg from 'pg';
 import type { Config } from '../config.ts';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
-import type { Caller, Principal } from '../auth/principal.ts';
+import { visibleTenant, type Caller, type Principal } from '../auth/principal.ts';
 import type { HandlerRegistry } from '../core/registry.ts';
 import { ValidationError } from '../core/errors.ts';
 import { insertJobs, insertsInOneStatement, type InsertedJobRow, type NewJob } from '../job-state/insert.ts';
@@ -232,7 +232,7 @@ export async function createJobsReporting(
     throw new ValidationError(list, `must contain at most ${deps.config.CREATE_JOBS_MAX} jobs (got ${inputs.length})`);
   }
   const pathOf = (index: number) => (listField ? [listField, index] : []);
-  const registered = await resolveJobTypes(deps, inputs.map((input) => input.jobType));
+  const registered = await resolveJobTypes(deps, inputs.map((input) => input.jobType), visibleTenant(caller));
   const jobs = inputs.map((input, index) => prepareJob(deps, caller, input, { path: pathOf(index), registered }));
   // The common create (no parent, key, dependency or step): one statement,
   // atomic on its own; begin and commit would be two more round trips.

@@ -28,13 +28,15 @@ export interface ResolvedJobTypes {
 export async function resolveJobTypes(
   deps: { pool: pg.Pool; registry: HandlerRegistry; config: Partial<Pick<Config, 'ALLOW_UNKNOWN_JOB_TYPES'>> },
   jobTypes: readonly unknown[],
+  /** The caller's tenant (null: every tenant): the error's known types are the ones it may see (jobTypes). */
+  tenantId: string | null = null,
 ): Promise<ResolvedJobTypes> {
   const remote = [...new Set(jobTypes.filter((type): type is string => typeof type === 'string' && !deps.registry.get(type)))];
   const registered = await getRegisteredJobTypes(deps.pool, remote);
   const unknown = remote.some((type) => !registered.has(type));
   const known =
     unknown && !deps.config.ALLOW_UNKNOWN_JOB_TYPES
-      ? [...new Set([...deps.registry.jobTypes, ...(await deps.pool.query<{ name: string }>('select name from job_type')).rows.map((row) => row.name)])].sort()
+      ? [...new Set([...deps.registry.jobTypes, ...(await visibleRegisteredTypes(deps.pool, tenantId))])].sort()
       : [];
   return {
     prepare(jobType, payload, field, kind) {
@@ -51,6 +53,18 @@ export async function resolveJobTypes(
       return forCreate(type);
     },
   };
+}
+
+/** Registered types a tenant may see: served by a worker that serves it (registry.ts servingWorkers). */
+async function visibleRegisteredTypes(pool: pg.Pool, tenantId: string | null): Promise<string[]> {
+  const { rows } = await pool.query<{ name: string }>(
+    `select t.name from job_type t
+      where $1::text is null
+         or exists (select 1 from worker_job_type s join worker w on w.id = s.worker_id
+                     where s.job_type = t.name and (w.tenant_id is null or w.tenant_id = $1))`,
+    [tenantId],
+  );
+  return rows.map((row) => row.name);
 }
 
 function forCreate(type: RegisteredJobType): JobTypeForCreate {

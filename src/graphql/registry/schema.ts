@@ -2,6 +2,7 @@
 // hosts or some worker registered, with the workers serving it) and the
 // UnknownJobTypeError of createJob/createJobs.
 import { builder } from '../builder.ts';
+import { visibleTenant } from '../../auth/principal.ts';
 import { ErrorInterface } from '../errors.ts';
 import { JobKind } from '../../generated/prisma/enums.ts';
 import { JobKindEnum } from '../jobs/schema-enums.ts';
@@ -74,11 +75,14 @@ const JobTypeRef = builder.objectRef<JobTypeView>('JobType').implement({
 builder.queryFields((t) => ({
   jobTypes: t.field({
     type: [JobTypeRef],
-    description: 'Every job type this API hosts or some worker registered, by name, with the workers serving it.',
+    description:
+      "Every job type this API hosts or some worker registered, by name, with the workers serving it. A tenant sees the workers that may run its jobs (not another tenant's remote workers), and a registered type only while one of those serves it.",
     resolve: async (_root, _args, ctx) => {
+      const tenantId = visibleTenant(ctx.caller);
       const registered = new Map((await listRegisteredJobTypes(ctx.pool)).map((type) => [type.name, type]));
-      const names = [...new Set([...ctx.registry.jobTypes, ...registered.keys()])].sort();
-      const workers = await servingWorkers(ctx.pool, names, ctx.config.WORKER_DEAD_AFTER_MS);
+      const candidates = [...new Set([...ctx.registry.jobTypes, ...registered.keys()])].sort();
+      const workers = await servingWorkers(ctx.pool, candidates, ctx.config.WORKER_DEAD_AFTER_MS, tenantId);
+      const names = tenantId === null ? candidates : candidates.filter((name) => ctx.registry.get(name) !== undefined || workers.has(name));
       return names.map((name) => {
         const handler = ctx.registry.get(name);
         const stored = registered.get(name);
