@@ -411,7 +411,6 @@ CREATE INDEX job_waiting_idx ON public.job USING btree (waiting_reason, queue_na
 CREATE TRIGGER job_after_delete AFTER DELETE ON public.job REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION job_after_delete();
 CREATE TRIGGER job_after_insert AFTER INSERT ON public.job REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION job_after_insert();
 CREATE TRIGGER job_after_update AFTER UPDATE ON public.job REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION job_after_update();
-CREATE TRIGGER job_after_waiting_change AFTER UPDATE OF waiting_reason ON public.job FOR EACH ROW WHEN (((old.waiting_reason IS DISTINCT FROM new.waiting_reason) AND (old.status = new.status))) EXECUTE FUNCTION job_after_waiting_change();
 CREATE TRIGGER job_before_insert_no_worker BEFORE INSERT ON public.job FOR EACH ROW WHEN ((new.waiting_reason IS NULL)) EXECUTE FUNCTION job_before_queue_no_worker();
 CREATE TRIGGER job_before_retry_no_worker BEFORE UPDATE OF status ON public.job FOR EACH ROW WHEN (((new.waiting_reason IS NULL) AND (new.status = 'PENDING'::job_status) AND (old.status = ANY (ARRAY['FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])))) EXECUTE FUNCTION job_before_queue_no_worker();
 CREATE TRIGGER job_before_write BEFORE INSERT OR UPDATE ON public.job FOR EACH ROW EXECUTE FUNCTION job_before_write();
@@ -1165,6 +1164,7 @@ $function$;
 CREATE OR REPLACE FUNCTION public.job_after_update()
  RETURNS trigger
  LANGUAGE plpgsql
+ SET enable_nestloop TO 'off'
 AS $function$
 begin
   insert into job_event (job_id, status, previous_status, message, created_at)
@@ -1182,25 +1182,20 @@ begin
              clock_timestamp(), 1
         from new_rows n join old_rows o on o.id = n.id
        where n.status is distinct from o.status
+      union all
+      -- a queued job's waiting reason changed (its status did not)
+      select n.id, n.status, o.status,
+             job_event_message(job_waiting_message(n.waiting_reason, n.queue_name, n.concurrency_key, n.concurrency_limit)),
+             clock_timestamp(), 1
+        from new_rows n join old_rows o on o.id = n.id
+       where n.waiting_reason is distinct from o.waiting_reason and n.status = o.status
     ) as change
    order by pass;
-  -- Changes that write no event (progress) are a hint to jobUpdated watchers
-  -- (sent on commit; listeners read the row itself).
+  -- Changes that write no status event (progress, a waiting reason) are a hint
+  -- to jobUpdated watchers (sent on commit; listeners read the row itself).
   perform pg_notify('jobwire_job', n.id::text)
      from new_rows n join old_rows o on o.id = n.id
     where n.status is not distinct from o.status;
-  return null;
-end
-$function$;
-
-CREATE OR REPLACE FUNCTION public.job_after_waiting_change()
- RETURNS trigger
- LANGUAGE plpgsql
-AS $function$
-begin
-  insert into job_event (job_id, status, previous_status, message)
-  values (new.id, new.status, old.status,
-          job_event_message(job_waiting_message(new.waiting_reason, new.queue_name, new.concurrency_key, new.concurrency_limit)));
   return null;
 end
 $function$;

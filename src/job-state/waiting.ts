@@ -1,6 +1,6 @@
 // Waiting: a queued job that may not start yet keeps its status (PENDING,
 // SCHEDULED or RETRYING) and says why in job.waiting_reason (each change of
-// the reason writes an event, see the job_after_waiting_change trigger). Its
+// the reason writes an event: the job_after_update trigger). Its
 // queue entry is due only once released (WAIT_UNTIL_RELEASED) or at its next look; whatever releases it makes
 // the entry due. Flow control (src/flow/) decides when a job waits; the writes
 // are here.
