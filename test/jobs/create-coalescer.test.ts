@@ -140,6 +140,43 @@ it('one create Postgres refuses in a shared statement fails alone; the others ar
   }
 });
 
+it('a shared statement whose backend is terminated is run again caller by caller: nobody loses a create', async () => {
+  const coalescer = coalescerOf(pool, MAX);
+  const fallbacks = coalescer.counts.fallbacks;
+  const first = await pool.connect();
+  const second = await pool.connect();
+  try {
+    await first.query('begin');
+    await first.query('lock table job in share mode');
+    const inFlight = createJobsReporting(deps, caller, [plain()]);
+    const waitersOnJob = async (count: number) => {
+      const { rows } = await pool.query(`select pid from pg_locks where relation = 'job'::regclass and not granted order by pid`);
+      return rows.length === count ? rows.map((row) => row.pid as number) : undefined;
+    };
+    await eventually('the first create to wait for the lock', () => waitersOnJob(1));
+    const queued = [1, 2, 3].map((index) => createJobsReporting(deps, caller, [plain({ queued: index })]));
+    await eventually('three creates to wait behind it', async () => (coalescer.waiting === 3 ? true : undefined));
+    // Queued behind the waiting insert (Postgres grants locks in order): it will hold the table when the shared statement comes.
+    const secondLock = second.query('begin').then(() => second.query('lock table job in share mode'));
+    await eventually('the second lock to queue', () => waitersOnJob(2));
+    await first.query('commit');
+    await inFlight;
+    await secondLock;
+    const [shared] = await eventually('the shared statement to wait for the lock', () => waitersOnJob(1));
+    await pool.query('select pg_terminate_backend($1)', [shared]);
+    await second.query('commit');
+    const answers = await Promise.all(queued);
+    expect(coalescer.counts.fallbacks).toBe(fallbacks + 1);
+    const ids = answers.map((answer) => answer[0]!.id);
+    const { rows } = await pool.query(`select metadata from job where id = any($1::uuid[]) order by metadata->>'queued'`, [ids]);
+    expect(rows.map((row) => row.metadata)).toEqual([{ queued: 1 }, { queued: 2 }, { queued: 3 }]);
+    expect(await halfWritten()).toEqual({ no_entry: 0, no_event: 0, no_job: 0 });
+  } finally {
+    first.release();
+    second.release();
+  }
+});
+
 it('creates with one idempotency key, concurrent with coalesced creates, make one job: one answer says created, all name it', async () => {
   const keyed = Array.from({ length: 8 }, (): CreateJobInput[] => [{ ...plain(), idempotencyKey: 'batch-key' }]);
   // Keyed creates take the transaction of src/flow (never coalesced); the plain ones wait in the coalescer.
