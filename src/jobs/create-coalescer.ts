@@ -81,10 +81,12 @@ export class CreateCoalescer {
       rows = await insertJobs(this.#db, batch.flatMap((caller) => caller.jobs));
     } catch (error) {
       // Postgres refused the statement: it wrote nothing, so each create runs
-      // again alone and only a bad one fails. Any other error (the connection
-      // lost) leaves unknown whether it committed: every caller gets it, as
-      // each would have alone (a create run again would hit its own job id).
-      if (!(error instanceof pg.DatabaseError)) {
+      // again alone and only a bad one fails. Not after a statement timeout or
+      // a lack of resources (running each again would add load where there is
+      // too much), nor after any other error (the connection lost: whether it
+      // committed is unknown, and a create run again would hit its own job
+      // id): every caller gets the error, as each would have alone.
+      if (!(error instanceof pg.DatabaseError) || !runsAgainAlone(error)) {
         for (const caller of batch) caller.reject(error);
         return;
       }
@@ -103,6 +105,11 @@ export class CreateCoalescer {
       caller.reject(error);
     }
   }
+}
+
+/** query_canceled (statement_timeout, a cancel) and class 53, insufficient resources: see #write. */
+function runsAgainAlone(error: pg.DatabaseError): boolean {
+  return error.code !== '57014' && !error.code?.startsWith('53');
 }
 
 const coalescers = new WeakMap<object, CreateCoalescer>();

@@ -177,6 +177,38 @@ it('a shared statement whose backend is terminated is run again caller by caller
   }
 });
 
+it('a shared statement cancelled by statement_timeout fails each of its callers, without running them again', async () => {
+  const timed = new pg.Pool({ connectionString: db.url, max: 3, options: '-c statement_timeout=1000' });
+  try {
+    const coalescer = coalescerOf(timed, MAX);
+    const timedDeps = { ...deps, pool: timed };
+    const locker = await pool.connect();
+    try {
+      await locker.query('begin');
+      await locker.query('lock table job in share mode');
+      const first = createJobsReporting(timedDeps, caller, [plain()]);
+      await eventually('the first create to wait for the lock', async () => {
+        const { rows } = await locker.query(`select 1 from pg_locks where relation = 'job'::regclass and not granted`);
+        return rows.length > 0 ? true : undefined;
+      });
+      const queued = [1, 2, 3].map((index) => createJobsReporting(timedDeps, caller, [plain({ timedOut: index })]));
+      await eventually('three creates to wait behind it', async () => (coalescer.waiting === 3 ? true : undefined));
+      // The lock stays: the first statement, then the shared one, run into the timeout.
+      await expect(first).rejects.toMatchObject({ code: '57014' });
+      const outcomes = await Promise.allSettled(queued);
+      expect(outcomes.map((outcome) => outcome.status === 'rejected' && (outcome.reason as { code?: string }).code)).toEqual(['57014', '57014', '57014']);
+      expect(coalescer.counts).toEqual({ coalescedStatements: 1, fallbacks: 0 });
+      await locker.query('commit');
+    } finally {
+      locker.release();
+    }
+    const { rows } = await pool.query(`select count(*)::int as n from job where metadata ? 'timedOut'`);
+    expect(rows[0].n).toBe(0);
+  } finally {
+    await timed.end();
+  }
+});
+
 it('creates with one idempotency key, concurrent with coalesced creates, make one job: one answer says created, all name it', async () => {
   const keyed = Array.from({ length: 8 }, (): CreateJobInput[] => [{ ...plain(), idempotencyKey: 'batch-key' }]);
   // Keyed creates take the transaction of src/flow (never coalesced); the plain ones wait in the coalescer.
