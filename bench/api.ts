@@ -9,8 +9,12 @@
 // per request (a figure the machine's other load moves less than requests/s)
 // and the keyed API's peak RSS under the createJob load is printed. Last, how
 // long the query bombs of issue 13 take to be refused, and the API's peak
-// memory before and after.
+// memory before and after. A third API process with an API key writes each
+// create alone (CREATE_COALESCE_MAX_JOBS=1), in the same alternating rounds:
+// the A/B of group commit (src/jobs/create-coalescer.ts), with Postgres' CPU
+// time per request (every process of the embedded server) beside the API's.
 //   npm run bench:api   (BENCH_CONNECTIONS=10 BENCH_SECONDS=10 BENCH_AUTH_ROUNDS=2)
+import { readdir, readFile } from 'node:fs/promises';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { startApp } from '../src/app.ts';
@@ -33,12 +37,41 @@ const list = (first: number) =>
 const AUTH_ROUNDS = Number(process.env.BENCH_AUTH_ROUNDS ?? 2);
 const RUNTIME = process.env.BENCH_RUNTIME === 'tsx' ? 'tsx' : 'dist';
 
-/** autocannon's result, and the API process's CPU time per request while it ran. */
+/** CPU time (ms) of the Postgres server's processes (the postmaster and its children), or NaN when it is not on this machine. */
+async function postgresCpuMs(databaseUrl: string): Promise<number> {
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const dataDirectory = (await db.query<{ setting: string }>(`select setting from pg_settings where name = 'data_directory'`)).rows[0]!.setting;
+    const postmaster = (await readFile(`${dataDirectory}/postmaster.pid`, 'utf8')).split('\n')[0]!;
+    let ticks = 0;
+    for (const pid of await readdir('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      // After the command name: state, ppid, ..., utime (12th), stime (13th); clock ticks of 10 ms.
+      const fields = stat.split(') ')[1]?.split(' ');
+      if (fields && (pid === postmaster || fields[1] === postmaster)) ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    return ticks * 10;
+  } catch {
+    return NaN;
+  } finally {
+    await db.end();
+  }
+}
+
+/** autocannon's result, and the API process's (and Postgres') CPU time per request while it ran. */
 async function load(api: Child, body: string, connections = CONNECTIONS, headers: Record<string, string> = {}) {
   const cpuBefore = await api.cpuMs();
+  const postgresBefore = await postgresCpuMs(databaseUrl);
   const result = await autocannon({ url: api.url!, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, connections, duration: SECONDS });
   if (result.non2xx || result.errors) throw new Error(`${result.non2xx} non-2xx answers, ${result.errors} errors`);
-  return { ...result, cpuMsPerRequest: ((await api.cpuMs()) - cpuBefore) / Math.max(1, result.requests.total) };
+  const requests = Math.max(1, result.requests.total);
+  return {
+    ...result,
+    cpuMsPerRequest: ((await api.cpuMs()) - cpuBefore) / requests,
+    postgresCpuMsPerRequest: ((await postgresCpuMs(databaseUrl)) - postgresBefore) / requests,
+  };
 }
 
 /** Prisma queries the API makes for one request, recorded in-process through a `$extends` hook. */
@@ -84,12 +117,15 @@ await keyClient.connect();
 const { key } = await createApiKey(keyClient, { name: 'bench', tenantId: 'bench', scopes: ['jobs:read', 'jobs:write'] });
 await keyClient.end();
 const authApi = await spawnCli('serve', { ...unlimited, AUTH_ENABLED: 'true' }, RUNTIME);
+const aloneApi = await spawnCli('serve', { ...unlimited, AUTH_ENABLED: 'true', CREATE_COALESCE_MAX_JOBS: '1' }, RUNTIME);
 try {
   // Same run, alternating which goes first: the machine's load moves both alike.
   const withoutAuth: number[] = [];
   const withKey: number[] = [];
   const keyedCpu: number[] = [];
   const keyedP50: number[] = [];
+  const keyedPostgresCpu: number[] = [];
+  const alone = { requestsPerSecond: [] as number[], p50Ms: [] as number[], apiCpuMsPerRequest: [] as number[], postgresCpuMsPerRequest: [] as number[] };
   for (let pass = 0; pass < AUTH_ROUNDS; pass++) {
     const plain = () => load(api, CREATE).then((result) => withoutAuth.push(result.requests.average));
     const keyed = () =>
@@ -97,9 +133,17 @@ try {
         withKey.push(result.requests.average);
         keyedCpu.push(result.cpuMsPerRequest);
         keyedP50.push(result.latency.p50);
+        keyedPostgresCpu.push(result.postgresCpuMsPerRequest);
       });
-    if (pass % 2 === 0) await plain().then(keyed);
-    else await keyed().then(plain);
+    const keyedAlone = () =>
+      load(aloneApi, CREATE, CONNECTIONS, { authorization: `Bearer ${key}` }).then((result) => {
+        alone.requestsPerSecond.push(result.requests.average);
+        alone.p50Ms.push(result.latency.p50);
+        alone.apiCpuMsPerRequest.push(result.cpuMsPerRequest);
+        alone.postgresCpuMsPerRequest.push(result.postgresCpuMsPerRequest);
+      });
+    if (pass % 2 === 0) await plain().then(keyed).then(keyedAlone);
+    else await keyedAlone().then(keyed).then(plain);
   }
   const created = await load(api, CREATE);
   const keyedRssUnderCreate = await authApi.peakRssMb();
@@ -143,10 +187,22 @@ try {
       rounds: withKey.map((value) => round(value)).join(' / '),
       'p50 ms': keyedP50.join(' / '),
       'API CPU ms/request': keyedCpu.map((value) => round(value, 2)).join(' / '),
+      'Postgres CPU ms/request': keyedPostgresCpu.map((value) => round(value, 2)).join(' / '),
+    },
+    {
+      createJob: 'with an API key, each create alone (CREATE_COALESCE_MAX_JOBS=1)',
+      'requests/s (mean of rounds)': round(mean(alone.requestsPerSecond)),
+      rounds: alone.requestsPerSecond.map((value) => round(value)).join(' / '),
+      'p50 ms': alone.p50Ms.join(' / '),
+      'API CPU ms/request': alone.apiCpuMsPerRequest.map((value) => round(value, 2)).join(' / '),
+      'Postgres CPU ms/request': alone.postgresCpuMsPerRequest.map((value) => round(value, 2)).join(' / '),
     },
   ];
   console.table(authRows);
   console.log(`API key / no authentication: ${round((100 * mean(withKey)) / mean(withoutAuth))} %`);
+  // Round by round (each pair ran back to back), so that the machine's drift moves both alike.
+  const pairRatios = withKey.map((value, index) => value / alone.requestsPerSecond[index]!);
+  console.log(`group commit / each create alone (requests/s, round by round): ${pairRatios.map((ratio) => round(ratio, 2)).join(' / ')}`);
   console.log(
     `API peak RSS under the createJob load (${RUNTIME === 'dist' ? 'node dist/main.js serve' : 'tsx src/main.ts serve'}): with an API key ${round(keyedRssUnderCreate)} MB, without authentication ${round(plainRssUnderCreate)} MB`,
   );
@@ -162,7 +218,8 @@ try {
     connections: CONNECTIONS,
     seconds: SECONDS,
     runtime: RUNTIME,
-    createJobWithApiKey: { requestsPerSecond: withKey, p50Ms: keyedP50, apiCpuMsPerRequest: keyedCpu },
+    createJobWithApiKey: { requestsPerSecond: withKey, p50Ms: keyedP50, apiCpuMsPerRequest: keyedCpu, postgresCpuMsPerRequest: keyedPostgresCpu },
+    createJobWithApiKeyEachAlone: alone,
     createJobWithoutAuthentication: { requestsPerSecond: withoutAuth },
     apiPeakRssMbUnderCreate: { withApiKey: keyedRssUnderCreate, withoutAuthentication: plainRssUnderCreate },
     prismaQueriesPerRequest: queries,
@@ -172,5 +229,6 @@ try {
 } finally {
   await api.stop();
   await authApi.stop();
+  await aloneApi.stop();
   await server.stop();
 }

@@ -17,6 +17,8 @@ export interface KindSettings {
 
 /** Default of METRICS_LABEL_VALUES_MAX (src/metrics/metrics.ts bounds its labels with it). */
 export const DEFAULT_LABEL_VALUES_MAX = 100;
+/** CREATE_COALESCE_MAX_JOBS' default (callers of createJobs that pass no setting get it too). */
+export const CREATE_COALESCE_MAX_JOBS_DEFAULT = 200;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
@@ -147,6 +149,11 @@ const coreConfigSchema = z.object({
   JOB_PAYLOAD_MAX_BYTES: int(1, 10_000_000).default(256 * 1024),
   /** Most jobs one createJobs call may create. */
   CREATE_JOBS_MAX: int(1, 100_000).default(1000),
+  /**
+   * Most jobs one statement writes for concurrent one-statement creates
+   * (jobs/create-coalescer.ts: group commit); 1 writes each create alone.
+   */
+  CREATE_COALESCE_MAX_JOBS: int(1, 100_000).default(CREATE_COALESCE_MAX_JOBS_DEFAULT),
   /** How often a worker process looks for due schedule ticks (jobs/schedules.ts). */
   SCHEDULE_POLL_INTERVAL_MS: int(50, 60_000).default(1000),
   /** A schedule tick found this much later than due counts as missed (its schedule's missedTickPolicy applies). */

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type pg from 'pg';
-import type { Config } from '../config.ts';
+import { CREATE_COALESCE_MAX_JOBS_DEFAULT, type Config } from '../config.ts';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import { visibleTenant, type Caller, type Principal } from '../auth/principal.ts';
@@ -15,6 +15,7 @@ import { QUEUE_NAME_FORMAT, jsonObject, parseInput } from '../core/validation.ts
 import { afterInsertJobs, beforeInsertJobs, flowWritesNothing, type CreatedJob } from '../flow/create.ts';
 import { parseFlowOptions, type FlowInput } from '../core/flow-options.ts';
 import { resolveJobTypes, type ResolvedJobTypes } from '../registry/create.ts';
+import { coalescerOf } from './create-coalescer.ts';
 
 export type { Caller } from '../auth/principal.ts';
 
@@ -35,7 +36,7 @@ export interface CreateJobInput extends FlowInput {
 export interface CreateJobsDeps {
   pool: pg.Pool;
   registry: HandlerRegistry;
-  config: Pick<Config, 'JOB_PAYLOAD_MAX_BYTES' | 'CREATE_JOBS_MAX'> & Partial<Pick<Config, 'ALLOW_UNKNOWN_JOB_TYPES'>>;
+  config: Pick<Config, 'JOB_PAYLOAD_MAX_BYTES' | 'CREATE_JOBS_MAX'> & Partial<Pick<Config, 'ALLOW_UNKNOWN_JOB_TYPES' | 'CREATE_COALESCE_MAX_JOBS'>>;
 }
 
 /** One schema per payload limit: building a zod schema (and compiling its fast path) costs far more than using it. */
@@ -236,8 +237,10 @@ export async function createJobsReporting(
   const jobs = inputs.map((input, index) => prepareJob(deps, caller, input, { path: pathOf(index), registered }));
   // The common create (no parent, key, dependency or step): one statement,
   // atomic on its own; begin and commit would be two more round trips.
+  // Concurrent ones share a statement (create-coalescer.ts).
   if (flowWritesNothing(jobs) && insertsInOneStatement(jobs)) {
-    const rows = new Map((await insertJobs(deps.pool, jobs)).map((row) => [row.id, row]));
+    const coalescer = coalescerOf(deps.pool, deps.config.CREATE_COALESCE_MAX_JOBS ?? CREATE_COALESCE_MAX_JOBS_DEFAULT);
+    const rows = new Map((await coalescer.insert(jobs)).map((row) => [row.id, row]));
     return jobs.map((job): CreatedJobWithRow => ({ id: job.id, created: true, row: rows.get(job.id) }));
   }
   return withTransaction(deps.pool, async (client) => {
