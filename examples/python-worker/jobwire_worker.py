@@ -99,6 +99,7 @@ class JobContext:
         self._lock = threading.Lock()
         self._steps = {step["name"]: step for step in job.get("steps", [])}
         self._used: Dict[str, int] = {}
+        self._spawned = 0
         self._lines: List[Dict[str, Any]] = []
         self._chunks: List[Dict[str, Any]] = []
 
@@ -155,7 +156,7 @@ class JobContext:
         return answer
 
     def _step_name(self, step: Optional[str], base: str) -> str:
-        """As ctx in Node: the nth unnamed wait or spawn of a kind is `base`, `base#2`, ... in every run."""
+        """As ctx in Node: the nth unnamed wait of a kind is `base`, `base#2`, ... in every run."""
         if step is not None:
             return step
         n = self._used.get(base, 0) + 1
@@ -197,7 +198,8 @@ class JobContext:
 
     def spawn(self, job_type: str, payload: Optional[Dict[str, Any]] = None, step: Optional[str] = None, **options: Any) -> str:
         """A child job (options: add_job's, e.g. maxRetries=2); durable: a later run of the step answers the same child."""
-        name = self._step_name(step, "spawn")
+        self._spawned += 1
+        name = step if step is not None else f"spawn:{self._spawned}"
         stored = self._steps.get(name)
         if stored and stored["status"] == "COMPLETED":
             return stored["result"]["childJobId"]
