@@ -280,7 +280,7 @@ describe('child jobs', () => {
     const unknown = await post('spawn', { workerId: 'family-2', jobId: parent, step: 's', jobType: 'no.such_type', payload: {} }, keys.workerA);
     expect(refusal(unknown)).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', message: expect.stringContaining('no.such_type') });
     const badPriority = await post('spawn', { workerId: 'family-2', jobId: parent, step: 's', jobType: CHILD, options: { queueName: 'bad queue name' } }, keys.workerA);
-    expect(refusal(badPriority)).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', field: 'queueName' });
+    expect(refusal(badPriority)).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', field: 'options.queueName' });
     const notChild = await post('wait', { workerId: 'family-2', jobId: parent, step: 'w', kind: 'waitForChildren', childJobIds: [parent] }, keys.workerA);
     expect(refusal(notChild)).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', field: 'childJobIds', message: `childJobIds: waitForChildren: ${parent} is not a child of this job` });
     const { rows } = await db.pool.query(`select (select count(*)::int from job where parent_job_id = $1) as children, (select count(*)::int from job_step where job_id = $1) as steps`, [parent]);
