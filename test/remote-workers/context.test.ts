@@ -237,6 +237,9 @@ describe('child jobs', () => {
     const first = await spawn('part:1', 1);
     expect(first).toMatchObject({ status: 200, body: { jobId: parent, state: 'HELD', childJobId: expect.any(String) } });
     expect((await spawn('part:1', 1)).body.childJobId).toBe(first.body.childJobId);
+    // Retried at once (a worker that did not get its answer): the job's lock orders them; one child.
+    const together = await Promise.all(Array.from({ length: 5 }, () => spawn('part:1', 1)));
+    expect(new Set(together.map((answer) => answer.body.childJobId))).toEqual(new Set([first.body.childJobId]));
     const second = (await spawn('part:2', 2)).body.childJobId as string;
 
     // The parent's attempt fails; the retry spawns the same steps again and gets the same children.
