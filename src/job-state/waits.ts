@@ -46,19 +46,16 @@ export interface WaitRow {
   readonly due: boolean;
 }
 
-/** The named step of a job and, while it waits there, its wait: one query (a resume reads it once per wait). */
+/** The named step of a job and, while it waits there, its wait. */
 export async function readStepWait(db: Queryable, jobId: string, stepName: string): Promise<{ step: StepRow | null; wait: WaitRow | null }> {
-  const { rows } = await db.query<StepRow & { waitReason: WaitReason | null; wakeAt: Date | null; due: boolean }>({
-    name: 'jobwire-read-step-wait',
-    text: `select s.id, s.position, s.status, s.result, w.reason as "waitReason", w.wake_at as "wakeAt", coalesce(w.wake_at <= now(), false) as due
-       from job_step s left join job_wait w on w.job_id = s.job_id and w.step_id = s.id and s.status <> 'COMPLETED'
-      where s.job_id = $1 and s.name = $2`,
-    values: [jobId, stepName],
-  });
-  const row = rows[0];
-  if (!row) return { step: null, wait: null };
-  const { waitReason, wakeAt, due, ...step } = row;
-  return { step, wait: waitReason ? { stepId: step.id, reason: waitReason, wakeAt, due } : null };
+  const step = await findStep(db, jobId, stepName);
+  if (!step || step.status === 'COMPLETED') return { step, wait: null };
+  const { rows } = await db.query<WaitRow>(
+    `select step_id as "stepId", reason, wake_at as "wakeAt", coalesce(wake_at <= now(), false) as due
+       from job_wait where job_id = $1 and step_id = $2`,
+    [jobId, step.id],
+  );
+  return { step, wait: rows[0] ?? null };
 }
 
 /**
@@ -67,18 +64,18 @@ export async function readStepWait(db: Queryable, jobId: string, stepName: strin
  * or what a waker that came first wrote; null if the wait is not due after all.
  */
 export async function endWaitByTime(pool: pg.Pool, jobId: string, stepId: string, result: Record<string, unknown>): Promise<Record<string, unknown> | null> {
-  // One statement, its own transaction: a resume ends its wait in one round trip.
-  const { rows } = await pool.query<{ ended: boolean }>({
-    name: 'jobwire-end-wait-by-time',
-    text: `with ended as (delete from job_wait where job_id = $1 and step_id = $2 and wake_at <= now() returning step_id),
-            completed as (update job_step set status = 'COMPLETED', result = $3 where id = (select step_id from ended) and status = 'RUNNING')
-       select exists (select 1 from ended) as ended`,
-    values: [jobId, stepId, JSON.stringify(result)],
+  return withTransaction(pool, async (client) => {
+    const ended = await client.query(`delete from job_wait where job_id = $1 and step_id = $2 and wake_at <= now()`, [jobId, stepId]);
+    if (ended.rowCount === 1) {
+      await client.query(`update job_step set status = 'COMPLETED', result = $2 where id = $1 and status = 'RUNNING'`, [stepId, JSON.stringify(result)]);
+      return result;
+    }
+    const { rows } = await client.query<{ result: Record<string, unknown> | null }>(
+      `select result from job_step where id = $1 and status = 'COMPLETED'`,
+      [stepId],
+    );
+    return rows[0] ? (rows[0].result ?? {}) : null;
   });
-  if (rows[0]!.ended) return result;
-  // Another waker came first (an event, another worker): its result, read after it committed (a new statement, a new snapshot).
-  const stored = await pool.query<{ result: Record<string, unknown> | null }>(`select result from job_step where id = $1 and status = 'COMPLETED'`, [stepId]);
-  return stored.rows[0] ? (stored.rows[0].result ?? {}) : null;
 }
 
 export type SuspendOutcome =
