@@ -14,14 +14,14 @@ import { spawnApi, type ChildApi } from '../support/processes.ts';
 import { eventually } from '../support/wait.ts';
 
 const WORKER_SCRIPT = ['test/support/worker-process.ts'];
-// As waits.test.ts: a loaded machine must not take a busy worker for dead.
+// As waits.test.ts: a loaded machine must not take a busy worker for dead (the APIs sweep dead workers too).
 const WORKER_ENV = { WORKER_DEAD_AFTER_MS: '15000' };
 let db: TestDatabase;
 let apis: ChildApi[];
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  apis = [await spawnApi(db.url), await spawnApi(db.url)];
+  apis = [await spawnApi(db.url, WORKER_ENV), await spawnApi(db.url, WORKER_ENV)];
   // One after the other: two starting at once on a loaded machine can exceed the start timeout.
   await spawnWorker(db.url, WORKER_ENV, WORKER_SCRIPT);
   await spawnWorker(db.url, WORKER_ENV, WORKER_SCRIPT);
@@ -41,9 +41,11 @@ it('an event in a rolled-back transaction wakes nothing; committed, from two API
   const all = [...byOrder.values()].flat();
   await eventually('every job waiting for its event', async () =>
     (await count(`select count(*)::int as n from job where id = any($1::uuid[]) and status = 'PENDING' and waiting_reason = 'EVENT'`, [all])) === 16 ? true : undefined,
+    60_000,
   );
-  // Waiting holds no worker slot.
-  expect(await count(`select count(*)::int as n from graphile_worker._private_jobs where locked_at is not null`)).toBe(0);
+  // Waiting holds no worker slot: each job's own queue entry is free, and the entries of the attempts that ended go once graphile-worker finishes them.
+  expect(await count(`select count(*)::int as n from job j join graphile_worker._private_jobs e on e.id = j.queue_entry_id where j.id = any($1::uuid[]) and e.locked_at is not null`, [all])).toBe(0);
+  await eventually('no queue entry locked', async () => ((await count(`select count(*)::int as n from graphile_worker._private_jobs where locked_at is not null`)) === 0 ? true : undefined));
 
   // In the app's transaction, rolled back: it would have woken four; it woke none.
   const client = await db.pool.connect();
@@ -69,6 +71,7 @@ it('an event in a rolled-back transaction wakes nothing; committed, from two API
   const matching = [...byOrder.get(1)!, ...byOrder.get(2)!];
   await eventually('the woken jobs to complete', async () =>
     (await count(`select count(*)::int as n from job where id = any($1::uuid[]) and status = 'COMPLETED'`, [matching])) === 8 ? true : undefined,
+    60_000,
   );
   for (const id of matching) {
     // Woken once, run once after the wait: one "received" event, two RUNNING in all (before and after the wait).
