@@ -5,7 +5,8 @@
 // BENCH_WAKE_SPREAD_SECONDS after every job sleeps), and on resume records
 // when it resumed. Printed: while all sleep, the RUNNING jobs, the locked queue
 // entries (worker slots held) and the database's connections (against before
-// the jobs existed); then the lateness of the resumes (resumed − wake time).
+// the jobs existed); then the lateness of the resumes (resumed − wake time),
+// and the rate the workers resumed at against the rate the wake times asked for.
 //   npm run bench:waits   (BENCH_JOBS, default 10000; BENCH_WAKE_SPREAD_SECONDS, default 20)
 import pg from 'pg';
 import { z } from 'zod';
@@ -88,9 +89,14 @@ try {
     if (rows[0]!.n === JOBS) break;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  const { rows } = await pool.query<{ lateMs: number }>(
-    `select ((result->>'resumedAt')::bigint - extract(epoch from (result->>'wakeAt')::timestamptz) * 1000)::double precision as "lateMs" from job`,
+  const { rows } = await pool.query<{ lateMs: number; resumedAt: string; wakeAt: number }>(
+    `select ((result->>'resumedAt')::bigint - extract(epoch from (result->>'wakeAt')::timestamptz) * 1000)::double precision as "lateMs",
+            result->>'resumedAt' as "resumedAt", (extract(epoch from (result->>'wakeAt')::timestamptz) * 1000)::double precision as "wakeAt" from job`,
   );
+  // The rate the workers resumed at, against the rate the wake times asked for: lateness beyond the wake-up's own is the backlog between them.
+  const firstWake = Math.min(...rows.map((row) => row.wakeAt));
+  const lastResume = Math.max(...rows.map((row) => Number(row.resumedAt)));
+  const resumedPerSecond = JOBS / Math.max((lastResume - firstWake) / 1000, 0.001);
   const late = rows.map((row) => row.lateMs).sort((a, b) => a - b);
   const within1s = late.filter((ms) => ms <= 1000).length;
   await report(
@@ -105,6 +111,8 @@ try {
         'connections while asleep': during.total,
         'active while asleep': during.active,
         'wake spread s': SPREAD_MS / 1000,
+        'wakes asked /s': round(JOBS / (SPREAD_MS / 1000), 1),
+        'resumed /s': round(resumedPerSecond, 1),
         'late p50 ms': Math.round(percentile(late, 50)),
         'late p99 ms': Math.round(percentile(late, 99)),
         'late max ms': Math.round(late.at(-1)!),

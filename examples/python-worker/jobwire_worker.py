@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from datetime import datetime
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional
 
@@ -42,6 +43,18 @@ class NonRetryableError(Exception):
 
 class JobStopped(Exception):
     """Raised inside a handler (by ctx.check()) once the job was cancelled or lost."""
+
+
+class JobWaiting(Exception):
+    """Raised by a durable wait that must wait: the service ended the attempt there, and a claim
+    delivers the job again once the wait is over (the handler runs again from the start; its
+    completed steps, spawns and waits answer their stored results). Re-raise it if you catch
+    exceptions around a wait."""
+
+    def __init__(self, step: str, wake_at: Optional[str]):
+        super().__init__(f"the job waits at step {step!r}; this attempt ends here")
+        self.step = step
+        self.wake_at = wake_at
 
 
 class Client:
@@ -85,6 +98,10 @@ class JobContext:
         self._progress: Optional[Dict[str, Any]] = None
         self._lock = threading.Lock()
         self._steps = {step["name"]: step for step in job.get("steps", [])}
+        self._used: Dict[str, int] = {}
+        self._spawned = 0
+        self._lines: List[Dict[str, Any]] = []
+        self._chunks: List[Dict[str, Any]] = []
 
     def progress(self, percent: float, message: Optional[str] = None) -> None:
         """Sent with the next lease extension (the latest value wins)."""
@@ -125,6 +142,103 @@ class JobContext:
         self.stop_reason = self.stop_reason or reason
         self.stopped.set()
 
+    # -- the job context's calls (docs/remote-workers.md#the-job-context) -------
+
+    def _call(self, operation: str, body: Dict[str, Any]) -> Dict[str, Any]:
+        """A context call for this job; JobStopped once the service says the worker no longer holds it."""
+        self.check()
+        if operation != "log":
+            self.flush()
+        answer = self.worker.client.call(operation, {"workerId": self.worker.worker_id, "jobId": self.id, **body})
+        if answer["state"] in ("LOST", "CANCELLED"):
+            self.stop(answer["state"])
+            self.check()
+        return answer
+
+    def _step_name(self, step: Optional[str], base: str) -> str:
+        """As ctx in Node: the nth unnamed wait of a kind is `base`, `base#2`, ... in every run."""
+        if step is not None:
+            return step
+        n = self._used.get(base, 0) + 1
+        self._used[base] = n
+        return base if n == 1 else f"{base}#{n}"
+
+    def _wait(self, step: str, body: Dict[str, Any]) -> Any:
+        stored = self._steps.get(step)
+        if stored and stored["status"] == "COMPLETED":
+            result = stored["result"]
+            return result.get("children") if body["kind"] == "waitForChildren" and result else (None if body["kind"].startswith("sleep") else result)
+        answer = self._call("wait", {"step": step, **body})
+        if answer["state"] == "WAITING":
+            raise JobWaiting(step, answer["wakeAt"])
+        return answer["result"]
+
+    def sleep_for(self, seconds: float, step: Optional[str] = None) -> None:
+        """A durable sleep: the attempt ends (JobWaiting) and the job comes back after `seconds`, holding no slot meanwhile."""
+        self._wait(self._step_name(step, "sleep"), {"kind": "sleepFor", "ms": max(0, round(seconds * 1000))})
+
+    def sleep_until(self, until: datetime, step: Optional[str] = None) -> None:
+        """As sleep_for, until a timezone-aware datetime."""
+        self._wait(self._step_name(step, "sleep"), {"kind": "sleepUntil", "until": until.isoformat()})
+
+    def wait_for_event(self, name: str, match: Optional[Dict[str, Any]] = None, timeout: Optional[float] = None,
+                       step: Optional[str] = None) -> Dict[str, Any]:
+        """Until sendEvent(name, data) with data containing `match`: {"outcome": "RECEIVED", "data": ...} or {"outcome": "TIMED_OUT"}."""
+        body: Dict[str, Any] = {"kind": "waitForEvent", "name": name, "match": match or {}}
+        if timeout is not None:
+            body["timeoutMs"] = max(0, round(timeout * 1000))
+        return self._wait(self._step_name(step, f"event:{name}"), body)
+
+    def wait_for_signal(self, name: str, timeout: Optional[float] = None, step: Optional[str] = None) -> Dict[str, Any]:
+        """Until signalJob(this job, name, data): as wait_for_event."""
+        body: Dict[str, Any] = {"kind": "waitForSignal", "name": name}
+        if timeout is not None:
+            body["timeoutMs"] = max(0, round(timeout * 1000))
+        return self._wait(self._step_name(step, f"signal:{name}"), body)
+
+    def spawn(self, job_type: str, payload: Optional[Dict[str, Any]] = None, step: Optional[str] = None, **options: Any) -> str:
+        """A child job (options: add_job's, e.g. maxRetries=2); durable: a later run of the step answers the same child."""
+        self._spawned += 1
+        name = step if step is not None else f"spawn:{self._spawned}"
+        stored = self._steps.get(name)
+        if stored and stored["status"] == "COMPLETED":
+            return stored["result"]["childJobId"]
+        return self._call("spawn", {"step": name, "jobType": job_type, "payload": payload or {}, "options": options})["childJobId"]
+
+    def wait_for_children(self, ids: List[str], mode: str = "ALL", step: Optional[str] = None) -> List[Dict[str, Any]]:
+        """Until ALL (or ANY) of the children finished: [{id, status, result, error}] in the order of ids."""
+        return self._wait(self._step_name(step, "children"), {"kind": "waitForChildren", "childJobIds": ids, "mode": mode})
+
+    def log(self, message: str, level: str = "INFO", **fields: Any) -> None:
+        """A line of the job's log (Job.logs, the jobLogs subscription); sent in batches with the next call, or at the end of the run."""
+        with self._lock:
+            self._lines.append({"level": level, "message": message, "fields": fields})
+            full = len(self._lines) >= 100
+        if full:
+            self.flush()
+
+    def stream(self, name: str, chunk: Any) -> None:
+        """A chunk of the job's output stream `name` (the jobStream subscription); sent in batches as log lines are."""
+        with self._lock:
+            self._chunks.append({"stream": name, "chunk": chunk})
+            full = len(self._chunks) >= 100
+        if full:
+            self.flush()
+
+    def add_tags(self, *tags: str) -> List[str]:
+        """Adds tags to the job (duplicates dropped, at most 20 in all); answers its tags."""
+        return self._call("addTags", {"tags": list(tags)})["tags"]
+
+    def flush(self) -> None:
+        """Sends the log lines and stream chunks held back."""
+        with self._lock:
+            lines, self._lines = self._lines, []
+            chunks, self._chunks = self._chunks, []
+        if chunks:
+            self._call("stream", {"chunks": chunks})
+        if lines:
+            self._call("log", {"lines": lines})
+
 
 Handler = Callable[[JobContext], Dict[str, Any]]
 
@@ -156,7 +270,7 @@ class Worker:
         self.slot_free = threading.Event()
         self.stopping = threading.Event()
         self.peak = 0
-        self.counts = {"completed": 0, "failed": 0, "cancelled": 0, "lost": 0, "interrupted": 0}
+        self.counts = {"completed": 0, "failed": 0, "cancelled": 0, "lost": 0, "interrupted": 0, "waiting": 0}
 
     # -- the protocol ---------------------------------------------------------
 
@@ -232,6 +346,12 @@ class Worker:
         handler = self.handlers[ctx.job["jobType"]]
         try:
             result = handler(ctx)
+            ctx.flush()
+        except JobWaiting as waiting:
+            # The service ended the attempt at the wait: nothing to report; a claim brings the job back.
+            self.counts["waiting"] += 1
+            self.log("job-waiting", jobId=ctx.id, step=waiting.step, wakeAt=waiting.wake_at)
+            return
         except JobStopped:
             # Cancelled: the service ended the job when it told us. Lost: another worker has it.
             # Shutdown: unregister gives it back to the queue.
@@ -240,15 +360,24 @@ class Worker:
             self.log(f"job-{outcome}", jobId=ctx.id)
             return
         except NonRetryableError as error:
+            self._flush_quietly(ctx)
             self._fail(ctx, error, retryable=False)
             return
         except Exception as error:
+            self._flush_quietly(ctx)
             self._fail(ctx, error, retryable=True)
             return
         answer = self.client.call("complete", {"workerId": self.worker_id, "jobs": [{"jobId": ctx.id, "result": result or {}}]})
         state = answer["jobs"][0]["state"]
         self.counts["completed" if state == "COMPLETED" else "lost"] += 1
         self.log("job-completed" if state == "COMPLETED" else "job-lost", jobId=ctx.id)
+
+    def _flush_quietly(self, ctx: JobContext) -> None:
+        """The log lines of a failed run still reach the job's log (a failure to send them does not hide the job's own)."""
+        try:
+            ctx.flush()
+        except Exception as error:
+            self.log("flush-failed", jobId=ctx.id, error=repr(error))
 
     def _fail(self, ctx: JobContext, error: Exception, retryable: bool) -> None:
         answer = self.client.call(
@@ -348,7 +477,34 @@ def slow_task(ctx: JobContext) -> Dict[str, Any]:
     return {"attempt": ctx.attempt, "preparedOnAttempt": prepared["preparedOnAttempt"], "seconds": seconds}
 
 
-HANDLERS: Dict[str, Handler] = {"text.word_count": word_count, "demo.slow_task": slow_task}
+def report(ctx: JobContext) -> Dict[str, Any]:
+    """demo.report: the job context's calls. Counts the words of payload.texts in child jobs
+    (text.word_count), waits for them, streams each count, naps durably, and logs as it goes.
+
+    payload: texts (list of strings), napSeconds (float, default 0).
+    Each wait ends the attempt (JobWaiting): the job comes back by a claim when the wait is over,
+    and the handler runs again from the start, its steps, spawns and waits answering stored results.
+    """
+    texts = ctx.payload.get("texts", [])
+    ctx.add_tags("report", f"texts:{len(texts)}")
+    ctx.step("started", lambda: (ctx.log("report started", texts=len(texts)), {})[1])
+    ids = [ctx.spawn("text.word_count", {"text": text}, step=f"count:{n}") for n, text in enumerate(texts)]
+    children = ctx.wait_for_children(ids, step="counts")
+    words = [child["result"]["words"] for child in children]
+
+    def publish() -> Dict[str, Any]:
+        for n, count in enumerate(words):
+            ctx.stream("counts", {"text": n, "words": count})
+        ctx.log("counts published", total=sum(words))
+        return {}
+
+    ctx.step("publish", publish)
+    ctx.sleep_for(float(ctx.payload.get("napSeconds", 0)), step="nap")
+    ctx.log("report done after its nap", level="INFO", total=sum(words))
+    return {"words": sum(words), "counts": words}
+
+
+HANDLERS: Dict[str, Handler] = {"text.word_count": word_count, "demo.slow_task": slow_task, "demo.report": report}
 
 # Sent at register: the service checks payloads against these JSON Schemas
 # (draft 2020-12) before a job is created, and lists them in `jobTypes`.
@@ -376,6 +532,17 @@ JOB_TYPES: Dict[str, Dict[str, Any]] = {
         "resultSchema": {
             "type": "object",
             "properties": {"attempt": {"type": "integer"}, "preparedOnAttempt": {"type": "integer"}, "seconds": {"type": "number"}},
+        },
+    },
+    "demo.report": {
+        "description": "Counts words in child jobs, streams the counts, naps durably (example Python worker: the job context).",
+        "payloadSchema": {
+            "type": "object",
+            "properties": {
+                "texts": {"type": "array", "items": {"type": "string"}, "maxItems": 50},
+                "napSeconds": {"type": "number", "minimum": 0, "maximum": 3600},
+            },
+            "required": ["texts"],
         },
     },
 }

@@ -183,14 +183,14 @@ export async function lockHeldJobs(db: Queryable, workerId: string, jobIds: read
 }
 
 /** The held jobs claimed without RUNNING written become RUNNING now (the worker reports on them). */
-async function ensureRunning(db: Queryable, workerId: string, held: Map<string, HeldJob>): Promise<void> {
+export async function ensureRunning(db: Queryable, workerId: string, held: Map<string, HeldJob>): Promise<void> {
   const taken = [...held.values()].filter((job) => job.takenAt !== null).map((job) => job.id);
   if (taken.length === 0) return;
   for (const row of await markJobsRunning(db, taken, workerId)) held.set(row.id, { ...row, entryId: held.get(row.id)!.entryId, takenAt: null });
 }
 
 /** The held queue entries are done with (the attempt ended here). */
-async function deleteHeldEntries(db: Queryable, entryIds: readonly string[], workerId: string): Promise<void> {
+export async function deleteHeldEntries(db: Queryable, entryIds: readonly string[], workerId: string): Promise<void> {
   if (entryIds.length === 0) return;
   await db.query({
     name: 'jobwire-lease-delete-entries',

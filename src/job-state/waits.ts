@@ -108,51 +108,54 @@ function describe(wait: WaitSpec): string {
  * a new queue entry due when the wait ends by time.
  */
 export async function suspendRunningJob(pool: pg.Pool, job: Suspended, workerId: string, wait: WaitSpec): Promise<SuspendOutcome> {
-  return withTransaction(pool, async (client) => {
-    const { rows } = await client.query<{ status: string; workerId: string | null; cancelRequested: boolean; tenantId: string }>(
-      `select status, worker_id as "workerId", cancel_requested_at is not null as "cancelRequested", tenant_id as "tenantId"
-         from job where id = $1 for update`,
-      [job.id],
-    );
-    const row = rows[0];
-    if (!row || row.status !== 'RUNNING' || row.workerId !== workerId) return { status: 'lost' };
-    if (row.cancelRequested) return { status: 'cancel_requested' };
-    const existing = await findStep(client, job.id, wait.stepName);
-    const stepId = existing?.status === 'RUNNING' ? existing.id : await startStep(client, job.id, wait.stepName, existing);
-    const saved = await client.query<{ wakeAt: Date | null }>(
-      `insert into job_wait (job_id, tenant_id, step_id, reason, name, match, wake_at, child_job_ids, children_mode)
-       values ($1, $2, $3, $4, $5, $6, coalesce($7::timestamptz, now() + $8::double precision * interval '1 millisecond'), $9, $10)
-       on conflict (job_id) do update set
-         -- Waiting at the same step again (woken early, by an orphan sweep): its time stays.
-         wake_at = case when job_wait.step_id = excluded.step_id then job_wait.wake_at else excluded.wake_at end,
-         step_id = excluded.step_id, reason = excluded.reason, name = excluded.name, match = excluded.match,
-         child_job_ids = excluded.child_job_ids, children_mode = excluded.children_mode, created_at = now()
-       returning wake_at as "wakeAt"`,
-      [
-        job.id,
-        row.tenantId,
-        stepId,
-        wait.reason,
-        wait.name ?? null,
-        wait.reason === 'EVENT' ? JSON.stringify(wait.match ?? {}) : null,
-        wait.wakeAt ?? null,
-        wait.wakeInMs ?? null,
-        wait.childJobIds ?? null,
-        wait.childrenMode ?? null,
-      ],
-    );
-    const wakeAt = saved.rows[0]!.wakeAt;
-    const until = wakeAt ? ` until ${wakeAt.toISOString()}` : '';
-    await setEventMessage(client, `${describe(wait)}${until} (step ${wait.stepName})`);
-    await client.query(
-      `update job set status = 'PENDING', waiting_reason = $3, worker_id = null where id = $1 and worker_id = $2 and status = 'RUNNING'`,
-      [job.id, workerId, wait.reason],
-    );
-    await queueJobsAgain(client, [
-      { jobId: job.id, jobType: job.jobType, queueName: job.queueName, runAt: wakeAt ?? WAIT_UNTIL_RELEASED, priority: job.priority, maxRetries: job.maxRetries },
-    ]);
-    return { status: 'waiting', wakeAt };
-  });
+  return withTransaction(pool, (client) => suspendJob(client, job, workerId, wait));
+}
+
+/** suspendRunningJob in the caller's transaction (a remote worker's wait, job-state/lease-waits.ts, writes it with its lease check). */
+export async function suspendJob(client: Queryable, job: Suspended, workerId: string, wait: WaitSpec): Promise<SuspendOutcome> {
+  const { rows } = await client.query<{ status: string; workerId: string | null; cancelRequested: boolean; tenantId: string }>(
+    `select status, worker_id as "workerId", cancel_requested_at is not null as "cancelRequested", tenant_id as "tenantId"
+       from job where id = $1 for update`,
+    [job.id],
+  );
+  const row = rows[0];
+  if (!row || row.status !== 'RUNNING' || row.workerId !== workerId) return { status: 'lost' };
+  if (row.cancelRequested) return { status: 'cancel_requested' };
+  const existing = await findStep(client, job.id, wait.stepName);
+  const stepId = existing?.status === 'RUNNING' ? existing.id : await startStep(client, job.id, wait.stepName, existing);
+  const saved = await client.query<{ wakeAt: Date | null }>(
+    `insert into job_wait (job_id, tenant_id, step_id, reason, name, match, wake_at, child_job_ids, children_mode)
+     values ($1, $2, $3, $4, $5, $6, coalesce($7::timestamptz, now() + $8::double precision * interval '1 millisecond'), $9, $10)
+     on conflict (job_id) do update set
+       -- Waiting at the same step again (woken early, by an orphan sweep): its time stays.
+       wake_at = case when job_wait.step_id = excluded.step_id then job_wait.wake_at else excluded.wake_at end,
+       step_id = excluded.step_id, reason = excluded.reason, name = excluded.name, match = excluded.match,
+       child_job_ids = excluded.child_job_ids, children_mode = excluded.children_mode, created_at = now()
+     returning wake_at as "wakeAt"`,
+    [
+      job.id,
+      row.tenantId,
+      stepId,
+      wait.reason,
+      wait.name ?? null,
+      wait.reason === 'EVENT' ? JSON.stringify(wait.match ?? {}) : null,
+      wait.wakeAt ?? null,
+      wait.wakeInMs ?? null,
+      wait.childJobIds ?? null,
+      wait.childrenMode ?? null,
+    ],
+  );
+  const wakeAt = saved.rows[0]!.wakeAt;
+  const until = wakeAt ? ` until ${wakeAt.toISOString()}` : '';
+  await setEventMessage(client, `${describe(wait)}${until} (step ${wait.stepName})`);
+  await client.query(
+    `update job set status = 'PENDING', waiting_reason = $3, worker_id = null where id = $1 and worker_id = $2 and status = 'RUNNING'`,
+    [job.id, workerId, wait.reason],
+  );
+  await queueJobsAgain(client, [
+    { jobId: job.id, jobType: job.jobType, queueName: job.queueName, runAt: wakeAt ?? WAIT_UNTIL_RELEASED, priority: job.priority, maxRetries: job.maxRetries },
+  ]);
+  return { status: 'waiting', wakeAt };
 }
 
 /** send_event: wakes the tenant's jobs waiting for this event whose match the data contains; answers how many. */

@@ -14,7 +14,6 @@
 // JOB_LOG_MAX_BYTES bytes, every line of the attempt is dropped, and at its
 // end ONE marker line (WARN, fields { droppedLineCount }) says how many; the
 // marker itself is stored past the bound.
-import type pg from 'pg';
 import type { Queryable } from '../db/pool.ts';
 import type { Listener } from '../db/listener.ts';
 import type { Logger } from '../logger.ts';
@@ -66,7 +65,7 @@ export class JobLogs implements JobLog {
   #dropped = 0;
 
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly pool: Queryable,
     private readonly jobId: string,
     private readonly attempt: number,
     private readonly logger: () => Logger,

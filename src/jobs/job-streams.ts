@@ -8,7 +8,6 @@
 // whole and the next numbers are read again from the table. A reader that asks
 // for the chunks after the last sequence it has therefore never skips one and
 // never sees one twice. Each batch notifies STREAM_CHANNEL on commit.
-import type pg from 'pg';
 import type { Queryable } from '../db/pool.ts';
 import type { Listener } from '../db/listener.ts';
 import type { JobStream } from '../core/handler.ts';
@@ -59,7 +58,7 @@ export class JobStreams {
   #loop: Promise<void> | null = null;
 
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly pool: Queryable,
     private readonly jobId: string,
     /** Before the first insert: writes RUNNING if not yet; false when the job is no longer this worker's. */
     private readonly ensureRunning: () => Promise<boolean>,

@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { JOB_TYPE_FORMAT } from '../core/registry.ts';
 import { QUEUE_NAME_FORMAT } from '../core/validation.ts';
 import { schemaProblem } from '../registry/validate.ts';
+import { JOB_TAGS_MAX } from '../core/tags.ts';
+import { JOB_LOG_LEVELS } from '../jobs/job-logs.ts';
+import { STREAM_NAME } from '../jobs/job-streams.ts';
 
 export const PROTOCOL_PREFIX = '/workers/v1';
 
@@ -150,3 +153,127 @@ export const stepRequest = z.strictObject({
 });
 
 export const unregisterRequest = z.strictObject({ workerId });
+
+// --- The job context's calls (issue 27): what ctx gives an in-process handler,
+// for a job the worker holds (remote-workers/context.ts). A call that names a
+// job the worker does not hold answers LOST and changes nothing.
+
+/** A wait's or spawn's step name (job_step.name). A stateless protocol cannot number `sleep#2` itself: the worker names each one. */
+const contextStep = z.string().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+/** An event's or signal's name (worker/waits.ts). */
+const waitName = z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+/** About ten years, as worker/waits.ts bounds a wait. */
+const MAX_WAIT_MS = 10 * 365 * 24 * 3600 * 1000;
+const waitMs = z.number().min(0, 'must be at least 0').max(MAX_WAIT_MS, `must be at most ${MAX_WAIT_MS} (about ten years)`);
+const held = { workerId, jobId };
+
+/** sleepFor, sleepUntil, waitForEvent, waitForSignal and waitForChildren, by `kind`: the names of ctx's methods. */
+export const waitRequest = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({
+      ...held,
+      step: contextStep,
+      kind: z.literal('sleepFor'),
+      ms: waitMs,
+    }),
+    z.strictObject({
+      ...held,
+      step: contextStep,
+      kind: z.literal('sleepUntil'),
+      until: z.iso.datetime({
+        offset: true,
+        message: 'must be an ISO 8601 date-time',
+      }),
+    }),
+    z.strictObject({
+      ...held,
+      step: contextStep,
+      kind: z.literal('waitForEvent'),
+      name: waitName,
+      match: jsonObject.default({}),
+      timeoutMs: waitMs.optional(),
+    }),
+    z.strictObject({
+      ...held,
+      step: contextStep,
+      kind: z.literal('waitForSignal'),
+      name: waitName,
+      timeoutMs: waitMs.optional(),
+    }),
+    z.strictObject({
+      ...held,
+      step: contextStep,
+      kind: z.literal('waitForChildren'),
+      childJobIds: z.array(jobId).min(1, 'must name at least one child').max(1000, 'must name at most 1000 children'),
+      mode: z.enum(['ALL', 'ANY']).default('ALL'),
+    }),
+  ],
+  {
+    message: 'must be one of sleepFor, sleepUntil, waitForEvent, waitForSignal, waitForChildren',
+  },
+);
+export type WaitRequest = z.infer<typeof waitRequest>;
+
+/** add_job's options (as ctx.spawn's; tenantId and parentJobId are the parent's): add_job checks their values and names a bad one. */
+const spawnOptions = z.strictObject({
+  queueName: z.string().optional(),
+  priority: z.number().int().optional(),
+  maxRetries: z.number().int().optional(),
+  scheduledAt: z.string().optional(),
+  metadata: jsonObject.optional(),
+  idempotencyKey: z.string().optional(),
+  idempotencyKeyFreeAfterMs: z.number().int().optional(),
+  dependsOn: z.array(jobId).optional(),
+  dependencyFailure: z.enum(['CANCEL', 'RUN']).optional(),
+  timeoutMs: z.number().int().optional(),
+  concurrencyKey: z.string().optional(),
+  concurrencyLimit: z.number().int().optional(),
+  /** Whether cancelling this job (the parent) cancels the child; default true. */
+  cancelWithParent: z.boolean().optional(),
+});
+
+export const spawnRequest = z.strictObject({
+  ...held,
+  /** The spawn's step: a retried spawn of the same step answers the child it made, without making another. */
+  step: contextStep,
+  jobType,
+  payload: jsonObject.default({}),
+  options: spawnOptions.prefault({}),
+});
+
+/** Chunks per stream call (job-streams.ts inserts at most 500 in one statement). */
+export const MAX_STREAM_CHUNKS = 500;
+export const streamRequest = z.strictObject({
+  ...held,
+  chunks: z
+    .array(
+      z.strictObject({
+        stream: z.string().regex(STREAM_NAME, 'must be 1-64 letters, digits, _ . : -'),
+        chunk: z.json(),
+      }),
+    )
+    .min(1, 'must not be empty')
+    .max(MAX_STREAM_CHUNKS, `must hold at most ${MAX_STREAM_CHUNKS} chunks`),
+});
+
+/** Lines per log call. */
+export const MAX_LOG_LINES = 1000;
+export const logRequest = z.strictObject({
+  ...held,
+  lines: z
+    .array(
+      z.strictObject({
+        level: z.enum(JOB_LOG_LEVELS).default('INFO'),
+        message: z.string().max(100_000, 'must be at most 100000 characters'),
+        fields: jsonObject.default({}),
+      }),
+    )
+    .min(1, 'must not be empty')
+    .max(MAX_LOG_LINES, `must hold at most ${MAX_LOG_LINES} lines`),
+});
+
+export const addTagsRequest = z.strictObject({
+  ...held,
+  tags: z.array(z.string(), 'must be a list of tags').min(1, 'must name at least one tag').max(JOB_TAGS_MAX, `must name at most ${JOB_TAGS_MAX} tags`),
+});

@@ -18,15 +18,22 @@ import {
 import { ValidationError } from '../core/errors.ts';
 import { parseInput } from '../core/validation.ts';
 import { retryDelayMs } from '../worker/retry-policy.ts';
+import type { Logger } from '../logger.ts';
+import { ContextRefusal, remoteAddTags, remoteLog, remoteSpawn, remoteStream, remoteWait } from './context.ts';
 import { registerServedJobTypes } from './job-types.ts';
 import {
+  addTagsRequest,
   claimRequest,
   completeRequest,
   extendRequest,
   failRequest,
+  logRequest,
   registerRequest,
+  spawnRequest,
   stepRequest,
+  streamRequest,
   unregisterRequest,
+  waitRequest,
 } from './protocol.ts';
 import { deleteWorker, registerWorker, renewLease, workerRowId, type RemoteWorker } from './workers.ts';
 
@@ -46,6 +53,7 @@ export class ProtocolError extends Error {
 export interface RemoteWorkerDeps {
   pool: pg.Pool;
   config: Pick<Config, 'JOB_RETRY_BASE_DELAY_MS' | 'JOB_RETRY_MAX_DELAY_MS'>;
+  logger: Logger;
 }
 
 type Operation = (deps: RemoteWorkerDeps, principal: Principal, body: unknown) => Promise<unknown>;
@@ -106,6 +114,13 @@ function jobAnswer(job: LeasedJob) {
     steps: job.steps,
   };
 }
+
+/** A context call the in-process code refused: 400 naming the field (its transaction rolled back: nothing written). */
+const refused = <T>(answer: Promise<T>) =>
+  answer.catch((error: unknown) => {
+    if (error instanceof ContextRefusal) throw new ProtocolError(400, 'VALIDATION_FAILED', error.message, error.field);
+    throw error;
+  });
 
 const completionState = (states: ReadonlyMap<string, string>, jobId: string) => (states.get(jobId) === 'HELD' ? 'COMPLETED' : 'LOST');
 
@@ -224,6 +239,28 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     );
     if (outcome.state === 'LOST') return { jobId: request.jobId, state: 'LOST' };
     return { jobId: request.jobId, state: 'HELD', stored: outcome.stored, step: outcome.step };
+  },
+
+  // The job context (remote-workers/context.ts): waits, child jobs, streams, logs, tags.
+  wait: (deps, principal, body) => {
+    const request = parse(waitRequest, body);
+    return refused(remoteWait(deps, rowIdOf(principal, request.workerId), request));
+  },
+  spawn: (deps, principal, body) => {
+    const request = parse(spawnRequest, body);
+    return refused(remoteSpawn(deps, rowIdOf(principal, request.workerId), request));
+  },
+  stream: (deps, principal, body) => {
+    const request = parse(streamRequest, body);
+    return refused(remoteStream(deps, rowIdOf(principal, request.workerId), request));
+  },
+  log: (deps, principal, body) => {
+    const request = parse(logRequest, body);
+    return refused(remoteLog(deps, rowIdOf(principal, request.workerId), request));
+  },
+  addTags: (deps, principal, body) => {
+    const request = parse(addTagsRequest, body);
+    return refused(remoteAddTags(deps, rowIdOf(principal, request.workerId), request));
   },
 
   async unregister(deps, principal, body) {

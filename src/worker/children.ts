@@ -13,7 +13,7 @@ import type pg from 'pg';
 import type { JobAbort } from '../core/job-abort.ts';
 import type { ChildOutcome, JobChildrenContext, SpawnOptions, WaitForChildrenOptions } from '../core/handler.ts';
 import { ValidationError } from '../core/errors.ts';
-import { withTransaction } from '../db/pool.ts';
+import { withTransaction, type Queryable } from '../db/pool.ts';
 import { findStep, finishStep, startStep } from '../job-state/steps.ts';
 import type { ManagedWaits } from './waits.ts';
 
@@ -48,24 +48,7 @@ export function createChildren(options: ChildrenOptions): JobChildrenContext {
       abort.signal.throwIfAborted();
       await ensureRunning();
       abort.signal.throwIfAborted();
-      return withTransaction(pool, async (client) => {
-        const existing = await findStep(client, jobId, stepName);
-        if (existing?.status === 'COMPLETED') return String(existing.result?.childJobId);
-        const { rows } = await client.query<{ id: string }>(
-          `select add_job($1, $2::jsonb, $3::jsonb || jsonb_build_object('tenantId', (select tenant_id from job where id = $4), 'parentJobId', $4::text)) as id`,
-          [jobType, JSON.stringify(payload), JSON.stringify(addJobOptions), jobId],
-        ).catch((error: unknown) => {
-          const e = error as { code?: string; column?: string; message?: string };
-          if (e.code === INVALID_PARAMETER_VALUE) throw new ValidationError(e.column ?? 'spawn', (e.message ?? '').replace(/^[^:]*: /, ''));
-          throw error;
-        });
-        const childJobId = rows[0]!.id;
-        // Who made it: this job (add_job writes its SQL caller).
-        await client.query(`update job set created_by = $2, cancel_with_parent = $3 where id = $1`, [childJobId, `job:${jobId}`, cancelWithParent ?? true]);
-        const stepId = await startStep(client, jobId, stepName, existing);
-        await finishStep(client, stepId, 'COMPLETED', { childJobId }, null);
-        return childJobId;
-      });
+      return withTransaction(pool, (client) => spawnChild(client, jobId, stepName, jobType, payload, addJobOptions, cancelWithParent));
     },
 
     async waitForChildren(ids, waitOptions: WaitForChildrenOptions = {}) {
@@ -96,4 +79,36 @@ export function createChildren(options: ChildrenOptions): JobChildrenContext {
       return result.children;
     },
   };
+}
+
+/**
+ * The spawn step in the caller's transaction (ctx.spawn above; a remote
+ * worker's spawn, remote-workers/context.ts, with its lease check): the
+ * step's child if it completed already, otherwise a new child and the step.
+ */
+export async function spawnChild(
+  client: Queryable,
+  jobId: string,
+  stepName: string,
+  jobType: string,
+  payload: Record<string, unknown>,
+  addJobOptions: Omit<SpawnOptions, 'step' | 'cancelWithParent'>,
+  cancelWithParent: boolean | undefined,
+): Promise<string> {
+  const existing = await findStep(client, jobId, stepName);
+  if (existing?.status === 'COMPLETED') return String(existing.result?.childJobId);
+  const { rows } = await client.query<{ id: string }>(
+    `select add_job($1, $2::jsonb, $3::jsonb || jsonb_build_object('tenantId', (select tenant_id from job where id = $4), 'parentJobId', $4::text)) as id`,
+    [jobType, JSON.stringify(payload), JSON.stringify(addJobOptions), jobId],
+  ).catch((error: unknown) => {
+    const e = error as { code?: string; column?: string; message?: string };
+    if (e.code === INVALID_PARAMETER_VALUE) throw new ValidationError(e.column ?? 'spawn', (e.message ?? '').replace(/^[^:]*: /, ''));
+    throw error;
+  });
+  const childJobId = rows[0]!.id;
+  // Who made it: this job (add_job writes its SQL caller).
+  await client.query(`update job set created_by = $2, cancel_with_parent = $3 where id = $1`, [childJobId, `job:${jobId}`, cancelWithParent ?? true]);
+  const stepId = await startStep(client, jobId, stepName, existing);
+  await finishStep(client, stepId, 'COMPLETED', { childJobId }, null);
+  return childJobId;
 }

@@ -203,3 +203,46 @@ it('keeps the GraphQL view in step: a job run remotely reads as any other', asyn
   expect((await events(id)).slice(0, 2).map((event) => event.message)).toEqual([WAITING, 'no longer waiting']);
   expect(await worker.stop('SIGTERM')).toBe(0);
 }, 60_000);
+
+it("the job context from Python: tags, child jobs and a wait for them, a stream, logs and a durable nap, each wait ending the attempt", async () => {
+  const [relayId] = await createJobs([{ jobType: 'demo.report', payload: { texts: ['one two', 'three four five'], napSeconds: 0.3 } }]);
+  const id = uuidOf(relayId!);
+  // Concurrency 1: the parent's waits free the only slot, and its children run in it.
+  const worker = spawnPythonWorker({ baseUrl: api.baseUrl, token: workerKey, workerId: 'py-context', concurrency: 1, jobTypes: ['demo.report', 'text.word_count'] });
+  await worker.waitFor('the report to complete', (line) => line.event === 'job-completed' && line.jobId === id);
+  expect(await jobRow(id)).toMatchObject({ status: 'COMPLETED', retry_count: 0, result: { words: 5, counts: [2, 3] } });
+  expect(worker.lines.filter((line) => line.event === 'job-waiting' && line.jobId === id).map((line) => line.step)).toEqual(['counts', 'nap']);
+
+  const { rows: children } = await db.pool.query(`select status, result, created_by from job where parent_job_id = $1 order by payload->>'text'`, [id]);
+  expect(children).toEqual([
+    { status: 'COMPLETED', result: { words: 2 }, created_by: `job:${id}` },
+    { status: 'COMPLETED', result: { words: 3 }, created_by: `job:${id}` },
+  ]);
+  const { rows: chunks } = await db.pool.query(`select stream_name, sequence, chunk from job_stream_chunk where job_id = $1 order by sequence`, [id]);
+  expect(chunks).toEqual([
+    { stream_name: 'counts', sequence: 1, chunk: { text: 0, words: 2 } },
+    { stream_name: 'counts', sequence: 2, chunk: { text: 1, words: 3 } },
+  ]);
+  const { rows: lines } = await db.pool.query(`select attempt, level, message, fields from job_log_line where job_id = $1 order by sequence`, [id]);
+  expect(lines).toEqual([
+    { attempt: 1, level: 'INFO', message: 'report started', fields: { texts: 2 } },
+    { attempt: 1, level: 'INFO', message: 'counts published', fields: { total: 5 } },
+    { attempt: 1, level: 'INFO', message: 'report done after its nap', fields: { total: 5 } },
+  ]);
+  const { rows: tags } = await db.pool.query(`select tags from job where id = $1`, [id]);
+  expect(tags[0].tags).toEqual(['report', 'texts:2']);
+  // Each wait ended the attempt without spending one: PENDING (CHILDREN), then PENDING (TIMER).
+  const history = (await events(id)).slice(2).map((event) => [event.status, event.message]);
+  expect(history).toEqual([
+    ['RUNNING', null],
+    ['PENDING', 'waiting for all of 2 child jobs (step counts)'],
+    ['PENDING', 'child jobs finished (all of 2)'],
+    ['RUNNING', null],
+    ['PENDING', expect.stringMatching(/^sleeping until \S+ \(step nap\)$/)],
+    ['RUNNING', null],
+    ['COMPLETED', null],
+  ]);
+  expect(await worker.stop('SIGTERM')).toBe(0);
+  const summary = await worker.waitFor('the worker to unregister', (line) => line.event === 'unregistered');
+  expect(summary).toMatchObject({ completed: 3, waiting: 2, failed: 0, lost: 0 });
+}, 60_000);
