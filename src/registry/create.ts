@@ -55,11 +55,12 @@ export async function resolveJobTypes(
   };
 }
 
-/** Registered types a tenant may see: served by a worker that serves it (registry.ts servingWorkers). */
+/** Registered types a tenant may see, as jobTypes lists them: not those only another tenant's workers serve. */
 async function visibleRegisteredTypes(pool: pg.Pool, tenantId: string | null): Promise<string[]> {
   const { rows } = await pool.query<{ name: string }>(
     `select t.name from job_type t
       where $1::text is null
+         or not exists (select 1 from worker_job_type s where s.job_type = t.name)
          or exists (select 1 from worker_job_type s join worker w on w.id = s.worker_id
                      where s.job_type = t.name and (w.tenant_id is null or w.tenant_id = $1))`,
     [tenantId],

@@ -46,7 +46,16 @@ export interface ServingWorker {
   live: boolean;
   /** A remote worker (src/remote-workers/), alive while its lease lasts. */
   remote: boolean;
+  /** A tenant's remote worker serves that tenant only; null: every tenant (in-process and admin workers). */
+  tenantId: string | null;
 }
+
+/**
+ * Whether a tenant may see a worker: one that may run its jobs (null: every
+ * tenant sees every worker). One tenant never sees another's remote workers.
+ */
+export const workerVisibleTo = (tenantId: string | null) => (worker: ServingWorker) =>
+  tenantId === null || worker.tenantId === null || worker.tenantId === tenantId;
 
 /** The registration of a handler: its payload zod schema printed as JSON Schema, its defaults filled in. */
 export function registrationOf(handler: JobHandler<any>): JobTypeRegistration {
@@ -159,26 +168,16 @@ export async function listRegisteredJobTypes(db: Queryable): Promise<RegisteredJ
  * dead-worker sweep judges (WORKER_ALIVE): an in-process worker's heartbeat
  * within deadAfterMs, a remote worker's lease not passed.
  */
-/**
- * The workers serving these job types. With `tenantId`, only the workers that
- * may run that tenant's jobs (in-process and admin workers serve every tenant;
- * a tenant's remote worker only its own): one tenant never sees another's.
- */
-export async function servingWorkers(
-  db: Queryable,
-  jobTypes: readonly string[],
-  deadAfterMs: number,
-  tenantId: string | null = null,
-): Promise<Map<string, ServingWorker[]>> {
+/** The workers serving these job types, by type. */
+export async function servingWorkers(db: Queryable, jobTypes: readonly string[], deadAfterMs: number): Promise<Map<string, ServingWorker[]>> {
   const { rows } = await db.query<ServingWorker & { jobType: string }>(
     `select s.job_type as "jobType", w.id as "workerId", w.hostname, w.pid, s.queue_names as "queueNames",
             greatest(s.last_seen_at, w.last_heartbeat_at) as "lastSeenAt", ${WORKER_ALIVE('w', '$2')} as live,
-            w.lease_seconds is not null as remote
+            w.lease_seconds is not null as remote, w.tenant_id as "tenantId"
        from worker_job_type s join worker w on w.id = s.worker_id
       where s.job_type = any($1::text[])
-        and ($3::text is null or w.tenant_id is null or w.tenant_id = $3)
       order by s.job_type, w.started_at, w.id`,
-    [jobTypes, deadAfterMs, tenantId],
+    [jobTypes, deadAfterMs],
   );
   const byType = new Map<string, ServingWorker[]>();
   for (const { jobType, ...worker } of rows) byType.set(jobType, [...(byType.get(jobType) ?? []), worker]);

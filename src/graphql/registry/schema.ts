@@ -7,7 +7,7 @@ import { ErrorInterface } from '../errors.ts';
 import { JobKind } from '../../generated/prisma/enums.ts';
 import { JobKindEnum } from '../jobs/schema-enums.ts';
 import { UnknownJobTypeError } from '../../registry/errors.ts';
-import { listRegisteredJobTypes, registrationOf, servingWorkers, type JobTypeRegistration, type ServingWorker } from '../../registry/registry.ts';
+import { listRegisteredJobTypes, registrationOf, servingWorkers, workerVisibleTo, type JobTypeRegistration, type ServingWorker } from '../../registry/registry.ts';
 
 builder.objectType(UnknownJobTypeError, {
   name: 'UnknownJobTypeError',
@@ -76,13 +76,15 @@ builder.queryFields((t) => ({
   jobTypes: t.field({
     type: [JobTypeRef],
     description:
-      "Every job type this API hosts or some worker registered, by name, with the workers serving it. A tenant sees the workers that may run its jobs (not another tenant's remote workers), and a registered type only while one of those serves it.",
+      "Every job type this API hosts or some worker registered, by name, with the workers serving it. A tenant sees the workers that may run its jobs (not another tenant's remote workers), and no type that only another tenant's workers serve.",
     resolve: async (_root, _args, ctx) => {
       const tenantId = visibleTenant(ctx.caller);
       const registered = new Map((await listRegisteredJobTypes(ctx.pool)).map((type) => [type.name, type]));
       const candidates = [...new Set([...ctx.registry.jobTypes, ...registered.keys()])].sort();
-      const workers = await servingWorkers(ctx.pool, candidates, ctx.config.WORKER_DEAD_AFTER_MS, tenantId);
-      const names = tenantId === null ? candidates : candidates.filter((name) => ctx.registry.get(name) !== undefined || workers.has(name));
+      const allWorkers = await servingWorkers(ctx.pool, candidates, ctx.config.WORKER_DEAD_AFTER_MS);
+      const workers = new Map([...allWorkers].map(([name, serving]) => [name, serving.filter(workerVisibleTo(tenantId))]));
+      // A type only another tenant's workers serve is theirs to see; one no worker serves any more stays listed (unserved).
+      const names = candidates.filter((name) => ctx.registry.get(name) !== undefined || !allWorkers.has(name) || workers.get(name)!.length > 0);
       return names.map((name) => {
         const handler = ctx.registry.get(name);
         const stored = registered.get(name);
