@@ -8,7 +8,7 @@ import { withTransaction, type Queryable } from '../db/pool.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import type { Caller, Principal } from '../auth/principal.ts';
 import type { HandlerRegistry } from '../core/registry.ts';
-import { ValidationError } from '../core/errors.ts';
+import { ValidationError, withQuotaErrors } from '../core/errors.ts';
 import { insertJobs, insertsInOneStatement, type InsertedJobRow, type NewJob } from '../job-state/insert.ts';
 import { jobTagList } from '../core/tags.ts';
 import { QUEUE_NAME_FORMAT, jsonObject, parseInput } from '../core/validation.ts';
@@ -182,7 +182,8 @@ export async function createKindJob(
     },
     { kind: input.kind },
   );
-  return withTransaction(deps.pool, async (client) => {
+  // The tenant's limits are checked by the database on insert (docs/quotas.md).
+  return withQuotaErrors(() => withTransaction(deps.pool, async (client) => {
     if (job.parentJobId !== null) await assertParentsExist(client, [job], () => 'parentJobId');
     const [answer] = (await beforeInsertJobs(client, [job], (_index, name) => name)).answers;
     if (!answer!.created) {
@@ -192,7 +193,7 @@ export async function createKindJob(
     await insertJobs(client, [job]);
     await insertKindRows(client, job);
     return answer!;
-  });
+  }));
 }
 
 async function assertHeldBySameKind(db: Queryable, jobId: string, kind: JobKind): Promise<void> {
@@ -236,15 +237,16 @@ export async function createJobsReporting(
   const jobs = inputs.map((input, index) => prepareJob(deps, caller, input, { path: pathOf(index), registered }));
   // The common create (no parent, key, dependency or step): one statement,
   // atomic on its own; begin and commit would be two more round trips.
+  // The tenant's limits are checked by the database on insert (docs/quotas.md): no statement more here.
   if (flowWritesNothing(jobs) && insertsInOneStatement(jobs)) {
-    const rows = new Map((await insertJobs(deps.pool, jobs)).map((row) => [row.id, row]));
+    const rows = new Map((await withQuotaErrors(() => insertJobs(deps.pool, jobs))).map((row) => [row.id, row]));
     return jobs.map((job): CreatedJobWithRow => ({ id: job.id, created: true, row: rows.get(job.id) }));
   }
-  return withTransaction(deps.pool, async (client) => {
+  return withQuotaErrors(() => withTransaction(deps.pool, async (client) => {
     await assertParentsExist(client, jobs, (index) => [...pathOf(index), 'parentJobId'].join('.'));
     const { toInsert, answers } = await beforeInsertJobs(client, jobs, (index, name) => [...pathOf(index), name].join('.'));
     await insertJobs(client, toInsert);
     await afterInsertJobs(client, toInsert);
     return answers;
-  });
+  }));
 }
