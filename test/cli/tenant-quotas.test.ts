@@ -58,6 +58,10 @@ describe('tenants', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr.trim()).toBe('--max-queued-jobs: "-5" is not an integer 0..2147483647 or "none"');
     expect(await quotaRows()).toEqual([]);
+    const crossed = await cli(['tenants', 'set-quota', 'acme', '--min-priority', '5', '--max-priority', '4']);
+    expect(crossed.code).toBe(2);
+    expect(crossed.stderr.trim()).toBe('--min-priority must not be above --max-priority (with the values already set)');
+    expect(await quotaRows()).toEqual([]);
   }, 120_000);
 });
 

@@ -9,7 +9,10 @@ import { SAMPLE_BUDGET_ID } from '../../src/budgets/sample-provider.ts';
 import { TenantQuotaExceededError } from '../../src/core/errors.ts';
 import { addJob } from '../../src/sdk/index.ts';
 import { clearTenantQuota, setTenantQuota, shortestCronIntervalSeconds } from '../../src/jobs/tenant-quotas.ts';
-import { parseCron } from '../../src/jobs/schedules.ts';
+import { parseCron, Scheduler } from '../../src/jobs/schedules.ts';
+import { loadConfig } from '../../src/service-config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createTestRegistry } from '../support/test-handlers.ts';
 import { spawnApi, startTestApp, GraphQLTestClient, type TestApp } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
@@ -219,6 +222,22 @@ describe('schedules', () => {
     expect((await db.pool.query('select cron from schedule')).rows).toEqual([{ cron: '0 * * * *' }]);
     // Tenant B has no limit.
     expect((await createSchedule(bob, '* * * * * *')).__typename).toBe('MutationCreateScheduleSuccess');
+  });
+
+  it("a tick whose job the tenant's maxQueuedJobs refuses is recorded without a job; another tenant's tick makes its job", async () => {
+    const aliceSchedule = await createSchedule(alice, '* * * * * *');
+    const bobSchedule = await createSchedule(bob, '* * * * * *');
+    expect((await createJob(alice)).__typename).toBe('MutationCreateJobSuccess');
+    await setTenantQuota(db.pool, 'tenant-a', { maxQueuedJobs: 1 });
+    const due = (await db.pool.query<{ at: Date }>('select max(next_run_at) as at from schedule')).rows[0]!.at;
+    const config = loadConfig({ DATABASE_URL: db.url });
+    const scheduler = new Scheduler({ pool: db.pool, registry: createTestRegistry(), config, logger: createLogger('silent'), clock: () => due });
+    expect(await scheduler.runDue()).toBe(1);
+    const ticks = await db.pool.query(`select schedule_id, job_id from schedule_tick order by schedule_id`);
+    const tickOf = (id: string) => ticks.rows.find((tick) => tick.schedule_id === id);
+    expect(tickOf(aliceSchedule.data.id)).toMatchObject({ job_id: null });
+    expect(tickOf(bobSchedule.data.id)?.job_id).toEqual(expect.any(String));
+    expect(Number((await db.pool.query(`select count(*) from job where tenant_id = 'tenant-a'`)).rows[0].count)).toBe(1);
   });
 
   it("the shortest interval looks across days and at the schedule's time zone", () => {
