@@ -266,6 +266,7 @@ const SnapshotRedownloadJobInput = builder.inputType('SnapshotRedownloadJobInput
 const createErrors = {
   types: [
     ValidationError,
+    TenantQuotaExceededError,
     BudgetNotFoundError,
     BudgetProviderFailedError,
     ProviderConnectionMissingError,

@@ -97,6 +97,20 @@ describe('maxQueuedJobs', () => {
     expect((await createJob(alice)).__typename).toBe('MutationCreateJobSuccess');
   });
 
+  it("a kind's create (createCollectionJob) is refused alike, writing no job and no kind row", async () => {
+    await setTenantQuota(db.pool, 'tenant-a', { maxQueuedJobs: 0 });
+    const before = await snapshot();
+    const refused = await answer(
+      alice,
+      `mutation { createCollectionJob(input: { symbols: ["AAPL"], timeframe: "1d", rangeFrom: "2024-01-01T00:00:00Z", rangeTo: "2024-01-02T00:00:00Z", provider: "csv-dir" }) { __typename ${QUOTA_ERROR} ... on Error { message } } }`,
+      {},
+      'createCollectionJob',
+    );
+    expect(refused).toMatchObject({ __typename: 'TenantQuotaExceededError', limit: 'maxQueuedJobs', value: 0, current: 0, requested: 1 });
+    expect(await snapshot()).toEqual(before);
+    expect(Number((await db.pool.query('select count(*) from collection_job')).rows[0].count)).toBe(0);
+  });
+
   it('createJobs is all or nothing against the limit', async () => {
     await setTenantQuota(db.pool, 'tenant-a', { maxQueuedJobs: 5 });
     expect((await createJobs(alice, 3)).__typename).toBe('MutationCreateJobsSuccess');
