@@ -38,13 +38,13 @@ export async function tenantQuotaLimits(db: Queryable, tenantId: string): Promis
   return rows[0] ?? NO_LIMITS;
 }
 
-/** The tenant's limits and usage, in one statement. */
+/** The tenant's limits and usage, in one statement (the statuses written out: the partial index job_tenant_queued_idx then applies). */
 export async function tenantQuota(db: Queryable, tenantId: string): Promise<TenantQuota> {
   const { rows } = await db.query<{ limits: TenantQuotaLimits | null; queuedJobCount: string; scheduleCount: string }>(
     `select (select row_to_json(q) from (select ${LIMIT_COLUMNS} from tenant_quota where tenant_id = $1) q) as limits,
-            (select count(*) from job where tenant_id = $1 and status = any($2::job_status[])) as "queuedJobCount",
+            (select count(*) from job where tenant_id = $1 and status in (${QUEUED_STATUSES.map((status) => `'${status}'`).join(', ')})) as "queuedJobCount",
             (select count(*) from schedule where tenant_id = $1) as "scheduleCount"`,
-    [tenantId, QUEUED_STATUSES],
+    [tenantId],
   );
   const row = rows[0]!;
   return { tenantId, ...(row.limits ?? NO_LIMITS), queuedJobCount: Number(row.queuedJobCount), scheduleCount: Number(row.scheduleCount) };
