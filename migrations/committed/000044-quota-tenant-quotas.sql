@@ -1,5 +1,5 @@
 --! Previous: sha1:e94e441443f94825e304bfd15464bf1ea522bfa6
---! Hash: sha1:4ebd808ecab01d257e377858a7caf2739dab8bf6
+--! Hash: sha1:d9b94e3985c3d4995ceca3df8992f6b39bea088d
 --! Message: quota: per-tenant limits set by the operator (queued jobs, schedules, shortest cron interval, priority range)
 
 -- Per-tenant limits (docs/quotas.md), set by the operator (`jobwire tenants
@@ -104,8 +104,9 @@ $$;
 create trigger job_quota_after_insert after insert on job
   referencing new table as new_rows for each statement execute function job_quota_after_insert();
 
--- A manual retry queues an ended job again: counted against max_queued_jobs as a create is.
--- (A worker's moves back to queued, RUNNING to RETRYING or to a durable wait, are never refused.)
+-- A manual retry (or a rerun from a step) queues an ended job again: counted
+-- against max_queued_jobs as a create is. (A worker's moves back to queued,
+-- RUNNING to RETRYING or to a durable wait, are never refused.)
 create function job_quota_after_retry() returns trigger language plpgsql as $$
 begin
   perform tenant_quota_check_queued(new.tenant_id, 1);
@@ -114,7 +115,7 @@ end
 $$;
 
 create trigger job_quota_after_retry after update of status on job for each row
-  when (old.status in ('FAILED', 'DEAD_LETTER', 'CANCELLED') and new.status in ('PENDING', 'SCHEDULED', 'RETRYING'))
+  when (old.status in ('COMPLETED', 'FAILED', 'DEAD_LETTER', 'CANCELLED') and new.status in ('PENDING', 'SCHEDULED', 'RETRYING'))
   execute function job_quota_after_retry();
 
 -- max_schedules: checked after the insert, under a per-tenant lock, as max_queued_jobs is.

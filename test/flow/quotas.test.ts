@@ -145,6 +145,31 @@ describe('maxQueuedJobs', () => {
     expect(partly.data.skipped).toHaveLength(2);
   });
 
+  it('rerunJob queues a finished job again: refused past the limit, changing nothing', async () => {
+    const collect = await answer(
+      alice,
+      `mutation { createCollectionJob(input: { symbols: ["AAPL"], timeframe: "1d", rangeFrom: "2024-01-01T00:00:00Z", rangeTo: "2024-01-02T00:00:00Z", provider: "csv-dir" }) { __typename ... on MutationCreateCollectionJobSuccess { data { id } } } }`,
+      {},
+      'createCollectionJob',
+    );
+    // Run and finished as a worker would have (this file runs none): a step "fetch", then COMPLETED.
+    await db.pool.query(`insert into job_step (job_id, name, position) select id, 'fetch', 0 from job where kind = 'COLLECTION'`);
+    await db.pool.query(`update job set status = 'COMPLETED', started_at = now(), completed_at = now() where kind = 'COLLECTION'`);
+    expect((await createJob(alice)).__typename).toBe('MutationCreateJobSuccess');
+    await setTenantQuota(db.pool, 'tenant-a', { maxQueuedJobs: 1 });
+    const before = await snapshot();
+    const rerun = await answer(
+      alice,
+      `mutation($id: ID!) { rerunJob(input: { id: $id, fromStep: "fetch" }) { __typename ${QUOTA_ERROR} ... on Error { message } } }`,
+      { id: collect.data.id },
+      'rerunJob',
+    );
+    expect(rerun).toMatchObject({ __typename: 'TenantQuotaExceededError', limit: 'maxQueuedJobs', value: 1, current: 1, requested: 1 });
+    expect(await snapshot()).toEqual(before);
+    await setTenantQuota(db.pool, 'tenant-a', { maxQueuedJobs: 2 });
+    expect((await answer(alice, `mutation($id: ID!) { rerunJob(input: { id: $id, fromStep: "fetch" }) { __typename } }`, { id: collect.data.id }, 'rerunJob')).__typename).toBe('MutationRerunJobSuccess');
+  });
+
   it('add_job in an app transaction (and the sdk addJob) is refused with TenantQuotaExceededError; the transaction wrote nothing', async () => {
     // An app's job type, as its worker registers it (this file runs no worker).
     await db.pool.query(`insert into job_type (name, kind, payload_schema) values ('app.ship', 'PLAIN', '{"type": "object"}') on conflict do nothing`);
