@@ -406,6 +406,7 @@ CREATE INDEX job_queue_status_idx ON public.job USING btree (queue_name, status)
 CREATE INDEX job_status_idx ON public.job USING btree (status) WHERE (status <> 'COMPLETED'::job_status);
 CREATE INDEX job_tags_idx ON public.job USING gin (tags);
 CREATE INDEX job_tenant_created_idx ON public.job USING btree (tenant_id, created_at DESC, id DESC);
+CREATE INDEX job_tenant_queued_idx ON public.job USING btree (tenant_id) WHERE (status = ANY (ARRAY['PENDING'::job_status, 'SCHEDULED'::job_status, 'RETRYING'::job_status]));
 CREATE INDEX job_type_idx ON public.job USING btree (job_type, created_at DESC);
 CREATE INDEX job_waiting_idx ON public.job USING btree (waiting_reason, queue_name) WHERE (waiting_reason IS NOT NULL);
 CREATE TRIGGER job_after_delete AFTER DELETE ON public.job REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION job_after_delete();
@@ -417,6 +418,8 @@ CREATE TRIGGER job_before_write BEFORE INSERT OR UPDATE ON public.job FOR EACH R
 CREATE TRIGGER job_cancel_children AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((new.status = 'CANCELLED'::job_status) AND (old.status IS DISTINCT FROM new.status))) EXECUTE FUNCTION job_cancel_children();
 CREATE TRIGGER job_clear_waiting_reason BEFORE UPDATE ON public.job FOR EACH ROW WHEN (((new.waiting_reason IS NOT NULL) AND (new.status <> ALL (ARRAY['PENDING'::job_status, 'SCHEDULED'::job_status, 'RETRYING'::job_status])))) EXECUTE FUNCTION job_clear_waiting_reason();
 CREATE TRIGGER job_end_wait AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) AND (new.status = ANY (ARRAY['COMPLETED'::job_status, 'FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])) AND (((old.waiting_reason)::text = ANY (ARRAY['TIMER'::text, 'EVENT'::text, 'SIGNAL'::text, 'CHILDREN'::text])) OR (new.status = 'CANCELLED'::job_status)))) EXECUTE FUNCTION job_end_wait();
+CREATE TRIGGER job_quota_after_insert AFTER INSERT ON public.job REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION job_quota_after_insert();
+CREATE TRIGGER job_quota_after_retry AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((old.status = ANY (ARRAY['COMPLETED'::job_status, 'FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])) AND (new.status = ANY (ARRAY['PENDING'::job_status, 'SCHEDULED'::job_status, 'RETRYING'::job_status])))) EXECUTE FUNCTION job_quota_after_retry();
 CREATE TRIGGER job_settle_dependents AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN ((new.has_dependents AND (old.status IS DISTINCT FROM new.status) AND (new.status = ANY (ARRAY['COMPLETED'::job_status, 'FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])))) EXECUTE FUNCTION job_settle_dependents();
 CREATE TRIGGER job_wake_concurrency_waiters AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((old.concurrency_key IS NOT NULL) AND (old.status = 'RUNNING'::job_status) AND (new.status <> 'RUNNING'::job_status))) EXECUTE FUNCTION job_wake_concurrency_waiters();
 CREATE TRIGGER job_wake_parent AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((new.parent_job_id IS NOT NULL) AND (old.status IS DISTINCT FROM new.status) AND (new.status = ANY (ARRAY['COMPLETED'::job_status, 'FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])))) EXECUTE FUNCTION job_wake_parent();
@@ -757,6 +760,7 @@ create table schedule (
 );
 CREATE INDEX schedule_due_idx ON public.schedule USING btree (next_run_at) WHERE (NOT paused);
 CREATE INDEX schedule_tenant_created_idx ON public.schedule USING btree (tenant_id, created_at, id);
+CREATE TRIGGER schedule_quota_after_insert AFTER INSERT ON public.schedule FOR EACH ROW EXECUTE FUNCTION schedule_quota_after_insert();
 
 create table schedule_tick (
   schedule_id uuid not null,
@@ -768,6 +772,22 @@ create table schedule_tick (
   constraint schedule_tick_schedule_id_fkey FOREIGN KEY (schedule_id) REFERENCES schedule(id) ON DELETE CASCADE
 );
 CREATE INDEX schedule_tick_job_idx ON public.schedule_tick USING btree (job_id) WHERE (job_id IS NOT NULL);
+
+create table tenant_quota (
+  tenant_id text not null,
+  max_queued_jobs integer,
+  max_schedules integer,
+  min_cron_interval_seconds integer,
+  min_priority integer,
+  max_priority integer,
+  updated_at timestamp with time zone default now() not null,
+  constraint tenant_quota_max_queued_jobs_not_negative CHECK ((max_queued_jobs >= 0)),
+  constraint tenant_quota_max_schedules_not_negative CHECK ((max_schedules >= 0)),
+  constraint tenant_quota_min_cron_interval_positive CHECK ((min_cron_interval_seconds >= 1)),
+  constraint tenant_quota_pkey PRIMARY KEY (tenant_id),
+  constraint tenant_quota_priority_range CHECK ((((min_priority >= '-1000'::integer) AND (min_priority <= 1000)) AND ((max_priority >= '-1000'::integer) AND (max_priority <= 1000)) AND (min_priority <= max_priority))),
+  constraint tenant_quota_tenant_not_empty CHECK ((tenant_id <> ''::text))
+);
 
 create table viewer_token_secret (
   id smallint default 1 not null,
@@ -1367,6 +1387,39 @@ AS $function$
   select pg_snapshot_xmin(pg_current_snapshot())::text::bigint
 $function$;
 
+CREATE OR REPLACE FUNCTION public.job_quota_after_insert()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+declare
+  made record;
+begin
+  if not exists (select from tenant_quota) then
+    return null;
+  end if;
+  -- Tenants in a fixed order: two statements that make jobs of the same tenants lock them alike.
+  for made in
+    select n.tenant_id, count(*)::integer as added, min(n.priority) as lowest, max(n.priority) as highest
+      from new_rows n join tenant_quota q on q.tenant_id = n.tenant_id
+     group by n.tenant_id order by n.tenant_id
+  loop
+    perform tenant_quota_check_priority(made.tenant_id, made.lowest, made.highest);
+    perform tenant_quota_check_queued(made.tenant_id, made.added);
+  end loop;
+  return null;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.job_quota_after_retry()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  perform tenant_quota_check_queued(new.tenant_id, 1);
+  return null;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION public.job_served(job_type text, queue_name text, tenant_id text)
  RETURNS boolean
  LANGUAGE sql
@@ -1926,6 +1979,30 @@ AS $function$
   select lower(btrim(regexp_replace(question, '\s+', ' ', 'g')))
 $function$;
 
+CREATE OR REPLACE FUNCTION public.schedule_quota_after_insert()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+declare
+  quota integer;
+  schedules bigint;
+begin
+  select max_schedules into quota from tenant_quota where tenant_id = new.tenant_id;
+  if quota is null then
+    return null;
+  end if;
+  perform pg_advisory_xact_lock(hashtextextended('jobwire.tenant_quota.schedules:' || new.tenant_id, 0));
+  select count(*) into schedules from schedule where tenant_id = new.tenant_id;
+  if schedules > quota then
+    raise exception using
+      errcode = 'JW010',
+      message = format('tenant quota exceeded: maxSchedules is %s and the tenant has %s schedules', quota, schedules - 1),
+      detail = json_build_object('limit', 'maxSchedules', 'value', quota, 'current', schedules - 1, 'requested', 1)::text;
+  end if;
+  return null;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION public.send_event(name text, data jsonb DEFAULT '{}'::jsonb, options jsonb DEFAULT '{}'::jsonb)
  RETURNS integer
  LANGUAGE plpgsql
@@ -2036,6 +2113,56 @@ begin
   select tenant_id into new.tenant_id from job where id = new.job_id;
   return new;
 end $function$;
+
+CREATE OR REPLACE FUNCTION public.tenant_quota_check_priority(p_tenant_id text, p_lowest integer, p_highest integer)
+ RETURNS void
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+declare
+  quota tenant_quota;
+begin
+  select * into quota from tenant_quota where tenant_id = p_tenant_id;
+  if quota.min_priority is not null and p_lowest < quota.min_priority then
+    raise exception using
+      errcode = 'JW010',
+      message = format('tenant quota exceeded: minPriority is %s; priority %s is below it', quota.min_priority, p_lowest),
+      detail = json_build_object('limit', 'minPriority', 'value', quota.min_priority, 'current', p_lowest, 'requested', 1)::text;
+  end if;
+  if quota.max_priority is not null and p_highest > quota.max_priority then
+    raise exception using
+      errcode = 'JW010',
+      message = format('tenant quota exceeded: maxPriority is %s; priority %s is above it', quota.max_priority, p_highest),
+      detail = json_build_object('limit', 'maxPriority', 'value', quota.max_priority, 'current', p_highest, 'requested', 1)::text;
+  end if;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.tenant_quota_check_queued(p_tenant_id text, p_added integer)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  quota integer;
+  queued bigint;
+begin
+  select max_queued_jobs into quota from tenant_quota where tenant_id = p_tenant_id;
+  if quota is null then
+    return;
+  end if;
+  perform pg_advisory_xact_lock(hashtextextended('jobwire.tenant_quota.queued:' || p_tenant_id, 0));
+  -- Counts at most quota + 1 rows: the check costs the limit, not the backlog.
+  select count(*) into queued
+    from (select from job where tenant_id = p_tenant_id and status in ('PENDING', 'SCHEDULED', 'RETRYING') limit quota + 1) as counted;
+  if queued > quota then
+    select count(*) into queued from job where tenant_id = p_tenant_id and status in ('PENDING', 'SCHEDULED', 'RETRYING');
+    raise exception using
+      errcode = 'JW010',
+      message = format('tenant quota exceeded: maxQueuedJobs is %s and the tenant has %s queued jobs; this would add %s', quota, queued - p_added, p_added),
+      detail = json_build_object('limit', 'maxQueuedJobs', 'value', quota, 'current', queued - p_added, 'requested', p_added)::text;
+  end if;
+end
+$function$;
 
 CREATE OR REPLACE FUNCTION public.worker_job_type_after_leave()
  RETURNS trigger

@@ -57,6 +57,7 @@ const SMOKE: Record<string, Run | Run[]> = {
   'bench:chaos': { env: { CHAOS_SCALE: '0.2' }, args: ['postgres_restart'], timeoutSeconds: 240 },
   'bench:remote-worker': { env: { BENCH_JOBS: '200', BENCH_ROUNDS: '1', BENCH_REMOTE_BATCH: '20' } },
   'bench:add-job': { env: { BENCH_JOBS: '200', BENCH_ROUNDS: '1' } },
+  'bench:quota': { env: { BENCH_JOBS: '50', BENCH_ROUNDS: '1', BENCH_BACKLOG: '50', BENCH_CONCURRENCY: '2' } },
   'bench:waits': { env: { BENCH_JOBS: '100', BENCH_WAKE_SPREAD_SECONDS: '2' } },
   // Installs redis-server with apt-get when it is missing (CI runs as root).
   'bench:peers': { env: { BENCH_JOBS: '200', BENCH_LATENCY_SAMPLES: '20', BENCH_ROUNDS: '1' }, timeoutSeconds: 240 },

@@ -6,7 +6,7 @@
 import { builder } from '../graphql/builder.ts';
 import { renamedTo } from '../graphql/renamed.ts';
 import { BudgetJobType, CategorySuggestionStatus, JobKind } from '../generated/prisma/enums.ts';
-import { ValidationError } from '../core/errors.ts';
+import { TenantQuotaExceededError, ValidationError } from '../core/errors.ts';
 import { NEWEST_FIRST } from '../jobs/order.ts';
 import { JobRef, registerJobKindType, withId } from '../graphql/jobs/schema.ts';
 import { createdResultOptions, idempotencyInputFields, markCreated } from '../graphql/flow/schema-inputs.ts';
@@ -266,6 +266,7 @@ const SnapshotRedownloadJobInput = builder.inputType('SnapshotRedownloadJobInput
 const createErrors = {
   types: [
     ValidationError,
+    TenantQuotaExceededError,
     BudgetNotFoundError,
     BudgetProviderFailedError,
     ProviderConnectionMissingError,
@@ -366,7 +367,7 @@ builder.mutationFields((t) => ({
     type: 'Schedule',
     description:
       "A budget's schedule: each tick makes a scheduled_sync_and_suggest BudgetJob (seed 004's), which creates a sync_and_suggest BudgetJob with trigger SCHEDULED. Pause, resume, update and delete it as any schedule.",
-    errors: { types: [ValidationError, BudgetNotFoundError, BudgetProviderFailedError, ProviderConnectionMissingError], directResult: false },
+    errors: { types: [ValidationError, BudgetNotFoundError, BudgetProviderFailedError, ProviderConnectionMissingError, TenantQuotaExceededError], directResult: false },
     args: { input: t.arg({ type: CreateBudgetScheduleInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const budgetId = String(args.input.budgetId);

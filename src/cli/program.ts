@@ -8,6 +8,7 @@ import { addConnectionsCommands } from './connections.ts';
 import { addJobsCommands } from './jobs.ts';
 import { addKeysCommands } from './keys.ts';
 import { addServiceCommands, SERVICE_COMMANDS } from './service.ts';
+import { addTenantQuotaCommands } from './tenant-quotas.ts';
 
 export function createProgram(): Command {
   const program = new Command('jobwire')
@@ -17,6 +18,7 @@ export function createProgram(): Command {
   addJobsCommands(program);
   addKeysCommands(program);
   addConnectionsCommands(program);
+  addTenantQuotaCommands(program);
   addCodegenCommand(program);
   forEachCommand(program, (command) =>
     command

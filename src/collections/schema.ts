@@ -8,7 +8,7 @@ import { renamedTo } from '../graphql/renamed.ts';
 import { kindConfig } from '../kind-descriptor.ts';
 import { collectionConfig } from './config.ts';
 import { JobKind, JobStatus } from '../generated/prisma/enums.ts';
-import { InvalidTransitionError, JobNotFoundError, ValidationError } from '../core/errors.ts';
+import { InvalidTransitionError, JobNotFoundError, TenantQuotaExceededError, ValidationError } from '../core/errors.ts';
 import { JobRef, parseJobId, registerJobKindType, withId } from '../graphql/jobs/schema.ts';
 import { JobStatusEnum } from '../graphql/jobs/schema-enums.ts';
 import { TERMINAL_STATUSES } from '../job-state/statuses.ts';
@@ -186,7 +186,7 @@ builder.mutationFields((t) => ({
   createCollectionJob: t.prismaField({
     type: CollectionJobRef,
     description: 'Creates a CollectionJob and queues it (in one transaction). Bad input changes nothing.',
-    errors: { types: [ValidationError], directResult: false, result: createdResultOptions },
+    errors: { types: [ValidationError, TenantQuotaExceededError], directResult: false, result: createdResultOptions },
     args: { input: t.arg({ type: CreateCollectionJobInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const answer = await createCollectionJob({ ...ctx, config: kindConfig(ctx.config, collectionConfig) }, ctx.caller, args.input);

@@ -75,12 +75,59 @@ export class JobConflictError extends JobwireError {
   }
 }
 
+/** The per-tenant limits an operator sets (docs/quotas.md), by their GraphQL names (TenantQuota's fields). */
+export type TenantQuotaLimit = 'maxQueuedJobs' | 'maxSchedules' | 'minCronIntervalSeconds' | 'minPriority' | 'maxPriority';
+
+/**
+ * A create refused by one of the tenant's limits; it changed nothing. `value`
+ * is the limit, `current` the tenant's usage before the create (queued jobs,
+ * schedules) or what the create asked for (a priority, a cron interval in
+ * seconds), `requested` how many jobs or schedules it would have added.
+ */
+export class TenantQuotaExceededError extends JobwireError {
+  override name = 'TenantQuotaExceededError';
+  readonly code = 'TENANT_QUOTA_EXCEEDED';
+  constructor(
+    readonly limit: TenantQuotaLimit,
+    readonly value: number,
+    readonly current: number,
+    readonly requested: number,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  /** What a GraphQL error made of it carries (graphql-js copies an original error's `extensions`). */
+  get extensions() {
+    return { code: this.code, limit: this.limit, value: this.value, current: this.current, requested: this.requested };
+  }
+}
+
+/** The quota refusal a database error is (SQLSTATE JW010, raised by the tenant_quota_check_* functions), or null. */
+export function tenantQuotaErrorOf(error: unknown): TenantQuotaExceededError | null {
+  const pgError = error as { code?: unknown; detail?: unknown; message?: unknown } | null;
+  if (pgError?.code !== SQLSTATE.TENANT_QUOTA_EXCEEDED || typeof pgError.detail !== 'string') return null;
+  const detail = JSON.parse(pgError.detail) as { limit: TenantQuotaLimit; value: number; current: number; requested: number };
+  return new TenantQuotaExceededError(detail.limit, detail.value, detail.current, detail.requested, String(pgError.message));
+}
+
+/** Runs `fn`, turning the database's quota refusal into a TenantQuotaExceededError (any other error passes through). */
+export async function withQuotaErrors<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw tenantQuotaErrorOf(error) ?? error;
+  }
+}
+
 /** The SQLSTATEs our code tells apart (Postgres' own and our triggers', see db/schema.sql). */
 export const SQLSTATE = {
   UNIQUE_VIOLATION: '23505',
   EXCLUSION_VIOLATION: '23P01',
   /** job_before_write / job_step_before_write: a status move the machine does not allow. */
   INVALID_TRANSITION: 'JW001',
+  /** tenant_quota_check_queued / _priority, schedule_quota_after_insert: a tenant's limit (detail: JSON naming it). */
+  TENANT_QUOTA_EXCEEDED: 'JW010',
 } as const;
 
 /** A Postgres error raised by a constraint (unique or exclusion): a conflict with another row. */

@@ -2,6 +2,7 @@
 // function add_job (migration "open: add_job"), which writes what createJob
 // writes. It takes the app's own `pg` client, so the job commits or rolls back
 // with the app's rows. docs/enqueue-in-your-transaction.md says how to use it.
+import { tenantQuotaErrorOf } from '../core/errors.ts';
 
 /** What add_job needs of a client: pg's Client, PoolClient and Pool all fit. */
 export interface AddJobClient {
@@ -48,8 +49,9 @@ const INVALID_PARAMETER_VALUE = '22023';
 /**
  * Adds one job in the client's current transaction (or on its own, outside
  * one) and answers its id; with an idempotency key the tenant holds, the id
- * of the job that holds it. A refusal throws AddJobError and, as any failed
- * statement, aborts the caller's transaction (use a savepoint to go on).
+ * of the job that holds it. A refusal throws AddJobError (bad input) or
+ * TenantQuotaExceededError (a tenant's limit, docs/quotas.md) and, as any
+ * failed statement, aborts the caller's transaction (use a savepoint to go on).
  */
 export async function addJob(
   client: AddJobClient,
@@ -64,6 +66,7 @@ export async function addJob(
   } catch (error) {
     const pgError = error as { code?: string; column?: string; message?: string };
     if (pgError.code === INVALID_PARAMETER_VALUE && pgError.column) throw new AddJobError(pgError.column, pgError.message ?? '');
-    throw error;
+    // The tenant's limits (docs/quotas.md), checked by the database on insert.
+    throw tenantQuotaErrorOf(error) ?? error;
   }
 }

@@ -4,7 +4,7 @@
 // type), so clients switch on __typename. Error classes live beside their
 // capability (core/errors.ts, imports/errors.ts, portfolios/errors.ts), all
 // subclasses of JobwireError.
-import { InvalidTransitionError, JobConflictError, JobNotFoundError, JobStillActiveError, JobwireError, ValidationError } from '../core/errors.ts';
+import { InvalidTransitionError, JobConflictError, JobNotFoundError, JobStillActiveError, JobwireError, TenantQuotaExceededError, ValidationError } from '../core/errors.ts';
 import { JobStatusEnum } from './jobs/schema-enums.ts';
 import { builder } from './builder.ts';
 
@@ -69,5 +69,22 @@ builder.objectType(JobConflictError, {
     jobId: t.exposeID('jobId'),
     action: t.exposeString('action'),
     constraint: t.exposeString('constraint'),
+  }),
+});
+
+builder.objectType(TenantQuotaExceededError, {
+  name: 'TenantQuotaExceededError',
+  description:
+    "One of the tenant's limits (docs/quotas.md) refused the operation; it changed nothing. `limit` names it as the tenantQuota query does (maxQueuedJobs, maxSchedules, minCronIntervalSeconds, minPriority, maxPriority).",
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof TenantQuotaExceededError,
+  fields: (t) => ({
+    code: t.exposeString('code', { description: 'Always TENANT_QUOTA_EXCEEDED.' }),
+    limit: t.exposeString('limit', { description: 'The TenantQuota field that refused it, e.g. maxQueuedJobs.' }),
+    value: t.exposeInt('value', { description: "The limit's value." }),
+    current: t.exposeInt('current', {
+      description: 'The usage before this operation (queued jobs, schedules), or what it asked for (a priority; a cron interval in seconds).',
+    }),
+    requested: t.exposeInt('requested', { description: 'How many jobs or schedules the operation would have added.' }),
   }),
 });

@@ -7,7 +7,7 @@ import { renamedTo } from '../graphql/renamed.ts';
 import { kindConfig } from '../kind-descriptor.ts';
 import { importConfig } from './config.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
-import { ValidationError } from '../core/errors.ts';
+import { TenantQuotaExceededError, ValidationError } from '../core/errors.ts';
 import { JobRef, parseJobId, registerJobKindType, withId } from '../graphql/jobs/schema.ts';
 import { JobStatusEnum } from '../graphql/jobs/schema-enums.ts';
 import { parseInput } from '../core/validation.ts';
@@ -210,7 +210,7 @@ builder.mutationFields((t) => ({
     type: ImportJobRef,
     description:
       'Stores the file and queues its import (in one transaction). An upload that is too large, empty, binary, of an unknown format or a CSV without the question and answer columns is refused and changes nothing.',
-    errors: { types: [ValidationError], directResult: false, result: createdResultOptions },
+    errors: { types: [ValidationError, TenantQuotaExceededError], directResult: false, result: createdResultOptions },
     args: { input: t.arg({ type: CreateImportJobInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const answer = await createImportJob({ ...ctx, config: kindConfig(ctx.config, importConfig) }, ctx.caller, args.input);

@@ -12,7 +12,7 @@ import { cancelJobInTransaction } from '../job-state/cancel.ts';
 import { retryJobInTransaction } from '../job-state/retry.ts';
 import { ACTIVE_STATUSES, JobStatus, RETRIABLE_STATUSES } from '../job-state/statuses.ts';
 import type { Caller } from './create.ts';
-import { JobwireError, ValidationError } from '../core/errors.ts';
+import { JobwireError, tenantQuotaErrorOf, ValidationError } from '../core/errors.ts';
 import type { JobKind } from '../generated/prisma/enums.ts';
 import { likeContains } from './search.ts';
 
@@ -203,8 +203,9 @@ async function applyToBatch(client: pg.PoolClient, caller: Caller, action: BulkJ
         affectedJobIds.push(jobId);
       }
       await client.query('release savepoint bulk_job');
-    } catch (error) {
-      // Expected refusals (finished meanwhile, purged, a kind's constraint) are this job's alone.
+    } catch (thrown) {
+      // Expected refusals (finished meanwhile, purged, a kind's constraint, the tenant's maxQueuedJobs) are this job's alone.
+      const error = tenantQuotaErrorOf(thrown) ?? thrown;
       if (!(error instanceof JobwireError)) throw error;
       await client.query('rollback to savepoint bulk_job');
       skipped.push({ jobId, message: error.message });

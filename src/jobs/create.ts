@@ -8,7 +8,7 @@ import { withTransaction, type Queryable } from '../db/pool.ts';
 import { JobKind } from '../generated/prisma/enums.ts';
 import { visibleTenant, type Caller, type Principal } from '../auth/principal.ts';
 import type { HandlerRegistry } from '../core/registry.ts';
-import { ValidationError } from '../core/errors.ts';
+import { ValidationError, withQuotaErrors } from '../core/errors.ts';
 import { insertJobs, insertsInOneStatement, type InsertedJobRow, type NewJob } from '../job-state/insert.ts';
 import { jobTagList } from '../core/tags.ts';
 import { QUEUE_NAME_FORMAT, jsonObject, parseInput } from '../core/validation.ts';
@@ -183,7 +183,8 @@ export async function createKindJob(
     },
     { kind: input.kind },
   );
-  return withTransaction(deps.pool, async (client) => {
+  // The tenant's limits are checked by the database on insert (docs/quotas.md).
+  return withQuotaErrors(() => withTransaction(deps.pool, async (client) => {
     if (job.parentJobId !== null) await assertParentsExist(client, [job], () => 'parentJobId');
     const [answer] = (await beforeInsertJobs(client, [job], (_index, name) => name)).answers;
     if (!answer!.created) {
@@ -193,7 +194,7 @@ export async function createKindJob(
     await insertJobs(client, [job]);
     await insertKindRows(client, job);
     return answer!;
-  });
+  }));
 }
 
 async function assertHeldBySameKind(db: Queryable, jobId: string, kind: JobKind): Promise<void> {
@@ -237,17 +238,18 @@ export async function createJobsReporting(
   const jobs = inputs.map((input, index) => prepareJob(deps, caller, input, { path: pathOf(index), registered }));
   // The common create (no parent, key, dependency or step): one statement,
   // atomic on its own; begin and commit would be two more round trips.
-  // Concurrent ones share a statement (create-coalescer.ts).
+  // Concurrent ones share a statement (create-coalescer.ts). The tenant's limits
+  // are checked by the database on insert (docs/quotas.md): no statement more here.
   if (flowWritesNothing(jobs) && insertsInOneStatement(jobs)) {
     const coalescer = coalescerOf(deps.pool, deps.config.CREATE_COALESCE_MAX_JOBS ?? CREATE_COALESCE_MAX_JOBS_DEFAULT);
-    const rows = new Map((await coalescer.insert(jobs)).map((row) => [row.id, row]));
+    const rows = new Map((await withQuotaErrors(() => coalescer.insert(jobs))).map((row) => [row.id, row]));
     return jobs.map((job): CreatedJobWithRow => ({ id: job.id, created: true, row: rows.get(job.id) }));
   }
-  return withTransaction(deps.pool, async (client) => {
+  return withQuotaErrors(() => withTransaction(deps.pool, async (client) => {
     await assertParentsExist(client, jobs, (index) => [...pathOf(index), 'parentJobId'].join('.'));
     const { toInsert, answers } = await beforeInsertJobs(client, jobs, (index, name) => [...pathOf(index), name].join('.'));
     await insertJobs(client, toInsert);
     await afterInsertJobs(client, toInsert);
     return answers;
-  });
+  }));
 }

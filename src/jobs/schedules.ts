@@ -14,7 +14,8 @@ import type { Config } from '../config.ts';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
 import { assertJobsExist, assertParentsExist, prepareJob, type Caller, type CreateJobInput } from './create.ts';
-import { JobwireError, ValidationError } from '../core/errors.ts';
+import { JobwireError, ValidationError, withQuotaErrors } from '../core/errors.ts';
+import { assertScheduleWithinQuota } from './tenant-quotas.ts';
 import { setEventMessage } from '../job-state/job-row.ts';
 import { insertJobs } from '../job-state/insert.ts';
 import type { HandlerRegistry } from '../core/registry.ts';
@@ -85,7 +86,8 @@ async function checkSchedule(
   caller: Caller,
   schedule: Required<{ [K in keyof ScheduleInput]: NonNullable<ScheduleInput[K]> }>,
 ) {
-  const next = parseCron(schedule.cron, schedule.timezone).nextRun();
+  const cron = parseCron(schedule.cron, schedule.timezone);
+  const next = cron.nextRun();
   if (!next) throw new ValidationError('cron', `"${schedule.cron}" never runs again`);
   if (!Number.isInteger(schedule.missedTickLimit) || schedule.missedTickLimit < 1 || schedule.missedTickLimit > 1000) {
     throw new ValidationError('missedTickLimit', 'must be 1..1000');
@@ -94,6 +96,7 @@ async function checkSchedule(
   const job = prepareJob(deps, caller, schedule.jobTemplate, { path: ['jobTemplate'], kind: scheduledKindOf(deps, schedule.jobTemplate) });
   await assertParentsExist(db, [job], () => 'jobTemplate.parentJobId');
   await assertJobsExist(db, job.tenantId, job.flow.dependsOn, (position) => `jobTemplate.dependsOn.${position}`);
+  await assertScheduleWithinQuota(db, job.tenantId, cron, job.priority);
   return next;
 }
 
@@ -108,7 +111,8 @@ export async function createSchedule(deps: ScheduleDeps, caller: Caller, input: 
     missedTickLimit: input.missedTickLimit ?? 10,
   };
   const next = await checkSchedule(deps.pool, deps, caller, schedule);
-  const { rows } = await deps.pool.query<{ id: string }>(
+  // The tenant's maxSchedules is checked by the database on insert (docs/quotas.md).
+  const { rows } = await withQuotaErrors(() => deps.pool.query<{ id: string }>(
     `insert into schedule (cron, timezone, job_template, missed_tick_policy, missed_tick_limit, next_run_at, created_by, tenant_id)
      values ($1, $2, $3, $4, $5, $6, $7, $8) returning id`,
     [
@@ -121,7 +125,7 @@ export async function createSchedule(deps: ScheduleDeps, caller: Caller, input: 
       caller.principalId,
       caller.tenantId,
     ],
-  );
+  ));
   return rows[0]!.id;
 }
 

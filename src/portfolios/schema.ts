@@ -7,7 +7,7 @@ import { visibleTenant } from '../auth/principal.ts';
 import { builder } from '../graphql/builder.ts';
 import { ErrorInterface } from '../graphql/errors.ts';
 import { JobKind, JobStatus, PortfolioImportSource } from '../generated/prisma/enums.ts';
-import { ValidationError } from '../core/errors.ts';
+import { TenantQuotaExceededError, ValidationError } from '../core/errors.ts';
 import type { JobEventRecord } from '../jobs/event-log.ts';
 import { JobRef, parseJobId, registerJobKindType, withId } from '../graphql/jobs/schema.ts';
 import { parseInput } from '../core/validation.ts';
@@ -253,7 +253,7 @@ builder.mutationFields((t) => ({
     type: PortfolioImportJobRef,
     description:
       "Creates a portfolio import; refused when an active import of the portfolio overlaps the interval, or when no statement is uploaded and the caller's tenant has no IBKR_FLEX connection.",
-    errors: { types: [ValidationError, PortfolioImportOverlapError, ProviderConnectionMissingError], directResult: false, result: createdResultOptions },
+    errors: { types: [ValidationError, PortfolioImportOverlapError, ProviderConnectionMissingError, TenantQuotaExceededError], directResult: false, result: createdResultOptions },
     args: { input: t.arg({ type: CreatePortfolioImportJobInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const { statement: file, ...input } = args.input;

@@ -15,4 +15,4 @@ export { JobStreamLimitError } from '../jobs/job-streams.ts';
 export { addJob, AddJobError, type AddJobClient, type AddJobOptions } from '../enqueue/add-job.ts';
 // Tokens for end users' browsers (docs/end-user-live-jobs.md).
 export { createViewerToken, type ViewerToken, type ViewerTokenOptions } from './viewer-token.ts';
-export { JobNotFoundError, ValidationError } from '../core/errors.ts';
+export { JobNotFoundError, TenantQuotaExceededError, ValidationError, type TenantQuotaLimit } from '../core/errors.ts';

@@ -144,6 +144,8 @@ const ROWS: Row[] = [
   { field: 'jobTypes', document: '{ jobTypes { jobType } }', variables: () => ({}) },
   { field: 'queueStats', document: '{ queueStats(queueName: "default") { pendingCount completedCount } }', variables: () => ({}) },
   { field: 'queues', document: '{ queues { queueName completedCount } }', variables: () => ({}) },
+  // The caller's own tenant's limits and usage (docs/quotas.md): no id to pass, tenant B sees only B's.
+  { field: 'tenantQuota', document: '{ tenantQuota { maxQueuedJobs queuedJobCount maxSchedules scheduleCount minCronIntervalSeconds minPriority maxPriority } }', variables: () => ({}) },
   { field: 'collectionJob', document: 'query($id: ID!) { collectionJob(id: $id) { id } }', variables: (ids) => ({ id: ids.collectionJobId }) },
   { field: 'collectionJobs', document: '{ collectionJobs { edges { node { id } } } }', variables: () => ({}) },
   { field: 'runningCollectionJobs', document: '{ runningCollectionJobs { id } }', variables: () => ({}) },

@@ -7,6 +7,8 @@ import { schema } from '../../src/service-schema.ts';
 import { SAMPLE_BUDGET_ID } from '../../src/budgets/sample-provider.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { DEFAULT_TENANT } from '../../src/auth/principal.ts';
+import { setTenantQuota } from '../../src/jobs/tenant-quotas.ts';
 
 let db: TestDatabase;
 let service: TestApp;
@@ -44,6 +46,10 @@ beforeAll(async () => {
     await service.client.send(`mutation { createSchedule(input: { cron: "${cron}", jobTemplate: { jobType: "system.noop" } }) { __typename } }`);
   }
   scheduleIds = (await db.pool.query<{ id: string }>('select id from schedule')).rows.map((row) => row.id);
+  // The caller's tenant has limits (docs/quotas.md): the two jobs above fill its
+  // maxQueuedJobs, so a valid create is refused (TenantQuotaExceededError) until
+  // a cancel frees a place; a refusal is an error answer, and changes nothing too.
+  await setTenantQuota(db.pool, DEFAULT_TENANT, { maxQueuedJobs: 2, maxSchedules: 4, minCronIntervalSeconds: 60, minPriority: -500, maxPriority: 500 });
 });
 afterAll(async () => {
   await service?.stop();
@@ -304,6 +310,9 @@ const MUTATIONS: Record<string, { document: string; variables: (ids: string[]) =
   },
 };
 
+/** Every __typename the mutations answered. */
+const answered = new Set<string>();
+
 describe('every mutation, with arbitrary input', () => {
   it('covers every mutation of the schema', () => {
     expect(Object.keys(MUTATIONS).sort()).toEqual(Object.keys(schema.getMutationType()!.getFields()).sort());
@@ -319,6 +328,7 @@ describe('every mutation, with arbitrary input', () => {
           expect(status).toBeLessThan(500);
           expect(JSON.stringify(body)).not.toContain('Unexpected error.');
           const answer = (body.data as Record<string, { __typename: string }> | null | undefined)?.[name];
+          if (answer) answered.add(answer.__typename);
           const failed = Boolean(body.errors?.length) || !answer || !answer.__typename.endsWith('Success');
           if (failed) expect(await rowCounts()).toBe(before);
         }),
@@ -326,4 +336,8 @@ describe('every mutation, with arbitrary input', () => {
       );
     });
   }
+
+  it("some of those answers were the tenant's limits refusing (so the property held for them too)", () => {
+    expect([...answered]).toContain('TenantQuotaExceededError');
+  });
 });

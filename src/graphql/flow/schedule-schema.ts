@@ -3,7 +3,7 @@
 // update, pause, resume and delete.
 import { builder } from '../builder.ts';
 import { ErrorInterface } from '../errors.ts';
-import { ValidationError } from '../../core/errors.ts';
+import { TenantQuotaExceededError, ValidationError } from '../../core/errors.ts';
 import { JobRef, parseJobId, withId } from '../jobs/schema.ts';
 import type { CreateJobInput } from '../../jobs/create.ts';
 import {
@@ -151,7 +151,7 @@ builder.mutationFields((t) => ({
   createSchedule: t.prismaField({
     type: 'Schedule',
     description: 'Creates a schedule; its first job is made at its first tick.',
-    errors: { types: [ValidationError], directResult: false },
+    errors: { types: [ValidationError, TenantQuotaExceededError], directResult: false },
     args: { input: t.arg({ type: CreateScheduleInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const id = await createSchedule(ctx, ctx.caller, toScheduleInput(args.input));
@@ -160,7 +160,7 @@ builder.mutationFields((t) => ({
   }),
   updateSchedule: t.prismaField({
     type: 'Schedule',
-    errors,
+    errors: { ...errors, types: [...errors.types, TenantQuotaExceededError] },
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateScheduleInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const id = parseScheduleId(args.id);

@@ -5,7 +5,7 @@ import { retryJob } from '../../job-state/retry.ts';
 import { UnknownJobTypeError } from '../../registry/errors.ts';
 import { createJobsReporting } from '../../jobs/create.ts';
 import { createdListResultOptions, createdResultOptions, flowInputFields, markCreated } from '../flow/schema-inputs.ts';
-import { InvalidTransitionError, JobConflictError, JobNotFoundError, JobStillActiveError, ValidationError } from '../../core/errors.ts';
+import { InvalidTransitionError, JobConflictError, JobNotFoundError, JobStillActiveError, TenantQuotaExceededError, ValidationError, withQuotaErrors } from '../../core/errors.ts';
 import { JobRef, parseJobId, withId } from './types.ts';
 import { jobFromInsertedRow, selectsColumnsOnly } from './inserted-row.ts';
 
@@ -36,7 +36,7 @@ builder.mutationFields((t) => ({
   createJob: t.prismaField({
     type: JobRef,
     description: 'Creates one job and queues it (in one transaction).',
-    errors: { types: [ValidationError, UnknownJobTypeError], directResult: false, result: createdResultOptions },
+    errors: { types: [ValidationError, UnknownJobTypeError, TenantQuotaExceededError], directResult: false, result: createdResultOptions },
     args: { input: t.arg({ type: CreateJobInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const [answer] = await createJobsReporting(ctx, ctx.caller, [toCreateInput(args.input, '')]);
@@ -51,7 +51,7 @@ builder.mutationFields((t) => ({
   createJobs: t.prismaField({
     type: [JobRef],
     description: 'Creates many jobs all-or-nothing, in input order.',
-    errors: { types: [ValidationError, UnknownJobTypeError], directResult: false, result: createdListResultOptions },
+    errors: { types: [ValidationError, UnknownJobTypeError, TenantQuotaExceededError], directResult: false, result: createdListResultOptions },
     args: { jobs: t.arg({ type: [CreateJobInput], required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const answers = await createJobsReporting(
@@ -81,11 +81,11 @@ builder.mutationFields((t) => ({
     type: JobRef,
     description:
       'Queues a FAILED, DEAD_LETTER or CANCELLED job again; it resumes at its first unfinished step. A job that has not ended answers JobStillActiveError and is left as it is.',
-    errors: { types: [ValidationError, JobNotFoundError, InvalidTransitionError, JobStillActiveError, JobConflictError], directResult: false },
+    errors: { types: [ValidationError, JobNotFoundError, InvalidTransitionError, JobStillActiveError, JobConflictError, TenantQuotaExceededError], directResult: false },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const id = parseJobId(String(args.id));
-      await retryJob(ctx.pool, ctx.caller, id);
+      await withQuotaErrors(() => retryJob(ctx.pool, ctx.caller, id));
       return ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id } });
     },
   }),

@@ -1,7 +1,7 @@
 // rerunJob (docs/workflows.md#rerun-from-a-step): a finished job queued again
 // from a named step, optionally with a new payload (validated as createJob's).
 import { builder } from '../builder.ts';
-import { JobNotFoundError, JobStillActiveError, ValidationError } from '../../core/errors.ts';
+import { JobNotFoundError, JobStillActiveError, TenantQuotaExceededError, ValidationError, withQuotaErrors } from '../../core/errors.ts';
 import { jsonObject, parseInput } from '../../core/validation.ts';
 import { rerunJob, type ValidateRerunPayload } from '../../job-state/rerun.ts';
 import type { HandlerRegistry } from '../../core/registry.ts';
@@ -36,12 +36,12 @@ builder.mutationFields((t) => ({
     type: JobRef,
     description:
       'Queues a finished job (COMPLETED, FAILED, DEAD_LETTER or CANCELLED) again from the step `fromStep`: that step and the later ones run again, the earlier ones return their stored results. Its history stays; the rerun is an event naming the step and who asked.',
-    errors: { types: [ValidationError, JobNotFoundError, JobStillActiveError], directResult: false },
+    errors: { types: [ValidationError, JobNotFoundError, JobStillActiveError, TenantQuotaExceededError], directResult: false },
     args: { input: t.arg({ type: RerunJobInput, required: true }) },
     resolve: async (query, _root, { input }, ctx) => {
       const id = parseJobId(String(input.id), 'id');
       const payload = input.payload === undefined || input.payload === null ? undefined : (input.payload as Record<string, unknown>);
-      await rerunJob(ctx.pool, ctx.caller, { jobId: id, fromStep: input.fromStep, payload }, payloadValidator(ctx.registry, ctx.config.JOB_PAYLOAD_MAX_BYTES));
+      await withQuotaErrors(() => rerunJob(ctx.pool, ctx.caller, { jobId: id, fromStep: input.fromStep, payload }, payloadValidator(ctx.registry, ctx.config.JOB_PAYLOAD_MAX_BYTES)));
       return ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id } });
     },
   }),
