@@ -13,6 +13,7 @@ import '../graphql/jobs/rerun.ts';
 import '../graphql/connections/schema.ts';
 import '../graphql/kind-detail.ts';
 import '../graphql/live/schema.ts';
+import '../webhooks/schema.ts';
 
 const registered = new WeakSet<KindDescriptor<any>>();
 const schemas = new WeakMap<readonly KindDescriptor<any>[], GraphQLSchema>();
