@@ -30,7 +30,7 @@ const DISPATCH_LOCK = [0x6a77, 0x7768] as const;
 /** Events read per dispatch transaction. */
 const EVENTS_PER_PASS = 1000;
 /** Deliveries one process claims at once. */
-const DELIVERIES_PER_CLAIM = 20;
+const DELIVERIES_PER_CLAIM = 50;
 /** The longest wait between two attempts. */
 const MAX_BACKOFF_MS = 3_600_000;
 /** What the delivery log keeps of an answer's body. */
@@ -156,7 +156,8 @@ export async function deliverDue(options: DeliverOptions): Promise<number> {
     if (claimed.length === 0) return attempts;
     attempts += claimed.length;
     const targets = await targetsOf(options, claimed);
-    await Promise.all(claimed.map((delivery) => attempt(options, delivery, targets.get(delivery.subscriptionId ?? ''))));
+    const outcomes = await Promise.all(claimed.map((delivery) => attempt(options, delivery, targets.get(delivery.subscriptionId ?? ''))));
+    await record(options, claimed, outcomes);
   }
 }
 
@@ -196,10 +197,10 @@ async function targetsOf(options: DeliverOptions, claimed: ClaimedDelivery[]): P
   return targets;
 }
 
-async function attempt(options: DeliverOptions, delivery: ClaimedDelivery, target: Target | Error | undefined): Promise<void> {
+async function attempt(options: DeliverOptions, delivery: ClaimedDelivery, target: Target | Error | undefined): Promise<Outcome | null> {
   // Deleted meanwhile: its deliveries went with it (cascade); nothing to record.
-  if (target === undefined) return;
-  if (target instanceof Error) return record(options, delivery, { ok: false, final: false, status: null, error: target.message });
+  if (target === undefined) return null;
+  if (target instanceof Error) return { ok: false, final: false, status: null, error: target.message };
   const origin = new URL(target.url).origin;
   try {
     const response = await options.outbound(target.url, {
@@ -209,38 +210,47 @@ async function attempt(options: DeliverOptions, delivery: ClaimedDelivery, targe
       signal: AbortSignal.timeout(options.timeoutMs),
     });
     const excerpt = await readExcerpt(response, ANSWER_EXCERPT_BYTES).catch(() => ({ text: '', truncated: false }));
-    if (response.status >= 200 && response.status < 300) return record(options, delivery, { ok: true, status: response.status });
-    return record(options, delivery, { ok: false, final: false, status: response.status, error: `POST ${origin} answered ${response.status}: ${excerpt.text}`.trim() });
+    if (response.status >= 200 && response.status < 300) return { ok: true, status: response.status };
+    return { ok: false, final: false, status: response.status, error: `POST ${origin} answered ${response.status}: ${excerpt.text}`.trim() };
   } catch (error) {
     // Refused by the outbound rules: no retry can help.
-    if (error instanceof OutboundRefusedError) return record(options, delivery, { ok: false, final: true, status: null, error: `POST ${origin}: ${error.message}` });
+    if (error instanceof OutboundRefusedError) return { ok: false, final: true, status: null, error: `POST ${origin}: ${error.message}` };
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const reason =
-      error instanceof Error && error.name === 'TimeoutError'
-        ? `no answer within ${options.timeoutMs} ms (WEBHOOK_TIMEOUT_MS)`
-        : String((error as { cause?: { code?: string; message?: string } }).cause?.code ?? (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message);
-    return record(options, delivery, { ok: false, final: false, status: null, error: `POST ${origin} failed: ${reason}` });
+      error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms (WEBHOOK_TIMEOUT_MS)` : String(cause?.code ?? cause?.message ?? (error as Error).message);
+    return { ok: false, final: false, status: null, error: `POST ${origin} failed: ${reason}` };
   }
 }
 
 type Outcome = { ok: true; status: number } | { ok: false; final: boolean; status: number | null; error: string };
 
-/** Records one attempt; a claim that ran out and was taken by another process (its attempt count moved on) records nothing. */
-async function record(options: DeliverOptions, delivery: ClaimedDelivery, outcome: Outcome): Promise<void> {
-  const where = 'where id = $1 and attempt_count = $2';
-  if (outcome.ok) {
-    await options.pool.query(
-      `update webhook_delivery set status = 'DELIVERED', response_status = $3, last_error = null, locked_until = null, delivered_at = now() ${where}`,
-      [delivery.id, delivery.attemptCount, outcome.status],
-    );
-    return;
-  }
-  const final = outcome.final || delivery.attemptCount >= options.maxAttempts;
+/**
+ * Records a batch's attempts in one statement. A claim that ran out and was
+ * taken by another process (its attempt count moved on) records nothing.
+ */
+async function record(options: DeliverOptions, claimed: ClaimedDelivery[], outcomes: Array<Outcome | null>): Promise<void> {
+  const rows = claimed.flatMap((delivery, index) => {
+    const outcome = outcomes[index];
+    if (!outcome) return [];
+    const final = outcome.ok || outcome.final || delivery.attemptCount >= options.maxAttempts;
+    return [{ delivery, outcome, status: outcome.ok ? 'DELIVERED' : final ? 'FAILED' : 'PENDING' }];
+  });
+  if (rows.length === 0) return;
   await options.pool.query(
-    `update webhook_delivery
-        set status = case when $6 then 'FAILED' else 'PENDING' end::webhook_delivery_status, response_status = $3, last_error = $4, locked_until = null,
-            next_attempt_at = case when $6 then next_attempt_at else now() + make_interval(secs => $5 / 1000.0) end
-      ${where}`,
-    [delivery.id, delivery.attemptCount, outcome.status, outcome.error.slice(0, 2000), backoffMs(options.retryBaseMs, delivery.attemptCount), final],
+    `update webhook_delivery d
+        set status = o.status::webhook_delivery_status, response_status = o.response_status, last_error = o.error, locked_until = null,
+            delivered_at = case when o.status = 'DELIVERED' then now() else d.delivered_at end,
+            next_attempt_at = case when o.status = 'PENDING' then now() + make_interval(secs => o.backoff_ms / 1000.0) else d.next_attempt_at end
+       from unnest($1::uuid[], $2::int[], $3::text[], $4::int[], $5::text[], $6::float8[]) as o(id, attempt_count, status, response_status, error, backoff_ms)
+      where d.id = o.id and d.attempt_count = o.attempt_count`,
+    [
+      rows.map((row) => row.delivery.id),
+      rows.map((row) => row.delivery.attemptCount),
+      rows.map((row) => row.status),
+      rows.map((row) => row.outcome.status),
+      rows.map((row) => (row.outcome.ok ? null : row.outcome.error.slice(0, 2000))),
+      rows.map((row) => backoffMs(options.retryBaseMs, row.delivery.attemptCount)),
+    ],
   );
 }
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { startTestApp, type GraphQLTestClient, type TestApp } from '../support/app.ts';
+import { spawnWorker, startTestApp, type GraphQLTestClient, type TestApp } from '../support/app.ts';
 import { eventually } from '../support/wait.ts';
 import { startReceiver } from './receiver.ts';
 
@@ -253,4 +253,41 @@ describe('without CONNECTIONS_ENCRYPTION_KEY', () => {
       await db.drop();
     }
   });
+});
+
+describe('a worker process killed mid-delivery', () => {
+  it('leaves the delivery to another process once its claim runs out: sent again with the same webhook-id and body, delivered once', async () => {
+    const receiver = await startReceiver();
+    const db = await createTestDatabase();
+    const env = { ...WEBHOOK_ENV, OUTBOUND_ALLOW_LIST: '127.0.0.1', WEBHOOK_TIMEOUT_MS: '3000' };
+    const api = await startTestApp(db.url, { roles: { api: true, worker: false }, env });
+    let second: Awaited<ReturnType<typeof spawnWorker>> | undefined;
+    try {
+      const created = await createSubscription(api.client, { url: `${receiver.url}/killed`, statuses: ['DEAD_LETTER'] });
+      // The first attempt is never answered: its worker is killed while it waits.
+      receiver.answerNext('hold');
+      const first = await spawnWorker(db.url, env);
+      const jobId = await createJob(api.client, deadLetter('default'));
+      await receiver.waitFor('the first attempt', (requests) => requests.length === 1);
+      first.process.kill('SIGKILL');
+      await first.exited;
+      second = await spawnWorker(db.url, env);
+      const requests = await receiver.waitFor('the attempt of the second worker', (all) => all.some((request) => request.answered === 200));
+      expect(requests.map((request) => request.answered)).toEqual([0, 200]);
+      expect(requests[1]!.headers['webhook-id']).toBe(requests[0]!.headers['webhook-id']);
+      expect(requests[1]!.body).toBe(requests[0]!.body);
+      expect(verifyWebhook(created.data.secret, requests[1]!.headers, requests[1]!.body)).toBe(true);
+      const [delivery] = await eventually('the delivery recorded as DELIVERED', async () => {
+        const { body } = await api.client.send(DELIVERIES, { id: created.data.subscription.id });
+        const deliveries = (body.data as any).webhookDeliveries.data;
+        return deliveries[0]?.status === 'DELIVERED' ? deliveries : undefined;
+      });
+      expect(delivery).toMatchObject({ id: requests[0]!.headers['webhook-id'], jobId, status: 'DELIVERED', attemptCount: 2, responseStatus: 200 });
+    } finally {
+      second?.process.kill('SIGTERM');
+      await second?.exited;
+      await api.stop();
+      await db.drop();
+    }
+  }, 60_000);
 });
