@@ -11,6 +11,7 @@ import { ConnectionStorageUnavailableError } from '../connections/errors.ts';
 import { JobwireError, ValidationError } from '../core/errors.ts';
 import { isUuid } from '../core/validation.ts';
 import type { Queryable } from '../core/queryable.ts';
+import { withTransaction } from '../db/pool.ts';
 import { JobStatus, type WebhookDeliveryStatus } from '../generated/prisma/enums.ts';
 import { readSettledHead } from '../jobs/event-log.ts';
 import { checkOutboundUrl, OutboundRefusedError } from '../net/outbound.ts';
@@ -174,4 +175,34 @@ export async function listWebhookDeliveries(db: Queryable, tenantId: string, sub
 /** A subscription's secret, opened for signing a delivery. */
 export function openSecret(keyring: ConnectionKeyring, id: string, tenantId: string, sealed: SealedSecret): string {
   return keyring.open(sealed, secretAssociatedData(id, tenantId), `secret of webhook subscription ${id}`);
+}
+
+/**
+ * Re-seals every subscription's secret not sealed with the current key (as
+ * `jobwire connections rotate` does for provider connections, and with it),
+ * in one transaction; the secrets themselves do not change.
+ */
+export async function rotateWebhookSecrets(db: pg.Pool, keyring: ConnectionKeyring): Promise<{ resealed: number; alreadyCurrent: number }> {
+  const current = keyring.currentKeyId;
+  if (current === null) throw new ConnectionStorageUnavailableError('CONNECTIONS_ENCRYPTION_KEY', 'set CONNECTIONS_ENCRYPTION_KEY to the new key to re-seal webhook secrets');
+  return withTransaction(db, async (client) => {
+    const { rows } = await client.query<SealedSecret & { id: string; tenantId: string }>(
+      `select id, tenant_id as "tenantId", key_id as "keyId", secret_iv as iv, secret_ciphertext as ciphertext, secret_auth_tag as "authTag"
+         from webhook_subscription order by id for update`,
+    );
+    let resealed = 0;
+    for (const row of rows) {
+      if (row.keyId === current) continue;
+      const sealed = keyring.seal(openSecret(keyring, row.id, row.tenantId, row), secretAssociatedData(row.id, row.tenantId));
+      await client.query(`update webhook_subscription set key_id = $2, secret_iv = $3, secret_ciphertext = $4, secret_auth_tag = $5 where id = $1`, [
+        row.id,
+        sealed.keyId,
+        sealed.iv,
+        sealed.ciphertext,
+        sealed.authTag,
+      ]);
+      resealed += 1;
+    }
+    return { resealed, alreadyCurrent: rows.length - resealed };
+  });
 }
