@@ -116,13 +116,15 @@ async function enqueue(client: pg.PoolClient, change: AlertChange, body: unknown
 }
 
 /**
- * One evaluation at `now`; answers the alerts it fired and resolved, or null
+ * One evaluation at `at` (default: the database's now); answers the alerts it fired and resolved, or null
  * when another process is evaluating.
  */
-export async function evaluateAlerts(pool: pg.Pool, rules: AlertRules, now: Date = new Date()): Promise<AlertChange[] | null> {
+export async function evaluateAlerts(pool: pg.Pool, rules: AlertRules, at?: Date): Promise<AlertChange[] | null> {
   return withTransaction(pool, async (client) => {
-    const locked = await client.query<{ locked: boolean }>('select pg_try_advisory_xact_lock($1, $2) as locked', [...ALERT_LOCK]);
+    const locked = await client.query<{ locked: boolean; now: Date }>('select pg_try_advisory_xact_lock($1, $2) as locked, now()', [...ALERT_LOCK]);
     if (!locked.rows[0]!.locked) return null;
+    // The database's clock by default: heartbeats and events are dated by it.
+    const now = at ?? locked.rows[0]!.now;
     const current = await breaches(client, rules, now);
     const { rows: open } = await client.query<AlertRow>(
       `select id, rule, subject, breached_since as "breachedSince", fired_at as "firedAt", detail from operator_alert where resolved_at is null for update`,

@@ -141,6 +141,8 @@ export interface DeliverOptions {
   timeoutMs: number;
   /** Where operator alerts go (ALERT_WEBHOOK_URL and its secret); null: not configured. */
   operatorTarget: Target | null;
+  /** Aborted when the process stops: attempts in flight end unrecorded (their claims run out; another process sends them). */
+  signal?: AbortSignal;
 }
 
 /** The wait before attempt `attempt + 1`: retryBaseMs doubled per attempt made, at most an hour. */
@@ -152,6 +154,7 @@ export function backoffMs(retryBaseMs: number, attempt: number): number {
 export async function deliverDue(options: DeliverOptions): Promise<number> {
   let attempts = 0;
   for (;;) {
+    if (options.signal?.aborted) return attempts;
     const claimed = await claim(options.pool, options.timeoutMs);
     if (claimed.length === 0) return attempts;
     attempts += claimed.length;
@@ -207,12 +210,13 @@ async function attempt(options: DeliverOptions, delivery: ClaimedDelivery, targe
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': 'jobwire-webhook', ...signWebhook(target.secret, delivery.id, delivery.body) },
       body: delivery.body,
-      signal: AbortSignal.timeout(options.timeoutMs),
+      signal: options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]) : AbortSignal.timeout(options.timeoutMs),
     });
     const excerpt = await readExcerpt(response, ANSWER_EXCERPT_BYTES).catch(() => ({ text: '', truncated: false }));
     if (response.status >= 200 && response.status < 300) return { ok: true, status: response.status };
     return { ok: false, final: false, status: response.status, error: `POST ${origin} answered ${response.status}: ${excerpt.text}`.trim() };
   } catch (error) {
+    if (options.signal?.aborted) return null;
     // Refused by the outbound rules: no retry can help.
     if (error instanceof OutboundRefusedError) return { ok: false, final: true, status: null, error: `POST ${origin}: ${error.message}` };
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;

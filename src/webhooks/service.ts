@@ -36,6 +36,7 @@ export class WebhookService {
   #pass: Promise<void> | null = null;
   #again = false;
   #stopped = false;
+  readonly #abort = new AbortController();
 
   constructor(options: WebhookServiceOptions) {
     this.#options = options;
@@ -48,6 +49,7 @@ export class WebhookService {
       retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
       operatorTarget: config.ALERT_WEBHOOK_URL && config.ALERT_WEBHOOK_SECRET ? { url: config.ALERT_WEBHOOK_URL, secret: config.ALERT_WEBHOOK_SECRET } : null,
+      signal: this.#abort.signal,
     };
   }
 
@@ -70,6 +72,8 @@ export class WebhookService {
     listener.off('reconnected', this.#wake);
     for (const timer of this.#timers) clearInterval(timer);
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
+    // Requests in flight end now, unrecorded: a stop does not wait for a slow receiver.
+    this.#abort.abort();
     await this.#pass;
   }
 

@@ -154,3 +154,34 @@ it('alert settings are checked together: a rule needs ALERT_WEBHOOK_URL, which n
   expect(() => loadConfig({ ALERT_WEBHOOK_URL: 'https://ops.example.com/alerts', ALERT_WEBHOOK_SECRET: 'short' })).toThrow(ConfigError);
   expect(loadConfig({ ALERT_WEBHOOK_URL: 'https://ops.example.com/alerts', ALERT_WEBHOOK_SECRET: SECRET, ALERT_DEAD_LETTERS_PER_HOUR: '5' }).ALERT_DEAD_LETTERS_PER_HOUR).toBe(5);
 });
+
+it('a worker process evaluates the rules every ALERT_EVALUATE_INTERVAL_MS and delivers them: a stalled worker fires, and resolves once it is gone', async () => {
+  const alerts = await startReceiver();
+  const db2 = await createTestDatabase();
+  const service = await startTestApp(db2.url, {
+    env: {
+      OUTBOUND_ALLOW_LIST: '127.0.0.1',
+      ALERT_WEBHOOK_URL: `${alerts.url}/ops`,
+      ALERT_WEBHOOK_SECRET: SECRET,
+      // Silence counts from the server's start at the earliest (a few seconds ago here): a short bound.
+      ALERT_WORKER_STALLED_AFTER_MS: '1000',
+      ALERT_EVALUATE_INTERVAL_MS: '100',
+      WEBHOOK_POLL_INTERVAL_MS: '50',
+      // The silent worker below is not released as dead meanwhile.
+      WORKER_DEAD_AFTER_MS: '600000',
+    },
+  });
+  try {
+    await db2.pool.query(`insert into worker (id, hostname, pid, last_heartbeat_at) values ('silent', 'host', 1, now() - interval '5 minutes')`);
+    const ofSilent = (requests: typeof alerts.received) => requests.map((request) => JSON.parse(request.body)).filter((body) => body.data.subject === 'silent');
+    await alerts.waitFor('the stalled worker alert', (requests) => ofSilent(requests).length === 1);
+    await db2.pool.query(`delete from worker where id = 'silent'`);
+    const bodies = ofSilent(await alerts.waitFor('its resolution', (requests) => ofSilent(requests).length === 2));
+    expect(bodies.map((body) => `${body.type} ${body.data.rule}`)).toEqual(['alert.fired WORKER_STALLED', 'alert.resolved WORKER_STALLED']);
+    expect(bodies[0].data.summary).toMatch(/^worker silent has not sent a heartbeat for \d+ s \(more than 1 s\)$/);
+    for (const request of alerts.received) expect(verifyWebhook(SECRET, request.headers, request.body)).toBe(true);
+  } finally {
+    await service.stop();
+    await db2.drop();
+  }
+}, 60_000);
