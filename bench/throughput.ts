@@ -3,7 +3,13 @@
 // same settings on the same server, side by side in each round.
 //   npm run bench:throughput   (BENCH_JOBS, BENCH_ROUNDS, BENCH_CONCURRENCY, BENCH_LOCAL_QUEUE, BENCH_COMPLETE_BATCH_DELAY_MS)
 //   BENCH_SCENARIO=concurrency-key: each of our jobs has its own concurrencyKey (limit 1): the cost of the key's gate.
+//   BENCH_SCENARIO=webhook: ours only, four ways side by side in each round (no webhook loop; the loop with no
+//     subscription; one subscription that matches nothing (DEAD_LETTER); one that matches every COMPLETED event,
+//     POSTed to a local receiver): the cost of webhooks to job throughput, and the deliveries' own rate.
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { run, type WorkerEvents } from 'graphile-worker';
 import type { ServiceConfig } from '../src/service-config.ts';
@@ -16,12 +22,19 @@ import { createJobs } from '../src/jobs/create.ts';
 import { graphileWorkerSettings, startWorker } from '../src/worker/runner.ts';
 import { logger, median, report, round, servePlaceholderWorker, startBenchServer, throughputConfig } from './support.ts';
 import { LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
+import { ConnectionKeyring } from '../src/connections/encryption.ts';
+import { createOutboundFetch } from '../src/net/outbound.ts';
+import { WebhookService } from '../src/webhooks/service.ts';
+import { createWebhookSubscription } from '../src/webhooks/subscriptions.ts';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const BATCH = 1000;
 const SCENARIO = process.env.BENCH_SCENARIO ?? 'plain';
-if (!['plain', 'concurrency-key'].includes(SCENARIO)) throw new Error(`BENCH_SCENARIO must be plain or concurrency-key, not ${SCENARIO}`);
+if (!['plain', 'concurrency-key', 'webhook'].includes(SCENARIO)) throw new Error(`BENCH_SCENARIO must be plain, concurrency-key or webhook, not ${SCENARIO}`);
+
+/** BENCH_SCENARIO=webhook: how the run delivers webhooks. */
+type Webhooks = 'none' | 'loop' | 'unmatched' | 'matched';
 
 /** The worker settings every throughput-style bench shares (support.ts), with this bench's batch. */
 export const benchConfig = (databaseUrl: string, extra: Record<string, string> = {}) =>
@@ -70,7 +83,23 @@ async function raw(databaseUrl: string, config: ServiceConfig) {
   return JOBS / seconds;
 }
 
-async function ours(databaseUrl: string, config: ServiceConfig) {
+/** A receiver that answers every POST 200 at once (BENCH_SCENARIO=webhook). */
+async function startReceiver(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function ours(databaseUrl: string, config: ServiceConfig, webhooks: Webhooks = 'none', receiverUrl = '') {
   const pool = createPool(databaseUrl, config.DATABASE_POOL_SIZE, logger);
   const registry = createRegistry({ pool, prisma: createPrisma(pool), config });
   // The jobs are inserted before the worker starts (support.ts).
@@ -86,6 +115,17 @@ async function ours(databaseUrl: string, config: ServiceConfig) {
   const listener = new Listener(databaseUrl, logger);
   await listener.start();
   const { events, allTasksDone } = countTasks(JOBS);
+  // The webhook loop as a worker process runs it (app.ts), with one subscription or none.
+  let webhookService: WebhookService | undefined;
+  if (webhooks !== 'none') {
+    const keyring = new ConnectionKeyring(randomBytes(32));
+    if (webhooks !== 'loop') {
+      const statuses = webhooks === 'matched' ? (['COMPLETED'] as const) : (['DEAD_LETTER'] as const);
+      await createWebhookSubscription(pool, keyring, LOCAL_PRINCIPAL, { url: receiverUrl, statuses: [...statuses] }, ['127.0.0.1']);
+    }
+    webhookService = new WebhookService({ pool, listener, keyring, outbound: createOutboundFetch({ allowList: ['127.0.0.1'], maxRedirects: 0 }), config, logger });
+    await webhookService.start();
+  }
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   const worker = await startWorker({ config, connectionString: databaseUrl, pool, listener, registry, logger, events });
@@ -99,16 +139,70 @@ async function ours(databaseUrl: string, config: ServiceConfig) {
   if (Number(completed.rows[0]!.n) !== JOBS) throw new Error(`expected ${JOBS} COMPLETED jobs, found ${completed.rows[0]!.n}`);
   const cpu = process.cpuUsage(cpuBefore);
   const workerCpuShare = (cpu.user + cpu.system) / 1e6 / seconds;
+  // Every COMPLETED event delivered: the deliveries' rate from the worker's start.
+  let deliveriesPerSecond: number | undefined;
+  if (webhooks === 'matched') {
+    await untilCount(pool, `select count(*) as n from webhook_delivery where status = 'DELIVERED'`, JOBS);
+    deliveriesPerSecond = JOBS / ((performance.now() - started) / 1000);
+  }
+  await webhookService?.stop();
   await worker.stop();
   const history = await pool.query<{ n: string }>('select count(*) as n from job_event');
   if (Number(history.rows[0]!.n) !== 3 * JOBS) throw new Error(`expected ${3 * JOBS} events, found ${history.rows[0]!.n}`);
   await listener.stop();
   await pool.end();
-  return { perSecond: JOBS / seconds, createPerSecond, workerCpuShare };
+  return { perSecond: JOBS / seconds, createPerSecond, workerCpuShare, deliveriesPerSecond };
+}
+
+/** BENCH_SCENARIO=webhook: the four ways in each round, their order rotating. */
+async function webhookRounds() {
+  const receiver = await startReceiver();
+  const ways: Webhooks[] = ['none', 'loop', 'unmatched', 'matched'];
+  const rows = [];
+  try {
+    for (let round_ = 1; round_ <= ROUNDS; round_++) {
+      const perSecond: Partial<Record<Webhooks, number>> = {};
+      let deliveries = 0;
+      for (let i = 0; i < ways.length; i++) {
+        const way = ways[(i + round_ - 1) % ways.length]!;
+        const url = await server.database(`bench_webhook_${way}_${round_}`);
+        const result = await ours(url, benchConfig(url), way, receiver.url);
+        perSecond[way] = result.perSecond;
+        if (result.deliveriesPerSecond) deliveries = result.deliveriesPerSecond;
+      }
+      rows.push({
+        round: round_,
+        'no loop jobs/s': round(perSecond.none!),
+        'loop, no subscription jobs/s': round(perSecond.loop!),
+        'one unmatched subscription jobs/s': round(perSecond.unmatched!),
+        'one matching subscription jobs/s': round(perSecond.matched!),
+        'unmatched/no loop': round(perSecond.unmatched! / perSecond.none!, 2),
+        'matched/no loop': round(perSecond.matched! / perSecond.none!, 2),
+        'deliveries/s (matched)': round(deliveries),
+      });
+      console.log(rows.at(-1));
+    }
+  } finally {
+    await receiver.close();
+  }
+  const summary = {
+    'median loop, no subscription / no loop': round(median(rows.map((r) => r['loop, no subscription jobs/s'] / r['no loop jobs/s'])), 2),
+    'median unmatched/no loop': round(median(rows.map((r) => r['unmatched/no loop'])), 2),
+    'median matched/no loop': round(median(rows.map((r) => r['matched/no loop'])), 2),
+    'median deliveries/s': round(median(rows.map((r) => r['deliveries/s (matched)']))),
+  };
+  await report('throughput-webhook', rows, { jobs: JOBS, scenario: SCENARIO, summary });
+  console.log({ scenario: SCENARIO, ...summary });
 }
 
 const server = await startBenchServer();
 try {
+  if (SCENARIO === 'webhook') {
+    await webhookRounds();
+    // The other scenarios' rounds are below; this one is done (the server stops here, as in `finally`).
+    await server.stop();
+    process.exit(0);
+  }
   const rows = [];
   for (let round_ = 1; round_ <= ROUNDS; round_++) {
     const rawUrl = await server.database(`bench_raw_${round_}`);

@@ -65,6 +65,12 @@ create type portfolio_import_source as enum (
   'IBKR'
 );
 
+create type webhook_delivery_status as enum (
+  'PENDING',
+  'DELIVERED',
+  'FAILED'
+);
+
 create table api_key (
   id text not null,
   name text not null,
@@ -566,6 +572,20 @@ CREATE INDEX job_wait_name_idx ON public.job_wait USING btree (tenant_id, name) 
 CREATE INDEX job_wait_wake_at_idx ON public.job_wait USING btree (wake_at) WHERE (wake_at IS NOT NULL);
 CREATE CONSTRAINT TRIGGER job_wait_children_over AFTER INSERT OR UPDATE ON public.job_wait DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN ((new.reason = 'CHILDREN'::job_waiting_reason)) EXECUTE FUNCTION job_wait_children_over();
 
+create table operator_alert (
+  id uuid default gen_random_uuid() not null,
+  rule text not null,
+  subject text not null,
+  breached_since timestamp with time zone not null,
+  fired_at timestamp with time zone,
+  resolved_at timestamp with time zone,
+  detail jsonb default '{}'::jsonb not null,
+  constraint operator_alert_pkey PRIMARY KEY (id),
+  constraint operator_alert_resolved_after_fired CHECK (((resolved_at IS NULL) OR (fired_at IS NOT NULL))),
+  constraint operator_alert_rule_known CHECK ((rule = ANY (ARRAY['BACKLOG'::text, 'WORKER_STALLED'::text, 'DEAD_LETTERS'::text])))
+);
+CREATE UNIQUE INDEX operator_alert_open_idx ON public.operator_alert USING btree (rule, subject) WHERE (resolved_at IS NULL);
+
 create table paused_queue (
   queue_name text not null,
   paused_at timestamp with time zone default now() not null,
@@ -797,6 +817,51 @@ create table viewer_token_secret (
   constraint viewer_token_secret_one_row CHECK ((id = 1)),
   constraint viewer_token_secret_pkey PRIMARY KEY (id)
 );
+
+create table webhook_delivery (
+  id uuid default gen_random_uuid() not null,
+  subscription_id uuid,
+  tenant_id text,
+  event_type text not null,
+  job_event_id bigint,
+  job_id uuid,
+  body jsonb not null,
+  status webhook_delivery_status default 'PENDING'::webhook_delivery_status not null,
+  attempt_count integer default 0 not null,
+  next_attempt_at timestamp with time zone default now() not null,
+  locked_until timestamp with time zone,
+  response_status integer,
+  last_error text,
+  created_at timestamp with time zone default now() not null,
+  delivered_at timestamp with time zone,
+  constraint webhook_delivery_attempt_count_not_negative CHECK ((attempt_count >= 0)),
+  constraint webhook_delivery_pkey PRIMARY KEY (id),
+  constraint webhook_delivery_subscription_id_fkey FOREIGN KEY (subscription_id) REFERENCES webhook_subscription(id) ON DELETE CASCADE,
+  constraint webhook_delivery_tenant_with_subscription CHECK (((subscription_id IS NULL) = (tenant_id IS NULL)))
+);
+CREATE INDEX webhook_delivery_due_idx ON public.webhook_delivery USING btree (next_attempt_at) WHERE (status = 'PENDING'::webhook_delivery_status);
+CREATE UNIQUE INDEX webhook_delivery_event_idx ON public.webhook_delivery USING btree (subscription_id, job_event_id) WHERE (job_event_id IS NOT NULL);
+CREATE INDEX webhook_delivery_subscription_idx ON public.webhook_delivery USING btree (subscription_id, created_at DESC);
+
+create table webhook_subscription (
+  id uuid default gen_random_uuid() not null,
+  tenant_id text not null,
+  url text not null,
+  statuses job_status[] not null,
+  queue_names text[],
+  job_types text[],
+  key_id text not null,
+  secret_iv bytea not null,
+  secret_ciphertext bytea not null,
+  secret_auth_tag bytea not null,
+  cursor_tx_id bigint not null,
+  cursor_id bigint not null,
+  created_by text,
+  created_at timestamp with time zone default now() not null,
+  constraint webhook_subscription_pkey PRIMARY KEY (id),
+  constraint webhook_subscription_statuses_not_empty CHECK ((cardinality(statuses) >= 1))
+);
+CREATE INDEX webhook_subscription_tenant_idx ON public.webhook_subscription USING btree (tenant_id, created_at);
 
 create table worker (
   id text not null,

@@ -34,6 +34,7 @@ const SMOKE: Record<string, Run | Run[]> = {
   'bench:throughput': [
     { env: { BENCH_JOBS: '200', BENCH_ROUNDS: '1' } },
     { env: { BENCH_JOBS: '200', BENCH_ROUNDS: '1', BENCH_SCENARIO: 'concurrency-key' } },
+    { env: { BENCH_JOBS: '200', BENCH_ROUNDS: '1', BENCH_SCENARIO: 'webhook' } },
   ],
   // 100 subscribers: more than a principal's socket cap with authentication on (bench:latency hung there once).
   'bench:latency': { env: { BENCH_SIZES: '1,100', BENCH_LATENCY_JOBS: '10' } },

@@ -28,6 +28,8 @@ import { hostPolicy } from './net/host-check.ts';
 import type { HandlerRegistry } from './core/registry.ts';
 import { startWorker, type WorkerHandle } from './worker/runner.ts';
 import { startLeaseSweeper } from './remote-workers/lease-sweeper.ts';
+import { createOutboundFetch, outboundOptions } from './net/outbound.ts';
+import { WebhookService } from './webhooks/service.ts';
 
 export interface Roles {
   api: boolean;
@@ -163,6 +165,10 @@ export async function startApp(config: ServiceConfig, logger: Logger, roles: Rol
       });
       stops.push(() => worker!.stop());
       health.setWorker(worker);
+      // Webhooks: job events to deliveries, deliveries sent, operator alerts (src/webhooks/service.ts).
+      const webhooks = new WebhookService({ pool: jobsPool, listener, keyring: providerConnections.keyring, outbound: createOutboundFetch(outboundOptions(config)), config, logger });
+      await webhooks.start();
+      stops.push(() => webhooks.stop());
     }
     if (roles.api) {
       const apiPrisma = options.wrapPrisma?.(prisma) ?? prisma;

@@ -232,6 +232,33 @@ const coreConfigSchema = z.object({
   OUTBOUND_RESPONSE_MAX_BYTES: int(1024, 4 * 1024 * 1024 * 1024).default(DEFAULT_RESPONSE_MAX_BYTES),
   /** Time for one whole outbound request, its answer read included (callers may have shorter limits of their own). */
   OUTBOUND_TIMEOUT_MS: int(100, 86_400_000).default(DEFAULT_TIMEOUT_MS),
+  /** Attempts of one webhook delivery before it is FAILED (docs/webhooks.md). */
+  WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(8),
+  /** Wait before a webhook delivery's second attempt; doubled for each further one, at most an hour. */
+  WEBHOOK_RETRY_BASE_MS: int(1, 3_600_000).default(10_000),
+  /** Time for one webhook attempt (connect, send, answer); a process killed mid-attempt leaves its delivery to another after it. */
+  WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  /** How often a worker process looks for webhook deliveries that are due (new job events also wake it at once). */
+  WEBHOOK_POLL_INTERVAL_MS: int(10, 600_000).default(1000),
+  /** Delivered and failed webhook deliveries (and resolved operator alerts) older than this many days are deleted. */
+  WEBHOOK_DELIVERY_RETENTION_DAYS: int(1, 3650).default(30),
+  /** Operator alerts are POSTed here, signed like webhooks (unset: no alert rules run). */
+  ALERT_WEBHOOK_URL: z.string().url().optional(),
+  /** The secret that signs operator alerts: whsec_ and at least 24 random bytes in base64 (`echo whsec_$(openssl rand -base64 32)`). */
+  ALERT_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, 'must be whsec_ followed by at least 24 random bytes in base64, e.g. `echo whsec_$(openssl rand -base64 32)`')
+    .optional(),
+  /** Alert when a queue has more than this many PENDING jobs (for ALERT_BACKLOG_MINUTES); unset: no backlog alerts. */
+  ALERT_BACKLOG_THRESHOLD: int(0, 1_000_000_000).optional(),
+  /** How long a backlog must last before its alert fires, in minutes (0: at the first evaluation that sees it). */
+  ALERT_BACKLOG_MINUTES: int(0, 10_080).default(5),
+  /** Alert when a worker's heartbeat is older than this (ms); unset: no stalled-worker alerts. */
+  ALERT_WORKER_STALLED_AFTER_MS: int(1000, 86_400_000).optional(),
+  /** Alert when more than this many jobs reached DEAD_LETTER in the last hour; unset: no dead-letter alerts. */
+  ALERT_DEAD_LETTERS_PER_HOUR: int(0, 1_000_000_000).optional(),
+  /** How often the alert rules are evaluated (by one process at a time). */
+  ALERT_EVALUATE_INTERVAL_MS: int(100, 3_600_000).default(30_000),
   /** GraphQL introspection; default: on unless NODE_ENV=production. */
   GRAPHQL_INTROSPECTION: bool.optional(),
   /** GraphiQL at /graphql; default: on unless NODE_ENV=production. */
@@ -311,6 +338,10 @@ export function parseConfig(env: NodeJS.ProcessEnv, kinds: readonly KindSettings
     if (config.AUTH_ENABLED && !config.PROVIDER_CREDENTIALS_TENANT) {
       problems.push('PROVIDER_CREDENTIALS_TENANT: required when PROVIDER_CREDENTIALS is server and AUTH_ENABLED is true (the one tenant whose jobs use the credentials of the environment)');
     }
+  }
+  if (config.ALERT_WEBHOOK_URL && !config.ALERT_WEBHOOK_SECRET) problems.push('ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOK_URL is set (alerts are signed with it)');
+  if (!config.ALERT_WEBHOOK_URL && (config.ALERT_BACKLOG_THRESHOLD !== undefined || config.ALERT_WORKER_STALLED_AFTER_MS !== undefined || config.ALERT_DEAD_LETTERS_PER_HOUR !== undefined)) {
+    problems.push('ALERT_WEBHOOK_URL: required when an alert rule (ALERT_BACKLOG_THRESHOLD, ALERT_WORKER_STALLED_AFTER_MS, ALERT_DEAD_LETTERS_PER_HOUR) is set (where the alerts go)');
   }
   // Each kind checks its own settings, its server-wide credentials among them (serverOnlySettingProblems, below).
   for (const kind of kinds) problems.push(...(kind.checkConfig?.(config) ?? []));

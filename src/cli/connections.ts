@@ -9,6 +9,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import pg from 'pg';
 import { ConnectionProvider, ProviderConnections, type ProviderConnection } from '../connections/connections.ts';
 import { ConnectionKeyring } from '../connections/encryption.ts';
+import { rotateWebhookSecrets } from '../webhooks/subscriptions.ts';
 import { addSettingFlags, type SettingFlag } from './config.ts';
 import { withOperatorDatabase, type OperatorDatabase } from './database.ts';
 
@@ -103,11 +104,17 @@ export function addConnectionsCommands(program: Command) {
 
   const rotate = connections
     .command('rotate')
-    .description('re-encrypt every connection with CONNECTIONS_ENCRYPTION_KEY (the earlier keys in CONNECTIONS_ENCRYPTION_KEYS); afterwards the earlier keys can go');
+    .description(
+      "re-encrypt every connection, and every webhook subscription's secret, with CONNECTIONS_ENCRYPTION_KEY (the earlier keys in CONNECTIONS_ENCRYPTION_KEYS); afterwards the earlier keys can go",
+    );
   addSettingFlags(rotate, FLAGS).action(
     withOperatorDatabase(async (database) => {
       const { resealed, alreadyCurrent } = await withConnections(database, (service) => service.rotate());
       console.log(`re-encrypted ${resealed} connection(s) with key ${ConnectionKeyring.fromConfig(database.config).currentKeyId}; ${alreadyCurrent} already were`);
+      // Webhook subscriptions' secrets are sealed with the same keys (src/webhooks/subscriptions.ts).
+      const pool = new pg.Pool({ connectionString: database.url, max: 1, application_name: 'jobwire-connections' });
+      const hooks = await rotateWebhookSecrets(pool, ConnectionKeyring.fromConfig(database.config)).finally(() => pool.end());
+      console.log(`re-encrypted ${hooks.resealed} webhook subscription secret(s); ${hooks.alreadyCurrent} already were`);
     }),
   );
 }

@@ -14,6 +14,7 @@ import '../graphql/connections/schema.ts';
 import '../graphql/kind-detail.ts';
 import '../graphql/live/schema.ts';
 import '../graphql/quotas/schema.ts';
+import '../webhooks/schema.ts';
 
 const registered = new WeakSet<KindDescriptor<any>>();
 const schemas = new WeakMap<readonly KindDescriptor<any>[], GraphQLSchema>();

@@ -276,3 +276,29 @@ export async function readExcerpt(response: Response, maxBytes: number): Promise
   // stream: true holds back a character cut in half at the end instead of mangling it.
   return { text: new TextDecoder().decode(bytes, { stream: truncated }), truncated };
 }
+
+/**
+ * Checks a URL before it is saved (a webhook subscription's): refused, as a
+ * request to it would be, when it is not http(s) or any address its host
+ * resolves to is refused. Requests are checked again at connect time: a name
+ * may resolve elsewhere later. A host that does not resolve is refused too,
+ * with the resolver's code.
+ */
+export async function checkOutboundUrl(value: string, allowList: readonly string[]): Promise<void> {
+  const allow = parseAllowList(allowList);
+  const url = new URL(value);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new OutboundRefusedError(url.host, url.host, `${url.protocol} URL`);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (allow.hosts.has(host.toLowerCase())) return;
+  const addresses = ipaddr.isValid(host)
+    ? [host]
+    : await new Promise<string[]>((resolve, reject) =>
+        dnsLookup(host, { all: true }, (error, found) =>
+          error ? reject(new Error(`${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? error.message})`)) : resolve(found.map((each) => each.address)),
+        ),
+      );
+  for (const address of addresses) {
+    const rule = refusalRule(address, allow);
+    if (rule) throw new OutboundRefusedError(host, address, rule);
+  }
+}

@@ -2,7 +2,7 @@
 // without a token, with an expired or wrongly signed one, without the scope,
 // and with another tenant's ids, each field is refused or answers as for a
 // missing id, and no table changes.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -27,7 +27,7 @@ let db: TestDatabase;
 let service: TestApp;
 const tokens: Record<string, string> = {};
 /** Tenant A's ids, used by tenant B. */
-const a = { jobId: '', collectionJobId: '', importJobId: '', portfolioImportJobId: '', portfolioId: randomUUID(), scheduleId: '' };
+const a = { jobId: '', collectionJobId: '', importJobId: '', portfolioImportJobId: '', portfolioId: randomUUID(), scheduleId: '', webhookSubscriptionId: '' };
 
 async function jwt(claims: Record<string, unknown>, options: { expiresIn?: string | number; secret?: string } = {}) {
   return new SignJWT(claims)
@@ -66,7 +66,7 @@ async function rowCounts(): Promise<Record<string, number>> {
 beforeAll(async () => {
   db = await createTestDatabase();
   service = await startTestApp(db.url, {
-    env: { AUTH_ENABLED: 'true', AUTH_JWT_SECRET: SECRET, AUTH_JWT_ISSUER: ISSUER, AUTH_JWT_AUDIENCE: AUDIENCE, AUTH_API_KEY_CACHE_MS: '0' },
+    env: { AUTH_ENABLED: 'true', AUTH_JWT_SECRET: SECRET, AUTH_JWT_ISSUER: ISSUER, AUTH_JWT_AUDIENCE: AUDIENCE, AUTH_API_KEY_CACHE_MS: '0', CONNECTIONS_ENCRYPTION_KEY: randomBytes(32).toString('base64') },
   });
   const key = async (tenantId: string, scopes: Array<'jobs:read' | 'jobs:write' | 'admin'>) =>
     (await createApiKey(db.pool, { name: `${tenantId} ${scopes.join(' ')}`, tenantId, scopes })).key;
@@ -94,6 +94,11 @@ beforeAll(async () => {
   // A schedule that does not tick during the test (once a year, at New Year).
   const schedule = await alice.send(`mutation { createSchedule(input: { cron: "0 0 1 1 *", jobTemplate: { jobType: "system.noop" } }) { ... on MutationCreateScheduleSuccess { data { id } } ... on Error { message } } }`);
   a.scheduleId = (schedule.body.data as any).createSchedule.data.id;
+  // A webhook subscription to a queue no job uses: nothing is ever delivered to it during the test.
+  const hook = await alice.send(
+    `mutation { createWebhookSubscription(input: { url: "http://93.184.215.14/hook", statuses: [DEAD_LETTER], queueNames: ["no-such-queue"] }) { ... on MutationCreateWebhookSubscriptionSuccess { data { subscription { id } } } ... on Error { message } } }`,
+  );
+  a.webhookSubscriptionId = (hook.body.data as any).createWebhookSubscription.data.subscription.id;
   // A viewer token of tenant A's import job: every row below names another job, or no job (test/auth/viewer-tokens.test.ts reads its own).
   const minted = await alice.send(`mutation($id: ID!) { createViewerToken(input: { jobIds: [$id] }) { ... on MutationCreateViewerTokenSuccess { data { token } } ... on Error { message } } }`, { id: a.importJobId });
   tokens.viewer = (minted.body.data as any).createViewerToken.data.token;
@@ -256,6 +261,26 @@ const ROWS: Row[] = [
     variables: () => ({ t: 'a-ynab-token-of-tenant-b' }),
   },
   { field: 'deleteProviderConnection', connections: true, document: 'mutation { deleteProviderConnection(provider: YNAB) { __typename ... on Error { message } } }', variables: () => ({}) },
+  // Webhook subscriptions: test/webhooks/subscriptions.test.ts covers them across tenants.
+  { field: 'webhookSubscriptions', document: '{ webhookSubscriptions { id url statuses } }', variables: () => ({}) },
+  {
+    field: 'webhookDeliveries',
+    document: 'query($id: ID!) { webhookDeliveries(subscriptionId: $id) { __typename ... on QueryWebhookDeliveriesSuccess { data { id status } } ... on Error { message } } }',
+    variables: (ids) => ({ id: ids.webhookSubscriptionId }),
+  },
+  {
+    field: 'createWebhookSubscription',
+    write: true,
+    document:
+      'mutation { createWebhookSubscription(input: { url: "http://93.184.215.14/hook", statuses: [FAILED], queueNames: ["no-such-queue"] }) { __typename ... on Error { message } } }',
+    variables: () => ({}),
+  },
+  {
+    field: 'deleteWebhookSubscription',
+    write: true,
+    document: 'mutation($id: ID!) { deleteWebhookSubscription(id: $id) { __typename ... on Error { message } } }',
+    variables: (ids) => ({ id: ids.webhookSubscriptionId }),
+  },
 ];
 
 const SUBSCRIPTION_ROWS: Row[] = [
@@ -293,6 +318,7 @@ function missingIds(): typeof a {
     portfolioImportJobId: like(a.portfolioImportJobId),
     portfolioId: randomUUID(),
     scheduleId: randomUUID(),
+    webhookSubscriptionId: randomUUID(),
   };
 }
 

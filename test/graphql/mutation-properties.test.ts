@@ -25,6 +25,7 @@ async function rowCounts(): Promise<string> {
             (select string_agg(queue_name || max_starts || '/' || interval_ms, ',' order by queue_name) from queue_rate_limit) as rate_limits,
             (select string_agg(tenant_id || provider || credential_id, ',' order by tenant_id, provider) from provider_connection) as connections,
             (select string_agg(job_id::text || reason, ',' order by job_id) from job_wait) as waits,
+            (select string_agg(id::text || url || statuses::text || cursor_id, ',' order by id) from webhook_subscription) as webhook_subscriptions,
             (select string_agg(id::text || status || retry_count || coalesce(cancel_requested_at::text, ''), ',' order by id) from job) as states`,
   );
   return JSON.stringify(result.rows[0]);
@@ -299,6 +300,28 @@ const MUTATIONS: Record<string, { document: string; variables: (ids: string[]) =
   deleteProviderConnection: {
     document: 'mutation($provider: ConnectionProvider!) { deleteProviderConnection(provider: $provider) { __typename ... on Error { message } } }',
     variables: () => fc.record({ provider: maybe(fc.constantFrom('YNAB', 'IBKR_FLEX', 'MINT')) }, { requiredKeys: [] }),
+  },
+  createWebhookSubscription: {
+    document: 'mutation($input: CreateWebhookSubscriptionInput!) { createWebhookSubscription(input: $input) { __typename ... on Error { message } } }',
+    variables: () =>
+      fc.record({
+        input: fc.oneof(
+          anyJson,
+          fc.record(
+            {
+              url: maybe(fc.oneof(fc.constantFrom('https://93.184.215.14/hook', 'http://127.0.0.1:9/x', 'http://10.0.0.1/', 'ftp://93.184.215.14/', 'not a url', ''), fc.string())),
+              statuses: maybe(fc.array(fc.constantFrom('FAILED', 'DEAD_LETTER', 'COMPLETED', 'NOPE'), { maxLength: 4 })),
+              queueNames: maybe(fc.array(fc.oneof(fc.constantFrom('default', ''), fc.string()), { maxLength: 3 })),
+              jobTypes: maybe(fc.array(fc.oneof(fc.constantFrom('system.noop', ''), fc.string()), { maxLength: 3 })),
+            },
+            { requiredKeys: [] },
+          ),
+        ),
+      }),
+  },
+  deleteWebhookSubscription: {
+    document: 'mutation($id: ID!) { deleteWebhookSubscription(id: $id) { __typename ... on Error { message } } }',
+    variables: () => fc.record({ id: fc.oneof(fc.uuid(), fc.string(), fc.integer(), fc.constant(null)) }),
   },
   pauseQueue: byQueueName('pauseQueue'),
   resumeQueue: byQueueName('resumeQueue'),
