@@ -119,7 +119,7 @@ describe('minting', () => {
   it('bad input names the field; a job of another tenant answers as a missing one; nothing is minted', async () => {
     const mine = await createJob(alice);
     const answer = async (ids: string[], ttl?: number) => (await alice.send(MINT, { ids, ttl })).body.data as any;
-    expect((await answer([])).createViewerToken).toEqual({ __typename: 'ValidationError', field: 'jobIds', message: 'jobIds: at least one job' });
+    expect((await answer([])).createViewerToken).toEqual({ __typename: 'ValidationError', field: 'jobIds', message: 'jobIds: at least one job (or a tag)' });
     expect((await answer(Array.from({ length: 101 }, () => randomUUID()))).createViewerToken).toMatchObject({ field: 'jobIds', message: 'jobIds: at most 100 jobs, got 101' });
     expect((await answer([mine, 'nope'])).createViewerToken).toMatchObject({ field: 'jobIds.1' });
     expect((await answer([mine], 0)).createViewerToken).toMatchObject({ field: 'expiresInSeconds', message: 'expiresInSeconds: must be a whole number of seconds from 1 to 86400, got 0' });
