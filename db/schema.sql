@@ -898,7 +898,7 @@ AS $function$
 declare
   supported constant text[] := array['tenantId', 'queueName', 'priority', 'maxRetries', 'scheduledAt', 'parentJobId',
     'metadata', 'idempotencyKey', 'idempotencyKeyFreeAfterMs', 'dependsOn', 'dependencyFailure', 'timeoutMs',
-    'concurrencyKey', 'concurrencyLimit', 'rateLimit'];
+    'concurrencyKey', 'concurrencyLimit', 'rateLimit', 'tags'];
   unsupported text;
   registered record;
   error text;
@@ -924,6 +924,8 @@ declare
   job_rate_limit_key text;
   job_rate_limit_max_starts integer;
   job_rate_limit_interval_ms integer;
+  job_tags text[] := array[]::text[];
+  tag jsonb;
   entry_id bigint;
   task text;
   task_id integer;
@@ -1010,6 +1012,23 @@ begin
     if job_rate_limit_interval_ms is null then
       raise exception 'options.rateLimit.intervalMs: is required' using errcode = 'invalid_parameter_value', column = 'options.rateLimit.intervalMs';
     end if;
+  end if;
+
+  -- tags: as createJob's (src/core/tags.ts), duplicates dropped in order; each bad one named by its position.
+  if add_job_option(options, 'tags', 'array') is not null then
+    if jsonb_array_length(options->'tags') > 20 then
+      raise exception 'options.tags: must have at most 20 tags' using errcode = 'invalid_parameter_value', column = 'options.tags';
+    end if;
+    for position in 0 .. jsonb_array_length(options->'tags') - 1 loop
+      tag := options->'tags'->position;
+      if jsonb_typeof(tag) <> 'string' or (tag #>> '{}') !~ '^[A-Za-z0-9][A-Za-z0-9_.:=/-]{0,63}$' then
+        raise exception 'options.tags.%: must be 1-64 letters, digits or _.:=/- and start with a letter or digit', position
+          using errcode = 'invalid_parameter_value', column = 'options.tags.' || position;
+      end if;
+      if (tag #>> '{}') <> all (job_tags) then
+        job_tags := job_tags || (tag #>> '{}');
+      end if;
+    end loop;
   end if;
 
   begin
@@ -1130,13 +1149,13 @@ begin
   insert into job (id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at, status,
                    parent_job_id, created_by, metadata, queue_entry_id, tenant_id, waiting_reason,
                    timeout_ms, concurrency_key, concurrency_limit,
-                   rate_limit_key, rate_limit_max_starts, rate_limit_interval_ms)
+                   rate_limit_key, rate_limit_max_starts, rate_limit_interval_ms, tags)
   values (new_id, 'PLAIN', queue, add_job.job_type, payload, job_priority, job_max_retries, job_scheduled_at,
           case when job_scheduled_at > now() then 'SCHEDULED' else 'PENDING' end::job_status,
           parent_id, 'sql:' || session_user, job_metadata, entry_id, tenant,
           case when waits then 'DEPENDENCIES' end::job_waiting_reason,
           job_timeout, job_concurrency_key, job_concurrency_limit,
-          job_rate_limit_key, job_rate_limit_max_starts, job_rate_limit_interval_ms);
+          job_rate_limit_key, job_rate_limit_max_starts, job_rate_limit_interval_ms, job_tags);
 
   if cardinality(registered.steps) > 0 then
     insert into job_step (job_id, name, position)

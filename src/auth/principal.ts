@@ -41,12 +41,11 @@ export interface Principal {
 }
 
 /**
- * What a viewer token may read: these jobs of its tenant. (Jobs by tag can join
- * here once jobs have tags: a `tags` set, matched in viewerJobWhere.)
+ * What a viewer token may read: one of the two. `jobIds`: these jobs of its
+ * tenant. `tag`: the jobs of its tenant that have this tag when they are read
+ * (a job tagged after the token was minted included).
  */
-export interface ViewerGrant {
-  jobIds: ReadonlySet<string>;
-}
+export type ViewerGrant = { jobIds: ReadonlySet<string>; tag?: undefined } | { tag: string; jobIds?: undefined };
 
 /** The kind prefix of a viewer token's principal id (`viewer:<token id>`). */
 export const VIEWER_PRINCIPAL_PREFIX = 'viewer:';

@@ -2,6 +2,11 @@
 // function add_job (migration "open: add_job"), which writes what createJob
 // writes. It takes the app's own `pg` client, so the job commits or rolls back
 // with the app's rows. docs/enqueue-in-your-transaction.md says how to use it.
+// With `viewerToken`, it also answers a viewer token of the job (as createJob's
+// `viewerToken` argument), signed in this process: nothing more is written.
+import { signViewerToken, viewerTokenTtl, type ViewerToken } from '../auth/viewer-tokens.ts';
+import type { Queryable } from '../core/queryable.ts';
+import { DEFAULT_TENANT } from '../auth/principal.ts';
 import { tenantQuotaErrorOf } from '../core/errors.ts';
 
 /** What add_job needs of a client: pg's Client, PoolClient and Pool all fit. */
@@ -31,6 +36,14 @@ export interface AddJobOptions {
   concurrencyLimit?: number;
   /** At most maxStarts starts of the tenant's jobs with this key per intervalMs (docs/flow-control.md). */
   rateLimit?: { key: string; maxStarts: number; intervalMs: number };
+  /** Labels to find the job by (jobs(filter: { tags })), as createJob's: at most 20, each 1-64 letters, digits or _.:=/- starting with a letter or digit. */
+  tags?: string[];
+}
+
+/** addJob's options asking for a viewer token of the job as well. */
+export interface AddJobWithViewerTokenOptions extends AddJobOptions {
+  /** Answer a viewer token that reads the job: { expiresInSeconds } (1 to 86400, default 900). */
+  viewerToken: { expiresInSeconds?: number };
 }
 
 /** add_job refused its input (SQLSTATE 22023): `field` names what is wrong, e.g. "payload.amount". Nothing was written. */
@@ -52,21 +65,44 @@ const INVALID_PARAMETER_VALUE = '22023';
  * of the job that holds it. A refusal throws AddJobError (bad input) or
  * TenantQuotaExceededError (a tenant's limit, docs/quotas.md) and, as any
  * failed statement, aborts the caller's transaction (use a savepoint to go on).
+ * With `viewerToken`, answers { id, viewerToken }: a token that reads the job.
  */
 export async function addJob(
   client: AddJobClient,
   jobType: string,
+  payload: Record<string, unknown> | undefined,
+  options: AddJobWithViewerTokenOptions,
+): Promise<{ id: string; viewerToken: ViewerToken }>;
+export async function addJob(client: AddJobClient, jobType: string, payload?: Record<string, unknown>, options?: AddJobOptions): Promise<string>;
+export async function addJob(
+  client: AddJobClient,
+  jobType: string,
   payload: Record<string, unknown> = {},
-  options: AddJobOptions = {},
-): Promise<string> {
-  const sqlOptions = { ...options, scheduledAt: options.scheduledAt instanceof Date ? options.scheduledAt.toISOString() : options.scheduledAt };
+  options: AddJobOptions & { viewerToken?: { expiresInSeconds?: number } } = {},
+): Promise<string | { id: string; viewerToken: ViewerToken }> {
+  const { viewerToken, ...jobOptions } = options;
+  // Checked first: a bad one writes nothing.
+  let ttlSeconds: number | null = null;
+  if (viewerToken) {
+    try {
+      ttlSeconds = viewerTokenTtl(viewerToken.expiresInSeconds);
+    } catch (error) {
+      throw new AddJobError('options.viewerToken.expiresInSeconds', `options.viewerToken.${(error as Error).message}`);
+    }
+  }
+  const sqlOptions = { ...jobOptions, scheduledAt: jobOptions.scheduledAt instanceof Date ? jobOptions.scheduledAt.toISOString() : jobOptions.scheduledAt };
+  let id: string;
   try {
     const { rows } = await client.query('select add_job($1, $2::jsonb, $3::jsonb) as id', [jobType, JSON.stringify(payload), JSON.stringify(sqlOptions)]);
-    return rows[0]!.id as string;
+    id = rows[0]!.id as string;
   } catch (error) {
     const pgError = error as { code?: string; column?: string; message?: string };
     if (pgError.code === INVALID_PARAMETER_VALUE && pgError.column) throw new AddJobError(pgError.column, pgError.message ?? '');
     // The tenant's limits (docs/quotas.md), checked by the database on insert.
     throw tenantQuotaErrorOf(error) ?? error;
   }
+  if (ttlSeconds === null) return id;
+  // add_job wrote the job in this tenant (or answered the tenant's job holding the key): nothing to look up.
+  const token = await signViewerToken(client as Queryable, { tenantId: jobOptions.tenantId ?? DEFAULT_TENANT, jobIds: [id], tag: null, ttlSeconds, issuedBy: 'app' });
+  return { id, viewerToken: token };
 }

@@ -1,27 +1,43 @@
 // The few root fields a viewer token (auth/viewer-tokens.ts) may use: `job`,
-// and the subscriptions `jobUpdated`, `jobEvents` and `jobStream`, for the
-// token's own jobs. Each takes viewerReadable(...): asked for any other job
-// (or a job id that is no job), and at every other field, a viewer is refused
-// exactly as a request without a token (its principal has no scope:
-// graphql/builder.ts), so it learns nothing of what else exists.
+// and the subscriptions `jobUpdated`, `jobEvents`, `jobStream` and `jobLogs`,
+// for the token's own jobs; a tag token also `jobs` (its tag's jobs only).
+// Each takes viewerReadable(...): asked for any other job (or a job id that is
+// no job), and at every other field, a viewer is refused exactly as a request
+// without a token (its principal has no scope: graphql/builder.ts), so it
+// learns nothing of what else exists. A tag token's jobs are those that have
+// its tag when asked (one read per field), and each event of a subscription is
+// matched against the job's tags when it is read from the log.
 import type { Principal } from '../auth/principal.ts';
+import type { JobSearch } from '../jobs/search.ts';
 import type { GraphQLContext } from './context.ts';
 import { parseJobId } from './jobs/types.ts';
 
 /** A job id no job has: a filter of it matches nothing. */
 const NO_JOB = '00000000-0000-0000-0000-000000000000';
 
-/** Whether a viewer's token covers every job asked for (none asked: its own jobs, see viewerJobIds). */
-function coversAll(caller: Principal, asked: readonly unknown[] | null | undefined): boolean {
-  const allowed = caller.viewer?.jobIds;
-  if (!allowed) return false;
-  return (asked ?? []).every((id) => {
-    try {
-      return allowed.has(parseJobId(String(id)));
-    } catch {
-      return false;
-    }
-  });
+const READABLE = { 'jobs:read': true, viewer: true } as const;
+const NOT_READABLE = { 'jobs:read': true } as const;
+
+/** The asked ids as UUIDs; null when one is no job id (never covered). */
+function parsed(asked: readonly unknown[]): string[] | null {
+  try {
+    return asked.map((id) => parseJobId(String(id)));
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a viewer's token covers every job asked for (none asked: its own jobs, see viewerEventFilter). */
+function covers(ctx: GraphQLContext, asked: readonly unknown[] | null | undefined): boolean | Promise<boolean> {
+  const grant = ctx.caller.viewer;
+  if (!grant) return false;
+  const ids = parsed(asked ?? []);
+  if (!ids) return false;
+  if (grant.jobIds) return ids.every((id) => grant.jobIds.has(id));
+  if (ids.length === 0) return true;
+  // A tag token: each job must have the tag now (ctx.prisma is narrowed to the tenant's jobs with it).
+  const unique = [...new Set(ids)];
+  return ctx.prisma.job.count({ where: { id: { in: unique } } }).then((count) => count === unique.length);
 }
 
 /**
@@ -33,15 +49,35 @@ export function viewerReadable(jobIdsOf: (args: any) => readonly unknown[] | nul
   return {
     skipTypeScopes: true,
     // A scope listed counts whatever its value: `viewer` is listed only when the token covers the jobs.
-    authScopes: (_parent: unknown, args: unknown, ctx: GraphQLContext) =>
-      coversAll(ctx.caller, jobIdsOf(args)) ? { 'jobs:read': true, viewer: true } : { 'jobs:read': true },
+    authScopes: (_parent: unknown, args: unknown, ctx: GraphQLContext) => {
+      const covered = covers(ctx, jobIdsOf(args));
+      return typeof covered === 'boolean' ? (covered ? READABLE : NOT_READABLE) : covered.then((yes) => (yes ? READABLE : NOT_READABLE));
+    },
   } as const;
 }
 
-/** A viewer's subscription without job ids follows all of its token's jobs (and never another). */
-export function viewerJobIds(caller: Principal, asked: readonly string[] | null | undefined): readonly string[] | null | undefined {
-  if (!caller.viewer) return asked;
-  const allowed = caller.viewer.jobIds;
-  const ids = asked?.length ? asked.filter((id) => allowed.has(id)) : [...allowed];
-  return ids.length ? ids : [NO_JOB];
+/** Field options of `jobs`: jobs:read, or a tag token (which lists its tag's jobs only: viewerSearch). */
+export const viewerListable = {
+  skipTypeScopes: true,
+  authScopes: (_parent: unknown, _args: unknown, ctx: GraphQLContext) => (ctx.caller.viewer?.tag !== undefined ? READABLE : NOT_READABLE),
+} as const;
+
+/** A search narrowed to a tag token's tag (the SQL path of `jobs`; the Prisma path is narrowed by viewer-scope.ts as well). */
+export function viewerSearch<T extends JobSearch | null | undefined>(caller: Principal, search: T): T | JobSearch {
+  const tag = caller.viewer?.tag;
+  if (tag === undefined) return search;
+  return { ...search, tags: [...new Set([...(search?.tags ?? []), tag])] };
+}
+
+/**
+ * The job ids and tags of a viewer's event subscription: without job ids, it
+ * follows all of its token's jobs (and never another); a tag token's events
+ * are those of jobs with its tag when the event is read.
+ */
+export function viewerEventFilter(caller: Principal, asked: readonly string[] | null | undefined): { jobIds: readonly string[] | null | undefined; tags?: readonly string[] } {
+  const grant = caller.viewer;
+  if (!grant) return { jobIds: asked };
+  if (grant.tag !== undefined) return { jobIds: asked, tags: [grant.tag] };
+  const ids = asked?.length ? asked.filter((id) => grant.jobIds.has(id)) : [...grant.jobIds];
+  return { jobIds: ids.length ? ids : [NO_JOB] };
 }

@@ -48,6 +48,8 @@ export interface JobEventRecord {
   queueName: string;
   jobType: string;
   tenantId: string;
+  /** The job's tags when the event was read (a tag viewer token follows the jobs that have its tag then). */
+  tags: string[];
   /**
    * The job's row, read once per batch of live events for every subscriber
    * (live.ts), so that `job { ... }` costs no query per event and subscriber.
@@ -63,6 +65,8 @@ export interface JobEventFilter {
   queueNames?: readonly string[] | null;
   jobTypes?: readonly string[] | null;
   statuses?: readonly JobStatus[] | null;
+  /** Only jobs that have all of these tags when the event is read (a tag viewer token's). */
+  tags?: readonly string[] | null;
 }
 
 export function matchesFilter(event: JobEventRecord, filter: JobEventFilter): boolean {
@@ -72,13 +76,14 @@ export function matchesFilter(event: JobEventRecord, filter: JobEventFilter): bo
     (!filter.kinds?.length || filter.kinds.includes(event.kind)) &&
     (!filter.queueNames?.length || filter.queueNames.includes(event.queueName)) &&
     (!filter.jobTypes?.length || filter.jobTypes.includes(event.jobType)) &&
-    (!filter.statuses?.length || filter.statuses.includes(event.status))
+    (!filter.statuses?.length || filter.statuses.includes(event.status)) &&
+    (!filter.tags?.length || filter.tags.every((tag) => event.tags.includes(tag)))
   );
 }
 
 const EVENT_COLUMNS = `e.id::text as id, e.tx_id::text as "txId", e.job_id as "jobId", e.step_id as "stepId",
   e.status, e.previous_status as "previousStatus", e.message, e.created_at as "createdAt",
-  j.kind, j.queue_name as "queueName", j.job_type as "jobType", j.tenant_id as "tenantId"`;
+  j.kind, j.queue_name as "queueName", j.job_type as "jobType", j.tenant_id as "tenantId", j.tags`;
 
 /**
  * The settled events after a cursor, oldest first, and whether unsettled ones
@@ -145,6 +150,7 @@ export async function readEventRange(
         and ($8::text[] is null or j.job_type = any($8))
         and ($9::job_status[] is null or e.status = any($9))
         and ${tenantCondition('j', 11)}
+        and ($12::text[] is null or j.tags @> $12)
       order by e.tx_id, e.id
       limit $10`,
     [
@@ -159,6 +165,7 @@ export async function readEventRange(
       filter.statuses?.length ? filter.statuses : null,
       limit,
       filter.tenantId,
+      filter.tags?.length ? filter.tags : null,
     ],
   );
   return result.rows;

@@ -12,7 +12,7 @@ export { NonRetriableError, type JobContext, type JobHandler, type JobResult, ty
 // Output streams' refusal past their bounds (docs/end-user-live-jobs.md#output-streams).
 export { JobStreamLimitError } from '../jobs/job-streams.ts';
 // Enqueue in the app's own transaction (docs/enqueue-in-your-transaction.md).
-export { addJob, AddJobError, type AddJobClient, type AddJobOptions } from '../enqueue/add-job.ts';
+export { addJob, AddJobError, type AddJobClient, type AddJobOptions, type AddJobWithViewerTokenOptions } from '../enqueue/add-job.ts';
 // Tokens for end users' browsers (docs/end-user-live-jobs.md).
 export { createViewerToken, type ViewerToken, type ViewerTokenOptions } from './viewer-token.ts';
 export { JobNotFoundError, TenantQuotaExceededError, ValidationError, type TenantQuotaLimit } from '../core/errors.ts';

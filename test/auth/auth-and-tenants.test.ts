@@ -102,6 +102,13 @@ beforeAll(async () => {
   // A viewer token of tenant A's import job: every row below names another job, or no job (test/auth/viewer-tokens.test.ts reads its own).
   const minted = await alice.send(`mutation($id: ID!) { createViewerToken(input: { jobIds: [$id] }) { ... on MutationCreateViewerTokenSuccess { data { token } } ... on Error { message } } }`, { id: a.importJobId });
   tokens.viewer = (minted.body.data as any).createViewerToken.data.token;
+  // Tag viewer tokens: tenant A's for a tag none of its jobs has, and tenant B's for the tag A's job has.
+  const tagToken = async (client: GraphQLTestClient, tag: string) => {
+    const { body } = await client.send(`mutation($tag: String!) { createViewerToken(input: { tag: $tag }) { ... on MutationCreateViewerTokenSuccess { data { token } } ... on Error { message } } }`, { tag });
+    return (body.data as any).createViewerToken.data.token as string;
+  };
+  tokens.viewerOtherTag = await tagToken(alice, 'customer:none');
+  tokens.viewerForeignTag = await tagToken(service.client.as(tokens.bobKey), 'customer:a');
   // Everything of tenant A has run, so its rows and imported records exist.
   const admin = service.client.as(tokens.admin);
   for (;;) {
@@ -386,6 +393,26 @@ describe('every query and mutation field', () => {
         expect(await rowCounts()).toEqual(before);
       });
 
+      for (const [name, token] of [
+        ['a tag viewer token (a tag none of these jobs has, same tenant)', 'viewerOtherTag'],
+        ["another tenant's tag viewer token (of this job's tag)", 'viewerForeignTag'],
+      ] as const) {
+        it(`with ${name}: the answer without a token (jobs: an empty list); nothing changes`, async () => {
+          const before = await rowCounts();
+          const viewer = await send(service.client.as(tokens[token]), row, a);
+          if (row.field === 'jobs') {
+            // A tag token may list jobs: only those with its tag, of its tenant.
+            expect(viewer.body.errors).toBeUndefined();
+            expect((viewer.body.data as any).jobs).toEqual({ totalCount: 0, edges: [] });
+          } else {
+            const none = await send(service.client.as(undefined), row, a);
+            expect(viewer.status).toBe(none.status);
+            expect(viewer.body).toEqual(none.body);
+          }
+          expect(await rowCounts()).toEqual(before);
+        });
+      }
+
       it("with another tenant's ids: the answer of a missing id; nothing of the other tenant changes", async () => {
         const before = await rowCounts();
         const other = await send(service.client.as(tokens.bobKey), row, a);
@@ -480,6 +507,22 @@ describe('subscriptions', () => {
       expect(subscription.received).toEqual([]);
       subscription.close();
       await client.close();
+    });
+  }
+
+  for (const row of SUBSCRIPTION_ROWS) {
+    it(`${row.field} with a tag viewer token (of another tag, or of another tenant): refused as without a token`, async () => {
+      for (const token of [tokens.viewerOtherTag, tokens.viewerForeignTag]) {
+        const client = service.client.as(token);
+        const document = row.viewerDocument ?? row.document;
+        const subscription = client.subscribe({ toString: () => document } as never, row.variables(a) as never);
+        await expect(subscription.waitFor('an error', () => false, 10_000)).rejects.toThrow(
+          `Subscription.${row.field} needs a token (Authorization: Bearer <API key or JWT>)`,
+        );
+        expect(subscription.received).toEqual([]);
+        subscription.close();
+        await client.close();
+      }
     });
   }
 

@@ -8,7 +8,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/auth/api-keys.ts';
-import { createViewerToken } from '../../src/sdk/index.ts';
+import { addJob, AddJobError, createViewerToken } from '../../src/sdk/index.ts';
 import { encodeCursor } from '../../src/jobs/event-log.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -119,7 +119,7 @@ describe('minting', () => {
   it('bad input names the field; a job of another tenant answers as a missing one; nothing is minted', async () => {
     const mine = await createJob(alice);
     const answer = async (ids: string[], ttl?: number) => (await alice.send(MINT, { ids, ttl })).body.data as any;
-    expect((await answer([])).createViewerToken).toEqual({ __typename: 'ValidationError', field: 'jobIds', message: 'jobIds: at least one job' });
+    expect((await answer([])).createViewerToken).toEqual({ __typename: 'ValidationError', field: 'jobIds', message: 'jobIds: at least one job (or a tag)' });
     expect((await answer(Array.from({ length: 101 }, () => randomUUID()))).createViewerToken).toMatchObject({ field: 'jobIds', message: 'jobIds: at most 100 jobs, got 101' });
     expect((await answer([mine, 'nope'])).createViewerToken).toMatchObject({ field: 'jobIds.1' });
     expect((await answer([mine], 0)).createViewerToken).toMatchObject({ field: 'expiresInSeconds', message: 'expiresInSeconds: must be a whole number of seconds from 1 to 86400, got 0' });
@@ -145,6 +145,61 @@ describe('minting', () => {
     expect((read.body.data as any).job.id).toBe(mine);
     // The package refuses another tenant's job as a missing one.
     await expect(createViewerToken(db.pool, { tenantId: 'tenant-b', jobIds: [uuidOf(mine)] })).rejects.toThrow(`no job with id ${uuidOf(mine)}`);
+  });
+});
+
+describe('a viewer token from the create itself', () => {
+  const CREATE = `mutation($input: CreateJobInput!, $viewerToken: CreateJobViewerTokenInput) { createJob(input: $input, viewerToken: $viewerToken) {
+    __typename ... on MutationCreateJobSuccess { created data { id } viewerToken { token expiresAt jobIds tag } } ... on ValidationError { field message } } }`;
+  const READ = 'query($id: ID!) { job(id: $id) { id } }';
+
+  it('createJob with viewerToken answers a token that reads that job only; without it, null; a bad life is refused and creates nothing', async () => {
+    const other = await createJob(alice);
+    const { body } = await alice.send(CREATE, { input: { jobType: 'system.noop' }, viewerToken: { expiresInSeconds: 120 } });
+    const answer = (body.data as any).createJob;
+    expect(answer.__typename).toBe('MutationCreateJobSuccess');
+    const id = answer.data.id as string;
+    expect(answer.viewerToken).toMatchObject({ jobIds: [uuidOf(id)], tag: null });
+    const life = new Date(answer.viewerToken.expiresAt).getTime() - Date.now();
+    expect(life).toBeGreaterThan(100_000);
+    expect(life).toBeLessThanOrEqual(120_000);
+    const viewer = service.client.as(answer.viewerToken.token);
+    expect((await viewer.send(READ, { id })).body).toEqual({ data: { job: { id } } });
+    expect((await viewer.send(READ, { id: other })).body).toEqual((await service.client.as(undefined).send(READ, { id: other })).body);
+
+    const plain = (await alice.send(CREATE, { input: { jobType: 'system.noop' } })).body.data as any;
+    expect(plain.createJob.viewerToken).toBeNull();
+
+    const before = (await db.pool.query(`select count(*)::int as n from job`)).rows[0].n;
+    const refused = (await alice.send(CREATE, { input: { jobType: 'system.noop' }, viewerToken: { expiresInSeconds: 0 } })).body.data as any;
+    expect(refused.createJob).toEqual({
+      __typename: 'ValidationError',
+      field: 'viewerToken.expiresInSeconds',
+      message: 'viewerToken.expiresInSeconds: must be a whole number of seconds from 1 to 86400, got 0',
+    });
+    expect((await db.pool.query(`select count(*)::int as n from job`)).rows[0].n).toBe(before);
+  });
+
+  it('an idempotent createJob answers a token of the job that holds the key', async () => {
+    const input = { jobType: 'system.noop', idempotencyKey: `viewer-${randomUUID()}` };
+    const first = ((await alice.send(CREATE, { input })).body.data as any).createJob;
+    const again = ((await alice.send(CREATE, { input, viewerToken: {} })).body.data as any).createJob;
+    expect(again).toMatchObject({ created: false, data: { id: first.data.id }, viewerToken: { jobIds: [uuidOf(first.data.id)] } });
+    const read = await service.client.as(again.viewerToken.token).send(READ, { id: first.data.id });
+    expect((read.body.data as any).job.id).toBe(first.data.id);
+  });
+
+  it("the package's addJob with viewerToken answers the job's id and a token that reads it", async () => {
+    const { id, viewerToken } = await addJob(db.pool, 'system.noop', {}, { tenantId: 'tenant-a', viewerToken: { expiresInSeconds: 60 } });
+    expect(viewerToken).toMatchObject({ jobIds: [id], tag: null, tenantId: 'tenant-a' });
+    const read = await service.client.as(viewerToken.token).send(READ, { id });
+    expect(uuidOf((read.body.data as any).job.id)).toBe(id);
+    // A bad life is refused before anything is written.
+    const before = (await db.pool.query(`select count(*)::int as n from job`)).rows[0].n;
+    const error = await addJob(db.pool, 'system.noop', {}, { tenantId: 'tenant-a', viewerToken: { expiresInSeconds: 86_401 } }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(AddJobError);
+    expect(error).toMatchObject({ field: 'options.viewerToken.expiresInSeconds' });
+    expect((await db.pool.query(`select count(*)::int as n from job`)).rows[0].n).toBe(before);
   });
 });
 

@@ -146,7 +146,8 @@ describe('in the app transaction', () => {
 
 describe('the same rows as createJob', () => {
   it('job row, queue entry, steps and first event match a createJob with the same options', async () => {
-    const options = { queueName: 'shipping', priority: 7, maxRetries: 2, timeoutMs: 5000, concurrencyKey: 'customer-9', metadata: { source: 'shop' } };
+    // Tags with a repeat: both keep the first of each, in order.
+    const options = { queueName: 'shipping', priority: 7, maxRetries: 2, timeoutMs: 5000, concurrencyKey: 'customer-9', metadata: { source: 'shop' }, tags: ['customer:9', 'nightly', 'customer:9'] };
     const scheduledAt = new Date(Date.now() + 3_600_000);
     const viaApi = await api.client.request(CreateJobFlow, {
       input: { jobType: 'test.ship_order', payload: { orderId: 3, amount: 5 }, ...options, scheduledAt: scheduledAt.toISOString() },
@@ -156,7 +157,7 @@ describe('the same rows as createJob', () => {
     const read = async (id: string) => {
       const { rows } = await db.pool.query(
         `select job.kind, job.queue_name, job.job_type, job.payload, job.priority, job.max_retries, job.scheduled_at, job.status,
-                job.metadata, job.tenant_id, job.waiting_reason, job.timeout_ms, job.concurrency_key, job.concurrency_limit,
+                job.metadata, job.tenant_id, job.waiting_reason, job.timeout_ms, job.concurrency_key, job.concurrency_limit, job.tags,
                 entry.task_identifier, entry.priority as entry_priority, entry.max_attempts, entry.run_at, entry.queue_name as entry_queue,
                 entry.key as entry_key,
                 (select array_agg(name order by position) from job_step where job_id = job.id) as steps,
@@ -169,7 +170,7 @@ describe('the same rows as createJob', () => {
     };
     const sqlRow = await read(viaSql);
     expect(sqlRow).toEqual(await read(uuidOf(viaApi.createJob.data.id)));
-    expect(sqlRow).toMatchObject({ status: 'SCHEDULED', steps: ['pack', 'send'], task_identifier: jobTaskIdentifier('test.ship_order', 'shipping') });
+    expect(sqlRow).toMatchObject({ status: 'SCHEDULED', steps: ['pack', 'send'], tags: ['customer:9', 'nightly'], task_identifier: jobTaskIdentifier('test.ship_order', 'shipping') });
   });
 
   it('an idempotency key the tenant holds answers its job and writes nothing more', async () => {
@@ -208,6 +209,10 @@ describe('refusals name what is wrong and write nothing', () => {
     ['a dependency that does not exist', 'test.ship_order', { orderId: 6, amount: 1 }, { dependsOn: ['00000000-0000-4000-8000-000000000000'] }, 'options.dependsOn.0', /^options.dependsOn.0: no job with id /],
     ['a rate limit of 0 starts', 'test.ship_order', { orderId: 6, amount: 1 }, { rateLimit: { key: 'k', maxStarts: 0, intervalMs: 1000 } }, 'options.rateLimit.maxStarts', 'options.rateLimit.maxStarts: must be at least 1'],
     ['a rate limit without a key', 'test.ship_order', { orderId: 6, amount: 1 }, { rateLimit: { maxStarts: 1, intervalMs: 1000 } }, 'options.rateLimit.key', 'options.rateLimit.key: must be 1-200 characters'],
+    ['a bad tag', 'test.ship_order', { orderId: 6, amount: 1 }, { tags: ['ok', 'not ok'] }, 'options.tags.1', 'options.tags.1: must be 1-64 letters, digits or _.:=/- and start with a letter or digit'],
+    ['a tag that is no string', 'test.ship_order', { orderId: 6, amount: 1 }, { tags: [42] }, 'options.tags.0', /^options.tags.0: must be 1-64 letters/],
+    ['tags that are no list', 'test.ship_order', { orderId: 6, amount: 1 }, { tags: 'nightly' }, 'options.tags', 'options.tags: must be a JSON array, got string'],
+    ['21 tags', 'test.ship_order', { orderId: 6, amount: 1 }, { tags: Array.from({ length: 21 }, (_, n) => `t${n}`) }, 'options.tags', 'options.tags: must have at most 20 tags'],
     ['a job type of a kind', 'import.qa_pairs', {}, {}, 'jobType', /^jobType: jobs of type "import.qa_pairs" are IMPORT jobs and have their own create mutation$/],
   ])('%s', async (_what, jobType, payload, options, field, message) => {
     const before = await counts();

@@ -23,12 +23,33 @@ export function createJobwireClient({ url, token }: JobwireClientOptions): Clien
   });
 }
 
-export interface Job {
+/**
+ * Register your job types' results here to type the hooks by job type, with
+ * the client `jobwire codegen` generates:
+ *
+ *   import type {} from '@jobwire/react';
+ *   import type { JobResults } from './jobwire-client/index.js';
+ *   declare module '@jobwire/react' { interface Register { jobResults: JobResults } }
+ *
+ * Then `useJob<'import.file'>(client, id).data?.result` has import.file's result type.
+ */
+export interface Register {}
+
+/** Each job type's result: the registered JobResults, else any JSON object for any type name. */
+export type JobResultsOf = Register extends { jobResults: infer Results } ? Results : Record<string, Record<string, unknown>>;
+
+/** The job types the hooks know: the registered ones (any name when none is registered). */
+export type JobTypeName = keyof JobResultsOf & string;
+
+export interface Job<T extends JobTypeName = JobTypeName> {
   id: string;
+  /** The job's type; `jobType` of a typed hook is the type it was given. */
+  jobType: T;
   status: string;
   progress: number;
   progressMessage: string | null;
-  result: Record<string, unknown> | null;
+  /** Set once it COMPLETED: the job type's result (typed by Register). */
+  result: JobResultsOf[T] | null;
   errorMessage: string | null;
 }
 
@@ -48,13 +69,13 @@ export interface JobStreamChunk {
 
 type Unsubscribe = () => void;
 
-const JOB = `subscription JobwireJob($id: ID!) { jobUpdated(id: $id) { id status progress progressMessage result errorMessage } }`;
+const JOB = `subscription JobwireJob($id: ID!) { jobUpdated(id: $id) { id jobType status progress progressMessage result errorMessage } }`;
 const EVENTS = `subscription JobwireJobEvents($ids: [ID!], $after: String) { jobEvents(filter: { jobIds: $ids }, after: $after) { cursor status previousStatus message createdAt } }`;
 const STREAM = `subscription JobwireJobStream($id: ID!, $name: String!, $after: Int) { jobStream(jobId: $id, name: $name, after: $after) { sequence chunk createdAt } }`;
 
 /** The job's state now and after every change. */
-export function watchJob(client: Client, id: string, onJob: (job: Job) => void, onError: (error: unknown) => void): Unsubscribe {
-  return client.subscribe<{ jobUpdated: Job }>({ query: JOB, variables: { id } }, sink((data) => onJob(data.jobUpdated), onError));
+export function watchJob<T extends JobTypeName = JobTypeName>(client: Client, id: string, onJob: (job: Job<T>) => void, onError: (error: unknown) => void): Unsubscribe {
+  return client.subscribe<{ jobUpdated: Job<T> }>({ query: JOB, variables: { id } }, sink((data) => onJob(data.jobUpdated), onError));
 }
 
 /** The job's events from the start (or `after`), then live; resumed after a reconnect from the last one delivered. */

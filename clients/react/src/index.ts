@@ -1,38 +1,24 @@
-// React hooks (Preact: alias react to preact/compat) for jobwire's live jobs.
+// React hooks for jobwire's live jobs (Preact: import '@jobwire/react/preact').
 import { useEffect, useState } from 'react';
-import type { Client } from 'graphql-ws';
-import { watchJob, watchJobEvents, watchJobStream, type Job, type JobEvent, type JobStreamChunk } from './core.ts';
+import { makeHooks, type JobHooks } from './hooks.js';
 
-export { createJobwireClient, watchJob, watchJobEvents, watchJobStream, type Job, type JobEvent, type JobStreamChunk, type JobwireClientOptions } from './core.ts';
+export {
+  createJobwireClient,
+  watchJob,
+  watchJobEvents,
+  watchJobStream,
+  type Job,
+  type JobEvent,
+  type JobResultsOf,
+  type JobStreamChunk,
+  type JobTypeName,
+  type JobwireClientOptions,
+  type Register,
+} from './core.js';
+export type { JobHooks, Live } from './hooks.js';
 
-export interface Live<T> {
-  data: T;
-  error: unknown;
-}
-
-/** The job's current state, live (null until the first answer). */
-export function useJob(client: Client, id: string): Live<Job | null> {
-  const [state, setState] = useState<Live<Job | null>>({ data: null, error: null });
-  useEffect(() => watchJob(client, id, (job) => setState({ data: job, error: null }), (error) => setState((old) => ({ ...old, error }))), [client, id]);
-  return state;
-}
-
-/** Every event of the job, oldest first, live. */
-export function useJobEvents(client: Client, id: string): Live<JobEvent[]> {
-  const [state, setState] = useState<Live<JobEvent[]>>({ data: [], error: null });
-  useEffect(() => {
-    setState({ data: [], error: null });
-    return watchJobEvents(client, id, (event) => setState((old) => ({ data: [...old.data, event], error: null })), (error) => setState((old) => ({ ...old, error })));
-  }, [client, id]);
-  return state;
-}
-
-/** Every chunk of the job's stream `name`, in order, live. */
-export function useJobStream(client: Client, id: string, name: string): Live<JobStreamChunk[]> {
-  const [state, setState] = useState<Live<JobStreamChunk[]>>({ data: [], error: null });
-  useEffect(() => {
-    setState({ data: [], error: null });
-    return watchJobStream(client, id, name, (chunk) => setState((old) => ({ data: [...old.data, chunk], error: null })), (error) => setState((old) => ({ ...old, error })));
-  }, [client, id, name]);
-  return state;
-}
+// Annotated, so the declarations keep the hooks' generic signatures (typed by Register where the app uses them).
+const hooks: JobHooks = makeHooks({ useEffect, useState });
+export const useJob: JobHooks['useJob'] = hooks.useJob;
+export const useJobEvents: JobHooks['useJobEvents'] = hooks.useJobEvents;
+export const useJobStream: JobHooks['useJobStream'] = hooks.useJobStream;

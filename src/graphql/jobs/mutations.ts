@@ -8,6 +8,7 @@ import { createdListResultOptions, createdResultOptions, flowInputFields, markCr
 import { InvalidTransitionError, JobConflictError, JobNotFoundError, JobStillActiveError, TenantQuotaExceededError, ValidationError, withQuotaErrors } from '../../core/errors.ts';
 import { JobRef, parseJobId, withId } from './types.ts';
 import { jobFromInsertedRow, selectsColumnsOnly } from './inserted-row.ts';
+import { askedViewerTokenTtl, CreateJobViewerTokenInput, createJobResultOptions, withViewerToken } from './create-viewer-token.ts';
 
 const CreateJobInput = builder.inputType('CreateJobInput', {
   fields: (t) => ({
@@ -36,16 +37,21 @@ builder.mutationFields((t) => ({
   createJob: t.prismaField({
     type: JobRef,
     description: 'Creates one job and queues it (in one transaction).',
-    errors: { types: [ValidationError, UnknownJobTypeError, TenantQuotaExceededError], directResult: false, result: createdResultOptions },
-    args: { input: t.arg({ type: CreateJobInput, required: true }) },
+    errors: { types: [ValidationError, UnknownJobTypeError, TenantQuotaExceededError], directResult: false, result: createJobResultOptions },
+    args: {
+      input: t.arg({ type: CreateJobInput, required: true }),
+      viewerToken: t.arg({ type: CreateJobViewerTokenInput, required: false, description: 'Also answer a viewer token of the job (payload `viewerToken`), for an end user\'s page.' }),
+    },
     resolve: async (query, _root, args, ctx) => {
+      const viewerTokenTtl = askedViewerTokenTtl(args.viewerToken);
       const [answer] = await createJobsReporting(ctx, ctx.caller, [toCreateInput(args.input, '')]);
       // The row as inserted, when the create returned it and nothing more is asked for (inserted-row.ts).
       const job =
         answer!.row && selectsColumnsOnly(query)
           ? jobFromInsertedRow(ctx.prisma, answer!.row)
           : await ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id: answer!.id } });
-      return markCreated(job, answer!);
+      const created = markCreated(job, answer!);
+      return viewerTokenTtl === null ? created : withViewerToken(ctx, created, answer!.id, viewerTokenTtl);
     },
   }),
   createJobs: t.prismaField({

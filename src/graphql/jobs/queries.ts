@@ -9,7 +9,7 @@ import { readThroughput } from '../../jobs/throughput.ts';
 import { JobFilter, jobSearch, jobWhere } from './filters.ts';
 import { countJobs, needsSqlSearch, searchJobIds, type PageArgs } from '../../jobs/search.ts';
 import { JobRef, parseJobId, QueueStatsRef, withId } from './types.ts';
-import { viewerReadable } from '../viewer.ts';
+import { viewerListable, viewerReadable, viewerSearch } from '../viewer.ts';
 
 builder.queryFields((t) => ({
   job: t.prismaField({
@@ -22,16 +22,17 @@ builder.queryFields((t) => ({
       ctx.prisma.job.findUnique({ ...withId(query), where: { id: parseJobId(String(args.id)) } }),
   }),
   jobs: t.prismaConnection({
+    ...viewerListable,
     type: JobRef,
     cursor: 'id',
     description: 'Jobs, newest first.',
     args: { filter: t.arg({ type: JobFilter, required: false }) },
     totalCount: (_parent, args, ctx) => {
-      const search = jobSearch(args.filter, ctx.registry);
+      const search = viewerSearch(ctx.caller, jobSearch(args.filter, ctx.registry));
       return needsSqlSearch(search) ? countJobs(ctx.pool, visibleTenant(ctx.caller), search) : ctx.prisma.job.count({ where: jobWhere(search) });
     },
     resolve: async (query, _root, args, ctx) => {
-      const search = jobSearch(args.filter, ctx.registry);
+      const search = viewerSearch(ctx.caller, jobSearch(args.filter, ctx.registry));
       if (!needsSqlSearch(search)) return ctx.prisma.job.findMany({ ...query, where: jobWhere(search), orderBy: NEWEST_FIRST });
       // Containment and error text: the page's ids from SQL (src/jobs/search.ts), the rows (and what the query selects) from Prisma.
       const { take, skip, cursor, ...selection } = query as typeof query & PageArgs;

@@ -9,7 +9,7 @@ import { readQueueStats } from '../../jobs/queue-stats.ts';
 import { JobEventFilter } from './filters.ts';
 import { atMostEvery, coalescingTicks, QUEUES_UPDATED_INTERVAL_MS } from './stream.ts';
 import { JobEventRef, JobRef, parseJobId, QueueStatsRef, withId, type JobRow } from './types.ts';
-import { viewerJobIds, viewerReadable } from '../viewer.ts';
+import { viewerEventFilter, viewerReadable } from '../viewer.ts';
 
 builder.subscriptionFields((t) => ({
   queuesUpdated: t.field({
@@ -62,7 +62,7 @@ builder.subscriptionFields((t) => ({
       const filter = {
         ...args.filter,
         tenantId: visibleTenant(ctx.caller),
-        jobIds: viewerJobIds(ctx.caller, args.filter?.jobIds?.map((id, index) => parseJobId(String(id), `filter.jobIds.${index}`))),
+        ...viewerEventFilter(ctx.caller, args.filter?.jobIds?.map((id, index) => parseJobId(String(id), `filter.jobIds.${index}`))),
       };
       // Every event reaches every matching subscriber: a light iterator, not a
       // Repeater. What waits for the client is bounded: past

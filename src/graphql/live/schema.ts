@@ -12,7 +12,11 @@ import './logs.ts';
 
 const CreateViewerTokenInput = builder.inputType('CreateViewerTokenInput', {
   fields: (t) => ({
-    jobIds: t.idList({ required: true, description: `The jobs it may read (global IDs or UUIDs), 1 to ${VIEWER_TOKEN_JOBS_MAX}, of the caller's tenant.` }),
+    jobIds: t.idList({ required: false, description: `The jobs it may read (global IDs or UUIDs), 1 to ${VIEWER_TOKEN_JOBS_MAX}, of the caller's tenant. Give this or \`tag\`.` }),
+    tag: t.string({
+      required: false,
+      description: "Or: it reads the caller's tenant's jobs that have this tag when they are read (a job tagged later included), and may list them with `jobs`.",
+    }),
     expiresInSeconds: t.int({
       required: false,
       description: `Its life, 1 to ${VIEWER_TOKEN_TTL_MAX_SECONDS} seconds. Default ${VIEWER_TOKEN_TTL_DEFAULT_SECONDS}.`,
@@ -20,27 +24,36 @@ const CreateViewerTokenInput = builder.inputType('CreateViewerTokenInput', {
   }),
 });
 
-const ViewerTokenRef = builder.objectRef<ViewerToken>('ViewerToken').implement({
+export const ViewerTokenRef = builder.objectRef<ViewerToken>('ViewerToken').implement({
   description:
-    'A token for an end user\'s browser: with it, `job(id)` and the subscriptions jobUpdated, jobEvents and jobStream answer for its jobs only; everything else answers as without a token. It cannot be revoked: keep it short-lived.',
+    'A token for an end user\'s browser: with it, `job(id)` and the subscriptions jobUpdated, jobEvents, jobStream and jobLogs answer for its jobs only (a tag token: also `jobs`, listing its tag\'s jobs); everything else answers as without a token. It cannot be revoked: keep it short-lived.',
   fields: (t) => ({
     token: t.exposeString('token', { description: 'Send as `Authorization: Bearer <token>`, or in graphql-ws connection_init as { authorization: "Bearer <token>" }.' }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', description: 'When it stops working; its open websockets close then (4401 "token expired").' }),
-    jobIds: t.stringList({ description: 'UUIDs of the jobs it reads.', resolve: (token) => token.jobIds }),
+    jobIds: t.stringList({ description: 'UUIDs of the jobs it reads; [] for a tag token.', resolve: (token) => token.jobIds }),
+    tag: t.string({ nullable: true, description: "A tag token's tag: it reads the jobs that have it when they are read. Null for a token of given jobs.", resolve: (token) => token.tag }),
   }),
 });
 
 builder.mutationField('createViewerToken', (t) =>
   t.field({
     type: ViewerTokenRef,
-    description: "Mints a short-lived token that reads the given jobs of the caller's tenant and nothing else, to hand to an end user's browser.",
+    description: "Mints a short-lived token that reads the given jobs of the caller's tenant (or its jobs with a tag) and nothing else, to hand to an end user's browser.",
     errors: { types: [ValidationError, JobNotFoundError], directResult: false },
     args: { input: t.arg({ type: CreateViewerTokenInput, required: true }) },
     resolve: (_root, { input }, ctx) =>
-      createViewerToken(ctx.pool, visibleTenant(ctx.caller), ctx.caller.principalId, {
-        jobIds: input.jobIds.map((id, index) => parseJobId(String(id), `jobIds.${index}`)),
-        expiresInSeconds: input.expiresInSeconds,
-      }),
+      createViewerToken(
+        ctx.pool,
+        visibleTenant(ctx.caller),
+        ctx.caller.principalId,
+        {
+          jobIds: input.jobIds?.map((id, index) => parseJobId(String(id), `jobIds.${index}`)),
+          tag: input.tag,
+          expiresInSeconds: input.expiresInSeconds,
+        },
+        // An admin's tag token reads its own tenant's jobs.
+        ctx.caller.tenantId,
+      ),
   }),
 );
 

@@ -1,0 +1,284 @@
+--! Previous: sha1:8b7f5398b829044df52359c689f1b6f0887c706f
+--! Hash: sha1:4e1b5f48b813d6f2395a73fa9c433f4b2ad27702
+--! Message: viewer: add_job takes tags
+
+-- add_job takes `tags` as createJob does (the function of migration "flow:
+-- rate limits per key", with tags): each tag checked and named by its
+-- position, at most 20, duplicates dropped in order (job_tags_check is the
+-- final judge, as for every write path).
+create or replace function add_job(job_type text, payload jsonb default '{}', options jsonb default '{}')
+returns uuid language plpgsql volatile security definer set search_path = public, pg_temp as $function$
+declare
+  supported constant text[] := array['tenantId', 'queueName', 'priority', 'maxRetries', 'scheduledAt', 'parentJobId',
+    'metadata', 'idempotencyKey', 'idempotencyKeyFreeAfterMs', 'dependsOn', 'dependencyFailure', 'timeoutMs',
+    'concurrencyKey', 'concurrencyLimit', 'rateLimit', 'tags'];
+  unsupported text;
+  registered record;
+  error text;
+  new_id uuid := gen_random_uuid();
+  tenant text;
+  queue text;
+  job_priority integer;
+  job_max_retries integer;
+  job_scheduled_at timestamptz;
+  parent_id uuid;
+  job_metadata jsonb;
+  key text;
+  key_free_after bigint;
+  held record;
+  depends_on uuid[] := array[]::uuid[];
+  dependency_failure text;
+  dependency record;
+  waits boolean := false;
+  job_timeout integer;
+  job_concurrency_key text;
+  job_concurrency_limit integer;
+  job_rate_limit jsonb;
+  job_rate_limit_key text;
+  job_rate_limit_max_starts integer;
+  job_rate_limit_interval_ms integer;
+  job_tags text[] := array[]::text[];
+  tag jsonb;
+  entry_id bigint;
+  task text;
+  task_id integer;
+  position integer;
+begin
+  options := coalesce(options, '{}'::jsonb);
+  if jsonb_typeof(options) <> 'object' then
+    raise exception 'options: must be a JSON object' using errcode = 'invalid_parameter_value', column = 'options';
+  end if;
+  select string_agg(o, ', ' order by o) into unsupported from jsonb_object_keys(options) as o where o <> all (supported);
+  if unsupported is not null then
+    raise exception 'options: % not supported by add_job (supported: %)', unsupported, array_to_string(supported, ', ')
+      using errcode = 'invalid_parameter_value', column = 'options';
+  end if;
+
+  if add_job.job_type is null or add_job.job_type = '' then
+    raise exception 'jobType: must not be empty' using errcode = 'invalid_parameter_value', column = 'jobType';
+  end if;
+  select t.* into registered from job_type as t where t.name = add_job.job_type;
+  if not found then
+    raise exception 'jobType: unknown job type "%"; no worker has registered it', add_job.job_type
+      using errcode = 'invalid_parameter_value', column = 'jobType';
+  end if;
+  if registered.kind <> 'PLAIN' then
+    raise exception 'jobType: jobs of type "%" are % jobs and have their own create mutation', add_job.job_type, registered.kind
+      using errcode = 'invalid_parameter_value', column = 'jobType';
+  end if;
+
+  payload := coalesce(payload, '{}'::jsonb);
+  if jsonb_typeof(payload) <> 'object' then
+    raise exception 'payload: must be a JSON object' using errcode = 'invalid_parameter_value', column = 'payload';
+  end if;
+  if octet_length(payload::text) > 262144 then
+    raise exception 'payload: must be at most 262144 bytes of JSON' using errcode = 'invalid_parameter_value', column = 'payload';
+  end if;
+  error := json_schema_error(registered.payload_schema, payload, 'payload');
+  if error is not null then
+    raise exception '%', error using errcode = 'invalid_parameter_value', column = split_part(error, ':', 1);
+  end if;
+
+  tenant := coalesce(add_job_option(options, 'tenantId', 'string') #>> '{}', 'default');
+  if not tenant_exists(tenant) then
+    raise exception 'options.tenantId: no tenant "%"', tenant using errcode = 'invalid_parameter_value', column = 'options.tenantId';
+  end if;
+  queue := coalesce(add_job_option(options, 'queueName', 'string') #>> '{}', registered.default_queue_name);
+  if queue !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$' then
+    raise exception 'options.queueName: must be 1-64 letters, digits or _.:- and start with a letter or digit'
+      using errcode = 'invalid_parameter_value', column = 'options.queueName';
+  end if;
+  job_priority := coalesce(add_job_int_option(options, 'priority', -1000, 1000), registered.default_priority);
+  job_max_retries := coalesce(add_job_int_option(options, 'maxRetries', 0, 100), registered.default_max_retries);
+  begin
+    job_scheduled_at := (add_job_option(options, 'scheduledAt', 'string') #>> '{}')::timestamptz;
+  exception when invalid_datetime_format or datetime_field_overflow then
+    raise exception 'options.scheduledAt: must be a date-time' using errcode = 'invalid_parameter_value', column = 'options.scheduledAt';
+  end;
+  job_metadata := coalesce(add_job_option(options, 'metadata', 'object'), '{}'::jsonb);
+  job_timeout := coalesce(add_job_int_option(options, 'timeoutMs', 1, 86400000), registered.default_timeout_ms);
+  job_concurrency_key := add_job_option(options, 'concurrencyKey', 'string') #>> '{}';
+  job_concurrency_limit := add_job_int_option(options, 'concurrencyLimit', 1, 10000);
+  if job_concurrency_key is not null and length(job_concurrency_key) not between 1 and 200 then
+    raise exception 'options.concurrencyKey: must be 1-200 characters' using errcode = 'invalid_parameter_value', column = 'options.concurrencyKey';
+  end if;
+  if job_concurrency_limit is not null and job_concurrency_key is null then
+    raise exception 'options.concurrencyLimit: needs a concurrencyKey' using errcode = 'invalid_parameter_value', column = 'options.concurrencyLimit';
+  end if;
+  if job_concurrency_key is not null then
+    job_concurrency_limit := coalesce(job_concurrency_limit, registered.default_concurrency_limit, 1);
+  end if;
+  -- rateLimit: { key, maxStarts, intervalMs }, each required (its fields named options.rateLimit.<name>).
+  job_rate_limit := add_job_option(options, 'rateLimit', 'object');
+  if job_rate_limit is not null then
+    job_rate_limit := jsonb_build_object('rateLimit.key', job_rate_limit->'key', 'rateLimit.maxStarts', job_rate_limit->'maxStarts',
+                                         'rateLimit.intervalMs', job_rate_limit->'intervalMs');
+    job_rate_limit_key := add_job_option(job_rate_limit, 'rateLimit.key', 'string') #>> '{}';
+    job_rate_limit_max_starts := add_job_int_option(job_rate_limit, 'rateLimit.maxStarts', 1, 100000);
+    job_rate_limit_interval_ms := add_job_int_option(job_rate_limit, 'rateLimit.intervalMs', 1, 86400000);
+    if job_rate_limit_key is null or length(job_rate_limit_key) not between 1 and 200 then
+      raise exception 'options.rateLimit.key: must be 1-200 characters' using errcode = 'invalid_parameter_value', column = 'options.rateLimit.key';
+    end if;
+    if job_rate_limit_max_starts is null then
+      raise exception 'options.rateLimit.maxStarts: is required' using errcode = 'invalid_parameter_value', column = 'options.rateLimit.maxStarts';
+    end if;
+    if job_rate_limit_interval_ms is null then
+      raise exception 'options.rateLimit.intervalMs: is required' using errcode = 'invalid_parameter_value', column = 'options.rateLimit.intervalMs';
+    end if;
+  end if;
+
+  -- tags: as createJob's (src/core/tags.ts), duplicates dropped in order; each bad one named by its position.
+  if add_job_option(options, 'tags', 'array') is not null then
+    if jsonb_array_length(options->'tags') > 20 then
+      raise exception 'options.tags: must have at most 20 tags' using errcode = 'invalid_parameter_value', column = 'options.tags';
+    end if;
+    for position in 0 .. jsonb_array_length(options->'tags') - 1 loop
+      tag := options->'tags'->position;
+      if jsonb_typeof(tag) <> 'string' or (tag #>> '{}') !~ '^[A-Za-z0-9][A-Za-z0-9_.:=/-]{0,63}$' then
+        raise exception 'options.tags.%: must be 1-64 letters, digits or _.:=/- and start with a letter or digit', position
+          using errcode = 'invalid_parameter_value', column = 'options.tags.' || position;
+      end if;
+      if (tag #>> '{}') <> all (job_tags) then
+        job_tags := job_tags || (tag #>> '{}');
+      end if;
+    end loop;
+  end if;
+
+  begin
+    parent_id := (add_job_option(options, 'parentJobId', 'string') #>> '{}')::uuid;
+  exception when invalid_text_representation then
+    raise exception 'options.parentJobId: must be a job id (UUID)' using errcode = 'invalid_parameter_value', column = 'options.parentJobId';
+  end;
+  if parent_id is not null and not exists (select from job where id = parent_id and job.tenant_id = tenant) then
+    raise exception 'options.parentJobId: no job with id %', parent_id using errcode = 'invalid_parameter_value', column = 'options.parentJobId';
+  end if;
+
+  -- Unique jobs (src/flow/idempotency.ts): the key is claimed before the job
+  -- row is written; a key the tenant holds answers its job and writes nothing.
+  key := add_job_option(options, 'idempotencyKey', 'string') #>> '{}';
+  key_free_after := add_job_int_option(options, 'idempotencyKeyFreeAfterMs', 0, 9223372036854775807);
+  if key is not null and length(key) not between 1 and 200 then
+    raise exception 'options.idempotencyKey: must be 1-200 characters' using errcode = 'invalid_parameter_value', column = 'options.idempotencyKey';
+  end if;
+  if key_free_after is not null and key is null then
+    raise exception 'options.idempotencyKeyFreeAfterMs: needs an idempotencyKey'
+      using errcode = 'invalid_parameter_value', column = 'options.idempotencyKeyFreeAfterMs';
+  end if;
+
+  -- Dependencies (src/flow/dependencies.ts): locked, so none finishes unseen before this commits.
+  if add_job_option(options, 'dependsOn', 'array') is not null then
+    if jsonb_array_length(options->'dependsOn') > 100 then
+      raise exception 'options.dependsOn: must name at most 100 jobs' using errcode = 'invalid_parameter_value', column = 'options.dependsOn';
+    end if;
+    for position in 0 .. jsonb_array_length(options->'dependsOn') - 1 loop
+      begin
+        depends_on := depends_on || ((options->'dependsOn'->>position)::uuid);
+      exception when invalid_text_representation then
+        raise exception 'options.dependsOn.%: must be a job id (UUID)', position
+          using errcode = 'invalid_parameter_value', column = 'options.dependsOn.' || position;
+      end;
+    end loop;
+  end if;
+  dependency_failure := coalesce(add_job_option(options, 'dependencyFailure', 'string') #>> '{}', 'CANCEL');
+  if dependency_failure not in ('CANCEL', 'RUN') then
+    raise exception 'options.dependencyFailure: must be CANCEL or RUN' using errcode = 'invalid_parameter_value', column = 'options.dependencyFailure';
+  end if;
+
+  if key is not null then
+    loop
+      insert into job_idempotency_key (tenant_id, idempotency_key, job_id, free_after_ms)
+      values (tenant, key, new_id, key_free_after)
+      on conflict (tenant_id, idempotency_key) do nothing;
+      exit when found;
+      select k.job_id,
+             (k.free_after_ms is not null
+              and job.status in ('COMPLETED', 'FAILED', 'DEAD_LETTER', 'CANCELLED')
+              and coalesce(job.completed_at, job.failed_at, job.cancelled_at) + k.free_after_ms * interval '1 millisecond' <= now()) as free
+        into held
+        from job_idempotency_key as k join job on job.id = k.job_id
+       where k.tenant_id = tenant and k.idempotency_key = key
+         for update of k;
+      -- Its job was deleted (retention) between the insert and the read: try again.
+      continue when not found;
+      if not held.free then
+        return held.job_id;
+      end if;
+      update job_idempotency_key set job_id = new_id, free_after_ms = key_free_after, created_at = now()
+       where tenant_id = tenant and idempotency_key = key;
+      exit;
+    end loop;
+  end if;
+
+  if cardinality(depends_on) > 0 then
+    for dependency in
+      select d.position, d.id, job.status
+        from unnest(depends_on) with ordinality as d(id, position)
+        left join job on job.id = d.id and job.tenant_id = tenant
+       order by d.id
+    loop
+      if dependency.status is null then
+        raise exception 'options.dependsOn.%: no job with id %', dependency.position - 1, dependency.id
+          using errcode = 'invalid_parameter_value', column = 'options.dependsOn.' || (dependency.position - 1);
+      end if;
+      if dependency.status in ('FAILED', 'DEAD_LETTER', 'CANCELLED') and dependency_failure = 'CANCEL' then
+        raise exception 'options.dependsOn.%: job % is % and will not complete; pass dependencyFailure: RUN to run anyway',
+          dependency.position - 1, dependency.id, dependency.status
+          using errcode = 'invalid_parameter_value', column = 'options.dependsOn.' || (dependency.position - 1);
+      end if;
+      if dependency.status not in ('COMPLETED', 'FAILED', 'DEAD_LETTER', 'CANCELLED') then
+        waits := true;
+      end if;
+    end loop;
+    perform from job where id = any(depends_on) order by id for update;
+    update job set has_dependents = true where id = any(depends_on) and not has_dependents;
+  end if;
+
+  -- The queue entry first, so the job row is written once, with its entry's id
+  -- (as src/job-state/insert.ts; task, retries and priority as queue-entry.ts
+  -- writes them). A task new to the database is announced to workers on
+  -- commit, as queue-entry.ts's announceNewTasks does. The entry is written
+  -- into graphile-worker's table directly (as job_settle_dependents updates
+  -- it), not through graphile_worker.add_jobs: called once per job, add_jobs
+  -- cost about 1 ms a call, growing with the entries of the transaction (its
+  -- job-key update scans them), where this insert costs some 0.05 ms.
+  task := job_task_identifier(add_job.job_type, queue);
+  select id into task_id from graphile_worker._private_tasks where identifier = task;
+  if not found then
+    insert into graphile_worker._private_tasks (identifier) values (task) on conflict do nothing returning id into task_id;
+    if task_id is null then
+      select id into task_id from graphile_worker._private_tasks where identifier = task;
+    else
+      perform pg_notify('jobwire_job_task', task);
+    end if;
+  end if;
+  insert into graphile_worker._private_jobs (task_id, payload, run_at, max_attempts, priority)
+  values (task_id, json_build_object('jobId', new_id),
+          case when waits then '2999-01-01T00:00:00Z'::timestamptz else coalesce(job_scheduled_at, now()) end,
+          job_max_retries + 10, -job_priority)
+  returning id into entry_id;
+  -- graphile-worker's wake-up for new work, sent on commit (identical notifications of one transaction fold into one).
+  perform pg_notify('jobs:insert', '');
+
+  insert into job (id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at, status,
+                   parent_job_id, created_by, metadata, queue_entry_id, tenant_id, waiting_reason,
+                   timeout_ms, concurrency_key, concurrency_limit,
+                   rate_limit_key, rate_limit_max_starts, rate_limit_interval_ms, tags)
+  values (new_id, 'PLAIN', queue, add_job.job_type, payload, job_priority, job_max_retries, job_scheduled_at,
+          case when job_scheduled_at > now() then 'SCHEDULED' else 'PENDING' end::job_status,
+          parent_id, 'sql:' || session_user, job_metadata, entry_id, tenant,
+          case when waits then 'DEPENDENCIES' end::job_waiting_reason,
+          job_timeout, job_concurrency_key, job_concurrency_limit,
+          job_rate_limit_key, job_rate_limit_max_starts, job_rate_limit_interval_ms, job_tags);
+
+  if cardinality(registered.steps) > 0 then
+    insert into job_step (job_id, name, position)
+    select new_id, s.name, (s.position - 1)::integer from unnest(registered.steps) with ordinality as s(name, position);
+  end if;
+
+  if cardinality(depends_on) > 0 then
+    insert into job_dependency (job_id, depends_on_job_id, on_failure)
+    select new_id, d, dependency_failure from (select distinct unnest(depends_on) as d) as x;
+  end if;
+  return new_id;
+end
+$function$;
