@@ -15,6 +15,7 @@ import { QUEUE_NAME_FORMAT, jsonObject, parseInput } from '../core/validation.ts
 import { afterInsertJobs, beforeInsertJobs, flowWritesNothing, type CreatedJob } from '../flow/create.ts';
 import { parseFlowOptions, type FlowInput } from '../core/flow-options.ts';
 import { resolveJobTypes, type ResolvedJobTypes } from '../registry/create.ts';
+import type { TraceCarrier } from '../tracing/trace-context.ts';
 
 export type { Caller } from '../auth/principal.ts';
 
@@ -225,6 +226,8 @@ export async function createJobsReporting(
   caller: Caller,
   inputs: readonly CreateJobInput[],
   listField?: string,
+  /** The creating span's trace context, stored on each job (src/tracing/). */
+  trace?: TraceCarrier,
 ): Promise<CreatedJobWithRow[]> {
   const list = listField ?? 'input';
   if (inputs.length === 0) throw new ValidationError(list, 'must contain at least one job');
@@ -234,6 +237,7 @@ export async function createJobsReporting(
   const pathOf = (index: number) => (listField ? [listField, index] : []);
   const registered = await resolveJobTypes(deps, inputs.map((input) => input.jobType));
   const jobs = inputs.map((input, index) => prepareJob(deps, caller, input, { path: pathOf(index), registered }));
+  if (trace?.traceparent) for (const job of jobs) job.trace = trace;
   // The common create (no parent, key, dependency or step): one statement,
   // atomic on its own; begin and commit would be two more round trips.
   if (flowWritesNothing(jobs) && insertsInOneStatement(jobs)) {

@@ -8,6 +8,8 @@ import { createdListResultOptions, createdResultOptions, flowInputFields, markCr
 import { InvalidTransitionError, JobConflictError, JobNotFoundError, JobStillActiveError, ValidationError } from '../../core/errors.ts';
 import { JobRef, parseJobId, withId } from './types.ts';
 import { jobFromInsertedRow, selectsColumnsOnly } from './inserted-row.ts';
+import { describeCreated, inCreateSpan } from '../../tracing/job-spans.ts';
+import { requestTrace } from '../request-trace.ts';
 
 const CreateJobInput = builder.inputType('CreateJobInput', {
   fields: (t) => ({
@@ -38,32 +40,38 @@ builder.mutationFields((t) => ({
     description: 'Creates one job and queues it (in one transaction).',
     errors: { types: [ValidationError, UnknownJobTypeError], directResult: false, result: createdResultOptions },
     args: { input: t.arg({ type: CreateJobInput, required: true }) },
-    resolve: async (query, _root, args, ctx) => {
-      const [answer] = await createJobsReporting(ctx, ctx.caller, [toCreateInput(args.input, '')]);
-      // The row as inserted, when the create returned it and nothing more is asked for (inserted-row.ts).
-      const job =
-        answer!.row && selectsColumnsOnly(query)
-          ? jobFromInsertedRow(ctx.prisma, answer!.row)
-          : await ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id: answer!.id } });
-      return markCreated(job, answer!);
-    },
+    // In its span, a child of the request's traceparent; the job stores the span's (src/tracing/).
+    resolve: (query, _root, args, ctx) =>
+      inCreateSpan('createJob', requestTrace(ctx), async (trace, span) => {
+        const [answer] = await createJobsReporting(ctx, ctx.caller, [toCreateInput(args.input, '')], undefined, trace);
+        describeCreated(span, args.input.jobType, [answer!.id]);
+        // The row as inserted, when the create returned it and nothing more is asked for (inserted-row.ts).
+        const job =
+          answer!.row && selectsColumnsOnly(query)
+            ? jobFromInsertedRow(ctx.prisma, answer!.row)
+            : await ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id: answer!.id } });
+        return markCreated(job, answer!);
+      }),
   }),
   createJobs: t.prismaField({
     type: [JobRef],
     description: 'Creates many jobs all-or-nothing, in input order.',
     errors: { types: [ValidationError, UnknownJobTypeError], directResult: false, result: createdListResultOptions },
     args: { jobs: t.arg({ type: [CreateJobInput], required: true }) },
-    resolve: async (query, _root, args, ctx) => {
-      const answers = await createJobsReporting(
-        ctx,
-        ctx.caller,
-        args.jobs.map((input, index) => toCreateInput(input, `jobs.${index}.`)),
-        'jobs',
-      );
-      const rows = await ctx.prisma.job.findMany({ ...withId(query), where: { id: { in: answers.map((a) => a.id) } } });
-      const byId = new Map(rows.map((row) => [row.id, row]));
-      return markCreated(answers.map((a) => byId.get(a.id)!), answers);
-    },
+    resolve: (query, _root, args, ctx) =>
+      inCreateSpan('createJobs', requestTrace(ctx), async (trace, span) => {
+        const answers = await createJobsReporting(
+          ctx,
+          ctx.caller,
+          args.jobs.map((input, index) => toCreateInput(input, `jobs.${index}.`)),
+          'jobs',
+          trace,
+        );
+        describeCreated(span, null, answers.map((a) => a.id));
+        const rows = await ctx.prisma.job.findMany({ ...withId(query), where: { id: { in: answers.map((a) => a.id) } } });
+        const byId = new Map(rows.map((row) => [row.id, row]));
+        return markCreated(answers.map((a) => byId.get(a.id)!), answers);
+      }),
   }),
   cancelJob: t.prismaField({
     type: JobRef,
