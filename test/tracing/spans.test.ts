@@ -1,0 +1,219 @@
+// Tracing on (docs/tracing.md), with an InMemorySpanExporter registered in
+// this process as an app would register its provider: a job created through
+// the real HTTP API with a traceparent header gives one trace, createJob (a
+// child of the header's span) → job.attempt (a child of createJob) → one
+// job.step per durable step, for the in-process worker and for a remote
+// worker speaking the lease protocol; a failing attempt records its error.
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { JobHandler } from '../../src/core/handler.ts';
+import { uuidOf } from '../../src/testing/global-id.ts';
+import { contextOf } from '../../src/tracing/trace-context.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { newTraceparent, parentOf, recordSpans, type ReadableSpan, type SpanRecorder } from '../support/spans.ts';
+import { createTestRegistry } from '../support/test-handlers.ts';
+
+const tracedPayload = z.object({ fail: z.boolean().default(false) });
+
+/** Two durable steps; the second makes a span of its own (the app's tracer) and may fail. */
+const tracedStepsHandler: JobHandler<z.infer<typeof tracedPayload>> = {
+  jobType: 'test.traced_steps',
+  description: 'Runs the steps first and second; second fails when payload.fail.',
+  payload: tracedPayload,
+  async handle(job, ctx) {
+    await ctx.step('first', async () => ({ n: 1 }));
+    await ctx.step('second', async () => {
+      trace.getTracer('app').startActiveSpan('app.work', (span) => span.end());
+      if (job.payload.fail) throw new Error('the second step broke');
+    });
+    return { success: true };
+  },
+};
+
+let db: TestDatabase;
+let app: TestApp;
+let spans: SpanRecorder;
+
+beforeAll(async () => {
+  spans = recordSpans();
+  db = await createTestDatabase();
+  app = await startTestApp(db.url, { registry: createTestRegistry().register(tracedStepsHandler) });
+}, 60_000);
+
+afterAll(async () => {
+  await app?.stop();
+});
+
+const CREATE_JOB = `mutation ($input: CreateJobInput!) { createJob(input: $input) {
+  __typename ... on MutationCreateJobSuccess { data { id traceparent } } ... on ValidationError { field message } } }`;
+
+/** createJob over HTTP with the caller's trace headers; answers the job's id (UUID) and stored traceparent. */
+async function createJob(headers: Record<string, string>, input: Record<string, unknown>): Promise<{ id: string; traceparent: string | null }> {
+  const response = await fetch(app.client.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+    body: JSON.stringify({ query: CREATE_JOB, variables: { input } }),
+  });
+  const body = (await response.json()) as { data?: { createJob: { __typename: string; data?: { id: string; traceparent: string | null } } } };
+  if (body.data?.createJob.__typename !== 'MutationCreateJobSuccess') throw new Error(JSON.stringify(body));
+  return { id: uuidOf(body.data.createJob.data!.id), traceparent: body.data.createJob.data!.traceparent };
+}
+
+async function post(operation: string, body: unknown): Promise<any> {
+  const response = await fetch(`${new URL(app.client.url).origin}/workers/v1/${operation}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const answer = await response.json();
+  if (response.status !== 200) throw new Error(`${operation}: ${response.status} ${JSON.stringify(answer)}`);
+  return answer;
+}
+
+const ofJob = (name: string, jobId: string) => (span: ReadableSpan) => span.name === name && span.attributes['jobwire.job.id'] === jobId;
+const childrenOf = (parent: ReadableSpan, name: string) =>
+  spans
+    .spans()
+    .filter((span) => span.name === name && parentOf(span) === parent.spanContext().spanId)
+    .sort((a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1]);
+const exceptionOf = (span: ReadableSpan) => span.events.find((event) => event.name === 'exception')?.attributes;
+
+/** The createJob span of a job: a SERVER span, the child of the caller's span. */
+async function createSpanOf(jobId: string, caller: { traceId: string; spanId: string }) {
+  const create = await spans.waitFor('the createJob span', ofJob('createJob', jobId));
+  expect(create.kind).toBe(SpanKind.SERVER);
+  expect(create.spanContext().traceId).toBe(caller.traceId);
+  expect(parentOf(create)).toBe(caller.spanId);
+  return create;
+}
+
+describe('an in-process worker', () => {
+  it('traces create → attempt → steps in the caller\'s trace, the job storing the create span\'s traceparent', async () => {
+    const caller = newTraceparent();
+    const job = await createJob({ traceparent: caller.traceparent, tracestate: 'vendor=abc' }, { jobType: 'test.traced_steps' });
+
+    const attempt = await spans.waitFor('the attempt span', ofJob('job.attempt', job.id));
+    const create = await createSpanOf(job.id, caller);
+    expect(job.traceparent).toBe(`00-${caller.traceId}-${create.spanContext().spanId}-01`);
+    const { rows } = await db.pool.query('select traceparent, tracestate from job where id = $1', [job.id]);
+    expect(rows[0]).toEqual({ traceparent: job.traceparent, tracestate: 'vendor=abc' });
+
+    expect(attempt.kind).toBe(SpanKind.CONSUMER);
+    expect(attempt.spanContext().traceId).toBe(caller.traceId);
+    expect(parentOf(attempt)).toBe(create.spanContext().spanId);
+    expect(attempt.attributes).toMatchObject({
+      'jobwire.job.id': job.id,
+      'jobwire.job.type': 'test.traced_steps',
+      'jobwire.job.queue': 'default',
+      'jobwire.job.attempt': 1,
+      'jobwire.job.outcome': 'COMPLETED',
+      'messaging.system': 'jobwire',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': 'default',
+      'messaging.message.id': job.id,
+    });
+    expect(attempt.status.code).toBe(SpanStatusCode.UNSET);
+
+    const steps = childrenOf(attempt, 'job.step');
+    expect(steps.map((step) => step.attributes['jobwire.step.name'])).toEqual(['first', 'second']);
+    expect(steps.map((step) => step.spanContext().traceId)).toEqual([caller.traceId, caller.traceId]);
+    // The handler's own span, made inside a step, is that step's child.
+    expect(childrenOf(steps[1]!, 'app.work')).toHaveLength(1);
+  });
+
+  it('marks a failing attempt and its step as errors, with the error recorded', async () => {
+    const caller = newTraceparent();
+    const job = await createJob({ traceparent: caller.traceparent }, { jobType: 'test.traced_steps', payload: { fail: true }, maxRetries: 0 });
+
+    const attempt = await spans.waitFor('the failed attempt span', ofJob('job.attempt', job.id));
+    const create = await createSpanOf(job.id, caller);
+    expect(parentOf(attempt)).toBe(create.spanContext().spanId);
+    expect(attempt.attributes['jobwire.job.outcome']).toBe('DEAD_LETTER');
+    expect(attempt.status).toEqual({ code: SpanStatusCode.ERROR, message: 'the second step broke' });
+    expect(exceptionOf(attempt)).toMatchObject({ 'exception.type': 'Error', 'exception.message': 'the second step broke' });
+
+    const steps = childrenOf(attempt, 'job.step');
+    expect(steps.map((step) => [step.attributes['jobwire.step.name'], step.status.code])).toEqual([
+      ['first', SpanStatusCode.UNSET],
+      ['second', SpanStatusCode.ERROR],
+    ]);
+    expect(exceptionOf(steps[1]!)).toMatchObject({ 'exception.message': 'the second step broke' });
+  });
+
+  it('starts a new trace for a job created without a traceparent, or with an invalid one', async () => {
+    for (const headers of [{}, { traceparent: '00-not-a-trace-01' }, { traceparent: `00-${'0'.repeat(32)}-${'1'.repeat(16)}-01` }]) {
+      const job = await createJob(headers, { jobType: 'test.traced_steps' });
+      const attempt = await spans.waitFor('the attempt span', ofJob('job.attempt', job.id));
+      const create = spans.spans().find(ofJob('createJob', job.id))!;
+      expect(parentOf(create)).toBeUndefined();
+      expect(parentOf(attempt)).toBe(create.spanContext().spanId);
+      expect(job.traceparent).toBe(`00-${create.spanContext().traceId}-${create.spanContext().spanId}-01`);
+    }
+  });
+});
+
+describe('a remote worker', () => {
+  const type = { name: 'remote.traced', payloadSchema: { type: 'object' } };
+
+  beforeAll(async () => {
+    await post('register', { workerId: 'traced-worker', jobTypes: [type] });
+  });
+
+  async function claimOne(jobId: string) {
+    const answer = await post('claim', { workerId: 'traced-worker', jobTypes: [type.name] });
+    expect(answer.jobs.map((job: { id: string }) => job.id)).toEqual([jobId]);
+    return answer.jobs[0] as { id: string; traceparent: string; tracestate: string | null };
+  }
+
+  it('gets the attempt span\'s traceparent with the job; the service records the attempt from lease to report and each step', async () => {
+    const caller = newTraceparent();
+    const job = await createJob({ traceparent: caller.traceparent, tracestate: 'vendor=xyz' }, { jobType: type.name });
+    const claimed = await claimOne(job.id);
+    expect(claimed.traceparent).toMatch(new RegExp(`^00-${caller.traceId}-[0-9a-f]{16}-01$`));
+    expect(claimed.tracestate).toBe('vendor=xyz');
+
+    // The worker's own span, made in the trace context it was handed (as an OpenTelemetry SDK in any language would).
+    trace.getTracer('remote-worker').startSpan('worker.handle', {}, contextOf(claimed)).end();
+    await post('step', { workerId: 'traced-worker', jobId: job.id, name: 'download', status: 'RUNNING' });
+    await post('step', { workerId: 'traced-worker', jobId: job.id, name: 'download', status: 'COMPLETED', result: { bytes: 3 } });
+    await post('step', { workerId: 'traced-worker', jobId: job.id, name: 'upload', status: 'COMPLETED' });
+    await post('complete', { workerId: 'traced-worker', jobs: [{ jobId: job.id }] });
+
+    const attempt = await spans.waitFor('the remote attempt span', ofJob('job.attempt', job.id));
+    const create = await createSpanOf(job.id, caller);
+    expect(attempt.spanContext().traceId).toBe(caller.traceId);
+    expect(parentOf(attempt)).toBe(create.spanContext().spanId);
+    expect(claimed.traceparent).toBe(`00-${caller.traceId}-${attempt.spanContext().spanId}-01`);
+    expect(attempt.attributes).toMatchObject({
+      'jobwire.job.id': job.id,
+      'jobwire.job.type': type.name,
+      'jobwire.job.queue': 'default',
+      'jobwire.job.attempt': 1,
+      'jobwire.job.outcome': 'COMPLETED',
+    });
+    expect(String(attempt.attributes['jobwire.worker.id'])).toContain('traced-worker');
+    expect(attempt.status.code).toBe(SpanStatusCode.UNSET);
+
+    const steps = childrenOf(attempt, 'job.step');
+    expect(steps.map((step) => step.attributes['jobwire.step.name'])).toEqual(['download', 'upload']);
+    expect(childrenOf(attempt, 'worker.handle')).toHaveLength(1);
+  });
+
+  it('records a failed report as the attempt\'s error', async () => {
+    const caller = newTraceparent();
+    const job = await createJob({ traceparent: caller.traceparent }, { jobType: type.name });
+    await claimOne(job.id);
+    await post('step', { workerId: 'traced-worker', jobId: job.id, name: 'download', status: 'FAILED', errorMessage: 'no route to host' });
+    await post('fail', { workerId: 'traced-worker', jobId: job.id, error: { name: 'QuotaError', message: 'quota exceeded' }, retryable: false });
+
+    const attempt = await spans.waitFor('the failed remote attempt span', ofJob('job.attempt', job.id));
+    expect(parentOf(attempt)).toBe((await createSpanOf(job.id, caller)).spanContext().spanId);
+    expect(attempt.attributes['jobwire.job.outcome']).toBe('FAILED');
+    expect(attempt.status).toEqual({ code: SpanStatusCode.ERROR, message: 'quota exceeded' });
+    expect(exceptionOf(attempt)).toMatchObject({ 'exception.type': 'QuotaError', 'exception.message': 'quota exceeded' });
+    const [step] = childrenOf(attempt, 'job.step');
+    expect(step?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'no route to host' });
+  });
+});
