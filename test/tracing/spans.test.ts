@@ -143,7 +143,7 @@ describe('an in-process worker', () => {
   });
 
   it('starts a new trace for a job created without a traceparent, or with an invalid one', async () => {
-    for (const headers of [{}, { traceparent: '00-not-a-trace-01' }, { traceparent: `00-${'0'.repeat(32)}-${'1'.repeat(16)}-01` }]) {
+    for (const headers of [{} as Record<string, string>, { traceparent: '00-not-a-trace-01' }, { traceparent: `00-${'0'.repeat(32)}-${'1'.repeat(16)}-01` }]) {
       const job = await createJob(headers, { jobType: 'test.traced_steps' });
       const attempt = await spans.waitFor('the attempt span', ofJob('job.attempt', job.id));
       const create = spans.spans().find(ofJob('createJob', job.id))!;
