@@ -2,6 +2,7 @@
 // function add_job (migration "open: add_job"), which writes what createJob
 // writes. It takes the app's own `pg` client, so the job commits or rolls back
 // with the app's rows. docs/enqueue-in-your-transaction.md says how to use it.
+import { activeTrace } from '../tracing/trace-context.ts';
 
 /** What add_job needs of a client: pg's Client, PoolClient and Pool all fit. */
 export interface AddJobClient {
@@ -46,6 +47,18 @@ export class AddJobError extends Error {
 const INVALID_PARAMETER_VALUE = '22023';
 
 /**
+ * add_job with the job's trace context: the job row takes it from the
+ * settings jobwire.traceparent and jobwire.tracestate (the columns' defaults),
+ * set for this statement only: the subquery sets them before add_job runs,
+ * and the settings the transaction had are put back after it.
+ */
+const ADD_TRACED_JOB = `select add_job($1, $2::jsonb, $3::jsonb) as id,
+       set_config('jobwire.traceparent', coalesce(before.traceparent, ''), true),
+       set_config('jobwire.tracestate', coalesce(before.tracestate, ''), true)
+  from (select current_setting('jobwire.traceparent', true) as traceparent, current_setting('jobwire.tracestate', true) as tracestate,
+               set_config('jobwire.traceparent', $4, true) as set_traceparent, set_config('jobwire.tracestate', $5, true) as set_tracestate) as before`;
+
+/**
  * Adds one job in the client's current transaction (or on its own, outside
  * one) and answers its id; with an idempotency key the tenant holds, the id
  * of the job that holds it. A refusal throws AddJobError and, as any failed
@@ -58,8 +71,13 @@ export async function addJob(
   options: AddJobOptions = {},
 ): Promise<string> {
   const sqlOptions = { ...options, scheduledAt: options.scheduledAt instanceof Date ? options.scheduledAt.toISOString() : options.scheduledAt };
+  const values = [jobType, JSON.stringify(payload), JSON.stringify(sqlOptions)];
+  // Called in a traced app (a span is active): the job stores that span's trace context (docs/tracing.md).
+  const traced = activeTrace();
   try {
-    const { rows } = await client.query('select add_job($1, $2::jsonb, $3::jsonb) as id', [jobType, JSON.stringify(payload), JSON.stringify(sqlOptions)]);
+    const { rows } = await (traced.traceparent
+      ? client.query(ADD_TRACED_JOB, [...values, traced.traceparent, traced.tracestate ?? ''])
+      : client.query('select add_job($1, $2::jsonb, $3::jsonb) as id', values));
     return rows[0]!.id as string;
   } catch (error) {
     const pgError = error as { code?: string; column?: string; message?: string };

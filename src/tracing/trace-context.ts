@@ -2,7 +2,7 @@
 // the traceparent and tracestate of the span that created the job, read from
 // a request's headers or from the active span, and turned back into the
 // parent of each attempt's span (src/tracing/job-spans.ts).
-import { createTraceState, ROOT_CONTEXT, trace, TraceFlags, type Context, type SpanContext } from '@opentelemetry/api';
+import { context, createTraceState, ROOT_CONTEXT, trace, TraceFlags, type Context, type SpanContext } from '@opentelemetry/api';
 
 /** A job's trace context: its `traceparent` and `tracestate` columns. */
 export interface TraceCarrier {
@@ -57,4 +57,20 @@ export function carrierOf(spanContext: SpanContext): TraceCarrier {
 export function contextOf(carrier: TraceCarrier, base: Context = ROOT_CONTEXT): Context {
   const spanContext = parseTraceparent(carrier.traceparent, carrier.tracestate);
   return spanContext ? trace.setSpanContext(base, spanContext) : base;
+}
+
+/** The trace context of the active span (an app's own tracing); NO_TRACE when none is active. */
+export function activeTrace(): TraceCarrier {
+  const spanContext = trace.getSpanContext(context.active());
+  return spanContext ? carrierOf(spanContext) : NO_TRACE;
+}
+
+/**
+ * The headers that carry the active span's trace context, for a request that
+ * creates jobs (createJob over any HTTP client): the jobs join the caller's trace.
+ */
+export function traceHeaders(): Record<string, string> {
+  const { traceparent, tracestate } = activeTrace();
+  if (!traceparent) return {};
+  return tracestate ? { traceparent, tracestate } : { traceparent };
 }

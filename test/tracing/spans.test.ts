@@ -4,12 +4,16 @@
 // child of the header's span) → job.attempt (a child of createJob) → one
 // job.step per durable step, for the in-process worker and for a remote
 // worker speaking the lease protocol; a failing attempt records its error.
+// An app's active span reaches the job through the sdk's addJob (SQL) and
+// traceHeaders (HTTP).
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { JobHandler } from '../../src/core/handler.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
 import { contextOf } from '../../src/tracing/trace-context.ts';
+import { addJob } from '../../src/enqueue/add-job.ts';
+import { traceHeaders } from '../../src/sdk/index.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { newTraceparent, parentOf, recordSpans, type ReadableSpan, type SpanRecorder } from '../support/spans.ts';
@@ -215,5 +219,43 @@ describe('a remote worker', () => {
     expect(exceptionOf(attempt)).toMatchObject({ 'exception.type': 'QuotaError', 'exception.message': 'quota exceeded' });
     const [step] = childrenOf(attempt, 'job.step');
     expect(step?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'no route to host' });
+  });
+});
+
+describe('an app with its own active span', () => {
+  const appTracer = () => trace.getTracer('app');
+
+  it('enqueues with addJob in its transaction: the job stores the active span\'s traceparent; a later addJob without a span stores none', async () => {
+    await createJob({}, { jobType: 'test.traced_steps' }); // the default tenant owns a job (add_job's rule)
+    const client = await db.pool.connect();
+    try {
+      await client.query('begin');
+      const { tracedId, enqueue } = await appTracer().startActiveSpan('app.enqueue', async (span) => {
+        const id = await addJob(client, 'test.traced_steps');
+        span.end();
+        return { tracedId: id, enqueue: span };
+      });
+      const untracedId = await addJob(client, 'test.traced_steps');
+      await client.query('commit');
+
+      const { rows } = await db.pool.query<{ id: string; traceparent: string | null }>('select id, traceparent from job where id = any($1::uuid[])', [[tracedId, untracedId]]);
+      const stored = Object.fromEntries(rows.map((row) => [row.id, row.traceparent]));
+      expect(stored).toEqual({ [tracedId]: `00-${enqueue.spanContext().traceId}-${enqueue.spanContext().spanId}-01`, [untracedId]: null });
+      const attempt = await spans.waitFor('the attempt of the job added in a span', ofJob('job.attempt', tracedId));
+      expect(parentOf(attempt)).toBe(enqueue.spanContext().spanId);
+      expect(attempt.spanContext().traceId).toBe(enqueue.spanContext().traceId);
+    } finally {
+      client.release();
+    }
+  });
+
+  it('sends createJob with traceHeaders(): the create span is the active span\'s child', async () => {
+    const { job, caller } = await appTracer().startActiveSpan('app.request', async (span) => {
+      const created = await createJob(traceHeaders(), { jobType: 'test.traced_steps' });
+      span.end();
+      return { job: created, caller: span.spanContext() };
+    });
+    const create = await createSpanOf(job.id, caller);
+    expect(create.spanContext().traceId).toBe(caller.traceId);
   });
 });
