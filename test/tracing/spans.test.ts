@@ -8,8 +8,6 @@
 // traceHeaders (HTTP).
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import type { JobHandler } from '../../src/core/handler.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
 import { contextOf } from '../../src/tracing/trace-context.ts';
 import { addJob } from '../../src/enqueue/add-job.ts';
@@ -18,23 +16,7 @@ import { startTestApp, type TestApp } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { newTraceparent, parentOf, recordSpans, type ReadableSpan, type SpanRecorder } from '../support/spans.ts';
 import { createTestRegistry } from '../support/test-handlers.ts';
-
-const tracedPayload = z.object({ fail: z.boolean().default(false) });
-
-/** Two durable steps; the second makes a span of its own (the app's tracer) and may fail. */
-const tracedStepsHandler: JobHandler<z.infer<typeof tracedPayload>> = {
-  jobType: 'test.traced_steps',
-  description: 'Runs the steps first and second; second fails when payload.fail.',
-  payload: tracedPayload,
-  async handle(job, ctx) {
-    await ctx.step('first', async () => ({ n: 1 }));
-    await ctx.step('second', async () => {
-      trace.getTracer('app').startActiveSpan('app.work', (span) => span.end());
-      if (job.payload.fail) throw new Error('the second step broke');
-    });
-    return { success: true };
-  },
-};
+import { tracedStepsHandler } from '../support/traced-handler.ts';
 
 let db: TestDatabase;
 let app: TestApp;
