@@ -73,7 +73,7 @@ describe('createJob', () => {
 
   it('ignores a malformed traceparent (W3C: a new trace, not a refusal) and a tracestate without one', async () => {
     for (const headers of [
-      { traceparent: 'garbage' },
+      { traceparent: 'garbage' } as Record<string, string>,
       { traceparent: `01-${'a'.repeat(32)}-${'b'.repeat(16)}-01` },
       { traceparent: `00-${'a'.repeat(32)}-${'0'.repeat(16)}-01` },
       { tracestate: 'vendor=abc' },
