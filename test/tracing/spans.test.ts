@@ -140,6 +140,23 @@ describe('an in-process worker', () => {
   });
 });
 
+describe('child jobs', () => {
+  it('puts a spawned child\'s attempts under the parent\'s attempt, in the caller\'s trace; the waiting run ends WAITING', async () => {
+    const caller = newTraceparent();
+    const parent = await createJob({ traceparent: caller.traceparent }, { jobType: 'test.workflow_parent', payload: { spawn: [{ jobType: 'test.traced_steps', payload: {} }] } });
+    const parentAttempt = (outcome: string) => (span: ReadableSpan) => ofJob('job.attempt', parent.id)(span) && span.attributes['jobwire.job.outcome'] === outcome;
+    const first = await spans.waitFor('the parent\'s attempt that spawned', parentAttempt('WAITING'));
+    expect(first.attributes['jobwire.job.outcome']).toBe('WAITING');
+    const child = await spans.waitFor('the child\'s attempt', (span) => span.name === 'job.attempt' && span.attributes['jobwire.job.type'] === 'test.traced_steps' && parentOf(span) === first.spanContext().spanId);
+    expect(child.spanContext().traceId).toBe(caller.traceId);
+    expect(childrenOf(child, 'job.step')).toHaveLength(2);
+    // The parent's next run (once its child ended; a wait spends no retry, so it is attempt 1 again) is again the create span's child.
+    const second = await spans.waitFor('the parent\'s run after the wait', parentAttempt('COMPLETED'));
+    expect(parentOf(second)).toBe(parentOf(first));
+    expect(second.attributes['jobwire.job.attempt']).toBe(1);
+  });
+});
+
 describe('a remote worker', () => {
   const type = { name: 'remote.traced', payloadSchema: { type: 'object' } };
 
