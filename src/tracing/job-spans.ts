@@ -8,11 +8,25 @@
 //
 // Attempts are children, not links: one trace from the request to the last
 // step is what a trace viewer shows whole.
-import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { context, INVALID_SPAN_CONTEXT, ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { carrierOf, contextOf, type TraceCarrier } from './trace-context.ts';
 
 export const TRACER_NAME = 'jobwire';
 const tracer = trace.getTracer(TRACER_NAME);
+
+/** What the API's global provider delegates to while none is registered. */
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+const NOOP_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/**
+ * Whether a tracer provider is registered (jobwire's from the OTEL_* variables,
+ * or an app's own). When none is, spans are skipped before any trace context
+ * is parsed: tracing off costs a lookup per span.
+ */
+export function tracingRegistered(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_PROVIDER;
+}
 
 /** Span names. */
 export const SPAN = { attempt: 'job.attempt', step: 'job.step' } as const;
@@ -53,6 +67,7 @@ export function failSpan(span: Span, error: unknown): void {
  * worker can still join the caller's trace.
  */
 export async function inCreateSpan<T>(name: string, incoming: TraceCarrier, fn: (carrier: TraceCarrier, span: Span) => Promise<T>): Promise<T> {
+  if (!tracingRegistered()) return fn(incoming, NOOP_SPAN);
   const parent = contextOf(incoming);
   const span = tracer.startSpan(name, { kind: SpanKind.SERVER }, parent);
   if (!span.isRecording()) return fn(incoming, span);
@@ -87,6 +102,11 @@ export class AttemptSpan {
   #ended = false;
 
   constructor(job: TracedJob, workerId: string, startTime?: Date) {
+    if (!tracingRegistered()) {
+      this.span = NOOP_SPAN;
+      this.context = ROOT_CONTEXT;
+      return;
+    }
     const parent = contextOf(job);
     this.span = tracer.startSpan(SPAN.attempt, { kind: SpanKind.CONSUMER, ...(startTime ? { startTime } : {}) }, parent);
     if (!this.span.isRecording()) {
