@@ -10,6 +10,8 @@ const LAYERS = [
   // validation, flow options), logging, outbound and inbound network rules,
   // the generated Prisma client.
   ['core', ['core/', 'generated/', 'net/', '(logger|startup-errors|v8-flags)\\.ts$']],
+  // Spans of jobs and the trace context they carry (docs/tracing.md), over @opentelemetry/api.
+  ['tracing', ['tracing/']],
   // The core's settings (each kind's own join them in service-config.ts, at the top).
   ['config', ['config\\.ts$']],
   ['db', ['db/']],

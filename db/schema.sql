@@ -380,6 +380,8 @@ create table job (
   debounce_key text,
   debounce_deadline timestamp with time zone,
   cancel_with_parent boolean default true not null,
+  traceparent text default NULLIF(current_setting('jobwire.traceparent'::text, true), ''::text),
+  tracestate text default NULLIF(current_setting('jobwire.tracestate'::text, true), ''::text),
   constraint job_completed_after_started CHECK (((completed_at IS NULL) OR (completed_at >= started_at))),
   constraint job_concurrency_limit_with_key CHECK ((((concurrency_key IS NULL) = (concurrency_limit IS NULL)) AND (concurrency_limit > 0))),
   constraint job_error_is_object CHECK (((error IS NULL) OR (jsonb_typeof(error) = 'object'::text))),
@@ -397,6 +399,8 @@ create table job (
   constraint job_started_after_created CHECK ((started_at >= created_at)),
   constraint job_tags_check CHECK (job_tags_valid(tags)),
   constraint job_timeout_ms_positive CHECK ((timeout_ms > 0)),
+  constraint job_traceparent_format CHECK (((traceparent ~ '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'::text) AND (traceparent !~ '^00-0{32}-'::text) AND (traceparent !~ '^00-[0-9a-f]{32}-0{16}-'::text))),
+  constraint job_tracestate_length CHECK ((length(tracestate) <= 8192)),
   constraint job_type_format CHECK (((length(job_type) <= 100) AND (job_type ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$'::text)))
 );
 CREATE INDEX ix_import_job_status ON public.job USING btree (status, created_at DESC, id DESC) WHERE (kind = 'IMPORT'::job_kind);

@@ -5,6 +5,7 @@ import { migrateDatabase } from '../db/migrate.ts';
 import { isConnectionError } from '../db/retry.ts';
 import { createLogger } from '../logger.ts';
 import { EXIT_USAGE, StartupError } from '../startup-errors.ts';
+import { startTracing } from '../tracing/setup.ts';
 import { addSettingFlags, configFromFlags } from './config.ts';
 
 const ROLES: Record<'start' | 'serve' | 'work', { roles: Roles; description: string }> = {
@@ -51,6 +52,8 @@ function refuseExtraWords(command: Command) {
 
 async function runService(config: ReturnType<typeof configFromFlags>, roles: Roles) {
   const logger = createLogger(config.LOG_LEVEL);
+  // Off unless the OTEL_* variables ask for it (docs/tracing.md).
+  const tracing = await startTracing(logger);
   const app = await startApp(config, logger, roles, {
     onFatal: (message) => {
       logger.fatal(message);
@@ -81,13 +84,17 @@ async function runService(config: ReturnType<typeof configFromFlags>, roles: Rol
     }
     stoppingSince = Date.now();
     logger.info({ signal }, 'shutting down');
-    app.stop().then(
-      () => process.exit(0),
-      (error) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    // Spans still batched are exported before the exit.
+    app
+      .stop()
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        (error) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -8,6 +8,7 @@ import { signViewerToken, viewerTokenTtl, type ViewerToken } from '../auth/viewe
 import type { Queryable } from '../core/queryable.ts';
 import { DEFAULT_TENANT } from '../auth/principal.ts';
 import { tenantQuotaErrorOf } from '../core/errors.ts';
+import { activeTrace } from '../tracing/trace-context.ts';
 
 /** What add_job needs of a client: pg's Client, PoolClient and Pool all fit. */
 export interface AddJobClient {
@@ -60,6 +61,18 @@ export class AddJobError extends Error {
 const INVALID_PARAMETER_VALUE = '22023';
 
 /**
+ * add_job with the job's trace context: the job row takes it from the
+ * settings jobwire.traceparent and jobwire.tracestate (the columns' defaults),
+ * set for this statement only: the subquery sets them before add_job runs,
+ * and the settings the transaction had are put back after it.
+ */
+const ADD_TRACED_JOB = `select add_job($1, $2::jsonb, $3::jsonb) as id,
+       set_config('jobwire.traceparent', coalesce(before.traceparent, ''), true),
+       set_config('jobwire.tracestate', coalesce(before.tracestate, ''), true)
+  from (select current_setting('jobwire.traceparent', true) as traceparent, current_setting('jobwire.tracestate', true) as tracestate,
+               set_config('jobwire.traceparent', $4, true) as set_traceparent, set_config('jobwire.tracestate', $5, true) as set_tracestate) as before`;
+
+/**
  * Adds one job in the client's current transaction (or on its own, outside
  * one) and answers its id; with an idempotency key the tenant holds, the id
  * of the job that holds it. A refusal throws AddJobError (bad input) or
@@ -91,9 +104,14 @@ export async function addJob(
     }
   }
   const sqlOptions = { ...jobOptions, scheduledAt: jobOptions.scheduledAt instanceof Date ? jobOptions.scheduledAt.toISOString() : jobOptions.scheduledAt };
+  const values = [jobType, JSON.stringify(payload), JSON.stringify(sqlOptions)];
+  // Called in a traced app (a span is active): the job stores that span's trace context (docs/tracing.md).
+  const traced = activeTrace();
   let id: string;
   try {
-    const { rows } = await client.query('select add_job($1, $2::jsonb, $3::jsonb) as id', [jobType, JSON.stringify(payload), JSON.stringify(sqlOptions)]);
+    const { rows } = await (traced.traceparent
+      ? client.query(ADD_TRACED_JOB, [...values, traced.traceparent, traced.tracestate ?? ''])
+      : client.query('select add_job($1, $2::jsonb, $3::jsonb) as id', values));
     id = rows[0]!.id as string;
   } catch (error) {
     const pgError = error as { code?: string; column?: string; message?: string };

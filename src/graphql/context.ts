@@ -45,6 +45,8 @@ export interface GraphQLContext extends ApiServices {
   caller: Caller;
   /** Scoped to the caller's tenant (src/auth/tenant-scope.ts); unscoped for admin. */
   prisma: PrismaClient;
+  /** The HTTP request (yoga adds it to the context; a websocket operation has none): its trace headers (graphql/request-trace.ts). */
+  readonly request?: Request;
 }
 
 const scopedClients = new WeakMap<PrismaClient, TenantScopedPrisma>();

@@ -5,6 +5,7 @@ import type { JobKind, JobWaitingReason } from '../generated/prisma/enums.ts';
 import { announceNewTasks, RUN_JOB_SPECS, runJobSpecParameters, tasksKnown } from './queue-entry.ts';
 import type { FlowOptions } from '../core/flow-options.ts';
 import { WAIT_UNTIL_RELEASED } from './waiting.ts';
+import type { TraceCarrier } from '../tracing/trace-context.ts';
 
 export interface NewJob {
   id: string;
@@ -30,6 +31,8 @@ export interface NewJob {
   waitingReason?: JobWaitingReason | null;
   /** Set by src/flow/debounce.ts: the latest run time of a debounced job (its first create plus maxWaitMs). */
   debounceDeadline?: Date | null;
+  /** The creating span's W3C trace context (src/tracing/); none when absent. */
+  trace?: TraceCarrier;
 }
 
 /** A job row as inserted (its columns by their SQL names, as node-postgres reads them). */
@@ -61,18 +64,20 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
      insert into job (id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
                       status, parent_job_id, created_by, metadata, queue_entry_id, tenant_id,
                       waiting_reason, timeout_ms, concurrency_key, concurrency_limit,
-                      rate_limit_key, rate_limit_max_starts, rate_limit_interval_ms, debounce_key, debounce_deadline, tags)
+                      rate_limit_key, rate_limit_max_starts, rate_limit_interval_ms, debounce_key, debounce_deadline, tags,
+                      traceparent, tracestate)
      select x.id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
             status, parent_job_id, created_by, metadata, entry.id, tenant_id,
             waiting_reason, timeout_ms, concurrency_key, concurrency_limit,
-            rate_limit_key, rate_limit_max_starts, rate_limit_interval_ms, debounce_key, debounce_deadline, tags
+            rate_limit_key, rate_limit_max_starts, rate_limit_interval_ms, debounce_key, debounce_deadline, tags,
+            traceparent, tracestate
        from jsonb_to_recordset($6::jsonb) as x(
               id uuid, kind job_kind, queue_name text, job_type text, payload jsonb, priority int,
               max_retries int, scheduled_at timestamptz, status job_status, parent_job_id uuid,
               created_by text, metadata jsonb, tenant_id text,
               waiting_reason job_waiting_reason, timeout_ms int, concurrency_key text, concurrency_limit int,
               rate_limit_key text, rate_limit_max_starts int, rate_limit_interval_ms int,
-              debounce_key text, debounce_deadline timestamptz, tags text[])
+              debounce_key text, debounce_deadline timestamptz, tags text[], traceparent text, tracestate text)
        join entry on entry.job_id = x.id
      returning job.*`,
     [
@@ -102,6 +107,8 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
           rate_limit_interval_ms: job.flow.rateLimit?.intervalMs ?? null,
           debounce_key: job.flow.debounce?.key ?? null,
           debounce_deadline: job.debounceDeadline?.toISOString() ?? null,
+          // Absent keys read as null: a job without a trace context adds nothing to the statement.
+          ...(job.trace?.traceparent ? { traceparent: job.trace.traceparent, tracestate: job.trace.tracestate } : {}),
         })),
       ),
     ],

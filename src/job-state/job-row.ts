@@ -32,6 +32,9 @@ export interface JobRow {
   readonly rateLimitKey: string | null;
   readonly rateLimitMaxStarts: number | null;
   readonly rateLimitIntervalMs: number | null;
+  /** W3C trace context of the span that created the job: each attempt's span is its child (src/tracing/). */
+  readonly traceparent: string | null;
+  readonly tracestate: string | null;
 }
 
 export const JOB_ROW_COLUMNS = `id, kind, job_type as "jobType", queue_name as "queueName", payload, metadata, priority,
@@ -39,7 +42,8 @@ export const JOB_ROW_COLUMNS = `id, kind, job_type as "jobType", queue_name as "
   created_by as "createdBy", tenant_id as "tenantId", created_at as "createdAt", status, worker_id as "workerId",
   cancel_requested_at as "cancelRequestedAt", queue_entry_id as "queueEntryId",
   timeout_ms as "timeoutMs", concurrency_key as "concurrencyKey", concurrency_limit as "concurrencyLimit",
-  rate_limit_key as "rateLimitKey", rate_limit_max_starts as "rateLimitMaxStarts", rate_limit_interval_ms as "rateLimitIntervalMs"`;
+  rate_limit_key as "rateLimitKey", rate_limit_max_starts as "rateLimitMaxStarts", rate_limit_interval_ms as "rateLimitIntervalMs",
+  traceparent, tracestate`;
 
 /**
  * Locks a job row for a status change; null when there is no such job in the

@@ -16,6 +16,7 @@ import { afterInsertJobs, beforeInsertJobs, flowWritesNothing, type CreatedJob }
 import { parseFlowOptions, type FlowInput } from '../core/flow-options.ts';
 import { resolveJobTypes, type ResolvedJobTypes } from '../registry/create.ts';
 import { coalescerOf } from './create-coalescer.ts';
+import type { TraceCarrier } from '../tracing/trace-context.ts';
 
 export type { Caller } from '../auth/principal.ts';
 
@@ -227,6 +228,8 @@ export async function createJobsReporting(
   caller: Caller,
   inputs: readonly CreateJobInput[],
   listField?: string,
+  /** The creating span's trace context, stored on each job (src/tracing/). */
+  trace?: TraceCarrier,
 ): Promise<CreatedJobWithRow[]> {
   const list = listField ?? 'input';
   if (inputs.length === 0) throw new ValidationError(list, 'must contain at least one job');
@@ -236,6 +239,7 @@ export async function createJobsReporting(
   const pathOf = (index: number) => (listField ? [listField, index] : []);
   const registered = await resolveJobTypes(deps, inputs.map((input) => input.jobType), visibleTenant(caller));
   const jobs = inputs.map((input, index) => prepareJob(deps, caller, input, { path: pathOf(index), registered }));
+  if (trace?.traceparent) for (const job of jobs) job.trace = trace;
   // The common create (no parent, key, dependency or step): one statement,
   // atomic on its own; begin and commit would be two more round trips.
   // Concurrent ones share a statement (create-coalescer.ts). The tenant's limits

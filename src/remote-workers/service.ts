@@ -36,6 +36,8 @@ import {
   waitRequest,
 } from './protocol.ts';
 import { deleteWorker, registerWorker, renewLease, workerRowId, type RemoteWorker } from './workers.ts';
+import { remoteAttemptSpans as spans } from './attempt-spans.ts';
+import type { TraceCarrier } from '../tracing/trace-context.ts';
 
 /** A refusal, answered with its HTTP status and code (http.ts). */
 export class ProtocolError extends Error {
@@ -96,7 +98,7 @@ async function renew(deps: RemoteWorkerDeps, principal: Principal, workerId: str
 
 const lease = (worker: RemoteWorker) => ({ leaseSeconds: worker.leaseSeconds, leaseExpiresAt: worker.leaseExpiresAt.toISOString() });
 
-function jobAnswer(job: LeasedJob) {
+function jobAnswer(job: LeasedJob, trace: TraceCarrier) {
   return {
     id: job.id,
     jobType: job.jobType,
@@ -112,6 +114,9 @@ function jobAnswer(job: LeasedJob) {
     parentJobId: job.parentJobId,
     createdAt: job.createdAt.toISOString(),
     steps: job.steps,
+    /** W3C trace context of this attempt's span (the job's creator's when tracing is off): the worker's spans join it (docs/tracing.md). */
+    traceparent: trace.traceparent,
+    tracestate: trace.tracestate,
   };
 }
 
@@ -123,6 +128,11 @@ const refused = <T>(answer: Promise<T>) =>
   });
 
 const completionState = (states: ReadonlyMap<string, string>, jobId: string) => (states.get(jobId) === 'HELD' ? 'COMPLETED' : 'LOST');
+
+/** Ends the attempt spans of jobs a worker reported complete (attempt-spans.ts). */
+function endCompleted(rowId: string, states: ReadonlyMap<string, string>): void {
+  for (const jobId of states.keys()) spans.ended(rowId, jobId, completionState(states, jobId));
+}
 
 export const OPERATIONS: Readonly<Record<string, Operation>> = {
   async register(deps, principal, body) {
@@ -178,10 +188,11 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
       });
       return { worker, completed, jobs };
     });
+    if (answer.completed) endCompleted(answer.worker.rowId, answer.completed);
     return {
       ...lease(answer.worker),
       ...(answer.completed ? { completed: request.complete.map((job) => ({ jobId: job.jobId, state: completionState(answer.completed!, job.jobId) })) } : {}),
-      jobs: answer.jobs.map(jobAnswer),
+      jobs: answer.jobs.map((job) => jobAnswer(job, spans.claimed(answer.worker.rowId, job))),
     };
   },
 
@@ -201,6 +212,10 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
               })),
             ),
           );
+    for (const [jobId, state] of states) {
+      if (state === 'HELD') spans.heard(worker.rowId, jobId);
+      else spans.ended(worker.rowId, jobId, state);
+    }
     return { ...lease(worker), jobs: request.jobs.map((job) => ({ jobId: job.jobId, state: states.get(job.jobId) })) };
   },
 
@@ -208,6 +223,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     const request = parse(completeRequest, body);
     const rowId = rowIdOf(principal, request.workerId);
     const states = await withTransaction(deps.pool, (client) => completeHeldJobs(client, rowId, request.jobs));
+    endCompleted(rowId, states);
     return { jobs: request.jobs.map((job) => ({ jobId: job.jobId, state: completionState(states, job.jobId) })) };
   },
 
@@ -222,6 +238,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
         retryDelayMs: (retryCount) => retryDelayMs(retryCount, deps.config.JOB_RETRY_BASE_DELAY_MS, deps.config.JOB_RETRY_MAX_DELAY_MS),
       }),
     );
+    spans.ended(rowId, request.jobId, outcome.state === 'LOST' ? 'LOST' : outcome.status, outcome.state === 'LOST' ? undefined : request.error);
     if (outcome.state === 'LOST') return { jobId: request.jobId, state: 'LOST' };
     return { jobId: request.jobId, state: outcome.status, ...('retryAt' in outcome ? { retryAt: outcome.retryAt.toISOString() } : {}) };
   },
@@ -237,7 +254,12 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
         errorMessage: request.status === 'FAILED' ? (request.errorMessage ?? 'step failed') : null,
       }),
     );
-    if (outcome.state === 'LOST') return { jobId: request.jobId, state: 'LOST' };
+    if (outcome.state === 'LOST') {
+      spans.ended(rowId, request.jobId, 'LOST');
+      return { jobId: request.jobId, state: 'LOST' };
+    }
+    // A step done in an earlier attempt (stored) is not run again: no span.
+    if (!outcome.stored) spans.step(rowId, request.jobId, request.name, request.status, request.errorMessage ?? null);
     return { jobId: request.jobId, state: 'HELD', stored: outcome.stored, step: outcome.step };
   },
 
@@ -270,6 +292,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
       requeued: await releaseHeldJobs(client, rowId),
       deleted: await deleteWorker(client, rowId),
     }));
+    for (const jobId of requeued) spans.ended(rowId, jobId, 'RELEASED');
     if (!deleted) throw notRegistered(request.workerId);
     return { workerId: request.workerId, requeuedJobIds: requeued };
   },

@@ -16,3 +16,5 @@ export { addJob, AddJobError, type AddJobClient, type AddJobOptions, type AddJob
 // Tokens for end users' browsers (docs/end-user-live-jobs.md).
 export { createViewerToken, type ViewerToken, type ViewerTokenOptions } from './viewer-token.ts';
 export { JobNotFoundError, TenantQuotaExceededError, ValidationError, type TenantQuotaLimit } from '../core/errors.ts';
+// Tracing (docs/tracing.md): the active span's trace context as headers, for a createJob sent over HTTP.
+export { traceHeaders } from '../tracing/trace-context.ts';

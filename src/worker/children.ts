@@ -16,6 +16,7 @@ import { ValidationError } from '../core/errors.ts';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import { findStep, finishStep, startStep } from '../job-state/steps.ts';
 import type { ManagedWaits } from './waits.ts';
+import { activeTrace } from '../tracing/trace-context.ts';
 
 /** The most children one wait may name. */
 const WAIT_CHILDREN_MAX = 1000;
@@ -106,8 +107,15 @@ export async function spawnChild(
     throw error;
   });
   const childJobId = rows[0]!.id;
-  // Who made it: this job (add_job writes its SQL caller).
-  await client.query(`update job set created_by = $2, cancel_with_parent = $3 where id = $1`, [childJobId, `job:${jobId}`, cancelWithParent ?? true]);
+  // Who made it: this job (add_job writes its SQL caller); its trace: the active span's, this attempt's or step's (docs/tracing.md).
+  const traced = activeTrace();
+  await client.query(`update job set created_by = $2, cancel_with_parent = $3, traceparent = $4, tracestate = $5 where id = $1`, [
+    childJobId,
+    `job:${jobId}`,
+    cancelWithParent ?? true,
+    traced.traceparent,
+    traced.tracestate,
+  ]);
   const stepId = await startStep(client, jobId, stepName, existing);
   await finishStep(client, stepId, 'COMPLETED', { childJobId }, null);
   return childJobId;

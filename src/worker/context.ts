@@ -11,6 +11,7 @@ import { createWaits, type ManagedWaits } from './waits.ts';
 import { createChildren } from './children.ts';
 import { JobStreams } from '../jobs/job-streams.ts';
 import { JobLogs } from '../jobs/job-logs.ts';
+import type { AttemptSpan } from '../tracing/job-spans.ts';
 
 export interface ContextOptions {
   pool: pg.Pool;
@@ -22,6 +23,8 @@ export interface ContextOptions {
   progressThrottleMs: number;
   /** This attempt's number: the job's retryCount + 1 (job logs). */
   attempt: number;
+  /** The attempt's span: each step runs in a child span (src/tracing/job-spans.ts). */
+  span?: AttemptSpan;
   /** Writes the job's RUNNING if not yet (run-job.ts); false when the job is no longer this worker's. */
   ensureRunning(): Promise<boolean>;
 }
@@ -98,7 +101,7 @@ export function createJobContext(options: ContextOptions): ManagedContext {
       }
       const stepId = await startStep(pool, jobId, name, existing);
       try {
-        const result = await fn();
+        const result = await (options.span ? options.span.step(name, fn) : fn());
         await finishStep(pool, stepId, 'COMPLETED', (result ?? null) as Record<string, unknown> | null, null);
         return result;
       } catch (error) {

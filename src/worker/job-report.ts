@@ -1,8 +1,10 @@
-// What one attempt leaves behind besides its status: log lines and metrics.
+// What one attempt leaves behind besides its status: log lines, metrics and
+// its span (src/tracing/job-spans.ts; the API's no-op span when tracing is off).
 import { JobStatus } from '../job-state/statuses.ts';
 import type { JobRow } from '../job-state/job-row.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import { AttemptSpan } from '../tracing/job-spans.ts';
 
 const OUTCOME_MESSAGES: Partial<Record<JobStatus, string>> = {
   [JobStatus.COMPLETED]: 'job completed',
@@ -27,6 +29,10 @@ export class JobReport {
   retryInMs: number | undefined;
   /** Set when the attempt is given back to the queue, not the job's fault (shutdown, lost session). */
   requeuedBecause: string | undefined;
+  /** The attempt's span: the handler runs in it, each step in a child (worker/context.ts). */
+  readonly span: AttemptSpan;
+  /** What the handler threw or failed with: recorded on the span. */
+  failure: unknown;
 
   constructor(
     private readonly logger: Logger,
@@ -36,6 +42,7 @@ export class JobReport {
   ) {
     this.#info = logger.isLevelEnabled('info');
     this.#counters = metrics.forJob(job.queueName, job.jobType);
+    this.span = new AttemptSpan(job, workerId);
   }
 
   #fields() {
@@ -55,7 +62,14 @@ export class JobReport {
     this.#durationMs = performance.now() - this.#startedAt;
   }
 
+  /** The attempt ended at a durable wait (worker/waits.ts): the job goes on later, in another attempt. */
+  waiting() {
+    this.span.end('WAITING');
+  }
+
   outcome(status: JobStatus, applied: boolean, error?: string | null) {
+    const failed = status === JobStatus.FAILED || status === JobStatus.DEAD_LETTER || (status === JobStatus.RETRYING && this.requeuedBecause === undefined);
+    this.span.end(applied ? status : 'LOST', failed ? (this.failure ?? error ?? undefined) : undefined);
     if (!applied) {
       this.logger.warn({ ...this.#fields(), status }, 'job was taken over by another worker; outcome dropped');
       return;

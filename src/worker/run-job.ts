@@ -211,6 +211,7 @@ async function execute(
     logger,
     progressThrottleMs: deps.config.JOB_PROGRESS_THROTTLE_MS,
     attempt: job.retryCount + 1,
+    span: report.span,
     // A timed-out attempt writes nothing more (flow/timeout.ts): the next attempt may run under this worker id.
     ensureRunning: () => (abort.reason === TIMEOUT_REASON ? Promise.resolve(false) : running.ensure()),
   });
@@ -221,7 +222,7 @@ async function execute(
   let outcome: JobResult;
   report.started();
   try {
-    const attempt = handler.handle({ ...job, payload: payload.data }, ctx);
+    const attempt = report.span.run(() => handler.handle({ ...job, payload: payload.data }, ctx));
     outcome = await (job.timeoutMs ? withTimeout(attempt, job.timeoutMs, abort) : attempt);
   } catch (error) {
     outcome = { success: false, error: error instanceof Error ? error : new Error(String(error)) };
@@ -234,6 +235,7 @@ async function execute(
   // A durable wait reached (worker/waits.ts): the attempt ends, the job waits; not a failure.
   if (ctx.pendingWait && abort.reason === undefined) {
     const waited = await endAttemptWaiting(deps.pool, job, workerId, ctx.pendingWait, deps.logger, deps.wakeClock);
+    report.waiting();
     if (waited === 'cancelled') report.outcome(JobStatus.CANCELLED, true);
     return;
   }
@@ -254,6 +256,7 @@ async function execute(
     return;
   }
   const error = outcome.error ?? new Error('handler reported failure without an error');
+  report.failure = error;
   if (abort.reason === CANCELLED_REASON) {
     await finish(JobStatus.CANCELLED, () => cancelRunningJob(deps.pool, job.id, workerId));
     return;

@@ -9,6 +9,8 @@ import { InvalidTransitionError, JobConflictError, JobNotFoundError, JobStillAct
 import { JobRef, parseJobId, withId } from './types.ts';
 import { jobFromInsertedRow, selectsColumnsOnly } from './inserted-row.ts';
 import { askedViewerTokenTtl, CreateJobViewerTokenInput, createJobResultOptions, withViewerToken } from './create-viewer-token.ts';
+import { describeCreated, inCreateSpan } from '../../tracing/job-spans.ts';
+import { requestTrace } from '../request-trace.ts';
 
 const CreateJobInput = builder.inputType('CreateJobInput', {
   fields: (t) => ({
@@ -42,34 +44,40 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: CreateJobInput, required: true }),
       viewerToken: t.arg({ type: CreateJobViewerTokenInput, required: false, description: 'Also answer a viewer token of the job (payload `viewerToken`), for an end user\'s page.' }),
     },
-    resolve: async (query, _root, args, ctx) => {
-      const viewerTokenTtl = askedViewerTokenTtl(args.viewerToken);
-      const [answer] = await createJobsReporting(ctx, ctx.caller, [toCreateInput(args.input, '')]);
-      // The row as inserted, when the create returned it and nothing more is asked for (inserted-row.ts).
-      const job =
-        answer!.row && selectsColumnsOnly(query)
-          ? jobFromInsertedRow(ctx.prisma, answer!.row)
-          : await ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id: answer!.id } });
-      const created = markCreated(job, answer!);
-      return viewerTokenTtl === null ? created : withViewerToken(ctx, created, answer!.id, viewerTokenTtl);
-    },
+    // In its span, a child of the request's traceparent; the job stores the span's (src/tracing/).
+    resolve: (query, _root, args, ctx) =>
+      inCreateSpan('createJob', requestTrace(ctx), async (trace, span) => {
+        const viewerTokenTtl = askedViewerTokenTtl(args.viewerToken);
+        const [answer] = await createJobsReporting(ctx, ctx.caller, [toCreateInput(args.input, '')], undefined, trace);
+        describeCreated(span, args.input.jobType, [answer!.id]);
+        // The row as inserted, when the create returned it and nothing more is asked for (inserted-row.ts).
+        const job =
+          answer!.row && selectsColumnsOnly(query)
+            ? jobFromInsertedRow(ctx.prisma, answer!.row)
+            : await ctx.prisma.job.findUniqueOrThrow({ ...withId(query), where: { id: answer!.id } });
+        const created = markCreated(job, answer!);
+        return viewerTokenTtl === null ? created : withViewerToken(ctx, created, answer!.id, viewerTokenTtl);
+      }),
   }),
   createJobs: t.prismaField({
     type: [JobRef],
     description: 'Creates many jobs all-or-nothing, in input order.',
     errors: { types: [ValidationError, UnknownJobTypeError, TenantQuotaExceededError], directResult: false, result: createdListResultOptions },
     args: { jobs: t.arg({ type: [CreateJobInput], required: true }) },
-    resolve: async (query, _root, args, ctx) => {
-      const answers = await createJobsReporting(
-        ctx,
-        ctx.caller,
-        args.jobs.map((input, index) => toCreateInput(input, `jobs.${index}.`)),
-        'jobs',
-      );
-      const rows = await ctx.prisma.job.findMany({ ...withId(query), where: { id: { in: answers.map((a) => a.id) } } });
-      const byId = new Map(rows.map((row) => [row.id, row]));
-      return markCreated(answers.map((a) => byId.get(a.id)!), answers);
-    },
+    resolve: (query, _root, args, ctx) =>
+      inCreateSpan('createJobs', requestTrace(ctx), async (trace, span) => {
+        const answers = await createJobsReporting(
+          ctx,
+          ctx.caller,
+          args.jobs.map((input, index) => toCreateInput(input, `jobs.${index}.`)),
+          'jobs',
+          trace,
+        );
+        describeCreated(span, null, answers.map((a) => a.id));
+        const rows = await ctx.prisma.job.findMany({ ...withId(query), where: { id: { in: answers.map((a) => a.id) } } });
+        const byId = new Map(rows.map((row) => [row.id, row]));
+        return markCreated(answers.map((a) => byId.get(a.id)!), answers);
+      }),
   }),
   cancelJob: t.prismaField({
     type: JobRef,

@@ -77,6 +77,10 @@ export const JobRef = builder.prismaInterface('Job', {
     metadata: t.field({ type: 'JSONObject', resolve: (job) => job.metadata as Record<string, unknown> }),
     tags: t.exposeStringList('tags', { description: 'Labels the job is about, set at create, by its schedule or by its handler (ctx.addTags); search with jobs(filter: { tags }).' }),
     workerId: t.exposeString('workerId', { nullable: true, description: 'The worker running it, while RUNNING.' }),
+    traceparent: t.exposeString('traceparent', {
+      nullable: true,
+      description: "W3C traceparent of the span that created the job (the createJob request's); each attempt's span is its child. Null when the request carried none and tracing is off (docs/tracing.md).",
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
