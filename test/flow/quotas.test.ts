@@ -4,6 +4,7 @@
 // batches, retries, add_job in an app's transaction, and concurrent creates
 // through two API processes.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { retryOnDeadlock } from '../../src/db/retry.ts';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import { SAMPLE_BUDGET_ID } from '../../src/budgets/sample-provider.ts';
 import { TenantQuotaExceededError } from '../../src/core/errors.ts';
@@ -39,7 +40,8 @@ afterAll(async () => {
 
 beforeEach(async () => {
   // Each test starts with no jobs, no schedules and no limits.
-  await db.pool.query('truncate job, schedule, tenant_quota cascade');
+  // The app's background work (the webhook dispatcher, schedules) may hold some of these tables: a deadlock is run again.
+  await retryOnDeadlock(() => db.pool.query('truncate job, schedule, tenant_quota cascade'));
   await db.pool.query('delete from graphile_worker._private_jobs');
 });
 
