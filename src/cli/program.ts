@@ -8,6 +8,7 @@ import { addConnectionsCommands } from './connections.ts';
 import { addJobsCommands } from './jobs.ts';
 import { addKeysCommands } from './keys.ts';
 import { addServiceCommands, SERVICE_COMMANDS } from './service.ts';
+import { addTenantSchedulingCommands } from './tenant-scheduling.ts';
 
 export function createProgram(): Command {
   const program = new Command('jobwire')
@@ -17,6 +18,8 @@ export function createProgram(): Command {
   addJobsCommands(program);
   addKeysCommands(program);
   addConnectionsCommands(program);
+  // One `tenants` group for the operator's per-tenant settings (scheduling here; quotas join it).
+  addTenantSchedulingCommands(program.command('tenants').description('per-tenant settings of the operator (works on the database directly)'));
   addCodegenCommand(program);
   forEachCommand(program, (command) =>
     command
