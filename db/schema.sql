@@ -788,7 +788,7 @@ create table tenant_scheduling (
   constraint tenant_scheduling_max_running_jobs_positive CHECK ((max_running_jobs >= 1)),
   constraint tenant_scheduling_pkey PRIMARY KEY (tenant_id),
   constraint tenant_scheduling_tenant_not_empty CHECK ((tenant_id <> ''::text)),
-  constraint tenant_scheduling_weight_range CHECK (((weight >= 1) AND (weight <= 1000)))
+  constraint tenant_scheduling_weight_range CHECK (((weight >= 1) AND (weight <= 100)))
 );
 
 create table viewer_token_secret (
@@ -1574,11 +1574,12 @@ begin
                                    where e.is_available and e.priority = -grp.priority and e.run_at <= now()
                                    order by e.run_at limit 1), now())) as head,
            -- The tenant's last turn here: the entry of its newest queued job in this queue and priority,
-           -- looked for among its 20 newest jobs before these (none there: it has no backlog here).
+           -- looked for among its 20 newest jobs of earlier transactions (job_tenant_created_idx; none
+           -- there: it has no backlog here).
            (select e.run_at
               from (select j.queue_entry_id, j.status, j.queue_name, j.priority
                       from job as j
-                     where j.tenant_id = grp.tenant_id and j.id not in (select n.id from new_rows as n)
+                     where j.tenant_id = grp.tenant_id and j.created_at < now()
                      order by j.created_at desc, j.id desc limit 20) as recent
               join graphile_worker._private_jobs as e on e.id = recent.queue_entry_id
              where recent.status = 'PENDING' and recent.queue_name = grp.queue_name and recent.priority = grp.priority
@@ -1587,7 +1588,7 @@ begin
       from (select distinct tenant_id, queue_name, priority from fresh) as grp
   )
   update graphile_worker._private_jobs as entry
-     set run_at = greatest(grp.head, coalesce(grp.last_turn, '-infinity')) + make_interval(secs => fresh.k * 0.00002 / grp.weight)
+     set run_at = greatest(grp.head, coalesce(grp.last_turn, '-infinity')) + make_interval(secs => fresh.k * 0.0001 / grp.weight)
     from fresh
     join grp on grp.tenant_id = fresh.tenant_id and grp.queue_name = fresh.queue_name and grp.priority = fresh.priority
    where entry.id = fresh.queue_entry_id and entry.locked_at is null and entry.run_at <= now();

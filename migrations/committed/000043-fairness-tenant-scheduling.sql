@@ -1,5 +1,5 @@
 --! Previous: sha1:e94e441443f94825e304bfd15464bf1ea522bfa6
---! Hash: sha1:b61de6939750a2d400d2be722ca01c01f33b9fde
+--! Hash: sha1:85f12379d09550faa09ef49886a8a6c1c06e3694
 --! Message: fairness: tenants take turns in a shared queue (operator weights), a running-job limit per tenant, aging
 
 -- How workers share queues between tenants (docs/fairness.md), set by the
@@ -15,7 +15,7 @@ create table tenant_scheduling (
   updated_at timestamptz not null default now(),
   constraint tenant_scheduling_pkey primary key (tenant_id),
   constraint tenant_scheduling_tenant_not_empty check (tenant_id <> ''),
-  constraint tenant_scheduling_weight_range check (weight between 1 and 1000),
+  constraint tenant_scheduling_weight_range check (weight between 1 and 100),
   constraint tenant_scheduling_max_running_jobs_positive check (max_running_jobs >= 1)
 );
 
@@ -44,13 +44,14 @@ $$;
 -- Turns. graphile-worker takes due entries by (priority, run_at). A new job's
 -- entry gets, as its run_at, its turn on a start-time fair queueing clock: its
 -- tenant's last turn in that queue and priority (or, for a tenant with none
--- queued there, the turn of the entry next in line) plus 20 µs / weight. A
+-- queued there, the turn of the entry next in line) plus 100 µs / weight. A
 -- tenant's backlog thus interleaves with every other tenant's new jobs in
 -- proportion to their weights, and the take stays graphile-worker's own
 -- indexed query. Turns are written after the statement that inserted the jobs
 -- (an entry is written before its job row, so the tenant is known only then).
--- A turn is at most 20 µs / weight later than the one before: a tenant alone
--- runs ahead of the clock only past 50,000 creates a second per unit of weight.
+-- A turn is 100 µs / weight later than the one before (rounded to the
+-- microsecond): a tenant runs ahead of the clock only past 10,000 creates a
+-- second per unit of weight, and its jobs then wait for their turn's time.
 create function job_take_turns() returns trigger language plpgsql as $$
 begin
   with fresh as (
@@ -66,11 +67,12 @@ begin
                                    where e.is_available and e.priority = -grp.priority and e.run_at <= now()
                                    order by e.run_at limit 1), now())) as head,
            -- The tenant's last turn here: the entry of its newest queued job in this queue and priority,
-           -- looked for among its 20 newest jobs before these (none there: it has no backlog here).
+           -- looked for among its 20 newest jobs of earlier transactions (job_tenant_created_idx; none
+           -- there: it has no backlog here).
            (select e.run_at
               from (select j.queue_entry_id, j.status, j.queue_name, j.priority
                       from job as j
-                     where j.tenant_id = grp.tenant_id and j.id not in (select n.id from new_rows as n)
+                     where j.tenant_id = grp.tenant_id and j.created_at < now()
                      order by j.created_at desc, j.id desc limit 20) as recent
               join graphile_worker._private_jobs as e on e.id = recent.queue_entry_id
              where recent.status = 'PENDING' and recent.queue_name = grp.queue_name and recent.priority = grp.priority
@@ -79,7 +81,7 @@ begin
       from (select distinct tenant_id, queue_name, priority from fresh) as grp
   )
   update graphile_worker._private_jobs as entry
-     set run_at = greatest(grp.head, coalesce(grp.last_turn, '-infinity')) + make_interval(secs => fresh.k * 0.00002 / grp.weight)
+     set run_at = greatest(grp.head, coalesce(grp.last_turn, '-infinity')) + make_interval(secs => fresh.k * 0.0001 / grp.weight)
     from fresh
     join grp on grp.tenant_id = fresh.tenant_id and grp.queue_name = fresh.queue_name and grp.priority = fresh.priority
    where entry.id = fresh.queue_entry_id and entry.locked_at is null and entry.run_at <= now();

@@ -3,9 +3,11 @@
 // once per JOB_AGING_STEP_MS, across all workers (the job_aging_sweep row is
 // the claim), every due entry that has waited at least a step and is behind
 // the best due priority moves one priority up (graphile-worker's priority; the
-// job's own priority is unchanged). It stops at the best due priority, where
-// its early turn puts it ahead of the entries that came after it. Jobs that
-// all share one priority are never touched: the sweep then costs one read.
+// job's own priority is unchanged). It stops at the best due priority, and
+// reaching it takes the turn of the entry next in line there (a steady stream's
+// turns can be older than its own), so it is taken next. A job d priorities
+// behind the best thus starts after about d steps. Jobs that all share one
+// priority are never touched: the sweep then costs one read.
 import type pg from 'pg';
 import type { Logger } from '../logger.ts';
 
@@ -18,7 +20,7 @@ export async function ageWaitingEntries(db: pg.Pool | pg.PoolClient, stepMs: num
     `with claim as (
        update job_aging_sweep set swept_at = now() where id and swept_at <= now() - $1::int * interval '1 millisecond' returning 1
      ), best as (
-       select e.priority from graphile_worker._private_jobs as e
+       select e.priority, e.run_at from graphile_worker._private_jobs as e
         where e.is_available and e.run_at <= now() and exists (select from claim)
         order by e.priority limit 1
      ), behind as (
@@ -30,7 +32,11 @@ export async function ageWaitingEntries(db: pg.Pool | pg.PoolClient, stepMs: num
         limit ${AGING_BATCH}
         for update of e skip locked
      )
-     update graphile_worker._private_jobs as e set priority = e.priority - 1 from behind where e.id = behind.id`,
+     update graphile_worker._private_jobs as e
+        set priority = e.priority - 1,
+            run_at = case when e.priority - 1 = best.priority then least(e.run_at, best.run_at) else e.run_at end
+       from behind, best
+      where e.id = behind.id`,
     [stepMs],
   );
   return result.rowCount ?? 0;

@@ -6,7 +6,7 @@
 import type { Queryable } from '../db/pool.ts';
 
 export const WEIGHT_MIN = 1;
-export const WEIGHT_MAX = 1000;
+export const WEIGHT_MAX = 100;
 
 export interface TenantScheduling {
   tenantId: string;
