@@ -6,8 +6,9 @@
 //      (jobs/s from the worker's start to A's last job) and A's create rate.
 //      "off" is the same with the job_take_turns trigger disabled (the take is
 //      then by priority and time only, as before fairness).
-//   2. starvation: a steady stream of priority-10 jobs at the worker's full
-//      rate (the backlog is topped up so it never drains), and one priority-0
+//   2. starvation: a steady stream of priority-10 jobs (10 ms each) at the full
+//      rate of a worker with 2 slots (the backlog is topped up so it never drains: the fewest due
+//      entries seen is printed), and one priority-0
 //      job: its wait, with aging (JOB_AGING_STEP_MS = FAIRNESS_AGING_STEP_MS,
 //      1000) and without (aging off: it does not start until the stream ends;
 //      the run stops after 3 × the bound and says so).
@@ -37,7 +38,7 @@ async function setUp(databaseUrl: string, extra: Record<string, string> = {}) {
   const config = throughputConfig(databaseUrl, { CREATE_JOBS_MAX: String(BATCH), ...extra });
   const pool = createPool(databaseUrl, config.DATABASE_POOL_SIZE, logger);
   const registry = createRegistry({ pool, prisma: createPrisma(pool), config });
-  await servePlaceholderWorker(pool, registry, ['system.noop']);
+  await servePlaceholderWorker(pool, registry, ['system.noop', 'system.sleep']);
   const create = (tenantId: string, inputs: CreateJobInput[]) => createJobs({ pool, registry, config }, tenant(tenantId), inputs, 'jobs');
   const listener = new Listener(databaseUrl, logger);
   await listener.start();
@@ -89,39 +90,53 @@ async function backlog(databaseUrl: string, turns: boolean) {
 
 async function starvation(databaseUrl: string, aging: boolean) {
   const stepMs = aging ? AGING_STEP_MS : 0;
-  const { pool, create, start, end } = await setUp(databaseUrl, { JOB_AGING_STEP_MS: String(stepMs) });
+  // One worker with 2 slots and jobs of 10 ms (at most 200 starts a second): the stream's creates outpace it on a loaded machine.
+  const { pool, create, start, end } = await setUp(databaseUrl, { JOB_AGING_STEP_MS: String(stepMs), WORKER_CONCURRENCY: '2', WORKER_LOCAL_QUEUE_SIZE: '0' });
   const worker = await start();
   const stream = async (n: number) => {
-    for (let i = 0; i < n; i += BATCH) await create('tenant-stream', Array.from({ length: Math.min(BATCH, n - i) }, () => ({ jobType: 'system.noop', queueName: 'stream', priority: GAP })));
+    for (let i = 0; i < n; i += BATCH) await create('tenant-stream', Array.from({ length: Math.min(BATCH, n - i) }, () => ({ jobType: 'system.sleep', queueName: 'stream', priority: GAP, payload: { ms: 10 } })));
   };
-  const queued = async () => (await pool.query<{ n: number }>(`select count(*)::int as n from job where queue_name = 'stream' and status = 'PENDING'`)).rows[0]!.n;
-  // The stream at full rate: the priority-10 backlog is kept at 2,000 or more for the whole run.
+  // Priority-10 entries due and untaken (the job table's PENDING lags: completions are written in the background).
+  const due = async () =>
+    (await pool.query<{ n: number }>(`select count(*)::int as n from graphile_worker._private_jobs where is_available and run_at <= now() and priority = -${GAP}`)).rows[0]!.n;
+  // The stream at full rate: a creator keeps 2,000 or more priority-10 entries due, sampling how many before each top-up.
   await stream(2000);
   await delay(1000);
-  const [low] = await create('tenant-low', [{ jobType: 'system.noop', queueName: 'stream', priority: 0 }]);
+  const [low] = await create('tenant-low', [{ jobType: 'system.sleep', queueName: 'stream', priority: 0, payload: { ms: 10 } }]);
   const bound = GAP * AGING_STEP_MS * 1.25;
   const giveUp = performance.now() + 3 * bound;
   let waitMs: number | null = null;
-  let streamStarted = 0;
+  // The fewest priority-10 entries due and untaken seen while the job waited: 0 would mean the stream had a gap.
+  let fewestDue = Infinity;
+  let creating = true;
+  const creator = (async () => {
+    while (creating) {
+      const before = await due();
+      fewestDue = Math.min(fewestDue, before);
+      if (before < 2000) await stream(BATCH);
+      else await delay(20);
+    }
+  })();
   for (;;) {
-    const backlogNow = await queued();
-    if (backlogNow < 2000) await stream(Math.min(BATCH, 2000 - backlogNow + 500));
-    const { rows } = await pool.query<{ ms: number | null; during: number }>(
-      `select (select extract(epoch from started_at - created_at) * 1000 from job where id = $1 and started_at is not null) as ms,
-              (select count(*)::int from job where queue_name = 'stream' and priority = ${GAP} and started_at > (select created_at from job where id = $1)) as during`,
+    const { rows } = await pool.query<{ ms: number | null }>(
+      `select extract(epoch from started_at - created_at) * 1000 as ms from job where id = $1 and started_at is not null`,
       [low],
     );
-    if (rows[0]!.ms !== null) {
-      waitMs = Number(rows[0]!.ms);
-      streamStarted = rows[0]!.during;
+    if (rows[0]) {
+      waitMs = Number(rows[0].ms);
       break;
     }
-    if (performance.now() > giveUp) {
-      streamStarted = rows[0]!.during;
-      break;
-    }
+    if (performance.now() > giveUp) break;
     await delay(50);
   }
+  creating = false;
+  await creator;
+  const { rows: during } = await pool.query<{ n: number }>(
+    `select count(*)::int as n from job where queue_name = 'stream' and priority = ${GAP}
+        and started_at > (select created_at from job where id = $1) and ($2::float8 is null or started_at < (select created_at from job where id = $1) + $2::float8 * interval '1 millisecond')`,
+    [low, waitMs],
+  );
+  const streamStarted = during[0]!.n;
   await worker.stop();
   await end();
   return {
@@ -129,13 +144,14 @@ async function starvation(databaseUrl: string, aging: boolean) {
     'priority-0 wait ms': waitMs === null ? `not started after ${Math.round(3 * bound)} ms` : round(waitMs),
     'bound ms': aging ? Math.round(bound) : '-',
     'priority-10 starts meanwhile': streamStarted,
+    'fewest priority-10 due': fewestDue,
   };
 }
 
 const server = await startBenchServer();
 try {
   const rows: Array<Awaited<ReturnType<typeof backlog>>> = [];
-  for (let r = 1; r <= ROUNDS; r++) {
+  for (let r = 1; r <= (process.env.FAIRNESS_ONLY_STARVATION ? 0 : ROUNDS); r++) {
     // Which side runs first alternates, so that a slow spell of the shared machine does not fall on one side.
     const order = r % 2 === 1 ? [true, false] : [false, true];
     for (const turns of order) {
@@ -145,7 +161,7 @@ try {
   }
   const on = rows.filter((row) => row.turns === 'on');
   const off = rows.filter((row) => row.turns === 'off');
-  const onB = median(on.map((row) => row['B create→start ms']));
+  const onB = on.length ? median(on.map((row) => row['B create→start ms'])) : NaN;
   const ratio = median(on.map((row) => row['A run jobs/s'])) / median(off.map((row) => row['A run jobs/s']));
   const createRatio = median(on.map((row) => row['A create jobs/s'])) / median(off.map((row) => row['A create jobs/s']));
   const starving = [await starvation(await server.database('fair_aging_on'), true), await starvation(await server.database('fair_aging_off'), false)];
