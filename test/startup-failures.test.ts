@@ -55,7 +55,7 @@ describe('the command line', () => {
   it('an unknown command', async () => {
     const { exitCode, line } = await failedStart(['server'], { DATABASE_URL: db.url });
     expect(exitCode).toBe(2);
-    expect(line).toBe('jobwire: unknown command "server": commands are start, serve, work, migrate, jobs, keys, connections, codegen; see jobwire --help');
+    expect(line).toBe('jobwire: unknown command "server": commands are start, serve, work, migrate, jobs, keys, connections, tenants, codegen; see jobwire --help');
   });
 });
 
