@@ -7,7 +7,7 @@
 // with ≥ 0.9 × without), and the logging job's lines kept against the bound.
 // The process's log level is BENCH_LOG_LEVEL (default warn): the info lines
 // are stored, not printed.
-//   npm run bench:logs   (BENCH_LOG_RATE 1000, BENCH_LOG_SECONDS 10, BENCH_NOOP_JOBS 30000, BENCH_ROUNDS 2)
+//   npm run bench:logs   (BENCH_LOG_RATE 1000, BENCH_LOG_SECONDS 10, BENCH_NOOP_JOBS 100000, BENCH_ROUNDS 2)
 import pg from 'pg';
 import { z } from 'zod';
 import { startApp } from '../src/app.ts';
@@ -18,7 +18,7 @@ import { logger, median, report, round, startBenchServer, throughputConfig } fro
 
 const RATE = Number(process.env.BENCH_LOG_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_LOG_SECONDS ?? 10);
-const NOOP_JOBS = Number(process.env.BENCH_NOOP_JOBS ?? 30_000);
+const NOOP_JOBS = Number(process.env.BENCH_NOOP_JOBS ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 
 const noopHandler: JobHandler<Record<string, never>> = {
