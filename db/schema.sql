@@ -58,7 +58,8 @@ create type job_waiting_reason as enum (
   'EVENT',
   'SIGNAL',
   'CHILDREN',
-  'KEY_RATE_LIMIT'
+  'KEY_RATE_LIMIT',
+  'TENANT_RUNNING_LIMIT'
 );
 
 create type portfolio_import_source as enum (
@@ -431,9 +432,18 @@ CREATE TRIGGER job_end_wait AFTER UPDATE OF status ON public.job FOR EACH ROW WH
 CREATE TRIGGER job_quota_after_insert AFTER INSERT ON public.job REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION job_quota_after_insert();
 CREATE TRIGGER job_quota_after_retry AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((old.status = ANY (ARRAY['COMPLETED'::job_status, 'FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])) AND (new.status = ANY (ARRAY['PENDING'::job_status, 'SCHEDULED'::job_status, 'RETRYING'::job_status])))) EXECUTE FUNCTION job_quota_after_retry();
 CREATE TRIGGER job_settle_dependents AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN ((new.has_dependents AND (old.status IS DISTINCT FROM new.status) AND (new.status = ANY (ARRAY['COMPLETED'::job_status, 'FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])))) EXECUTE FUNCTION job_settle_dependents();
+CREATE TRIGGER job_take_turns AFTER INSERT ON public.job REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION job_take_turns();
 CREATE TRIGGER job_wake_concurrency_waiters AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((old.concurrency_key IS NOT NULL) AND (old.status = 'RUNNING'::job_status) AND (new.status <> 'RUNNING'::job_status))) EXECUTE FUNCTION job_wake_concurrency_waiters();
 CREATE TRIGGER job_wake_parent AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((new.parent_job_id IS NOT NULL) AND (old.status IS DISTINCT FROM new.status) AND (new.status = ANY (ARRAY['COMPLETED'::job_status, 'FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])))) EXECUTE FUNCTION job_wake_parent();
+CREATE TRIGGER job_wake_tenant_waiters AFTER UPDATE ON public.job REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION job_wake_tenant_waiters();
 CREATE TRIGGER portfolio_import_job_follow_status AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) AND (new.kind = 'PORTFOLIO_IMPORT'::job_kind))) EXECUTE FUNCTION portfolio_import_job_follow_status();
+
+create table job_aging_sweep (
+  id boolean default true not null,
+  swept_at timestamp with time zone default now() not null,
+  constraint job_aging_sweep_one_row CHECK (id),
+  constraint job_aging_sweep_pkey PRIMARY KEY (id)
+);
 
 create table job_dependency (
   job_id uuid not null,
@@ -811,6 +821,17 @@ create table tenant_quota (
   constraint tenant_quota_pkey PRIMARY KEY (tenant_id),
   constraint tenant_quota_priority_range CHECK ((((min_priority >= '-1000'::integer) AND (min_priority <= 1000)) AND ((max_priority >= '-1000'::integer) AND (max_priority <= 1000)) AND (min_priority <= max_priority))),
   constraint tenant_quota_tenant_not_empty CHECK ((tenant_id <> ''::text))
+);
+
+create table tenant_scheduling (
+  tenant_id text not null,
+  weight integer default 1 not null,
+  max_running_jobs integer,
+  updated_at timestamp with time zone default now() not null,
+  constraint tenant_scheduling_max_running_jobs_positive CHECK ((max_running_jobs >= 1)),
+  constraint tenant_scheduling_pkey PRIMARY KEY (tenant_id),
+  constraint tenant_scheduling_tenant_not_empty CHECK ((tenant_id <> ''::text)),
+  constraint tenant_scheduling_weight_range CHECK (((weight >= 1) AND (weight <= 100)))
 );
 
 create table viewer_token_secret (
@@ -1671,6 +1692,46 @@ AS $function$
       from unnest(tags) as tag
   $function$;
 
+CREATE OR REPLACE FUNCTION public.job_take_turns()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  with fresh as (
+    select n.queue_entry_id, n.tenant_id, n.queue_name, n.priority,
+           row_number() over (partition by n.tenant_id, n.queue_name, n.priority order by n.created_at, n.id) as k
+      from new_rows as n
+     where n.status = 'PENDING' and (n.waiting_reason is null or n.waiting_reason = 'NO_WORKER') and n.queue_entry_id is not null
+  ), grp as (
+    select grp.tenant_id, grp.queue_name, grp.priority,
+           coalesce((select s.weight from tenant_scheduling as s where s.tenant_id = grp.tenant_id), 1) as weight,
+           -- The entry next in line at this priority (in any queue); now when none is due.
+           least(now(), coalesce((select e.run_at from graphile_worker._private_jobs as e
+                                   where e.is_available and e.priority = -grp.priority and e.run_at <= now()
+                                   order by e.run_at limit 1), now())) as head,
+           -- The tenant's last turn here: the entry of its newest queued job in this queue and priority,
+           -- looked for among its 20 newest jobs of earlier transactions (job_tenant_created_idx; none
+           -- there: it has no backlog here).
+           (select e.run_at
+              from (select j.queue_entry_id, j.status, j.queue_name, j.priority
+                      from job as j
+                     where j.tenant_id = grp.tenant_id and j.created_at < now()
+                     order by j.created_at desc, j.id desc limit 20) as recent
+              join graphile_worker._private_jobs as e on e.id = recent.queue_entry_id
+             where recent.status = 'PENDING' and recent.queue_name = grp.queue_name and recent.priority = grp.priority
+               and e.run_at <= now() + interval '1 minute'
+             order by e.run_at desc limit 1) as last_turn
+      from (select distinct tenant_id, queue_name, priority from fresh) as grp
+  )
+  update graphile_worker._private_jobs as entry
+     set run_at = greatest(grp.head, coalesce(grp.last_turn, '-infinity')) + make_interval(secs => fresh.k * 0.0001 / grp.weight)
+    from fresh
+    join grp on grp.tenant_id = fresh.tenant_id and grp.queue_name = fresh.queue_name and grp.priority = fresh.priority
+   where entry.id = fresh.queue_entry_id and entry.locked_at is null and entry.run_at <= now();
+  return null;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION public.job_task_identifier(job_type text, queue_name text)
  RETURNS text
  LANGUAGE sql
@@ -1734,6 +1795,7 @@ AS $function$
     when 'CONCURRENCY_LIMIT' then format('waiting: concurrency key %s has %s running (its limit)', concurrency_key, concurrency_limit)
     when 'RATE_LIMIT' then format('waiting: queue %s reached its rate limit', queue_name)
     when 'KEY_RATE_LIMIT' then 'waiting: its rate limit key reached its rate limit'
+    when 'TENANT_RUNNING_LIMIT' then 'waiting: its tenant runs as many jobs as its limit allows'
     when 'NO_WORKER' then format('waiting: no live worker serves this job type in queue %s', queue_name)
     when 'TIMER' then 'waiting for a timer'
     when 'EVENT' then 'waiting for an event'
@@ -1789,6 +1851,34 @@ begin
   if found then
     perform job_wait_wake(array[w.job_id], array[w.step_id], outcome,
                           format('child jobs finished (%s of %s)', lower(coalesce(w.children_mode, 'ALL')), cardinality(w.child_job_ids)));
+  end if;
+  return null;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.job_wake_tenant_waiters()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  -- Most databases have no running limit: one look at a small table per update statement.
+  if not exists (select from tenant_scheduling where max_running_jobs is not null) then
+    return null;
+  end if;
+  update graphile_worker._private_jobs as entry set run_at = now()
+    from (select waiting.queue_entry_id
+            from (select distinct o.tenant_id from old_rows as o where o.status = 'RUNNING'
+                    and not exists (select from job as j where j.id = o.id and j.status = 'RUNNING')) as ended
+            join tenant_scheduling as s on s.tenant_id = ended.tenant_id and s.max_running_jobs is not null
+            cross join lateral (
+              select j.queue_entry_id from job as j
+               where j.tenant_id = ended.tenant_id and j.waiting_reason = 'TENANT_RUNNING_LIMIT'
+                 and j.status in ('PENDING', 'SCHEDULED', 'RETRYING')
+               order by j.priority desc, j.created_at
+               limit s.max_running_jobs) as waiting) as woken
+   where entry.id = woken.queue_entry_id and entry.locked_at is null and entry.run_at > now();
+  if found then
+    perform pg_notify('jobs:insert', '');
   end if;
   return null;
 end

@@ -66,6 +66,7 @@ const SMOKE: Record<string, Run | Run[]> = {
   'bench:pressure': { env: { PRESSURE_SCALE: '0.02', PRESSURE_BURST_JOBS: '1000', PRESSURE_PEAK_JOBS: '300' }, timeoutSeconds: 420 },
   'bench:search': { env: { BENCH_STORED_JOBS: '2000', BENCH_SEARCH_QUERIES: '5' } },
   'bench:rate-limit': { env: { BENCH_RATE_JOBS: '6', BENCH_RATE_WORKERS: '1' } },
+  'bench:fairness': { env: { FAIRNESS_JOBS: '200', FAIRNESS_AGING_STEP_MS: '100' } },
   'bench:logs': { env: { BENCH_LOG_RATE: '200', BENCH_LOG_SECONDS: '1', BENCH_NOOP_JOBS: '40000', BENCH_ROUNDS: '1' } },
 };
 

@@ -124,6 +124,11 @@ const coreConfigSchema = z.object({
   JOB_RETRY_BASE_DELAY_MS: int(0, 3_600_000).default(1000),
   /** Upper bound of the retry delay. */
   JOB_RETRY_MAX_DELAY_MS: int(0, 86_400_000).default(3_600_000),
+  /**
+   * Aging (docs/fairness.md): a due job that has waited this long is taken as if its priority were one higher,
+   * and one more for each further step, up to the best priority due (0: no aging).
+   */
+  JOB_AGING_STEP_MS: int(0, 86_400_000).default(10_000),
   /** Minimum time between two progress writes of one job. */
   JOB_PROGRESS_THROTTLE_MS: int(0, 60_000).default(250),
   /** Terminal jobs older than this are purged daily, with their steps and events. */

@@ -9,6 +9,7 @@ import { addJobsCommands } from './jobs.ts';
 import { addKeysCommands } from './keys.ts';
 import { addServiceCommands, SERVICE_COMMANDS } from './service.ts';
 import { addTenantQuotaCommands } from './tenant-quotas.ts';
+import { addTenantSchedulingCommands } from './tenant-scheduling.ts';
 
 export function createProgram(): Command {
   const program = new Command('jobwire')
@@ -18,6 +19,8 @@ export function createProgram(): Command {
   addJobsCommands(program);
   addKeysCommands(program);
   addConnectionsCommands(program);
+  // One `tenants` group for the operator's per-tenant settings (scheduling, then quotas).
+  addTenantSchedulingCommands(program.command('tenants').description('per-tenant settings of the operator (works on the database directly)'));
   addTenantQuotaCommands(program);
   addCodegenCommand(program);
   forEachCommand(program, (command) =>

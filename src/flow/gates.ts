@@ -1,6 +1,6 @@
 // Gates a queued job passes before its handler runs (worker/run-job.ts calls
-// passGates): a paused queue, a queue or a rate limit key at its rate limit
-// and a concurrency key at its limit make the job wait.
+// passGates): a paused queue, a queue or a rate limit key at its rate limit,
+// a tenant at its running-job limit and a concurrency key at its limit make the job wait.
 // A waiting job has a waiting_reason (an event) and a new queue entry,
 // so graphile-worker counts no attempt: the task that made it wait returns
 // as done. Everything is decided in Postgres, under row and advisory locks, so
@@ -11,6 +11,7 @@ import { withTransaction, type Queryable } from '../db/pool.ts';
 import { retryOnConnectionError } from '../db/retry.ts';
 import type { JobRow } from '../job-state/job-row.ts';
 import { markJobsRunning, readJobsRunningOn } from '../job-state/mark-running.ts';
+import { tenantAtRunningLimit } from './tenant-limit.ts';
 import { wakeWorkersIn } from './wake.ts';
 import { countRunningWithKey, waitQueuedJob, lockQueuedJob, WAIT_UNTIL_RELEASED } from '../job-state/waiting.ts';
 
@@ -31,6 +32,8 @@ export interface GatedJob {
   queuePaused?: boolean;
   /** From the worker's read: the job's queue has a rate limit. */
   queueRateLimited?: boolean;
+  /** From the worker's read: the job's tenant has a running-job limit (tenant-limit.ts). */
+  tenantLimited?: boolean;
   /** A rate limit per key counts the starts of its tenant's jobs with the key (the starting job's limit applies). */
   rateLimitKey: string | null;
   rateLimitMaxStarts: number | null;
@@ -38,7 +41,7 @@ export interface GatedJob {
 }
 
 export function needsGate(job: GatedJob): boolean {
-  return job.queuePaused === true || job.queueRateLimited === true || job.concurrencyKey !== null || job.rateLimitKey !== null;
+  return job.queuePaused === true || job.queueRateLimited === true || job.tenantLimited === true || job.concurrencyKey !== null || job.rateLimitKey !== null;
 }
 
 export type GateOutcome =
@@ -108,6 +111,13 @@ async function gate(client: Queryable, job: GatedJob, queueEntryId: string, work
     await waitQueuedJob(client, job, 'QUEUE_PAUSED', WAIT_UNTIL_RELEASED);
     return { passed: false };
   }
+  // The tenant's running limit: under the tenant's lock until commit, with RUNNING written below;
+  // looked at before the rate windows, so a job it holds records no start.
+  if (job.tenantLimited && (await tenantAtRunningLimit(client, job.tenantId))) {
+    const jitter = Math.random() * CONCURRENCY_RECHECK_MS * 0.2;
+    await waitQueuedJob(client, job, 'TENANT_RUNNING_LIMIT', new Date(Date.now() + CONCURRENCY_RECHECK_MS + jitter));
+    return { passed: false };
+  }
   // The key's window is looked at first and recorded last, so that a job held
   // by either limit records a start in neither.
   if (job.rateLimitKey !== null) {
@@ -128,8 +138,8 @@ async function gate(client: Queryable, job: GatedJob, queueEntryId: string, work
   }
   if (job.rateLimitKey !== null) await recordKeyStart(client, job);
   if (job.concurrencyKey === null) {
-    // A rate-limited start is written RUNNING now: its started_at is the start the window counted.
-    if (!rateLimited(job)) return { passed: true, running: null };
+    // A rate-limited start is written RUNNING now: its started_at is the start the window counted (a tenant-limited one: it counts at once).
+    if (!rateLimited(job) && !job.tenantLimited) return { passed: true, running: null };
     const [running] = await markJobsRunning(client, [job.id], workerId);
     return running ? { passed: true, running } : { passed: false };
   }

@@ -13,6 +13,8 @@ export interface TakenJob extends JobRow {
   /** Its queue was paused when read / has a rate limit: the flow gates decide whether it starts (src/flow/gates.ts). */
   readonly queuePaused: boolean;
   readonly queueRateLimited: boolean;
+  /** Its tenant has a running-job limit (tenant_scheduling): the gate counts its running jobs (src/flow/tenant-limit.ts). */
+  readonly tenantLimited: boolean;
 }
 
 /** The queued jobs among these ids (PENDING, SCHEDULED, RETRYING), read without a write. */
@@ -21,7 +23,8 @@ export async function takeQueuedJobs(db: Queryable, jobIds: string[]): Promise<T
     name: 'jobwire-take-queued-jobs',
     text: `select ${JOB_ROW_COLUMNS}, clock_timestamp()::text as "takenAt",
               exists (select 1 from paused_queue where paused_queue.queue_name = job.queue_name) as "queuePaused",
-              exists (select 1 from queue_rate_limit where queue_rate_limit.queue_name = job.queue_name) as "queueRateLimited"
+              exists (select 1 from queue_rate_limit where queue_rate_limit.queue_name = job.queue_name) as "queueRateLimited",
+              exists (select 1 from tenant_scheduling as s where s.tenant_id = job.tenant_id and s.max_running_jobs is not null) as "tenantLimited"
        from job where id = any($1::uuid[]) and status in ${QUEUED_SQL}`,
     values: [jobIds],
   });

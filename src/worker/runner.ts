@@ -27,6 +27,7 @@ import { CANCELLED_REASON, SESSION_LOST_REASON, SHUTDOWN_REASON } from './abort-
 import { createRunJobTask } from './run-job.ts';
 import { Scheduler } from '../jobs/schedules.ts';
 import { WakeClock } from './wake-clock.ts';
+import { AgingSweep } from '../flow/aging.ts';
 
 export interface WorkerDeps {
   config: Config;
@@ -171,6 +172,9 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   // Flow control: recurring schedules make their jobs from every worker process (jobs/schedules.ts).
   const scheduler = serviceTasks ? new Scheduler({ pool, registry, config, logger }) : undefined;
   scheduler?.start();
+  // Aging (flow/aging.ts): one sweep per step across all workers.
+  const aging = new AgingSweep(pool, config.JOB_AGING_STEP_MS, logger);
+  aging.start();
 
   const heartbeat = new Heartbeat(pool, id, config, logger, { registrations, queueNames, routing: workerRouting });
   // The session lock first, then the heartbeat row: a worker seen in the table always had its lock.
@@ -229,6 +233,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       wakeClock.stop();
       // Running handlers get their signal; their jobs are re-queued (see run-job.ts).
       await scheduler?.stop();
+      await aging.stop();
       for (const abort of running.values()) abort.abort(SHUTDOWN_REASON);
       await runner.stop();
       await runJob.drain();
