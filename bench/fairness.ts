@@ -4,8 +4,8 @@
 //      worker (bench:throughput's settings) starts on them; once it has run a
 //      tenth, tenant B creates one job: B's create → start, A's run throughput
 //      (jobs/s from the worker's start to A's last job) and A's create rate.
-//      "off" is the same with the job_take_turns trigger disabled (the take is
-//      then by priority and time only, as before fairness).
+//      "off" is the same with turns off (jobwire.tenant_turns = off on every
+//      connection: the take is then by priority and time only, as before fairness).
 //   2. starvation: a steady stream of priority-10 jobs (10 ms each) at the full
 //      rate of a worker with 2 slots (the backlog is topped up so it never drains: the fewest due
 //      entries seen is printed), and one priority-0
@@ -51,9 +51,11 @@ async function setUp(databaseUrl: string, extra: Record<string, string> = {}) {
   return { pool, create, start, events, end };
 }
 
+/** The database URL with turns off on its connections (docs/fairness.md). */
+const withoutTurns = (url: string) => `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c jobwire.tenant_turns=off')}`;
+
 async function backlog(databaseUrl: string, turns: boolean) {
-  const { pool, create, start, events, end } = await setUp(databaseUrl);
-  if (!turns) await pool.query('alter table job disable trigger job_take_turns');
+  const { pool, create, start, events, end } = await setUp(turns ? databaseUrl : withoutTurns(databaseUrl));
   const createStarted = performance.now();
   for (let i = 0; i < JOBS; i += BATCH) await create('tenant-a', Array.from({ length: Math.min(BATCH, JOBS - i) }, () => ({ jobType: 'system.noop', queueName: 'shared' })));
   const createPerSecond = JOBS / ((performance.now() - createStarted) / 1000);

@@ -2,7 +2,7 @@
 // later), each with its steps and its queue entry.
 import type { Queryable } from '../db/pool.ts';
 import type { JobKind, JobWaitingReason } from '../generated/prisma/enums.ts';
-import { announceNewTasks, RUN_JOB_SPECS, runJobSpecParameters, tasksKnown } from './queue-entry.ts';
+import { announceNewTasks, NEW_JOB_SPECS, runJobSpecParameters, tasksKnown, tenantTurnParameters } from './queue-entry.ts';
 import type { FlowOptions } from '../core/flow-options.ts';
 import { WAIT_UNTIL_RELEASED } from './waiting.ts';
 import type { TraceCarrier } from '../tracing/trace-context.ts';
@@ -54,13 +54,14 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
   if (jobs.length === 0) return [];
   const now = Date.now();
   const scheduled = (job: NewJob) => job.scheduledAt !== null && job.scheduledAt.getTime() > now;
-  const entries = jobs.map((job) => ({ jobId: job.id, jobType: job.jobType, queueName: job.queueName, runAt: job.waitingReason ? WAIT_UNTIL_RELEASED : job.scheduledAt, priority: job.priority, maxRetries: job.maxRetries }));
+  const entries = jobs.map((job) => ({ jobId: job.id, jobType: job.jobType, queueName: job.queueName, runAt: job.waitingReason ? WAIT_UNTIL_RELEASED : job.scheduledAt, priority: job.priority, maxRetries: job.maxRetries, tenantId: job.tenantId }));
   await announceNewTasks(db, entries);
   // The queue entries and the job rows in one statement (one round trip; each
   // job row written once, with its entry's id): atomic on its own, so a create
-  // that needs nothing else runs without begin/commit (jobs/create.ts).
+  // that needs nothing else runs without begin/commit (jobs/create.ts). Each
+  // entry due now gets its tenant's turn in this statement (docs/fairness.md).
   const inserted = await db.query<InsertedJobRow>(
-    `with entry as (select id, (payload->>'jobId')::uuid as job_id from graphile_worker.add_jobs(${RUN_JOB_SPECS}))
+    `with entry as (select id, (payload->>'jobId')::uuid as job_id from graphile_worker.add_jobs(${NEW_JOB_SPECS}))
      insert into job (id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
                       status, parent_job_id, created_by, metadata, queue_entry_id, tenant_id,
                       waiting_reason, timeout_ms, concurrency_key, concurrency_limit,
@@ -111,6 +112,7 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
           ...(job.trace?.traceparent ? { traceparent: job.trace.traceparent, tracestate: job.trace.tracestate } : {}),
         })),
       ),
+      ...tenantTurnParameters(entries),
     ],
   );
   const steps = jobs.flatMap((job) => job.steps.map((name, position) => ({ job_id: job.id, name, position })));

@@ -58,6 +58,18 @@ export const RUN_JOB_SPECS = `array(
     from unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::int[], $5::int[]) as e(task, job_id, run_at, max_attempts, priority)
 )`;
 
+/**
+ * The job_spec[] of new jobs' queue entries: as RUN_JOB_SPECS, but each entry
+ * due now takes its tenant's turn (SQL job_turns, docs/fairness.md) in the same
+ * statement, so the entry is written once. $7-$9: tenantTurnParameters.
+ */
+export const NEW_JOB_SPECS = RUN_JOB_SPECS.replace('$3::timestamptz[]', 'job_turns($7::text[], $8::text[], $9::int[], $3::timestamptz[])');
+
+/** Parameters $7-$9 of NEW_JOB_SPECS: each entry's tenant, queue and (job) priority. */
+export function tenantTurnParameters(entries: readonly (QueueEntry & { tenantId: string })[]) {
+  return [entries.map((e) => e.tenantId), entries.map((e) => e.queueName), entries.map((e) => e.priority)];
+}
+
 export function runJobSpecParameters(entries: readonly QueueEntry[]) {
   return [
     entries.map((e) => jobTaskIdentifier(e.jobType, e.queueName)),

@@ -3,6 +3,7 @@
 // large one tenant's backlog; every job still runs once with its whole history.
 // Jobs are created before a worker with one slot starts, so the order of
 // started_at is the order the take chose (RUNNING is written at the start).
+import pg, { type Pool } from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestApp, TEST_ENV } from '../support/app.ts';
@@ -17,17 +18,24 @@ import type { CreateJobInput } from '../../src/jobs/create.ts';
 
 let db: TestDatabase;
 let create: (tenantId: string, inputs: CreateJobInput[]) => Promise<string[]>;
+/** Creates as `create` does on connections with turns off (jobwire.tenant_turns = off). */
+let createWithoutTurns: typeof create;
+let poolWithoutTurns: Pool;
 
 beforeAll(async () => {
   db = await createTestDatabase();
   const config = loadConfig({ ...TEST_ENV, DATABASE_URL: db.url, ALLOW_UNKNOWN_JOB_TYPES: 'true' });
   const registry = createRegistry({ pool: db.pool, prisma: createPrisma(db.pool), config });
-  create = (tenantId, inputs) => {
+  const creator = (pool: Pool) => (tenantId: string, inputs: CreateJobInput[]) => {
     const caller: Principal = { principalId: `key:${tenantId}`, tenantId, scopes: new Set(['jobs:write', 'jobs:read']), expiresAt: null };
-    return createJobs({ pool: db.pool, registry, config }, caller, inputs, 'jobs');
+    return createJobs({ pool, registry, config }, caller, inputs, 'jobs');
   };
+  create = creator(db.pool);
+  poolWithoutTurns = new pg.Pool({ connectionString: db.url, options: '-c jobwire.tenant_turns=off', max: 2 });
+  createWithoutTurns = creator(poolWithoutTurns);
 });
 afterAll(async () => {
+  await poolWithoutTurns?.end();
   await db?.drop();
 });
 
@@ -72,17 +80,31 @@ it('two tenants: a backlog created first and jobs created after it, one by one, 
   expect(worstLead(order, { acme: 1, globex: 1 }, 36)).toBeLessThanOrEqual(2);
 });
 
-it('without turns (the trigger off) the same creates run tenant after tenant: what the test above tells apart', async () => {
-  await db.pool.query('alter table job disable trigger job_take_turns');
-  try {
-    await create('acme', times(20, () => noop('shared-off')));
-    for (let i = 0; i < 20; i++) await create('globex', [noop('shared-off')]);
-  } finally {
-    await db.pool.query('alter table job enable trigger job_take_turns');
-  }
+it('without turns (jobwire.tenant_turns = off) the same creates run tenant after tenant: what the test above tells apart', async () => {
+  await createWithoutTurns('acme', times(20, () => noop('shared-off')));
+  for (let i = 0; i < 20; i++) await createWithoutTurns('globex', [noop('shared-off')]);
   const order = await runInStartOrder('shared-off');
   expect(order.slice(0, 20)).toEqual(times(20, () => 'acme'));
   expect(worstLead(order, { acme: 1, globex: 1 })).toBeGreaterThan(5);
+});
+
+it('a job created while nothing is queued at its priority is due at once: its queue entry run_at is its create time, as without turns', async () => {
+  // Priority 7: no other test queues jobs there, so nothing is available at it.
+  const [lone] = await create('acme', [noop('lone', { priority: 7 })]);
+  const { rows } = await db.pool.query<{ dueAtCreate: boolean }>(
+    `select e.run_at = j.created_at as "dueAtCreate" from job as j join graphile_worker._private_jobs as e on e.id = j.queue_entry_id where j.id = $1`,
+    [lone],
+  );
+  expect(rows[0]!.dueAtCreate).toBe(true);
+  // Behind a backlog of another tenant at that priority, the same create takes a turn (not now).
+  await create('big7', times(30, () => noop('lone', { priority: 7 })));
+  const [behind] = await create('acme', [noop('lone', { priority: 7 })]);
+  const { rows: turned } = await db.pool.query<{ dueAtCreate: boolean }>(
+    `select e.run_at = j.created_at as "dueAtCreate" from job as j join graphile_worker._private_jobs as e on e.id = j.queue_entry_id where j.id = $1`,
+    [behind],
+  );
+  expect(turned[0]!.dueAtCreate).toBe(false);
+  await runInStartOrder('lone');
 });
 
 it('weights 2 and 1: the weight-2 tenant gets two starts for each of the other one while both have due jobs', async () => {
