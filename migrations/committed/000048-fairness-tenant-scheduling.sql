@@ -1,5 +1,5 @@
 --! Previous: sha1:3375d21aad8eb8a49e4f9f8d72a8de6cb4ccd1e8
---! Hash: sha1:44e352e4c31cfb1e54a006fe0670dca478137e5f
+--! Hash: sha1:6b93824ae6512a004e0ec1c08b667ef07011ee48
 --! Message: fairness: tenants take turns in a shared queue (operator weights), a running-job limit per tenant, aging
 
 -- How workers share queues between tenants (docs/fairness.md), set by the
@@ -63,10 +63,14 @@ create index job_tenant_turn_idx on job (tenant_id, queue_name, priority, queue_
   where status = 'PENDING' and (waiting_reason is null or waiting_reason = 'NO_WORKER');
 
 create function job_turns(tenant_ids text[], queue_names text[], priorities integer[], run_ats timestamptz[])
-  returns timestamptz[] language plpgsql stable
+  -- Volatile: the planner of the calling insert would otherwise run it once more, to estimate unnest's rows.
+  returns timestamptz[] language plpgsql volatile
   -- The last-turn look must walk the index from the newest entry and stop at the first: a bitmap scan
   -- (chosen on a freshly loaded table's stale statistics) reads the tenant's whole backlog instead.
   set enable_bitmapscan = off
+  -- One plan per connection: planned for each call's values, the query cost some 3 ms of planning
+  -- (its range estimates probe the ends of indexes full of just-deleted entries) to run in 0.5 ms.
+  set plan_cache_mode = force_generic_plan
 as $$
 declare
   turns timestamptz[];
