@@ -418,6 +418,7 @@ CREATE INDEX job_status_idx ON public.job USING btree (status) WHERE (status <> 
 CREATE INDEX job_tags_idx ON public.job USING gin (tags);
 CREATE INDEX job_tenant_created_idx ON public.job USING btree (tenant_id, created_at DESC, id DESC);
 CREATE INDEX job_tenant_queued_idx ON public.job USING btree (tenant_id) WHERE (status = ANY (ARRAY['PENDING'::job_status, 'SCHEDULED'::job_status, 'RETRYING'::job_status]));
+CREATE INDEX job_tenant_turn_idx ON public.job USING btree (tenant_id, queue_name, priority, queue_entry_id DESC) WHERE ((status = 'PENDING'::job_status) AND ((waiting_reason IS NULL) OR (waiting_reason = 'NO_WORKER'::job_waiting_reason)));
 CREATE INDEX job_type_idx ON public.job USING btree (job_type, created_at DESC);
 CREATE INDEX job_waiting_idx ON public.job USING btree (waiting_reason, queue_name) WHERE (waiting_reason IS NOT NULL);
 CREATE TRIGGER job_after_delete AFTER DELETE ON public.job REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION job_after_delete();
@@ -432,7 +433,6 @@ CREATE TRIGGER job_end_wait AFTER UPDATE OF status ON public.job FOR EACH ROW WH
 CREATE TRIGGER job_quota_after_insert AFTER INSERT ON public.job REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION job_quota_after_insert();
 CREATE TRIGGER job_quota_after_retry AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((old.status = ANY (ARRAY['COMPLETED'::job_status, 'FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])) AND (new.status = ANY (ARRAY['PENDING'::job_status, 'SCHEDULED'::job_status, 'RETRYING'::job_status])))) EXECUTE FUNCTION job_quota_after_retry();
 CREATE TRIGGER job_settle_dependents AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN ((new.has_dependents AND (old.status IS DISTINCT FROM new.status) AND (new.status = ANY (ARRAY['COMPLETED'::job_status, 'FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])))) EXECUTE FUNCTION job_settle_dependents();
-CREATE TRIGGER job_take_turns AFTER INSERT ON public.job REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION job_take_turns();
 CREATE TRIGGER job_wake_concurrency_waiters AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((old.concurrency_key IS NOT NULL) AND (old.status = 'RUNNING'::job_status) AND (new.status <> 'RUNNING'::job_status))) EXECUTE FUNCTION job_wake_concurrency_waiters();
 CREATE TRIGGER job_wake_parent AFTER UPDATE OF status ON public.job FOR EACH ROW WHEN (((new.parent_job_id IS NOT NULL) AND (old.status IS DISTINCT FROM new.status) AND (new.status = ANY (ARRAY['COMPLETED'::job_status, 'FAILED'::job_status, 'DEAD_LETTER'::job_status, 'CANCELLED'::job_status])))) EXECUTE FUNCTION job_wake_parent();
 CREATE TRIGGER job_wake_tenant_waiters AFTER UPDATE ON public.job REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION job_wake_tenant_waiters();
@@ -1165,7 +1165,8 @@ begin
   end if;
   insert into graphile_worker._private_jobs (task_id, payload, run_at, max_attempts, priority)
   values (task_id, json_build_object('jobId', new_id),
-          case when waits then '2999-01-01T00:00:00Z'::timestamptz else coalesce(job_scheduled_at, now()) end,
+          case when waits then '2999-01-01T00:00:00Z'::timestamptz
+               else coalesce((job_turns(array[tenant], array[queue], array[job_priority], array[job_scheduled_at]))[1], now()) end,
           job_max_retries + 10, -job_priority)
   returning id into entry_id;
   -- graphile-worker's wake-up for new work, sent on commit (identical notifications of one transaction fold into one).
@@ -1692,51 +1693,73 @@ AS $function$
       from unnest(tags) as tag
   $function$;
 
-CREATE OR REPLACE FUNCTION public.job_take_turns()
- RETURNS trigger
- LANGUAGE plpgsql
-AS $function$
-begin
-  with fresh as (
-    select n.queue_entry_id, n.tenant_id, n.queue_name, n.priority,
-           row_number() over (partition by n.tenant_id, n.queue_name, n.priority order by n.created_at, n.id) as k
-      from new_rows as n
-     where n.status = 'PENDING' and (n.waiting_reason is null or n.waiting_reason = 'NO_WORKER') and n.queue_entry_id is not null
-  ), grp as (
-    select grp.tenant_id, grp.queue_name, grp.priority,
-           coalesce((select s.weight from tenant_scheduling as s where s.tenant_id = grp.tenant_id), 1) as weight,
-           -- The entry next in line at this priority (in any queue); now when none is due.
-           least(now(), coalesce((select e.run_at from graphile_worker._private_jobs as e
-                                   where e.is_available and e.priority = -grp.priority and e.run_at <= now()
-                                   order by e.run_at limit 1), now())) as head,
-           -- The tenant's last turn here: the entry of its newest queued job in this queue and priority,
-           -- looked for among its 20 newest jobs of earlier transactions (job_tenant_created_idx; none
-           -- there: it has no backlog here).
-           (select e.run_at
-              from (select j.queue_entry_id, j.status, j.queue_name, j.priority
-                      from job as j
-                     where j.tenant_id = grp.tenant_id and j.created_at < now()
-                     order by j.created_at desc, j.id desc limit 20) as recent
-              join graphile_worker._private_jobs as e on e.id = recent.queue_entry_id
-             where recent.status = 'PENDING' and recent.queue_name = grp.queue_name and recent.priority = grp.priority
-               and e.run_at <= now() + interval '1 minute'
-             order by e.run_at desc limit 1) as last_turn
-      from (select distinct tenant_id, queue_name, priority from fresh) as grp
-  )
-  update graphile_worker._private_jobs as entry
-     set run_at = greatest(grp.head, coalesce(grp.last_turn, '-infinity')) + make_interval(secs => fresh.k * 0.0001 / grp.weight)
-    from fresh
-    join grp on grp.tenant_id = fresh.tenant_id and grp.queue_name = fresh.queue_name and grp.priority = fresh.priority
-   where entry.id = fresh.queue_entry_id and entry.locked_at is null and entry.run_at <= now();
-  return null;
-end
-$function$;
-
 CREATE OR REPLACE FUNCTION public.job_task_identifier(job_type text, queue_name text)
  RETURNS text
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
 AS $function$ select 'job:' || job_type || ':' || queue_name $function$;
+
+CREATE OR REPLACE FUNCTION public.job_turns(tenant_ids text[], queue_names text[], priorities integer[], run_ats timestamp with time zone[])
+ RETURNS timestamp with time zone[]
+ LANGUAGE plpgsql
+ SET enable_bitmapscan TO 'off'
+ SET plan_cache_mode TO 'force_generic_plan'
+AS $function$
+declare
+  turns timestamptz[];
+begin
+  if current_setting('jobwire.tenant_turns', true) = 'off' then
+    return run_ats;
+  end if;
+  with spec as (
+    select s.ord, s.tenant_id, s.queue_name, s.priority, s.run_at
+      from unnest(tenant_ids, queue_names, priorities, run_ats) with ordinality as s(tenant_id, queue_name, priority, run_at, ord)
+  ), fresh as (
+    -- Only jobs due when created take a turn (a scheduled job keeps its time).
+    select spec.ord, spec.tenant_id, spec.queue_name, spec.priority,
+           row_number() over (partition by spec.tenant_id, spec.queue_name, spec.priority order by spec.ord) - 1 as k
+      from spec where spec.run_at is null or spec.run_at <= now()
+  ), lane as (
+    select l.tenant_id, l.queue_name, l.priority, l.last_k,
+           -- The first available entry at this priority (graphile-worker's index, one probe).
+           (select e.run_at from graphile_worker._private_jobs as e
+             where e.is_available and e.priority = -l.priority order by e.run_at limit 1) as first_run_at
+      from (select f.tenant_id, f.queue_name, f.priority, max(f.k) as last_k from fresh as f group by 1, 2, 3) as l
+  ), placed as (
+    select lane.tenant_id, lane.queue_name, lane.priority,
+           lane.first_run_at is not null and lane.first_run_at <= now() + interval '1 minute' as busy,
+           lane.first_run_at,
+           case when lane.last_k = 0 and (lane.first_run_at is null or lane.first_run_at > now() + interval '1 minute') then null
+                else make_interval(secs => 0.0001 / coalesce((select s.weight from tenant_scheduling as s where s.tenant_id = lane.tenant_id), 1))
+           end as step
+      from lane
+  ), based as (
+    select placed.*,
+           case when placed.busy then
+             greatest(least(now(), placed.first_run_at),
+                      (select e.run_at
+                         from (select j.queue_entry_id from job as j
+                                where j.tenant_id = placed.tenant_id and j.queue_name = placed.queue_name and j.priority = placed.priority
+                                  and j.status = 'PENDING' and (j.waiting_reason is null or j.waiting_reason = 'NO_WORKER')
+                                order by j.queue_entry_id desc limit 1) as newest
+                         join graphile_worker._private_jobs as e on e.id = newest.queue_entry_id
+                        where e.run_at <= now() + interval '1 minute') + placed.step)
+           end as base
+      from placed
+  )
+  select array_agg(
+           case when f.ord is null then s.run_at
+                when b.base is not null then b.base + f.k * b.step
+                when f.k = 0 then s.run_at
+                else now() + f.k * b.step
+           end order by s.ord)
+    into turns
+    from spec as s
+    left join fresh as f on f.ord = s.ord
+    left join based as b on b.tenant_id = f.tenant_id and b.queue_name = f.queue_name and b.priority = f.priority;
+  return turns;
+end
+$function$;
 
 CREATE OR REPLACE FUNCTION public.job_wait_children_over()
  RETURNS trigger
