@@ -1711,20 +1711,20 @@ begin
   if current_setting('jobwire.tenant_turns', true) = 'off' then
     return run_ats;
   end if;
+  -- Joins only against the few lanes (tenant, queue, priority): the generic plan guesses 10 specs
+  -- and would nest-loop specs against specs.
   with spec as (
-    select s.ord, s.tenant_id, s.queue_name, s.priority, s.run_at
+    select s.ord, s.tenant_id, s.queue_name, s.priority, s.run_at,
+           -- Only jobs due when created take a turn (a scheduled job keeps its time).
+           s.run_at is null or s.run_at <= now() as due,
+           row_number() over (partition by s.tenant_id, s.queue_name, s.priority, s.run_at is null or s.run_at <= now() order by s.ord) - 1 as k
       from unnest(tenant_ids, queue_names, priorities, run_ats) with ordinality as s(tenant_id, queue_name, priority, run_at, ord)
-  ), fresh as (
-    -- Only jobs due when created take a turn (a scheduled job keeps its time).
-    select spec.ord, spec.tenant_id, spec.queue_name, spec.priority,
-           row_number() over (partition by spec.tenant_id, spec.queue_name, spec.priority order by spec.ord) - 1 as k
-      from spec where spec.run_at is null or spec.run_at <= now()
   ), lane as (
     select l.tenant_id, l.queue_name, l.priority, l.last_k,
            -- The first available entry at this priority (graphile-worker's index, one probe).
            (select e.run_at from graphile_worker._private_jobs as e
              where e.is_available and e.priority = -l.priority order by e.run_at limit 1) as first_run_at
-      from (select f.tenant_id, f.queue_name, f.priority, max(f.k) as last_k from fresh as f group by 1, 2, 3) as l
+      from (select f.tenant_id, f.queue_name, f.priority, max(f.k) as last_k from spec as f where f.due group by 1, 2, 3) as l
   ), placed as (
     select lane.tenant_id, lane.queue_name, lane.priority,
            lane.first_run_at is not null and lane.first_run_at <= now() + interval '1 minute' as busy,
@@ -1748,15 +1748,14 @@ begin
       from placed
   )
   select array_agg(
-           case when f.ord is null then s.run_at
-                when b.base is not null then b.base + f.k * b.step
-                when f.k = 0 then s.run_at
-                else now() + f.k * b.step
+           case when not s.due then s.run_at
+                when b.base is not null then b.base + s.k * b.step
+                when s.k = 0 then s.run_at
+                else now() + s.k * b.step
            end order by s.ord)
     into turns
     from spec as s
-    left join fresh as f on f.ord = s.ord
-    left join based as b on b.tenant_id = f.tenant_id and b.queue_name = f.queue_name and b.priority = f.priority;
+    left join based as b on s.due and b.tenant_id = s.tenant_id and b.queue_name = s.queue_name and b.priority = s.priority;
   return turns;
 end
 $function$;
