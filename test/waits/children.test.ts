@@ -14,6 +14,7 @@ import { uuidOf } from '../../src/testing/global-id.ts';
 import type { CreateJobInput } from '../generated/graphql.ts';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import { clearTenantQuota, setTenantQuota } from '../../src/jobs/tenant-quotas.ts';
+import { eventually } from '../support/wait.ts';
 
 const WORKER_SCRIPT = ['test/support/worker-process.ts'];
 const WORKER_ENV = { WORKER_DEAD_AFTER_MS: '15000', JOB_RETRY_BASE_DELAY_MS: '100' };
@@ -230,6 +231,17 @@ async function createIn(tenantId: string, payload: Record<string, unknown>, maxR
 }
 const waitingChild = (signal: string) => ({ jobType: 'test.wait_for_signal', payload: { signal } });
 
+/**
+ * Resolves once another tenant's job (which this API's local caller does not
+ * get live updates of) shows `status`, read from the database; answers its row.
+ */
+const untilIn = (id: string, status: string, waitingReason?: string) =>
+  eventually(`job ${id} ${status} ${waitingReason ?? ''}`, async () => {
+    const { rows } = await db.pool.query(`select status, waiting_reason, retry_count, result from job where id = $1`, [id]);
+    const row = rows[0];
+    return row?.status === status && (waitingReason === undefined || row.waiting_reason === waitingReason) ? row : undefined;
+  });
+
 it("a spawn over the tenant's quota throws TenantQuotaExceededError the handler catches: the limit, its value, the tenant; another tenant's spawns are unaffected", async () => {
   await createApiKey(db.pool, { name: 'quota-a', tenantId: 'quota-a', scopes: ['jobs:write'] });
   await createApiKey(db.pool, { name: 'quota-b', tenantId: 'quota-b', scopes: ['jobs:write'] });
@@ -239,7 +251,7 @@ it("a spawn over the tenant's quota throws TenantQuotaExceededError the handler 
   const a = await createIn('quota-a', { catchQuota: true, spawn: [waitingChild('a1'), waitingChild('a2')] });
   const b = await createIn('quota-b', { catchQuota: true, spawn: [1, 2, 3].map((n) => ({ jobType: 'test.workflow_child', payload: { n } })) });
 
-  const doneA = await until(a, 'COMPLETED');
+  const doneA = await untilIn(a, 'COMPLETED');
   const resultA = doneA.result as { ids: string[]; refused: Record<string, unknown> };
   expect(resultA.refused).toEqual({
     isQuotaError: true,
@@ -257,7 +269,7 @@ it("a spawn over the tenant's quota throws TenantQuotaExceededError the handler 
   expect(steps.rows).toEqual([{ name: 'spawn:1', status: 'COMPLETED' }]);
 
   // quota-b spawned all three and got their results; nothing of it names quota-a's refusal.
-  const doneB = await until(b, 'COMPLETED');
+  const doneB = await untilIn(b, 'COMPLETED');
   expect((doneB.result as { children: Array<{ status: string }> }).children.map((c) => c.status)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
   expect(JSON.stringify(doneB)).not.toMatch(/quota-a|refused/);
   expect(await childrenOf(b)).toHaveLength(3);
@@ -271,7 +283,7 @@ it("uncaught, a spawn over the quota fails the attempt with a message naming the
 
   // No retries: DEAD_LETTER, the error stored with what the handler could have read.
   const dead = await createIn('quota-c', { spawn: [waitingChild('c1'), waitingChild('c2')] });
-  await until(dead, 'DEAD_LETTER');
+  await untilIn(dead, 'DEAD_LETTER');
   const { rows } = await db.pool.query(`select error_message, error from job where id = $1`, [dead]);
   expect(rows[0].error_message).toBe(`${message} (after 1 attempts)`);
   expect(rows[0].error).toEqual({
@@ -280,25 +292,27 @@ it("uncaught, a spawn over the quota fails the attempt with a message naming the
     data: { code: 'TENANT_QUOTA_EXCEEDED', limit: 'maxQueuedJobs', value: 1, current: 1, requested: 1, tenantId: 'quota-c' },
   });
   const [deadChild] = await childrenOf(dead);
-  await until(deadChild!.id, 'PENDING', 'SIGNAL');
+  await untilIn(deadChild!.id, 'PENDING', 'SIGNAL');
   await db.pool.query(`select signal_job($1, 'c1', '{}', null)`, [deadChild!.id]);
-  await until(deadChild!.id, 'COMPLETED');
+  await untilIn(deadChild!.id, 'COMPLETED');
 
   // With retries: RETRYING with the message while the quota refuses; once it is lifted, the retry spawns the second child (and not the first again).
   const parent = await createIn('quota-c', { spawn: [waitingChild('c1'), waitingChild('c2')] }, 50);
-  await until(parent, 'RETRYING');
-  const retrying = await db.pool.query(`select message from job_event where job_id = $1 and status = 'RETRYING' order by id limit 1`, [parent]);
-  expect(retrying.rows[0].message).toBe(message);
+  const retrying = await eventually('the parent RETRYING', async () => {
+    const { rows } = await db.pool.query(`select message from job_event where job_id = $1 and status = 'RETRYING' order by id limit 1`, [parent]);
+    return rows[0] as { message: string } | undefined;
+  });
+  expect(retrying.message).toBe(message);
   await clearTenantQuota(db.pool, 'quota-c');
-  await until(parent, 'PENDING', 'CHILDREN');
+  await untilIn(parent, 'PENDING', 'CHILDREN');
   const children = await childrenOf(parent);
   expect(children).toHaveLength(2);
   for (const [n, child] of children.entries()) {
-    await until(child.id, 'PENDING', 'SIGNAL');
+    await untilIn(child.id, 'PENDING', 'SIGNAL');
     await db.pool.query(`select signal_job($1, $2, '{}', null)`, [child.id, `c${n + 1}`]);
   }
-  const done = await until(parent, 'COMPLETED');
-  expect(done.retryCount).toBeGreaterThanOrEqual(1);
+  const done = await untilIn(parent, 'COMPLETED');
+  expect(done.retry_count).toBeGreaterThanOrEqual(1);
   expect((done.result as { children: Array<{ status: string }> }).children.map((c) => c.status)).toEqual(['COMPLETED', 'COMPLETED']);
 });
 
