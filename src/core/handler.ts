@@ -199,7 +199,9 @@ export interface JobChildrenContext {
   /** Waits until the children (ids from spawn) finished, or the timeout: answers how it ended and each child's outcome, in the order given. */
   waitForChildren(ids: readonly string[], options: WaitForChildrenOptions & { timeoutMs: number }): Promise<ChildrenWaitResult>;
   /** Waits until the children (ids from spawn) finished; answers each one's outcome, in the order given. */
-  waitForChildren(ids: readonly string[], options?: WaitForChildrenOptions): Promise<ChildOutcome[]>;
+  waitForChildren(ids: readonly string[], options?: WaitForChildrenOptions & { timeoutMs?: undefined }): Promise<ChildOutcome[]>;
+  /** A timeout that may be undefined: the answer is the list without one, a ChildrenWaitResult with one. */
+  waitForChildren(ids: readonly string[], options?: WaitForChildrenOptions): Promise<ChildOutcome[] | ChildrenWaitResult>;
 }
 
 export interface JobContext extends JobWaitsContext, JobChildrenContext {}
