@@ -69,7 +69,7 @@ export const workflowChildHandler: JobHandler<z.infer<typeof childPayload>> = {
 };
 
 const parentPayload = z.object({
-  spawn: z.array(z.object({ jobType: z.string(), payload: z.record(z.string(), z.unknown()), maxRetries: z.number().int().optional(), cancelWithParent: z.boolean().optional() })),
+  spawn: z.array(z.object({ jobType: z.string(), payload: z.record(z.string(), z.unknown()), maxRetries: z.number().int().optional(), cancelWithParent: z.boolean().optional(), queueName: z.string().optional() })),
   mode: z.enum(['ALL', 'ANY']).default('ALL'),
   /** Fail the attempt after spawning this many times (the retry must not spawn again). */
   failAfterSpawn: z.number().int().min(0).default(0),
@@ -88,7 +88,7 @@ export const workflowParentHandler: JobHandler<z.infer<typeof parentPayload>> = 
     const ids: string[] = [];
     for (const child of job.payload.spawn) {
       try {
-        ids.push(await ctx.spawn(child.jobType, child.payload, { maxRetries: child.maxRetries, cancelWithParent: child.cancelWithParent }));
+        ids.push(await ctx.spawn(child.jobType, child.payload, { maxRetries: child.maxRetries, cancelWithParent: child.cancelWithParent, queueName: child.queueName }));
       } catch (error) {
         if (!(job.payload.catchQuota && error instanceof TenantQuotaExceededError)) throw error;
         const { name, limit, value, current, requested, tenantId, message } = error;

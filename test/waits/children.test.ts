@@ -15,6 +15,8 @@ import type { CreateJobInput } from '../generated/graphql.ts';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import { clearTenantQuota, setTenantQuota } from '../../src/jobs/tenant-quotas.ts';
 import { eventually } from '../support/wait.ts';
+import { pauseQueue, resumeQueue } from '../../src/flow/pause.ts';
+import { LOCAL_PRINCIPAL } from '../../src/auth/principal.ts';
 
 const WORKER_SCRIPT = ['test/support/worker-process.ts'];
 const WORKER_ENV = { WORKER_DEAD_AFTER_MS: '15000', JOB_RETRY_BASE_DELAY_MS: '100' };
@@ -230,6 +232,14 @@ async function createIn(tenantId: string, payload: Record<string, unknown>, maxR
   return rows[0]!.id;
 }
 const waitingChild = (signal: string) => ({ jobType: 'test.wait_for_signal', payload: { signal } });
+/**
+ * A child that stays queued (PENDING) until HELD_QUEUE resumes: a child a
+ * worker had taken would not count as queued, and the next spawn would fit.
+ */
+const HELD_QUEUE = 'quota-held';
+const heldChild = (signal: string) => ({ ...waitingChild(signal), queueName: HELD_QUEUE });
+const holdQueue = () => pauseQueue(db.pool, LOCAL_PRINCIPAL, HELD_QUEUE);
+const releaseQueue = () => resumeQueue(db.pool, LOCAL_PRINCIPAL, HELD_QUEUE);
 
 /**
  * Resolves once another tenant's job (which this API's local caller does not
@@ -248,7 +258,8 @@ it("a spawn over the tenant's quota throws TenantQuotaExceededError the handler 
   // quota-a: one queued job at most (the running parent is not queued; its first child, waiting for a signal, is).
   await setTenantQuota(db.pool, 'quota-a', { maxQueuedJobs: 1 });
   await setTenantQuota(db.pool, 'quota-b', { maxQueuedJobs: 10 });
-  const a = await createIn('quota-a', { catchQuota: true, spawn: [waitingChild('a1'), waitingChild('a2')] });
+  await holdQueue();
+  const a = await createIn('quota-a', { catchQuota: true, spawn: [heldChild('a1'), waitingChild('a2')] });
   const b = await createIn('quota-b', { catchQuota: true, spawn: [1, 2, 3].map((n) => ({ jobType: 'test.workflow_child', payload: { n } })) });
 
   const doneA = await untilIn(a, 'COMPLETED');
@@ -273,6 +284,8 @@ it("a spawn over the tenant's quota throws TenantQuotaExceededError the handler 
   expect((doneB.result as { children: Array<{ status: string }> }).children.map((c) => c.status)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
   expect(JSON.stringify(doneB)).not.toMatch(/quota-a|refused/);
   expect(await childrenOf(b)).toHaveLength(3);
+  await releaseQueue();
+  await untilIn(resultA.ids[0]!, 'PENDING', 'SIGNAL');
   await db.pool.query(`select signal_job($1, 'a1', '{}', null)`, [resultA.ids[0]]);
 });
 
@@ -282,7 +295,8 @@ it("uncaught, a spawn over the quota fails the attempt with a message naming the
   const message = 'spawn of test.wait_for_signal (step spawn:2) refused for tenant "quota-c": tenant quota exceeded: maxQueuedJobs is 1 and the tenant has 1 queued jobs; this would add 1';
 
   // No retries: DEAD_LETTER, the error stored with what the handler could have read.
-  const dead = await createIn('quota-c', { spawn: [waitingChild('c1'), waitingChild('c2')] });
+  await holdQueue();
+  const dead = await createIn('quota-c', { spawn: [heldChild('c1'), waitingChild('c2')] });
   await untilIn(dead, 'DEAD_LETTER');
   const { rows } = await db.pool.query(`select error_message, error from job where id = $1`, [dead]);
   expect(rows[0].error_message).toBe(`${message} (after 1 attempts)`);
@@ -292,18 +306,21 @@ it("uncaught, a spawn over the quota fails the attempt with a message naming the
     data: { code: 'TENANT_QUOTA_EXCEEDED', limit: 'maxQueuedJobs', value: 1, current: 1, requested: 1, tenantId: 'quota-c' },
   });
   const [deadChild] = await childrenOf(dead);
+  await releaseQueue();
   await untilIn(deadChild!.id, 'PENDING', 'SIGNAL');
   await db.pool.query(`select signal_job($1, 'c1', '{}', null)`, [deadChild!.id]);
   await untilIn(deadChild!.id, 'COMPLETED');
 
   // With retries: RETRYING with the message while the quota refuses; once it is lifted, the retry spawns the second child (and not the first again).
-  const parent = await createIn('quota-c', { spawn: [waitingChild('c1'), waitingChild('c2')] }, 50);
+  await holdQueue();
+  const parent = await createIn('quota-c', { spawn: [heldChild('c1'), waitingChild('c2')] }, 50);
   const retrying = await eventually('the parent RETRYING', async () => {
     const { rows } = await db.pool.query(`select message from job_event where job_id = $1 and status = 'RETRYING' order by id limit 1`, [parent]);
     return rows[0] as { message: string } | undefined;
   });
   expect(retrying.message).toBe(message);
   await clearTenantQuota(db.pool, 'quota-c');
+  await releaseQueue();
   await untilIn(parent, 'PENDING', 'CHILDREN');
   const children = await childrenOf(parent);
   expect(children).toHaveLength(2);
