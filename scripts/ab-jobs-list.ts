@@ -5,7 +5,7 @@
 // then serves; the rounds alternate which side goes first. Prints req/s, p50
 // and the API process's CPU ms per request, round by round, and A/B ratios.
 //   tsx scripts/ab-jobs-list.ts DIR_A DIR_B
-//   (AB_ROUNDS=4 AB_SECONDS=8 AB_JOBS=20000 AB_CONNECTIONS=1,10 AB_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof')
+//   (AB_ROUNDS=4 AB_SECONDS=8 AB_JOBS=20000 AB_CONNECTIONS=1,10 AB_EVENTS_PER_JOB=0 AB_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof')
 import { spawn, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -21,6 +21,8 @@ const ROUNDS = Number(process.env.AB_ROUNDS ?? 4);
 const SECONDS = Number(process.env.AB_SECONDS ?? 8);
 const JOBS = Number(process.env.AB_JOBS ?? 20000);
 const CONNECTIONS = (process.env.AB_CONNECTIONS ?? '1,10').split(',').map(Number);
+// Extra events written on every job (AB_EVENTS_PER_JOB): jobs with a long history.
+const EVENTS_PER_JOB = Number(process.env.AB_EVENTS_PER_JOB ?? 0);
 const NODE_ARGS = (process.env.AB_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const logger = createLogger('warn');
 
@@ -83,6 +85,7 @@ try {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     await client.query(`insert into job_step (job_id, name, position) select id, 'only', 0 from job`);
+    if (EVENTS_PER_JOB > 0) await client.query(`insert into job_event (job_id, status, message) select id, 'PENDING', 'bench' from job, generate_series(1, $1::int)`, [EVENTS_PER_JOB]);
     await client.query('vacuum analyze');
     const answer = await fetch(side.api, { method: 'POST', headers: { 'content-type': 'application/json' }, body: LIST }).then((r) => r.json());
     console.log(`${name} = ${dir}: ${(await client.query('select count(*) from job')).rows[0].count} jobs; answer ${JSON.stringify(answer).length} bytes`);
