@@ -1,7 +1,7 @@
 // The job page's tree of child jobs (ctx.spawn), live. Each level is one
-// ChildJobs query and one jobEvents subscription filtered by parentJobIds: the
-// level's parent and the children it shows, so a child's change of status, a
-// new child, and a new grandchild (its count) all reload the level (throttled).
+// ChildJobs query and jobEvents subscriptions filtered by parentJobIds (the
+// level's parent; the children it shows), so a child's change of status, a new
+// child, and a new grandchild (its count) all reload the level (throttled).
 import { useMemo, useRef, useState } from 'preact/hooks';
 import { formatCount, shortId, uuidOf } from '../format.ts';
 import { useQuery, useSubscription, useThrottled } from '../hooks.ts';
@@ -20,15 +20,19 @@ function useChildren(parentId: string, shown: number) {
   const query = useQuery<ChildJobsPage>(ChildJobs, { id: parentId, first: shown });
   const reload = useThrottled(query.reload, RELOAD_EVERY_MS);
   const children = query.data?.job?.childJobs.edges.map((edge) => edge.node) ?? [];
-  // Keyed by the ids shown: a new grandchild's first event reaches this level (its parent's count moves).
-  // When they change, the new subscription resumes after the last event seen: none missed meanwhile.
-  const parentJobIds = [uuidOf(parentId), ...children.map((child) => uuidOf(child.id))].join(',');
+  // Two subscriptions: the level's own children's events (one subscription for the level's life, so
+  // none is missed between two), and its children's children's (a new grandchild moves a count), keyed
+  // by the ids shown; when those change, it resumes after the last event seen by either.
   const lastCursor = useRef<string | null>(null);
-  const variables = useMemo(() => ({ filter: { parentJobIds: parentJobIds.split(',') }, after: lastCursor.current }), [parentJobIds]);
-  useSubscription<{ jobEvents: { cursor: string } }>(ChildJobEvents, variables, (data) => {
+  const onEvent = (data: { jobEvents: { cursor: string } }) => {
     lastCursor.current = data.jobEvents.cursor;
     reload();
-  });
+  };
+  const own = useMemo(() => ({ filter: { parentJobIds: [uuidOf(parentId)] } }), [parentId]);
+  useSubscription(ChildJobEvents, own, onEvent);
+  const childIds = children.map((child) => uuidOf(child.id)).join(',');
+  const theirs = useMemo(() => (childIds ? { filter: { parentJobIds: childIds.split(',') }, after: lastCursor.current } : null), [childIds]);
+  useSubscription(ChildJobEvents, theirs, onEvent);
   return { query, children, totalCount: query.data?.job?.childJobs.totalCount ?? 0 };
 }
 
