@@ -106,12 +106,15 @@ describe("the job page's tree of children", () => {
     await page.locator(`.job-page[data-job-id="${middle!.id}"] .children li.child[data-child-id="${grandchild!.id}"]`).waitFor();
   });
 
-  it('shows no Children card for a job without children', async () => {
+  it('shows no Children card for a job without children, until a first child comes', async () => {
     const lone = await createJob(api.client, { jobType: 'test.wait_for_signal', payload: { signal: 'never' }, scheduledAt: inAnHour() });
     await page.goto(`${origin}${DASHBOARD_PATH}/jobs/${uuidOf(lone.id)}`);
     await page.locator(`.job-page[data-job-id="${uuidOf(lone.id)}"] .history`).waitFor();
     await page.locator('.history li[data-event-status="SCHEDULED"]').waitFor();
     expect(await page.locator('.children').count()).toBe(0);
+    const first = await createJob(api.client, { jobType: 'test.wait_for_signal', payload: { signal: 'never' }, parentJobId: lone.id, scheduledAt: inAnHour() });
+    await page.locator('.children .card-header .count', { hasText: '1' }).waitFor();
+    await badgeOf(first.id, 'SCHEDULED').waitFor();
   });
 });
 

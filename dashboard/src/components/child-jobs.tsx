@@ -2,7 +2,8 @@
 // ChildJobs query and jobEvents subscriptions filtered by parentJobIds (the
 // level's parent; the children it shows), so a child's change of status, a new
 // child, and a new grandchild (its count) all reload the level (throttled).
-import { useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { watchConnection } from '../api.ts';
 import { formatCount, shortId, uuidOf } from '../format.ts';
 import { useQuery, useSubscription, useThrottled } from '../hooks.ts';
 import { ChildJobEvents, ChildJobs, type ChildJob, type ChildJobsPage } from '../operations.ts';
@@ -30,6 +31,14 @@ function useChildren(parentId: string, shown: number) {
   };
   const own = useMemo(() => ({ filter: { parentJobIds: [uuidOf(parentId)] } }), [parentId]);
   useSubscription(ChildJobEvents, own, onEvent);
+  // Events while the websocket was down are not replayed (no cursor to resume from): load again on reconnecting.
+  useEffect(() => {
+    let wasDown = false;
+    return watchConnection((state) => {
+      if (state === 'live' && wasDown) reload();
+      wasDown = state !== 'live';
+    });
+  }, [reload]);
   const childIds = children.map((child) => uuidOf(child.id)).join(',');
   const theirs = useMemo(() => (childIds ? { filter: { parentJobIds: childIds.split(',') }, after: lastCursor.current } : null), [childIds]);
   useSubscription(ChildJobEvents, theirs, onEvent);
