@@ -13,7 +13,9 @@
 // create alone (CREATE_COALESCE_MAX_JOBS=1), in the same alternating rounds:
 // the A/B of group commit (src/jobs/create-coalescer.ts), with Postgres' CPU
 // time per request (every process of the embedded server) beside the API's.
-//   npm run bench:api   (BENCH_CONNECTIONS=10 BENCH_SECONDS=10 BENCH_AUTH_ROUNDS=2)
+// BENCH_API_ONLY=list runs the listing alone: one createJob load makes the
+// jobs, then the two jobs-list rows (no authentication rounds, bombs or query counts).
+//   npm run bench:api   (BENCH_CONNECTIONS=10 BENCH_SECONDS=10 BENCH_AUTH_ROUNDS=2 BENCH_API_ONLY=list)
 import { readdir, readFile } from 'node:fs/promises';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -34,7 +36,9 @@ const list = (first: number) =>
     query: `{ jobs(first: ${first}) { edges { node { id status jobType steps(first: 10) { edges { node { name status } } } events(first: 10) { edges { node { status createdAt } } } } } } }`,
   });
 
-const AUTH_ROUNDS = Number(process.env.BENCH_AUTH_ROUNDS ?? 2);
+const ONLY = process.env.BENCH_API_ONLY || undefined;
+if (ONLY !== undefined && ONLY !== 'list') throw new Error(`BENCH_API_ONLY=${ONLY}: the one part that runs alone is list`);
+const AUTH_ROUNDS = ONLY === 'list' ? 0 : Number(process.env.BENCH_AUTH_ROUNDS ?? 2);
 const RUNTIME = process.env.BENCH_RUNTIME === 'tsx' ? 'tsx' : 'dist';
 
 /** CPU time (ms) of the Postgres server's processes (the postmaster and its children), or NaN when it is not on this machine. */
@@ -178,54 +182,58 @@ try {
       'API CPU ms/request': round(listed.cpuMsPerRequest, 2),
     },
   ];
-  const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
-  const authRows = [
-    { createJob: 'without authentication', 'requests/s (mean of rounds)': round(mean(withoutAuth)), rounds: withoutAuth.map((value) => round(value)).join(' / ') },
-    {
-      createJob: 'with an API key',
-      'requests/s (mean of rounds)': round(mean(withKey)),
-      rounds: withKey.map((value) => round(value)).join(' / '),
-      'p50 ms': keyedP50.join(' / '),
-      'API CPU ms/request': keyedCpu.map((value) => round(value, 2)).join(' / '),
-      'Postgres CPU ms/request': keyedPostgresCpu.map((value) => round(value, 2)).join(' / '),
-    },
-    {
-      createJob: 'with an API key, each create alone (CREATE_COALESCE_MAX_JOBS=1)',
-      'requests/s (mean of rounds)': round(mean(alone.requestsPerSecond)),
-      rounds: alone.requestsPerSecond.map((value) => round(value)).join(' / '),
-      'p50 ms': alone.p50Ms.join(' / '),
-      'API CPU ms/request': alone.apiCpuMsPerRequest.map((value) => round(value, 2)).join(' / '),
-      'Postgres CPU ms/request': alone.postgresCpuMsPerRequest.map((value) => round(value, 2)).join(' / '),
-    },
-  ];
-  console.table(authRows);
-  console.log(`API key / no authentication: ${round((100 * mean(withKey)) / mean(withoutAuth))} %`);
-  // Round by round (each pair ran back to back), so that the machine's drift moves both alike.
-  const pairRatios = withKey.map((value, index) => value / alone.requestsPerSecond[index]!);
-  console.log(`group commit / each create alone (requests/s, round by round): ${pairRatios.map((ratio) => round(ratio, 2)).join(' / ')}`);
-  console.log(
-    `API peak RSS under the createJob load (${RUNTIME === 'dist' ? 'node dist/main.js serve' : 'tsx src/main.ts serve'}): with an API key ${round(keyedRssUnderCreate)} MB, without authentication ${round(plainRssUnderCreate)} MB`,
-  );
+  if (ONLY === 'list') {
+    await report('api-list', rows, { connections: CONNECTIONS, seconds: SECONDS, runtime: RUNTIME, jobsCreated: created.requests.total });
+  } else {
+    const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+    const authRows = [
+      { createJob: 'without authentication', 'requests/s (mean of rounds)': round(mean(withoutAuth)), rounds: withoutAuth.map((value) => round(value)).join(' / ') },
+      {
+        createJob: 'with an API key',
+        'requests/s (mean of rounds)': round(mean(withKey)),
+        rounds: withKey.map((value) => round(value)).join(' / '),
+        'p50 ms': keyedP50.join(' / '),
+        'API CPU ms/request': keyedCpu.map((value) => round(value, 2)).join(' / '),
+        'Postgres CPU ms/request': keyedPostgresCpu.map((value) => round(value, 2)).join(' / '),
+      },
+      {
+        createJob: 'with an API key, each create alone (CREATE_COALESCE_MAX_JOBS=1)',
+        'requests/s (mean of rounds)': round(mean(alone.requestsPerSecond)),
+        rounds: alone.requestsPerSecond.map((value) => round(value)).join(' / '),
+        'p50 ms': alone.p50Ms.join(' / '),
+        'API CPU ms/request': alone.apiCpuMsPerRequest.map((value) => round(value, 2)).join(' / '),
+        'Postgres CPU ms/request': alone.postgresCpuMsPerRequest.map((value) => round(value, 2)).join(' / '),
+      },
+    ];
+    console.table(authRows);
+    console.log(`API key / no authentication: ${round((100 * mean(withKey)) / mean(withoutAuth))} %`);
+    // Round by round (each pair ran back to back), so that the machine's drift moves both alike.
+    const pairRatios = withKey.map((value, index) => value / alone.requestsPerSecond[index]!);
+    console.log(`group commit / each create alone (requests/s, round by round): ${pairRatios.map((ratio) => round(ratio, 2)).join(' / ')}`);
+    console.log(
+      `API peak RSS under the createJob load (${RUNTIME === 'dist' ? 'node dist/main.js serve' : 'tsx src/main.ts serve'}): with an API key ${round(keyedRssUnderCreate)} MB, without authentication ${round(plainRssUnderCreate)} MB`,
+    );
 
-  const rssBefore = await api.peakRssMb();
-  const bombRows = [];
-  for (const [name, query] of Object.entries(bombs())) bombRows.push({ bomb: name, ...(await refusal(api.url!, query)) });
-  console.table(bombRows);
-  console.log(`API peak RSS before the bombs: ${round(rssBefore)} MB, after: ${round(await api.peakRssMb())} MB`);
+    const rssBefore = await api.peakRssMb();
+    const bombRows = [];
+    for (const [name, query] of Object.entries(bombs())) bombRows.push({ bomb: name, ...(await refusal(api.url!, query)) });
+    console.table(bombRows);
+    console.log(`API peak RSS before the bombs: ${round(rssBefore)} MB, after: ${round(await api.peakRssMb())} MB`);
 
-  const queries = { 'jobs(first: 10)': await queriesPerRequest(databaseUrl, 10), 'jobs(first: 50)': await queriesPerRequest(databaseUrl, 50) };
-  await report('api', rows, {
-    connections: CONNECTIONS,
-    seconds: SECONDS,
-    runtime: RUNTIME,
-    createJobWithApiKey: { requestsPerSecond: withKey, p50Ms: keyedP50, apiCpuMsPerRequest: keyedCpu, postgresCpuMsPerRequest: keyedPostgresCpu },
-    createJobWithApiKeyEachAlone: alone,
-    createJobWithoutAuthentication: { requestsPerSecond: withoutAuth },
-    apiPeakRssMbUnderCreate: { withApiKey: keyedRssUnderCreate, withoutAuthentication: plainRssUnderCreate },
-    prismaQueriesPerRequest: queries,
-    jobsCreated: created.requests.total,
-  });
-  console.log('Prisma queries per request:', queries);
+    const queries = { 'jobs(first: 10)': await queriesPerRequest(databaseUrl, 10), 'jobs(first: 50)': await queriesPerRequest(databaseUrl, 50) };
+    await report('api', rows, {
+      connections: CONNECTIONS,
+      seconds: SECONDS,
+      runtime: RUNTIME,
+      createJobWithApiKey: { requestsPerSecond: withKey, p50Ms: keyedP50, apiCpuMsPerRequest: keyedCpu, postgresCpuMsPerRequest: keyedPostgresCpu },
+      createJobWithApiKeyEachAlone: alone,
+      createJobWithoutAuthentication: { requestsPerSecond: withoutAuth },
+      apiPeakRssMbUnderCreate: { withApiKey: keyedRssUnderCreate, withoutAuthentication: plainRssUnderCreate },
+      prismaQueriesPerRequest: queries,
+      jobsCreated: created.requests.total,
+    });
+    console.log('Prisma queries per request:', queries);
+  }
 } finally {
   await api.stop();
   await authApi.stop();

@@ -226,3 +226,28 @@ export interface JobLogLine {
 export const JobLogsAfter = `subscription JobLogsAfter($jobId: ID!, $after: Int) {
   jobLogs(jobId: $jobId, after: $after) { sequence attempt level message fields createdAt }
 }`;
+
+// A job's children (Job.childJobs), for the job page's tree: each with its own
+// children's count; nested levels are loaded by their own ChildJobs query.
+export interface ChildJob {
+  id: string;
+  jobType: string;
+  status: JobStatus;
+  waitingReason: string | null;
+  cancelRequestedAt: string | null;
+  childJobs: { totalCount: number };
+}
+export interface ChildJobsPage {
+  job: { id: string; childJobs: { totalCount: number; edges: Array<{ node: ChildJob }> } } | null;
+}
+export const ChildJobs = `query ChildJobs($id: ID!, $first: Int) {
+  job(id: $id) {
+    id
+    childJobs(first: $first) {
+      totalCount
+      edges { node { id jobType status waitingReason cancelRequestedAt childJobs(first: 1) { totalCount } } }
+    }
+  }
+}`;
+/** Events of the given jobs' children: the tree reloads a level when one comes. */
+export const ChildJobEvents = `subscription ChildJobEvents($filter: JobEventFilter, $after: String) { jobEvents(filter: $filter, after: $after) { id cursor } }`;

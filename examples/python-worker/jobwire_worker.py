@@ -30,11 +30,14 @@ PREFIX = "/workers/v1"
 class ProtocolError(Exception):
     """The service refused a call: its HTTP status, code and message."""
 
-    def __init__(self, status: int, code: str, message: str, field: Optional[str] = None):
+    def __init__(self, status: int, code: str, message: str, field: Optional[str] = None,
+                 extensions: Optional[Dict[str, Any]] = None):
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.field = field
+        # The answer's other extensions: for TENANT_QUOTA_EXCEEDED, limit, value, current, requested, tenantId.
+        self.extensions = extensions or {}
 
 
 class NonRetryableError(Exception):
@@ -78,7 +81,7 @@ class Client:
             try:
                 first = json.loads(error.read().decode("utf-8"))["errors"][0]
                 extensions = first.get("extensions", {})
-                raise ProtocolError(error.code, extensions.get("code", "ERROR"), first["message"], extensions.get("field")) from None
+                raise ProtocolError(error.code, extensions.get("code", "ERROR"), first["message"], extensions.get("field"), extensions) from None
             except (ValueError, KeyError, IndexError):
                 raise ProtocolError(error.code, "HTTP_ERROR", str(error)) from None
 
@@ -205,9 +208,14 @@ class JobContext:
             return stored["result"]["childJobId"]
         return self._call("spawn", {"step": name, "jobType": job_type, "payload": payload or {}, "options": options})["childJobId"]
 
-    def wait_for_children(self, ids: List[str], mode: str = "ALL", step: Optional[str] = None) -> List[Dict[str, Any]]:
-        """Until ALL (or ANY) of the children finished: [{id, status, result, error}] in the order of ids."""
-        return self._wait(self._step_name(step, "children"), {"kind": "waitForChildren", "childJobIds": ids, "mode": mode})
+    def wait_for_children(self, ids: List[str], mode: str = "ALL", step: Optional[str] = None,
+                          timeout: Optional[float] = None) -> Any:
+        """Until ALL (or ANY) of the children finished: [{id, status, result, error}] in the order of ids.
+        With a timeout (seconds): {"outcome": "FINISHED" or "TIMED_OUT", "children": [...]}."""
+        body: Dict[str, Any] = {"kind": "waitForChildren", "childJobIds": ids, "mode": mode}
+        if timeout is not None:
+            body["timeoutMs"] = max(0, round(timeout * 1000))
+        return self._wait(self._step_name(step, "children"), body)
 
     def log(self, message: str, level: str = "INFO", **fields: Any) -> None:
         """A line of the job's log (Job.logs, the jobLogs subscription); sent in batches with the next call, or at the end of the run."""

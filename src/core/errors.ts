@@ -93,6 +93,8 @@ export class TenantQuotaExceededError extends JobwireError {
     readonly current: number,
     readonly requested: number,
     message: string,
+    /** The tenant whose limit refused it, where the refusal's catcher knows it (a spawn: the parent's tenant); null otherwise. */
+    readonly tenantId: string | null = null,
   ) {
     super(message);
   }
@@ -100,6 +102,11 @@ export class TenantQuotaExceededError extends JobwireError {
   /** What a GraphQL error made of it carries (graphql-js copies an original error's `extensions`). */
   get extensions() {
     return { code: this.code, limit: this.limit, value: this.value, current: this.current, requested: this.requested };
+  }
+
+  /** What a failed attempt stores as its error's data (job.error.data, src/job-state/job-error.ts) when a handler does not catch it. */
+  get data() {
+    return { code: this.code, limit: this.limit, value: this.value, current: this.current, requested: this.requested, tenantId: this.tenantId };
   }
 }
 

@@ -177,7 +177,16 @@ export interface WaitForChildrenOptions {
   mode?: 'ALL' | 'ANY';
   /** The wait's step name; default `children` (`children#2` for the second in one run). */
   step?: string;
+  /** The wait ends with { outcome: 'TIMED_OUT' } after this long (as waitForEvent's); default never. Given, the call answers a ChildrenWaitResult. */
+  timeoutMs?: number;
 }
+
+/**
+ * How a wait for children with a timeout ended: FINISHED (ALL: every child
+ * finished; ANY: one did) or TIMED_OUT; `children` are their outcomes then,
+ * in the order given (at a timeout, the unfinished ones with their status of that moment).
+ */
+export type ChildrenWaitResult = { outcome: 'FINISHED'; children: ChildOutcome[] } | { outcome: 'TIMED_OUT'; children: ChildOutcome[] };
 
 /**
  * Child jobs: spawn is a durable step (a retry returns the same child's id
@@ -187,8 +196,12 @@ export interface WaitForChildrenOptions {
 export interface JobChildrenContext {
   /** Creates a child job (parentJobId: this job, same tenant) through add_job; answers its id. */
   spawn(jobType: string, payload?: Record<string, unknown>, options?: SpawnOptions): Promise<string>;
+  /** Waits until the children (ids from spawn) finished, or the timeout: answers how it ended and each child's outcome, in the order given. */
+  waitForChildren(ids: readonly string[], options: WaitForChildrenOptions & { timeoutMs: number }): Promise<ChildrenWaitResult>;
   /** Waits until the children (ids from spawn) finished; answers each one's outcome, in the order given. */
-  waitForChildren(ids: readonly string[], options?: WaitForChildrenOptions): Promise<ChildOutcome[]>;
+  waitForChildren(ids: readonly string[], options?: WaitForChildrenOptions & { timeoutMs?: undefined }): Promise<ChildOutcome[]>;
+  /** A timeout that may be undefined: the answer is the list without one, a ChildrenWaitResult with one. */
+  waitForChildren(ids: readonly string[], options?: WaitForChildrenOptions): Promise<ChildOutcome[] | ChildrenWaitResult>;
 }
 
 export interface JobContext extends JobWaitsContext, JobChildrenContext {}

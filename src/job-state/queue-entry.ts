@@ -105,10 +105,13 @@ export async function addQueueEntries(db: Queryable, entries: readonly QueueEntr
 export async function queueJobsAgain(db: Queryable, entries: readonly QueueEntry[]): Promise<void> {
   if (entries.length === 0) return;
   await announceNewTasks(db, entries);
+  // `job.id = any($2)` lets the planner find the rows by primary key: joined on
+  // the entries alone (a function it guesses at 1,000 rows) it hashed the whole
+  // job table, a sequential scan per retry, wait and requeue.
   await db.query(
     `update job set queue_entry_id = entry.id
        from graphile_worker.add_jobs(${RUN_JOB_SPECS}) as entry
-      where job.id = (entry.payload->>'jobId')::uuid`,
+      where job.id = any($2::uuid[]) and job.id = (entry.payload->>'jobId')::uuid`,
     runJobSpecParameters(entries),
   );
 }

@@ -63,10 +63,17 @@ export async function readStepWait(db: Queryable, jobId: string, stepName: strin
  * and its step completes with `result`. Answers the step's result: `result`,
  * or what a waker that came first wrote; null if the wait is not due after all.
  */
-export async function endWaitByTime(pool: pg.Pool, jobId: string, stepId: string, result: Record<string, unknown>): Promise<Record<string, unknown> | null> {
+export async function endWaitByTime(
+  pool: pg.Pool,
+  jobId: string,
+  stepId: string,
+  onTime: Record<string, unknown> | ((client: Queryable) => Promise<Record<string, unknown>>),
+): Promise<Record<string, unknown> | null> {
   return withTransaction(pool, async (client) => {
     const ended = await client.query(`delete from job_wait where job_id = $1 and step_id = $2 and wake_at <= now()`, [jobId, stepId]);
     if (ended.rowCount === 1) {
+      // A function: the result read in this transaction, once the wait is this caller's to end (a timeout's children, worker/children.ts).
+      const result = typeof onTime === 'function' ? await onTime(client) : onTime;
       await client.query(`update job_step set status = 'COMPLETED', result = $2 where id = $1 and status = 'RUNNING'`, [stepId, JSON.stringify(result)]);
       return result;
     }

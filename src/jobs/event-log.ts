@@ -48,6 +48,8 @@ export interface JobEventRecord {
   queueName: string;
   jobType: string;
   tenantId: string;
+  /** The job's parent (ctx.spawn, createJob's parentJobId), if it has one. */
+  parentJobId: string | null;
   /** The job's tags when the event was read (a tag viewer token follows the jobs that have its tag then). */
   tags: string[];
   /**
@@ -65,6 +67,8 @@ export interface JobEventFilter {
   queueNames?: readonly string[] | null;
   jobTypes?: readonly string[] | null;
   statuses?: readonly JobStatus[] | null;
+  /** Only events of these jobs' children (the dashboard's tree of child jobs). */
+  parentJobIds?: readonly string[] | null;
   /** Only jobs that have all of these tags when the event is read (a tag viewer token's). */
   tags?: readonly string[] | null;
 }
@@ -77,13 +81,15 @@ export function matchesFilter(event: JobEventRecord, filter: JobEventFilter): bo
     (!filter.queueNames?.length || filter.queueNames.includes(event.queueName)) &&
     (!filter.jobTypes?.length || filter.jobTypes.includes(event.jobType)) &&
     (!filter.statuses?.length || filter.statuses.includes(event.status)) &&
+    (!filter.parentJobIds?.length || (event.parentJobId !== null && filter.parentJobIds.includes(event.parentJobId))) &&
     (!filter.tags?.length || filter.tags.every((tag) => event.tags.includes(tag)))
   );
 }
 
 const EVENT_COLUMNS = `e.id::text as id, e.tx_id::text as "txId", e.job_id as "jobId", e.step_id as "stepId",
   e.status, e.previous_status as "previousStatus", e.message, e.created_at as "createdAt",
-  j.kind, j.queue_name as "queueName", j.job_type as "jobType", j.tenant_id as "tenantId", j.tags`;
+  j.kind, j.queue_name as "queueName", j.job_type as "jobType", j.tenant_id as "tenantId",
+  j.parent_job_id as "parentJobId", j.tags`;
 
 /**
  * The settled events after a cursor, oldest first, and whether unsettled ones

@@ -14,7 +14,7 @@ import type { Config } from '../config.ts';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
 import { assertJobsExist, assertParentsExist, prepareJob, type Caller, type CreateJobInput } from './create.ts';
-import { JobwireError, ValidationError, withQuotaErrors } from '../core/errors.ts';
+import { JobwireError, tenantQuotaErrorOf, ValidationError, withQuotaErrors } from '../core/errors.ts';
 import { assertScheduleWithinQuota } from './tenant-quotas.ts';
 import { setEventMessage } from '../job-state/job-row.ts';
 import { insertJobs } from '../job-state/insert.ts';
@@ -330,9 +330,13 @@ export class Scheduler {
         await client.query('release savepoint schedule_tick');
         made++;
       } catch (error) {
-        // The template no longer makes a valid job (e.g. its job type is gone): the tick is recorded without one.
+        // The template no longer makes a valid job (e.g. its job type is gone), or the tenant's quota refused it: the tick is recorded without one.
         await client.query('rollback to savepoint schedule_tick');
-        this.deps.logger.warn({ err: error, scheduleId: schedule.id, tickAt: tick }, 'a schedule tick could not create its job');
+        const quota = tenantQuotaErrorOf(error);
+        this.deps.logger.warn(
+          { err: quota ?? error, scheduleId: schedule.id, tenantId: schedule.tenantId, tickAt: tick, ...(quota ? { limit: quota.limit, limitValue: quota.value } : {}) },
+          'a schedule tick could not create its job',
+        );
       }
     }
     const next = cron.nextRun(schedule.now);

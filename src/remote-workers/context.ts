@@ -9,9 +9,9 @@
 // Stateless: the protocol cannot count `sleep#2` or `spawn:3` through an
 // attempt as ctx does, so every wait and spawn names its step.
 import type pg from 'pg';
-import { ValidationError } from '../core/errors.ts';
+import { TenantQuotaExceededError, ValidationError } from '../core/errors.ts';
 import { JobAbort } from '../core/job-abort.ts';
-import type { ChildOutcome, WaitResult } from '../core/handler.ts';
+import type { ChildOutcome, ChildrenWaitResult, WaitResult } from '../core/handler.ts';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import { ensureRunning, lockHeldJobs, type HeldJob } from '../job-state/lease.ts';
 import { suspendHeldJob } from '../job-state/lease-waits.ts';
@@ -19,7 +19,7 @@ import { addJobTags } from '../jobs/tags.ts';
 import { JobLogs } from '../jobs/job-logs.ts';
 import { JobStreamLimitError, JobStreams } from '../jobs/job-streams.ts';
 import type { Logger } from '../logger.ts';
-import { createChildren, spawnChild } from '../worker/children.ts';
+import { createChildren, spawnChild, spawnQuotaError } from '../worker/children.ts';
 import { createWaits, JobWaits } from '../worker/waits.ts';
 import type { WaitRequest } from './protocol.ts';
 
@@ -116,6 +116,7 @@ export async function remoteWait(deps: ContextDeps, workerId: string, request: W
         }).waitForChildren(request.childJobIds, {
           step: request.step,
           mode: request.mode,
+          ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}),
         });
         break;
     }
@@ -142,7 +143,7 @@ export async function remoteWait(deps: ContextDeps, workerId: string, request: W
   return {
     jobId,
     state: 'DONE',
-    result: result as WaitResult | ChildOutcome[] | null,
+    result: result as WaitResult | ChildOutcome[] | ChildrenWaitResult | null,
   };
 }
 
@@ -161,9 +162,13 @@ export async function remoteSpawn(
   },
 ): Promise<Lost | { jobId: string; state: 'HELD'; childJobId: string }> {
   const { cancelWithParent, ...addJobOptions } = request.options;
-  return withHeldJob(deps.pool, workerId, request.jobId, async (client) => {
+  return withHeldJob(deps.pool, workerId, request.jobId, async (client, job) => {
     const childJobId = await spawnChild(client, request.jobId, request.step, request.jobType, request.payload, addJobOptions, cancelWithParent).catch(
-      (error: unknown) => refusal(error, 'options'),
+      (error: unknown) => {
+        // The tenant's limit: answered 409 TENANT_QUOTA_EXCEEDED (service.ts), the transaction rolled back.
+        if (error instanceof TenantQuotaExceededError) throw spawnQuotaError(error, job.tenantId, request.step, request.jobType);
+        return refusal(error, 'options');
+      },
     );
     return { jobId: request.jobId, state: 'HELD' as const, childJobId };
   });

@@ -26,7 +26,7 @@ function answer(response: ServerResponse, status: number, body: unknown, headers
 
 function refusal(response: ServerResponse, error: ProtocolError) {
   const headers: Record<string, string> = error.status === 401 ? { 'www-authenticate': 'Bearer' } : error.status === 503 ? { 'retry-after': '2' } : {};
-  answer(response, error.status, { errors: [{ message: error.message, extensions: { code: error.code, ...(error.field ? { field: error.field } : {}) } }] }, headers);
+  answer(response, error.status, { errors: [{ message: error.message, extensions: { code: error.code, ...(error.field ? { field: error.field } : {}), ...error.extensions } }] }, headers);
 }
 
 async function readJson(request: IncomingMessage, maxBytes: number): Promise<unknown> {

@@ -207,6 +207,8 @@ export const waitRequest = z.discriminatedUnion(
       kind: z.literal('waitForChildren'),
       childJobIds: z.array(jobId).min(1, 'must name at least one child').max(1000, 'must name at most 1000 children'),
       mode: z.enum(['ALL', 'ANY']).default('ALL'),
+      /** Given: the result is { outcome: FINISHED | TIMED_OUT, children } (ctx.waitForChildren's ChildrenWaitResult). */
+      timeoutMs: waitMs.optional(),
     }),
   ],
   {

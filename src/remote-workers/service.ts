@@ -15,7 +15,7 @@ import {
   releaseHeldJobs,
   type LeasedJob,
 } from '../job-state/lease.ts';
-import { ValidationError } from '../core/errors.ts';
+import { TenantQuotaExceededError, ValidationError } from '../core/errors.ts';
 import { parseInput } from '../core/validation.ts';
 import { retryDelayMs } from '../worker/retry-policy.ts';
 import type { Logger } from '../logger.ts';
@@ -47,6 +47,8 @@ export class ProtocolError extends Error {
     readonly code: string,
     message: string,
     readonly field?: string,
+    /** More of the answer's `extensions` (a quota refusal's limit, value, …). */
+    readonly extensions?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
   }
@@ -120,10 +122,18 @@ function jobAnswer(job: LeasedJob, trace: TraceCarrier) {
   };
 }
 
-/** A context call the in-process code refused: 400 naming the field (its transaction rolled back: nothing written). */
+/**
+ * A context call the in-process code refused (its transaction rolled back:
+ * nothing written): 400 naming the field, or 409 for the tenant's quota (the
+ * same call may fit later), naming the limit as GraphQL's TenantQuotaExceededError does.
+ */
 const refused = <T>(answer: Promise<T>) =>
   answer.catch((error: unknown) => {
     if (error instanceof ContextRefusal) throw new ProtocolError(400, 'VALIDATION_FAILED', error.message, error.field);
+    if (error instanceof TenantQuotaExceededError) {
+      const { limit, value, current, requested, tenantId } = error;
+      throw new ProtocolError(409, error.code, error.message, undefined, { limit, value, current, requested, tenantId });
+    }
     throw error;
   });
 

@@ -6,6 +6,8 @@ export { runWorker, type RunWorkerOptions, type RunningWorker } from './run-work
 export { SchemaNotReadyError } from './schema-check.ts';
 // Durable waits (docs/workflows.md): what a handler's waits return, and the wakes an app sends in its transaction.
 export type { JobWaitsContext, WaitForEventOptions, WaitForSignalOptions, WaitResult } from '../core/handler.ts';
+// Child jobs (docs/workflows.md#child-jobs): what waitForChildren returns.
+export type { ChildOutcome, ChildrenWaitResult, SpawnOptions, WaitForChildrenOptions } from '../core/handler.ts';
 export { JobWaits } from '../worker/waits.ts';
 export { sendEvent, signalJob } from '../enqueue/send-event.ts';
 export { NonRetriableError, type JobContext, type JobHandler, type JobResult, type JobStream, type JobLog, type ProgressUpdate, type RunningJob } from '../core/handler.ts';

@@ -11,11 +11,11 @@
 // and completes the wait's step with the children's outcomes.
 import type pg from 'pg';
 import type { JobAbort } from '../core/job-abort.ts';
-import type { ChildOutcome, JobChildrenContext, SpawnOptions, WaitForChildrenOptions } from '../core/handler.ts';
-import { ValidationError } from '../core/errors.ts';
+import type { ChildOutcome, ChildrenWaitResult, JobChildrenContext, SpawnOptions, WaitForChildrenOptions } from '../core/handler.ts';
+import { TenantQuotaExceededError, tenantQuotaErrorOf, ValidationError } from '../core/errors.ts';
 import { withTransaction, type Queryable } from '../db/pool.ts';
 import { findStep, finishStep, startStep } from '../job-state/steps.ts';
-import type { ManagedWaits } from './waits.ts';
+import { timeoutOf, type ManagedWaits } from './waits.ts';
 import { activeTrace } from '../tracing/trace-context.ts';
 
 /** The most children one wait may name. */
@@ -49,15 +49,27 @@ export function createChildren(options: ChildrenOptions): JobChildrenContext {
       abort.signal.throwIfAborted();
       await ensureRunning();
       abort.signal.throwIfAborted();
-      return withTransaction(pool, (client) => spawnChild(client, jobId, stepName, jobType, payload, addJobOptions, cancelWithParent));
+      return withTransaction(pool, (client) => spawnChild(client, jobId, stepName, jobType, payload, addJobOptions, cancelWithParent)).catch(
+        async (error: unknown) => {
+          if (!(error instanceof TenantQuotaExceededError)) throw error;
+          // Read after the rollback, on the refusal only: a spawn that fits pays nothing for it.
+          const { rows } = await pool.query<{ tenantId: string }>(`select tenant_id as "tenantId" from job where id = $1`, [jobId]);
+          throw spawnQuotaError(error, rows[0]?.tenantId ?? null, stepName, jobType);
+        },
+      );
     },
 
-    async waitForChildren(ids, waitOptions: WaitForChildrenOptions = {}) {
+    waitForChildren: (async (ids: readonly string[], waitOptions: WaitForChildrenOptions = {}) => {
       const mode = waitOptions.mode ?? 'ALL';
       if (mode !== 'ALL' && mode !== 'ANY') throw new RangeError(`waitForChildren: mode must be ALL or ANY, got ${String(mode)}`);
       if (!Array.isArray(ids) || ids.length < 1 || ids.length > WAIT_CHILDREN_MAX || !ids.every((id) => typeof id === 'string' && UUID.test(id))) {
         throw new RangeError(`waitForChildren: ids must be 1-${WAIT_CHILDREN_MAX} job ids (as spawn answers them)`);
       }
+      // With a timeout the answer says how the wait ended (ChildrenWaitResult); without, it is the children's outcomes as before.
+      const timed = waitOptions.timeoutMs !== undefined;
+      const timeout = timeoutOf('waitForChildren', waitOptions.timeoutMs);
+      const answer = (result: { outcome?: 'TIMED_OUT'; children: ChildOutcome[] }): ChildOutcome[] | ChildrenWaitResult =>
+        timed ? { outcome: result.outcome === 'TIMED_OUT' ? 'TIMED_OUT' : 'FINISHED', children: result.children } : result.children;
       const stepName = waits.stepNameOf(waitOptions.step, 'children');
       abort.signal.throwIfAborted();
       await ensureRunning();
@@ -74,12 +86,49 @@ export function createChildren(options: ChildrenOptions): JobChildrenContext {
           await finishStep(client, stepId, 'COMPLETED', result, null);
           return result;
         });
-        if (over) return over.children;
+        if (over) return answer(over);
       }
-      const result = await waits.wait<{ children: ChildOutcome[] }>({ stepName, reason: 'CHILDREN', childJobIds: ids, childrenMode: mode }, { children: [] });
-      return result.children;
-    },
+      const result = await waits.wait<{ outcome?: 'TIMED_OUT'; children: ChildOutcome[] }>(
+        { stepName, reason: 'CHILDREN', childJobIds: ids, childrenMode: mode, ...timeout },
+        (client) => childrenAtTimeout(client, ids, mode),
+      );
+      return answer(result);
+    }) as JobChildrenContext['waitForChildren'],
   };
+}
+
+/**
+ * The wait's result when its timeout passed (in the transaction that ended the
+ * wait): the children's outcome if the wait is over after all (the last child
+ * finished while the parent was being taken to run, when no wake is sent),
+ * otherwise TIMED_OUT with each child's status of this moment.
+ */
+async function childrenAtTimeout(client: Queryable, ids: readonly string[], mode: 'ALL' | 'ANY'): Promise<Record<string, unknown>> {
+  const { rows } = await client.query<{ over: { children: ChildOutcome[] } | null; children: ChildOutcome[] }>(
+    `select job_children_outcome($1::uuid[], $2) as over,
+            (select jsonb_agg(jsonb_build_object('id', ids.id, 'status', job.status, 'result', job.result, 'error', job.error) order by ids.position)
+               from unnest($1::uuid[]) with ordinality as ids(id, position) left join job on job.id = ids.id) as children`,
+    [ids, mode],
+  );
+  return rows[0]!.over ?? { outcome: 'TIMED_OUT', children: rows[0]!.children };
+}
+
+/**
+ * A spawn the tenant's quota refused (docs/quotas.md), as the handler sees it:
+ * the limit, its value, the tenant, and a message naming them and the spawn.
+ * Not a ValidationError: the same spawn may fit later (the attempt fails and
+ * is retried as any failure is).
+ */
+export function spawnQuotaError(error: TenantQuotaExceededError, tenantId: string | null, stepName: string, jobType: string): TenantQuotaExceededError {
+  const tenant = tenantId === null ? '' : ` for tenant ${JSON.stringify(tenantId)}`;
+  return new TenantQuotaExceededError(
+    error.limit,
+    error.value,
+    error.current,
+    error.requested,
+    `spawn of ${jobType} (step ${stepName}) refused${tenant}: ${error.message}`,
+    tenantId,
+  );
 }
 
 /**
@@ -104,7 +153,8 @@ export async function spawnChild(
   ).catch((error: unknown) => {
     const e = error as { code?: string; column?: string; message?: string };
     if (e.code === INVALID_PARAMETER_VALUE) throw new ValidationError(e.column ?? 'spawn', (e.message ?? '').replace(/^[^:]*: /, ''));
-    throw error;
+    // The tenant's limit (JW010): typed, so the caller can name the tenant (spawnQuotaError) and the handler can catch it.
+    throw tenantQuotaErrorOf(error) ?? error;
   });
   const childJobId = rows[0]!.id;
   // Who made it: this job (add_job writes its SQL caller); its trace: the active span's, this attempt's or step's (docs/tracing.md).

@@ -43,8 +43,8 @@ export interface WaitsOptions {
 export interface ManagedWaits extends JobWaitsContext {
   /** The wait this attempt reached and must record as it ends; null when none. */
   readonly pendingWait: WaitSpec | null;
-  /** Runs a wait of another kind (worker/children.ts): its result if it is over, or ends the attempt. */
-  wait<T>(spec: WaitSpec, onTime: Record<string, unknown>): Promise<T>;
+  /** Runs a wait of another kind (worker/children.ts): its result if it is over, or ends the attempt. `onTime`: the result when it ends by time. */
+  wait<T>(spec: WaitSpec, onTime: Parameters<typeof endWaitByTime>[3]): Promise<T>;
   /** The wait's step name: `explicit`, or `base`, `base#2`, … in the order reached. */
   stepNameOf(explicit: string | undefined, base: string): string;
 }
@@ -63,7 +63,7 @@ export function createWaits(options: WaitsOptions): ManagedWaits {
   };
 
   /** Runs one wait: its result if it is over, or ends the attempt. */
-  async function wait<T>(spec: WaitSpec, onTime: Record<string, unknown>): Promise<T> {
+  async function wait<T>(spec: WaitSpec, onTime: Parameters<typeof endWaitByTime>[3]): Promise<T> {
     if (pendingWait) throw new Error(`a wait was started while step "${pendingWait.stepName}" waits; await each wait before the next`);
     abort.signal.throwIfAborted();
     await ensureRunning();
@@ -136,7 +136,7 @@ function checkName(method: string, name: string) {
   }
 }
 
-function timeoutOf(method: string, timeoutMs: number | undefined): Pick<WaitSpec, 'wakeInMs'> {
+export function timeoutOf(method: string, timeoutMs: number | undefined): Pick<WaitSpec, 'wakeInMs'> {
   if (timeoutMs === undefined) return {};
   if (!Number.isFinite(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_WAIT_MS) {
     throw new RangeError(`${method}: timeoutMs must be a number from 0 to ${MAX_WAIT_MS}, got ${String(timeoutMs)}`);

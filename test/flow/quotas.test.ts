@@ -272,8 +272,21 @@ describe('schedules', () => {
     await setTenantQuota(db.pool, 'tenant-a', { maxQueuedJobs: 1 });
     const due = (await db.pool.query<{ at: Date }>('select max(next_run_at) as at from schedule')).rows[0]!.at;
     const config = loadConfig({ DATABASE_URL: db.url });
-    const scheduler = new Scheduler({ pool: db.pool, registry: createTestRegistry(), config, logger: createLogger('silent'), clock: () => due });
+    const logged: string[] = [];
+    const logger = createLogger('warn', { write: (line) => logged.push(line) });
+    const scheduler = new Scheduler({ pool: db.pool, registry: createTestRegistry(), config, logger, clock: () => due });
     expect(await scheduler.runDue()).toBe(1);
+    // The refusal is logged typed, naming the limit and the tenant (the schedule's), not as a raw database error.
+    const warnings = logged.map((line) => JSON.parse(line)).filter((line) => line.msg === 'a schedule tick could not create its job');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({
+      scheduleId: aliceSchedule.data.id,
+      tenantId: 'tenant-a',
+      limit: 'maxQueuedJobs',
+      limitValue: 1,
+      err: { type: 'TenantQuotaExceededError', message: 'tenant quota exceeded: maxQueuedJobs is 1 and the tenant has 1 queued jobs; this would add 1' },
+    });
+    expect(logged.join('\n')).not.toContain('tenant-b');
     const ticks = await db.pool.query(`select schedule_id, job_id from schedule_tick order by schedule_id`);
     const tickOf = (id: string) => ticks.rows.find((tick) => tick.schedule_id === id);
     expect(tickOf(aliceSchedule.data.id)).toMatchObject({ job_id: null });

@@ -68,14 +68,56 @@ it('lists jobs with their steps and events in a fixed set of queries, however ma
     // totalCount and edges resolve side by side: their order is not fixed.
     return [...queries].sort((x, y) => `${x.model}.${x.operation}`.localeCompare(`${y.model}.${y.operation}`));
   };
-  // The count, and one findMany that loads the jobs with their steps and events:
-  // no query per job (an N+1 would add one per row).
+  // The count, the jobs, and each job's first page of events and of steps by
+  // id (src/graphql/jobs/page-relations.ts): no query per job (an N+1 would add one per row).
   const forFive = await queriesFor(5);
   expect(forFive).toEqual([
     { model: 'Job', operation: 'count' },
     { model: 'Job', operation: 'findMany' },
+    { model: 'JobEvent', operation: 'findMany' },
+    { model: 'JobStep', operation: 'findMany' },
   ]);
   expect(await queriesFor(50)).toEqual(forFive);
+});
+
+it("lists each job's first page of steps and events in their order, the rest of a long history left in the database", async () => {
+  const { rows } = await db.pool.query<{ id: string }>(`insert into job (job_type, queue_name) select 'system.noop', 'history' from generate_series(1, 3) returning id`);
+  const [long, short] = rows.map((row) => row.id);
+  expect(rows).toHaveLength(3);
+  // Positions in reverse of insertion: the page follows position, not insertion.
+  await db.pool.query(`insert into job_step (job_id, name, position) select $1::uuid, 's' || n, 15 - n from generate_series(1, 15) as n`, [long]);
+  await db.pool.query(`insert into job_step (job_id, name, position) values ($1::uuid, 'only', 0)`, [short]);
+  await db.pool.query(`insert into job_event (job_id, status, message) select $1::uuid, 'PENDING', 'e' || n from generate_series(1, 5000) as n`, [long]);
+  const query = `{ jobs(first: 10, filter: { queueNames: ["history"] }) { edges { node { id
+    steps(first: 4) { pageInfo { hasNextPage } edges { node { name position } } }
+    events(first: 3) { pageInfo { hasNextPage } edges { node { message step { name } } } } } } } }`;
+  type Page = { hasNextPage: boolean };
+  const { body } = await api.client.send<{ jobs: { edges: Array<{ node: { id: string; steps: { pageInfo: Page; edges: Array<{ node: { name: string; position: number } }> }; events: { pageInfo: Page; edges: Array<{ node: { message: string | null; step: { name: string } | null } }> } } }> } }, never>(query);
+  expect(body.errors).toBeUndefined();
+  // Node ids are global ids: each job is told apart by its steps.
+  const nodes = body.data!.jobs.edges.map((edge) => edge.node);
+  expect(nodes.map((node) => node.steps.edges.length).sort()).toEqual([0, 1, 4]);
+  const first = nodes.find((node) => node.steps.edges.length === 4)!;
+  expect(first.steps.edges.map((edge) => edge.node)).toEqual([
+    { name: 's15', position: 0 },
+    { name: 's14', position: 1 },
+    { name: 's13', position: 2 },
+    { name: 's12', position: 3 },
+  ]);
+  expect(first.steps.pageInfo.hasNextPage).toBe(true);
+  // The job's history in its order (its own and its steps' PENDING, then the inserted ones), as the database has it.
+  const oldest = await db.pool.query(
+    `select e.message, case when s.name is null then null else json_build_object('name', s.name) end as step
+       from job_event e left join job_step s on s.id = e.step_id where e.job_id = $1 order by e.tx_id, e.id limit 3`,
+    [long],
+  );
+  expect(first.events.edges.map((edge) => edge.node)).toEqual(oldest.rows);
+  expect(first.events.pageInfo.hasNextPage).toBe(true);
+  const second = nodes.find((node) => node.steps.edges.length === 1)!;
+  expect(second.steps).toEqual({ pageInfo: { hasNextPage: false }, edges: [{ node: { name: 'only', position: 0 } }] });
+  expect(second.events.pageInfo.hasNextPage).toBe(false);
+  const third = nodes.find((node) => node.steps.edges.length === 0)!;
+  expect(third.steps).toEqual({ pageInfo: { hasNextPage: false }, edges: [] });
 });
 
 it('counts jobs per status for a queue', async () => {

@@ -11,6 +11,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { CancelJob, CreateJobs } from '../support/operations.ts';
 import { spawnRemoteWorkerApi, type RemoteWorkerApi } from '../support/remote-workers.ts';
 import { eventually } from '../support/wait.ts';
+import { clearTenantQuota, setTenantQuota } from '../../src/jobs/tenant-quotas.ts';
 
 let db: TestDatabase;
 let api: RemoteWorkerApi;
@@ -290,6 +291,58 @@ describe('child jobs', () => {
     expect(rows[0]).toEqual({ children: 0, steps: 0 });
     expect((await jobRow(parent)).status).toBe('RUNNING');
     await post('complete', { workerId: 'family-2', jobs: [{ jobId: parent }] }, keys.workerA);
+  });
+});
+
+describe("a tenant's quota and waitForChildren's timeout", () => {
+  it("a spawn over the tenant's quota is answered 409 TENANT_QUOTA_EXCEEDED naming the limit and the tenant, and makes nothing; it fits once the quota frees up", async () => {
+    const parent = await createJob();
+    await register('quota-1');
+    await claimJob('quota-1', parent);
+    // Nothing more may be queued in tenant-a; tenant-b's limit is not tenant-a's.
+    await setTenantQuota(db.pool, 'tenant-a', { maxQueuedJobs: 0 });
+    await setTenantQuota(db.pool, 'tenant-b', { maxQueuedJobs: 1000 });
+    try {
+      const spawn = () => post('spawn', { workerId: 'quota-1', jobId: parent, step: 'part', jobType: CHILD, payload: { n: 1 } }, keys.workerA);
+      const refused = await spawn();
+      const queued = Number((await db.pool.query(`select count(*) as n from job where tenant_id = 'tenant-a' and status in ('PENDING', 'SCHEDULED', 'RETRYING')`)).rows[0].n);
+      expect(refused.status).toBe(409);
+      expect(refused.body.errors).toEqual([
+        {
+          message: `spawn of ${CHILD} (step part) refused for tenant "tenant-a": tenant quota exceeded: maxQueuedJobs is 0 and the tenant has ${queued} queued jobs; this would add 1`,
+          extensions: { code: 'TENANT_QUOTA_EXCEEDED', limit: 'maxQueuedJobs', value: 0, current: queued, requested: 1, tenantId: 'tenant-a' },
+        },
+      ]);
+      const { rows } = await db.pool.query(`select (select count(*)::int from job where parent_job_id = $1) as children, (select count(*)::int from job_step where job_id = $1) as steps`, [parent]);
+      expect(rows[0]).toEqual({ children: 0, steps: 0 });
+      expect((await jobRow(parent)).status).toBe('RUNNING');
+
+      await clearTenantQuota(db.pool, 'tenant-a');
+      expect(await spawn()).toMatchObject({ status: 200, body: { state: 'HELD', childJobId: expect.any(String) } });
+    } finally {
+      await clearTenantQuota(db.pool, 'tenant-a');
+      await clearTenantQuota(db.pool, 'tenant-b');
+    }
+    await post('complete', { workerId: 'quota-1', jobs: [{ jobId: parent }] }, keys.workerA);
+  });
+
+  it('waitForChildren with timeoutMs waits with the timeout as its wakeAt and answers TIMED_OUT with the children as they are then', async () => {
+    const parent = await createJob();
+    await register('timeout-1');
+    await claimJob('timeout-1', parent);
+    const child = (await post('spawn', { workerId: 'timeout-1', jobId: parent, step: 'part', jobType: CHILD, payload: {} }, keys.workerA)).body.childJobId as string;
+    const wait = () => post('wait', { workerId: 'timeout-1', jobId: parent, step: 'parts', kind: 'waitForChildren', childJobIds: [child], timeoutMs: 300 }, keys.workerA);
+    const bad = await post('wait', { workerId: 'timeout-1', jobId: parent, step: 'parts', kind: 'waitForChildren', childJobIds: [child], timeoutMs: -1 }, keys.workerA);
+    expect(refusal(bad)).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', field: 'timeoutMs' });
+    const waiting = await wait();
+    expect(waiting.body).toEqual({ jobId: parent, state: 'WAITING', wakeAt: expect.any(String) });
+    expect(await jobRow(parent)).toMatchObject({ status: 'PENDING', waiting_reason: 'CHILDREN' });
+    expect((await jobEvents(parent)).map((e) => e.message)).toContain(`waiting for all of 1 child jobs until ${waiting.body.wakeAt} (step parts)`);
+    // Due at its timeout: a claim delivers it again, and the same wait answers TIMED_OUT (the child was never claimed).
+    await claimJob('timeout-1', parent);
+    const timedOut = await wait();
+    expect(timedOut.body).toEqual({ jobId: parent, state: 'DONE', result: { outcome: 'TIMED_OUT', children: [{ id: child, status: 'PENDING', result: null, error: null }] } });
+    await post('complete', { workerId: 'timeout-1', jobs: [{ jobId: parent }] }, keys.workerA);
   });
 });
 

@@ -1,6 +1,7 @@
 // Job types that wait (src/worker/waits.ts), for the waits tests and bench:waits.
 import { z } from 'zod';
 import type { JobHandler } from '../../src/core/handler.ts';
+import { TenantQuotaExceededError } from '../../src/core/errors.ts';
 
 const waitEventPayload = z.object({
   event: z.string(),
@@ -68,10 +69,14 @@ export const workflowChildHandler: JobHandler<z.infer<typeof childPayload>> = {
 };
 
 const parentPayload = z.object({
-  spawn: z.array(z.object({ jobType: z.string(), payload: z.record(z.string(), z.unknown()), maxRetries: z.number().int().optional(), cancelWithParent: z.boolean().optional() })),
+  spawn: z.array(z.object({ jobType: z.string(), payload: z.record(z.string(), z.unknown()), maxRetries: z.number().int().optional(), cancelWithParent: z.boolean().optional(), queueName: z.string().optional() })),
   mode: z.enum(['ALL', 'ANY']).default('ALL'),
   /** Fail the attempt after spawning this many times (the retry must not spawn again). */
   failAfterSpawn: z.number().int().min(0).default(0),
+  /** Catch a spawn the tenant's quota refuses and answer what the error says (instead of failing the attempt). */
+  catchQuota: z.boolean().default(false),
+  /** Wait for the children with this timeout (the answer is then { outcome, children }). */
+  timeoutMs: z.number().int().min(0).optional(),
 });
 
 /** Spawns its children, waits for them (ALL or ANY), answers their outcomes. */
@@ -82,9 +87,19 @@ export const workflowParentHandler: JobHandler<z.infer<typeof parentPayload>> = 
   async handle(job, ctx) {
     const ids: string[] = [];
     for (const child of job.payload.spawn) {
-      ids.push(await ctx.spawn(child.jobType, child.payload, { maxRetries: child.maxRetries, cancelWithParent: child.cancelWithParent }));
+      try {
+        ids.push(await ctx.spawn(child.jobType, child.payload, { maxRetries: child.maxRetries, cancelWithParent: child.cancelWithParent, queueName: child.queueName }));
+      } catch (error) {
+        if (!(job.payload.catchQuota && error instanceof TenantQuotaExceededError)) throw error;
+        const { name, limit, value, current, requested, tenantId, message } = error;
+        return { success: true, resultData: { ids, refused: { isQuotaError: true, name, limit, value, current, requested, tenantId, message } } };
+      }
     }
     if (job.retryCount < job.payload.failAfterSpawn) throw new Error(`failing after spawning (attempt ${job.retryCount + 1})`);
+    if (job.payload.timeoutMs !== undefined) {
+      const waited = await ctx.waitForChildren(ids, { mode: job.payload.mode, timeoutMs: job.payload.timeoutMs });
+      return { success: true, resultData: { ids, waited, attempt: job.retryCount } };
+    }
     const children = await ctx.waitForChildren(ids, { mode: job.payload.mode });
     return { success: true, resultData: { ids, children, attempt: job.retryCount } };
   },

@@ -12,6 +12,11 @@ import { CancelJob, CreateJobFlow } from '../support/operations.ts';
 import { JobWaitState, JobWaitUpdated, RerunJob } from '../support/operations-waits.ts';
 import { uuidOf } from '../../src/testing/global-id.ts';
 import type { CreateJobInput } from '../generated/graphql.ts';
+import { createApiKey } from '../../src/auth/api-keys.ts';
+import { clearTenantQuota, setTenantQuota } from '../../src/jobs/tenant-quotas.ts';
+import { eventually } from '../support/wait.ts';
+import { pauseQueue, resumeQueue } from '../../src/flow/pause.ts';
+import { LOCAL_PRINCIPAL } from '../../src/auth/principal.ts';
 
 const WORKER_SCRIPT = ['test/support/worker-process.ts'];
 const WORKER_ENV = { WORKER_DEAD_AFTER_MS: '15000', JOB_RETRY_BASE_DELAY_MS: '100' };
@@ -48,7 +53,7 @@ async function until(id: string, status: string, waitingReason?: string) {
 const childrenOf = async (parentId: string) =>
   (await db.pool.query<{ id: string; status: string; retry_count: number; created_by: string; tenant_id: string }>(
     `select id, status, retry_count, created_by, tenant_id from job where parent_job_id = $1 order by created_at, id`,
-    [uuidOf(parentId)],
+    [/^[0-9a-f-]{36}$/.test(parentId) ? parentId : uuidOf(parentId)],
   )).rows;
 
 it('a parent spawns 100 children, one failing once, and gets every result; its retry after spawning spawns nothing again', async () => {
@@ -214,4 +219,166 @@ it('rerunJob queues a finished job again from a named step: earlier steps keep t
   const stepEvents = (await db.pool.query(`select s.name, e.status from job_event e join job_step s on s.id = e.step_id where e.job_id = $1 order by e.id`, [uuidOf(id)])).rows;
   expect(stepEvents.filter((e) => e.name === 'before').map((e) => e.status)).toEqual(['RUNNING', 'COMPLETED']);
   expect(stepEvents.filter((e) => e.name === 'after').map((e) => e.status)).toEqual(['RUNNING', 'COMPLETED', 'PENDING', 'RUNNING', 'COMPLETED']);
+});
+
+// --- A tenant's quota refusing a spawn (docs/quotas.md), and waitForChildren's timeout -------------------------
+
+/** A parent in `tenantId`, made by add_job (the SQL create path) as an app would. */
+async function createIn(tenantId: string, payload: Record<string, unknown>, maxRetries = 0) {
+  const { rows } = await db.pool.query<{ id: string }>(`select add_job('test.workflow_parent', $1::jsonb, $2::jsonb) as id`, [
+    JSON.stringify(payload),
+    JSON.stringify({ tenantId, maxRetries }),
+  ]);
+  return rows[0]!.id;
+}
+const waitingChild = (signal: string) => ({ jobType: 'test.wait_for_signal', payload: { signal } });
+/**
+ * A child that stays queued (PENDING) until HELD_QUEUE resumes: a child a
+ * worker had taken would not count as queued, and the next spawn would fit.
+ */
+const HELD_QUEUE = 'quota-held';
+const heldChild = (signal: string) => ({ ...waitingChild(signal), queueName: HELD_QUEUE });
+const holdQueue = () => pauseQueue(db.pool, LOCAL_PRINCIPAL, HELD_QUEUE);
+const releaseQueue = () => resumeQueue(db.pool, LOCAL_PRINCIPAL, HELD_QUEUE);
+
+/**
+ * Resolves once another tenant's job (which this API's local caller does not
+ * get live updates of) shows `status`, read from the database; answers its row.
+ */
+const untilIn = (id: string, status: string, waitingReason?: string) =>
+  eventually(`job ${id} ${status} ${waitingReason ?? ''}`, async () => {
+    const { rows } = await db.pool.query(`select status, waiting_reason, retry_count, result from job where id = $1`, [id]);
+    const row = rows[0];
+    return row?.status === status && (waitingReason === undefined || row.waiting_reason === waitingReason) ? row : undefined;
+  });
+
+it("a spawn over the tenant's quota throws TenantQuotaExceededError the handler catches: the limit, its value, the tenant; another tenant's spawns are unaffected", async () => {
+  await createApiKey(db.pool, { name: 'quota-a', tenantId: 'quota-a', scopes: ['jobs:write'] });
+  await createApiKey(db.pool, { name: 'quota-b', tenantId: 'quota-b', scopes: ['jobs:write'] });
+  // quota-a: one queued job at most (the running parent is not queued; its first child, waiting for a signal, is).
+  await setTenantQuota(db.pool, 'quota-a', { maxQueuedJobs: 1 });
+  await setTenantQuota(db.pool, 'quota-b', { maxQueuedJobs: 10 });
+  await holdQueue();
+  const a = await createIn('quota-a', { catchQuota: true, spawn: [heldChild('a1'), waitingChild('a2')] });
+  const b = await createIn('quota-b', { catchQuota: true, spawn: [1, 2, 3].map((n) => ({ jobType: 'test.workflow_child', payload: { n } })) });
+
+  const doneA = await untilIn(a, 'COMPLETED');
+  const resultA = doneA.result as { ids: string[]; refused: Record<string, unknown> };
+  expect(resultA.refused).toEqual({
+    isQuotaError: true,
+    name: 'TenantQuotaExceededError',
+    limit: 'maxQueuedJobs',
+    value: 1,
+    current: 1,
+    requested: 1,
+    tenantId: 'quota-a',
+    message: 'spawn of test.wait_for_signal (step spawn:2) refused for tenant "quota-a": tenant quota exceeded: maxQueuedJobs is 1 and the tenant has 1 queued jobs; this would add 1',
+  });
+  // The refused spawn made nothing: one child, no spawn:2 step.
+  expect((await childrenOf(a)).map((c) => c.id)).toEqual(resultA.ids);
+  const steps = await db.pool.query(`select name, status from job_step where job_id = $1 order by position`, [a]);
+  expect(steps.rows).toEqual([{ name: 'spawn:1', status: 'COMPLETED' }]);
+
+  // quota-b spawned all three and got their results; nothing of it names quota-a's refusal.
+  const doneB = await untilIn(b, 'COMPLETED');
+  expect((doneB.result as { children: Array<{ status: string }> }).children.map((c) => c.status)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
+  expect(JSON.stringify(doneB)).not.toMatch(/quota-a|refused/);
+  expect(await childrenOf(b)).toHaveLength(3);
+  await releaseQueue();
+  await untilIn(resultA.ids[0]!, 'PENDING', 'SIGNAL');
+  await db.pool.query(`select signal_job($1, 'a1', '{}', null)`, [resultA.ids[0]]);
+});
+
+it("uncaught, a spawn over the quota fails the attempt with a message naming the limit and the tenant, retried as any failure; it spawns once the quota frees up", async () => {
+  await createApiKey(db.pool, { name: 'quota-c', tenantId: 'quota-c', scopes: ['jobs:write'] });
+  await setTenantQuota(db.pool, 'quota-c', { maxQueuedJobs: 1 });
+  const message = 'spawn of test.wait_for_signal (step spawn:2) refused for tenant "quota-c": tenant quota exceeded: maxQueuedJobs is 1 and the tenant has 1 queued jobs; this would add 1';
+
+  // No retries: DEAD_LETTER, the error stored with what the handler could have read.
+  await holdQueue();
+  const dead = await createIn('quota-c', { spawn: [heldChild('c1'), waitingChild('c2')] });
+  await untilIn(dead, 'DEAD_LETTER');
+  const { rows } = await db.pool.query(`select error_message, error from job where id = $1`, [dead]);
+  expect(rows[0].error_message).toBe(`${message} (after 1 attempts)`);
+  expect(rows[0].error).toEqual({
+    name: 'TenantQuotaExceededError',
+    message,
+    data: { code: 'TENANT_QUOTA_EXCEEDED', limit: 'maxQueuedJobs', value: 1, current: 1, requested: 1, tenantId: 'quota-c' },
+  });
+  const [deadChild] = await childrenOf(dead);
+  await releaseQueue();
+  await untilIn(deadChild!.id, 'PENDING', 'SIGNAL');
+  await db.pool.query(`select signal_job($1, 'c1', '{}', null)`, [deadChild!.id]);
+  await untilIn(deadChild!.id, 'COMPLETED');
+
+  // With retries: RETRYING with the message while the quota refuses; once it is lifted, the retry spawns the second child (and not the first again).
+  await holdQueue();
+  const parent = await createIn('quota-c', { spawn: [heldChild('c1'), waitingChild('c2')] }, 50);
+  const retrying = await eventually('the parent RETRYING', async () => {
+    const { rows } = await db.pool.query(`select message from job_event where job_id = $1 and status = 'RETRYING' order by id limit 1`, [parent]);
+    return rows[0] as { message: string } | undefined;
+  });
+  expect(retrying.message).toBe(message);
+  await clearTenantQuota(db.pool, 'quota-c');
+  await releaseQueue();
+  await untilIn(parent, 'PENDING', 'CHILDREN');
+  const children = await childrenOf(parent);
+  expect(children).toHaveLength(2);
+  for (const [n, child] of children.entries()) {
+    await untilIn(child.id, 'PENDING', 'SIGNAL');
+    await db.pool.query(`select signal_job($1, $2, '{}', null)`, [child.id, `c${n + 1}`]);
+  }
+  const done = await untilIn(parent, 'COMPLETED');
+  expect(done.retry_count).toBeGreaterThanOrEqual(1);
+  expect((done.result as { children: Array<{ status: string }> }).children.map((c) => c.status)).toEqual(['COMPLETED', 'COMPLETED']);
+});
+
+it('waitForChildren with a timeout answers FINISHED with the outcomes when the children finish first; the wait shows its timeout', async () => {
+  const parent = await create({ jobType: 'test.workflow_parent', payload: { timeoutMs: 600_000, spawn: [waitingChild('f1'), { jobType: 'test.workflow_child', payload: { n: 2 } }] } });
+  const waiting = await until(parent, 'PENDING', 'CHILDREN');
+  expect(waiting.wait).toMatchObject({ reason: 'CHILDREN', step: 'children', wakeAt: expect.any(String) });
+  const [first, second] = await childrenOf(parent);
+  await until(first!.id, 'PENDING', 'SIGNAL');
+  await db.pool.query(`select signal_job($1, 'f1')`, [first!.id]);
+  const done = await until(parent, 'COMPLETED');
+  expect((done.result as { waited: unknown }).waited).toEqual({
+    outcome: 'FINISHED',
+    children: [
+      { id: first!.id, status: 'COMPLETED', result: { waited: { outcome: 'RECEIVED', data: {} } }, error: null },
+      { id: second!.id, status: 'COMPLETED', result: { n: 2, double: 4 }, error: null },
+    ],
+  });
+  const { rows } = await db.pool.query(`select count(*)::int as n from job_wait where job_id = $1`, [uuidOf(parent)]);
+  expect(rows[0].n).toBe(0);
+});
+
+// Last: it restarts every worker.
+it('waitForChildren times out with outcome TIMED_OUT and the children as they are then, across a restart of every worker', async () => {
+  const parent = await create({ jobType: 'test.workflow_parent', payload: { timeoutMs: 1500, spawn: [waitingChild('t1'), waitingChild('t2')] } });
+  const waiting = await until(parent, 'PENDING', 'CHILDREN');
+  const wakeAt = new Date(waiting.wait!.wakeAt!).getTime();
+  expect(waiting.wait).toMatchObject({ reason: 'CHILDREN', step: 'children', name: null });
+  const message = waiting.events.edges.map((e) => e.node.message).find((m) => m?.startsWith('waiting for'));
+  expect(message).toMatch(/^waiting for all of 2 child jobs until \d{4}-\d\d-\d\dT[\d:.]+Z \(step children\)$/);
+  expect(new Date(/until (\S+)/.exec(message!)![1]!).getTime()).toBe(wakeAt);
+  for (const worker of workers) {
+    worker.process.kill('SIGTERM');
+    await worker.exited;
+  }
+  workers = [await spawnWorker(db.url, WORKER_ENV, WORKER_SCRIPT)];
+  const done = await until(parent, 'COMPLETED');
+  const children = await childrenOf(parent);
+  expect(done.retryCount).toBe(0);
+  expect((done.result as { waited: unknown }).waited).toEqual({
+    outcome: 'TIMED_OUT',
+    children: children.map((c) => ({ id: c.id, status: 'PENDING', result: null, error: null })),
+  });
+  const stepEvents = done.events.edges.map((e) => e.node).filter((e) => e.step?.name === 'children');
+  expect(stepEvents.map((e) => e.status)).toEqual(['RUNNING', 'COMPLETED']);
+  // The wait ended by its timeout: no row left, and a child finishing now wakes nothing.
+  expect((await db.pool.query(`select count(*)::int as n from job_wait where job_id = $1`, [uuidOf(parent)])).rows[0].n).toBe(0);
+  await until(children[0]!.id, 'PENDING', 'SIGNAL');
+  await db.pool.query(`select signal_job($1, 't1')`, [children[0]!.id]);
+  await until(children[0]!.id, 'COMPLETED');
+  expect((await api.client.request(JobWaitState, { id: parent })).job).toMatchObject({ status: 'COMPLETED', result: done.result });
 });

@@ -13,6 +13,7 @@ import {
 } from '../operations.ts';
 import { linkProps } from '../router.ts';
 import { Card, ErrorNote, JsonView, ProgressBar, StatusBadge, WaitingBadge } from './common.tsx';
+import { ChildJobsCard } from './child-jobs.tsx';
 import { JobLogs } from './job-logs.tsx';
 
 function Timeline({ events }: { events: JobEvent[] }) {
@@ -210,6 +211,7 @@ export function JobPage({ id }: { id: string }) {
               <pre class="error-text">{job.errorMessage}</pre>
             </Card>
           )}
+          <ChildJobsCard id={job.id} />
           <KindDetail job={job} />
           <div class="two">
             <Card title="Payload">

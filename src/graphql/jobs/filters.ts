@@ -55,5 +55,6 @@ export const JobEventFilter = builder.inputType('JobEventFilter', {
     queueNames: t.stringList({ required: false }),
     jobTypes: t.stringList({ required: false }),
     statuses: t.field({ type: [JobStatusEnum], required: false }),
+    parentJobIds: t.idList({ required: false, description: "Only events of these jobs' child jobs (Job.childJobs)." }),
   }),
 });

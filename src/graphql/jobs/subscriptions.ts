@@ -61,6 +61,7 @@ builder.subscriptionFields((t) => ({
       const after = args.after ? decodeCursor(args.after) : null;
       const filter = {
         ...args.filter,
+        parentJobIds: args.filter?.parentJobIds?.map((id, index) => parseJobId(String(id), `filter.parentJobIds.${index}`)),
         tenantId: visibleTenant(ctx.caller),
         ...viewerEventFilter(ctx.caller, args.filter?.jobIds?.map((id, index) => parseJobId(String(id), `filter.jobIds.${index}`))),
       };

@@ -110,6 +110,19 @@ builder.prismaInterfaceField(JobRef, 'parentJob', (t) =>
   }),
 );
 
+// Through the caller's client too: another tenant's (or, for a viewer token,
+// another job's) children are never listed or counted.
+builder.prismaInterfaceField(JobRef, 'childJobs', (t) =>
+  t.prismaConnection({
+    type: JobRef,
+    cursor: 'id',
+    description: 'The jobs it spawned (ctx.spawn, or createJob with its parentJobId), oldest first.',
+    totalCount: (job, _args, ctx) => ctx.prisma.job.count({ where: { parentJobId: job.id } }),
+    resolve: (query, job, _args, ctx) =>
+      ctx.prisma.job.findMany({ ...query, where: { parentJobId: job.id }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
+  }),
+);
+
 builder.prismaNode('Job', {
   // node/nodes answer null for a missing id (or another tenant's), not an error.
   nullable: true,
