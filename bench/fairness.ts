@@ -51,11 +51,11 @@ async function setUp(databaseUrl: string, extra: Record<string, string> = {}) {
   return { pool, create, start, events, end };
 }
 
-/** The database URL with turns off on its connections (docs/fairness.md). */
-const withoutTurns = (url: string) => `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c jobwire.tenant_turns=off')}`;
+/** The database URL with turns on or off on its connections (docs/fairness.md; off by default). */
+const withTurns = (url: string, turns: boolean) => `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c jobwire.tenant_turns=${turns ? 'on' : 'off'}`)}`;
 
 async function backlog(databaseUrl: string, turns: boolean) {
-  const { pool, create, start, events, end } = await setUp(turns ? databaseUrl : withoutTurns(databaseUrl));
+  const { pool, create, start, events, end } = await setUp(withTurns(databaseUrl, turns));
   const createStarted = performance.now();
   for (let i = 0; i < JOBS; i += BATCH) await create('tenant-a', Array.from({ length: Math.min(BATCH, JOBS - i) }, () => ({ jobType: 'system.noop', queueName: 'shared' })));
   const createPerSecond = JOBS / ((performance.now() - createStarted) / 1000);

@@ -1708,7 +1708,7 @@ AS $function$
 declare
   turns timestamptz[];
 begin
-  if current_setting('jobwire.tenant_turns', true) = 'off' then
+  if coalesce(current_setting('jobwire.tenant_turns', true), '') <> 'on' then
     return run_ats;
   end if;
   -- Joins only against the few lanes (tenant, queue, priority): the generic plan guesses 10 specs

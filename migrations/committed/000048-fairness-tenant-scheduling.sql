@@ -1,5 +1,5 @@
 --! Previous: sha1:3375d21aad8eb8a49e4f9f8d72a8de6cb4ccd1e8
---! Hash: sha1:157e1f8484b454a37c3dd355e4b0e49fe8fda7d5
+--! Hash: sha1:8b0e9223551e44ab4d97f53c471e037c00e77940
 --! Message: fairness: tenants take turns in a shared queue (operator weights), a running-job limit per tenant, aging
 
 -- How workers share queues between tenants (docs/fairness.md), set by the
@@ -57,8 +57,10 @@ $$;
 -- 100 µs / weight later than the one before (rounded to the microsecond): a
 -- tenant runs ahead of the clock only past 10,000 creates a second per unit
 -- of weight, and its jobs then wait for their turn's time.
--- `set jobwire.tenant_turns = off` (a session, role or database setting) turns
--- them off: every job keeps the run_at it was given (bench:fairness compares).
+-- Turns are on where `jobwire.tenant_turns` is `on` (a database, role or
+-- session setting the operator makes); elsewhere every job keeps the run_at it
+-- was given. Off by default: a turn costs a lone create about 1.4 ms of start
+-- latency (bench:peers, docs/fairness.md).
 create index job_tenant_turn_idx on job (tenant_id, queue_name, priority, queue_entry_id desc)
   where status = 'PENDING' and (waiting_reason is null or waiting_reason = 'NO_WORKER');
 
@@ -75,7 +77,7 @@ as $$
 declare
   turns timestamptz[];
 begin
-  if current_setting('jobwire.tenant_turns', true) = 'off' then
+  if coalesce(current_setting('jobwire.tenant_turns', true), '') <> 'on' then
     return run_ats;
   end if;
   -- Joins only against the few lanes (tenant, queue, priority): the generic plan guesses 10 specs

@@ -18,9 +18,11 @@ import type { CreateJobInput } from '../../src/jobs/create.ts';
 
 let db: TestDatabase;
 let create: (tenantId: string, inputs: CreateJobInput[]) => Promise<string[]>;
-/** Creates as `create` does on connections with turns off (jobwire.tenant_turns = off). */
+/** Creates as `create` does on connections with turns off (jobwire.tenant_turns = off, as by default). */
 let createWithoutTurns: typeof create;
 let poolWithoutTurns: Pool;
+/** Connections with turns on, as the operator sets them (docs/fairness.md). */
+let poolWithTurns: Pool;
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -30,12 +32,14 @@ beforeAll(async () => {
     const caller: Principal = { principalId: `key:${tenantId}`, tenantId, scopes: new Set(['jobs:write', 'jobs:read']), expiresAt: null };
     return createJobs({ pool, registry, config }, caller, inputs, 'jobs');
   };
-  create = creator(db.pool);
+  poolWithTurns = new pg.Pool({ connectionString: db.url, options: '-c jobwire.tenant_turns=on', max: 2 });
+  create = creator(poolWithTurns);
   poolWithoutTurns = new pg.Pool({ connectionString: db.url, options: '-c jobwire.tenant_turns=off', max: 2 });
   createWithoutTurns = creator(poolWithoutTurns);
 });
 afterAll(async () => {
   await poolWithoutTurns?.end();
+  await poolWithTurns?.end();
   await db?.drop();
 });
 
