@@ -6,21 +6,12 @@ import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { createInterface } from 'node:readline';
 import { startTestApp, TEST_ENV } from '../support/app.ts';
 import { deferred } from '../support/wait.ts';
+import { runCli } from '../support/cli.ts';
 
 let db: TestDatabase;
 
 /** Runs `jobwire <args>` to its end: exit code and output. */
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
-    env: { ...process.env, ...TEST_ENV, LOG_LEVEL: 'warn', CI: '1', DATABASE_URL: db.url, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
+const cli = (args: string[], env: Record<string, string>) => runCli(args, { ...TEST_ENV, DATABASE_URL: db.url, ...env });
 
 beforeAll(async () => {
   db = await createTestDatabase();

@@ -1,24 +1,14 @@
 // `jobwire tenants set-quota|show|clear-quota`: the real CLI on a test
 // database; a bad flag is refused naming it (exit 2) and changes nothing.
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseQuotaFlags } from '../../src/cli/tenant-quotas.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { TEST_ENV } from '../support/app.ts';
+import { runCli } from '../support/cli.ts';
 
 let db: TestDatabase;
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
-    env: { ...process.env, ...TEST_ENV, LOG_LEVEL: 'warn', CI: '1', DATABASE_URL: db.url },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
+const cli = (args: string[]) => runCli(args, { ...TEST_ENV, DATABASE_URL: db.url });
 
 const quotaRows = async () => (await db.pool.query('select * from tenant_quota order by tenant_id')).rows.map(({ updated_at: _at, ...row }) => row);
 

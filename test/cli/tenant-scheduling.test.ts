@@ -2,7 +2,6 @@
 // CLI on the database: the operator sets weights and running limits; bad input
 // is refused naming the flag and changes nothing. A tenant has no way to set
 // them: no GraphQL field reads or writes them, whatever its key's scopes.
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestApp, TEST_ENV } from '../support/app.ts';
@@ -10,20 +9,11 @@ import { printSortedSchema } from '../../src/service-schema.ts';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import { clearTenantScheduling, setTenantScheduling } from '../../src/flow/tenant-scheduling.ts';
 import { parseSchedulingFlags } from '../../src/cli/tenant-scheduling.ts';
+import { runCli } from '../support/cli.ts';
 
 let db: TestDatabase;
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
-    env: { ...process.env, ...TEST_ENV, LOG_LEVEL: 'warn', CI: '1', DATABASE_URL: db.url },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
+const cli = (args: string[]) => runCli(args, { ...TEST_ENV, DATABASE_URL: db.url });
 
 const rows = async () => (await db.pool.query(`select tenant_id, weight, max_running_jobs from tenant_scheduling order by tenant_id`)).rows;
 
