@@ -12,7 +12,10 @@
 // appendfsync everysec. `jobwire` runs at its defaults but WORKER_CONCURRENCY=10;
 // `jobwire-batched` with bench:throughput's settings (support.ts: a local queue
 // of 50, completions batched), which are not the defaults (docs/configuration.md says why).
-//   npm run bench:peers   (BENCH_PEERS=jobwire,jobwire-batched,pg-boss,bullmq: only those)
+// `jobwire-turns-off` (not run unless named) is `jobwire` with tenant turns off
+// on its connections (jobwire.tenant_turns = off, docs/fairness.md): what the
+// turns cost a lone job's start.
+//   npm run bench:peers   (BENCH_PEERS=jobwire,jobwire-batched,pg-boss,bullmq: only those; also jobwire-turns-off)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -44,9 +47,9 @@ const CONCURRENCY = 10;
 const BATCH = 1000;
 /** The pause after a job is done before the next is created: the worker is idle when it comes. */
 const IDLE_MS = 20;
-const SYSTEMS = ['jobwire', 'jobwire-batched', 'pg-boss', 'bullmq'] as const;
+const SYSTEMS = ['jobwire', 'jobwire-turns-off', 'jobwire-batched', 'pg-boss', 'bullmq'] as const;
 type System = (typeof SYSTEMS)[number];
-const chosen = (process.env.BENCH_PEERS ?? SYSTEMS.join(',')).split(',').map((name) => name.trim());
+const chosen = (process.env.BENCH_PEERS ?? SYSTEMS.filter((name) => name !== 'jobwire-turns-off').join(',')).split(',').map((name) => name.trim());
 for (const name of chosen) if (!SYSTEMS.includes(name as System)) throw new Error(`BENCH_PEERS: unknown system "${name}" (known: ${SYSTEMS.join(', ')})`);
 const systems = SYSTEMS.filter((name) => chosen.includes(name));
 
@@ -287,15 +290,16 @@ try {
   console.log('durable settings:', durable);
   if (postgresSettings.fsync !== 'on' || postgresSettings.synchronous_commit !== 'on') throw new Error('Postgres must run with fsync and synchronous_commit on');
 
-  const results: Record<System, Result[]> = { jobwire: [], 'jobwire-batched': [], 'pg-boss': [], bullmq: [] };
+  const results: Record<System, Result[]> = { jobwire: [], 'jobwire-turns-off': [], 'jobwire-batched': [], 'pg-boss': [], bullmq: [] };
   for (let round_ = 1; round_ <= ROUNDS; round_++) {
     // The order rotates each round, so a slow spell on this shared machine does not always fall on the same system.
     const order = systems.map((_, i) => systems[(i + round_ - 1) % systems.length]!);
     for (const system of order) {
       let result: Result;
-      if (system === 'jobwire' || system === 'jobwire-batched') {
-        const name = `peers_${system.replace('-', '_')}_${round_}`;
-        result = await jobwire(await createMigratedDatabase(server.adminUrl, name, logger), system === 'jobwire-batched');
+      if (system === 'jobwire' || system === 'jobwire-batched' || system === 'jobwire-turns-off') {
+        const name = `peers_${system.replaceAll('-', '_')}_${round_}`;
+        const url = await createMigratedDatabase(server.adminUrl, name, logger);
+        result = await jobwire(system === 'jobwire-turns-off' ? `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c jobwire.tenant_turns=off')}` : url, system === 'jobwire-batched');
       } else if (system === 'pg-boss') {
         const name = `peers_pgboss_${round_}`;
         await onServer(server.adminUrl, `drop database if exists ${name} with (force)`, `create database ${name}`);
@@ -327,6 +331,7 @@ try {
     durable,
     settings: {
       jobwire: 'defaults (docs/configuration.md) but WORKER_CONCURRENCY=10; full event history checked',
+      'jobwire-turns-off': 'as jobwire, with jobwire.tenant_turns = off on its connections',
       'jobwire-batched': 'bench:throughput settings: WORKER_CONCURRENCY=10, WORKER_LOCAL_QUEUE_SIZE=50, WORKER_COMPLETE_BATCH_DELAY_MS=0, DATABASE_POOL_SIZE=20, WORKER_POLL_INTERVAL_MS=1000; full event history checked',
       'pg-boss': 'defaults, useListenNotify with a notify queue; work: batchSize 10, burstWhenBatchFull, pollingIntervalSeconds 0.5',
       bullmq: 'defaults (completed jobs kept); Worker concurrency 10',

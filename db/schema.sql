@@ -1707,9 +1707,23 @@ CREATE OR REPLACE FUNCTION public.job_turns(tenant_ids text[], queue_names text[
 AS $function$
 declare
   turns timestamptz[];
+  first_run_at timestamptz;
 begin
-  if coalesce(current_setting('jobwire.tenant_turns', true), '') <> 'on' then
+  if current_setting('jobwire.tenant_turns', true) = 'off' then
     return run_ats;
+  end if;
+  -- One job (most creates): nothing but the probe when nothing is queued at its priority, the
+  -- case of a lone job into an idle worker, whose start this must not delay.
+  if cardinality(run_ats) = 1 then
+    if run_ats[1] > now() then
+      return run_ats;
+    end if;
+    -- As the lane's probe below: in index order, so that it stops at the first entry.
+    select e.run_at into first_run_at from graphile_worker._private_jobs as e
+     where e.is_available and e.priority = -priorities[1] order by e.run_at limit 1;
+    if first_run_at is null or first_run_at > now() + interval '1 minute' then
+      return run_ats;
+    end if;
   end if;
   -- Joins only against the few lanes (tenant, queue, priority): the generic plan guesses 10 specs
   -- and would nest-loop specs against specs.
@@ -1719,7 +1733,8 @@ begin
            s.run_at is null or s.run_at <= now() as due,
            row_number() over (partition by s.tenant_id, s.queue_name, s.priority, s.run_at is null or s.run_at <= now() order by s.ord) - 1 as k
       from unnest(tenant_ids, queue_names, priorities, run_ats) with ordinality as s(tenant_id, queue_name, priority, run_at, ord)
-  ), lane as (
+  ), lane as materialized (
+    -- Materialized: placed reads first_run_at three times, and each would probe again.
     select l.tenant_id, l.queue_name, l.priority, l.last_k,
            -- The first available entry at this priority (graphile-worker's index, one probe).
            (select e.run_at from graphile_worker._private_jobs as e

@@ -18,11 +18,9 @@ import type { CreateJobInput } from '../../src/jobs/create.ts';
 
 let db: TestDatabase;
 let create: (tenantId: string, inputs: CreateJobInput[]) => Promise<string[]>;
-/** Creates as `create` does on connections with turns off (jobwire.tenant_turns = off, as by default). */
+/** Creates as `create` does on connections with turns off, as an operator sets them (jobwire.tenant_turns = off, docs/fairness.md). */
 let createWithoutTurns: typeof create;
 let poolWithoutTurns: Pool;
-/** Connections with turns on, as the operator sets them (docs/fairness.md). */
-let poolWithTurns: Pool;
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -32,14 +30,13 @@ beforeAll(async () => {
     const caller: Principal = { principalId: `key:${tenantId}`, tenantId, scopes: new Set(['jobs:write', 'jobs:read']), expiresAt: null };
     return createJobs({ pool, registry, config }, caller, inputs, 'jobs');
   };
-  poolWithTurns = new pg.Pool({ connectionString: db.url, options: '-c jobwire.tenant_turns=on', max: 2 });
-  create = creator(poolWithTurns);
+  // The database's defaults: turns are on unless the operator turns them off.
+  create = creator(db.pool);
   poolWithoutTurns = new pg.Pool({ connectionString: db.url, options: '-c jobwire.tenant_turns=off', max: 2 });
   createWithoutTurns = creator(poolWithoutTurns);
 });
 afterAll(async () => {
   await poolWithoutTurns?.end();
-  await poolWithTurns?.end();
   await db?.drop();
 });
 
