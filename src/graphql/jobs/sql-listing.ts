@@ -11,6 +11,7 @@
 import type pg from 'pg';
 import type { PrismaClient } from '../../db/prisma.ts';
 import { searchPageQuery, type JobSearch, type PageArgs } from '../../jobs/search.ts';
+import { isUuid } from '../../core/validation.ts';
 
 interface Field {
   name: string;
@@ -74,7 +75,8 @@ function plainListing(query: Record<string, unknown>): { page: PageArgs; relatio
   const { take, skip, cursor, include } = query as PageArgs & { include?: Record<string, unknown> };
   if (take !== undefined && !Number.isInteger(take)) return null;
   if (skip !== undefined && (!Number.isInteger(skip) || skip < 0)) return null;
-  if (cursor !== undefined && (typeof cursor !== 'object' || cursor === null || Object.keys(cursor).join() !== 'id' || typeof cursor.id !== 'string')) return null;
+  // A cursor that is no UUID is left to Prisma, whose error names the argument (error-masking.ts).
+  if (cursor !== undefined && (typeof cursor !== 'object' || cursor === null || Object.keys(cursor).join() !== 'id' || !isUuid(String(cursor.id)))) return null;
   const relations: Array<[string, NestedPage]> = [];
   for (const [name, nested] of Object.entries(include ?? {})) {
     const relation = RELATIONS[name];
