@@ -5,7 +5,8 @@
 // then serves; the rounds alternate which side goes first. Prints req/s, p50
 // and the API process's CPU ms per request, round by round, and A/B ratios.
 //   tsx scripts/ab-jobs-list.ts DIR_A DIR_B
-//   (AB_ROUNDS=4 AB_SECONDS=8 AB_JOBS=20000 AB_CONNECTIONS=1,10 AB_EVENTS_PER_JOB=0 AB_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof')
+//   (AB_ROUNDS=4 AB_SECONDS=8 AB_JOBS=20000 AB_CONNECTIONS=1,10 AB_EVENTS_PER_JOB=0 AB_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof':
+//   the node options of the process that serves the listing, started after the jobs are made)
 import { spawn, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
