@@ -5,7 +5,8 @@
 // then serves; the rounds alternate which side goes first. Prints req/s, p50
 // and the API process's CPU ms per request, round by round, and A/B ratios.
 //   tsx scripts/ab-jobs-list.ts DIR_A DIR_B
-//   (AB_ROUNDS=4 AB_SECONDS=8 AB_JOBS=20000 AB_CONNECTIONS=1,10 AB_EVENTS_PER_JOB=0 AB_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof')
+//   (AB_ROUNDS=4 AB_SECONDS=8 AB_JOBS=20000 AB_CONNECTIONS=1,10 AB_EVENTS_PER_JOB=0 AB_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof':
+//   the node options of the process that serves the listing, started after the jobs are made)
 import { spawn, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -38,12 +39,12 @@ async function cpuMs(pid: number) {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-async function serve(dir: string, url: string) {
+async function serve(dir: string, url: string, nodeArgs: string[] = []) {
   const env = { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'warn', CI: '1', HOST: '127.0.0.1', MUTATION_RATE_LIMIT_PER_MINUTE: '0' };
   const migrated = spawnSync(process.execPath, ['dist/main.js', 'migrate'], { cwd: dir, env, stdio: 'inherit' });
   if (migrated.status !== 0) throw new Error(`migrate in ${dir} failed`);
   const port = await freePort();
-  const child = spawn(process.execPath, [...NODE_ARGS, 'dist/main.js', 'serve'], { cwd: dir, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/main.js', 'serve'], { cwd: dir, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'] });
   const api = `http://127.0.0.1:${port}/graphql`;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`serve in ${dir} exited`);
@@ -79,9 +80,12 @@ try {
     const db = `ab_${name.toLowerCase()}`;
     await onServer(server.adminUrl, `create database ${db}`);
     const url = databaseUrl(server.adminUrl, db);
-    const side = await serve(dir, url);
+    const seeder = await serve(dir, url);
+    await load(seeder, CREATE, 10, { amount: JOBS });
+    await seeder.stop();
+    // A fresh process serves the listing: AB_NODE_ARGS (a CPU profile, say) see the listing alone.
+    const side = await serve(dir, url, NODE_ARGS);
     sides.push({ name, ...side });
-    await load(side, CREATE, 10, { amount: JOBS });
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     await client.query(`insert into job_step (job_id, name, position) select id, 'only', 0 from job`);

@@ -92,8 +92,8 @@ export function searchCondition(tenantId: string | null, search: JobSearch): { s
   return { sql: where.length ? where.join(' and ') : 'true', values };
 }
 
-/** The SQL of one page of a search, newest first (as NEWEST_FIRST), and its parameters. */
-export function searchPageQuery(tenantId: string | null, search: JobSearch, page: PageArgs): { text: string; values: unknown[] } {
+/** The SQL of one page of a search, newest first (as NEWEST_FIRST), selecting `columns` of `job j`, and its parameters. */
+export function searchPageQuery(tenantId: string | null, search: JobSearch, page: PageArgs, columns = 'j.id'): { text: string; values: unknown[] } {
   const { sql, values } = searchCondition(tenantId, search);
   const take = page.take ?? null;
   const backward = take !== null && take < 0;
@@ -110,7 +110,7 @@ export function searchPageQuery(tenantId: string | null, search: JobSearch, page
   }
   const order = backward ? 'j.created_at asc, j.id asc' : 'j.created_at desc, j.id desc';
   values.push(take === null ? null : Math.abs(take), skip);
-  const text = `select j.id from job j where ${conditions.join(' and ')} order by ${order} limit $${values.length - 1} offset $${values.length}`;
+  const text = `select ${columns} from job j where ${conditions.join(' and ')} order by ${order} limit $${values.length - 1} offset $${values.length}`;
   return { text, values };
 }
 

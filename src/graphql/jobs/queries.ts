@@ -8,9 +8,10 @@ import { readQueueStats } from '../../jobs/queue-stats.ts';
 import { readThroughput } from '../../jobs/throughput.ts';
 import { JobFilter, jobSearch, jobWhere } from './filters.ts';
 import { countJobs, needsSqlSearch, searchJobIds, type PageArgs } from '../../jobs/search.ts';
-import { JobRef, parseJobId, QueueStatsRef, withId } from './types.ts';
+import { JobRef, parseJobId, QueueStatsRef, withId, type JobRow } from './types.ts';
 import { viewerListable, viewerReadable, viewerSearch } from '../viewer.ts';
 import { withPagedRelations } from './page-relations.ts';
+import { listJobsInSql } from './sql-listing.ts';
 
 builder.queryFields((t) => ({
   job: t.prismaField({
@@ -32,16 +33,23 @@ builder.queryFields((t) => ({
       const search = viewerSearch(ctx.caller, jobSearch(args.filter, ctx.registry));
       return needsSqlSearch(search) ? countJobs(ctx.pool, visibleTenant(ctx.caller), search) : ctx.prisma.job.count({ where: jobWhere(search) });
     },
-    // Each job's steps and events pages cut by the database (page-relations.ts).
-    resolve: (query, _root, args, ctx) =>
-      withPagedRelations(ctx.prisma, ctx.pool, query, async (query) => {
-        const search = viewerSearch(ctx.caller, jobSearch(args.filter, ctx.registry));
+    // The common page (jobs with their first steps and events) in one SQL
+    // statement (sql-listing.ts); other shapes and viewer tokens through Prisma,
+    // each job's steps and events pages cut by the database (page-relations.ts).
+    resolve: async (query, _root, args, ctx) => {
+      const search = viewerSearch(ctx.caller, jobSearch(args.filter, ctx.registry));
+      if (!ctx.caller.viewer) {
+        const rows = await listJobsInSql(ctx.prisma, ctx.pool, visibleTenant(ctx.caller), search, query as Record<string, unknown>);
+        if (rows) return rows as unknown as JobRow[];
+      }
+      return withPagedRelations(ctx.prisma, ctx.pool, query, async (query) => {
         if (!needsSqlSearch(search)) return ctx.prisma.job.findMany({ ...query, where: jobWhere(search), orderBy: NEWEST_FIRST });
         // Containment and error text: the page's ids from SQL (src/jobs/search.ts), the rows (and what the query selects) from Prisma.
         const { take, skip, cursor, ...selection } = query as typeof query & PageArgs;
         const ids = await searchJobIds(ctx.pool, visibleTenant(ctx.caller), search, { take, skip, cursor });
         return ctx.prisma.job.findMany({ ...selection, where: { id: { in: ids } }, orderBy: NEWEST_FIRST });
-      }),
+      });
+    },
   }),
   queueStats: t.field({
     type: QueueStatsRef,
