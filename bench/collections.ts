@@ -9,7 +9,6 @@ import { startApp } from '../src/app.ts';
 import { createCollectionJob } from '../src/collections/create.ts';
 import { loadConfig } from '../src/service-config.ts';
 import { createPool } from '../src/db/pool.ts';
-import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { logger, report, round, startBenchServer } from './support.ts';
 import { LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
@@ -57,7 +56,7 @@ const app = await startApp(config, logger, { api: false, worker: true });
 const pool = createPool(app.databaseUrl, 4, logger);
 try {
   const started = performance.now();
-  const { id } = await createCollectionJob({ pool, registry: createRegistry({ pool, prisma: createPrisma(pool), config }), config }, LOCAL_PRINCIPAL, {
+  const { id } = await createCollectionJob({ pool, registry: createRegistry({ pool, config }), config }, LOCAL_PRINCIPAL, {
     symbols,
     timeframe: '1d',
     rangeFrom: new Date(Date.UTC(2000, 0, 1)),

@@ -6,7 +6,6 @@
 import { DEFAULT_TENANT, LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
 import { loadConfig } from '../src/service-config.ts';
 import { createPool } from '../src/db/pool.ts';
-import { createPrisma } from '../src/db/prisma.ts';
 import { bulkJobAction } from '../src/jobs/bulk.ts';
 import { createJobs } from '../src/jobs/create.ts';
 import { readQueueStats } from '../src/jobs/queue-stats.ts';
@@ -40,11 +39,10 @@ const config = loadConfig({
   CREATE_JOBS_MAX: String(Math.max(BULK_JOBS, 1)),
 });
 const pool = createPool(databaseUrl, 4, logger);
-const prisma = createPrisma(pool);
 try {
   const inAnHour = new Date(Date.now() + 3_600_000);
   await createJobs(
-    { pool, registry: createRegistry({ pool, prisma, config }), config },
+    { pool, registry: createRegistry({ pool, config }), config },
     caller,
     Array.from({ length: BULK_JOBS }, () => ({ jobType: 'system.noop', queueName: 'bench-bulk', scheduledAt: inAnHour })),
   );
@@ -91,7 +89,6 @@ try {
     { measure: `queue stats (a queuesUpdated tick), ${rows[0]!.jobs} jobs stored (median of 9)`, ms: round(queueStatsMs) },
   ]);
 } finally {
-  await prisma.$disconnect();
   await pool.end();
   await server.stop();
 }

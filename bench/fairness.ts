@@ -18,7 +18,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { WorkerEvents } from 'graphile-worker';
 import { Listener } from '../src/db/listener.ts';
 import { createPool } from '../src/db/pool.ts';
-import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { createJobs, type CreateJobInput } from '../src/jobs/create.ts';
 import type { Principal } from '../src/auth/principal.ts';
@@ -37,7 +36,7 @@ const tenant = (tenantId: string): Principal => ({ principalId: `key:${tenantId}
 async function setUp(databaseUrl: string, extra: Record<string, string> = {}) {
   const config = throughputConfig(databaseUrl, { CREATE_JOBS_MAX: String(BATCH), ...extra });
   const pool = createPool(databaseUrl, config.DATABASE_POOL_SIZE, logger);
-  const registry = createRegistry({ pool, prisma: createPrisma(pool), config });
+  const registry = createRegistry({ pool, config });
   await servePlaceholderWorker(pool, registry, ['system.noop', 'system.sleep']);
   const create = (tenantId: string, inputs: CreateJobInput[]) => createJobs({ pool, registry, config }, tenant(tenantId), inputs, 'jobs');
   const listener = new Listener(databaseUrl, logger);

@@ -14,7 +14,6 @@ import { DEFAULT_TENANT, LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
 import { loadConfig } from '../src/service-config.ts';
 import { Listener } from '../src/db/listener.ts';
 import { createPool } from '../src/db/pool.ts';
-import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { createJobs } from '../src/jobs/create.ts';
 import { JobCounts } from '../src/metrics/job-counts.ts';
@@ -64,7 +63,7 @@ try {
     AUTH_ENABLED: 'true',
   });
   const pool = createPool(databaseUrl, config.DATABASE_POOL_SIZE, logger);
-  const registry = createRegistry({ pool, prisma: createPrisma(pool), config });
+  const registry = createRegistry({ pool, config });
   const authenticator = createAuthenticator(config, pool);
   const { key } = await createApiKey(pool, { name: 'bench-scraper', tenantId: DEFAULT_TENANT, scopes: ['admin'] });
   scrapeHeaders = { authorization: `Bearer ${key}` };

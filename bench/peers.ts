@@ -31,7 +31,6 @@ import { LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
 import type { JobHandler } from '../src/core/handler.ts';
 import { Listener } from '../src/db/listener.ts';
 import { createPool } from '../src/db/pool.ts';
-import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { createJobs } from '../src/jobs/create.ts';
 import { loadConfig } from '../src/service-config.ts';
@@ -111,7 +110,7 @@ async function jobwire(url: string, batched: boolean): Promise<Result> {
   const settings = { WORKER_CONCURRENCY: String(CONCURRENCY), CREATE_JOBS_MAX: String(BATCH) };
   const config = batched ? throughputConfig(url, settings) : loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'warn', ...settings });
   const pool = createPool(url, config.DATABASE_POOL_SIZE, logger);
-  const registry = createRegistry({ pool, prisma: createPrisma(pool), config }).register(markHandler);
+  const registry = createRegistry({ pool, config }).register(markHandler);
   const deps = { pool, registry, config };
   // Queued before the worker starts, as for the others: a placeholder worker serves the type meanwhile (support.ts).
   await servePlaceholderWorker(pool, registry, ['bench.mark']);

@@ -12,7 +12,6 @@ import type pg from 'pg';
 import { LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
 import { Listener } from '../src/db/listener.ts';
 import { createPool } from '../src/db/pool.ts';
-import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { createJobs } from '../src/jobs/create.ts';
 import { startWorker } from '../src/worker/runner.ts';
@@ -32,7 +31,7 @@ const benchConfig = (databaseUrl: string) => throughputConfig(databaseUrl, { CRE
 async function insertJobs(databaseUrl: string) {
   const config = benchConfig(databaseUrl);
   const pool = createPool(databaseUrl, 4, logger);
-  const registry = createRegistry({ pool, prisma: createPrisma(pool), config });
+  const registry = createRegistry({ pool, config });
   // The jobs are inserted before the measured workers start (support.ts).
   await servePlaceholderWorker(pool, registry, [JOB_TYPE]);
   for (let i = 0; i < JOBS; i += 1000) {
@@ -60,7 +59,7 @@ async function inProcess(databaseUrl: string): Promise<number> {
   await insertJobs(databaseUrl);
   const config = benchConfig(databaseUrl);
   const pool = createPool(databaseUrl, config.DATABASE_POOL_SIZE, logger);
-  const registry = createRegistry({ pool, prisma: createPrisma(pool), config });
+  const registry = createRegistry({ pool, config });
   const listener = new Listener(databaseUrl, logger);
   await listener.start();
   const started = performance.now();

@@ -7,7 +7,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { LOCAL_PRINCIPAL } from '../src/auth/principal.ts';
 import { loadConfig } from '../src/service-config.ts';
-import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { createJobs } from '../src/jobs/create.ts';
 import { median, report, spawnCli, startBenchServer, type Child } from './support.ts';
@@ -24,7 +23,7 @@ try {
   let holder = await spawnCli('work', env);
   children.push(holder);
   const config = loadConfig(env);
-  const [job] = await createJobs({ pool, registry: createRegistry({ pool, prisma: createPrisma(pool), config }), config }, LOCAL_PRINCIPAL, [
+  const [job] = await createJobs({ pool, registry: createRegistry({ pool, config }), config }, LOCAL_PRINCIPAL, [
     { jobType: 'system.sleep', payload: { ms: 3_600_000, ticks: 1000 } },
   ], 'jobs');
   const jobId = job!;

@@ -16,7 +16,6 @@ import type { ServiceConfig } from '../src/service-config.ts';
 import { Listener } from '../src/db/listener.ts';
 import { workerLogger } from '../src/db/migrate.ts';
 import { createPool } from '../src/db/pool.ts';
-import { createPrisma } from '../src/db/prisma.ts';
 import { createRegistry } from '../src/handlers.ts';
 import { createJobs } from '../src/jobs/create.ts';
 import { graphileWorkerSettings, startWorker } from '../src/worker/runner.ts';
@@ -101,7 +100,7 @@ async function startReceiver(): Promise<{ url: string; close(): Promise<void> }>
 
 async function ours(databaseUrl: string, config: ServiceConfig, webhooks: Webhooks = 'none', receiverUrl = '') {
   const pool = createPool(databaseUrl, config.DATABASE_POOL_SIZE, logger);
-  const registry = createRegistry({ pool, prisma: createPrisma(pool), config });
+  const registry = createRegistry({ pool, config });
   // The jobs are inserted before the worker starts (support.ts).
   await servePlaceholderWorker(pool, registry, ['system.noop']);
   const createStarted = performance.now();

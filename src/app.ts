@@ -126,11 +126,6 @@ export async function startApp(config: ServiceConfig, logger: Logger, roles: Rol
     const listener = new Listener(database.url, logger);
     await listener.start();
     stops.push(() => listener.stop());
-    // One Prisma client per pool: the API's reads; the collection kind's repository in handlers.
-    const prisma = createPrisma(pool);
-    stops.push(() => prisma.$disconnect());
-    const jobsPrisma = jobsPool === pool ? prisma : createPrisma(jobsPool);
-    if (jobsPrisma !== prisma) stops.push(() => jobsPrisma.$disconnect());
     const health = new Health({
       pool,
       availability,
@@ -142,7 +137,7 @@ export async function startApp(config: ServiceConfig, logger: Logger, roles: Rol
     const providerConnections = new ProviderConnections(pool, config);
     const kinds = options.kinds ?? defaultKinds;
     const services = createKindServices(kinds, config, { providerConnections }, options.services);
-    const registry = options.registry ?? createRegistry({ pool: jobsPool, prisma: jobsPrisma, config, kinds, providerConnections, services });
+    const registry = options.registry ?? createRegistry({ pool: jobsPool, config, kinds, providerConnections, services });
     const metrics = new Metrics({ labelValuesMax: config.METRICS_LABEL_VALUES_MAX });
     listener.on('reconnected', () => metrics.listenReconnects.inc());
     // Tokens of API requests and of metrics scrapes (admin only).
@@ -171,6 +166,11 @@ export async function startApp(config: ServiceConfig, logger: Logger, roles: Rol
       stops.push(() => webhooks.stop());
     }
     if (roles.api) {
+      // Prisma serves the API's reads only (no handler reads through it): one
+      // client, made by the API alone, since a client holds its schema's graph
+      // (~12 MB of heap) and, once it has queried, its own query compiler.
+      const prisma = createPrisma(pool);
+      stops.push(() => prisma.$disconnect());
       const apiPrisma = options.wrapPrisma?.(prisma) ?? prisma;
       live = new LiveEvents(pool, listener, logger, (jobIds) => prisma.job.findMany({ where: { id: { in: jobIds } } }), metrics);
       await live.start();

@@ -1,7 +1,6 @@
 // Every job type this service runs: the core's plain ones, then each kind's
 // (src/kinds.ts; a kind's descriptor says which handlers it has).
 import type pg from 'pg';
-import type { PrismaClient } from './db/prisma.ts';
 import type { ServiceConfig } from './service-config.ts';
 import { ProviderConnections } from './connections/connections.ts';
 import type { CoreServices, KindDescriptor, KindServices } from './kind-descriptor.ts';
@@ -11,10 +10,9 @@ import { createOutboundFetch, outboundOptions } from './net/outbound.ts';
 import { createWebhookSendHandler } from './webhooks/send.ts';
 import { HandlerRegistry } from './core/registry.ts';
 
-/** Handlers that read or write the database get the process's pool (and its one Prisma client). */
+/** Handlers that read or write the database get the process's pool. */
 export interface RegistryDeps {
   pool: pg.Pool;
-  prisma: PrismaClient;
   config: ServiceConfig;
   /** The kinds whose job types to register; default: every built-in one. */
   kinds?: readonly KindDescriptor<any>[];

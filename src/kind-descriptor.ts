@@ -31,7 +31,6 @@ export interface CoreServices {
 /** What a kind's handlers are built from. */
 export interface KindDeps {
   pool: pg.Pool;
-  prisma: PrismaClient;
   config: Config;
   /** Outbound HTTP with the SSRF rules of src/net/outbound.ts. */
   outbound: OutboundFetch;

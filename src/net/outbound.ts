@@ -12,7 +12,14 @@
 // a job at most that many bytes, never the worker's memory.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import ipaddr from 'ipaddr.js';
-import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
+import type { Agent, RequestInit as UndiciRequestInit } from 'undici';
+
+// undici is loaded at the first outbound request, not with the module: every
+// process builds the handlers, but only a worker sends, and an API process
+// (`serve`) that never does saves its ~10 MB of modules (docs/benchmarks.md#memory).
+const importUndici = () => import('undici');
+let undici: ReturnType<typeof importUndici> | undefined;
+const loadUndici = () => (undici ??= importUndici());
 
 /** Defaults of OUTBOUND_RESPONSE_MAX_BYTES and OUTBOUND_TIMEOUT_MS (config.ts). */
 export const DEFAULT_RESPONSE_MAX_BYTES = 64 * 1024 * 1024;
@@ -155,7 +162,7 @@ export function createOutboundFetch(options: OutboundOptions): OutboundFetch {
       else callback(null, addresses[0]!.address, addresses[0]!.family);
     });
   };
-  const dispatcher = new Agent({ connect: { lookup: lookup as never } });
+  let dispatcher: Agent | undefined;
 
   /** Literal addresses never reach `lookup`: checked here. */
   const checkUrl = (url: URL) => {
@@ -184,6 +191,8 @@ export function createOutboundFetch(options: OutboundOptions): OutboundFetch {
       checkUrl(url);
       let response;
       try {
+        const { Agent, fetch: undiciFetch } = await loadUndici();
+        dispatcher ??= new Agent({ connect: { lookup: lookup as never } });
         response = await undiciFetch(url, { method, headers, body, signal, redirect: 'manual', dispatcher } as UndiciRequestInit);
       } catch (error) {
         clearTimeout(timer);

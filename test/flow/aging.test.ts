@@ -9,7 +9,6 @@ import { startTestApp, TEST_ENV } from '../support/app.ts';
 import { eventually } from '../support/wait.ts';
 import { loadConfig } from '../../src/service-config.ts';
 import { createRegistry } from '../../src/handlers.ts';
-import { createPrisma } from '../../src/db/prisma.ts';
 import { createJobs, type CreateJobInput } from '../../src/jobs/create.ts';
 import { LOCAL_PRINCIPAL } from '../../src/auth/principal.ts';
 import { ageWaitingEntries } from '../../src/flow/aging.ts';
@@ -20,7 +19,7 @@ let create: (inputs: CreateJobInput[]) => Promise<string[]>;
 beforeAll(async () => {
   db = await createTestDatabase();
   const config = loadConfig({ ...TEST_ENV, DATABASE_URL: db.url });
-  const registry = createRegistry({ pool: db.pool, prisma: createPrisma(db.pool), config });
+  const registry = createRegistry({ pool: db.pool, config });
   create = (inputs) => createJobs({ pool: db.pool, registry, config }, LOCAL_PRINCIPAL, inputs, 'jobs');
 });
 afterAll(async () => {

@@ -10,7 +10,6 @@ import { startTestApp, TEST_ENV } from '../support/app.ts';
 import { eventually } from '../support/wait.ts';
 import { loadConfig } from '../../src/service-config.ts';
 import { createRegistry } from '../../src/handlers.ts';
-import { createPrisma } from '../../src/db/prisma.ts';
 import { createJobs } from '../../src/jobs/create.ts';
 import type { Principal } from '../../src/auth/principal.ts';
 import { setTenantScheduling } from '../../src/flow/tenant-scheduling.ts';
@@ -25,7 +24,7 @@ let poolWithoutTurns: Pool;
 beforeAll(async () => {
   db = await createTestDatabase();
   const config = loadConfig({ ...TEST_ENV, DATABASE_URL: db.url, ALLOW_UNKNOWN_JOB_TYPES: 'true' });
-  const registry = createRegistry({ pool: db.pool, prisma: createPrisma(db.pool), config });
+  const registry = createRegistry({ pool: db.pool, config });
   const creator = (pool: Pool) => (tenantId: string, inputs: CreateJobInput[]) => {
     const caller: Principal = { principalId: `key:${tenantId}`, tenantId, scopes: new Set(['jobs:write', 'jobs:read']), expiresAt: null };
     return createJobs({ pool, registry, config }, caller, inputs, 'jobs');

@@ -13,7 +13,6 @@ import { eventually } from '../support/wait.ts';
 import { clearTenantScheduling, setTenantScheduling } from '../../src/flow/tenant-scheduling.ts';
 import { loadConfig } from '../../src/service-config.ts';
 import { createRegistry } from '../../src/handlers.ts';
-import { createPrisma } from '../../src/db/prisma.ts';
 import { createJobs } from '../../src/jobs/create.ts';
 
 let db: TestDatabase;
@@ -59,7 +58,7 @@ it('12 jobs of a tenant limited to 2 over two workers of 4 slots: never more tha
 it("another tenant's jobs are not held by one tenant's limit", async () => {
   await setTenantScheduling(db.pool, 'default', { maxRunningJobs: 1 });
   const config = loadConfig({ ...TEST_ENV, DATABASE_URL: db.url });
-  const registry = createRegistry({ pool: db.pool, prisma: createPrisma(db.pool), config });
+  const registry = createRegistry({ pool: db.pool, config });
   const other = { principalId: 'key:other', tenantId: 'other', scopes: new Set(['jobs:write'] as const), expiresAt: null };
   await Promise.all(Array.from({ length: 4 }, () => createFlowJob(api.client, { jobType: 'system.sleep', queueName: 'mixed', payload: { ms: 400 } })));
   await createJobs({ pool: db.pool, registry, config }, other, Array.from({ length: 4 }, () => ({ jobType: 'system.sleep', queueName: 'mixed', payload: { ms: 400 } })));

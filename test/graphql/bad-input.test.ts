@@ -11,7 +11,6 @@ import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/service-config.ts';
-import { createPrisma } from '../../src/db/prisma.ts';
 import { createRegistry } from '../../src/handlers.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { TEST_ENV } from '../support/app.ts';
@@ -36,7 +35,7 @@ beforeAll(async () => {
     }),
   );
   // A job type whose payload check throws: a fault of ours, not the client's.
-  const registry = createRegistry({ pool: db.pool, prisma: createPrisma(db.pool), config }).register({
+  const registry = createRegistry({ pool: db.pool, config }).register({
     jobType: 'test.broken',
     description: 'its payload check crashes',
     payload: z.object({}).superRefine(() => {

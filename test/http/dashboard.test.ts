@@ -12,7 +12,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import { loadConfig } from '../../src/service-config.ts';
-import { createPrisma } from '../../src/db/prisma.ts';
 import { createRegistry } from '../../src/handlers.ts';
 import { CSRF_HEADER } from '../../src/graphql/csrf.ts';
 import { DASHBOARD_PATH, DASHBOARD_SECURITY_HEADERS } from '../../src/http/dashboard.ts';
@@ -47,7 +46,7 @@ beforeAll(async () => {
   await promisify(execFile)(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'dashboard/vite.config.ts']);
   db = await createTestDatabase();
   // Every built-in job type, and one with steps whose second step fails.
-  const registry = createRegistry({ pool: db.pool, prisma: createPrisma(db.pool), config: loadConfig({ ...TEST_ENV, DATABASE_URL: db.url }) }).register({
+  const registry = createRegistry({ pool: db.pool, config: loadConfig({ ...TEST_ENV, DATABASE_URL: db.url }) }).register({
     jobType: 'report.publish',
     description: 'builds a report, then publishes it',
     payload: z.object({}),
