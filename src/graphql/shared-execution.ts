@@ -23,9 +23,12 @@
 // garbage were most of the API's CPU besides the socket writes. Only results
 // without errors take this way: those hooks touch only errors (masking, the
 // error counter), so a result with errors goes through them as before, in
-// order (the next event waits until graphql-ws has taken it).
+// order (the next event waits until graphql-ws has taken it). Over a
+// pushStream (jobEvents) the events are taken as they are pushed, in
+// jobs/live.ts's fan-out, with no promise per event and subscriber.
 import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Principal } from '../auth/principal.ts';
+import { TAKE, type Takeable } from './push-stream.ts';
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
 
@@ -111,6 +114,7 @@ export async function sharedSubscribe(args: ExecutionArgs): Promise<AsyncIterabl
   const sharing = typeof args.contextValue === 'object' && args.contextValue !== null ? sharings.get(args.contextValue) : undefined;
   const key = sharing?.key;
   const direct = sharing?.direct;
+  if (direct && TAKE in source) return takenDirectly(args, key!, direct, source as AsyncIterator<unknown> & Takeable<unknown>);
   let closed = false;
   const close = async () => {
     closed = true;
@@ -151,4 +155,105 @@ export async function sharedSubscribe(args: ExecutionArgs): Promise<AsyncIterabl
     },
   };
   return mapped;
+}
+
+/**
+ * A direct subscription over a pushStream (jobEvents): each event is executed
+ * (shared) and written in the call that pushes it, without a promise per event
+ * while the client keeps up. graphql-ws's next() answers only a result with
+ * errors (written by graphql-ws, after its hooks), the end or a failure; the
+ * events after such a result wait in the stream's queue until graphql-ws asks
+ * again, and so do those after a held write until it is written.
+ */
+function takenDirectly(
+  args: ExecutionArgs,
+  key: string,
+  direct: NonNullable<Sharing['direct']>,
+  source: AsyncIterator<unknown> & Takeable<unknown>,
+): AsyncIterableIterator<ExecutionResult> {
+  let closed = false;
+  let started = false;
+  let handoff: ExecutionResult | null = null;
+  let failure: { error: unknown } | null = null;
+  let waiting: { resolve: (step: IteratorResult<ExecutionResult>) => void; reject: (error: unknown) => void } | null = null;
+  const done = (): IteratorResult<ExecutionResult> => ({ done: true, value: undefined });
+
+  const settle = () => {
+    if (!waiting) return;
+    const { resolve, reject } = waiting;
+    if (handoff) {
+      waiting = null;
+      const value = handoff;
+      handoff = null;
+      resolve({ done: false, value });
+    } else if (failure) {
+      waiting = null;
+      reject(failure.error);
+    } else if (closed) {
+      waiting = null;
+      resolve(done());
+    }
+  };
+  const end = (error: unknown) => {
+    if (closed) return;
+    closed = true;
+    failure = { error };
+    void source.return?.();
+    settle();
+  };
+  const deliver = (result: ExecutionResult) => {
+    if (closed) return;
+    const payload = payloadOf(result);
+    if (payload === undefined) {
+      // To graphql-ws (for masking and the error count); the stream stays paused until it asks again.
+      handoff = result;
+      return settle();
+    }
+    const held = direct.writer.write(`${direct.prefix}${payload}}`);
+    if (held) held.then(control.resume, end);
+    else control.resume();
+  };
+  const control = source[TAKE]({
+    take(value) {
+      // Called by whoever pushes (jobs/live.ts's fan-out): never throws into it.
+      control.pause();
+      try {
+        const shared = executeShared(args, key, value);
+        if ('then' in shared) shared.then(deliver, end);
+        else deliver(shared);
+      } catch (error) {
+        end(error);
+      }
+    },
+    fail: end,
+  });
+  control.pause();
+
+  const iterator: AsyncIterableIterator<ExecutionResult> = {
+    next() {
+      // graphql-ws has written the result it was handed (or asks for the first time): on with the events.
+      if (!started || !handoff) {
+        started = true;
+        if (!closed) control.resume();
+      }
+      return new Promise<IteratorResult<ExecutionResult>>((resolve, reject) => {
+        waiting = { resolve, reject };
+        settle();
+      });
+    },
+    async return() {
+      closed = true;
+      await source.return?.();
+      settle();
+      return done();
+    },
+    async throw(error: unknown) {
+      await iterator.return!();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
 }

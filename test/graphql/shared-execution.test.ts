@@ -8,6 +8,7 @@ import { principalShareKey, sharedSubscribe, shareExecutions } from '../../src/g
 /** A schema whose `event` subscription yields what `publish` sends; `executions` counts its field's resolves. */
 function eventSchema() {
   const sinks = new Set<(event: { n: number }) => void>();
+  const failures = new Set<(error: Error) => void>();
   const counter = { executions: 0 };
   const Event = new GraphQLObjectType({
     name: 'Event',
@@ -37,7 +38,12 @@ function eventSchema() {
       fields: {
         event: {
           type: Event,
-          subscribe: () => pushStream<{ n: number }>((push) => (sinks.add(push), () => sinks.delete(push))),
+          subscribe: () =>
+            pushStream<{ n: number }>((push, fail) => {
+              sinks.add(push);
+              failures.add(fail);
+              return () => (sinks.delete(push), failures.delete(fail));
+            }),
           resolve: (event: { n: number }) => event,
         },
       },
@@ -48,7 +54,8 @@ function eventSchema() {
     const event = { n };
     sinks.forEach((sink) => sink(event));
   };
-  return { schema, publish, counter };
+  const failAll = (error: Error) => [...failures].forEach((fail) => fail(error));
+  return { schema, publish, failAll, counter };
 }
 
 const QUERY = 'subscription { event { n seenBy } }';
@@ -173,6 +180,21 @@ describe('shared subscription executions written straight to the socket', () => 
     expect(writer.messages[1]).toBe(nextMessage('op', { data: { event: { checked: 3 } } }));
     await stream.return!();
     expect(await fourth).toEqual({ done: true, value: undefined });
+  });
+
+  it('a failing source: what was pushed before is written, then graphql-ws gets the error', async () => {
+    const { schema, publish, failAll } = eventSchema();
+    const writer = recordingWriter();
+    const stream = await subscribeDirect(schema, QUERY, 'a', 'op', writer);
+    const pending = stream.next();
+    writer.hold();
+    publish(1);
+    publish(2);
+    failAll(new Error('the log is gone'));
+    await writer.until(1);
+    writer.release();
+    await expect(pending).rejects.toThrow('the log is gone');
+    expect(writer.messages).toEqual([1, 2].map((n) => nextMessage('op', { data: { event: { n, seenBy: 'a' } } })));
   });
 
   it('takes the next event only once a held write (a slow client) is written', async () => {
