@@ -15,6 +15,7 @@
 //   BENCH_API_NODE_OPTIONS: Node flags for the API process only, e.g. V8 heap limits)
 import { fork, type ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
+import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { buildService, percentile, report, round, spawnCli, startBenchServer } from './support.ts';
 
@@ -51,6 +52,12 @@ type FromChild =
   | { type: 'received'; fewest: number }
   | { type: 'connecting'; connected: number }
   | { type: 'collected'; latencies: Int32Array; sequences: Array<{ ids: string[]; subscribers: number }> };
+
+/** CPU time a process has used so far (user + system), in ms: fields 14 and 15 of /proc/PID/stat, in ticks of 10 ms. */
+async function cpuMsOf(pid: number | undefined): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
 
 /** One child process of subscribers, as the parent sees it. */
 class Subscribers {
@@ -135,6 +142,10 @@ try {
       children.forEach((child) => (child.fewest = 0));
       const rssConnected = await api.rssMb();
       console.log(`${size} subscribers: the probe arrived everywhere; creating ${JOBS} jobs at ${RATE}/s`);
+      // CPU while the events flow: the API's, and the subscriber processes' (which share the machine with it).
+      const clientsCpu = () => Promise.all(children.map((child) => cpuMsOf(child.process.pid))).then((all) => all.reduce((a, b) => a + b, 0));
+      const [apiCpuBefore, clientsCpuBefore] = await Promise.all([api.cpuMs(), clientsCpu()]);
+      const flowing = performance.now();
 
       for (let i = 0; i < JOBS; i++) {
         await createJob(api.url!, queue);
@@ -146,6 +157,8 @@ try {
         if (error.message.includes('timed out')) return;
         throw error;
       });
+      const [apiCpuAfter, clientsCpuAfter] = await Promise.all([api.cpuMs(), clientsCpu()]);
+      const flowSeconds = (performance.now() - flowing) / 1000;
       const rssAfter = await api.rssMb();
       const collected = await Promise.all(children.map((child) => (child.process.send({ type: 'collect' }), child.next('collected'))));
 
@@ -182,6 +195,11 @@ try {
         lost,
         duplicates,
         'out of order': outOfOrder + unexpected,
+        // From the first job's create until every event arrived (or the wait gave up).
+        'events s': round(flowSeconds),
+        'API CPU s': round((apiCpuAfter - apiCpuBefore) / 1000),
+        'API CPU µs a delivery': latencies.length ? round(((apiCpuAfter - apiCpuBefore) * 1000) / latencies.length) : null,
+        'clients CPU s': round((clientsCpuAfter - clientsCpuBefore) / 1000),
         'API RSS MB before': round(rssBefore),
         'API RSS MB connected': round(rssConnected),
         'API RSS MB after': round(rssAfter),

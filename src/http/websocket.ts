@@ -13,7 +13,7 @@ import { OpenSockets } from '../auth/open-sockets.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { ApiServices, GraphQLContext } from '../graphql/context.ts';
 import { parseFailure } from '../graphql/error-masking.ts';
-import { principalShareKey, shareExecutions } from '../graphql/shared-execution.ts';
+import { principalShareKey, shareExecutions, type DirectWriter } from '../graphql/shared-execution.ts';
 import { originAllowed } from '../graphql/http-guard.ts';
 import { socketsPerPrincipalCap } from '../graphql/limits.ts';
 import { GRAPHQL_PATH } from './yoga.ts';
@@ -28,6 +28,33 @@ function allowMessages(socket: WebSocket, maxBytes: number, logger: Logger) {
   const receiver = (socket as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
   if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = maxBytes;
   else logger.error('cannot raise the websocket message bound after authentication (ws internals changed): messages stay within WS_INIT_MAX_BYTES');
+}
+
+/**
+ * Writes one subscription's messages straight to its socket (graphql/
+ * shared-execution.ts), as graphql-ws's own `send` would (nothing once the
+ * socket is no longer open). A message the kernel did not take at once
+ * (`bufferedAmount`: the client reads slowly) is waited for before the next.
+ */
+function directWriter(socket: WebSocket): DirectWriter {
+  let unwritten = 0;
+  let onWritten: (() => void) | null = null;
+  // ws calls it once a message is written, or with an error when the socket is gone.
+  const written = () => {
+    if (--unwritten > 0 || !onWritten) return;
+    const resolve = onWritten;
+    onWritten = null;
+    resolve();
+  };
+  return {
+    write(message) {
+      if (socket.readyState !== socket.OPEN) return undefined;
+      unwritten++;
+      socket.send(message, written);
+      if (unwritten === 0 || socket.bufferedAmount === 0) return undefined;
+      return new Promise<void>((resolve) => (onWritten = resolve));
+    },
+  };
 }
 
 /** Close codes of the websocket (graphql-ws keeps 4400-4499 for such reasons). */
@@ -107,7 +134,7 @@ export async function startWebsocketServer(
         if (open > 0) socketsByPrincipal.set(principal.principalId, open);
         else socketsByPrincipal.delete(principal.principalId);
       },
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
         // ctx.subscriptions already holds this one.
         if (Object.keys(ctx.subscriptions).length > config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET) {
           return [
@@ -140,7 +167,7 @@ export async function startWebsocketServer(
         };
         const errors = validate(args.schema, args.document);
         if (errors.length) return errors;
-        shareExecutions(args.contextValue, ctx.extra.shareKey!, params);
+        shareExecutions(args.contextValue, ctx.extra.shareKey!, params, { id, writer: directWriter(ctx.extra.socket) });
         return args;
       },
     },

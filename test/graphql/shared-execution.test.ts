@@ -1,4 +1,5 @@
 import { GraphQLInt, GraphQLObjectType, GraphQLSchema, GraphQLString, parse, type ExecutionResult } from 'graphql';
+import { MessageType, stringifyMessage } from 'graphql-ws';
 import { describe, expect, it } from 'vitest';
 import type { Principal, Scope } from '../../src/auth/principal.ts';
 import { pushStream } from '../../src/graphql/push-stream.ts';
@@ -7,11 +8,20 @@ import { principalShareKey, sharedSubscribe, shareExecutions } from '../../src/g
 /** A schema whose `event` subscription yields what `publish` sends; `executions` counts its field's resolves. */
 function eventSchema() {
   const sinks = new Set<(event: { n: number }) => void>();
+  const failures = new Set<(error: Error) => void>();
   const counter = { executions: 0 };
   const Event = new GraphQLObjectType({
     name: 'Event',
     fields: {
       n: { type: GraphQLInt },
+      // An error at event 2 (a result with errors).
+      checked: {
+        type: GraphQLInt,
+        resolve: (event: { n: number }) => {
+          if (event.n === 2) throw new Error('two is refused');
+          return event.n;
+        },
+      },
       seenBy: {
         type: GraphQLString,
         resolve: (_event, _args, context: { who: string }) => {
@@ -28,7 +38,12 @@ function eventSchema() {
       fields: {
         event: {
           type: Event,
-          subscribe: () => pushStream<{ n: number }>((push) => (sinks.add(push), () => sinks.delete(push))),
+          subscribe: () =>
+            pushStream<{ n: number }>((push, fail) => {
+              sinks.add(push);
+              failures.add(fail);
+              return () => (sinks.delete(push), failures.delete(fail));
+            }),
           resolve: (event: { n: number }) => event,
         },
       },
@@ -39,7 +54,8 @@ function eventSchema() {
     const event = { n };
     sinks.forEach((sink) => sink(event));
   };
-  return { schema, publish, counter };
+  const failAll = (error: Error) => [...failures].forEach((fail) => fail(error));
+  return { schema, publish, failAll, counter };
 }
 
 const QUERY = 'subscription { event { n seenBy } }';
@@ -87,6 +103,117 @@ describe('shared subscription executions', () => {
     await stream.return!();
     publish(1);
     expect(await stream.next()).toEqual({ done: true, value: undefined });
+  });
+});
+
+/** A writer as http/websocket.ts gives: records each message; `hold` makes the next write wait until `release`. */
+function recordingWriter() {
+  const messages: string[] = [];
+  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  let held: (() => void) | null = null;
+  let holdNext = false;
+  return {
+    messages,
+    hold: () => (holdNext = true),
+    release: () => held?.(),
+    /** Resolves once `count` messages were written. */
+    until: (count: number) => new Promise<void>((resolve) => (messages.length >= count ? resolve() : waiters.push({ count, resolve }))),
+    write(message: string) {
+      messages.push(message);
+      waiters.filter((waiter) => messages.length >= waiter.count).forEach((waiter) => waiter.resolve());
+      if (!holdNext) return undefined;
+      holdNext = false;
+      return new Promise<void>((resolve) => (held = resolve));
+    },
+  };
+}
+
+async function subscribeDirect(schema: GraphQLSchema, query: string, who: string, id: string, writer: ReturnType<typeof recordingWriter>) {
+  const contextValue = { who };
+  shareExecutions(contextValue, 'p', { query }, { id, writer });
+  const stream = await sharedSubscribe({ schema, document: parse(query), contextValue });
+  if (!(Symbol.asyncIterator in stream)) throw new Error(JSON.stringify(stream));
+  return stream as AsyncIterableIterator<ExecutionResult>;
+}
+
+const nextMessage = (id: string, payload: ExecutionResult) => stringifyMessage({ id, type: MessageType.Next, payload });
+
+describe('shared subscription executions written straight to the socket', () => {
+  it("writes graphql-ws's own next message for each event, executed once for all, to each subscriber's id", async () => {
+    const { schema, publish, counter } = eventSchema();
+    const writers = [recordingWriter(), recordingWriter()];
+    const streams = await Promise.all(writers.map((writer, index) => subscribeDirect(schema, QUERY, index ? 'second' : 'first', `op-${index}`, writer)));
+    // graphql-ws asks for the next result; none comes back while they are written here.
+    const pending = streams.map((stream) => stream.next());
+    publish(1);
+    publish(2);
+    await Promise.all(writers.map((writer) => writer.until(2)));
+    writers.forEach((writer, index) =>
+      expect(writer.messages).toEqual([
+        nextMessage(`op-${index}`, { data: { event: { n: 1, seenBy: 'first' } } }),
+        nextMessage(`op-${index}`, { data: { event: { n: 2, seenBy: 'first' } } }),
+      ]),
+    );
+    expect(counter.executions).toBe(2);
+    await Promise.all(streams.map((stream) => stream.return!()));
+    expect(await Promise.all(pending)).toEqual([
+      { done: true, value: undefined },
+      { done: true, value: undefined },
+    ]);
+  });
+
+  it('hands a result with errors to graphql-ws (for masking and the error count), in order between the written ones', async () => {
+    const { schema, publish } = eventSchema();
+    const query = 'subscription { event { checked } }';
+    const writer = recordingWriter();
+    const stream = await subscribeDirect(schema, query, 'a', 'op', writer);
+    const second = stream.next();
+    publish(1);
+    publish(2);
+    publish(3);
+    const result = (await second).value as ExecutionResult;
+    expect(result.errors?.map((error) => error.message)).toEqual(['two is refused']);
+    // Event 3 waits until graphql-ws has taken event 2's result.
+    expect(writer.messages).toEqual([nextMessage('op', { data: { event: { checked: 1 } } })]);
+    const fourth = stream.next();
+    await writer.until(2);
+    expect(writer.messages[1]).toBe(nextMessage('op', { data: { event: { checked: 3 } } }));
+    await stream.return!();
+    expect(await fourth).toEqual({ done: true, value: undefined });
+  });
+
+  it('a failing source: what was pushed before is written, then graphql-ws gets the error', async () => {
+    const { schema, publish, failAll } = eventSchema();
+    const writer = recordingWriter();
+    const stream = await subscribeDirect(schema, QUERY, 'a', 'op', writer);
+    const pending = stream.next();
+    writer.hold();
+    publish(1);
+    publish(2);
+    failAll(new Error('the log is gone'));
+    await writer.until(1);
+    writer.release();
+    await expect(pending).rejects.toThrow('the log is gone');
+    expect(writer.messages).toEqual([1, 2].map((n) => nextMessage('op', { data: { event: { n, seenBy: 'a' } } })));
+  });
+
+  it('takes the next event only once a held write (a slow client) is written', async () => {
+    const { schema, publish } = eventSchema();
+    const writer = recordingWriter();
+    const stream = await subscribeDirect(schema, QUERY, 'a', 'op', writer);
+    const pending = stream.next();
+    writer.hold();
+    publish(1);
+    publish(2);
+    await writer.until(1);
+    // Event 2 is queued in the subscription (bounded there), not written.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writer.messages).toHaveLength(1);
+    writer.release();
+    await writer.until(2);
+    expect(writer.messages[1]).toBe(nextMessage('op', { data: { event: { n: 2, seenBy: 'a' } } }));
+    await stream.return!();
+    await pending;
   });
 });
 
