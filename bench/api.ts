@@ -231,6 +231,13 @@ try {
       apiPeakRssMbUnderCreate: { withApiKey: keyedRssUnderCreate, withoutAuthentication: plainRssUnderCreate },
       prismaQueriesPerRequest: queries,
       jobsCreated: created.requests.total,
+      // Issue 26's targets.
+      headline: [
+        { figure: 'createJob with an API key, requests/s (mean of rounds)', value: round(mean(withKey)), target: '≥ 2,000', held: mean(withKey) >= 2000 },
+        { figure: 'serve peak RSS under the createJob load, with an API key (MB)', value: round(keyedRssUnderCreate), target: '≤ 200', held: keyedRssUnderCreate <= 200 },
+        { figure: 'jobs(first: 50) + steps + events, 1 client, p50 ms', value: listedAlone.latency.p50, target: '≤ 4', held: listedAlone.latency.p50 <= 4 },
+        { figure: `jobs(first: 50) + steps + events, ${CONNECTIONS} clients, requests/s`, value: round(listed.requests.average), target: '≥ 600', held: listed.requests.average >= 600 },
+      ],
     });
     console.log('Prisma queries per request:', queries);
   }

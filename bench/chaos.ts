@@ -303,14 +303,25 @@ async function main() {
   await mkdir(LOG_DIR, { recursive: true });
   buildService();
   const server = await createPostgresServer();
-  const rows = [];
+  const rows: Array<Awaited<ReturnType<typeof runScenario>>> = [];
   try {
     for (const name of names) rows.push(await runScenario(server, name, SCENARIOS[name]!));
   } finally {
     await server.destroy();
   }
-  await report('chaos', rows.map(({ fault: _fault, ...row }) => row), { scale: SCALE, faults: Object.fromEntries(rows.map((row) => [row.scenario, row.fault])) });
   const failed = rows.filter((row) => row.lost || row['completed twice'] || row.stuck || row['recover s'] === 'never');
+  const sum = (key: 'lost' | 'completed twice' | 'stuck') => rows.reduce((total, row) => total + row[key], 0);
+  const recovered = rows.map((row) => row['recover s']).filter((value): value is number => typeof value === 'number');
+  const headline = [
+    {
+      figure: `jobs lost / completed twice / stuck over ${rows.length} scenarios${failed.length ? ` (failed: ${failed.map((row) => row.scenario).join(', ')})` : ''}`,
+      value: `${sum('lost')} / ${sum('completed twice')} / ${sum('stuck')}`,
+      target: '0 / 0 / 0, every scenario recovered',
+      held: failed.length === 0,
+    },
+    ...(recovered.length ? [{ figure: 'slowest recovery s (fault ended → a new job completed)', value: Math.max(...recovered) }] : []),
+  ];
+  await report('chaos', rows.map(({ fault: _fault, ...row }) => row), { scale: SCALE, faults: Object.fromEntries(rows.map((row) => [row.scenario, row.fault])), headline });
   if (failed.length) {
     console.error(`[chaos] FAILED: ${failed.map((row) => row.scenario).join(', ')} (logs in ${LOG_DIR})`);
     process.exitCode = 1;

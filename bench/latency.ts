@@ -218,6 +218,19 @@ try {
     subscribersPerProcess: PER_PROCESS,
     runtime: RUNTIME,
     apiNodeOptions: process.env.BENCH_API_NODE_OPTIONS ?? null,
+    // Issue 26's targets, at the sizes this run measured.
+    headline: rows.flatMap((row) => {
+      const p99 = Number(row['p99 ms']);
+      const figures = [];
+      if (row.subscribers === 1000) figures.push({ figure: 'p99 ms at 1,000 subscribers', value: p99, target: '≤ 25', held: p99 <= 25 });
+      if (row.subscribers === 10_000) {
+        figures.push({ figure: 'p99 ms at 10,000 subscribers', value: p99, target: '≤ 100', held: p99 <= 100 });
+        const peak = Number(row['API peak RSS MB']);
+        figures.push({ figure: 'API RSS MB at 10,000 subscribers (all connected / peak)', value: `${row['API RSS MB connected']} / ${peak}`, target: '≤ 400 (peak)', held: peak <= 400 });
+      }
+      if (row.subscribers !== 1000 && row.subscribers !== 10_000) figures.push({ figure: `p99 ms at ${row.subscribers} subscribers`, value: p99 });
+      return figures;
+    }),
   });
   if (failedOnce) throw new Error('events were lost, delivered twice or out of order (see those columns)');
 } finally {

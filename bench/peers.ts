@@ -336,6 +336,17 @@ try {
       bullmq: 'defaults (completed jobs kept); Worker concurrency 10',
     },
     perRound: results,
+    // Issue 26's targets, for the systems this run measured.
+    headline: rows.flatMap((row) => {
+      if (row.system !== 'jobwire' && row.system !== 'jobwire-batched') return [];
+      const vs = Number.isFinite(row['vs BullMQ']) ? [{ figure: `${row.system} jobs/s vs BullMQ (${row['jobs/s']} jobs/s)`, value: row['vs BullMQ'], target: '≥ 1', held: row['vs BullMQ'] >= 1 }] : [];
+      if (row.system === 'jobwire-batched') return vs;
+      return [
+        ...vs,
+        { figure: 'jobwire start latency p50 ms', value: row['start p50 ms'], target: '≤ 3', held: row['start p50 ms'] <= 3 },
+        { figure: 'jobwire start latency p99 ms', value: row['start p99 ms'], target: '≤ 8', held: row['start p99 ms'] <= 8 },
+      ];
+    }),
   });
 } finally {
   await redis?.stop();

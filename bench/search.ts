@@ -130,8 +130,12 @@ try {
   };
   console.log(`\nEXPLAIN ANALYZE, metadata @> {customer} with the tenant (the SQL jobs(filter) runs for its page of ids; first: 50 asks 51):\n${plans.metadataCustomerTenant}`);
   console.log(`\nEXPLAIN ANALYZE, metadata @> {region} (half the jobs) with the tenant:\n${plans.metadataRegionTenant}`);
-  await report('search', rows, { storedJobs: STORED_JOBS, customers: CUSTOMERS, loadSeconds: round(loadSeconds), plans });
   const target = Number(rows[0]!['p50 ms']);
+  // Issue 26's target names 1,000,000 stored jobs: at fewer, the figure is shown without it.
+  const headline = [
+    { figure: `${rows[0]!.search}, first page p50 ms (${STORED_JOBS.toLocaleString('en')} jobs stored)`, value: target, ...(STORED_JOBS >= 1_000_000 ? { target: '≤ 20', held: target <= 20 } : {}) },
+  ];
+  await report('search', rows, { storedJobs: STORED_JOBS, customers: CUSTOMERS, loadSeconds: round(loadSeconds), plans, headline });
   if (STORED_JOBS >= 1_000_000) console.log(`\nmetadata containment, first page, p50 ${target} ms (target <= 20 ms): ${target <= 20 ? 'met' : 'NOT met'}`);
 } finally {
   await app?.stop();

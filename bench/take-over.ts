@@ -24,7 +24,8 @@ try {
   children.push(holder);
   const config = loadConfig(env);
   const [job] = await createJobs({ pool, registry: createRegistry({ pool, config }), config }, LOCAL_PRINCIPAL, [
-    { jobType: 'system.sleep', payload: { ms: 3_600_000, ticks: 1000 } },
+    // Each take-over spends a retry: with the default 3, the fourth kill would leave it DEAD_LETTER, never RUNNING again.
+    { jobType: 'system.sleep', payload: { ms: 3_600_000, ticks: 1000 }, maxRetries: ROUNDS },
   ], 'jobs');
   const jobId = job!;
   const runningEvents = async () =>
@@ -38,7 +39,11 @@ try {
     const before = await runningEvents();
     holder.process.kill('SIGKILL');
     const killedAt = Date.now();
-    while ((await runningEvents()) <= before) await delay(20);
+    while ((await runningEvents()) <= before) {
+      const { rows: state } = await pool.query<{ status: string }>('select status from job where id = $1', [jobId]);
+      if (state[0]!.status === 'DEAD_LETTER') throw new Error(`round ${round}: the job went DEAD_LETTER instead of being taken over`);
+      await delay(20);
+    }
     const { rows: taken } = await pool.query<{ at: Date; message: string }>(
       `select created_at as at, message from job_event where job_id = $1 and status = 'RUNNING' and step_id is null order by tx_id desc, id desc limit 1`,
       [jobId],
