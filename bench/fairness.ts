@@ -22,7 +22,7 @@ import { createRegistry } from '../src/handlers.ts';
 import { createJobs, type CreateJobInput } from '../src/jobs/create.ts';
 import type { Principal } from '../src/auth/principal.ts';
 import { startWorker } from '../src/worker/runner.ts';
-import { logger, median, report, round, servePlaceholderWorker, startBenchServer, throughputConfig } from './support.ts';
+import { logger, median, report, round, servePlaceholderWorker, startBenchServer, throughputConfig, withTenantTurns } from './support.ts';
 
 const JOBS = Number(process.env.FAIRNESS_JOBS ?? 100_000);
 const ROUNDS = Number(process.env.FAIRNESS_ROUNDS ?? 1);
@@ -50,11 +50,8 @@ async function setUp(databaseUrl: string, extra: Record<string, string> = {}) {
   return { pool, create, start, events, end };
 }
 
-/** The database URL with turns on or off on its connections (docs/fairness.md; on by default). */
-const withTurns = (url: string, turns: boolean) => `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c jobwire.tenant_turns=${turns ? 'on' : 'off'}`)}`;
-
 async function backlog(databaseUrl: string, turns: boolean) {
-  const { pool, create, start, events, end } = await setUp(withTurns(databaseUrl, turns));
+  const { pool, create, start, events, end } = await setUp(withTenantTurns(databaseUrl, turns));
   const createStarted = performance.now();
   for (let i = 0; i < JOBS; i += BATCH) await create('tenant-a', Array.from({ length: Math.min(BATCH, JOBS - i) }, () => ({ jobType: 'system.noop', queueName: 'shared' })));
   const createPerSecond = JOBS / ((performance.now() - createStarted) / 1000);

@@ -37,7 +37,7 @@ import { loadConfig } from '../src/service-config.ts';
 import { freePort } from '../src/testing/ports.ts';
 import { createMigratedDatabase, databaseUrl, onServer, startPostgresServer } from '../src/testing/postgres-server.ts';
 import { startWorker } from '../src/worker/runner.ts';
-import { logger, median, percentile, report, round, servePlaceholderWorker, throughputConfig } from './support.ts';
+import { logger, median, percentile, report, round, servePlaceholderWorker, throughputConfig, withTenantTurns } from './support.ts';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
@@ -298,7 +298,7 @@ try {
       if (system === 'jobwire' || system === 'jobwire-batched' || system === 'jobwire-turns-off') {
         const name = `peers_${system.replaceAll('-', '_')}_${round_}`;
         const url = await createMigratedDatabase(server.adminUrl, name, logger);
-        result = await jobwire(system === 'jobwire-turns-off' ? `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c jobwire.tenant_turns=off')}` : url, system === 'jobwire-batched');
+        result = await jobwire(system === 'jobwire-turns-off' ? withTenantTurns(url, false) : url, system === 'jobwire-batched');
       } else if (system === 'pg-boss') {
         const name = `peers_pgboss_${round_}`;
         await onServer(server.adminUrl, `drop database if exists ${name} with (force)`, `create database ${name}`);

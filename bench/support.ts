@@ -181,6 +181,10 @@ export async function servePlaceholderWorker(pool: pg.Pool, registry: HandlerReg
  * bench:throughput's worker settings (concurrency 10, local queue 50, batched
  * completions), shared by the benches that compare against it.
  */
+/** The database URL with tenant turns on or off on its connections (docs/fairness.md; on by default). */
+export const withTenantTurns = (url: string, turns: boolean) =>
+  `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c jobwire.tenant_turns=${turns ? 'on' : 'off'}`)}`;
+
 export function throughputConfig(databaseUrl: string, extra: Record<string, string> = {}): ServiceConfig {
   return loadConfig({
     DATABASE_URL: databaseUrl,

@@ -16,7 +16,7 @@ import type { Agent, RequestInit as UndiciRequestInit } from 'undici';
 
 // undici is loaded at the first outbound request, not with the module: every
 // process builds the handlers, but only a worker sends, and an API process
-// (`serve`) that never does saves its ~10 MB of modules (docs/benchmarks.md#memory).
+// (`serve`) that never does skips its 95 modules, about 2 MB of heap (docs/benchmarks.md#memory).
 const importUndici = () => import('undici');
 let undici: ReturnType<typeof importUndici> | undefined;
 const loadUndici = () => (undici ??= importUndici());
