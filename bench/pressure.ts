@@ -11,16 +11,18 @@
 //
 // The fixed rate of idle_in_tx and active_readers is half the peak (PRESSURE_RATE: jobs/s).
 // The peak: PRESSURE_PEAK_JOBS (20,000) created as fast as the API takes them,
-// over the time until the last completed, on a database of its own.
+// over the time until the last completed, on a database of its own, just before each flow scenario.
 // Each flow scenario runs: clean (1 min) → pressure → after (1 min, and on until
 // the dead tuples are back under their clean level, at most 5 min). event_burst:
 // clean = a burst of PRESSURE_PEAK_JOBS, pressure = the big burst, after = the
 // small burst again; rates are the drain rates of those bursts.
 // Per scenario: the completion rate during and after as a share of clean, the
 // dead tuples (n_dead_tup) of job, job_event and graphile_worker._private_jobs
-// sampled over time, the start latency (created_at → started_at) p99, and the
-// RSS of the API, the worker and Postgres' processes at the pressure's start
-// and end. A job not COMPLETED, or not 3 events per job, fails the run.
+// sampled over time, the start latency (created_at → started_at) p99, the RSS
+// of the API and the worker sampled with the dead tuples (flat: the medians of
+// the pressure's first and last fifth within ±10 %), and Postgres' processes'
+// memory at the pressure's start and end. A job not COMPLETED, or not 3 events
+// per job, fails the run.
 //
 //   npm run bench:pressure                     every scenario, full length (~40 min)
 //   npm run bench:pressure -- idle_in_tx       only those named
@@ -32,7 +34,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
-import { buildService, type Child, type Headline, percentile, report, round, spawnCli, startBenchServer } from './support.ts';
+import { buildService, type Child, type Headline, median, percentile, report, round, spawnCli, startBenchServer } from './support.ts';
 
 const SCALE = Number(process.env.PRESSURE_SCALE ?? 1);
 if (!(SCALE > 0)) throw new Error(`PRESSURE_SCALE must be a positive number, not ${process.env.PRESSURE_SCALE}`);
@@ -75,6 +77,8 @@ interface Sample {
   phase: string;
   dead: Record<TableKey, number>;
   autovacuums: Record<TableKey, number>;
+  /** RSS (MB) of the API and the worker process. */
+  rss: { api: number; worker: number };
 }
 
 const ACTIVE = `('PENDING', 'SCHEDULED', 'RUNNING', 'RETRYING')`;
@@ -128,23 +132,27 @@ class Flow {
   }
 }
 
-/** n_dead_tup of the three tables, every SAMPLE_MS, labelled with the phase running. */
+/** n_dead_tup of the three tables and the RSS of the API and the worker, every SAMPLE_MS, labelled with the phase running. */
 class Sampler {
   samples: Sample[] = [];
   phase = 'clean';
   #stopped = false;
   readonly #done: Promise<void>;
-  constructor(private readonly db: pg.Pool, private readonly origin: number) {
+  constructor(private readonly cluster: Cluster, private readonly origin: number) {
     this.#done = this.#run();
   }
   async read(): Promise<Sample> {
-    const { rows } = await this.db.query<{ schemaname: string; relname: string; dead: number; autovacuums: number }>(
+    const { rows } = await this.cluster.db.query<{ schemaname: string; relname: string; dead: number; autovacuums: number }>(
       `select schemaname, relname, n_dead_tup::int as dead, autovacuum_count::int as autovacuums from pg_stat_all_tables
         where (schemaname, relname) in (('public', 'job'), ('public', 'job_event'), ('graphile_worker', '_private_jobs'))`,
     );
     const of = (field: 'dead' | 'autovacuums') =>
       Object.fromEntries(TABLES.map(({ key, schema, table }) => [key, rows.find((row) => row.schemaname === schema && row.relname === table)?.[field] ?? 0])) as Record<TableKey, number>;
-    return { t: round((Date.now() - this.origin) / 1000), phase: this.phase, dead: of('dead'), autovacuums: of('autovacuums') };
+    const rss = {
+      api: round((await statusOf(this.cluster.api.process.pid!))?.rssMb ?? NaN),
+      worker: round((await statusOf(this.cluster.worker.process.pid!))?.rssMb ?? NaN),
+    };
+    return { t: round((Date.now() - this.origin) / 1000), phase: this.phase, dead: of('dead'), autovacuums: of('autovacuums'), rss };
   }
   async #run() {
     while (!this.#stopped) {
@@ -352,9 +360,30 @@ interface Outcome {
 
 const pct = (value: number) => Math.round(100 * value);
 
-/** RSS within ±10 % between the pressure's start and end, for the API and the worker. */
-function rssFlat(start: Rss, end: Rss): boolean {
-  return [start.api / end.api, start.worker / end.worker].every((ratio) => Math.abs(1 / ratio - 1) <= 0.1);
+/**
+ * The RSS of the API and the worker over the pressure: the median of its first
+ * fifth of samples against the median of its last fifth, and the range. Flat:
+ * the two medians within ±10 %. Medians, not two single readings, because a
+ * single reading lands anywhere in the sawtooth of garbage collections (tens of
+ * MB at these rates) and says nothing of growth.
+ */
+function rssTrend(samples: Sample[]) {
+  const fifth = Math.max(1, Math.floor(samples.length / 5));
+  const of = (key: 'api' | 'worker') => {
+    const values = samples.map((sample) => sample.rss[key]);
+    const first = median(values.slice(0, fifth));
+    const last = median(values.slice(-fifth));
+    return { first, last, min: Math.min(...values), max: Math.max(...values), flat: Math.abs(last / first - 1) <= 0.1 };
+  };
+  const api = of('api');
+  const worker = of('worker');
+  return {
+    api,
+    worker,
+    flat: api.flat && worker.flat,
+    text: `${api.first}/${worker.first} → ${api.last}/${worker.last}`,
+    range: `${api.min}–${api.max} / ${worker.min}–${worker.max}`,
+  };
 }
 
 const maxDead = (samples: Sample[], key: TableKey) => Math.max(0, ...samples.map((sample) => sample.dead[key]));
@@ -381,7 +410,7 @@ async function flowScenario(server: Awaited<ReturnType<typeof startBenchServer>>
   const cluster = await startCluster(server, name);
   try {
     const origin = Date.now();
-    const sampler = new Sampler(cluster.db, origin);
+    const sampler = new Sampler(cluster, origin);
     const flow = new Flow(cluster.api.url!, name, rate);
     await delay(CLEAN_MS);
     const cleanEnd = Date.now();
@@ -409,6 +438,7 @@ async function flowScenario(server: Awaited<ReturnType<typeof startBenchServer>>
     const after = await completionRate(cluster.db, pressureEnd, afterEnd);
     const history = await checkHistory(cluster.db);
     const during_ = sampler.samples.filter((sample) => sample.phase === 'pressure');
+    const rss = rssTrend(during_);
     const row = {
       scenario: name,
       'rate offered (jobs/s)': round(rate),
@@ -420,7 +450,8 @@ async function flowScenario(server: Awaited<ReturnType<typeof startBenchServer>>
       'dead _private_jobs clean→peak': `${cleanLevel._private_jobs} → ${maxDead(during_, '_private_jobs')}`,
       'dead job_event peak': maxDead(sampler.samples, 'job_event'),
       'dead back under clean (s after)': settledSeconds ?? `not in ${SETTLE_MS / 1000}`,
-      'RSS api/worker start→end (MB)': `${rssStart.api}/${rssStart.worker} → ${rssEnd.api}/${rssEnd.worker}`,
+      'RSS api/worker first→last fifth (MB)': rss.text,
+      'RSS api / worker range (MB)': rss.range,
       'Postgres PSS start→end (MB)': rssStart.postgres && rssEnd.postgres ? `${rssStart.postgres.pssMb} → ${rssEnd.postgres.pssMb}` : 'unreadable',
     };
     if (flow.failures.length) history.problems.push(`${flow.failures.length} creates refused, e.g. ${flow.failures[0]}`);
@@ -440,7 +471,7 @@ async function flowScenario(server: Awaited<ReturnType<typeof startBenchServer>>
       held: {
         'during >= 75 % of clean': during / clean >= 0.75,
         'after >= 100 % of clean': after / clean >= 0.995,
-        'RSS flat (±10 %)': rssFlat(rssStart, rssEnd),
+        'RSS flat (±10 %)': rss.flat,
         'dead tuples back under clean within 5 min': settledSeconds !== null && settledSeconds <= 300,
       },
     };
@@ -453,7 +484,7 @@ async function eventBurst(server: Awaited<ReturnType<typeof startBenchServer>>):
   const cluster = await startCluster(server, 'event_burst');
   try {
     const origin = Date.now();
-    const sampler = new Sampler(cluster.db, origin);
+    const sampler = new Sampler(cluster, origin);
     const clean = await burst(cluster.api.url!, cluster.db, 'event_burst-clean', PEAK_JOBS);
     await delay(Math.min(CLEAN_MS, 10_000));
     const cleanSamples = [...sampler.samples];
@@ -469,6 +500,7 @@ async function eventBurst(server: Awaited<ReturnType<typeof startBenchServer>>):
     await sampler.stop();
     const history = await checkHistory(cluster.db);
     const pressureSamples = sampler.samples.filter((sample) => sample.phase === 'pressure');
+    const rss = rssTrend(pressureSamples);
     const row = {
       scenario: 'event_burst',
       'rate offered (jobs/s)': `${BURST_JOBS} at once`,
@@ -480,7 +512,8 @@ async function eventBurst(server: Awaited<ReturnType<typeof startBenchServer>>):
       'dead _private_jobs clean→peak': `${cleanLevel._private_jobs} → ${maxDead(pressureSamples, '_private_jobs')}`,
       'dead job_event peak': maxDead(sampler.samples, 'job_event'),
       'dead back under clean (s after)': settledSeconds ?? `not in ${SETTLE_MS / 1000}`,
-      'RSS api/worker start→end (MB)': `${rssStart.api}/${rssStart.worker} → ${rssEnd.api}/${rssEnd.worker}`,
+      'RSS api/worker first→last fifth (MB)': rss.text,
+      'RSS api / worker range (MB)': rss.range,
       'Postgres PSS start→end (MB)': rssStart.postgres && rssEnd.postgres ? `${rssStart.postgres.pssMb} → ${rssEnd.postgres.pssMb}` : 'unreadable',
     };
     return {
@@ -496,7 +529,7 @@ async function eventBurst(server: Awaited<ReturnType<typeof startBenchServer>>):
       held: {
         'during >= 75 % of clean': during.perSecond / clean.perSecond >= 0.75,
         'after >= 100 % of clean': after.perSecond / clean.perSecond >= 0.995,
-        'RSS flat (±10 %)': rssFlat(rssStart, rssEnd),
+        'RSS flat (±10 %)': rss.flat,
         'dead tuples back under clean within 5 min': settledSeconds !== null && settledSeconds <= 300,
       },
     };
@@ -507,7 +540,7 @@ async function eventBurst(server: Awaited<ReturnType<typeof startBenchServer>>):
 
 /** The peak: PEAK_JOBS created as fast as the API takes them, on a database of its own; jobs/s to the last completion. */
 async function measurePeak(server: Awaited<ReturnType<typeof startBenchServer>>): Promise<number> {
-  const cluster = await startCluster(server, 'peak');
+  const cluster = await startCluster(server, `peak_${Date.now()}`);
   try {
     return (await burst(cluster.api.url!, cluster.db, 'peak', PEAK_JOBS)).perSecond;
   } finally {
@@ -524,15 +557,16 @@ async function main() {
   buildService();
   const server = await startBenchServer();
   const outcomes: Outcome[] = [];
-  let peak = NaN;
+  const peaks: Record<string, number> = {};
   try {
-    if (names.some((name) => name !== 'event_burst')) {
-      peak = await measurePeak(server);
-      console.log(`[pressure] peak: ${round(peak)} jobs/s (${PEAK_JOBS} no-ops through the API to the last completion)`);
-    }
     for (const name of names) {
       const started = Date.now();
       let outcome: Outcome;
+      // Each flow scenario's peak is measured just before it: a peak measured once, at the start,
+      // outlives the machine's state (on a shared machine the others' load changes within minutes),
+      // and a flow at "half the peak" would then be the whole capacity, or a fraction of it.
+      const peak = name === 'event_burst' ? NaN : (peaks[name] = await measurePeak(server));
+      if (name !== 'event_burst') console.log(`[pressure] ${name}: peak ${round(peak)} jobs/s (${PEAK_JOBS} no-ops through the API to the last completion)`);
       if (name === 'event_burst') outcome = await eventBurst(server);
       else if (name === 'sustained_high_load') outcome = await flowScenario(server, name, HIGH_LOAD_SHARE * peak, null);
       else outcome = await flowScenario(server, name as keyof typeof PRESSURE_MS, FIXED_RATE ?? peak / 2, name === 'idle_in_tx' ? idleInTx : activeReaders);
@@ -545,14 +579,14 @@ async function main() {
   const headline: Headline[] = outcomes.flatMap(({ row, held }) => [
     { figure: `${row.scenario}: during / after, % of clean`, value: `${row['during % of clean']} / ${row['after % of clean']}`, target: '≥ 75 / ≥ 100', held: held['during >= 75 % of clean']! && held['after >= 100 % of clean']! },
     { figure: `${row.scenario}: dead tuples back under clean`, value: `${row['dead back under clean (s after)']} s`, target: '≤ 300 s', held: held['dead tuples back under clean within 5 min']! },
-    { figure: `${row.scenario}: RSS api/worker start → end`, value: `${row['RSS api/worker start→end (MB)']} MB`, target: '±10 %', held: held['RSS flat (±10 %)']! },
+    { figure: `${row.scenario}: RSS api/worker, pressure's first → last fifth (medians)`, value: `${row['RSS api/worker first→last fifth (MB)']} MB`, target: '±10 %', held: held['RSS flat (±10 %)']! },
   ]);
   await report(
     'pressure',
     outcomes.map(({ row }) => row),
     {
       scale: SCALE,
-      peakJobsPerSecond: round(peak),
+      peakJobsPerSecond: Object.fromEntries(Object.entries(peaks).map(([name, peak]) => [name, round(peak)])),
       settings: 'the documented defaults (serve and work from dist/, nothing set but DATABASE_URL)',
       headline,
       scenarios: Object.fromEntries(outcomes.map(({ row, detail, held }) => [row.scenario, { ...detail, held }])),
