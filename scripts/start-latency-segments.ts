@@ -33,7 +33,7 @@ const ROUNDS = Number(process.env.SEGMENT_ROUNDS ?? 2);
 const SYSTEMS = (process.env.SEGMENT_SYSTEMS ?? 'jobwire,pg-boss').split(',');
 const IDLE_MS = 20;
 
-/** SEGMENT_AB: this branch's changes on (read-ahead, the create's named statement) or off, sample by sample. */
+/** SEGMENT_SYSTEMS=jobwire-ab: this branch's changes on (read-ahead, the create's named statement) or off, sample by sample. */
 let featuresOn = true;
 const originalJobCreated = ReadAhead.prototype.jobCreated;
 ReadAhead.prototype.jobCreated = function (this: ReadAhead) {
