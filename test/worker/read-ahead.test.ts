@@ -15,6 +15,7 @@ import { Listener } from '../../src/db/listener.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { createRegistry } from '../../src/handlers.ts';
 import { createJobs } from '../../src/jobs/create.ts';
+import { cancelJob } from '../../src/job-state/cancel.ts';
 import { jobTaskIdentifier } from '../../src/job-state/queue-entry.ts';
 import { createLogger } from '../../src/logger.ts';
 import { loadConfig } from '../../src/service-config.ts';
@@ -32,6 +33,22 @@ let worker: WorkerHandle | undefined;
 /** The names of the statements the worker's pool ran (pool.query). */
 const statements: string[] = [];
 const started: string[] = [];
+/** Creates one job through the running worker's registry. */
+let created: (jobType: string) => Promise<string>;
+
+/** Sleeps a minute unless aborted: a missed cancel shows as a job that does not end. */
+const sleeper: JobHandler<Record<string, unknown>> = {
+  jobType: 'test.read_ahead_sleep',
+  description: 'Sleeps 60 s or until aborted.',
+  payload: z.record(z.string(), z.unknown()),
+  async handle(_job, ctx) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 60_000);
+      ctx.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    });
+    return ctx.signal.aborted ? { success: false, error: new Error('aborted') } : { success: true };
+  },
+};
 
 const handler: JobHandler<Record<string, unknown>> = {
   jobType: 'test.read_ahead',
@@ -65,7 +82,8 @@ describe('a lone job into an idle worker', () => {
   it('starts from the row read ahead, with no read after the lock, and keeps its history in order', async () => {
     // Polls far apart: only the jobs:insert of each create wakes a slot.
     const config = loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent', WORKER_CONCURRENCY: '4', WORKER_POLL_INTERVAL_MS: '60000' });
-    const registry = createRegistry({ pool, config }).register(handler);
+    const registry = createRegistry({ pool, config }).register(handler).register(sleeper);
+    created = (jobType) => createJobs({ pool, registry, config }, LOCAL_PRINCIPAL, [{ jobType }]).then(([id]) => id!);
     const events: WorkerEvents = new EventEmitter();
     let empty = 0;
     events.on('worker:getJob:empty', () => empty++);
@@ -111,6 +129,26 @@ describe('a lone job into an idle worker', () => {
       expect(row.ordered).toBe(true);
       expect(row.started_after_created).toBe(true);
     }
+  });
+
+  it('still honours a cancel asked for at any moment of the take: every job ends CANCELLED, run or not', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const id = await created(sleeper.jobType);
+      ids.push(id);
+      // A few turns of the event loop, more each time: the cancel falls before, during and after the take.
+      for (let turn = 0; turn < i; turn++) await new Promise((resolve) => setImmediate(resolve));
+      await cancelJob(pool, LOCAL_PRINCIPAL, id);
+      await eventually('the job to end CANCELLED', async () => {
+        const { rows } = await db.pool.query(`select status from job where id = $1`, [id]);
+        return rows[0]?.status === 'CANCELLED' ? true : undefined;
+      });
+    }
+    const { rows } = await db.pool.query<{ statuses: string[] }>(
+      `select array_agg(status::text order by id) as statuses from job_event where job_id = any($1::uuid[]) group by job_id`,
+      [ids],
+    );
+    for (const row of rows) expect([['PENDING', 'CANCELLED'], ['PENDING', 'RUNNING', 'CANCELLED']]).toContainEqual(row.statuses);
   });
 });
 
