@@ -16,7 +16,9 @@
 //   LISTEN: any cancel heard while a row is read ahead drops it, and the task
 //   reads after the lock as before (and sees cancel_requested_at);
 // - the LISTEN connection stayed up (no reconnect) from the read to the task,
-//   so no cancel went unheard.
+//   so no cancel went unheard;
+// - the job has no debounce key (job-state/take.ts: a later create may replace
+//   a debounced job's payload while its entry waits).
 // The job's start (takenAt) is then the read's clock, a little before the lock:
 // after the create committed, and before anything the handler does.
 import type pg from 'pg';
