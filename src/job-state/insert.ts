@@ -60,8 +60,10 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
   // job row written once, with its entry's id): atomic on its own, so a create
   // that needs nothing else runs without begin/commit (jobs/create.ts). Each
   // entry due now gets its tenant's turn in this statement (docs/fairness.md).
-  const inserted = await db.query<InsertedJobRow>(
-    `with entry as (select id, (payload->>'jobId')::uuid as job_id from graphile_worker.add_jobs(${NEW_JOB_SPECS}))
+  // Named: Postgres parses and plans it once per connection, not at every create (one text for any number of jobs).
+  const inserted = await db.query<InsertedJobRow>({
+    name: 'jobwire-insert-jobs',
+    text: `with entry as (select id, (payload->>'jobId')::uuid as job_id from graphile_worker.add_jobs(${NEW_JOB_SPECS}))
      insert into job (id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
                       status, parent_job_id, created_by, metadata, queue_entry_id, tenant_id,
                       waiting_reason, timeout_ms, concurrency_key, concurrency_limit,
@@ -81,7 +83,7 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
               debounce_key text, debounce_deadline timestamptz, tags text[], traceparent text, tracestate text)
        join entry on entry.job_id = x.id
      returning job.*`,
-    [
+    values: [
       ...runJobSpecParameters(entries),
       JSON.stringify(
         jobs.map((job) => ({
@@ -114,7 +116,7 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
       ),
       ...tenantTurnParameters(entries),
     ],
-  );
+  });
   const steps = jobs.flatMap((job) => job.steps.map((name, position) => ({ job_id: job.id, name, position })));
   if (steps.length > 0) {
     await db.query(

@@ -30,3 +30,31 @@ export async function takeQueuedJobs(db: Queryable, jobIds: string[]): Promise<T
   });
   return result.rows;
 }
+
+/**
+ * The queued job whose queue entry is at the head of these tasks' queue (the
+ * entry graphile-worker's get_job would lock next: available, due, first by
+ * priority then run_at), read as takeQueuedJobs reads, without a write and
+ * without a lock; null when there is none. worker/read-ahead.ts decides when
+ * the row may stand for the read after the lock.
+ */
+export async function readQueueHead(db: Queryable, taskIdentifiers: readonly string[]): Promise<TakenJob | null> {
+  const result = await db.query<TakenJob>({
+    name: 'jobwire-read-queue-head',
+    text: `select ${JOB_ROW_COLUMNS}, clock_timestamp()::text as "takenAt",
+              exists (select 1 from paused_queue where paused_queue.queue_name = job.queue_name) as "queuePaused",
+              exists (select 1 from queue_rate_limit where queue_rate_limit.queue_name = job.queue_name) as "queueRateLimited",
+              exists (select 1 from tenant_scheduling as s where s.tenant_id = job.tenant_id and s.max_running_jobs is not null) as "tenantLimited"
+       from (select e.id as head_entry_id, (e.payload->>'jobId')::uuid as head_job_id from graphile_worker._private_jobs as e
+              where e.is_available and e.run_at <= now()
+                and e.task_id in (select t.id from graphile_worker._private_tasks as t where t.identifier = any($1::text[]))
+              order by e.priority, e.run_at
+              limit 1) as head
+       join job on job.id = head.head_job_id and job.queue_entry_id = head.head_entry_id
+      where job.status in ${QUEUED_SQL}
+        -- A debounced job's payload may be replaced while its entry waits (flow/debounce.ts): read after the lock.
+        and job.debounce_key is null`,
+    values: [taskIdentifiers],
+  });
+  return result.rows[0] ?? null;
+}

@@ -48,6 +48,7 @@ import { RunningWrite } from './running-write.ts';
 import { cancelTaken, takeJob } from './take-job.ts';
 import { endAttemptWaiting } from './waits.ts';
 import type { WakeClock } from './wake-clock.ts';
+import type { ReadAhead } from './read-ahead.ts';
 
 export interface RunJobDeps {
   pool: pg.Pool;
@@ -61,6 +62,8 @@ export interface RunJobDeps {
   serves?: (jobType: string, queueName: string) => boolean;
   /** Told when a durable wait of this process ends by time (worker/wake-clock.ts). */
   wakeClock?: WakeClock;
+  /** The job read ahead while get_job locked its entry, when it may stand for the read (worker/read-ahead.ts). */
+  readAhead?: ReadAhead;
 }
 
 const runJobPayload = z.object({ jobId: z.uuid() });
@@ -96,7 +99,7 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
     prefetched.delete(jobId);
     const abort = ahead?.abort ?? new JobAbort();
     deps.running.set(jobId, abort);
-    const read = ahead?.read ?? batcher.read(jobId);
+    const read = ahead?.read ?? readAfterLock(deps.readAhead, batcher, helpers.job, jobId);
     try {
       const taken = await takeJob(deps.pool, read, jobId, helpers.job.id, workerId, logger);
       if (!taken) return;
@@ -164,6 +167,12 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
     },
     drain: () => completions.drain(),
   };
+}
+
+/** The job's read: the row read ahead when it may stand for it, else a read now, after the lock. */
+async function readAfterLock(readAhead: ReadAhead | undefined, batcher: StatusBatcher, entry: Job, jobId: string): Promise<TakenJob | null> {
+  const row = readAhead ? await readAhead.take(entry) : null;
+  return row?.id === jobId ? row : batcher.read(jobId);
 }
 
 async function execute(

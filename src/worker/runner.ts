@@ -27,6 +27,7 @@ import { CANCELLED_REASON, SESSION_LOST_REASON, SHUTDOWN_REASON } from './abort-
 import { createRunJobTask } from './run-job.ts';
 import { Scheduler } from '../jobs/schedules.ts';
 import { WakeClock } from './wake-clock.ts';
+import { ReadAhead } from './read-ahead.ts';
 import { AgingSweep } from '../flow/aging.ts';
 
 export interface WorkerDeps {
@@ -81,6 +82,19 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   const registrations = jobTypes.map((jobType) => registrationOf(registry.get(jobType)!));
   let routing: WorkerRouting | undefined;
 
+  // A lone job into an idle worker is read while get_job locks it (read-ahead.ts); with a local queue, the prefetch reads.
+  let listenerGeneration = 0;
+  const onReconnected = () => listenerGeneration++;
+  listener.on('reconnected', onReconnected);
+  const readAhead =
+    config.WORKER_LOCAL_QUEUE_SIZE === 0
+      ? new ReadAhead({
+          pool,
+          tasks: () => (routing ? Object.keys(routing.taskList) : []),
+          listenerGeneration: () => (listener.connected ? listenerGeneration : null),
+        })
+      : undefined;
+
   const onNotification = (channel: string, payload: string) => {
     if (channel === JOB_TASK_CHANNEL) {
       // A create used a queue new to the database: a worker serving every queue takes it from now on.
@@ -88,6 +102,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       return;
     }
     if (channel !== CANCEL_CHANNEL) return;
+    readAhead?.cancelHeard();
     const jobId = payload;
     const abort = running.get(jobId);
     if (abort && !abort.aborted) {
@@ -110,6 +125,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     running,
     metrics: deps.metrics ?? new Metrics(),
     serves: (jobType, queueName) => routing!.serves(jobType, queueName),
+    readAhead,
   });
   const events: WorkerEvents = deps.events ?? new EventEmitter();
   let workerId: string | undefined;
@@ -118,6 +134,14 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   });
   events.on('localQueue:getJobs:complete', ({ jobs }) => runJob.prefetch(jobs));
   events.on('localQueue:returnJobs', ({ jobs }) => runJob.forget(jobs));
+  if (readAhead) {
+    // Emitted before graphile-worker nudges an idle slot (so the read ahead precedes that slot's get_job).
+    events.on('pool:listen:notification', ({ message }) => {
+      if (message.channel === 'jobs:insert' && running.size === 0) readAhead.jobCreated();
+    });
+    events.on('worker:getJob:start', ({ worker }) => readAhead.getJobStarted(worker));
+    events.on('worker:getJob:empty', ({ worker }) => readAhead.nothingTaken(worker));
+  }
 
   // Every task takes a slot: the watchdog knows when one has been free for long (stall-watchdog.ts).
   let onStalled = (message: string) => logger.fatal(message);
@@ -241,6 +265,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       // Released after the heartbeat row is gone, so no one takes this worker for dead while it stops.
       await liveness.stop();
       listener.off('notification', onNotification);
+      listener.off('reconnected', onReconnected);
       logger.info({ workerId: id }, 'worker stopped');
     },
   };
