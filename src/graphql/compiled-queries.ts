@@ -8,13 +8,17 @@
 // own executor: graphql-jit words variable errors its own way and builds its
 // errors without graphql-js's extensions, so every error a client sees (and
 // error-masking.ts classifies) stays the one graphql-js gives. A query reads
-// only, so running it twice changes nothing.
+// only, so running it twice changes nothing. Not when the database failed it
+// (no free connection, the statement timeout, unreachable): a second run would
+// wait as long again, and error-masking.ts answers those from their code and
+// path alone, the same from either executor.
 // Mutations and subscriptions keep yoga's executor (a mutation's Errors-plugin
 // unions, the shared subscription execution of shared-execution.ts).
 // A compiled query lives as long as yoga's parsed document (its LRU cache).
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { isDatabaseFailure } from './error-masking.ts';
 
 /** Per document, per operation name: its compiled query, or null when it is no query or graphql-jit cannot compile it. */
 const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
@@ -41,7 +45,7 @@ export function compiledQueries(): Plugin {
       if (!query) return;
       setExecuteFn(async (execution) => {
         const result = (await query.query(execution.rootValue, execution.contextValue, execution.variableValues)) as ExecutionResult;
-        return result.errors?.length ? executeFn(execution) : result;
+        return result.errors?.length && !result.errors.some(isDatabaseFailure) ? executeFn(execution) : result;
       });
     },
   };

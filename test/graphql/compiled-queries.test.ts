@@ -5,15 +5,17 @@ import { createYoga, createSchema } from 'graphql-yoga';
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { compiledQueries } from '../../src/graphql/compiled-queries.ts';
+import { createMaskError } from '../../src/graphql/error-masking.ts';
+import { createLogger } from '../../src/logger.ts';
 
 function app(compiled: boolean) {
-  const calls = { item: 0, fail: 0, mutate: 0 };
+  const calls = { item: 0, fail: 0, mutate: 0, slow: 0 };
   const schema = createSchema({
     typeDefs: /* GraphQL */ `
       scalar Day
       interface Node { id: ID! }
       type Item implements Node { id: ID! name: String! tags: [String!]! }
-      type Query { item(id: ID!): Node items(since: Day): [Item!]! fail: String! }
+      type Query { item(id: ID!): Node items(since: Day): [Item!]! fail: String! slow: String! }
       type Mutation { mutate: String! }
     `,
     resolvers: {
@@ -31,6 +33,11 @@ function app(compiled: boolean) {
           return { id: args.id, name: `item ${args.id}`, tags: ['a', 'b'] };
         },
         items: () => [1, 2].map((id) => ({ id: String(id), name: `item ${id}`, tags: [] })),
+        // What pg throws when Postgres cancels a statement at statement_timeout.
+        slow: () => {
+          calls.slow += 1;
+          throw Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' });
+        },
         fail: () => {
           calls.fail += 1;
           throw new GraphQLError('no such thing', { extensions: { code: 'NOT_FOUND' } });
@@ -44,7 +51,9 @@ function app(compiled: boolean) {
       },
     },
   });
-  const yoga = createYoga({ schema, maskedErrors: false, logging: false, plugins: compiled ? [compiledQueries()] : [] });
+    // The API's masking (http/yoga.ts): database failures are answered by code and path.
+  const maskError = createMaskError(createLogger('silent'), { statementTimeoutMs: 1000, acquireTimeoutMs: 500 });
+  const yoga = createYoga({ schema, maskedErrors: { maskError }, logging: false, plugins: compiled ? [compiledQueries()] : [] });
   const ask = async (query: string, variables?: Record<string, unknown>) => {
     const response = await yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
     return { status: response.status, body: await response.json() };
@@ -74,6 +83,14 @@ describe('compiled queries', () => {
     await ask('{ item(id: "1") { id } fail }');
     // Once compiled, once more on yoga's executor, whose answer is sent.
     expect(calls).toMatchObject({ item: 3, fail: 2 });
+  });
+
+  it('does not run a query again when the database failed it (a second run would wait as long again), and answers the same', async () => {
+    const { ask, calls } = app(true);
+    const answer = await ask('{ items { id } slow }');
+    expect(calls.slow).toBe(1);
+    expect(answer.body.errors[0].extensions.code).toBe('DATABASE_TIMEOUT');
+    expect(answer).toEqual(await app(false).ask('{ items { id } slow }'));
   });
 
   it('leaves mutations to yoga: one run, its own error', async () => {
