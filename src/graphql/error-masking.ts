@@ -46,6 +46,12 @@ const isPoolExhausted = (error: unknown) =>
 const isStatementTimeout = (error: unknown) =>
   someInChain(error, (value) => typeof value.message === 'string' && value.message.includes('canceling statement due to statement timeout'));
 
+/** The database failed the request (no free connection, the statement timeout, unreachable): masked by code and path alone. */
+export function isDatabaseFailure(error: unknown): boolean {
+  const original = innermost(error);
+  return isPoolExhausted(original) || isStatementTimeout(original) || isConnectionError(original);
+}
+
 // Duck-typed: graphql can be loaded twice (ESM and CJS), defeating instanceof.
 function isGraphQLError(value: unknown): value is GraphQLError {
   return value instanceof Error && (value.name === 'GraphQLError' || value.name.startsWith('Pothos'));

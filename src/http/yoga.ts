@@ -14,6 +14,7 @@ import { CSRF_HEADER } from '../graphql/csrf.ts';
 import { createMaskError, yogaLogger } from '../graphql/error-masking.ts';
 import { inputGuard } from '../graphql/input-guard.ts';
 import { sharedSubscribe } from '../graphql/shared-execution.ts';
+import { compiledQueries } from '../graphql/compiled-queries.ts';
 import { createLimitPlugins, nameLimitSetting } from '../graphql/limits.ts';
 import { corsOptions } from './cors.ts';
 import { healthEndpoints } from './health-routes.ts';
@@ -95,6 +96,8 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
       healthEndpoints(services),
       noFraming,
       subscribeWithGraphQLJs,
+      // Queries run compiled (compiled-queries.ts); mutations and subscriptions as before.
+      compiledQueries(),
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       ...createLimitPlugins(config),
       // After the limits: it wraps graphql-armor's token-limited parse (input-guard.ts).
