@@ -25,7 +25,8 @@ import pg from 'pg';
 import { createOneJob, JobLoad, LOAD_WORKER_CONCURRENCY } from '../src/testing/job-load.ts';
 import { freePort } from '../src/testing/ports.ts';
 import { createDatabase, createPostgresServer, type PostgresServer } from '../src/testing/restartable-postgres.ts';
-import { buildService, report, round } from './support.ts';
+import { migrateDatabase } from '../src/db/migrate.ts';
+import { buildService, logger, report, round } from './support.ts';
 
 const SCALE = Number(process.env.CHAOS_SCALE ?? 1);
 const seconds = (s: number) => Math.max(1000, Math.round(s * 1000 * SCALE));
@@ -214,9 +215,15 @@ async function completionRate(db: pg.Pool, queueName: string, from: number, to: 
   return rows[0]!.n / ((to - from) / 1000);
 }
 
+/** The migrated database each scenario's is cloned from: its `serve` then starts on a current schema, as a deployed one does, not migrating it first. */
+const TEMPLATE = 'chaos_template';
+
 async function runScenario(server: PostgresServer, name: string, fault: Fault) {
   const database = `chaos_${name}_${Date.now()}`;
-  const databaseUrl = await createDatabase(server, database);
+  const create = new pg.Client({ connectionString: server.url('postgres') });
+  await create.connect();
+  await create.query(`create database ${database} template ${TEMPLATE}`).finally(() => create.end());
+  const databaseUrl = server.url(database);
   const cluster = new Cluster(databaseUrl, name);
   await cluster.start();
   const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
@@ -305,6 +312,7 @@ async function main() {
   const server = await createPostgresServer();
   const rows: Array<Awaited<ReturnType<typeof runScenario>>> = [];
   try {
+    await migrateDatabase(await createDatabase(server, TEMPLATE), logger);
     for (const name of names) rows.push(await runScenario(server, name, SCENARIOS[name]!));
   } finally {
     await server.destroy();

@@ -35,9 +35,9 @@ import { createRegistry } from '../src/handlers.ts';
 import { createJobs } from '../src/jobs/create.ts';
 import { loadConfig } from '../src/service-config.ts';
 import { freePort } from '../src/testing/ports.ts';
-import { createMigratedDatabase, databaseUrl, onServer, startPostgresServer } from '../src/testing/postgres-server.ts';
+import { databaseUrl, onServer } from '../src/testing/postgres-server.ts';
 import { startWorker } from '../src/worker/runner.ts';
-import { logger, median, percentile, report, round, servePlaceholderWorker, throughputConfig, withTenantTurns } from './support.ts';
+import { logger, median, percentile, report, round, servePlaceholderWorker, startBenchServer, throughputConfig, withTenantTurns } from './support.ts';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
@@ -275,7 +275,7 @@ async function startRedis(): Promise<{ port: number; settings: Record<string, st
 
 // ---- the run ----
 
-const server = await startPostgresServer({ url: process.env.BENCH_DATABASE_URL, logger, tmpPrefix: 'jobwire-bench-' });
+const server = await startBenchServer();
 const redis = systems.includes('bullmq') ? await startRedis() : undefined;
 try {
   const admin = new pg.Client({ connectionString: server.adminUrl });
@@ -297,7 +297,7 @@ try {
       let result: Result;
       if (system === 'jobwire' || system === 'jobwire-batched' || system === 'jobwire-turns-off') {
         const name = `peers_${system.replaceAll('-', '_')}_${round_}`;
-        const url = await createMigratedDatabase(server.adminUrl, name, logger);
+        const url = await server.database(name);
         result = await jobwire(system === 'jobwire-turns-off' ? withTenantTurns(url, false) : url, system === 'jobwire-batched');
       } else if (system === 'pg-boss') {
         const name = `peers_pgboss_${round_}`;

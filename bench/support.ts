@@ -1,5 +1,5 @@
 // Shared by the benchmark scripts: a real Postgres (embedded unless
-// BENCH_DATABASE_URL names a server), fresh migrated databases, child processes
+// BENCH_DATABASE_URL names a server), fresh databases cloned from a migrated template, child processes
 // of the real CLI, percentiles, and a table + JSON report under bench/results/.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -11,22 +11,50 @@ import { createLogger } from '../src/logger.ts';
 import { registerJobTypes, registrationOf } from '../src/registry/registry.ts';
 import { loadConfig, type ServiceConfig } from '../src/service-config.ts';
 import { freePort } from '../src/testing/ports.ts';
-import { createMigratedDatabase, startPostgresServer } from '../src/testing/postgres-server.ts';
+import { createMigratedDatabase, databaseUrl, onServer, startPostgresServer } from '../src/testing/postgres-server.ts';
 
 export const logger = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn');
 
 export interface BenchServer {
-  /** A fresh, migrated database on the server. */
+  /** The server's maintenance database (for create/drop database). */
+  adminUrl: string;
+  /** A fresh database on the server, cloned from a migrated template. */
   database(name: string): Promise<string>;
   stop(): Promise<void>;
 }
 
+/**
+ * Starts a Postgres (or reaches BENCH_DATABASE_URL's) whose databases are
+ * clones of one migrated template, as the tests' are (test/support): a clone
+ * costs a file copy where migrating costs every migration again. The template
+ * is BENCH_TEMPLATE_DATABASE when a runner made one (npm run bench,
+ * bench:smoke), else one this process migrates on its first database() and
+ * drops on stop. A clone is the same schema as a migrated database: no
+ * migration sets anything per database (alter database ... set).
+ */
 export async function startBenchServer(): Promise<BenchServer> {
   const server = await startPostgresServer({ url: process.env.BENCH_DATABASE_URL, logger, tmpPrefix: 'jobwire-bench-' });
+  const given = process.env.BENCH_TEMPLATE_DATABASE;
+  // Its own name per process: two benches on one BENCH_DATABASE_URL must not drop each other's.
+  const own = `jobwire_bench_template_${process.pid}`;
+  let template: Promise<string> | undefined = given ? Promise.resolve(given) : undefined;
   return {
-    database: (name) => createMigratedDatabase(server.adminUrl, name, logger),
-    stop: () => server.stop(),
+    adminUrl: server.adminUrl,
+    async database(name) {
+      template ??= createMigratedDatabase(server.adminUrl, own, logger).then(() => own);
+      return cloneDatabase(server.adminUrl, name, await template);
+    },
+    async stop() {
+      if (template && !given) await onServer(server.adminUrl, `drop database if exists ${own} with (force)`).catch(() => undefined);
+      await server.stop();
+    },
   };
+}
+
+/** Creates database `name` afresh (dropping one of that name) as a copy of `template`; returns its URL. */
+export async function cloneDatabase(adminUrl: string, name: string, template: string): Promise<string> {
+  await onServer(adminUrl, `drop database if exists ${name} with (force)`, `create database ${name} template ${template}`);
+  return databaseUrl(adminUrl, name);
 }
 
 export function percentile(sorted: readonly number[], p: number): number {

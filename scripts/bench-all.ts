@@ -12,6 +12,15 @@
 // keeps its 1,000,000 jobs, bench:waits its 10,000 sleepers, bench:latency its
 // 10,000 subscribers, bench:fairness its 100,000 jobs), but bench:imports'
 // 1,000,000 stored pairs, which alone would take a third of the time.
+// One embedded Postgres serves the whole run (BENCH_DATABASE_URL: a server of
+// yours instead), as bench:smoke's does: a server start and stop less per bench,
+// and every bench database a clone of one migrated template
+// (BENCH_TEMPLATE_DATABASE) instead of a migration each. Each bench gets its
+// own databases; those it made are dropped once it ends, and a checkpoint
+// written, so that no bench measures another's leftovers (its rows, its
+// autovacuum, its dirty pages). bench:chaos and bench:readiness still start
+// their own Postgres (they stop and restart it), bench:memory its own embedded
+// one (as `npm start` does).
 //   npm run bench                    every bench
 //   npm run bench -- latency api     only those (the summary then lists only those)
 //   npm run bench -- --dry-run       the commands it would run, one a line
@@ -19,7 +28,10 @@ import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import type { Headline } from '../bench/support.ts';
+import { createLogger } from '../src/logger.ts';
+import { createMigratedDatabase, onServer, startPostgresServer } from '../src/testing/postgres-server.ts';
 import { benchNames } from './benches.ts';
 
 /** How `npm run bench` runs a bench, where not as `npm run bench:<name>` alone does. */
@@ -34,7 +46,7 @@ export const RUN: Record<string, { env: Record<string, string>; why: string }> =
   },
   logs: {
     env: { BENCH_ROUNDS: '1', BENCH_LOG_SECONDS: '5', BENCH_NOOP_JOBS: '150000' },
-    why: 'one round (alone: the median of 2), windows of 5 s (alone: 10 s; so 5,000 lines logged, under the 10,000-line bound) and a backlog of 150,000 (alone: 300,000; adding it is most of the time)',
+    why: 'one round (alone: the median of 2), windows of 5 s (alone: 10 s; so 5,000 lines logged, under the 10,000-line bound) and a backlog of 150,000 (alone: 300,000)',
   },
   quota: {
     env: { BENCH_JOBS: '500' },
@@ -97,9 +109,9 @@ interface Ran {
   reports: Array<{ file: string; headline: Headline[] }>;
 }
 
-function run(name: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+function run(name: string, shared: Record<string, string>): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
-    const child = spawn('npm', ['run', '--silent', `bench:${name}`], { env: { ...process.env, ...RUN[name]?.env }, stdio: 'inherit' });
+    const child = spawn('npm', ['run', '--silent', `bench:${name}`], { env: { ...process.env, ...shared, ...RUN[name]?.env }, stdio: 'inherit' });
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
 }
@@ -139,8 +151,31 @@ function headlineOf(json: { headline?: Headline[]; summary?: Record<string, unkn
   });
 }
 
+/** The migrated database every bench database of the run is cloned from (bench/support.ts startBenchServer). */
+const TEMPLATE = 'jobwire_bench_template';
+
+/** The databases on the server now. */
+async function databaseNames(adminUrl: string): Promise<Set<string>> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    return new Set((await admin.query<{ datname: string }>('select datname from pg_database')).rows.map((row) => row.datname));
+  } finally {
+    await admin.end();
+  }
+}
+
 await mkdir(resultsDir, { recursive: true });
 const startedAll = Date.now();
+const server = await startPostgresServer({ url: process.env.BENCH_DATABASE_URL, logger: createLogger('warn'), tmpPrefix: 'jobwire-bench-all-' });
+// Ended by ^C or a kill: the embedded server goes too (its folder is temporary).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void server.stop().finally(() => process.exit(130));
+  });
+}
+await createMigratedDatabase(server.adminUrl, TEMPLATE, createLogger('warn'));
+const shared = { BENCH_DATABASE_URL: server.adminUrl, BENCH_TEMPLATE_DATABASE: TEMPLATE };
 const ran: Ran[] = [];
 
 /** Writes summary.md and summary.json: after each bench, so that a run stopped half-way leaves what it measured. */
@@ -154,6 +189,7 @@ async function writeSummary(): Promise<number> {
     `\`npm run bench\` on ${new Date(startedAll).toISOString()}: ${ran.length} benches${done} in ${Math.floor(totalSeconds / 60)} min ${totalSeconds % 60} s, ${os.cpus().length} CPUs, Node ${process.version}` +
       ` (load average ${os.loadavg().map((n) => n.toFixed(1)).join(', ')} at the end; a shared machine's figures are noisy).`,
     'Each bench writes its full figures to its own JSON file here; the figures below are its headline, with the target issue 26 sets where it sets one.',
+    'One Postgres served every bench but bench:chaos, bench:readiness and bench:memory (each their own); each bench had databases of its own, cloned from one migrated template and dropped after it.',
     '',
     '| bench | ran | seconds | headline figures | target | held |',
     '|---|---|---|---|---|---|',
@@ -188,9 +224,14 @@ async function writeSummary(): Promise<number> {
 for (const name of benches) {
   console.log(`\n=== npm run bench:${name}${RUN[name] ? ` (${RUN[name].why})` : ''}`);
   const before = await reportTimes();
+  const databasesBefore = await databaseNames(server.adminUrl);
   const started = Date.now();
-  const { code, signal } = await run(name);
+  const { code, signal } = await run(name, shared);
   const seconds = Math.round((Date.now() - started) / 100) / 10;
+  // The bench's databases go, and their dirty pages are written now, not during the next bench.
+  const left = [...(await databaseNames(server.adminUrl))].filter((database) => !databasesBefore.has(database));
+  await onServer(server.adminUrl, ...left.map((database) => `drop database if exists "${database}" with (force)`));
+  await onServer(server.adminUrl, 'checkpoint').catch((error: Error) => console.warn(`checkpoint after bench:${name} failed: ${error.message}`));
   const reports = [];
   for (const file of await reportsWritten(before)) {
     try {
@@ -204,6 +245,8 @@ for (const name of benches) {
   console.log(`=== bench:${name}: ${ok ? 'ok' : 'FAILED'} in ${seconds} s`);
   await writeSummary();
 }
+await onServer(server.adminUrl, `drop database if exists ${TEMPLATE} with (force)`);
+await server.stop();
 const totalSeconds = await writeSummary();
 const failed = ran.filter((bench) => !bench.ok);
 console.log(`\nnpm run bench: ${ran.length - failed.length} of ${ran.length} benches ok in ${totalSeconds} s; summary in ${path.join(resultsDir, 'summary.md')} and summary.json`);

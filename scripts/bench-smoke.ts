@@ -4,7 +4,9 @@
 // only whether each bench ends with exit status 0 within its time. Their JSON
 // reports go to a temporary folder, not bench/results/. One embedded Postgres
 // serves them all (BENCH_DATABASE_URL; each bench makes its own database on it),
-// which saves a server start per bench; bench:readiness starts its own, to stop,
+// which saves a server start per bench, and every bench database is a clone of
+// one migrated template (BENCH_TEMPLATE_DATABASE), which saves a migration per
+// database; bench:readiness and bench:chaos start their own, to stop,
 // and bench:memory its own embedded one, as `npm start` does.
 // BENCH_SMOKE_TIMEOUT_SECONDS: the longest a bench may take (default 120).
 //
@@ -17,7 +19,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../src/logger.ts';
-import { startPostgresServer } from '../src/testing/postgres-server.ts';
+import { createMigratedDatabase, onServer, startPostgresServer } from '../src/testing/postgres-server.ts';
 import { benchNames } from './benches.ts';
 
 interface Run {
@@ -142,9 +144,11 @@ function runBench(script: string, run: Run, env: Record<string, string>): Promis
 const startedAll = performance.now();
 const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'jobwire-bench-smoke-'));
 const server = await startPostgresServer({ url: process.env.BENCH_DATABASE_URL, logger: createLogger('warn'), tmpPrefix: 'jobwire-bench-smoke-pg-' });
-const env = { BENCH_RESULTS_DIR: resultsDir, BENCH_DATABASE_URL: server.adminUrl };
+const TEMPLATE = 'jobwire_bench_smoke_template';
+const env = { BENCH_RESULTS_DIR: resultsDir, BENCH_DATABASE_URL: server.adminUrl, BENCH_TEMPLATE_DATABASE: TEMPLATE };
 const failures: Array<{ name: string; outcome: Outcome }> = [];
 try {
+  await createMigratedDatabase(server.adminUrl, TEMPLATE, createLogger('warn'));
   for (const script of wanted.length ? wanted : benches) {
     const runs = [SMOKE[script]!].flat();
     for (const run of runs) {
@@ -155,6 +159,7 @@ try {
     }
   }
 } finally {
+  await onServer(server.adminUrl, `drop database if exists ${TEMPLATE} with (force)`).catch(() => undefined);
   await server.stop();
   await rm(resultsDir, { recursive: true, force: true });
 }
