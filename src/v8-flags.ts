@@ -24,12 +24,11 @@
 // The API (`serve`, and `start`, which also runs it) lets its heap grow to
 // 1.2 times what the last full GC left live. Under a steady createJob load
 // (bench:api) V8's default let the old generation reach 4 times the ~60 MB
-// live before collecting it: 357 MB of RSS at its peak, almost all of it
-// promoted garbage. With the causes of most of that garbage gone (see
-// http/yoga.ts and graphql/context.ts) little is promoted, so a full GC comes
-// every few seconds at 700 creates a second and costs ~1-2 % of the CPU; the
-// peak is then the live heap, the young generation (32 MB) and Node itself
-// (docs/performance.md#memory).
+// live before collecting it: 353 MB of RSS at its peak in a 60 s load, ~170 MB
+// of it promoted garbage. With the causes of most of that garbage gone (see
+// http/yoga.ts and graphql/context.ts) little is promoted: a full GC every
+// 22-28 s at ~200 creates a second, and the peak is the live heap, the young
+// generation (32 MB) and Node itself, ~184 MB (docs/performance.md#memory).
 import v8 from 'node:v8';
 
 const command = process.argv.slice(2).find((arg) => !arg.startsWith('-')) ?? 'start';

@@ -69,8 +69,9 @@ export function createContext(services: ApiServices, caller: Principal): GraphQL
  * answer). V8's young-generation collector (Node 20) keeps a WeakMap's
  * values alive without asking whether their key still is, so that cycle kept
  * every request's objects through two collections: promoted to the old
- * generation, ~25 KB of garbage a createJob, which V8 lets grow to 4 times
- * the live heap before a full collection (docs/performance.md#memory). A
+ * generation as garbage (with yoga's body bound, http/yoga.ts, ~25 KB a
+ * createJob), which V8 lets grow to 4 times the live heap before a full
+ * collection (docs/performance.md#memory). A
  * fresh key leaves the old one reachable from nothing but the WeakMaps.
  */
 export function releaseRequestCaches(context: object): void {

@@ -91,10 +91,11 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
     // Content-Length (411) or over its kind's limit (413), and Node's parser
     // reads no more than the declared length. yoga's bound would wrap every
     // body in a TransformStream piped through Node's stream pipeline, which
-    // kept each request's objects (request, context, answer) alive past two
-    // young-generation collections: ~25 KB a createJob promoted to the old
+    // (like Pothos' caches, graphql/context.ts) kept each request's objects
+    // alive past two young-generation collections: promoted to the old
     // generation as garbage, which V8 let grow to 4 times the live heap
-    // before a full collection (docs/performance.md#memory).
+    // before a full collection. Without it ~40 % less was promoted under
+    // createJob load (docs/performance.md#memory).
     maxRequestBodySize: false,
     // Websockets authenticate once, at connection_init, and pass their principal in.
     context: async (initial: { request?: Request; principal?: Principal }) => {
