@@ -20,11 +20,21 @@
 // results, so by default the heap reached ~160 MB before each full GC:
 // bench:imports' worker peaked at 218-310 MB of RSS across runs; with 1.5,
 // 201-205 MB in four runs at the same rows per second.
+//
+// The API (`serve`, and `start`, which also runs it) lets its heap grow to
+// 1.2 times what the last full GC left live. Under a steady createJob load
+// (bench:api) V8's default let the old generation reach 4 times the ~60 MB
+// live before collecting it: 353 MB of RSS at its peak in a 60 s load, ~170 MB
+// of it promoted garbage. With the causes of most of that garbage gone (see
+// http/yoga.ts and graphql/context.ts) little is promoted: a full GC every
+// 22-28 s at ~200 creates a second, and the peak is the live heap, the young
+// generation (32 MB) and Node itself, ~184 MB (docs/performance.md#memory).
 import v8 from 'node:v8';
 
 const command = process.argv.slice(2).find((arg) => !arg.startsWith('-')) ?? 'start';
 if (command === 'serve' || command === 'start') {
   v8.setFlagsFromString('--no-allocation-site-pretenuring');
   v8.setFlagsFromString('--liftoff-only');
+  v8.setFlagsFromString('--heap-growing-percent=20');
 }
 if (command === 'work') v8.setFlagsFromString('--heap-growing-percent=50');

@@ -1,3 +1,4 @@
+import { contextCacheSymbol, initContextCache } from '@pothos/core';
 import type pg from 'pg';
 import type { Authenticator } from '../auth/authenticate.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -57,5 +58,22 @@ export function createContext(services: ApiServices, caller: Principal): GraphQL
   if (!scoped) scopedClients.set(services.prisma, (scoped = new TenantScopedPrisma(services.prisma)));
   const prisma = scoped.for(caller);
   // A viewer token reads its jobs only (auth/viewer-scope.ts).
-  return { ...services, caller, prisma: caller.viewer ? viewerScopedPrisma(prisma, caller.viewer) : prisma };
+  // Pothos keys its per-request caches on the object initContextCache adds (see releaseRequestCaches).
+  return { ...services, ...initContextCache(), caller, prisma: caller.viewer ? viewerScopedPrisma(prisma, caller.viewer) : prisma };
+}
+
+/**
+ * Lets go of Pothos' per-request caches once an operation has executed.
+ * They live in WeakMaps keyed by the context's cache key, and each cache
+ * points back at the context (and through it at the request and the
+ * answer). V8's young-generation collector (Node 20) keeps a WeakMap's
+ * values alive without asking whether their key still is, so that cycle kept
+ * every request's objects through two collections: promoted to the old
+ * generation as garbage (with yoga's body bound, http/yoga.ts, ~25 KB a
+ * createJob), which V8 lets grow to 4 times the live heap before a full
+ * collection (docs/performance.md#memory). A
+ * fresh key leaves the old one reachable from nothing but the WeakMaps.
+ */
+export function releaseRequestCaches(context: object): void {
+  (context as Record<symbol, unknown>)[contextCacheSymbol] = {};
 }

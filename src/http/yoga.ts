@@ -2,14 +2,14 @@
 // error masking, metrics, the health probes, and the principal of each request.
 import { createFetch } from '@whatwg-node/fetch';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { createGraphQLError, createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createGraphQLError, createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError } from 'graphql';
 import { graphqlMetrics } from '../metrics/graphql-metrics.ts';
 import { largestUpload } from '../kind-descriptor.ts';
 import { bearerToken, TokenError } from '../auth/authenticate.ts';
 import type { Principal } from '../auth/principal.ts';
 import { EXAMPLE_TABS, GRAPHIQL_TITLE, graphiqlAssets } from '../graphql/graphiql.ts';
-import { createContext, type ApiServices, type GraphQLContext } from '../graphql/context.ts';
+import { createContext, releaseRequestCaches, type ApiServices, type GraphQLContext } from '../graphql/context.ts';
 import { CSRF_HEADER } from '../graphql/csrf.ts';
 import { createMaskError, yogaLogger } from '../graphql/error-masking.ts';
 import { inputGuard } from '../graphql/input-guard.ts';
@@ -19,7 +19,6 @@ import { createLimitPlugins, nameLimitSetting } from '../graphql/limits.ts';
 import { corsOptions } from './cors.ts';
 import { healthEndpoints } from './health-routes.ts';
 import { noFraming } from './no-framing.ts';
-import { multipartMaxBytes } from './upload-limits.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -38,6 +37,16 @@ function isGraphQLError(value: unknown): value is GraphQLError {
  * mutations keep the default executor. Websocket subscriptions that asked the
  * same thing share each event's execution (graphql/shared-execution.ts).
  */
+/** After a query or mutation has executed (all of it, when it streams), its Pothos caches go (context.ts). */
+const releaseCachesAfterExecution: Plugin = {
+  onExecute: () => ({
+    onExecuteDone: ({ args, result }) => {
+      if (!isAsyncIterable(result)) return releaseRequestCaches(args.contextValue as object);
+      return { onEnd: () => releaseRequestCaches(args.contextValue as object) };
+    },
+  }),
+};
+
 const subscribeWithGraphQLJs: Plugin = {
   onSubscribe: ({ setSubscribeFn }) => setSubscribeFn(sharedSubscribe),
 };
@@ -77,10 +86,17 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
     fetchAPI: createFetch({
       formDataLimits: { fileSize: largestUpload(services.kinds, services.config), files: 1 },
     }),
-    // yoga's own body bound (25 MB by default) would refuse uploads that
-    // a kind allows (IMPORT_UPLOAD_MAX_BYTES); the HTTP guard has checked the declared
-    // length of each kind of body already, this is the backstop at the largest.
-    maxRequestBodySize: multipartMaxBytes(services),
+    // No second body bound here: the HTTP guard (graphql/http-guard.ts), in
+    // front of every request yoga serves, refuses a POST without a
+    // Content-Length (411) or over its kind's limit (413), and Node's parser
+    // reads no more than the declared length. yoga's bound would wrap every
+    // body in a TransformStream piped through Node's stream pipeline, which
+    // (like Pothos' caches, graphql/context.ts) kept each request's objects
+    // alive past two young-generation collections: promoted to the old
+    // generation as garbage, which V8 let grow to 4 times the live heap
+    // before a full collection. Without it ~40 % less was promoted under
+    // createJob load (docs/performance.md#memory).
+    maxRequestBodySize: false,
     // Websockets authenticate once, at connection_init, and pass their principal in.
     context: async (initial: { request?: Request; principal?: Principal }) => {
       if (initial.principal) return createContext(services, initial.principal);
@@ -98,6 +114,7 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
       subscribeWithGraphQLJs,
       // Queries run compiled (compiled-queries.ts); mutations and subscriptions as before.
       compiledQueries(),
+      releaseCachesAfterExecution,
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       ...createLimitPlugins(config),
       // After the limits: it wraps graphql-armor's token-limited parse (input-guard.ts).

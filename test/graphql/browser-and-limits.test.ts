@@ -1,5 +1,6 @@
 // Browser safety (CSRF prevention, CORS allow-list, websocket Origin), query
 // limits that refuse before any resolver runs, and hygiene of error answers.
+import { request } from 'node:http';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,6 +120,22 @@ describe('limits name their bound', () => {
     const { status, body } = await service.client.send(query);
     expect(status).toBe(413);
     expect(body.errors?.[0]?.message).toMatch(/is over the limit of 1048576 bytes \(REQUEST_JSON_MAX_BYTES\)$/);
+  });
+
+  it('a chunked body, whose size is not declared, is refused with 411 before it is read and creates nothing', async () => {
+    // The HTTP guard is the one bound on a body's size (yoga's own is off, http/yoga.ts): a body without a length never reaches yoga.
+    const before = await jobCount();
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const outgoing = request(service.client.url, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (response) => {
+        let body = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => resolve({ status: response.statusCode!, body }));
+      });
+      outgoing.on('error', reject);
+      outgoing.end(JSON.stringify({ query: CREATE }));
+    });
+    expect(answer.status).toBe(411);
+    expect(JSON.parse(answer.body).errors[0].message).toBe('a POST needs a Content-Length header');
+    expect(await jobCount()).toBe(before);
   });
 
   it('a long document under the size limit stops parsing at GRAPHQL_MAX_TOKENS', async () => {
