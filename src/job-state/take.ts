@@ -17,14 +17,17 @@ export interface TakenJob extends JobRow {
   readonly tenantLimited: boolean;
 }
 
+/** What a taken job is read with: its row, the clock of its take, and the gates its start must pass. */
+const TAKEN_JOB_COLUMNS = `${JOB_ROW_COLUMNS}, clock_timestamp()::text as "takenAt",
+  exists (select 1 from paused_queue where paused_queue.queue_name = job.queue_name) as "queuePaused",
+  exists (select 1 from queue_rate_limit where queue_rate_limit.queue_name = job.queue_name) as "queueRateLimited",
+  exists (select 1 from tenant_scheduling as s where s.tenant_id = job.tenant_id and s.max_running_jobs is not null) as "tenantLimited"`;
+
 /** The queued jobs among these ids (PENDING, SCHEDULED, RETRYING), read without a write. */
 export async function takeQueuedJobs(db: Queryable, jobIds: string[]): Promise<TakenJob[]> {
   const result = await db.query<TakenJob>({
     name: 'jobwire-take-queued-jobs',
-    text: `select ${JOB_ROW_COLUMNS}, clock_timestamp()::text as "takenAt",
-              exists (select 1 from paused_queue where paused_queue.queue_name = job.queue_name) as "queuePaused",
-              exists (select 1 from queue_rate_limit where queue_rate_limit.queue_name = job.queue_name) as "queueRateLimited",
-              exists (select 1 from tenant_scheduling as s where s.tenant_id = job.tenant_id and s.max_running_jobs is not null) as "tenantLimited"
+    text: `select ${TAKEN_JOB_COLUMNS}
        from job where id = any($1::uuid[]) and status in ${QUEUED_SQL}`,
     values: [jobIds],
   });
@@ -41,10 +44,7 @@ export async function takeQueuedJobs(db: Queryable, jobIds: string[]): Promise<T
 export async function readQueueHead(db: Queryable, taskIdentifiers: readonly string[]): Promise<TakenJob | null> {
   const result = await db.query<TakenJob>({
     name: 'jobwire-read-queue-head',
-    text: `select ${JOB_ROW_COLUMNS}, clock_timestamp()::text as "takenAt",
-              exists (select 1 from paused_queue where paused_queue.queue_name = job.queue_name) as "queuePaused",
-              exists (select 1 from queue_rate_limit where queue_rate_limit.queue_name = job.queue_name) as "queueRateLimited",
-              exists (select 1 from tenant_scheduling as s where s.tenant_id = job.tenant_id and s.max_running_jobs is not null) as "tenantLimited"
+    text: `select ${TAKEN_JOB_COLUMNS}
        from (select e.id as head_entry_id, (e.payload->>'jobId')::uuid as head_job_id from graphile_worker._private_jobs as e
               where e.is_available and e.run_at <= now()
                 and e.task_id in (select t.id from graphile_worker._private_tasks as t where t.identifier = any($1::text[]))
