@@ -33,10 +33,15 @@ function isGraphQLError(value: unknown): value is GraphQLError {
  * the default wraps each in an async generator and flattens those: with 1,000
  * subscribers that was the largest share of the bytes allocated per event
  * (~15%), and the API's memory grows with what the fan-out allocates. Results,
- * errors and plugin hooks (masking, logging) are unchanged; queries and
- * mutations keep the default executor. Websocket subscriptions that asked the
+ * errors and plugin hooks (masking, logging) are unchanged; queries run
+ * compiled (graphql/compiled-queries.ts) and mutations keep the default
+ * executor. Websocket subscriptions that asked the
  * same thing share each event's execution (graphql/shared-execution.ts).
  */
+const subscribeWithGraphQLJs: Plugin = {
+  onSubscribe: ({ setSubscribeFn }) => setSubscribeFn(sharedSubscribe),
+};
+
 /** After a query or mutation has executed (all of it, when it streams), its Pothos caches go (context.ts). */
 const releaseCachesAfterExecution: Plugin = {
   onExecute: () => ({
@@ -45,10 +50,6 @@ const releaseCachesAfterExecution: Plugin = {
       return { onEnd: () => releaseRequestCaches(args.contextValue as object) };
     },
   }),
-};
-
-const subscribeWithGraphQLJs: Plugin = {
-  onSubscribe: ({ setSubscribeFn }) => setSubscribeFn(sharedSubscribe),
 };
 
 function unauthenticated(message: string) {
