@@ -576,10 +576,14 @@ async function main() {
   } finally {
     await server.stop();
   }
+  // The targets are set for the full length (5 or 10 minutes of pressure, 5 minutes to settle):
+  // a shortened run (npm run bench) shows its figures but does not judge them.
+  const judged = SCALE >= 1;
+  const target = (text: string) => (judged ? text : `${text} (judged at full length only)`);
   const headline: Headline[] = outcomes.flatMap(({ row, held }) => [
-    { figure: `${row.scenario}: during / after, % of clean`, value: `${row['during % of clean']} / ${row['after % of clean']}`, target: '≥ 75 / ≥ 100', held: held['during >= 75 % of clean']! && held['after >= 100 % of clean']! },
-    { figure: `${row.scenario}: dead tuples back under clean`, value: `${row['dead back under clean (s after)']} s`, target: '≤ 300 s', held: held['dead tuples back under clean within 5 min']! },
-    { figure: `${row.scenario}: RSS api/worker, pressure's first → last fifth (medians)`, value: `${row['RSS api/worker first→last fifth (MB)']} MB`, target: '±10 %', held: held['RSS flat (±10 %)']! },
+    { figure: `${row.scenario}: during / after, % of clean`, value: `${row['during % of clean']} / ${row['after % of clean']}`, target: target('≥ 75 / ≥ 100'), ...(judged && { held: held['during >= 75 % of clean']! && held['after >= 100 % of clean']! }) },
+    { figure: `${row.scenario}: dead tuples back under clean`, value: `${row['dead back under clean (s after)']} s`, target: target('≤ 300 s'), ...(judged && { held: held['dead tuples back under clean within 5 min']! }) },
+    { figure: `${row.scenario}: RSS api/worker, pressure's first → last fifth (medians)`, value: `${row['RSS api/worker first→last fifth (MB)']} MB`, target: target('±10 %'), ...(judged && { held: held['RSS flat (±10 %)']! }) },
   ]);
   await report(
     'pressure',
