@@ -6,8 +6,8 @@
 // reports it wrote during its run (bench/support.ts report(); its
 // `headline`, else its `summary`, else its first rows).
 //
-// Some benches run shorter here than alone, toward the whole fitting in 30
-// minutes (it does not yet: docs/benchmarks.md has the timed run) (RUN below, each with its why; the
+// Some benches run shorter here than alone, so that the whole fits in 30
+// minutes (docs/benchmarks.md has the timed run) (RUN below, each with its why; the
 // summary lists them): none below the size its target names (bench:search
 // keeps its 1,000,000 jobs, bench:waits its 10,000 sleepers, bench:latency its
 // 10,000 subscribers, bench:fairness its 100,000 jobs), but bench:imports'
@@ -209,7 +209,7 @@ async function writeSummary(): Promise<number> {
   }
   const shortened = ran.filter((bench) => bench.shortened);
   if (shortened.length) {
-    lines.push('', 'Shorter here than alone (`npm run bench:<name>` runs the full size), toward the whole fitting in 30 minutes:', '');
+    lines.push('', 'Shorter here than alone (`npm run bench:<name>` runs the full size), so that the whole fits in 30 minutes:', '');
     for (const bench of shortened) lines.push(`- \`bench:${bench.bench}\` (${Object.entries(RUN[bench.bench]!.env).map(([key, value]) => `${key}=${value}`).join(' ')}): ${bench.shortened}`);
   }
   lines.push('');
