@@ -213,7 +213,7 @@ const columnsByField = new WeakMap<FieldNode, { schema: ListingInfo['schema']; n
  * selection reads. Always the job's id (node id, cursor), kind (the node's
  * type) and createdAt (the order); a step's and an event's id (their cursors).
  */
-export function listingColumns(info: ListingInfo, jobFields: Field[], related: ReadonlyMap<string, Field[]>): ListingColumns {
+function listingColumns(info: ListingInfo, jobFields: Field[], related: ReadonlyMap<string, Field[]>): ListingColumns {
   const cached = columnsByField.get(info.fieldNodes[0]!);
   if (cached && cached.schema === info.schema && cached.nodes.length === info.fieldNodes.length && cached.nodes.every((node, index) => node === info.fieldNodes[index])) {
     return cached.columns;
