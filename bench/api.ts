@@ -16,14 +16,13 @@
 // BENCH_API_ONLY=list runs the listing alone: one createJob load makes the
 // jobs, then the two jobs-list rows (no authentication rounds, bombs or query counts).
 //   npm run bench:api   (BENCH_CONNECTIONS=10 BENCH_SECONDS=10 BENCH_AUTH_ROUNDS=2 BENCH_API_ONLY=list)
-import { readdir, readFile } from 'node:fs/promises';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { startApp } from '../src/app.ts';
 import { createApiKey } from '../src/auth/api-keys.ts';
 import { loadConfig } from '../src/service-config.ts';
 import { recordingQueries, type RecordedQuery } from '../src/testing/prisma-queries.ts';
-import { buildService, logger, report, round, spawnCli, startBenchServer, type Child } from './support.ts';
+import { buildService, logger, postgresCpuMs, report, round, spawnCli, startBenchServer, type Child } from './support.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -40,29 +39,6 @@ const ONLY = process.env.BENCH_API_ONLY || undefined;
 if (ONLY !== undefined && ONLY !== 'list') throw new Error(`BENCH_API_ONLY=${ONLY}: the one part that runs alone is list`);
 const AUTH_ROUNDS = ONLY === 'list' ? 0 : Number(process.env.BENCH_AUTH_ROUNDS ?? 2);
 const RUNTIME = process.env.BENCH_RUNTIME === 'tsx' ? 'tsx' : 'dist';
-
-/** CPU time (ms) of the Postgres server's processes (the postmaster and its children), or NaN when it is not on this machine. */
-async function postgresCpuMs(databaseUrl: string): Promise<number> {
-  const db = new pg.Client({ connectionString: databaseUrl });
-  await db.connect();
-  try {
-    const dataDirectory = (await db.query<{ setting: string }>(`select setting from pg_settings where name = 'data_directory'`)).rows[0]!.setting;
-    const postmaster = (await readFile(`${dataDirectory}/postmaster.pid`, 'utf8')).split('\n')[0]!;
-    let ticks = 0;
-    for (const pid of await readdir('/proc')) {
-      if (!/^\d+$/.test(pid)) continue;
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-      // After the command name: state, ppid, ..., utime (12th), stime (13th); clock ticks of 10 ms.
-      const fields = stat.split(') ')[1]?.split(' ');
-      if (fields && (pid === postmaster || fields[1] === postmaster)) ticks += Number(fields[11]) + Number(fields[12]);
-    }
-    return ticks * 10;
-  } catch {
-    return NaN;
-  } finally {
-    await db.end();
-  }
-}
 
 /** autocannon's result, and the API process's (and Postgres') CPU time per request while it ran. */
 async function load(api: Child, body: string, connections = CONNECTIONS, headers: Record<string, string> = {}) {

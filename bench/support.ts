@@ -2,7 +2,7 @@
 // BENCH_DATABASE_URL names a server), fresh databases cloned from a migrated template, child processes
 // of the real CLI, percentiles, and a table + JSON report under bench/results/.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -55,6 +55,32 @@ export async function startBenchServer(): Promise<BenchServer> {
 export async function cloneDatabase(adminUrl: string, name: string, template: string): Promise<string> {
   await onServer(adminUrl, `drop database if exists ${name} with (force)`, `create database ${name} template ${template}`);
   return databaseUrl(adminUrl, name);
+}
+
+/** CPU time (ms) of the Postgres server's processes (the postmaster and its children), or NaN when it is not on this machine. */
+export async function postgresCpuMs(databaseUrl: string): Promise<number> {
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const dataDirectory = (await db.query<{ setting: string }>(`select setting from pg_settings where name = 'data_directory'`)).rows[0]!.setting;
+    const postmaster = (await readFile(`${dataDirectory}/postmaster.pid`, 'utf8')).split('\n')[0]!;
+    let ticks = 0;
+    for (const pid of await readdir('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      // After the command name: state, ppid, ..., utime (12th), stime (13th), and the
+      // reaped children's cutime and cstime; clock ticks of 10 ms. The postmaster's
+      // reaped children count too: a connection that closed keeps its time in the sum.
+      const fields = stat.split(') ')[1]?.split(' ');
+      if (fields && pid === postmaster) ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+      else if (fields && fields[1] === postmaster) ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    return ticks * 10;
+  } catch {
+    return NaN;
+  } finally {
+    await db.end();
+  }
 }
 
 export function percentile(sorted: readonly number[], p: number): number {

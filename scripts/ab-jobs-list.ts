@@ -2,16 +2,19 @@
 // `npm run generate && npm run build` done), in alternating rounds on one
 // Postgres server: each checkout migrates its own database, creates the same
 // jobs through its own createJob, gives each job a step (as bench:api does),
-// then serves; the rounds alternate which side goes first. Prints req/s, p50
-// and the API process's CPU ms per request, round by round, and A/B ratios.
+// then serves; the rounds alternate which side goes first. Prints req/s, p50,
+// the API process's CPU ms per request and Postgres' (every process of the
+// server: the idle side's connections use next to none), round by round, and A/B ratios.
 //   tsx scripts/ab-jobs-list.ts DIR_A DIR_B
 //   (AB_ROUNDS=4 AB_SECONDS=8 AB_JOBS=20000 AB_CONNECTIONS=1,10 AB_EVENTS_PER_JOB=0 AB_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof':
 //   the node options of the process that serves the listing, started after the jobs are made)
 import { spawn, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { postgresCpuMs } from '../bench/support.ts';
 import { createLogger } from '../src/logger.ts';
 import { freePort } from '../src/testing/ports.ts';
 import { databaseUrl, onServer, startPostgresServer } from '../src/testing/postgres-server.ts';
@@ -66,11 +69,13 @@ async function serve(dir: string, url: string, nodeArgs: string[] = []) {
 
 async function load(side: { api: string; pid: number }, body: string, connections: number, extra: Partial<autocannon.Options> = {}) {
   const before = await cpuMs(side.pid);
+  const postgresBefore = await postgresCpuMs(server.adminUrl);
   const options: autocannon.Options = { url: side.api, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, ...(extra.amount ? {} : { duration: SECONDS }), ...extra };
   const result = await autocannon(options);
   if (result.non2xx || result.errors) throw new Error(`${result.non2xx} non-2xx answers, ${result.errors} errors`);
   const requests = Math.max(1, result.requests.total);
-  return { rps: result.requests.total / (result.duration || SECONDS), p50: result.latency.p50, cpu: ((await cpuMs(side.pid)) - before) / requests };
+  const cpu = ((await cpuMs(side.pid)) - before) / requests;
+  return { rps: result.requests.total / (result.duration || SECONDS), p50: result.latency.p50, cpu, pgCpu: ((await postgresCpuMs(server.adminUrl)) - postgresBefore) / requests };
 }
 
 const server = await startPostgresServer({ logger, tmpPrefix: 'jobwire-ab-' });
@@ -97,14 +102,16 @@ try {
   }
   // Warm both.
   for (const side of sides) await load(side, LIST, 1, { duration: 2 });
-  const figures: Record<string, Record<number, Array<{ rps: number; p50: number; cpu: number }>>> = { A: {}, B: {} };
+  const figures: Record<string, Record<number, Array<{ rps: number; p50: number; cpu: number; pgCpu: number }>>> = { A: {}, B: {} };
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? sides : [...sides].reverse();
     for (const connections of CONNECTIONS) {
       for (const side of order) {
         const result = await load(side, LIST, connections);
         (figures[side.name]![connections] ??= []).push(result);
-        console.log(`round ${round + 1} ${side.name} ${connections} conn: ${result.rps.toFixed(1)} req/s, p50 ${result.p50} ms, API CPU ${result.cpu.toFixed(2)} ms/req`);
+        console.log(
+          `round ${round + 1} ${side.name} ${connections} conn: ${result.rps.toFixed(1)} req/s, p50 ${result.p50} ms, API CPU ${result.cpu.toFixed(2)} ms/req, Postgres CPU ${result.pgCpu.toFixed(2)} ms/req, load ${loadavg()[0]!.toFixed(1)}`,
+        );
       }
     }
   }
@@ -112,11 +119,11 @@ try {
   for (const connections of CONNECTIONS) {
     const a = figures.A![connections]!;
     const b = figures.B![connections]!;
-    const ratios = (key: 'rps' | 'p50' | 'cpu') => a.map((x, index) => x[key] / b[index]![key]);
+    const ratios = (key: 'rps' | 'p50' | 'cpu' | 'pgCpu') => a.map((x, index) => x[key] / b[index]![key]);
     console.log(
-      `${connections} conn: A median ${median(a.map((x) => x.rps)).toFixed(1)} req/s p50 ${median(a.map((x) => x.p50))} ms CPU ${median(a.map((x) => x.cpu)).toFixed(2)} | ` +
-        `B median ${median(b.map((x) => x.rps)).toFixed(1)} req/s p50 ${median(b.map((x) => x.p50))} ms CPU ${median(b.map((x) => x.cpu)).toFixed(2)} | ` +
-        `A/B per round: req/s ${ratios('rps').map((r) => r.toFixed(2)).join(' ')}; CPU ${ratios('cpu').map((r) => r.toFixed(2)).join(' ')}`,
+      `${connections} conn: A median ${median(a.map((x) => x.rps)).toFixed(1)} req/s p50 ${median(a.map((x) => x.p50))} ms CPU ${median(a.map((x) => x.cpu)).toFixed(2)} Postgres ${median(a.map((x) => x.pgCpu)).toFixed(2)} | ` +
+        `B median ${median(b.map((x) => x.rps)).toFixed(1)} req/s p50 ${median(b.map((x) => x.p50))} ms CPU ${median(b.map((x) => x.cpu)).toFixed(2)} Postgres ${median(b.map((x) => x.pgCpu)).toFixed(2)} | ` +
+        `A/B per round: req/s ${ratios('rps').map((r) => r.toFixed(2)).join(' ')}; CPU ${ratios('cpu').map((r) => r.toFixed(2)).join(' ')}; Postgres CPU ${ratios('pgCpu').map((r) => r.toFixed(2)).join(' ')}`,
     );
   }
 } finally {

@@ -5,8 +5,11 @@
 // nested relation, which only Prisma loads), and the two answers must be the
 // same JSON once that field is taken out: every Job, step and event field,
 // edge cursors, pageInfo, totalCount, forward and backward pages, filters
-// (Prisma's and the SQL search's), and each caller's tenant.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+// (Prisma's and the SQL search's), and each caller's tenant. The statement
+// reads only the columns the selection reads: each field is also asked alone,
+// both ways, so a field that reads a column it does not declare shows.
+import pg from 'pg';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import { recordingQueries, type RecordedQuery } from '../../src/testing/prisma-queries.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -36,15 +39,26 @@ function listing(viaPrisma: boolean) {
     } }`;
 }
 
+/** A listing asking `job`, `step` and `event` of each (as `listing` does); `viaPrisma` adds each event's step. */
+function narrowListing(viaPrisma: boolean, job: string, step: string, event: string) {
+  return `query ($first: Int, $after: String, $last: Int, $before: String, $filter: JobFilter) {
+    jobs(first: $first, after: $after, last: $last, before: $before, filter: $filter) {
+      edges { node { ${job}
+        steps(first: 3) { edges { node { ${step} } } }
+        events(first: 4) { edges { node { ${event} ${viaPrisma ? 'step { id }' : ''} } } }
+      } }
+    } }`;
+}
+
 type Answer = { data?: { jobs: { edges: Array<{ cursor: string; node: { id: string; steps: { edges: unknown[] }; events: { edges: Array<{ node: Record<string, unknown> }> } } }> } }; errors?: unknown };
 
 /** The page read both ways: the SQL answer, after checking it equals Prisma's. */
-async function bothWays(client: GraphQLTestClient, variables: Record<string, unknown>): Promise<Answer> {
+async function bothWays(client: GraphQLTestClient, variables: Record<string, unknown>, query: (viaPrisma: boolean) => string = listing): Promise<Answer> {
   queries.length = 0;
-  const sql = (await client.send<never, Record<string, unknown>>(listing(false), variables)).body as Answer;
+  const sql = (await client.send<never, Record<string, unknown>>(query(false), variables)).body as Answer;
   const sqlListed = queries.filter((query) => query.operation === 'findMany').map((query) => query.model);
   queries.length = 0;
-  const prisma = (await client.send<never, Record<string, unknown>>(listing(true), variables)).body as Answer;
+  const prisma = (await client.send<never, Record<string, unknown>>(query(true), variables)).body as Answer;
   const prismaListed = queries.filter((query) => query.operation === 'findMany').map((query) => query.model);
   // The first way reads no rows through Prisma (the page is SQL's); the second does.
   expect(sqlListed).toEqual([]);
@@ -148,4 +162,47 @@ it('filters as Prisma does, by its filters and by the SQL search', async () => {
   }
   const red = await bothWays(callers.tenantA, { first: 10, filter: { metadataContains: { team: 'red' } } });
   expect(red.data!.jobs.edges).toHaveLength(3);
+});
+
+/** The listing statements the API sends while `run` runs (its pool's queries with json_agg). */
+async function listingStatements(run: () => Promise<unknown>): Promise<string[]> {
+  const proto = Object.hasOwn(pg.Pool.prototype, 'query') ? pg.Pool.prototype : Object.getPrototypeOf(pg.Pool.prototype);
+  const spy = vi.spyOn(proto as pg.Pool, 'query');
+  try {
+    await run();
+    const texts = spy.mock.calls.map(([config]) => (typeof config === 'string' ? config : String((config as { text?: unknown }).text)));
+    return texts.filter((text) => text.includes('json_agg'));
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+it('reads only the columns the selection reads, and every column when a field computes from the row', async () => {
+  const bench = (viaPrisma: boolean) => narrowListing(viaPrisma, 'id status jobType', 'name status', 'status createdAt');
+  const [narrow] = await listingStatements(() => bothWays(callers.tenantA, { first: 50 }, bench));
+  expect(narrow).toContain('"job_type"');
+  for (const column of ['payload', 'metadata', 'result', 'error_message', "'txId'", 'message']) expect(narrow).not.toContain(column);
+  // Fragments, aliases and a field that declares its columns (payload: jobType and payload).
+  const fragments = (viaPrisma: boolean) =>
+    `${narrowListing(viaPrisma, '...J again: kind ... on PlainJob { payload }', 'position', '... on JobEvent { previousStatus }')}
+     fragment J on Job { queueName }`;
+  const [withFragments] = await listingStatements(() => bothWays(callers.tenantA, { first: 50 }, fragments));
+  for (const column of ['"queue_name"', '"payload"', '"job_type"', "'position'", "'previousStatus'"]) expect(withFragments).toContain(column);
+  for (const column of ['metadata', 'result', "'name'", "'message'"]) expect(withFragments).not.toContain(column);
+  // error computes from the row: every column of the job.
+  const [every] = await listingStatements(() => bothWays(callers.tenantA, { first: 50 }, (viaPrisma) => narrowListing(viaPrisma, 'error', 'name', 'status')));
+  expect(every).toContain('"metadata"');
+});
+
+it('answers each field asked alone as Prisma does', async () => {
+  const jobFields = JOB_FIELDS.match(/\w+(?: \{[^}]*\})?/g)!;
+  const stepFields = ['id', 'name', 'position', 'status', 'errorMessage', 'result', 'createdAt', 'startedAt', 'completedAt'];
+  const eventFields = ['id', 'cursor', 'status', 'previousStatus', 'message', 'createdAt'];
+  expect(jobFields).toContain('parentJob { id }');
+  for (const [index, job] of jobFields.entries()) {
+    const step = stepFields[index % stepFields.length]!;
+    const event = eventFields[index % eventFields.length]!;
+    await bothWays(callers.tenantA, { first: 50 }, (viaPrisma) => narrowListing(viaPrisma, job, step, event));
+  }
+  await bothWays(callers.admin, { last: 3 }, (viaPrisma) => narrowListing(viaPrisma, 'status', 'name', 'createdAt'));
 });

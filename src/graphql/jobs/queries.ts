@@ -36,10 +36,10 @@ builder.queryFields((t) => ({
     // The common page (jobs with their first steps and events) in one SQL
     // statement (sql-listing.ts); other shapes and viewer tokens through Prisma,
     // each job's steps and events pages cut by the database (page-relations.ts).
-    resolve: async (query, _root, args, ctx) => {
+    resolve: async (query, _root, args, ctx, info) => {
       const search = viewerSearch(ctx.caller, jobSearch(args.filter, ctx.registry));
       if (!ctx.caller.viewer) {
-        const rows = await listJobsInSql(ctx.prisma, ctx.pool, visibleTenant(ctx.caller), search, query as Record<string, unknown>);
+        const rows = await listJobsInSql(ctx.prisma, ctx.pool, visibleTenant(ctx.caller), search, query as Record<string, unknown>, info);
         if (rows) return rows as unknown as JobRow[];
       }
       return withPagedRelations(ctx.prisma, ctx.pool, query, async (query) => {

@@ -8,6 +8,10 @@
 // Tenant: the page is searchPageQuery's (src/jobs/search.ts), which filters by
 // the caller's visible tenant and scopes the cursor's row to it, as the
 // tenant-scoped Prisma client does; steps and events are read by their job.
+// Columns: only those the GraphQL selection reads (listingColumns below), every
+// column when a field asked computes from the row.
+import { createHash } from 'node:crypto';
+import { getNamedType, isAbstractType, isObjectType, Kind, type FieldNode, type GraphQLField, type GraphQLNamedType, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
 import type pg from 'pg';
 import type { PrismaClient } from '../../db/prisma.ts';
 import { searchPageQuery, type JobSearch, type PageArgs } from '../../jobs/search.ts';
@@ -87,6 +91,157 @@ function plainListing(query: Record<string, unknown>): { page: PageArgs; relatio
   return { page: { take, skip, cursor }, relations };
 }
 
+/** What listingColumns reads of a request's info. */
+export type ListingInfo = Pick<GraphQLResolveInfo, 'schema' | 'fragments' | 'fieldNodes' | 'returnType'>;
+
+/** The fields asked beneath `nodes`, by name: aliases and fragments merged, @skip and @include ignored (a superset of what runs). */
+function fieldsAsked(info: ListingInfo, nodes: readonly FieldNode[]): Map<string, FieldNode[]> {
+  const asked = new Map<string, FieldNode[]>();
+  const spread = new Set<string>();
+  const walk = (selections: FieldNode['selectionSet']) => {
+    for (const selection of selections?.selections ?? []) {
+      if (selection.kind === Kind.FIELD) {
+        const list = asked.get(selection.name.value);
+        if (list) list.push(selection);
+        else asked.set(selection.name.value, [selection]);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) walk(selection.selectionSet);
+      else if (!spread.has(selection.name.value)) {
+        spread.add(selection.name.value);
+        walk(info.fragments[selection.name.value]?.selectionSet);
+      }
+    }
+  };
+  for (const node of nodes) walk(node.selectionSet);
+  return asked;
+}
+
+/** Fields of a connection (and of its edges) that read nothing of a row but its id. */
+const CONNECTION_FIELDS = new Set(['__typename', 'pageInfo', 'totalCount']);
+const EDGE_FIELDS = new Set(['__typename', 'cursor']);
+
+/** The `node` fields beneath a connection's edges; null when the connection is asked for anything else. */
+function nodesAsked(info: ListingInfo, connection: readonly FieldNode[]): FieldNode[] | null {
+  const nodes: FieldNode[] = [];
+  for (const [name, fields] of fieldsAsked(info, connection)) {
+    if (name === 'edges') {
+      for (const [edgeField, edgeNodes] of fieldsAsked(info, fields)) {
+        if (edgeField === 'node') nodes.push(...edgeNodes);
+        else if (!EDGE_FIELDS.has(edgeField)) return null;
+      }
+    } else if (!CONNECTION_FIELDS.has(name)) return null;
+  }
+  return nodes;
+}
+
+/** The object types a connection's nodes can be (an interface's implementations); null for another shape. */
+function nodeTypes(info: ListingInfo, connection: GraphQLNamedType): readonly GraphQLObjectType[] | null {
+  const edges = isObjectType(connection) ? connection.getFields().edges : undefined;
+  const edge = edges && getNamedType(edges.type);
+  const node = edge && isObjectType(edge) ? edge.getFields().node : undefined;
+  const type = node && getNamedType(node.type);
+  if (!type) return null;
+  if (isObjectType(type)) return [type];
+  return isAbstractType(type) ? info.schema.getPossibleTypes(type) : null;
+}
+
+/**
+ * The model fields one GraphQL field reads of its parent row, as Pothos declares
+ * them: the column a `t.expose*` field exposes (pothosExposedField), the
+ * columns of a field's plugin-prisma `select` when that names columns only, and
+ * the row's id for the Node `id` of a prismaNode (every Job type's is
+ * `id: { field: 'id' }`). Null when the field computes from the row otherwise.
+ */
+function readsOf(type: GraphQLObjectType, field: GraphQLField<unknown, unknown>, byName: ReadonlyMap<string, Field>): string[] | null {
+  const exposed = field.extensions?.pothosExposedField;
+  if (typeof exposed === 'string') return byName.has(exposed) ? [exposed] : null;
+  const select = field.extensions?.pothosPrismaSelect;
+  if (typeof select === 'object' && select !== null) {
+    const entries = Object.entries(select);
+    return entries.every(([name, value]) => value === true && byName.has(name)) ? entries.map(([name]) => name) : null;
+  }
+  if (field.name === 'id' && type.extensions?.pothosPrismaLoader && type.getInterfaces().some((face) => face.name === 'Node')) return ['id'];
+  return null;
+}
+
+/**
+ * The fields of a model that the nodes asked read: `always`, and what each
+ * asked field reads (readsOf); every field when an asked field computes from
+ * the row (error, result, metadata, kindDetail, ...), so a resolver always
+ * finds what it reads. A plugin-prisma relation field that `relation` takes
+ * (by its Prisma relation: one this module reads itself) reads no column.
+ */
+function fieldsRead(
+  info: ListingInfo,
+  types: readonly GraphQLObjectType[],
+  fields: Field[],
+  always: readonly string[],
+  nodes: readonly FieldNode[],
+  relation: (relationName: string, nodes: FieldNode[], type: GraphQLNamedType) => boolean = () => false,
+): Field[] {
+  const byName = new Map(fields.map((field) => [field.name, field]));
+  const read = new Set(always);
+  for (const [name, asked] of fieldsAsked(info, nodes)) {
+    if (name === '__typename') continue;
+    for (const type of types) {
+      const field = type.getFields()[name];
+      if (!field) continue;
+      const relationName = (field.extensions?.pothosPrismaRelationField as { name?: string } | undefined)?.name;
+      if (relationName !== undefined && relation(relationName, asked, getNamedType(field.type))) continue;
+      const reads = readsOf(type, field, byName);
+      if (!reads) return fields;
+      for (const column of reads) read.add(column);
+    }
+  }
+  return fields.filter((field) => read.has(field.name));
+}
+
+interface ListingColumns {
+  job: Field[];
+  related: Map<string, Field[]>;
+}
+
+/**
+ * What a `jobs` field of a parsed document reads (listingColumns), by its first
+ * field node: the document is parsed once (yoga's cache), so it is walked once.
+ * The nodes merged into the field (which @skip and @include choose) and the
+ * schema must be the same as when it was walked.
+ */
+const columnsByField = new WeakMap<FieldNode, { schema: ListingInfo['schema']; nodes: readonly FieldNode[]; columns: ListingColumns }>();
+
+/**
+ * The fields of Job, and of each related model, that the `jobs` field's
+ * selection reads. Always the job's id (node id, cursor), kind (the node's
+ * type) and createdAt (the order); a step's and an event's id (their cursors).
+ */
+function listingColumns(info: ListingInfo, jobFields: Field[], related: ReadonlyMap<string, Field[]>): ListingColumns {
+  const cached = columnsByField.get(info.fieldNodes[0]!);
+  if (cached && cached.schema === info.schema && cached.nodes.length === info.fieldNodes.length && cached.nodes.every((node, index) => node === info.fieldNodes[index])) {
+    return cached.columns;
+  }
+  let columns: ListingColumns;
+  const all = { job: jobFields, related: new Map(related) };
+  const jobNodes = nodesAsked(info, info.fieldNodes);
+  const jobTypes = nodeTypes(info, getNamedType(info.returnType));
+  if (!jobNodes || !jobTypes) columns = all;
+  else {
+    const narrowed = new Map<string, Field[]>();
+    const job = fieldsRead(info, jobTypes, jobFields, ['id', 'kind', 'createdAt'], jobNodes, (name, asked, connection) => {
+      const fields = related.get(name);
+      if (!fields) return false;
+      const nodes = nodesAsked(info, asked);
+      const types = nodeTypes(info, connection);
+      const read = nodes && types ? fieldsRead(info, types, fields, ['id'], nodes) : fields;
+      // A relation asked twice (aliases) reads what either asks.
+      const before = narrowed.get(name);
+      narrowed.set(name, before ? fields.filter((field) => before.includes(field) || read.includes(field)) : read);
+      return true;
+    });
+    columns = { job, related: new Map([...related].map(([name, fields]) => [name, narrowed.get(name) ?? fields])) };
+  }
+  columnsByField.set(info.fieldNodes[0]!, { schema: info.schema, nodes: [...info.fieldNodes], columns });
+  return columns;
+}
+
 /** SQL of a related row as a JSON object keyed by Prisma field (int8 as text: exact). */
 function jsonRow(fields: Field[]): string {
   return `json_build_object(${fields.map((field) => `'${field.name}', r."${field.column}"${field.type === 'BigInt' ? '::text' : ''}`).join(', ')})`;
@@ -103,9 +258,23 @@ function fromJson(fields: Field[], row: Record<string, unknown>): Record<string,
   return row;
 }
 
+/** Statements named so far (each connection then parses and plans it once); bounded, as a selection's columns are the client's to vary. */
+const named = new Set<string>();
+const NAMED_MAX = 200;
+
+/** A name for the statement, so Postgres parses it once per connection (and, once it has run a few times, plans it once); none past NAMED_MAX texts. */
+function statementName(text: string): string | undefined {
+  const name = `jobs-listing-${createHash('sha1').update(text).digest('base64url')}`;
+  if (named.has(name)) return name;
+  if (named.size >= NAMED_MAX) return undefined;
+  named.add(name);
+  return name;
+}
+
 /**
- * The page of jobs with the asked steps and events pages, as Prisma rows; null
- * when the query asks for something this module does not read (then Prisma does).
+ * The page of jobs with the asked steps and events pages, as Prisma rows with
+ * the columns the selection reads (listingColumns); null when the query asks
+ * for something this module does not read (then Prisma does).
  */
 export async function listJobsInSql(
   prisma: PrismaClient,
@@ -113,17 +282,24 @@ export async function listJobsInSql(
   tenantId: string | null,
   search: JobSearch,
   query: Record<string, unknown>,
+  info: ListingInfo,
 ): Promise<Array<Record<string, unknown> & { id: string }> | null> {
   const listing = plainListing(query);
   const jobFields = fieldsOf(prisma, 'Job');
   if (!listing || !jobFields) return null;
-  const related: Array<{ name: string; fields: Field[] }> = [];
-  const { text, values } = searchPageQuery(tenantId, search, listing.page, 'j.*');
-  const columns = jobFields.map((field) => `p."${field.column}" as "${field.name}"`);
-  for (const [name, page] of listing.relations) {
-    const relation = RELATIONS[name]!;
+  const relationFields = new Map<string, Field[]>();
+  for (const [name, relation] of Object.entries(RELATIONS)) {
     const fields = fieldsOf(prisma, relation.model);
     if (!fields) return null;
+    relationFields.set(name, fields);
+  }
+  const read = listingColumns(info, jobFields, relationFields);
+  const related: Array<{ name: string; fields: Field[] }> = [];
+  const { text, values } = searchPageQuery(tenantId, search, listing.page, read.job.map((field) => `j."${field.column}"`).join(', '));
+  const columns = read.job.map((field) => `p."${field.column}" as "${field.name}"`);
+  for (const [name, page] of listing.relations) {
+    const relation = RELATIONS[name]!;
+    const fields = read.related.get(name)!;
     related.push({ name, fields });
     values.push(page.skip, page.take);
     columns.push(
@@ -132,13 +308,11 @@ export async function listJobsInSql(
     );
   }
   const backward = listing.page.take !== undefined && listing.page.take < 0;
-  const { rows } = await pool.query<Record<string, unknown> & { id: string }>(
-    `select ${columns.join(', ')} from (${text}) p order by p.created_at ${backward ? 'asc' : 'desc'}, p.id ${backward ? 'asc' : 'desc'}`,
-    values,
-  );
+  const statement = `select ${columns.join(', ')} from (${text}) p order by p.created_at ${backward ? 'asc' : 'desc'}, p.id ${backward ? 'asc' : 'desc'}`;
+  const { rows } = await pool.query<Record<string, unknown> & { id: string }>({ name: statementName(statement), text: statement, values });
   // node-postgres reads timestamptz as Date, jsonb parsed, real as number, like
   // Prisma; int8 comes as a string and becomes the bigint Prisma gives.
-  const bigints = jobFields.filter((field) => field.type === 'BigInt');
+  const bigints = read.job.filter((field) => field.type === 'BigInt');
   for (const row of rows) {
     for (const field of bigints) if (row[field.name] != null) row[field.name] = BigInt(row[field.name] as string);
     for (const { name, fields } of related) for (const item of row[name] as Array<Record<string, unknown>>) fromJson(fields, item);
