@@ -16,8 +16,9 @@
 // without a key (over HTTP, SSE) executes per event as graphql-js does.
 //
 // A websocket subscription also writes its results itself (`direct`): the
-// shared result is serialized once per event and share key, and written to
-// each socket as graphql-ws would write it, without going through the
+// shared result is serialized once per event and share key (to UTF-8 bytes,
+// which every subscriber's message reuses: only the id before them differs),
+// and written to each socket as graphql-ws would write it, without going through the
 // per-subscriber chain of async iterators (envelop's result hooks, graphql-ws's
 // loop) and its JSON per subscriber: at 10,000 subscribers that chain and its
 // garbage were most of the API's CPU besides the socket writes. Only results
@@ -33,26 +34,32 @@ import { TAKE, type Takeable } from './push-stream.ts';
 type Result = ExecutionResult | Promise<ExecutionResult>;
 
 /**
- * Writes a websocket subscription's messages on its socket. `write` answers a
- * promise when the message is held in the process's memory (the client reads
- * slower than it is written to): the subscription takes its next event once
- * it is written, so that what waits for a slow client stays in its bounded
- * queue (WS_SUBSCRIPTION_QUEUE_MAX), as when graphql-ws waits for each write.
+ * Writes a websocket subscription's messages on its socket. A message is given
+ * as two parts, UTF-8, to be written one after the other as one text message:
+ * the subscription's own `head` and the `tail` every subscriber of a shared
+ * result is given (neither is to be modified). `write` answers a promise when
+ * the message is held in the process's memory (the client reads slower than it
+ * is written to): the subscription takes its next event once it is written, so
+ * that what waits for a slow client stays in its bounded queue
+ * (WS_SUBSCRIPTION_QUEUE_MAX), as when graphql-ws waits for each write.
  */
 export interface DirectWriter {
-  write(message: string): Promise<void> | undefined;
+  write(head: Buffer, tail: Buffer): Promise<void> | undefined;
 }
 
 interface Sharing {
   key: string;
-  direct?: { writer: DirectWriter; prefix: string };
+  direct?: { writer: DirectWriter; head: Buffer };
 }
 
 const sharings = new WeakMap<object, Sharing>();
 /** Per event object, the result of each share key; dropped with the event. */
 const resultsByEvent = new WeakMap<object, Map<string, Result>>();
-/** Per shared result without errors, its JSON (graphql-ws's `payload`); dropped with the result. */
-const payloads = new WeakMap<ExecutionResult, string>();
+/**
+ * Per shared result without errors, the end of its `next` message: its JSON
+ * (graphql-ws's `payload`) and the closing brace, as UTF-8; dropped with the result.
+ */
+const tails = new WeakMap<ExecutionResult, Buffer>();
 
 /**
  * What a principal is, as far as a resolver can tell, as a string: two
@@ -81,17 +88,27 @@ export function shareExecutions(
 ): void {
   sharings.set(contextValue, {
     key: JSON.stringify([principal, params.operationName ?? null, params.variables ?? null, params.query]),
-    // graphql-ws's `next` message ({ id, type, payload }, in that order), the payload appended.
-    direct: direct && { writer: direct.writer, prefix: `{"id":${JSON.stringify(direct.id)},"type":"next","payload":` },
+    // graphql-ws's `next` message ({ id, type, payload }, in that order): this head, then the result's tail.
+    direct: direct && { writer: direct.writer, head: ownBuffer(`{"id":${JSON.stringify(direct.id)},"type":"next","payload":`) },
   });
 }
 
-/** The `next` message's payload of a result without errors, serialized once per result. */
-function payloadOf(result: ExecutionResult): string | undefined {
+/**
+ * UTF-8 bytes kept as long as a subscription: in memory of their own, not a
+ * slice of Node's shared 8 KiB pool, which they would keep whole.
+ */
+function ownBuffer(text: string): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  bytes.write(text);
+  return bytes;
+}
+
+/** The end of the `next` message of a result without errors (its payload, then `}`), serialized once per result. */
+function tailOf(result: ExecutionResult): Buffer | undefined {
   if (result.errors !== undefined) return undefined;
-  let payload = payloads.get(result);
-  if (payload === undefined) payloads.set(result, (payload = JSON.stringify(result)));
-  return payload;
+  let tail = tails.get(result);
+  if (tail === undefined) tails.set(result, (tail = Buffer.from(`${JSON.stringify(result)}}`)));
+  return tail;
 }
 
 function executeShared(args: ExecutionArgs, key: string | undefined, payload: unknown): Result {
@@ -133,11 +150,11 @@ export async function sharedSubscribe(args: ExecutionArgs): Promise<AsyncIterabl
           await close().catch(() => undefined);
           throw error;
         }
-        const payload = direct && payloadOf(result);
-        if (payload === undefined) return { done: false, value: result };
+        const tail = direct && tailOf(result);
+        if (tail === undefined) return { done: false, value: result };
         // Stopped (the client completed it, or the socket closed) while its result was executed: nothing more.
         if (closed) return { done: true, value: undefined };
-        const held = direct!.writer.write(`${direct!.prefix}${payload}}`);
+        const held = direct!.writer.write(direct!.head, tail);
         if (held) await held;
       }
     },
@@ -203,13 +220,13 @@ function takenDirectly(
   };
   const deliver = (result: ExecutionResult) => {
     if (closed) return;
-    const payload = payloadOf(result);
-    if (payload === undefined) {
+    const tail = tailOf(result);
+    if (tail === undefined) {
       // To graphql-ws (for masking and the error count); the stream stays paused until it asks again.
       handoff = result;
       return settle();
     }
-    const held = direct.writer.write(`${direct.prefix}${payload}}`);
+    const held = direct.writer.write(direct.head, tail);
     if (held) held.then(control.resume, end);
     else control.resume();
   };

@@ -2,6 +2,7 @@
 // connection_ack; sockets per principal and subscriptions per socket are capped;
 // revoked keys and expired tokens close their sockets (auth/open-sockets.ts).
 import type { Server } from 'node:http';
+import { Duplex } from 'node:stream';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { GraphQLError } from 'graphql';
@@ -31,15 +32,70 @@ function allowMessages(socket: WebSocket, maxBytes: number, logger: Logger) {
 }
 
 /**
+ * The stream ws writes a websocket's frames to, if whole frames may be written
+ * to it here: no extension was negotiated (with permessage-deflate, ws would
+ * compress its messages). A server's frames are never masked, so one message's
+ * bytes may go to many sockets. ws 8 keeps the stream in `_socket`; if that
+ * ever moves, messages go through ws's `send` (the same bytes, with more work
+ * for each: an options object or two, the string encoded twice, two writes).
+ */
+function frameStream(socket: WebSocket): Duplex | undefined {
+  if (socket.extensions !== '') return undefined;
+  const stream = (socket as unknown as { _socket?: unknown })._socket;
+  return stream instanceof Duplex ? stream : undefined;
+}
+
+/**
+ * Up to this many bytes, a message is copied into one buffer after its frame's
+ * header and written at once; a longer one is written in two parts, its shared
+ * tail as it is.
+ */
+const ONE_BUFFER_MAX = 16 * 1024;
+
+/**
+ * Writes one text message (`head`, then `tail`) as a single unmasked,
+ * uncompressed frame (RFC 6455 5.2), as ws's `send` would frame it; `written`
+ * is called once it is written, or with an error if the stream is gone.
+ */
+function writeTextFrame(stream: Duplex, head: Buffer, tail: Buffer, written: (error?: Error | null) => void): void {
+  const length = head.length + tail.length;
+  const headerLength = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const whole = length <= ONE_BUFFER_MAX;
+  const frame = Buffer.allocUnsafe(headerLength + (whole ? length : head.length));
+  frame[0] = 0x81; // FIN, text
+  if (headerLength === 2) frame[1] = length;
+  else if (headerLength === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  head.copy(frame, headerLength);
+  if (whole) {
+    tail.copy(frame, headerLength + head.length);
+    stream.write(frame, written);
+    return;
+  }
+  stream.cork();
+  stream.write(frame);
+  stream.write(tail, written);
+  stream.uncork();
+}
+
+/**
  * Writes one subscription's messages straight to its socket (graphql/
  * shared-execution.ts), as graphql-ws's own `send` would (nothing once the
- * socket is no longer open). A message the kernel did not take at once
- * (`bufferedAmount`: the client reads slowly) is waited for before the next.
+ * socket is no longer open), each as one frame written at once to the socket's
+ * stream, behind what ws has written before it. A message the kernel did not
+ * take at once (`bufferedAmount`: the client reads slowly) is waited for before the next.
  */
-function directWriter(socket: WebSocket): DirectWriter {
+export function directWriter(socket: WebSocket): DirectWriter {
+  const stream = frameStream(socket);
   let unwritten = 0;
   let onWritten: (() => void) | null = null;
-  // ws calls it once a message is written, or with an error when the socket is gone.
+  // Called once a message is written, or with an error when the socket is gone.
   const written = () => {
     if (--unwritten > 0 || !onWritten) return;
     const resolve = onWritten;
@@ -47,11 +103,13 @@ function directWriter(socket: WebSocket): DirectWriter {
     resolve();
   };
   return {
-    write(message) {
+    write(head, tail) {
       if (socket.readyState !== socket.OPEN) return undefined;
       unwritten++;
-      socket.send(message, written);
-      if (unwritten === 0 || socket.bufferedAmount === 0) return undefined;
+      if (stream) writeTextFrame(stream, head, tail, written);
+      else socket.send(Buffer.concat([head, tail]), { binary: false }, written);
+      // ws's bufferedAmount: what its stream holds, and nothing of its own without an extension.
+      if (unwritten === 0 || (stream ? stream.writableLength : socket.bufferedAmount) === 0) return undefined;
       return new Promise<void>((resolve) => (onWritten = resolve));
     },
   };

@@ -33,11 +33,15 @@ const SAFETY_READ_MS = 2000;
 interface EventSubscriber {
   filter: JobEventFilter;
   sink: (event: JobEventRecord) => void;
+  /** It reads the events' jobs (a jobEvents subscription selecting `job`). */
+  withJobs: boolean;
 }
 
 export class LiveEvents {
   #head: EventCursor | null = null;
   #subscribers = new Set<EventSubscriber>();
+  /** Subscribers `withJobs`: while there are none, events are delivered without their job rows. */
+  #jobReaders = 0;
   #jobWatchers = new Map<string, Set<() => void>>();
   #reading = false;
   #readAgain = false;
@@ -52,9 +56,12 @@ export class LiveEvents {
     private readonly logger: Logger,
     /**
      * Reads the rows of these jobs (Prisma's shape), attached to their events
-     * before delivery. A subscription executes its events one after another,
-     * so a query per event (for `job { ... }`) capped a subscriber at one event
-     * per round trip, far behind a busy log; one read per batch is not.
+     * before delivery while some subscriber reads them (`withJobs`). A
+     * subscription executes its events one after another, so a query per event
+     * (for `job { ... }`) capped a subscriber at one event per round trip, far
+     * behind a busy log; one read per batch is not. Without such a subscriber,
+     * no read: an event delivered without its row (one subscribed while the
+     * batch was read) has it read by the resolver.
      */
     private readonly loadJobs?: (jobIds: string[]) => Promise<Array<{ id: string }>>,
     /** Counts the events published (jobwire_job_events_total). */
@@ -112,7 +119,7 @@ export class LiveEvents {
   async #readLoop(): Promise<void> {
     for (;;) {
       const { events, unsettledBehind } = await readSettledEvents(this.pool, this.#head!, READ_BATCH);
-      if (this.#subscribers.size > 0) await this.#attachJobs(events);
+      if (this.#jobReaders > 0) await this.#attachJobs(events);
       for (const event of events) {
         this.#head = { txId: event.txId, id: event.id };
         this.metrics?.countJobEvent(event.status);
@@ -149,6 +156,7 @@ export class LiveEvents {
    * events wait takes no more live ones and reads the rest from the log the
    * same way, going live again once it has caught up. What waits for a client
    * stays bounded however far back `after` is and however long it does not read.
+   * With `withJobs`, the events come with their job rows (`job`).
    */
   subscribeEvents(
     filter: JobEventFilter,
@@ -156,11 +164,13 @@ export class LiveEvents {
     sink: (event: JobEventRecord) => number | void,
     onError: (error: unknown) => void,
     pace?: { drained: () => Promise<void>; maxBacklog: number },
+    { withJobs = false }: { withJobs?: boolean } = {},
   ): () => void {
     if (!this.#head) throw new Error('LiveEvents is not started');
     let replaying = false;
     const subscriber: EventSubscriber = {
       filter,
+      withJobs,
       sink: (event) => {
         // While it reads from the log, the subscriber takes nothing live.
         if (replaying) return;
@@ -183,7 +193,7 @@ export class LiveEvents {
           if (compareCursors(from, upTo) >= 0) break;
           // Through a database restart: the subscription waits for the log rather than failing.
           const events = await retryOnConnectionError(() => readEventRange(this.pool, from, upTo, filter, batchSize), { maxMs: 2000, stopped: gone });
-          await retryOnConnectionError(() => this.#attachJobs(events), { maxMs: 2000, stopped: () => this.#stopped });
+          if (withJobs) await retryOnConnectionError(() => this.#attachJobs(events), { maxMs: 2000, stopped: () => this.#stopped });
           if (gone()) return;
           events.forEach((event) => sink(event));
           const last = events[events.length - 1];
@@ -192,13 +202,18 @@ export class LiveEvents {
         replaying = false;
       })().catch((error) => {
         this.logger.error({ err: error }, 'replaying job events failed');
-        this.#subscribers.delete(subscriber);
+        this.#remove(subscriber);
         onError(error);
       });
     };
     this.#subscribers.add(subscriber);
+    if (withJobs) this.#jobReaders++;
     if (after !== null && compareCursors(after, this.#head) < 0) replayFrom(after);
-    return () => this.#subscribers.delete(subscriber);
+    return () => this.#remove(subscriber);
+  }
+
+  #remove(subscriber: EventSubscriber): void {
+    if (this.#subscribers.delete(subscriber) && subscriber.withJobs) this.#jobReaders--;
   }
 
   /**

@@ -118,8 +118,8 @@ function recordingWriter() {
     release: () => held?.(),
     /** Resolves once `count` messages were written. */
     until: (count: number) => new Promise<void>((resolve) => (messages.length >= count ? resolve() : waiters.push({ count, resolve }))),
-    write(message: string) {
-      messages.push(message);
+    write(head: Buffer, tail: Buffer) {
+      messages.push(Buffer.concat([head, tail]).toString());
       waiters.filter((waiter) => messages.length >= waiter.count).forEach((waiter) => waiter.resolve());
       if (!holdNext) return undefined;
       holdNext = false;

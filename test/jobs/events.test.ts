@@ -7,7 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { createJob as createJobVia } from '../support/jobs.ts';
 import { eventually } from '../support/wait.ts';
-import { JobEvents, JobUpdated } from '../support/operations.ts';
+import { JobEvents, JobEventStatuses, JobEventsWithJobFragment, JobUpdated } from '../support/operations.ts';
 import type { CreateJobInput } from '../generated/graphql.ts';
 
 let db: TestDatabase;
@@ -108,6 +108,41 @@ describe('jobEvents', () => {
     expect(replayed.map((e) => e.jobEvents.id).sort()).toEqual(ids.slice(seen.length).sort());
     watcher.close();
     resumed.close();
+  });
+
+  it("reads the events' job rows only while a subscriber selects `job` (here through a fragment)", async () => {
+    const live = service.app.live!;
+    // LiveEvents' loadJobs (a constructor parameter), counted.
+    const reader = live as unknown as { loadJobs: (jobIds: string[]) => Promise<Array<{ id: string }>> };
+    const loadJobs = reader.loadJobs;
+    let loads = 0;
+    reader.loadJobs = (jobIds) => (loads++, loadJobs(jobIds));
+    try {
+      await eventually('the earlier subscriptions to end', async () => (live.subscriberCount === 0 ? true : undefined));
+      const filter = { queueNames: ['events-without-jobs'] };
+      const statuses = service.client.subscribe(JobEventStatuses, { filter });
+      await eventually('the subscription to be registered', async () => (live.subscriberCount === 1 ? true : undefined));
+      await createJob({ jobType: 'system.sleep', queueName: 'events-without-jobs', payload: { ms: 0 } });
+      await statuses.waitFor('COMPLETED', (received) => received.filter((e) => e.jobEvents.status === 'COMPLETED').length === 1);
+      expect(statuses.received.map((e) => e.jobEvents.status)).toEqual(['PENDING', 'RUNNING', 'COMPLETED']);
+      expect(loads).toBe(0);
+
+      const withJob = service.client.subscribe(JobEventsWithJobFragment, { filter });
+      await eventually('the second subscription to be registered', async () => (live.subscriberCount === 2 ? true : undefined));
+      const second = await createJob({ jobType: 'system.sleep', queueName: 'events-without-jobs', payload: { ms: 0 } });
+      const events = await withJob.waitFor('COMPLETED', (received) => received.some((e) => e.jobEvents.status === 'COMPLETED'));
+      expect(events.map((e) => [e.jobEvents.status, e.jobEvents.job.id])).toEqual([
+        ['PENDING', second.id],
+        ['RUNNING', second.id],
+        ['COMPLETED', second.id],
+      ]);
+      expect(loads).toBeGreaterThan(0);
+      await statuses.waitFor('the second COMPLETED', (received) => received.filter((e) => e.jobEvents.status === 'COMPLETED').length === 2);
+      statuses.close();
+      withJob.close();
+    } finally {
+      reader.loadJobs = loadJobs;
+    }
   });
 
   it('rejects a malformed cursor with a message naming it', async () => {

@@ -201,6 +201,24 @@ export const QueueUpdated = graphql(`
   }
 `);
 
+/** jobEvents without `job`: its events come without their job rows (live.ts reads none for it). */
+export const JobEventStatuses = graphql(`
+  subscription JobEventStatuses($filter: JobEventFilter) {
+    jobEvents(filter: $filter) { id status }
+  }
+`);
+
+export const JobEventJobFragment = graphql(`
+  fragment JobEventJob on JobEvent { job { id } }
+`);
+
+/** jobEvents selecting `job` through a fragment. */
+export const JobEventsWithJobFragment = graphql(`
+  subscription JobEventsWithJobFragment($filter: JobEventFilter) {
+    jobEvents(filter: $filter) { id status ...JobEventJob }
+  }
+`);
+
 export const FlowJobEvents = graphql(`
   subscription FlowJobEvents($filter: JobEventFilter) {
     jobEvents(filter: $filter) { status previousStatus message job { id } }

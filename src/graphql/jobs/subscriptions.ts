@@ -10,6 +10,7 @@ import { JobEventFilter } from './filters.ts';
 import { atMostEvery, coalescingTicks, QUEUES_UPDATED_INTERVAL_MS } from './stream.ts';
 import { JobEventRef, JobRef, parseJobId, QueueStatsRef, withId, type JobRow } from './types.ts';
 import { viewerEventFilter, viewerReadable } from '../viewer.ts';
+import { selects } from '../selects.ts';
 
 builder.subscriptionFields((t) => ({
   queuesUpdated: t.field({
@@ -57,7 +58,7 @@ builder.subscriptionFields((t) => ({
       filter: t.arg({ type: JobEventFilter, required: false }),
       after: t.arg.string({ required: false }),
     },
-    subscribe: (_root, args, ctx) => {
+    subscribe: (_root, args, ctx, info) => {
       const after = args.after ? decodeCursor(args.after) : null;
       const filter = {
         ...args.filter,
@@ -68,11 +69,19 @@ builder.subscriptionFields((t) => ({
       // Every event reaches every matching subscriber: a light iterator, not a
       // Repeater. What waits for the client is bounded: past
       // WS_SUBSCRIPTION_QUEUE_MAX the rest is read from the log at its pace.
+      // The events come with their job rows only if some subscriber selects `job`.
       return pushStream<JobEventRecord>((push, fail, drained) =>
-        ctx.live.subscribeEvents(filter, after, push, (error) => fail(error instanceof Error ? error : new Error(String(error))), {
-          drained,
-          maxBacklog: ctx.config.WS_SUBSCRIPTION_QUEUE_MAX,
-        }),
+        ctx.live.subscribeEvents(
+          filter,
+          after,
+          push,
+          (error) => fail(error instanceof Error ? error : new Error(String(error))),
+          {
+            drained,
+            maxBacklog: ctx.config.WS_SUBSCRIPTION_QUEUE_MAX,
+          },
+          { withJobs: selects(info, 'job') },
+        ),
       );
     },
     resolve: (event: JobEventRecord) => ({
