@@ -1497,6 +1497,26 @@ AS $function$
   select pg_snapshot_xmin(pg_current_snapshot())::text::bigint
 $function$;
 
+CREATE OR REPLACE FUNCTION public.job_queue_task_id(task text)
+ RETURNS integer
+ LANGUAGE plpgsql
+AS $function$
+declare
+  task_id integer;
+begin
+  select id into task_id from graphile_worker._private_tasks where identifier = task;
+  if not found then
+    insert into graphile_worker._private_tasks (identifier) values (task) on conflict do nothing returning id into task_id;
+    if task_id is null then
+      select id into task_id from graphile_worker._private_tasks where identifier = task;
+    else
+      perform pg_notify('jobwire_job_task', task);
+    end if;
+  end if;
+  return task_id;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION public.job_quota_after_insert()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -1532,15 +1552,17 @@ $function$;
 
 CREATE OR REPLACE FUNCTION public.job_served(job_type text, queue_name text, tenant_id text)
  RETURNS boolean
- LANGUAGE sql
+ LANGUAGE plpgsql
  STABLE
 AS $function$
-    select exists (
-      select 1 from worker_job_type s join worker w on w.id = s.worker_id
-       where s.job_type = job_served.job_type
-         and (s.queue_names is null or job_served.queue_name = any (s.queue_names))
-         and (w.tenant_id is null or w.tenant_id = job_served.tenant_id))
-  $function$;
+begin
+  return exists (
+    select 1 from worker_job_type s join worker w on w.id = s.worker_id
+     where s.job_type = job_served.job_type
+       and (s.queue_names is null or job_served.queue_name = any (s.queue_names))
+       and (w.tenant_id is null or w.tenant_id = job_served.tenant_id));
+end
+$function$;
 
 CREATE OR REPLACE FUNCTION public.job_settle_dependents()
  RETURNS trigger
@@ -1685,13 +1707,26 @@ $function$;
 
 CREATE OR REPLACE FUNCTION public.job_tags_valid(tags text[])
  RETURNS boolean
- LANGUAGE sql
+ LANGUAGE plpgsql
  IMMUTABLE
 AS $function$
-    select cardinality(tags) <= 20
-       and coalesce(bool_and(tag ~ '^[A-Za-z0-9][A-Za-z0-9_.:=/-]{0,63}$'), true)
-      from unnest(tags) as tag
-  $function$;
+declare
+  tag text;
+begin
+  if tags is null then
+    return null;
+  end if;
+  if cardinality(tags) > 20 then
+    return false;
+  end if;
+  foreach tag in array tags loop
+    if tag !~ '^[A-Za-z0-9][A-Za-z0-9_.:=/-]{0,63}$' then
+      return false;
+    end if;
+  end loop;
+  return true;
+end
+$function$;
 
 CREATE OR REPLACE FUNCTION public.job_task_identifier(job_type text, queue_name text)
  RETURNS text

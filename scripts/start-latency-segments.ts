@@ -48,7 +48,7 @@ const mark = (name: string) => {
 
 // Every statement of every pg client: when it is handed to the client and when its answer arrives.
 const classify = (text: string): string | undefined => {
-  if (text.includes('graphile_worker.add_jobs')) return 'create';
+  if (text.includes('graphile_worker.add_jobs') || text.includes('insert into job (id, kind')) return 'create';
   if (text.includes('_private_jobs as jobs') && text.includes('skip locked')) return 'get_job';
   if (text.includes('head_entry_id')) return 'read ahead';
   if (text.includes('"takenAt"')) return 'read';

@@ -2,7 +2,7 @@
 // later), each with its steps and its queue entry.
 import type { Queryable } from '../db/pool.ts';
 import type { JobKind, JobWaitingReason } from '../generated/prisma/enums.ts';
-import { announceNewTasks, NEW_JOB_SPECS, runJobSpecParameters, tasksKnown, tenantTurnParameters } from './queue-entry.ts';
+import { announceNewTasks, NEW_JOB_ENTRIES, runJobSpecParameters, tasksKnown, tenantTurnParameters } from './queue-entry.ts';
 import type { FlowOptions } from '../core/flow-options.ts';
 import { WAIT_UNTIL_RELEASED } from './waiting.ts';
 import type { TraceCarrier } from '../tracing/trace-context.ts';
@@ -63,7 +63,7 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
   // Named: Postgres parses and plans it once per connection, not at every create (one text for any number of jobs).
   const inserted = await db.query<InsertedJobRow>({
     name: 'jobwire-insert-jobs',
-    text: `with entry as (select id, (payload->>'jobId')::uuid as job_id from graphile_worker.add_jobs(${NEW_JOB_SPECS}))
+    text: `with ${NEW_JOB_ENTRIES}
      insert into job (id, kind, queue_name, job_type, payload, priority, max_retries, scheduled_at,
                       status, parent_job_id, created_by, metadata, queue_entry_id, tenant_id,
                       waiting_reason, timeout_ms, concurrency_key, concurrency_limit,
@@ -81,7 +81,7 @@ export async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promis
               waiting_reason job_waiting_reason, timeout_ms int, concurrency_key text, concurrency_limit int,
               rate_limit_key text, rate_limit_max_starts int, rate_limit_interval_ms int,
               debounce_key text, debounce_deadline timestamptz, tags text[], traceparent text, tracestate text)
-       join entry on entry.job_id = x.id
+       join entry on entry.job_id = x.id cross join woken
      returning job.*`,
     values: [
       ...runJobSpecParameters(entries),

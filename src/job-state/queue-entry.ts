@@ -59,13 +59,38 @@ export const RUN_JOB_SPECS = `array(
 )`;
 
 /**
- * The job_spec[] of new jobs' queue entries: as RUN_JOB_SPECS, but each entry
- * due now takes its tenant's turn (SQL job_turns, docs/fairness.md) in the same
- * statement, so the entry is written once. $7-$9: tenantTurnParameters.
+ * The queue entries of new jobs, as common table expressions of the statement
+ * that inserts their job rows (job-state/insert.ts): `entry` (each entry's id
+ * and job id) and `woken` (graphile-worker's wake-up, to be joined so that it
+ * runs). Each entry due now takes its tenant's turn (SQL job_turns,
+ * docs/fairness.md) in the same statement, so the entry is written once.
+ * Parameters $1-$5 as RUN_JOB_SPECS, $7-$9 tenantTurnParameters.
+ *
+ * The entries are the rows graphile_worker.add_jobs would write for these
+ * specs (no job key, queue or flags), written into its table directly, as SQL
+ * add_job does: add_jobs runs four statements for them (tasks, queues, job
+ * keys, then the insert), which cost a lone create about a third of its
+ * statement's execution (docs/performance.md, "Start latency"). Its other
+ * duties are kept: a task this statement's snapshot does not show (knownTasks
+ * learns a task before the transaction that wrote it commits: a concurrent
+ * create's, or one rolled back) is found or added by SQL job_queue_task_id,
+ * whose queries each see what committed before them, as add_jobs' separate
+ * statements did; and workers hear `jobs:insert` on commit with add_jobs'
+ * payload (a count of the entries, made distinct by a random number so that a
+ * transaction's statements are not folded into one notification).
  */
-export const NEW_JOB_SPECS = RUN_JOB_SPECS.replace('$3::timestamptz[]', 'job_turns($7::text[], $8::text[], $9::int[], $3::timestamptz[])');
+export const NEW_JOB_ENTRIES = `entry as (
+  insert into graphile_worker._private_jobs as j (task_id, payload, run_at, max_attempts, priority)
+  select coalesce((select t.id from graphile_worker._private_tasks as t where t.identifier = e.task), job_queue_task_id(e.task)),
+         json_build_object('jobId', e.job_id), coalesce(e.run_at, now()), e.max_attempts, e.priority
+    from unnest($1::text[], $2::uuid[], job_turns($7::text[], $8::text[], $9::int[], $3::timestamptz[]), $4::int[], $5::int[])
+         as e(task, job_id, run_at, max_attempts, priority)
+  returning j.id, (j.payload->>'jobId')::uuid as job_id
+), woken as (
+  select pg_notify('jobs:insert', '{"r":' || random()::text || ',"count":' || cardinality($2::uuid[])::text || '}')
+)`;
 
-/** Parameters $7-$9 of NEW_JOB_SPECS: each entry's tenant, queue and (job) priority. */
+/** Parameters $7-$9 of NEW_JOB_ENTRIES: each entry's tenant, queue and (job) priority. */
 export function tenantTurnParameters(entries: readonly (QueueEntry & { tenantId: string })[]) {
   return [entries.map((e) => e.tenantId), entries.map((e) => e.queueName), entries.map((e) => e.priority)];
 }
