@@ -44,12 +44,28 @@ type Result = ExecutionResult | Promise<ExecutionResult>;
  * (WS_SUBSCRIPTION_QUEUE_MAX), as when graphql-ws waits for each write.
  */
 export interface DirectWriter {
-  write(head: Buffer, tail: Buffer): Promise<void> | undefined;
+  write(head: MessageHead, tail: Buffer): Promise<void> | undefined;
+}
+
+/**
+ * A subscription's own start of its messages, kept as a string for as long as
+ * the subscription: a string lives in V8's heap, where a Buffer kept that long
+ * would be a backing store of its own (or pin a slice of Node's 8 KiB pool),
+ * one per subscriber. It is encoded into each frame as it is written.
+ */
+export interface MessageHead {
+  text: string;
+  /** `text`'s length in UTF-8 bytes. */
+  byteLength: number;
+}
+
+export function messageHead(text: string): MessageHead {
+  return { text, byteLength: Buffer.byteLength(text) };
 }
 
 interface Sharing {
   key: string;
-  direct?: { writer: DirectWriter; head: Buffer };
+  direct?: { writer: DirectWriter; head: MessageHead };
 }
 
 const sharings = new WeakMap<object, Sharing>();
@@ -89,18 +105,8 @@ export function shareExecutions(
   sharings.set(contextValue, {
     key: JSON.stringify([principal, params.operationName ?? null, params.variables ?? null, params.query]),
     // graphql-ws's `next` message ({ id, type, payload }, in that order): this head, then the result's tail.
-    direct: direct && { writer: direct.writer, head: ownBuffer(`{"id":${JSON.stringify(direct.id)},"type":"next","payload":`) },
+    direct: direct && { writer: direct.writer, head: messageHead(`{"id":${JSON.stringify(direct.id)},"type":"next","payload":`) },
   });
-}
-
-/**
- * UTF-8 bytes kept as long as a subscription: in memory of their own, not a
- * slice of Node's shared 8 KiB pool, which they would keep whole.
- */
-function ownBuffer(text: string): Buffer {
-  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
-  bytes.write(text);
-  return bytes;
 }
 
 /** The end of the `next` message of a result without errors (its payload, then `}`), serialized once per result. */

@@ -12,9 +12,9 @@ import { connectionToken, TokenError } from '../auth/authenticate.ts';
 import { hostRefusal, type HostPolicy } from '../net/host-check.ts';
 import { OpenSockets } from '../auth/open-sockets.ts';
 import type { Principal } from '../auth/principal.ts';
-import type { ApiServices, GraphQLContext } from '../graphql/context.ts';
+import { createContext, type ApiServices, type GraphQLContext } from '../graphql/context.ts';
 import { parseFailure } from '../graphql/error-masking.ts';
-import { principalShareKey, shareExecutions, type DirectWriter } from '../graphql/shared-execution.ts';
+import { principalShareKey, shareExecutions, type DirectWriter, type MessageHead } from '../graphql/shared-execution.ts';
 import { originAllowed } from '../graphql/http-guard.ts';
 import { socketsPerPrincipalCap } from '../graphql/limits.ts';
 import { GRAPHQL_PATH } from './yoga.ts';
@@ -57,11 +57,11 @@ const ONE_BUFFER_MAX = 16 * 1024;
  * uncompressed frame (RFC 6455 5.2), as ws's `send` would frame it; `written`
  * is called once it is written, or with an error if the stream is gone.
  */
-function writeTextFrame(stream: Duplex, head: Buffer, tail: Buffer, written: (error?: Error | null) => void): void {
-  const length = head.length + tail.length;
+function writeTextFrame(stream: Duplex, head: MessageHead, tail: Buffer, written: (error?: Error | null) => void): void {
+  const length = head.byteLength + tail.length;
   const headerLength = length < 126 ? 2 : length < 65536 ? 4 : 10;
   const whole = length <= ONE_BUFFER_MAX;
-  const frame = Buffer.allocUnsafe(headerLength + (whole ? length : head.length));
+  const frame = Buffer.allocUnsafe(headerLength + (whole ? length : head.byteLength));
   frame[0] = 0x81; // FIN, text
   if (headerLength === 2) frame[1] = length;
   else if (headerLength === 4) {
@@ -72,9 +72,9 @@ function writeTextFrame(stream: Duplex, head: Buffer, tail: Buffer, written: (er
     frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
     frame.writeUInt32BE(length >>> 0, 6);
   }
-  head.copy(frame, headerLength);
+  frame.write(head.text, headerLength);
   if (whole) {
-    tail.copy(frame, headerLength + head.length);
+    tail.copy(frame, headerLength + head.byteLength);
     stream.write(frame, written);
     return;
   }
@@ -107,7 +107,7 @@ export function directWriter(socket: WebSocket): DirectWriter {
       if (socket.readyState !== socket.OPEN) return undefined;
       unwritten++;
       if (stream) writeTextFrame(stream, head, tail, written);
-      else socket.send(Buffer.concat([head, tail]), { binary: false }, written);
+      else socket.send(Buffer.concat([Buffer.from(head.text), tail]), { binary: false }, written);
       // ws's bufferedAmount: what its stream holds, and nothing of its own without an extension.
       if (unwritten === 0 || (stream ? stream.writableLength : socket.bufferedAmount) === 0) return undefined;
       return new Promise<void>((resolve) => (onWritten = resolve));
@@ -202,12 +202,17 @@ export async function startWebsocketServer(
             ),
           ];
         }
+        // The whole context in one object literal, and without graphql-ws's own fields (no
+        // resolver reads them): added by yoga's context factory (Object.assign), the services
+        // turned each subscription's context into a V8 dictionary, and spreading graphql-ws's
+        // context gave each one a hidden class of its own: 2.6 KB a subscription in all
+        // (docs/performance.md#memory).
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
           principal: ctx.extra.principal,
+          ...createContext(services, ctx.extra.principal!),
         });
         let document;
         try {

@@ -42,13 +42,21 @@ const subscribeWithGraphQLJs: Plugin = {
   onSubscribe: ({ setSubscribeFn }) => setSubscribeFn(sharedSubscribe),
 };
 
-/** After a query or mutation has executed (all of it, when it streams), its Pothos caches go (context.ts). */
+/**
+ * After a query or mutation has executed (all of it, when it streams), its
+ * Pothos caches go (context.ts); a subscription's, once its event stream is
+ * made: each event's execution makes its own, and thousands of subscriptions
+ * would otherwise keep one each (1 KB) for their lifetime.
+ */
 const releaseCachesAfterExecution: Plugin = {
   onExecute: () => ({
     onExecuteDone: ({ args, result }) => {
       if (!isAsyncIterable(result)) return releaseRequestCaches(args.contextValue as object);
       return { onEnd: () => releaseRequestCaches(args.contextValue as object) };
     },
+  }),
+  onSubscribe: () => ({
+    onSubscribeResult: ({ args }) => releaseRequestCaches(args.contextValue as object),
   }),
 };
 
@@ -98,9 +106,9 @@ export function createYogaApp(services: ApiServices): YogaServerInstance<Record<
     // before a full collection. Without it ~40 % less was promoted under
     // createJob load (docs/performance.md#memory).
     maxRequestBodySize: false,
-    // Websockets authenticate once, at connection_init, and pass their principal in.
-    context: async (initial: { request?: Request; principal?: Principal }) => {
-      if (initial.principal) return createContext(services, initial.principal);
+    // Websockets authenticate once, at connection_init, and pass their context in whole (http/websocket.ts).
+    context: async (initial: { request?: Request; caller?: Principal }) => {
+      if (initial.caller) return initial as GraphQLContext;
       try {
         return createContext(services, await services.authenticator.authenticate(bearerToken(initial.request?.headers.get('authorization'))));
       } catch (error) {

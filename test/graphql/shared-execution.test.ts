@@ -3,7 +3,7 @@ import { MessageType, stringifyMessage } from 'graphql-ws';
 import { describe, expect, it } from 'vitest';
 import type { Principal, Scope } from '../../src/auth/principal.ts';
 import { pushStream } from '../../src/graphql/push-stream.ts';
-import { principalShareKey, sharedSubscribe, shareExecutions } from '../../src/graphql/shared-execution.ts';
+import { principalShareKey, sharedSubscribe, shareExecutions, type MessageHead } from '../../src/graphql/shared-execution.ts';
 
 /** A schema whose `event` subscription yields what `publish` sends; `executions` counts its field's resolves. */
 function eventSchema() {
@@ -118,8 +118,8 @@ function recordingWriter() {
     release: () => held?.(),
     /** Resolves once `count` messages were written. */
     until: (count: number) => new Promise<void>((resolve) => (messages.length >= count ? resolve() : waiters.push({ count, resolve }))),
-    write(head: Buffer, tail: Buffer) {
-      messages.push(Buffer.concat([head, tail]).toString());
+    write(head: MessageHead, tail: Buffer) {
+      messages.push(head.text + tail.toString());
       waiters.filter((waiter) => messages.length >= waiter.count).forEach((waiter) => waiter.resolve());
       if (!holdNext) return undefined;
       holdNext = false;

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { directWriter } from '../../src/http/websocket.ts';
+import { messageHead, type MessageHead } from '../../src/graphql/shared-execution.ts';
 import { dispose } from '../support/dispose.ts';
 import { deferred } from '../support/wait.ts';
 
@@ -44,12 +45,12 @@ async function connectedPair(perMessageDeflate: boolean) {
 const LENGTHS = [0, 1, 100, 124, 125, 126, 127, 1000, 16 * 1024 - 1, 16 * 1024, 16 * 1024 + 1, 65_535, 65_536, 70_000, 300_000];
 
 /** A message of exactly `bytes` UTF-8 bytes, with multi-byte characters once it is long enough ('é': 2, '🙂': 4), as head and tail. */
-function messageOf(bytes: number, index: number): { head: Buffer; tail: Buffer; text: string } {
+function messageOf(bytes: number, index: number): { head: MessageHead; tail: Buffer; text: string } {
   const head = bytes >= 16 ? `${index}-é:` : '';
   const emoji = bytes >= 16 ? '🙂' : '';
   const tail = emoji + 'x'.repeat(bytes - Buffer.byteLength(head + emoji));
   expect(Buffer.byteLength(head + tail)).toBe(bytes);
-  return { head: Buffer.from(head), tail: Buffer.from(tail), text: head + tail };
+  return { head: messageHead(head), tail: Buffer.from(tail), text: head + tail };
 }
 
 describe('directWriter', () => {
@@ -78,11 +79,11 @@ describe('directWriter', () => {
   it('shares one tail between sockets and writes nothing once a socket is closing', async () => {
     const pairs = await Promise.all([connectedPair(false), connectedPair(false)]);
     const { tail } = messageOf(200, 0);
-    pairs.forEach(({ socket }, index) => directWriter(socket).write(Buffer.from(`{"id":"${index}","type":"next","payload":`), tail));
+    pairs.forEach(({ socket }, index) => directWriter(socket).write(messageHead(`{"id":"${index}","type":"next","payload":`), tail));
     await Promise.all(pairs.map(({ until }) => until(1)));
     pairs.forEach(({ received }, index) => expect(received).toEqual([`{"id":"${index}","type":"next","payload":${tail.toString()}`]));
     const { socket } = pairs[0]!;
     socket.close();
-    expect(directWriter(socket).write(Buffer.from('{'), Buffer.from('}'))).toBeUndefined();
+    expect(directWriter(socket).write(messageHead('{'), Buffer.from('}'))).toBeUndefined();
   });
 });
