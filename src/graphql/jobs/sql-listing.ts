@@ -11,7 +11,20 @@
 // Columns: only those the GraphQL selection reads (listingColumns below), every
 // column when a field asked computes from the row.
 import { createHash } from 'node:crypto';
-import { getNamedType, isAbstractType, isObjectType, Kind, type FieldNode, type GraphQLField, type GraphQLNamedType, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
+import { formatPrismaCursor } from '@pothos/plugin-prisma';
+import {
+  getNamedType,
+  isAbstractType,
+  isObjectType,
+  Kind,
+  type FieldNode,
+  type GraphQLField,
+  type GraphQLFieldResolver,
+  type GraphQLNamedType,
+  type GraphQLObjectType,
+  type GraphQLResolveInfo,
+  type GraphQLSchema,
+} from 'graphql';
 import type pg from 'pg';
 import type { PrismaClient } from '../../db/prisma.ts';
 import { searchPageQuery, type JobSearch, type PageArgs } from '../../jobs/search.ts';
@@ -313,9 +326,86 @@ export async function listJobsInSql(
   // node-postgres reads timestamptz as Date, jsonb parsed, real as number, like
   // Prisma; int8 comes as a string and becomes the bigint Prisma gives.
   const bigints = read.job.filter((field) => field.type === 'BigInt');
+  const pages = new Map(listing.relations);
   for (const row of rows) {
+    (row as Listed)[LISTED_PAGES] = pages;
     for (const field of bigints) if (row[field.name] != null) row[field.name] = BigInt(row[field.name] as string);
     for (const { name, fields } of related) for (const item of row[name] as Array<Record<string, unknown>>) fromJson(fields, item);
   }
   return backward ? rows.reverse() : rows;
+}
+
+/** On each row listJobsInSql answers: the page of each relation it read (plugin-prisma's take and skip). */
+const LISTED_PAGES = Symbol('listed pages');
+type Listed = Record<string, unknown> & { [LISTED_PAGES]?: ReadonlyMap<string, NestedPage> };
+
+/** An edge of a listed page, as plugin-prisma's wrapConnectionResult makes it; the cursor is made when read. */
+class ListedEdge {
+  constructor(
+    readonly connection: object,
+    readonly node: Record<string, unknown>,
+  ) {}
+  get cursor(): string {
+    return formatPrismaCursor(this.node, 'id');
+  }
+}
+
+interface PageArguments {
+  first?: number | null;
+  last?: number | null;
+  after?: string | null;
+  before?: string | null;
+}
+
+/**
+ * The connection of a listed page, exactly as plugin-prisma's relatedConnection
+ * answers it from the rows on its parent (wrapConnectionResult: the extra row
+ * read says there is a next page and is dropped; the cursor of a row is its
+ * `id`'s), when the field asks the page the statement read: `first` alone, of
+ * the size plugin-prisma planned (take = first + 1, skip 0). Null otherwise
+ * (another alias's arguments, `after`, `last`): plugin-prisma answers it.
+ */
+function listedConnection(parent: Listed, name: string, args: PageArguments): object | null {
+  const page = parent[LISTED_PAGES]?.get(name);
+  if (!page || page.skip !== 0 || args.after != null || args.before != null || args.last != null) return null;
+  if (typeof args.first !== 'number' || args.first + 1 !== page.take) return null;
+  const rows = parent[name] as Array<Record<string, unknown>>;
+  const full = rows.length === page.take;
+  const nodes = full ? rows.slice(0, -1) : rows;
+  const edges: ListedEdge[] = [];
+  const connection = {
+    parent,
+    args,
+    totalCount: undefined,
+    edges,
+    pageInfo: { startCursor: null as string | null, endCursor: null as string | null, hasPreviousPage: false, hasNextPage: full },
+  };
+  for (const node of nodes) edges.push(new ListedEdge(connection, node));
+  if (edges.length) {
+    connection.pageInfo.startCursor = edges[0]!.cursor;
+    connection.pageInfo.endCursor = edges.length === 1 ? connection.pageInfo.startCursor : edges[edges.length - 1]!.cursor;
+  }
+  return connection;
+}
+
+/**
+ * Makes the steps and events connections of every Job type answer a row of
+ * listJobsInSql from the page it carries (listedConnection), before
+ * plugin-prisma's resolver, which would look up its selection mapping by the
+ * response path, merge the connection's query and wrap the same rows, for each
+ * of the page's jobs (100 times a request for bench:api's page). Any other
+ * parent, or arguments other than the page read, go to plugin-prisma's resolver
+ * as before. Called once on the built schema (http/schema.ts).
+ */
+export function answerListedPages(schema: GraphQLSchema): void {
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.extensions?.pothosPrismaModel !== 'Job') continue;
+    for (const field of Object.values(type.getFields())) {
+      const relation = (field.extensions?.pothosPrismaRelationField as { name?: string; type?: string } | undefined) ?? undefined;
+      if (!relation?.name || RELATIONS[relation.name]?.model !== relation.type || !field.resolve) continue;
+      const name = relation.name;
+      const resolve: GraphQLFieldResolver<unknown, unknown> = field.resolve;
+      field.resolve = (parent, args, context, info) => listedConnection(parent as Listed, name, args as PageArguments) ?? resolve(parent, args, context, info);
+    }
+  }
 }
