@@ -308,16 +308,18 @@ export async function listJobsInSql(
   }
   const read = listingColumns(info, jobFields, relationFields);
   const related: Array<{ name: string; fields: Field[] }> = [];
-  const { text, values } = searchPageQuery(tenantId, search, listing.page, read.job.map((field) => `j."${field.column}"`).join(', '));
+  // Page sizes and offsets are written into the text (integers, checked by plainListing and nestedPage): with them as
+  // parameters Postgres planned the statement again at every execution (0.17-0.3 ms of its CPU), the generic plan's
+  // unknown limits costing more than each custom plan; as numbers, it plans it once per connection.
+  const { text, values } = searchPageQuery(tenantId, search, listing.page, read.job.map((field) => `j."${field.column}"`).join(', '), true);
   const columns = read.job.map((field) => `p."${field.column}" as "${field.name}"`);
   for (const [name, page] of listing.relations) {
     const relation = RELATIONS[name]!;
     const fields = read.related.get(name)!;
     related.push({ name, fields });
-    values.push(page.skip, page.take);
     columns.push(
       `(select coalesce(json_agg(${jsonRow(fields)} order by ${relation.sqlOrder}), '[]'::json) from
-         (select * from ${relation.table} r where r.job_id = p.id order by ${relation.sqlOrder} offset $${values.length - 1} limit $${values.length}) r) as "${name}"`,
+         (select * from ${relation.table} r where r.job_id = p.id order by ${relation.sqlOrder} offset ${page.skip} limit ${page.take}) r) as "${name}"`,
     );
   }
   const backward = listing.page.take !== undefined && listing.page.take < 0;
