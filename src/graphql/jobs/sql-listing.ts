@@ -10,6 +10,9 @@
 // tenant-scoped Prisma client does; steps and events are read by their job.
 // Columns: only those the GraphQL selection reads (listingColumns below), every
 // column when a field asked computes from the row.
+// Nested pages: each row carries the steps and events pages it read, and the
+// steps and events connections answer them from it (answerListedPages below)
+// instead of through plugin-prisma's per-row mapping lookup.
 import { createHash } from 'node:crypto';
 import { formatPrismaCursor } from '@pothos/plugin-prisma';
 import {
@@ -271,7 +274,7 @@ function fromJson(fields: Field[], row: Record<string, unknown>): Record<string,
   return row;
 }
 
-/** Statements named so far (each connection then parses and plans it once); bounded, as a selection's columns are the client's to vary. */
+/** Statements named so far (each connection then parses and plans it once); bounded, as a selection's columns and page sizes are the client's to vary. */
 const named = new Set<string>();
 const NAMED_MAX = 200;
 
