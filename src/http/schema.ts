@@ -15,6 +15,7 @@ import '../graphql/kind-detail.ts';
 import '../graphql/live/schema.ts';
 import '../graphql/quotas/schema.ts';
 import '../webhooks/schema.ts';
+import { answerListedPages } from '../graphql/jobs/sql-listing.ts';
 
 const registered = new WeakSet<KindDescriptor<any>>();
 const schemas = new WeakMap<readonly KindDescriptor<any>[], GraphQLSchema>();
@@ -28,7 +29,10 @@ export function buildSchema(kinds: readonly KindDescriptor<any>[]): GraphQLSchem
       registered.add(kind);
       kind.registerSchema?.();
     }
-    schemas.set(kinds, (built = builder.toSchema()));
+    built = builder.toSchema();
+    // The listing's steps and events pages, answered from the rows its statement read.
+    answerListedPages(built);
+    schemas.set(kinds, built);
   }
   return built;
 }

@@ -93,7 +93,20 @@ export function searchCondition(tenantId: string | null, search: JobSearch): { s
 }
 
 /** The SQL of one page of a search, newest first (as NEWEST_FIRST), selecting `columns` of `job j`, and its parameters. */
-export function searchPageQuery(tenantId: string | null, search: JobSearch, page: PageArgs, columns = 'j.id'): { text: string; values: unknown[] } {
+/**
+ * The statement of one page of a search. `inlinePage`: the page's size and
+ * offset written into the text as numbers instead of parameters, so that
+ * Postgres can plan a prepared statement of it once (a `limit` parameter makes
+ * the generic plan look costlier than each custom one, and Postgres then plans
+ * it again at every execution).
+ */
+export function searchPageQuery(
+  tenantId: string | null,
+  search: JobSearch,
+  page: PageArgs,
+  columns = 'j.id',
+  inlinePage = false,
+): { text: string; values: unknown[] } {
   const { sql, values } = searchCondition(tenantId, search);
   const take = page.take ?? null;
   const backward = take !== null && take < 0;
@@ -109,6 +122,11 @@ export function searchPageQuery(tenantId: string | null, search: JobSearch, page
     conditions.push(`(j.created_at, j.id) ${op} (select c.created_at, c.id from job c where c.id = $${values.length}::uuid${cursorTenant})`);
   }
   const order = backward ? 'j.created_at asc, j.id asc' : 'j.created_at desc, j.id desc';
+  if (inlinePage) {
+    if ((take !== null && !Number.isInteger(take)) || !Number.isInteger(skip)) throw new Error('a page written into the statement needs integer take and skip');
+    const limit = take === null ? 'all' : String(Math.abs(take));
+    return { text: `select ${columns} from job j where ${conditions.join(' and ')} order by ${order} limit ${limit} offset ${skip}`, values };
+  }
   values.push(take === null ? null : Math.abs(take), skip);
   const text = `select ${columns} from job j where ${conditions.join(' and ')} order by ${order} limit $${values.length - 1} offset $${values.length}`;
   return { text, values };

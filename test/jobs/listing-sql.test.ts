@@ -206,3 +206,22 @@ it('answers each field asked alone as Prisma does', async () => {
   }
   await bothWays(callers.admin, { last: 3 }, (viaPrisma) => narrowListing(viaPrisma, 'status', 'name', 'createdAt'));
 });
+
+it('answers a page asked again under an alias with other arguments as Prisma does', async () => {
+  // The statement reads the page the first `steps` asks; the other aliases ask other pages, which plugin-prisma answers.
+  const aliased = (viaPrisma: boolean) => `query ($first: Int) {
+    jobs(first: $first) {
+      edges { node { id
+        steps(first: 3) { ${PAGE_INFO} edges { cursor node { name position } } }
+        more: steps(first: 5) { ${PAGE_INFO} edges { cursor node { name position } } }
+        tail: steps(last: 2) { ${PAGE_INFO} edges { cursor node { position } } }
+        events(first: 4) { ${PAGE_INFO} edges { cursor node { status ${viaPrisma ? 'step { id }' : ''} } } }
+        page: events(first: 4) { edges { cursor node { message } } }
+      } }
+    } }`;
+  const answer = await bothWays(callers.tenantA, { first: 50 }, aliased);
+  const withSteps = answer.data!.jobs.edges.map((edge) => edge.node as unknown as Record<string, { edges: unknown[] }>).find((node) => node.steps!.edges.length > 1)!;
+  expect(withSteps.steps!.edges).toHaveLength(3);
+  expect(withSteps.more!.edges).toHaveLength(5);
+  expect(withSteps.tail!.edges).toHaveLength(2);
+});
