@@ -1,10 +1,11 @@
 // Reading ahead for an idle worker. When graphile-worker's LISTEN connection
-// hears a job created (jobs:insert) and this worker runs nothing, the job at
-// the head of its queue is read at once, on another connection, while
-// graphile-worker's get_job locks an entry and waits for its commit. If get_job
-// locked that very entry, the task starts from this row instead of reading the
-// job after the lock: a lone job into an idle worker starts one round trip
-// sooner (docs/performance.md, "Start latency").
+// hears a job created (jobs:insert) and this worker runs nothing, the job it
+// names (a create's first job) is read at once by its key, or else the job at
+// the head of its queue, on another connection, while graphile-worker's
+// get_job (or its local queue's fetch) locks an entry and waits for its
+// commit. If it locked that very entry, the task starts from this row instead
+// of reading the job after the lock: a lone job into an idle worker starts one
+// round trip sooner (docs/performance.md, "Start latency").
 //
 // The row is read before the lock, so it stands for the read after the lock
 // only where nothing it says could have changed in between:
