@@ -1734,6 +1734,23 @@ CREATE OR REPLACE FUNCTION public.job_task_identifier(job_type text, queue_name 
  IMMUTABLE PARALLEL SAFE
 AS $function$ select 'job:' || job_type || ':' || queue_name $function$;
 
+CREATE OR REPLACE FUNCTION public.job_tenant_last_entry(tenant_id text, queue_name text, priority integer)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ STABLE
+ SET plan_cache_mode TO 'force_generic_plan'
+ SET enable_sort TO 'off'
+ SET enable_bitmapscan TO 'off'
+AS $function$
+begin
+  return (select j.queue_entry_id from job as j
+           where j.tenant_id = job_tenant_last_entry.tenant_id and j.queue_name = job_tenant_last_entry.queue_name
+             and j.priority = job_tenant_last_entry.priority
+             and j.status = 'PENDING' and (j.waiting_reason is null or j.waiting_reason = 'NO_WORKER')
+           order by j.queue_entry_id desc limit 1);
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION public.job_turns(tenant_ids text[], queue_names text[], priorities integer[], run_ats timestamp with time zone[])
  RETURNS timestamp with time zone[]
  LANGUAGE plpgsql
@@ -1783,17 +1800,15 @@ begin
                 else make_interval(secs => 0.0001 / coalesce((select s.weight from tenant_scheduling as s where s.tenant_id = lane.tenant_id), 1))
            end as step
       from lane
-  ), based as (
+  ), based as materialized (
+    -- Materialized: referenced once, it was inlined into the join below, whose plan ran the
+    -- last-turn look once per job of the statement instead of once per lane.
     select placed.*,
            case when placed.busy then
              greatest(least(now(), placed.first_run_at),
-                      (select e.run_at
-                         from (select j.queue_entry_id from job as j
-                                where j.tenant_id = placed.tenant_id and j.queue_name = placed.queue_name and j.priority = placed.priority
-                                  and j.status = 'PENDING' and (j.waiting_reason is null or j.waiting_reason = 'NO_WORKER')
-                                order by j.queue_entry_id desc limit 1) as newest
-                         join graphile_worker._private_jobs as e on e.id = newest.queue_entry_id
-                        where e.run_at <= now() + interval '1 minute') + placed.step)
+                      (select e.run_at from graphile_worker._private_jobs as e
+                        where e.id = job_tenant_last_entry(placed.tenant_id, placed.queue_name, placed.priority)
+                          and e.run_at <= now() + interval '1 minute') + placed.step)
            end as base
       from placed
   )

@@ -76,7 +76,11 @@ const coreConfigSchema = z.object({
   WORKER_CONCURRENCY: int(1, 1000).default(4),
   /** How often an idle worker looks for due jobs (new jobs arrive by NOTIFY at once). */
   WORKER_POLL_INTERVAL_MS: int(50, 60_000).default(2000),
-  /** graphile-worker's local queue: jobs fetched ahead per batch (0: off, fetch one at a time). */
+  /**
+   * graphile-worker's local queue: jobs fetched ahead per batch (0: off, each slot fetches one at a time).
+   * A batch pays get_job's walk past the entries a held MVCC horizon keeps once rather than per job, but
+   * comes back in graphile-worker's update order, not the take order turns rely on (docs/performance.md).
+   */
   WORKER_LOCAL_QUEUE_SIZE: int(0, 10_000).default(0),
   /** Batch job completions for this long (ms; -1: complete each job at once). */
   WORKER_COMPLETE_BATCH_DELAY_MS: int(-1, 1000).default(-1),

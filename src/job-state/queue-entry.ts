@@ -77,7 +77,9 @@ export const RUN_JOB_SPECS = `array(
  * whose queries each see what committed before them, as add_jobs' separate
  * statements did; and workers hear `jobs:insert` on commit with add_jobs'
  * payload (a count of the entries, made distinct by a random number so that a
- * transaction's statements are not folded into one notification).
+ * transaction's statements are not folded into one notification), plus the
+ * id of the statement's first job, which an idle worker reads ahead by its
+ * key (worker/read-ahead.ts).
  */
 export const NEW_JOB_ENTRIES = `entry as (
   insert into graphile_worker._private_jobs as j (task_id, payload, run_at, max_attempts, priority)
@@ -87,7 +89,7 @@ export const NEW_JOB_ENTRIES = `entry as (
          as e(task, job_id, run_at, max_attempts, priority)
   returning j.id, (j.payload->>'jobId')::uuid as job_id
 ), woken as (
-  select pg_notify('jobs:insert', '{"r":' || random()::text || ',"count":' || cardinality($2::uuid[])::text || '}')
+  select pg_notify('jobs:insert', '{"r":' || random()::text || ',"count":' || cardinality($2::uuid[])::text || ',"jobId":"' || ($2::uuid[])[1]::text || '"}')
 )`;
 
 /** Parameters $7-$9 of NEW_JOB_ENTRIES: each entry's tenant, queue and (job) priority. */

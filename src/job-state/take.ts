@@ -58,3 +58,21 @@ export async function readQueueHead(db: Queryable, taskIdentifiers: readonly str
   });
   return result.rows[0] ?? null;
 }
+
+/**
+ * The queued job of this id, read as readQueueHead reads (a debounced job
+ * not), by its primary key: the job a jobs:insert names (its create's first),
+ * which for a lone job into an idle worker is the head of the queue.
+ * readQueueHead walks graphile-worker's index from its first entry, past
+ * every entry of a job already taken that a held MVCC horizon keeps there (a
+ * long REPEATABLE READ reader: docs/performance.md); this reads one row.
+ */
+export async function readQueuedJob(db: Queryable, jobId: string): Promise<TakenJob | null> {
+  const result = await db.query<TakenJob>({
+    name: 'jobwire-read-queued-job',
+    text: `select ${TAKEN_JOB_COLUMNS}
+       from job where id = $1 and status in ${QUEUED_SQL} and debounce_key is null`,
+    values: [jobId],
+  });
+  return result.rows[0] ?? null;
+}

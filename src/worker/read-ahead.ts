@@ -1,10 +1,11 @@
 // Reading ahead for an idle worker. When graphile-worker's LISTEN connection
-// hears a job created (jobs:insert) and this worker runs nothing, the job at
-// the head of its queue is read at once, on another connection, while
-// graphile-worker's get_job locks an entry and waits for its commit. If get_job
-// locked that very entry, the task starts from this row instead of reading the
-// job after the lock: a lone job into an idle worker starts one round trip
-// sooner (docs/performance.md, "Start latency").
+// hears a job created (jobs:insert) and this worker runs nothing, the job it
+// names (a create's first job) is read at once by its key, or else the job at
+// the head of its queue, on another connection, while graphile-worker's
+// get_job (or its local queue's fetch) locks an entry and waits for its
+// commit. If it locked that very entry, the task starts from this row instead
+// of reading the job after the lock: a lone job into an idle worker starts one
+// round trip sooner (docs/performance.md, "Start latency").
 //
 // The row is read before the lock, so it stands for the read after the lock
 // only where nothing it says could have changed in between:
@@ -23,7 +24,7 @@
 // after the create committed, and before anything the handler does.
 import type pg from 'pg';
 import type { Job } from 'graphile-worker';
-import { readQueueHead, type TakenJob } from '../job-state/take.ts';
+import { readQueuedJob, readQueueHead, type TakenJob } from '../job-state/take.ts';
 
 export interface ReadAheadDeps {
   pool: pg.Pool;
@@ -61,15 +62,19 @@ export class ReadAhead {
     this.#deps = deps;
   }
 
-  /** A job was created and this worker runs nothing: read the head of its queue (one read at a time). */
-  jobCreated(): void {
+  /**
+   * A job was created and this worker runs nothing: read it (`jobId`, the
+   * create's first job that jobs:insert names), else the head of its queue
+   * (one read at a time).
+   */
+  jobCreated(jobId?: string): void {
     if (this.#ahead) return;
     const generation = this.#deps.listenerGeneration();
     if (generation === null) return;
     // Sent now, before the get_job this jobs:insert wakes: its snapshot then
     // precedes get_job's commit, and it finds the entry still untaken. A
     // failed read only means the task reads after the lock.
-    const read = readQueueHead(this.#deps.pool, this.#deps.tasks()).catch(() => null);
+    const read = (jobId ? readQueuedJob(this.#deps.pool, jobId) : readQueueHead(this.#deps.pool, this.#deps.tasks())).catch(() => null);
     this.#ahead = { read, generation, sequence: ++this.#sequence, cancels: this.#cancelsHeard };
   }
 
@@ -98,12 +103,40 @@ export class ReadAhead {
     const ahead = this.#ahead;
     if (!ahead) return null;
     this.#ahead = null;
+    const row = await this.#standsFor(ahead, entry);
+    if (row) this.used++;
+    return row;
+  }
+
+  /**
+   * With a local queue (WORKER_LOCAL_QUEUE_SIZE > 0), graphile-worker's pool
+   * locks entries in batches: the first batch fetched after the read ends the
+   * row read ahead (so it never outlives the fetch its jobs:insert woke, as
+   * take's get_job), and the row stands for the read of the batch's entry it
+   * is for, under take's conditions. Answers that check, to call with each
+   * entry of the batch (the row is given at most once), or null when nothing
+   * was read ahead.
+   */
+  takeForBatch(): ((entry: Pick<Job, 'id' | 'attempts'>) => Promise<TakenJob | null>) | null {
+    const ahead = this.#ahead;
+    if (!ahead) return null;
+    this.#ahead = null;
+    let given = false;
+    return async (entry) => {
+      const row = await this.#standsFor(ahead, entry);
+      if (!row || given) return null;
+      given = true;
+      this.used++;
+      return row;
+    };
+  }
+
+  async #standsFor(ahead: Ahead, entry: Pick<Job, 'id' | 'attempts'>): Promise<TakenJob | null> {
     const row = await ahead.read;
     // Never taken before this lock (attempts 1): no other worker ran the job since the read.
     if (!row || row.queueEntryId !== entry.id || entry.attempts !== 1) return null;
     // A cancel heard meanwhile, or the LISTEN connection lost (a cancel may have gone unheard).
     if (this.#cancelsHeard !== ahead.cancels || this.#deps.listenerGeneration() !== ahead.generation) return null;
-    this.used++;
     return row;
   }
 }

@@ -133,13 +133,16 @@ export function createRunJobTask(deps: RunJobDeps): RunJobTask {
   return {
     task,
     prefetch(jobs) {
+      // The row read ahead for a lone job into an idle worker, if any, stands for its entry's read; this batch ends it (worker/read-ahead.ts).
+      const ahead = deps.readAhead?.takeForBatch();
       for (const job of jobs) {
         const jobId = jobIdOf(job);
         if (!jobId || prefetched.has(jobId)) continue;
         const abort = new JobAbort();
         deps.running.set(jobId, abort);
         // A failed read sends the task down the locking path (take), which reads again.
-        const entry = { read: batcher.read(jobId).catch(() => null), abort };
+        const read = ahead ? ahead(job).then((row) => (row?.id === jobId ? row : batcher.read(jobId))) : batcher.read(jobId);
+        const entry = { read: read.catch(() => null), abort };
         prefetched.set(jobId, entry);
         abort.onAbort((reason) => {
           // Cancelled while it waits here: cancelled now, not once a slot frees up.

@@ -82,18 +82,15 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   const registrations = jobTypes.map((jobType) => registrationOf(registry.get(jobType)!));
   let routing: WorkerRouting | undefined;
 
-  // A lone job into an idle worker is read while get_job locks it (read-ahead.ts); with a local queue, the prefetch reads.
+  // A lone job into an idle worker is read while get_job (or the local queue's fetch) locks it (read-ahead.ts).
   let listenerGeneration = 0;
   const onReconnected = () => listenerGeneration++;
   listener.on('reconnected', onReconnected);
-  const readAhead =
-    config.WORKER_LOCAL_QUEUE_SIZE === 0
-      ? new ReadAhead({
-          pool,
-          tasks: () => (routing ? Object.keys(routing.taskList) : []),
-          listenerGeneration: () => (listener.connected ? listenerGeneration : null),
-        })
-      : undefined;
+  const readAhead = new ReadAhead({
+    pool,
+    tasks: () => (routing ? Object.keys(routing.taskList) : []),
+    listenerGeneration: () => (listener.connected ? listenerGeneration : null),
+  });
 
   const onNotification = (channel: string, payload: string) => {
     if (channel === JOB_TASK_CHANNEL) {
@@ -102,7 +99,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       return;
     }
     if (channel !== CANCEL_CHANNEL) return;
-    readAhead?.cancelHeard();
+    readAhead.cancelHeard();
     const jobId = payload;
     const abort = running.get(jobId);
     if (abort && !abort.aborted) {
@@ -134,11 +131,12 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   });
   events.on('localQueue:getJobs:complete', ({ jobs }) => runJob.prefetch(jobs));
   events.on('localQueue:returnJobs', ({ jobs }) => runJob.forget(jobs));
-  if (readAhead) {
-    // Emitted before graphile-worker nudges an idle slot (so the read ahead precedes that slot's get_job).
-    events.on('pool:listen:notification', ({ message }) => {
-      if (message.channel === 'jobs:insert' && running.size === 0) readAhead.jobCreated();
-    });
+  // Emitted before graphile-worker nudges an idle slot or its local queue (so the read ahead precedes
+  // that get_job). `running` holds the jobs of the local queue too: empty, the worker holds nothing.
+  events.on('pool:listen:notification', ({ message }) => {
+    if (message.channel === 'jobs:insert' && running.size === 0) readAhead.jobCreated(createdJobId(message.payload));
+  });
+  if (config.WORKER_LOCAL_QUEUE_SIZE === 0) {
     events.on('worker:getJob:start', ({ worker }) => readAhead.getJobStarted(worker));
     events.on('worker:getJob:empty', ({ worker }) => readAhead.nothingTaken(worker));
   }
@@ -349,5 +347,18 @@ class Heartbeat {
   async stop() {
     if (this.#timer) clearInterval(this.#timer);
     await this.pool.query('delete from worker where id = $1', [this.workerId]).catch(() => undefined);
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The job a jobs:insert names (a create's first: job-state/queue-entry.ts), if it names one. */
+function createdJobId(payload: string | undefined): string | undefined {
+  if (!payload?.includes('"jobId"')) return undefined;
+  try {
+    const jobId: unknown = (JSON.parse(payload) as { jobId?: unknown }).jobId;
+    return typeof jobId === 'string' && UUID.test(jobId) ? jobId : undefined;
+  } catch {
+    return undefined;
   }
 }

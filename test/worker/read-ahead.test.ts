@@ -78,26 +78,37 @@ afterAll(async () => {
   await pool?.end();
 });
 
-describe('a lone job into an idle worker', () => {
+// Without a local queue each slot runs get_job; with one (the default) the pool fetches batches.
+describe.each(['0', '10'])('a lone job into an idle worker (WORKER_LOCAL_QUEUE_SIZE=%s)', (localQueueSize) => {
+  const batched = localQueueSize !== '0';
+  afterAll(async () => {
+    await worker?.stop();
+    worker = undefined;
+  });
+
   it('starts from the row read ahead, with no read after the lock, and keeps its history in order', async () => {
     // Polls far apart: only the jobs:insert of each create wakes a slot.
-    const config = loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent', WORKER_CONCURRENCY: '4', WORKER_POLL_INTERVAL_MS: '60000' });
+    const config = loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent', WORKER_CONCURRENCY: '4', WORKER_POLL_INTERVAL_MS: '60000', WORKER_LOCAL_QUEUE_SIZE: localQueueSize });
     const registry = createRegistry({ pool, config }).register(handler).register(sleeper);
     created = (jobType) => createJobs({ pool, registry, config }, LOCAL_PRINCIPAL, [{ jobType }]).then(([id]) => id!);
     const events: WorkerEvents = new EventEmitter();
     let empty = 0;
     events.on('worker:getJob:empty', () => empty++);
+    // The local queue's fetches that found nothing (its slots then wait on it, not on get_job).
+    events.on('localQueue:getJobs:complete', ({ jobs }) => void (jobs.length === 0 && empty++));
     worker = await startWorker({ config, connectionString: db.url, pool, listener, registry, logger, events, serviceTasks: false });
-    // Every slot has looked once and found nothing: the worker is idle.
-    await eventually('every slot idle', async () => (empty >= 4 ? true : undefined));
+    // Every slot (or the local queue) has looked once and found nothing: the worker is idle.
+    await eventually('every slot idle', async () => (empty >= (batched ? 1 : 4) ? true : undefined));
 
     const ids: string[] = [];
+    started.length = 0;
     let emptyAtCreate = empty;
     let readAhead = 0;
     // The first job is one of a task new to the database, which workers add to their task list when told (routing.ts): not measured.
     for (let i = -1; i < 5; i++) {
-      // Idle again: the slot that ran the last job has looked for the next and found nothing.
-      if (i >= 0) await eventually('the slot to look again', async () => (empty > emptyAtCreate ? true : undefined));
+      // Idle again: the slot that ran the last job has looked for the next and found nothing
+      // (the local queue fetched fewer than it asks for: it waits for jobs:insert, holding nothing).
+      if (i >= 0 && !batched) await eventually('the slot to look again', async () => (empty > emptyAtCreate ? true : undefined));
       emptyAtCreate = empty;
       statements.length = 0;
       const [id] = await createJobs({ pool, registry, config }, LOCAL_PRINCIPAL, [{ jobType: handler.jobType }]);
@@ -109,7 +120,9 @@ describe('a lone job into an idle worker', () => {
       if (i < 0) continue;
       // Read once, ahead; read after the lock only when the read ahead came too late (on a loaded machine its
       // snapshot may follow get_job's commit, and the entry is taken already): a fallback, not an error.
-      expect(statements.filter((name) => name === 'jobwire-read-queue-head')).toHaveLength(1);
+      // By its key: the create's jobs:insert names it.
+      expect(statements.filter((name) => name === 'jobwire-read-queued-job')).toHaveLength(1);
+      expect(statements).not.toContain('jobwire-read-queue-head');
       if (!statements.includes('jobwire-take-queued-jobs')) readAhead++;
     }
     expect(readAhead).toBeGreaterThan(0);
@@ -233,6 +246,33 @@ describe('ReadAhead', () => {
     expect(await ahead.take({ id: job.entry, attempts: 1 })).toBeNull();
   });
 
+  it('reads the job jobs:insert names by its key, and gives it as the head would be given', async () => {
+    const job = await queuedJob();
+    statements.length = 0;
+    const ahead = readAhead();
+    ahead.jobCreated(job.id);
+    expect((await ahead.take({ id: job.entry, attempts: 1 }))?.id).toBe(job.id);
+    expect(statements).toEqual(['jobwire-read-queued-job']);
+  });
+
+  it('with a local queue: the batch fetched after it ends it, and gives the row for its entry once', async () => {
+    const job = await queuedJob();
+    const ahead = readAhead();
+    ahead.jobCreated(job.id);
+    const check = ahead.takeForBatch()!;
+    expect(ahead.takeForBatch()).toBeNull();
+    expect(await check({ id: `${BigInt(job.entry) + 1n}`, attempts: 1 })).toBeNull();
+    expect(await check({ id: job.entry, attempts: 2 })).toBeNull();
+    expect((await check({ id: job.entry, attempts: 1 }))?.id).toBe(job.id);
+    expect(await check({ id: job.entry, attempts: 1 })).toBeNull();
+    expect(ahead.used).toBe(1);
+
+    ahead.jobCreated(job.id);
+    const afterCancel = ahead.takeForBatch()!;
+    ahead.cancelHeard();
+    expect(await afterCancel({ id: job.entry, attempts: 1 })).toBeNull();
+  });
+
   it('does not read a debounced job ahead (its payload may be replaced while it waits)', async () => {
     const config = loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent' });
     const registry = createRegistry({ pool, config }).register({ ...handler, jobType });
@@ -245,6 +285,8 @@ describe('ReadAhead', () => {
     });
     const ahead = readAhead();
     ahead.jobCreated();
+    expect(await ahead.take({ id: rows[0]!.entry, attempts: 1 })).toBeNull();
+    ahead.jobCreated(id);
     expect(await ahead.take({ id: rows[0]!.entry, attempts: 1 })).toBeNull();
   });
 });
