@@ -211,7 +211,6 @@ export async function startWebsocketServer(
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
-          principal: ctx.extra.principal,
           ...createContext(services, ctx.extra.principal!),
         });
         let document;
