@@ -6,6 +6,7 @@
 // (`job:<jobType>:<queueName>`, SQL job_task_identifier), and graphile-worker
 // fetches only entries whose task is in the worker's task list, so a worker
 // takes only the types and queues it serves (src/registry/routing.ts).
+import { isUuid } from '../core/validation.ts';
 import type { Queryable } from '../db/pool.ts';
 
 /** The task of queue entries written before routing (migration 000031 moved them); every worker still serves it. */
@@ -91,6 +92,17 @@ export const NEW_JOB_ENTRIES = `entry as (
 ), woken as (
   select pg_notify('jobs:insert', '{"r":' || random()::text || ',"count":' || cardinality($2::uuid[])::text || ',"jobId":"' || ($2::uuid[])[1]::text || '"}')
 )`;
+
+/** The job a jobs:insert names (its create's first, as NEW_JOB_ENTRIES writes it), if it names one. */
+export function createdJobId(payload: string | undefined): string | undefined {
+  if (!payload?.includes('"jobId"')) return undefined;
+  try {
+    const jobId: unknown = (JSON.parse(payload) as { jobId?: unknown }).jobId;
+    return typeof jobId === 'string' && isUuid(jobId) ? jobId : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Parameters $7-$9 of NEW_JOB_ENTRIES: each entry's tenant, queue and (job) priority. */
 export function tenantTurnParameters(entries: readonly (QueueEntry & { tenantId: string })[]) {

@@ -34,6 +34,9 @@ export async function takeQueuedJobs(db: Queryable, jobIds: string[]): Promise<T
   return result.rows;
 }
 
+/** A queued job that may be read before its lock; not a debounced one, whose payload may be replaced while its entry waits (flow/debounce.ts). */
+const READABLE_AHEAD = `job.status in ${QUEUED_SQL} and job.debounce_key is null`;
+
 /**
  * The queued job whose queue entry is at the head of these tasks' queue (the
  * entry graphile-worker's get_job would lock next: available, due, first by
@@ -51,9 +54,7 @@ export async function readQueueHead(db: Queryable, taskIdentifiers: readonly str
               order by e.priority, e.run_at
               limit 1) as head
        join job on job.id = head.head_job_id and job.queue_entry_id = head.head_entry_id
-      where job.status in ${QUEUED_SQL}
-        -- A debounced job's payload may be replaced while its entry waits (flow/debounce.ts): read after the lock.
-        and job.debounce_key is null`,
+      where ${READABLE_AHEAD}`,
     values: [taskIdentifiers],
   });
   return result.rows[0] ?? null;
@@ -71,7 +72,7 @@ export async function readQueuedJob(db: Queryable, jobId: string): Promise<Taken
   const result = await db.query<TakenJob>({
     name: 'jobwire-read-queued-job',
     text: `select ${TAKEN_JOB_COLUMNS}
-       from job where id = $1 and status in ${QUEUED_SQL} and debounce_key is null`,
+       from job where job.id = $1 and ${READABLE_AHEAD}`,
     values: [jobId],
   });
   return result.rows[0] ?? null;

@@ -13,7 +13,7 @@ import type { Listener } from '../db/listener.ts';
 import type { Logger } from '../logger.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { CANCEL_CHANNEL } from '../job-state/cancel.ts';
-import { JOB_TASK_CHANNEL, RUN_JOB_TASK } from '../job-state/queue-entry.ts';
+import { createdJobId, JOB_TASK_CHANNEL, RUN_JOB_TASK } from '../job-state/queue-entry.ts';
 import { registerJobTypes, registrationOf, touchWorkerJobTypes, type JobTypeRegistration } from '../registry/registry.ts';
 import { nudgeWorkers, WorkerRouting } from '../registry/routing.ts';
 import { createPurgeTask, PURGE_TASK } from '../jobs/retention.ts';
@@ -347,18 +347,5 @@ class Heartbeat {
   async stop() {
     if (this.#timer) clearInterval(this.#timer);
     await this.pool.query('delete from worker where id = $1', [this.workerId]).catch(() => undefined);
-  }
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** The job a jobs:insert names (a create's first: job-state/queue-entry.ts), if it names one. */
-function createdJobId(payload: string | undefined): string | undefined {
-  if (!payload?.includes('"jobId"')) return undefined;
-  try {
-    const jobId: unknown = (JSON.parse(payload) as { jobId?: unknown }).jobId;
-    return typeof jobId === 'string' && UUID.test(jobId) ? jobId : undefined;
-  } catch {
-    return undefined;
   }
 }

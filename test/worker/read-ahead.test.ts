@@ -78,7 +78,7 @@ afterAll(async () => {
   await pool?.end();
 });
 
-// Without a local queue each slot runs get_job; with one (the default) the pool fetches batches.
+// Without a local queue (the default) each slot runs get_job; with one the pool fetches batches.
 describe.each(['0', '10'])('a lone job into an idle worker (WORKER_LOCAL_QUEUE_SIZE=%s)', (localQueueSize) => {
   const batched = localQueueSize !== '0';
   afterAll(async () => {
